@@ -1,0 +1,1 @@
+"""hall_admin package."""

@@ -1,0 +1,50 @@
+"""OneVisit queue server: the hall's domain, its services, the REST API and live events."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+
+from . import config as config_mod
+from .clock import SystemClock
+from .db import Database
+from .identity import IdentityVault
+from .realtime import emit_to_room, socketio
+from .runtime import Runtime
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app: settings from the environment, overridden by ``config`` (tests)."""
+    app = Flask(__name__, instance_path=str(config_mod.instance_dir()))
+    app.config.update(config_mod.from_env())
+    if config:
+        app.config.update(config)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.json.ensure_ascii = False  # Chinese stays readable in answers
+    app.json.sort_keys = False
+
+    db = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
+    rt = Runtime(db=db, vault=IdentityVault(app.config["DATA_KEY"]), clock=app.config.get("CLOCK") or SystemClock())
+    app.extensions["onevisit"] = rt
+
+    socketio.init_app(app, async_mode="threading", cors_allowed_origins=app.config.get("CORS_ORIGINS", []),
+                      message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+                      logger=False, engineio_logger=False)
+    rt.emit = emit_to_room
+
+    from .api import bp as api_bp
+    from .api.errors import register_error_handlers
+
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"ok": True, "version": __version__})
+
+    logging.getLogger("onevisit").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    return app

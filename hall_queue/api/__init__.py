@@ -1,0 +1,4 @@
+"""REST JSON API under ``/api/v1`` (blueprint ``api.bp``)."""
+from .routes import bp
+
+__all__ = ["bp"]

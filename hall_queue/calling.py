@@ -1,0 +1,422 @@
+"""Calling: ``call_next`` and the clerk's actions on the ticket in hand.
+
+``call_next`` walks the window's ordered rules (managers configure them per window):
+
+1. ``transferred``   – tickets transferred to this window (or to a window it covers) first;
+2. ``appointment``   – checked-in appointments whose slot has begun, earliest slot first;
+3. ``helper_overdue``– a helper-queue ticket that has waited past ``after_s``;
+4. ``interleave``    – green channel and ordinary tickets interleaved by a ratio (e.g. 1 : 2), or
+   ``ageing``        – green tickets count as issued ``green_bonus_s`` earlier;
+   never strict priority, which starves ordinary visitors;
+5. ``helper``        – helper queues, only when the primary queues are empty.
+
+Within a class the longest wait goes first across all the window's primary queues; ties break on
+the ticket id, and every ordering column is NOT NULL, so the answer never depends on how a
+database sorts NULLs. Claims run inside a write transaction: SQLite ``BEGIN IMMEDIATE`` or
+PostgreSQL ``FOR UPDATE SKIP LOCKED``, through the same code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .audit import Actor
+from .clock import epoch_seconds
+from .errors import Forbidden, InvalidRequest, NotFound, WrongState
+from .events import (DomainEvent, QueueStatsChanged, TicketCalled, TicketFinished, TicketRecalled,
+                     TicketRequeued, TicketStarted, TicketTransferred, WindowStatusChanged)
+from .models import IN_HAND_STATUSES, OUTCOMES, Hall, Queue, Ticket, Window
+from .presenters import ticket_view
+from .ticketing import queue_stats
+
+DEFAULT_RULES: list[dict[str, Any]] = [
+    {"rule": "transferred"},
+    {"rule": "appointment"},
+    {"rule": "helper_overdue", "after_s": 900},
+    {"rule": "interleave", "green": 1, "ordinary": 2},
+    {"rule": "helper"},
+]
+RULE_NAMES = ("transferred", "appointment", "helper_overdue", "interleave", "ageing", "helper")
+
+
+def validate_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check a window's rule list; raise InvalidRequest naming the first problem."""
+    if not isinstance(rules, list) or not rules:
+        raise InvalidRequest("call_rules must be a non-empty list")
+    seen = set()
+    out = []
+    for r in rules:
+        name = r.get("rule") if isinstance(r, dict) else None
+        if name not in RULE_NAMES:
+            raise InvalidRequest(f"unknown call rule {name!r}; use one of {', '.join(RULE_NAMES)}")
+        if name in seen:
+            raise InvalidRequest(f"call rule {name!r} appears twice")
+        seen.add(name)
+        if name == "interleave":
+            g, o = r.get("green", 1), r.get("ordinary", 2)
+            if not (isinstance(g, int) and isinstance(o, int) and 1 <= g <= 20 and 1 <= o <= 20):
+                raise InvalidRequest("interleave needs integer green and ordinary shares between 1 and 20")
+            out.append({"rule": name, "green": g, "ordinary": o})
+        elif name in ("helper_overdue", "ageing"):
+            key = "after_s" if name == "helper_overdue" else "green_bonus_s"
+            v = r.get(key, 900 if name == "helper_overdue" else 600)
+            if not isinstance(v, int) or not 0 <= v <= 86400:
+                raise InvalidRequest(f"{name}.{key} must be seconds between 0 and 86400")
+            out.append({"rule": name, key: v})
+        else:
+            out.append({"rule": name})
+    if "interleave" in seen and "ageing" in seen:
+        raise InvalidRequest("use either interleave or ageing, not both")
+    return out
+
+
+@dataclass
+class Scope:
+    """What a window serves right now: its own post plus any post it covers (顶岗)."""
+
+    window: Window
+    covered: list[Window]
+    primary: list[int]
+    helper: list[int]
+
+    @property
+    def target_ids(self) -> list[int]:
+        return [self.window.id] + [w.id for w in self.covered]
+
+
+def window_scope(session: Session, window: Window) -> Scope:
+    covered = list(session.scalars(select(Window).where(Window.covered_by_id == window.id).order_by(Window.number)))
+    primary: list[int] = []
+    helper: list[int] = []
+    for w in [window] + covered:
+        for s in w.served:
+            bucket = primary if s.role == "primary" else helper
+            if s.queue_id not in bucket:
+                bucket.append(s.queue_id)
+    helper = [q for q in helper if q not in primary]
+    return Scope(window, covered, primary, helper)
+
+
+def ticket_in_hand(session: Session, window: Window) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.window_id == window.id, Ticket.status.in_(IN_HAND_STATUSES))
+                          .order_by(Ticket.id))
+
+
+def _first(session: Session, stmt: Select) -> Ticket | None:
+    # SKIP LOCKED: on PostgreSQL a row another clerk is claiming is passed over, not waited on;
+    # SQLite ignores the clause because BEGIN IMMEDIATE already serialises writers.
+    return session.scalars(stmt.limit(1).with_for_update(skip_locked=True)).first()
+
+
+def _waiting(hall_id: int) -> Select:
+    return select(Ticket).where(Ticket.hall_id == hall_id, Ticket.status == "waiting")
+
+
+def _untargeted_in(queue_ids: list[int]):
+    return and_(Ticket.queue_id.in_(queue_ids), Ticket.target_window_id.is_(None))
+
+
+def _oldest_of_class(session: Session, hall_id: int, queue_ids: list[int], classes: Iterable[str]) -> Ticket | None:
+    if not queue_ids:
+        return None
+    return _first(session, _waiting(hall_id).where(_untargeted_in(queue_ids), Ticket.priority_class.in_(list(classes)))
+                  .order_by(Ticket.queue_key, Ticket.id))
+
+
+def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: datetime) -> tuple[Ticket | None, str]:
+    hall_id = scope.window.hall_id
+    for rule in rules:
+        name = rule["rule"]
+        if name == "transferred":
+            t = _first(session, _waiting(hall_id).where(Ticket.target_window_id.in_(scope.target_ids))
+                       .order_by(Ticket.queue_key, Ticket.id))
+            if t is not None:
+                why = "transferred to this window" if t.target_window_id == scope.window.id else \
+                    "aimed at a window this one covers (A/B post)"
+                return t, why
+        elif name == "appointment" and scope.primary:
+            t = _first(session, _waiting(hall_id).where(_untargeted_in(scope.primary),
+                                                        Ticket.priority_class == "appointment",
+                                                        Ticket.slot_start.is_not(None), Ticket.slot_start <= now)
+                       .order_by(Ticket.slot_start, Ticket.queue_key, Ticket.id))
+            if t is not None:
+                return t, "checked-in appointment whose slot has begun"
+        elif name == "helper_overdue" and scope.helper:
+            cutoff = epoch_seconds(now) - rule.get("after_s", 900)
+            t = _first(session, _waiting(hall_id).where(_untargeted_in(scope.helper), Ticket.queue_key <= cutoff)
+                       .order_by(Ticket.queue_key, Ticket.id))
+            if t is not None:
+                return t, f"helper queue ticket waited over {rule.get('after_s', 900) // 60} min"
+        elif name == "interleave" and scope.primary:
+            t, why = _interleave(session, scope, rule)
+            if t is not None:
+                return t, why
+        elif name == "ageing" and scope.primary:
+            bonus = rule.get("green_bonus_s", 600)
+            g = _oldest_of_class(session, hall_id, scope.primary, ["green"])
+            o = _oldest_of_class(session, hall_id, scope.primary, ["ordinary", "appointment"])
+            if g is not None and (o is None or (g.queue_key - bonus, g.id) <= (o.queue_key, o.id)):
+                return g, f"green channel, counted {bonus // 60} min earlier (ageing)"
+            if o is not None:
+                return o, "longest wait in this window's queues"
+        elif name == "helper" and scope.helper:
+            t = _first(session, _waiting(hall_id).where(_untargeted_in(scope.helper))
+                       .order_by(Ticket.queue_key, Ticket.id))
+            if t is not None:
+                return t, "helper queue (primary queues empty)"
+    return None, "no ticket waiting"
+
+
+def _interleave(session: Session, scope: Scope, rule: dict[str, Any]) -> tuple[Ticket | None, str]:
+    """Serve green and ordinary tickets in a fixed pattern, e.g. G O O G O O for 1 : 2.
+
+    The window's place in the pattern advances only when the class it wants is served, so a burst
+    of green visitors after a quiet spell is still interleaved, never served all at once.
+    """
+    g_share, o_share = rule.get("green", 1), rule.get("ordinary", 2)
+    pattern = ["green"] * g_share + ["ordinary"] * o_share
+    w = scope.window
+    want = pattern[w.pattern_pos % len(pattern)]
+    classes = {"green": ["green"], "ordinary": ["ordinary", "appointment"]}
+    t = _oldest_of_class(session, w.hall_id, scope.primary, classes[want])
+    if t is not None:
+        w.pattern_pos = (w.pattern_pos + 1) % len(pattern)
+        label = "green channel" if want == "green" else "longest wait"
+        return t, f"{label} ({g_share} green : {o_share} ordinary)"
+    other = "ordinary" if want == "green" else "green"
+    t = _oldest_of_class(session, w.hall_id, scope.primary, classes[other])
+    if t is not None:
+        label = "green channel" if other == "green" else "longest wait"
+        return t, f"{label} (no {want} ticket waiting)"
+    return None, ""
+
+
+def _require_clerk_at(window: Window, actor: Actor) -> None:
+    if actor.is_system or actor.is_manager:
+        return
+    if actor.kind != "staff" or window.clerk_id != actor.id:
+        raise Forbidden(f"you are not signed in at window {window.number}")
+
+
+def _window_for_ticket(session: Session, ticket: Ticket, actor: Actor) -> Window:
+    if ticket.window_id is None:
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}, not at a window")
+    window = session.get(Window, ticket.window_id)
+    assert window is not None
+    _require_clerk_at(window, actor)
+    return window
+
+
+def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) -> tuple[Ticket | None, list[DomainEvent]]:
+    """Call the next ticket to ``window``; return None (and no event) when nothing waits."""
+    _require_clerk_at(window, actor)
+    if not window.is_open:
+        raise WrongState(f"window {window.number} is closed", code="window_closed")
+    if window.clerk_id is None:
+        raise WrongState(f"no clerk is signed in at window {window.number}", code="not_signed_in")
+    if window.paused_at is not None:
+        raise WrongState(f"window {window.number} is paused; resume first", code="window_paused")
+    if window.covered_by_id is not None:
+        raise WrongState(f"window {window.number} is covered by another window; resume first", code="window_covered")
+    held = ticket_in_hand(session, window)
+    if held is not None:
+        raise WrongState(f"ticket {held.number} is still in hand at window {window.number}; finish it, mark "
+                         f"no-show or transfer it first", code="ticket_in_hand")
+    scope = window_scope(session, window)
+    ticket, why = _pick(session, scope, window.call_rules or DEFAULT_RULES, now)
+    if ticket is None:
+        return None, []
+    ticket.status = "called"
+    ticket.called_at = now
+    ticket.window_id = window.id
+    ticket.clerk_id = window.clerk_id
+    ticket.call_reason = why
+    audit.record(session, actor=actor, action="ticket.call", at=now, hall_id=window.hall_id, ticket_id=ticket.id,
+                 window_id=window.id, number=ticket.number, reason=why)
+    hall = session.get(Hall, window.hall_id)
+    return ticket, [
+        TicketCalled(window.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
+                     window_ids=tuple(scope.target_ids)),
+        QueueStatsChanged(window.hall_id, {"queues": [queue_stats(session, hall, ticket.queue)]}),
+    ]
+
+
+def _window_brief(w: Window) -> dict[str, Any]:
+    return {"id": w.id, "number": w.number, "name": w.name}
+
+
+def recall(session: Session, ticket: Ticket, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Call the ticket in hand again (重呼), at most the hall's ``max_recalls`` times."""
+    if ticket.status != "called":
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called ticket can be recalled")
+    window = _window_for_ticket(session, ticket, actor)
+    hall = session.get(Hall, ticket.hall_id)
+    if ticket.recall_count >= hall.max_recalls:
+        raise WrongState(f"ticket {ticket.number} was already recalled {ticket.recall_count} times; mark it no-show",
+                         code="recall_limit")
+    ticket.recall_count += 1
+    audit.record(session, actor=actor, action="ticket.recall", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
+                 window_id=window.id, count=ticket.recall_count)
+    return [TicketRecalled(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
+                           window_ids=(window.id,))]
+
+
+def mark_no_show(session: Session, ticket: Ticket, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """The called visitor did not come (过号)."""
+    if ticket.status != "called":
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called ticket can be a no-show")
+    window = _window_for_ticket(session, ticket, actor)
+    ticket.status = "no_show"
+    ticket.closed_at = now
+    audit.record(session, actor=actor, action="ticket.no_show", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
+                 window_id=window.id)
+    return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket)}, window_ids=(window.id,))]
+
+
+def requeue_late(session: Session, ticket: Ticket, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Put a late visitor's no-show ticket back, the hall's ``late_requeue_places`` places behind the head."""
+    if ticket.status != "no_show":
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a no-show ticket can be re-queued")
+    if ticket.requeue_count >= 1:
+        raise WrongState(f"ticket {ticket.number} was already re-queued once; please take a new ticket",
+                         code="requeue_limit")
+    hall = session.get(Hall, ticket.hall_id)
+    places = max(hall.late_requeue_places, 0)
+    keys = list(session.scalars(select(Ticket.queue_key).where(Ticket.queue_id == ticket.queue_id,
+                                                               Ticket.status == "waiting")
+                                .order_by(Ticket.queue_key, Ticket.id).limit(places + 1)))
+    if places == 0:
+        ticket.queue_key = keys[0] - 1.0 if keys else epoch_seconds(now)
+    elif len(keys) > places:
+        ticket.queue_key = (keys[places - 1] + keys[places]) / 2  # between the Nth and the N+1th
+    elif keys:
+        ticket.queue_key = keys[-1] + 0.001
+    else:
+        ticket.queue_key = epoch_seconds(now)
+    ticket.status = "waiting"
+    ticket.requeue_count += 1
+    ticket.recall_count = 0
+    ticket.window_id = None
+    ticket.clerk_id = None
+    ticket.closed_at = None
+    audit.record(session, actor=actor, action="ticket.requeue", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
+                 places=places)
+    return [TicketRequeued(ticket.hall_id, {"ticket": ticket_view(ticket)}),
+            QueueStatsChanged(ticket.hall_id, {"queues": [queue_stats(session, hall, ticket.queue)]})]
+
+
+def start(session: Session, ticket: Ticket, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """The visitor arrived at the window: service starts."""
+    if ticket.status != "called":
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called ticket can start")
+    window = _window_for_ticket(session, ticket, actor)
+    ticket.status = "serving"
+    ticket.started_at = now
+    audit.record(session, actor=actor, action="ticket.start", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
+                 window_id=window.id)
+    return [TicketStarted(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
+                          window_ids=(window.id,))]
+
+
+def _check_outcome(outcome: str, note: str | None, detail: dict[str, Any]) -> None:
+    if outcome not in OUTCOMES:
+        raise InvalidRequest(f"outcome must be one of {', '.join(OUTCOMES)}", code="bad_outcome")
+    if outcome == "refused" and not (note and note.strip()):
+        raise InvalidRequest("a refusal (不予受理) needs its reason in note", code="reason_required")
+    if outcome == "notice" and not detail.get("missing_materials"):
+        # 000 §9.3.3 / 002 §8.2.3: the notice lists every missing material at once.
+        raise InvalidRequest("a one-time notice (一次性告知) needs detail.missing_materials", code="materials_required")
+    if outcome == "deferred" and not detail.get("deferred_materials"):
+        # 000 §9.3.6: accept first, and state the materials to supply, the deadline and the promise.
+        raise InvalidRequest("accepting with deferred materials (容缺受理) needs detail.deferred_materials",
+                             code="materials_required")
+
+
+def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None = None,
+           detail: dict[str, Any] | None = None, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Finish the ticket in hand with an outcome (受理 / 办结 / 一次性告知 / 容缺受理 / 不予受理 / 咨询)."""
+    detail = detail or {}
+    if ticket.status not in IN_HAND_STATUSES:
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called or serving ticket can be finished")
+    window = _window_for_ticket(session, ticket, actor)
+    _check_outcome(outcome, note, detail)
+    if ticket.started_at is None:
+        ticket.started_at = ticket.called_at or now
+    ticket.status = "done"
+    ticket.finished_at = now
+    ticket.closed_at = now
+    ticket.outcome = outcome
+    ticket.outcome_note = note
+    ticket.outcome_detail = detail
+    audit.record(session, actor=actor, action="ticket.finish", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
+                 window_id=window.id, outcome=outcome)
+    return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
+                           window_ids=(window.id,))]
+
+
+def transfer(session: Session, ticket: Ticket, *, to_window: Window | None = None, to_queue: Queue | None = None,
+             note: str | None = None, now: datetime, actor: Actor) -> tuple[Ticket, list[DomainEvent]]:
+    """Hand the visitor on (按责转办) keeping the original issue time, so they do not wait again."""
+    if (to_window is None) == (to_queue is None):
+        raise InvalidRequest("transfer to exactly one of window_id or queue_id")
+    if ticket.status not in IN_HAND_STATUSES:
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; only the ticket in hand can be transferred")
+    window = _window_for_ticket(session, ticket, actor)
+    if to_window is not None:
+        if to_window.hall_id != ticket.hall_id:
+            raise NotFound(f"window {to_window.id} not found in this hall")
+        if to_window.id == window.id:
+            raise InvalidRequest("cannot transfer a ticket to the window that holds it")
+        if not to_window.is_open:
+            raise WrongState(f"window {to_window.number} is closed", code="window_closed")
+        queue_id = next((s.queue_id for s in to_window.served if s.role == "primary"), None) or \
+            next((s.queue_id for s in to_window.served), None) or ticket.queue_id
+    else:
+        assert to_queue is not None
+        if to_queue.hall_id != ticket.hall_id or not to_queue.active:
+            raise NotFound(f"queue {to_queue.id} not found in this hall")
+        queue_id = to_queue.id
+    ticket.status = "transferred"
+    ticket.closed_at = now
+    ticket.finished_at = now
+    if ticket.started_at is None:
+        ticket.started_at = ticket.called_at or now
+    nxt = Ticket(
+        hall_id=ticket.hall_id, queue_id=queue_id, number_queue_id=ticket.number_queue_id,
+        service_day=ticket.service_day, seq=ticket.seq, leg=ticket.leg + 1, number=ticket.number,
+        priority_class=ticket.priority_class, green_reason=ticket.green_reason, source="transfer", status="waiting",
+        bundle_id=ticket.bundle_id, masked_name=ticket.masked_name, masked_id=ticket.masked_id,
+        id_hash=ticket.id_hash, id_cipher=ticket.id_cipher, phone_cipher=ticket.phone_cipher,
+        issued_at=ticket.issued_at, queue_key=ticket.queue_key, slot_start=ticket.slot_start,
+        target_window_id=to_window.id if to_window is not None else None,
+        transferred_from_id=ticket.id, origin_ticket_id=ticket.origin_ticket_id or ticket.id,
+        transfer_note=note, follow_code=_follow_code(), outcome_detail={},
+    )
+    nxt.items = list(ticket.items)
+    session.add(nxt)
+    session.flush()
+    audit.record(session, actor=actor, action="ticket.transfer", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
+                 window_id=window.id, to_window=to_window.id if to_window else None, to_queue=queue_id,
+                 new_ticket_id=nxt.id, note=note)
+    hall = session.get(Hall, ticket.hall_id)
+    targets = (window.id,) + ((to_window.id,) if to_window is not None else ())
+    return nxt, [
+        TicketTransferred(ticket.hall_id, {"from": ticket_view(ticket), "ticket": ticket_view(nxt), "note": note},
+                          window_ids=targets),
+        QueueStatsChanged(ticket.hall_id, {"queues": [queue_stats(session, hall, nxt.queue)]}),
+    ]
+
+
+def _follow_code() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
+def window_changed(window: Window, payload: dict[str, Any]) -> WindowStatusChanged:
+    return WindowStatusChanged(window.hall_id, payload, window_ids=(window.id,))

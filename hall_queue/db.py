@@ -1,0 +1,101 @@
+"""Engines and sessions. Nothing connects at import (STYLE rule 1).
+
+SQLite: WAL journal, a busy timeout, and every *write* transaction opened with ``BEGIN IMMEDIATE``
+so two kiosks or two clerks never interleave a read-modify-write (DESIGN: concurrency). Reads use
+plain deferred transactions on a second engine so screens and polling never take the write lock.
+PostgreSQL: one engine; ``call_next`` adds ``FOR UPDATE SKIP LOCKED`` to the same query.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+                           pool_size=20, max_overflow=40, pool_timeout=60)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The hall database: a writer and a reader engine (the same one on PostgreSQL)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.writer = _sqlite_engine(url, immediate=True)
+            self.reader = _sqlite_engine(url, immediate=False)
+        else:
+            self.writer = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+            self.reader = self.writer
+        self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """Open a write transaction; the caller commits, anything else rolls back."""
+        with self._write_sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Open a read-only session."""
+        with self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def run_write(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
+        """Run ``fn`` in a write transaction and commit; retry when SQLite reports the file busy."""
+        for attempt in range(retries):
+            try:
+                with self.write() as session:
+                    result = fn(session)
+                    session.commit()
+                    return result
+            except OperationalError as e:
+                if attempt + 1 == retries or not _is_busy(e):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
+
+
+def _is_busy(e: OperationalError) -> bool:
+    text = str(e.orig).lower() if e.orig is not None else str(e).lower()
+    return "locked" in text or "busy" in text or "could not serialize" in text

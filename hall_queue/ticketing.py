@@ -1,0 +1,199 @@
+"""Taking a ticket: validation, routing, atomic numbering, people ahead and estimated wait."""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import audit, halls
+from .audit import Actor
+from .clock import epoch_seconds
+from .errors import InvalidRequest, NotFound, QueueClosed, WrongState
+from .estimates import estimated_wait_s, people_ahead, waiting_count
+from .events import DomainEvent, QueueStatsChanged, TicketFinished, TicketIssued
+from .identity import IdentityVault, mask_id_number, mask_name
+from .models import (GREEN_REASONS, PRIORITY_CLASSES, Bundle, Hall, Queue, ServiceItem, Ticket, TicketCounter)
+from .presenters import ticket_view
+from .routing import route_bundle, route_items
+
+_NUMBER = re.compile(r"^([A-Z]{1,2})(\d{3,6})$")
+
+
+def format_number(prefix: str, seq: int) -> str:
+    """Return the display number: ``A001`` … ``A999``, widening to ``A1000`` past 999."""
+    return f"{prefix}{seq:03d}"
+
+
+def parse_ticket_number(text: str) -> tuple[str, int]:
+    """Split ``A023`` into (``A``, 23).
+
+    :raises ValueError: when the text is not a ticket number.
+    """
+    m = _NUMBER.match(text.strip().upper()) if isinstance(text, str) else None
+    if not m or int(m.group(2)) == 0:
+        raise ValueError(f"not a ticket number: {text!r}")
+    if len(m.group(2)) > 3 and m.group(2).startswith("0"):
+        raise ValueError(f"not a ticket number (numbers past 999 have no leading zero): {text!r}")
+    return m.group(1), int(m.group(2))
+
+
+@dataclass
+class IssueRequest:
+    item_ids: list[int] = field(default_factory=list)
+    bundle_id: int | None = None
+    priority_class: str = "ordinary"
+    green_reason: str | None = None
+    name: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    idempotency_key: str | None = None
+    source: str = "walk_in"
+    slot_start: datetime | None = None
+
+
+@dataclass
+class IssuedTicket:
+    ticket: Ticket
+    people_ahead: int
+    estimated_wait_s: int
+    route_reason: str
+    replayed: bool = False
+
+    def view(self) -> dict:
+        return {**ticket_view(self.ticket), "people_ahead": self.people_ahead,
+                "estimated_wait_s": self.estimated_wait_s, "route_reason": self.route_reason,
+                "follow_code": self.ticket.follow_code, "replayed": self.replayed}
+
+
+def _bump_counter(session: Session, hall: Hall, queue: Queue, day) -> int:
+    """Take the next number of (queue, day) atomically; refuse past the daily cap.
+
+    One ``UPDATE … RETURNING`` on the counter row: the row lock (PostgreSQL) or the write lock
+    (SQLite ``BEGIN IMMEDIATE``) makes two kiosks never read the same value.
+    """
+    cond = [TicketCounter.queue_id == queue.id, TicketCounter.service_day == day]
+    if queue.daily_cap is not None:
+        cond.append(TicketCounter.last_seq < queue.daily_cap)
+    stmt = update(TicketCounter).where(*cond).values(last_seq=TicketCounter.last_seq + 1).returning(TicketCounter.last_seq)
+    seq = session.execute(stmt).scalar_one_or_none()
+    if seq is not None:
+        return seq
+    exists = session.scalar(select(TicketCounter.last_seq).where(TicketCounter.queue_id == queue.id,
+                                                                 TicketCounter.service_day == day))
+    if exists is not None:
+        raise QueueClosed(f"queue {queue.prefix} has reached its daily cap of {queue.daily_cap} tickets",
+                          code="daily_cap_reached")
+    if queue.daily_cap is not None and queue.daily_cap < 1:
+        raise QueueClosed(f"queue {queue.prefix} takes no tickets today", code="daily_cap_reached")
+    try:
+        with session.begin_nested():
+            session.add(TicketCounter(queue_id=queue.id, service_day=day, hall_id=hall.id, last_seq=1))
+        return 1
+    except IntegrityError:
+        # Another process created the row first (PostgreSQL); take the next number from it.
+        return _bump_counter(session, hall, queue, day)
+
+
+def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[list[ServiceItem], Bundle | None]:
+    if req.bundle_id is not None and req.item_ids:
+        raise InvalidRequest("give either item_ids or bundle_id, not both", code="invalid")
+    if req.bundle_id is not None:
+        bundle = session.get(Bundle, req.bundle_id)
+        if bundle is None or bundle.hall_id != hall.id or not bundle.active:
+            raise NotFound(f"bundle {req.bundle_id} not found in this hall")
+        return list(bundle.items), bundle
+    if not req.item_ids:
+        raise InvalidRequest("choose at least one service item or a bundle", code="no_matter")
+    ids = list(dict.fromkeys(req.item_ids))
+    items = session.scalars(select(ServiceItem).where(ServiceItem.id.in_(ids))).all()
+    by_id = {i.id: i for i in items}
+    for i in ids:
+        item = by_id.get(i)
+        if item is None or item.hall_id != hall.id or not item.active:
+            raise NotFound(f"service item {i} not found in this hall")
+    return [by_id[i] for i in ids], None
+
+
+def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
+                 actor: Actor) -> tuple[IssuedTicket, list[DomainEvent]]:
+    """Issue a ticket; with an idempotency key, a retried request returns the same ticket."""
+    if req.idempotency_key:
+        existing = session.scalar(select(Ticket).where(Ticket.hall_id == hall.id,
+                                                       Ticket.idempotency_key == req.idempotency_key))
+        if existing is not None:
+            ahead = people_ahead(session, existing)
+            return IssuedTicket(existing, ahead, estimated_wait_s(session, existing.queue, ahead, hall.default_service_s),
+                                "replayed", replayed=True), []
+    if req.priority_class not in PRIORITY_CLASSES:
+        raise InvalidRequest(f"priority_class must be one of {', '.join(PRIORITY_CLASSES)}")
+    if req.priority_class == "green":
+        if req.green_reason not in GREEN_REASONS:
+            raise InvalidRequest(f"green channel needs green_reason, one of {', '.join(GREEN_REASONS)}",
+                                 code="green_reason_required")
+    elif req.green_reason is not None:
+        raise InvalidRequest("green_reason is only for priority_class 'green'")
+    if req.id_number is not None and not req.id_number.strip():
+        raise InvalidRequest("id_number is empty")
+    if not halls.is_open(hall, now):
+        # 004 §8.2 never refuses walk-ins for lack of a booking, but a ticket that cannot be served
+        # today helps nobody: the kiosk offers booking instead.
+        raise QueueClosed("the hall is closed now; please book an appointment", code="hall_closed")
+    items, bundle = _resolve_matter(session, hall, req)
+    queue, reason = route_bundle(bundle) if bundle is not None else route_items(session, items)
+    day = halls.service_day(hall, now)
+    seq = _bump_counter(session, hall, queue, day)
+    ticket = Ticket(
+        hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=seq, leg=0,
+        number=format_number(queue.prefix, seq), priority_class=req.priority_class, green_reason=req.green_reason,
+        source=req.source, status="waiting", bundle_id=bundle.id if bundle else None, issued_at=now,
+        queue_key=epoch_seconds(now), slot_start=req.slot_start,
+        follow_code=secrets.token_urlsafe(12), idempotency_key=req.idempotency_key, outcome_detail={},
+    )
+    ticket.items = items
+    if req.name:
+        ticket.masked_name = mask_name(req.name)
+    if req.id_number:
+        ticket.masked_id = mask_id_number(req.id_number)
+        ticket.id_hash = vault.id_hash(req.id_number)
+        ticket.id_cipher = vault.encrypt(req.id_number.strip().upper())
+    if req.phone:
+        ticket.phone_cipher = vault.encrypt(req.phone.strip())
+    session.add(ticket)
+    session.flush()
+    audit.record(session, actor=actor, action="ticket.issue", at=now, hall_id=hall.id, ticket_id=ticket.id,
+                 number=ticket.number, queue=queue.prefix, source=req.source, priority=req.priority_class)
+    ahead = people_ahead(session, ticket)
+    wait = estimated_wait_s(session, queue, ahead, hall.default_service_s)
+    issued = IssuedTicket(ticket, ahead, wait, reason)
+    events: list[DomainEvent] = [
+        TicketIssued(hall.id, {"ticket": ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": wait}),
+        QueueStatsChanged(hall.id, {"queues": [queue_stats(session, hall, queue)]}),
+    ]
+    return issued, events
+
+
+def queue_stats(session: Session, hall: Hall, queue: Queue) -> dict:
+    """Return a queue's waiting count, estimated wait for a newcomer and longest current wait."""
+    waiting = waiting_count(session, queue.id)
+    oldest = session.scalar(select(Ticket.issued_at).where(Ticket.queue_id == queue.id, Ticket.status == "waiting")
+                            .order_by(Ticket.queue_key, Ticket.id).limit(1))
+    return {"queue_id": queue.id, "prefix": queue.prefix, "name": queue.name, "waiting": waiting,
+            "estimated_wait_s": estimated_wait_s(session, queue, waiting, hall.default_service_s),
+            "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
+
+
+def cancel_ticket(session: Session, ticket: Ticket, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Cancel a waiting ticket (the visitor leaves, or a manager removes it)."""
+    if ticket.status != "waiting":
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a waiting ticket can be cancelled")
+    ticket.status = "cancelled"
+    ticket.closed_at = now
+    audit.record(session, actor=actor, action="ticket.cancel", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id)
+    hall = session.get(Hall, ticket.hall_id)
+    return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket)}),
+            QueueStatsChanged(ticket.hall_id, {"queues": [queue_stats(session, hall, ticket.queue)]})]

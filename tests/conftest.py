@@ -1,0 +1,121 @@
+"""Shared fixtures: a real SQLite file per test, the demo hall, and API helpers (FL/CP style)."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+
+from hall_queue import create_app
+from hall_queue.clock import ManualClock
+from hall_queue.db import Database
+from hall_queue.demo import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
+from hall_queue.identity import IdentityVault
+from hall_queue.models import Base
+
+REQUIRE_SERVICES = os.environ.get("ONEVISIT_REQUIRE_SERVICES") == "1"
+# 2026-03-02 is a Monday; 10:00 in Shanghai is 02:00 UTC.
+MONDAY_10AM = datetime(2026, 3, 2, 2, 0, 0)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(MONDAY_10AM)
+
+
+@pytest.fixture
+def db(tmp_path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'hall.db'}")
+    Base.metadata.create_all(database.writer)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def vault() -> IdentityVault:
+    return IdentityVault("test-data-key")
+
+
+@pytest.fixture
+def hall_id(db, clock) -> int:
+    return db.run_write(lambda s: load_demo_hall(s, now=clock.now()).id)
+
+
+@pytest.fixture
+def app(db, clock, hall_id):
+    app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": clock, "DATA_KEY": "test-data-key",
+                      "TESTING": True})
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Api:
+    """Drive the API like kiosks, clerks and managers do (AuthActions of flaskr, grown up)."""
+
+    def __init__(self, client, db: Database, hall_id: int, clock: ManualClock) -> None:
+        self.client = client
+        self.hall_id = hall_id
+        self.clock = clock
+        self.tokens = db.run_write(lambda s: issue_demo_tokens(s, s.get(__import__("hall_queue.models").models.Hall,
+                                                                              hall_id), now=clock.now()))
+        self._staff_tokens: dict[str, str] = {}
+        self.db = db
+        self.catalog = self.client.get(f"/api/v1/halls/{hall_id}/catalog").get_json()
+        self.items = {i["code"]: i["id"] for i in self.catalog["items"]}
+        self.bundles = {b["code"]: b["id"] for b in self.catalog["bundles"]}
+        self.queues = {q["prefix"]: q["id"] for q in self.catalog["queues"]}
+        snap = self.get("/api/v1/halls/%d/snapshot" % hall_id, token=self.tokens["screen"]).get_json()
+        self.windows = {w["number"]: w["id"] for w in snap["windows"]}
+
+    def token(self, username: str) -> str:
+        if username not in self._staff_tokens:
+            r = self.client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert r.status_code == 200, r.get_json()
+            self._staff_tokens[username] = r.get_json()["token"]
+        return self._staff_tokens[username]
+
+    def _headers(self, token: str | None, extra: dict | None = None) -> dict:
+        h = {"Authorization": f"Bearer {token}"} if token else {}
+        h.update(extra or {})
+        return h
+
+    def get(self, path: str, *, token: str | None = None):
+        return self.client.get(path, headers=self._headers(token))
+
+    def post(self, path: str, json=None, *, token: str | None = None, headers: dict | None = None):
+        return self.client.post(path, json=json, headers=self._headers(token, headers))
+
+    def as_(self, username: str):
+        return self.token(username)
+
+    def issue(self, *codes: str, bundle: str | None = None, expect: int = 201, **extra):
+        body = {"item_ids": [self.items[c] for c in codes], **extra}
+        if bundle:
+            body = {"bundle_id": self.bundles[bundle], **extra}
+        r = self.post(f"/api/v1/halls/{self.hall_id}/tickets", body, token=self.tokens["kiosk"])
+        assert r.status_code == expect, r.get_json()
+        return r.get_json()
+
+    def sign_in(self, clerk: str, window: int):
+        r = self.post(f"/api/v1/windows/{self.windows[window]}/sign-in", token=self.token(clerk))
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    def call(self, clerk: str, window: int, expect: int = 200):
+        r = self.post(f"/api/v1/windows/{self.windows[window]}/call-next", token=self.token(clerk))
+        assert r.status_code == expect, r.get_json()
+        return r.get_json()
+
+    def act(self, clerk: str, ticket_id: int, action: str, json=None, expect: int = 200):
+        r = self.post(f"/api/v1/tickets/{ticket_id}/{action}", json, token=self.token(clerk))
+        assert r.status_code == expect, r.get_json()
+        return r.get_json()
+
+
+@pytest.fixture
+def api(client, db, hall_id, clock) -> Api:
+    return Api(client, db, hall_id, clock)
