@@ -69,12 +69,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """Open a read-only session."""
+        """Open a read-only session; closing it ends the transaction and keeps loaded rows readable."""
         with self._read_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def run_write(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
         """Run ``fn`` in a write transaction and commit; retry when SQLite reports the file busy."""

@@ -93,3 +93,40 @@ def issue_demo_tokens(session: Session, hall: Hall, *, now: datetime) -> dict[st
     """Create a kiosk and a screen token for the hall; returned once, stored hashed."""
     return {"kiosk": issue_token(session, kind="kiosk", hall_id=hall.id, now=now, name="大厅1号取号机"),
             "screen": issue_token(session, kind="screen", hall_id=hall.id, now=now, name="综合屏")}
+
+
+def load_simple_hall(session: Session, *, code: str, now: datetime, windows: int = 16, queues: str = "A",
+                     password: str = DEMO_PASSWORD, opening_hours: dict | None = None) -> Hall:
+    """Create a plain hall for load tests and benchmarks: ``windows`` general windows serving every queue.
+
+    Clerks are ``<code>-c01`` … with the given password; window n's A clerk is c<n>, its B clerk c<n+1>.
+    """
+    hall = Hall(name=f"{code} hall", code=code, timezone="Asia/Shanghai", opening_hours=opening_hours or ALL_DAY,
+                day_boundary="03:00", default_service_s=300)
+    session.add(hall)
+    session.flush()
+    cat = ServiceCategory(hall_id=hall.id, code="GEN", name="综合")
+    session.add(cat)
+    session.flush()
+    item = ServiceItem(hall_id=hall.id, category_id=cat.id, code="GEN001", name="综合事项", materials=[], guide={})
+    session.add(item)
+    session.flush()
+    qs = []
+    for prefix in queues:
+        q = Queue(hall_id=hall.id, prefix=prefix, name=f"队列{prefix}")
+        q.items = [item]
+        session.add(q)
+        qs.append(q)
+    session.flush()
+    shared_hash = hash_password(password)
+    clerks = [create_staff(session, username=f"{code}-c{n:02d}", password=password, role="clerk",
+                           display_name=f"办事员{n:02d}", hall_id=hall.id, password_hash=shared_hash)
+              for n in range(1, windows + 1)]
+    for n in range(1, windows + 1):
+        w = Window(hall_id=hall.id, number=n, name=f"综合窗口{n}", kind="general", is_open=True,
+                   a_clerk_id=clerks[n - 1].id, b_clerk_id=clerks[n % windows].id if windows > 1 else None,
+                   call_rules=list(DEFAULT_RULES))
+        w.served = [WindowQueue(queue_id=q.id, rank=r, role="primary") for r, q in enumerate(qs)]
+        session.add(w)
+    session.flush()
+    return hall

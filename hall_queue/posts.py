@@ -174,10 +174,9 @@ def sign_in(session: Session, window: Window, staff: Staff, *, now: datetime, ac
     session.flush()
     events.append(_status_event(session, window))
     # A clerk arriving may be the backup an empty post was waiting for.
-    for empty in session.scalars(select(Window).where(Window.hall_id == window.hall_id, Window.is_open.is_(True),
-                                                      Window.clerk_id.is_(None), Window.covered_by_id.is_(None),
-                                                      Window.id != window.id)).all():
-        if staff.id in (empty.a_clerk_id, empty.b_clerk_id) and _can_absorb(session, window, empty):
+    for empty in _empty_posts(session, window.hall_id):
+        if empty.id != window.id and staff.id in (empty.a_clerk_id, empty.b_clerk_id) \
+                and _can_absorb(session, window, empty):
             events += cover_post(session, empty, window, now=now, actor=actor)
     return events
 
@@ -290,18 +289,22 @@ def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEv
                                                   Window.covered_by_id.is_(None)).order_by(Window.number)).all():
         if w.clerk_id is not None and w.paused_at is not None and now - w.paused_at >= threshold:
             events += arrange_cover(session, w, absent_id=w.clerk_id, now=now, actor=audit.SYSTEM)
-        elif w.clerk_id is None:
-            # An empty post may now find its backup free; arrange_cover is a no-op if still nobody.
-            iv = _open_interval(session, w, "empty")
-            if iv is None:
-                events += arrange_cover(session, w, absent_id=None, now=now, actor=audit.SYSTEM)
-            else:
-                for clerk_id in _backup_clerks(w, None):
-                    at = session.scalar(select(Window).where(Window.clerk_id == clerk_id))
-                    if at is not None and _can_absorb(session, at, w):
-                        events += cover_post(session, w, at, now=now, actor=audit.SYSTEM)
-                        break
+    # An empty post may now find its backup free (e.g. the B clerk resumed after a pause).
+    for w in _empty_posts(session, hall.id):
+        for clerk_id in _backup_clerks(w, None):
+            at = session.scalar(select(Window).where(Window.clerk_id == clerk_id))
+            if at is not None and _can_absorb(session, at, w):
+                events += cover_post(session, w, at, now=now, actor=audit.SYSTEM)
+                break
     return events
+
+
+def _empty_posts(session: Session, hall_id: int) -> list[Window]:
+    """Open windows whose post is recorded empty right now (someone left and no backup came)."""
+    return list(session.scalars(
+        select(Window).join(PostInterval, PostInterval.window_id == Window.id)
+        .where(Window.hall_id == hall_id, Window.is_open.is_(True), Window.covered_by_id.is_(None),
+               PostInterval.kind == "empty", PostInterval.ended_at.is_(None)).order_by(Window.number)))
 
 
 def configure_window(session: Session, window: Window, *, queues: list[dict[str, Any]] | None = None,

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,11 +147,15 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     queue, reason = route_bundle(bundle) if bundle is not None else route_items(session, items)
     day = halls.service_day(hall, now)
     seq = _bump_counter(session, hall, queue, day)
+    # Keys are strictly increasing within a queue (1 ms apart at least), so a late visitor can be
+    # re-queued *between* two tickets even when many were issued in the same second.
+    last_key = session.scalar(select(func.max(Ticket.queue_key)).where(Ticket.queue_id == queue.id))
+    key = epoch_seconds(now) if last_key is None else max(epoch_seconds(now), last_key + 0.001)
     ticket = Ticket(
         hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=seq, leg=0,
         number=format_number(queue.prefix, seq), priority_class=req.priority_class, green_reason=req.green_reason,
         source=req.source, status="waiting", bundle_id=bundle.id if bundle else None, issued_at=now,
-        queue_key=epoch_seconds(now), slot_start=req.slot_start,
+        queue_key=key, slot_start=req.slot_start,
         follow_code=secrets.token_urlsafe(12), idempotency_key=req.idempotency_key, outcome_detail={},
     )
     ticket.items = items

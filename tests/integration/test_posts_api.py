@@ -1,0 +1,130 @@
+"""A/B posts (002 §6.9, 000 §6.5): cover when a clerk leaves or pauses long, empty-post alerts."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from hall_queue.models import PostInterval
+from hall_queue.posts import check_posts
+from hall_queue.models import Hall
+
+
+def _window(api, number, token=None):
+    return api.get(f"/api/v1/windows/{api.windows[number]}", token=token or api.token("manager")).get_json()
+
+
+def test_a_signs_out_and_b_at_another_window_covers_both_posts(api, db):
+    # Window 1: A = clerk01, B = clerk02. clerk02 works at window 2.
+    api.sign_in("clerk01", 1)
+    api.sign_in("clerk02", 2)
+    mine = api.issue("SS001")["id"]
+    api.call("clerk01", 1)
+    api.act("clerk01", mine, "start")
+    moved = api.act("clerk01", mine, "transfer", {"window_id": api.windows[3]})  # aimed at an unstaffed window
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/sign-out", token=api.token("clerk01"))
+    assert r.status_code == 200
+    w1 = _window(api, 1)
+    assert w1["status"] == "covered" and w1["covered_by_number"] == 2
+    w2 = _window(api, 2)
+    assert [c["number"] for c in w2["covering"]] == [1]
+    # Tickets aimed at window 1 follow to window 2.
+    t = api.issue("SS001")["id"]
+    again = api.post(f"/api/v1/tickets/{t}/cancel", token=api.tokens["kiosk"])
+    assert again.status_code == 200
+    api.sign_in("clerk03", 3)
+    assert api.call("clerk03", 3)["ticket"]["id"] == moved["id"]
+    with db.read() as s:
+        iv = s.scalars(select(PostInterval).where(PostInterval.kind == "cover")).all()
+    assert len(iv) == 1 and iv[0].ended_at is None
+    # A comes back: the cover ends and its minutes are recorded.
+    api.clock.advance(minutes=7)
+    api.sign_in("clerk01", 1)
+    assert _window(api, 1)["status"] == "idle"
+    with db.read() as s:
+        iv = s.scalars(select(PostInterval).where(PostInterval.kind == "cover")).one()
+    assert (iv.ended_at - iv.started_at) == timedelta(minutes=7)
+
+
+def test_tickets_aimed_at_a_covered_window_are_called_by_the_coverer(api):
+    api.sign_in("clerk01", 1)
+    api.sign_in("clerk02", 2)
+    api.sign_in("clerk03", 3)
+    t = api.issue("SS001")["id"]
+    api.call("clerk03", 3)
+    moved = api.act("clerk03", t, "transfer", {"window_id": api.windows[1], "note": "回原窗口补材料"})
+    api.post(f"/api/v1/windows/{api.windows[1]}/sign-out", token=api.token("clerk01"))
+    c = api.call("clerk02", 2)
+    assert c["ticket"]["id"] == moved["id"] and "covers" in c["reason"]
+
+
+def test_both_a_and_b_gone_raises_an_empty_post_alert(api, db, app):
+    events = []
+    app.extensions["onevisit"].listeners.append(events.append)
+    api.sign_in("clerk01", 1)
+    api.post(f"/api/v1/windows/{api.windows[1]}/sign-out", token=api.token("clerk01"))  # clerk02 not in: empty
+    names = [e.name for e in events]
+    assert "post_uncovered" in names and "alert" in names
+    alerts = api.get(f"/api/v1/halls/{api.hall_id}/alerts", token=api.token("manager")).get_json()["items"]
+    assert [a["kind"] for a in alerts] == ["empty_post"] and "1号窗口" in alerts[0]["message"]
+    assert _window(api, 1)["status"] == "empty"
+    # B arrives at its own window: it takes over the empty post, the alert clears.
+    api.clock.advance(minutes=4)
+    api.sign_in("clerk02", 2)
+    assert _window(api, 1)["status"] == "covered"
+    assert api.get(f"/api/v1/halls/{api.hall_id}/alerts", token=api.token("manager")).get_json()["items"] == []
+    with db.read() as s:
+        empty = s.scalars(select(PostInterval).where(PostInterval.kind == "empty")).one()
+    assert empty.ended_at - empty.started_at == timedelta(minutes=4)
+
+
+def test_a_long_pause_is_covered_and_resume_restores_the_post(api, db, clock, hall_id, app):
+    api.sign_in("clerk01", 1)
+    api.sign_in("clerk02", 2)
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/pause", {"reason": "调取档案"}, token=api.token("clerk01"))
+    assert r.status_code == 200 and r.get_json()["status"] == "paused"
+    clock.advance(seconds=299)
+    assert db.run_write(lambda s: check_posts(s, s.get(Hall, hall_id), now=clock.now())) == []
+    clock.advance(seconds=2)
+    events = db.run_write(lambda s: check_posts(s, s.get(Hall, hall_id), now=clock.now()))
+    covered = [e for e in events if e.name == "post_covered"]
+    assert covered and covered[0].payload["message"] == "1号窗口由2号窗口顶岗"
+    assert _window(api, 1)["status"] == "covered"
+    t = api.issue("SS001")["id"]
+    assert api.call("clerk02", 2)["ticket"]["id"] == t
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/resume", token=api.token("clerk01"))
+    assert r.status_code == 200 and r.get_json()["status"] == "idle"
+
+
+def test_pause_needs_a_reason_and_a_free_hand(api):
+    api.sign_in("clerk01", 1)
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/pause", {"reason": "  "}, token=api.token("clerk01"))
+    assert r.status_code == 422
+    api.issue("SS001")
+    api.call("clerk01", 1)
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/pause", {"reason": "午休"}, token=api.token("clerk01"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "ticket_in_hand"
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/sign-out", token=api.token("clerk01"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "ticket_in_hand"
+
+
+def test_manager_forces_a_cover_and_closing_releases_it(api):
+    api.sign_in("clerk05", 5)
+    m = api.token("manager")
+    r = api.post(f"/api/v1/windows/{api.windows[3]}/cover", {"by_window_id": api.windows[5]}, token=m)
+    assert r.status_code == 200 and r.get_json()["status"] == "covered"
+    r = api.post(f"/api/v1/windows/{api.windows[4]}/cover", {"by_window_id": api.windows[5]}, token=m)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "cannot_cover"  # one cover at a time
+    assert api.post(f"/api/v1/windows/{api.windows[3]}/cover", {"by_window_id": api.windows[5]},
+                    token=api.token("clerk05")).status_code == 403
+    r = api.post(f"/api/v1/windows/{api.windows[3]}/close", token=m)
+    assert r.get_json()["status"] == "closed"
+    assert _window(api, 5)["covering"] == []
+
+
+def test_one_clerk_one_window(api):
+    api.sign_in("clerk01", 1)
+    r = api.post(f"/api/v1/windows/{api.windows[2]}/sign-in", token=api.token("clerk01"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "signed_in_elsewhere"
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/sign-in", token=api.token("clerk02"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "window_taken"
