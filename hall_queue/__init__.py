@@ -14,6 +14,24 @@ from .realtime import emit_to_room, socketio
 from .runtime import Runtime
 
 __version__ = "0.1.0"
+AREAS = ("display", "kiosk", "hall_admin")
+
+
+def _register_area_blueprints(app: Flask) -> None:
+    """Register the page blueprints of ``display``, ``kiosk`` and ``hall_admin`` (each ``<area>.routes.bp``)."""
+    import importlib
+
+    for area in AREAS:
+        try:
+            module = importlib.import_module(f"{area}.routes")
+        except ModuleNotFoundError as e:  # that area has no pages yet
+            if e.name != f"{area}.routes":
+                raise
+            continue
+        app.register_blueprint(module.bp)
+        init = getattr(module, "init_app", None)
+        if init is not None:
+            init(app)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -41,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     register_error_handlers(app)
+    _register_area_blueprints(app)
 
     @app.get("/healthz")
     def healthz():

@@ -345,3 +345,10 @@ class AuditEvent(Base):
     ticket_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     window_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# ---------------------------------------------------------------- screens (issue 5): notices
+# ---------------------------------------------------------------- kiosk (issue 4): scanned pages, device health, notifications
+# ---------------------------------------------------------------- staff side (issue 6a): sessions, ratings
+# ---------------------------------------------------------------- staff side (issue 6b): complaints, deferred materials
+# ---------------------------------------------------------------- appointments (issue 7)

@@ -1,122 +1,24 @@
-"""API views: thin adapters from HTTP to domain services (STYLE rule 6)."""
+"""API views of the queue core: thin adapters from HTTP to domain services (STYLE rule 6)."""
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
-from flask import Blueprint, Response, g, jsonify, request
-from pydantic import BaseModel
+from flask import g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import calling, posts, ticketing
-from ..audit import Actor
-from ..auth import authenticate, login, revoke_token
+from ..auth import login, revoke_token
 from ..catalog import bundle_view, item_view
-from ..errors import Forbidden, NotFound, Unauthorized
 from ..events import DomainEvent
 from ..models import AuditEvent, Alert, Bundle, Hall, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window
 from ..presenters import iso, queue_view, ticket_view
 from ..runtime import runtime
 from ..snapshot import follow_view, hall_snapshot, window_full_view, window_snapshot
 from . import schemas as S
+from .base import MANAGERS, STAFF, bp, get_hall, get_row, now, operation, window_device_guard, write
 from .errors import error_response
-from .registry import OPERATIONS, Operation, build_openapi, not_json
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-STAFF = ("admin", "manager", "clerk")
-MANAGERS = ("admin", "manager")
-MAX_ID = 2**62
-
-
-def _role_of(actor: Actor) -> str:
-    return actor.role if actor.kind == "staff" and actor.role else actor.kind
-
-
-def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, body: type[BaseModel] | None = None,
-              response: type[BaseModel] | None = None, status: int = 200, tags: tuple[str, ...] = (),
-              headers: dict[str, dict[str, Any]] | None = None):
-    """Declare an API operation: route, roles allowed, body schema and answer schema."""
-
-    def deco(fn: Callable[..., Any]):
-        @functools.wraps(fn)
-        def view(**kwargs: Any):
-            if "public" not in roles:
-                header = request.headers.get("Authorization", "")
-                if not header.startswith("Bearer ") or not header[7:].strip():
-                    raise Unauthorized("send Authorization: Bearer <token>", code="unauthorized")
-                rt = runtime()
-                with rt.db.read() as s:
-                    principal = authenticate(s, header[7:].strip(), now=rt.clock.now())
-                g.actor = principal.actor
-                g.token_id = principal.token_id
-                if _role_of(g.actor) not in roles:
-                    raise Forbidden(f"a {_role_of(g.actor)} may not {summary[0].lower() + summary[1:]}")
-            else:
-                g.actor = None
-            for name, value in kwargs.items():
-                if isinstance(value, int) and not 0 < value < MAX_ID:
-                    raise NotFound(f"{name.removesuffix('_id')} {value} not found")
-            if body is not None:
-                data = request.get_json(silent=True)
-                if data is None:
-                    if request.get_data(cache=True).strip():
-                        return not_json()
-                    data = {}
-                if not isinstance(data, dict):
-                    return not_json()
-                kwargs["body"] = body.model_validate(data)
-            result = fn(**kwargs)
-            if isinstance(result, Response):
-                return result
-            if isinstance(result, tuple):
-                return jsonify(result[0]), result[1]
-            return jsonify(result), status
-
-        endpoint = fn.__name__
-        bp.add_url_rule(path, endpoint, view, methods=[method])
-        OPERATIONS.append(Operation(path, method, endpoint, summary, roles, body, response, status, tags,
-                                    headers=headers or {}))
-        return view
-
-    return deco
-
-
-def _write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]]) -> Any:
-    """Run a domain change in one write transaction, commit, then publish its events."""
-    rt = runtime()
-    result, events = rt.db.run_write(fn)
-    rt.publish(events)
-    return result
-
-
-def _now():
-    return runtime().clock.now()
-
-
-def _get(session: Session, model: type, ident: int, what: str, *, hall_of: Callable[[Any], int] | None = None):
-    row = session.get(model, ident)
-    actor: Actor | None = g.get("actor")
-    hall_id = hall_of(row) if (row is not None and hall_of) else getattr(row, "hall_id", None)
-    if row is None or (actor is not None and actor.hall_id is not None and hall_id != actor.hall_id):
-        raise NotFound(f"{what} {ident} not found")
-    return row
-
-
-def _hall(session: Session, hall_id: int) -> Hall:
-    hall = session.get(Hall, hall_id)
-    actor: Actor | None = g.get("actor")
-    if hall is None or (actor is not None and actor.hall_id is not None and actor.hall_id != hall_id):
-        raise NotFound(f"hall {hall_id} not found")
-    return hall
-
-
-def _window_device_guard(window_id: int) -> None:
-    actor: Actor | None = g.get("actor")
-    if actor is not None and actor.window_id is not None and actor.window_id != window_id:
-        raise Forbidden("this device belongs to another window")
-
+from .registry import build_openapi
 
 # ---------------------------------------------------------------- meta and auth
 
@@ -130,19 +32,19 @@ def openapi_json():
            response=S.LoginOut, tags=("auth",))
 def auth_login(body: S.LoginIn):
     def do(s: Session):
-        staff, token = login(s, body.username, body.password, now=_now())
+        staff, token = login(s, body.username, body.password, now=now())
         return {"token": token, "staff": {"id": staff.id, "username": staff.username, "role": staff.role,
                                           "display_name": staff.display_name, "hall_id": staff.hall_id}}, []
-    return _write(do)
+    return write(do)
 
 
 @operation("/auth/logout", "POST", roles=STAFF, summary="Log out (revoke this token)", response=S.OkOut,
            tags=("auth",))
 def auth_logout():
     def do(s: Session):
-        revoke_token(s, g.token_id, now=_now())
+        revoke_token(s, g.token_id, now=now())
         return {"ok": True}, []
-    return _write(do)
+    return write(do)
 
 
 # ---------------------------------------------------------------- halls, catalogue, snapshots
@@ -162,7 +64,7 @@ def list_halls():
            response=S.CatalogOut, tags=("halls",))
 def hall_catalog(hall_id: int):
     with runtime().db.read() as s:
-        hall = _hall(s, hall_id)
+        hall = get_hall(s, hall_id)
         cats = s.scalars(select(ServiceCategory).where(ServiceCategory.hall_id == hall.id)
                          .order_by(ServiceCategory.sort, ServiceCategory.id))
         items = s.scalars(select(ServiceItem).where(ServiceItem.hall_id == hall.id, ServiceItem.active.is_(True))
@@ -178,14 +80,14 @@ def hall_catalog(hall_id: int):
            summary="Read the hall's live state", response=S.SnapshotOut, tags=("halls",))
 def get_hall_snapshot(hall_id: int):
     with runtime().db.read() as s:
-        return hall_snapshot(s, _hall(s, hall_id), now=_now())
+        return hall_snapshot(s, get_hall(s, hall_id), now=now())
 
 
 @operation("/halls/<int:hall_id>/windows", "GET", roles=STAFF + ("screen",), summary="List the hall's windows",
            response=S.ListOut, tags=("windows",))
 def list_windows(hall_id: int):
     with runtime().db.read() as s:
-        hall = _hall(s, hall_id)
+        hall = get_hall(s, hall_id)
         ws = list(s.scalars(select(Window).where(Window.hall_id == hall.id).order_by(Window.number)))
         by_id = {w.id: w for w in ws}
         return {"items": [window_full_view(s, w, by_id) for w in ws]}
@@ -195,7 +97,7 @@ def list_windows(hall_id: int):
            tags=("halls",))
 def hall_audit(hall_id: int):
     with runtime().db.read() as s:
-        hall = _hall(s, hall_id)
+        hall = get_hall(s, hall_id)
         rows = s.scalars(select(AuditEvent).where(AuditEvent.hall_id == hall.id)
                          .order_by(AuditEvent.id.desc()).limit(500))
         return {"items": [{"id": a.id, "at": iso(a.at), "actor_kind": a.actor_kind, "actor_id": a.actor_id,
@@ -207,7 +109,7 @@ def hall_audit(hall_id: int):
            tags=("halls",))
 def hall_alerts(hall_id: int):
     with runtime().db.read() as s:
-        hall = _hall(s, hall_id)
+        hall = get_hall(s, hall_id)
         rows = s.scalars(select(Alert).where(Alert.hall_id == hall.id, Alert.cleared_at.is_(None))
                          .order_by(Alert.id.desc()))
         return {"items": [{"id": a.id, "kind": a.kind, "window_id": a.window_id, "message": a.message,
@@ -225,21 +127,21 @@ def issue(hall_id: int, body: S.IssueIn):
         return error_response(422, "validation_error", "Idempotency-Key must be 1 to 100 characters")
 
     def do(s: Session):
-        hall = _hall(s, hall_id)
+        hall = get_hall(s, hall_id)
         req = ticketing.IssueRequest(item_ids=list(body.item_ids), bundle_id=body.bundle_id,
                                      priority_class=body.priority_class, green_reason=body.green_reason,
                                      name=body.name, id_number=body.id_number, phone=body.phone,
                                      idempotency_key=key)
-        issued, events = ticketing.issue_ticket(s, hall, req, now=_now(), vault=runtime().vault, actor=g.actor)
+        issued, events = ticketing.issue_ticket(s, hall, req, now=now(), vault=runtime().vault, actor=g.actor)
         return (issued.view(), 200 if issued.replayed else 201), events
-    return _write(do)
+    return write(do)
 
 
 @operation("/tickets/<int:ticket_id>", "GET", roles=STAFF + ("kiosk",), summary="Read a ticket",
            response=S.TicketOut, tags=("tickets",))
 def get_ticket(ticket_id: int):
     with runtime().db.read() as s:
-        t = _get(s, Ticket, ticket_id, "ticket")
+        t = get_row(s, Ticket, ticket_id, "ticket")
         return ticket_view(t)
 
 
@@ -255,40 +157,40 @@ def follow(code: str):
 
 def _ticket_action(ticket_id: int, fn: Callable[[Session, Ticket], list[DomainEvent]]):
     def do(s: Session):
-        t = _get(s, Ticket, ticket_id, "ticket")
+        t = get_row(s, Ticket, ticket_id, "ticket")
         events = fn(s, t)
         return ticket_view(t), events
-    return _write(do)
+    return write(do)
 
 
 @operation("/tickets/<int:ticket_id>/cancel", "POST", roles=("kiosk",) + MANAGERS, summary="Cancel a waiting ticket",
            response=S.TicketOut, tags=("tickets",))
 def cancel(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: ticketing.cancel_ticket(s, t, now=_now(), actor=g.actor))
+    return _ticket_action(ticket_id, lambda s, t: ticketing.cancel_ticket(s, t, now=now(), actor=g.actor))
 
 
 @operation("/tickets/<int:ticket_id>/recall", "POST", roles=STAFF, summary="Recall the ticket in hand",
            response=S.TicketOut, tags=("calling",))
 def recall(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.recall(s, t, now=_now(), actor=g.actor))
+    return _ticket_action(ticket_id, lambda s, t: calling.recall(s, t, now=now(), actor=g.actor))
 
 
 @operation("/tickets/<int:ticket_id>/no-show", "POST", roles=STAFF, summary="Mark the called ticket no-show",
            response=S.TicketOut, tags=("calling",))
 def no_show(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.mark_no_show(s, t, now=_now(), actor=g.actor))
+    return _ticket_action(ticket_id, lambda s, t: calling.mark_no_show(s, t, now=now(), actor=g.actor))
 
 
 @operation("/tickets/<int:ticket_id>/requeue", "POST", roles=STAFF, summary="Re-queue a late visitor's ticket",
            response=S.TicketOut, tags=("calling",))
 def requeue(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.requeue_late(s, t, now=_now(), actor=g.actor))
+    return _ticket_action(ticket_id, lambda s, t: calling.requeue_late(s, t, now=now(), actor=g.actor))
 
 
 @operation("/tickets/<int:ticket_id>/start", "POST", roles=STAFF, summary="Start serving the called ticket",
            response=S.TicketOut, tags=("calling",))
 def start(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.start(s, t, now=_now(), actor=g.actor))
+    return _ticket_action(ticket_id, lambda s, t: calling.start(s, t, now=now(), actor=g.actor))
 
 
 @operation("/tickets/<int:ticket_id>/finish", "POST", roles=STAFF, summary="Finish the ticket with an outcome",
@@ -301,20 +203,20 @@ def finish(ticket_id: int, body: S.FinishIn):
         detail["deferred_materials"] = [{"name": d.name, "due_date": d.due_date.isoformat(), "promise": d.promise}
                                         for d in body.deferred_materials]
     return _ticket_action(ticket_id, lambda s, t: calling.finish(s, t, outcome=body.outcome, note=body.note,
-                                                                 detail=detail, now=_now(), actor=g.actor))
+                                                                 detail=detail, now=now(), actor=g.actor))
 
 
 @operation("/tickets/<int:ticket_id>/transfer", "POST", roles=STAFF, summary="Transfer the ticket in hand",
            body=S.TransferIn, response=S.TicketOut, tags=("calling",))
 def transfer(ticket_id: int, body: S.TransferIn):
     def do(s: Session):
-        t = _get(s, Ticket, ticket_id, "ticket")
-        to_window = _get(s, Window, body.window_id, "window") if body.window_id is not None else None
-        to_queue = _get(s, Queue, body.queue_id, "queue") if body.queue_id is not None else None
-        nxt, events = calling.transfer(s, t, to_window=to_window, to_queue=to_queue, note=body.note, now=_now(),
+        t = get_row(s, Ticket, ticket_id, "ticket")
+        to_window = get_row(s, Window, body.window_id, "window") if body.window_id is not None else None
+        to_queue = get_row(s, Queue, body.queue_id, "queue") if body.queue_id is not None else None
+        nxt, events = calling.transfer(s, t, to_window=to_window, to_queue=to_queue, note=body.note, now=now(),
                                        actor=g.actor)
         return ticket_view(nxt), events
-    return _write(do)
+    return write(do)
 
 
 # ---------------------------------------------------------------- windows
@@ -322,20 +224,20 @@ def transfer(ticket_id: int, body: S.TransferIn):
 @operation("/windows/<int:window_id>", "GET", roles=STAFF + ("screen", "pad"), summary="Read a window's state",
            response=S.WindowOut, tags=("windows",))
 def get_window(window_id: int):
-    _window_device_guard(window_id)
+    window_device_guard(window_id)
     with runtime().db.read() as s:
-        w = _get(s, Window, window_id, "window")
-        snap = window_snapshot(s, w, now=_now())
+        w = get_row(s, Window, window_id, "window")
+        snap = window_snapshot(s, w, now=now())
         return {**snap["window"], "hall": snap["hall"]}
 
 
 def _window_action(window_id: int, fn: Callable[[Session, Window], list[DomainEvent]]):
     def do(s: Session):
-        w = _get(s, Window, window_id, "window")
+        w = get_row(s, Window, window_id, "window")
         events = fn(s, w)
         s.flush()
         return window_full_view(s, w), events
-    return _write(do)
+    return write(do)
 
 
 @operation("/windows/<int:window_id>/sign-in", "POST", roles=STAFF, summary="Sign in at a window",
@@ -343,46 +245,46 @@ def _window_action(window_id: int, fn: Callable[[Session, Window], list[DomainEv
 def sign_in(window_id: int):
     def fn(s: Session, w: Window):
         staff = s.get(Staff, g.actor.id)
-        return posts.sign_in(s, w, staff, now=_now(), actor=g.actor)
+        return posts.sign_in(s, w, staff, now=now(), actor=g.actor)
     return _window_action(window_id, fn)
 
 
 @operation("/windows/<int:window_id>/sign-out", "POST", roles=STAFF, summary="Sign out of a window",
            response=S.WindowOut, tags=("windows",))
 def sign_out(window_id: int):
-    return _window_action(window_id, lambda s, w: posts.sign_out(s, w, now=_now(), actor=g.actor))
+    return _window_action(window_id, lambda s, w: posts.sign_out(s, w, now=now(), actor=g.actor))
 
 
 @operation("/windows/<int:window_id>/pause", "POST", roles=STAFF, summary="Pause service with a reason",
            body=S.PauseIn, response=S.WindowOut, tags=("windows",))
 def pause(window_id: int, body: S.PauseIn):
-    return _window_action(window_id, lambda s, w: posts.pause(s, w, reason=body.reason, now=_now(), actor=g.actor))
+    return _window_action(window_id, lambda s, w: posts.pause(s, w, reason=body.reason, now=now(), actor=g.actor))
 
 
 @operation("/windows/<int:window_id>/resume", "POST", roles=STAFF, summary="Resume service",
            response=S.WindowOut, tags=("windows",))
 def resume(window_id: int):
-    return _window_action(window_id, lambda s, w: posts.resume(s, w, now=_now(), actor=g.actor))
+    return _window_action(window_id, lambda s, w: posts.resume(s, w, now=now(), actor=g.actor))
 
 
 @operation("/windows/<int:window_id>/open", "POST", roles=MANAGERS, summary="Open a window",
            response=S.WindowOut, tags=("windows",))
 def open_window(window_id: int):
-    return _window_action(window_id, lambda s, w: posts.set_open(s, w, True, now=_now(), actor=g.actor))
+    return _window_action(window_id, lambda s, w: posts.set_open(s, w, True, now=now(), actor=g.actor))
 
 
 @operation("/windows/<int:window_id>/close", "POST", roles=MANAGERS, summary="Close a window",
            response=S.WindowOut, tags=("windows",))
 def close_window(window_id: int):
-    return _window_action(window_id, lambda s, w: posts.set_open(s, w, False, now=_now(), actor=g.actor))
+    return _window_action(window_id, lambda s, w: posts.set_open(s, w, False, now=now(), actor=g.actor))
 
 
 @operation("/windows/<int:window_id>/cover", "POST", roles=MANAGERS, summary="Force another window to cover this post",
            body=S.CoverIn, response=S.WindowOut, tags=("windows",))
 def cover(window_id: int, body: S.CoverIn):
     def fn(s: Session, w: Window):
-        by = _get(s, Window, body.by_window_id, "window")
-        return posts.force_cover(s, w, by, now=_now(), actor=g.actor)
+        by = get_row(s, Window, body.by_window_id, "window")
+        return posts.force_cover(s, w, by, now=now(), actor=g.actor)
     return _window_action(window_id, fn)
 
 
@@ -393,17 +295,17 @@ def configure(window_id: int, body: S.WindowConfigIn):
     queues = [q.model_dump() for q in body.queues] if body.queues is not None else None
     return _window_action(window_id, lambda s, w: posts.configure_window(
         s, w, queues=queues, call_rules=rules, kind=body.kind, a_clerk_id=body.a_clerk_id,
-        b_clerk_id=body.b_clerk_id, now=_now(), actor=g.actor))
+        b_clerk_id=body.b_clerk_id, now=now(), actor=g.actor))
 
 
 @operation("/windows/<int:window_id>/call-next", "POST", roles=STAFF, summary="Call the next ticket",
            response=S.CallOut, tags=("calling",))
 def call_next(window_id: int):
     def do(s: Session):
-        w = _get(s, Window, window_id, "window")
-        ticket, events = calling.call_next(s, w, now=_now(), actor=g.actor)
+        w = get_row(s, Window, window_id, "window")
+        ticket, events = calling.call_next(s, w, now=now(), actor=g.actor)
         if ticket is None:
             return {"ticket": None, "reason": "no ticket waiting"}, []
         return {"ticket": ticket_view(ticket), "reason": ticket.call_reason,
                 "window": {"id": w.id, "number": w.number}}, events
-    return _write(do)
+    return write(do)

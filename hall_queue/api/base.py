@@ -1,0 +1,113 @@
+"""Shared pieces of the API modules: the blueprint, the ``operation`` declaration, write helper, lookups."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from ..audit import Actor
+from ..auth import authenticate
+from ..errors import Forbidden, NotFound, Unauthorized
+from ..events import DomainEvent
+from ..models import Hall
+from ..runtime import runtime
+from .registry import OPERATIONS, Operation, not_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+STAFF = ("admin", "manager", "clerk")
+MANAGERS = ("admin", "manager")
+MAX_ID = 2**62
+
+
+def role_of(actor: Actor) -> str:
+    return actor.role if actor.kind == "staff" and actor.role else actor.kind
+
+
+def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, body: type[BaseModel] | None = None,
+              response: type[BaseModel] | None = None, status: int = 200, tags: tuple[str, ...] = (),
+              headers: dict[str, dict[str, Any]] | None = None):
+    """Declare an API operation: route, roles allowed, body schema and answer schema."""
+
+    def deco(fn: Callable[..., Any]):
+        @functools.wraps(fn)
+        def view(**kwargs: Any):
+            if "public" not in roles:
+                header = request.headers.get("Authorization", "")
+                if not header.startswith("Bearer ") or not header[7:].strip():
+                    raise Unauthorized("send Authorization: Bearer <token>", code="unauthorized")
+                rt = runtime()
+                with rt.db.read() as s:
+                    principal = authenticate(s, header[7:].strip(), now=rt.clock.now())
+                g.actor = principal.actor
+                g.token_id = principal.token_id
+                if role_of(g.actor) not in roles:
+                    raise Forbidden(f"a {role_of(g.actor)} may not {summary[0].lower() + summary[1:]}")
+            else:
+                g.actor = None
+            for name, value in kwargs.items():
+                if isinstance(value, int) and not 0 < value < MAX_ID:
+                    raise NotFound(f"{name.removesuffix('_id')} {value} not found")
+            if body is not None:
+                data = request.get_json(silent=True)
+                if data is None:
+                    if request.get_data(cache=True).strip():
+                        return not_json()
+                    data = {}
+                if not isinstance(data, dict):
+                    return not_json()
+                kwargs["body"] = body.model_validate(data)
+            result = fn(**kwargs)
+            if isinstance(result, Response):
+                return result
+            if isinstance(result, tuple):
+                return jsonify(result[0]), result[1]
+            return jsonify(result), status
+
+        endpoint = fn.__name__
+        bp.add_url_rule(path, endpoint, view, methods=[method])
+        OPERATIONS.append(Operation(path, method, endpoint, summary, roles, body, response, status, tags,
+                                    headers=headers or {}))
+        return view
+
+    return deco
+
+
+def write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]]) -> Any:
+    """Run a domain change in one write transaction, commit, then publish its events."""
+    rt = runtime()
+    result, events = rt.db.run_write(fn)
+    rt.publish(events)
+    return result
+
+
+def now():
+    return runtime().clock.now()
+
+
+def get_row(session: Session, model: type, ident: int, what: str, *, hall_of: Callable[[Any], int] | None = None):
+    row = session.get(model, ident)
+    actor: Actor | None = g.get("actor")
+    hall_id = hall_of(row) if (row is not None and hall_of) else getattr(row, "hall_id", None)
+    if row is None or (actor is not None and actor.hall_id is not None and hall_id != actor.hall_id):
+        raise NotFound(f"{what} {ident} not found")
+    return row
+
+
+def get_hall(session: Session, hall_id: int) -> Hall:
+    hall = session.get(Hall, hall_id)
+    actor: Actor | None = g.get("actor")
+    if hall is None or (actor is not None and actor.hall_id is not None and actor.hall_id != hall_id):
+        raise NotFound(f"hall {hall_id} not found")
+    return hall
+
+
+def window_device_guard(window_id: int) -> None:
+    actor: Actor | None = g.get("actor")
+    if actor is not None and actor.window_id is not None and actor.window_id != window_id:
+        raise Forbidden("this device belongs to another window")
+
+
