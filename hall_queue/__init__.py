@@ -14,18 +14,20 @@ from .realtime import emit_to_room, socketio
 from .runtime import Runtime
 
 __version__ = "0.1.0"
-AREAS = ("display", "kiosk", "hall_admin")
+# Page blueprints: each module exposes ``bp`` (and optionally ``init_app(app)``).
+PAGE_MODULES = ("display.routes", "kiosk.routes", "kiosk.booking", "hall_admin.routes", "hall_admin.manage",
+                "hall_admin.appointments")
 
 
 def _register_area_blueprints(app: Flask) -> None:
-    """Register the page blueprints of ``display``, ``kiosk`` and ``hall_admin`` (each ``<area>.routes.bp``)."""
+    """Register the page blueprints of ``display``, ``kiosk`` and ``hall_admin`` that exist."""
     import importlib
 
-    for area in AREAS:
+    for name in PAGE_MODULES:
         try:
-            module = importlib.import_module(f"{area}.routes")
+            module = importlib.import_module(name)
         except ModuleNotFoundError as e:  # that area has no pages yet
-            if e.name != f"{area}.routes":
+            if e.name != name:
                 raise
             continue
         app.register_blueprint(module.bp)

@@ -1,19 +1,17 @@
 """REST JSON API under ``/api/v1`` (blueprint ``api.bp``).
 
-Each area declares its operations in its own module with ``base.operation``; importing the module
-registers them on the blueprint and in the OpenAPI document.
+Each area declares its operations in its own module ``<area>_api.py`` with ``base.operation``;
+every such module in this package is imported here, which registers its operations on the
+blueprint and in the OpenAPI document.
 """
 import importlib
+import pkgutil
 
 from . import routes  # noqa: F401  (queue core)
 from .base import bp
 
-# Areas that land in their own modules (kiosk agent support, screens, staff side, appointments).
-for _name in ("kiosk_api", "display_api", "admin_api", "stats_api", "appointments_api"):
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as e:  # the area has not landed yet
-        if e.name != f"{__name__}.{_name}":
-            raise
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _info.name.endswith("_api"):
+        importlib.import_module(f"{__name__}.{_info.name}")
 
 __all__ = ["bp"]
