@@ -80,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``devices`` directly (``python -m devices.cli …``)."""
+    """Run the device commands directly: ``python -m devices.cli read-idcard sim://`` (``devices`` optional)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] != ["devices"]:
+        argv = ["devices", *argv]
     parser = argparse.ArgumentParser(prog="onevisit")
     sub = parser.add_subparsers(dest="cmd", required=True)
     add_parser(sub)

@@ -1,6 +1,8 @@
 """People ahead and estimated waits."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -50,3 +52,21 @@ def estimated_wait_s(session: Session, queue: Queue, ahead: int, default_s: int)
 def waiting_count(session: Session, queue_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Ticket)
                           .where(Ticket.queue_id == queue_id, Ticket.status == "waiting")) or 0
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    """What a wait estimate needs: who waits, how long a service takes, how many windows serve."""
+
+    waiting: int
+    mean_service_s: float
+    windows: int
+
+    def wait_for(self, ahead: int) -> int:
+        """Rolling mean service time × people ahead ÷ open windows serving the queue."""
+        return int(round(self.mean_service_s * ahead / max(self.windows, 1)))
+
+
+def queue_load(session: Session, queue: Queue, default_s: int, *, windows: int | None = None) -> QueueLoad:
+    return QueueLoad(waiting=waiting_count(session, queue.id), mean_service_s=rolling_service_s(session, queue, default_s),
+                     windows=serving_windows(session, queue.id) if windows is None else windows)

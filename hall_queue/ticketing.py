@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from . import audit, halls
 from .audit import Actor
 from .clock import epoch_seconds
 from .errors import InvalidRequest, NotFound, QueueClosed, WrongState
-from .estimates import estimated_wait_s, people_ahead, waiting_count
+from .estimates import QueueLoad, estimated_wait_s, people_ahead, queue_load
 from .events import DomainEvent, QueueStatsChanged, TicketFinished, TicketIssued
 from .identity import IdentityVault, mask_id_number, mask_name
 from .models import (GREEN_REASONS, PRIORITY_CLASSES, Bundle, Hall, Queue, ServiceItem, Ticket, TicketCounter)
@@ -70,19 +70,22 @@ class IssuedTicket:
                 "follow_code": self.ticket.follow_code, "replayed": self.replayed}
 
 
-def _bump_counter(session: Session, hall: Hall, queue: Queue, day) -> int:
-    """Take the next number of (queue, day) atomically; refuse past the daily cap.
+def _bump_counter(session: Session, hall: Hall, queue: Queue, day, now_key: float) -> tuple[int, float]:
+    """Take the next number of (queue, day) and its calling-order key, atomically; refuse past the daily cap.
 
     One ``UPDATE … RETURNING`` on the counter row: the row lock (PostgreSQL) or the write lock
-    (SQLite ``BEGIN IMMEDIATE``) makes two kiosks never read the same value.
+    (SQLite ``BEGIN IMMEDIATE``) makes two kiosks never read the same value. Keys rise at least
+    1 ms per ticket, so a late visitor can be re-queued *between* two tickets of the same second.
     """
     cond = [TicketCounter.queue_id == queue.id, TicketCounter.service_day == day]
     if queue.daily_cap is not None:
         cond.append(TicketCounter.last_seq < queue.daily_cap)
-    stmt = update(TicketCounter).where(*cond).values(last_seq=TicketCounter.last_seq + 1).returning(TicketCounter.last_seq)
-    seq = session.execute(stmt).scalar_one_or_none()
-    if seq is not None:
-        return seq
+    next_key = case((TicketCounter.last_key + 0.001 > now_key, TicketCounter.last_key + 0.001), else_=now_key)
+    stmt = (update(TicketCounter).where(*cond).values(last_seq=TicketCounter.last_seq + 1, last_key=next_key)
+            .returning(TicketCounter.last_seq, TicketCounter.last_key))
+    row = session.execute(stmt).one_or_none()
+    if row is not None:
+        return row[0], row[1]
     exists = session.scalar(select(TicketCounter.last_seq).where(TicketCounter.queue_id == queue.id,
                                                                  TicketCounter.service_day == day))
     if exists is not None:
@@ -90,13 +93,16 @@ def _bump_counter(session: Session, hall: Hall, queue: Queue, day) -> int:
                           code="daily_cap_reached")
     if queue.daily_cap is not None and queue.daily_cap < 1:
         raise QueueClosed(f"queue {queue.prefix} takes no tickets today", code="daily_cap_reached")
+    # First ticket of the day: keep keys rising across days too (a requeue may sit above "now").
+    last_key = session.scalar(select(func.max(Ticket.queue_key)).where(Ticket.queue_id == queue.id))
+    key = now_key if last_key is None else max(now_key, last_key + 0.001)
     try:
         with session.begin_nested():
-            session.add(TicketCounter(queue_id=queue.id, service_day=day, hall_id=hall.id, last_seq=1))
-        return 1
+            session.add(TicketCounter(queue_id=queue.id, service_day=day, hall_id=hall.id, last_seq=1, last_key=key))
+        return 1, key
     except IntegrityError:
         # Another process created the row first (PostgreSQL); take the next number from it.
-        return _bump_counter(session, hall, queue, day)
+        return _bump_counter(session, hall, queue, day, now_key)
 
 
 def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[list[ServiceItem], Bundle | None]:
@@ -144,13 +150,9 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         # today helps nobody: the kiosk offers booking instead.
         raise QueueClosed("the hall is closed now; please book an appointment", code="hall_closed")
     items, bundle = _resolve_matter(session, hall, req)
-    queue, reason = route_bundle(bundle) if bundle is not None else route_items(session, items)
+    queue, reason, windows = route_bundle(session, bundle) if bundle is not None else route_items(session, items)
     day = halls.service_day(hall, now)
-    seq = _bump_counter(session, hall, queue, day)
-    # Keys are strictly increasing within a queue (1 ms apart at least), so a late visitor can be
-    # re-queued *between* two tickets even when many were issued in the same second.
-    last_key = session.scalar(select(func.max(Ticket.queue_key)).where(Ticket.queue_id == queue.id))
-    key = epoch_seconds(now) if last_key is None else max(epoch_seconds(now), last_key + 0.001)
+    seq, key = _bump_counter(session, hall, queue, day, epoch_seconds(now))
     ticket = Ticket(
         hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=seq, leg=0,
         number=format_number(queue.prefix, seq), priority_class=req.priority_class, green_reason=req.green_reason,
@@ -171,23 +173,26 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     session.flush()
     audit.record(session, actor=actor, action="ticket.issue", at=now, hall_id=hall.id, ticket_id=ticket.id,
                  number=ticket.number, queue=queue.prefix, source=req.source, priority=req.priority_class)
-    ahead = people_ahead(session, ticket)
-    wait = estimated_wait_s(session, queue, ahead, hall.default_service_s)
+    # The new ticket has the queue's highest key, so everyone else waiting is ahead of it.
+    load = queue_load(session, queue, hall.default_service_s, windows=windows)
+    ahead = max(load.waiting - 1, 0)
+    wait = load.wait_for(ahead)
     issued = IssuedTicket(ticket, ahead, wait, reason)
     events: list[DomainEvent] = [
         TicketIssued(hall.id, {"ticket": ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": wait}),
-        QueueStatsChanged(hall.id, {"queues": [queue_stats(session, hall, queue)]}),
+        QueueStatsChanged(hall.id, {"queues": [queue_stats(session, hall, queue, load)]}),
     ]
     return issued, events
 
 
-def queue_stats(session: Session, hall: Hall, queue: Queue) -> dict:
+def queue_stats(session: Session, hall: Hall, queue: Queue, load: QueueLoad | None = None) -> dict:
     """Return a queue's waiting count, estimated wait for a newcomer and longest current wait."""
-    waiting = waiting_count(session, queue.id)
+    load = load or queue_load(session, queue, hall.default_service_s)
+    waiting = load.waiting
     oldest = session.scalar(select(Ticket.issued_at).where(Ticket.queue_id == queue.id, Ticket.status == "waiting")
                             .order_by(Ticket.queue_key, Ticket.id).limit(1))
     return {"queue_id": queue.id, "prefix": queue.prefix, "name": queue.name, "waiting": waiting,
-            "estimated_wait_s": estimated_wait_s(session, queue, waiting, hall.default_service_s),
+            "estimated_wait_s": load.wait_for(waiting),
             "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
 
 

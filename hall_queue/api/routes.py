@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from .. import calling, posts, ticketing
 from ..auth import login, revoke_token
 from ..catalog import bundle_view, item_view
+from ..errors import NotFound
 from ..events import DomainEvent
 from ..models import AuditEvent, Alert, Bundle, Hall, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window
 from ..presenters import iso, queue_view, ticket_view
