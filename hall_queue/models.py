@@ -230,6 +230,8 @@ class TicketCounter(Base):
     service_day: Mapped[date] = mapped_column(Date, primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Calling-order key of the newest ticket (see Ticket.queue_key); keys rise strictly within a queue.
+    last_key: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class TicketItem(Base):
@@ -348,7 +350,202 @@ class AuditEvent(Base):
 
 
 # ---------------------------------------------------------------- screens (issue 5): notices
+class Notice(Base):
+    """A line of scrolling text managers put on the hall screen (公告), until removed or expired."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notice_active", "hall_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    text: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    removed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+
 # ---------------------------------------------------------------- kiosk (issue 4): scanned pages, device health, notifications
+from sqlalchemy import LargeBinary  # noqa: E402 - kept in this section so the areas' edits never collide
+
+
+class TicketAttachment(Base):
+    """A page the visitor scanned at the kiosk for pre-submission, shown to the clerk with the ticket."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (UniqueConstraint("ticket_id", "position", name="uq_attachment_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … in the order scanned
+    content_type: Mapped[str] = mapped_column(String(20))  # image/jpeg | image/png
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    page_size_name: Mapped[str] = mapped_column(String(20), default="custom")
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    uploaded_by_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("access_tokens.id"), nullable=True)
+
+
+class DeviceStatus(Base):
+    """The last health a kiosk reported for one of its devices (ID-card reader, printer, camera)."""
+
+    __tablename__ = "device_statuses"
+    __table_args__ = (UniqueConstraint("token_id", "device", name="uq_device_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("access_tokens.id"))
+    device: Mapped[str] = mapped_column(String(10))  # idcard | printer | scanner
+    state: Mapped[str] = mapped_column(String(10))  # online | offline | fault
+    reason: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    alert_id: Mapped[Optional[int]] = mapped_column(ForeignKey("alerts.id"), nullable=True)
+
+
+class TicketNotification(Base):
+    """A message sent about a ticket (e.g. "three or fewer ahead"); unique so each goes out once."""
+
+    __tablename__ = "ticket_notifications"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", name="uq_ticket_notification"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # near_turn
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 # ---------------------------------------------------------------- staff side (issue 6a): sessions, ratings
+# Login throttling: a try is "ok" or "failed"; "locked_user" / "locked_ip" mark the start of a lock-out.
+LOGIN_OUTCOMES = ("ok", "failed", "locked_user", "locked_ip")
+# 好差评 (003 §10.4, 004 §8.5): 5 非常满意 … 1 非常不满意; ratings at or below LOW_RATING open a rectification.
+RATING_SCORES = (1, 2, 3, 4, 5)
+LOW_RATING = 2
+RECTIFICATION_STATUSES = ("open", "assigned", "fixed", "closed")
+
+
+class LoginAttempt(Base):
+    """One staff login try, kept to throttle password guessing per username and per client address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_user_at", "username", "at"), Index("ix_login_ip_at", "ip", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(12))  # LOGIN_OUTCOMES
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+
+
+class Rating(Base):
+    """A visitor's rating of one finished ticket, given once on the window's rating pad (评价器)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("ticket_id", name="uq_rating_ticket"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id"), index=True)
+    clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    rated_at: Mapped[datetime] = mapped_column(DateTime)
+    device_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("access_tokens.id"), nullable=True)
+
+
+class Rectification(Base):
+    """差评整改 (003 §10.4): who is responsible, by when, the fix, the answer to the visitor, closing."""
+
+    __tablename__ = "rectifications"
+    __table_args__ = (UniqueConstraint("rating_id", name="uq_rectification_rating"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id"))
+    responsible_clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    deadline: Mapped[datetime] = mapped_column(DateTime)
+    assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    fix_plan: Mapped[str] = mapped_column(String(1000), default="")
+    fix: Mapped[str] = mapped_column(String(1000), default="")
+    fixed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    feedback: Mapped[str] = mapped_column(String(1000), default="")
+    feedback_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    closed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+
+    rating: Mapped[Rating] = relationship()
+
+
 # ---------------------------------------------------------------- staff side (issue 6b): complaints, deferred materials
+# Complaint life cycle (000 §10.1: accept, handle, answer or explain).
+COMPLAINT_STATUSES = ("received", "handling", "answered", "closed")
+# 000 §10.2: phone, online, on-site and letter complaints.
+COMPLAINT_CHANNELS = ("online", "phone", "on_site", "letter")
+# 000 §10.2 c) 投诉举报类型.
+COMPLAINT_KINDS = ("attitude", "efficiency", "discipline", "process", "environment", "other")
+
+
+class Complaint(Base):
+    """投诉举报 (000 §10): the form of §10.2 a–e, its handling, and the answer looked up by number (§10.3)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (UniqueConstraint("hall_id", "number", name="uq_complaint_number"),
+                      UniqueConstraint("hall_id", "filed_day", "seq", name="uq_complaint_seq"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    # a) 投诉举报受理编号: TS<local date>-<4-digit daily sequence>, e.g. TS20260302-0001.
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    filed_day: Mapped[date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    # Hash of the look-up code handed to the complainant; with it the status page also shows the answer.
+    lookup_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10), default="online")
+    is_report: Mapped[bool] = mapped_column(Boolean, default=False)  # 举报 rather than 投诉
+    # b) 被投诉举报单位或部门, with the window / item it happened at when known.
+    target_unit: Mapped[str] = mapped_column(String(100), default="")
+    window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("service_items.id"), nullable=True)
+    # c) 投诉举报类型.
+    kind: Mapped[str] = mapped_column(String(20))
+    # d) 被投诉举报人姓名: encrypted; pages show only the masked form. Staff link set by the handler.
+    target_person_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    target_person_masked: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    target_staff_no: Mapped[str] = mapped_column(String(32), default="")
+    target_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # e) 投诉举报内容及投诉举报人提出的要求.
+    content: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # The complainant: encrypted at rest, masked for display (个人信息保护法).
+    complainant_name_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    complainant_name_masked: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    contact_cipher: Mapped[str] = mapped_column(Text)
+    contact_masked: Mapped[str] = mapped_column(String(64))
+    # Keyed hash of the filing client's address, for the public form's rate limit only.
+    source_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="received")
+    filed_at: Mapped[datetime] = mapped_column(DateTime)
+    due_on: Mapped[date] = mapped_column(Date)
+    handler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    handling_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # 000 §10.4: corrective measures, published with the answer.
+    measures: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    internal_note: Mapped[str] = mapped_column(Text, default="")
+
 # ---------------------------------------------------------------- appointments (issue 7)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 20:13:06.784000
+Create Date: 2026-11-21 20:22:43.985897
 """
 from __future__ import annotations
 
@@ -109,6 +109,22 @@ def upgrade() -> None:
     with op.batch_alter_table('bundles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bundles_hall_id'), ['hall_id'], unique=False)
 
+    op.create_table('notices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.String(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('removed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index('ix_notice_active', ['hall_id', 'active'], unique=False)
+
     op.create_table('service_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -137,6 +153,7 @@ def upgrade() -> None:
     sa.Column('service_day', sa.Date(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
     sa.Column('last_seq', sa.Integer(), nullable=False),
+    sa.Column('last_key', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
     sa.ForeignKeyConstraint(['queue_id'], ['queues.id'], ),
     sa.PrimaryKeyConstraint('queue_id', 'service_day')
@@ -355,6 +372,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_service_items_hall_id'))
 
     op.drop_table('service_items')
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_notice_active')
+
+    op.drop_table('notices')
     with op.batch_alter_table('bundles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bundles_hall_id'))
 
