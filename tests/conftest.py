@@ -23,12 +23,79 @@ def clock() -> ManualClock:
     return ManualClock(MONDAY_10AM)
 
 
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+_pg_template: dict[str, str] = {}
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_ADMIN_DSN, connect_timeout=3).close()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+
+
+def new_postgres_database() -> str:
+    """Create a fresh PostgreSQL database with the schema (copied from a template); return its URL."""
+    import uuid
+
+    with _pg_admin() as admin:
+        if "name" not in _pg_template:
+            tmpl = f"ov_tmpl_{uuid.uuid4().hex[:8]}"
+            admin.execute(f"CREATE DATABASE {tmpl}")
+            engine = Database(PG_URL.format(name=tmpl))
+            Base.metadata.create_all(engine.writer)
+            engine.dispose()
+            _pg_template["name"] = tmpl
+        name = f"ov_test_{uuid.uuid4().hex[:10]}"
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template['name']}")
+    return PG_URL.format(name=name)
+
+
+def drop_postgres_database(url: str) -> None:
+    with _pg_admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def engines() -> list:
+    """SQLite always; PostgreSQL too when reachable (required in CI)."""
+    params = ["sqlite"]
+    if REQUIRE_SERVICES or postgres_available():
+        params.append("postgresql")
+    return params
+
+
 @pytest.fixture
-def db(tmp_path) -> Database:
+def db(tmp_path, request) -> Database:
+    engine = getattr(request, "param", "sqlite")
+    if engine == "postgresql":
+        url = new_postgres_database()
+        database = Database(url)
+        yield database
+        database.dispose()
+        drop_postgres_database(url)
+        return
     database = Database(f"sqlite:///{tmp_path / 'hall.db'}")
     Base.metadata.create_all(database.writer)
     yield database
     database.dispose()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "name" in _pg_template:
+        try:
+            drop_postgres_database(PG_URL.format(name=_pg_template["name"]))
+        except Exception:  # noqa: BLE001
+            pass
 
 
 @pytest.fixture

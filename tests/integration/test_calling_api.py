@@ -1,11 +1,18 @@
 """The calling rules through the API, on a real SQLite file with an injected clock."""
 from __future__ import annotations
 
+import pytest
+
+from tests.conftest import engines
+
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from hall_queue.models import Hall, Ticket, Window
+
+# The same rules on both engines (issue 8): SQLite file and PostgreSQL.
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
 def _serve(api, clerk, window, outcome="completed"):

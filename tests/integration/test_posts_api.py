@@ -1,6 +1,10 @@
 """A/B posts (002 §6.9, 000 §6.5): cover when a clerk leaves or pauses long, empty-post alerts."""
 from __future__ import annotations
 
+import pytest
+
+from tests.conftest import engines
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -8,6 +12,9 @@ from sqlalchemy import select
 from hall_queue.models import PostInterval
 from hall_queue.posts import check_posts
 from hall_queue.models import Hall
+
+# The same rules on both engines (issue 8): SQLite file and PostgreSQL.
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
 def _window(api, number, token=None):

@@ -1,11 +1,18 @@
 """Taking tickets through the API on a real SQLite file: numbering, routing, caps, idempotency."""
 from __future__ import annotations
 
+import pytest
+
+from tests.conftest import engines
+
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from hall_queue.models import Hall, Queue, Ticket, TicketCounter
+
+# The same rules on both engines (issue 8): SQLite file and PostgreSQL.
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
 def test_numbers_count_per_queue_and_restart_each_service_day(api):
