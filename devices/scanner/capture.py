@@ -1,0 +1,129 @@
+"""Auto-capture: take the page once it has lain still for a few frames, and refuse a blurred one.
+
+A visitor lays a form under the camera and lets go; the kiosk should capture without a button,
+but only once the hand is away and the page has stopped moving. Each frame therefore gives a
+typed ``CaptureResult`` that the kiosk turns into a prompt ("hold still", "page blurred").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from devices.scanner.camera import Camera
+from devices.scanner.detect import as_bgr8, find_page
+from devices.scanner.errors import ScannerError
+from devices.scanner.page import (
+    PageMode, PageObservation, ScannedPage, corners_tuple, has_content, make_page, page_aspect, sharpness,
+)
+
+CaptureStatus = Literal["no_page", "moving", "blurry", "captured", "done"]
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """The outcome of one frame fed to ``AutoCapture``."""
+
+    status: CaptureStatus  # "done": this page was already captured; lift it or lay the next
+    message: str  # English, for logs; the kiosk words its own zh-CN prompt from ``status``
+    observation: PageObservation
+    page: ScannedPage | None = None
+
+
+class AutoCapture:
+    """Trigger a capture when the page has been still for ``steady_frames`` frames."""
+
+    def __init__(self, steady_frames: int = 5, max_motion: float = 0.004, min_sharpness: float = 40.0,
+                 mode: PageMode = "color") -> None:
+        """Set the triggering rules.
+
+        :param steady_frames: consecutive still frames needed (5 at 30 fps is 1/6 s).
+        :param max_motion: largest corner movement between frames counted as still, as a share
+            of the frame diagonal (0.004 is about 9 px at 1080p: corner jitter, not a hand).
+        :param min_sharpness: least variance of the Laplacian on the page flattened to 800 px
+            width; a sharp printed page scores in the hundreds, a shaken one in single digits.
+        :param mode: "color" or "document" for the captured page.
+        """
+        if steady_frames < 1:
+            raise ScannerError("steady_frames must be at least 1", code="bad_config")
+        self.steady_frames = steady_frames
+        self.max_motion = max_motion
+        self.min_sharpness = min_sharpness
+        self.mode: PageMode = mode
+        self._previous: np.ndarray | None = None
+        self._still = 0
+        self._captured_at: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the page being watched (e.g. when the visitor starts a new document)."""
+        self._previous, self._still, self._captured_at = None, 0, None
+
+    def feed(self, frame: np.ndarray) -> CaptureResult:
+        """Look at one frame and decide.
+
+        :param frame: a BGR frame from the camera.
+        """
+        img = as_bgr8(frame)
+        q = find_page(img) if img is not None else None
+        if q is None:
+            self._previous, self._still, self._captured_at = None, 0, None
+            return CaptureResult("no_page", "no page in view", PageObservation(None, 0.0, False, None))
+        h, w = img.shape[:2]
+        diag = float(np.hypot(w, h))
+        motion = float(np.linalg.norm(q - self._previous, axis=1).max()) if self._previous is not None else np.inf
+        self._previous = q
+        self._still = self._still + 1 if motion <= self.max_motion * diag else 1
+        steady = self._still >= self.steady_frames
+        _, name = page_aspect(q, img.shape)
+        corners = corners_tuple(q)
+        if self._captured_at is not None:
+            # One capture per placement: wait until this page moves away or another is laid.
+            if float(np.linalg.norm(q - self._captured_at, axis=1).max()) <= 4 * self.max_motion * diag:
+                return CaptureResult("done", "page already captured", PageObservation(corners, 0.0, steady, name))
+            self._captured_at = None
+        if not steady:
+            return CaptureResult("moving", f"hold still ({self._still}/{self.steady_frames})",
+                                 PageObservation(corners, 0.0, False, name))
+        sharp = sharpness(img, q)
+        obs = PageObservation(corners, sharp, True, name)
+        if sharp < self.min_sharpness and has_content(img, q):
+            self._still = 0
+            return CaptureResult("blurry", f"page is blurred (sharpness {sharp:.0f} < {self.min_sharpness:.0f}); "
+                                 "hold the camera and page still", obs)
+        page = make_page(img, q, self.mode)
+        self._captured_at = q
+        self._still = 0
+        return CaptureResult("captured", f"captured {name} page {page.width}x{page.height}", obs, page)
+
+
+def observe(frame: np.ndarray) -> PageObservation:
+    """Describe the page in a single frame (no steadiness history: ``steady`` is False).
+
+    :param frame: a BGR frame.
+    """
+    img = as_bgr8(frame)
+    q = find_page(img) if img is not None else None
+    if q is None:
+        return PageObservation(None, 0.0, False, None)
+    _, name = page_aspect(q, img.shape)
+    return PageObservation(corners_tuple(q), sharpness(img, q), False, name)
+
+
+def capture_page(camera: Camera, auto: AutoCapture | None = None, max_frames: int = 300,
+                 timeout: float | None = None) -> CaptureResult:
+    """Read frames until a page is captured, refused as blurred, or ``max_frames`` pass.
+
+    :param camera: an open camera.
+    :param auto: the trigger rules (defaults when None).
+    :param max_frames: give up after this many frames (10 s at 30 fps), with the last result.
+    :param timeout: per-frame read timeout.
+    :raises FrameTimeout: when the camera stops delivering frames.
+    """
+    auto = auto or AutoCapture()
+    result = CaptureResult("no_page", "no frame read", PageObservation(None, 0.0, False, None))
+    for _ in range(max_frames):
+        result = auto.feed(camera.read_frame(timeout))
+        if result.status in ("captured", "blurry"):
+            return result
+    return result
