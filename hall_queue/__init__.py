@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=app.config.get("CORS_ORIGINS", []),
                       message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+                      channel=app.config.get("SOCKETIO_CHANNEL", "onevisit"),
                       logger=False, engineio_logger=False)
     rt.emit = emit_to_room
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -107,72 +107,87 @@ def ticket_in_hand(session: Session, window: Window) -> Ticket | None:
                           .order_by(Ticket.id))
 
 
-def _first(session: Session, stmt: Select) -> Ticket | None:
-    # SKIP LOCKED: on PostgreSQL a row another clerk is claiming is passed over, not waited on;
-    # SQLite ignores the clause because BEGIN IMMEDIATE already serialises writers.
-    return session.scalars(stmt.limit(1).with_for_update(skip_locked=True)).first()
+ALL_CLASSES = ("ordinary", "green", "appointment")
+CLASS_GROUPS = {"green": ("green",), "ordinary": ("ordinary", "appointment")}
 
 
-def _waiting(hall_id: int) -> Select:
-    return select(Ticket).where(Ticket.hall_id == hall_id, Ticket.status == "waiting")
+@dataclass
+class Pick:
+    ticket: Ticket | None
+    why: str
+    advance_pattern: bool = False
 
 
-def _untargeted_in(queue_ids: list[int]):
-    return and_(Ticket.queue_id.in_(queue_ids), Ticket.target_window_id.is_(None))
+def _head(session: Session, queue_ids: list[int], classes: Iterable[str], exclude: set[int], *extra: Any,
+          by_slot: bool = False) -> Ticket | None:
+    """Return the oldest waiting, untargeted ticket over the (queue, class) pairs.
+
+    One ``LIMIT 1`` index seek per pair (index ``ix_ticket_head``) instead of one query over all
+    of them: an ``IN`` list before the ordering column would make the database sort every waiting
+    ticket, and ``call_next`` would slow down as the backlog grows.
+    """
+    order = (Ticket.slot_start, Ticket.queue_key, Ticket.id) if by_slot else (Ticket.queue_key, Ticket.id)
+    best: Ticket | None = None
+    for queue_id in queue_ids:
+        for cls in classes:
+            stmt = select(Ticket).where(Ticket.queue_id == queue_id, Ticket.status == "waiting",
+                                        Ticket.priority_class == cls, Ticket.target_window_id.is_(None), *extra)
+            if exclude:
+                stmt = stmt.where(Ticket.id.not_in(exclude))
+            t = session.scalars(stmt.order_by(*order).limit(1)).first()
+            if t is not None and (best is None or _key(t, by_slot) < _key(best, by_slot)):
+                best = t
+    return best
 
 
-def _oldest_of_class(session: Session, hall_id: int, queue_ids: list[int], classes: Iterable[str]) -> Ticket | None:
-    if not queue_ids:
-        return None
-    return _first(session, _waiting(hall_id).where(_untargeted_in(queue_ids), Ticket.priority_class.in_(list(classes)))
-                  .order_by(Ticket.queue_key, Ticket.id))
+def _key(t: Ticket, by_slot: bool) -> tuple:
+    return (t.slot_start, t.queue_key, t.id) if by_slot else (t.queue_key, t.id)
 
 
-def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: datetime) -> tuple[Ticket | None, str]:
+def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: datetime, exclude: set[int]) -> Pick:
     hall_id = scope.window.hall_id
     for rule in rules:
         name = rule["rule"]
         if name == "transferred":
-            t = _first(session, _waiting(hall_id).where(Ticket.target_window_id.in_(scope.target_ids))
-                       .order_by(Ticket.queue_key, Ticket.id))
+            stmt = select(Ticket).where(Ticket.hall_id == hall_id, Ticket.status == "waiting",
+                                        Ticket.target_window_id.in_(scope.target_ids))
+            if exclude:
+                stmt = stmt.where(Ticket.id.not_in(exclude))
+            t = session.scalars(stmt.order_by(Ticket.queue_key, Ticket.id).limit(1)).first()
             if t is not None:
                 why = "transferred to this window" if t.target_window_id == scope.window.id else \
                     "aimed at a window this one covers (A/B post)"
-                return t, why
+                return Pick(t, why)
         elif name == "appointment" and scope.primary:
-            t = _first(session, _waiting(hall_id).where(_untargeted_in(scope.primary),
-                                                        Ticket.priority_class == "appointment",
-                                                        Ticket.slot_start.is_not(None), Ticket.slot_start <= now)
-                       .order_by(Ticket.slot_start, Ticket.queue_key, Ticket.id))
+            t = _head(session, scope.primary, ("appointment",), exclude, Ticket.slot_start.is_not(None),
+                      Ticket.slot_start <= now, by_slot=True)
             if t is not None:
-                return t, "checked-in appointment whose slot has begun"
+                return Pick(t, "checked-in appointment whose slot has begun")
         elif name == "helper_overdue" and scope.helper:
-            cutoff = epoch_seconds(now) - rule.get("after_s", 900)
-            t = _first(session, _waiting(hall_id).where(_untargeted_in(scope.helper), Ticket.queue_key <= cutoff)
-                       .order_by(Ticket.queue_key, Ticket.id))
+            after = rule.get("after_s", 900)
+            t = _head(session, scope.helper, ALL_CLASSES, exclude, Ticket.queue_key <= epoch_seconds(now) - after)
             if t is not None:
-                return t, f"helper queue ticket waited over {rule.get('after_s', 900) // 60} min"
+                return Pick(t, f"helper queue ticket waited over {after // 60} min")
         elif name == "interleave" and scope.primary:
-            t, why = _interleave(session, scope, rule)
-            if t is not None:
-                return t, why
+            pick = _interleave(session, scope, rule, exclude)
+            if pick.ticket is not None:
+                return pick
         elif name == "ageing" and scope.primary:
             bonus = rule.get("green_bonus_s", 600)
-            g = _oldest_of_class(session, hall_id, scope.primary, ["green"])
-            o = _oldest_of_class(session, hall_id, scope.primary, ["ordinary", "appointment"])
+            g = _head(session, scope.primary, CLASS_GROUPS["green"], exclude)
+            o = _head(session, scope.primary, CLASS_GROUPS["ordinary"], exclude)
             if g is not None and (o is None or (g.queue_key - bonus, g.id) <= (o.queue_key, o.id)):
-                return g, f"green channel, counted {bonus // 60} min earlier (ageing)"
+                return Pick(g, f"green channel, counted {bonus // 60} min earlier (ageing)")
             if o is not None:
-                return o, "longest wait in this window's queues"
+                return Pick(o, "longest wait in this window's queues")
         elif name == "helper" and scope.helper:
-            t = _first(session, _waiting(hall_id).where(_untargeted_in(scope.helper))
-                       .order_by(Ticket.queue_key, Ticket.id))
+            t = _head(session, scope.helper, ALL_CLASSES, exclude)
             if t is not None:
-                return t, "helper queue (primary queues empty)"
-    return None, "no ticket waiting"
+                return Pick(t, "helper queue (primary queues empty)")
+    return Pick(None, "no ticket waiting")
 
 
-def _interleave(session: Session, scope: Scope, rule: dict[str, Any]) -> tuple[Ticket | None, str]:
+def _interleave(session: Session, scope: Scope, rule: dict[str, Any], exclude: set[int]) -> Pick:
     """Serve green and ordinary tickets in a fixed pattern, e.g. G O O G O O for 1 : 2.
 
     The window's place in the pattern advances only when the class it wants is served, so a burst
@@ -180,20 +195,29 @@ def _interleave(session: Session, scope: Scope, rule: dict[str, Any]) -> tuple[T
     """
     g_share, o_share = rule.get("green", 1), rule.get("ordinary", 2)
     pattern = ["green"] * g_share + ["ordinary"] * o_share
-    w = scope.window
-    want = pattern[w.pattern_pos % len(pattern)]
-    classes = {"green": ["green"], "ordinary": ["ordinary", "appointment"]}
-    t = _oldest_of_class(session, w.hall_id, scope.primary, classes[want])
+    want = pattern[scope.window.pattern_pos % len(pattern)]
+    label = {"green": "green channel", "ordinary": "longest wait"}
+    t = _head(session, scope.primary, CLASS_GROUPS[want], exclude)
     if t is not None:
-        w.pattern_pos = (w.pattern_pos + 1) % len(pattern)
-        label = "green channel" if want == "green" else "longest wait"
-        return t, f"{label} ({g_share} green : {o_share} ordinary)"
+        return Pick(t, f"{label[want]} ({g_share} green : {o_share} ordinary)", advance_pattern=True)
     other = "ordinary" if want == "green" else "green"
-    t = _oldest_of_class(session, w.hall_id, scope.primary, classes[other])
+    t = _head(session, scope.primary, CLASS_GROUPS[other], exclude)
     if t is not None:
-        label = "green channel" if other == "green" else "longest wait"
-        return t, f"{label} (no {want} ticket waiting)"
-    return None, ""
+        return Pick(t, f"{label[other]} (no {want} ticket waiting)")
+    return Pick(None, "")
+
+
+def _claim(session: Session, ticket: Ticket) -> bool:
+    """Lock the chosen ticket if it is still waiting; False when another window got it first.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` passes over a row another clerk is claiming, and the
+    status is re-checked once the lock is held. SQLite ignores the clause; ``BEGIN IMMEDIATE``
+    already makes this transaction the only writer.
+    """
+    got = session.scalars(select(Ticket).where(Ticket.id == ticket.id, Ticket.status == "waiting")
+                          .with_for_update(skip_locked=True)
+                          .execution_options(populate_existing=True)).first()
+    return got is not None
 
 
 def _require_clerk_at(window: Window, actor: Actor) -> None:
@@ -214,6 +238,9 @@ def _window_for_ticket(session: Session, ticket: Ticket, actor: Actor) -> Window
 
 def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) -> tuple[Ticket | None, list[DomainEvent]]:
     """Call the next ticket to ``window``; return None (and no event) when nothing waits."""
+    # Two consoles of one window pressing at once must not both pass the "nothing in hand" check.
+    session.scalars(select(Window).where(Window.id == window.id).with_for_update()
+                    .execution_options(populate_existing=True)).one()
     _require_clerk_at(window, actor)
     if not window.is_open:
         raise WrongState(f"window {window.number} is closed", code="window_closed")
@@ -228,9 +255,25 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
         raise WrongState(f"ticket {held.number} is still in hand at window {window.number}; finish it, mark "
                          f"no-show or transfer it first", code="ticket_in_hand")
     scope = window_scope(session, window)
-    ticket, why = _pick(session, scope, window.call_rules or DEFAULT_RULES, now)
-    if ticket is None:
+    rules = window.call_rules or DEFAULT_RULES
+    # Fast path for the most common press of "next": nothing waits anywhere this window looks.
+    if session.scalar(select(Ticket.id).where(
+            Ticket.status == "waiting",
+            or_(Ticket.queue_id.in_(scope.primary + scope.helper), Ticket.target_window_id.in_(scope.target_ids)))
+            .limit(1)) is None:
         return None, []
+    exclude: set[int] = set()
+    while True:
+        pick = _pick(session, scope, rules, now, exclude)
+        if pick.ticket is None:
+            return None, []
+        if _claim(session, pick.ticket):
+            break
+        exclude.add(pick.ticket.id)  # taken meanwhile by another window: choose again
+    ticket, why = pick.ticket, pick.why
+    if pick.advance_pattern:
+        rule = next(r for r in rules if r["rule"] == "interleave")
+        window.pattern_pos = (window.pattern_pos + 1) % (rule.get("green", 1) + rule.get("ordinary", 2))
     ticket.status = "called"
     ticket.called_at = now
     ticket.window_id = window.id

@@ -22,6 +22,7 @@ def from_env() -> dict:
         "SECRET_KEY": os.environ.get("ONEVISIT_SECRET_KEY", DEMO_SECRET_KEY),
         "DATA_KEY": os.environ.get("ONEVISIT_DATA_KEY", DEMO_DATA_KEY),
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "onevisit"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ONEVISIT_MAX_BODY", 1024 * 1024)),
         "PUBLIC_BASE_URL": os.environ.get("ONEVISIT_PUBLIC_URL", ""),
     }

@@ -1,0 +1,8 @@
+"""WSGI entry point for gunicorn: ``gunicorn -w 1 -k gthread --threads 100 hall_queue.wsgi:app``.
+
+Flask-SocketIO in threading mode serves WebSockets through simple-websocket inside one gunicorn
+worker; run one worker per port and several ports behind a sticky load balancer (see README).
+"""
+from . import create_app
+
+app = create_app()
