@@ -250,6 +250,9 @@ class Ticket(Base):
         UniqueConstraint("number_queue_id", "service_day", "seq", "leg", name="uq_ticket_number"),
         UniqueConstraint("hall_id", "idempotency_key", name="uq_ticket_idempotency"),
         Index("ix_ticket_calling", "queue_id", "status", "queue_key"),
+        # call_next seeks the head of one (queue, class) at a time; see calling._head.
+        Index("ix_ticket_head", "queue_id", "status", "priority_class", "queue_key", "id"),
+        Index("ix_ticket_slot", "queue_id", "status", "priority_class", "slot_start"),
         Index("ix_ticket_target", "target_window_id", "status"),
         Index("ix_ticket_window", "window_id", "status"),
         Index("ix_ticket_done", "queue_id", "status", "finished_at"),
@@ -347,6 +350,10 @@ class AuditEvent(Base):
     ticket_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     window_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Hash chain, filled by audit.seal (never inside the request): seal order and HMAC of the
+    # previous link plus this event. Editing or deleting a sealed event breaks the chain.
+    chain_seq: Mapped[Optional[int]] = mapped_column(Integer, nullable=True, unique=True)
+    chain_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
 
 
 # ---------------------------------------------------------------- screens (issue 5): notices
@@ -405,19 +412,6 @@ class DeviceStatus(Base):
     reason: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     alert_id: Mapped[Optional[int]] = mapped_column(ForeignKey("alerts.id"), nullable=True)
-
-
-class TicketNotification(Base):
-    """A message sent about a ticket (e.g. "three or fewer ahead"); unique so each goes out once."""
-
-    __tablename__ = "ticket_notifications"
-    __table_args__ = (UniqueConstraint("ticket_id", "kind", name="uq_ticket_notification"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20))  # near_turn
-    sent_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # ---------------------------------------------------------------- staff side (issue 6a): sessions, ratings
@@ -549,3 +543,156 @@ class Complaint(Base):
     internal_note: Mapped[str] = mapped_column(Text, default="")
 
 # ---------------------------------------------------------------- appointments (issue 7)
+# Appointment life cycle: booked → checked_in → served | closed; booked → cancelled | no_show.
+APPOINTMENT_STATUSES = ("booked", "checked_in", "served", "closed", "cancelled", "no_show")
+ACTIVE_APPOINTMENT_STATUSES = ("booked", "checked_in")
+
+
+class AppointmentSettings(Base):
+    """A hall's booking rules (000 §8.2, 002 §7.2.2); one row per hall, defaults until a manager saves."""
+
+    __tablename__ = "appointment_settings"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # 号源: seats per matter per slot when no capacity rule says otherwise (最大预约数, 000 §8.2.2).
+    default_capacity: Mapped[int] = mapped_column(Integer, default=4)
+    # Share of each slot's seats that online bookings may take; the rest is kept for walk-ins (004 §8.2).
+    booking_share_pct: Mapped[int] = mapped_column(Integer, default=50)
+    book_days_ahead: Mapped[int] = mapped_column(Integer, default=7)
+    # Booking for a slot closes this many minutes before it starts (negative: into the running slot).
+    book_close_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    checkin_early_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    checkin_grace_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # Minutes before the slot at which reminders go out (000 §8.2.4), e.g. [1440, 60].
+    reminder_minutes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    no_show_limit: Mapped[int] = mapped_column(Integer, default=3)  # 0 = never block
+    no_show_window_days: Mapped[int] = mapped_column(Integer, default=30)
+    no_show_block_days: Mapped[int] = mapped_column(Integer, default=30)
+
+
+class Holiday(Base):
+    """A closed day (法定节假日), or a make-up working day (调休上班) with its opening hours."""
+
+    __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("hall_id", "day", name="uq_holiday_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10), default="holiday")  # holiday | workday
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # For a make-up working day: [["08:30", "12:00"], ...]; empty = the hall's Monday hours.
+    hours: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class AppointmentCapacity(Base):
+    """最大预约数 (000 §8.2.2): seats of one matter per slot, for every day, a weekday or a date, all slots or one."""
+
+    __tablename__ = "appointment_capacities"
+    __table_args__ = (UniqueConstraint("hall_id", "matter", "day", "time", name="uq_appointment_capacity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    matter: Mapped[str] = mapped_column(String(16))  # "i<item id>" | "b<bundle id>"
+    day: Mapped[str] = mapped_column(String(10), default="*")  # "*" | "mon".."sun" | "YYYY-MM-DD"
+    time: Mapped[str] = mapped_column(String(5), default="*")  # "*" | "HH:MM" (slot start, local)
+    capacity: Mapped[int] = mapped_column(Integer)
+
+
+class AppointmentSlot(Base):
+    """The seat counter of one matter's slot, shared by bookings and walk-ins; bumped atomically."""
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (UniqueConstraint("hall_id", "matter", "slot_start", name="uq_appointment_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    matter: Mapped[str] = mapped_column(String(16))
+    slot_start: Mapped[datetime] = mapped_column(DateTime)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    walk_ins: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Appointment(Base):
+    """预约: one person's booking of an item or bundle in one slot. Identity encrypted, shown masked."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        UniqueConstraint("hall_id", "code", name="uq_appointment_code"),
+        Index("ix_appointment_slot", "hall_id", "slot_start"),
+        Index("ix_appointment_person", "hall_id", "id_hash", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    matter: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("service_items.id"), nullable=True)
+    bundle_id: Mapped[Optional[int]] = mapped_column(ForeignKey("bundles.id"), nullable=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slots.id"))
+    slot_start: Mapped[datetime] = mapped_column(DateTime)
+    slot_end: Mapped[datetime] = mapped_column(DateTime)
+    local_day: Mapped[date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12), default="booked")
+    masked_name: Mapped[str] = mapped_column(String(64))
+    masked_id: Mapped[str] = mapped_column(String(32))
+    masked_phone: Mapped[str] = mapped_column(String(20))
+    id_hash: Mapped[str] = mapped_column(String(64))
+    name_cipher: Mapped[str] = mapped_column(Text)
+    id_cipher: Mapped[str] = mapped_column(Text)
+    phone_cipher: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    checked_in_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+    item: Mapped[Optional[ServiceItem]] = relationship()
+    bundle: Mapped[Optional[Bundle]] = relationship()
+    ticket: Mapped[Optional[Ticket]] = relationship()
+
+
+class AppointmentClaim(Base):
+    """One row per (hall, item, person) while a booking covering that item is active (000 §8.2.3).
+
+    The primary key makes a second active booking of the same item by the same ID number fail even
+    when both arrive at once; the rows are deleted when the booking ends (served, cancelled, no-show).
+    """
+
+    __tablename__ = "appointment_claims"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+
+
+class WalkInSeat(Base):
+    """A walk-in ticket's draw on its slot's shared seats (号源), recorded once per ticket and matter."""
+
+    __tablename__ = "walk_in_seats"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slots.id"), primary_key=True)
+    within_share: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Notification(Base):
+    """An outgoing message (SMS) in the outbox; ``dedup_key`` makes each one exist, and go out, once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    phone_cipher: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)

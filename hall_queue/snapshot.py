@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from . import halls
 from .calling import ticket_in_hand
 from .models import Alert, Hall, Queue, Ticket, Window
+from .notices import snapshot_notices
 from .presenters import iso, ticket_view, window_view
 from .ticketing import queue_stats
 
@@ -51,6 +52,7 @@ def hall_snapshot(session: Session, hall: Hall, *, now: datetime, recent: int = 
         "recent_calls": _recent_calls(session, hall, day, recent),
         "alerts": [{"id": a.id, "kind": a.kind, "window_id": a.window_id, "message": a.message,
                     "raised_at": iso(a.raised_at)} for a in alerts],
+        "notices": snapshot_notices(session, hall.id, now=now),
     }
 
 

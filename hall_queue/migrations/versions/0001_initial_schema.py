@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 20:22:43.985897
+Create Date: 2026-11-21 21:23:55.211434
 """
 from __future__ import annotations
 
@@ -34,6 +34,50 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
+    op.create_table('appointment_capacities',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('matter', sa.String(length=16), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('time', sa.String(length=5), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hall_id', 'matter', 'day', 'time', name='uq_appointment_capacity')
+    )
+    with op.batch_alter_table('appointment_capacities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appointment_capacities_hall_id'), ['hall_id'], unique=False)
+
+    op.create_table('appointment_settings',
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('slot_minutes', sa.Integer(), nullable=False),
+    sa.Column('default_capacity', sa.Integer(), nullable=False),
+    sa.Column('booking_share_pct', sa.Integer(), nullable=False),
+    sa.Column('book_days_ahead', sa.Integer(), nullable=False),
+    sa.Column('book_close_minutes', sa.Integer(), nullable=False),
+    sa.Column('checkin_early_minutes', sa.Integer(), nullable=False),
+    sa.Column('checkin_grace_minutes', sa.Integer(), nullable=False),
+    sa.Column('reminder_minutes', sa.JSON(), nullable=False),
+    sa.Column('no_show_limit', sa.Integer(), nullable=False),
+    sa.Column('no_show_window_days', sa.Integer(), nullable=False),
+    sa.Column('no_show_block_days', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.PrimaryKeyConstraint('hall_id')
+    )
+    op.create_table('appointment_slots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('matter', sa.String(length=16), nullable=False),
+    sa.Column('slot_start', sa.DateTime(), nullable=False),
+    sa.Column('booked', sa.Integer(), nullable=False),
+    sa.Column('walk_ins', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hall_id', 'matter', 'slot_start', name='uq_appointment_slot')
+    )
+    with op.batch_alter_table('appointment_slots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appointment_slots_hall_id'), ['hall_id'], unique=False)
+
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=True),
@@ -44,11 +88,49 @@ def upgrade() -> None:
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('window_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('chain_hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('chain_seq')
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_events_hall_id'), ['hall_id'], unique=False)
+
+    op.create_table('holidays',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('hours', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hall_id', 'day', name='uq_holiday_day')
+    )
+    with op.batch_alter_table('holidays', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_holidays_hall_id'), ['hall_id'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('dedup_key', sa.String(length=200), nullable=False),
+    sa.Column('phone_cipher', sa.Text(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('last_error', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedup_key')
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_hall_id'), ['hall_id'], unique=False)
 
     op.create_table('queues',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -108,6 +190,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('bundles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bundles_hall_id'), ['hall_id'], unique=False)
+
+    op.create_table('login_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('ip', sa.String(length=64), nullable=False),
+    sa.Column('outcome', sa.String(length=12), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_login_ip_at', ['ip', 'at'], unique=False)
+        batch_op.create_index('ix_login_user_at', ['username', 'at'], unique=False)
 
     op.create_table('notices',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -230,6 +326,55 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('bundle_id', 'item_id')
     )
+    op.create_table('complaints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=20), nullable=False),
+    sa.Column('filed_day', sa.Date(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('lookup_hash', sa.String(length=64), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('is_report', sa.Boolean(), nullable=False),
+    sa.Column('target_unit', sa.String(length=100), nullable=False),
+    sa.Column('window_id', sa.Integer(), nullable=True),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('target_person_cipher', sa.Text(), nullable=True),
+    sa.Column('target_person_masked', sa.String(length=64), nullable=True),
+    sa.Column('target_staff_no', sa.String(length=32), nullable=False),
+    sa.Column('target_staff_id', sa.Integer(), nullable=True),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('request', sa.Text(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=True),
+    sa.Column('complainant_name_cipher', sa.Text(), nullable=True),
+    sa.Column('complainant_name_masked', sa.String(length=64), nullable=True),
+    sa.Column('contact_cipher', sa.Text(), nullable=False),
+    sa.Column('contact_masked', sa.String(length=64), nullable=False),
+    sa.Column('source_hash', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('filed_at', sa.DateTime(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('handler_id', sa.Integer(), nullable=True),
+    sa.Column('handling_at', sa.DateTime(), nullable=True),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('measures', sa.Text(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('internal_note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.ForeignKeyConstraint(['handler_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ),
+    sa.ForeignKeyConstraint(['target_staff_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hall_id', 'filed_day', 'seq', name='uq_complaint_seq'),
+    sa.UniqueConstraint('hall_id', 'number', name='uq_complaint_number')
+    )
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaints_hall_id'), ['hall_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_number'), ['number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_source_hash'), ['source_hash'], unique=False)
+
     op.create_table('post_intervals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -311,6 +456,8 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_ticket_calling', ['queue_id', 'status', 'queue_key'], unique=False)
         batch_op.create_index('ix_ticket_done', ['queue_id', 'status', 'finished_at'], unique=False)
+        batch_op.create_index('ix_ticket_head', ['queue_id', 'status', 'priority_class', 'queue_key', 'id'], unique=False)
+        batch_op.create_index('ix_ticket_slot', ['queue_id', 'status', 'priority_class', 'slot_start'], unique=False)
         batch_op.create_index('ix_ticket_target', ['target_window_id', 'status'], unique=False)
         batch_op.create_index('ix_ticket_window', ['window_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_hall_id'), ['hall_id'], unique=False)
@@ -325,6 +472,108 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('window_id', 'queue_id')
     )
+    op.create_table('appointments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('matter', sa.String(length=16), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('bundle_id', sa.Integer(), nullable=True),
+    sa.Column('slot_id', sa.Integer(), nullable=False),
+    sa.Column('slot_start', sa.DateTime(), nullable=False),
+    sa.Column('slot_end', sa.DateTime(), nullable=False),
+    sa.Column('local_day', sa.Date(), nullable=False),
+    sa.Column('code', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('masked_name', sa.String(length=64), nullable=False),
+    sa.Column('masked_id', sa.String(length=32), nullable=False),
+    sa.Column('masked_phone', sa.String(length=20), nullable=False),
+    sa.Column('id_hash', sa.String(length=64), nullable=False),
+    sa.Column('name_cipher', sa.Text(), nullable=False),
+    sa.Column('id_cipher', sa.Text(), nullable=False),
+    sa.Column('phone_cipher', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('checked_in_at', sa.DateTime(), nullable=True),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['bundle_id'], ['bundles.id'], ),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ),
+    sa.ForeignKeyConstraint(['slot_id'], ['appointment_slots.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hall_id', 'code', name='uq_appointment_code')
+    )
+    with op.batch_alter_table('appointments', schema=None) as batch_op:
+        batch_op.create_index('ix_appointment_person', ['hall_id', 'id_hash', 'status'], unique=False)
+        batch_op.create_index('ix_appointment_slot', ['hall_id', 'slot_start'], unique=False)
+        batch_op.create_index(batch_op.f('ix_appointments_hall_id'), ['hall_id'], unique=False)
+
+    op.create_table('device_statuses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('token_id', sa.Integer(), nullable=False),
+    sa.Column('device', sa.String(length=10), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.String(length=100), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.ForeignKeyConstraint(['token_id'], ['access_tokens.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_id', 'device', name='uq_device_status')
+    )
+    with op.batch_alter_table('device_statuses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_device_statuses_hall_id'), ['hall_id'], unique=False)
+
+    op.create_table('ratings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('window_id', sa.Integer(), nullable=False),
+    sa.Column('clerk_id', sa.Integer(), nullable=True),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('comment', sa.String(length=500), nullable=False),
+    sa.Column('rated_at', sa.DateTime(), nullable=False),
+    sa.Column('device_token_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['clerk_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['device_token_id'], ['access_tokens.id'], ),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('ticket_id', name='uq_rating_ticket')
+    )
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ratings_hall_id'), ['hall_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ratings_window_id'), ['window_id'], unique=False)
+
+    op.create_table('ticket_attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('content_type', sa.String(length=20), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('page_size_name', sa.String(length=20), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_at', sa.DateTime(), nullable=False),
+    sa.Column('uploaded_by_token_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploaded_by_token_id'], ['access_tokens.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('ticket_id', 'position', name='uq_attachment_position')
+    )
+    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_attachments_hall_id'), ['hall_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_attachments_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('ticket_items',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -332,18 +581,101 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('ticket_id', 'item_id')
     )
+    op.create_table('walk_in_seats',
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('slot_id', sa.Integer(), nullable=False),
+    sa.Column('within_share', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['slot_id'], ['appointment_slots.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('ticket_id', 'slot_id')
+    )
+    op.create_table('appointment_claims',
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('id_hash', sa.String(length=64), nullable=False),
+    sa.Column('appointment_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ),
+    sa.PrimaryKeyConstraint('hall_id', 'item_id', 'id_hash')
+    )
+    with op.batch_alter_table('appointment_claims', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appointment_claims_appointment_id'), ['appointment_id'], unique=False)
+
+    op.create_table('rectifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hall_id', sa.Integer(), nullable=False),
+    sa.Column('rating_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('window_id', sa.Integer(), nullable=False),
+    sa.Column('responsible_clerk_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('opened_at', sa.DateTime(), nullable=False),
+    sa.Column('deadline', sa.DateTime(), nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('fix_plan', sa.String(length=1000), nullable=False),
+    sa.Column('fix', sa.String(length=1000), nullable=False),
+    sa.Column('fixed_at', sa.DateTime(), nullable=True),
+    sa.Column('feedback', sa.String(length=1000), nullable=False),
+    sa.Column('feedback_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['closed_by_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    sa.ForeignKeyConstraint(['rating_id'], ['ratings.id'], ),
+    sa.ForeignKeyConstraint(['responsible_clerk_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('rating_id', name='uq_rectification_rating')
+    )
+    with op.batch_alter_table('rectifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rectifications_hall_id'), ['hall_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('rectifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rectifications_hall_id'))
+
+    op.drop_table('rectifications')
+    with op.batch_alter_table('appointment_claims', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appointment_claims_appointment_id'))
+
+    op.drop_table('appointment_claims')
+    op.drop_table('walk_in_seats')
     op.drop_table('ticket_items')
+    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ticket_attachments_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_attachments_hall_id'))
+
+    op.drop_table('ticket_attachments')
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ratings_window_id'))
+        batch_op.drop_index(batch_op.f('ix_ratings_hall_id'))
+
+    op.drop_table('ratings')
+    with op.batch_alter_table('device_statuses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_device_statuses_hall_id'))
+
+    op.drop_table('device_statuses')
+    with op.batch_alter_table('appointments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appointments_hall_id'))
+        batch_op.drop_index('ix_appointment_slot')
+        batch_op.drop_index('ix_appointment_person')
+
+    op.drop_table('appointments')
     op.drop_table('window_queues')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_id_hash'))
         batch_op.drop_index(batch_op.f('ix_tickets_hall_id'))
         batch_op.drop_index('ix_ticket_window')
         batch_op.drop_index('ix_ticket_target')
+        batch_op.drop_index('ix_ticket_slot')
+        batch_op.drop_index('ix_ticket_head')
         batch_op.drop_index('ix_ticket_done')
         batch_op.drop_index('ix_ticket_calling')
 
@@ -354,6 +686,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_post_intervals_hall_id'))
 
     op.drop_table('post_intervals')
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaints_source_hash'))
+        batch_op.drop_index(batch_op.f('ix_complaints_number'))
+        batch_op.drop_index(batch_op.f('ix_complaints_hall_id'))
+
+    op.drop_table('complaints')
     op.drop_table('bundle_items')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerts_hall_id'))
@@ -376,6 +714,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notice_active')
 
     op.drop_table('notices')
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_user_at')
+        batch_op.drop_index('ix_login_ip_at')
+
+    op.drop_table('login_attempts')
     with op.batch_alter_table('bundles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bundles_hall_id'))
 
@@ -392,9 +735,27 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_queues_hall_id'))
 
     op.drop_table('queues')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notifications_hall_id'))
+        batch_op.drop_index('ix_notification_due')
+
+    op.drop_table('notifications')
+    with op.batch_alter_table('holidays', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_holidays_hall_id'))
+
+    op.drop_table('holidays')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_hall_id'))
 
     op.drop_table('audit_events')
+    with op.batch_alter_table('appointment_slots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appointment_slots_hall_id'))
+
+    op.drop_table('appointment_slots')
+    op.drop_table('appointment_settings')
+    with op.batch_alter_table('appointment_capacities', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appointment_capacities_hall_id'))
+
+    op.drop_table('appointment_capacities')
     op.drop_table('halls')
     # ### end Alembic commands ###

@@ -1,0 +1,332 @@
+"""Fan-out benchmark: how long a call takes to reach every hall screen; prints JSON last.
+
+    python -m bench.fanout_bench              # 300 screens, 40 calls
+    python -m bench.fanout_bench --quick      # 100 screens, 15 calls, under a minute
+    python -m bench.fanout_bench --clients 500 --calls 60
+
+Starts a real ``onevisit run`` server (SQLite, one process, Socket.IO in threading mode) on a
+fresh instance directory, connects N python-socketio clients with a screen token, joins them
+all to the hall room, then a clerk calls tickets one after another through the HTTP API. For
+each call and client the latency is the time from the clerk's call-next request returning to
+that client receiving ``ticket_called`` (the server publishes before it answers, so an event
+may arrive first: that counts as 0 ms, and ``arrived_before_response`` says how often). The
+``*_from_request_ms`` figures measure from the request being sent instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+import socketio
+
+from hall_queue.auth import issue_token
+from hall_queue.clock import SystemClock
+from hall_queue.db import Database
+from hall_queue.demo import DEMO_PASSWORD, load_simple_hall
+from hall_queue.models import Base
+
+EVENT_TIMEOUT_S = 10.0
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Return the q-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def _free_port() -> int:
+    import socket as _socket
+
+    with _socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A real ``onevisit run`` process on its own instance directory."""
+
+    def __init__(self, instance: Path, port: int) -> None:
+        self.instance, self.port = instance, port
+        self.env = {**os.environ, "ONEVISIT_INSTANCE": str(instance)}
+        self.env.pop("DATABASE_URL", None)
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{port}"
+
+    def cli(self, *args: str) -> None:
+        subprocess.run([sys.executable, "-m", "hall_queue.cli", *args], env=self.env, check=True,
+                       capture_output=True, text=True, timeout=120)
+
+    def start(self) -> None:
+        with open(self.instance / "server.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.cli", "run", "--port", str(self.port)],
+                                         env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + (self.instance / "server.log").read_text()[-2000:])
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _prepare(server: Server) -> tuple[int, str, str]:
+    """Create the schema and a one-window hall; return (hall id, kiosk token, screen token)."""
+    server.cli("init")
+    db = Database(f"sqlite:///{server.instance / 'onevisit.db'}")
+    Base.metadata.create_all(db.writer)  # tables not yet in a migration
+    now = SystemClock().now()
+
+    def build(s):
+        hall = load_simple_hall(s, code="fanout", now=now, windows=1)
+        return (hall.id, issue_token(s, kind="kiosk", hall_id=hall.id, now=now),
+                issue_token(s, kind="screen", hall_id=hall.id, now=now, name="bench screen"))
+
+    try:
+        return db.run_write(build)
+    finally:
+        db.dispose()
+
+
+class Screens:
+    """Socket.IO clients joined to the hall room, recording when each ``ticket_called`` arrives.
+
+    Times are ``time.monotonic()`` (CLOCK_MONOTONIC), comparable across the worker processes.
+    """
+
+    def __init__(self, url: str, token: str, hall_id: int, n: int, done: mp.Queue | None = None) -> None:
+        self.url, self.token, self.hall_id, self.n = url, token, hall_id, n
+        self.clients: list[socketio.Client] = []
+        self.arrivals: dict[int, list[float]] = defaultdict(list)
+        self.cond = threading.Condition()
+        self.done = done
+
+    def _connect_one(self, _i: int) -> socketio.Client:
+        c = socketio.Client(reconnection=False)
+        joined = threading.Event()
+
+        @c.on("snapshot")
+        def _snapshot(_data):
+            joined.set()
+
+        @c.on("ticket_called")
+        def _called(data):
+            t = time.monotonic()
+            tid = data["ticket"]["id"]
+            with self.cond:
+                self.arrivals[tid].append(t)
+                complete = len(self.arrivals[tid]) == self.n
+                self.cond.notify_all()
+            if complete and self.done is not None:
+                self.done.put(("complete", tid))
+
+        c.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=30)
+        ack = c.call("join", {"hall": self.hall_id}, timeout=30)
+        if not (isinstance(ack, dict) and ack.get("ok")) or not joined.wait(30):
+            raise RuntimeError(f"join failed: {ack}")
+        return c
+
+    def connect(self) -> None:
+        with ThreadPoolExecutor(16) as pool:
+            self.clients = list(pool.map(self._connect_one, range(self.n)))
+
+    def close(self) -> None:
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda c: c.disconnect(), self.clients))
+
+
+def _worker(url: str, token: str, hall_id: int, n: int, done: mp.Queue, stop: mp.Event) -> None:
+    """One client process: connect ``n`` screens, report readiness, then report every complete call."""
+    screens = Screens(url, token, hall_id, n, done)
+    try:
+        screens.connect()
+    except Exception as e:  # noqa: BLE001 - tell the coordinator instead of hanging it
+        done.put(("failed", repr(e)))
+        return
+    done.put(("ready", n))
+    stop.wait()
+    with screens.cond:
+        done.put(("arrivals", dict(screens.arrivals)))
+    screens.close()
+
+
+class ClientPool:
+    """Screens spread over a few processes, so one client process's GIL does not weigh on the figures."""
+
+    def __init__(self, url: str, token: str, hall_id: int, clients: int, procs: int) -> None:
+        self.procs = max(1, min(procs, clients))
+        self.done: mp.Queue = mp.Queue()
+        self.stop = mp.Event()
+        shares = [clients // self.procs + (i < clients % self.procs) for i in range(self.procs)]
+        self.workers = [mp.Process(target=_worker, args=(url, token, hall_id, k, self.done, self.stop), daemon=True)
+                        for k in shares]
+        self.pending: dict[int, int] = defaultdict(int)
+
+    def start(self) -> None:
+        for w in self.workers:
+            w.start()
+        ready = 0
+        while ready < self.procs:
+            kind, value = self.done.get(timeout=120)
+            if kind == "failed":
+                raise RuntimeError(f"a client process failed: {value}")
+            if kind == "ready":
+                ready += 1
+
+    def wait_call(self, ticket_id: int, timeout: float) -> bool:
+        """Wait until every process has all its screens' copies of ``ticket_id``'s call."""
+        deadline = time.monotonic() + timeout
+        while self.pending[ticket_id] < self.procs:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                kind, value = self.done.get(timeout=left)
+            except queue.Empty:
+                return False
+            if kind == "complete":
+                self.pending[value] += 1
+        return True
+
+    def finish(self) -> dict[int, list[float]]:
+        self.stop.set()
+        merged: dict[int, list[float]] = defaultdict(list)
+        got = 0
+        while got < self.procs:
+            kind, value = self.done.get(timeout=120)
+            if kind == "arrivals":
+                got += 1
+                for tid, times in value.items():
+                    merged[tid] += times
+        for w in self.workers:
+            w.join(timeout=30)
+        return merged
+
+
+def run(clients: int, calls: int, procs: int) -> dict:
+    """Run the benchmark and return its summary."""
+    instance = Path(tempfile.mkdtemp(prefix="onevisit-fanout-"))
+    server = Server(instance, _free_port())
+    hall_id, kiosk, screen = _prepare(server)
+    server.start()
+    pool = None
+    try:
+        base = server.url
+        item = requests.get(f"{base}/api/v1/halls/{hall_id}/catalog", timeout=30).json()["items"][0]["id"]
+        k = requests.Session()
+        k.headers["Authorization"] = f"Bearer {kiosk}"
+        for _ in range(calls):
+            assert k.post(f"{base}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]}, timeout=30).status_code == 201
+        login = requests.post(f"{base}/api/v1/auth/login", json={"username": "fanout-c01", "password": DEMO_PASSWORD},
+                              timeout=30).json()
+        clerk = requests.Session()
+        clerk.headers["Authorization"] = f"Bearer {login['token']}"
+        wid = clerk.get(f"{base}/api/v1/halls/{hall_id}/windows", timeout=30).json()["items"][0]["id"]
+        assert clerk.post(f"{base}/api/v1/windows/{wid}/sign-in", timeout=30).ok
+
+        t = time.monotonic()
+        pool = ClientPool(base, screen, hall_id, clients, procs)
+        pool.start()
+        connect_s = time.monotonic() - t
+        print(f"{clients} screens in {pool.procs} processes connected and joined in {connect_s:.1f} s", file=sys.stderr)
+        warm = clerk.post(f"{base}/api/v1/windows/{wid}/call-next", timeout=30).json()["ticket"]  # not measured
+        pool.wait_call(warm["id"], EVENT_TIMEOUT_S)
+        clerk.post(f"{base}/api/v1/tickets/{warm['id']}/finish", json={"outcome": "completed"}, timeout=30)
+
+        timing: dict[int, tuple[float, float]] = {}
+        for _ in range(calls - 1):
+            sent = time.monotonic()
+            r = clerk.post(f"{base}/api/v1/windows/{wid}/call-next", timeout=30)
+            returned = time.monotonic()
+            ticket = r.json()["ticket"]
+            if ticket is None:
+                break
+            timing[ticket["id"]] = (sent, returned)
+            pool.wait_call(ticket["id"], EVENT_TIMEOUT_S)
+            clerk.post(f"{base}/api/v1/tickets/{ticket['id']}/finish", json={"outcome": "completed"}, timeout=30)
+            time.sleep(0.05)
+        arrivals = pool.finish()
+        pool = None
+        from_return: list[float] = []
+        from_request: list[float] = []
+        missing = early = 0
+        for tid, (sent, returned) in timing.items():
+            got = arrivals.get(tid, [])
+            missing += clients - len(got)
+            for a in got:
+                early += a < returned
+                from_return.append(max(0.0, a - returned) * 1000)
+                from_request.append((a - sent) * 1000)
+        measured = len(timing)
+        if not from_return:
+            raise RuntimeError("no event arrived")
+        return {
+            "p50_ms": round(_percentile(from_return, 50), 1),
+            "p99_ms": round(_percentile(from_return, 99), 1),
+            "max_ms": round(max(from_return), 1),
+            "clients": clients,
+            "calls": measured,
+            "missing": missing,
+            "arrived_before_response": early,
+            "p50_from_request_ms": round(_percentile(from_request, 50), 1),
+            "p99_from_request_ms": round(_percentile(from_request, 99), 1),
+            "max_from_request_ms": round(max(from_request), 1),
+            "mean_ms": round(statistics.fmean(from_return), 1),
+            "connect_s": round(connect_s, 1),
+            "client_processes": procs,
+            "server": "onevisit run (SQLite, 1 process, Socket.IO threading mode, websocket transport)",
+        }
+    finally:
+        if pool is not None:
+            pool.stop.set()
+            for w in pool.workers:
+                w.join(timeout=30)
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, run the benchmark and print the JSON summary as the last line."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100 screens and 15 calls (under a minute)")
+    ap.add_argument("--clients", type=int, default=None, help="number of screens (default 300; --quick 100)")
+    ap.add_argument("--calls", type=int, default=None, help="number of calls (default 40; --quick 15)")
+    ap.add_argument("--procs", type=int, default=4, help="client processes the screens are spread over (default 4)")
+    args = ap.parse_args(argv)
+    clients = args.clients or (100 if args.quick else 300)
+    calls = args.calls or (15 if args.quick else 40)
+    if clients < 1 or calls < 2:
+        ap.error("need at least 1 client and 2 calls (the first call warms up)")
+    summary = run(clients, calls, args.procs)
+    print(f"ticket_called to {summary['clients']} screens over {summary['calls']} calls: "
+          f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, max {summary['max_ms']} ms "
+          f"(target p99 < 250 ms)", file=sys.stderr)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

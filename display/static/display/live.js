@@ -1,0 +1,91 @@
+// Live connection of a screen: Socket.IO with the token from the page URL, join a room,
+// render the snapshot (it replaces everything), then apply events. Reconnects by itself;
+// each reconnect joins again and gets a fresh snapshot, so nothing stale survives a restart.
+
+export const EVENTS = [
+  "ticket_called", "ticket_recalled", "ticket_started", "ticket_finished", "ticket_transferred",
+  "window_status", "post_covered", "post_uncovered", "post_restored", "queue_stats", "notice_changed",
+];
+
+export function pageToken() {
+  return new URLSearchParams(window.location.search).get("token") || "";
+}
+
+function showFatal(text) {
+  const box = document.getElementById("fatal");
+  document.getElementById("fatal-text").textContent = text;
+  box.hidden = false;
+}
+
+function setConnState(state) {
+  document.body.dataset.conn = state;
+  document.getElementById("conn").hidden = state === "live";
+}
+
+export function connectScreen({ join, onSnapshot, onEvent }) {
+  const token = pageToken();
+  setConnState("connecting");
+  if (!token) {
+    showFatal("缺少屏幕令牌（?token=）。Missing screen token.");
+    return null;
+  }
+  const socket = window.io({
+    auth: { token },
+    reconnection: true,
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 2000,
+    randomizationFactor: 0.3,
+    timeout: 5000,
+  });
+  socket.on("connect", () => {
+    socket.emit("join", join, (ack) => {
+      if (ack && ack.error) showFatal(`${ack.error.message}（${ack.error.code}）`);
+    });
+  });
+  socket.on("snapshot", (snap) => {
+    document.getElementById("fatal").hidden = true;
+    onSnapshot(snap);
+    setConnState("live");
+  });
+  socket.on("disconnect", (reason) => {
+    setConnState("reconnecting");
+    // A disconnect the server asked for is not retried by the client on its own.
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
+  });
+  socket.on("connect_error", () => {
+    setConnState("reconnecting");
+    if (!socket.active) {
+      // The server refused the token itself (not a network fault): say so, and try again later
+      // in case a technician fixes the token without walking to the screen.
+      showFatal("屏幕令牌无效或已吊销，请联系大厅管理员。Invalid or revoked screen token.");
+      setTimeout(() => socket.connect(), 30000);
+    }
+  });
+  for (const name of EVENTS) socket.on(name, (payload) => onEvent(name, payload || {}));
+  window.onevisitSocket = socket;
+  return socket;
+}
+
+// ---- the clock, corrected by the server's time from each snapshot (a screen PC's clock drifts)
+let offsetMs = 0;
+
+export function syncClock(serverTime) {
+  const t = Date.parse(serverTime);
+  if (!Number.isNaN(t)) offsetMs = t - Date.now();
+}
+
+export function serverNow() {
+  return new Date(Date.now() + offsetMs);
+}
+
+export function startClock(timeZone, { dateEl, timeEl }) {
+  const dateFmt = new Intl.DateTimeFormat("zh-CN", { timeZone, year: "numeric", month: "long", day: "numeric", weekday: "long" });
+  const timeFmt = new Intl.DateTimeFormat("zh-CN", { timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  const tick = () => {
+    const now = serverNow();
+    if (dateEl) dateEl.textContent = dateFmt.format(now);
+    if (timeEl) timeEl.textContent = timeFmt.format(now);
+  };
+  tick();
+  setInterval(tick, 1000);
+}

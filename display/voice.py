@@ -1,0 +1,137 @@
+"""Voice calls: the spoken form of an announcement, and WAV files rendered with espeak-ng.
+
+A hall reads ticket numbers digit by digit ("A023" → "A零二三") so that 023 is never heard as
+"twenty-three", and window numbers naturally ("12号窗口" → "十二号窗口"). Browsers speak with their
+own zh-CN voice; where none exists the page plays a WAV rendered here. Only announcement-shaped
+text is rendered, so the endpoint cannot be used as a general text-to-speech service.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+DIGITS = "零一二三四五六七八九"
+MAX_TEXT = 40
+ESPEAK_VOICE = "cmn"
+ESPEAK_SPEED = 175  # espeak-ng's default; its Mandarin is already slow and clear (a call lasts about 4.5 s)
+RENDER_TIMEOUT_S = 15
+CACHE_MAX_FILES = 2000
+
+_TICKET = re.compile(r"^([A-Z]{0,2})(\d{1,5})$")
+# 请 A零二三 号到 五 号窗口办理 — a prefix of up to two letters, digits read one by one, a window number.
+_ANNOUNCEMENT = re.compile(r"^请[A-Z]{0,2}[零一二三四五六七八九]{1,5}号到[零一二三四五六七八九十百]{1,6}号窗口办理$")
+
+
+class VoiceUnavailable(Exception):
+    """espeak-ng is not installed, or it failed to render."""
+
+
+def spoken_ticket(number: str) -> str:
+    """Return a ticket number read digit by digit: ``A023`` → ``A零二三``."""
+    m = _TICKET.match(number.strip().upper())
+    if m is None:
+        raise ValueError(f"not a ticket number: {number!r}")
+    return m.group(1) + "".join(DIGITS[int(d)] for d in m.group(2))
+
+
+def spoken_number(n: int) -> str:
+    """Return a window number read naturally: 5 → 五, 10 → 十, 12 → 十二, 20 → 二十, 105 → 一百零五."""
+    if not 0 < n < 1000:
+        raise ValueError(f"window number out of range: {n}")
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    out = DIGITS[hundreds] + "百" if hundreds else ""
+    if tens:
+        out += ("" if tens == 1 and not hundreds else DIGITS[tens]) + "十"
+    elif hundreds and ones:
+        out += "零"
+    if ones:
+        out += DIGITS[ones]
+    return out
+
+
+def display_text(number: str, window_number: int) -> str:
+    """Return the announcement as the screen shows it: ``请 A023 号到 5 号窗口办理``."""
+    return f"请 {number} 号到 {window_number} 号窗口办理"
+
+
+def spoken_text(number: str, window_number: int) -> str:
+    """Return the announcement as it is spoken: ``请A零二三号到五号窗口办理``."""
+    return f"请{spoken_ticket(number)}号到{spoken_number(window_number)}号窗口办理"
+
+
+def is_announcement(text: str) -> bool:
+    """Whether ``text`` is a spoken call announcement (the only text the voice endpoint renders)."""
+    return len(text) <= MAX_TEXT and _ANNOUNCEMENT.match(text) is not None
+
+
+class VoiceRenderer:
+    """Render announcements to WAV with espeak-ng, caching each text's file on disk."""
+
+    def __init__(self, cache_dir: Path, *, command: str = "espeak-ng", speed: int = ESPEAK_SPEED) -> None:
+        if not 80 <= speed <= 450:  # espeak-ng's usable range, in words per minute
+            raise ValueError(f"voice speed must be 80 to 450 words per minute, not {speed}")
+        self.cache_dir = Path(cache_dir)
+        self.command = command
+        self.speed = speed
+
+    def available(self) -> bool:
+        return shutil.which(self.command) is not None
+
+    def path_for(self, text: str) -> Path:
+        key = hashlib.sha256(f"{ESPEAK_VOICE}|{self.speed}|{text}".encode()).hexdigest()[:32]
+        return self.cache_dir / f"{key}.wav"
+
+    def render(self, text: str) -> Path:
+        """Return the WAV file of ``text``, rendering it once; raise ``VoiceUnavailable`` on failure."""
+        if not is_announcement(text):
+            raise ValueError("not an announcement")
+        target = self.path_for(text)
+        if target.exists():
+            try:
+                os.utime(target)  # recently used files survive pruning
+            except OSError:
+                pass
+            return target
+        exe = shutil.which(self.command)
+        if exe is None:
+            raise VoiceUnavailable(f"{self.command} is not installed")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".wav.part", dir=self.cache_dir)
+        os.close(fd)
+        try:
+            subprocess.run([exe, "-v", ESPEAK_VOICE, "-s", str(self.speed), "-w", tmp, "--", text],
+                           check=True, capture_output=True, timeout=RENDER_TIMEOUT_S)
+            with open(tmp, "rb") as f:
+                head = f.read(12)
+            if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                raise VoiceUnavailable("espeak-ng wrote no WAV")
+            # Renders of the same text by two requests end in the same file: the replace is atomic.
+            os.replace(tmp, target)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise VoiceUnavailable(f"espeak-ng failed: {type(e).__name__}") from e
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self._prune()
+        return target
+
+    def _prune(self) -> None:
+        # Numbers and windows are finite but many; keep the newest files only.
+        stamped = []
+        for path in self.cache_dir.glob("*.wav"):
+            try:
+                stamped.append((path.stat().st_mtime, path))
+            except OSError:  # removed meanwhile by another request's pruning
+                continue
+        stamped.sort()
+        for _, old in stamped[:-CACHE_MAX_FILES]:
+            try:
+                old.unlink()
+            except OSError:
+                pass

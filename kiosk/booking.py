@@ -1,0 +1,173 @@
+"""Public booking pages (网上预约, 000 §8.2): phone-sized forms, no login, no script required.
+
+Choose a matter → a day and a slot → name, ID number and phone → a success page with the
+confirmation code (000 §8.2.1). ``/book/<hall>/cancel`` cancels with code + ID number (000 §8.2.5).
+Views only translate forms into ``hall_queue.appointments`` calls (STYLE rule 6).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from hall_queue import appointments as A
+from hall_queue.api.base import csrf_matches, csrf_token
+from hall_queue.errors import DomainError
+from hall_queue.models import Appointment, Hall
+from hall_queue.notifier import notifier_for
+from hall_queue.runtime import runtime
+
+bp = Blueprint("booking", __name__, url_prefix="/book", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+DONE_KEY = "booking_done"
+
+
+def _hall(s, hall_id: int) -> Hall:
+    hall = s.get(Hall, hall_id)
+    if hall is None:
+        abort(404)
+    return hall
+
+
+def _now() -> datetime:
+    return runtime().clock.now()
+
+
+def _check_csrf() -> None:
+    if not csrf_matches(request.form.get("csrf_token")):
+        abort(400, description="页面已过期，请刷新后重试")
+
+
+@bp.get("/<int:hall_id>")
+def choose(hall_id: int):
+    """Step 1: choose a service item or a life-event bundle."""
+    with runtime().db.read() as s:
+        hall = _hall(s, hall_id)
+        matters = A.bookable_matters(s, hall)
+        return render_template("booking/choose.html", hall=hall, **matters)
+
+
+@bp.get("/<int:hall_id>/slots")
+def slots(hall_id: int):
+    """Step 2: choose a day and a slot, with the seats left in each."""
+    with runtime().db.read() as s:
+        hall = _hall(s, hall_id)
+        try:
+            matter = A.resolve_matter(s, hall, request.args.get("matter", ""))
+        except DomainError:
+            return redirect(url_for("booking.choose", hall_id=hall_id))
+        st = A.settings_for(s, hall)
+        days = A.bookable_days(hall, st, _now())
+        try:
+            day = date.fromisoformat(request.args.get("date", ""))
+        except ValueError:
+            day = days[0]
+        if day not in days:
+            day = days[0]
+        tabs = []
+        for d in days:
+            _, hol = A.day_plan(s, hall, d)
+            tabs.append({"date": d, "holiday": hol, "open": bool(A.slots_of_day(s, hall, st, d))})
+        cal = A.day_calendar(s, hall, matter, day, now=_now())
+        return render_template("booking/slots.html", hall=hall, matter=matter, day=day, tabs=tabs, cal=cal,
+                               weekday_names="一二三四五六日")
+
+
+@bp.route("/<int:hall_id>/form", methods=["GET", "POST"])
+def form(hall_id: int):
+    """Step 3: who is coming; POST books and shows the success page."""
+    rt = runtime()
+    matter_key = request.values.get("matter", "")
+    slot_text = request.values.get("slot", "")
+    try:
+        slot = datetime.fromisoformat(slot_text)
+    except ValueError:
+        return redirect(url_for("booking.slots", hall_id=hall_id, matter=matter_key))
+    values = {k: request.form.get(k, "").strip() for k in ("name", "id_number", "phone")}
+    error = None
+    if request.method == "POST":
+        _check_csrf()
+        if not request.form.get("consent"):
+            error = "请阅读并同意个人信息使用说明"
+        else:
+            notifier = notifier_for(current_app)
+
+            def do(s):
+                hall = _hall(s, hall_id)
+                m = A.resolve_matter(s, hall, matter_key)
+                req = A.BookingRequest(slot=slot, name=values["name"], id_number=values["id_number"],
+                                       phone=values["phone"], item_id=m.item.id if m.item else None,
+                                       bundle_id=m.bundle.id if m.bundle else None)
+                appt, events = A.book(s, hall, req, now=_now(), vault=rt.vault, notifier=notifier)
+                return appt.id, events
+            try:
+                appt_id, events = rt.db.run_write(do)
+            except DomainError as e:
+                error = e.message
+            else:
+                rt.publish(events)
+                session[DONE_KEY] = appt_id
+                return redirect(url_for("booking.done", hall_id=hall_id))
+    with rt.db.read() as s:
+        hall = _hall(s, hall_id)
+        try:
+            matter = A.resolve_matter(s, hall, matter_key)
+        except DomainError:
+            return redirect(url_for("booking.choose", hall_id=hall_id))
+        st = A.settings_for(s, hall)
+        found = A.find_slot(s, hall, st, slot)
+        if found is None:
+            return redirect(url_for("booking.slots", hall_id=hall_id, matter=matter_key))
+        return render_template("booking/form.html", hall=hall, matter=matter, slot=found, values=values,
+                               error=error, csrf=csrf_token(), st=st), (422 if error else 200)
+
+
+@bp.get("/<int:hall_id>/done")
+def done(hall_id: int):
+    """The success prompt with the confirmation code (000 §8.2.1); only in the browser that booked."""
+    appt_id = session.get(DONE_KEY)
+    with runtime().db.read() as s:
+        hall = _hall(s, hall_id)
+        appt = s.get(Appointment, appt_id) if isinstance(appt_id, int) else None
+        if appt is None or appt.hall_id != hall.id:
+            return redirect(url_for("booking.choose", hall_id=hall_id))
+        st = A.settings_for(s, hall)
+        return render_template("booking/done.html", hall=hall, b=A.appointment_view(appt, hall, with_code=True),
+                               st=st)
+
+
+@bp.route("/<int:hall_id>/cancel", methods=["GET", "POST"])
+def cancel(hall_id: int):
+    """Cancel with the confirmation code and the ID number, before or during the slot (000 §8.2.5)."""
+    rt = runtime()
+    error = cancelled = None
+    code = request.values.get("code", "").strip().upper()[:12]
+    if request.method == "POST":
+        _check_csrf()
+        id_number = request.form.get("id_number", "").strip()
+        notifier = notifier_for(current_app)
+
+        def do(s):
+            hall = _hall(s, hall_id)
+            appt, events = A.cancel(s, hall, code=code, id_number=id_number, now=_now(), vault=rt.vault,
+                                    notifier=notifier)
+            return A.appointment_view(appt, hall), events
+        try:
+            cancelled, events = rt.db.run_write(do)
+        except DomainError as e:
+            error = e.message
+        else:
+            rt.publish(events)
+    with rt.db.read() as s:
+        hall = _hall(s, hall_id)
+    return render_template("booking/cancel.html", hall=hall, code=code, error=error, cancelled=cancelled,
+                           csrf=csrf_token()), (422 if error else 200)
