@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .audit import Actor
-from .errors import Unauthorized
-from .models import ROLES, AccessToken, Staff
+from .errors import DomainError, Unauthorized
+from .models import ROLES, AccessToken, LoginAttempt, Staff
 
 _hasher = PasswordHasher()
 STAFF_TOKEN_TTL = timedelta(hours=12)
@@ -99,3 +99,80 @@ def revoke_token(session: Session, token_id: int, *, now: datetime) -> None:
     row = session.get(AccessToken, token_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = now
+
+
+# ---------------------------------------------------------------- login throttling (lock-out)
+# Five wrong passwords for one username within 15 minutes lock that username for 15 minutes. A
+# hall's clerks often share one outgoing address, so an address is locked only after more failures.
+LOGIN_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_IP = 20
+
+
+class LockedOut(DomainError):
+    status = 429
+    code = "locked_out"
+
+
+def _norm_user(username: str) -> str:
+    return username.strip().lower()[:64]
+
+
+def _lock_until(session: Session, column, value: str, outcome: str, now: datetime) -> datetime | None:
+    started = session.scalar(select(LoginAttempt.at).where(column == value, LoginAttempt.outcome == outcome,
+                                                           LoginAttempt.at > now - LOCKOUT)
+                             .order_by(LoginAttempt.at.desc()).limit(1))
+    return started + LOCKOUT if started is not None else None
+
+
+def check_login_allowed(session: Session, username: str, ip: str, *, now: datetime) -> None:
+    """Refuse a login try while its username or client address is locked out."""
+    until = [t for t in (_lock_until(session, LoginAttempt.username, _norm_user(username), "locked_user", now),
+                         _lock_until(session, LoginAttempt.ip, ip, "locked_ip", now) if ip else None) if t]
+    if until:
+        minutes = max(1, int((max(until) - now).total_seconds() + 59) // 60)
+        raise LockedOut(f"too many failed logins; try again in {minutes} minute(s)")
+
+
+def _failures_since(session: Session, column, value: str, since: datetime) -> int:
+    return len(session.scalars(select(LoginAttempt.id).where(column == value, LoginAttempt.outcome == "failed",
+                                                              LoginAttempt.at > since)).all())
+
+
+def _last(session: Session, column, value: str, outcomes: tuple[str, ...]) -> datetime | None:
+    return session.scalar(select(LoginAttempt.at).where(column == value, LoginAttempt.outcome.in_(outcomes))
+                          .order_by(LoginAttempt.at.desc()).limit(1))
+
+
+def record_login_failure(session: Session, username: str, ip: str, *, now: datetime) -> bool:
+    """Count a wrong password (audited); start a lock-out when the limit is reached. Return True if locked."""
+    user = _norm_user(username)
+    staff = session.scalar(select(Staff).where(Staff.username == username))
+    actor = Actor("staff", staff.id, staff.role, staff.hall_id) if staff else audit.SYSTEM
+    hall_id = staff.hall_id if staff else None
+    session.add(LoginAttempt(at=now, username=user, ip=ip, outcome="failed", staff_id=staff.id if staff else None))
+    session.flush()
+    audit.record(session, actor=actor, action="staff.login_failed", at=now, hall_id=hall_id, username=user, ip=ip)
+    locked = False
+    since_user = max(t for t in (now - LOGIN_WINDOW, _last(session, LoginAttempt.username, user,
+                                                           ("ok", "locked_user"))) if t is not None)
+    if _failures_since(session, LoginAttempt.username, user, since_user) >= MAX_FAILURES_PER_USER:
+        session.add(LoginAttempt(at=now, username=user, ip=ip, outcome="locked_user"))
+        audit.record(session, actor=actor, action="staff.lockout", at=now, hall_id=hall_id, username=user, ip=ip,
+                     scope="username", minutes=int(LOCKOUT.total_seconds() // 60))
+        locked = True
+    if ip:
+        since_ip = max(t for t in (now - LOGIN_WINDOW, _last(session, LoginAttempt.ip, ip, ("locked_ip",)))
+                       if t is not None)
+        if _failures_since(session, LoginAttempt.ip, ip, since_ip) >= MAX_FAILURES_PER_IP:
+            session.add(LoginAttempt(at=now, username=user, ip=ip, outcome="locked_ip"))
+            audit.record(session, actor=actor, action="staff.lockout", at=now, hall_id=hall_id, username=user,
+                         ip=ip, scope="address", minutes=int(LOCKOUT.total_seconds() // 60))
+            locked = True
+    return locked
+
+
+def record_login_success(session: Session, staff: Staff, ip: str, *, now: datetime) -> None:
+    """Note a good login: the username's failure count starts again from here."""
+    session.add(LoginAttempt(at=now, username=_norm_user(staff.username), ip=ip, outcome="ok", staff_id=staff.id))

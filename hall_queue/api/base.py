@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import functools
+import hmac
+import secrets
 from typing import Any, Callable
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request, session
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import Actor
-from ..auth import authenticate
-from ..errors import Forbidden, NotFound, Unauthorized
+from ..auth import Principal, authenticate, check_login_allowed, record_login_failure, record_login_success
+from ..errors import DomainError, Forbidden, NotFound, Unauthorized
 from ..events import DomainEvent
-from ..models import Hall
+from ..models import Hall, Staff
 from ..runtime import runtime
 from .registry import OPERATIONS, Operation, not_json
 
@@ -21,6 +24,91 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 STAFF = ("admin", "manager", "clerk")
 MANAGERS = ("admin", "manager")
 MAX_ID = 2**62
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Staff browser sessions (hall_admin pages): the signed Flask session carries the staff token and a CSRF secret.
+SESSION_TOKEN = "staff_token"
+SESSION_CSRF = "csrf"
+
+
+def csrf_token() -> str:
+    """Return this browser session's CSRF secret, creating it on first use."""
+    if SESSION_CSRF not in session:
+        session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    return session[SESSION_CSRF]
+
+
+def csrf_matches(sent: str | None) -> bool:
+    expected = session.get(SESSION_CSRF)
+    return bool(sent) and bool(expected) and hmac.compare_digest(str(sent), str(expected))
+
+
+def session_principal() -> Principal | None:
+    """Resolve the staff session cookie to its principal, or None (no cookie, expired or revoked)."""
+    token = session.get(SESSION_TOKEN)
+    if not isinstance(token, str) or not token:
+        return None
+    rt = runtime()
+    try:
+        with rt.db.read() as s:
+            principal = authenticate(s, token, now=rt.clock.now())
+    except DomainError:
+        return None
+    return principal if principal.actor.kind == "staff" else None
+
+
+def session_actor() -> Actor | None:
+    principal = session_principal()
+    return principal.actor if principal else None
+
+
+def _request_principal() -> Principal:
+    """Authenticate by ``Authorization: Bearer`` or, for staff pages, the session cookie (+ X-CSRF-Token)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer ") and header[7:].strip():
+        rt = runtime()
+        with rt.db.read() as s:
+            return authenticate(s, header[7:].strip(), now=rt.clock.now())
+    principal = session_principal() if not header else None
+    if principal is None:
+        raise Unauthorized("send Authorization: Bearer <token> or log in", code="unauthorized")
+    if request.method not in SAFE_METHODS and not csrf_matches(request.headers.get("X-CSRF-Token")):
+        raise Forbidden("send the page's CSRF token in X-CSRF-Token", code="csrf_failed")
+    return principal
+
+
+def client_ip() -> str:
+    """The caller's address (behind a reverse proxy, configure werkzeug's ProxyFix so this is the client)."""
+    return (request.remote_addr or "")[:64]
+
+
+def _login_username() -> str | None:
+    data = request.get_json(silent=True)
+    name = data.get("username") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and 0 < len(name) <= 64 else None
+
+
+@bp.before_request
+def _refuse_locked_login():
+    """Login throttling also guards the API login (a locked username or address gets 429)."""
+    if request.endpoint == "api.auth_login" and (username := _login_username()):
+        rt = runtime()
+        with rt.db.read() as s:
+            check_login_allowed(s, username, client_ip(), now=rt.clock.now())
+
+
+@bp.after_request
+def _count_login(resp: Response) -> Response:
+    if request.endpoint == "api.auth_login" and resp.status_code in (200, 401) and (username := _login_username()):
+        rt = runtime()
+        ip = client_ip()
+
+        def do(s: Session):
+            if resp.status_code == 401:
+                record_login_failure(s, username, ip, now=rt.clock.now())
+            elif (staff := s.scalar(select(Staff).where(Staff.username == username))) is not None:
+                record_login_success(s, staff, ip, now=rt.clock.now())
+        rt.db.run_write(do)
+    return resp
 
 
 def role_of(actor: Actor) -> str:
@@ -36,12 +124,7 @@ def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, b
         @functools.wraps(fn)
         def view(**kwargs: Any):
             if "public" not in roles:
-                header = request.headers.get("Authorization", "")
-                if not header.startswith("Bearer ") or not header[7:].strip():
-                    raise Unauthorized("send Authorization: Bearer <token>", code="unauthorized")
-                rt = runtime()
-                with rt.db.read() as s:
-                    principal = authenticate(s, header[7:].strip(), now=rt.clock.now())
+                principal = _request_principal()
                 g.actor = principal.actor
                 g.token_id = principal.token_id
                 if role_of(g.actor) not in roles:

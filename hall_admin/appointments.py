@@ -1,0 +1,228 @@
+"""Managers' appointment pages: today's bookings and check-ins live, capacity calendar, holidays, no-shows.
+
+Pages need a manager or admin login (``staff_required``); forms post with the page's CSRF token
+(checked for every ``/admin`` request by ``hall_admin.auth``). The live list polls the JSON API
+with the same session cookie. Identity is shown masked only.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from hall_queue import appointments as A
+from hall_queue.errors import DomainError, NotFound
+from hall_queue.models import Appointment, Hall
+from hall_queue.notifier import notifier_for
+from hall_queue.runtime import runtime
+
+from .auth import current_staff, staff_required
+
+bp = Blueprint("hall_admin_appointments", __name__, url_prefix="/admin/appointments", template_folder="templates")
+MANAGERS = ("admin", "manager")
+STATUS_LABELS = {"booked": "已预约", "checked_in": "已签到", "served": "已办结", "closed": "已结束",
+                 "cancelled": "已取消", "no_show": "爽约"}
+SETTING_LABELS = {
+    "slot_minutes": "时段长度（分钟）", "default_capacity": "每时段号源（默认）", "booking_share_pct": "可网上预约比例（%）",
+    "book_days_ahead": "可提前预约天数", "book_close_minutes": "时段开始前多少分钟停止预约（可为负）",
+    "checkin_early_minutes": "可提前签到（分钟）", "checkin_grace_minutes": "开始后宽限签到（分钟）",
+    "no_show_limit": "爽约次数上限（0=不限制）", "no_show_window_days": "爽约统计天数",
+    "no_show_block_days": "暂停网上预约天数",
+}
+
+
+def _hall_id() -> int:
+    """The manager's own hall; an admin (no hall) picks one with ``?hall_id=`` (default: the first)."""
+    actor = current_staff()
+    if actor is not None and actor.hall_id is not None:
+        return actor.hall_id
+    with runtime().db.read() as s:
+        wanted = request.values.get("hall_id", type=int)
+        hall = s.get(Hall, wanted) if wanted else s.scalar(select(Hall).order_by(Hall.id))
+        if hall is None:
+            abort(404)
+        return hall.id
+
+
+def _halls() -> list[Hall]:
+    actor = current_staff()
+    with runtime().db.read() as s:
+        q = select(Hall).order_by(Hall.id)
+        if actor is not None and actor.hall_id is not None:
+            q = q.where(Hall.id == actor.hall_id)
+        return list(s.scalars(q))
+
+
+def _write(fn, ok: str, back: str, **args):
+    """Run a change in one transaction; publish the events it returns after commit; flash the outcome."""
+    rt = runtime()
+    try:
+        events = rt.db.run_write(fn)
+    except DomainError as e:
+        flash(e.message, "error")
+    else:
+        if isinstance(events, list):
+            rt.publish(events)
+        flash(ok, "ok")
+    return redirect(url_for(back, **args))
+
+
+@bp.get("")
+@staff_required(*MANAGERS)
+def today():
+    """Today's (or ``?date=``) bookings and check-ins; the table refreshes itself every few seconds."""
+    hall_id = _hall_id()
+    with runtime().db.read() as s:
+        hall = s.get(Hall, hall_id)
+        day = request.args.get("date") or A.local_today(hall, runtime().clock.now()).isoformat()
+        try:
+            day_d = date.fromisoformat(day)
+        except ValueError:
+            abort(400)
+        rows = A.day_bookings(s, hall, day_d, now=runtime().clock.now())
+        return render_template("appointments/today.html", hall=hall, halls=_halls(), day=day_d, rows=rows,
+                               summary=A.day_summary(rows), labels=STATUS_LABELS)
+
+
+@bp.post("/<int:appointment_id>/cancel")
+@staff_required(*MANAGERS)
+def cancel(appointment_id: int):
+    hall_id = _hall_id()
+    notifier = notifier_for(current_app)
+    rt = runtime()
+
+    def do(s):
+        hall = s.get(Hall, hall_id)
+        appt = s.get(Appointment, appointment_id)
+        if appt is None or appt.hall_id != hall_id:
+            raise NotFound("未找到该预约")
+        return A.cancel_by_staff(s, hall, appt, now=rt.clock.now(), notifier=notifier, actor=current_staff())
+    return _write(do, "已取消该预约并短信通知预约人", "hall_admin_appointments.today", hall_id=hall_id,
+                  date=request.form.get("date") or None)
+
+
+@bp.route("/capacity", methods=["GET", "POST"])
+@staff_required(*MANAGERS)
+def capacity():
+    """The capacity calendar (最大预约数, 000 §8.2.2) of one matter over a week, with the hall's settings."""
+    hall_id = _hall_id()
+    rt = runtime()
+    if request.method == "POST":
+        form = request.form
+        if form.get("action") == "settings":
+            changes = {}
+            for key, label in SETTING_LABELS.items():
+                raw = form.get(key, "").strip()
+                if raw:
+                    try:
+                        changes[key] = int(raw)
+                    except ValueError:
+                        flash(f"{label}：请填写整数", "error")
+                        return redirect(url_for(".capacity", hall_id=hall_id))
+            raw = form.get("reminder_minutes", "").replace("，", ",")
+            try:
+                changes["reminder_minutes"] = [int(x) for x in raw.split(",") if x.strip()]
+            except ValueError:
+                flash("提醒时间：用逗号分隔的分钟数，如 1440,60", "error")
+                return redirect(url_for(".capacity", hall_id=hall_id))
+            return _write(lambda s: A.update_settings(s, s.get(Hall, hall_id), changes, now=rt.clock.now(),
+                                                      actor=current_staff()) and None,
+                          "预约设置已保存", "hall_admin_appointments.capacity", hall_id=hall_id,
+                          matter=form.get("matter") or None)
+        cap_raw = form.get("capacity", "").strip()
+        try:
+            cap = None if cap_raw == "" else int(cap_raw)
+        except ValueError:
+            flash("号源数请填写整数", "error")
+            return redirect(url_for(".capacity", hall_id=hall_id, matter=form.get("matter")))
+        return _write(lambda s: A.set_capacity(s, s.get(Hall, hall_id), matter=form.get("matter", ""),
+                                               day=form.get("day", "*").strip() or "*",
+                                               time_=form.get("time", "*").strip() or "*", capacity=cap,
+                                               now=rt.clock.now(), actor=current_staff()) and None,
+                      "号源规则已保存" if cap is not None else "号源规则已删除", "hall_admin_appointments.capacity",
+                      hall_id=hall_id, matter=form.get("matter"), start=form.get("start") or None)
+    with rt.db.read() as s:
+        hall = s.get(Hall, hall_id)
+        st = A.settings_for(s, hall)
+        matters = A.bookable_matters(s, hall)
+        key = request.args.get("matter") or (matters["categories"][0]["items"][0]["matter"]
+                                             if matters["categories"] else None)
+        start_raw = request.args.get("start")
+        try:
+            start = date.fromisoformat(start_raw) if start_raw else A.local_today(hall, rt.clock.now())
+        except ValueError:
+            start = A.local_today(hall, rt.clock.now())
+        days, matter = [], None
+        if key:
+            try:
+                matter = A.resolve_matter(s, hall, key)
+            except DomainError:
+                abort(404)
+            days = [A.day_calendar(s, hall, matter, start + timedelta(days=n), now=rt.clock.now()) for n in range(7)]
+        times = sorted({slot["start"] for d in days for slot in d["slots"]})
+        grid = [{t: next((x for x in d["slots"] if x["start"] == t), None) for t in times} for d in days]
+        rules = [r for r in A.capacity_rules(s, hall) if matter is None or r["matter"] == matter.key]
+        return render_template("appointments/capacity.html", hall=hall, halls=_halls(), st=A.settings_view(st),
+                               labels=SETTING_LABELS, matters=matters, matter=matter, days=days, times=times,
+                               grid=grid, rules=rules, start=start, prev=start - timedelta(days=7),
+                               next=start + timedelta(days=7))
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@staff_required(*MANAGERS)
+def holidays():
+    """Holidays (closed) and make-up working days (调休上班) with their hours."""
+    hall_id = _hall_id()
+    rt = runtime()
+    if request.method == "POST":
+        form = request.form
+        if form.get("remove"):
+            return _write(lambda s: A.remove_holiday(s, s.get(Hall, hall_id), int(form["remove"]), now=rt.clock.now(),
+                                                     actor=current_staff()),
+                          "已删除", "hall_admin_appointments.holidays", hall_id=hall_id)
+        try:
+            day = date.fromisoformat(form.get("day", ""))
+        except ValueError:
+            flash("请选择日期", "error")
+            return redirect(url_for(".holidays", hall_id=hall_id))
+        hours = []
+        for part in form.get("hours", "").replace("，", ",").split(","):
+            if part.strip():
+                hours.append([x.strip() for x in part.split("-", 1)] if "-" in part else [part.strip(), ""])
+        result: dict = {}
+
+        def do(s):
+            _, affected = A.add_holiday(s, s.get(Hall, hall_id), day=day, kind=form.get("kind", "holiday"),
+                                        name=form.get("name", ""), hours=hours, now=rt.clock.now(),
+                                        actor=current_staff())
+            result["affected"] = affected
+        resp = _write(do, "已保存", "hall_admin_appointments.holidays", hall_id=hall_id)
+        if result.get("affected"):
+            flash(f"注意：当天已有 {result['affected']} 个有效预约，预约仍然有效，请联系预约人或在预约列表中取消。",
+                  "warning")
+        return resp
+    with rt.db.read() as s:
+        hall = s.get(Hall, hall_id)
+        rows = A.holidays_of(s, hall, since=A.local_today(hall, rt.clock.now()) - timedelta(days=30))
+        return render_template("appointments/holidays.html", hall=hall, halls=_halls(), rows=rows)
+
+
+@bp.get("/no-shows")
+@staff_required(*MANAGERS)
+def no_shows():
+    """Recent no-shows (爽约) and who is blocked from booking online, masked."""
+    hall_id = _hall_id()
+    with runtime().db.read() as s:
+        hall = s.get(Hall, hall_id)
+        report = A.no_show_report(s, hall, now=runtime().clock.now())
+        return render_template("appointments/no_shows.html", hall=hall, halls=_halls(), report=report)

@@ -1,0 +1,140 @@
+"""Staff logins for pages: the session cookie, role checks and CSRF (shared by every ``/admin`` page).
+
+A logged-in browser holds a signed Flask session with the staff bearer token (``staff_token``) and a
+CSRF secret (``csrf``). Pages use ``staff_required``; the same cookie also works on the JSON API
+(``hall_queue.api.base``), where unsafe methods must send the secret in ``X-CSRF-Token``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from hall_queue.api.base import SAFE_METHODS, csrf_matches, csrf_token, session_actor
+from hall_queue.audit import Actor
+
+__all__ = ["check_csrf", "csrf_token", "current_staff", "init_app", "safe_next", "staff_required"]
+ADMIN_PREFIX = "/admin"
+# The nav of admin/base.html: (key, label, path). An entry shows when some page is routed at that
+# path (or below it) and the staff member's role may open it.
+NAV = (
+    ("console", "窗口叫号", "/admin/console"),
+    ("dashboard", "现场管理", "/admin/dashboard"),
+    ("configuration", "配置", "/admin/config"),
+    ("statistics", "统计", "/admin/stats"),
+    ("complaints", "投诉", "/admin/complaints"),
+    ("appointments", "预约", "/admin/appointments"),
+    ("ratings", "好差评", "/admin/ratings"),
+)
+ROLE_LABELS = {"admin": "管理员", "manager": "大厅管理", "clerk": "窗口人员"}
+
+
+def current_staff() -> Actor | None:
+    """Return the staff member logged in on this browser, or None."""
+    if "staff_actor" not in g:
+        g.staff_actor = session_actor()
+    return g.staff_actor
+
+
+def staff_required(*roles: str) -> Callable:
+    """Protect a page: log in first (redirect), and only ``roles`` may see it (403 page otherwise)."""
+
+    def deco(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            actor = current_staff()
+            if actor is None:
+                return redirect(url_for("hall_admin.login", next=request.full_path.rstrip("?")))
+            if roles and actor.role not in roles:
+                return render_template("admin/forbidden.html", roles=roles), 403
+            return view(*args, **kwargs)
+
+        wrapped.staff_roles = roles  # type: ignore[attr-defined]  (read by the role-matrix tests)
+        return wrapped
+
+    return deco
+
+
+def admin_nav() -> list[dict[str, str]]:
+    """List the nav entries this staff member may open (see ``NAV``)."""
+    actor = current_staff()
+    if actor is None:
+        return []
+    items = []
+    for key, label, path in NAV:
+        for rule in current_app.url_map.iter_rules():
+            if "GET" not in (rule.methods or ()) or not (rule.rule == path or rule.rule.startswith(path + "/")):
+                continue
+            roles = getattr(current_app.view_functions.get(rule.endpoint), "staff_roles", ())
+            if not roles or actor.role in roles:
+                items.append({"key": key, "label": label, "path": path})
+                break
+    return items
+
+
+def staff_label(actor: Actor) -> str:
+    """Name the logged-in staff member for the top bar (their own display name and role)."""
+    from hall_queue.models import Staff
+    from hall_queue.runtime import runtime
+
+    with runtime().db.read() as s:
+        staff = s.get(Staff, actor.id)
+        name = staff.display_name if staff else "?"
+    return f"{name}（{ROLE_LABELS.get(actor.role or '', actor.role)}）"
+
+
+def check_csrf() -> None:
+    """Refuse an unsafe page request whose form field or X-CSRF-Token header lacks the session's secret."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    if not csrf_matches(sent):
+        abort(400, description="CSRF token missing or wrong; reload the page and try again")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Keep a post-login redirect inside this site (no open redirect)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def _cookie_secure(app: Flask) -> bool:
+    """Secure cookies need HTTPS: on unless DEBUG/TESTING; ``COOKIE_SECURE`` config or env overrides."""
+    value = app.config.get("COOKIE_SECURE", os.environ.get("ONEVISIT_COOKIE_SECURE"))
+    if value is None:
+        return not (app.debug or app.testing)
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def init_app(app: Flask) -> None:
+    """Set the session cookie flags, check CSRF on every unsafe ``/admin`` request, expose helpers to Jinja."""
+    app.config["SESSION_COOKIE_SECURE"] = _cookie_secure(app)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+    @app.before_request
+    def _csrf_for_pages():
+        if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
+            check_csrf()
+
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_staff=current_staff, admin_nav=admin_nav,
+                                 staff_label=staff_label)

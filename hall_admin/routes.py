@@ -1,0 +1,241 @@
+"""Staff pages: login/logout, the clerk console, the floor dashboard, the rating pad, rectifications.
+
+Pages are thin: they check the login and role, render a template with the few ids the page needs,
+and the page's script drives the JSON API (session cookie + X-CSRF-Token) and Socket.IO.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+
+from hall_queue.api.base import SESSION_TOKEN, client_ip, csrf_token
+from hall_queue.auth import (
+    LockedOut,
+    authenticate,
+    check_login_allowed,
+    login,
+    record_login_failure,
+    record_login_success,
+    revoke_token,
+)
+from hall_queue.errors import DomainError, Unauthorized
+from hall_queue.models import Hall, Queue, Staff, Ticket, Window
+from hall_queue.presenters import iso
+from hall_queue.ratings import LOW_REASONS, SCORE_LABELS
+from hall_queue.runtime import runtime
+
+from . import auth as staff_auth
+from .auth import current_staff, safe_next, staff_required
+
+log = logging.getLogger("onevisit.admin")
+bp = Blueprint("hall_admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+STAFF = ("admin", "manager", "clerk")
+MANAGERS = ("admin", "manager")
+OUTCOME_LABELS = {"accepted": "受理", "completed": "办结", "notice": "一次性告知", "deferred": "容缺受理",
+                  "refused": "不予受理", "consultation": "咨询"}
+
+
+def init_app(app) -> None:
+    staff_auth.init_app(app)
+
+
+def _home_for(role: str | None) -> str:
+    return url_for("hall_admin.dashboard") if role in MANAGERS else url_for("hall_admin.console")
+
+
+@bp.get("/")
+def home():
+    actor = current_staff()
+    if actor is None:
+        return redirect(url_for("hall_admin.login"))
+    return redirect(_home_for(actor.role))
+
+
+# ---------------------------------------------------------------- login / logout
+
+@bp.route("/login", methods=["GET", "POST"], endpoint="login")
+def login_page():
+    """Show the login form; on POST check throttling, then the password (CSRF already checked)."""
+    next_url = request.values.get("next")
+    if request.method == "GET":
+        csrf_token()
+        return render_template("admin/login.html", next=next_url or "", username="")
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")[:200]
+    rt = runtime()
+    ip = client_ip()
+    error, status = None, 200
+    if not username or not password:
+        error, status = "请输入用户名和密码", 400
+    else:
+        try:
+            with rt.db.read() as s:
+                check_login_allowed(s, username, ip, now=rt.clock.now())
+
+            def do(s):
+                staff, token = login(s, username, password, now=rt.clock.now())
+                record_login_success(s, staff, ip, now=rt.clock.now())
+                return staff.role, token
+            role, token = rt.db.run_write(do)
+        except LockedOut as e:
+            error, status = f"登录失败次数过多，账号已临时锁定（{e.message}）", 429
+        except Unauthorized:
+            locked = rt.db.run_write(lambda s: record_login_failure(s, username, ip, now=rt.clock.now()))
+            error, status = ("用户名或密码错误" + ("；失败次数过多，已锁定15分钟" if locked else "")), 401
+        else:
+            session.clear()  # a fresh session on login: no fixation
+            session[SESSION_TOKEN] = token
+            csrf_token()
+            log.info("staff login ok (role %s)", role)
+            return redirect(safe_next(next_url, _home_for(role)))
+    return render_template("admin/login.html", next=next_url or "", username=username, error=error), status
+
+
+
+@bp.post("/logout")
+def logout():
+    token = session.get(SESSION_TOKEN)
+    if token:
+        rt = runtime()
+        try:
+            def do(s):
+                principal = authenticate(s, token, now=rt.clock.now())
+                revoke_token(s, principal.token_id, now=rt.clock.now())
+            rt.db.run_write(do)
+        except DomainError:
+            pass  # already expired or revoked
+    session.clear()
+    flash("您已退出登录", "info")
+    return redirect(url_for("hall_admin.login"))
+
+
+# ---------------------------------------------------------------- pages
+
+def _hall_for(actor) -> Hall:
+    """The hall a page shows: the staff member's own, or for a hall-less admin ``?hall=`` / the first."""
+    with runtime().db.read() as s:
+        if actor.hall_id is not None:
+            hall = s.get(Hall, actor.hall_id)
+        else:
+            wanted = request.args.get("hall", type=int)
+            hall = s.get(Hall, wanted) if wanted else s.scalar(select(Hall).order_by(Hall.id).limit(1))
+        if hall is None:
+            abort(404, description="no hall")
+        return hall
+
+
+def _windows(hall_id: int) -> list[dict[str, Any]]:
+    with runtime().db.read() as s:
+        rows = s.scalars(select(Window).where(Window.hall_id == hall_id).order_by(Window.number))
+        return [{"id": w.id, "number": w.number, "name": w.name, "kind": w.kind, "is_open": w.is_open,
+                 "a_clerk_id": w.a_clerk_id, "b_clerk_id": w.b_clerk_id, "clerk_id": w.clerk_id} for w in rows]
+
+
+def _queues(hall_id: int) -> list[dict[str, Any]]:
+    with runtime().db.read() as s:
+        return [{"id": q.id, "prefix": q.prefix, "name": q.name}
+                for q in s.scalars(select(Queue).where(Queue.hall_id == hall_id, Queue.active.is_(True))
+                                   .order_by(Queue.prefix))]
+
+
+@bp.get("/console")
+@staff_required(*STAFF)
+def console():
+    """窗口叫号终端: sign in at a window and serve tickets with one-key actions."""
+    actor = current_staff()
+    hall = _hall_for(actor)
+    page = {"hall_id": hall.id, "hall_name": hall.name, "staff_id": actor.id, "role": actor.role,
+            "windows": _windows(hall.id), "queues": _queues(hall.id), "outcomes": OUTCOME_LABELS}
+    return render_template("admin/console.html", page=page, hall=hall)
+
+
+@bp.get("/dashboard")
+@staff_required(*MANAGERS)
+def dashboard():
+    """现场管理: every window and queue live, with alerts."""
+    actor = current_staff()
+    hall = _hall_for(actor)
+    page = {"hall_id": hall.id, "hall_name": hall.name, "wait_alert_s": hall.wait_alert_s,
+            "queues": _queues(hall.id), "windows": _windows(hall.id)}
+    return render_template("admin/dashboard.html", page=page, hall=hall)
+
+
+@bp.get("/ratings", endpoint="ratings")
+@staff_required(*MANAGERS)
+def ratings_page():
+    """好差评 and 差评整改: the rating summary and the rectification cases."""
+    actor = current_staff()
+    hall = _hall_for(actor)
+    with runtime().db.read() as s:
+        clerks = [{"id": p.id, "name": p.display_name, "employee_no": p.employee_no}
+                  for p in s.scalars(select(Staff).where(Staff.hall_id == hall.id, Staff.active.is_(True))
+                                     .order_by(Staff.employee_no, Staff.id))]
+    page = {"hall_id": hall.id, "windows": _windows(hall.id), "clerks": clerks, "scores": SCORE_LABELS,
+            "reasons": LOW_REASONS}
+    return render_template("admin/ratings.html", page=page, hall=hall)
+
+
+
+@bp.get("/notice/<int:ticket_id>")
+@staff_required(*STAFF)
+def notice_print(ticket_id: int):
+    """Printable 一次性告知书 (000 §9.3.3) or 容缺受理告知 (000 §9.3.6) of a finished ticket."""
+    actor = current_staff()
+    with runtime().db.read() as s:
+        t = s.get(Ticket, ticket_id)
+        if t is None or (actor.hall_id is not None and t.hall_id != actor.hall_id) \
+                or t.outcome not in ("notice", "deferred"):
+            abort(404)
+        if actor.role == "clerk" and t.clerk_id != actor.id:
+            return render_template("admin/forbidden.html", roles=("the clerk who served it", "manager")), 403
+        hall = s.get(Hall, t.hall_id)
+        window = s.get(Window, t.window_id) if t.window_id else None
+        items = [{"name": i.name, "materials": i.materials} for i in t.items]
+        detail = dict(t.outcome_detail or {})
+        view = {"number": t.number, "masked_name": t.masked_name, "outcome": t.outcome,
+                "outcome_label": OUTCOME_LABELS.get(t.outcome, t.outcome), "note": t.outcome_note,
+                "finished_at": iso(t.finished_at), "local_finished": _local(hall, t.finished_at),
+                "window_number": window.number if window else None, "service_items": items,
+                "missing": detail.get("missing_materials", []), "deferred": detail.get("deferred_materials", [])}
+    return render_template("admin/notice.html", t=view, hall=hall)
+
+
+def _local(hall: Hall, at) -> str:
+    from hall_queue.halls import local_time
+
+    return local_time(hall, at).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+@bp.get("/pad/<int:window_id>")
+def pad(window_id: int):
+    """评价器: the window's rating pad, opened with its device token (``?token=``)."""
+    token = request.args.get("token", "")
+    rt = runtime()
+    try:
+        with rt.db.read() as s:
+            principal = authenticate(s, token, now=rt.clock.now()) if token else None
+            window = s.get(Window, window_id)
+            if principal is None or principal.actor.kind != "pad" or principal.actor.window_id != window_id \
+                    or window is None:
+                raise Unauthorized("not this window's pad token")
+            hall = s.get(Hall, window.hall_id)
+            page = {"window_id": window.id, "window_number": window.number, "window_name": window.name,
+                    "hall_name": hall.name, "scores": SCORE_LABELS, "reasons": LOW_REASONS}
+    except DomainError:
+        return render_template("admin/pad_error.html"), 403
+    resp = render_template("admin/pad.html", page=page)
+    return resp, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+

@@ -1,0 +1,293 @@
+/* 窗口叫号终端: one-key clerk actions over the JSON API; live updates from the window's Socket.IO room. */
+"use strict";
+(() => {
+  const page = JSON.parse(document.getElementById("page-data").textContent);
+  const {api, el, since, toast} = OV;
+  const $ = (id) => document.getElementById(id);
+  const STATUS = {called: "已呼叫", serving: "办理中", waiting: "等候", done: "已办结"};
+  const PRIORITY = {ordinary: "普通", green: "绿色通道", appointment: "预约"};
+  let windowId = null, view = null, items = {}, queueStats = {}, socket = null, busy = false;
+
+  async function boot() {
+    const cat = await api("GET", `/api/v1/halls/${page.hall_id}/catalog`);
+    for (const it of cat.items) items[it.id] = it;
+    const me = await api("GET", "/api/v1/auth/me");
+    windowId = me.window_id;
+    if (windowId) openDesk(); else showPicker();
+  }
+
+  // ------------------------------------------------------------------ sign in
+  async function showPicker() {
+    $("desk").hidden = true; $("pick").hidden = false;
+    const res = await api("GET", `/api/v1/halls/${page.hall_id}/windows`);
+    const body = $("pick-table").querySelector("tbody");
+    body.replaceChildren();
+    for (const w of res.items) {
+      const post = w.a_clerk_id === page.staff_id ? "A岗" : w.b_clerk_id === page.staff_id ? "B岗" : "";
+      if (page.role === "clerk" && !post) continue;
+      const btn = el("button", {"data-window": w.id, onclick: () => signIn(w.id)}, "签到");
+      if (!w.is_open || (w.clerk_id && w.clerk_id !== page.staff_id)) btn.disabled = true;
+      body.append(el("tr", {}, el("td", {}, `${w.number}号`), el("td", {}, w.name), el("td", {}, post || "—"),
+        el("td", {}, w.is_open ? (w.clerk_name || "空岗") : "已关闭"), el("td", {}, btn)));
+    }
+  }
+
+  async function signIn(id) {
+    try {
+      await api("POST", `/api/v1/windows/${id}/sign-in`);
+      windowId = id; openDesk();
+    } catch (e) { toast(e.message, "error"); }
+  }
+
+  // ------------------------------------------------------------------ desk
+  function openDesk() {
+    $("pick").hidden = true; $("desk").hidden = false;
+    refresh();
+    loadOverdue();
+    if (socket) socket.disconnect();
+    socket = OV.live({window: windowId}, {
+      snapshot: (snap) => { if (snap.window) { view = snap.window; render(); } },
+      ticket_called: refresh, ticket_recalled: refresh, ticket_started: refresh, ticket_finished: refresh,
+      ticket_transferred: refresh, window_status: refresh, post_covered: refresh, post_uncovered: refresh,
+      post_restored: refresh,
+      error: (err) => toast(err.message, "error"),
+      offline: () => { $("live-state").textContent = "实时连接中断，正在重连…"; },
+    });
+    socket.on("connect", () => {
+      $("live-state").textContent = "实时连接正常";
+      socket.emit("join", {hall: page.hall_id});  // queue lengths come from the hall room
+    });
+    socket.on("queue_stats", (ev) => { for (const q of ev.queues) queueStats[q.queue_id] = q; renderQueues(); });
+    socket.on("ticket_issued", () => loadQueues());
+  }
+
+  async function refresh() {
+    if (!windowId) return;
+    try {
+      view = await api("GET", `/api/v1/windows/${windowId}`);
+      render();
+      loadQueues();
+    } catch (e) { toast(e.message, "error"); }
+  }
+
+  async function loadQueues() {
+    const snap = await api("GET", `/api/v1/halls/${page.hall_id}/snapshot`);
+    queueStats = {};
+    for (const q of snap.queues) queueStats[q.queue_id] = q;
+    renderQueues();
+  }
+
+  async function loadOverdue() {
+    const res = await api("GET", `/api/v1/halls/${page.hall_id}/deferred-overdue?window_id=${windowId}`);
+    const list = $("overdue");
+    list.replaceChildren(...res.items.map((r) => el("li", {"data-ticket": r.ticket_id},
+      `${r.number} ${r.masked_name || ""}：${r.material}（${r.due_date}到期，逾期${r.days_overdue}天）`)));
+    $("overdue-none").hidden = res.items.length > 0;
+  }
+
+  function servedQueueIds() {
+    const ids = new Set((view.queues || []).map((q) => q.id));
+    return ids;
+  }
+
+  function renderQueues() {
+    if (!view) return;
+    const body = $("queues").querySelector("tbody");
+    body.replaceChildren();
+    const served = servedQueueIds();
+    const covering = (view.covering || []).length > 0;
+    for (const q of Object.values(queueStats)) {
+      if (!served.has(q.queue_id) && !covering) continue;
+      body.append(el("tr", {"data-queue": q.queue_id}, el("td", {}, `${q.prefix} ${q.name}`),
+        el("td", {}, `${q.waiting}人`), el("td", {}, q.oldest_issued_at ? since(q.oldest_issued_at) : "—")));
+    }
+  }
+
+  function render() {
+    const w = view;
+    $("desk-title").textContent = `${w.number}号窗口 · ${w.name}` + (w.clerk_post ? ` · ${w.clerk_post}岗` : "");
+    const cover = $("cover-banner");
+    if (w.covering && w.covering.length) {
+      cover.hidden = false;
+      cover.textContent = `您正在为${w.covering.map((c) => c.number).join("、")}号窗口顶岗，呼叫下一位将同时服务这些窗口的队列。`;
+    } else cover.hidden = true;
+    const state = $("state-banner");
+    state.hidden = !(w.status === "paused" || w.status === "covered" || w.status === "closed");
+    state.textContent = w.status === "paused" ? `暂停服务中：${w.pause_reason || ""}`
+      : w.status === "covered" ? `本窗口由${w.covered_by_number}号窗口顶岗；恢复服务后回到本窗口。`
+      : w.status === "closed" ? "本窗口已关闭。" : "";
+    $("btn-pause").querySelector("span").textContent = w.paused_at ? "恢复服务" : "暂停服务";
+    const t = w.ticket;
+    $("ticket").hidden = !t; $("ticket-empty").hidden = !!t;
+    const has = !!t;
+    $("btn-call").disabled = has || !!w.paused_at || w.status === "covered";
+    $("btn-recall").disabled = !(t && t.status === "called");
+    $("btn-noshow").disabled = !(t && t.status === "called");
+    $("btn-start").disabled = !(t && t.status === "called");
+    $("btn-finish").disabled = !has;
+    $("btn-transfer").disabled = !has;
+    $("btn-reveal").disabled = !(t && t.masked_id);
+    $("btn-signout").disabled = has;
+    $("btn-pause").disabled = has;
+    if (t) renderTicket(t);
+    renderQueues();
+  }
+
+  function renderTicket(t) {
+    if ($("t-number").textContent !== t.number) { $("t-id-revealed").hidden = true; $("t-id-revealed").textContent = ""; }
+    $("t-number").textContent = t.number;
+    $("t-status").textContent = STATUS[t.status] || t.status;
+    $("t-priority").textContent = PRIORITY[t.priority_class] || t.priority_class;
+    $("t-since").textContent = t.called_at ? `已呼叫 ${since(t.called_at)}` : "";
+    $("t-reason").textContent = t.call_reason || "—";
+    $("t-name").textContent = t.masked_name || "（未登记）";
+    $("t-id").textContent = t.masked_id || "（未登记）";
+    $("t-transfer").hidden = !t.transferred_from_id;
+    $("t-transfer").textContent = t.transferred_from_id ? "转办而来的号票（保留原取号时间）" : "";
+    const box = $("t-items");
+    box.replaceChildren();
+    for (const id of t.item_ids) {
+      const it = items[id];
+      if (!it) continue;
+      box.append(el("h3", {}, it.name), el("ul", {}, (it.materials || []).map((m) => el("li", {},
+        `${m.name}（${formLabel(m.form)}${m.count > 1 ? " ×" + m.count : ""}）`,
+        m.required === false ? el("span", {class: "tag"}, "非必需") : null,
+        m.deferrable ? el("span", {class: "tag"}, "可容缺") : null))));
+    }
+  }
+  const formLabel = (f) => ({original: "原件", copy: "复印件", original_and_copy: "原件及复印件"}[f] || f || "");
+
+  // ------------------------------------------------------------------ actions
+  async function act(fn) {
+    if (busy) return;
+    busy = true;
+    try { await fn(); } catch (e) { toast(e.message, "error"); } finally { busy = false; refresh(); }
+  }
+  const ticket = () => view && view.ticket;
+
+  const actions = {
+    call: () => act(async () => {
+      const r = await api("POST", `/api/v1/windows/${windowId}/call-next`);
+      toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
+    }),
+    recall: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/recall`)),
+    noshow: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/no-show`)),
+    start: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/start`)),
+    finish: () => ticket() && openFinish(),
+    transfer: () => ticket() && openTransfer(),
+    pause: () => view && (view.paused_at ? act(() => api("POST", `/api/v1/windows/${windowId}/resume`))
+                                         : openDialog("pause-dlg")),
+    reveal: () => ticket() && act(async () => {
+      if (!confirm("查看完整证件号将被记录在审计日志中，确定查看？")) return;
+      const r = await api("POST", `/api/v1/tickets/${ticket().id}/reveal-identity`);
+      $("t-id-revealed").textContent = `完整证件号：${r.id_number}`;
+      $("t-id-revealed").hidden = false;
+    }),
+    signout: () => act(async () => {
+      if (!confirm("确定签退？本窗口将由B岗顶岗或报空岗。")) return;
+      await api("POST", `/api/v1/windows/${windowId}/sign-out`);
+      windowId = null; view = null;
+      if (socket) socket.disconnect();
+      showPicker();
+    }),
+  };
+
+  function openDialog(id) { const d = $(id); d.querySelectorAll(".error").forEach((e) => { e.hidden = true; }); d.showModal(); }
+  document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
+
+  function materialsOfTicket() {
+    const out = [];
+    for (const id of ticket().item_ids) for (const m of (items[id] && items[id].materials) || []) {
+      if (!out.some((x) => x.name === m.name)) out.push(m);
+    }
+    return out;
+  }
+
+  function openFinish() {
+    const t = ticket();
+    $("f-number").textContent = t.number;
+    $("f-note").value = ""; $("f-missing-extra").value = "";
+    const mats = materialsOfTicket();
+    $("f-missing-list").replaceChildren(...mats.map((m, i) => el("label", {},
+      el("input", {type: "checkbox", value: m.name, "data-missing": i}), " ", m.name)));
+    const due = new Date(Date.now() + 7 * 864e5).toISOString().slice(0, 10);
+    $("f-deferred-list").replaceChildren(...mats.filter((m) => m.deferrable || m.required !== false).map((m) =>
+      el("tr", {}, el("td", {}, el("input", {type: "checkbox", value: m.name, "data-deferred": m.name})),
+        el("td", {}, m.name), el("td", {}, el("input", {type: "date", value: due})),
+        el("td", {}, el("input", {type: "text", value: "本人承诺在期限内补齐该材料，逾期未补按不予受理处理", maxlength: 1000})))));
+    syncOutcome();
+    openDialog("finish-dlg");
+  }
+  function syncOutcome() {
+    const o = $("f-outcome").value;
+    $("f-missing").hidden = o !== "notice";
+    $("f-deferred").hidden = o !== "deferred";
+  }
+  $("f-outcome").addEventListener("change", syncOutcome);
+  $("f-submit").addEventListener("click", async () => {
+    const t = ticket();
+    const outcome = $("f-outcome").value;
+    const body = {outcome};
+    const note = $("f-note").value.trim();
+    if (note) body.note = note;
+    if (outcome === "notice") {
+      body.missing_materials = [...$("f-missing-list").querySelectorAll("input:checked")].map((x) => x.value)
+        .concat($("f-missing-extra").value.split(/[;；]/).map((s) => s.trim()).filter(Boolean));
+    }
+    if (outcome === "deferred") {
+      body.deferred_materials = [...$("f-deferred-list").querySelectorAll("tr")]
+        .filter((tr) => tr.querySelector("input[type=checkbox]").checked)
+        .map((tr) => ({name: tr.querySelector("input[type=checkbox]").value,
+                       due_date: tr.querySelector("input[type=date]").value,
+                       promise: tr.querySelector("input[type=text]").value}));
+    }
+    try {
+      await api("POST", `/api/v1/tickets/${t.id}/finish`, body);
+      $("finish-dlg").close();
+      const last = $("last-finished");
+      last.hidden = false;
+      last.replaceChildren(`${t.number} 已办结（${$("f-outcome").selectedOptions[0].textContent}）。`);
+      if (outcome === "notice" || outcome === "deferred") {
+        last.append(" ", el("a", {href: `/admin/notice/${t.id}`, target: "_blank", id: "print-notice"},
+          outcome === "notice" ? "打印一次性告知书" : "打印容缺受理告知书"));
+      }
+      refresh(); loadOverdue();
+    } catch (e) { $("f-error").textContent = e.message; $("f-error").hidden = false; }
+  });
+
+  async function openTransfer() {
+    const res = await api("GET", `/api/v1/halls/${page.hall_id}/windows`);
+    $("x-window").replaceChildren(el("option", {value: ""}, "（不指定窗口）"),
+      ...res.items.filter((w) => w.id !== windowId && w.is_open)
+        .map((w) => el("option", {value: w.id}, `${w.number}号 ${w.name}`)));
+    $("x-queue").value = ""; $("x-note").value = "";
+    openDialog("transfer-dlg");
+  }
+  $("x-submit").addEventListener("click", async () => {
+    const body = {};
+    if ($("x-window").value) body.window_id = Number($("x-window").value);
+    if ($("x-queue").value) body.queue_id = Number($("x-queue").value);
+    if ($("x-note").value.trim()) body.note = $("x-note").value.trim();
+    try {
+      await api("POST", `/api/v1/tickets/${ticket().id}/transfer`, body);
+      $("transfer-dlg").close(); toast("已转办"); refresh();
+    } catch (e) { $("x-error").textContent = e.message; $("x-error").hidden = false; }
+  });
+  $("p-submit").addEventListener("click", async () => {
+    try {
+      await api("POST", `/api/v1/windows/${windowId}/pause`, {reason: $("p-reason").value});
+      $("pause-dlg").close(); refresh();
+    } catch (e) { $("p-error").textContent = e.message; $("p-error").hidden = false; }
+  });
+
+  document.querySelectorAll("#actions button").forEach((b) => b.addEventListener("click", () => actions[b.dataset.act]()));
+  document.addEventListener("keydown", (e) => {
+    const b = document.querySelector(`#actions button[data-key="${e.key}"]`);
+    if (!b || $("desk").hidden) return;
+    e.preventDefault();  // F1 help, F5 reload: the console owns these keys
+    if (document.querySelector("dialog[open]") || b.disabled) return;
+    actions[b.dataset.act]();
+  });
+  setInterval(() => { if (view && view.ticket) $("t-since").textContent = `已呼叫 ${since(view.ticket.called_at)}`; renderQueues(); }, 1000);
+  boot().catch((e) => toast(e.message, "error"));
+})();

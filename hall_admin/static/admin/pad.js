@@ -1,0 +1,64 @@
+/* 评价器: after "finish" at this window, ask the visitor 1–5; for a bad rating (≤2) ask why (003 §10.4). */
+"use strict";
+(() => {
+  const page = JSON.parse(document.getElementById("page-data").textContent);
+  const token = new URLSearchParams(location.search).get("token") || "";
+  const {api} = OV;
+  const $ = (id) => document.getElementById(id);
+  let current = null, score = null, backToIdle = null;
+
+  function show(id) {
+    for (const s of ["idle", "ask", "why", "thanks"]) $(s).hidden = s !== id;
+    document.body.dataset.state = id;
+  }
+  function ask(ticket) {
+    if (!ticket) return;
+    current = ticket; score = null;
+    $("ask-number").textContent = ticket.number;
+    document.querySelectorAll("input[name=reason]").forEach((c) => { c.checked = false; });
+    $("comment").value = "";
+    clearTimeout(backToIdle);
+    backToIdle = setTimeout(() => show("idle"), 3 * 60 * 1000);
+    show("ask");
+  }
+  async function prompt() {
+    try {
+      const r = await api("GET", `/api/v1/windows/${page.window_id}/rating-prompt`, undefined, {token});
+      if (r.ticket) ask(r.ticket);
+    } catch (e) { $("live-state").textContent = e.message; }
+  }
+  async function submit(reasons, comment) {
+    try {
+      await api("POST", `/api/v1/tickets/${current.id}/rating`, {score, reasons, comment}, {token});
+      $("thanks-extra").textContent = score <= 2 ? "我们将在15个工作日内整改并回复您。" : "";
+      show("thanks");
+      clearTimeout(backToIdle);
+      backToIdle = setTimeout(() => show("idle"), 8000);
+    } catch (e) {
+      if (e.code === "already_rated" || e.code === "not_ratable") { show("thanks"); return; }
+      $("why-error").textContent = e.message; $("why-error").hidden = false;
+    }
+  }
+  document.querySelectorAll("#scores button").forEach((b) => b.addEventListener("click", () => {
+    score = Number(b.dataset.score);
+    if (score <= 2) { $("why-error").hidden = true; show("why"); } else submit([], "");
+  }));
+  $("why-submit").addEventListener("click", () => {
+    const reasons = [...document.querySelectorAll("input[name=reason]:checked")].map((c) => c.value);
+    const comment = $("comment").value.trim();
+    if (!reasons.length && !comment) { $("why-error").textContent = "请至少选择一项原因"; $("why-error").hidden = false; return; }
+    submit(reasons, comment);
+  });
+
+  const socket = OV.live({window: page.window_id}, {
+    snapshot: () => prompt(),
+    ticket_finished: (ev) => {
+      const t = ev.ticket;
+      if (t && t.status === "done" && t.window_id === page.window_id) ask({id: t.id, number: t.number, items: t.items});
+    },
+    ticket_called: () => { if (document.body.dataset.state === "thanks") show("idle"); },
+    offline: () => { $("live-state").textContent = "连接中断，正在重连…"; },
+  }, {token});
+  socket.on("connect", () => { $("live-state").textContent = ""; });
+  show("idle");
+})();
