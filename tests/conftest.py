@@ -44,11 +44,18 @@ def _pg_admin():
     return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
 
 
-def new_postgres_database() -> str:
-    """Create a fresh PostgreSQL database with the schema (copied from a template); return its URL."""
+def new_postgres_database(*, empty: bool = False) -> str:
+    """Create a fresh PostgreSQL database with the schema (copied from a template); return its URL.
+
+    ``empty=True`` leaves the schema out, for tests that run ``onevisit init`` (the migrations) on it.
+    """
     import uuid
 
     with _pg_admin() as admin:
+        if empty:
+            name = f"ov_test_{uuid.uuid4().hex[:10]}"
+            admin.execute(f"CREATE DATABASE {name}")
+            return PG_URL.format(name=name)
         if "name" not in _pg_template:
             tmpl = f"ov_tmpl_{uuid.uuid4().hex[:8]}"
             admin.execute(f"CREATE DATABASE {tmpl}")

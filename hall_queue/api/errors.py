@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask, jsonify, request
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
@@ -45,6 +45,12 @@ def register_error_handlers(app: Flask) -> None:
     def _db_down(e: OperationalError):
         log.error("database unavailable: %s", type(e.orig).__name__ if e.orig else e)
         return error_response(503, "database_unavailable", "the database is unavailable; please retry shortly")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(e: IntegrityError):
+        # A uniqueness rule caught a race the services did not foresee: nothing was written.
+        log.warning("integrity conflict: %s", type(e.orig).__name__ if e.orig else e)
+        return error_response(409, "conflict", "the request conflicted with a concurrent change; please retry")
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
