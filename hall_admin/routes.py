@@ -25,10 +25,11 @@ from hall_queue.auth import (
     LockedOut,
     authenticate,
     check_login_allowed,
-    login,
+    check_password,
     record_login_failure,
     record_login_success,
     revoke_token,
+    start_session,
 )
 from hall_queue.errors import DomainError, Unauthorized
 from hall_queue.models import Hall, Queue, Staff, Ticket, Window
@@ -84,9 +85,10 @@ def login_page():
         try:
             with rt.db.read() as s:
                 check_login_allowed(s, username, ip, now=rt.clock.now())
+                staff_id = check_password(s, username, password)  # the KDF runs outside the write lock
 
             def do(s):
-                staff, token = login(s, username, password, now=rt.clock.now())
+                staff, token = start_session(s, staff_id, now=rt.clock.now())
                 record_login_success(s, staff, ip, now=rt.clock.now())
                 return staff.role, token
             role, token = rt.db.run_write(do)

@@ -64,16 +64,33 @@ def issue_token(session: Session, *, kind: str, hall_id: int | None, now: dateti
     return token
 
 
-def login(session: Session, username: str, password: str, *, now: datetime) -> tuple[Staff, str]:
-    """Check a staff password and return a fresh 12-hour token."""
+def check_password(session: Session, username: str, password: str) -> int:
+    """Verify a staff password and return the staff id; raise Unauthorized otherwise.
+
+    Run it in a *read* session: the KDF takes tens of milliseconds on purpose, and must not hold
+    the write lock that every kiosk and clerk of the hall is waiting on.
+    """
     staff = session.scalar(select(Staff).where(Staff.username == username))
     if staff is None or not staff.active or not verify_password(staff.password_hash, password):
+        raise Unauthorized("wrong username or password", code="bad_credentials")
+    return staff.id
+
+
+def start_session(session: Session, staff_id: int, *, now: datetime) -> tuple[Staff, str]:
+    """Issue a fresh 12-hour token for a staff member whose password was just checked."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active:
         raise Unauthorized("wrong username or password", code="bad_credentials")
     token = issue_token(session, kind="staff", hall_id=staff.hall_id, staff_id=staff.id, now=now,
                         ttl=STAFF_TOKEN_TTL, name=f"login {staff.username}")
     audit.record(session, actor=Actor("staff", staff.id, staff.role, staff.hall_id), action="staff.login", at=now,
                  hall_id=staff.hall_id)
     return staff, token
+
+
+def login(session: Session, username: str, password: str, *, now: datetime) -> tuple[Staff, str]:
+    """Check a staff password and return a fresh 12-hour token (one session; see check_password)."""
+    return start_session(session, check_password(session, username, password), now=now)
 
 
 @dataclass(frozen=True)
