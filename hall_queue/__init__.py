@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_mod.from_env())
     if config:
         app.config.update(config)
+    config_mod.check_production(app.config)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.json.ensure_ascii = False  # Chinese stays readable in answers

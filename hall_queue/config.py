@@ -25,4 +25,21 @@ def from_env() -> dict:
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "onevisit"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ONEVISIT_MAX_BODY", 1024 * 1024)),
         "PUBLIC_BASE_URL": os.environ.get("ONEVISIT_PUBLIC_URL", ""),
+        "ENV": os.environ.get("ONEVISIT_ENV", "development"),
     }
+
+
+class InsecureConfig(RuntimeError):
+    """Production settings that would expose the hall (demo keys)."""
+
+
+def check_production(settings: dict) -> None:
+    """Refuse demo keys when ``ONEVISIT_ENV=production``: anyone could forge sessions or read ID numbers."""
+    if settings.get("ENV") != "production":
+        return
+    bad = [name for name, value, demo in (("ONEVISIT_SECRET_KEY", settings.get("SECRET_KEY"), DEMO_SECRET_KEY),
+                                          ("ONEVISIT_DATA_KEY", settings.get("DATA_KEY"), DEMO_DATA_KEY))
+           if not value or value == demo or len(value) < 32]
+    if bad:
+        raise InsecureConfig(f"refusing to start in production with demo or short keys: set {', '.join(bad)} "
+                             f"to long random values (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 21:23:55.211434
+Create Date: 2026-11-21 21:36:08.465990
 """
 from __future__ import annotations
 

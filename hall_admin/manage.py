@@ -1,0 +1,243 @@
+"""Manager pages of issue 6b: configuration, statistics, complaints; and the public complaint pages.
+
+Staff pages (``/admin/config``, ``/admin/stats``, ``/admin/complaints``) need a manager or admin login
+(``hall_admin.auth``); their scripts drive the JSON API with the session cookie and X-CSRF-Token.
+The public pages (``/complaints/new``, ``/complaints/status``) need no login (000 §10.2, §10.3).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from hall_queue import complaints as K
+from hall_queue import statistics as stats
+from hall_queue.api.base import csrf_matches, csrf_token
+from hall_queue.api.errors import describe_validation
+from hall_queue.errors import DomainError
+from hall_queue.halls import local_time
+from hall_queue.models import COMPLAINT_STATUSES, Complaint, Hall, ServiceItem, Staff, Window
+from hall_queue.runtime import runtime
+
+from .auth import current_staff, staff_required
+
+bp = Blueprint("manage", __name__, template_folder="templates", static_folder="static/manage",
+               static_url_path="/admin/manage/static")
+MANAGERS = ("admin", "manager")
+PUBLIC_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _now():
+    return runtime().clock.now()
+
+
+def _staff_hall() -> Hall:
+    """The hall a manager page shows: the manager's own, or for an admin ``?hall=<id>`` / the first hall."""
+    actor = current_staff()
+    with runtime().db.read() as s:
+        if actor.hall_id is not None:
+            hall = s.get(Hall, actor.hall_id)
+        else:
+            wanted = request.args.get("hall", type=int)
+            hall = s.get(Hall, wanted) if wanted else s.scalar(select(Hall).order_by(Hall.id).limit(1))
+        if hall is None:
+            abort(404, description="no hall")
+        return hall
+
+
+def _halls() -> list[dict[str, Any]]:
+    with runtime().db.read() as s:
+        return [{"id": h.id, "code": h.code, "name": h.name} for h in s.scalars(select(Hall).order_by(Hall.id))]
+
+
+# ---------------------------------------------------------------- configuration
+
+@bp.get("/admin/config")
+@staff_required(*MANAGERS)
+def config_page():
+    """配置: hall hours and thresholds, catalogue, queues, windows, staff, CSV import/export."""
+    hall = _staff_hall()
+    actor = current_staff()
+    page = {"hall_id": hall.id, "hall_name": hall.name, "role": actor.role, "staff_id": actor.id,
+            "halls": _halls() if actor.role == "admin" else []}
+    return render_template("manage/config.html", page=page, hall=hall)
+
+
+# ---------------------------------------------------------------- statistics
+
+@bp.get("/admin/stats")
+@staff_required(*MANAGERS)
+def stats_page():
+    """统计: KPI tiles, trends, the weekday × hour heat map and per-window bars."""
+    hall = _staff_hall()
+    today = local_time(hall, _now()).date()
+    page = {"hall_id": hall.id, "hall_name": hall.name, "today": today.isoformat(),
+            "groups": list(stats.GROUPS), "dimensions": list(stats.DIMENSIONS),
+            "halls": _halls() if current_staff().role == "admin" else []}
+    return render_template("manage/stats.html", page=page, hall=hall)
+
+
+# ---------------------------------------------------------------- complaints (managers)
+
+def _complaint(complaint_id: int, s) -> tuple[Complaint, Hall]:  # noqa: ANN001
+    actor = current_staff()
+    c = s.get(Complaint, complaint_id)
+    if c is None or (actor.hall_id is not None and c.hall_id != actor.hall_id):
+        abort(404)
+    return c, s.get(Hall, c.hall_id)
+
+
+@bp.get("/admin/complaints")
+@staff_required(*MANAGERS)
+def complaints_page():
+    """投诉举报: the hall's complaints, newest first, overdue ones marked."""
+    hall = _staff_hall()
+    status = request.args.get("status", "")
+    with runtime().db.read() as s:
+        q = select(Complaint).where(Complaint.hall_id == hall.id)
+        if status in COMPLAINT_STATUSES:
+            q = q.where(Complaint.status == status)
+        rows = list(s.scalars(q.order_by(Complaint.id.desc()).limit(300)))
+        names = K.staff_names(s, {r.handler_id for r in rows})
+        items = [K.staff_view(c, hall, now=_now(), names=names) for c in rows]
+    return render_template("manage/complaints.html", hall=hall, items=items, status=status,
+                           statuses=K.STATUS_LABELS)
+
+
+@bp.get("/admin/complaints/<int:complaint_id>")
+@staff_required(*MANAGERS)
+def complaint_page(complaint_id: int):
+    """One complaint: the §10.2 form fields (personal data masked) and its handling."""
+    with runtime().db.read() as s:
+        c, hall = _complaint(complaint_id, s)
+        view = K.staff_view(c, hall, now=_now(), names=K.staff_names(s, {c.handler_id, c.target_staff_id}))
+        window = s.get(Window, c.window_id) if c.window_id else None
+        item = s.get(ServiceItem, c.item_id) if c.item_id else None
+        managers = [{"id": m.id, "label": f"{m.employee_no or m.id} {K.mask_name(m.display_name)}"}
+                    for m in s.scalars(select(Staff).where(Staff.hall_id == hall.id, Staff.active.is_(True),
+                                                           Staff.role == "manager").order_by(Staff.id))]
+    return render_template("manage/complaint.html", c=view, hall=hall, managers=managers,
+                           window=window.number if window else None, item=item.name if item else None)
+
+
+@bp.post("/admin/complaints/<int:complaint_id>/<action>")
+@staff_required(*MANAGERS)
+def complaint_action(complaint_id: int, action: str):
+    """Handle, answer, close or annotate a complaint (CSRF checked by hall_admin.auth)."""
+    if action not in ("handle", "answer", "close", "note"):
+        abort(404)
+    actor = current_staff()
+    form = request.form
+    now = _now()
+
+    def do(s):  # noqa: ANN001
+        c, _ = _complaint(complaint_id, s)
+        if action == "handle":
+            K.start_handling(s, c, handler_id=form.get("handler_id", type=int), now=now, actor=actor)
+        elif action == "answer":
+            K.answer(s, c, text=form.get("answer", "")[:4000], measures=form.get("measures", "")[:4000], now=now,
+                     actor=actor)
+        elif action == "close":
+            K.close(s, c, now=now, actor=actor)
+        else:
+            K.update(s, c, {"internal_note": form.get("internal_note", "")}, now=now, actor=actor)
+        return c.number
+
+    try:
+        number = runtime().db.run_write(do)
+        flash(f"投诉 {number} 已更新", "info")
+    except DomainError as e:
+        flash(e.message, "error")
+    return redirect(url_for("manage.complaint_page", complaint_id=complaint_id))
+
+
+# ---------------------------------------------------------------- complaints (public)
+
+def _public_hall() -> Hall | None:
+    code = request.values.get("hall", "")
+    with runtime().db.read() as s:
+        if code:
+            return s.scalar(select(Hall).where(Hall.code == code[:40]))
+        return s.scalar(select(Hall).order_by(Hall.id).limit(1))
+
+
+def _form_choices(hall: Hall) -> dict[str, Any]:
+    with runtime().db.read() as s:
+        windows = [{"id": w.id, "label": f"{w.number}号窗口 {w.name}"}
+                   for w in s.scalars(select(Window).where(Window.hall_id == hall.id).order_by(Window.number))]
+        items = [{"id": i.id, "label": i.name}
+                 for i in s.scalars(select(ServiceItem).where(ServiceItem.hall_id == hall.id,
+                                                              ServiceItem.active.is_(True)).order_by(ServiceItem.code))]
+    return {"windows": windows, "items": items, "kinds": K.KIND_LABELS}
+
+
+_FORM_FIELDS = ("kind", "target_unit", "window_id", "item_id", "target_person", "target_staff_no", "content",
+                "request", "occurred_at", "complainant_name", "contact")
+
+
+def _file_online(hall_id: int, form: K.ComplaintForm) -> dict[str, Any]:
+    rt = runtime()
+    source = K.source_hash(rt.vault, request.remote_addr or "unknown")
+
+    def do(s):  # noqa: ANN001
+        hall = s.get(Hall, hall_id)
+        K.check_rate(s, hall, source, now=_now())
+        c, code = K.file_complaint(s, hall, form, channel="online", now=_now(), vault=rt.vault, actor=None,
+                                   source=source)
+        return {"number": c.number, "lookup_code": code, "due_on": c.due_on.isoformat()}
+    return rt.db.run_write(do)
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+def complaint_new():
+    """投诉举报表 (000 §10.2): anyone may file; a number and look-up code are given at once."""
+    hall = _public_hall()
+    if hall is None:
+        abort(404)
+    values: dict[str, str] = {k: request.form.get(k, "")[:2100] for k in _FORM_FIELDS}
+    values["is_report"] = request.form.get("is_report", "")
+    errors: list[str] = []
+    if request.method == "POST":
+        if not csrf_matches(request.form.get("csrf_token")):
+            errors.append("页面已过期，请刷新后重新提交。")
+        else:
+            data: dict[str, Any] = {k: v for k, v in values.items() if v.strip() and k != "is_report"}
+            data["is_report"] = values["is_report"] == "1"
+            try:
+                form = K.ComplaintForm.model_validate(data)
+                filed = _file_online(hall.id, form)
+                return render_template("manage/complaint_filed.html", hall=hall, filed=filed), 201, PUBLIC_HEADERS
+            except ValidationError as e:
+                errors.append(describe_validation(e))
+            except DomainError as e:
+                errors.append(e.message)
+                if e.status == 429:
+                    return render_template("manage/complaint_new.html", hall=hall, v=values, errors=errors,
+                                           csrf=csrf_token(), **_form_choices(hall)), 429, PUBLIC_HEADERS
+    status = 422 if errors else 200
+    return render_template("manage/complaint_new.html", hall=hall, v=values, errors=errors, csrf=csrf_token(),
+                           **_form_choices(hall)), status, PUBLIC_HEADERS
+
+
+@bp.get("/complaints/status")
+def complaint_status_page():
+    """投诉举报结果查询 (000 §10.3): status by number; the answer with the look-up code."""
+    hall = _public_hall()
+    if hall is None:
+        abort(404)
+    number = request.args.get("number", "").strip()[:30]
+    code = request.args.get("code", "").strip()[:20]
+    result, error = None, None
+    if number:
+        rt = runtime()
+        with rt.db.read() as s:
+            try:
+                result = K.lookup(s, hall, number, code or None, vault=rt.vault, now=_now())
+            except DomainError:
+                error = "未找到该受理编号的投诉举报，请核对后重试。"
+        if result is not None and code and not result["verified"]:
+            error = "查询码不正确：仅显示办理状态。"
+    return render_template("manage/complaint_status.html", hall=hall, number=number, code=code, result=result,
+                           error=error), (404 if number and result is None else 200), PUBLIC_HEADERS
