@@ -14,6 +14,9 @@ from .realtime import emit_to_room, socketio
 from .runtime import Runtime
 
 __version__ = "0.1.0"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "media-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+       "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 # Page blueprints: each module exposes ``bp`` (and optionally ``init_app(app)``).
 PAGE_MODULES = ("display.routes", "kiosk.routes", "kiosk.booking", "hall_admin.routes", "hall_admin.manage",
                 "hall_admin.appointments")
@@ -64,6 +67,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     register_error_handlers(app)
     _register_area_blueprints(app)
+
+    @app.after_request
+    def _security_headers(resp):
+        # Pages load only their own scripts (no inline script), so a script injected through some
+        # visitor-supplied text cannot run; frames are refused (a kiosk page cannot be framed).
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
+        return resp
 
     @app.get("/healthz")
     def healthz():
