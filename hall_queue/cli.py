@@ -105,6 +105,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_duties(_args: argparse.Namespace) -> int:
+    """Run the periodic duties alone (with gunicorn-served API processes)."""
+    import time
+
+    from . import create_app
+    from .duties import POST_CHECK_EVERY_S, run_duty_round
+
+    app = create_app()
+    print("OneVisit duties running (A/B posts, long waits, reminders, audit sealing)", flush=True)
+    while True:
+        run_duty_round(app)
+        time.sleep(POST_CHECK_EVERY_S)
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from . import audit
     from .migrate import upgrade
@@ -166,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name", help="display name")
     a.add_argument("--password", help="(or ONEVISIT_ADMIN_PASSWORD, or asked)")
     a.set_defaults(func=cmd_create_admin)
+    sub.add_parser("duties", help="run only the periodic duties (when gunicorn serves the API)").set_defaults(
+        func=cmd_duties)
     au = sub.add_parser("audit", help="the tamper-evident audit log")
     au_sub = au.add_subparsers(dest="audit_cmd", required=True)
     au_sub.add_parser("verify", help="check the hash chain; exit 1 at the first broken link")
