@@ -1,4 +1,4 @@
-"""Background duties of a running server: A/B post checks every few seconds."""
+"""Background duties of a running server: A/B post and long-wait checks every few seconds."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +7,8 @@ import time
 from flask import Flask
 from sqlalchemy import select
 
+from . import appointments
+from .long_waits import check_long_waits
 from .models import Hall
 from .posts import check_posts
 from .runtime import runtime
@@ -23,11 +25,36 @@ def run_post_checks(app: Flask) -> int:
         events = []
         for hall in s.scalars(select(Hall)).all():
             events += check_posts(s, hall, now=rt.clock.now())
+            events += check_long_waits(s, hall, now=rt.clock.now())
         return events
 
     events = rt.db.run_write(do)
     rt.publish(events)
     return len(events)
+
+
+def seal_audit(app: Flask) -> int:
+    """Link new audit events onto the tamper-evident chain (``onevisit audit verify`` checks it)."""
+    from . import audit
+
+    rt = runtime(app)
+    return rt.db.run_write(lambda s: audit.seal(s, audit.chain_key(app.config["DATA_KEY"])))
+
+
+def run_duty_round(app: Flask) -> None:
+    """Run every periodic duty once; a failing duty is logged and does not stop the others."""
+    try:
+        seal_audit(app)
+    except Exception:  # noqa: BLE001
+        log.exception("audit sealing failed")
+    try:
+        run_post_checks(app)
+    except Exception:  # noqa: BLE001 - keep the duty alive through a database hiccup
+        log.exception("post check failed")
+    try:  # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
+        appointments.run_duty(app)
+    except Exception:  # noqa: BLE001
+        log.exception("appointment sweep failed")
 
 
 def start_duties(app: Flask) -> None:
@@ -36,9 +63,6 @@ def start_duties(app: Flask) -> None:
     def loop() -> None:
         while True:
             time.sleep(POST_CHECK_EVERY_S)
-            try:
-                run_post_checks(app)
-            except Exception:  # noqa: BLE001 - keep the duty alive through a database hiccup
-                log.exception("post check failed")
+            run_duty_round(app)
 
     socketio.start_background_task(loop)
