@@ -1,0 +1,525 @@
+"""The kiosk agent: owns the kiosk PC's devices and speaks to the queue server for the touch pages.
+
+The browser on the kiosk only talks to this agent (``/kiosk/agent/...``). The agent holds the
+device token, the full identity read from a card (the page only ever sees it masked), the pages
+scanned so far, and an Idempotency-Key per visitor request, kept across every retry so a lost
+answer never prints two tickets. Each device is driven by one thread of its own: the card poller
+owns the reader, one worker owns the printer, the scan thread owns the camera.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from devices.base import DeviceError
+from devices.idcard import (CardPoller, CardPresented, CardRemoved, IdentityCard, ReaderOffline, ReaderOnline,
+                            ReadFailed, open_reader)
+from devices.printer import open_printer
+
+from .bus import EventBus
+from .scanning import Scanner, upload_jpeg
+from .slips import checkin_slip, ticket_slip
+from .upstream import ServerUnreachable, Upstream, UpstreamResponse
+
+log = logging.getLogger("onevisit.kiosk")
+
+PRINT_TIMEOUT_S = 15.0
+ISSUE_ATTEMPTS = 2  # then the page says "paused" and keeps retrying with the same key
+RETRY_DELAYS_S = (0.3,)
+CATALOG_TTL_S = 60.0
+REQUEST_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+BOOK_PATH = "/book/{hall_id}"
+
+
+class AgentError(Exception):
+    """A visitor request the agent cannot carry out; ``status`` and ``code`` go to the page."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+@dataclass
+class AgentConfig:
+    idcard_url: str | None = "sim://"
+    printer_url: str | None = "virtual://"
+    scanner_url: str | None = "sim://"
+    idle_s: float = 60.0
+    retry_s: float = 3.0
+    public_url: str = ""  # base of the QR links (follow, guide, booking) a phone opens
+    health_every_s: float = 5.0
+    name: str = ""
+
+    @property
+    def sim(self) -> bool:
+        return bool(self.idcard_url) and self.idcard_url.startswith("sim:")
+
+
+def masked_card(card: IdentityCard) -> dict[str, Any]:
+    """What the page may show of a card: masked name and number, card type, nothing else."""
+    m = card.masked()
+    return {"masked_name": m.name or m.english_name, "masked_id": m.id_number, "card_type": card.card_type,
+            "id_check_ok": card.id_check_ok}
+
+
+def valid_request_id(value: Any) -> str:
+    if not isinstance(value, str) or not (8 <= len(value) <= 64) or not set(value) <= REQUEST_ID_CHARS:
+        raise AgentError(422, "validation_error", "request_id must be 8 to 64 letters, digits, - or _")
+    return value
+
+
+class KioskAgent:
+    """One kiosk: its devices, its visitor session and its line to the queue server."""
+
+    def __init__(self, upstream: Upstream, config: AgentConfig) -> None:
+        self.upstream = upstream
+        self.config = config
+        self.bus = EventBus()
+        self._lock = threading.RLock()
+        self._card: IdentityCard | None = None
+        self._card_on_reader = False
+        self._keys: OrderedDict[str, str] = OrderedDict()
+        self._hall: dict[str, Any] | None = None
+        self._catalog: dict[str, Any] | None = None
+        self._catalog_at = 0.0
+        self.server_ok = True
+        self.server_error: str | None = None
+        self.reader = None
+        self.poller: CardPoller | None = None
+        self.reader_state: tuple[str, str | None] = ("offline", "not started")
+        self.printer = None
+        self.printer_state: tuple[str, str | None] = ("offline", "not started")
+        self._printer_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-printer")
+        self.scanner = Scanner(config.scanner_url)
+        self._reported: dict[str, tuple[str, str | None]] = {}
+        self._stop = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self._stopped = False
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self) -> "KioskAgent":
+        """Open the devices and start the card poller and the health monitor."""
+        self._open_reader()
+        self._printer_worker.submit(self._open_printer).result(timeout=PRINT_TIMEOUT_S)
+        self._stop.clear()
+        self._monitor = threading.Thread(target=self._monitor_loop, name="kiosk-monitor", daemon=True)
+        self._monitor.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the threads and release every device (a second call does nothing)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=3)
+        if self.poller is not None:
+            self.poller.stop()
+        if self.reader is not None:
+            self.reader.close()
+        self.scanner.close()
+        if self.printer is not None:
+            try:
+                self._printer_worker.submit(self.printer.close).result(timeout=5)
+            except (DeviceError, FutureTimeout, RuntimeError):
+                log.warning("closing the printer failed", exc_info=True)
+        self._printer_worker.shutdown(wait=False)
+
+    def _open_reader(self) -> None:
+        if not self.config.idcard_url:
+            self.reader_state = ("offline", "not_configured")
+            return
+        try:
+            self.reader = open_reader(self.config.idcard_url)
+        except DeviceError as e:
+            log.warning("ID-card reader %s cannot be opened: %s", self.config.idcard_url, e)
+            self.reader_state = ("offline", e.code)
+            return
+        self.poller = CardPoller(self.reader, on_event=self._on_card_event, interval=0.15)
+        self.poller.start()
+
+    def _open_printer(self) -> None:
+        """Runs on the printer worker: it alone touches the printer."""
+        if not self.config.printer_url:
+            self.printer_state = ("offline", "not_configured")
+            return
+        try:
+            self.printer = open_printer(self.config.printer_url)
+            health = self.printer.health()
+            self.printer_state = (health.state, health.reason if health.state != "online" else None)
+        except DeviceError as e:
+            log.warning("printer %s cannot be opened: %s", self.config.printer_url, e)
+            self.printer, self.printer_state = None, ("offline", e.code)
+
+    # ------------------------------------------------------------ the ID card
+
+    def _on_card_event(self, event: Any) -> None:
+        """Called from the poller thread for each reader event."""
+        if isinstance(event, CardPresented):
+            with self._lock:
+                self._card, self._card_on_reader = event.card, True
+            self.bus.publish("card", masked_card(event.card))
+        elif isinstance(event, CardRemoved):
+            with self._lock:
+                self._card_on_reader = False
+            self.bus.publish("card_removed", {})
+        elif isinstance(event, ReadFailed):
+            self.bus.publish("card_failed", {"code": event.error.code})
+        elif isinstance(event, ReaderOffline):
+            self.reader_state = ("offline", "reader_offline")
+            self.bus.publish("reader", {"state": "offline"})
+        elif isinstance(event, ReaderOnline):
+            self.reader_state = ("online", None)
+            self.bus.publish("reader", {"state": "online"})
+
+    def current_card(self) -> dict[str, Any] | None:
+        with self._lock:
+            return masked_card(self._card) if self._card is not None else None
+
+    def reset_session(self) -> None:
+        """Forget the visitor: identity, scanned pages (idle timeout or "done")."""
+        with self._lock:
+            self._card = None
+        self.scanner.clear()
+        self.bus.publish("session_reset", {})
+
+    # ------------------------------------------------------------ talking to the server
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> UpstreamResponse:
+        try:
+            resp = self.upstream.call(method, path, **kwargs)
+        except ServerUnreachable as e:
+            self.server_ok, self.server_error = False, str(e)
+            raise
+        self.server_ok, self.server_error = True, None
+        return resp
+
+    def hall(self) -> dict[str, Any]:
+        """Return this kiosk's hall (id, name, timezone) as its token sees it."""
+        if self._hall is None:
+            try:
+                resp = self._call("GET", "/api/v1/halls")
+            except ServerUnreachable as e:
+                raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from e
+            items = (resp.body or {}).get("items") if resp.ok else None
+            if not items:
+                raise AgentError(503, "kiosk_not_authorised", "this kiosk's token is not accepted by the server")
+            self._hall = items[0]
+        return self._hall
+
+    def _load_catalog(self, hall: dict[str, Any]) -> None:
+        """Refresh the cached catalogue (materials for slips, names for the pages) when it is old."""
+        if self._catalog is not None and time.monotonic() - self._catalog_at < CATALOG_TTL_S:
+            return
+        try:
+            resp = self._call("GET", f"/api/v1/halls/{hall['id']}/catalog", auth=False)
+            if resp.ok:
+                self._catalog, self._catalog_at = resp.body, time.monotonic()
+        except ServerUnreachable:
+            if self._catalog is None:
+                raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from None
+
+    def catalog(self) -> dict[str, Any]:
+        """Return the hall's catalogue with live waiting counts (the cached one while the server is away)."""
+        hall = self.hall()
+        self._load_catalog(hall)
+        waiting: dict[int, dict[str, Any]] = {}
+        open_now = True
+        try:
+            snap = self._call("GET", f"/api/v1/halls/{hall['id']}/snapshot")
+            if snap.ok:
+                waiting = {q["queue_id"]: q for q in snap.body.get("queues", [])}
+                open_now = bool(snap.body.get("hall", {}).get("open_now", True))
+        except ServerUnreachable:
+            pass
+        return {**(self._catalog or {}), "hall": hall, "open_now": open_now,
+                "waiting": {str(k): {"waiting": v.get("waiting"), "estimated_wait_s": v.get("estimated_wait_s")}
+                            for k, v in waiting.items()}}
+
+    def _key_for(self, request_id: str) -> str:
+        """Return the Idempotency-Key of a visitor request; the same one on every retry."""
+        with self._lock:
+            key = self._keys.get(request_id)
+            if key is None:
+                key = f"kiosk-{uuid.uuid4().hex}"
+                self._keys[request_id] = key
+                while len(self._keys) > 500:
+                    self._keys.popitem(last=False)
+            return key
+
+    def _send_with_retries(self, method: str, path: str, *, key: str, body: dict[str, Any]) -> UpstreamResponse:
+        last: ServerUnreachable | None = None
+        for attempt in range(ISSUE_ATTEMPTS):
+            try:
+                return self._call(method, path, json_body=body, headers={"Idempotency-Key": key})
+            except ServerUnreachable as e:
+                last = e
+                log.warning("queue server unreachable (attempt %d): %s", attempt + 1, e)
+                if attempt < len(RETRY_DELAYS_S):
+                    time.sleep(RETRY_DELAYS_S[attempt])
+        raise AgentError(503, "server_unreachable", "暂停取号，请稍候", retry_after_s=self.config.retry_s) from last
+
+    # ------------------------------------------------------------ visitor actions
+
+    def issue(self, request_id: str, *, item_ids: list[int] | None = None, bundle_id: int | None = None,
+              priority_class: str = "ordinary", green_reason: str | None = None, phone: str | None = None,
+              with_identity: bool = False) -> dict[str, Any]:
+        """Take a ticket for the visitor, print it, attach scanned pages; report what worked."""
+        hall = self.hall()
+        body: dict[str, Any] = {"item_ids": list(item_ids or [])} if bundle_id is None else {"bundle_id": bundle_id}
+        body["priority_class"] = priority_class
+        if green_reason:
+            body["green_reason"] = green_reason
+        if phone:
+            body["phone"] = phone
+        if with_identity:
+            with self._lock:
+                card = self._card
+            if card is None:
+                raise AgentError(409, "no_card", "请先刷身份证")
+            if card.name:
+                body["name"] = card.name
+            if card.id_number:
+                body["id_number"] = card.id_number
+        resp = self._send_with_retries("POST", f"/api/v1/halls/{hall['id']}/tickets",
+                                       key=self._key_for(request_id), body=body)
+        if not resp.ok:
+            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message,
+                             book_url=self.book_url() if resp.error_code in ("hall_closed", "daily_cap_reached")
+                             else None)
+        return self._after_issue(resp.body, kind="ticket")
+
+    def appointments_today(self) -> list[dict[str, Any]]:
+        """Return today's bookings of the person whose card was read (masked by the server)."""
+        hall = self.hall()
+        with self._lock:
+            card = self._card
+        if card is None or not card.id_number:
+            raise AgentError(409, "no_card", "请先刷身份证")
+        try:
+            resp = self._call("GET", f"/api/v1/halls/{hall['id']}/appointments/today?id_number="
+                              f"{quote(card.id_number)}")
+        except ServerUnreachable as e:
+            raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from e
+        if resp.status == 404 and not (isinstance(resp.body, dict) and "items" in resp.body):
+            # No appointments service on this server (or none for this hall): walk-ins go on (004 §8.2).
+            return []
+        if not resp.ok:
+            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message)
+        body = resp.body or {}
+        return list(body.get("items", body.get("appointments", []))) if isinstance(body, dict) else list(body)
+
+    def check_in(self, request_id: str, *, appointment_id: int | None = None, code: str | None = None) -> dict[str, Any]:
+        """Check the visitor in for a booking (by card, or by the booking code typed in)."""
+        hall = self.hall()
+        body: dict[str, Any] = {}
+        if code:
+            body["code"] = code
+        else:
+            with self._lock:
+                card = self._card
+            if card is None or not card.id_number:
+                raise AgentError(409, "no_card", "请先刷身份证，或输入预约码")
+            body["id_number"] = card.id_number
+        if appointment_id is not None:
+            body["appointment_id"] = appointment_id
+        resp = self._send_with_retries("POST", f"/api/v1/halls/{hall['id']}/appointments/check-in",
+                                       key=self._key_for(request_id), body=body)
+        if not resp.ok:
+            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message,
+                             book_url=self.book_url() if resp.error_code in ("hall_closed", "daily_cap_reached")
+                             else None)
+        answer = resp.body or {}
+        ticket = answer.get("ticket") if isinstance(answer.get("ticket"), dict) else answer
+        result = self._after_issue(ticket, kind="checkin" if not answer.get("late") else "ticket",
+                                   booking=answer.get("booking") or answer.get("appointment") or {})
+        result["late"] = bool(answer.get("late"))
+        if answer.get("message"):
+            result["message"] = answer["message"]
+        return result
+
+    def _matter(self, ticket: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
+        """Return queue name, matter and the one-time-notice materials for a ticket's slip."""
+        cat = self._catalog or {}
+        queue_name = next((q["name"] for q in cat.get("queues", []) if q["id"] == ticket.get("queue_id")),
+                          ticket.get("queue_prefix") or "")
+        if ticket.get("bundle_id"):
+            bundle = next((b for b in cat.get("bundles", []) if b["id"] == ticket["bundle_id"]), None)
+            return queue_name, ticket.get("bundle") or (bundle or {}).get("name", ""), (bundle or {}).get("materials", [])
+        items = [i for i in cat.get("items", []) if i["id"] in (ticket.get("item_ids") or [])]
+        materials: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for item in items:
+            for m in item.get("materials") or []:
+                if m["name"] not in seen:
+                    seen.add(m["name"])
+                    materials.append(m)
+        return queue_name, "、".join(ticket.get("items") or [i["name"] for i in items]), materials
+
+    def _after_issue(self, ticket: dict[str, Any], *, kind: str, booking: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Print the slip and upload scanned pages; a failure in either never undoes the ticket."""
+        hall = self.hall()
+        try:
+            self._load_catalog(hall)
+        except AgentError:
+            pass  # the slip then lists no materials; the ticket stands
+        follow = self.public_link(f"/t/{ticket['follow_code']}") if ticket.get("follow_code") else None
+        queue_name, matter, materials = self._matter(ticket)
+        if kind == "checkin":
+            slip = checkin_slip(ticket, booking or {}, hall=hall, queue_name=queue_name, matter=matter,
+                                follow_url=follow)
+        else:
+            slip = ticket_slip(ticket, hall=hall, queue_name=queue_name, matter=matter, materials=materials,
+                               follow_url=follow)
+        printed, print_error, printout = self.print_slip(slip, kind)
+        uploaded, upload_error = self._upload_pages(ticket)
+        return {"ticket": ticket, "follow_url": follow, "follow_path": f"/t/{ticket.get('follow_code')}",
+                "printed": printed, "print_error": print_error, "printout": printout,
+                "pages_attached": uploaded, "pages_error": upload_error, "matter": matter, "queue_name": queue_name,
+                "materials": materials}
+
+    def print_slip(self, slip: Any, kind: str) -> tuple[bool, str | None, str | None]:
+        """Print on the printer's own thread; report a fault to the managers (device_fault alert)."""
+        def job() -> str | None:
+            if self.printer is None:
+                self._open_printer()
+                if self.printer is None:
+                    raise DeviceError("the printer cannot be opened", code=self.printer_state[1] or "offline")
+            if kind == "checkin":
+                return self.printer.print_checkin(slip)
+            return self.printer.print_ticket(slip)
+
+        try:
+            path = self._printer_worker.submit(job).result(timeout=PRINT_TIMEOUT_S)
+        except DeviceError as e:
+            log.warning("printing ticket %s failed: %s", slip.number, e.code)
+            self.printer_state = ("offline" if "offline" in e.code or "unavailable" in e.code
+                                  or "no_answer" in e.code else "fault", e.code)
+            self._report_device("printer", *self.printer_state)
+            return False, e.code, None
+        except FutureTimeout:
+            self.printer_state = ("offline", "no_answer")
+            self._report_device("printer", *self.printer_state)
+            return False, "no_answer", None
+        self.printer_state = ("online", None)
+        self._report_device("printer", "online", None)
+        return True, None, path
+
+    def _upload_pages(self, ticket: dict[str, Any]) -> tuple[int, str | None]:
+        pages = self.scanner.pages()
+        done = 0
+        for page in pages:
+            try:
+                resp = self._call("POST", f"/api/v1/tickets/{ticket['id']}/attachments?page_size="
+                                  f"{quote(page.page_size_name)}", data=upload_jpeg(page), content_type="image/jpeg")
+            except ServerUnreachable:
+                return done, "server_unreachable"
+            if not resp.ok:
+                log.warning("attaching a page to ticket %s failed: %s", ticket.get("number"), resp.error_code)
+                return done, resp.error_code or "refused"
+            done += 1
+        if pages:
+            self.scanner.clear()
+        return done, None
+
+    # ------------------------------------------------------------ links
+
+    def public_link(self, path: str) -> str:
+        return (self.config.public_url.rstrip("/") + path) if self.config.public_url else path
+
+    def book_url(self) -> str:
+        hall = self._hall or {}
+        return self.public_link(BOOK_PATH.format(hall_id=hall.get("id", "")))
+
+    # ------------------------------------------------------------ health
+
+    def device_states(self) -> dict[str, dict[str, Any]]:
+        scanner = self.scanner.health() if self.config.scanner_url else ("offline", "not_configured")
+        return {"idcard": {"state": self.reader_state[0], "reason": self.reader_state[1]},
+                "printer": {"state": self.printer_state[0], "reason": self.printer_state[1]},
+                "scanner": {"state": scanner[0], "reason": scanner[1]}}
+
+    def _report_device(self, device: str, state: str, reason: str | None) -> None:
+        """Tell the server about a device change (raises or clears its device_fault alert)."""
+        if self._reported.get(device) == (state, reason):
+            return
+        hall = self._hall
+        if hall is None:
+            return
+        try:
+            resp = self._call("POST", f"/api/v1/halls/{hall['id']}/device-health",
+                              json_body={"device": device, "state": state, "reason": reason})
+        except ServerUnreachable:
+            return  # reported again by the monitor once the server is back
+        if resp.ok:
+            self._reported[device] = (state, reason)
+        else:
+            log.warning("device-health report refused: %s", resp.error_code)
+
+    def _printer_health(self) -> None:
+        def job() -> None:
+            if self.printer is None:
+                self._open_printer()
+            if self.printer is not None:
+                h = self.printer.health()
+                self.printer_state = (h.state, h.reason if h.state != "online" else None)
+
+        try:
+            self._printer_worker.submit(job).result(timeout=PRINT_TIMEOUT_S)
+        except (DeviceError, FutureTimeout) as e:
+            self.printer_state = ("offline", getattr(e, "code", "no_answer"))
+
+    def check_health(self) -> None:
+        """One monitor round: reach the server, probe the printer, report every device's state."""
+        try:
+            self._call("GET", "/healthz", auth=False)
+            if self._hall is None:
+                self.hall()
+        except (ServerUnreachable, AgentError):
+            return
+        self._printer_health()
+        for device, st in self.device_states().items():
+            if st["reason"] == "not_configured":
+                continue
+            self._report_device(device, st["state"], st["reason"])
+
+    def _monitor_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check_health()
+            except Exception:  # noqa: BLE001 - the monitor must outlive any one failure
+                log.exception("kiosk health check failed")
+            self._stop.wait(self.config.health_every_s)
+
+    def state(self) -> dict[str, Any]:
+        """Return what the page polls: server reachability, devices, current card (masked), scan state."""
+        return {"server_ok": self.server_ok, "devices": self.device_states(), "card": self.current_card(),
+                "scan": self.scanner.state(), "sim": self.config.sim, "idle_s": self.config.idle_s,
+                "retry_s": self.config.retry_s, "hall": self._hall, "name": self.config.name,
+                "book_url": self.book_url() if self._hall else None, "last_event": self.bus.last_seq}
+
+    # ------------------------------------------------------------ demo drills (simulated devices only)
+
+    def simulator(self):
+        sim = getattr(self.reader, "simulator", None) if self.reader is not None else None
+        if sim is None:
+            raise AgentError(404, "not_simulated", "this kiosk has no simulated ID-card reader")
+        return sim
+
+    def sim_printer_fault(self, fault: str | None) -> None:
+        if self.printer is None or not hasattr(self.printer, "set_fault"):
+            raise AgentError(404, "not_simulated", "this kiosk has no virtual printer")
+        try:
+            self._printer_worker.submit(self.printer.set_fault, fault).result(timeout=5)
+        except ValueError as e:
+            raise AgentError(422, "validation_error", str(e)) from e

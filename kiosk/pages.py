@@ -1,0 +1,324 @@
+"""The kiosk's touch pages and the agent API they call (``/kiosk/…``).
+
+The same blueprint serves inside the queue server (demo: one process, simulated devices) and in
+``onevisit kiosk`` on a kiosk PC. Views only translate HTTP to agent calls (STYLE rule 6).
+"""
+from __future__ import annotations
+
+import io
+import time
+from typing import Any, Callable
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
+
+from devices.base import DeviceError
+from devices.idcard.simulator import SAMPLE_CARDS, Fault
+from devices.idcard import status as sw3
+
+from .agent import AgentError, KioskAgent, valid_request_id
+
+bp = Blueprint("kiosk_pages", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+EXT = "kiosk_agent_provider"
+QR_PATHS = ("/t/", "/guide/", "/book/")
+GREEN_REASONS = ("elderly", "disabled", "pregnant", "military")
+SSE_WAIT_S = 15.0
+
+
+def set_agent_provider(app, provider: Callable[[], KioskAgent]) -> None:
+    """Tell the blueprint how to get this app's agent (created on first use)."""
+    app.extensions[EXT] = provider
+
+
+def agent() -> KioskAgent:
+    provider = current_app.extensions.get(EXT)
+    if provider is None:
+        raise AgentError(503, "agent_not_configured", "this server runs no kiosk agent")
+    a = provider()
+    if not a.config.public_url and request:
+        # Demo: the links a phone opens point at the server this page came from.
+        a.config.public_url = request.host_url.rstrip("/")
+    return a
+
+
+def _error(status: int, code: str, message: str, **extra: Any):
+    resp = jsonify({"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}})
+    resp.status_code = status
+    return resp
+
+
+@bp.errorhandler(AgentError)
+def _agent_error(e: AgentError):
+    return _error(e.status, e.code, e.message, **e.extra)
+
+
+@bp.errorhandler(DeviceError)
+def _device_error(e: DeviceError):
+    return _error(409, e.code, str(e))
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise AgentError(400, "malformed_json", "request body must be a JSON object")
+    return data
+
+
+def _int_or_none(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise AgentError(422, "validation_error", f"{name} must be a positive integer")
+    return value
+
+
+# ---------------------------------------------------------------- pages
+
+@bp.get("/")
+def index():
+    """The touch screen (one page, several screens), portrait 1080×1920 or landscape 1920×1080."""
+    idle = request.args.get("idle", type=float)
+    return render_template("kiosk/index.html", idle_override=idle)
+
+
+# ---------------------------------------------------------------- agent API
+
+@bp.get("/agent/state")
+def state():
+    a = agent()
+    try:
+        a.hall()
+    except AgentError:
+        pass  # the page shows "paused" from server_ok
+    return jsonify(a.state())
+
+
+@bp.get("/agent/events")
+def events():
+    """Server-Sent Events: card laid/removed/failed, reader state, session reset (agent → page)."""
+    a = agent()
+    last = request.headers.get("Last-Event-ID", type=int)
+    start = last if last is not None else a.bus.last_seq
+
+    @stream_with_context
+    def stream():
+        seq = start
+        yield "retry: 1000\n\n"
+        deadline = time.monotonic() + 300  # reconnect now and then; EventSource resumes by id
+        while time.monotonic() < deadline:
+            batch = a.bus.since(seq, timeout=SSE_WAIT_S)
+            if not batch:
+                yield ": keep-alive\n\n"
+                continue
+            for event in batch:
+                seq = event.seq
+                yield event.sse()
+
+    resp = Response(stream(), mimetype="text/event-stream")
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Accel-Buffering"] = "no"
+    return resp
+
+
+@bp.get("/agent/catalog")
+def catalog():
+    return jsonify(agent().catalog())
+
+
+@bp.post("/agent/tickets")
+def issue():
+    """Take a ticket (items or a bundle), print it, attach the scanned pages."""
+    body = _body()
+    request_id = valid_request_id(body.get("request_id"))
+    item_ids = body.get("item_ids") or []
+    if not isinstance(item_ids, list) or len(item_ids) > 10:
+        raise AgentError(422, "validation_error", "item_ids must be a list of at most 10 ids")
+    item_ids = [_int_or_none(i, "item_ids") for i in item_ids]
+    bundle_id = _int_or_none(body.get("bundle_id"), "bundle_id")
+    if bool(item_ids) == (bundle_id is not None):
+        raise AgentError(422, "validation_error", "choose service items or one bundle")
+    green = body.get("green_reason")
+    if green is not None and green not in GREEN_REASONS:
+        raise AgentError(422, "validation_error", f"green_reason must be one of {', '.join(GREEN_REASONS)}")
+    phone = body.get("phone")
+    if phone is not None and (not isinstance(phone, str) or not (phone.isdigit() and len(phone) == 11
+                                                                   and phone.startswith("1"))):
+        raise AgentError(422, "validation_error", "phone must be an 11-digit mobile number")
+    result = agent().issue(request_id, item_ids=item_ids, bundle_id=bundle_id,
+                           priority_class="green" if green else "ordinary", green_reason=green, phone=phone or None,
+                           with_identity=bool(body.get("with_identity")))
+    return jsonify(result), 201
+
+
+@bp.get("/agent/appointments")
+def appointments():
+    return jsonify({"items": agent().appointments_today()})
+
+
+@bp.post("/agent/checkin")
+def checkin():
+    body = _body()
+    request_id = valid_request_id(body.get("request_id"))
+    code = body.get("code")
+    if code is not None and (not isinstance(code, str) or not 1 <= len(code.strip()) <= 40):
+        raise AgentError(422, "validation_error", "code must be 1 to 40 characters")
+    return jsonify(agent().check_in(request_id, appointment_id=_int_or_none(body.get("appointment_id"),
+                                                                            "appointment_id"),
+                                    code=code.strip() if code else None)), 201
+
+
+@bp.post("/agent/session/reset")
+def reset():
+    agent().reset_session()
+    return jsonify({"ok": True})
+
+
+@bp.get("/agent/qr.svg")
+def qr_svg():
+    """Draw the QR code of one of this hall's public pages (follow, guide, booking) for a phone."""
+    path = request.args.get("path", "")
+    if not path.startswith(QR_PATHS) or len(path) > 200 or any(c in path for c in "\r\n\"'<> "):
+        return _error(422, "validation_error", "path must be a follow, guide or booking page")
+    link = agent().public_link(path)
+    if link.startswith("/"):
+        link = request.host_url.rstrip("/") + link
+    img = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
+    buf = io.BytesIO()
+    img.save(buf)
+    return Response(buf.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- scanning
+
+@bp.post("/agent/scan/start")
+def scan_start():
+    a = agent()
+    a.scanner.start()
+    return jsonify(a.scanner.state())
+
+
+@bp.get("/agent/scan/state")
+def scan_state():
+    return jsonify(agent().scanner.state())
+
+
+@bp.get("/agent/scan/preview.jpg")
+def scan_preview():
+    data = agent().scanner.preview_jpeg()
+    if not data:
+        return _error(404, "no_preview", "the camera has shown nothing yet")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/agent/scan/pending.jpg")
+def scan_pending():
+    data = agent().scanner.pending_jpeg()
+    if data is None:
+        return _error(404, "nothing_pending", "no page is waiting for confirmation")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/agent/scan/pages/<int:index>.jpg")
+def scan_page(index: int):
+    data = agent().scanner.page_jpeg(index)
+    if data is None:
+        return _error(404, "not_found", "no such page")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/agent/scan/confirm")
+def scan_confirm():
+    a = agent()
+    a.scanner.confirm()
+    return jsonify(a.scanner.state())
+
+
+@bp.post("/agent/scan/retake")
+def scan_retake():
+    a = agent()
+    a.scanner.retake()
+    return jsonify(a.scanner.state())
+
+
+@bp.post("/agent/scan/pages/<int:index>/delete")
+def scan_delete(index: int):
+    a = agent()
+    a.scanner.remove(index)
+    return jsonify(a.scanner.state())
+
+
+@bp.post("/agent/scan/stop")
+def scan_stop():
+    a = agent()
+    a.scanner.stop()
+    return jsonify(a.scanner.state())
+
+
+# ---------------------------------------------------------------- demo drills: simulated devices only
+
+@bp.post("/agent/sim/swipe")
+def sim_swipe():
+    """模拟刷身份证: lay a sample card on the simulated reader."""
+    card = _body().get("card", "resident")
+    if card not in SAMPLE_CARDS:
+        return _error(422, "validation_error", f"card must be one of {', '.join(sorted(SAMPLE_CARDS))}")
+    sim = agent().simulator()
+    sim.clear_faults()
+    sim.present(card)
+    return jsonify({"ok": True})
+
+
+@bp.post("/agent/sim/remove")
+def sim_remove():
+    agent().simulator().remove()
+    return jsonify({"ok": True})
+
+
+@bp.post("/agent/sim/bad-read")
+def sim_bad_read():
+    """Lay a card the reader cannot read (every read answers 41: read failed) until it is swiped again."""
+    sim = agent().simulator()
+    sim.remove()
+    time.sleep(0.4)  # let the poller see the reader empty, so the next card counts as new
+    sim.inject(Fault.STATUS, sw3=sw3.READ_FAILED, command=(0x30, 0x01), times=None)
+    sim.present("resident")
+    return jsonify({"ok": True})
+
+
+@bp.post("/agent/sim/unplug")
+def sim_unplug():
+    """Make the simulated reader fall silent, as an unplugged or dead module does."""
+    agent().simulator().inject(Fault.NO_ANSWER, times=None)
+    return jsonify({"ok": True})
+
+
+@bp.post("/agent/sim/plug")
+def sim_plug():
+    agent().simulator().clear_faults()
+    return jsonify({"ok": True})
+
+
+@bp.post("/agent/sim/printer")
+def sim_printer():
+    fault = _body().get("fault")
+    if fault is not None and not isinstance(fault, str):
+        return _error(422, "validation_error", "fault must be a string or null")
+    a = agent()
+    a.sim_printer_fault(fault)
+    a.check_health()
+    return jsonify({"ok": True, "printer": a.device_states()["printer"]})
+
+
+@bp.get("/agent/sim/last-printout")
+def sim_last_printout():
+    """What the virtual printer last put on paper: text lines, QR payloads and the PNG (drills and tests)."""
+    printer = agent().printer
+    last = getattr(printer, "last_printout", None) if printer is not None else None
+    if last is None:
+        return _error(404, "nothing_printed", "the virtual printer has printed nothing yet")
+    return jsonify({"text_lines": last.text_lines, "qr_codes": last.qr_codes, "png": printer.transport.last_png})

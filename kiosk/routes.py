@@ -1,0 +1,124 @@
+"""Kiosk area of the queue server: public pages a visitor's phone opens, and the in-process demo agent.
+
+* ``/t/<follow_code>`` — follow my ticket (the QR on the slip): live position and estimated wait.
+* ``/guide/<hall_id>/<item_id>`` and ``/guide/<hall_id>/bundle/<bundle_id>`` — the service guide
+  with the one-time notice of materials (000 §6.9, 003 §3.8), readable on a phone.
+* ``/kiosk/`` — the touch pages and their agent API (``kiosk.pages``), registered by ``init_app``;
+  in the demo the agent runs in this process with simulated devices and the demo kiosk token.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, render_template
+from sqlalchemy import select
+
+from hall_queue.catalog import bundle_materials
+from hall_queue.models import Bundle, Hall, ServiceItem, Ticket
+from hall_queue.runtime import runtime
+
+from . import pages
+from .agent import AgentConfig, AgentError, KioskAgent
+from .upstream import InProcessUpstream
+
+log = logging.getLogger("onevisit.kiosk")
+bp = Blueprint("kiosk", __name__, template_folder="templates")
+
+FORMS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
+
+
+@bp.get("/t/<code>")
+def follow_page(code: str):
+    """Follow my ticket on a phone: number, people ahead, estimated wait, alert when three or fewer."""
+    if not (1 <= len(code) <= 64):
+        abort(404)
+    with runtime().db.read() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.follow_code == code))
+        if ticket is None:
+            abort(404)
+        hall = s.get(Hall, ticket.hall_id)
+        return render_template("kiosk/follow.html", code=code, number=ticket.number, hall_name=hall.name)
+
+
+def _guide(hall_id: int, *, item_id: int | None = None, bundle_id: int | None = None):
+    with runtime().db.read() as s:
+        hall = s.get(Hall, hall_id)
+        if hall is None:
+            abort(404)
+        if item_id is not None:
+            item = s.get(ServiceItem, item_id)
+            if item is None or item.hall_id != hall.id or not item.active:
+                abort(404)
+            return render_template("kiosk/guide.html", hall=hall, title=item.name, guide=item.guide or {},
+                                   kind=item.kind, promised_days=item.promised_days, materials=item.materials or [],
+                                   items=[], forms=FORMS, book_url=f"/book/{hall.id}")
+        bundle = s.get(Bundle, bundle_id)
+        if bundle is None or bundle.hall_id != hall.id or not bundle.active:
+            abort(404)
+        return render_template("kiosk/guide.html", hall=hall, title=bundle.name, guide={"conditions": bundle.description},
+                               kind=None, promised_days=None, materials=bundle_materials(bundle),
+                               items=[i.name for i in bundle.items], forms=FORMS, book_url=f"/book/{hall.id}")
+
+
+@bp.get("/guide/<int:hall_id>/<int:item_id>")
+def guide_page(hall_id: int, item_id: int):
+    """The public service guide (办事指南) of one item, with its materials list."""
+    if not (0 < hall_id < 2**31 and 0 < item_id < 2**31):
+        abort(404)
+    return _guide(hall_id, item_id=item_id)
+
+
+@bp.get("/guide/<int:hall_id>/bundle/<int:bundle_id>")
+def bundle_guide_page(hall_id: int, bundle_id: int):
+    """The guide of a life-event bundle (一件事) with its one merged set of materials (003 §3.8)."""
+    if not (0 < hall_id < 2**31 and 0 < bundle_id < 2**31):
+        abort(404)
+    return _guide(hall_id, bundle_id=bundle_id)
+
+
+# ---------------------------------------------------------------- the demo agent inside the server
+
+def demo_agent_config(app: Flask) -> AgentConfig:
+    """Device URLs and timings from app config or ``ONEVISIT_KIOSK_*``, simulated devices by default."""
+    instance = Path(app.instance_path)
+
+    def setting(name: str, default: str) -> str:
+        return str(app.config.get(f"KIOSK_{name}") or os.environ.get(f"ONEVISIT_KIOSK_{name}") or default)
+
+    return AgentConfig(idcard_url=setting("IDCARD", "sim://") or None,
+                       printer_url=setting("PRINTER", f"virtual://?dir={instance / 'printouts'}") or None,
+                       scanner_url=setting("SCANNER", "sim://?width=1280&height=720") or None,
+                       idle_s=float(setting("IDLE_S", "60")), retry_s=float(setting("RETRY_S", "3")),
+                       public_url=setting("PUBLIC_URL", app.config.get("PUBLIC_BASE_URL", "")),
+                       health_every_s=float(setting("HEALTH_S", "5")), name="大厅1号取号机（演示）")
+
+
+def init_app(app: Flask) -> None:
+    """Register the touch pages and start the demo agent on first use (only if a kiosk token exists)."""
+    app.register_blueprint(pages.bp)
+    lock = threading.Lock()
+    holder: dict[str, KioskAgent] = {}
+
+    def provider() -> KioskAgent:
+        with lock:
+            if "agent" not in holder:
+                if app.config.get("KIOSK_AGENT") is False:
+                    raise AgentError(503, "agent_not_configured", "the kiosk agent is switched off")
+                token = app.config.get("KIOSK_TOKEN")
+                tokens_file = Path(app.instance_path) / "demo-tokens.json"
+                if not token and tokens_file.exists():
+                    token = json.loads(tokens_file.read_text()).get("kiosk")
+                if not token:
+                    raise AgentError(503, "agent_not_configured",
+                                     "no kiosk token: run `onevisit demo` or set KIOSK_TOKEN")
+                agent = KioskAgent(InProcessUpstream(app, token), demo_agent_config(app)).start()
+                holder["agent"] = agent
+                atexit.register(agent.stop)
+            return holder["agent"]
+
+    pages.set_agent_provider(app, provider)

@@ -1,0 +1,36 @@
+"""``onevisit kiosk``: the agent on a kiosk PC — the touch pages plus the devices, forwarding to the hall's server."""
+from __future__ import annotations
+
+import atexit
+import logging
+
+from flask import Flask, jsonify, redirect
+
+from . import pages
+from .agent import AgentConfig, KioskAgent
+from .upstream import HttpUpstream
+
+
+def create_kiosk_app(*, server: str, token: str, config: AgentConfig) -> Flask:
+    """Build the kiosk PC's app: ``/kiosk/`` pages and agent API, devices opened from their URLs."""
+    app = Flask("kiosk")
+    app.json.ensure_ascii = False
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the page sends small JSON bodies only
+    if not config.public_url:
+        config.public_url = server.rstrip("/")
+    agent = KioskAgent(HttpUpstream(server, token), config).start()
+    atexit.register(agent.stop)
+    app.extensions["kiosk_agent"] = agent
+    app.register_blueprint(pages.bp)
+    pages.set_agent_provider(app, lambda: agent)
+
+    @app.get("/")
+    def root():
+        return redirect("/kiosk/")
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"ok": True, "server_ok": agent.server_ok, "devices": agent.device_states()})
+
+    logging.getLogger("onevisit").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,44 @@
+// The visitor's phone: live position of one ticket, with sound and vibration near the turn.
+(function () {
+  var code = document.getElementById("follow").dataset.code, alerted = false, audioCtx = null, $ = function (i) { return document.getElementById(i); };
+  var STATUS = { waiting: "等候中", called: "请到窗口办理", serving: "正在办理", done: "已办结", no_show: "已过号",
+    cancelled: "已取消", transferred: "已转办" };
+  function beep() {
+    try {
+      audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
+      [0, 0.35, 0.7].forEach(function (at) {
+        var o = audioCtx.createOscillator(), g = audioCtx.createGain();
+        o.frequency.value = 880; o.connect(g); g.connect(audioCtx.destination);
+        g.gain.value = 0.3; o.start(audioCtx.currentTime + at); o.stop(audioCtx.currentTime + at + 0.2);
+      });
+    } catch (e) { /* no audio */ }
+  }
+  function alertOnce(text) {
+    if (alerted) return;
+    alerted = true;
+    try { localStorage.setItem("ov-alerted-" + code, "1"); } catch (e) {}
+    if (navigator.vibrate) navigator.vibrate([300, 150, 300, 150, 300]);
+    beep();
+    $("box").classList.add("alert");
+  }
+  try { alerted = localStorage.getItem("ov-alerted-" + code) === "1"; } catch (e) {}
+  $("enable").onclick = function () { beep(); $("enable").textContent = "提醒已开启"; };
+  function render(d) {
+    var t = d.ticket, st = t.status;
+    $("num").textContent = t.number;
+    $("status").textContent = STATUS[st] || st;
+    $("box").classList.toggle("called", st === "called");
+    if (st === "called" && d.window_number) $("status").textContent = "请到 " + d.window_number + " 号窗口办理";
+    if (st === "waiting") {
+      var mins = Math.round((d.estimated_wait_s || 0) / 60);
+      $("ahead").textContent = d.people_ahead > 0 ? "前面还有 " + d.people_ahead + " 人，预计约 " + mins + " 分钟" : "马上就到您了";
+      if (d.people_ahead <= 3) alertOnce();
+    } else { $("ahead").textContent = ""; if (st === "called") { alerted = false; alertOnce(); } }
+    $("updated").textContent = "更新于 " + new Date().toLocaleTimeString();
+  }
+  function poll() {
+    fetch("/api/v1/follow/" + encodeURIComponent(code)).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) { if (d) render(d); }).catch(function () { $("updated").textContent = "网络不稳定，正在重试…"; });
+  }
+  poll(); setInterval(poll, 5000);
+})();
