@@ -55,7 +55,11 @@ class Database:
             self.writer = _sqlite_engine(url, immediate=True)
             self.reader = _sqlite_engine(url, immediate=False)
         else:
-            self.writer = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+            # A steady pool: with many request threads, overflow connections would be opened and
+            # closed on every burst (a PostgreSQL backend fork each); waiting briefly for a pooled
+            # connection is cheaper, and keeps two processes under max_connections = 100.
+            size = int(os.environ.get("ONEVISIT_DB_POOL", "16"))
+            self.writer = create_engine(url, pool_size=size, max_overflow=4, pool_timeout=60, pool_pre_ping=True)
             self.reader = self.writer
         # SQLite admits one writer at a time; queueing writers of this process on a lock instead of
         # SQLite's busy handler (which sleeps in growing steps) keeps the latency tail short.
