@@ -134,7 +134,9 @@ def _head(session: Session, queue_ids: list[int], classes: Iterable[str], exclud
                                         Ticket.priority_class == cls, Ticket.target_window_id.is_(None), *extra)
             if exclude:
                 stmt = stmt.where(Ticket.id.not_in(exclude))
-            t = session.scalars(stmt.order_by(*order).limit(1)).first()
+            # SKIP LOCKED here, not only in _claim: eight clerks pressing "next" at once each pass
+            # over the heads the others are taking instead of all choosing the same one and retrying.
+            t = session.scalars(stmt.order_by(*order).limit(1).with_for_update(skip_locked=True)).first()
             if t is not None and (best is None or _key(t, by_slot) < _key(best, by_slot)):
                 best = t
     return best
@@ -153,7 +155,8 @@ def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: date
                                         Ticket.target_window_id.in_(scope.target_ids))
             if exclude:
                 stmt = stmt.where(Ticket.id.not_in(exclude))
-            t = session.scalars(stmt.order_by(Ticket.queue_key, Ticket.id).limit(1)).first()
+            t = session.scalars(stmt.order_by(Ticket.queue_key, Ticket.id).limit(1)
+                                .with_for_update(skip_locked=True)).first()
             if t is not None:
                 why = "transferred to this window" if t.target_window_id == scope.window.id else \
                     "aimed at a window this one covers (A/B post)"
