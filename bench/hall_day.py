@@ -276,7 +276,7 @@ class Simulation:
         def do(s):
             issued, _ = issue_ticket(s, s.get(Hall, self.ids["hall_id"]), req, now=self.clock.now(),
                                      vault=self.vault, actor=SYSTEM)
-            return issued.ticket.id
+            return issued.id
         tid = self.tx(do)
         if tid is not None:
             visitor.ticket_id = tid

@@ -938,8 +938,8 @@ def check_in(session: Session, hall: Hall, *, now: datetime, vault: IdentityVaul
         t = appt.ticket
         assert t is not None
         ahead = people_ahead(session, t)
-        issued = IssuedTicket(t, ahead, estimated_wait_s(session, t.queue, ahead, hall.default_service_s),
-                              "already checked in", replayed=True)
+        issued = IssuedTicket.of(t, ahead, estimated_wait_s(session, t.queue, ahead, hall.default_service_s),
+                                 "already checked in", replayed=True)
         return CheckIn(issued, appt, appt.late, f"您已签到，排队号 {t.number}。", "Already checked in."), events
     if not halls.is_open(hall, now):
         raise QueueClosed("大厅尚未开始办公，请在办公时间内签到", code="hall_closed")
@@ -952,24 +952,24 @@ def check_in(session: Session, hall: Hall, *, now: datetime, vault: IdentityVaul
         idempotency_key=f"appointment-{appt.id}")
     issued, issue_events = issue_ticket(session, hall, req, now=now, vault=vault, actor=actor)
     events += issue_events
-    appt.ticket_id = issued.ticket.id
-    appt.ticket = issued.ticket
+    appt.ticket_id = issued.id
+    appt.ticket = session.get(Ticket, issued.id)
     slot = slot_text(hall, appt)
     if on_time:
         appt.status, appt.checked_in_at, appt.late = "checked_in", now, False
-        msg = f"签到成功：预约号 {issued.ticket.number}（预约时段 {slot}），时段开始后优先叫号。"
-        msg_en = f"Checked in: appointment ticket {issued.ticket.number}, called first once the slot begins."
+        msg = f"签到成功：预约号 {issued.number}（预约时段 {slot}），时段开始后优先叫号。"
+        msg_en = f"Checked in: appointment ticket {issued.number}, called first once the slot begins."
     elif window.state == "late":
         appt.status, appt.checked_in_at, appt.late = "checked_in", now, True
         msg = (f"您已超过预约时段签到时间（{slot}，开始后{st.checkin_grace_minutes}分钟内签到），"
-               f"已为您取普通号 {issued.ticket.number}，请按顺序等候。")
-        msg_en = f"Past the check-in grace time: ordinary ticket {issued.ticket.number}, served in turn."
+               f"已为您取普通号 {issued.number}，请按顺序等候。")
+        msg_en = f"Past the check-in grace time: ordinary ticket {issued.number}, served in turn."
     else:
         appt.late = True  # stays a no-show: the slot ended before the visitor came
-        msg = f"您的预约时段（{slot}）已结束，已为您取普通号 {issued.ticket.number}，请按顺序等候。"
-        msg_en = f"Your slot has ended: ordinary ticket {issued.ticket.number}, served in turn."
+        msg = f"您的预约时段（{slot}）已结束，已为您取普通号 {issued.number}，请按顺序等候。"
+        msg_en = f"Your slot has ended: ordinary ticket {issued.number}, served in turn."
     audit.record(session, actor=actor, action="appointment.check_in", at=now, hall_id=hall.id,
-                 ticket_id=issued.ticket.id, appointment_id=appt.id, late=not on_time)
+                 ticket_id=issued.id, appointment_id=appt.id, late=not on_time)
     events.append(AppointmentCheckedIn(hall.id, {"appointment": appointment_view(appt, hall)}))
     return CheckIn(issued, appt, not on_time, msg, msg_en), events
 

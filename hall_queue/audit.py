@@ -5,9 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from .db import core
 from .models import AuditEvent
+
+_INSERT = insert(AuditEvent)
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,15 @@ SYSTEM = Actor(kind="system")
 
 def record(session: Session, *, actor: Actor, action: str, at: datetime, hall_id: int | None,
            ticket_id: int | None = None, window_id: int | None = None, **detail: Any) -> None:
-    """Append one audit event to the current transaction."""
-    session.add(AuditEvent(hall_id=hall_id, at=at, actor_kind=actor.kind, actor_id=actor.id, action=action,
-                           ticket_id=ticket_id, window_id=window_id, detail=detail))
+    """Append one audit event to the current transaction.
+
+    A Core insert on the session's connection, not ``session.add``: every staff action records one,
+    and the ORM's unit of work would cost more than the action itself. Pending rows are flushed
+    first (``db.core``): the event may name a hall created in this same transaction.
+    """
+    core(session).execute(_INSERT, {"hall_id": hall_id, "at": at, "actor_kind": actor.kind,
+                                           "actor_id": actor.id, "action": action, "ticket_id": ticket_id,
+                                           "window_id": window_id, "detail": detail})
 
 
 # ---------------------------------------------------------------- tamper-evident chain

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -99,17 +99,26 @@ class Principal:
     token_id: int
 
 
+# Every API request resolves its token: one statement built once, staff joined in (see routing.py on why).
+_TOKEN = (select(AccessToken.id, AccessToken.kind, AccessToken.hall_id, AccessToken.window_id, AccessToken.expires_at,
+                 AccessToken.revoked_at, AccessToken.staff_id, Staff.role, Staff.hall_id, Staff.active)
+          .outerjoin(Staff, Staff.id == AccessToken.staff_id)
+          .where(AccessToken.token_hash == bindparam("digest")))
+
+
 def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     """Resolve a bearer token to the actor it stands for."""
-    row = session.scalar(select(AccessToken).where(AccessToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    row = session.connection().execute(_TOKEN, {"digest": token_digest(token)}).first()
+    if row is None:
         raise Unauthorized("invalid, expired or revoked token", code="bad_token")
-    if row.kind == "staff":
-        staff = row.staff
-        if staff is None or not staff.active:
+    token_id, kind, hall_id, window_id, expires_at, revoked_at, staff_id, role, staff_hall_id, active = row
+    if revoked_at is not None or (expires_at is not None and expires_at <= now):
+        raise Unauthorized("invalid, expired or revoked token", code="bad_token")
+    if kind == "staff":
+        if staff_id is None or role is None or not active:
             raise Unauthorized("staff account disabled", code="bad_token")
-        return Principal(Actor("staff", staff.id, staff.role, staff.hall_id), row.id)
-    return Principal(Actor(row.kind, row.id, None, row.hall_id, row.window_id), row.id)
+        return Principal(Actor("staff", staff_id, role, staff_hall_id), token_id)
+    return Principal(Actor(kind, token_id, None, hall_id, window_id), token_id)
 
 
 def revoke_token(session: Session, token_id: int, *, now: datetime) -> None:

@@ -17,20 +17,32 @@ PostgreSQL ``FOR UPDATE SKIP LOCKED``, through the same code.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .audit import Actor
 from .clock import epoch_seconds
+from .db import core
 from .errors import Forbidden, InvalidRequest, NotFound, WrongState
-from .events import (DomainEvent, QueueStatsChanged, TicketCalled, TicketFinished, TicketRecalled,
-                     TicketRequeued, TicketStarted, TicketTransferred, WindowStatusChanged)
-from .models import IN_HAND_STATUSES, OUTCOMES, Hall, Queue, Ticket, Window
+from .events import (
+    DomainEvent,
+    QueueStatsChanged,
+    TicketCalled,
+    TicketFinished,
+    TicketRecalled,
+    TicketRequeued,
+    TicketStarted,
+    TicketTransferred,
+    WindowStatusChanged,
+)
+from .halls import hall_settings
+from .models import IN_HAND_STATUSES, OUTCOMES, Hall, Queue, Ticket, Window, WindowQueue
 from .presenters import ticket_view
 from .ticketing import queue_stats
 
@@ -80,31 +92,50 @@ class Scope:
     """What a window serves right now: its own post plus any post it covers (顶岗)."""
 
     window: Window
-    covered: list[Window]
+    covered_ids: list[int]
     primary: list[int]
     helper: list[int]
 
     @property
     def target_ids(self) -> list[int]:
-        return [self.window.id] + [w.id for w in self.covered]
+        return [self.window.id] + self.covered_ids
+
+
+# call_next runs on every press of "next": its statements are built once and return plain rows
+# (see routing.py on why); only the ticket finally claimed is loaded as an ORM object.
+_SCOPE = (
+    select(Window.id, WindowQueue.queue_id, WindowQueue.role)
+    .select_from(Window).outerjoin(WindowQueue, WindowQueue.window_id == Window.id)
+    .where(or_(Window.id == bindparam("window_id"), Window.covered_by_id == bindparam("window_id")))
+    .order_by((Window.id != bindparam("window_id")), Window.number, Window.id, WindowQueue.rank, WindowQueue.queue_id)
+)
+_IN_HAND = (select(Ticket.id).where(Ticket.window_id == bindparam("window_id"), Ticket.status.in_(IN_HAND_STATUSES))
+            .order_by(Ticket.id).limit(1))
+_ANY_WAITING = (select(Ticket.id).where(
+    Ticket.status == "waiting",
+    or_(Ticket.queue_id.in_(bindparam("queue_ids", expanding=True)),
+        Ticket.target_window_id.in_(bindparam("window_ids", expanding=True)))).limit(1))
 
 
 def window_scope(session: Session, window: Window) -> Scope:
-    covered = list(session.scalars(select(Window).where(Window.covered_by_id == window.id).order_by(Window.number)))
+    covered: list[int] = []
     primary: list[int] = []
     helper: list[int] = []
-    for w in [window] + covered:
-        for s in w.served:
-            bucket = primary if s.role == "primary" else helper
-            if s.queue_id not in bucket:
-                bucket.append(s.queue_id)
+    for window_id, queue_id, role in core(session).execute(_SCOPE, {"window_id": window.id}):
+        if window_id != window.id and window_id not in covered:
+            covered.append(window_id)
+        if queue_id is None:
+            continue
+        bucket = primary if role == "primary" else helper
+        if queue_id not in bucket:
+            bucket.append(queue_id)
     helper = [q for q in helper if q not in primary]
     return Scope(window, covered, primary, helper)
 
 
 def ticket_in_hand(session: Session, window: Window) -> Ticket | None:
-    return session.scalar(select(Ticket).where(Ticket.window_id == window.id, Ticket.status.in_(IN_HAND_STATUSES))
-                          .order_by(Ticket.id))
+    ticket_id = core(session).execute(_IN_HAND, {"window_id": window.id}).scalar()
+    return session.get(Ticket, ticket_id) if ticket_id is not None else None
 
 
 ALL_CLASSES = ("ordinary", "green", "appointment")
@@ -113,36 +144,87 @@ CLASS_GROUPS = {"green": ("green",), "ordinary": ("ordinary", "appointment")}
 
 @dataclass
 class Pick:
-    ticket: Ticket | None
+    ticket: _Head | Ticket | None
     why: str
     advance_pattern: bool = False
 
 
-def _head(session: Session, queue_ids: list[int], classes: Iterable[str], exclude: set[int], *extra: Any,
-          by_slot: bool = False) -> Ticket | None:
+@dataclass(frozen=True)
+class _Head:
+    """A candidate at the head of a (queue, class): just what ordering needs."""
+
+    id: int
+    queue_key: float
+    slot_start: datetime | None
+
+
+_HEAD_CACHE: dict[tuple, Any] = {}
+
+
+def _head_statement(variant: str, with_exclude: bool):
+    """The head seek for one (queue, class), built once per variant."""
+    key = (variant, with_exclude)
+    stmt = _HEAD_CACHE.get(key)
+    if stmt is None:
+        cond = [Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting",
+                Ticket.priority_class == bindparam("cls"), Ticket.target_window_id.is_(None)]
+        order: tuple = (Ticket.queue_key, Ticket.id)
+        if variant == "slot":
+            cond += [Ticket.slot_start.is_not(None), Ticket.slot_start <= bindparam("now")]
+            order = (Ticket.slot_start, Ticket.queue_key, Ticket.id)
+        elif variant == "overdue":
+            cond.append(Ticket.queue_key <= bindparam("key_limit"))
+        if with_exclude:
+            cond.append(Ticket.id.not_in(bindparam("exclude", expanding=True)))
+        # SKIP LOCKED here, not only in _claim: eight clerks pressing "next" at once each pass
+        # over the heads the others are taking instead of all choosing the same one and retrying.
+        stmt = (select(Ticket.id, Ticket.queue_key, Ticket.slot_start).where(*cond).order_by(*order).limit(1)
+                .with_for_update(skip_locked=True))
+        _HEAD_CACHE[key] = stmt
+    return stmt
+
+
+def _head(session: Session, queue_ids: list[int], classes: Iterable[str], exclude: set[int], *,
+          variant: str = "plain", now: datetime | None = None, key_limit: float | None = None) -> _Head | None:
     """Return the oldest waiting, untargeted ticket over the (queue, class) pairs.
 
     One ``LIMIT 1`` index seek per pair (index ``ix_ticket_head``) instead of one query over all
     of them: an ``IN`` list before the ordering column would make the database sort every waiting
     ticket, and ``call_next`` would slow down as the backlog grows.
     """
-    order = (Ticket.slot_start, Ticket.queue_key, Ticket.id) if by_slot else (Ticket.queue_key, Ticket.id)
-    best: Ticket | None = None
+    by_slot = variant == "slot"
+    stmt = _head_statement(variant, bool(exclude))
+    conn = core(session)
+    best: _Head | None = None
     for queue_id in queue_ids:
         for cls in classes:
-            stmt = select(Ticket).where(Ticket.queue_id == queue_id, Ticket.status == "waiting",
-                                        Ticket.priority_class == cls, Ticket.target_window_id.is_(None), *extra)
+            params: dict[str, Any] = {"queue_id": queue_id, "cls": cls}
+            if by_slot:
+                params["now"] = now
+            elif variant == "overdue":
+                params["key_limit"] = key_limit
             if exclude:
-                stmt = stmt.where(Ticket.id.not_in(exclude))
-            # SKIP LOCKED here, not only in _claim: eight clerks pressing "next" at once each pass
-            # over the heads the others are taking instead of all choosing the same one and retrying.
-            t = session.scalars(stmt.order_by(*order).limit(1).with_for_update(skip_locked=True)).first()
-            if t is not None and (best is None or _key(t, by_slot) < _key(best, by_slot)):
+                params["exclude"] = list(exclude)
+            row = conn.execute(stmt, params).first()
+            if row is None:
+                continue
+            t = _Head(*row)
+            if best is None or _key(t, by_slot) < _key(best, by_slot):
                 best = t
     return best
 
 
-def _key(t: Ticket, by_slot: bool) -> tuple:
+_TRANSFERRED = {
+    with_exclude: select(Ticket.id, Ticket.queue_key, Ticket.slot_start, Ticket.target_window_id)
+    .where(Ticket.hall_id == bindparam("hall_id"), Ticket.status == "waiting",
+           Ticket.target_window_id.in_(bindparam("window_ids", expanding=True)),
+           *((Ticket.id.not_in(bindparam("exclude", expanding=True)),) if with_exclude else ()))
+    .order_by(Ticket.queue_key, Ticket.id).limit(1).with_for_update(skip_locked=True)
+    for with_exclude in (False, True)
+}
+
+
+def _key(t: _Head, by_slot: bool) -> tuple:
     return (t.slot_start, t.queue_key, t.id) if by_slot else (t.queue_key, t.id)
 
 
@@ -151,24 +233,22 @@ def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: date
     for rule in rules:
         name = rule["rule"]
         if name == "transferred":
-            stmt = select(Ticket).where(Ticket.hall_id == hall_id, Ticket.status == "waiting",
-                                        Ticket.target_window_id.in_(scope.target_ids))
+            params: dict[str, Any] = {"hall_id": hall_id, "window_ids": scope.target_ids}
             if exclude:
-                stmt = stmt.where(Ticket.id.not_in(exclude))
-            t = session.scalars(stmt.order_by(Ticket.queue_key, Ticket.id).limit(1)
-                                .with_for_update(skip_locked=True)).first()
-            if t is not None:
-                why = "transferred to this window" if t.target_window_id == scope.window.id else \
+                params["exclude"] = list(exclude)
+            row = core(session).execute(_TRANSFERRED[bool(exclude)], params).first()
+            if row is not None:
+                why = "transferred to this window" if row[3] == scope.window.id else \
                     "aimed at a window this one covers (A/B post)"
-                return Pick(t, why)
+                return Pick(_Head(row[0], row[1], row[2]), why)
         elif name == "appointment" and scope.primary:
-            t = _head(session, scope.primary, ("appointment",), exclude, Ticket.slot_start.is_not(None),
-                      Ticket.slot_start <= now, by_slot=True)
+            t = _head(session, scope.primary, ("appointment",), exclude, variant="slot", now=now)
             if t is not None:
                 return Pick(t, "checked-in appointment whose slot has begun")
         elif name == "helper_overdue" and scope.helper:
             after = rule.get("after_s", 900)
-            t = _head(session, scope.helper, ALL_CLASSES, exclude, Ticket.queue_key <= epoch_seconds(now) - after)
+            t = _head(session, scope.helper, ALL_CLASSES, exclude, variant="overdue",
+                      key_limit=epoch_seconds(now) - after)
             if t is not None:
                 return Pick(t, f"helper queue ticket waited over {after // 60} min")
         elif name == "interleave" and scope.primary:
@@ -210,17 +290,16 @@ def _interleave(session: Session, scope: Scope, rule: dict[str, Any], exclude: s
     return Pick(None, "")
 
 
-def _claim(session: Session, ticket: Ticket) -> bool:
-    """Lock the chosen ticket if it is still waiting; False when another window got it first.
+def _claim(session: Session, ticket_id: int) -> Ticket | None:
+    """Lock and load the chosen ticket if it is still waiting; None when another window got it first.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` passes over a row another clerk is claiming, and the
     status is re-checked once the lock is held. SQLite ignores the clause; ``BEGIN IMMEDIATE``
     already makes this transaction the only writer.
     """
-    got = session.scalars(select(Ticket).where(Ticket.id == ticket.id, Ticket.status == "waiting")
-                          .with_for_update(skip_locked=True)
-                          .execution_options(populate_existing=True)).first()
-    return got is not None
+    return session.scalars(select(Ticket).where(Ticket.id == ticket_id, Ticket.status == "waiting")
+                           .with_for_update(skip_locked=True)
+                           .execution_options(populate_existing=True)).first()
 
 
 def _require_clerk_at(window: Window, actor: Actor) -> None:
@@ -242,8 +321,10 @@ def _window_for_ticket(session: Session, ticket: Ticket, actor: Actor) -> Window
 def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) -> tuple[Ticket | None, list[DomainEvent]]:
     """Call the next ticket to ``window``; return None (and no event) when nothing waits."""
     # Two consoles of one window pressing at once must not both pass the "nothing in hand" check.
-    session.scalars(select(Window).where(Window.id == window.id).with_for_update()
-                    .execution_options(populate_existing=True)).one()
+    # SQLite: BEGIN IMMEDIATE already made this the only writer before the window was read.
+    if session.get_bind().dialect.name != "sqlite":
+        session.scalars(select(Window).where(Window.id == window.id).with_for_update()
+                        .execution_options(populate_existing=True)).one()
     _require_clerk_at(window, actor)
     if not window.is_open:
         raise WrongState(f"window {window.number} is closed", code="window_closed")
@@ -260,20 +341,19 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
     scope = window_scope(session, window)
     rules = window.call_rules or DEFAULT_RULES
     # Fast path for the most common press of "next": nothing waits anywhere this window looks.
-    if session.scalar(select(Ticket.id).where(
-            Ticket.status == "waiting",
-            or_(Ticket.queue_id.in_(scope.primary + scope.helper), Ticket.target_window_id.in_(scope.target_ids)))
-            .limit(1)) is None:
+    if core(session).execute(_ANY_WAITING, {"queue_ids": scope.primary + scope.helper,
+                                            "window_ids": scope.target_ids}).first() is None:
         return None, []
     exclude: set[int] = set()
     while True:
         pick = _pick(session, scope, rules, now, exclude)
         if pick.ticket is None:
             return None, []
-        if _claim(session, pick.ticket):
+        ticket = _claim(session, pick.ticket.id)
+        if ticket is not None:
             break
         exclude.add(pick.ticket.id)  # taken meanwhile by another window: choose again
-    ticket, why = pick.ticket, pick.why
+    why = pick.why
     if pick.advance_pattern:
         rule = next(r for r in rules if r["rule"] == "interleave")
         window.pattern_pos = (window.pattern_pos + 1) % (rule.get("green", 1) + rule.get("ordinary", 2))
@@ -284,7 +364,7 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
     ticket.call_reason = why
     audit.record(session, actor=actor, action="ticket.call", at=now, hall_id=window.hall_id, ticket_id=ticket.id,
                  window_id=window.id, number=ticket.number, reason=why)
-    hall = session.get(Hall, window.hall_id)
+    hall = hall_settings(session, window.hall_id)
     return ticket, [
         TicketCalled(window.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
                      window_ids=tuple(scope.target_ids)),

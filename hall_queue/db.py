@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -134,6 +134,17 @@ class _FileWriteLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
+
+
+def core(session: Session) -> Connection:
+    """Return the session's connection for a prebuilt Core statement, flushing pending ORM changes first.
+
+    Hot paths (issue, call) run statements built once at import through the connection: it skips
+    the ORM's per-statement work. Core statements do not autoflush, so flush here.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
 
 
 def _is_busy(e: OperationalError) -> bool:

@@ -3,55 +3,72 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Queue, Ticket, Window, WindowQueue
-from .routing import window_is_serving
+from .db import core
+from .models import Ticket, Window, WindowQueue
 
 ROLLING_WINDOW = 20
 
+# Built once: these run on every ticket issued and every call (see routing.py on why).
+_RECENT_SERVICES = (
+    select(Ticket.started_at, Ticket.finished_at)
+    .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "done", Ticket.started_at.is_not(None),
+           Ticket.finished_at.is_not(None))
+    .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(ROLLING_WINDOW)
+)
+_SERVING_WINDOWS = (
+    select(func.count()).select_from(Window).join(WindowQueue, WindowQueue.window_id == Window.id)
+    .where(WindowQueue.queue_id == bindparam("queue_id"), Window.is_open.is_(True),
+           or_(Window.clerk_id.is_not(None), Window.covered_by_id.is_not(None)))
+)
+_AHEAD = select(func.count()).select_from(Ticket).where(
+    Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting",
+    or_(Ticket.queue_key < bindparam("key"), and_(Ticket.queue_key == bindparam("key"), Ticket.id < bindparam("id"))))
+_WAITING = select(func.count()).select_from(Ticket).where(Ticket.queue_id == bindparam("queue_id"),
+                                                          Ticket.status == "waiting")
+_HEAD_ISSUED = (select(Ticket.issued_at).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
+                .order_by(Ticket.queue_key, Ticket.id).limit(1))
 
-def rolling_service_s(session: Session, queue: Queue, default_s: int) -> float:
+
+def _queue_id(queue) -> int:
+    return queue if isinstance(queue, int) else queue.id
+
+
+def rolling_service_s(session: Session, queue, default_s: int) -> float:
     """Return the mean service time of the queue's last 20 finished tickets (or the default)."""
-    rows = session.execute(
-        select(Ticket.started_at, Ticket.finished_at)
-        .where(Ticket.queue_id == queue.id, Ticket.status == "done", Ticket.started_at.is_not(None),
-               Ticket.finished_at.is_not(None))
-        .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(ROLLING_WINDOW)
-    ).all()
+    rows = core(session).execute(_RECENT_SERVICES, {"queue_id": _queue_id(queue)}).all()
     durations = [(f - s).total_seconds() for s, f in rows if f >= s]
     return sum(durations) / len(durations) if durations else float(default_s)
 
 
 def serving_windows(session: Session, queue_id: int) -> int:
-    """Count the open, staffed windows that serve the queue (any role)."""
-    windows = session.scalars(
-        select(Window).join(WindowQueue, WindowQueue.window_id == Window.id).where(WindowQueue.queue_id == queue_id)
-    ).all()
-    return sum(1 for w in windows if window_is_serving(w))
+    """Count the open, staffed windows that serve the queue (any role); see routing.window_is_serving."""
+    return core(session).execute(_SERVING_WINDOWS, {"queue_id": queue_id}).scalar() or 0
 
 
 def people_ahead(session: Session, ticket: Ticket) -> int:
     """Count waiting tickets of the same queue that come before this one in calling order."""
     if ticket.status != "waiting":
         return 0
-    return session.scalar(
-        select(func.count()).select_from(Ticket).where(
-            Ticket.queue_id == ticket.queue_id, Ticket.status == "waiting",
-            or_(Ticket.queue_key < ticket.queue_key, and_(Ticket.queue_key == ticket.queue_key, Ticket.id < ticket.id)))
-    ) or 0
+    return core(session).execute(_AHEAD, {"queue_id": ticket.queue_id, "key": ticket.queue_key,
+                                                 "id": ticket.id}).scalar() or 0
 
 
-def estimated_wait_s(session: Session, queue: Queue, ahead: int, default_s: int) -> int:
+def estimated_wait_s(session: Session, queue, ahead: int, default_s: int) -> int:
     """Rolling mean service time × people ahead ÷ open windows serving the queue."""
-    windows = max(serving_windows(session, queue.id), 1)
+    windows = max(serving_windows(session, _queue_id(queue)), 1)
     return int(round(rolling_service_s(session, queue, default_s) * ahead / windows))
 
 
 def waiting_count(session: Session, queue_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Ticket)
-                          .where(Ticket.queue_id == queue_id, Ticket.status == "waiting")) or 0
+    return core(session).execute(_WAITING, {"queue_id": queue_id}).scalar() or 0
+
+
+def head_issued_at(session: Session, queue_id: int):
+    """Issue time of the ticket at the head of the queue (the longest current wait), or None."""
+    return core(session).execute(_HEAD_ISSUED, {"queue_id": queue_id}).scalar()
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,7 @@ class QueueLoad:
         return int(round(self.mean_service_s * ahead / max(self.windows, 1)))
 
 
-def queue_load(session: Session, queue: Queue, default_s: int, *, windows: int | None = None) -> QueueLoad:
-    return QueueLoad(waiting=waiting_count(session, queue.id), mean_service_s=rolling_service_s(session, queue, default_s),
-                     windows=serving_windows(session, queue.id) if windows is None else windows)
+def queue_load(session: Session, queue, default_s: int, *, windows: int | None = None) -> QueueLoad:
+    qid = _queue_id(queue)
+    return QueueLoad(waiting=waiting_count(session, qid), mean_service_s=rolling_service_s(session, qid, default_s),
+                     windows=serving_windows(session, qid) if windows is None else windows)

@@ -5,9 +5,23 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import Session
+
+from .db import core
 from .models import Hall
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_HALL = select(Hall.__table__).where(Hall.__table__.c.id == bindparam("hall_id"))
+
+
+def hall_settings(session: Session, hall_id: int) -> Row | None:
+    """The hall's row as plain read-only settings (same attribute names as ``Hall``), or None.
+
+    For the hot paths (issuing): loading an ORM ``Hall`` costs more than the rest of the request.
+    """
+    return core(session).execute(_HALL, {"hall_id": hall_id}).first()
 
 
 @lru_cache(maxsize=64)

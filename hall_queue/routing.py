@@ -1,18 +1,114 @@
 """Item → queue routing (001 §5): general windows accept everything (无差别受理); high-volume
 immediate items keep on-the-spot windows (即来即办) while one of those is open for them.
+
+Routing runs on every ticket issued, the hall's busiest write, so it reads plain rows through
+statements built once at import (building a SQLAlchemy statement costs several times what SQLite
+takes to run it; see ``bench/http_bench.py``) rather than loading ORM objects.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from .db import core
 from .errors import InvalidRequest
-from .models import Bundle, Queue, ServiceItem, Window, WindowQueue
+from .models import (
+    Bundle,
+    BundleItem,
+    Queue,
+    QueueItem,
+    ServiceItem,
+    Window,
+    WindowQueue,
+)
+
+
+@dataclass(frozen=True)
+class QueueRef:
+    """What issuing needs of a queue: its number series and daily cap."""
+
+    id: int
+    prefix: str
+    name: str
+    daily_cap: int | None
+
+
+@dataclass
+class ItemRoute:
+    """A service item with the active queues that serve it."""
+
+    id: int
+    hall_id: int
+    code: str
+    name: str
+    active: bool
+    on_the_spot: bool
+    queues: dict[int, QueueRef] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BundleRoute:
+    id: int
+    hall_id: int
+    name: str
+    active: bool
+    queue: QueueRef
+    items: list[ItemRoute]
 
 
 def window_is_serving(w: Window) -> bool:
     """Tell whether a window is open with someone at it (its own clerk or a covering window)."""
     return w.is_open and (w.clerk_id is not None or w.covered_by_id is not None)
+
+
+_ITEM_ROUTES = (
+    select(ServiceItem.id, ServiceItem.hall_id, ServiceItem.code, ServiceItem.name, ServiceItem.active,
+           ServiceItem.on_the_spot, Queue.id, Queue.prefix, Queue.name, Queue.daily_cap, Queue.active)
+    .select_from(ServiceItem)
+    .outerjoin(QueueItem, QueueItem.item_id == ServiceItem.id)
+    .outerjoin(Queue, Queue.id == QueueItem.queue_id)
+    .where(ServiceItem.id.in_(bindparam("ids", expanding=True)))
+    .order_by(ServiceItem.id, Queue.id)
+)
+_BUNDLE = (select(Bundle.id, Bundle.hall_id, Bundle.name, Bundle.active, Queue.id, Queue.prefix, Queue.name,
+                  Queue.daily_cap)
+           .join(Queue, Queue.id == Bundle.queue_id).where(Bundle.id == bindparam("bundle_id")))
+_BUNDLE_ITEMS = (select(BundleItem.item_id).where(BundleItem.bundle_id == bindparam("bundle_id"))
+                 .order_by(BundleItem.position, BundleItem.item_id))
+_SERVING = (
+    select(WindowQueue.queue_id, WindowQueue.role, Window.kind, Window.is_open, Window.clerk_id, Window.covered_by_id)
+    .join(Window, Window.id == WindowQueue.window_id)
+    .where(WindowQueue.queue_id.in_(bindparam("queue_ids", expanding=True)))
+)
+
+
+def load_item_routes(session: Session, item_ids: list[int]) -> dict[int, ItemRoute]:
+    """Return the items found among ``item_ids`` with their active queues, in one statement."""
+    out: dict[int, ItemRoute] = {}
+    if not item_ids:
+        return out
+    for (iid, hall_id, code, name, active, spot, qid, prefix, qname, cap, q_active) in \
+            core(session).execute(_ITEM_ROUTES, {"ids": list(item_ids)}):
+        item = out.get(iid)
+        if item is None:
+            item = out[iid] = ItemRoute(iid, hall_id, code, name, bool(active), bool(spot))
+        if qid is not None and q_active:
+            item.queues[qid] = QueueRef(qid, prefix, qname, cap)
+    return out
+
+
+def load_bundle_route(session: Session, bundle_id: int) -> BundleRoute | None:
+    conn = core(session)
+    row = conn.execute(_BUNDLE, {"bundle_id": bundle_id}).first()
+    if row is None:
+        return None
+    bid, hall_id, name, active, qid, prefix, qname, cap = row
+    ids = [r[0] for r in conn.execute(_BUNDLE_ITEMS, {"bundle_id": bundle_id})]
+    routes = load_item_routes(session, ids)
+    return BundleRoute(bid, hall_id, name, bool(active), QueueRef(qid, prefix, qname, cap),
+                       [routes[i] for i in ids if i in routes])
 
 
 def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[str]], dict[int, int]]:
@@ -22,12 +118,9 @@ def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]
     count: dict[int, int] = {q: 0 for q in queue_ids}
     if not queue_ids:
         return configured, staffed, count
-    rows = session.execute(
-        select(WindowQueue.queue_id, WindowQueue.role, Window.kind, Window.is_open, Window.clerk_id, Window.covered_by_id)
-        .join(Window, Window.id == WindowQueue.window_id).where(WindowQueue.queue_id.in_(queue_ids))
-    ).all()
+    rows = core(session).execute(_SERVING, {"queue_ids": list(queue_ids)})
     for queue_id, role, kind, is_open, clerk_id, covered_by in rows:
-        serving = is_open and (clerk_id is not None or covered_by is not None)
+        serving = bool(is_open) and (clerk_id is not None or covered_by is not None)
         count[queue_id] += int(serving)
         if role == "primary":
             configured[queue_id].add(kind)
@@ -36,20 +129,19 @@ def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]
     return configured, staffed, count
 
 
-def route_items(session: Session, items: list[ServiceItem]) -> tuple[Queue, str, int]:
+def route_items(session: Session, items: list[ItemRoute]) -> tuple[QueueRef, str, int]:
     """Pick the queue for a ticket carrying ``items``; return it, the reason and its staffed windows.
 
     :raises InvalidRequest: when no single queue serves every item.
     """
-    queue_sets = [{q.id: q for q in item.queues if q.active} for item in items]
-    for item, qs in zip(items, queue_sets):
-        if not qs:
+    for item in items:
+        if not item.queues:
             raise InvalidRequest(f"service item {item.code} is not served by any queue", code="item_not_served")
-    common_ids = sorted(set.intersection(*(set(qs) for qs in queue_sets)))
+    common_ids = sorted(set.intersection(*(set(item.queues) for item in items)))
     if not common_ids:
         raise InvalidRequest("these service items cannot share one ticket: no queue serves them all",
                              code="items_not_combinable")
-    by_id = queue_sets[0]
+    by_id = items[0].queues
     configured, staffed, count = _serving(session, common_ids)
     if len(items) == 1 and items[0].on_the_spot:
         for qid in common_ids:
@@ -65,6 +157,7 @@ def route_items(session: Session, items: list[ServiceItem]) -> tuple[Queue, str,
     return by_id[common_ids[0]], "only queue for this item", count[common_ids[0]]
 
 
-def route_bundle(session: Session, bundle: Bundle) -> tuple[Queue, str, int]:
+def route_bundle(session: Session, bundle: BundleRoute) -> tuple[QueueRef, str, int]:
     """Bundles (一件事) always go to their general queue: one window takes the whole matter (003 §3)."""
-    return bundle.queue, "life-event bundle at a general window (003 §3.6)", _serving(session, [bundle.queue_id])[2][bundle.queue_id]
+    q = bundle.queue
+    return q, "life-event bundle at a general window (003 §3.6)", _serving(session, [q.id])[2][q.id]

@@ -6,20 +6,43 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit, halls
 from .audit import Actor
 from .clock import epoch_seconds
+from .db import core
 from .errors import InvalidRequest, NotFound, QueueClosed, WrongState
-from .estimates import QueueLoad, estimated_wait_s, people_ahead, queue_load
+from .estimates import (
+    QueueLoad,
+    estimated_wait_s,
+    head_issued_at,
+    people_ahead,
+    queue_load,
+)
 from .events import DomainEvent, QueueStatsChanged, TicketFinished, TicketIssued
 from .identity import IdentityVault, mask_id_number, mask_name
-from .models import (GREEN_REASONS, PRIORITY_CLASSES, Bundle, Hall, Queue, ServiceItem, Ticket, TicketCounter)
-from .presenters import ticket_view
-from .routing import route_bundle, route_items
+from .models import (
+    GREEN_REASONS,
+    PRIORITY_CLASSES,
+    Hall,
+    Queue,
+    Ticket,
+    TicketCounter,
+    TicketItem,
+)
+from .presenters import iso, ticket_view
+from .routing import (
+    BundleRoute,
+    ItemRoute,
+    QueueRef,
+    load_bundle_route,
+    load_item_routes,
+    route_bundle,
+    route_items,
+)
 
 _NUMBER = re.compile(r"^([A-Z]{1,2})(\d{3,6})$")
 
@@ -58,32 +81,57 @@ class IssueRequest:
 
 @dataclass
 class IssuedTicket:
-    ticket: Ticket
+    """A ticket just issued (or replayed): its public view plus people ahead and estimated wait."""
+
+    ticket_view: dict
     people_ahead: int
     estimated_wait_s: int
     route_reason: str
+    follow_code: str
     replayed: bool = False
 
+    @property
+    def id(self) -> int:
+        return self.ticket_view["id"]
+
+    @property
+    def number(self) -> str:
+        return self.ticket_view["number"]
+
+    @classmethod
+    def of(cls, ticket: Ticket, ahead: int, wait_s: int, reason: str, *, replayed: bool = False) -> IssuedTicket:
+        return cls(ticket_view(ticket), ahead, wait_s, reason, ticket.follow_code, replayed)
+
     def view(self) -> dict:
-        return {**ticket_view(self.ticket), "people_ahead": self.people_ahead,
-                "estimated_wait_s": self.estimated_wait_s, "route_reason": self.route_reason,
-                "follow_code": self.ticket.follow_code, "replayed": self.replayed}
+        return {**self.ticket_view, "people_ahead": self.people_ahead, "estimated_wait_s": self.estimated_wait_s,
+                "route_reason": self.route_reason, "follow_code": self.follow_code, "replayed": self.replayed}
 
 
-def _bump_counter(session: Session, hall: Hall, queue: Queue, day, now_key: float) -> tuple[int, float]:
+# Issuing is the hall's busiest write: its statements are built once (see routing.py on why).
+_BUMP = {
+    capped: update(TicketCounter)
+    .where(TicketCounter.queue_id == bindparam("b_queue"), TicketCounter.service_day == bindparam("b_day"),
+           *((TicketCounter.last_seq < bindparam("b_cap"),) if capped else ()))
+    .values(last_seq=TicketCounter.last_seq + 1,
+            last_key=case((TicketCounter.last_key + 0.001 > bindparam("now_key"), TicketCounter.last_key + 0.001),
+                          else_=bindparam("now_key")))
+    .returning(TicketCounter.last_seq, TicketCounter.last_key)
+    for capped in (False, True)
+}
+_INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+_INSERT_TICKET_ITEMS = insert(TicketItem)
+
+
+def _bump_counter(session: Session, hall_id: int, queue: QueueRef, day, now_key: float) -> tuple[int, float]:
     """Take the next number of (queue, day) and its calling-order key, atomically; refuse past the daily cap.
 
     One ``UPDATE … RETURNING`` on the counter row: the row lock (PostgreSQL) or the write lock
     (SQLite ``BEGIN IMMEDIATE``) makes two kiosks never read the same value. Keys rise at least
     1 ms per ticket, so a late visitor can be re-queued *between* two tickets of the same second.
     """
-    cond = [TicketCounter.queue_id == queue.id, TicketCounter.service_day == day]
-    if queue.daily_cap is not None:
-        cond.append(TicketCounter.last_seq < queue.daily_cap)
-    next_key = case((TicketCounter.last_key + 0.001 > now_key, TicketCounter.last_key + 0.001), else_=now_key)
-    stmt = (update(TicketCounter).where(*cond).values(last_seq=TicketCounter.last_seq + 1, last_key=next_key)
-            .returning(TicketCounter.last_seq, TicketCounter.last_key))
-    row = session.execute(stmt).one_or_none()
+    capped = queue.daily_cap is not None
+    params = {"b_queue": queue.id, "b_day": day, "now_key": now_key, **({"b_cap": queue.daily_cap} if capped else {})}
+    row = core(session).execute(_BUMP[capped], params).first()
     if row is not None:
         return row[0], row[1]
     exists = session.scalar(select(TicketCounter.last_seq).where(TicketCounter.queue_id == queue.id,
@@ -98,26 +146,25 @@ def _bump_counter(session: Session, hall: Hall, queue: Queue, day, now_key: floa
     key = now_key if last_key is None else max(now_key, last_key + 0.001)
     try:
         with session.begin_nested():
-            session.add(TicketCounter(queue_id=queue.id, service_day=day, hall_id=hall.id, last_seq=1, last_key=key))
+            session.add(TicketCounter(queue_id=queue.id, service_day=day, hall_id=hall_id, last_seq=1, last_key=key))
         return 1, key
     except IntegrityError:
         # Another process created the row first (PostgreSQL); take the next number from it.
-        return _bump_counter(session, hall, queue, day, now_key)
+        return _bump_counter(session, hall_id, queue, day, now_key)
 
 
-def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[list[ServiceItem], Bundle | None]:
+def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[list[ItemRoute], BundleRoute | None]:
     if req.bundle_id is not None and req.item_ids:
         raise InvalidRequest("give either item_ids or bundle_id, not both", code="invalid")
     if req.bundle_id is not None:
-        bundle = session.get(Bundle, req.bundle_id)
+        bundle = load_bundle_route(session, req.bundle_id)
         if bundle is None or bundle.hall_id != hall.id or not bundle.active:
             raise NotFound(f"bundle {req.bundle_id} not found in this hall")
-        return list(bundle.items), bundle
+        return bundle.items, bundle
     if not req.item_ids:
         raise InvalidRequest("choose at least one service item or a bundle", code="no_matter")
     ids = list(dict.fromkeys(req.item_ids))
-    items = session.scalars(select(ServiceItem).where(ServiceItem.id.in_(ids))).all()
-    by_id = {i.id: i for i in items}
+    by_id = load_item_routes(session, ids)
     for i in ids:
         item = by_id.get(i)
         if item is None or item.hall_id != hall.id or not item.active:
@@ -133,8 +180,9 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
                                                        Ticket.idempotency_key == req.idempotency_key))
         if existing is not None:
             ahead = people_ahead(session, existing)
-            return IssuedTicket(existing, ahead, estimated_wait_s(session, existing.queue, ahead, hall.default_service_s),
-                                "replayed", replayed=True), []
+            return IssuedTicket.of(existing, ahead,
+                                   estimated_wait_s(session, existing.queue, ahead, hall.default_service_s),
+                                   "replayed", replayed=True), []
     if req.priority_class not in PRIORITY_CLASSES:
         raise InvalidRequest(f"priority_class must be one of {', '.join(PRIORITY_CLASSES)}")
     if req.priority_class == "green":
@@ -152,45 +200,59 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     items, bundle = _resolve_matter(session, hall, req)
     queue, reason, windows = route_bundle(session, bundle) if bundle is not None else route_items(session, items)
     day = halls.service_day(hall, now)
-    seq, key = _bump_counter(session, hall, queue, day, epoch_seconds(now))
-    ticket = Ticket(
+    seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
+    values = dict(
         hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=seq, leg=0,
         number=format_number(queue.prefix, seq), priority_class=req.priority_class, green_reason=req.green_reason,
         source=req.source, status="waiting", bundle_id=bundle.id if bundle else None, issued_at=now,
-        queue_key=key, slot_start=req.slot_start,
+        queue_key=key, slot_start=req.slot_start, recall_count=0, requeue_count=0,
         follow_code=secrets.token_urlsafe(12), idempotency_key=req.idempotency_key, outcome_detail={},
+        masked_name=mask_name(req.name) if req.name else None,
+        masked_id=mask_id_number(req.id_number) if req.id_number else None,
+        id_hash=vault.id_hash(req.id_number) if req.id_number else None,
+        id_cipher=vault.encrypt(req.id_number.strip().upper()) if req.id_number else None,
+        phone_cipher=vault.encrypt(req.phone.strip()) if req.phone else None,
     )
-    ticket.items = items
-    if req.name:
-        ticket.masked_name = mask_name(req.name)
-    if req.id_number:
-        ticket.masked_id = mask_id_number(req.id_number)
-        ticket.id_hash = vault.id_hash(req.id_number)
-        ticket.id_cipher = vault.encrypt(req.id_number.strip().upper())
-    if req.phone:
-        ticket.phone_cipher = vault.encrypt(req.phone.strip())
-    session.add(ticket)
-    session.flush()
-    audit.record(session, actor=actor, action="ticket.issue", at=now, hall_id=hall.id, ticket_id=ticket.id,
-                 number=ticket.number, queue=queue.prefix, source=req.source, priority=req.priority_class)
+    conn = core(session)
+    ticket_id = conn.execute(_INSERT_TICKET, values).scalar_one()
+    conn.execute(_INSERT_TICKET_ITEMS, [{"ticket_id": ticket_id, "item_id": i.id} for i in items])
+    audit.record(session, actor=actor, action="ticket.issue", at=now, hall_id=hall.id, ticket_id=ticket_id,
+                 number=values["number"], queue=queue.prefix, source=req.source, priority=req.priority_class)
+    view = issued_view(ticket_id, values, queue, items, bundle)
     # The new ticket has the queue's highest key, so everyone else waiting is ahead of it.
-    load = queue_load(session, queue, hall.default_service_s, windows=windows)
+    load = queue_load(session, queue.id, hall.default_service_s, windows=windows)
     ahead = max(load.waiting - 1, 0)
     wait = load.wait_for(ahead)
-    issued = IssuedTicket(ticket, ahead, wait, reason)
+    issued = IssuedTicket(view, ahead, wait, reason, values["follow_code"])
     events: list[DomainEvent] = [
-        TicketIssued(hall.id, {"ticket": ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": wait}),
+        TicketIssued(hall.id, {"ticket": view, "people_ahead": ahead, "estimated_wait_s": wait}),
         QueueStatsChanged(hall.id, {"queues": [queue_stats(session, hall, queue, load)]}),
     ]
     return issued, events
 
 
-def queue_stats(session: Session, hall: Hall, queue: Queue, load: QueueLoad | None = None) -> dict:
+def issued_view(ticket_id: int, values: dict, queue: QueueRef, items: list[ItemRoute],
+                bundle: BundleRoute | None) -> dict:
+    """The ``ticket_view`` of a ticket inserted from ``values``, without loading it back."""
+    return {
+        "id": ticket_id, "number": values["number"], "queue_id": queue.id, "queue_prefix": queue.prefix,
+        "status": "waiting", "priority_class": values["priority_class"], "green_reason": values["green_reason"],
+        "source": values["source"], "item_ids": sorted(i.id for i in items),
+        "items": [i.name for i in sorted(items, key=lambda i: i.id)],
+        "bundle_id": bundle.id if bundle else None, "bundle": bundle.name if bundle else None,
+        "masked_name": values["masked_name"], "masked_id": values["masked_id"],
+        "issued_at": iso(values["issued_at"]), "called_at": None, "started_at": None, "finished_at": None,
+        "window_id": None, "target_window_id": None, "recall_count": 0, "call_reason": None, "outcome": None,
+        "transferred_from_id": None, "origin_ticket_id": None, "slot_start": iso(values["slot_start"]),
+        "service_day": values["service_day"].isoformat(),
+    }
+
+
+def queue_stats(session: Session, hall: Hall, queue: Queue | QueueRef, load: QueueLoad | None = None) -> dict:
     """Return a queue's waiting count, estimated wait for a newcomer and longest current wait."""
-    load = load or queue_load(session, queue, hall.default_service_s)
+    load = load or queue_load(session, queue.id, hall.default_service_s)
     waiting = load.waiting
-    oldest = session.scalar(select(Ticket.issued_at).where(Ticket.queue_id == queue.id, Ticket.status == "waiting")
-                            .order_by(Ticket.queue_key, Ticket.id).limit(1))
+    oldest = head_issued_at(session, queue.id)
     return {"queue_id": queue.id, "prefix": queue.prefix, "name": queue.name, "waiting": waiting,
             "estimated_wait_s": load.wait_for(waiting),
             "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
