@@ -18,7 +18,14 @@ from hall_queue.api.base import csrf_matches, csrf_token
 from hall_queue.api.errors import describe_validation
 from hall_queue.errors import DomainError
 from hall_queue.halls import local_time
-from hall_queue.models import COMPLAINT_STATUSES, Complaint, Hall, ServiceItem, Staff, Window
+from hall_queue.models import (
+    COMPLAINT_STATUSES,
+    Complaint,
+    Hall,
+    ServiceItem,
+    Staff,
+    Window,
+)
 from hall_queue.runtime import runtime
 
 from .auth import current_staff, staff_required
@@ -26,6 +33,9 @@ from .auth import current_staff, staff_required
 bp = Blueprint("manage", __name__, template_folder="templates", static_folder="static/manage",
                static_url_path="/admin/manage/static")
 MANAGERS = ("admin", "manager")
+# Window kinds in the hall's own words (glossary; 001 §5, 004 §7).
+WINDOW_KIND_LABELS = {"general": "综合窗口（无差别受理）", "on_the_spot": "即来即办窗口", "cross_region": "跨省通办 / 全区通办窗口",
+                      "fallback": "“办不成事”反映窗口", "handover": "出件窗口"}
 PUBLIC_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -61,7 +71,7 @@ def config_page():
     hall = _staff_hall()
     actor = current_staff()
     page = {"hall_id": hall.id, "hall_name": hall.name, "role": actor.role, "staff_id": actor.id,
-            "halls": _halls() if actor.role == "admin" else []}
+            "halls": _halls() if actor.role == "admin" else [], "window_kinds": list(WINDOW_KIND_LABELS.items())}
     return render_template("manage/config.html", page=page, hall=hall)
 
 
@@ -81,7 +91,7 @@ def stats_page():
 
 # ---------------------------------------------------------------- complaints (managers)
 
-def _complaint(complaint_id: int, s) -> tuple[Complaint, Hall]:  # noqa: ANN001
+def _complaint(complaint_id: int, s) -> tuple[Complaint, Hall]:
     actor = current_staff()
     c = s.get(Complaint, complaint_id)
     if c is None or (actor.hall_id is not None and c.hall_id != actor.hall_id):
@@ -132,7 +142,7 @@ def complaint_action(complaint_id: int, action: str):
     form = request.form
     now = _now()
 
-    def do(s):  # noqa: ANN001
+    def do(s):
         c, _ = _complaint(complaint_id, s)
         if action == "handle":
             K.start_handling(s, c, handler_id=form.get("handler_id", type=int), now=now, actor=actor)
@@ -181,7 +191,7 @@ def _file_online(hall_id: int, form: K.ComplaintForm) -> dict[str, Any]:
     rt = runtime()
     source = K.source_hash(rt.vault, request.remote_addr or "unknown")
 
-    def do(s):  # noqa: ANN001
+    def do(s):
         hall = s.get(Hall, hall_id)
         K.check_rate(s, hall, source, now=_now())
         c, code = K.file_complaint(s, hall, form, channel="online", now=_now(), vault=rt.vault, actor=None,

@@ -15,11 +15,19 @@ import io
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -31,9 +39,25 @@ from .demo import pinyin_initials
 from .errors import DomainError, Forbidden, InvalidRequest, NotFound
 from .events import DomainEvent
 from .halls import validate_opening_hours
-from .models import (ROLES, AccessToken, Alert, Bundle, BundleItem, Complaint, Hall, PostInterval,
-                     Queue, ServiceCategory, ServiceItem, Staff, Ticket, TicketCounter, TicketItem, Window,
-                     WindowQueue)
+from .models import (
+    ROLES,
+    AccessToken,
+    Alert,
+    Bundle,
+    BundleItem,
+    Complaint,
+    Hall,
+    PostInterval,
+    Queue,
+    ServiceCategory,
+    ServiceItem,
+    Staff,
+    Ticket,
+    TicketCounter,
+    TicketItem,
+    Window,
+    WindowQueue,
+)
 from .posts import configure_window
 
 # ---------------------------------------------------------------- input schemas (shared by the API and CSV import)
@@ -66,11 +90,11 @@ class MaterialSpec(Spec):
 class GuideSpec(Spec):
     """The item's service guide (办事指南)."""
 
-    legal_basis: Optional[LongText] = None
-    conditions: Optional[LongText] = None
-    fees: Optional[LongText] = None
-    time_limit: Optional[LongText] = None
-    process: Optional[LongText] = None
+    legal_basis: LongText | None = None
+    conditions: LongText | None = None
+    fees: LongText | None = None
+    time_limit: LongText | None = None
+    process: LongText | None = None
 
     def stored(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v}
@@ -83,7 +107,7 @@ class ItemSpec(Spec):
     name: Name
     category_id: Ident
     kind: Literal["immediate", "promised"] = "immediate"
-    promised_days: Optional[Annotated[int, Field(ge=1, le=365)]] = None
+    promised_days: Annotated[int, Field(ge=1, le=365)] | None = None
     on_the_spot: bool = False
     appointment_only_slots: bool = False
     typical_service_s: Annotated[int, Field(ge=30, le=14400)] = 300
@@ -93,7 +117,7 @@ class ItemSpec(Spec):
     active: bool = True
 
     @model_validator(mode="after")
-    def _kind_and_days(self) -> "ItemSpec":
+    def _kind_and_days(self) -> ItemSpec:
         # 即办件 are finished on the spot; 承诺件 state their promised term in working days.
         if self.kind == "promised" and self.promised_days is None:
             raise ValueError("a promised item (承诺件) needs promised_days")
@@ -135,7 +159,7 @@ class QueueSpec(Spec):
     prefix: Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
                       StringConstraints(pattern=r"^[A-Z]{1,2}$")]
     name: Short
-    daily_cap: Optional[Annotated[int, Field(ge=1, le=99999)]] = None
+    daily_cap: Annotated[int, Field(ge=1, le=99999)] | None = None
     item_ids: Annotated[list[Ident], Field(max_length=500)] = []
     active: bool = True
 
@@ -150,8 +174,8 @@ class WindowSpec(Spec):
     name: Short
     kind: Literal["general", "on_the_spot", "cross_region", "fallback", "handover"] = "general"
     queues: Annotated[list[WindowQueueSpec], Field(max_length=30)] = []
-    a_clerk_id: Optional[Ident] = None
-    b_clerk_id: Optional[Ident] = None
+    a_clerk_id: Ident | None = None
+    b_clerk_id: Ident | None = None
 
 
 class HallSettingsSpec(Spec):
@@ -638,7 +662,7 @@ def _cell_out(value: str) -> str:
 
 def _cell_in(value: str | None) -> str:
     value = value or ""
-    return value[1:] if value.startswith("'") else value
+    return value.removeprefix("'")
 
 
 def _yes(flag: bool) -> str:
@@ -716,8 +740,7 @@ def export_items_csv(session: Session, hall: Hall) -> str:
 
 
 def _parse_rows(text: str) -> list[tuple[int, dict[str, str]]]:
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)

@@ -193,7 +193,6 @@ def sign_out(session: Session, window: Window, *, now: datetime, actor: Actor) -
     leaving = window.clerk_id
     audit.record(session, actor=actor, action="window.sign_out", at=now, hall_id=window.hall_id, window_id=window.id,
                  staff_id=leaving)
-    events = _release_covered(session, window, now, actor)
     _close_intervals(session, window, now)
     window.covered_by_id = None
     window.clerk_id = None
@@ -203,6 +202,9 @@ def sign_out(session: Session, window: Window, *, now: datetime, actor: Actor) -
     window.paused_at = None
     window.pause_reason = None
     session.flush()
+    # Hand back covered posts only once this window is unstaffed: otherwise a covered post whose backup is
+    # the leaving clerk would pick this very window as its cover again (A and B both gone, yet no empty post).
+    events = _release_covered(session, window, now, actor)
     events += arrange_cover(session, window, absent_id=leaving, now=now, actor=actor)
     events.append(_status_event(session, window))
     return events

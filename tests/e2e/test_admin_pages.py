@@ -189,3 +189,165 @@ def test_dashboard_shows_a_live_empty_post_alert_with_sound(server, browser):
     page.wait_for_selector("#toast:has-text('公告已发布')")
     shot(page, "dashboard-covered")
     ctx.close()
+
+
+def _issue(srv, code: str) -> dict:
+    hall = srv.tokens["hall_id"]
+    catalog = requests.get(srv.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
+    item = next(i["id"] for i in catalog["items"] if i["code"] == code)
+    return call_api(srv, "POST", f"/api/v1/halls/{hall}/tickets", srv.tokens["kiosk"], {"item_ids": [item]})
+
+
+def test_console_serves_with_every_action(server, browser):
+    """Issue 6 "done when": every console action by its key — call, recall, no-show, start, transfer, finish,
+    pause and resume, sign out — on a real window (F8 and the notice are in the test above)."""
+    hall = server.tokens["hall_id"]
+    manager = bearer(server, "manager")
+    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    queues = {q["prefix"]: q["id"] for q in call_api(server, "GET", f"/api/v1/halls/{hall}/queues", manager)["items"]}
+    first, second, third = (_issue(server, "HZ002") for _ in range(3))  # 户口迁移: queue A only
+
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(10000)
+    login(page, server, "clerk06")
+    page.wait_for_url("**/admin/console")
+    page.click(f"button[data-window='{windows[6]}']")
+    page.wait_for_selector("#live-state:has-text('实时连接正常')")
+    page.keyboard.press("F1")
+    page.wait_for_selector(f"#t-number:has-text('{first['number']}')")
+    page.keyboard.press("F2")
+    page.wait_for_selector(f"#toast:has-text('已重呼 {first['number']}')")
+    assert call_api(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["recall_count"] == 1
+    page.keyboard.press("F3")
+    page.wait_for_selector(f"#toast:has-text('{first['number']} 已过号')")
+    page.wait_for_selector("#ticket-empty:not([hidden])")
+    assert call_api(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["status"] == "no_show"
+
+    page.keyboard.press("F1")
+    page.wait_for_selector(f"#t-number:has-text('{second['number']}')")
+    page.keyboard.press("F4")
+    page.wait_for_selector("#t-status:has-text('办理中')")
+    page.keyboard.press("F6")
+    page.wait_for_selector("#transfer-dlg[open]")
+    page.select_option("#x-queue", str(queues["E"]))
+    page.fill("#x-note", "需跨省通办窗口办理")
+    shot(page, "console-transfer")
+    page.click("#x-submit")
+    page.wait_for_selector("#toast:has-text('已转办')")
+    page.wait_for_selector("#ticket-empty:not([hidden])")
+    # The ticket in hand is closed as transferred; a follow-up ticket waits in queue E (nothing else waits there).
+    assert call_api(server, "GET", f"/api/v1/tickets/{second['id']}", manager)["status"] == "transferred"
+    snapshot = call_api(server, "GET", f"/api/v1/halls/{hall}/snapshot", manager)
+    assert next(q["waiting"] for q in snapshot["queues"] if q["prefix"] == "E") == 1
+
+    page.keyboard.press("F1")
+    page.wait_for_selector(f"#t-number:has-text('{third['number']}')")
+    page.keyboard.press("F4")
+    page.wait_for_selector("#t-status:has-text('办理中')")
+    page.keyboard.press("F5")
+    page.wait_for_selector("#finish-dlg[open]")
+    page.select_option("#f-outcome", "completed")
+    page.click("#f-submit")
+    page.wait_for_selector("#ticket-empty:not([hidden])")
+    assert call_api(server, "GET", f"/api/v1/tickets/{third['id']}", manager)["status"] == "done"
+
+    page.keyboard.press("F7")
+    page.wait_for_selector("#pause-dlg[open]")
+    page.fill("#p-reason", "用餐")
+    page.click("#p-submit")
+    page.wait_for_selector("#state-banner:has-text('暂停服务中：用餐')")
+    assert page.is_disabled("#btn-call")
+    shot(page, "console-paused")
+    page.keyboard.press("F7")
+    page.wait_for_selector("#state-banner", state="hidden")
+    assert page.is_enabled("#btn-call")
+    page.once("dialog", lambda d: d.accept())
+    page.keyboard.press("F9")
+    page.wait_for_selector("#pick:not([hidden])")
+    assert call_api(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"][5]["clerk_id"] is None
+    ctx.close()
+
+
+def test_dashboard_empty_post_when_a_and_b_both_sign_out(server, browser):
+    """Issue 6 "done when": A leaves and B (signed in at their own window) covers; then B leaves too and the
+    manager's dashboard raises the empty-post alert (002 §6.9 不得空岗) live, with its sound."""
+    hall = server.tokens["hall_id"]
+    a, b = bearer(server, "clerk09"), bearer(server, "clerk10")  # window 9: A clerk09, B clerk10 (A of window 10)
+    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", a)["items"]}
+    call_api(server, "POST", f"/api/v1/windows/{windows[9]}/sign-in", a)
+    call_api(server, "POST", f"/api/v1/windows/{windows[10]}/sign-in", b)
+
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(10000)
+    login(page, server, "manager")
+    page.wait_for_url("**/admin/dashboard")
+    page.wait_for_selector("#live-state:has-text('实时连接正常')")
+    page.click("#sound-on")
+    page.wait_for_selector("body[data-sound-enabled='1']")
+    page.wait_for_selector(f"[data-window='{windows[9]}'][data-status=idle]")
+    empty9 = "#alerts [data-kind=empty_post]:has-text('9号窗口空岗')"
+
+    call_api(server, "POST", f"/api/v1/windows/{windows[9]}/sign-out", a)
+    page.wait_for_selector(f"[data-window='{windows[9]}'][data-status=covered]")
+    assert page.locator(empty9).count() == 0  # B covers from window 10: not an empty post
+    played = int(page.get_attribute("body", "data-sound-played"))
+
+    call_api(server, "POST", f"/api/v1/windows/{windows[10]}/sign-out", b)
+    page.wait_for_selector(empty9)
+    page.wait_for_selector(f"[data-window='{windows[9]}'][data-status=empty]")
+    page.wait_for_selector("#alerts [data-kind=empty_post]:has-text('10号窗口空岗')")
+    assert int(page.get_attribute("body", "data-sound-played")) > played
+    shot(page, "dashboard-both-posts-empty")
+    ctx.close()
+
+
+def test_manager_handles_a_low_rating_in_the_browser(server, browser):
+    """Issue 6 "done when": a 非常不满意 rating opens a case; the manager assigns, records the fix and the
+    feedback, and closes it on the ratings page (003 §10.4)."""
+    hall = server.tokens["hall_id"]
+    manager = bearer(server, "manager")
+    clerk = bearer(server, "clerk02")
+    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    pad = call_api(server, "POST", f"/api/v1/windows/{windows[2]}/pad-token", manager, {})["token"]
+    ticket = _issue(server, "HZ002")
+    call_api(server, "POST", f"/api/v1/windows/{windows[2]}/sign-in", clerk)
+    called = call_api(server, "POST", f"/api/v1/windows/{windows[2]}/call-next", clerk)["ticket"]
+    assert called["id"] == ticket["id"]
+    call_api(server, "POST", f"/api/v1/tickets/{ticket['id']}/start", clerk)
+    call_api(server, "POST", f"/api/v1/tickets/{ticket['id']}/finish", clerk, {"outcome": "completed"})
+    rated = call_api(server, "POST", f"/api/v1/tickets/{ticket['id']}/rating", pad,
+                     {"score": 1, "reasons": ["attitude"], "comment": "态度生硬"})
+    case = rated["rectification_id"]
+    clerk02 = next(s["id"] for s in call_api(server, "GET", f"/api/v1/halls/{hall}/staff", manager)["items"]
+                   if s["username"] == "clerk02")
+
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(10000)
+    login(page, server, "manager")
+    page.wait_for_url("**/admin/dashboard")
+    page.goto(server.url + "/admin/ratings")
+    row = page.locator(f"#cases tr[data-case='{case}']")
+    row.locator("button").click()
+    page.wait_for_selector("#case-dlg[open]")
+    assert "态度生硬" in page.inner_text("#d-rating")
+    page.select_option("#d-clerk", str(clerk02))
+    page.fill("#d-plan", "学习文明用语规范")
+    page.click("#d-assign-btn")
+    page.wait_for_selector(f"#cases tr[data-case='{case}'] [data-status=assigned]")
+    page.fill("#d-fix-text", "已组织窗口服务礼仪培训")
+    page.click("#d-fix-btn")
+    page.wait_for_selector(f"#cases tr[data-case='{case}'] [data-status=fixed]")
+    page.fill("#d-feedback-text", "已电话回访办事人并致歉")
+    page.click("#d-feedback-btn")
+    page.wait_for_selector("#d-close-btn:not([hidden])")
+    shot(page, "rectification-fixed")
+    page.click("#d-close-btn")
+    page.wait_for_selector(f"#cases tr[data-case='{case}']", state="detached")
+    done = next(c for c in call_api(server, "GET", f"/api/v1/halls/{hall}/rectifications", manager)["items"]
+                if c["id"] == case)
+    assert (done["status"], done["responsible_clerk_id"], done["fix"], done["feedback"]) == \
+        ("closed", clerk02, "已组织窗口服务礼仪培训", "已电话回访办事人并致歉")
+    ctx.close()

@@ -195,3 +195,41 @@ def test_public_complaint_flow(server, browser):
     _shot(staff, "complaints-list")
     staff.close()
     ctx.close()
+
+
+def test_manager_handles_a_complaint_in_the_browser(server, browser):
+    """Issue 6 "done when": a complaint filed on the public page is taken on, answered and closed by the manager on
+    its page (000 §10.3, §10.4); the complainant's data stays masked there."""
+    public = browser.new_page(viewport={"width": 900, "height": 1000})
+    public.goto(server.url + "/complaints/new")
+    public.select_option("#kind", "efficiency")
+    public.fill("#content", "等候超过一小时仍未叫号，窗口人员长时间离岗。")
+    public.fill("#complainant_name", "李雷")
+    public.fill("#contact", "13900001111")
+    public.click("#submit")
+    number = public.locator("#complaint-number").inner_text()
+    public.close()
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10000)
+    _login(page, server, "manager")
+    page.goto(server.url + "/admin/complaints")
+    page.click(f"tr[data-number='{number}'] a")
+    page.wait_for_selector(f"#number:has-text('{number}')")
+    assert page.inner_text("#status") == "已受理"
+    assert "李*" in page.content() and "李雷" not in page.content() and "13900001111" not in page.content()
+    page.click("#btn-handle")
+    page.wait_for_selector("#status:has-text('处理中')")
+    page.fill("#answer-text", "经核查属实，已对离岗人员批评教育，并增派B岗。")
+    page.fill("#measures", "高峰时段A、B岗同时在岗")
+    page.click("#btn-answer")
+    page.wait_for_selector("#status:has-text('已答复')")
+    assert "增派B岗" in page.inner_text("#answer")
+    _shot(page, "complaint-answered")
+    page.click("#btn-close")
+    page.wait_for_selector("#status:has-text('已办结')")
+    hall = server.tokens["hall_id"]
+    c = next(c for c in _api(server, "GET", f"/api/v1/halls/{hall}/complaints", _token(server, "manager"))["items"]
+             if c["number"] == number)
+    assert c["status"] == "closed"
+    page.close()

@@ -170,8 +170,17 @@
       const r = await api("POST", `/api/v1/windows/${windowId}/call-next`);
       toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
     }),
-    recall: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/recall`)),
-    noshow: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/no-show`)),
+    // Recall and no-show change nothing else on the desk: say that they happened.
+    recall: () => ticket() && act(async () => {
+      const t = ticket();
+      await api("POST", `/api/v1/tickets/${t.id}/recall`);
+      toast(`已重呼 ${t.number}`);
+    }),
+    noshow: () => ticket() && act(async () => {
+      const t = ticket();
+      await api("POST", `/api/v1/tickets/${t.id}/no-show`);
+      toast(`${t.number} 已过号`);
+    }),
     start: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/start`)),
     finish: () => ticket() && openFinish(),
     transfer: () => ticket() && openTransfer(),

@@ -1,0 +1,331 @@
+/* Configuration page: the forms (one <dialog> per kind of thing) that create, change and delete through the JSON
+   API. The server is the judge of what is valid; its {"error": {"code", "message"}} is shown in the form, next to
+   the field it names, and the dialog stays open with what the user typed. */
+"use strict";
+const CfgForms = (() => {
+  const $ = (id) => document.getElementById(id);
+  const TITLES = {items: "事项", categories: "分类", bundles: "一件事", queues: "队列", windows: "窗口", staff: "人员"};
+  const GUIDE = ["legal_basis", "conditions", "fees", "time_limit", "process"];
+  // The field a 409 conflict is about: the one that must be unique in the hall.
+  const UNIQUE = {items: "code", categories: "code", bundles: "code", queues: "prefix", windows: "number", staff: "username"};
+  let ctx = null;  // {hall, refs, onSaved}, set by config.js
+
+  const endpoints = (H) => ({
+    items: {list: `/api/v1/halls/${H}/items`, one: (id) => `/api/v1/items/${id}`},
+    categories: {list: `/api/v1/halls/${H}/categories`, one: (id) => `/api/v1/categories/${id}`},
+    bundles: {list: `/api/v1/halls/${H}/bundles`, one: (id) => `/api/v1/bundles/${id}`},
+    queues: {list: `/api/v1/halls/${H}/queues`, one: (id) => `/api/v1/queues/${id}`},
+    windows: {list: `/api/v1/halls/${H}/windows`, one: (id) => `/api/v1/windows/${id}`},
+    staff: {list: `/api/v1/halls/${H}/staff`, one: (id) => `/api/v1/staff/${id}`},
+  });
+
+  // ------------------------------------------------------------ small helpers
+  const intOrNull = (v) => (String(v ?? "").trim() === "" ? null : Number(v));
+  const field = (form, name) => form.querySelector(`[data-field="${name}"]`);
+  const val = (form, name) => field(form, name).value;
+  const setVal = (form, name, v) => { field(form, name).value = v ?? ""; };
+  const checked = (form, name) => field(form, name).checked;
+
+  /** [value, label] options for a reference list; ``keep`` is kept even if it is no longer offered. */
+  function options(ref, keep) {
+    const r = ctx.refs;
+    if (ref === "categories") return r.categories.map((c) => [c.id, `${c.name}（${c.code}）`]);
+    if (ref === "queues") return r.queues.map((q) => [q.id, `${q.prefix} ${q.name}${q.active ? "" : "（停用）"}`]);
+    if (ref === "items") return r.items.map((i) => [i.id, `${i.code} ${i.name}${i.active ? "" : "（停用）"}`]);
+    if (ref === "staff") {
+      return r.staff.filter((s) => s.active || s.id === keep).map((s) =>
+        [s.id, `${s.display_name}（${s.employee_no || s.username}）${s.active ? "" : "（已停用）"}`]);
+    }
+    return [];
+  }
+
+  function fillSelect(sel, value) {
+    const opts = options(sel.dataset.ref, value);
+    const first = sel.dataset.empty !== undefined ? [OV.el("option", {value: ""}, sel.dataset.empty)]
+      : [OV.el("option", {value: "", disabled: true}, "请选择…")];
+    sel.replaceChildren(...first, ...opts.map(([v, label]) => OV.el("option", {value: v}, label)));
+    sel.value = value == null ? "" : String(value);
+  }
+
+  function fillChecks(box, ids) {
+    const want = new Set((ids || []).map(Number));
+    box.replaceChildren(...options(box.dataset.checks).map(([v, label]) => OV.el("label", {class: "inline"},
+      OV.el("input", {type: "checkbox", name: box.dataset.name, value: v, checked: want.has(Number(v))}), " ", label)));
+  }
+
+  const checkedIds = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((c) => Number(c.value));
+
+  function addRow(tbody, tplId) {
+    const row = $(tplId).content.firstElementChild.cloneNode(true);
+    tbody.append(row);
+    numberRows(tbody);
+    return row;
+  }
+
+  function numberRows(tbody) {
+    [...tbody.children].forEach((tr, i) => { const pos = tr.querySelector(".pos"); if (pos) pos.textContent = i + 1; });
+  }
+
+  // ------------------------------------------------------------ errors next to the form
+  function clearErrors(form) {
+    const box = form.querySelector(".form-error, .error");
+    if (box) { box.hidden = true; box.textContent = ""; }
+    for (const e of form.querySelectorAll(".field-error")) e.remove();
+    for (const e of form.querySelectorAll("[aria-invalid]")) e.removeAttribute("aria-invalid");
+  }
+
+  /** The control a server message "loc: problem" is about, e.g. "materials.0.name" or "guide.fees". */
+  function controlFor(form, loc) {
+    const parts = loc.split(".");
+    if (parts[0] === "materials" && /^\d+$/.test(parts[1] || "")) {
+      const row = form.querySelectorAll(".material-row")[Number(parts[1])];
+      if (row) return row.querySelector(`[name="m_${parts[2] || "name"}"]`) || row;
+    }
+    if (parts[0] === "opening_hours") return field(form, "opening_hours");
+    return field(form, loc) || field(form, parts[0]);
+  }
+
+  function markField(el, text) {
+    el.setAttribute("aria-invalid", "true");
+    const holder = el.closest(".field, fieldset, td, table") || el;
+    holder.append(OV.el("small", {class: "field-error"}, text));
+  }
+
+  function showError(form, e, entity) {
+    clearErrors(form);
+    const box = form.querySelector(".form-error, .error");
+    box.textContent = e.message + (e.status ? `（${e.status} ${e.code || ""}）` : "");
+    box.hidden = false;
+    let marked = 0;
+    for (const part of String(e.message).split("; ")) {
+      const m = /^([A-Za-z_][\w.]*): (.+)$/.exec(part);
+      const el = m && controlFor(form, m[1]);
+      if (el) { markField(el, m[2]); marked++; }
+    }
+    if (!marked && e.code === "conflict" && entity && field(form, UNIQUE[entity])) {
+      markField(field(form, UNIQUE[entity]), "已被占用");
+    }
+  }
+
+  // ------------------------------------------------------------ filling a form from a row, reading it back
+  const FILL = {
+    items(form, r) {
+      r = r || {code: "", name: "", category_id: ctx.refs.categories[0]?.id, kind: "immediate", promised_days: null,
+                on_the_spot: false, appointment_only_slots: false, typical_service_s: 300, guide: {}, queue_ids: [],
+                active: true, materials: [{name: "居民身份证", form: "original", count: 1, required: true, deferrable: false}]};
+      setVal(form, "code", r.code); setVal(form, "name", r.name); setVal(form, "kind", r.kind);
+      setVal(form, "promised_days", r.promised_days);
+      setVal(form, "typical_service_s", r.typical_service_s / 60);
+      field(form, "on_the_spot").checked = r.on_the_spot;
+      field(form, "appointment_only_slots").checked = r.appointment_only_slots;
+      field(form, "active").checked = r.active;
+      fillSelect(field(form, "category_id"), r.category_id);
+      fillChecks(form.querySelector("[data-checks=queues]"), r.queue_ids);
+      for (const k of GUIDE) setVal(form, "guide." + k, (r.guide || {})[k]);
+      const tbody = $("materials-rows");
+      tbody.replaceChildren();
+      for (const m of r.materials) {
+        const row = addRow(tbody, "tpl-material");
+        row.querySelector("[name=m_name]").value = m.name;
+        row.querySelector("[name=m_form]").value = m.form;
+        row.querySelector("[name=m_count]").value = m.count;
+        row.querySelector("[name=m_required]").checked = m.required;
+        row.querySelector("[name=m_deferrable]").checked = m.deferrable;
+      }
+    },
+    categories(form, r) {
+      r = r || {code: "", name: "", sort: ctx.refs.categories.length};
+      setVal(form, "code", r.code); setVal(form, "name", r.name); setVal(form, "sort", r.sort);
+    },
+    bundles(form, r) {
+      r = r || {code: "", name: "", description: "", queue_id: null, item_ids: [], active: true};
+      setVal(form, "code", r.code); setVal(form, "name", r.name); setVal(form, "description", r.description);
+      field(form, "active").checked = r.active;
+      fillSelect(field(form, "queue_id"), r.queue_id);
+      const tbody = $("bundle-item-rows");
+      tbody.replaceChildren();
+      for (const id of (r.item_ids.length ? r.item_ids : [null])) fillSelect(addRow(tbody, "tpl-bundle-item").querySelector("select"), id);
+    },
+    queues(form, r) {
+      r = r || {prefix: "", name: "", daily_cap: null, item_ids: [], active: true};
+      setVal(form, "prefix", r.prefix); setVal(form, "name", r.name); setVal(form, "daily_cap", r.daily_cap);
+      field(form, "active").checked = r.active;
+      fillChecks(form.querySelector("[data-checks=items]"), r.item_ids);
+    },
+    windows(form, r) {
+      const next = Math.max(0, ...ctx.refs.windows.map((w) => w.number)) + 1;
+      r = r || {number: next, name: `综合窗口${next}`, kind: "general", queues: [], a_clerk_id: null, b_clerk_id: null};
+      setVal(form, "number", r.number); setVal(form, "name", r.name); setVal(form, "kind", r.kind);
+      fillSelect(field(form, "a_clerk_id"), r.a_clerk_id);
+      fillSelect(field(form, "b_clerk_id"), r.b_clerk_id);
+      // Served queues first, in their calling order, then the others (unticked).
+      const served = new Map(r.queues.map((q) => [q.id ?? q.queue_id, q.role]));
+      const order = [...r.queues.map((q) => q.id ?? q.queue_id),
+                     ...ctx.refs.queues.map((q) => q.id).filter((id) => !served.has(id))];
+      const byId = new Map(ctx.refs.queues.map((q) => [q.id, q]));
+      $("window-queue-rows").replaceChildren(...order.filter((id) => byId.has(id)).map((id) => {
+        const q = byId.get(id);
+        const role = OV.el("select", {name: "wq_role", "aria-label": `${q.prefix}队列角色`},
+          OV.el("option", {value: "primary"}, "主办"), OV.el("option", {value: "helper"}, "协办"));
+        role.value = served.get(id) || "primary";
+        return OV.el("tr", {class: "window-queue-row", "data-queue": id},
+          OV.el("td", {}, OV.el("input", {type: "checkbox", name: "wq_on", value: id, checked: served.has(id),
+                                          "aria-label": `服务${q.prefix}队列`})),
+          OV.el("td", {}, `${q.prefix} ${q.name}${q.active ? "" : "（停用）"}`), OV.el("td", {}, role),
+          OV.el("td", {}, OV.el("button", {type: "button", class: "secondary small", "data-row": "up", "aria-label": "上移"}, "↑"),
+                OV.el("button", {type: "button", class: "secondary small", "data-row": "down", "aria-label": "下移"}, "↓")));
+      }));
+    },
+    staff(form, r) {
+      r = r || {username: "", display_name: "", employee_no: "", role: "clerk", active: true};
+      setVal(form, "username", r.username); setVal(form, "display_name", r.display_name);
+      setVal(form, "employee_no", r.employee_no); setVal(form, "role", r.role); setVal(form, "password", "");
+      field(form, "username").readOnly = Boolean(r.id);
+      field(form, "active").checked = r.active;
+      $("new-password").value = "";
+      clearErrors($("password-form"));
+    },
+  };
+
+  const READ = {
+    items(form) {
+      const body = {code: val(form, "code"), name: val(form, "name"), category_id: intOrNull(val(form, "category_id")),
+                    kind: val(form, "kind"), on_the_spot: checked(form, "on_the_spot"),
+                    appointment_only_slots: checked(form, "appointment_only_slots"), active: checked(form, "active"),
+                    queue_ids: checkedIds(form, "queue_ids"), guide: {}};
+      body.promised_days = body.kind === "promised" ? intOrNull(val(form, "promised_days")) : null;
+      const minutes = val(form, "typical_service_s");
+      if (minutes !== "") body.typical_service_s = Math.round(Number(minutes) * 60);
+      for (const k of GUIDE) { const v = val(form, "guide." + k).trim(); if (v) body.guide[k] = v; }
+      body.materials = [...form.querySelectorAll(".material-row")].map((row) => ({
+        name: row.querySelector("[name=m_name]").value, form: row.querySelector("[name=m_form]").value,
+        count: intOrNull(row.querySelector("[name=m_count]").value),
+        required: row.querySelector("[name=m_required]").checked,
+        deferrable: row.querySelector("[name=m_deferrable]").checked}));
+      return body;
+    },
+    categories: (form) => ({code: val(form, "code"), name: val(form, "name"), sort: intOrNull(val(form, "sort")) ?? 0}),
+    bundles: (form) => ({code: val(form, "code"), name: val(form, "name"), description: val(form, "description"),
+                         queue_id: intOrNull(val(form, "queue_id")), active: checked(form, "active"),
+                         item_ids: [...form.querySelectorAll("[name=b_item]")].map((s) => intOrNull(s.value))
+                           .filter((v) => v !== null)}),
+    queues: (form) => ({prefix: val(form, "prefix"), name: val(form, "name"), daily_cap: intOrNull(val(form, "daily_cap")),
+                        item_ids: checkedIds(form, "item_ids"), active: checked(form, "active")}),
+    windows: (form) => ({number: intOrNull(val(form, "number")), name: val(form, "name"), kind: val(form, "kind"),
+                         a_clerk_id: intOrNull(val(form, "a_clerk_id")), b_clerk_id: intOrNull(val(form, "b_clerk_id")),
+                         queues: [...form.querySelectorAll(".window-queue-row")]
+                           .filter((tr) => tr.querySelector("[name=wq_on]").checked)
+                           .map((tr) => ({queue_id: Number(tr.dataset.queue), role: tr.querySelector("[name=wq_role]").value}))}),
+    staff(form) {
+      const body = {display_name: val(form, "display_name"), employee_no: val(form, "employee_no"), role: val(form, "role")};
+      if (form.dataset.id) body.active = checked(form, "active");
+      else Object.assign(body, {username: val(form, "username"), password: val(form, "password")});
+      return body;
+    },
+  };
+
+  const labelOf = (entity, r) => r.code || r.prefix || (r.number ? `${r.number}号` : "") || r.username || `#${r.id}`;
+
+  // ------------------------------------------------------------ open / save / delete
+  function showKind(form) {
+    const box = form.querySelector("[data-show-when]");
+    if (!box) return;
+    const [name, want] = box.dataset.showWhen.split("=");
+    box.hidden = val(form, name) !== want;
+  }
+
+  function open(entity, row) {
+    const form = $("form-" + entity);
+    form.reset();
+    clearErrors(form);
+    form.dataset.id = row ? row.id : "";
+    form.querySelector(".dlg-title").textContent = (row ? "编辑" : "新建") + TITLES[entity] + (row ? ` ${labelOf(entity, row)}` : "");
+    for (const el of $("dlg-" + entity).querySelectorAll("[data-only]")) el.hidden = el.dataset.only !== (row ? "edit" : "create");
+    FILL[entity](form, row);
+    showKind(form);
+    $("dlg-" + entity).showModal();
+    form.querySelector("input:not([type=hidden]):not([readonly]), select")?.focus();
+  }
+
+  async function save(entity, form) {
+    const ep = endpoints(ctx.hall)[entity];
+    const body = READ[entity](form);
+    const button = form.querySelector("button.save");
+    button.disabled = true;
+    try {
+      if (form.dataset.id) await OV.api("PATCH", ep.one(form.dataset.id), body);
+      else await OV.api("POST", ep.list, body);
+      $("dlg-" + entity).close();
+      OV.toast(`${TITLES[entity]}已保存`);
+      ctx.onSaved(entity);
+    } catch (e) {
+      showError(form, e, entity);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Delete after confirmation; the server refuses what is still in use (409 in_use) and says what uses it. */
+  async function remove(entity, row, form) {
+    if (!confirm(`确定删除${TITLES[entity]} ${labelOf(entity, row)}？删除后不能恢复。仍在使用的不能删除，可改为停用。`)) return;
+    try {
+      await OV.api("DELETE", endpoints(ctx.hall)[entity].one(row.id));
+      if (form) $("dlg-" + entity).close();
+      OV.toast(`${TITLES[entity]}已删除`);
+      ctx.onSaved(entity);
+    } catch (e) {
+      if (form) showError(form, e, entity);
+      else OV.toast(e.message, "error");
+    }
+  }
+
+  /** Move a repeated row up or down, or remove it (materials, bundle items, served queues, opening periods). */
+  function rowButton(ev) {
+    const b = ev.target.closest("[data-row]");
+    if (!b) return;
+    const act = b.dataset.row;
+    if (act === "remove-period") { b.closest(".period").remove(); return; }
+    const tr = b.closest("tr");
+    const tbody = tr.parentElement;
+    if (act === "up" && tr.previousElementSibling) tbody.insertBefore(tr, tr.previousElementSibling);
+    else if (act === "down" && tr.nextElementSibling) tbody.insertBefore(tr.nextElementSibling, tr);
+    else if (act === "remove") tr.remove();
+    numberRows(tbody);
+  }
+
+  function init(context) {
+    ctx = context;
+    for (const entity of Object.keys(TITLES)) {
+      const form = $("form-" + entity);
+      form.addEventListener("submit", (ev) => { ev.preventDefault(); save(entity, form); });
+      form.addEventListener("click", rowButton);
+      form.addEventListener("change", () => showKind(form));
+      form.querySelector("[data-close]").addEventListener("click", () => $("dlg-" + entity).close());
+      form.querySelector("button.delete")?.addEventListener("click", () => {
+        const row = ctx.refs[entity].find((r) => String(r.id) === form.dataset.id);
+        if (row) remove(entity, row, form);
+      });
+    }
+    document.querySelector("[data-add-row=material]").addEventListener("click", () => {
+      addRow($("materials-rows"), "tpl-material").querySelector("input").focus();
+    });
+    document.querySelector("[data-add-row=bundle-item]").addEventListener("click", () => {
+      const sel = addRow($("bundle-item-rows"), "tpl-bundle-item").querySelector("select");
+      fillSelect(sel, null);
+      sel.focus();
+    });
+    $("password-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const form = ev.target;
+      const id = $("form-staff").dataset.id;
+      clearErrors(form);
+      try {
+        await OV.api("POST", `/api/v1/staff/${id}/password`, {password: $("new-password").value});
+        $("new-password").value = "";
+        OV.toast("密码已重置，该账号需重新登录");
+      } catch (e) { showError(form, e); }
+    });
+  }
+
+  return {init, open, remove, showError, clearErrors, TITLES};
+})();
