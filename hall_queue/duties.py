@@ -1,4 +1,4 @@
-"""Background duties of a running server: A/B post and long-wait checks every few seconds."""
+"""Background duties of a running server: A/B post and long-wait checks, stuck-ticket recovery, every few seconds."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,7 @@ import time
 from flask import Flask
 from sqlalchemy import select
 
-from . import appointments
+from . import appointments, retention
 from .long_waits import check_long_waits
 from .models import Hall
 from .posts import check_posts
@@ -33,6 +33,16 @@ def run_post_checks(app: Flask) -> int:
     return len(events)
 
 
+def recover_tickets(app: Flask) -> int:
+    """Put tickets stuck "called" at a window that no longer holds them back in their queue (recovery.py)."""
+    from .recovery import recover_stuck_tickets
+
+    rt = runtime(app)
+    events = rt.db.run_write(lambda s: recover_stuck_tickets(s, now=rt.clock.now()))
+    rt.publish(events)
+    return len(events)
+
+
 def seal_audit(app: Flask) -> int:
     """Link new audit events onto the tamper-evident chain (``onevisit audit verify`` checks it)."""
     from . import audit
@@ -45,16 +55,21 @@ def run_duty_round(app: Flask) -> None:
     """Run every periodic duty once; a failing duty is logged and does not stop the others."""
     try:
         seal_audit(app)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("audit sealing failed")
     try:
+        recover_tickets(app)
+    except Exception:  # keep the duty alive through a database hiccup
+        log.exception("stuck-ticket recovery failed")
+    try:
         run_post_checks(app)
-    except Exception:  # noqa: BLE001 - keep the duty alive through a database hiccup
+    except Exception:
         log.exception("post check failed")
     try:  # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
         appointments.run_duty(app)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("appointment sweep failed")
+    retention.run_duty(app)  # hourly purge of expired personal data and pages; logs its own failures
 
 
 def start_duties(app: Flask) -> None:

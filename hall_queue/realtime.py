@@ -1,10 +1,17 @@
-"""Socket.IO: rooms ``hall:<id>`` and ``window:<id>``; a client that joins gets a snapshot first."""
+"""Socket.IO: rooms ``hall:<id>`` and ``window:<id>``; a client that joins gets a snapshot first.
+
+With several server processes, events travel between them through the Redis message queue. While
+Redis is away each process still delivers its own events to its own clients; when Redis returns,
+every process pushes a fresh snapshot to the screens it holds, so what they missed from the other
+processes during the outage is made good (see :func:`watch_message_queue`).
+"""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from flask import request
+from flask import Flask, request
 from flask_socketio import SocketIO, join_room
 
 from .auth import authenticate
@@ -25,7 +32,7 @@ def _token_from(auth: Any) -> str | None:
 
 
 @socketio.on("connect")
-def on_connect(auth: Any = None):  # noqa: ANN201
+def on_connect(auth: Any = None):
     """Sent by every screen, console and dashboard; refused without a valid token."""
     token = _token_from(auth)
     if not token:
@@ -41,12 +48,12 @@ def on_connect(auth: Any = None):  # noqa: ANN201
 
 
 @socketio.on("disconnect")
-def on_disconnect(*_args):  # noqa: ANN201
+def on_disconnect(*_args):
     _principals.pop(request.sid, None)
 
 
 @socketio.on("join")
-def on_join(data: Any):  # noqa: ANN201
+def on_join(data: Any):
     """A client asks for ``{"hall": id}`` or ``{"window": id}``; it gets ``snapshot`` first, then events."""
     actor = _principals.get(request.sid)
     if actor is None:
@@ -82,4 +89,90 @@ def on_join(data: Any):  # noqa: ANN201
 
 
 def emit_to_room(name: str, payload: dict, room: str) -> None:
+    if _queue["configured"] and not _queue["ok"]:
+        # Redis is down: deliver to this process's clients only, without two failing publishes per event.
+        socketio.emit(name, payload, to=room, ignore_queue=True)
+        return
     socketio.emit(name, payload, to=room)
+
+
+QUEUE_WATCH_EVERY_S = 1.0
+# After Redis returns, the Socket.IO listener of each process resubscribes with a back-off of up to
+# 60 s (python-socketio's RedisManager); screens are resynced again once every listener is back.
+QUEUE_RESUBSCRIBE_WAIT_S = 75.0
+_queue: dict[str, Any] = {"configured": False, "ok": True, "outages": 0, "resyncs": 0}
+
+
+def message_queue_state() -> dict[str, Any]:
+    """Return whether a message queue is configured and reachable, with outage and resync counts."""
+    return dict(_queue)
+
+
+def resync_local_screens(app: Flask) -> int:
+    """Push a fresh snapshot to every hall and window room with clients on this process; return the rooms."""
+    manager = socketio.server.manager
+    rooms = [r for r in list(manager.rooms.get("/", {}).keys())
+             if isinstance(r, str) and r.startswith(("hall:", "window:"))]
+    rt = runtime(app)
+    now = rt.clock.now()
+    sent = 0
+    with app.app_context(), rt.db.read() as s:
+        for room in rooms:
+            kind, _, raw = room.partition(":")
+            obj = s.get(Hall if kind == "hall" else Window, int(raw)) if raw.isdigit() else None
+            if obj is None:
+                continue
+            snap = hall_snapshot(s, obj, now=now) if kind == "hall" else window_snapshot(s, obj, now=now)
+            socketio.emit("snapshot", {"room": room, "resync": True, **snap}, to=room, ignore_queue=True)
+            sent += 1
+    _queue["resyncs"] += 1
+    return sent
+
+
+def watch_message_queue(app: Flask) -> None:
+    """Watch the Redis message queue from a background task (``onevisit run``); nothing to do without one."""
+    url = app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    if not url or not str(url).startswith(("redis://", "rediss://", "unix://")):
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+    channel = getattr(socketio.server.manager, "channel", "onevisit")
+    _queue["configured"] = True
+
+    def listeners() -> int:
+        return int(dict(client.pubsub_numsub(channel)).get(channel.encode(), 0))
+
+    def loop() -> None:
+        healthy_listeners = 0
+        waiting_for: tuple[int, float] | None = None  # (listeners to wait for, deadline)
+        while True:
+            socketio.sleep(QUEUE_WATCH_EVERY_S)
+            try:
+                count = listeners()
+                up = True
+            except Exception:  # noqa: BLE001 - any failure to reach Redis counts as "down"
+                up = False
+            try:
+                if not up:
+                    if _queue["ok"]:
+                        _queue["ok"] = False
+                        _queue["outages"] += 1
+                        log.error("message queue %s unavailable: events reach this process's clients only",
+                                  channel)
+                    continue
+                if not _queue["ok"]:
+                    _queue["ok"] = True
+                    log.warning("message queue back: resyncing this process's screens from snapshots")
+                    resync_local_screens(app)
+                    waiting_for = (healthy_listeners, time.monotonic() + QUEUE_RESUBSCRIBE_WAIT_S)
+                elif waiting_for is not None and (count >= waiting_for[0] or time.monotonic() > waiting_for[1]):
+                    # Every process listens again: what was published before that is in this snapshot.
+                    resync_local_screens(app)
+                    waiting_for = None
+                if waiting_for is None:
+                    healthy_listeners = count
+            except Exception:  # the watch must outlive a database hiccup
+                log.exception("message queue watch failed")
+
+    socketio.start_background_task(loop)

@@ -20,8 +20,16 @@ from typing import Any
 from urllib.parse import quote
 
 from devices.base import DeviceError
-from devices.idcard import (CardPoller, CardPresented, CardRemoved, IdentityCard, ReaderOffline, ReaderOnline,
-                            ReadFailed, open_reader)
+from devices.idcard import (
+    CardPoller,
+    CardPresented,
+    CardRemoved,
+    IdentityCard,
+    ReaderOffline,
+    ReaderOnline,
+    ReadFailed,
+    open_reader,
+)
 from devices.printer import open_printer
 
 from .bus import EventBus
@@ -37,6 +45,8 @@ RETRY_DELAYS_S = (0.3,)
 CATALOG_TTL_S = 60.0
 REQUEST_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 BOOK_PATH = "/book/{hall_id}"
+# Device reasons as the server's alert labels know them (kiosk_api.REASON_LABELS): "身份证阅读器离线", "高拍仪无画面".
+REPORT_REASONS = {"reader_offline": "offline", "timeout": "frame_timeout"}
 
 
 class AgentError(Exception):
@@ -70,6 +80,10 @@ def masked_card(card: IdentityCard) -> dict[str, Any]:
             "id_check_ok": card.id_check_ok}
 
 
+def _database_down(resp: UpstreamResponse) -> bool:
+    return resp.status == 503 and resp.error_code == "database_unavailable"
+
+
 def valid_request_id(value: Any) -> str:
     if not isinstance(value, str) or not (8 <= len(value) <= 64) or not set(value) <= REQUEST_ID_CHARS:
         raise AgentError(422, "validation_error", "request_id must be 8 to 64 letters, digits, - or _")
@@ -98,6 +112,10 @@ class KioskAgent:
         self.printer = None
         self.printer_state: tuple[str, str | None] = ("offline", "not started")
         self._printer_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-printer")
+        # Device changes go to the server from this thread: the card poller and the page's requests
+        # never wait on the network for an alert (a fault reaches the floor dashboard within a poll).
+        self._reporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-reporter")
+        self._report_pending = threading.Event()
         self.scanner = Scanner(config.scanner_url)
         self._reported: dict[str, tuple[str, str | None]] = {}
         self._stop = threading.Event()
@@ -106,7 +124,7 @@ class KioskAgent:
 
     # ------------------------------------------------------------ life cycle
 
-    def start(self) -> "KioskAgent":
+    def start(self) -> KioskAgent:
         """Open the devices and start the card poller and the health monitor."""
         self._open_reader()
         self._printer_worker.submit(self._open_printer).result(timeout=PRINT_TIMEOUT_S)
@@ -134,6 +152,7 @@ class KioskAgent:
             except (DeviceError, FutureTimeout, RuntimeError):
                 log.warning("closing the printer failed", exc_info=True)
         self._printer_worker.shutdown(wait=False)
+        self._reporter.shutdown(wait=False)
 
     def _open_reader(self) -> None:
         if not self.config.idcard_url:
@@ -178,9 +197,11 @@ class KioskAgent:
         elif isinstance(event, ReaderOffline):
             self.reader_state = ("offline", "reader_offline")
             self.bus.publish("reader", {"state": "offline"})
+            self.report_changes_soon()
         elif isinstance(event, ReaderOnline):
             self.reader_state = ("online", None)
             self.bus.publish("reader", {"state": "online"})
+            self.report_changes_soon()
 
     def current_card(self) -> dict[str, Any] | None:
         with self._lock:
@@ -201,7 +222,11 @@ class KioskAgent:
         except ServerUnreachable as e:
             self.server_ok, self.server_error = False, str(e)
             raise
-        self.server_ok, self.server_error = True, None
+        if _database_down(resp):
+            # The server answers but its database does not: for the visitor it is the same pause.
+            self.server_ok, self.server_error = False, "database_unavailable"
+        else:
+            self.server_ok, self.server_error = True, None
         return resp
 
     def hall(self) -> dict[str, Any]:
@@ -211,6 +236,9 @@ class KioskAgent:
                 resp = self._call("GET", "/api/v1/halls")
             except ServerUnreachable as e:
                 raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from e
+            if _database_down(resp):
+                raise AgentError(503, "server_unreachable", "暂停取号，请稍候", retry_after_s=self.config.retry_s,
+                                 reason="database_unavailable")
             items = (resp.body or {}).get("items") if resp.ok else None
             if not items:
                 raise AgentError(503, "kiosk_not_authorised", "this kiosk's token is not accepted by the server")
@@ -259,15 +287,22 @@ class KioskAgent:
 
     def _send_with_retries(self, method: str, path: str, *, key: str, body: dict[str, Any]) -> UpstreamResponse:
         last: ServerUnreachable | None = None
+        reason = "server_unreachable"
         for attempt in range(ISSUE_ATTEMPTS):
             try:
-                return self._call(method, path, json_body=body, headers={"Idempotency-Key": key})
+                resp = self._call(method, path, json_body=body, headers={"Idempotency-Key": key})
+                if not _database_down(resp):
+                    return resp
+                reason = "database_unavailable"
+                log.warning("queue server's database unavailable (attempt %d)", attempt + 1)
             except ServerUnreachable as e:
                 last = e
                 log.warning("queue server unreachable (attempt %d): %s", attempt + 1, e)
-                if attempt < len(RETRY_DELAYS_S):
-                    time.sleep(RETRY_DELAYS_S[attempt])
-        raise AgentError(503, "server_unreachable", "暂停取号，请稍候", retry_after_s=self.config.retry_s) from last
+            if attempt < len(RETRY_DELAYS_S):
+                time.sleep(RETRY_DELAYS_S[attempt])
+        # The page shows the pause message and retries with the same request id (so the same key).
+        raise AgentError(503, "server_unreachable", "暂停取号，请稍候", retry_after_s=self.config.retry_s,
+                         reason=reason) from last
 
     # ------------------------------------------------------------ visitor actions
 
@@ -395,9 +430,9 @@ class KioskAgent:
                 self._open_printer()
                 if self.printer is None:
                     raise DeviceError("the printer cannot be opened", code=self.printer_state[1] or "offline")
-            if kind == "checkin":
-                return self.printer.print_checkin(slip)
-            return self.printer.print_ticket(slip)
+            path = self.printer.print_checkin(slip) if kind == "checkin" else self.printer.print_ticket(slip)
+            self._status_after_job()
+            return path
 
         try:
             path = self._printer_worker.submit(job).result(timeout=PRINT_TIMEOUT_S)
@@ -414,6 +449,19 @@ class KioskAgent:
         self.printer_state = ("online", None)
         self._report_device("printer", "online", None)
         return True, None, path
+
+    def _status_after_job(self) -> None:
+        """Ask the printer again once the job is out: paper running out mid-ticket leaves half a slip.
+
+        The job was accepted into the printer's buffer, so only the status after it tells a whole slip
+        from a torn one; the page then shows the number on screen and the managers get the alert.
+        """
+        printer = self.printer
+        if not getattr(printer, "check_status", False) or not printer.transport.can_read_status:
+            return  # ``?check=0`` printers cannot be asked; silence would read as a fault
+        health = printer.health()
+        if health.state != "online":
+            raise DeviceError(f"the printer reports {health.reason} after the job", code=health.reason or "fault")
 
     def _upload_pages(self, ticket: dict[str, Any]) -> tuple[int, str | None]:
         pages = self.scanner.pages()
@@ -451,6 +499,7 @@ class KioskAgent:
 
     def _report_device(self, device: str, state: str, reason: str | None) -> None:
         """Tell the server about a device change (raises or clears its device_fault alert)."""
+        reason = REPORT_REASONS.get(reason or "", reason)
         if self._reported.get(device) == (state, reason):
             return
         hall = self._hall
@@ -465,6 +514,32 @@ class KioskAgent:
             self._reported[device] = (state, reason)
         else:
             log.warning("device-health report refused: %s", resp.error_code)
+
+    def _unreported(self) -> list[tuple[str, str, str | None]]:
+        out = []
+        for device, st in self.device_states().items():
+            if st["reason"] in ("not_configured", "not started"):
+                continue
+            reason = REPORT_REASONS.get(st["reason"] or "", st["reason"])
+            if self._reported.get(device) != (st["state"], reason):
+                out.append((device, st["state"], st["reason"]))
+        return out
+
+    def report_changes_soon(self) -> None:
+        """Report every device whose state changed since the last report, from the reporter thread."""
+        if self._stopped or self._hall is None or self._report_pending.is_set() or not self._unreported():
+            return
+        self._report_pending.set()
+
+        def job() -> None:
+            self._report_pending.clear()
+            for device, state, reason in self._unreported():
+                self._report_device(device, state, reason)
+
+        try:
+            self._reporter.submit(job)
+        except RuntimeError:  # shut down meanwhile
+            self._report_pending.clear()
 
     def _printer_health(self) -> None:
         def job() -> None:
@@ -497,12 +572,13 @@ class KioskAgent:
         while not self._stop.is_set():
             try:
                 self.check_health()
-            except Exception:  # noqa: BLE001 - the monitor must outlive any one failure
+            except Exception:
                 log.exception("kiosk health check failed")
             self._stop.wait(self.config.health_every_s)
 
     def state(self) -> dict[str, Any]:
         """Return what the page polls: server reachability, devices, current card (masked), scan state."""
+        self.report_changes_soon()  # e.g. the camera failed in the scan thread since the last poll
         return {"server_ok": self.server_ok, "devices": self.device_states(), "card": self.current_card(),
                 "scan": self.scanner.state(), "sim": self.config.sim, "idle_s": self.config.idle_s,
                 "retry_s": self.config.retry_s, "hall": self._hall, "name": self.config.name,

@@ -3,7 +3,9 @@ virtual printer and the simulated document camera, proxying in-process to the qu
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from typing import ClassVar
 
 import pytest
 
@@ -230,3 +232,188 @@ def test_swipe_card_and_check_in_for_an_appointment(kiosk, api, clock):
     lines = kiosk.get("/kiosk/agent/sim/last-printout").get_json()["text_lines"]
     assert any(out["ticket"]["number"] in line for line in lines)
     assert not any(card.id_number in line for line in lines)
+
+
+# ---------------------------------------------------------------- device fault drills (issue 9)
+# Each fault must end in a clear state on the page, a device_fault alert on the floor dashboard, and
+# a kiosk that still issues tickets: never a hang.
+
+def _device_alerts(api, label: str) -> list[dict]:
+    items = api.get(f"/api/v1/halls/{api.hall_id}/alerts", token=api.token("manager")).get_json()["items"]
+    return [a for a in items if a["kind"] == "device_fault" and label in a["message"]]
+
+
+def _front(app, api, tmp_path, **config):
+    """A kiosk agent with the given device URLs in front of ``app``, and the pages it serves."""
+    from flask import Flask
+
+    from kiosk import pages
+    from kiosk.upstream import InProcessUpstream
+
+    cfg = {"idcard_url": None, "printer_url": f"virtual://?dir={tmp_path / 'printouts'}", "scanner_url": None,
+           "health_every_s": 3600, **config}
+    agent = KioskAgent(InProcessUpstream(app, api.tokens["kiosk"]), AgentConfig(**cfg))
+    front = Flask("kiosk-front")
+    front.register_blueprint(pages.bp)
+    pages.set_agent_provider(front, lambda: agent)
+    agent.start()
+    return agent, front.test_client()
+
+
+def test_reader_unplugged_mid_read_goes_offline_alerts_and_recovers(kiosk, api, app):
+    from devices.idcard.simulator import Fault
+
+    assert kiosk.get("/kiosk/agent/state").get_json()["hall"]
+    agent = _agent(app)
+    sim = agent.simulator()
+    _wait(lambda: agent.reader_state[0] == "online", timeout=8)
+    # The SAM falls silent in the middle of reading the card, and then the cable is pulled.
+    sim.inject(Fault.NO_ANSWER, command=(0x30, 0x01), times=None)
+    sim.present("resident")
+    _wait(lambda: any(c.cmd == 0x30 for c in sim.requests), timeout=8)
+    sim.stop()
+    st = _wait(lambda: (s := kiosk.get("/kiosk/agent/state").get_json())["devices"]["idcard"]["state"] == "offline"
+               and s, timeout=8)
+    assert st["card"] is None  # no half-read identity is kept
+    alerts = _wait(lambda: _device_alerts(api, "身份证阅读器"), timeout=8)
+    assert alerts[0]["message"].endswith("身份证阅读器离线")
+    # The kiosk goes on without its reader: walk-in tickets still print.
+    r = kiosk.post("/kiosk/agent/tickets", json={"request_id": "no-reader-01", "item_ids": [api.items["SS001"]]})
+    assert r.status_code == 201 and r.get_json()["printed"] is True
+    # Plugged back in (a udev link keeps the name on a kiosk PC; here the new pty's path).
+    sim.clear_faults()
+    sim.start()
+    agent.reader.port_url = sim.device
+    _wait(lambda: kiosk.get("/kiosk/agent/state").get_json()["devices"]["idcard"]["state"] == "online", timeout=10)
+    card = _wait(lambda: kiosk.get("/kiosk/agent/state").get_json()["card"], timeout=8)
+    assert card["masked_name"] == "张*三"
+    _wait(lambda: not _device_alerts(api, "身份证阅读器"), timeout=8)
+
+
+class _NetPrinter:
+    """A TCP ESC/POS printer (port 9100) whose paper runs out after ``paper_bytes`` bytes of a job."""
+
+    HEALTHY: ClassVar[dict[int, int]] = {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x12}
+    PAPER_OUT: ClassVar[dict[int, int]] = {1: 0x1A, 2: 0x32, 3: 0x12, 4: 0x7E}  # offline, paper-end stop, sensors
+
+    def __init__(self, paper_bytes: int) -> None:
+        self.paper_left = paper_bytes
+        self.answers = dict(self.HEALTHY)
+        self.jobs_bytes = 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.1)
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"escpos-net://127.0.0.1:{self.server.getsockname()[1]}?status_timeout=0.3&timeout=2"
+
+    def refill(self, paper_bytes: int) -> None:
+        self.paper_left, self.answers = paper_bytes, dict(self.HEALTHY)
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.server.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn:
+                conn.settimeout(0.1)
+                pending = b""
+                while not self.stop:
+                    try:
+                        chunk = conn.recv(65536)
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    pending += chunk
+                    reply = b""
+                    while (at := pending.find(b"\x10\x04")) >= 0 and at + 2 < len(pending):
+                        self._print(at)
+                        reply += bytes([self.answers[pending[at + 2]]]) if pending[at + 2] in self.answers else b""
+                        pending = pending[at + 3:]
+                    if len(pending) > 2:
+                        self._print(len(pending) - 2)
+                        pending = pending[-2:]
+                    if reply:
+                        conn.sendall(reply)
+
+    def _print(self, n: int) -> None:
+        self.jobs_bytes += n
+        self.paper_left -= n
+        if self.paper_left < 0:
+            self.answers = dict(self.PAPER_OUT)  # the roll ended in the middle of this slip
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(2)
+        self.server.close()
+
+
+def test_printer_paper_out_mid_ticket_is_not_taken_for_a_printed_slip(app, api, tmp_path):
+    printer = _NetPrinter(paper_bytes=200)  # a slip is well over 200 bytes
+    agent, page = _front(app, api, tmp_path, printer_url=printer.url)
+    try:
+        assert agent.printer_state == ("online", None)
+        r = page.post("/kiosk/agent/tickets", json={"request_id": "mid-ticket-01", "item_ids": [api.items["SS001"]]})
+        assert r.status_code == 201, r.get_json()
+        out = r.get_json()
+        assert printer.jobs_bytes > 200  # the job went out, and the paper ended inside it
+        # The ticket exists; the page shows its number on screen instead of claiming a printed slip.
+        assert out["ticket"]["number"] and out["printed"] is False and out["print_error"] == "paper_out"
+        st = page.get("/kiosk/agent/state").get_json()
+        assert st["devices"]["printer"] == {"state": "fault", "reason": "paper_out"}
+        assert _device_alerts(api, "小票打印机缺纸")
+        # The next visitor is told at once (the pre-job status check), without a hang.
+        again = page.post("/kiosk/agent/tickets", json={"request_id": "mid-ticket-02", "item_ids": [api.items["SS001"]]})
+        assert again.status_code == 201 and again.get_json()["print_error"] == "paper_out"
+        printer.refill(10**6)
+        ok = page.post("/kiosk/agent/tickets", json={"request_id": "mid-ticket-03", "item_ids": [api.items["SS001"]]})
+        assert ok.get_json()["printed"] is True
+        assert not _device_alerts(api, "小票打印机")
+    finally:
+        agent.stop()
+        printer.close()
+
+
+def test_camera_vanishing_mid_scan_ends_in_a_clear_state_and_an_alert(app, api, tmp_path):
+    import shutil
+
+    import cv2
+    import numpy as np
+
+    shots = tmp_path / "camera"
+    shots.mkdir()
+    desk = np.full((360, 640, 3), 90, np.uint8)
+    cv2.rectangle(desk, (180, 60), (460, 320), (245, 245, 245), -1)
+    for i in range(2):
+        cv2.imwrite(str(shots / f"frame{i}.png"), desk)
+    agent, page = _front(app, api, tmp_path, scanner_url=f"file://{shots}")
+    try:
+        assert page.get("/kiosk/agent/state").get_json()["hall"]
+        assert page.post("/kiosk/agent/scan/start").status_code == 200
+        _wait(lambda: page.get("/kiosk/agent/scan/state").get_json()["status"] not in ("idle", "error"), timeout=8)
+        shutil.rmtree(shots)  # the camera's USB cable is pulled: no frame comes any more
+        _wait(lambda: page.get("/kiosk/agent/scan/state").get_json()["status"] == "error", timeout=8)
+        st = _wait(lambda: (s := page.get("/kiosk/agent/state").get_json())["devices"]["scanner"]["state"] == "fault"
+                   and s, timeout=8)
+        assert st["devices"]["scanner"]["reason"] in ("timeout", "offline")
+        assert _wait(lambda: page.get("/kiosk/agent/state") and _device_alerts(api, "高拍仪"), timeout=8)
+        # Nothing hangs: the visitor can stop scanning and still take a ticket.
+        assert page.post("/kiosk/agent/scan/stop").status_code == 200
+        r = page.post("/kiosk/agent/tickets", json={"request_id": "no-camera-01", "item_ids": [api.items["SS001"]]})
+        assert r.status_code == 201 and r.get_json()["pages_attached"] == 0
+        # The camera comes back: the next scan works and the alert clears.
+        shots.mkdir()
+        cv2.imwrite(str(shots / "frame0.png"), desk)
+        assert page.post("/kiosk/agent/scan/start").status_code == 200
+        _wait(lambda: page.get("/kiosk/agent/state").get_json()["devices"]["scanner"]["state"] == "online", timeout=8)
+        _wait(lambda: page.get("/kiosk/agent/state") and not _device_alerts(api, "高拍仪"), timeout=8)
+        page.post("/kiosk/agent/scan/stop")
+    finally:
+        agent.stop()
