@@ -3,6 +3,12 @@
     python -m bench.fanout_bench              # 300 screens, 40 calls
     python -m bench.fanout_bench --quick      # 100 screens, 15 calls, under a minute
     python -m bench.fanout_bench --clients 500 --calls 60
+    python -m bench.fanout_bench --redis redis://127.0.0.1:6379/0 --clients 1000   # 2 processes
+
+With ``--redis`` two server processes share one database (PostgreSQL when reachable on
+127.0.0.1:5432, else one SQLite file) and the Socket.IO message queue on that Redis: half the
+screens connect to each process and the clerk calls through process 2, so half the copies of each
+event cross processes through Redis (reported separately as ``cross_process``).
 
 Starts a real ``onevisit run`` server (SQLite, one process, Socket.IO in threading mode) on a
 fresh instance directory, connects N python-socketio clients with a screen token, joins them
@@ -59,10 +65,13 @@ def _free_port() -> int:
 class Server:
     """A real ``onevisit run`` process on its own instance directory."""
 
-    def __init__(self, instance: Path, port: int) -> None:
-        self.instance, self.port = instance, port
+    def __init__(self, instance: Path, port: int, env: dict[str, str] | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        self.instance, self.port, self.extra_args = instance, port, extra_args
         self.env = {**os.environ, "ONEVISIT_INSTANCE": str(instance)}
         self.env.pop("DATABASE_URL", None)
+        self.env.pop("SOCKETIO_MESSAGE_QUEUE", None)
+        self.env.update(env or {})
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{port}"
 
@@ -71,13 +80,14 @@ class Server:
                        capture_output=True, text=True, timeout=120)
 
     def start(self) -> None:
-        with open(self.instance / "server.log", "ab") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.cli", "run", "--port", str(self.port)],
+        with open(self.instance / f"server-{self.port}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.cli", "run", "--port", str(self.port),
+                                          *self.extra_args],
                                          env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + (self.instance / "server.log").read_text()[-2000:])
+                raise RuntimeError("server exited: " + (self.instance / f"server-{self.port}.log").read_text()[-2000:])
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return
@@ -94,10 +104,10 @@ class Server:
                 self.proc.kill()
 
 
-def _prepare(server: Server) -> tuple[int, str, str]:
+def _prepare(server: Server, url: str | None = None) -> tuple[int, str, str]:
     """Create the schema and a one-window hall; return (hall id, kiosk token, screen token)."""
     server.cli("init")
-    db = Database(f"sqlite:///{server.instance / 'onevisit.db'}")
+    db = Database(url or f"sqlite:///{server.instance / 'onevisit.db'}")
     Base.metadata.create_all(db.writer)  # tables not yet in a migration
     now = SystemClock().now()
 
@@ -159,7 +169,7 @@ class Screens:
             list(pool.map(lambda c: c.disconnect(), self.clients))
 
 
-def _worker(url: str, token: str, hall_id: int, n: int, done: mp.Queue, stop: mp.Event) -> None:
+def _worker(url: str, token: str, hall_id: int, n: int, done: mp.Queue, stop: mp.Event, index: int = 0) -> None:
     """One client process: connect ``n`` screens, report readiness, then report every complete call."""
     screens = Screens(url, token, hall_id, n, done)
     try:
@@ -170,20 +180,25 @@ def _worker(url: str, token: str, hall_id: int, n: int, done: mp.Queue, stop: mp
     done.put(("ready", n))
     stop.wait()
     with screens.cond:
-        done.put(("arrivals", dict(screens.arrivals)))
+        done.put(("arrivals", (index, dict(screens.arrivals))))
     screens.close()
 
 
 class ClientPool:
-    """Screens spread over a few processes, so one client process's GIL does not weigh on the figures."""
+    """Screens spread over a few processes, so one client process's GIL does not weigh on the figures.
 
-    def __init__(self, url: str, token: str, hall_id: int, clients: int, procs: int) -> None:
+    With several server ``urls``, client process i connects to ``urls[i % len(urls)]``.
+    """
+
+    def __init__(self, urls: list[str], token: str, hall_id: int, clients: int, procs: int) -> None:
         self.procs = max(1, min(procs, clients))
         self.done: mp.Queue = mp.Queue()
         self.stop = mp.Event()
         shares = [clients // self.procs + (i < clients % self.procs) for i in range(self.procs)]
-        self.workers = [mp.Process(target=_worker, args=(url, token, hall_id, k, self.done, self.stop), daemon=True)
-                        for k in shares]
+        self.worker_urls = [urls[i % len(urls)] for i in range(self.procs)]
+        self.workers = [mp.Process(target=_worker, args=(self.worker_urls[i], token, hall_id, k, self.done, self.stop,
+                                                         i), daemon=True)
+                        for i, k in enumerate(shares)]
         self.pending: dict[int, int] = defaultdict(int)
 
     def start(self) -> None:
@@ -212,27 +227,57 @@ class ClientPool:
                 self.pending[value] += 1
         return True
 
-    def finish(self) -> dict[int, list[float]]:
+    def finish(self) -> dict[str, dict[int, list[float]]]:
+        """Return every call's arrival times per server URL the screens were connected to."""
         self.stop.set()
-        merged: dict[int, list[float]] = defaultdict(list)
+        merged: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
         got = 0
         while got < self.procs:
             kind, value = self.done.get(timeout=120)
             if kind == "arrivals":
                 got += 1
-                for tid, times in value.items():
-                    merged[tid] += times
+                index, arrivals = value
+                for tid, times in arrivals.items():
+                    merged[self.worker_urls[index]][tid] += times
         for w in self.workers:
             w.join(timeout=30)
         return merged
 
 
-def run(clients: int, calls: int, procs: int) -> dict:
+def _pg_url() -> str | None:
+    """A fresh PostgreSQL database on this machine for the two-process run, or None."""
+    try:
+        import uuid
+
+        import psycopg
+
+        name = f"ov_fanout_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True,
+                             connect_timeout=3) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    except Exception:  # noqa: BLE001 - fall back to one SQLite file shared by both processes
+        return None
+
+
+def run(clients: int, calls: int, procs: int, redis_url: str | None = None) -> dict:
     """Run the benchmark and return its summary."""
     instance = Path(tempfile.mkdtemp(prefix="onevisit-fanout-"))
-    server = Server(instance, _free_port())
-    hall_id, kiosk, screen = _prepare(server)
-    server.start()
+    servers: list[Server] = []
+    db_url = None
+    if redis_url:
+        import uuid
+
+        db_url = _pg_url() or f"sqlite:///{instance / 'onevisit.db'}"
+        env = {"DATABASE_URL": db_url, "SOCKETIO_MESSAGE_QUEUE": redis_url,
+               "SOCKETIO_CHANNEL": f"onevisit-fanout-{uuid.uuid4().hex[:8]}"}
+        servers = [Server(instance, _free_port(), env), Server(instance, _free_port(), env, ("--no-duties",))]
+    else:
+        servers = [Server(instance, _free_port())]
+    server = servers[-1]  # the clerk and the kiosk talk to the last process
+    hall_id, kiosk, screen = _prepare(server, db_url)
+    for srv in servers:
+        srv.start()
     pool = None
     try:
         base = server.url
@@ -249,7 +294,7 @@ def run(clients: int, calls: int, procs: int) -> dict:
         assert clerk.post(f"{base}/api/v1/windows/{wid}/sign-in", timeout=30).ok
 
         t = time.monotonic()
-        pool = ClientPool(base, screen, hall_id, clients, procs)
+        pool = ClientPool([srv.url for srv in servers], screen, hall_id, clients, procs)
         pool.start()
         connect_s = time.monotonic() - t
         print(f"{clients} screens in {pool.procs} processes connected and joined in {connect_s:.1f} s", file=sys.stderr)
@@ -269,18 +314,21 @@ def run(clients: int, calls: int, procs: int) -> dict:
             pool.wait_call(ticket["id"], EVENT_TIMEOUT_S)
             clerk.post(f"{base}/api/v1/tickets/{ticket['id']}/finish", json={"outcome": "completed"}, timeout=30)
             time.sleep(0.05)
-        arrivals = pool.finish()
+        by_server = pool.finish()
         pool = None
         from_return: list[float] = []
         from_request: list[float] = []
+        cross: list[float] = []
         missing = early = 0
         for tid, (sent, returned) in timing.items():
-            got = arrivals.get(tid, [])
+            got = [(url, a) for url, arrivals in by_server.items() for a in arrivals.get(tid, [])]
             missing += clients - len(got)
-            for a in got:
+            for url, a in got:
                 early += a < returned
                 from_return.append(max(0.0, a - returned) * 1000)
                 from_request.append((a - sent) * 1000)
+                if url != base:
+                    cross.append(max(0.0, a - returned) * 1000)
         measured = len(timing)
         if not from_return:
             raise RuntimeError("no event arrived")
@@ -298,14 +346,26 @@ def run(clients: int, calls: int, procs: int) -> dict:
             "mean_ms": round(statistics.fmean(from_return), 1),
             "connect_s": round(connect_s, 1),
             "client_processes": procs,
-            "server": "onevisit run (SQLite, 1 process, Socket.IO threading mode, websocket transport)",
+            **({"server_processes": 2, "redis": redis_url, "database": db_url.split("://")[0],
+                "cross_process": {"events": len(cross), "p50_ms": round(_percentile(cross, 50), 1),
+                                  "p99_ms": round(_percentile(cross, 99), 1), "max_ms": round(max(cross), 1)}
+                if cross else None,
+                "server": "2 x onevisit run sharing the database and a Redis message queue"}
+               if redis_url else
+               {"server": "onevisit run (SQLite, 1 process, Socket.IO threading mode, websocket transport)"}),
         }
     finally:
         if pool is not None:
             pool.stop.set()
             for w in pool.workers:
                 w.join(timeout=30)
-        server.stop()
+        for srv in servers:
+            srv.stop()
+        if db_url and db_url.startswith("postgresql"):
+            import psycopg
+
+            with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {db_url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,12 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=None, help="number of screens (default 300; --quick 100)")
     ap.add_argument("--calls", type=int, default=None, help="number of calls (default 40; --quick 15)")
     ap.add_argument("--procs", type=int, default=4, help="client processes the screens are spread over (default 4)")
+    ap.add_argument("--redis", default=None, metavar="URL",
+                    help="two server processes sharing this Redis message queue (screens split between them)")
     args = ap.parse_args(argv)
     clients = args.clients or (100 if args.quick else 300)
     calls = args.calls or (15 if args.quick else 40)
     if clients < 1 or calls < 2:
         ap.error("need at least 1 client and 2 calls (the first call warms up)")
-    summary = run(clients, calls, args.procs)
+    summary = run(clients, calls, args.procs, args.redis)
     print(f"ticket_called to {summary['clients']} screens over {summary['calls']} calls: "
           f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, max {summary['max_ms']} ms "
           f"(target p99 < 250 ms)", file=sys.stderr)

@@ -371,7 +371,9 @@ class Simulation:
 
         def do(s):
             w = s.get(Window, window)
-            if calling.ticket_in_hand(s, w) is not None or w.clerk_id is None:
+            if w.clerk_id is None:
+                return "skip"
+            if calling.ticket_in_hand(s, w) is not None:
                 return "busy"
             posts.sign_out(s, w, now=now, actor=SYSTEM)
             return "ok"
@@ -385,12 +387,16 @@ class Simulation:
 
         def do(s):
             w = s.get(Window, window)
-            if calling.ticket_in_hand(s, w) is not None or w.clerk_id is None or w.paused_at is not None:
+            if w.clerk_id is None or w.paused_at is not None:
+                return "skip"  # nobody at the window (lunch relay) or already on a break: no break to take
+            if calling.ticket_in_hand(s, w) is not None:
                 return "busy"
             posts.pause(s, w, reason="短暂休息", now=now, actor=SYSTEM)
             return "ok"
-        if self.tx(do) == "busy":
+        outcome = self.tx(do)
+        if outcome == "busy" and now < local(18, 0):  # finish the visitor in hand first, then take the break
             self.at(now + timedelta(minutes=2), "pause", window=window, minutes=minutes)
+        if outcome != "ok":
             return
         self.idle.discard(window)
         self.at(now + timedelta(minutes=minutes), "resume", window=window)

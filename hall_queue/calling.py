@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from . import audit
 from .audit import Actor
@@ -297,8 +297,10 @@ def _claim(session: Session, ticket_id: int) -> Ticket | None:
     status is re-checked once the lock is held. SQLite ignores the clause; ``BEGIN IMMEDIATE``
     already makes this transaction the only writer.
     """
+    # The queue comes in the same statement: the call's event shows its prefix.
     return session.scalars(select(Ticket).where(Ticket.id == ticket_id, Ticket.status == "waiting")
-                           .with_for_update(skip_locked=True)
+                           .options(joinedload(Ticket.queue, innerjoin=True))
+                           .with_for_update(skip_locked=True, of=Ticket)
                            .execution_options(populate_existing=True)).first()
 
 

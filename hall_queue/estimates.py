@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -26,10 +27,13 @@ _SERVING_WINDOWS = (
 _AHEAD = select(func.count()).select_from(Ticket).where(
     Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting",
     or_(Ticket.queue_key < bindparam("key"), and_(Ticket.queue_key == bindparam("key"), Ticket.id < bindparam("id"))))
-_WAITING = select(func.count()).select_from(Ticket).where(Ticket.queue_id == bindparam("queue_id"),
-                                                          Ticket.status == "waiting")
-_HEAD_ISSUED = (select(Ticket.issued_at).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
-                .order_by(Ticket.queue_key, Ticket.id).limit(1))
+_WAITING_AND_HEAD = select(
+    select(func.count()).select_from(Ticket)
+    .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting").scalar_subquery(),
+    # The head's issue time: the longest current wait.
+    select(Ticket.issued_at).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
+    .order_by(Ticket.queue_key, Ticket.id).limit(1).scalar_subquery(),
+)
 
 
 def _queue_id(queue) -> int:
@@ -63,12 +67,7 @@ def estimated_wait_s(session: Session, queue, ahead: int, default_s: int) -> int
 
 
 def waiting_count(session: Session, queue_id: int) -> int:
-    return core(session).execute(_WAITING, {"queue_id": queue_id}).scalar() or 0
-
-
-def head_issued_at(session: Session, queue_id: int):
-    """Issue time of the ticket at the head of the queue (the longest current wait), or None."""
-    return core(session).execute(_HEAD_ISSUED, {"queue_id": queue_id}).scalar()
+    return core(session).execute(_WAITING_AND_HEAD, {"queue_id": queue_id}).first()[0] or 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,7 @@ class QueueLoad:
     waiting: int
     mean_service_s: float
     windows: int
+    oldest_issued_at: datetime | None = None
 
     def wait_for(self, ahead: int) -> int:
         """Rolling mean service time × people ahead ÷ open windows serving the queue."""
@@ -86,5 +86,6 @@ class QueueLoad:
 
 def queue_load(session: Session, queue, default_s: int, *, windows: int | None = None) -> QueueLoad:
     qid = _queue_id(queue)
-    return QueueLoad(waiting=waiting_count(session, qid), mean_service_s=rolling_service_s(session, qid, default_s),
-                     windows=serving_windows(session, qid) if windows is None else windows)
+    waiting, oldest = core(session).execute(_WAITING_AND_HEAD, {"queue_id": qid}).first()
+    return QueueLoad(waiting=waiting or 0, mean_service_s=rolling_service_s(session, qid, default_s),
+                     windows=serving_windows(session, qid) if windows is None else windows, oldest_issued_at=oldest)

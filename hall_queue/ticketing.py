@@ -18,7 +18,6 @@ from .errors import InvalidRequest, NotFound, QueueClosed, WrongState
 from .estimates import (
     QueueLoad,
     estimated_wait_s,
-    head_issued_at,
     people_ahead,
     queue_load,
 )
@@ -252,7 +251,7 @@ def queue_stats(session: Session, hall: Hall, queue: Queue | QueueRef, load: Que
     """Return a queue's waiting count, estimated wait for a newcomer and longest current wait."""
     load = load or queue_load(session, queue.id, hall.default_service_s)
     waiting = load.waiting
-    oldest = head_issued_at(session, queue.id)
+    oldest = load.oldest_issued_at
     return {"queue_id": queue.id, "prefix": queue.prefix, "name": queue.name, "waiting": waiting,
             "estimated_wait_s": load.wait_for(waiting),
             "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
