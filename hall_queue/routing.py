@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from .db import core
@@ -20,6 +20,7 @@ from .models import (
     Queue,
     QueueItem,
     ServiceItem,
+    Ticket,
     Window,
     WindowQueue,
 )
@@ -129,6 +130,27 @@ def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]
     return configured, staffed, count
 
 
+_PRIMARY_LOAD = (
+    select(func.count()).select_from(Ticket)
+    .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting").scalar_subquery(),
+    select(func.count()).select_from(WindowQueue).join(Window, Window.id == WindowQueue.window_id)
+    .where(WindowQueue.queue_id == bindparam("queue_id"), WindowQueue.role == "primary", Window.is_open.is_(True),
+           or_(Window.clerk_id.is_not(None), Window.covered_by_id.is_not(None))).scalar_subquery(),
+)
+_LOAD = select(*_PRIMARY_LOAD)  # waiting visitors, staffed primary windows
+
+
+def _longer_per_window(session: Session, spot: int, general: int) -> bool:
+    """Tell whether the on-the-spot queue has more visitors per staffed primary window than the general one.
+
+    A margin of one visitor per window keeps routing from flapping between the two on every ticket.
+    """
+    conn = core(session)
+    s_wait, s_win = conn.execute(_LOAD, {"queue_id": spot}).first()
+    g_wait, g_win = conn.execute(_LOAD, {"queue_id": general}).first()
+    return s_wait / max(s_win, 1) > g_wait / max(g_win, 1) + 1
+
+
 def route_items(session: Session, items: list[ItemRoute]) -> tuple[QueueRef, str, int]:
     """Pick the queue for a ticket carrying ``items``; return it, the reason and its staffed windows.
 
@@ -144,9 +166,15 @@ def route_items(session: Session, items: list[ItemRoute]) -> tuple[QueueRef, str
     by_id = items[0].queues
     configured, staffed, count = _serving(session, common_ids)
     if len(items) == 1 and items[0].on_the_spot:
-        for qid in common_ids:
-            if "on_the_spot" in staffed[qid]:
-                return by_id[qid], "on-the-spot window open for this item (001 §5)", count[qid]
+        spot = next((qid for qid in common_ids if "on_the_spot" in staffed[qid]), None)
+        general = next((qid for qid in common_ids if "general" in staffed[qid]), None)
+        if spot is not None:
+            if general is not None and _longer_per_window(session, spot, general):
+                # The on-the-spot windows are swamped and general windows accept everything
+                # (无差别受理): the general queue gets the visitor served sooner.
+                return by_id[general], "on-the-spot queue longer than the general one: general window (001 §5)", \
+                    count[general]
+            return by_id[spot], "on-the-spot window open for this item (001 §5)", count[spot]
     for qid in common_ids:
         if "general" in configured[qid]:
             return by_id[qid], "general window (一窗受理, 001 §5)", count[qid]

@@ -40,6 +40,21 @@ def test_on_the_spot_item_goes_to_its_window_only_while_it_is_open_and_staffed(a
     assert api.issue("SB002")["queue_id"] == api.queues["A"]          # closed → general windows (001 §5)
 
 
+def test_on_the_spot_item_overflows_to_general_windows_when_its_queue_is_longer(api):
+    # One on-the-spot window (7, queue B) and one general window (1, queue A), both staffed.
+    api.sign_in("clerk07", 7)
+    api.sign_in("clerk01", 1)
+    first, second = api.issue("SB002"), api.issue("SB002")
+    assert first["queue_id"] == second["queue_id"] == api.queues["B"]
+    # Two waiting at B's one window against none at A's: more than one visitor per window longer.
+    third = api.issue("SB002")
+    assert third["queue_id"] == api.queues["A"] and "longer" in third["route_reason"]
+    api.issue("SS001")
+    api.issue("SS001")
+    api.issue("SS001")                                          # A now has 4 waiting for its one window
+    assert api.issue("SB002")["queue_id"] == api.queues["B"]
+
+
 def test_bundles_and_multi_item_tickets_go_to_general_windows(api):
     api.sign_in("clerk07", 7)
     b = api.issue(bundle="B02")
