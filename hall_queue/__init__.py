@@ -52,7 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
 
     db = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
-    rt = Runtime(db=db, vault=IdentityVault(app.config["DATA_KEY"]), clock=app.config.get("CLOCK") or SystemClock())
+    rt = Runtime(db=db, vault=IdentityVault.from_settings(app.config), clock=app.config.get("CLOCK") or SystemClock())
     app.extensions["onevisit"] = rt
 
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=app.config.get("CORS_ORIGINS", []),

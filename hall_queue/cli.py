@@ -1,4 +1,4 @@
-"""``onevisit`` command line: init, demo, run, create-admin, devices. A thin adapter."""
+"""``onevisit`` command line: init, demo, run, create-admin, audit, purge, keys, devices. A thin adapter."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import getpass
 import json
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import config as config_mod
 
@@ -90,7 +90,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                          access_log=args.access_log)
     app = create_app()
     app.extensions["onevisit"].start_publisher(socketio.start_background_task)
+    from .realtime import watch_message_queue
+
+    watch_message_queue(app)  # Redis outage: local delivery, then a snapshot resync when it returns
     if not args.no_duties:
+        from .duties import recover_tickets
+
+        try:  # after a crash: no ticket left "called" at a window that does not hold it (recovery.py)
+            recover_tickets(app)
+        except Exception as e:  # noqa: BLE001 - the database may be down; the duty round retries
+            print(f"warning: stuck-ticket recovery at start-up failed: {type(e).__name__}", file=sys.stderr)
         start_duties(app)
     base = f"http://{args.host}:{args.port}"
     print(f"OneVisit serving on {base}")
@@ -137,6 +146,53 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0 if report.ok else 1
     finally:
         db.dispose()
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Erase personal data and scanned pages older than the retention period (the server does it hourly)."""
+    from .clock import SystemClock
+    from .migrate import upgrade
+    from .retention import purge_all, retention_days
+
+    upgrade(config_mod.from_env()["DATABASE_URL"])
+    try:
+        days = args.days if args.days is not None else retention_days()
+        if days < 1:
+            raise ValueError("--days must be at least 1")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    db = _db()
+    try:
+        report = purge_all(db.run_write, SystemClock().now(), days=days, dry_run=args.dry_run)
+    finally:
+        db.dispose()
+    print(json.dumps({"dry_run": args.dry_run, "days": days, **report.as_dict()}, ensure_ascii=False))
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Rotate the data key: new key in ONEVISIT_DATA_KEY, the old one in the variable named by --old-key-env."""
+    from .keys import RotationError, rotate
+    from .migrate import upgrade
+
+    settings = config_mod.from_env()
+    old = os.environ.get(args.old_key_env, "")
+    if not old:
+        print(f"error: set the old key in {args.old_key_env}", file=sys.stderr)
+        return 2
+    upgrade(settings["DATABASE_URL"])
+    db = _db()
+    try:
+        report = rotate(db.run_write, new_secret=settings["DATA_KEY"], old_secret=old, batch=args.batch,
+                        progress=lambda line: print(line, file=sys.stderr))
+    except RotationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(json.dumps(report.as_dict()))
+    return 1 if report.undecryptable else 0
 
 
 def demo_urls(app, base: str, tokens: dict) -> list[str]:
@@ -187,6 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
     au_sub.add_parser("verify", help="check the hash chain; exit 1 at the first broken link")
     au_sub.add_parser("seal", help="link every unsealed event now (the server does it every 5 s)")
     au.set_defaults(func=cmd_audit)
+    pu = sub.add_parser("purge", help="erase personal data and scanned pages past the retention period")
+    pu.add_argument("--dry-run", action="store_true", help="only count what would be erased")
+    pu.add_argument("--days", type=int, help="retention in days (default ONEVISIT_RETENTION_DAYS or 180)")
+    pu.set_defaults(func=cmd_purge)
+    ke = sub.add_parser("keys", help="data-key management")
+    ke_sub = ke.add_subparsers(dest="keys_cmd", required=True)
+    kr = ke_sub.add_parser("rotate", help="re-encrypt personal data and re-key hashes under ONEVISIT_DATA_KEY")
+    kr.add_argument("--old-key-env", default="ONEVISIT_DATA_KEY_PREVIOUS",
+                    help="environment variable holding the old key (default ONEVISIT_DATA_KEY_PREVIOUS)")
+    kr.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    ke.set_defaults(func=cmd_keys)
     from devices.cli import add_parser as add_devices
 
     add_devices(sub)

@@ -17,7 +17,6 @@ Personal data (个人信息保护法): the complainant's name and contact and th
 """
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 from datetime import date, datetime, timedelta
@@ -254,7 +253,9 @@ def lookup(session: Session, hall: Hall, number: str, code: str | None, *, vault
     c = find_by_number(session, hall, number)
     if c is None:
         raise NotFound("no complaint with this number")
-    ok = bool(code) and len(code) <= 20 and hmac.compare_digest(c.lookup_hash, _lookup_hash(vault, c.number, code))
+    # hash_matches also accepts a code hashed under a previous data key (codes cannot be re-hashed on rotation).
+    ok = bool(code) and len(code) <= 20 and vault.hash_matches(f"complaint-lookup:{c.number}:{code.strip().upper()}",
+                                                               c.lookup_hash)
     return public_view(c, hall, with_answer=ok, now=now)
 
 

@@ -172,7 +172,7 @@ _query("appointment_slots", matter={"type": "string", "pattern": "^[ib][0-9]+$"}
 
 
 @operation("/halls/<int:hall_id>/appointments", "POST", roles=("public",), summary="Book an appointment",
-           body=BookIn, response=BookingOut, status=201, tags=("appointments",))
+           body=BookIn, response=BookingOut, status=201, tags=("appointments",), errors=(403,))
 def appointment_book(hall_id: int, body: BookIn):
     rt = runtime()
     notifier = notifier_for(_app())

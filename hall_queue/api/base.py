@@ -84,7 +84,13 @@ def client_ip() -> str:
 def _login_username() -> str | None:
     data = request.get_json(silent=True)
     name = data.get("username") if isinstance(data, dict) else None
-    return name if isinstance(name, str) and 0 < len(name) <= 64 else None
+    if not isinstance(name, str) or not 0 < len(name) <= 64:
+        return None
+    try:
+        name.encode()  # JSON may carry a lone surrogate ("\ud800"): no such user, and no database query
+    except UnicodeEncodeError:
+        return None
+    return name
 
 
 @bp.before_request
@@ -117,7 +123,7 @@ def role_of(actor: Actor) -> str:
 
 def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, body: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, tags: tuple[str, ...] = (),
-              headers: dict[str, dict[str, Any]] | None = None):
+              headers: dict[str, dict[str, Any]] | None = None, errors: tuple[int, ...] = ()):
     """Declare an API operation: route, roles allowed, body schema and answer schema."""
 
     def deco(fn: Callable[..., Any]):
@@ -153,7 +159,7 @@ def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, b
         endpoint = fn.__name__
         bp.add_url_rule(path, endpoint, view, methods=[method])
         OPERATIONS.append(Operation(path, method, endpoint, summary, roles, body, response, status, tags,
-                                    headers=headers or {}))
+                                    headers=headers or {}, errors=errors))
         return view
 
     return deco
@@ -182,6 +188,17 @@ def get_row(session: Session, model: type, ident: int, what: str, *, hall_of: Ca
 
 def get_hall(session: Session, hall_id: int) -> Hall:
     hall = session.get(Hall, hall_id)
+    actor: Actor | None = g.get("actor")
+    if hall is None or (actor is not None and actor.hall_id is not None and actor.hall_id != hall_id):
+        raise NotFound(f"hall {hall_id} not found")
+    return hall
+
+
+def get_hall_settings(session: Session, hall_id: int):  # noqa: ANN201 - a Row with Hall's attributes
+    """Like ``get_hall`` but a plain read-only row (halls.hall_settings), for the hot paths."""
+    from ..halls import hall_settings
+
+    hall = hall_settings(session, hall_id)
     actor: Actor | None = g.get("actor")
     if hall is None or (actor is not None and actor.hall_id is not None and actor.hall_id != hall_id):
         raise NotFound(f"hall {hall_id} not found")

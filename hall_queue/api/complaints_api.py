@@ -59,7 +59,8 @@ def file_public(hall_id: int, form: K.ComplaintForm) -> dict:
 
 
 @operation("/halls/<int:hall_id>/complaints", "POST", roles=("public",),
-           summary="File a complaint online (000 §10.2)", body=K.ComplaintForm, status=201, tags=TAGS)
+           summary="File a complaint online (000 §10.2)", body=K.ComplaintForm, status=201, tags=TAGS,
+           errors=(429,))
 def complaint_file(hall_id: int, body: K.ComplaintForm):
     return file_public(hall_id, body), 201
 

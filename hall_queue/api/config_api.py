@@ -22,7 +22,9 @@ from .errors import error_response
 
 def partial(model: type[BaseModel]) -> type[BaseModel]:
     """Return ``model`` with every field optional: the body of a PATCH (sent fields only)."""
-    fields: dict[str, Any] = {name: (Optional[f.annotation], None) for name, f in model.model_fields.items()}
+    # typing.Optional, not "| None": the annotation is a runtime object that need not support "|".
+    fields: dict[str, Any] = {name: (Optional[f.annotation], None)  # noqa: UP045
+                              for name, f in model.model_fields.items()}
     return create_model(f"{model.__name__}Patch", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -44,10 +46,10 @@ class PasswordIn(BaseModel):
 
 class StaffPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    display_name: Optional[C.DisplayName] = None
-    employee_no: Optional[C.EmployeeNo] = None
-    role: Optional[C.Role] = None
-    active: Optional[bool] = None
+    display_name: C.DisplayName | None = None
+    employee_no: C.EmployeeNo | None = None
+    role: C.Role | None = None
+    active: bool | None = None
 
 
 HallPatch = partial(C.HallSettingsSpec)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Optional
 
 from flask import Response, g, request
 from pydantic import StringConstraints
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .. import attachments, audit
@@ -156,14 +156,23 @@ NEAR_TURN_AHEAD = 3
 NEAR_TURN_EVENTS = (TicketCalled, TicketFinished, TicketRequeued, TicketTransferred, TicketGreenRevoked)
 
 
+_NEAR_TURN_HEADS = (select(Ticket.id, Ticket.phone_cipher.is_not(None))
+                    .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
+                    .order_by(Ticket.queue_key, Ticket.id).limit(NEAR_TURN_AHEAD + 1))
+
+
 def _near_turn_key(ticket: Ticket) -> str:
     return f"near_turn:{ticket.origin_ticket_id or ticket.id}"
 
 
 def near_turn_due(session: Session, queue_id: int) -> list[tuple[int, Ticket]]:
     """Return (people ahead, ticket) for waiting visitors with a phone, three or fewer ahead, not yet told."""
-    first = session.scalars(select(Ticket).where(Ticket.queue_id == queue_id, Ticket.status == "waiting")
-                            .order_by(Ticket.queue_key, Ticket.id).limit(NEAR_TURN_AHEAD + 1)).all()
+    # Runs after every call: look at plain rows first, load tickets only when someone left a phone.
+    heads = session.connection().execute(_NEAR_TURN_HEADS, {"queue_id": queue_id}).all()
+    if not any(has_phone for _, has_phone in heads):
+        return []
+    first = session.scalars(select(Ticket).where(Ticket.id.in_([i for i, _ in heads]))
+                            .order_by(Ticket.queue_key, Ticket.id)).all()
     due = [(ahead, t) for ahead, t in enumerate(first) if t.phone_cipher]
     if not due:
         return []

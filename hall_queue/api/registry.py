@@ -26,6 +26,8 @@ class Operation:
     tags: tuple[str, ...] = ()
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Error statuses beyond the common ones (e.g. 401 and 429 of the public login), for the OpenAPI answers.
+    errors: tuple[int, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -67,20 +69,29 @@ def build_openapi(title: str, version: str) -> dict[str, Any]:
         for name, schema in op.headers.items():
             params.append({"name": name, "in": "header", "required": False, "schema": schema})
         err = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        responses: dict[str, Any] = {
-            str(op.status): {"description": "OK", "content": {"application/json": {
-                "schema": ref(op.response) if op.response else {"type": "object"}}}},
-        }
+        if op.method == "GET" and op.path.endswith(".csv"):  # spreadsheet exports answer CSV, not JSON
+            ok = {"description": "OK", "content": {"text/csv": {"schema": {"type": "string"}}}}
+        else:
+            ok = {"description": "OK", "content": {"application/json": {
+                "schema": ref(op.response) if op.response else {"type": "object"}}}}
+        responses: dict[str, Any] = {str(op.status): ok}
+        if "Idempotency-Key" in op.headers and op.status != 200:
+            # A retry with the same key replays the first answer with 200 instead of creating again.
+            responses["200"] = {**responses[str(op.status)], "description": "replay of an earlier request"}
         for code in ("400", "404", "409", "413", "422", "503"):
             responses[code] = err
         if "public" not in op.roles:
             responses["401"] = err
             responses["403"] = err
+        for code in op.errors:
+            responses[str(code)] = err
         entry: dict[str, Any] = {"operationId": op.endpoint, "summary": op.summary, "tags": list(op.tags),
                                  "parameters": params, "responses": responses,
                                  "x-roles": list(op.roles)}
         if "public" not in op.roles:
-            entry["security"] = [{"bearer": []}]
+            # Devices and scripts send a bearer token; staff pages send their session cookie (+ X-CSRF-Token
+            # on writes).
+            entry["security"] = [{"bearer": []}, {"session": [], "csrf": []}]
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
         paths.setdefault(path, {})[op.method.lower()] = entry
@@ -89,7 +100,10 @@ def build_openapi(title: str, version: str) -> dict[str, Any]:
         "info": {"title": title, "version": version,
                  "description": "OneVisit queue server. Errors are {\"error\": {\"code\", \"message\"}}."},
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}}},
     }
 
 

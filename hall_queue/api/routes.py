@@ -17,7 +17,7 @@ from ..presenters import iso, queue_view, ticket_view
 from ..runtime import runtime
 from ..snapshot import follow_view, hall_snapshot, window_full_view, window_snapshot
 from . import schemas as S
-from .base import MANAGERS, STAFF, bp, get_hall, get_row, now, operation, window_device_guard, write
+from .base import MANAGERS, STAFF, bp, get_hall, get_hall_settings, get_row, now, operation, window_device_guard, write
 from .errors import error_response
 from .registry import build_openapi
 
@@ -30,7 +30,7 @@ def openapi_json():
 
 
 @operation("/auth/login", "POST", roles=("public",), summary="Log in as staff", body=S.LoginIn,
-           response=S.LoginOut, tags=("auth",))
+           response=S.LoginOut, tags=("auth",), errors=(401, 429))
 def auth_login(body: S.LoginIn):
     with runtime().db.read() as s:
         staff_id = check_password(s, body.username, body.password)
@@ -131,7 +131,7 @@ def issue(hall_id: int, body: S.IssueIn):
         return error_response(422, "validation_error", "Idempotency-Key must be 1 to 100 characters")
 
     def do(s: Session):
-        hall = get_hall(s, hall_id)
+        hall = get_hall_settings(s, hall_id)
         req = ticketing.IssueRequest(item_ids=list(body.item_ids), bundle_id=body.bundle_id,
                                      priority_class=body.priority_class, green_reason=body.green_reason,
                                      name=body.name, id_number=body.id_number, phone=body.phone,

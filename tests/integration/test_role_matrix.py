@@ -1,0 +1,305 @@
+"""Role matrix over EVERY endpoint under /api/v1 and every Socket.IO event.
+
+Callers: anonymous, kiosk, screen, rating pad (of window 1, and at window 2), clerk (at their own window 1,
+and acting on window 2 / a ticket held there), manager, admin. ``EXPECTED`` is the reviewed access table;
+the test enumerates Flask's url_map, so an endpoint added without a row here fails, and a row that no
+longer matches the operation's declared roles fails too. Each endpoint runs on its own copy of one
+prepared hall (real SQLite files), so one endpoint's writes cannot hide another's answers.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+
+import pytest
+from PIL import Image
+
+from hall_queue import create_app
+from hall_queue.api.registry import OPERATIONS
+from hall_queue.db import Database
+from hall_queue.demo import DEMO_PASSWORD, load_demo_hall
+from hall_queue.models import Base
+from hall_queue.realtime import socketio
+from tests.conftest import MONDAY_10AM, Api
+from tests.integration.test_admin_desk import pad_token
+
+PUBLIC = frozenset({"public"})
+STAFF = frozenset({"admin", "manager", "clerk"})
+MANAGERS = frozenset({"admin", "manager"})
+
+# endpoint → roles allowed (the reviewed table; "public" = anyone, no token needed).
+EXPECTED: dict[str, frozenset[str]] = {
+    "openapi_json": PUBLIC,
+    "auth_login": PUBLIC, "auth_logout": STAFF, "auth_me": STAFF, "socket_token": STAFF,
+    "list_halls": STAFF | {"kiosk", "pad", "screen"}, "hall_catalog": PUBLIC,
+    "get_hall_snapshot": STAFF | {"kiosk", "screen"}, "list_windows": STAFF | {"screen"},
+    "hall_audit": MANAGERS, "hall_alerts": STAFF,
+    # tickets
+    "issue": MANAGERS | {"kiosk"}, "get_ticket": STAFF | {"kiosk"}, "follow": PUBLIC, "cancel": MANAGERS | {"kiosk"},
+    "recall": STAFF, "no_show": STAFF, "requeue": STAFF, "start": STAFF, "finish": STAFF, "transfer": STAFF,
+    "reveal_identity": STAFF, "post_revoke_green": STAFF,
+    "upload_attachment": frozenset({"kiosk"}), "list_attachments": STAFF | {"kiosk"}, "get_attachment": STAFF,
+    # windows
+    "get_window": STAFF | {"pad", "screen"}, "sign_in": STAFF, "sign_out": STAFF, "pause": STAFF, "resume": STAFF,
+    "call_next": STAFF, "open_window": MANAGERS, "close_window": MANAGERS, "cover": MANAGERS, "configure": MANAGERS,
+    "deferred_overdue": STAFF, "pad_token": MANAGERS,
+    # ratings (好差评) and rectification
+    "rating_prompt": frozenset({"pad"}), "rate": frozenset({"pad"}), "list_ratings": MANAGERS,
+    "list_rectifications": MANAGERS, "assign_rectification": MANAGERS, "fix_rectification": MANAGERS,
+    "feedback_rectification": MANAGERS, "close_rectification": MANAGERS,
+    # appointments
+    "appointment_options": PUBLIC, "appointment_slots": PUBLIC, "appointment_book": PUBLIC,
+    "appointment_cancel": PUBLIC, "appointment_today": MANAGERS | {"kiosk"},
+    "appointment_check_in": MANAGERS | {"kiosk"}, "appointment_walk_in_status": STAFF | {"kiosk"},
+    "appointment_walk_in_consume": MANAGERS | {"kiosk"}, "appointment_list": MANAGERS,
+    "appointment_staff_cancel": MANAGERS, "appointment_no_shows": MANAGERS, "appointment_settings": MANAGERS,
+    "appointment_settings_update": MANAGERS, "appointment_capacity": MANAGERS, "appointment_capacity_set": MANAGERS,
+    "appointment_holidays": MANAGERS, "appointment_holiday_add": MANAGERS, "appointment_holiday_remove": MANAGERS,
+    # complaints
+    "complaint_file": PUBLIC, "complaint_status": PUBLIC, "complaint_record": MANAGERS, "complaint_list": MANAGERS,
+    "complaint_get": MANAGERS, "complaint_handle": MANAGERS, "complaint_answer": MANAGERS,
+    "complaint_close": MANAGERS, "complaint_update": MANAGERS, "complaint_contact": MANAGERS,
+    # hall configuration
+    "cfg_create_hall": frozenset({"admin"}), "cfg_hall_settings": MANAGERS, "cfg_update_hall": MANAGERS,
+    "cfg_list_categories": MANAGERS, "cfg_create_category": MANAGERS, "cfg_update_category": MANAGERS,
+    "cfg_delete_category": MANAGERS, "cfg_list_items": MANAGERS, "cfg_create_item": MANAGERS,
+    "cfg_get_item": MANAGERS, "cfg_update_item": MANAGERS, "cfg_delete_item": MANAGERS,
+    "cfg_export_items": MANAGERS, "cfg_import_items": MANAGERS, "cfg_list_bundles": MANAGERS,
+    "cfg_create_bundle": MANAGERS, "cfg_update_bundle": MANAGERS, "cfg_delete_bundle": MANAGERS,
+    "cfg_list_queues": MANAGERS, "cfg_create_queue": MANAGERS, "cfg_update_queue": MANAGERS,
+    "cfg_delete_queue": MANAGERS, "cfg_create_window": MANAGERS, "cfg_update_window": MANAGERS,
+    "cfg_delete_window": MANAGERS, "cfg_list_staff": MANAGERS, "cfg_create_staff": MANAGERS,
+    "cfg_update_staff": MANAGERS, "cfg_reset_password": MANAGERS,
+    # screens, devices, statistics (a kiosk cannot read statistics)
+    "list_notices": STAFF | {"screen"}, "post_notice": MANAGERS, "delete_notice": MANAGERS,
+    "post_device_health": frozenset({"kiosk"}), "list_device_health": STAFF,
+    "stats_read": MANAGERS, "stats_csv": MANAGERS,
+}
+# A clerk may only act at the window they are signed in at (window 1): on window 2, or on the ticket
+# in hand there, these answer 403 (sign-in: 409, the window is taken). Re-queueing a late visitor's
+# no-show ticket is not window-bound: it goes back to its queue, and any desk may help the visitor.
+CLERK_WINDOW_BOUND = {"recall": 403, "no_show": 403, "start": 403, "finish": 403,
+                      "transfer": 403, "reveal_identity": 403, "post_revoke_green": 403, "call_next": 403,
+                      "sign_out": 403, "pause": 403, "resume": 403, "sign_in": 409}
+# Only the clerk holding the ticket sees the full ID number, not even a manager (个人信息保护法: least access).
+HOLDER_ONLY = {"reveal_identity"}
+# A rating pad belongs to window 1: window 2 and its tickets answer 403.
+PAD_WINDOW_BOUND = {"get_window", "rating_prompt", "rate"}
+# Public operations whose own answer is a 401 (wrong password).
+PUBLIC_401 = {"auth_login"}
+CALLERS = ("anonymous", "kiosk", "screen", "pad_other", "pad", "clerk_other", "clerk", "manager", "admin")
+
+# Bodies good enough to reach the rules behind the role gate (the gate itself runs before validation).
+BODIES = {
+    "auth_login": {"username": "nobody", "password": "wrong"},
+    "issue": {"item_ids": [1]}, "finish": {"outcome": "completed"}, "transfer": {"queue_id": 1},
+    "pause": {"reason": "午休"}, "post_revoke_green": {"reason": "核实不符"}, "rate": {"score": 4},
+    "cover": {"by_window_id": 3}, "configure": {"kind": "general"}, "pad_token": {},
+    "assign_rectification": {"fix_plan": "培训"}, "fix_rectification": {"fix": "已培训"},
+    "feedback_rectification": {"feedback": "已回访"}, "post_notice": {"text": "今日下午三点后暂停办理"},
+    "post_device_health": {"device": "printer", "status": "ok"},
+}
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 56), (250, 250, 250)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _second_session(api, username: str) -> str:
+    """Another login of the same person (logout in one session must not end the other)."""
+    r = api.client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["token"]
+
+
+def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
+    """One hall in every state the matrix needs; returns (SQLite file, tokens, ids)."""
+    from hall_queue.clock import ManualClock
+
+    path = tmp_path_factory.mktemp("matrix") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    Base.metadata.create_all(db.writer)
+    clock = ManualClock(MONDAY_10AM)
+    hall_id = db.run_write(lambda s: load_demo_hall(s, now=clock.now()).id)
+    app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": clock, "DATA_KEY": "test-data-key",
+                      "TESTING": True})
+    api = Api(app.test_client(), db, hall_id, clock)
+    pad = pad_token(api, 1)
+    api.sign_in("clerk01", 1)
+    api.sign_in("clerk02", 2)
+    api.issue("SB001")
+    rated = api.call("clerk01", 1)["ticket"]["id"]
+    api.act("clerk01", rated, "finish", {"outcome": "completed"})
+    case = api.post(f"/api/v1/tickets/{rated}/rating", {"score": 2, "reasons": ["waiting"]}, token=pad)
+    green = {"priority_class": "green", "green_reason": "elderly", "name": "张三丰", "id_number": "110101194503071234"}
+    own = api.issue("SB001", **green)
+    assert api.call("clerk01", 1)["ticket"]["id"] == own["id"]
+    other = api.issue("SB001", **green)
+    assert api.call("clerk02", 2)["ticket"]["id"] == other["id"]
+    page = api.client.post(f"/api/v1/tickets/{own['id']}/attachments", data=_jpeg(),
+                           headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {api.tokens['kiosk']}"})
+    m = api.token("manager")
+    complaint = api.client.post(f"/api/v1/halls/{hall_id}/complaints", json={
+        "kind": "attitude", "content": "窗口工作人员态度生硬。", "complainant_name": "李四", "contact": "13800138000"})
+    booking = api.post(f"/api/v1/halls/{hall_id}/appointments", {
+        "slot": "2026-03-03T10:00", "name": "王五", "id_number": "110101199205093456", "phone": "13900139000",
+        "item_id": api.items["SS001"]})
+    holiday = api.post(f"/api/v1/halls/{hall_id}/appointments/holidays", {"day": "2026-05-01"}, token=m)
+    notice = api.post(f"/api/v1/halls/{hall_id}/notices", {"text": "今日正常办理"}, token=m)
+    cfg = {k: api.get(f"/api/v1/halls/{hall_id}/{k}", token=m).get_json()["items"]
+           for k in ("categories", "items", "bundles", "queues", "staff")}
+    for r in (case, page, complaint, booking, holiday, notice):
+        assert r.status_code in (200, 201), r.get_json()
+    appointment_id = next(a["id"] for a in api.get(f"/api/v1/halls/{hall_id}/appointments?date=2026-03-03",
+                                                    token=m).get_json()["items"])
+    tokens = {"anonymous": None, "kiosk": api.tokens["kiosk"], "screen": api.tokens["screen"], "pad": pad,
+              "pad_other": pad, "clerk": api.token("clerk01"), "clerk_other": _second_session(api, "clerk01"),
+              "manager": m, "admin": api.token("admin")}
+    ids = {"hall_id": hall_id, "ticket_id": own["id"], "window_id": api.windows[1],
+           "other_ticket_id": other["id"], "other_window_id": api.windows[2],
+           "case_id": case.get_json()["rectification_id"], "attachment_id": page.get_json()["id"],
+           "complaint_id": next(c["id"] for c in api.get(f"/api/v1/halls/{hall_id}/complaints",
+                                                          token=m).get_json()["items"]),
+           "appointment_id": appointment_id, "holiday_id": holiday.get_json()["id"],
+           "notice_id": notice.get_json()["id"], "code": own["follow_code"],
+           "category_id": cfg["categories"][-1]["id"], "item_id": cfg["items"][-1]["id"],
+           "bundle_id": cfg["bundles"][-1]["id"], "queue_id": cfg["queues"][-1]["id"],
+           "staff_id": next(s["id"] for s in cfg["staff"] if s["username"] == "clerk12")}
+    db.dispose()
+    return str(path), tokens, ids
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    return _prepare(tmp_path_factory)
+
+
+def _api_endpoints(app) -> dict[str, list]:
+    rules: dict[str, list] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            rules.setdefault(rule.endpoint.removeprefix("api."), []).append(rule)
+    return rules
+
+
+def test_every_endpoint_has_a_reviewed_row(prepared):
+    app = create_app({"DATABASE_URL": f"sqlite:///{prepared[0]}", "DATA_KEY": "k", "TESTING": True})
+    endpoints = _api_endpoints(app)
+    assert set(endpoints) == set(EXPECTED), "add the new endpoint to EXPECTED (and review who may call it)"
+    declared = {op.endpoint: frozenset(op.roles) for op in OPERATIONS}
+    for endpoint, allowed in EXPECTED.items():
+        if endpoint in declared:
+            assert declared[endpoint] == allowed, endpoint
+    assert set(CLERK_WINDOW_BOUND) <= {e for e, r in EXPECTED.items() if "clerk" in r}
+    assert PAD_WINDOW_BOUND <= {e for e, r in EXPECTED.items() if "pad" in r}
+
+
+def _url(rule, caller: str, ids: dict) -> str:
+    values = {}
+    for name in rule.arguments:
+        key = f"other_{name}" if caller in ("clerk_other", "pad_other") and f"other_{name}" in ids else name
+        values[name] = ids[key]
+    path = rule.rule
+    for name, value in values.items():
+        path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+    return path
+
+
+def _expect(endpoint: str, caller: str, status: int, message: str) -> str | None:
+    """Return what is wrong with this answer, or None."""
+    allowed = EXPECTED[endpoint]
+    role = caller.removesuffix("_other")
+    gate = status == 403 and " may not " in message
+    if "public" in allowed:
+        refused = (403,) if endpoint in PUBLIC_401 else (401, 403)
+        return None if status not in refused and status < 500 else f"public answered {status}"
+    if caller == "anonymous":
+        return None if status == 401 else f"anonymous got {status}"
+    if role not in allowed:
+        return None if gate else f"{caller} got {status} (expected the role gate's 403)"
+    if caller == "clerk_other" and endpoint in CLERK_WINDOW_BOUND:
+        want = CLERK_WINDOW_BOUND[endpoint]
+        return None if status == want else f"clerk at another window got {status}, expected {want}"
+    if role in ("manager", "admin") and endpoint in HOLDER_ONLY:
+        return None if status == 403 else f"{caller} got {status}, expected 403 (holder only)"
+    if caller == "pad_other" and endpoint in PAD_WINDOW_BOUND:
+        return None if status == 403 else f"pad of another window got {status}"
+    return None if status not in (401, 403) and status < 500 else f"{caller} was refused ({status}: {message})"
+
+
+def test_api_role_matrix(prepared, tmp_path):
+    template, tokens, ids = prepared
+    from hall_queue.clock import ManualClock
+
+    problems, requests, not_done = [], 0, []
+    for n, (endpoint, rules) in enumerate(sorted(_api_endpoints(create_app(
+            {"DATABASE_URL": f"sqlite:///{template}", "DATA_KEY": "k", "TESTING": True})).items())):
+        path = tmp_path / f"e{n}.db"
+        shutil.copy(template, path)
+        db = Database(f"sqlite:///{path}")
+        app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": ManualClock(MONDAY_10AM),
+                          "DATA_KEY": "test-data-key", "TESTING": True})
+        client = app.test_client()
+        for rule in rules:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                for caller in CALLERS:
+                    headers = {"Authorization": f"Bearer {tokens[caller]}"} if tokens[caller] else {}
+                    r = client.open(_url(rule, caller, ids), method=method, headers=headers,
+                                    json=BODIES.get(endpoint, {}) if method != "GET" else None)
+                    requests += 1
+                    if caller.removesuffix("_other") in EXPECTED[endpoint] and r.status_code >= 400:
+                        not_done.append(f"{method} {rule.rule} {caller}: {r.status_code}")
+                    body = r.get_json(silent=True) or {}
+                    message = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
+                    if (wrong := _expect(endpoint, caller, r.status_code, message)) is not None:
+                        problems.append(f"{method} {rule.rule} [{endpoint}]: {wrong}")
+        db.dispose()
+    print(f"\nrole matrix: {requests} requests over {len(EXPECTED)} endpoints × {len(CALLERS)} callers")
+    if os.environ.get("ONEVISIT_MATRIX_VERBOSE"):
+        print("\n".join(not_done))
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- Socket.IO
+
+def test_socketio_role_matrix(prepared, tmp_path):
+    """connect needs a valid token; join {hall} / {window}: a window-bound pad joins its own window only."""
+    template, tokens, ids = prepared
+    path = tmp_path / "socket.db"
+    shutil.copy(template, path)
+    db = Database(f"sqlite:///{path}")
+    from hall_queue.clock import ManualClock
+
+    app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": ManualClock(MONDAY_10AM),
+                      "DATA_KEY": "test-data-key", "TESTING": True})
+    hall, own, other = {"hall": ids["hall_id"]}, {"window": ids["window_id"]}, {"window": ids["other_window_id"]}
+    # caller → (join hall, join own window, join other window) answers: "ok" or the error code.
+    expected = {
+        "admin": ("ok", "ok", "ok"), "manager": ("ok", "ok", "ok"), "clerk": ("ok", "ok", "ok"),
+        "kiosk": ("ok", "ok", "ok"), "screen": ("ok", "ok", "ok"),
+        "pad": ("forbidden", "ok", "forbidden"),
+    }
+    for caller, answers in expected.items():
+        client = socketio.test_client(app, auth={"token": tokens[caller]})
+        assert client.is_connected(), caller
+        for payload, want in zip((hall, own, other), answers, strict=True):
+            ack = client.emit("join", payload, callback=True)
+            got = "ok" if ack.get("ok") else ack["error"]["code"]
+            assert got == want, (caller, payload, ack)
+        received = [m["name"] for m in client.get_received()]
+        assert received.count("snapshot") == answers.count("ok"), (caller, received)
+        for bad in (None, "hall", [1], {"hall": True}, {"hall": 2**70}, {"window": -1}, {"hall": 99999}):
+            ack = client.emit("join", bad, callback=True)
+            assert ack["error"]["code"] in ("invalid", "not_found"), (caller, bad, ack)
+        client.disconnect()
+    # No token, a wrong token, or a revoked one: the connection is refused.
+    for auth in (None, {"token": ""}, {"token": "not-a-token"}, {"token": 42}):
+        assert not socketio.test_client(app, auth=auth).is_connected(), auth
+    client = app.test_client()
+    r = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {tokens['manager']}"})
+    assert r.status_code == 200
+    assert not socketio.test_client(app, auth={"token": tokens["manager"]}).is_connected()
+    db.dispose()
