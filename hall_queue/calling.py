@@ -408,6 +408,9 @@ def mark_no_show(session: Session, ticket: Ticket, *, now: datetime, actor: Acto
 
 def requeue_late(session: Session, ticket: Ticket, *, now: datetime, actor: Actor) -> list[DomainEvent]:
     """Put a late visitor's no-show ticket back, the hall's ``late_requeue_places`` places behind the head."""
+    # The window that called the visitor (or a manager) puts them back: a clerk acts only at their own window.
+    if ticket.window_id is not None:
+        _window_for_ticket(session, ticket, actor)
     if ticket.status != "no_show":
         raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a no-show ticket can be re-queued")
     if ticket.requeue_count >= 1:

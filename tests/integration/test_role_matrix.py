@@ -78,8 +78,8 @@ EXPECTED: dict[str, frozenset[str]] = {
 }
 # A clerk may only act at the window they are signed in at (window 1): on window 2, or on the ticket
 # in hand there, these answer 403 (sign-in: 409, the window is taken). Re-queueing a late visitor's
-# no-show ticket is not window-bound: it goes back to its queue, and any desk may help the visitor.
-CLERK_WINDOW_BOUND = {"recall": 403, "no_show": 403, "start": 403, "finish": 403,
+# no-show ticket is the business of the window that called it (or a manager).
+CLERK_WINDOW_BOUND = {"recall": 403, "no_show": 403, "requeue": 403, "start": 403, "finish": 403,
                       "transfer": 403, "reveal_identity": 403, "post_revoke_green": 403, "call_next": 403,
                       "sign_out": 403, "pause": 403, "resume": 403, "sign_in": 409}
 # Only the clerk holding the ticket sees the full ID number, not even a manager (个人信息保护法: least access).
