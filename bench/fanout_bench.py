@@ -21,6 +21,7 @@ may arrive first: that counts as 0 ms, and ``arrived_before_response`` says how 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -29,10 +30,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -123,65 +122,68 @@ def _prepare(server: Server, url: str | None = None) -> tuple[int, str, str]:
 
 
 class Screens:
-    """Socket.IO clients joined to the hall room, recording when each ``ticket_called`` arrives.
+    """Socket.IO screens joined to the hall room, recording when each ``ticket_called`` arrives.
 
+    The screens of one client process share one asyncio loop (python-socketio's ``AsyncClient``):
+    a thread per simulated screen would measure the client process's GIL, not the server.
     Times are ``time.monotonic()`` (CLOCK_MONOTONIC), comparable across the worker processes.
     """
 
     def __init__(self, url: str, token: str, hall_id: int, n: int, done: mp.Queue | None = None) -> None:
         self.url, self.token, self.hall_id, self.n = url, token, hall_id, n
-        self.clients: list[socketio.Client] = []
+        self.clients: list[socketio.AsyncClient] = []
         self.arrivals: dict[int, list[float]] = defaultdict(list)
-        self.cond = threading.Condition()
         self.done = done
 
-    def _connect_one(self, _i: int) -> socketio.Client:
-        c = socketio.Client(reconnection=False)
-        joined = threading.Event()
+    async def _connect_one(self, gate: asyncio.Semaphore) -> socketio.AsyncClient:
+        c = socketio.AsyncClient(reconnection=False)
+        joined = asyncio.Event()
 
         @c.on("snapshot")
-        def _snapshot(_data):
+        async def _snapshot(_data):
             joined.set()
 
         @c.on("ticket_called")
-        def _called(data):
+        async def _called(data):
             t = time.monotonic()
             tid = data["ticket"]["id"]
-            with self.cond:
-                self.arrivals[tid].append(t)
-                complete = len(self.arrivals[tid]) == self.n
-                self.cond.notify_all()
-            if complete and self.done is not None:
+            self.arrivals[tid].append(t)
+            if len(self.arrivals[tid]) == self.n and self.done is not None:
                 self.done.put(("complete", tid))
 
-        c.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=30)
-        ack = c.call("join", {"hall": self.hall_id}, timeout=30)
-        if not (isinstance(ack, dict) and ack.get("ok")) or not joined.wait(30):
-            raise RuntimeError(f"join failed: {ack}")
+        async with gate:
+            await c.connect(self.url, auth={"token": self.token}, transports=["websocket"], wait_timeout=30)
+            ack = await c.call("join", {"hall": self.hall_id}, timeout=30)
+            if not (isinstance(ack, dict) and ack.get("ok")):
+                raise RuntimeError(f"join failed: {ack}")
+            await asyncio.wait_for(joined.wait(), 30)
         return c
 
-    def connect(self) -> None:
-        with ThreadPoolExecutor(16) as pool:
-            self.clients = list(pool.map(self._connect_one, range(self.n)))
+    async def connect(self) -> None:
+        gate = asyncio.Semaphore(16)
+        self.clients = list(await asyncio.gather(*(self._connect_one(gate) for _ in range(self.n))))
 
-    def close(self) -> None:
-        with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda c: c.disconnect(), self.clients))
+    async def close(self) -> None:
+        await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
 
 
 def _worker(url: str, token: str, hall_id: int, n: int, done: mp.Queue, stop: mp.Event, index: int = 0) -> None:
     """One client process: connect ``n`` screens, report readiness, then report every complete call."""
+    asyncio.run(_screens(url, token, hall_id, n, done, stop, index))
+
+
+async def _screens(url: str, token: str, hall_id: int, n: int, done: mp.Queue, stop: mp.Event, index: int) -> None:
     screens = Screens(url, token, hall_id, n, done)
     try:
-        screens.connect()
+        await screens.connect()
     except Exception as e:  # noqa: BLE001 - tell the coordinator instead of hanging it
         done.put(("failed", repr(e)))
         return
     done.put(("ready", n))
-    stop.wait()
-    with screens.cond:
-        done.put(("arrivals", (index, dict(screens.arrivals))))
-    screens.close()
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+    done.put(("arrivals", (index, dict(screens.arrivals))))
+    await screens.close()
 
 
 class ClientPool:
