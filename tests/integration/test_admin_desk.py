@@ -118,6 +118,14 @@ def test_pad_of_another_window_or_old_token_cannot_rate(api, clock):
     assert r.status_code == 409
 
 
+def test_a_pad_token_in_use_stops_working_the_moment_it_is_rotated(api):
+    # Token resolutions are cached for a few seconds; a revocation in this process must not wait for that.
+    old = pad_token(api, 1)
+    assert api.get(f"/api/v1/windows/{api.windows[1]}/rating-prompt", token=old).status_code == 200
+    pad_token(api, 1)
+    assert api.get(f"/api/v1/windows/{api.windows[1]}/rating-prompt", token=old).status_code == 401
+
+
 def test_bad_rating_needs_a_reason_and_opens_a_rectification_case(api, db, clock):
     pad = pad_token(api, 1)
     api.sign_in("clerk01", 1)
