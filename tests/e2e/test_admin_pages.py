@@ -2,44 +2,27 @@
 floor dashboard receiving a live empty-post alert with its sound. Screenshots go to test-artifacts/admin/."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import pytest
 import requests
-from sqlalchemy import create_engine
 
-from hall_queue.demo import DEMO_PASSWORD
-from hall_queue.models import Base
-from tests.server import ServerProcess
+from tests.e2e.browser import (
+    ARGS,
+    CHROMIUM,
+    api_call,
+    demo_server,
+    login,
+    require_chromium,
+    shot,
+    staff_token,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("ONEVISIT_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing and ONEVISIT_REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"browser tests need Debian chromium at {CHROMIUM}", allow_module_level=True)
-
+require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("admin-e2e")
-    # Plain http on 127.0.0.1: the dev setting that turns the Secure cookie flag off (docs/staff.md).
-    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
-    srv.cli("init")
-    srv.cli("demo")
-    # Tables added since the last migration (the lead generates it): create what is missing.
-    engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    srv.start()
-    srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
+    srv = demo_server(tmp_path_factory.mktemp("admin-e2e"))
     yield srv
     srv.stop()
 
@@ -52,39 +35,14 @@ def browser():
         b.close()
 
 
-def bearer(srv: ServerProcess, username: str) -> str:
-    r = requests.post(srv.url + "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD},
-                      timeout=10)
-    r.raise_for_status()
-    return r.json()["token"]
-
-
-def call_api(srv, method: str, path: str, token: str, body=None):
-    r = requests.request(method, srv.url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    assert r.ok, r.text
-    return r.json()
-
-
-def login(page, srv, username: str) -> None:
-    page.goto(srv.url + "/admin/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login-submit")
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def test_console_call_finish_and_rate_on_the_pad(server, browser):
     hall = server.tokens["hall_id"]
-    manager = bearer(server, "manager")
-    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
-    pad = call_api(server, "POST", f"/api/v1/windows/{windows[1]}/pad-token", manager, {})
+    manager = staff_token(server, "manager")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    pad = api_call(server, "POST", f"/api/v1/windows/{windows[1]}/pad-token", manager, {})
     catalog = requests.get(server.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
     item = catalog["items"][0]["id"]
-    issued = call_api(server, "POST", f"/api/v1/halls/{hall}/tickets", server.tokens["kiosk"],
+    issued = api_call(server, "POST", f"/api/v1/halls/{hall}/tickets", server.tokens["kiosk"],
                       {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234"})
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
@@ -96,7 +54,7 @@ def test_console_call_finish_and_rate_on_the_pad(server, browser):
     login(page, server, "clerk01")
     page.wait_for_url("**/admin/console")
     page.wait_for_selector(f"button[data-window='{windows[1]}']")
-    shot(page, "console-pick")
+    shot(page, "admin", "console-pick")
     page.click(f"button[data-window='{windows[1]}']")
     page.wait_for_selector("#desk:not([hidden])")
     page.wait_for_selector("#live-state:has-text('实时连接正常')")
@@ -110,29 +68,29 @@ def test_console_call_finish_and_rate_on_the_pad(server, browser):
     page.once("dialog", lambda d: d.accept())
     page.keyboard.press("F8")
     page.wait_for_selector("#t-id-revealed:has-text('220102199001011234')")
-    shot(page, "console-serving")
+    shot(page, "admin", "console-serving")
     page.keyboard.press("F5")
     page.wait_for_selector("#finish-dlg[open]")
     page.select_option("#f-outcome", "notice")
     page.locator("#f-missing-list input").first.check()
-    shot(page, "console-finish-notice")
+    shot(page, "admin", "console-finish-notice")
     page.click("#f-submit")
     page.wait_for_selector("#print-notice")
     page.wait_for_selector("#ticket-empty:not([hidden])")
-    shot(page, "console-finished")
+    shot(page, "admin", "console-finished")
 
     # The pad, in the window room, asks the visitor right after finish.
     pad_page.wait_for_selector(f"body[data-state=ask] #ask-number:has-text('{issued['number']}')")
-    shot(pad_page, "pad-ask")
+    shot(pad_page, "admin", "pad-ask")
     pad_page.click("button[data-score='1']")
     pad_page.wait_for_selector("body[data-state=why]")
     pad_page.check("input[value=notice]")
     pad_page.fill("#comment", "材料要求没有一次说清")
-    shot(pad_page, "pad-why")
+    shot(pad_page, "admin", "pad-why")
     pad_page.click("#why-submit")
     pad_page.wait_for_selector("body[data-state=thanks]")
-    shot(pad_page, "pad-thanks")
-    cases = call_api(server, "GET", f"/api/v1/halls/{hall}/rectifications?status=pending", manager)["items"]
+    shot(pad_page, "admin", "pad-thanks")
+    cases = api_call(server, "GET", f"/api/v1/halls/{hall}/rectifications?status=pending", manager)["items"]
     assert [(c["ticket_id"], c["rating"]["score"], c["rating"]["reasons"]) for c in cases] == \
         [(issued["id"], 1, ["notice"])]
 
@@ -141,7 +99,7 @@ def test_console_call_finish_and_rate_on_the_pad(server, browser):
     notice = popup.value
     notice.wait_for_load_state()
     assert "一次性告知书" in notice.inner_text("#notice")
-    shot(notice, "notice-print")
+    shot(notice, "admin", "notice-print")
     page.once("dialog", lambda d: d.accept())
     page.keyboard.press("F9")
     page.wait_for_selector("#pick:not([hidden])")
@@ -151,9 +109,9 @@ def test_console_call_finish_and_rate_on_the_pad(server, browser):
 
 def test_dashboard_shows_a_live_empty_post_alert_with_sound(server, browser):
     hall = server.tokens["hall_id"]
-    clerk = bearer(server, "clerk03")
-    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]}
-    call_api(server, "POST", f"/api/v1/windows/{windows[3]}/sign-in", clerk)
+    clerk = staff_token(server, "clerk03")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]}
+    api_call(server, "POST", f"/api/v1/windows/{windows[3]}/sign-in", clerk)
 
     ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     page = ctx.new_page()
@@ -167,15 +125,15 @@ def test_dashboard_shows_a_live_empty_post_alert_with_sound(server, browser):
     played_before = int(page.get_attribute("body", "data-sound-played"))
 
     # The A clerk leaves and the B clerk (clerk04) is not in: an empty post (002 §6.9).
-    call_api(server, "POST", f"/api/v1/windows/{windows[3]}/sign-out", clerk)
+    api_call(server, "POST", f"/api/v1/windows/{windows[3]}/sign-out", clerk)
     page.wait_for_selector("#alerts [data-kind=empty_post]:has-text('3号窗口空岗')")
     page.wait_for_selector(f"[data-window='{windows[3]}'][data-status=empty]")
     assert int(page.get_attribute("body", "data-sound-played")) > played_before
-    shot(page, "dashboard-empty-post")
+    shot(page, "admin", "dashboard-empty-post")
 
     # The manager makes window 5 (not window 3's B clerk) cover it; the alert goes away.
-    clerk5 = bearer(server, "clerk05")
-    call_api(server, "POST", f"/api/v1/windows/{windows[5]}/sign-in", clerk5)
+    clerk5 = staff_token(server, "clerk05")
+    api_call(server, "POST", f"/api/v1/windows/{windows[5]}/sign-in", clerk5)
     page.wait_for_selector(f"[data-window='{windows[5]}'][data-status=idle]")
     page.click(f"[data-window='{windows[3]}'] button[data-act=cover]")
     page.wait_for_selector("#cover-dlg[open]")
@@ -187,7 +145,7 @@ def test_dashboard_shows_a_live_empty_post_alert_with_sound(server, browser):
     page.fill("#notice-text", "午间12:00-13:00部分窗口轮休")
     page.click("#notice-send")
     page.wait_for_selector("#toast:has-text('公告已发布')")
-    shot(page, "dashboard-covered")
+    shot(page, "admin", "dashboard-covered")
     ctx.close()
 
 
@@ -195,16 +153,16 @@ def _issue(srv, code: str) -> dict:
     hall = srv.tokens["hall_id"]
     catalog = requests.get(srv.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
     item = next(i["id"] for i in catalog["items"] if i["code"] == code)
-    return call_api(srv, "POST", f"/api/v1/halls/{hall}/tickets", srv.tokens["kiosk"], {"item_ids": [item]})
+    return api_call(srv, "POST", f"/api/v1/halls/{hall}/tickets", srv.tokens["kiosk"], {"item_ids": [item]})
 
 
 def test_console_serves_with_every_action(server, browser):
     """Issue 6 "done when": every console action by its key — call, recall, no-show, start, transfer, finish,
     pause and resume, sign out — on a real window (F8 and the notice are in the test above)."""
     hall = server.tokens["hall_id"]
-    manager = bearer(server, "manager")
-    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
-    queues = {q["prefix"]: q["id"] for q in call_api(server, "GET", f"/api/v1/halls/{hall}/queues", manager)["items"]}
+    manager = staff_token(server, "manager")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    queues = {q["prefix"]: q["id"] for q in api_call(server, "GET", f"/api/v1/halls/{hall}/queues", manager)["items"]}
     first, second, third = (_issue(server, "HZ002") for _ in range(3))  # 户口迁移: queue A only
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
@@ -218,11 +176,11 @@ def test_console_serves_with_every_action(server, browser):
     page.wait_for_selector(f"#t-number:has-text('{first['number']}')")
     page.keyboard.press("F2")
     page.wait_for_selector(f"#toast:has-text('已重呼 {first['number']}')")
-    assert call_api(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["recall_count"] == 1
+    assert api_call(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["recall_count"] == 1
     page.keyboard.press("F3")
     page.wait_for_selector(f"#toast:has-text('{first['number']} 已过号')")
     page.wait_for_selector("#ticket-empty:not([hidden])")
-    assert call_api(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["status"] == "no_show"
+    assert api_call(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["status"] == "no_show"
 
     page.keyboard.press("F1")
     page.wait_for_selector(f"#t-number:has-text('{second['number']}')")
@@ -232,13 +190,13 @@ def test_console_serves_with_every_action(server, browser):
     page.wait_for_selector("#transfer-dlg[open]")
     page.select_option("#x-queue", str(queues["E"]))
     page.fill("#x-note", "需跨省通办窗口办理")
-    shot(page, "console-transfer")
+    shot(page, "admin", "console-transfer")
     page.click("#x-submit")
     page.wait_for_selector("#toast:has-text('已转办')")
     page.wait_for_selector("#ticket-empty:not([hidden])")
     # The ticket in hand is closed as transferred; a follow-up ticket waits in queue E (nothing else waits there).
-    assert call_api(server, "GET", f"/api/v1/tickets/{second['id']}", manager)["status"] == "transferred"
-    snapshot = call_api(server, "GET", f"/api/v1/halls/{hall}/snapshot", manager)
+    assert api_call(server, "GET", f"/api/v1/tickets/{second['id']}", manager)["status"] == "transferred"
+    snapshot = api_call(server, "GET", f"/api/v1/halls/{hall}/snapshot", manager)
     assert next(q["waiting"] for q in snapshot["queues"] if q["prefix"] == "E") == 1
 
     page.keyboard.press("F1")
@@ -250,7 +208,7 @@ def test_console_serves_with_every_action(server, browser):
     page.select_option("#f-outcome", "completed")
     page.click("#f-submit")
     page.wait_for_selector("#ticket-empty:not([hidden])")
-    assert call_api(server, "GET", f"/api/v1/tickets/{third['id']}", manager)["status"] == "done"
+    assert api_call(server, "GET", f"/api/v1/tickets/{third['id']}", manager)["status"] == "done"
 
     page.keyboard.press("F7")
     page.wait_for_selector("#pause-dlg[open]")
@@ -258,14 +216,14 @@ def test_console_serves_with_every_action(server, browser):
     page.click("#p-submit")
     page.wait_for_selector("#state-banner:has-text('暂停服务中：用餐')")
     assert page.is_disabled("#btn-call")
-    shot(page, "console-paused")
+    shot(page, "admin", "console-paused")
     page.keyboard.press("F7")
     page.wait_for_selector("#state-banner", state="hidden")
     assert page.is_enabled("#btn-call")
     page.once("dialog", lambda d: d.accept())
     page.keyboard.press("F9")
     page.wait_for_selector("#pick:not([hidden])")
-    assert call_api(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"][5]["clerk_id"] is None
+    assert api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"][5]["clerk_id"] is None
     ctx.close()
 
 
@@ -273,10 +231,10 @@ def test_dashboard_empty_post_when_a_and_b_both_sign_out(server, browser):
     """Issue 6 "done when": A leaves and B (signed in at their own window) covers; then B leaves too and the
     manager's dashboard raises the empty-post alert (002 §6.9 不得空岗) live, with its sound."""
     hall = server.tokens["hall_id"]
-    a, b = bearer(server, "clerk09"), bearer(server, "clerk10")  # window 9: A clerk09, B clerk10 (A of window 10)
-    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", a)["items"]}
-    call_api(server, "POST", f"/api/v1/windows/{windows[9]}/sign-in", a)
-    call_api(server, "POST", f"/api/v1/windows/{windows[10]}/sign-in", b)
+    a, b = staff_token(server, "clerk09"), staff_token(server, "clerk10")  # window 9: A clerk09, B clerk10 (A of window 10)
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", a)["items"]}
+    api_call(server, "POST", f"/api/v1/windows/{windows[9]}/sign-in", a)
+    api_call(server, "POST", f"/api/v1/windows/{windows[10]}/sign-in", b)
 
     ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     page = ctx.new_page()
@@ -289,17 +247,17 @@ def test_dashboard_empty_post_when_a_and_b_both_sign_out(server, browser):
     page.wait_for_selector(f"[data-window='{windows[9]}'][data-status=idle]")
     empty9 = "#alerts [data-kind=empty_post]:has-text('9号窗口空岗')"
 
-    call_api(server, "POST", f"/api/v1/windows/{windows[9]}/sign-out", a)
+    api_call(server, "POST", f"/api/v1/windows/{windows[9]}/sign-out", a)
     page.wait_for_selector(f"[data-window='{windows[9]}'][data-status=covered]")
     assert page.locator(empty9).count() == 0  # B covers from window 10: not an empty post
     played = int(page.get_attribute("body", "data-sound-played"))
 
-    call_api(server, "POST", f"/api/v1/windows/{windows[10]}/sign-out", b)
+    api_call(server, "POST", f"/api/v1/windows/{windows[10]}/sign-out", b)
     page.wait_for_selector(empty9)
     page.wait_for_selector(f"[data-window='{windows[9]}'][data-status=empty]")
     page.wait_for_selector("#alerts [data-kind=empty_post]:has-text('10号窗口空岗')")
     assert int(page.get_attribute("body", "data-sound-played")) > played
-    shot(page, "dashboard-both-posts-empty")
+    shot(page, "admin", "dashboard-both-posts-empty")
     ctx.close()
 
 
@@ -307,20 +265,20 @@ def test_manager_handles_a_low_rating_in_the_browser(server, browser):
     """Issue 6 "done when": a 非常不满意 rating opens a case; the manager assigns, records the fix and the
     feedback, and closes it on the ratings page (003 §10.4)."""
     hall = server.tokens["hall_id"]
-    manager = bearer(server, "manager")
-    clerk = bearer(server, "clerk02")
-    windows = {w["number"]: w["id"] for w in call_api(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
-    pad = call_api(server, "POST", f"/api/v1/windows/{windows[2]}/pad-token", manager, {})["token"]
+    manager = staff_token(server, "manager")
+    clerk = staff_token(server, "clerk02")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    pad = api_call(server, "POST", f"/api/v1/windows/{windows[2]}/pad-token", manager, {})["token"]
     ticket = _issue(server, "HZ002")
-    call_api(server, "POST", f"/api/v1/windows/{windows[2]}/sign-in", clerk)
-    called = call_api(server, "POST", f"/api/v1/windows/{windows[2]}/call-next", clerk)["ticket"]
+    api_call(server, "POST", f"/api/v1/windows/{windows[2]}/sign-in", clerk)
+    called = api_call(server, "POST", f"/api/v1/windows/{windows[2]}/call-next", clerk)["ticket"]
     assert called["id"] == ticket["id"]
-    call_api(server, "POST", f"/api/v1/tickets/{ticket['id']}/start", clerk)
-    call_api(server, "POST", f"/api/v1/tickets/{ticket['id']}/finish", clerk, {"outcome": "completed"})
-    rated = call_api(server, "POST", f"/api/v1/tickets/{ticket['id']}/rating", pad,
+    api_call(server, "POST", f"/api/v1/tickets/{ticket['id']}/start", clerk)
+    api_call(server, "POST", f"/api/v1/tickets/{ticket['id']}/finish", clerk, {"outcome": "completed"})
+    rated = api_call(server, "POST", f"/api/v1/tickets/{ticket['id']}/rating", pad,
                      {"score": 1, "reasons": ["attitude"], "comment": "态度生硬"})
     case = rated["rectification_id"]
-    clerk02 = next(s["id"] for s in call_api(server, "GET", f"/api/v1/halls/{hall}/staff", manager)["items"]
+    clerk02 = next(s["id"] for s in api_call(server, "GET", f"/api/v1/halls/{hall}/staff", manager)["items"]
                    if s["username"] == "clerk02")
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
@@ -343,10 +301,10 @@ def test_manager_handles_a_low_rating_in_the_browser(server, browser):
     page.fill("#d-feedback-text", "已电话回访办事人并致歉")
     page.click("#d-feedback-btn")
     page.wait_for_selector("#d-close-btn:not([hidden])")
-    shot(page, "rectification-fixed")
+    shot(page, "admin", "rectification-fixed")
     page.click("#d-close-btn")
     page.wait_for_selector(f"#cases tr[data-case='{case}']", state="detached")
-    done = next(c for c in call_api(server, "GET", f"/api/v1/halls/{hall}/rectifications", manager)["items"]
+    done = next(c for c in api_call(server, "GET", f"/api/v1/halls/{hall}/rectifications", manager)["items"]
                 if c["id"] == case)
     assert (done["status"], done["responsible_clerk_id"], done["fix"], done["feedback"]) == \
         ("closed", clerk02, "已组织窗口服务礼仪培训", "已电话回访办事人并致歉")

@@ -4,46 +4,27 @@ queues, A/B clerks) and staff through labelled forms; server validation errors a
 was typed stays. Each change is read back through the API. Screenshots go to test-artifacts/manage/."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import pytest
 import requests
-from sqlalchemy import create_engine
 
 from hall_queue.demo import DEMO_PASSWORD
-from hall_queue.models import Base
-from tests.server import ServerProcess
+from tests.e2e.browser import (
+    ARGS,
+    CHROMIUM,
+    demo_server,
+    require_chromium,
+    shot,
+    staff_token,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "manage"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("ONEVISIT_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing and ONEVISIT_REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"browser tests need Debian chromium at {CHROMIUM}", allow_module_level=True)
-
+require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("config-forms-e2e")
-    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
-    srv.cli("init")
-    srv.cli("demo")
-    engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
-    Base.metadata.create_all(engine)  # tables newer than the migrations (the lead generates those)
-    engine.dispose()
-    srv.start()
-    srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
-    r = requests.post(srv.url + "/api/v1/auth/login", json={"username": "manager", "password": DEMO_PASSWORD},
-                      timeout=10)
-    r.raise_for_status()
-    srv.manager = r.json()["token"]
+    srv = demo_server(tmp_path_factory.mktemp("config-forms-e2e"))
+    srv.manager = staff_token(srv, "manager")
     yield srv
     srv.stop()
 
@@ -94,11 +75,6 @@ def _save_ok(pg, entity):
     pg.wait_for_selector(f"#tab-{entity}[data-loaded='1']")
 
 
-def _shot(pg, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def test_settings_hours_as_rows(server, page):
     hall = server.tokens["hall_id"]
     sat = page.locator(".periods[data-day='sat']")
@@ -108,7 +84,7 @@ def test_settings_hours_as_rows(server, page):
     new.locator("[name=p_from]").fill("09:00")
     new.locator("[name=p_to]").fill("12:00")
     page.fill("#wait_alert_s", "1500")
-    _shot(page, "config-settings")
+    shot(page, "manage", "config-settings")
     page.click("#settings-form button[type=submit]")
     page.wait_for_selector("#toast:has-text('大厅设置已保存')")
     s = _get(server, f"/api/v1/halls/{hall}/settings")
@@ -154,7 +130,7 @@ def test_category_item_queue_bundle_forms(server, page):
     row.locator("[name=m_count]").fill("2")
     row.locator("[name=m_deferrable]").check()
     page.fill("#items-guide-fees", "不收费")
-    _shot(page, "config-item-form")
+    shot(page, "manage", "config-item-form")
     _save_ok(page, "items")
     item = _by(server, "items", "code", "CFG001")
     queue_a = _by(server, "queues", "prefix", "A")
@@ -219,7 +195,7 @@ def test_category_item_queue_bundle_forms(server, page):
     _save_ok(page, "bundles")
     b = _by(server, "bundles", "code", "CFGB")
     assert b["item_ids"] == [second, first] and b["queue_id"] == q["id"]
-    _shot(page, "config-bundles")
+    shot(page, "manage", "config-bundles")
 
     # Delete with confirmation: the bundle goes; a queue still used by it is refused with the reason.
     _tab(page, "queues")
@@ -264,7 +240,7 @@ def test_window_and_staff_forms(server, page):
     page.wait_for_selector("#form-windows .form-error:not([hidden])")
     assert "different" in page.inner_text("#form-windows .form-error")
     page.select_option("#windows-b_clerk_id", str(clerk01["id"]))
-    _shot(page, "config-window-form")
+    shot(page, "manage", "config-window-form")
     _save_ok(page, "windows")
     w = _by(server, "windows", "number", 13)
     z = _by(server, "queues", "prefix", "Z")

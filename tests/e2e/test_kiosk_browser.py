@@ -28,7 +28,7 @@ if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"{CHROMIUM} is missing and ONEVISIT_REQUIRE_BROWSER=1")
     pytest.skip(f"{CHROMIUM} is not installed: browser tests need Debian's chromium", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 
 def _create_tables(instance: Path) -> None:

@@ -2,75 +2,46 @@
 complaint flow. Screenshots go to test-artifacts/manage/."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import pytest
 import requests
-from sqlalchemy import create_engine
 
 from hall_queue.demo import DEMO_PASSWORD
-from hall_queue.models import Base
-from tests.server import ServerProcess
+from tests.e2e.browser import (
+    ARGS,
+    CHROMIUM,
+    api_call,
+    demo_server,
+    require_chromium,
+    shot,
+    staff_token,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "manage"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("ONEVISIT_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} is missing and ONEVISIT_REQUIRE_BROWSER=1", pytrace=False)
-    pytest.skip(f"browser tests need Debian chromium at {CHROMIUM}", allow_module_level=True)
-
+require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _api(srv, method, path, token, body=None):
-    r = requests.request(method, srv.url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    assert r.ok, r.text
-    return r.json()
-
-
-def _token(srv, username):
-    r = requests.post(srv.url + "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD},
-                      timeout=10)
-    r.raise_for_status()
-    return r.json()["token"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("manage-e2e")
-    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
-    srv.cli("init")
-    srv.cli("demo")
-    # Tables added since the last migration (the lead generates it): create what is missing.
-    engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    srv.start()
-    srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
+    srv = demo_server(tmp_path_factory.mktemp("manage-e2e"))
     # A little work for the statistics: three tickets at window 1, one of them a no-show.
     hall = srv.tokens["hall_id"]
     kiosk = srv.tokens["kiosk"]
     catalog = requests.get(f"{srv.url}/api/v1/halls/{hall}/catalog", timeout=10).json()
     item = next(i["id"] for i in catalog["items"] if i["code"] == "SS001")
     for _ in range(3):
-        _api(srv, "POST", f"/api/v1/halls/{hall}/tickets", kiosk, {"item_ids": [item]})
-    clerk = _token(srv, "clerk01")
-    windows = _api(srv, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]
+        api_call(srv, "POST", f"/api/v1/halls/{hall}/tickets", kiosk, {"item_ids": [item]})
+    clerk = staff_token(srv, "clerk01")
+    windows = api_call(srv, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]
     w1 = next(w["id"] for w in windows if w["number"] == 1)
-    _api(srv, "POST", f"/api/v1/windows/{w1}/sign-in", clerk)
+    api_call(srv, "POST", f"/api/v1/windows/{w1}/sign-in", clerk)
     for outcome in ("completed", "deferred"):
-        t = _api(srv, "POST", f"/api/v1/windows/{w1}/call-next", clerk)["ticket"]["id"]
-        _api(srv, "POST", f"/api/v1/tickets/{t}/start", clerk)
+        t = api_call(srv, "POST", f"/api/v1/windows/{w1}/call-next", clerk)["ticket"]["id"]
+        api_call(srv, "POST", f"/api/v1/tickets/{t}/start", clerk)
         extra = {"deferred_materials": [{"name": "住所使用证明", "due_date": "2026-12-31", "promise": "按期补交"}]} \
             if outcome == "deferred" else {}
-        _api(srv, "POST", f"/api/v1/tickets/{t}/finish", clerk, {"outcome": outcome, **extra})
-    t = _api(srv, "POST", f"/api/v1/windows/{w1}/call-next", clerk)["ticket"]["id"]
-    _api(srv, "POST", f"/api/v1/tickets/{t}/no-show", clerk)
+        api_call(srv, "POST", f"/api/v1/tickets/{t}/finish", clerk, {"outcome": outcome, **extra})
+    t = api_call(srv, "POST", f"/api/v1/windows/{w1}/call-next", clerk)["ticket"]["id"]
+    api_call(srv, "POST", f"/api/v1/tickets/{t}/no-show", clerk)
     yield srv
     srv.stop()
 
@@ -91,11 +62,6 @@ def _login(page, srv, username):
     page.wait_for_load_state()
 
 
-def _shot(page, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def test_statistics_page_draws_tiles_and_charts(server, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # wait_for_function evaluates strings
     errors = []
@@ -113,7 +79,7 @@ def test_statistics_page_draws_tiles_and_charts(server, browser):
     assert "1号窗口" in page.locator("#table").inner_text()
     assert page.locator("[data-kpi='容缺受理'] .v").inner_text() == "1"
     assert "statistics.csv" in page.get_attribute("#csv", "href")
-    _shot(page, "statistics")
+    shot(page, "manage", "statistics")
     page.select_option("#group", "week")
     page.select_option("#by", "clerk")
     page.click("#stats-form button[type=submit]")
@@ -133,12 +99,12 @@ def test_configuration_page_loads_and_saves(server, browser):
     page.click("#settings-form button[type=submit]")
     page.wait_for_selector("#toast:not([hidden])")
     hall = server.tokens["hall_id"]
-    settings = _api(server, "GET", f"/api/v1/halls/{hall}/settings", _token(server, "manager"))
+    settings = api_call(server, "GET", f"/api/v1/halls/{hall}/settings", staff_token(server, "manager"))
     assert settings["wait_alert_s"] == 1200
     page.click("button[data-tab='items']")
     page.wait_for_selector("#tab-items table tbody tr")
     assert page.locator("#tab-items table tbody tr").count() >= 30
-    _shot(page, "configuration-items")
+    shot(page, "manage", "configuration-items")
     # A delete of an item in use is refused with the server's message.
     page.click("button[data-tab='queues']")
     page.wait_for_selector("#tab-queues table tbody tr")
@@ -162,37 +128,37 @@ def test_public_complaint_flow(server, browser):
     page.fill("#request", "希望改进告知方式")
     page.fill("#complainant_name", "韩梅梅")
     page.fill("#contact", "13700002222")
-    _shot(page, "complaint-form")
+    shot(page, "manage", "complaint-form")
     page.click("#submit")
     page.wait_for_selector("#complaint-number")
     number = page.locator("#complaint-number").inner_text()
     code = page.locator("#lookup-code").inner_text()
     assert number.startswith("TS") and len(code) == 8
     assert "韩梅梅" not in page.content()
-    _shot(page, "complaint-filed")
+    shot(page, "manage", "complaint-filed")
     page.click("#status-link")
     page.wait_for_selector("#status-label")
     assert page.locator("#status-label").inner_text() == "已受理"
     # A manager answers; the complainant sees the answer with the look-up code.
-    m = _token(server, "manager")
+    m = staff_token(server, "manager")
     hall = server.tokens["hall_id"]
-    cid = next(c["id"] for c in _api(server, "GET", f"/api/v1/halls/{hall}/complaints", m)["items"]
+    cid = next(c["id"] for c in api_call(server, "GET", f"/api/v1/halls/{hall}/complaints", m)["items"]
                if c["number"] == number)
-    _api(server, "POST", f"/api/v1/complaints/{cid}/answer", m, {"answer": "已约谈窗口人员，并将材料清单张贴于窗口。",
+    api_call(server, "POST", f"/api/v1/complaints/{cid}/answer", m, {"answer": "已约谈窗口人员，并将材料清单张贴于窗口。",
                                                                    "measures": "窗口公示一次性告知清单"})
     page.fill("#code", code)
     page.click("#status-form button[type=submit]")
     page.wait_for_selector("#answer")
     assert page.locator("#status-label").inner_text() == "已答复"
     assert "已约谈" in page.locator("#answer").inner_text()
-    _shot(page, "complaint-status")
+    shot(page, "manage", "complaint-status")
     # The manager's list shows it masked.
     staff = browser.new_page(viewport={"width": 1280, "height": 800})
     _login(staff, server, "manager")
     staff.goto(server.url + "/admin/complaints")
     row = staff.locator(f"tr[data-number='{number}']")
     assert "韩*梅" in row.inner_text() and "韩梅梅" not in staff.content()
-    _shot(staff, "complaints-list")
+    shot(staff, "manage", "complaints-list")
     staff.close()
     ctx.close()
 
@@ -225,11 +191,11 @@ def test_manager_handles_a_complaint_in_the_browser(server, browser):
     page.click("#btn-answer")
     page.wait_for_selector("#status:has-text('已答复')")
     assert "增派B岗" in page.inner_text("#answer")
-    _shot(page, "complaint-answered")
+    shot(page, "manage", "complaint-answered")
     page.click("#btn-close")
     page.wait_for_selector("#status:has-text('已办结')")
     hall = server.tokens["hall_id"]
-    c = next(c for c in _api(server, "GET", f"/api/v1/halls/{hall}/complaints", _token(server, "manager"))["items"]
+    c = next(c for c in api_call(server, "GET", f"/api/v1/halls/{hall}/complaints", staff_token(server, "manager"))["items"]
              if c["number"] == number)
     assert c["status"] == "closed"
     page.close()
