@@ -243,16 +243,7 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def day_plan(session: Session, hall: Hall, day: date) -> tuple[list[tuple[str, str]], Holiday | None]:
-    """Return the opening intervals of a local date and the holiday row that shaped them, if any."""
-    hol = session.scalar(select(Holiday).where(Holiday.hall_id == hall.id, Holiday.day == day))
-    if hol is not None and hol.kind == "holiday":
-        return [], hol
-    if hol is not None and hol.kind == "workday":
-        # 调休: a make-up working day keeps its own hours, or the hall's Monday hours.
-        hours = hol.hours or (hall.opening_hours or {}).get("mon", [])
-        return [(a, b) for a, b in hours], hol
-    return halls.opening_intervals(hall, day), None
+day_plan = halls.day_plan  # the hall's calendar (weekly hours, holidays, make-up days)
 
 
 def slots_of_day(session: Session, hall: Hall, st: AppointmentSettings, day: date) -> list[Slot]:
@@ -941,7 +932,7 @@ def check_in(session: Session, hall: Hall, *, now: datetime, vault: IdentityVaul
         issued = IssuedTicket.of(t, ahead, estimated_wait_s(session, t.queue, ahead, hall.default_service_s),
                                  "already checked in", replayed=True)
         return CheckIn(issued, appt, appt.late, f"您已签到，排队号 {t.number}。", "Already checked in."), events
-    if not halls.is_open(hall, now):
+    if not halls.is_open_now(session, hall, now):
         raise QueueClosed("大厅尚未开始办公，请在办公时间内签到", code="hall_closed")
     on_time = window.state == "on_time"
     req = IssueRequest(

@@ -9,7 +9,7 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from .db import core
-from .models import Hall
+from .models import Hall, Holiday
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -55,10 +55,39 @@ def opening_intervals(hall: Hall, day: date) -> list[tuple[str, str]]:
 
 
 def is_open(hall: Hall, now_utc: datetime) -> bool:
-    """Tell whether the hall is open for service at ``now_utc`` by its weekly opening hours."""
+    """Tell whether the hall is open for service at ``now_utc`` by its weekly opening hours alone."""
     local = local_time(hall, now_utc)
+    return _within(local, opening_intervals(hall, local.date()))
+
+
+def _within(local: datetime, intervals: list[tuple[str, str]]) -> bool:
     hm = (local.hour, local.minute)
-    return any(_hhmm(a) <= hm < _hhmm(b) for a, b in opening_intervals(hall, local.date()))
+    return any(_hhmm(a) <= hm < _hhmm(b) for a, b in intervals)
+
+
+_CALENDAR_DAY = select(Holiday.kind, Holiday.name, Holiday.hours).where(Holiday.hall_id == bindparam("hall_id"),
+                                                                       Holiday.day == bindparam("day"))
+
+
+def day_plan(session: Session, hall: Hall, day: date) -> tuple[list[tuple[str, str]], Row | None]:
+    """Return a local date's opening intervals and the calendar entry (kind, name) that shaped them, if any.
+
+    A public holiday (法定节假日) is closed; a make-up working day (调休上班) keeps its own hours,
+    or the hall's Monday hours; any other day has the weekly hours.
+    """
+    entry = core(session).execute(_CALENDAR_DAY, {"hall_id": hall.id, "day": day}).first()
+    if entry is not None and entry.kind == "holiday":
+        return [], entry
+    if entry is not None and entry.kind == "workday":
+        hours = entry.hours or (hall.opening_hours or {}).get("mon", [])
+        return [(a, b) for a, b in hours], entry
+    return opening_intervals(hall, day), None
+
+
+def is_open_now(session: Session, hall: Hall, now_utc: datetime) -> bool:
+    """Tell whether the hall is open at ``now_utc``: weekly hours, public holidays and make-up days."""
+    local = local_time(hall, now_utc)
+    return _within(local, day_plan(session, hall, local.date())[0])
 
 
 def validate_opening_hours(hours: dict) -> dict:

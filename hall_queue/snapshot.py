@@ -44,7 +44,7 @@ def hall_snapshot(session: Session, hall: Hall, *, now: datetime, recent: int = 
     alerts = session.scalars(select(Alert).where(Alert.hall_id == hall.id, Alert.cleared_at.is_(None))
                              .order_by(Alert.raised_at.desc())).all()
     return {
-        "hall": {"id": hall.id, "name": hall.name, "timezone": hall.timezone, "open_now": halls.is_open(hall, now),
+        "hall": {"id": hall.id, "name": hall.name, "timezone": hall.timezone, "open_now": halls.is_open_now(session, hall, now),
                  "service_day": day.isoformat()},
         "server_time": iso(now),
         "windows": [window_full_view(session, w, by_id) for w in windows],

@@ -192,7 +192,7 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         raise InvalidRequest("green_reason is only for priority_class 'green'")
     if req.id_number is not None and not req.id_number.strip():
         raise InvalidRequest("id_number is empty")
-    if not halls.is_open(hall, now):
+    if not halls.is_open_now(session, hall, now):
         # 004 §8.2 never refuses walk-ins for lack of a booking, but a ticket that cannot be served
         # today helps nobody: the kiosk offers booking instead.
         raise QueueClosed("the hall is closed now; please book an appointment", code="hall_closed")

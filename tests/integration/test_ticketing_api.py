@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from hall_queue.models import Hall, Queue, Ticket, TicketCounter
+from hall_queue.models import Hall, Holiday, Queue, Ticket, TicketCounter
 
 # The same rules on both engines (issue 8): SQLite file and PostgreSQL.
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
@@ -81,6 +81,29 @@ def test_closed_hall_issues_no_ticket(api, db):
     db.run_write(lambda s: s.execute(update(Hall).values(opening_hours={"mon": [["08:30", "09:00"]]})))
     r = api.post(f"/api/v1/halls/{api.hall_id}/tickets", {"item_ids": [api.items["SS001"]]}, token=api.tokens["kiosk"])
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "hall_closed"
+
+
+def test_public_holidays_close_the_hall_and_make_up_days_open_it(api, db):
+    # Weekdays 08:30-17:30. Monday 2026-03-02 is a public holiday (法定节假日); Saturday 2026-03-07 becomes
+    # a make-up working day (调休上班) with Monday's hours.
+    from datetime import date
+
+    week = {d: [["08:30", "17:30"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    db.run_write(lambda s: s.execute(update(Hall).values(opening_hours=week)))
+    db.run_write(lambda s: s.add(Holiday(hall_id=api.hall_id, day=date(2026, 3, 2), kind="holiday", name="假日")))
+
+    def refused() -> bool:
+        r = api.post(f"/api/v1/halls/{api.hall_id}/tickets", {"item_ids": [api.items["SS001"]]},
+                     token=api.tokens["kiosk"])
+        return r.status_code == 409 and r.get_json()["error"]["code"] == "hall_closed"
+
+    assert refused()                                            # Monday 10:00, but a public holiday
+    api.clock.advance(days=1)
+    assert api.issue("SS001")["number"] == "A001"               # Tuesday: the weekly hours
+    api.clock.advance(days=4)
+    assert refused()                                            # Saturday 10:00: closed by the weekly hours
+    db.run_write(lambda s: s.add(Holiday(hall_id=api.hall_id, day=date(2026, 3, 7), kind="workday", name="调休")))
+    assert api.issue("SS001")["number"] == "A001"               # ... unless it is a make-up working day
 
 
 def test_idempotency_key_returns_the_same_ticket(api):
