@@ -15,7 +15,7 @@ def baseline_find_page(frame: np.ndarray, work_size: int = 480) -> np.ndarray | 
     """Return the largest 4-point contour approximation as TL, TR, BR, BL, or None."""
     h, w = frame.shape[:2]
     s = min(1.0, work_size / max(h, w))
-    small = cv2.resize(frame, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(frame, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     gray = cv2.GaussianBlur(gray, (5, 5), 0)
     edges = cv2.Canny(gray, 75, 200)

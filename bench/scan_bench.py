@@ -8,7 +8,9 @@ Each photo is a rendered page (Chinese text, tables, seals; A4, A5, Letter, ID c
 random perspective, on wood, a light or dark desk, grey or patterned cloth, with a lighting
 gradient, shadows, noise, blur, JPEG compression, sometimes a hand or clip over a corner and
 sometimes touching the frame edge. The score is the Jaccard index (IoU) of the detected and
-true quadrilaterals, as in the ICDAR 2015 SmartDoc challenge; a missed page scores 0.
+true quadrilaterals, as in the ICDAR 2015 SmartDoc challenge; a missed page scores 0. Time per
+frame is reported both as wall time and as CPU time of the one OpenCV thread (the 30 frames/s
+target is 33 ms of CPU), since wall time on a shared machine also counts other people's jobs.
 """
 from __future__ import annotations
 
@@ -30,24 +32,29 @@ from devices.scanner.synth import make_scene
 FAIL_JI = 0.9  # below this a detection is counted as a failure, as well as a miss
 
 
-def _run(detector, scenes) -> tuple[list[float], float]:
-    scores, elapsed = [], 0.0
+def _run(detector, scenes) -> tuple[list[float], float, float]:
+    """Run a detector over the scenes; return the Jaccard indices, wall and CPU seconds."""
+    scores, elapsed, cpu = [], 0.0, 0.0
     for sc in scenes:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         q = detector(sc.image)
         elapsed += time.perf_counter() - t
+        cpu += time.process_time() - c
         scores.append(jaccard(sc.corners, q))
-    return scores, elapsed
+    return scores, elapsed, cpu
 
 
-def _summary(scores: list[float], elapsed: float) -> dict:
+def _summary(scores: list[float], elapsed: float, cpu: float) -> dict:
     arr = np.asarray(scores)
     return {
         "mean_jaccard": round(float(arr.mean()), 4),
         "median_jaccard": round(float(np.median(arr)), 4),
         "failures": int((arr < FAIL_JI).sum()),
         "misses": int((arr == 0).sum()),
+        # Wall time depends on what else the machine runs; CPU time of this one thread is the
+        # figure to hold against the 33 ms (30 frames/s) budget.
         "ms_per_frame": round(1000 * elapsed / len(arr), 2),
+        "cpu_ms_per_frame": round(1000 * cpu / len(arr), 2),
     }
 
 
@@ -68,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     scenes = [make_scene(rng, args.width, args.height) for _ in range(n)]
     gen_s = time.perf_counter() - t0
-    ours, ours_t = _run(find_page, scenes)
-    base, base_t = _run(baseline_find_page, scenes)
+    ours, ours_t, ours_cpu = _run(find_page, scenes)
+    base, base_t, base_cpu = _run(baseline_find_page, scenes)
 
     by_tag: dict[str, list[float]] = defaultdict(list)
     for sc, ji in zip(scenes, ours):
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                         "tags": list(sc.tags), "page": sc.page_kind, "ours_ji": round(ours[i], 4),
                         "baseline_ji": round(base[i], 4)} for i, sc in enumerate(scenes)], f, indent=1)
 
-    summary_ours, summary_base = _summary(ours, ours_t), _summary(base, base_t)
+    summary_ours, summary_base = _summary(ours, ours_t, ours_cpu), _summary(base, base_t, base_cpu)
     for tag in sorted(by_tag):
         print(f"{tag:10s} n={len(by_tag[tag]):4d} mean JI {np.mean(by_tag[tag]):.4f}", file=sys.stderr)
     result = {
@@ -97,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": summary_base,
         "mean_ji_vs_baseline": round(summary_ours["mean_jaccard"] / max(summary_base["mean_jaccard"], 1e-9), 3),
         "fps_ours": round(1000.0 / max(summary_ours["ms_per_frame"], 1e-9), 1),
+        "fps_ours_cpu": round(1000.0 / max(summary_ours["cpu_ms_per_frame"], 1e-9), 1),
         "by_tag": {k: round(float(np.mean(v)), 4) for k, v in sorted(by_tag.items())},
         "worst": [{"index": i, "ji": round(ours[i], 4), "tags": list(scenes[i].tags)} for i in worst],
         "generation_s": round(gen_s, 1),

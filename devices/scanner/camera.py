@@ -22,7 +22,13 @@ import numpy as np
 
 from devices.base import DeviceHealth, DeviceURL, UnsupportedDeviceURL
 from devices.scanner.errors import CameraUnavailable, FrameTimeout, ScannerError
-from devices.scanner.synth import PAGE_MM, make_scene, page_quad, render_background, render_page
+from devices.scanner.synth import (
+    PAGE_MM,
+    make_scene,
+    page_quad,
+    render_background,
+    render_page,
+)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_READ_TIMEOUT = 2.0

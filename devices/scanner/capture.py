@@ -15,7 +15,14 @@ from devices.scanner.camera import Camera
 from devices.scanner.detect import as_bgr8, find_page
 from devices.scanner.errors import ScannerError
 from devices.scanner.page import (
-    PageMode, PageObservation, ScannedPage, corners_tuple, has_content, make_page, page_aspect, sharpness,
+    PageMode,
+    PageObservation,
+    ScannedPage,
+    corners_tuple,
+    has_content,
+    make_page,
+    page_aspect,
+    sharpness,
 )
 
 CaptureStatus = Literal["no_page", "moving", "blurry", "captured", "done"]

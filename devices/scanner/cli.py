@@ -1,7 +1,7 @@
 """``onevisit devices detect``: page corners for image files, one dict per image."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import cv2
 

@@ -150,7 +150,7 @@ def warp_page(frame: np.ndarray, corners: np.ndarray, aspect: float, max_long_si
         out_h, out_w = long_px, long_px / aspect
     else:
         out_w, out_h = long_px, long_px * aspect
-    out_w, out_h = max(int(round(out_w)), 8), max(int(round(out_h)), 8)
+    out_w, out_h = max(round(out_w), 8), max(round(out_h), 8)
     dst = np.array([[-0.5, -0.5], [out_w - 0.5, -0.5], [out_w - 0.5, out_h - 0.5], [-0.5, out_h - 0.5]],
                    np.float32)
     H = cv2.getPerspectiveTransform(q.astype(np.float32), dst)

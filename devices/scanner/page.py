@@ -6,15 +6,21 @@ pages as encoded bytes. No ndarray goes past this module's public functions' ret
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from devices.scanner.errors import ScannerError
-from devices.scanner.geometry import PAGE_SIZES, estimate_aspect, snap_page_size, warp_page
+from devices.scanner.geometry import (
+    PAGE_SIZES,
+    estimate_aspect,
+    snap_page_size,
+    warp_page,
+)
 
 PageMode = Literal["color", "document"]
 Corners = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
@@ -78,7 +84,7 @@ def sharpness(frame: np.ndarray, corners: np.ndarray) -> float:
     aspect, _ = page_aspect(corners, frame.shape)
     flat = warp_page(frame, corners, aspect, max_long_side=int(SHARPNESS_WIDTH * max(aspect, 1.0)))
     if flat.shape[1] > SHARPNESS_WIDTH:
-        flat = cv2.resize(flat, (SHARPNESS_WIDTH, max(8, int(round(flat.shape[0] * SHARPNESS_WIDTH / flat.shape[1])))),
+        flat = cv2.resize(flat, (SHARPNESS_WIDTH, max(8, round(flat.shape[0] * SHARPNESS_WIDTH / flat.shape[1]))),
                           interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(flat, cv2.COLOR_BGR2GRAY)
     # Skip the outer 4 %: a slightly loose outline would add the desk edge as false detail.

@@ -14,7 +14,14 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+# (path, face index) of CJK fonts Debian installs (fonts-wqy-zenhei, fonts-noto-cjk); the first
+# present one draws the Chinese text. Noto's .ttc holds Simplified Chinese at index 2.
+CJK_FONTS = (
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
+)
 
 # Real page sizes in millimetres, (short side, long side); the renderer draws pages at their true
 # aspect so the warp and the page-size snapping can be checked against ground truth.
@@ -35,13 +42,14 @@ _PHRASES = [
 
 @functools.lru_cache(maxsize=32)
 def _font(size: int) -> ImageFont.ImageFont:
-    # The CJK font may be absent on a bare machine; Pillow's default font then draws the Latin
+    # A CJK font may be absent on a bare machine; Pillow's default font then draws the Latin
     # part and boxes for the rest, which still gives the page text-like texture.
-    if os.path.exists(CJK_FONT):
-        try:
-            return ImageFont.truetype(CJK_FONT, size)
-        except OSError:
-            pass
+    for path, index in CJK_FONTS:
+        if os.path.exists(path):
+            try:
+                return ImageFont.truetype(path, size, index=index)
+            except OSError:
+                continue
     return ImageFont.load_default(size=size)
 
 
@@ -49,7 +57,7 @@ def render_page(rng: np.random.Generator, kind: str = "A4", long_px: int = 900,
                 landscape: bool = False) -> np.ndarray:
     """Render one page (BGR) with a title, Chinese text, a table and sometimes a seal."""
     short_mm, long_mm = PAGE_MM[kind]
-    w, h = int(round(long_px * short_mm / long_mm)), long_px
+    w, h = round(long_px * short_mm / long_mm), long_px
     if kind == "ID-1":
         return _render_card(rng, w, h, landscape=True)
     tint = rng.integers(236, 256)
@@ -348,6 +356,6 @@ def make_scene(rng: np.random.Generator, width: int = 1920, height: int = 1080, 
     out = np.clip(img, 0, 255).astype(np.uint8)
     q = jpeg_quality if jpeg_quality is not None else int(rng.integers(60, 96))
     if q < 100:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, q])
+        _ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, q])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     return Scene(image=out, corners=corners, page_kind=kind, landscape=landscape, tags=tuple(tags))

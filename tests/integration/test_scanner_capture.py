@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from devices.scanner import (
-    AutoCapture, CameraUnavailable, FrameTimeout, ScannedPage, capture_page, make_page, observe, open_camera,
-    pages_to_pdf, probe_health,
+    AutoCapture,
+    CameraUnavailable,
+    FrameTimeout,
+    ScannedPage,
+    capture_page,
+    make_page,
+    observe,
+    open_camera,
+    pages_to_pdf,
+    probe_health,
 )
 from devices.scanner.detect import find_page
 from devices.scanner.geometry import jaccard

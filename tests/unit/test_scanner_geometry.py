@@ -4,7 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.scanner.geometry import estimate_aspect, jaccard, order_corners, snap_page_size
+from devices.scanner.geometry import (
+    estimate_aspect,
+    jaccard,
+    order_corners,
+    snap_page_size,
+)
 
 
 def test_order_corners_from_any_order():
