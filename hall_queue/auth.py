@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .audit import Actor
+from .cache import MISSING, TtlCache
 from .errors import DomainError, Unauthorized
 from .models import ROLES, AccessToken, LoginAttempt, Staff
 
@@ -108,38 +107,25 @@ _TOKEN = (select(AccessToken.id, AccessToken.kind, AccessToken.hall_id, AccessTo
           .where(AccessToken.token_hash == bindparam("digest")))
 
 
-# Tokens resolved in the last few seconds, per database. A kiosk sends the same token with every
-# ticket, and resolving it was a sixth of the cost of issuing one. Any change to tokens or staff
-# committed in this process clears the cache at once (see _watch_token_changes); a revocation made
-# by another process takes effect here within PRINCIPAL_TTL_S.
+# Tokens resolved in the last few seconds, per database (cache.py): a kiosk sends the same token with
+# every ticket, and resolving it was a sixth of the cost of issuing one. A revocation, logout or staff
+# change committed in this process takes effect at once; one made by another process within the TTL.
 PRINCIPAL_TTL_S = 3.0
-_principals: dict[tuple[str, str], tuple[Principal, datetime | None, float]] = {}
-_principals_lock = threading.Lock()
-
-
-def _cache_namespace(session: Session) -> str:
-    bind = session.get_bind()
-    ns = getattr(bind, "_onevisit_principal_ns", None)
-    if ns is None:
-        ns = bind._onevisit_principal_ns = secrets.token_hex(8)  # type: ignore[union-attr]
-    return ns
+_principals = TtlCache(PRINCIPAL_TTL_S, {AccessToken.__tablename__, Staff.__tablename__})
 
 
 def forget_principals() -> None:
-    """Drop every cached token resolution (after a revocation, a staff change, a key rotation)."""
-    with _principals_lock:
-        _principals.clear()
+    """Drop every cached token resolution."""
+    _principals.clear()
 
 
 def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     """Resolve a bearer token to the actor it stands for."""
-    key = (_cache_namespace(session), token_digest(token))
-    hit = _principals.get(key)
-    if hit is not None:
-        principal, expires_at, fresh_until = hit
-        if time.monotonic() < fresh_until and (expires_at is None or expires_at > now):
-            return principal
-    row = session.connection().execute(_TOKEN, {"digest": key[1]}).first()
+    digest = token_digest(token)
+    hit = _principals.get(session, digest)
+    if hit is not MISSING and (hit[1] is None or hit[1] > now):
+        return hit[0]
+    row = session.connection().execute(_TOKEN, {"digest": digest}).first()
     if row is None:
         raise Unauthorized("invalid, expired or revoked token", code="bad_token")
     token_id, kind, hall_id, window_id, expires_at, revoked_at, staff_id, role, staff_hall_id, active = row
@@ -151,34 +137,8 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
         principal = Principal(Actor("staff", staff_id, role, staff_hall_id), token_id)
     else:
         principal = Principal(Actor(kind, token_id, None, hall_id, window_id), token_id)
-    with _principals_lock:
-        if len(_principals) > 10_000:
-            _principals.clear()
-        _principals[key] = (principal, expires_at, time.monotonic() + PRINCIPAL_TTL_S)
+    _principals.put(session, digest, (principal, expires_at))
     return principal
-
-
-_TOKEN_TABLES = {AccessToken.__tablename__, Staff.__tablename__}
-
-
-@event.listens_for(Session, "after_flush")
-def _note_token_changes(session: Session, _flush_context) -> None:
-    if any(getattr(o, "__tablename__", None) in _TOKEN_TABLES
-           for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info["onevisit_tokens_changed"] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_token_statements(state) -> None:
-    if (state.is_update or state.is_delete) and getattr(state.statement, "table", None) is not None \
-            and state.statement.table.name in _TOKEN_TABLES:
-        state.session.info["onevisit_tokens_changed"] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _watch_token_changes(session: Session) -> None:
-    if session.info.pop("onevisit_tokens_changed", False):
-        forget_principals()
 
 
 def revoke_token(session: Session, token_id: int, *, now: datetime) -> None:

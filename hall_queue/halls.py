@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from .cache import MISSING, TtlCache
 from .db import core
 from .models import Hall, Holiday
 
@@ -16,12 +17,20 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HALL = select(Hall.__table__).where(Hall.__table__.c.id == bindparam("hall_id"))
 
 
+_settings = TtlCache(5.0, {Hall.__tablename__})
+_calendar = TtlCache(60.0, {Hall.__tablename__, Holiday.__tablename__})
+
+
 def hall_settings(session: Session, hall_id: int) -> Row | None:
     """The hall's row as plain read-only settings (same attribute names as ``Hall``), or None.
 
-    For the hot paths (issuing): loading an ORM ``Hall`` costs more than the rest of the request.
+    For the hot paths (issuing, calling): loading an ORM ``Hall`` costs more than the rest of the
+    request. Cached a few seconds per process (cache.py); a change committed here applies at once.
     """
-    return core(session).execute(_HALL, {"hall_id": hall_id}).first()
+    row = _settings.get(session, hall_id)
+    if row is MISSING:
+        row = _settings.put(session, hall_id, core(session).execute(_HALL, {"hall_id": hall_id}).first())
+    return row
 
 
 @lru_cache(maxsize=64)
@@ -75,7 +84,10 @@ def day_plan(session: Session, hall: Hall, day: date) -> tuple[list[tuple[str, s
     A public holiday (法定节假日) is closed; a make-up working day (调休上班) keeps its own hours,
     or the hall's Monday hours; any other day has the weekly hours.
     """
-    entry = core(session).execute(_CALENDAR_DAY, {"hall_id": hall.id, "day": day}).first()
+    entry = _calendar.get(session, (hall.id, day))
+    if entry is MISSING:
+        entry = _calendar.put(session, (hall.id, day),
+                              core(session).execute(_CALENDAR_DAY, {"hall_id": hall.id, "day": day}).first())
     if entry is not None and entry.kind == "holiday":
         return [], entry
     if entry is not None and entry.kind == "workday":

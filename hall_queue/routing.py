@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from .cache import MISSING, TtlCache
 from .db import core
 from .errors import InvalidRequest
 from .models import (
@@ -85,18 +86,35 @@ _SERVING = (
 )
 
 
+# The catalogue changes when a manager edits it, not per ticket: routes are cached (cache.py) and a
+# change committed in this process applies at once, one made elsewhere within 5 s. Cached ItemRoutes
+# are shared between threads: never modify one.
+_routes = TtlCache(5.0, {ServiceItem.__tablename__, Queue.__tablename__, QueueItem.__tablename__})
+
+
 def load_item_routes(session: Session, item_ids: list[int]) -> dict[int, ItemRoute]:
-    """Return the items found among ``item_ids`` with their active queues, in one statement."""
+    """Return the items found among ``item_ids`` with their active queues (one statement for those not cached)."""
     out: dict[int, ItemRoute] = {}
-    if not item_ids:
+    missing = []
+    for iid in item_ids:
+        hit = _routes.get(session, iid)
+        if hit is MISSING:
+            missing.append(iid)
+        elif hit is not None:
+            out[iid] = hit
+    if not missing:
         return out
+    found: dict[int, ItemRoute] = {}
     for (iid, hall_id, code, name, active, spot, qid, prefix, qname, cap, q_active) in \
-            core(session).execute(_ITEM_ROUTES, {"ids": list(item_ids)}):
-        item = out.get(iid)
+            core(session).execute(_ITEM_ROUTES, {"ids": missing}):
+        item = found.get(iid)
         if item is None:
-            item = out[iid] = ItemRoute(iid, hall_id, code, name, bool(active), bool(spot))
+            item = found[iid] = ItemRoute(iid, hall_id, code, name, bool(active), bool(spot))
         if qid is not None and q_active:
             item.queues[qid] = QueueRef(qid, prefix, qname, cap)
+    for iid in missing:
+        _routes.put(session, iid, found.get(iid))  # None: no such item (also worth remembering)
+    out.update(found)
     return out
 
 

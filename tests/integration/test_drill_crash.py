@@ -136,6 +136,9 @@ def _drill(tmp_path, url: str | None) -> dict:
         for t in threads:
             t.start()
         time.sleep(LOAD_S)
+        deadline = time.monotonic() + 20  # on a busy machine, give the load time to get going
+        while (len(ledger.issued) <= 20 or len(ledger.finished) <= 5) and time.monotonic() < deadline:
+            time.sleep(0.1)
         server.kill()  # SIGKILL in the middle of the load: no clean shutdown, requests in flight
         stop.set()
         for t in threads:

@@ -1,0 +1,96 @@
+"""Short-lived per-process caches of rows that rarely change: tokens, hall settings, the hall calendar,
+the catalogue's item → queue routes.
+
+Issuing a ticket reads all of these, and reading them cost a third of the request. A change to a
+watched table committed through any ``Session`` of this process clears the caches that depend on it
+at once (ORM flushes and Core insert/update/delete run through a session are both seen); a change
+made by another process is seen within the cache's time to live. Entries are keyed per database, so
+two databases in one process (tests, tools) never share one.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Hashable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_MISSING = object()
+_by_table: dict[str, list[TtlCache]] = {}
+_CHANGED = "onevisit_changed_tables"
+
+
+class TtlCache:
+    """A dict whose entries live ``ttl_s`` seconds and vanish when one of ``tables`` changes here."""
+
+    def __init__(self, ttl_s: float, tables: set[str], *, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, Hashable], tuple[Any, float]] = {}
+        self._lock = threading.Lock()
+        for table in tables:
+            _by_table.setdefault(table, []).append(self)
+
+    def get(self, session: Session, key: Hashable) -> Any:
+        """Return the cached value, or ``MISSING`` when absent or stale."""
+        hit = self._entries.get((_namespace(session), key))
+        if hit is None or hit[1] < time.monotonic():
+            return _MISSING
+        return hit[0]
+
+    def put(self, session: Session, key: Hashable, value: Any) -> Any:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[(_namespace(session), key)] = (value, time.monotonic() + self.ttl_s)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+MISSING = _MISSING
+
+
+def _namespace(session: Session) -> str:
+    bind = session.get_bind()
+    ns = getattr(bind, "_onevisit_cache_ns", None)
+    if ns is None:
+        ns = bind._onevisit_cache_ns = secrets.token_hex(8)  # type: ignore[union-attr]
+    return ns
+
+
+def forget(*tables: str) -> None:
+    """Clear every cache that depends on one of ``tables`` (all of them when none is named)."""
+    caches = {id(c): c for t in (tables or list(_by_table)) for c in _by_table.get(t, [])}
+    for cache in caches.values():
+        cache.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed(session: Session, _flush_context: Any) -> None:
+    tables = {getattr(o, "__tablename__", None) for o in (*session.new, *session.dirty, *session.deleted)}
+    if watched := tables & _by_table.keys():
+        session.info.setdefault(_CHANGED, set()).update(watched)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: Any) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is not None and table.name in _by_table:
+        state.session.info.setdefault(_CHANGED, set()).add(table.name)
+
+
+@event.listens_for(Session, "after_commit")
+def _clear_after_commit(session: Session) -> None:
+    if changed := session.info.pop(_CHANGED, None):
+        forget(*changed)
+
+# No rollback hook: a change noted in a transaction that then rolls back only clears a cache for
+# nothing, which costs a miss — never a stale answer.
