@@ -79,10 +79,12 @@ _BUNDLE = (select(Bundle.id, Bundle.hall_id, Bundle.name, Bundle.active, Queue.i
            .join(Queue, Queue.id == Bundle.queue_id).where(Bundle.id == bindparam("bundle_id")))
 _BUNDLE_ITEMS = (select(BundleItem.item_id).where(BundleItem.bundle_id == bindparam("bundle_id"))
                  .order_by(BundleItem.position, BundleItem.item_id))
+# One queue per statement: an expanding IN list is re-rendered on every execution, which cost more
+# than the query (most tickets have one candidate queue).
 _SERVING = (
     select(WindowQueue.queue_id, WindowQueue.role, Window.kind, Window.is_open, Window.clerk_id, Window.covered_by_id)
     .join(Window, Window.id == WindowQueue.window_id)
-    .where(WindowQueue.queue_id.in_(bindparam("queue_ids", expanding=True)))
+    .where(WindowQueue.queue_id == bindparam("queue_id"))
 )
 
 
@@ -137,7 +139,8 @@ def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]
     count: dict[int, int] = {q: 0 for q in queue_ids}
     if not queue_ids:
         return configured, staffed, count
-    rows = core(session).execute(_SERVING, {"queue_ids": list(queue_ids)})
+    conn = core(session)
+    rows = [row for qid in queue_ids for row in conn.execute(_SERVING, {"queue_id": qid})]
     for queue_id, role, kind, is_open, clerk_id, covered_by in rows:
         serving = bool(is_open) and (clerk_id is not None or covered_by is not None)
         count[queue_id] += int(serving)
