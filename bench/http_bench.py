@@ -56,8 +56,8 @@ def _run_clients(n_clients: int, per_client: int, work) -> tuple[float, list[flo
         sessions = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1),
                                           timeout=aiohttp.ClientTimeout(total=30)) for _ in range(n_clients)]
         try:
-            for s in sessions:  # open every connection before the clock starts
-                async with s.get(_BASE[0] + "/healthz") as r:
+            for i, s in enumerate(sessions):  # open every connection before the clock starts
+                async with s.get(_BASES[i % len(_BASES)] + "/healthz") as r:
                     await r.read()
 
             async def worker(i: int) -> list[float]:
@@ -73,7 +73,7 @@ def _run_clients(n_clients: int, per_client: int, work) -> tuple[float, list[flo
     return asyncio.run(main())
 
 
-_BASE: list[str] = [""]
+_BASES: list[str] = []  # the server processes; client i talks to _BASES[i % len(_BASES)]
 
 
 async def _timed(session, method: str, url: str, **kw) -> tuple[float, dict]:
@@ -87,7 +87,7 @@ async def _timed(session, method: str, url: str, **kw) -> tuple[float, dict]:
     return ms, (json.loads(body) if body else {})
 
 
-def bench_engine(engine: str, clients: int, requests_per_client: int) -> dict:
+def bench_engine(engine: str, clients: int, requests_per_client: int, workers: int = 1) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"ov-http-{engine}-"))
     env = {}
     db_name = None
@@ -98,7 +98,10 @@ def bench_engine(engine: str, clients: int, requests_per_client: int) -> dict:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {db_name}")
         env["DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db_name}"
-    server = ServerProcess(tmp, env=env)
+    if workers > 1:  # `onevisit run --workers N`: processes on consecutive ports sharing events through Redis
+        env["SOCKETIO_MESSAGE_QUEUE"] = "redis://127.0.0.1:6379/0"
+        env["SOCKETIO_CHANNEL"] = f"onevisit-bench-{uuid.uuid4().hex[:8]}"
+    server = ServerProcess(tmp, env=env, args=("--workers", str(workers)) if workers > 1 else ())
     try:
         server.cli("init")
         url = env.get("DATABASE_URL") or f"sqlite:///{tmp / 'onevisit.db'}"
@@ -113,20 +116,29 @@ def bench_engine(engine: str, clients: int, requests_per_client: int) -> dict:
         db.dispose()
         server.start()
         base = server.url
+        bases = [f"http://127.0.0.1:{server.port + i}" for i in range(workers)]
+        for b in bases[1:]:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(b + "/healthz", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.2)
         item = requests.get(f"{base}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"][0]["id"]
         for _ in range(20):  # warm up connections, caches and the SQLite page cache
             requests.get(base + "/healthz", timeout=10)
 
-        _BASE[0] = base
+        _BASES[:] = bases
 
-        async def bare(_i, sess):
-            return (await _timed(sess, "GET", base + "/healthz"))[0]
+        async def bare(i, sess):
+            return (await _timed(sess, "GET", bases[i % workers] + "/healthz"))[0]
         bare_rate, bare_lat = _run_clients(clients, requests_per_client, bare)
 
         kiosk_h = {"Authorization": f"Bearer {kiosk}"}
 
-        async def issue(_i, sess):
-            return (await _timed(sess, "POST", f"{base}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]},
+        async def issue(i, sess):
+            return (await _timed(sess, "POST", f"{bases[i % workers]}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]},
                                  headers=kiosk_h))[0]
         issue_rate, issue_lat = _run_clients(clients, requests_per_client, issue)
 
@@ -147,11 +159,12 @@ def bench_engine(engine: str, clients: int, requests_per_client: int) -> dict:
 
         async def call_once(i: int, sess) -> float:
             h = {"Authorization": f"Bearer {tokens[i]}"}
-            ms, answer = await _timed(sess, "POST", f"{base}/api/v1/windows/{windows[i]['id']}/call-next", headers=h)
+            at = bases[i % workers]
+            ms, answer = await _timed(sess, "POST", f"{at}/api/v1/windows/{windows[i]['id']}/call-next", headers=h)
             t = answer["ticket"]
             if t is None:
                 raise RuntimeError("backlog ran out")
-            await _timed(sess, "POST", f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"},
+            await _timed(sess, "POST", f"{at}/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"},
                          headers=h)
             call_lat.append(ms)
             return ms
@@ -160,6 +173,7 @@ def bench_engine(engine: str, clients: int, requests_per_client: int) -> dict:
         return {
             "clients": clients,
             "requests_per_client": requests_per_client,
+            "server_processes": workers,
             "bare_per_s": round(bare_rate, 1), "bare_p50_ms": round(_pct(bare_lat, .5), 2),
             "bare_p99_ms": round(_pct(bare_lat, .99), 2),
             "issue_per_s": round(issue_rate, 1), "issue_p50_ms": round(_pct(issue_lat, .5), 2),
@@ -195,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--requests", type=int, default=None, help="requests per client per phase")
     p.add_argument("--engines", default="sqlite,postgresql")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (`onevisit run --workers N`, events through the local Redis)")
     args = p.parse_args(argv)
     per_client = args.requests or (40 if args.quick else 250)
     out: dict = {"clients": args.clients, "requests_per_client": per_client}
@@ -202,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         if engine == "postgresql" and not _pg_reachable():
             out[engine] = {"skipped": "PostgreSQL not reachable on 127.0.0.1:5432"}
             continue
-        out[engine] = bench_engine(engine, args.clients, per_client)
+        out[engine] = bench_engine(engine, args.clients, per_client, args.workers)
         print(f"{engine}: {json.dumps(out[engine])}", file=sys.stderr)
     print(json.dumps(out))
     return 0
