@@ -133,11 +133,15 @@ def _bump_counter(session: Session, hall_id: int, queue: QueueRef, day, now_key:
     row = core(session).execute(_BUMP[capped], params).first()
     if row is not None:
         return row[0], row[1]
-    exists = session.scalar(select(TicketCounter.last_seq).where(TicketCounter.queue_id == queue.id,
-                                                                 TicketCounter.service_day == day))
-    if exists is not None:
-        raise QueueClosed(f"queue {queue.prefix} has reached its daily cap of {queue.daily_cap} tickets",
-                          code="daily_cap_reached")
+    last_seq = session.scalar(select(TicketCounter.last_seq).where(TicketCounter.queue_id == queue.id,
+                                                                   TicketCounter.service_day == day))
+    if last_seq is not None:
+        if capped and last_seq >= queue.daily_cap:
+            raise QueueClosed(f"queue {queue.prefix} has reached its daily cap of {queue.daily_cap} tickets",
+                              code="daily_cap_reached")
+        # PostgreSQL (READ COMMITTED): another kiosk's first ticket of the day committed the row
+        # after our UPDATE looked and before this SELECT did. Take the next number from it.
+        return _bump_counter(session, hall_id, queue, day, now_key)
     if queue.daily_cap is not None and queue.daily_cap < 1:
         raise QueueClosed(f"queue {queue.prefix} takes no tickets today", code="daily_cap_reached")
     # First ticket of the day: keep keys rising across days too (a requeue may sit above "now").
