@@ -140,16 +140,19 @@ def watch_message_queue(app: Flask) -> None:
     channel = getattr(socketio.server.manager, "channel", "onevisit")
     _queue["configured"] = True
 
-    def listeners() -> int:
-        return int(dict(client.pubsub_numsub(channel)).get(channel.encode(), 0))
+    def listeners() -> tuple[int, str]:
+        """Processes subscribed to our channel, and the Redis server's run id (new after a restart)."""
+        count = int(dict(client.pubsub_numsub(channel)).get(channel.encode(), 0))
+        return count, str(client.info("server").get("run_id", ""))
 
     def loop() -> None:
         healthy_listeners = 0
         waiting_for: tuple[int, float] | None = None  # (listeners to wait for, deadline)
+        run_id = None
         while True:
             socketio.sleep(QUEUE_WATCH_EVERY_S)
             try:
-                count = listeners()
+                count, now_run_id = listeners()
                 up = True
             except Exception:  # noqa: BLE001 - any failure to reach Redis counts as "down"
                 up = False
@@ -161,6 +164,13 @@ def watch_message_queue(app: Flask) -> None:
                         log.error("message queue %s unavailable: events reach this process's clients only",
                                   channel)
                     continue
+                if _queue["ok"] and run_id is not None and now_run_id != run_id:
+                    # Redis restarted between two looks (an outage shorter than the watch interval):
+                    # events published meanwhile are lost all the same.
+                    _queue["ok"] = False
+                    _queue["outages"] += 1
+                    log.error("message queue %s restarted: events of the outage may be lost", channel)
+                run_id = now_run_id
                 if not _queue["ok"]:
                     _queue["ok"] = True
                     log.warning("message queue back: resyncing this process's screens from snapshots")
