@@ -20,6 +20,7 @@ from .models import ROLES, AccessToken, LoginAttempt, Staff
 _hasher = PasswordHasher()
 STAFF_TOKEN_TTL = timedelta(hours=12)
 DEVICE_KINDS = ("kiosk", "screen", "pad")
+_TOKEN_PREFIX = {"kiosk": "ki", "screen": "sc", "pad": "pd", "staff": "st"}
 
 
 def hash_password(password: str) -> str:
@@ -57,10 +58,10 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
 def issue_token(session: Session, *, kind: str, hall_id: int | None, now: datetime, staff_id: int | None = None,
                 window_id: int | None = None, name: str = "", ttl: timedelta | None = None) -> str:
     """Create a bearer token and store only its SHA-256; return the token once."""
-    # A fixed prefix ("ovk_" for a kiosk, "ovs_" staff, …): a token never starts with "-", which a
-    # command line (`onevisit kiosk --token …`) would take for an option, and leaked tokens are easy
-    # to recognise in logs and secret scanners.
-    token = f"ov{kind[0]}_{secrets.token_urlsafe(32)}"
+    # A fixed prefix per kind ("ovki_" kiosk, "ovsc_" screen, "ovpd_" rating pad, "ovst_" staff): a
+    # token never starts with "-", which a command line (`onevisit kiosk --token …`) would take for
+    # an option, and a leaked token is easy to recognise in logs and secret scanners.
+    token = f"ov{_TOKEN_PREFIX.get(kind, 'xx')}_{secrets.token_urlsafe(32)}"
     session.add(AccessToken(kind=kind, hall_id=hall_id, staff_id=staff_id, window_id=window_id, name=name,
                             token_hash=token_digest(token), created_at=now,
                             expires_at=now + ttl if ttl is not None else None))
