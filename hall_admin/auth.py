@@ -22,9 +22,12 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy import select
 
 from hall_queue.api.base import SAFE_METHODS, csrf_matches, csrf_token, session_actor
 from hall_queue.audit import Actor
+from hall_queue.models import Hall
+from hall_queue.runtime import runtime
 
 __all__ = ["check_csrf", "csrf_token", "current_staff", "init_app", "safe_next", "staff_required"]
 ADMIN_PREFIX = "/admin"
@@ -83,6 +86,19 @@ def admin_nav() -> list[dict[str, str]]:
                 items.append({"key": key, "label": label, "path": path})
                 break
     return items
+
+
+def page_hall(actor: Actor) -> Hall:
+    """The hall a page shows: the staff member's own, or for a hall-less admin ``?hall=`` / the first."""
+    with runtime().db.read() as s:
+        if actor.hall_id is not None:
+            hall = s.get(Hall, actor.hall_id)
+        else:
+            wanted = request.args.get("hall", type=int)
+            hall = s.get(Hall, wanted) if wanted else s.scalar(select(Hall).order_by(Hall.id).limit(1))
+        if hall is None:
+            abort(404, description="no hall")
+        return hall
 
 
 def staff_label(actor: Actor) -> str:

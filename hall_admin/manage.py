@@ -28,7 +28,7 @@ from hall_queue.models import (
 )
 from hall_queue.runtime import runtime
 
-from .auth import current_staff, staff_required
+from .auth import current_staff, page_hall, staff_required
 
 bp = Blueprint("manage", __name__, template_folder="templates", static_folder="static/manage",
                static_url_path="/admin/manage/static")
@@ -44,17 +44,8 @@ def _now():
 
 
 def _staff_hall() -> Hall:
-    """The hall a manager page shows: the manager's own, or for an admin ``?hall=<id>`` / the first hall."""
-    actor = current_staff()
-    with runtime().db.read() as s:
-        if actor.hall_id is not None:
-            hall = s.get(Hall, actor.hall_id)
-        else:
-            wanted = request.args.get("hall", type=int)
-            hall = s.get(Hall, wanted) if wanted else s.scalar(select(Hall).order_by(Hall.id).limit(1))
-        if hall is None:
-            abort(404, description="no hall")
-        return hall
+    """The hall a manager page shows (see hall_admin.auth.page_hall)."""
+    return page_hall(current_staff())
 
 
 def _halls() -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ from hall_queue.ratings import LOW_REASONS, SCORE_LABELS
 from hall_queue.runtime import runtime
 
 from . import auth as staff_auth
-from .auth import current_staff, safe_next, staff_required
+from .auth import current_staff, page_hall, safe_next, staff_required
 
 log = logging.getLogger("onevisit.admin")
 bp = Blueprint("hall_admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
@@ -126,19 +126,6 @@ def logout():
 
 # ---------------------------------------------------------------- pages
 
-def _hall_for(actor) -> Hall:
-    """The hall a page shows: the staff member's own, or for a hall-less admin ``?hall=`` / the first."""
-    with runtime().db.read() as s:
-        if actor.hall_id is not None:
-            hall = s.get(Hall, actor.hall_id)
-        else:
-            wanted = request.args.get("hall", type=int)
-            hall = s.get(Hall, wanted) if wanted else s.scalar(select(Hall).order_by(Hall.id).limit(1))
-        if hall is None:
-            abort(404, description="no hall")
-        return hall
-
-
 def _windows(hall_id: int) -> list[dict[str, Any]]:
     with runtime().db.read() as s:
         rows = s.scalars(select(Window).where(Window.hall_id == hall_id).order_by(Window.number))
@@ -158,7 +145,7 @@ def _queues(hall_id: int) -> list[dict[str, Any]]:
 def console():
     """窗口叫号终端: sign in at a window and serve tickets with one-key actions."""
     actor = current_staff()
-    hall = _hall_for(actor)
+    hall = page_hall(actor)
     page = {"hall_id": hall.id, "hall_name": hall.name, "staff_id": actor.id, "role": actor.role,
             "windows": _windows(hall.id), "queues": _queues(hall.id), "outcomes": OUTCOME_LABELS}
     return render_template("admin/console.html", page=page, hall=hall)
@@ -169,7 +156,7 @@ def console():
 def dashboard():
     """现场管理: every window and queue live, with alerts."""
     actor = current_staff()
-    hall = _hall_for(actor)
+    hall = page_hall(actor)
     page = {"hall_id": hall.id, "hall_name": hall.name, "wait_alert_s": hall.wait_alert_s,
             "queues": _queues(hall.id), "windows": _windows(hall.id)}
     return render_template("admin/dashboard.html", page=page, hall=hall)
@@ -180,7 +167,7 @@ def dashboard():
 def ratings_page():
     """好差评 and 差评整改: the rating summary and the rectification cases."""
     actor = current_staff()
-    hall = _hall_for(actor)
+    hall = page_hall(actor)
     with runtime().db.read() as s:
         clerks = [{"id": p.id, "name": p.display_name, "employee_no": p.employee_no}
                   for p in s.scalars(select(Staff).where(Staff.hall_id == hall.id, Staff.active.is_(True))

@@ -118,11 +118,6 @@ PRINCIPAL_TTL_S = 3.0
 _principals = TtlCache(PRINCIPAL_TTL_S, {AccessToken.__tablename__, Staff.__tablename__})
 
 
-def forget_principals() -> None:
-    """Drop every cached token resolution."""
-    _principals.clear()
-
-
 def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     """Resolve a bearer token to the actor it stands for."""
     digest = token_digest(token)

@@ -56,22 +56,15 @@ def people_ahead(session: Session, ticket: Ticket) -> int:
     """Count waiting tickets of the same queue that come before this one in calling order."""
     if ticket.status != "waiting":
         return 0
-    return ahead_of(session, ticket.queue_id, ticket.queue_key, ticket.id)
-
-
-def ahead_of(session: Session, queue_id: int, queue_key: float, ticket_id: int) -> int:
-    """Count waiting tickets of the queue before (``queue_key``, ``ticket_id``) in calling order."""
-    return core(session).execute(_AHEAD, {"queue_id": queue_id, "key": queue_key, "id": ticket_id}).scalar() or 0
+    return core(session).execute(_AHEAD, {"queue_id": ticket.queue_id, "key": ticket.queue_key,
+                                          "id": ticket.id}).scalar() or 0
 
 
 def estimated_wait_s(session: Session, queue, ahead: int, default_s: int) -> int:
     """Rolling mean service time × people ahead ÷ open windows serving the queue."""
-    windows = max(serving_windows(session, _queue_id(queue)), 1)
-    return int(round(rolling_service_s(session, queue, default_s) * ahead / windows))
-
-
-def waiting_count(session: Session, queue_id: int) -> int:
-    return core(session).execute(_WAITING_AND_HEAD, {"queue_id": queue_id}).first()[0] or 0
+    load = QueueLoad(waiting=0, mean_service_s=rolling_service_s(session, queue, default_s),
+                     windows=serving_windows(session, _queue_id(queue)))
+    return load.wait_for(ahead)
 
 
 @dataclass(frozen=True)
