@@ -37,11 +37,11 @@ from pathlib import Path
 import requests
 import socketio
 
-from hall_queue.auth import issue_token
-from hall_queue.clock import SystemClock
-from hall_queue.db import Database
-from hall_queue.demo import DEMO_PASSWORD, load_simple_hall
-from hall_queue.models import Base
+from hall_queue.access.auth import issue_token
+from hall_queue.domain.clock import SystemClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
+from hall_queue.domain.models import Base
 
 EVENT_TIMEOUT_S = 10.0
 
@@ -75,12 +75,12 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
 
     def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "hall_queue.cli", *args], env=self.env, check=True,
+        subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", *args], env=self.env, check=True,
                        capture_output=True, text=True, timeout=120)
 
     def start(self) -> None:
         with open(self.instance / f"server-{self.port}.log", "ab") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.cli", "run", "--port", str(self.port),
+            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.entrypoints.cli", "run", "--port", str(self.port),
                                           *self.extra_args],
                                          env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

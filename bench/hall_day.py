@@ -39,16 +39,17 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from hall_queue import calling, posts
-from hall_queue.audit import SYSTEM, Actor
-from hall_queue.auth import hash_password
-from hall_queue.clock import ManualClock
-from hall_queue.db import Database
-from hall_queue.errors import DomainError
-from hall_queue.identity import IdentityVault
-from hall_queue.models import (Base, Hall, PostInterval, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window,
+from hall_queue.queueing import calling
+from hall_queue.queueing import posts
+from hall_queue.access.audit import SYSTEM, Actor
+from hall_queue.access.auth import hash_password
+from hall_queue.domain.clock import ManualClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.domain.errors import DomainError
+from hall_queue.access.identity import IdentityVault
+from hall_queue.domain.models import (Base, Hall, PostInterval, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window,
                                WindowQueue)
-from hall_queue.ticketing import IssueRequest, issue_ticket
+from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
 
 FIELDS = ["商事登记", "不动产登记", "社保医保", "公安户政", "税务", "公积金"]
 FIELD_SHARE = [0.18, 0.16, 0.22, 0.14, 0.18, 0.12]

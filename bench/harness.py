@@ -33,12 +33,12 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "hall_queue.cli", *args], env=self.env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", *args], env=self.env, capture_output=True,
                               text=True, timeout=120, check=True)
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.cli", "run", "--port", str(self.port),
+            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.entrypoints.cli", "run", "--port", str(self.port),
                                           *self.args],
                                          env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

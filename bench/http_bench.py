@@ -28,10 +28,10 @@ from pathlib import Path
 import requests
 
 from bench.harness import ServerProcess
-from hall_queue.auth import issue_token
-from hall_queue.clock import SystemClock
-from hall_queue.db import Database
-from hall_queue.demo import DEMO_PASSWORD, load_simple_hall
+from hall_queue.access.auth import issue_token
+from hall_queue.domain.clock import SystemClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request, send_file
 
-from hall_queue.api.errors import error_response
-from hall_queue.audit import Actor
-from hall_queue.auth import authenticate
-from hall_queue.errors import DomainError
-from hall_queue.models import Hall, Window
-from hall_queue.runtime import runtime
+from hall_queue.entrypoints.api.errors import error_response
+from hall_queue.access.audit import Actor
+from hall_queue.access.auth import authenticate
+from hall_queue.domain.errors import DomainError
+from hall_queue.domain.models import Hall, Window
+from hall_queue.bootstrap import runtime
 
 from .voice import (
     ESPEAK_SPEED,

@@ -21,15 +21,16 @@ from flask import (
 from sqlalchemy import select
 
 from hall_queue import appointments as A
-from hall_queue.errors import DomainError, NotFound
-from hall_queue.models import Appointment, Hall
-from hall_queue.notifier import notifier_for
-from hall_queue.runtime import runtime
+from hall_queue.domain.vocabulary import MANAGER_ROLES
+from hall_queue.domain.errors import DomainError, NotFound
+from hall_queue.domain.models import Appointment, Hall
+from hall_queue.infrastructure.sms import notifier_for
+from hall_queue.bootstrap import runtime
 
 from .auth import current_staff, staff_required
 
 bp = Blueprint("hall_admin_appointments", __name__, url_prefix="/admin/appointments", template_folder="templates")
-MANAGERS = ("admin", "manager")
+MANAGERS = MANAGER_ROLES
 STATUS_LABELS = {"booked": "已预约", "checked_in": "已签到", "served": "已办结", "closed": "已结束",
                  "cancelled": "已取消", "no_show": "爽约"}
 SETTING_LABELS = {

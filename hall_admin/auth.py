@@ -2,7 +2,7 @@
 
 A logged-in browser holds a signed Flask session with the staff bearer token (``staff_token``) and a
 CSRF secret (``csrf``). Pages use ``staff_required``; the same cookie also works on the JSON API
-(``hall_queue.api.base``), where unsafe methods must send the secret in ``X-CSRF-Token``.
+(``hall_queue.entrypoints.api.base``), where unsafe methods must send the secret in ``X-CSRF-Token``.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from flask import (
 )
 from sqlalchemy import select
 
-from hall_queue.api.base import SAFE_METHODS, csrf_matches, csrf_token, session_actor
-from hall_queue.audit import Actor
-from hall_queue.models import Hall
-from hall_queue.runtime import runtime
+from hall_queue.entrypoints.api.base import SAFE_METHODS, csrf_matches, csrf_token, session_actor
+from hall_queue.access.audit import Actor
+from hall_queue.domain.models import Hall
+from hall_queue.bootstrap import runtime
 
 __all__ = ["check_csrf", "csrf_token", "current_staff", "init_app", "safe_next", "staff_required"]
 ADMIN_PREFIX = "/admin"
@@ -103,8 +103,8 @@ def page_hall(actor: Actor) -> Hall:
 
 def staff_label(actor: Actor) -> str:
     """Name the logged-in staff member for the top bar (their own display name and role)."""
-    from hall_queue.models import Staff
-    from hall_queue.runtime import runtime
+    from hall_queue.domain.models import Staff
+    from hall_queue.bootstrap import runtime
 
     with runtime().db.read() as s:
         staff = s.get(Staff, actor.id)

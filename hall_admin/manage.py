@@ -12,27 +12,27 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from hall_queue import complaints as K
-from hall_queue import statistics as stats
-from hall_queue.api.base import csrf_matches, csrf_token
-from hall_queue.api.errors import describe_validation
-from hall_queue.errors import DomainError
-from hall_queue.halls import local_time
-from hall_queue.models import (
-    COMPLAINT_STATUSES,
+from hall_queue.domain.vocabulary import MANAGER_ROLES
+from hall_queue.feedback import complaints as K
+from hall_queue.floor import statistics as stats
+from hall_queue.entrypoints.api.base import csrf_matches, csrf_token
+from hall_queue.entrypoints.api.errors import describe_validation
+from hall_queue.domain.errors import DomainError
+from hall_queue.domain.calendar import local_time
+from hall_queue.domain.models import (
     Complaint,
     Hall,
     ServiceItem,
     Staff,
     Window,
 )
-from hall_queue.runtime import runtime
+from hall_queue.bootstrap import runtime
 
 from .auth import current_staff, page_hall, staff_required
 
 bp = Blueprint("manage", __name__, template_folder="templates", static_folder="static/manage",
                static_url_path="/admin/manage/static")
-MANAGERS = ("admin", "manager")
+MANAGERS = MANAGER_ROLES
 # Window kinds in the hall's own words (glossary; 001 §5, 004 §7).
 WINDOW_KIND_LABELS = {"general": "综合窗口（无差别受理）", "on_the_spot": "即来即办窗口", "cross_region": "跨省通办 / 全区通办窗口",
                       "fallback": "“办不成事”反映窗口", "handover": "出件窗口"}
@@ -97,12 +97,7 @@ def complaints_page():
     hall = _staff_hall()
     status = request.args.get("status", "")
     with runtime().db.read() as s:
-        q = select(Complaint).where(Complaint.hall_id == hall.id)
-        if status in COMPLAINT_STATUSES:
-            q = q.where(Complaint.status == status)
-        rows = list(s.scalars(q.order_by(Complaint.id.desc()).limit(300)))
-        names = K.staff_names(s, {r.handler_id for r in rows})
-        items = [K.staff_view(c, hall, now=_now(), names=names) for c in rows]
+        items = K.list_complaints(s, hall, status=status, now=_now())
     return render_template("manage/complaints.html", hall=hall, items=items, status=status,
                            statuses=K.STATUS_LABELS)
 

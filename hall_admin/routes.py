@@ -20,8 +20,9 @@ from flask import (
 )
 from sqlalchemy import select
 
-from hall_queue.api.base import SESSION_TOKEN, client_ip, csrf_token
-from hall_queue.auth import (
+from hall_queue.domain.vocabulary import MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES
+from hall_queue.entrypoints.api.base import SESSION_TOKEN, client_ip, csrf_token
+from hall_queue.access.auth import (
     LockedOut,
     authenticate,
     check_login_allowed,
@@ -31,11 +32,11 @@ from hall_queue.auth import (
     revoke_token,
     start_session,
 )
-from hall_queue.errors import DomainError, Unauthorized
-from hall_queue.models import Hall, Queue, Staff, Ticket, Window
-from hall_queue.presenters import iso
-from hall_queue.ratings import LOW_REASONS, SCORE_LABELS
-from hall_queue.runtime import runtime
+from hall_queue.domain.errors import DomainError, Unauthorized
+from hall_queue.domain.models import Hall, Queue, Staff, Ticket, Window
+from hall_queue.queueing.presenters import iso
+from hall_queue.feedback.ratings import LOW_REASONS, SCORE_LABELS
+from hall_queue.bootstrap import runtime
 
 from . import auth as staff_auth
 from .auth import current_staff, page_hall, safe_next, staff_required
@@ -43,8 +44,8 @@ from .auth import current_staff, page_hall, safe_next, staff_required
 log = logging.getLogger("onevisit.admin")
 bp = Blueprint("hall_admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/static")
-STAFF = ("admin", "manager", "clerk")
-MANAGERS = ("admin", "manager")
+STAFF = STAFF_ROLES
+MANAGERS = MANAGER_ROLES
 OUTCOME_LABELS = {"accepted": "受理", "completed": "办结", "notice": "一次性告知", "deferred": "容缺受理",
                   "refused": "不予受理", "consultation": "咨询"}
 
@@ -186,7 +187,7 @@ def notice_print(ticket_id: int):
     with runtime().db.read() as s:
         t = s.get(Ticket, ticket_id)
         if t is None or (actor.hall_id is not None and t.hall_id != actor.hall_id) \
-                or t.outcome not in ("notice", "deferred"):
+                or t.outcome not in NOTICE_OUTCOMES:
             abort(404)
         if actor.role == "clerk" and t.clerk_id != actor.id:
             return render_template("admin/forbidden.html", roles=("the clerk who served it", "manager")), 403
@@ -203,7 +204,7 @@ def notice_print(ticket_id: int):
 
 
 def _local(hall: Hall, at) -> str:
-    from hall_queue.halls import local_time
+    from hall_queue.domain.calendar import local_time
 
     return local_time(hall, at).strftime("%Y-%m-%d %H:%M") if at else ""
 

@@ -6,12 +6,9 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from . import config as config_mod
-from .clock import SystemClock
-from .db import Database
-from .identity import IdentityVault
-from .realtime import emit_to_room, socketio
-from .runtime import Runtime
+from hall_queue import config as config_mod
+from hall_queue.bootstrap import build_runtime
+from hall_queue.infrastructure.realtime import emit_to_room, socketio
 
 __version__ = "0.1.0"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -51,8 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # Chinese stays readable in answers
     app.json.sort_keys = False
 
-    db = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
-    rt = Runtime(db=db, vault=IdentityVault.from_settings(app.config), clock=app.config.get("CLOCK") or SystemClock())
+    rt = build_runtime(app)
     app.extensions["onevisit"] = rt
 
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=app.config.get("CORS_ORIGINS", []),
@@ -61,8 +57,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       logger=False, engineio_logger=False)
     rt.emit = emit_to_room
 
-    from .api import bp as api_bp
-    from .api.errors import register_error_handlers
+    from hall_queue.entrypoints import socket_events  # noqa: F401 - registers the Socket.IO handlers
+    from hall_queue.entrypoints.api import bp as api_bp
+    from hall_queue.entrypoints.api.errors import register_error_handlers
 
     app.register_blueprint(api_bp)
     register_error_handlers(app)

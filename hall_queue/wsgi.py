@@ -3,6 +3,6 @@
 Flask-SocketIO in threading mode serves WebSockets through simple-websocket inside one gunicorn
 worker; run one worker per port and several ports behind a sticky load balancer (see README).
 """
-from . import create_app
+from hall_queue import create_app
 
 app = create_app()

@@ -45,7 +45,7 @@ RETRY_DELAYS_S = (0.3,)
 CATALOG_TTL_S = 60.0
 REQUEST_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 BOOK_PATH = "/book/{hall_id}"
-# Device reasons as the server's alert labels know them (kiosk_api.REASON_LABELS): "身份证阅读器离线", "高拍仪无画面".
+# Device reasons as the server's alert labels know them (queueing.device_health.REASON_LABELS): "身份证阅读器离线", "高拍仪无画面".
 REPORT_REASONS = {"reader_offline": "offline", "timeout": "frame_timeout"}
 
 
@@ -384,22 +384,19 @@ class KioskAgent:
         return result
 
     def _matter(self, ticket: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
-        """Return queue name, matter and the one-time-notice materials for a ticket's slip."""
+        """Return queue name, matter and the one-time-notice materials for a ticket's slip.
+
+        The materials are the server's merged list carried by the issued ticket (003 §3.8), so the
+        slip lists exactly what the clerk's console shows; the kiosk never merges lists itself.
+        """
         cat = self._catalog or {}
         queue_name = next((q["name"] for q in cat.get("queues", []) if q["id"] == ticket.get("queue_id")),
                           ticket.get("queue_prefix") or "")
         if ticket.get("bundle_id"):
-            bundle = next((b for b in cat.get("bundles", []) if b["id"] == ticket["bundle_id"]), None)
-            return queue_name, ticket.get("bundle") or (bundle or {}).get("name", ""), (bundle or {}).get("materials", [])
-        items = [i for i in cat.get("items", []) if i["id"] in (ticket.get("item_ids") or [])]
-        materials: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for item in items:
-            for m in item.get("materials") or []:
-                if m["name"] not in seen:
-                    seen.add(m["name"])
-                    materials.append(m)
-        return queue_name, "、".join(ticket.get("items") or [i["name"] for i in items]), materials
+            matter = ticket.get("bundle") or ""
+        else:
+            matter = "、".join(ticket.get("items") or [])
+        return queue_name, matter, list(ticket.get("materials") or [])
 
     def _after_issue(self, ticket: dict[str, Any], *, kind: str, booking: dict[str, Any] | None = None) -> dict[str, Any]:
         """Print the slip and upload scanned pages; a failure in either never undoes the ticket."""

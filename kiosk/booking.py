@@ -20,11 +20,11 @@ from flask import (
 )
 
 from hall_queue import appointments as A
-from hall_queue.api.base import csrf_matches, csrf_token
-from hall_queue.errors import DomainError
-from hall_queue.models import Appointment, Hall
-from hall_queue.notifier import notifier_for
-from hall_queue.runtime import runtime
+from hall_queue.entrypoints.api.base import csrf_matches, csrf_token
+from hall_queue.domain.errors import DomainError
+from hall_queue.domain.models import Appointment, Hall
+from hall_queue.infrastructure.sms import notifier_for
+from hall_queue.bootstrap import runtime
 
 bp = Blueprint("booking", __name__, url_prefix="/book", template_folder="templates", static_folder="static",
                static_url_path="/static")

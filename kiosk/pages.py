@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from devices.base import DeviceError
 from devices.idcard.simulator import SAMPLE_CARDS, Fault
 from devices.idcard import status as sw3
+from hall_queue.domain.vocabulary import GREEN_REASONS
 
 from .agent import AgentError, KioskAgent, valid_request_id
 
@@ -24,7 +25,6 @@ bp = Blueprint("kiosk_pages", __name__, url_prefix="/kiosk", template_folder="te
 
 EXT = "kiosk_agent_provider"
 QR_PATHS = ("/t/", "/guide/", "/book/")
-GREEN_REASONS = ("elderly", "disabled", "pregnant", "military")
 SSE_WAIT_S = 15.0
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from flask import Blueprint, Flask, abort, render_template
 from sqlalchemy import select
 
-from hall_queue.catalog import bundle_materials
-from hall_queue.models import Bundle, Hall, ServiceItem, Ticket
-from hall_queue.runtime import runtime
+from hall_queue.catalog.materials import bundle_materials
+from hall_queue.domain.models import Bundle, Hall, ServiceItem, Ticket
+from hall_queue.bootstrap import runtime
 
 from . import pages
 from .agent import AgentConfig, AgentError, KioskAgent

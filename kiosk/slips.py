@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from devices.printer import CheckinSlip, SlipMaterial, TicketSlip
 
-GREEN_LABELS = {"elderly": "绿色通道·老年人", "disabled": "绿色通道·残疾人", "pregnant": "绿色通道·孕妇",
-                "military": "绿色通道·军人"}
+from hall_queue.domain.vocabulary import GREEN_REASON_LABELS
+
+GREEN_LABELS = {reason: f"绿色通道·{label}" for reason, label in GREEN_REASON_LABELS.items()}
 
 
 def local_time_text(iso_utc: str | None, tz: str) -> str:

@@ -7,11 +7,11 @@ from datetime import datetime
 import pytest
 
 from hall_queue import create_app
-from hall_queue.clock import ManualClock
-from hall_queue.db import Database
-from hall_queue.demo import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
-from hall_queue.identity import IdentityVault
-from hall_queue.models import Base
+from hall_queue.domain.clock import ManualClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
+from hall_queue.access.identity import IdentityVault
+from hall_queue.domain.models import Base, Hall
 
 REQUIRE_SERVICES = os.environ.get("ONEVISIT_REQUIRE_SERVICES") == "1"
 # 2026-03-02 is a Monday; 10:00 in Shanghai is 02:00 UTC.
@@ -134,7 +134,7 @@ class Api:
         self.client = client
         self.hall_id = hall_id
         self.clock = clock
-        self.tokens = db.run_write(lambda s: issue_demo_tokens(s, s.get(__import__("hall_queue.models").models.Hall,
+        self.tokens = db.run_write(lambda s: issue_demo_tokens(s, s.get(Hall,
                                                                               hall_id), now=clock.now()))
         self._staff_tokens: dict[str, str] = {}
         self.db = db

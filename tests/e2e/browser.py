@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hall_queue.demo import DEMO_PASSWORD
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
 from tests.server import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"

@@ -40,7 +40,7 @@ def _prepare(instance: Path) -> tuple[ServerProcess, int, int]:
     """Demo hall whose hours today start a minute ago; returns the server, hall id and slot length."""
     from sqlalchemy import create_engine, text
 
-    from hall_queue.models import Base
+    from hall_queue.domain.models import Base
 
     srv = ServerProcess(instance, env={"ONEVISIT_KIOSK_HEALTH_S": "1"})
     srv.cli("init")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hall_queue.demo import DEMO_PASSWORD
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
 from tests.e2e.browser import (
     ARGS,
     CHROMIUM,

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from hall_queue import calling
-from hall_queue.audit import SYSTEM
-from hall_queue.calling import ticket_in_hand
-from hall_queue.clock import SystemClock
-from hall_queue.db import Database
-from hall_queue.demo import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
-from hall_queue.models import Base, Window
+from hall_queue.queueing import calling
+from hall_queue.access.audit import SYSTEM
+from hall_queue.queueing.calling import ticket_in_hand
+from hall_queue.domain.clock import SystemClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
+from hall_queue.domain.models import Base, Window
 from tests.server import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"

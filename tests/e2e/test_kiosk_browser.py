@@ -35,7 +35,7 @@ def _create_tables(instance: Path) -> None:
     """Tests build the newest tables with create_all (migrations for them come from the lead)."""
     from sqlalchemy import create_engine
 
-    from hall_queue.models import Base
+    from hall_queue.domain.models import Base
 
     engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
     Base.metadata.create_all(engine)
@@ -349,7 +349,7 @@ def test_server_unreachable_pauses_and_never_issues_twice(server, browser, tmp_p
     port = free_port()
     log = open(tmp_path / "kiosk.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hall_queue.cli", "kiosk", "--server", f"http://127.0.0.1:{proxy.port}",
+        [sys.executable, "-m", "hall_queue.entrypoints.cli", "kiosk", "--server", f"http://127.0.0.1:{proxy.port}",
          "--token", server.tokens["kiosk"], "--idcard", "", "--scanner", "",
          "--printer", f"virtual://?dir={tmp_path / 'printouts'}", "--port", str(port), "--retry", "1",
          "--name", "测试取号机"],

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from hall_queue import create_app
-from hall_queue.auth import LOCKOUT, MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER
-from hall_queue.demo import DEMO_PASSWORD
-from hall_queue.models import AuditEvent
+from hall_queue.access.auth import LOCKOUT, MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
+from hall_queue.domain.models import AuditEvent
 
 
 def csrf_of(html: str) -> str:

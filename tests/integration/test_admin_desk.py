@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall_queue.duties import run_post_checks
-from hall_queue.models import Alert, AuditEvent, Rectification
-from hall_queue.runtime import runtime
+from hall_queue.entrypoints.duties import run_post_checks
+from hall_queue.domain.models import Alert, AuditEvent, Rectification
+from hall_queue.bootstrap import runtime
 from tests.integration.test_admin_auth import csrf_of, page_login
 
 ID_NUMBER = "220102199001011234"
@@ -193,7 +193,7 @@ def test_long_wait_raises_an_alert_and_clears_it(api, app, db, clock):
 
 @pytest.mark.parametrize("wait_alert_s", [0])
 def test_long_wait_check_is_off_when_threshold_is_zero(api, app, db, clock, wait_alert_s):
-    from hall_queue.models import Hall
+    from hall_queue.domain.models import Hall
 
     def off(s):
         s.get(Hall, api.hall_id).wait_alert_s = wait_alert_s

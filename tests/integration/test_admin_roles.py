@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from hall_queue.api.registry import OPERATIONS
+from hall_queue.entrypoints.api.registry import OPERATIONS
 from tests.integration.test_admin_auth import page_login
 from tests.integration.test_admin_desk import pad_token, serve
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hall_queue.api.registry import OPERATIONS
+from hall_queue.entrypoints.api.registry import OPERATIONS
 
 
 def _is_error(r, status):
@@ -67,7 +67,7 @@ def test_auth_errors(api):
 
 
 def test_staff_of_one_hall_cannot_reach_another(api, db, clock):
-    from hall_queue.demo import load_simple_hall
+    from hall_queue.entrypoints.demo.loader import load_simple_hall
 
     other = db.run_write(lambda s: load_simple_hall(s, code="north", now=clock.now(), windows=2).id)
     m = api.token("manager")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from hall_queue.models import Appointment, AppointmentClaim, AppointmentSlot, Hall
+from hall_queue.domain.models import Appointment, AppointmentClaim, AppointmentSlot, Hall
 
 ID_A = "110101199003071234"
 ID_B = "110101199104082345"
@@ -120,7 +120,7 @@ def test_capacity_and_the_booking_share(api, db):
 
 
 def test_appointment_only_items_book_every_seat(api, db):
-    from hall_queue.models import ServiceItem
+    from hall_queue.domain.models import ServiceItem
 
     db.run_write(lambda s: s.execute(update(ServiceItem).where(ServiceItem.id == api.items["SS002"])
                                      .values(appointment_only_slots=True)))

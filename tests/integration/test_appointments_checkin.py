@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from hall_queue.models import Appointment, Ticket
+from hall_queue.domain.models import Appointment, Ticket
 from tests.conftest import MONDAY_10AM
 from tests.integration.test_appointments_booking import (
     ID_A,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from hall_queue.demo import DEMO_PASSWORD
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
 from tests.integration.test_appointments_booking import ID_A, ID_B, book
 
 

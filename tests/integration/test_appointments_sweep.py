@@ -11,13 +11,14 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import select
 
-from hall_queue import appointments, create_app
-from hall_queue.clock import ManualClock
-from hall_queue.db import Database
-from hall_queue.demo import load_demo_hall
-from hall_queue.identity import IdentityVault
-from hall_queue.models import Appointment, Base, Notification
-from hall_queue.notifier import DeliveryError, LogTransport, Notifier, WebhookTransport
+from hall_queue import create_app
+from hall_queue import appointments
+from hall_queue.domain.clock import ManualClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import load_demo_hall
+from hall_queue.access.identity import IdentityVault
+from hall_queue.domain.models import Appointment, Base, Notification
+from hall_queue.infrastructure.sms import DeliveryError, LogTransport, Notifier, WebhookTransport
 from tests.conftest import MONDAY_10AM
 from tests.integration.test_appointments_booking import ID_A, ID_B, book, manager_put
 
@@ -88,7 +89,7 @@ def hall_file(tmp_path):
 
 
 def _book(app, hall_id: int, slot: str, id_number: str = ID_A):
-    from hall_queue.demo import issue_demo_tokens  # noqa: F401  (the catalogue is public: no token needed)
+    from hall_queue.entrypoints.demo.loader import issue_demo_tokens  # noqa: F401  (the catalogue is public: no token needed)
 
     client = app.test_client()
     item = client.get(f"/api/v1/halls/{hall_id}/catalog").get_json()["items"][0]["id"]
@@ -226,7 +227,7 @@ def test_webhook_transport_posts_to_the_sms_gateway_once_per_key(hall_file, capl
         assert body["to"] == "13900139000" and "预约成功" in body["text"] and body["kind"] == "appointment_booked"
         assert "13900139000" not in caplog.text and ID_A not in caplog.text    # nothing personal in logs
         # The notifier is generic: the kiosk's "three or fewer ahead" alert uses the same call.
-        from hall_queue.notifier import notifier_for
+        from hall_queue.infrastructure.sms import notifier_for
 
         n = notifier_for(app)
         assert isinstance(n.transport, WebhookTransport)

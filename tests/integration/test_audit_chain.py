@@ -7,8 +7,8 @@ import sys
 
 from sqlalchemy import delete, select, update
 
-from hall_queue import audit
-from hall_queue.models import AuditEvent
+from hall_queue.access import audit
+from hall_queue.domain.models import AuditEvent
 
 KEY = audit.chain_key("test-data-key")
 
@@ -57,7 +57,7 @@ def test_deleted_event_and_wrong_key_are_detected(api, db):
 
 def test_cli_audit_verify(tmp_path):
     env = {"ONEVISIT_INSTANCE": str(tmp_path), "ONEVISIT_DATA_KEY": "k", "PATH": "/usr/bin:/bin"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "hall_queue.cli", *a], env=env, capture_output=True,
+    run = lambda *a: subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", *a], env=env, capture_output=True,
                                     text=True, timeout=120)
     assert run("demo").returncode == 0
     sealed = json.loads(run("audit", "seal").stdout)["sealed"]

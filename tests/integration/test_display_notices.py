@@ -1,9 +1,9 @@
 """Notices API (issue 5): who may list, post and remove; validation; notice_changed events; snapshots."""
 from __future__ import annotations
 
-from hall_queue.auth import issue_token
-from hall_queue.demo import load_demo_hall
-from hall_queue.realtime import socketio
+from hall_queue.access.auth import issue_token
+from hall_queue.entrypoints.demo.loader import load_demo_hall
+from hall_queue.infrastructure.realtime import socketio
 
 NOTICE = "今日下午14:00至15:00系统维护，不动产业务暂停办理"
 

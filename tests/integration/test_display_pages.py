@@ -14,7 +14,7 @@ from display.voice import (
     spoken_ticket,
 )
 from hall_queue import create_app
-from hall_queue.auth import issue_token
+from hall_queue.access.auth import issue_token
 
 HAS_ESPEAK = shutil.which("espeak-ng") is not None
 

@@ -17,12 +17,12 @@ import pytest
 import requests
 from sqlalchemy import func, select, text
 
-from hall_queue.auth import issue_token
-from hall_queue.clock import SystemClock
-from hall_queue.db import Database
-from hall_queue.demo import load_simple_hall
-from hall_queue.models import IN_HAND_STATUSES, AuditEvent, Staff, Ticket, Window
-from hall_queue.recovery import find_stuck
+from hall_queue.access.auth import issue_token
+from hall_queue.domain.clock import SystemClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import load_simple_hall
+from hall_queue.domain.models import IN_HAND_STATUSES, AuditEvent, Staff, Ticket, Window
+from hall_queue.queueing.recovery import find_stuck
 from tests.conftest import (
     REQUIRE_SERVICES,
     drop_postgres_database,

@@ -7,12 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall_queue import audit, calling, posts
-from hall_queue.audit import Actor
-from hall_queue.demo import load_simple_hall
-from hall_queue.models import AuditEvent, Hall, Staff, Ticket, Window
-from hall_queue.recovery import find_stuck, recover_stuck_tickets
-from hall_queue.ticketing import IssueRequest, issue_ticket
+from hall_queue.access import audit
+from hall_queue.queueing import calling
+from hall_queue.queueing import posts
+from hall_queue.access.audit import Actor
+from hall_queue.entrypoints.demo.loader import load_simple_hall
+from hall_queue.domain.models import AuditEvent, Hall, Staff, Ticket, Window
+from hall_queue.queueing.recovery import find_stuck, recover_stuck_tickets
+from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
 from tests.conftest import engines
 
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
@@ -47,7 +49,7 @@ def _hall_with_calls(db, clock, vault, *, windows=3, tickets=8):
 
 
 def hall_item(s, hall):
-    from hall_queue.models import ServiceItem
+    from hall_queue.domain.models import ServiceItem
 
     return s.scalar(select(ServiceItem.id).where(ServiceItem.hall_id == hall.id))
 
@@ -119,7 +121,7 @@ def test_stuck_tickets_go_back_to_their_place_with_their_number(db, clock, vault
 
 def test_the_duty_round_recovers_and_publishes(db, clock, vault):
     from hall_queue import create_app
-    from hall_queue.duties import run_duty_round
+    from hall_queue.entrypoints.duties import run_duty_round
 
     hall_id, _ids, held = _hall_with_calls(db, clock, vault, windows=2, tickets=4)
     app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": clock, "DATA_KEY": "test-data-key",

@@ -19,10 +19,10 @@ import time
 import pytest
 import requests
 
-from hall_queue.auth import issue_token
-from hall_queue.clock import SystemClock
-from hall_queue.db import Database
-from hall_queue.demo import DEMO_PASSWORD, load_simple_hall
+from hall_queue.access.auth import issue_token
+from hall_queue.domain.clock import SystemClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
 from tests.conftest import REQUIRE_SERVICES
 from tests.server import ServerProcess, free_port
 

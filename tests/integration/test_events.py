@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from hall_queue.realtime import socketio
+from hall_queue.infrastructure.realtime import socketio
 
 
 def _client(app, token):

@@ -27,12 +27,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from hall_queue import create_app
-from hall_queue.api.registry import OPERATIONS
-from hall_queue.auth import issue_token, start_session
-from hall_queue.clock import ManualClock
-from hall_queue.db import Database
-from hall_queue.demo import issue_demo_tokens, load_demo_hall
-from hall_queue.models import Base, Staff, Window
+from hall_queue.entrypoints.api.registry import OPERATIONS
+from hall_queue.access.auth import issue_token, start_session
+from hall_queue.domain.clock import ManualClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import issue_demo_tokens, load_demo_hall
+from hall_queue.domain.models import Base, Staff, Window
 from tests.conftest import MONDAY_10AM
 
 # Examples per operation and generation mode (positive, negative): 109 operations × 2 × this.

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from hall_queue.api.errors import describe_validation
-from hall_queue.api.registry import OPERATIONS
+from hall_queue.entrypoints.api.errors import describe_validation
+from hall_queue.entrypoints.api.registry import OPERATIONS
 from tests.integration.test_admin_desk import pad_token
 
 ODD_TEXT = st.one_of(
@@ -32,7 +32,7 @@ JSON_VALUES = st.recursive(SCALARS, lambda c: st.lists(c, max_size=4) | st.dicti
 
 
 def _request_models() -> dict[str, type[BaseModel]]:
-    import hall_queue.api  # noqa: F401 - registers every operation
+    import hall_queue.entrypoints.api  # noqa: F401 - registers every operation
 
     return {op.body.__name__: op.body for op in OPERATIONS if op.body is not None}
 

@@ -6,11 +6,12 @@ import json
 import pytest
 from sqlalchemy import select
 
-from hall_queue import audit, create_app
-from hall_queue.cli import main
-from hall_queue.identity import IdentityVault
-from hall_queue.keys import ENCRYPTED, RotationError, rotate
-from hall_queue.models import Appointment, AppointmentClaim, Ticket
+from hall_queue import create_app
+from hall_queue.access import audit
+from hall_queue.entrypoints.cli import main
+from hall_queue.access.identity import IdentityVault
+from hall_queue.access.keys import ENCRYPTED, RotationError, rotate
+from hall_queue.domain.models import Appointment, AppointmentClaim, Ticket
 from tests.conftest import Api
 from tests.integration.test_retention import ID_A, migrated, populate  # noqa: F401 - migrated is a fixture
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from hall_queue.models import Hall
+from hall_queue.domain.models import Hall
 from kiosk.agent import AgentConfig, KioskAgent
 from kiosk.upstream import HttpUpstream
 
@@ -417,3 +417,20 @@ def test_camera_vanishing_mid_scan_ends_in_a_clear_state_and_an_alert(app, api, 
         page.post("/kiosk/agent/scan/stop")
     finally:
         agent.stop()
+
+
+def test_slip_lists_the_servers_merged_materials(kiosk, api):
+    # 出生医学证明 is a copy for SB005 and an original for HZ003: the merged list asks for the original
+    # once (003 §3.8), and the slip must list what the clerk's console shows, not a list of its own.
+    r = kiosk.post("/kiosk/agent/tickets", json={"request_id": "req-merge-0001",
+                                                 "item_ids": [api.items["SB005"], api.items["HZ003"]]})
+    assert r.status_code == 201, r.get_json()
+    out = r.get_json()
+    server = out["ticket"]["materials"]
+    assert out["materials"] == server
+    birth = [m for m in server if m["name"] == "出生医学证明"]
+    assert len(birth) == 1 and birth[0]["form"] == "original" and sorted(birth[0]["for_items"]) == ["HZ003", "SB005"]
+    # The clerk's view of the same ticket carries the same list.
+    seen = api.get(f"/api/v1/tickets/{out['ticket']['id']}", token=api.token("manager"))
+    if seen.status_code == 200:
+        assert seen.get_json()["materials"] == server

@@ -7,7 +7,7 @@ import io
 from PIL import Image
 from sqlalchemy import func, select
 
-from hall_queue.models import Alert, AuditEvent, Hall, Notification
+from hall_queue.domain.models import Alert, AuditEvent, Hall, Notification
 
 
 def _jpeg(w: int = 320, h: int = 450) -> bytes:
@@ -71,7 +71,7 @@ def test_page_upload_roles_and_validation(api):
 
 
 def test_page_limit_per_ticket(api, monkeypatch):
-    from hall_queue import attachments
+    from hall_queue.queueing import attachments
 
     monkeypatch.setattr(attachments, "MAX_PAGES_PER_TICKET", 2)
     t = api.issue("SB002")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from hall_queue.demo import load_demo_hall
-from hall_queue.models import AuditEvent, Hall, ServiceItem, Staff, Window
+from hall_queue.entrypoints.demo.loader import load_demo_hall
+from hall_queue.domain.models import AuditEvent, Hall, ServiceItem, Staff, Window
 
 
 def _err(r, status, code=None):

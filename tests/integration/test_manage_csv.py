@@ -7,7 +7,7 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hall_queue.catalog_admin import CSV_COLUMNS, decode_materials, encode_materials
+from hall_queue.catalog.admin import CSV_COLUMNS, decode_materials, encode_materials
 
 
 def _export(api, m):

@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from hall_queue.migrate import upgrade
-from hall_queue.models import Base
+from hall_queue.infrastructure.migrate import upgrade
+from hall_queue.domain.models import Base
 from tests.conftest import REQUIRE_SERVICES
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
-from hall_queue import halls
-from hall_queue.clock import SystemClock
-from hall_queue.db import Database
-from hall_queue.demo import load_simple_hall
-from hall_queue.models import Queue
-from hall_queue.routing import QueueRef
-from hall_queue.ticketing import _bump_counter
+from hall_queue.domain import calendar as halls
+from hall_queue.domain.clock import SystemClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import load_simple_hall
+from hall_queue.domain.models import Queue
+from hall_queue.queueing.routing import QueueRef
+from hall_queue.queueing.ticketing import _bump_counter
 from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
 
 pytestmark = pytest.mark.skipif(not REQUIRE_SERVICES and not postgres_available(),

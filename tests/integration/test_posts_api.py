@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from hall_queue.models import PostInterval
-from hall_queue.posts import check_posts
-from hall_queue.models import Hall
+from hall_queue.domain.models import PostInterval
+from hall_queue.queueing.posts import check_posts
+from hall_queue.domain.models import Hall
 
 # The same rules on both engines (issue 8): SQLite file and PostgreSQL.
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)

@@ -14,9 +14,9 @@ import threading
 import pytest
 
 from hall_queue import create_app
-from hall_queue.db import Database
-from hall_queue.demo import load_simple_hall
-from hall_queue.models import Base
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import load_simple_hall
+from hall_queue.domain.models import Base
 from tests.conftest import (
     REQUIRE_SERVICES,
     drop_postgres_database,
@@ -194,7 +194,7 @@ def _outage_drill(app, hall_id, kiosk_token, tmp_path, *, cut, restore):
 
 @pytest.mark.skipif(not (REQUIRE_SERVICES or postgres_available()), reason="PostgreSQL not reachable on 127.0.0.1:5432")
 def test_postgresql_cut_off_answers_503_and_recovers_on_its_own(tmp_path, clock):
-    from hall_queue.auth import issue_token
+    from hall_queue.access.auth import issue_token
 
     url = new_postgres_database()
     proxy = TcpCut(("127.0.0.1", 5432))
@@ -216,8 +216,8 @@ def test_postgresql_cut_off_answers_503_and_recovers_on_its_own(tmp_path, clock)
 
 
 def test_sqlite_locked_past_the_busy_timeout_answers_503_and_recovers(tmp_path, clock, monkeypatch):
-    from hall_queue import db as db_mod
-    from hall_queue.auth import issue_token
+    from hall_queue.infrastructure import db as db_mod
+    from hall_queue.access.auth import issue_token
 
     # The real busy timeout is 30 s; the drill shortens it so that "past the timeout" comes quickly.
     monkeypatch.setattr(db_mod, "SQLITE_BUSY_TIMEOUT_S", 0.2)

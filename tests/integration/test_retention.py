@@ -8,19 +8,20 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from hall_queue import create_app, retention
-from hall_queue.cli import main
-from hall_queue.db import Database
-from hall_queue.demo import load_demo_hall
-from hall_queue.migrate import upgrade
-from hall_queue.models import (
+from hall_queue import create_app
+from hall_queue.access import retention
+from hall_queue.entrypoints.cli import main
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import load_demo_hall
+from hall_queue.infrastructure.migrate import upgrade
+from hall_queue.domain.models import (
     Appointment,
     AuditEvent,
     Complaint,
     Ticket,
     TicketAttachment,
 )
-from hall_queue.retention import PSEUDONYM_PREFIX, purge_expired
+from hall_queue.access.retention import PSEUDONYM_PREFIX, purge_expired
 from tests.conftest import Api
 
 ID_A = "110101199003071234"

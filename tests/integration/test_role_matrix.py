@@ -16,11 +16,11 @@ import pytest
 from PIL import Image
 
 from hall_queue import create_app
-from hall_queue.api.registry import OPERATIONS
-from hall_queue.db import Database
-from hall_queue.demo import DEMO_PASSWORD, load_demo_hall
-from hall_queue.models import Base
-from hall_queue.realtime import socketio
+from hall_queue.entrypoints.api.registry import OPERATIONS
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_demo_hall
+from hall_queue.domain.models import Base
+from hall_queue.infrastructure.realtime import socketio
 from tests.conftest import MONDAY_10AM, Api
 from tests.integration.test_admin_desk import pad_token
 
@@ -117,7 +117,7 @@ def _second_session(api, username: str) -> str:
 
 def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
     """One hall in every state the matrix needs; returns (SQLite file, tokens, ids)."""
-    from hall_queue.clock import ManualClock
+    from hall_queue.domain.clock import ManualClock
 
     path = tmp_path_factory.mktemp("matrix") / "template.db"
     db = Database(f"sqlite:///{path}")
@@ -232,7 +232,7 @@ def _expect(endpoint: str, caller: str, status: int, message: str) -> str | None
 
 def test_api_role_matrix(prepared, tmp_path):
     template, tokens, ids = prepared
-    from hall_queue.clock import ManualClock
+    from hall_queue.domain.clock import ManualClock
 
     problems, requests, not_done = [], 0, []
     for n, (endpoint, rules) in enumerate(sorted(_api_endpoints(create_app(
@@ -271,7 +271,7 @@ def test_socketio_role_matrix(prepared, tmp_path):
     path = tmp_path / "socket.db"
     shutil.copy(template, path)
     db = Database(f"sqlite:///{path}")
-    from hall_queue.clock import ManualClock
+    from hall_queue.domain.clock import ManualClock
 
     app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": ManualClock(MONDAY_10AM),
                       "DATA_KEY": "test-data-key", "TESTING": True})

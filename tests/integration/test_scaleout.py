@@ -10,14 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from hall_queue.auth import issue_token
-from hall_queue.clock import SystemClock
-from hall_queue.db import Database
-from hall_queue.demo import DEMO_PASSWORD, load_simple_hall
-from hall_queue.ticketing import IssueRequest, issue_ticket
-from hall_queue.audit import SYSTEM
-from hall_queue.identity import IdentityVault
-from hall_queue.models import Hall
+from hall_queue.access.auth import issue_token
+from hall_queue.domain.clock import SystemClock
+from hall_queue.infrastructure.db import Database
+from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
+from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
+from hall_queue.access.audit import SYSTEM
+from hall_queue.access.identity import IdentityVault
+from hall_queue.domain.models import Hall
 from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
 from tests.server import ServerProcess
 

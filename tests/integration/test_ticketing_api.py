@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from hall_queue.models import Hall, Holiday, Queue, Ticket, TicketCounter
+from hall_queue.domain.models import Hall, Holiday, Queue, Ticket, TicketCounter
 
 # The same rules on both engines (issue 8): SQLite file and PostgreSQL.
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)

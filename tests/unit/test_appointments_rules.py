@@ -12,7 +12,7 @@ from hall_queue.appointments import (
     settings_for,
     slot_capacity,
 )
-from hall_queue.models import Appointment, AppointmentSettings, Hall, ServiceItem
+from hall_queue.domain.models import Appointment, AppointmentSettings, Hall, ServiceItem
 
 T0 = datetime(2026, 3, 2, 2, 0)  # Monday 10:00 in Shanghai
 

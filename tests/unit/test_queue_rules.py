@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hall_queue.catalog import merged_materials
-from hall_queue.halls import is_open, service_day, validate_opening_hours
-from hall_queue.identity import IdentityVault, mask_id_number, mask_name
-from hall_queue.models import Hall, ServiceItem
-from hall_queue.ticketing import format_number, parse_ticket_number
+from hall_queue.catalog.materials import merged_materials
+from hall_queue.domain.calendar import is_open, service_day, validate_opening_hours
+from hall_queue.access.identity import IdentityVault, mask_id_number, mask_name
+from hall_queue.domain.models import Hall, ServiceItem
+from hall_queue.queueing.ticketing import format_number, parse_ticket_number
 
 
 def test_masks_follow_the_privacy_rule():

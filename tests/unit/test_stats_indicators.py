@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from hall_queue import statistics as st
-from hall_queue.halls import service_day
-from hall_queue.models import (Base, Hall, PostInterval, Queue, Rating, ServiceCategory, ServiceItem, Staff, Ticket,
+from hall_queue.floor import statistics as st
+from hall_queue.domain.calendar import service_day
+from hall_queue.domain.models import (Base, Hall, PostInterval, Queue, Rating, ServiceCategory, ServiceItem, Staff, Ticket,
                                Window)
 
 MON, TUE = date(2026, 3, 2), date(2026, 3, 3)

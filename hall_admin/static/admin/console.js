@@ -204,12 +204,9 @@
   function openDialog(id) { const d = $(id); d.querySelectorAll(".error").forEach((e) => { e.hidden = true; }); d.showModal(); }
   document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 
+  /** The ticket's merged materials list, as the server merged it (and the slip printed it). */
   function materialsOfTicket() {
-    const out = [];
-    for (const id of ticket().item_ids) for (const m of (items[id] && items[id].materials) || []) {
-      if (!out.some((x) => x.name === m.name)) out.push(m);
-    }
-    return out;
+    return ticket().materials || [];
   }
 
   function openFinish() {

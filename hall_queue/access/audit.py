@@ -1,0 +1,124 @@
+"""Audit log: every staff and device action that changes the hall (004 §8.4)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from hall_queue.domain.vocabulary import MANAGER_ROLES
+from hall_queue.infrastructure.db import core
+from hall_queue.domain.models import AuditEvent
+
+_INSERT = insert(AuditEvent)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a staff member (with role), a device (kiosk/screen/pad), or the system itself."""
+
+    kind: str  # staff | kiosk | screen | pad | system
+    id: int | None = None
+    role: str | None = None  # admin | manager | clerk for staff
+    hall_id: int | None = None
+    window_id: int | None = None  # for window-bound devices
+
+    @property
+    def is_manager(self) -> bool:
+        return self.kind == "staff" and self.role in MANAGER_ROLES
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind == "system"
+
+
+SYSTEM = Actor(kind="system")
+
+
+def record(session: Session, *, actor: Actor, action: str, at: datetime, hall_id: int | None,
+           ticket_id: int | None = None, window_id: int | None = None, **detail: Any) -> None:
+    """Append one audit event to the current transaction.
+
+    A Core insert on the session's connection, not ``session.add``: every staff action records one,
+    and the ORM's unit of work would cost more than the action itself. Pending rows are flushed
+    first (``db.core``): the event may name a hall created in this same transaction.
+    """
+    core(session).execute(_INSERT, {"hall_id": hall_id, "at": at, "actor_kind": actor.kind,
+                                           "actor_id": actor.id, "action": action, "ticket_id": ticket_id,
+                                           "window_id": window_id, "detail": detail})
+
+
+# ---------------------------------------------------------------- tamper-evident chain
+# Sealing runs in the periodic duty, not in the request: a chain link per request would make every
+# write in the hall wait on one row. Events are sealed in id order; one committed late (PostgreSQL)
+# simply gets a later link. Links are HMAC-SHA256 keyed from the data key, so rewriting the whole
+# chain needs the key as well as the database.
+
+def _canonical(e: AuditEvent) -> bytes:
+    import json
+
+    return json.dumps([e.id, e.hall_id, e.at.isoformat(), e.actor_kind, e.actor_id, e.action, e.ticket_id,
+                       e.window_id, e.detail, e.chain_seq], sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), default=str).encode()
+
+
+def _link(key: bytes, prev: str, e: AuditEvent) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(key, prev.encode() + b"|" + _canonical(e), hashlib.sha256).hexdigest()
+
+
+def chain_key(secret: str) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(b"onevisit-audit-chain|" + secret.encode()).digest()
+
+
+def seal(session: Session, key: bytes, *, limit: int = 5000) -> int:
+    """Link unsealed audit events onto the chain; return how many were sealed."""
+    from sqlalchemy import select
+
+    last = session.execute(select(AuditEvent.chain_seq, AuditEvent.chain_hash)
+                           .where(AuditEvent.chain_seq.is_not(None))
+                           .order_by(AuditEvent.chain_seq.desc()).limit(1)).first()
+    seq, prev = (last[0], last[1]) if last else (0, "genesis")
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.chain_seq.is_(None))
+                           .order_by(AuditEvent.id).limit(limit).with_for_update()).all()
+    for e in rows:
+        seq += 1
+        e.chain_seq = seq
+        prev = e.chain_hash = _link(key, prev, e)
+    session.flush()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    sealed: int
+    unsealed: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "sealed": self.sealed, "unsealed": self.unsealed,
+                "first_bad_seq": self.first_bad_seq, "problem": self.problem}
+
+
+def verify(session: Session, key: bytes) -> ChainReport:
+    """Walk the chain from its start; report the first missing, reordered or altered link."""
+    from sqlalchemy import func, select
+
+    prev, expected, sealed = "genesis", 1, 0
+    for e in session.scalars(select(AuditEvent).where(AuditEvent.chain_seq.is_not(None))
+                             .order_by(AuditEvent.chain_seq)).yield_per(1000):
+        if e.chain_seq != expected:
+            return ChainReport(False, sealed, 0, expected, f"link {expected} is missing (deleted event?)")
+        if _link(key, prev, e) != e.chain_hash:
+            return ChainReport(False, sealed, 0, e.chain_seq, f"event {e.id} (link {e.chain_seq}) was altered")
+        prev, expected, sealed = e.chain_hash, expected + 1, sealed + 1
+    unsealed = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.chain_seq.is_(None))) or 0
+    return ChainReport(True, sealed, unsealed)

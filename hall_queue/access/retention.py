@@ -1,0 +1,220 @@
+"""Retention: erase visitors' personal data and scanned pages once they are no longer needed.
+
+个人信息保护法 §19: personal information is kept no longer than the purpose needs. The queue system's
+purpose ends with the visit; the case file itself is archived by the e-archive platform (000 §8.1.7,
+§9.8.1: electronic materials are archived under DB22/T 2871.3), not here. None of the five standards
+sets a figure for the queue system's own copies, so the period is configurable
+(``ONEVISIT_RETENTION_DAYS``, default 180 days: two quarters of statistics and complaint follow-up).
+
+What a purge does to records whose visit ended before the cut-off (``now - days``):
+
+* scanned pages (``TicketAttachment``): deleted (the image bytes live in the row, so no file is left);
+* tickets: encrypted ID/phone and the masked name/ID are cleared; ``id_hash`` (a keyed hash of the ID
+  number, which anyone holding the key can test a guess against) is replaced by a random pseudonym
+  shared by the same person's tickets purged in the same run, so the one-visit rate (002 §11.3.4 f)
+  of old periods keeps its figure while no ID number can be matched to it any more;
+* appointments (ended ones): encrypted name/ID/phone and their masked forms emptied, ``id_hash``
+  pseudonymised as above, any left-over claim row deleted;
+* complaints (closed ones): complainant's name and contact, the complained-about person's name and
+  the filing address hash erased (the complaint's content, answer and measures stay: 000 §10.4);
+* the SMS outbox: sent or failed messages deleted; login attempts (user names, addresses) deleted.
+
+Counts, times, outcomes, ratings and the audit log stay, so every statistic keeps working.
+Each purge that erased something writes one ``retention.purge`` audit event with the counts.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from hall_queue.access import audit
+from hall_queue.access.audit import Actor
+from hall_queue.domain.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    OPEN_STATUSES,
+    Appointment,
+    AppointmentClaim,
+    Complaint,
+    LoginAttempt,
+    Notification,
+    Ticket,
+    TicketAttachment,
+)
+
+log = logging.getLogger("onevisit.retention")
+DEFAULT_RETENTION_DAYS = 180
+MIN_RETENTION_DAYS = 1
+# Rows erased per table and call: the duty loop calls again, so a backlog drains without a long lock.
+BATCH = 2000
+# Erased id_hash values start with this; a real keyed hash is 64 hex digits and never does.
+PSEUDONYM_PREFIX = "anon:"
+SYSTEM = Actor("system")
+
+
+def retention_days(environ: Any = None) -> int:
+    """The configured retention period in days (``ONEVISIT_RETENTION_DAYS``; at least one day)."""
+    raw = (environ if environ is not None else os.environ).get("ONEVISIT_RETENTION_DAYS", "")
+    if not raw.strip():
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(raw)
+    except ValueError as e:
+        raise ValueError(f"ONEVISIT_RETENTION_DAYS must be a whole number of days, not {raw!r}") from e
+    if days < MIN_RETENTION_DAYS:
+        raise ValueError(f"ONEVISIT_RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}")
+    return days
+
+
+@dataclass
+class PurgeReport:
+    cutoff: datetime
+    pages: int = 0
+    tickets: int = 0
+    appointments: int = 0
+    complaints: int = 0
+    notifications: int = 0
+    login_attempts: int = 0
+
+    @property
+    def total(self) -> int:
+        return (self.pages + self.tickets + self.appointments + self.complaints + self.notifications
+                + self.login_attempts)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["cutoff"] = self.cutoff.isoformat()
+        return out
+
+
+def _pseudonyms() -> Any:
+    """Map each real id_hash to one random pseudonym (same person → same pseudonym within a run)."""
+    seen: dict[str, str] = {}
+
+    def pseudonym(id_hash: str | None) -> str | None:
+        if id_hash is None or id_hash.startswith(PSEUDONYM_PREFIX):
+            return id_hash
+        if id_hash not in seen:
+            seen[id_hash] = PSEUDONYM_PREFIX + secrets.token_hex(16)
+        return seen[id_hash]
+
+    return pseudonym
+
+
+def purge_expired(session: Session, now: datetime, *, days: int = DEFAULT_RETENTION_DAYS, dry_run: bool = False,
+                  batch: int = BATCH) -> PurgeReport:
+    """Erase personal data and scanned pages of visits that ended more than ``days`` ago.
+
+    Idempotent: erased rows no longer match. ``dry_run`` counts what would be erased and changes nothing.
+    """
+    if days < MIN_RETENTION_DAYS:
+        raise ValueError(f"retention must be at least {MIN_RETENTION_DAYS} day")
+    cutoff = now - timedelta(days=days)
+    report = PurgeReport(cutoff=cutoff)
+    pseudonym = _pseudonyms()
+
+    page_ids = list(session.scalars(select(TicketAttachment.id).where(TicketAttachment.uploaded_at < cutoff)
+                                    .order_by(TicketAttachment.id).limit(batch)))
+    report.pages = len(page_ids)
+    if page_ids and not dry_run:
+        session.execute(delete(TicketAttachment).where(TicketAttachment.id.in_(page_ids)))
+
+    tickets = session.execute(
+        select(Ticket.id, Ticket.id_hash).where(
+            Ticket.issued_at < cutoff, Ticket.status.not_in(OPEN_STATUSES),
+            or_(Ticket.id_cipher.is_not(None), Ticket.phone_cipher.is_not(None), Ticket.masked_name.is_not(None),
+                Ticket.masked_id.is_not(None),
+                (Ticket.id_hash.is_not(None) & Ticket.id_hash.not_like(PSEUDONYM_PREFIX + "%"))))
+        .order_by(Ticket.id).limit(batch)).all()
+    report.tickets = len(tickets)
+    if not dry_run:
+        for ticket_id, id_hash in tickets:
+            session.execute(update(Ticket).where(Ticket.id == ticket_id).values(
+                id_cipher=None, phone_cipher=None, masked_name=None, masked_id=None, id_hash=pseudonym(id_hash)))
+
+    appointments = session.execute(
+        select(Appointment.id, Appointment.id_hash).where(
+            func.coalesce(Appointment.ended_at, Appointment.slot_end) < cutoff,
+            Appointment.status.not_in(ACTIVE_APPOINTMENT_STATUSES),
+            or_(Appointment.id_cipher != "", Appointment.name_cipher != "", Appointment.phone_cipher != "",
+                Appointment.id_hash.not_like(PSEUDONYM_PREFIX + "%")))
+        .order_by(Appointment.id).limit(batch)).all()
+    report.appointments = len(appointments)
+    if appointments and not dry_run:
+        session.execute(delete(AppointmentClaim).where(
+            AppointmentClaim.appointment_id.in_([a for a, _ in appointments])))
+        for appointment_id, id_hash in appointments:
+            session.execute(update(Appointment).where(Appointment.id == appointment_id).values(
+                name_cipher="", id_cipher="", phone_cipher="", masked_name="", masked_id="", masked_phone="",
+                id_hash=pseudonym(id_hash)))
+
+    complaint_ids = list(session.scalars(
+        select(Complaint.id).where(
+            Complaint.status == "closed", Complaint.closed_at < cutoff,
+            or_(Complaint.contact_cipher != "", Complaint.complainant_name_cipher.is_not(None),
+                Complaint.target_person_cipher.is_not(None), Complaint.source_hash.is_not(None)))
+        .order_by(Complaint.id).limit(batch)))
+    report.complaints = len(complaint_ids)
+    if complaint_ids and not dry_run:
+        session.execute(update(Complaint).where(Complaint.id.in_(complaint_ids)).values(
+            complainant_name_cipher=None, complainant_name_masked=None, contact_cipher="", contact_masked="",
+            target_person_cipher=None, target_person_masked=None, source_hash=None))
+
+    note_ids = list(session.scalars(select(Notification.id).where(
+        Notification.created_at < cutoff, Notification.status.in_(("sent", "failed"))).limit(batch)))
+    report.notifications = len(note_ids)
+    if note_ids and not dry_run:
+        session.execute(delete(Notification).where(Notification.id.in_(note_ids)))
+
+    attempt_ids = list(session.scalars(select(LoginAttempt.id).where(LoginAttempt.at < cutoff).limit(batch)))
+    report.login_attempts = len(attempt_ids)
+    if attempt_ids and not dry_run:
+        session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(attempt_ids)))
+
+    if report.total and not dry_run:
+        audit.record(session, actor=SYSTEM, action="retention.purge", at=now, hall_id=None, days=days,
+                     **{k: v for k, v in report.as_dict().items()})
+    return report
+
+
+def purge_all(run_write: Any, now: datetime, *, days: int, dry_run: bool = False, batch: int = BATCH) -> PurgeReport:
+    """Run ``purge_expired`` batch after batch (one transaction each) until nothing is left; sum the counts."""
+    total = PurgeReport(cutoff=now - timedelta(days=days))
+    while True:
+        r = run_write(lambda s: purge_expired(s, now, days=days, dry_run=dry_run, batch=batch))
+        for name in ("pages", "tickets", "appointments", "complaints", "notifications", "login_attempts"):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        if dry_run or r.total == 0:
+            return total
+
+
+# The duty loop runs every few seconds; the purge's table scans need to run only now and then.
+PURGE_EVERY_S = 3600.0
+_last_duty: dict[int, float] = {}
+
+
+def run_duty(app: Any) -> int:
+    """Duty-round hook: purge once an hour per app; a failure is logged, never raised into the loop."""
+    key = id(app)
+    if time.monotonic() - _last_duty.get(key, -PURGE_EVERY_S) < PURGE_EVERY_S:
+        return 0
+    _last_duty[key] = time.monotonic()
+    try:
+        rt = app.extensions["onevisit"]  # the app's runtime (bootstrap)
+        report = rt.db.run_write(lambda s: purge_expired(s, rt.clock.now(), days=retention_days()))
+    except Exception:
+        log.exception("retention purge failed")
+        return 0
+    if report.total:
+        log.info("retention purge erased %d records older than %s", report.total, report.cutoff.isoformat())
+    if max(report.pages, report.tickets, report.appointments, report.complaints, report.notifications,
+           report.login_attempts) >= BATCH:
+        _last_duty.pop(key, None)  # a backlog: take the next batch on the next round
+    return report.total

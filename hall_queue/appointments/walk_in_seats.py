@@ -1,0 +1,173 @@
+"""The seat counter (号源) shared by bookings and walk-ins: online bookings take seats atomically, walk-ins
+are counted on the same slot row and never refused (004 §8.2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hall_queue.access.audit import Actor
+from hall_queue.domain.events import DomainEvent
+from hall_queue.access.identity import IdentityVault
+from hall_queue.queueing.ticketing import IssuedTicket, IssueRequest, issue_ticket
+from hall_queue.domain.errors import NotFound
+from hall_queue.domain.models import (
+    Appointment,
+    AppointmentSlot,
+    Bundle,
+    Hall,
+    Queue,
+    ServiceItem,
+    Ticket,
+    WalkInSeat,
+)
+from hall_queue.queueing.presenters import iso
+from hall_queue.appointments.capacity import _rules, slot_capacity
+from hall_queue.appointments.settings import Matter, settings_for
+from hall_queue.appointments.slots import current_slot
+
+# ---------------------------------------------------------------- the seat counter (号源)
+
+def _slot_row(session: Session, hall: Hall, matter: str, start: datetime) -> AppointmentSlot:
+    """Get or create the slot's counter row (a racing creator on PostgreSQL is detected by the unique key)."""
+    q = select(AppointmentSlot).where(AppointmentSlot.hall_id == hall.id, AppointmentSlot.matter == matter,
+                                      AppointmentSlot.slot_start == start)
+    row = session.scalar(q)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = AppointmentSlot(hall_id=hall.id, matter=matter, slot_start=start, booked=0, walk_ins=0)
+            session.add(row)
+        return row
+    except IntegrityError:
+        return session.scalars(q).one()
+
+
+def _take_seat(session: Session, slot_row: AppointmentSlot, *, booking_cap: int, capacity: int) -> bool:
+    """Take one booking seat atomically: one ``UPDATE … WHERE booked < cap RETURNING`` (as ``_bump_counter``)."""
+    stmt = (update(AppointmentSlot)
+            .where(AppointmentSlot.id == slot_row.id, AppointmentSlot.booked < booking_cap,
+                   AppointmentSlot.booked + AppointmentSlot.walk_ins < capacity)
+            .values(booked=AppointmentSlot.booked + 1).returning(AppointmentSlot.booked))
+    taken = session.execute(stmt).scalar_one_or_none()
+    session.expire(slot_row)
+    return taken is not None
+
+
+def _return_seat(session: Session, slot_id: int) -> None:
+    session.execute(update(AppointmentSlot).where(AppointmentSlot.id == slot_id, AppointmentSlot.booked > 0)
+                    .values(booked=AppointmentSlot.booked - 1))
+
+
+@dataclass
+class WalkInStatus:
+    """Where a walk-in stands against the current slot's shared seats (004 §8.2: never a refusal)."""
+
+    allowed: bool
+    slot_start: datetime | None = None
+    capacity: int = 0
+    booked: int = 0
+    walk_ins: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.capacity - self.booked - self.walk_ins)
+
+    def view(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, "slot_start": iso(self.slot_start), "capacity": self.capacity,
+                "booked": self.booked, "walk_ins": self.walk_ins, "remaining": self.remaining}
+
+
+def _matters_for(session: Session, hall: Hall, target: ServiceItem | Bundle | Queue) -> list[Matter]:
+    if isinstance(target, ServiceItem):
+        return [Matter(f"i{target.id}", target, None)]
+    if isinstance(target, Bundle):
+        return [Matter(f"b{target.id}", None, target)]
+    if isinstance(target, Queue):
+        return [Matter(f"i{i.id}", i, None) for i in target.items if i.active]
+    raise TypeError("target must be a ServiceItem, Bundle or Queue")
+
+
+def walk_in_allowed(session: Session, hall: Hall, target: ServiceItem | Bundle | Queue, now: datetime) -> WalkInStatus:
+    """Tell whether the current slot still has walk-in seats for an item, bundle or queue.
+
+    Walk-ins may use every seat of the slot that bookings have not taken: their own share plus any
+    booking seats left unbooked when the slot began. ``allowed=False`` is advice for the kiosk
+    (e.g. "this slot is full, expect a longer wait"), never a refusal (004 §8.2). Outside any slot
+    (closed, holiday, a gap between intervals) there is nothing to share: allowed.
+    """
+    st = settings_for(session, hall)
+    slot = current_slot(session, hall, st, now)
+    if slot is None:
+        return WalkInStatus(True)
+    total = WalkInStatus(True, slot.start)
+    for m in _matters_for(session, hall, target):
+        cap = slot_capacity(_rules(session, hall, m.key), slot, st.default_capacity)
+        row = session.scalar(select(AppointmentSlot).where(AppointmentSlot.hall_id == hall.id,
+                                                           AppointmentSlot.matter == m.key,
+                                                           AppointmentSlot.slot_start == slot.start))
+        total.capacity += cap
+        total.booked += row.booked if row else 0
+        total.walk_ins += row.walk_ins if row else 0
+    total.allowed = total.remaining > 0
+    return total
+
+
+def consume_walk_in(session: Session, hall: Hall, ticket: Ticket, now: datetime) -> WalkInStatus:
+    """Count a walk-in ticket on its matter's current slot, once per ticket; over the share it still counts.
+
+    Appointment tickets are not counted here: their seat was taken when they booked.
+    """
+    st = settings_for(session, hall)
+    if ticket.hall_id != hall.id:
+        raise NotFound(f"ticket {ticket.id} not found in this hall")
+    if ticket.source == "appointment" or ticket.priority_class == "appointment" or session.scalar(
+            select(Appointment.id).where(Appointment.ticket_id == ticket.id)) is not None:
+        return WalkInStatus(True)
+    slot = current_slot(session, hall, st, now)
+    if slot is None:
+        return WalkInStatus(True)
+    target: list[Matter] = ([Matter(f"b{ticket.bundle_id}", None, ticket.bundle)] if ticket.bundle_id is not None
+                            else [Matter(f"i{i.id}", i, None) for i in ticket.items])
+    total = WalkInStatus(True, slot.start)
+    for m in target:
+        cap = slot_capacity(_rules(session, hall, m.key), slot, st.default_capacity)
+        row = _slot_row(session, hall, m.key, slot.start)
+        try:
+            with session.begin_nested():
+                session.add(WalkInSeat(ticket_id=ticket.id, slot_id=row.id, within_share=True))
+        except IntegrityError:
+            session.refresh(row)  # already counted (a retried call)
+        else:
+            walk_ins, booked = session.execute(
+                update(AppointmentSlot).where(AppointmentSlot.id == row.id)
+                .values(walk_ins=AppointmentSlot.walk_ins + 1)
+                .returning(AppointmentSlot.walk_ins, AppointmentSlot.booked)).one()
+            if booked + walk_ins > cap:
+                session.execute(update(WalkInSeat).where(WalkInSeat.ticket_id == ticket.id,
+                                                         WalkInSeat.slot_id == row.id).values(within_share=False))
+            session.expire(row)
+        total.capacity += cap
+        total.booked += row.booked
+        total.walk_ins += row.walk_ins
+    total.allowed = total.booked + total.walk_ins <= total.capacity
+    return total
+
+
+def issue_walk_in(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
+                  actor: Actor) -> tuple[IssuedTicket, list[DomainEvent]]:
+    """Issue a walk-in ticket and count it on its matter's current slot, in one transaction.
+
+    Walk-ins and online bookings share a slot's seats (号源, 004 §8.2): a walk-in is never refused,
+    but once counted its seat is no longer bookable, so bookings plus walk-ins within the share never
+    exceed the slot's capacity. A replayed ticket (same idempotency key) was counted the first time.
+    """
+    issued, events = issue_ticket(session, hall, req, now=now, vault=vault, actor=actor)
+    if not issued.replayed:
+        consume_walk_in(session, hall, session.get(Ticket, issued.id), now)
+    return issued, events

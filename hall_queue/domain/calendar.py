@@ -1,0 +1,154 @@
+"""The hall's calendar: service days, opening hours, public holidays, make-up working days and working-day
+deadlines, in the hall's own timezone. The only place these rules live (000 §8.2, §9.3.4; 002 §8.2.2).
+
+Pure functions: the calendar entries of a day (法定节假日 / 调休上班) come in through a ``lookup``
+callable, so nothing here touches the database; ``infrastructure.hall_store`` reads and caches them.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Callable, Optional, Protocol
+from zoneinfo import ZoneInfo
+
+from hall_queue.domain.models import Hall
+from hall_queue.domain.vocabulary import HOLIDAY, MAKEUP_WORKDAY
+
+
+class CalendarEntry(Protocol):
+    """One row of the hall calendar: a public holiday or a make-up working day."""
+    kind: str
+    name: str
+    hours: Any
+
+
+Lookup = Callable[[date], Optional[CalendarEntry]]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(hall: Hall, now_utc: datetime) -> datetime:
+    """Return ``now_utc`` (naive UTC) as the hall's local wall time (naive)."""
+    return now_utc.replace(tzinfo=timezone.utc).astimezone(_zone(hall.timezone)).replace(tzinfo=None)
+
+
+def to_utc(hall: Hall, local: datetime) -> datetime:
+    return local.replace(tzinfo=_zone(hall.timezone)).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _hhmm(value: str) -> tuple[int, int]:
+    h, m = value.split(":")
+    return int(h), int(m)
+
+
+def service_day(hall: Hall, now_utc: datetime) -> date:
+    """Return the service day ``now_utc`` belongs to; numbers restart at the hall's day boundary."""
+    h, m = _hhmm(hall.day_boundary or "00:00")
+    return (local_time(hall, now_utc) - timedelta(hours=h, minutes=m)).date()
+
+
+def opening_intervals(hall: Hall, day: date) -> list[tuple[str, str]]:
+    hours = hall.opening_hours or {}
+    return [(a, b) for a, b in hours.get(WEEKDAYS[day.weekday()], [])]
+
+
+def is_open(hall: Hall, now_utc: datetime) -> bool:
+    """Tell whether the hall is open for service at ``now_utc`` by its weekly opening hours alone."""
+    local = local_time(hall, now_utc)
+    return _within(local, opening_intervals(hall, local.date()))
+
+
+def _within(local: datetime, intervals: list[tuple[str, str]]) -> bool:
+    hm = (local.hour, local.minute)
+    return any(_hhmm(a) <= hm < _hhmm(b) for a, b in intervals)
+
+
+def day_plan(hall: Hall, day: date, lookup: Lookup) -> tuple[list[tuple[str, str]], CalendarEntry | None]:
+    """Return a local date's opening intervals and the calendar entry (kind, name) that shaped them, if any.
+
+    A public holiday (法定节假日) is closed; a make-up working day (调休上班) keeps its own hours,
+    or the hall's Monday hours; any other day has the weekly hours.
+    """
+    entry = lookup(day)
+    if entry is not None and entry.kind == HOLIDAY:
+        return [], entry
+    if entry is not None and entry.kind == MAKEUP_WORKDAY:
+        hours = entry.hours or (hall.opening_hours or {}).get("mon", [])
+        return [(a, b) for a, b in hours], entry
+    return opening_intervals(hall, day), None
+
+
+def is_open_at(hall: Hall, now_utc: datetime, lookup: Lookup) -> bool:
+    """Tell whether the hall is open at ``now_utc``: weekly hours, public holidays and make-up days."""
+    local = local_time(hall, now_utc)
+    return _within(local, day_plan(hall, local.date(), lookup)[0])
+
+
+def is_working_day(day: date, lookup: Lookup) -> bool:
+    """Tell whether ``day`` is a working day (工作日): Monday–Friday unless a public holiday, or a make-up day.
+
+    Legal time limits count working days, not the hall's opening days: a hall open on Saturdays does
+    not make Saturday a working day, and a 调休 Saturday is one even where the hall keeps it closed.
+    """
+    entry = lookup(day)
+    if entry is not None and entry.kind == HOLIDAY:
+        return False
+    if entry is not None and entry.kind == MAKEUP_WORKDAY:
+        return True
+    return day.weekday() < 5
+
+
+def add_working_days(start: date, days: int, lookup: Lookup) -> date:
+    """Return the ``days``-th working day after ``start`` (``days`` = 0: ``start`` itself, moved to a working day).
+
+    Every deadline of the hall counts this way — rectification of a bad rating, the answer to a
+    complaint, a case's promised completion date — so a due date never lands on a holiday.
+    """
+    d = start
+    if days <= 0:
+        while not is_working_day(d, lookup):
+            d += timedelta(days=1)
+        return d
+    left = days
+    while left > 0:
+        d += timedelta(days=1)
+        if is_working_day(d, lookup):
+            left -= 1
+    return d
+
+
+def working_days_between(start: date, end: date, lookup: Lookup) -> int:
+    """Count the working days after ``start`` up to and including ``end`` (0 when ``end`` <= ``start``)."""
+    n, d = 0, start
+    while d < end:
+        d += timedelta(days=1)
+        if is_working_day(d, lookup):
+            n += 1
+    return n
+
+
+def validate_opening_hours(hours: dict) -> dict:
+    """Check an opening-hours mapping; raise ValueError naming the first problem."""
+    out: dict[str, list[list[str]]] = {}
+    for key, intervals in hours.items():
+        if key not in WEEKDAYS:
+            raise ValueError(f"unknown weekday {key!r}; use {', '.join(WEEKDAYS)}")
+        norm = []
+        for pair in intervals:
+            if len(pair) != 2:
+                raise ValueError(f"{key}: each interval is [start, end]")
+            a, b = pair
+            try:
+                ha, ma = _hhmm(a)
+                hb, mb = _hhmm(b)
+            except (ValueError, AttributeError) as e:
+                raise ValueError(f"{key}: times are HH:MM") from e
+            if not (0 <= ha <= 24 and 0 <= hb <= 24 and 0 <= ma < 60 and 0 <= mb < 60) or (ha, ma) >= (hb, mb):
+                raise ValueError(f"{key}: interval {a}-{b} is not a valid time range")
+            norm.append([f"{ha:02d}:{ma:02d}", f"{hb:02d}:{mb:02d}"])
+        out[key] = norm
+    return out

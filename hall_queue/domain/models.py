@@ -1,0 +1,676 @@
+"""The hall's data: SQLAlchemy 2 typed declarative models. Every row belongs to a ``Hall``.
+
+All datetimes are naive UTC (see ``clock.py``). Columns used to order calls are NOT NULL so the
+calling order never depends on how a database sorts NULLs.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hall_queue.domain.vocabulary import (  # noqa: F401 - re-exported for the models' readers
+    TICKET_STATUSES, OPEN_STATUSES, IN_HAND_STATUSES, WINDOW_KINDS, OUTCOMES, PRIORITY_CLASSES, GREEN_REASONS, SOURCES, ROLES,
+    LOGIN_OUTCOMES, RATING_SCORES, RECTIFICATION_STATUSES, COMPLAINT_STATUSES, COMPLAINT_CHANNELS, COMPLAINT_KINDS, APPOINTMENT_STATUSES, ACTIVE_APPOINTMENT_STATUSES,
+)
+
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Hall(Base):
+    __tablename__ = "halls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # {"mon": [["08:30", "12:00"], ["13:00", "17:30"]], ..., "sun": []}
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A ticket issued before this local time belongs to the previous service day.
+    day_boundary: Mapped[str] = mapped_column(String(5), default="03:00")
+    max_recalls: Mapped[int] = mapped_column(Integer, default=3)
+    late_requeue_places: Mapped[int] = mapped_column(Integer, default=3)
+    # A/B posts: a pause longer than this asks the B clerk to cover (002 §6.9).
+    pause_cover_after_s: Mapped[int] = mapped_column(Integer, default=300)
+    wait_alert_s: Mapped[int] = mapped_column(Integer, default=1800)
+    default_service_s: Mapped[int] = mapped_column(Integer, default=300)
+    public_base_url: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ServiceCategory(Base):
+    """领域: a field of service, e.g. 商事登记."""
+
+    __tablename__ = "service_categories"
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+    items: Mapped[list["ServiceItem"]] = relationship(back_populates="category", order_by="ServiceItem.id")
+
+
+class QueueItem(Base):
+    __tablename__ = "queue_items"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ServiceItem(Base):
+    """事项: one government service matter with its guide and material list."""
+
+    __tablename__ = "service_items"
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("service_categories.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    pinyin_initials: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="immediate")  # immediate 即办件 | promised 承诺件
+    promised_days: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    # [{"name", "form": "original"|"copy"|"original_and_copy", "count", "required", "deferrable"}]
+    materials: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # {"legal_basis", "conditions", "fees", "time_limit", "process"}
+    guide: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    on_the_spot: Mapped[bool] = mapped_column(Boolean, default=False)
+    appointment_only_slots: Mapped[bool] = mapped_column(Boolean, default=False)
+    typical_service_s: Mapped[int] = mapped_column(Integer, default=300)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    category: Mapped[ServiceCategory] = relationship(back_populates="items")
+    queues: Mapped[list["Queue"]] = relationship(secondary="queue_items", back_populates="items",
+                                                 order_by="Queue.id")
+
+
+class BundleItem(Base):
+    __tablename__ = "bundle_items"
+
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Bundle(Base):
+    """一件事 (003 §3.1): several items handled as one, with one set of materials (003 §3.8)."""
+
+    __tablename__ = "bundles"
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    items: Mapped[list[ServiceItem]] = relationship(secondary="bundle_items", order_by="BundleItem.position")
+    queue: Mapped["Queue"] = relationship()
+
+
+class Queue(Base):
+    """A business line with its own number series (A001…)."""
+
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("hall_id", "prefix"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(100))
+    daily_cap: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    items: Mapped[list[ServiceItem]] = relationship(secondary="queue_items", back_populates="queues",
+                                                    order_by="ServiceItem.id")
+
+
+class WindowQueue(Base):
+    """A queue a window serves, in rank order; ``helper`` queues are served only as a fallback."""
+
+    __tablename__ = "window_queues"
+
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id", ondelete="CASCADE"), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    role: Mapped[str] = mapped_column(String(10), default="primary")  # primary | helper
+
+    queue: Mapped[Queue] = relationship()
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[Optional[int]] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    employee_no: Mapped[str] = mapped_column(String(32), default="")
+    role: Mapped[str] = mapped_column(String(10))  # admin | manager | clerk
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Window(Base):
+    """窗口. Its A clerk and B clerk back each other up (AB岗, 002 §6.9; 000 §6.5)."""
+
+    __tablename__ = "windows"
+    __table_args__ = (UniqueConstraint("hall_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default="general")
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    a_clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    b_clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # Who is at the window now.
+    clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    clerk_post: Mapped[Optional[str]] = mapped_column(String(1), nullable=True)  # "A" | "B"
+    signed_in_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    paused_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    pause_reason: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    # Set while another window serves this one's post (顶岗).
+    covered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    # Ordered calling rules managers configure; see calling.DEFAULT_RULES.
+    call_rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Where this window is in its green:ordinary interleave pattern (kept across restarts).
+    pattern_pos: Mapped[int] = mapped_column(Integer, default=0)
+
+    served: Mapped[list[WindowQueue]] = relationship(order_by="WindowQueue.rank", cascade="all, delete-orphan")
+    a_clerk: Mapped[Optional[Staff]] = relationship(foreign_keys=[a_clerk_id])
+    b_clerk: Mapped[Optional[Staff]] = relationship(foreign_keys=[b_clerk_id])
+    clerk: Mapped[Optional[Staff]] = relationship(foreign_keys=[clerk_id])
+
+
+class AccessToken(Base):
+    """A bearer token, stored only as its hash: a staff login or a device (kiosk, screen, rating pad)."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[Optional[int]] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # staff | kiosk | screen | pad
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+    staff: Mapped[Optional[Staff]] = relationship()
+
+
+class TicketCounter(Base):
+    """One row per (queue, service day): the only source of ticket numbers, bumped atomically."""
+
+    __tablename__ = "ticket_counters"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"), primary_key=True)
+    service_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Calling-order key of the newest ticket (see Ticket.queue_key); keys rise strictly within a queue.
+    last_key: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class TicketItem(Base):
+    __tablename__ = "ticket_items"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), primary_key=True)
+
+
+class Ticket(Base):
+    """A visitor's ticket. A transfer ends one leg (``transferred``) and opens the next with the same number."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # Never duplicated: one number per issuing queue and day; each transfer leg is its own row.
+        UniqueConstraint("number_queue_id", "service_day", "seq", "leg", name="uq_ticket_number"),
+        UniqueConstraint("hall_id", "idempotency_key", name="uq_ticket_idempotency"),
+        Index("ix_ticket_calling", "queue_id", "status", "queue_key"),
+        # call_next seeks the head of one (queue, class) at a time; see calling._head.
+        Index("ix_ticket_head", "queue_id", "status", "priority_class", "queue_key", "id"),
+        Index("ix_ticket_slot", "queue_id", "status", "priority_class", "slot_start"),
+        Index("ix_ticket_target", "target_window_id", "status"),
+        Index("ix_ticket_window", "window_id", "status"),
+        Index("ix_ticket_done", "queue_id", "status", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    number_queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    service_day: Mapped[date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    leg: Mapped[int] = mapped_column(Integer, default=0)
+    number: Mapped[str] = mapped_column(String(12))
+    priority_class: Mapped[str] = mapped_column(String(12), default="ordinary")
+    green_reason: Mapped[Optional[str]] = mapped_column(String(12), nullable=True)
+    source: Mapped[str] = mapped_column(String(12), default="walk_in")
+    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    bundle_id: Mapped[Optional[int]] = mapped_column(ForeignKey("bundles.id"), nullable=True)
+    # Visitor identity (privacy: only the masked forms are ever shown; 个人信息保护法).
+    masked_name: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    masked_id: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+    id_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+    id_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    phone_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    # Calling order key: the original issue time in epoch seconds; a transfer keeps it (按责转办),
+    # a late visitor's re-queue moves it a few places back.
+    queue_key: Mapped[float] = mapped_column(Float)
+    slot_start: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    called_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    started_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    target_window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    recall_count: Mapped[int] = mapped_column(Integer, default=0)
+    requeue_count: Mapped[int] = mapped_column(Integer, default=0)
+    call_reason: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    outcome: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
+    outcome_note: Mapped[Optional[str]] = mapped_column(String(1000), nullable=True)
+    outcome_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    transferred_from_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    origin_ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    transfer_note: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+    follow_code: Mapped[str] = mapped_column(String(32), unique=True)
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+    queue: Mapped[Queue] = relationship(foreign_keys=[queue_id])
+    items: Mapped[list[ServiceItem]] = relationship(secondary="ticket_items", order_by="ServiceItem.id")
+    bundle: Mapped[Optional[Bundle]] = relationship()
+    window: Mapped[Optional[Window]] = relationship(foreign_keys=[window_id])
+
+
+class PostInterval(Base):
+    """A stretch of time a window's post was covered by another window, or left empty."""
+
+    __tablename__ = "post_intervals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # cover | empty
+    covering_window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+
+class Alert(Base):
+    """Something a hall manager must look at: an empty post, a long wait, a device fault."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # empty_post | long_wait | device_fault
+    window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    subject: Mapped[str] = mapped_column(String(100), default="")
+    message: Mapped[str] = mapped_column(String(500))
+    raised_at: Mapped[datetime] = mapped_column(DateTime)
+    cleared_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+
+class AuditEvent(Base):
+    """Who did what, when (004 §8.4 full-process electronic supervision)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[Optional[int]] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor_kind: Mapped[str] = mapped_column(String(10))  # staff | kiosk | screen | system
+    actor_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    window_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Hash chain, filled by audit.seal (never inside the request): seal order and HMAC of the
+    # previous link plus this event. Editing or deleting a sealed event breaks the chain.
+    chain_seq: Mapped[Optional[int]] = mapped_column(Integer, nullable=True, unique=True)
+    chain_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+
+
+# ---------------------------------------------------------------- screens (issue 5): notices
+class Notice(Base):
+    """A line of scrolling text managers put on the hall screen (公告), until removed or expired."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notice_active", "hall_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    text: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    removed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+
+# ---------------------------------------------------------------- kiosk (issue 4): scanned pages, device health, notifications
+from sqlalchemy import LargeBinary  # noqa: E402 - kept in this section so the areas' edits never collide
+
+
+class TicketAttachment(Base):
+    """A page the visitor scanned at the kiosk for pre-submission, shown to the clerk with the ticket."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (UniqueConstraint("ticket_id", "position", name="uq_attachment_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … in the order scanned
+    content_type: Mapped[str] = mapped_column(String(20))  # image/jpeg | image/png
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    page_size_name: Mapped[str] = mapped_column(String(20), default="custom")
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    uploaded_by_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("access_tokens.id"), nullable=True)
+
+
+class DeviceStatus(Base):
+    """The last health a kiosk reported for one of its devices (ID-card reader, printer, camera)."""
+
+    __tablename__ = "device_statuses"
+    __table_args__ = (UniqueConstraint("token_id", "device", name="uq_device_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("access_tokens.id"))
+    device: Mapped[str] = mapped_column(String(10))  # idcard | printer | scanner
+    state: Mapped[str] = mapped_column(String(10))  # online | offline | fault
+    reason: Mapped[Optional[str]] = mapped_column(String(100), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    alert_id: Mapped[Optional[int]] = mapped_column(ForeignKey("alerts.id"), nullable=True)
+
+
+# ---------------------------------------------------------------- staff side (issue 6a): sessions, ratings
+
+
+class LoginAttempt(Base):
+    """One staff login try, kept to throttle password guessing per username and per client address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_user_at", "username", "at"), Index("ix_login_ip_at", "ip", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(12))  # LOGIN_OUTCOMES
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+
+
+class Rating(Base):
+    """A visitor's rating of one finished ticket, given once on the window's rating pad (评价器)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("ticket_id", name="uq_rating_ticket"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id"), index=True)
+    clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    rated_at: Mapped[datetime] = mapped_column(DateTime)
+    device_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("access_tokens.id"), nullable=True)
+
+
+class Rectification(Base):
+    """差评整改 (003 §10.4): who is responsible, by when, the fix, the answer to the visitor, closing."""
+
+    __tablename__ = "rectifications"
+    __table_args__ = (UniqueConstraint("rating_id", name="uq_rectification_rating"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id"))
+    responsible_clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    deadline: Mapped[datetime] = mapped_column(DateTime)
+    assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    fix_plan: Mapped[str] = mapped_column(String(1000), default="")
+    fix: Mapped[str] = mapped_column(String(1000), default="")
+    fixed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    feedback: Mapped[str] = mapped_column(String(1000), default="")
+    feedback_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    closed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+
+    rating: Mapped[Rating] = relationship()
+
+
+# ---------------------------------------------------------------- staff side (issue 6b): complaints, deferred materials
+
+
+class Complaint(Base):
+    """投诉举报 (000 §10): the form of §10.2 a–e, its handling, and the answer looked up by number (§10.3)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (UniqueConstraint("hall_id", "number", name="uq_complaint_number"),
+                      UniqueConstraint("hall_id", "filed_day", "seq", name="uq_complaint_seq"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    # a) 投诉举报受理编号: TS<local date>-<4-digit daily sequence>, e.g. TS20260302-0001.
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    filed_day: Mapped[date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    # Hash of the look-up code handed to the complainant; with it the status page also shows the answer.
+    lookup_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10), default="online")
+    is_report: Mapped[bool] = mapped_column(Boolean, default=False)  # 举报 rather than 投诉
+    # b) 被投诉举报单位或部门, with the window / item it happened at when known.
+    target_unit: Mapped[str] = mapped_column(String(100), default="")
+    window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("service_items.id"), nullable=True)
+    # c) 投诉举报类型.
+    kind: Mapped[str] = mapped_column(String(20))
+    # d) 被投诉举报人姓名: encrypted; pages show only the masked form. Staff link set by the handler.
+    target_person_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    target_person_masked: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    target_staff_no: Mapped[str] = mapped_column(String(32), default="")
+    target_staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # e) 投诉举报内容及投诉举报人提出的要求.
+    content: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # The complainant: encrypted at rest, masked for display (个人信息保护法).
+    complainant_name_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    complainant_name_masked: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    contact_cipher: Mapped[str] = mapped_column(Text)
+    contact_masked: Mapped[str] = mapped_column(String(64))
+    # Keyed hash of the filing client's address, for the public form's rate limit only.
+    source_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="received")
+    filed_at: Mapped[datetime] = mapped_column(DateTime)
+    due_on: Mapped[date] = mapped_column(Date)
+    handler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    handling_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # 000 §10.4: corrective measures, published with the answer.
+    measures: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    internal_note: Mapped[str] = mapped_column(Text, default="")
+
+# ---------------------------------------------------------------- appointments (issue 7)
+
+
+class AppointmentSettings(Base):
+    """A hall's booking rules (000 §8.2, 002 §7.2.2); one row per hall, defaults until a manager saves."""
+
+    __tablename__ = "appointment_settings"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # 号源: seats per matter per slot when no capacity rule says otherwise (最大预约数, 000 §8.2.2).
+    default_capacity: Mapped[int] = mapped_column(Integer, default=4)
+    # Share of each slot's seats that online bookings may take; the rest is kept for walk-ins (004 §8.2).
+    booking_share_pct: Mapped[int] = mapped_column(Integer, default=50)
+    book_days_ahead: Mapped[int] = mapped_column(Integer, default=7)
+    # Booking for a slot closes this many minutes before it starts (negative: into the running slot).
+    book_close_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    checkin_early_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    checkin_grace_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # Minutes before the slot at which reminders go out (000 §8.2.4), e.g. [1440, 60].
+    reminder_minutes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    no_show_limit: Mapped[int] = mapped_column(Integer, default=3)  # 0 = never block
+    no_show_window_days: Mapped[int] = mapped_column(Integer, default=30)
+    no_show_block_days: Mapped[int] = mapped_column(Integer, default=30)
+
+
+class Holiday(Base):
+    """A closed day (法定节假日), or a make-up working day (调休上班) with its opening hours."""
+
+    __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("hall_id", "day", name="uq_holiday_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10), default="holiday")  # holiday | workday
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # For a make-up working day: [["08:30", "12:00"], ...]; empty = the hall's Monday hours.
+    hours: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class AppointmentCapacity(Base):
+    """最大预约数 (000 §8.2.2): seats of one matter per slot, for every day, a weekday or a date, all slots or one."""
+
+    __tablename__ = "appointment_capacities"
+    __table_args__ = (UniqueConstraint("hall_id", "matter", "day", "time", name="uq_appointment_capacity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    matter: Mapped[str] = mapped_column(String(16))  # "i<item id>" | "b<bundle id>"
+    day: Mapped[str] = mapped_column(String(10), default="*")  # "*" | "mon".."sun" | "YYYY-MM-DD"
+    time: Mapped[str] = mapped_column(String(5), default="*")  # "*" | "HH:MM" (slot start, local)
+    capacity: Mapped[int] = mapped_column(Integer)
+
+
+class AppointmentSlot(Base):
+    """The seat counter of one matter's slot, shared by bookings and walk-ins; bumped atomically."""
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (UniqueConstraint("hall_id", "matter", "slot_start", name="uq_appointment_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    matter: Mapped[str] = mapped_column(String(16))
+    slot_start: Mapped[datetime] = mapped_column(DateTime)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    walk_ins: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Appointment(Base):
+    """预约: one person's booking of an item or bundle in one slot. Identity encrypted, shown masked."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        UniqueConstraint("hall_id", "code", name="uq_appointment_code"),
+        Index("ix_appointment_slot", "hall_id", "slot_start"),
+        Index("ix_appointment_person", "hall_id", "id_hash", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    matter: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("service_items.id"), nullable=True)
+    bundle_id: Mapped[Optional[int]] = mapped_column(ForeignKey("bundles.id"), nullable=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slots.id"))
+    slot_start: Mapped[datetime] = mapped_column(DateTime)
+    slot_end: Mapped[datetime] = mapped_column(DateTime)
+    local_day: Mapped[date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12), default="booked")
+    masked_name: Mapped[str] = mapped_column(String(64))
+    masked_id: Mapped[str] = mapped_column(String(32))
+    masked_phone: Mapped[str] = mapped_column(String(20))
+    id_hash: Mapped[str] = mapped_column(String(64))
+    name_cipher: Mapped[str] = mapped_column(Text)
+    id_cipher: Mapped[str] = mapped_column(Text)
+    phone_cipher: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    checked_in_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+    item: Mapped[Optional[ServiceItem]] = relationship()
+    bundle: Mapped[Optional[Bundle]] = relationship()
+    ticket: Mapped[Optional[Ticket]] = relationship()
+
+
+class AppointmentClaim(Base):
+    """One row per (hall, item, person) while a booking covering that item is active (000 §8.2.3).
+
+    The primary key makes a second active booking of the same item by the same ID number fail even
+    when both arrive at once; the rows are deleted when the booking ends (served, cancelled, no-show).
+    """
+
+    __tablename__ = "appointment_claims"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+
+
+class WalkInSeat(Base):
+    """A walk-in ticket's draw on its slot's shared seats (号源), recorded once per ticket and matter."""
+
+    __tablename__ = "walk_in_seats"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slots.id"), primary_key=True)
+    within_share: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Notification(Base):
+    """An outgoing message (SMS) in the outbox; ``dedup_key`` makes each one exist, and go out, once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    phone_cipher: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)

@@ -1,0 +1,133 @@
+"""The hall's vocabulary: every enum, pattern and numeric rule of the domain, defined once.
+
+Models, Pydantic schemas, services, pages and scripts take these from here (pages receive them as
+rendered data or through the API), so a rule cannot drift between two copies. A test
+(``tests/unit/test_layout.py``) fails when one of these literals is written out anywhere else.
+Names follow the glossary in ``standards/README.md``.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+# ---------------------------------------------------------------- tickets (visits)
+# Ticket life cycle: waiting → called → serving → done | no_show | cancelled | transferred.
+TICKET_STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled", "transferred")
+OPEN_STATUSES = ("waiting", "called", "serving")
+IN_HAND_STATUSES = ("called", "serving")
+# Finish outcomes: 受理 / 办结 (即办) / 一次性告知 (000 §9.3) / 容缺受理 (000 §9.3.6) / 不予受理 / 咨询.
+OUTCOMES = ("accepted", "completed", "notice", "deferred", "refused", "consultation")
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
+# Outcomes that decide a matter (a consultation decides nothing) and those that conclude the visit's
+# application (a notice sends the visitor back for materials) — the 当场受理率 of 000 §12.3.4.
+MATTER_OUTCOMES = OUTCOMES[:5]
+CONCLUDING_OUTCOMES = ("accepted", "completed", "deferred", "refused")
+# Outcomes after which the visitor takes a written notice home (一次性告知书, 容缺受理 list).
+NOTICE_OUTCOMES = ("notice", "deferred")
+PRIORITY_CLASSES = ("ordinary", "green", "appointment")
+# The classes a visitor may ask for at a kiosk (an appointment class comes only from a booking).
+WALK_IN_CLASSES = ("ordinary", "green")
+# 绿色通道 (000 §6.11; 001 §6.3): who may be served first.
+GREEN_REASONS = ("elderly", "disabled", "pregnant", "military")
+GreenReason = Literal[GREEN_REASONS]  # type: ignore[valid-type]
+GREEN_REASON_LABELS = {"elderly": "老年人", "disabled": "残疾人", "pregnant": "孕妇", "military": "军人"}
+# A visitor this old (from the ID card's birth date) is offered the green channel and 适老 mode.
+ELDERLY_AGE = 60
+SOURCES = ("walk_in", "appointment", "transfer")
+
+# ---------------------------------------------------------------- windows, posts and calling
+# Window kinds, glossary of standards/README and 004 §7.
+WINDOW_KINDS = ("general", "on_the_spot", "cross_region", "fallback", "handover")
+WindowKind = Literal[WINDOW_KINDS]  # type: ignore[valid-type]
+# A window serves a queue as its main (主办) or helping (协办) window.
+QUEUE_ROLES = ("primary", "helper")
+QueueRole = Literal[QUEUE_ROLES]  # type: ignore[valid-type]
+# Calling rules, tried in a window's order (001 §6.3, §6.4).
+CALL_RULES = ("transferred", "appointment", "helper_overdue", "interleave", "ageing", "helper")
+CallRule = Literal[CALL_RULES]  # type: ignore[valid-type]
+DEFAULT_CALL_RULES: list[dict[str, Any]] = [
+    {"rule": "transferred"},
+    {"rule": "appointment"},
+    {"rule": "helper_overdue", "after_s": 900},
+    {"rule": "interleave", "green": 1, "ordinary": 2},
+    {"rule": "helper"},
+]
+# Visitors this close to the head of their queue get the near-turn SMS (000 §8.3).
+NEAR_TURN_AHEAD = 3
+
+# ---------------------------------------------------------------- staff
+ROLES = ("admin", "manager", "clerk")
+Role = Literal[ROLES]  # type: ignore[valid-type]
+STAFF_ROLES = ROLES
+MANAGER_ROLES = ("admin", "manager")
+# Login throttling: a try is "ok" or "failed"; "locked_user" / "locked_ip" mark the start of a lock-out.
+LOGIN_OUTCOMES = ("ok", "failed", "locked_user", "locked_ip")
+
+# ---------------------------------------------------------------- catalogue
+# 即办件 are finished on the spot; 承诺件 within the item's promised working days.
+ITEM_KINDS = ("immediate", "promised")
+ItemKind = Literal[ITEM_KINDS]  # type: ignore[valid-type]
+MATERIAL_FORMS = ("original", "copy", "original_and_copy")
+MaterialForm = Literal[MATERIAL_FORMS]  # type: ignore[valid-type]
+
+# ---------------------------------------------------------------- calendar
+# The hall calendar's entries: a public holiday (法定节假日) or a make-up working day (调休上班).
+HOLIDAY = "holiday"
+MAKEUP_WORKDAY = "workday"
+CALENDAR_KINDS = (HOLIDAY, MAKEUP_WORKDAY)
+CalendarKind = Literal[CALENDAR_KINDS]  # type: ignore[valid-type]
+
+# ---------------------------------------------------------------- feedback (好差评, complaints)
+# 好差评 (003 §10.4, 004 §8.5): 5 非常满意 … 1 非常不满意; ratings at or below BAD_RATING_MAX are bad
+# ratings and open a rectification.
+RATING_SCORES = (1, 2, 3, 4, 5)
+BAD_RATING_MAX = 2
+RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+RECTIFICATION_STATUSES = ("open", "assigned", "fixed", "closed")
+# 国办发〔2019〕51号: a bad rating is rectified and answered within 15 working days.
+RECTIFY_WORKING_DAYS = 15
+# Complaint life cycle (000 §10.1: accept, handle, answer or explain).
+COMPLAINT_STATUSES = ("received", "handling", "answered", "closed")
+# 000 §10.2: phone, online, on-site and letter complaints.
+COMPLAINT_CHANNELS = ("online", "phone", "on_site", "letter")
+ComplaintChannel = Literal[COMPLAINT_CHANNELS]  # type: ignore[valid-type]
+# 000 §10.2 c) 投诉举报类型.
+COMPLAINT_KINDS = ("attitude", "efficiency", "discipline", "process", "environment", "other")
+ComplaintKind = Literal[COMPLAINT_KINDS]  # type: ignore[valid-type]
+# A complaint is answered within this many working days (000 §10.3).
+COMPLAINT_ANSWER_WORKING_DAYS = 5
+
+# ---------------------------------------------------------------- appointments
+# Appointment life cycle: booked → checked_in → served | closed; booked → cancelled | no_show.
+APPOINTMENT_STATUSES = ("booked", "checked_in", "served", "closed", "cancelled", "no_show")
+ACTIVE_APPOINTMENT_STATUSES = ("booked", "checked_in")
+
+# ---------------------------------------------------------------- kiosk devices
+DEVICE_KINDS = ("idcard", "printer", "scanner")
+DeviceKind = Literal[DEVICE_KINDS]  # type: ignore[valid-type]
+DEVICE_STATES = ("online", "offline", "fault")
+DeviceState = Literal[DEVICE_STATES]  # type: ignore[valid-type]
+
+# ---------------------------------------------------------------- patterns
+# A mainland mobile number (SMS reminders).
+PHONE_PATTERN = r"^1\d{10}$"
+# Resident ID numbers: 18 digits (last may be X) or the old 15; other certificates 6–20 letters/digits.
+ID18_PATTERN = r"^\d{17}[\dXx]$"
+ID15_PATTERN = r"^\d{15}$"
+ID_NUMBER_PATTERN = r"^(\d{17}[\dXx]|\d{15}|[A-Za-z0-9]{6,20})$"
+# Times of day in the configuration (24-hour).
+HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+def client_vocabulary() -> dict[str, Any]:
+    """The part of the vocabulary pages and scripts need, as plain JSON-able data."""
+    return {
+        "green_reasons": list(GREEN_REASONS),
+        "elderly_age": ELDERLY_AGE,
+        "bad_rating_max": BAD_RATING_MAX,
+        "rating_scores": list(RATING_SCORES),
+        "rectify_working_days": RECTIFY_WORKING_DAYS,
+        "complaint_answer_working_days": COMPLAINT_ANSWER_WORKING_DAYS,
+        "near_turn_ahead": NEAR_TURN_AHEAD,
+        "outcomes": list(OUTCOMES),
+        "window_kinds": list(WINDOW_KINDS),
+    }

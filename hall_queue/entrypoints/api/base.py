@@ -1,0 +1,214 @@
+"""Shared pieces of the API modules: the blueprint, the ``operation`` declaration, write helper, lookups."""
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from typing import Any, Callable
+
+from flask import Blueprint, Response, g, jsonify, request, session
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_queue.domain.vocabulary import MANAGER_ROLES, STAFF_ROLES
+from hall_queue.access.audit import Actor
+from hall_queue.access.auth import Principal, authenticate, check_login_allowed, record_login_failure, record_login_success
+from hall_queue.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from hall_queue.domain.events import DomainEvent
+from hall_queue.domain.models import Hall, Staff
+from hall_queue.bootstrap import runtime
+from hall_queue.entrypoints.api.registry import OPERATIONS, Operation, not_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+STAFF = STAFF_ROLES
+MANAGERS = MANAGER_ROLES
+MAX_ID = 2**62
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Staff browser sessions (hall_admin pages): the signed Flask session carries the staff token and a CSRF secret.
+SESSION_TOKEN = "staff_token"
+SESSION_CSRF = "csrf"
+
+
+def csrf_token() -> str:
+    """Return this browser session's CSRF secret, creating it on first use."""
+    if SESSION_CSRF not in session:
+        session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    return session[SESSION_CSRF]
+
+
+def csrf_matches(sent: str | None) -> bool:
+    expected = session.get(SESSION_CSRF)
+    return bool(sent) and bool(expected) and hmac.compare_digest(str(sent), str(expected))
+
+
+def session_principal() -> Principal | None:
+    """Resolve the staff session cookie to its principal, or None (no cookie, expired or revoked)."""
+    token = session.get(SESSION_TOKEN)
+    if not isinstance(token, str) or not token:
+        return None
+    rt = runtime()
+    try:
+        with rt.db.read() as s:
+            principal = authenticate(s, token, now=rt.clock.now())
+    except DomainError:
+        return None
+    return principal if principal.actor.kind == "staff" else None
+
+
+def session_actor() -> Actor | None:
+    principal = session_principal()
+    return principal.actor if principal else None
+
+
+def _request_principal() -> Principal:
+    """Authenticate by ``Authorization: Bearer`` or, for staff pages, the session cookie (+ X-CSRF-Token)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer ") and header[7:].strip():
+        rt = runtime()
+        with rt.db.read() as s:
+            return authenticate(s, header[7:].strip(), now=rt.clock.now())
+    principal = session_principal() if not header else None
+    if principal is None:
+        raise Unauthorized("send Authorization: Bearer <token> or log in", code="unauthorized")
+    if request.method not in SAFE_METHODS and not csrf_matches(request.headers.get("X-CSRF-Token")):
+        raise Forbidden("send the page's CSRF token in X-CSRF-Token", code="csrf_failed")
+    return principal
+
+
+def client_ip() -> str:
+    """The caller's address (behind a reverse proxy, configure werkzeug's ProxyFix so this is the client)."""
+    return (request.remote_addr or "")[:64]
+
+
+def _login_username() -> str | None:
+    data = request.get_json(silent=True)
+    name = data.get("username") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not 0 < len(name) <= 64:
+        return None
+    try:
+        name.encode()  # JSON may carry a lone surrogate ("\ud800"): no such user, and no database query
+    except UnicodeEncodeError:
+        return None
+    return name
+
+
+@bp.before_request
+def _refuse_locked_login():
+    """Login throttling also guards the API login (a locked username or address gets 429)."""
+    if request.endpoint == "api.auth_login" and (username := _login_username()):
+        rt = runtime()
+        with rt.db.read() as s:
+            check_login_allowed(s, username, client_ip(), now=rt.clock.now())
+
+
+@bp.after_request
+def _count_login(resp: Response) -> Response:
+    if request.endpoint == "api.auth_login" and resp.status_code in (200, 401) and (username := _login_username()):
+        rt = runtime()
+        ip = client_ip()
+
+        def do(s: Session):
+            if resp.status_code == 401:
+                record_login_failure(s, username, ip, now=rt.clock.now())
+            elif (staff := s.scalar(select(Staff).where(Staff.username == username))) is not None:
+                record_login_success(s, staff, ip, now=rt.clock.now())
+        rt.db.run_write(do)
+    return resp
+
+
+def role_of(actor: Actor) -> str:
+    return actor.role if actor.kind == "staff" and actor.role else actor.kind
+
+
+def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, body: type[BaseModel] | None = None,
+              response: type[BaseModel] | None = None, status: int = 200, tags: tuple[str, ...] = (),
+              headers: dict[str, dict[str, Any]] | None = None, errors: tuple[int, ...] = ()):
+    """Declare an API operation: route, roles allowed, body schema and answer schema."""
+
+    def deco(fn: Callable[..., Any]):
+        @functools.wraps(fn)
+        def view(**kwargs: Any):
+            if "public" not in roles:
+                principal = _request_principal()
+                g.actor = principal.actor
+                g.token_id = principal.token_id
+                if role_of(g.actor) not in roles:
+                    raise Forbidden(f"a {role_of(g.actor)} may not {summary[0].lower() + summary[1:]}")
+            else:
+                g.actor = None
+            for name, value in kwargs.items():
+                if isinstance(value, int) and not 0 < value < MAX_ID:
+                    raise NotFound(f"{name.removesuffix('_id')} {value} not found")
+            if body is not None:
+                data = request.get_json(silent=True)
+                if data is None:
+                    if request.get_data(cache=True).strip():
+                        return not_json()
+                    data = {}
+                if not isinstance(data, dict):
+                    return not_json()
+                kwargs["body"] = body.model_validate(data)
+            result = fn(**kwargs)
+            if isinstance(result, Response):
+                return result
+            if isinstance(result, tuple):
+                return jsonify(result[0]), result[1]
+            return jsonify(result), status
+
+        endpoint = fn.__name__
+        bp.add_url_rule(path, endpoint, view, methods=[method])
+        OPERATIONS.append(Operation(path, method, endpoint, summary, roles, body, response, status, tags,
+                                    headers=headers or {}, errors=errors))
+        return view
+
+    return deco
+
+
+def write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]]) -> Any:
+    """Run a domain change in one write transaction, commit, then publish its events."""
+    rt = runtime()
+    result, events = rt.db.run_write(fn)
+    rt.publish(events)
+    return result
+
+
+def now():
+    return runtime().clock.now()
+
+
+def get_row(session: Session, model: type, ident: int, what: str, *, hall_of: Callable[[Any], int] | None = None):
+    row = session.get(model, ident)
+    actor: Actor | None = g.get("actor")
+    hall_id = hall_of(row) if (row is not None and hall_of) else getattr(row, "hall_id", None)
+    if row is None or (actor is not None and actor.hall_id is not None and hall_id != actor.hall_id):
+        raise NotFound(f"{what} {ident} not found")
+    return row
+
+
+def get_hall(session: Session, hall_id: int) -> Hall:
+    hall = session.get(Hall, hall_id)
+    actor: Actor | None = g.get("actor")
+    if hall is None or (actor is not None and actor.hall_id is not None and actor.hall_id != hall_id):
+        raise NotFound(f"hall {hall_id} not found")
+    return hall
+
+
+def get_hall_settings(session: Session, hall_id: int):  # noqa: ANN201 - a Row with Hall's attributes
+    """Like ``get_hall`` but a plain read-only row (halls.hall_settings), for the hot paths."""
+    from hall_queue.infrastructure.hall_store import hall_settings
+
+    hall = hall_settings(session, hall_id)
+    actor: Actor | None = g.get("actor")
+    if hall is None or (actor is not None and actor.hall_id is not None and actor.hall_id != hall_id):
+        raise NotFound(f"hall {hall_id} not found")
+    return hall
+
+
+def window_device_guard(window_id: int) -> None:
+    actor: Actor | None = g.get("actor")
+    if actor is not None and actor.window_id is not None and actor.window_id != window_id:
+        raise Forbidden("this device belongs to another window")
+
+

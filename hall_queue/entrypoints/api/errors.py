@@ -1,0 +1,65 @@
+"""One JSON error shape for every failure: ``{"error": {"code", "message"}}``."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from hall_queue.domain.errors import DomainError
+
+log = logging.getLogger("onevisit.api")
+
+
+def error_response(status: int, code: str, message: str):
+    resp = jsonify({"error": {"code": code, "message": message}})
+    resp.status_code = status
+    return resp
+
+
+def describe_validation(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "body"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+               429: "too_many_requests"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(e: DomainError):
+        return error_response(e.status, e.code, e.message)
+
+    @app.errorhandler(ValidationError)
+    def _validation(e: ValidationError):
+        return error_response(422, "validation_error", describe_validation(e))
+
+    @app.errorhandler(OperationalError)
+    def _db_down(e: OperationalError):
+        log.error("database unavailable: %s", type(e.orig).__name__ if e.orig else e)
+        return error_response(503, "database_unavailable", "the database is unavailable; please retry shortly")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(e: IntegrityError):
+        # A uniqueness rule caught a race the services did not foresee: nothing was written.
+        log.warning("integrity conflict: %s", type(e.orig).__name__ if e.orig else e)
+        return error_response(409, "conflict", "the request conflicted with a concurrent change; please retry")
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        if not request.path.startswith("/api/"):
+            return e
+        status = e.code or 500
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), e.description or e.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "internal error; it has been logged")

@@ -1,0 +1,318 @@
+"""API views of the queue core: thin adapters from HTTP to domain services (STYLE rule 6)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_queue import appointments
+from hall_queue.queueing import calling
+from hall_queue.queueing import posts
+from hall_queue.queueing import ticketing
+from hall_queue.access.auth import check_password, revoke_token, start_session
+from hall_queue.catalog.materials import bundle_view, item_view
+from hall_queue.domain.errors import NotFound
+from hall_queue.domain.events import DomainEvent
+from hall_queue.domain.models import AuditEvent, Alert, Bundle, Hall, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window
+from hall_queue.queueing.presenters import iso, queue_view, ticket_view
+from hall_queue.bootstrap import runtime
+from hall_queue.floor.snapshots import follow_view, hall_snapshot, window_full_view, window_snapshot
+from hall_queue.entrypoints.api import schemas as S
+from hall_queue.entrypoints.api.base import MANAGERS, STAFF, bp, get_hall, get_hall_settings, get_row, now, operation, window_device_guard, write
+from hall_queue.entrypoints.api.errors import error_response
+from hall_queue.entrypoints.api.registry import build_openapi
+
+# ---------------------------------------------------------------- meta and auth
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """Serve the OpenAPI 3 description of every operation."""
+    return jsonify(build_openapi("OneVisit API", "1"))
+
+
+@operation("/auth/login", "POST", roles=("public",), summary="Log in as staff", body=S.LoginIn,
+           response=S.LoginOut, tags=("auth",), errors=(401, 429))
+def auth_login(body: S.LoginIn):
+    with runtime().db.read() as s:
+        staff_id = check_password(s, body.username, body.password)
+
+    def do(s: Session):
+        staff, token = start_session(s, staff_id, now=now())
+        return {"token": token, "staff": {"id": staff.id, "username": staff.username, "role": staff.role,
+                                          "display_name": staff.display_name, "hall_id": staff.hall_id}}, []
+    return write(do)
+
+
+@operation("/auth/logout", "POST", roles=STAFF, summary="Log out (revoke this token)", response=S.OkOut,
+           tags=("auth",))
+def auth_logout():
+    def do(s: Session):
+        revoke_token(s, g.token_id, now=now())
+        return {"ok": True}, []
+    return write(do)
+
+
+# ---------------------------------------------------------------- halls, catalogue, snapshots
+
+@operation("/halls", "GET", roles=STAFF + ("kiosk", "screen", "pad"), summary="List halls", response=S.ListOut,
+           tags=("halls",))
+def list_halls():
+    with runtime().db.read() as s:
+        q = select(Hall).order_by(Hall.id)
+        if g.actor.hall_id is not None:
+            q = q.where(Hall.id == g.actor.hall_id)
+        return {"items": [{"id": h.id, "code": h.code, "name": h.name, "timezone": h.timezone,
+                           "opening_hours": h.opening_hours, "day_boundary": h.day_boundary} for h in s.scalars(q)]}
+
+
+@operation("/halls/<int:hall_id>/catalog", "GET", roles=("public",), summary="Read the service catalogue",
+           response=S.CatalogOut, tags=("halls",))
+def hall_catalog(hall_id: int):
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        cats = s.scalars(select(ServiceCategory).where(ServiceCategory.hall_id == hall.id)
+                         .order_by(ServiceCategory.sort, ServiceCategory.id))
+        items = s.scalars(select(ServiceItem).where(ServiceItem.hall_id == hall.id, ServiceItem.active.is_(True))
+                          .order_by(ServiceItem.id))
+        bundles = s.scalars(select(Bundle).where(Bundle.hall_id == hall.id, Bundle.active.is_(True)).order_by(Bundle.id))
+        queues = s.scalars(select(Queue).where(Queue.hall_id == hall.id).order_by(Queue.prefix))
+        return {"categories": [{"id": c.id, "code": c.code, "name": c.name} for c in cats],
+                "items": [item_view(i) for i in items], "bundles": [bundle_view(b) for b in bundles],
+                "queues": [queue_view(q) for q in queues]}
+
+
+@operation("/halls/<int:hall_id>/snapshot", "GET", roles=STAFF + ("screen", "kiosk"),
+           summary="Read the hall's live state", response=S.SnapshotOut, tags=("halls",))
+def get_hall_snapshot(hall_id: int):
+    with runtime().db.read() as s:
+        return hall_snapshot(s, get_hall(s, hall_id), now=now())
+
+
+@operation("/halls/<int:hall_id>/windows", "GET", roles=STAFF + ("screen",), summary="List the hall's windows",
+           response=S.ListOut, tags=("windows",))
+def list_windows(hall_id: int):
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        ws = list(s.scalars(select(Window).where(Window.hall_id == hall.id).order_by(Window.number)))
+        by_id = {w.id: w for w in ws}
+        return {"items": [window_full_view(s, w, by_id) for w in ws]}
+
+
+@operation("/halls/<int:hall_id>/audit", "GET", roles=MANAGERS, summary="Read the audit log", response=S.ListOut,
+           tags=("halls",))
+def hall_audit(hall_id: int):
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.hall_id == hall.id)
+                         .order_by(AuditEvent.id.desc()).limit(500))
+        return {"items": [{"id": a.id, "at": iso(a.at), "actor_kind": a.actor_kind, "actor_id": a.actor_id,
+                           "action": a.action, "ticket_id": a.ticket_id, "window_id": a.window_id,
+                           "detail": a.detail} for a in rows]}
+
+
+@operation("/halls/<int:hall_id>/alerts", "GET", roles=STAFF, summary="List open alerts", response=S.ListOut,
+           tags=("halls",))
+def hall_alerts(hall_id: int):
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        rows = s.scalars(select(Alert).where(Alert.hall_id == hall.id, Alert.cleared_at.is_(None))
+                         .order_by(Alert.id.desc()))
+        return {"items": [{"id": a.id, "kind": a.kind, "window_id": a.window_id, "message": a.message,
+                           "raised_at": iso(a.raised_at)} for a in rows]}
+
+
+# ---------------------------------------------------------------- tickets
+
+@operation("/halls/<int:hall_id>/tickets", "POST", roles=("kiosk",) + MANAGERS, summary="Issue a ticket",
+           body=S.IssueIn, response=S.IssuedOut, status=201, tags=("tickets",),
+           headers={"Idempotency-Key": {"type": "string", "maxLength": 100}})
+def issue(hall_id: int, body: S.IssueIn):
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 100):
+        return error_response(422, "validation_error", "Idempotency-Key must be 1 to 100 characters")
+
+    def do(s: Session):
+        hall = get_hall_settings(s, hall_id)
+        req = ticketing.IssueRequest(item_ids=list(body.item_ids), bundle_id=body.bundle_id,
+                                     priority_class=body.priority_class, green_reason=body.green_reason,
+                                     name=body.name, id_number=body.id_number, phone=body.phone,
+                                     idempotency_key=key)
+        issued, events = appointments.issue_walk_in(s, hall, req, now=now(), vault=runtime().vault, actor=g.actor)
+        return (issued.view(), 200 if issued.replayed else 201), events
+    return write(do)
+
+
+@operation("/tickets/<int:ticket_id>", "GET", roles=STAFF + ("kiosk",), summary="Read a ticket",
+           response=S.TicketOut, tags=("tickets",))
+def get_ticket(ticket_id: int):
+    with runtime().db.read() as s:
+        t = get_row(s, Ticket, ticket_id, "ticket")
+        return ticket_view(t)
+
+
+@operation("/follow/<code>", "GET", roles=("public",), summary="Follow a ticket by the code on its QR",
+           response=S.FollowOut, tags=("tickets",))
+def follow(code: str):
+    with runtime().db.read() as s:
+        t = s.scalar(select(Ticket).where(Ticket.follow_code == code[:64])) if len(code) <= 64 else None
+        if t is None:
+            raise NotFound("no ticket with this code")
+        return follow_view(s, t)
+
+
+def _ticket_action(ticket_id: int, fn: Callable[[Session, Ticket], list[DomainEvent]]):
+    def do(s: Session):
+        t = get_row(s, Ticket, ticket_id, "ticket")
+        events = fn(s, t)
+        return ticket_view(t), events
+    return write(do)
+
+
+@operation("/tickets/<int:ticket_id>/cancel", "POST", roles=("kiosk",) + MANAGERS, summary="Cancel a waiting ticket",
+           response=S.TicketOut, tags=("tickets",))
+def cancel(ticket_id: int):
+    return _ticket_action(ticket_id, lambda s, t: ticketing.cancel_ticket(s, t, now=now(), actor=g.actor))
+
+
+@operation("/tickets/<int:ticket_id>/recall", "POST", roles=STAFF, summary="Recall the ticket in hand",
+           response=S.TicketOut, tags=("calling",))
+def recall(ticket_id: int):
+    return _ticket_action(ticket_id, lambda s, t: calling.recall(s, t, now=now(), actor=g.actor))
+
+
+@operation("/tickets/<int:ticket_id>/no-show", "POST", roles=STAFF, summary="Mark the called ticket no-show",
+           response=S.TicketOut, tags=("calling",))
+def no_show(ticket_id: int):
+    return _ticket_action(ticket_id, lambda s, t: calling.mark_no_show(s, t, now=now(), actor=g.actor))
+
+
+@operation("/tickets/<int:ticket_id>/requeue", "POST", roles=STAFF, summary="Re-queue a late visitor's ticket",
+           response=S.TicketOut, tags=("calling",))
+def requeue(ticket_id: int):
+    return _ticket_action(ticket_id, lambda s, t: calling.requeue_late(s, t, now=now(), actor=g.actor))
+
+
+@operation("/tickets/<int:ticket_id>/start", "POST", roles=STAFF, summary="Start serving the called ticket",
+           response=S.TicketOut, tags=("calling",))
+def start(ticket_id: int):
+    return _ticket_action(ticket_id, lambda s, t: calling.start(s, t, now=now(), actor=g.actor))
+
+
+@operation("/tickets/<int:ticket_id>/finish", "POST", roles=STAFF, summary="Finish the ticket with an outcome",
+           body=S.FinishIn, response=S.TicketOut, tags=("calling",))
+def finish(ticket_id: int, body: S.FinishIn):
+    detail: dict[str, Any] = {}
+    if body.missing_materials:
+        detail["missing_materials"] = list(body.missing_materials)
+    if body.deferred_materials:
+        detail["deferred_materials"] = [{"name": d.name, "due_date": d.due_date.isoformat(), "promise": d.promise}
+                                        for d in body.deferred_materials]
+    return _ticket_action(ticket_id, lambda s, t: calling.finish(s, t, outcome=body.outcome, note=body.note,
+                                                                 detail=detail, now=now(), actor=g.actor))
+
+
+@operation("/tickets/<int:ticket_id>/transfer", "POST", roles=STAFF, summary="Transfer the ticket in hand",
+           body=S.TransferIn, response=S.TicketOut, tags=("calling",))
+def transfer(ticket_id: int, body: S.TransferIn):
+    def do(s: Session):
+        t = get_row(s, Ticket, ticket_id, "ticket")
+        to_window = get_row(s, Window, body.window_id, "window") if body.window_id is not None else None
+        to_queue = get_row(s, Queue, body.queue_id, "queue") if body.queue_id is not None else None
+        nxt, events = calling.transfer(s, t, to_window=to_window, to_queue=to_queue, note=body.note, now=now(),
+                                       actor=g.actor)
+        return ticket_view(nxt), events
+    return write(do)
+
+
+# ---------------------------------------------------------------- windows
+
+@operation("/windows/<int:window_id>", "GET", roles=STAFF + ("screen", "pad"), summary="Read a window's state",
+           response=S.WindowOut, tags=("windows",))
+def get_window(window_id: int):
+    window_device_guard(window_id)
+    with runtime().db.read() as s:
+        w = get_row(s, Window, window_id, "window")
+        snap = window_snapshot(s, w, now=now())
+        return {**snap["window"], "hall": snap["hall"]}
+
+
+def _window_action(window_id: int, fn: Callable[[Session, Window], list[DomainEvent]]):
+    def do(s: Session):
+        w = get_row(s, Window, window_id, "window")
+        events = fn(s, w)
+        s.flush()
+        return window_full_view(s, w), events
+    return write(do)
+
+
+@operation("/windows/<int:window_id>/sign-in", "POST", roles=STAFF, summary="Sign in at a window",
+           response=S.WindowOut, tags=("windows",))
+def sign_in(window_id: int):
+    def fn(s: Session, w: Window):
+        staff = s.get(Staff, g.actor.id)
+        return posts.sign_in(s, w, staff, now=now(), actor=g.actor)
+    return _window_action(window_id, fn)
+
+
+@operation("/windows/<int:window_id>/sign-out", "POST", roles=STAFF, summary="Sign out of a window",
+           response=S.WindowOut, tags=("windows",))
+def sign_out(window_id: int):
+    return _window_action(window_id, lambda s, w: posts.sign_out(s, w, now=now(), actor=g.actor))
+
+
+@operation("/windows/<int:window_id>/pause", "POST", roles=STAFF, summary="Pause service with a reason",
+           body=S.PauseIn, response=S.WindowOut, tags=("windows",))
+def pause(window_id: int, body: S.PauseIn):
+    return _window_action(window_id, lambda s, w: posts.pause(s, w, reason=body.reason, now=now(), actor=g.actor))
+
+
+@operation("/windows/<int:window_id>/resume", "POST", roles=STAFF, summary="Resume service",
+           response=S.WindowOut, tags=("windows",))
+def resume(window_id: int):
+    return _window_action(window_id, lambda s, w: posts.resume(s, w, now=now(), actor=g.actor))
+
+
+@operation("/windows/<int:window_id>/open", "POST", roles=MANAGERS, summary="Open a window",
+           response=S.WindowOut, tags=("windows",))
+def open_window(window_id: int):
+    return _window_action(window_id, lambda s, w: posts.set_open(s, w, True, now=now(), actor=g.actor))
+
+
+@operation("/windows/<int:window_id>/close", "POST", roles=MANAGERS, summary="Close a window",
+           response=S.WindowOut, tags=("windows",))
+def close_window(window_id: int):
+    return _window_action(window_id, lambda s, w: posts.set_open(s, w, False, now=now(), actor=g.actor))
+
+
+@operation("/windows/<int:window_id>/cover", "POST", roles=MANAGERS, summary="Force another window to cover this post",
+           body=S.CoverIn, response=S.WindowOut, tags=("windows",))
+def cover(window_id: int, body: S.CoverIn):
+    def fn(s: Session, w: Window):
+        by = get_row(s, Window, body.by_window_id, "window")
+        return posts.force_cover(s, w, by, now=now(), actor=g.actor)
+    return _window_action(window_id, fn)
+
+
+@operation("/windows/<int:window_id>/config", "PUT", roles=MANAGERS, summary="Configure a window",
+           body=S.WindowConfigIn, response=S.WindowOut, tags=("windows",))
+def configure(window_id: int, body: S.WindowConfigIn):
+    rules = [r.model_dump(exclude_none=True) for r in body.call_rules] if body.call_rules is not None else None
+    queues = [q.model_dump() for q in body.queues] if body.queues is not None else None
+    return _window_action(window_id, lambda s, w: posts.configure_window(
+        s, w, queues=queues, call_rules=rules, kind=body.kind, a_clerk_id=body.a_clerk_id,
+        b_clerk_id=body.b_clerk_id, now=now(), actor=g.actor))
+
+
+@operation("/windows/<int:window_id>/call-next", "POST", roles=STAFF, summary="Call the next ticket",
+           response=S.CallOut, tags=("calling",))
+def call_next(window_id: int):
+    def do(s: Session):
+        w = get_row(s, Window, window_id, "window")
+        ticket, events = calling.call_next(s, w, now=now(), actor=g.actor)
+        if ticket is None:
+            return {"ticket": None, "reason": "no ticket waiting"}, []
+        return {"ticket": ticket_view(ticket), "reason": ticket.call_reason,
+                "window": {"id": w.id, "number": w.number}}, events
+    return write(do)

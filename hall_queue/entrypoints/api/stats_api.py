@@ -1,0 +1,71 @@
+"""Statistics API (issue 6b): the indicators of ``hall_queue.floor.statistics`` as JSON or CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from flask import Response, request
+
+from hall_queue.floor import statistics as stats
+from hall_queue.domain.errors import InvalidRequest
+from hall_queue.domain.calendar import local_time
+from hall_queue.domain.models import Hall
+from hall_queue.bootstrap import runtime
+from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation
+from hall_queue.entrypoints.api.registry import OPERATIONS
+
+QUERY = {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+         "group": {"type": "string", "enum": list(stats.GROUPS)},
+         "by": {"type": "string", "enum": list(stats.DIMENSIONS)}}
+
+
+def parse_query(hall: Hall, args) -> stats.StatsQuery:
+    """Read ``from``/``to`` (YYYY-MM-DD, the hall's service days; default the last 7 days), ``group`` and ``by``."""
+    def day(name: str, default: date) -> date:
+        raw = args.get(name)
+        if not raw:
+            return default
+        try:
+            return date.fromisoformat(raw[:10]) if len(raw) == 10 else date.fromisoformat(raw)
+        except ValueError as e:
+            raise InvalidRequest(f"{name} must be a date YYYY-MM-DD", code="validation_error") from e
+
+    today = local_time(hall, now()).date()
+    to = day("to", today)
+    frm = day("from", to - timedelta(days=6))
+    q = stats.StatsQuery(frm, to, args.get("group", "day"), args.get("by", "hall"))
+    try:
+        q.check()
+    except stats.StatsError as e:
+        raise InvalidRequest(str(e), code="validation_error") from e
+    return q
+
+
+def _compute(hall_id: int) -> dict:
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        return stats.compute(s, hall, parse_query(hall, request.args), now=now())
+
+
+@operation("/halls/<int:hall_id>/statistics", "GET", roles=MANAGERS,
+           summary="Read the hall's statistics (000 §12.3.4, 002 §11.3.4)", tags=("statistics",))
+def stats_read(hall_id: int):
+    return _compute(hall_id)
+
+
+OPERATIONS[-1].query.update(QUERY)
+
+
+@operation("/halls/<int:hall_id>/statistics.csv", "GET", roles=MANAGERS,
+           summary="Export the hall's statistics as CSV", tags=("statistics",))
+def stats_csv(hall_id: int):
+    result = _compute(hall_id)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(stats.to_csv_rows(result))
+    name = f"statistics-{result['from']}-{result['to']}-{result['group']}-{result['by']}.csv"
+    return Response(("\ufeff" + buf.getvalue()).encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+OPERATIONS[-1].query.update(QUERY)

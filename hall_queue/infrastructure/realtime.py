@@ -1,0 +1,29 @@
+"""The Socket.IO hub's publishing side: the unbound ``socketio`` extension and sending an event to a room.
+
+Who may connect and join, snapshots on join and the Redis watch live in ``entrypoints.socket_events``.
+With several server processes, events travel between them through the Redis message queue; while
+Redis is away each process still delivers its own events to its own clients.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_socketio import SocketIO
+
+socketio = SocketIO()
+# Whether a message queue is configured and reachable, with outage and resync counts (kept by the watch).
+QUEUE_STATE: dict[str, Any] = {"configured": False, "ok": True, "outages": 0, "resyncs": 0}
+
+
+def emit_to_room(name: str, payload: dict, room: str) -> None:
+    """Send one event to one room (``hall:<id>``, ``window:<id>``)."""
+    if QUEUE_STATE["configured"] and not QUEUE_STATE["ok"]:
+        # Redis is down: deliver to this process's clients only, without two failing publishes per event.
+        socketio.emit(name, payload, to=room, ignore_queue=True)
+        return
+    socketio.emit(name, payload, to=room)
+
+
+def message_queue_state() -> dict[str, Any]:
+    """Return whether a message queue is configured and reachable, with outage and resync counts."""
+    return dict(QUEUE_STATE)

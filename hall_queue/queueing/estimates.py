@@ -1,0 +1,99 @@
+"""People ahead and estimated waits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session
+
+from hall_queue.infrastructure.db import core
+from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
+
+ROLLING_WINDOW = 20
+
+# Built once: these run on every ticket issued and every call (see routing.py on why).
+_RECENT_SERVICES = (
+    select(Ticket.started_at, Ticket.finished_at)
+    .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "done", Ticket.started_at.is_not(None),
+           Ticket.finished_at.is_not(None))
+    .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(ROLLING_WINDOW)
+)
+_SERVING_WINDOWS = (
+    select(func.count()).select_from(Window).join(WindowQueue, WindowQueue.window_id == Window.id)
+    .where(WindowQueue.queue_id == bindparam("queue_id"), Window.is_open.is_(True),
+           or_(Window.clerk_id.is_not(None), Window.covered_by_id.is_not(None)))
+)
+_AHEAD = select(func.count()).select_from(Ticket).where(
+    Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting",
+    or_(Ticket.queue_key < bindparam("key"), and_(Ticket.queue_key == bindparam("key"), Ticket.id < bindparam("id"))))
+_WAITING_AND_HEAD = select(
+    select(func.count()).select_from(Ticket)
+    .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting").scalar_subquery(),
+    # The head's issue time: the longest current wait.
+    select(Ticket.issued_at).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
+    .order_by(Ticket.queue_key, Ticket.id).limit(1).scalar_subquery(),
+)
+
+
+def _queue_id(queue) -> int:
+    return queue if isinstance(queue, int) else queue.id
+
+
+def rolling_service_s(session: Session, queue, default_s: int) -> float:
+    """Return the mean service time of the queue's last 20 finished tickets (or the default)."""
+    rows = core(session).execute(_RECENT_SERVICES, {"queue_id": _queue_id(queue)}).all()
+    durations = [(f - s).total_seconds() for s, f in rows if f >= s]
+    return sum(durations) / len(durations) if durations else float(default_s)
+
+
+def serving_windows(session: Session, queue_id: int) -> int:
+    """Count the open, staffed windows that serve the queue (any role); see routing.window_is_serving."""
+    return core(session).execute(_SERVING_WINDOWS, {"queue_id": queue_id}).scalar() or 0
+
+
+def people_ahead(session: Session, ticket: Ticket) -> int:
+    """Count waiting tickets of the same queue that come before this one in calling order."""
+    if ticket.status != "waiting":
+        return 0
+    return core(session).execute(_AHEAD, {"queue_id": ticket.queue_id, "key": ticket.queue_key,
+                                          "id": ticket.id}).scalar() or 0
+
+
+def estimated_wait_s(session: Session, queue, ahead: int, default_s: int) -> int:
+    """Rolling mean service time × people ahead ÷ open windows serving the queue."""
+    load = QueueLoad(waiting=0, mean_service_s=rolling_service_s(session, queue, default_s),
+                     windows=serving_windows(session, _queue_id(queue)))
+    return load.wait_for(ahead)
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    """What a wait estimate needs: who waits, how long a service takes, how many windows serve."""
+
+    waiting: int
+    mean_service_s: float
+    windows: int
+    oldest_issued_at: datetime | None = None
+
+    def wait_for(self, ahead: int) -> int:
+        """Rolling mean service time × people ahead ÷ open windows serving the queue."""
+        return int(round(self.mean_service_s * ahead / max(self.windows, 1)))
+
+
+def queue_load(session: Session, queue, default_s: int, *, windows: int | None = None) -> QueueLoad:
+    qid = _queue_id(queue)
+    waiting, oldest = core(session).execute(_WAITING_AND_HEAD, {"queue_id": qid}).first()
+    return QueueLoad(waiting=waiting or 0, mean_service_s=rolling_service_s(session, qid, default_s),
+                     windows=serving_windows(session, qid) if windows is None else windows, oldest_issued_at=oldest)
+
+
+def queue_stats(session: Session, hall: Hall, queue: Any, load: QueueLoad | None = None) -> dict:
+    """Return a queue's waiting count, estimated wait for a newcomer and longest current wait."""
+    load = load or queue_load(session, queue.id, hall.default_service_s)
+    waiting = load.waiting
+    oldest = load.oldest_issued_at
+    return {"queue_id": queue.id, "prefix": queue.prefix, "name": queue.name, "waiting": waiting,
+            "estimated_wait_s": load.wait_for(waiting),
+            "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}

@@ -1,0 +1,361 @@
+"""Windows and their posts: sign in/out, pause/resume, open/close, and A/B cover (AB岗).
+
+"政务服务各环节应实行两个岗位之间顶岗或互为备岗的工作制度，即AB岗制，不得空岗、缺位" (002 §6.9;
+000 §6.5 顶岗补位). When a window's clerk signs out, or pauses longer than the hall's threshold,
+the window's other post-holder (its B clerk when A leaves, its A clerk when B leaves) is asked to
+cover: if they are signed in at another open, unpaused window that covers nobody else, that window
+serves both posts and screens show "X号窗口由Y号窗口顶岗". If no one can, the open window is an
+empty post: managers get an alert and the empty minutes are recorded.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_queue.domain.vocabulary import QUEUE_ROLES
+from hall_queue.access import audit
+from hall_queue.access.audit import Actor
+from hall_queue.queueing.calling import ticket_in_hand, validate_rules
+from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
+from hall_queue.domain.events import (AlertRaised, DomainEvent, PostCovered, PostRestored, PostUncovered, WindowStatusChanged)
+from hall_queue.domain.models import Alert, Hall, PostInterval, Queue, Staff, Window, WindowQueue, WINDOW_KINDS
+from hall_queue.queueing.presenters import iso, window_status
+
+
+def _status_event(session: Session, window: Window) -> WindowStatusChanged:
+    held = ticket_in_hand(session, window)
+    covered_by = session.get(Window, window.covered_by_id) if window.covered_by_id else None
+    status = window_status(window)
+    if status == "idle" and held is not None:
+        status = "serving"
+    payload = {"window": {"id": window.id, "number": window.number, "name": window.name, "status": status,
+                          "is_open": window.is_open, "clerk_name": window.clerk.display_name if window.clerk else None,
+                          "clerk_post": window.clerk_post, "pause_reason": window.pause_reason,
+                          "covered_by_id": window.covered_by_id,
+                          "covered_by_number": covered_by.number if covered_by else None,
+                          "ticket_number": held.number if held else None}}
+    return WindowStatusChanged(window.hall_id, payload, window_ids=(window.id,))
+
+
+def _open_interval(session: Session, window: Window, kind: str) -> PostInterval | None:
+    return session.scalar(select(PostInterval).where(PostInterval.window_id == window.id, PostInterval.kind == kind,
+                                                     PostInterval.ended_at.is_(None)))
+
+
+def _close_intervals(session: Session, window: Window, now: datetime) -> bool:
+    closed = False
+    for iv in session.scalars(select(PostInterval).where(PostInterval.window_id == window.id,
+                                                         PostInterval.ended_at.is_(None))):
+        iv.ended_at = now
+        closed = True
+    for alert in session.scalars(select(Alert).where(Alert.window_id == window.id, Alert.kind == "empty_post",
+                                                     Alert.cleared_at.is_(None))):
+        alert.cleared_at = now
+    return closed
+
+
+def _can_absorb(session: Session, w: Window, other: Window) -> bool:
+    """A covering window must be open, staffed, unpaused, not itself covered and cover nobody else yet."""
+    if w.id == other.id or not w.is_open or w.clerk_id is None or w.paused_at is not None or w.covered_by_id:
+        return False
+    return session.scalar(select(Window.id).where(Window.covered_by_id == w.id).limit(1)) is None
+
+
+def _backup_clerks(window: Window, absent_id: int | None) -> list[int]:
+    # A and B back each other up (互为备岗): whoever is absent, the other one is asked.
+    pair = [window.a_clerk_id, window.b_clerk_id]
+    return [c for c in pair if c is not None and c != absent_id]
+
+
+def arrange_cover(session: Session, window: Window, *, absent_id: int | None, now: datetime,
+                  actor: Actor) -> list[DomainEvent]:
+    """Ask the window's other post-holder to cover it; failing that, raise an empty-post alert."""
+    if not window.is_open or window.covered_by_id is not None:
+        return []
+    for clerk_id in _backup_clerks(window, absent_id):
+        at = session.scalar(select(Window).where(Window.clerk_id == clerk_id))
+        if at is not None and _can_absorb(session, at, window):
+            return cover_post(session, window, at, now=now, actor=actor)
+    if _open_interval(session, window, "empty") is not None:
+        return []
+    session.add(PostInterval(hall_id=window.hall_id, window_id=window.id, kind="empty", started_at=now))
+    msg = f"{window.number}号窗口空岗：A、B岗均不在岗"
+    alert = Alert(hall_id=window.hall_id, kind="empty_post", window_id=window.id, subject=f"window {window.number}",
+                  message=msg, raised_at=now)
+    session.add(alert)
+    session.flush()
+    audit.record(session, actor=actor, action="post.empty", at=now, hall_id=window.hall_id, window_id=window.id)
+    return [PostUncovered(window.hall_id, {"window_id": window.id, "window_number": window.number, "message": msg},
+                          window_ids=(window.id,)),
+            AlertRaised(window.hall_id, {"id": alert.id, "kind": "empty_post", "window_id": window.id,
+                                         "message": msg, "raised_at": iso(now)}),
+            _status_event(session, window)]
+
+
+def cover_post(session: Session, window: Window, by: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Let window ``by`` serve ``window``'s post as well (顶岗); tickets aimed at ``window`` follow."""
+    if window.hall_id != by.hall_id:
+        raise NotFound(f"window {by.id} not found in this hall")
+    if not _can_absorb(session, by, window):
+        raise WrongState(f"window {by.number} cannot cover now (closed, paused, unstaffed or already covering)",
+                         code="cannot_cover")
+    _close_intervals(session, window, now)
+    window.covered_by_id = by.id
+    session.add(PostInterval(hall_id=window.hall_id, window_id=window.id, kind="cover", covering_window_id=by.id,
+                             started_at=now))
+    audit.record(session, actor=actor, action="post.cover", at=now, hall_id=window.hall_id, window_id=window.id,
+                 by_window=by.id)
+    msg = f"{window.number}号窗口由{by.number}号窗口顶岗"
+    return [PostCovered(window.hall_id, {"window_id": window.id, "window_number": window.number,
+                                         "covered_by_id": by.id, "covered_by_number": by.number, "message": msg},
+                        window_ids=(window.id, by.id)),
+            _status_event(session, window), _status_event(session, by)]
+
+
+def _restore(session: Session, window: Window, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """End this window's cover or empty post because its own clerk is back."""
+    had_cover = window.covered_by_id is not None
+    ended = _close_intervals(session, window, now)
+    window.covered_by_id = None
+    if not (had_cover or ended):
+        return []
+    audit.record(session, actor=actor, action="post.restore", at=now, hall_id=window.hall_id, window_id=window.id)
+    return [PostRestored(window.hall_id, {"window_id": window.id, "window_number": window.number},
+                         window_ids=(window.id,))]
+
+
+def _release_covered(session: Session, coverer: Window, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """A window that stops serving hands back the posts it covered; each looks for cover again."""
+    events: list[DomainEvent] = []
+    for w in session.scalars(select(Window).where(Window.covered_by_id == coverer.id)).all():
+        _close_intervals(session, w, now)
+        w.covered_by_id = None
+        session.flush()
+        absent = w.clerk_id if w.clerk_id is not None else None
+        events += arrange_cover(session, w, absent_id=absent, now=now, actor=actor) or [_status_event(session, w)]
+    return events
+
+
+def _require_self_or_manager(window: Window, actor: Actor) -> None:
+    if actor.is_manager or actor.is_system:
+        return
+    if actor.kind != "staff" or window.clerk_id != actor.id:
+        raise Forbidden(f"you are not signed in at window {window.number}")
+
+
+def sign_in(session: Session, window: Window, staff: Staff, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Sign ``staff`` in at ``window`` as its A or B clerk."""
+    if not staff.active:
+        raise Forbidden(f"staff account {staff.username} is disabled")
+    if staff.role == "clerk" and staff.id not in (window.a_clerk_id, window.b_clerk_id):
+        raise Forbidden(f"{staff.display_name} is neither the A nor the B clerk of window {window.number}",
+                        code="not_assigned")
+    if staff.hall_id is not None and staff.hall_id != window.hall_id:
+        raise Forbidden("this staff member belongs to another hall")
+    if not window.is_open:
+        raise WrongState(f"window {window.number} is closed", code="window_closed")
+    elsewhere = session.scalar(select(Window).where(Window.clerk_id == staff.id))
+    if elsewhere is not None and elsewhere.id != window.id:
+        raise WrongState(f"already signed in at window {elsewhere.number}; sign out there first",
+                         code="signed_in_elsewhere")
+    if window.clerk_id is not None and window.clerk_id != staff.id:
+        raise WrongState(f"window {window.number} already has a clerk signed in", code="window_taken")
+    window.clerk_id = staff.id
+    window.clerk = staff
+    window.clerk_post = "A" if staff.id == window.a_clerk_id else "B" if staff.id == window.b_clerk_id else None
+    window.signed_in_at = now
+    window.paused_at = None
+    window.pause_reason = None
+    audit.record(session, actor=actor, action="window.sign_in", at=now, hall_id=window.hall_id, window_id=window.id,
+                 staff_id=staff.id, post=window.clerk_post)
+    events = _restore(session, window, now, actor)
+    session.flush()
+    events.append(_status_event(session, window))
+    # A clerk arriving may be the backup an empty post was waiting for.
+    for empty in _empty_posts(session, window.hall_id):
+        if empty.id != window.id and staff.id in (empty.a_clerk_id, empty.b_clerk_id) \
+                and _can_absorb(session, window, empty):
+            events += cover_post(session, empty, window, now=now, actor=actor)
+    return events
+
+
+def sign_out(session: Session, window: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Sign the window's clerk out; the post is covered by its backup or raised as empty."""
+    _require_self_or_manager(window, actor)
+    if window.clerk_id is None:
+        raise WrongState(f"no clerk is signed in at window {window.number}", code="not_signed_in")
+    held = ticket_in_hand(session, window)
+    if held is not None:
+        raise WrongState(f"ticket {held.number} is still in hand; finish or transfer it before signing out",
+                         code="ticket_in_hand")
+    leaving = window.clerk_id
+    audit.record(session, actor=actor, action="window.sign_out", at=now, hall_id=window.hall_id, window_id=window.id,
+                 staff_id=leaving)
+    _close_intervals(session, window, now)
+    window.covered_by_id = None
+    window.clerk_id = None
+    window.clerk = None
+    window.clerk_post = None
+    window.signed_in_at = None
+    window.paused_at = None
+    window.pause_reason = None
+    session.flush()
+    # Hand back covered posts only once this window is unstaffed: otherwise a covered post whose backup is
+    # the leaving clerk would pick this very window as its cover again (A and B both gone, yet no empty post).
+    events = _release_covered(session, window, now, actor)
+    events += arrange_cover(session, window, absent_id=leaving, now=now, actor=actor)
+    events.append(_status_event(session, window))
+    return events
+
+
+def pause(session: Session, window: Window, *, reason: str, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Pause service with a reason (暂停服务); a long pause is covered by the backup clerk."""
+    _require_self_or_manager(window, actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidRequest("a pause needs a reason", code="reason_required")
+    if window.clerk_id is None:
+        raise WrongState(f"no clerk is signed in at window {window.number}", code="not_signed_in")
+    if window.paused_at is not None:
+        raise WrongState(f"window {window.number} is already paused", code="already_paused")
+    held = ticket_in_hand(session, window)
+    if held is not None:
+        raise WrongState(f"ticket {held.number} is still in hand; finish or transfer it before pausing",
+                         code="ticket_in_hand")
+    window.paused_at = now
+    window.pause_reason = reason
+    audit.record(session, actor=actor, action="window.pause", at=now, hall_id=window.hall_id, window_id=window.id,
+                 reason=reason)
+    events = _release_covered(session, window, now, actor)
+    hall = session.get(Hall, window.hall_id)
+    if hall.pause_cover_after_s <= 0:
+        events += arrange_cover(session, window, absent_id=window.clerk_id, now=now, actor=actor)
+    events.append(_status_event(session, window))
+    return events
+
+
+def resume(session: Session, window: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Resume service after a pause; any cover of this post ends."""
+    _require_self_or_manager(window, actor)
+    if window.paused_at is None:
+        raise WrongState(f"window {window.number} is not paused", code="not_paused")
+    window.paused_at = None
+    window.pause_reason = None
+    audit.record(session, actor=actor, action="window.resume", at=now, hall_id=window.hall_id, window_id=window.id)
+    events = _restore(session, window, now, actor)
+    session.flush()
+    events.append(_status_event(session, window))
+    return events
+
+
+def set_open(session: Session, window: Window, is_open: bool, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """Open or close a window for service (managers)."""
+    if not (actor.is_manager or actor.is_system):
+        raise Forbidden("only managers open and close windows")
+    if window.is_open == is_open:
+        return []
+    window.is_open = is_open
+    audit.record(session, actor=actor, action="window.open" if is_open else "window.close", at=now,
+                 hall_id=window.hall_id, window_id=window.id)
+    events: list[DomainEvent] = []
+    if not is_open:
+        events += _release_covered(session, window, now, actor)
+        _close_intervals(session, window, now)
+        window.covered_by_id = None
+    elif window.clerk_id is None:
+        session.flush()
+        events += arrange_cover(session, window, absent_id=None, now=now, actor=actor)
+    session.flush()
+    events.append(_status_event(session, window))
+    return events
+
+
+def force_cover(session: Session, window: Window, by: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
+    """A manager makes window ``by`` cover ``window`` (e.g. the B clerk is at an unusual window)."""
+    if not actor.is_manager:
+        raise Forbidden("only managers force a cover")
+    if window.covered_by_id is not None:
+        raise WrongState(f"window {window.number} is already covered", code="already_covered")
+    if window.clerk_id is not None and window.paused_at is None:
+        raise WrongState(f"window {window.number} is staffed and serving", code="staffed")
+    return cover_post(session, window, by, now=now, actor=actor)
+
+
+def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:
+    """Periodic duty: cover long pauses and retry cover for empty posts (runs every few seconds)."""
+    events: list[DomainEvent] = []
+    threshold = timedelta(seconds=hall.pause_cover_after_s)
+    for w in session.scalars(select(Window).where(Window.hall_id == hall.id, Window.is_open.is_(True),
+                                                  Window.covered_by_id.is_(None)).order_by(Window.number)).all():
+        if w.clerk_id is not None and w.paused_at is not None and now - w.paused_at >= threshold:
+            events += arrange_cover(session, w, absent_id=w.clerk_id, now=now, actor=audit.SYSTEM)
+    # An empty post may now find its backup free (e.g. the B clerk resumed after a pause).
+    for w in _empty_posts(session, hall.id):
+        for clerk_id in _backup_clerks(w, None):
+            at = session.scalar(select(Window).where(Window.clerk_id == clerk_id))
+            if at is not None and _can_absorb(session, at, w):
+                events += cover_post(session, w, at, now=now, actor=audit.SYSTEM)
+                break
+    return events
+
+
+def _empty_posts(session: Session, hall_id: int) -> list[Window]:
+    """Open windows whose post is recorded empty right now (someone left and no backup came)."""
+    return list(session.scalars(
+        select(Window).join(PostInterval, PostInterval.window_id == Window.id)
+        .where(Window.hall_id == hall_id, Window.is_open.is_(True), Window.covered_by_id.is_(None),
+               PostInterval.kind == "empty", PostInterval.ended_at.is_(None)).order_by(Window.number)))
+
+
+def check_window_clerk(session: Session, hall_id: int, staff_id: int) -> Staff:
+    """Return the staff member who may be a window's A or B clerk (AB岗): active staff of the window's hall."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or staff.hall_id != hall_id:
+        raise NotFound(f"staff {staff_id} not found in this hall")
+    if not staff.active:
+        raise InvalidRequest(f"staff {staff.username} is disabled", code="staff_disabled")
+    return staff
+
+
+def configure_window(session: Session, window: Window, *, queues: list[dict[str, Any]] | None = None,
+                     call_rules: list[dict[str, Any]] | None = None, kind: str | None = None,
+                     a_clerk_id: int | None = None, b_clerk_id: int | None = None, now: datetime,
+                     actor: Actor) -> list[DomainEvent]:
+    """Change what a window serves, how it calls, its kind or its A/B clerks (managers)."""
+    if not actor.is_manager:
+        raise Forbidden("only managers configure windows")
+    if kind is not None:
+        if kind not in WINDOW_KINDS:
+            raise InvalidRequest(f"kind must be one of {', '.join(WINDOW_KINDS)}")
+        window.kind = kind
+    if queues is not None:
+        seen = set()
+        new = []
+        for rank, q in enumerate(queues):
+            queue = session.get(Queue, q["queue_id"])
+            if queue is None or queue.hall_id != window.hall_id:
+                raise NotFound(f"queue {q['queue_id']} not found in this hall")
+            if queue.id in seen:
+                raise InvalidRequest(f"queue {queue.prefix} listed twice")
+            seen.add(queue.id)
+            role = q.get("role", "primary")
+            if role not in QUEUE_ROLES:
+                raise InvalidRequest(f"queue role must be one of {', '.join(QUEUE_ROLES)}")
+            new.append(WindowQueue(queue_id=queue.id, rank=rank, role=role))
+        window.served.clear()
+        session.flush()
+        window.served.extend(new)
+    if call_rules is not None:
+        window.call_rules = validate_rules(call_rules)
+    for attr, value in (("a_clerk_id", a_clerk_id), ("b_clerk_id", b_clerk_id)):
+        if value is not None:
+            check_window_clerk(session, window.hall_id, value)
+            setattr(window, attr, value)
+    if window.a_clerk_id is not None and window.a_clerk_id == window.b_clerk_id:
+        raise InvalidRequest("the A and B clerk of a window must be two different people")
+    audit.record(session, actor=actor, action="window.configure", at=now, hall_id=window.hall_id, window_id=window.id)
+    session.flush()
+    return [_status_event(session, window)]

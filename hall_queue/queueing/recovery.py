@@ -1,0 +1,116 @@
+"""Recovery of tickets left "in hand" at a window that no longer holds them.
+
+A ticket is in hand (``called`` or ``serving``) at exactly one window, and the window holds it for as
+long as the clerk who called it is still signed in there: the clerk's console shows it after any
+restart, because the window's state lives in the database, not in the server process. Calling, signing
+in and out, pausing and finishing each commit in one transaction, so a crash (``kill -9``, power cut)
+never leaves a half-done call. A ticket can still end up orphaned by an edit outside the services
+(a window removed or a clerk signed out by hand in the database, a row restored from a backup) — and a
+visitor whose ticket is stuck "called" at nobody's window would never be called again.
+
+The recovery rule: a ticket in hand is *stuck* when
+
+* it names no window, or a window that does not exist;
+* its window has no clerk signed in, or another clerk than the one who called it;
+* its window already holds an older ticket in hand (a window holds one ticket at a time).
+
+A stuck ticket goes back to ``waiting`` in its queue with its number and its original calling key
+(the issue time, so it keeps its place — at the head, since it had been called), its call and
+service times cleared, and an audit record ``ticket.recover`` naming the window and the reason
+(the visitor is called again rather than forgotten). The rule runs at ``onevisit run`` start-up and in
+every duty round.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_queue.access import audit
+from hall_queue.domain.events import DomainEvent, QueueStatsChanged, TicketRequeued
+from hall_queue.domain.models import IN_HAND_STATUSES, Hall, Ticket, Window
+from hall_queue.queueing.presenters import ticket_view
+from hall_queue.queueing.ticketing import queue_stats
+
+
+@dataclass(frozen=True)
+class StuckTicket:
+    """A ticket in hand that its window does not hold, and why."""
+
+    ticket_id: int
+    window_id: int | None
+    reason: str  # no_window | window_gone | no_clerk | other_clerk | window_busy
+
+
+def why_stuck(session: Session, ticket: Ticket) -> str | None:
+    """Return why ``ticket`` (called or serving) is not held by its window, or None when it is held."""
+    if ticket.status not in IN_HAND_STATUSES:
+        return None
+    if ticket.window_id is None:
+        return "no_window"
+    window = session.get(Window, ticket.window_id)
+    if window is None:
+        return "window_gone"
+    if window.clerk_id is None:
+        return "no_clerk"
+    if ticket.clerk_id is not None and ticket.clerk_id != window.clerk_id:
+        return "other_clerk"
+    # ``calling.ticket_in_hand`` shows the oldest ticket in hand; any younger one is invisible to the clerk.
+    held_first = session.scalar(select(Ticket.id).where(Ticket.window_id == window.id,
+                                                        Ticket.status.in_(IN_HAND_STATUSES))
+                                .order_by(Ticket.id).limit(1))
+    if held_first != ticket.id:
+        return "window_busy"
+    return None
+
+
+def find_stuck(session: Session, hall_id: int | None = None) -> list[StuckTicket]:
+    """List every ticket in hand that its window does not hold (all halls, or one)."""
+    q = select(Ticket).where(Ticket.status.in_(IN_HAND_STATUSES)).order_by(Ticket.id)
+    if hall_id is not None:
+        q = q.where(Ticket.hall_id == hall_id)
+    out = []
+    for t in session.scalars(q).all():
+        reason = why_stuck(session, t)
+        if reason is not None:
+            out.append(StuckTicket(t.id, t.window_id, reason))
+    return out
+
+
+def recover_stuck_tickets(session: Session, *, now: datetime, hall_id: int | None = None) -> list[DomainEvent]:
+    """Put every stuck ticket back at its place in its queue (see the module's rule); return the events."""
+    events: list[DomainEvent] = []
+    touched_queues: dict[int, Ticket] = {}
+    for stuck in find_stuck(session, hall_id):
+        # Re-read under lock: a clerk may have finished the ticket since the scan (PostgreSQL runs
+        # this beside live requests; SQLite's BEGIN IMMEDIATE already excludes them).
+        if stuck.window_id is not None:
+            session.scalars(select(Window).where(Window.id == stuck.window_id).with_for_update()
+                            .execution_options(populate_existing=True)).first()
+        ticket = session.scalars(select(Ticket).where(Ticket.id == stuck.ticket_id).with_for_update()
+                                 .execution_options(populate_existing=True)).first()
+        if ticket is None or why_stuck(session, ticket) is None:
+            continue
+        reason = why_stuck(session, ticket)
+        was = ticket.status
+        ticket.status = "waiting"
+        ticket.window_id = None
+        ticket.clerk_id = None
+        ticket.called_at = None
+        ticket.started_at = None
+        ticket.recall_count = 0
+        ticket.call_reason = None
+        # queue_key (the original issue time) and the number stay: the visitor keeps their place.
+        audit.record(session, actor=audit.SYSTEM, action="ticket.recover", at=now, hall_id=ticket.hall_id,
+                     ticket_id=ticket.id, window_id=stuck.window_id, number=ticket.number, was=was, reason=reason)
+        window_ids = (stuck.window_id,) if stuck.window_id is not None and reason != "window_gone" else ()
+        events.append(TicketRequeued(ticket.hall_id, {"ticket": ticket_view(ticket), "recovered": reason},
+                                     window_ids=window_ids))
+        touched_queues[ticket.queue_id] = ticket
+    session.flush()
+    for ticket in touched_queues.values():
+        hall = session.get(Hall, ticket.hall_id)
+        events.append(QueueStatsChanged(ticket.hall_id, {"queues": [queue_stats(session, hall, ticket.queue)]}))
+    return events

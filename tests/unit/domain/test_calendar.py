@@ -1,0 +1,49 @@
+"""The one working-day calendar: weekends, public holidays and make-up working days (调休)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from hall_queue.domain.calendar import add_working_days, is_working_day, working_days_between
+from hall_queue.domain.vocabulary import HOLIDAY, MAKEUP_WORKDAY
+
+
+@dataclass
+class Entry:
+    kind: str
+    name: str = ""
+    hours: object = None
+
+
+# 2026 国庆节·中秋节: 1–7 October off; Sunday 20 September and Saturday 10 October are make-up working days.
+GUOQING = {date(2026, 10, d): Entry(HOLIDAY, "国庆节") for d in range(1, 8)}
+GUOQING[date(2026, 9, 20)] = Entry(MAKEUP_WORKDAY, "国庆调休")
+GUOQING[date(2026, 10, 10)] = Entry(MAKEUP_WORKDAY, "国庆调休")
+lookup = GUOQING.get
+
+
+def test_working_day_kinds():
+    assert not is_working_day(date(2026, 10, 5), lookup)       # a Monday inside the holiday
+    assert is_working_day(date(2026, 10, 10), lookup)          # make-up Saturday
+    assert is_working_day(date(2026, 9, 20), lookup)           # make-up Sunday
+    assert not is_working_day(date(2026, 10, 11), lookup)      # an ordinary Sunday
+    assert is_working_day(date(2026, 10, 9), lookup)           # an ordinary Friday
+
+
+def test_deadline_across_guoqing():
+    # Wednesday 30 September + 1 working day: the holiday is skipped up to Thursday 8 October.
+    assert add_working_days(date(2026, 9, 30), 1, lookup) == date(2026, 10, 8)
+    # + 3: Thu 8, Fri 9, and the make-up Saturday 10.
+    assert add_working_days(date(2026, 9, 30), 3, lookup) == date(2026, 10, 10)
+    # 15 working days from Friday 25 September (the rectification term of a bad rating): Mon 28, Tue 29,
+    # Wed 30, Thu 8, Fri 9, Sat 10, then 12–16 and 19–22 October.
+    assert add_working_days(date(2026, 9, 25), 15, lookup) == date(2026, 10, 22)
+    # Without the calendar the same term would end on 16 October — the old, wrong answer.
+    assert add_working_days(date(2026, 9, 25), 15, lambda d: None) == date(2026, 10, 16)
+
+
+def test_zero_days_moves_to_a_working_day_and_counts_between():
+    assert add_working_days(date(2026, 10, 3), 0, lookup) == date(2026, 10, 8)
+    assert add_working_days(date(2026, 10, 9), 0, lookup) == date(2026, 10, 9)
+    assert working_days_between(date(2026, 9, 30), date(2026, 10, 10), lookup) == 3
+    assert working_days_between(date(2026, 10, 10), date(2026, 10, 1), lookup) == 0
