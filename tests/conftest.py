@@ -193,3 +193,19 @@ class Api:
 @pytest.fixture
 def api(client, db, hall_id, clock) -> Api:
     return Api(client, db, hall_id, clock)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Apply the declared markers: ``browser`` to tests/e2e, ``services`` to tests on PostgreSQL or Redis.
+
+    ``pytest -m "not browser and not services"`` then runs what a machine without chromium, PostgreSQL
+    and Redis can run.
+    """
+    for item in items:
+        path = str(item.fspath)
+        if f"{os.sep}e2e{os.sep}" in path:
+            item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        if (callspec is not None and "postgresql" in callspec.params.values()) or \
+                any(word in item.name.lower() for word in ("postgres", "redis")):
+            item.add_marker(pytest.mark.services)

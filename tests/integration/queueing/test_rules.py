@@ -1,0 +1,52 @@
+"""Calling order and A/B posts at the service level, on a small hall with a manual clock (001 §6.3; 000 §6.5)."""
+from __future__ import annotations
+
+import pytest
+
+from hall_queue.domain.events import PostCovered, PostUncovered
+from tests.conftest import engines
+
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
+
+
+def test_green_and_ordinary_interleave_one_to_two_and_stay_fifo_within_a_class(kiosk, clerks):
+    ordinary = [kiosk.take() for _ in range(4)]
+    green = [kiosk.take(green="elderly") for _ in range(2)]
+    clerks.sign_in(1, 1)
+    called = []
+    for _ in range(6):
+        called.append(clerks.call(1, 1))
+        clerks.finish_in_hand(1, 1)
+    assert clerks.call(1, 1) is None  # the queue is empty
+    # Every ticket once; within a class in issue order; green tickets never wait behind more than two ordinary.
+    assert sorted(called) == sorted(ordinary + green)
+    assert [n for n in called if n in green] == green and [n for n in called if n in ordinary] == ordinary
+    first_three = called[:3]
+    assert sum(n in green for n in first_three) == 1 and sum(n in ordinary for n in first_three) == 2
+
+
+def test_a_ticket_in_hand_is_never_called_at_a_second_window(kiosk, clerks):
+    only = kiosk.take()
+    clerks.sign_in(1, 1)
+    clerks.sign_in(2, 2)
+    assert clerks.call(1, 1) == only
+    assert clerks.call(2, 2) is None
+    assert clerks.ticket(only).window_id == clerks.window(1).id
+
+
+def test_ab_posts_cover_then_raise_the_empty_post(clerks):
+    clerks.sign_in(1, 1)   # window 1: A = c1, B = c2
+    clerks.sign_in(2, 2)   # window 2: A = c2, B = c3
+    events = clerks.sign_out(1, 1)
+    # Window 1's B clerk (c2) is at window 2, which takes window 1's post (顶岗补位).
+    assert any(isinstance(e, PostCovered) for e in events)
+    assert clerks.window(1).covered_by_id == clerks.window(2).id
+    # c2 leaves too: nobody is left for window 1 or 2 — both posts are empty and said so.
+    events = clerks.sign_out(2, 2)
+    assert clerks.window(1).covered_by_id is None
+    assert sum(isinstance(e, PostUncovered) for e in events) >= 1
+    # c3, window 2's B clerk, arrives at window 3: signing in takes window 2's empty post at once.
+    events = clerks.sign_in(3, 3)
+    assert any(isinstance(e, PostCovered) for e in events)
+    assert clerks.window(2).covered_by_id == clerks.window(3).id
+    assert clerks.check_posts() == []  # nothing left for the duty round
