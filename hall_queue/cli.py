@@ -89,6 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return supervise(host=args.host, port=args.port, workers=args.workers, instance=config_mod.instance_dir(),
                          access_log=args.access_log)
     app = create_app()
+    if not app.config.get("PUBLIC_BASE_URL"):
+        # Development only (production refuses to start without ONEVISIT_PUBLIC_URL): links point at
+        # this PC's server, never at whatever Host header a request carries (issue 13, finding 3).
+        app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{args.port}"
     app.extensions["onevisit"].start_publisher(socketio.start_background_task)
     from .realtime import watch_message_queue
 
@@ -105,7 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"OneVisit serving on {base}")
     print(f"  API:            {base}/api/v1/openapi.json")
     tokens_path = config_mod.instance_dir() / "demo-tokens.json"
-    if tokens_path.exists():
+    # The demo's page addresses carry the screen token: printed in development only, never in
+    # production, where start-up output ends up in the service's journal (issue 13, finding 11).
+    if tokens_path.exists() and app.config.get("ENV") != "production":
         for line in demo_urls(app, base, json.loads(tokens_path.read_text())):
             print(line)
     sys.stdout.flush()
