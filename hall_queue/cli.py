@@ -7,6 +7,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -251,7 +252,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in demo_urls(app, base, json.loads(tokens_path.read_text())):
             print(line)
     sys.stdout.flush()
-    if not args.access_log:
+    if args.access_log:
+        import logging
+
+        logging.getLogger("werkzeug").addFilter(RedactTokens())
+    else:
         # werkzeug logs every request at INFO whatever log_output says; formatting and writing that
         # line cost ≈ 5 % of a busy server's time. Errors (WARNING and up) are still logged.
         import logging
@@ -260,6 +265,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=args.access_log)
     return 0
+
+
+class RedactTokens:
+    """A logging filter: ``token=…`` in a logged address becomes ``token=***`` (a screen page's address
+    carries its token; the access log must not)."""
+
+    PATTERN = re.compile(r"((?:^|[?&;\s])token=)[^&\s\"']+")
+
+    def filter(self, record) -> bool:
+        hide = lambda v: self.PATTERN.sub(r"\1***", v) if isinstance(v, str) else v  # noqa: E731
+        record.msg = hide(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(hide(a) for a in record.args)
+        return True
 
 
 def cmd_duties(_args: argparse.Namespace) -> int:
