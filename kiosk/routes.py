@@ -108,8 +108,11 @@ def init_app(app: Flask) -> None:
     if not config_mod.inprocess_agent_enabled(app.config):
         return  # /kiosk/agent/* answers 404: kiosks run `onevisit kiosk` on their own PC
     production = app.config.get("ENV") == "production"
-    guard = in_process_guard(production=production, addresses=app.config.get("KIOSK_ADDRESSES"),
-                             public_url=app.config.get("PUBLIC_BASE_URL", ""))
+    try:
+        guard = in_process_guard(production=production, addresses=app.config.get("KIOSK_ADDRESSES"),
+                                 public_url=app.config.get("PUBLIC_BASE_URL", ""))
+    except ValueError as e:
+        raise config_mod.InsecureConfig(f"ONEVISIT_KIOSK_ADDRESSES: {e}") from e
     lock = threading.Lock()
     holder: dict[str, KioskAgent] = {}
 

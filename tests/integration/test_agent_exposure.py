@@ -208,3 +208,10 @@ def test_standalone_agent_refuses_other_addresses(standalone):
     r = client.get("/kiosk/agent/state", headers={"Host": "127.0.0.1:5100"})
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "not_kiosk_address"
 
+
+
+def test_a_bad_kiosk_address_setting_stops_start_up(db, clock, tmp_path):
+    from hall_queue.config import InsecureConfig
+
+    with pytest.raises(InsecureConfig, match="ONEVISIT_KIOSK_ADDRESSES"):
+        _app(db, clock, tmp_path, KIOSK_ADDRESSES="kiosk-1")
