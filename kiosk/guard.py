@@ -86,6 +86,16 @@ class AgentGuard:
 
     def check(self, request: Request) -> None:
         """Apply every check to one agent request; raise Refused."""
+        self.check_source(request)
+        if self.require_key:
+            sent = request.headers.get(KEY_HEADER, "")
+            if not sent and request.method in ("GET", "HEAD"):
+                sent = request.cookies.get(KEY_COOKIE, "")
+            if not sent or not hmac.compare_digest(sent.encode(), self.key.encode()):
+                raise Refused(403, "kiosk_key_required", "only the kiosk's own page may use the agent")
+
+    def check_source(self, request: Request) -> None:
+        """The request comes straight from the kiosk (address, no proxy, Host, Origin); raise Refused."""
         if any(h in request.headers for h in PROXY_HEADERS):
             raise Refused(403, "proxied", "the kiosk agent is not reachable through a proxy")
         try:
@@ -95,12 +105,6 @@ class AgentGuard:
         if remote not in self.addresses:
             raise Refused(403, "not_kiosk_address", "the kiosk agent answers only the kiosk itself")
         self.check_origin_and_host(request)
-        if self.require_key:
-            sent = request.headers.get(KEY_HEADER, "")
-            if not sent and request.method in ("GET", "HEAD"):
-                sent = request.cookies.get(KEY_COOKIE, "")
-            if not sent or not hmac.compare_digest(sent.encode(), self.key.encode()):
-                raise Refused(403, "kiosk_key_required", "only the kiosk's own page may use the agent")
 
 
 def in_process_guard(*, production: bool, addresses: str | None, public_url: str) -> AgentGuard:

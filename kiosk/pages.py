@@ -108,7 +108,7 @@ def index():
     key = None
     if guard is not None and guard.require_key:
         try:  # the per-boot key goes to the kiosk's own browser only
-            AgentGuard(addresses=guard.addresses, port=guard.port, extra_hosts=guard.extra_hosts).check(request)
+            guard.check_source(request)
             key = guard.key
         except Refused:
             key = None
