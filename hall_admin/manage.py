@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from hall_queue.entrypoints.api.base import csrf_matches, csrf_token
 from hall_queue.entrypoints.api.errors import describe_validation
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.calendar import local_time
+from hall_queue.config import public_url
 from hall_queue.domain.models import (
     Complaint,
     Hall,
@@ -62,7 +63,8 @@ def config_page():
     hall = _staff_hall()
     actor = current_staff()
     page = {"hall_id": hall.id, "hall_name": hall.name, "role": actor.role, "staff_id": actor.id,
-            "halls": _halls() if actor.role == "admin" else [], "window_kinds": list(WINDOW_KIND_LABELS.items())}
+            "halls": _halls() if actor.role == "admin" else [], "window_kinds": list(WINDOW_KIND_LABELS.items()),
+            "public_url": public_url(current_app.config)}  # the address registered screens and pads open
     return render_template("manage/config.html", page=page, hall=hall)
 
 

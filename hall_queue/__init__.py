@@ -8,6 +8,9 @@ from flask import Flask, jsonify
 
 from hall_queue import config as config_mod
 from hall_queue.bootstrap import build_runtime
+# Imported before any ``socketio.init_app``: handlers declared on the unbound extension are applied to
+# every app's server (one declared after ``init_app`` would reach only that first server).
+from hall_queue.entrypoints import socket_events  # noqa: F401 - declares the Socket.IO handlers
 from hall_queue.infrastructure.realtime import emit_to_room, socketio
 
 __version__ = "0.1.0"
@@ -57,7 +60,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       logger=False, engineio_logger=False)
     rt.emit = emit_to_room
 
-    from hall_queue.entrypoints import socket_events  # noqa: F401 - registers the Socket.IO handlers
     from hall_queue.entrypoints.api import bp as api_bp
     from hall_queue.entrypoints.api.errors import register_error_handlers
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEMO_SECRET_KEY = "onevisit-demo-secret-do-not-use-in-production"
 DEMO_DATA_KEY = "onevisit-demo-data-key-do-not-use-in-production"
@@ -24,9 +25,32 @@ def from_env() -> dict:
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "onevisit"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ONEVISIT_MAX_BODY", 1024 * 1024)),
-        "PUBLIC_BASE_URL": os.environ.get("ONEVISIT_PUBLIC_URL", ""),
+        "PUBLIC_BASE_URL": os.environ.get("ONEVISIT_PUBLIC_URL", "").strip().rstrip("/"),
         "ENV": os.environ.get("ONEVISIT_ENV", "development"),
+        # The kiosk agent inside the server (kiosk/guard.py): "1" on, "0" off; unset = on only in development.
+        "INPROCESS_AGENT": os.environ.get("ONEVISIT_INPROCESS_AGENT", ""),
+        "KIOSK_ADDRESSES": os.environ.get("ONEVISIT_KIOSK_ADDRESSES", ""),
     }
+
+
+def public_url(settings: dict) -> str:
+    """The base of every absolute link and QR code (slips, booking, pads): ``ONEVISIT_PUBLIC_URL``.
+
+    Never the request's Host header, which any client sets (issue 13, finding 3). Without the setting
+    (development only: production refuses to start) links point at this PC's own server.
+    """
+    configured = str(settings.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    return configured or f"http://127.0.0.1:{os.environ.get('ONEVISIT_PORT', '5000')}"
+
+
+def inprocess_agent_enabled(settings: dict) -> bool:
+    """Whether ``onevisit run`` mounts the kiosk agent (``/kiosk/agent/…``): development, or asked for."""
+    value = str(settings.get("INPROCESS_AGENT") or "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return settings.get("ENV") != "production"
 
 
 class InsecureConfig(RuntimeError):
@@ -43,3 +67,7 @@ def check_production(settings: dict) -> None:
     if bad:
         raise InsecureConfig(f"refusing to start in production with demo or short keys: set {', '.join(bad)} "
                              f"to long random values (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+    url = urlsplit(str(settings.get("PUBLIC_BASE_URL") or ""))
+    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+        raise InsecureConfig("refusing to start in production without ONEVISIT_PUBLIC_URL: set it to the address "
+                             "visitors' phones open, e.g. https://zwfw.example.gov.cn (every QR code and link uses it)")

@@ -34,7 +34,12 @@ def run(args: argparse.Namespace) -> int:
     none = lambda v: v or None  # noqa: E731 - "" switches a device off
     config = AgentConfig(idcard_url=none(args.idcard), printer_url=none(args.printer), scanner_url=none(args.scanner),
                          idle_s=args.idle, retry_s=args.retry, public_url=args.public_url, name=args.name)
-    app = create_kiosk_app(server=args.server, token=args.token, config=config)
+    try:
+        app = create_kiosk_app(server=args.server, token=args.token, config=config, port=args.port,
+                               addresses=os.environ.get("ONEVISIT_KIOSK_ADDRESSES"))
+    except ValueError as e:  # a bad ONEVISIT_KIOSK_ADDRESSES
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"kiosk agent on http://{args.host}:{args.port}/kiosk/ -> {args.server}")
     sys.stdout.flush()
     app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)

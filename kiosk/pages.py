@@ -19,29 +19,32 @@ from devices.idcard import status as sw3
 from hall_queue.domain.vocabulary import GREEN_REASONS
 
 from .agent import AgentError, KioskAgent, valid_request_id
+from .guard import KEY_COOKIE, AgentGuard, Refused
 
 bp = Blueprint("kiosk_pages", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/static")
 
 EXT = "kiosk_agent_provider"
+GUARD_EXT = "kiosk_agent_guard"
+SIM_EXT = "kiosk_agent_sim"
 QR_PATHS = ("/t/", "/guide/", "/book/")
 SSE_WAIT_S = 15.0
 
 
-def set_agent_provider(app, provider: Callable[[], KioskAgent]) -> None:
-    """Tell the blueprint how to get this app's agent (created on first use)."""
+def set_agent_provider(app, provider: Callable[[], KioskAgent], *, guard: AgentGuard | None = None,
+                       sim: bool = True) -> None:
+    """Tell the blueprint how to get this app's agent (created on first use), who may use it (``guard``)
+    and whether the demo drills (``/kiosk/agent/sim/…``) exist."""
     app.extensions[EXT] = provider
+    app.extensions[GUARD_EXT] = guard
+    app.extensions[SIM_EXT] = sim
 
 
 def agent() -> KioskAgent:
     provider = current_app.extensions.get(EXT)
     if provider is None:
         raise AgentError(503, "agent_not_configured", "this server runs no kiosk agent")
-    a = provider()
-    if not a.config.public_url and request:
-        # Demo: the links a phone opens point at the server this page came from.
-        a.config.public_url = request.host_url.rstrip("/")
-    return a
+    return provider()
 
 
 def _error(status: int, code: str, message: str, **extra: Any):
@@ -77,13 +80,44 @@ def _int_or_none(value: Any, name: str) -> int | None:
     return value
 
 
+@bp.before_request
+def _only_the_kiosk():
+    """The agent API answers the kiosk's own page only (guard.py); without an agent it does not exist."""
+    if not request.path.startswith(bp.url_prefix + "/agent/"):
+        return None
+    if current_app.extensions.get(EXT) is None:
+        return _error(404, "not_found", "this server runs no kiosk agent")
+    if request.path.startswith(bp.url_prefix + "/agent/sim/") and not current_app.extensions.get(SIM_EXT, True):
+        return _error(404, "not_found", "no simulated devices here")
+    guard: AgentGuard | None = current_app.extensions.get(GUARD_EXT)
+    if guard is not None:
+        try:
+            guard.check(request)
+        except Refused as e:
+            return _error(e.status, e.code, e.message)
+    return None
+
+
 # ---------------------------------------------------------------- pages
 
 @bp.get("/")
 def index():
     """The touch screen (one page, several screens), portrait 1080×1920 or landscape 1920×1080."""
     idle = request.args.get("idle", type=float)
-    return render_template("kiosk/index.html", idle_override=idle)
+    guard: AgentGuard | None = current_app.extensions.get(GUARD_EXT)
+    key = None
+    if guard is not None and guard.require_key:
+        try:  # the per-boot key goes to the kiosk's own browser only
+            guard.check_source(request)
+            key = guard.key
+        except Refused:
+            key = None
+    resp = current_app.make_response(render_template("kiosk/index.html", idle_override=idle, kiosk_key=key))
+    if key:
+        resp.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", path=bp.url_prefix,
+                        secure=request.is_secure)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 # ---------------------------------------------------------------- agent API
@@ -185,8 +219,6 @@ def qr_svg():
     if not path.startswith(QR_PATHS) or len(path) > 200 or any(c in path for c in "\r\n\"'<> "):
         return _error(422, "validation_error", "path must be a follow, guide or booking page")
     link = agent().public_link(path)
-    if link.startswith("/"):
-        link = request.host_url.rstrip("/") + link
     img = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
     buf = io.BytesIO()
     img.save(buf)

@@ -4,7 +4,9 @@
 * ``/guide/<hall_id>/<item_id>`` and ``/guide/<hall_id>/bundle/<bundle_id>`` — the service guide
   with the one-time notice of materials (000 §6.9, 003 §3.8), readable on a phone.
 * ``/kiosk/`` — the touch pages and their agent API (``kiosk.pages``), registered by ``init_app``;
-  in the demo the agent runs in this process with simulated devices and the demo kiosk token.
+  in development the agent runs in this process with simulated devices and the demo kiosk token. In
+  production it exists only when ``ONEVISIT_INPROCESS_AGENT=1`` (a single-PC hall), answers only the
+  kiosk's own address with a per-boot key (kiosk/guard.py), and has no ``sim/*`` drills.
 """
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ from pathlib import Path
 from flask import Blueprint, Flask, abort, render_template
 from sqlalchemy import select
 
+from hall_queue import config as config_mod
 from hall_queue.catalog.materials import bundle_materials
 from hall_queue.domain.models import Bundle, Hall, ServiceItem, Ticket
 from hall_queue.bootstrap import runtime
 
 from . import pages
 from .agent import AgentConfig, AgentError, KioskAgent
+from .guard import in_process_guard
 from .upstream import InProcessUpstream
 
 log = logging.getLogger("onevisit.kiosk")
@@ -94,13 +98,21 @@ def demo_agent_config(app: Flask) -> AgentConfig:
                        printer_url=setting("PRINTER", f"virtual://?dir={instance / 'printouts'}") or None,
                        scanner_url=setting("SCANNER", "sim://?width=1280&height=720") or None,
                        idle_s=float(setting("IDLE_S", "60")), retry_s=float(setting("RETRY_S", "3")),
-                       public_url=setting("PUBLIC_URL", app.config.get("PUBLIC_BASE_URL", "")),
-                       health_every_s=float(setting("HEALTH_S", "5")), name="大厅1号取号机（演示）")
+                       public_url=setting("PUBLIC_URL", config_mod.public_url(app.config)),
+                       health_every_s=float(setting("HEALTH_S", "5")), name=setting("NAME", "大厅1号取号机"))
 
 
 def init_app(app: Flask) -> None:
-    """Register the touch pages and start the demo agent on first use (only if a kiosk token exists)."""
+    """Register the touch pages and, in development or when enabled, the agent (started on first use)."""
     app.register_blueprint(pages.bp)
+    if not config_mod.inprocess_agent_enabled(app.config):
+        return  # /kiosk/agent/* answers 404: kiosks run `onevisit kiosk` on their own PC
+    production = app.config.get("ENV") == "production"
+    try:
+        guard = in_process_guard(production=production, addresses=app.config.get("KIOSK_ADDRESSES"),
+                                 public_url=app.config.get("PUBLIC_BASE_URL", ""))
+    except ValueError as e:
+        raise config_mod.InsecureConfig(f"ONEVISIT_KIOSK_ADDRESSES: {e}") from e
     lock = threading.Lock()
     holder: dict[str, KioskAgent] = {}
 
@@ -109,16 +121,17 @@ def init_app(app: Flask) -> None:
             if "agent" not in holder:
                 if app.config.get("KIOSK_AGENT") is False:
                     raise AgentError(503, "agent_not_configured", "the kiosk agent is switched off")
-                token = app.config.get("KIOSK_TOKEN")
+                token = app.config.get("KIOSK_TOKEN") or os.environ.get("ONEVISIT_KIOSK_TOKEN")
                 tokens_file = Path(app.instance_path) / "demo-tokens.json"
                 if not token and tokens_file.exists():
                     token = json.loads(tokens_file.read_text()).get("kiosk")
                 if not token:
                     raise AgentError(503, "agent_not_configured",
-                                     "no kiosk token: run `onevisit demo` or set KIOSK_TOKEN")
+                                     "no kiosk token: register a kiosk (`onevisit device add kiosk`) "
+                                     "and set ONEVISIT_KIOSK_TOKEN")
                 agent = KioskAgent(InProcessUpstream(app, token), demo_agent_config(app)).start()
                 holder["agent"] = agent
                 atexit.register(agent.stop)
             return holder["agent"]
 
-    pages.set_agent_provider(app, provider)
+    pages.set_agent_provider(app, provider, guard=guard, sim=not production)

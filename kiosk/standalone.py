@@ -8,11 +8,19 @@ from flask import Flask, jsonify, redirect
 
 from . import pages
 from .agent import AgentConfig, KioskAgent
+from .guard import AgentGuard, parse_addresses
 from .upstream import HttpUpstream
 
 
-def create_kiosk_app(*, server: str, token: str, config: AgentConfig) -> Flask:
-    """Build the kiosk PC's app: ``/kiosk/`` pages and agent API, devices opened from their URLs."""
+def create_kiosk_app(*, server: str, token: str, config: AgentConfig, port: int | None = None,
+                     addresses: str | None = None) -> Flask:
+    """Build the kiosk PC's app: ``/kiosk/`` pages and agent API, devices opened from their URLs.
+
+    The agent API answers only the kiosk's own addresses (loopback unless ``addresses``), and only a
+    ``Host`` of ``localhost``/``127.0.0.1``/``[::1]`` with ``port`` and a matching ``Origin``: a web
+    page that rebinds its own name to 127.0.0.1 (DNS rebinding) is refused (guard.py).
+    """
+    guard = AgentGuard(addresses=parse_addresses(addresses), port=port)
     app = Flask("kiosk")
     app.json.ensure_ascii = False
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the page sends small JSON bodies only
@@ -22,7 +30,7 @@ def create_kiosk_app(*, server: str, token: str, config: AgentConfig) -> Flask:
     atexit.register(agent.stop)
     app.extensions["kiosk_agent"] = agent
     app.register_blueprint(pages.bp)
-    pages.set_agent_provider(app, lambda: agent)
+    pages.set_agent_provider(app, lambda: agent, guard=guard)
 
     @app.get("/")
     def root():

@@ -55,13 +55,18 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
     return staff
 
 
-def issue_token(session: Session, *, kind: str, hall_id: int | None, now: datetime, staff_id: int | None = None,
-                window_id: int | None = None, name: str = "", ttl: timedelta | None = None) -> str:
-    """Create a bearer token and store only its SHA-256; return the token once."""
+def new_token(kind: str) -> str:
+    """A fresh random token of a kind (only its SHA-256 is ever stored)."""
     # A fixed prefix per kind ("ovki_" kiosk, "ovsc_" screen, "ovpd_" rating pad, "ovst_" staff): a
     # token never starts with "-", which a command line (`onevisit kiosk --token …`) would take for
     # an option, and a leaked token is easy to recognise in logs and secret scanners.
-    token = f"ov{_TOKEN_PREFIX.get(kind, 'xx')}_{secrets.token_urlsafe(32)}"
+    return f"ov{_TOKEN_PREFIX.get(kind, 'xx')}_{secrets.token_urlsafe(32)}"
+
+
+def issue_token(session: Session, *, kind: str, hall_id: int | None, now: datetime, staff_id: int | None = None,
+                window_id: int | None = None, name: str = "", ttl: timedelta | None = None) -> str:
+    """Create a bearer token and store only its SHA-256; return the token once."""
+    token = new_token(kind)
     session.add(AccessToken(kind=kind, hall_id=hall_id, staff_id=staff_id, window_id=window_id, name=name,
                             token_hash=token_digest(token), created_at=now,
                             expires_at=now + ttl if ttl is not None else None))

@@ -1,10 +1,13 @@
-"""``onevisit`` command line: init, demo, run, create-admin, audit, purge, keys, devices. A thin adapter."""
+"""``onevisit`` command line: init, setup, device, demo, run, create-admin, audit, purge, keys, devices.
+
+A thin adapter."""
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +37,12 @@ def _redact(url: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if config_mod.from_env()["ENV"] == "production":
+        # The demo creates published accounts (admin / onevisit-demo): never on a real hall's server.
+        print("error: `onevisit demo` refuses to run with ONEVISIT_ENV=production: it creates the demo accounts "
+              "whose password is published. Set up a real hall with `onevisit setup` and `onevisit device add`.",
+              file=sys.stderr)
+        return 2
     from hall_queue.domain.clock import SystemClock
     from hall_queue.entrypoints.demo.loader import issue_demo_tokens, load_demo_hall
     from hall_queue.infrastructure.migrate import upgrade
@@ -56,12 +65,140 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_password(args: argparse.Namespace) -> str:
+    return args.password or os.environ.get("ONEVISIT_ADMIN_PASSWORD") or getpass.getpass("password: ")
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Create a real hall: its catalogue (CSV/JSON or empty), windows and the first administrator."""
+    from pathlib import Path
+
+    from hall_queue.access.hall_setup import Catalogue, parse_queues, read_catalogue, setup_hall
+    from hall_queue.domain.clock import SystemClock
+    from hall_queue.domain.errors import DomainError
+
+    from hall_queue.infrastructure.migrate import upgrade
+
+    try:
+        catalogue = Catalogue()
+        if args.catalog:
+            path = Path(args.catalog)
+            catalogue = read_catalogue(path.read_bytes().decode("utf-8-sig"), json_file=path.suffix.lower() == ".json")
+        if args.queues:
+            catalogue.queues = {**catalogue.queues, **parse_queues(args.queues)}
+        if not catalogue.queues:
+            catalogue.queues = parse_queues("A:综合业务")
+    except (OSError, UnicodeDecodeError, DomainError) as e:
+        print(f"error: cannot read the catalogue: {e}", file=sys.stderr)
+        return 2
+    upgrade(config_mod.from_env()["DATABASE_URL"])
+    password = _admin_password(args)
+    db = _db()
+    try:
+        summary = db.run_write(lambda s: setup_hall(
+            s, code=args.code, name=args.name, timezone=args.timezone, catalogue=catalogue, windows=args.windows,
+            admin_username=args.admin, admin_password=password, admin_name=args.admin_name or "",
+            now=SystemClock().now()))
+    except (DomainError, ValueError) as e:
+        print(f"error: nothing was created: {e}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(json.dumps(summary, ensure_ascii=False))
+    print(f"next: register the hall's devices, e.g. `onevisit device add --hall {args.code} --role kiosk "
+          f"--name 1号取号机`", file=sys.stderr)
+    return 0
+
+
+def _device_hall(s, ref: str):
+    from sqlalchemy import select
+
+    from hall_queue.domain.models import Hall
+
+    hall = s.scalar(select(Hall).where(Hall.code == ref))
+    if hall is None and ref.isdigit():
+        hall = s.get(Hall, int(ref))
+    if hall is None:
+        raise LookupError(f"no hall {ref!r} (give its code or id)")
+    return hall
+
+
+def _device_line(d: dict) -> str:
+    from hall_queue.access.device_registry import ROLE_NAMES
+
+    where = f" window {d['window_number']}" if d["window_number"] else ""
+    state = "active" if d["active"] else f"revoked {d['revoked_at']}"
+    return f"{d['id']:>5}  {d['role']:<13} {ROLE_NAMES[d['role']]:<6} {d['name']}{where}  ({state})"
+
+
+def cmd_device(args: argparse.Namespace) -> int:
+    """Register, list, revoke and rotate a hall's devices; a token is printed once, when made."""
+    from sqlalchemy import select
+
+    from hall_queue.access import device_registry as D
+    from hall_queue.access.audit import SYSTEM
+    from hall_queue.domain.clock import SystemClock
+    from hall_queue.domain.errors import DomainError
+
+    from hall_queue.infrastructure.migrate import upgrade
+    from hall_queue.domain.models import Window
+
+    settings = config_mod.from_env()
+    upgrade(settings["DATABASE_URL"])
+    db = _db()
+    now = SystemClock().now()
+    try:
+        if args.device_cmd == "list":
+            with db.read() as s:
+                devices = D.list_devices(s, _device_hall(s, args.hall))
+            print(json.dumps(devices, ensure_ascii=False) if args.json else
+                  "\n".join(_device_line(d) for d in devices) or "no devices registered")
+            return 0
+        if args.device_cmd == "add":
+            def do(s):
+                hall = _device_hall(s, args.hall)
+                window_id = None
+                if args.window is not None:
+                    window_id = s.scalar(select(Window.id).where(Window.hall_id == hall.id,
+                                                                  Window.number == args.window))
+                    if window_id is None:
+                        raise LookupError(f"no window {args.window} in hall {hall.code}")
+                device, token = D.register_device(s, hall, role=args.role, name=args.name, window_id=window_id,
+                                                  now=now, actor=SYSTEM)
+                return hall.id, device, token
+            hall_id, device, token = db.run_write(do)
+        else:
+            def change(s):
+                row = D.get_device(s, args.device_id)
+                if args.device_cmd == "revoke":
+                    return row.hall_id, D.revoke_device(s, row, now=now, actor=SYSTEM), None
+                return (row.hall_id, *D.rotate_device(s, row, now=now, actor=SYSTEM))
+            hall_id, device, token = db.run_write(change)
+    except (DomainError, LookupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps({"device": device, **({"token": token} if token else {})}, ensure_ascii=False))
+        return 0
+    print(_device_line(device))
+    if token:
+        print(f"token (shown this once; store it on the device now): {token}")
+        base = config_mod.public_url(settings)
+        page = {"hall_screen": f"/display/hall/{hall_id}", "window_screen": f"/display/window/{device['window_id']}",
+                "pad": f"/admin/pad/{device['window_id']}"}.get(device["role"])
+        if page:
+            print(f"page: {base}{page}?token=<the token>")
+    return 0
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from hall_queue.access.auth import create_staff
     from hall_queue.infrastructure.migrate import upgrade
 
     upgrade(config_mod.from_env()["DATABASE_URL"])
-    password = args.password or os.environ.get("ONEVISIT_ADMIN_PASSWORD") or getpass.getpass("password: ")
+    password = _admin_password(args)
     db = _db()
     try:
         db.run_write(lambda s: create_staff(s, username=args.username, password=password, role="admin",
@@ -89,6 +226,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return supervise(host=args.host, port=args.port, workers=args.workers, instance=config_mod.instance_dir(),
                          access_log=args.access_log)
     app = create_app()
+    if not app.config.get("PUBLIC_BASE_URL"):
+        # Development only (production refuses to start without ONEVISIT_PUBLIC_URL): links point at
+        # this PC's server, never at whatever Host header a request carries (issue 13, finding 3).
+        app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{args.port}"
     app.extensions["onevisit"].start_publisher(socketio.start_background_task)
     from hall_queue.entrypoints.socket_events import watch_message_queue
 
@@ -105,11 +246,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"OneVisit serving on {base}")
     print(f"  API:            {base}/api/v1/openapi.json")
     tokens_path = config_mod.instance_dir() / "demo-tokens.json"
-    if tokens_path.exists():
+    # The demo's page addresses carry the screen token: printed in development only, never in
+    # production, where start-up output ends up in the service's journal (issue 13, finding 11).
+    if tokens_path.exists() and app.config.get("ENV") != "production":
         for line in demo_urls(app, base, json.loads(tokens_path.read_text())):
             print(line)
     sys.stdout.flush()
-    if not args.access_log:
+    if args.access_log:
+        import logging
+
+        logging.getLogger("werkzeug").addFilter(RedactTokens())
+    else:
         # werkzeug logs every request at INFO whatever log_output says; formatting and writing that
         # line cost ≈ 5 % of a busy server's time. Errors (WARNING and up) are still logged.
         import logging
@@ -118,6 +265,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, use_reloader=False,
                  log_output=args.access_log)
     return 0
+
+
+class RedactTokens:
+    """A logging filter: ``token=…`` in a logged address becomes ``token=***`` (a screen page's address
+    carries its token; the access log must not)."""
+
+    PATTERN = re.compile(r"((?:^|[?&;\s])token=)[^&\s\"']+")
+
+    def filter(self, record) -> bool:
+        hide = lambda v: self.PATTERN.sub(r"\1***", v) if isinstance(v, str) else v  # noqa: E731
+        record.msg = hide(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(hide(a) for a in record.args)
+        return True
 
 
 def cmd_duties(_args: argparse.Namespace) -> int:
@@ -228,7 +389,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onevisit", description="OneVisit queue server for government service halls")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("init", help="create or migrate the database").set_defaults(func=cmd_init)
-    sub.add_parser("demo", help="load the demo hall and print device tokens").set_defaults(func=cmd_demo)
+    sub.add_parser("demo", help="load the demo hall and print device tokens (refused in production)").set_defaults(
+        func=cmd_demo)
+    st = sub.add_parser("setup", help="set up a real hall: catalogue (CSV/JSON or empty), windows, first admin")
+    st.add_argument("--code", required=True, help="hall code: lower-case letters, digits, '-' (e.g. city-hall)")
+    st.add_argument("--name", required=True, help="hall name, e.g. 某某市政务服务中心")
+    st.add_argument("--timezone", default="Asia/Shanghai")
+    st.add_argument("--catalog", help="item catalogue: the configuration page's items CSV, or a JSON file")
+    st.add_argument("--queues", help="queues as PREFIX:名称,… (default: the CSV's prefixes, else A:综合业务)")
+    st.add_argument("--windows", type=int, default=0, help="number of general windows serving every queue")
+    st.add_argument("--admin", required=True, help="the first administrator's username")
+    st.add_argument("--admin-name", help="display name")
+    st.add_argument("--password", help="(or ONEVISIT_ADMIN_PASSWORD, or asked)")
+    st.set_defaults(func=cmd_setup)
+    dv = sub.add_parser("device", help="register, list, revoke, rotate a hall's kiosks, screens and rating pads")
+    dv_sub = dv.add_subparsers(dest="device_cmd", required=True)
+    da = dv_sub.add_parser("add", help="register a device and print its token once")
+    da.add_argument("--hall", required=True, help="hall code or id")
+    da.add_argument("--role", required=True, choices=("kiosk", "hall_screen", "window_screen", "pad"))
+    da.add_argument("--name", required=True, help="e.g. 1号取号机")
+    da.add_argument("--window", type=int, help="window number (window_screen and pad)")
+    dl = dv_sub.add_parser("list", help="list the hall's devices (never their tokens)")
+    dl.add_argument("--hall", required=True, help="hall code or id")
+    for name, text in (("revoke", "take a device out of service: its token is refused from now on"),
+                       ("rotate", "give a device a new token (printed once); the old one is refused")):
+        dc = dv_sub.add_parser(name, help=text)
+        dc.add_argument("device_id", type=int)
+    for p in (da, dl, *[dv_sub.choices[n] for n in ("revoke", "rotate")]):
+        p.add_argument("--json", action="store_true", help="answer as JSON")
+    dv.set_defaults(func=cmd_device)
     r = sub.add_parser("run", help="serve the API, pages and live events")
     r.add_argument("--host", default=os.environ.get("ONEVISIT_HOST", "127.0.0.1"))
     r.add_argument("--port", type=int, default=int(os.environ.get("ONEVISIT_PORT", "5000")))

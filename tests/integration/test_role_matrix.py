@@ -75,6 +75,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "list_notices": STAFF | {"screen"}, "post_notice": MANAGERS, "delete_notice": MANAGERS,
     "post_device_health": frozenset({"kiosk"}), "list_device_health": STAFF,
     "stats_read": MANAGERS, "stats_csv": MANAGERS,
+    # registered devices (issue 13): managers of the hall and admins only
+    "list_devices": MANAGERS, "register_device": MANAGERS, "revoke_device": MANAGERS, "rotate_device": MANAGERS,
 }
 # A clerk may only act at the window they are signed in at (window 1): on window 2, or on the ticket
 # in hand there, these answer 403 (sign-in: 409, the window is taken). Re-queueing a late visitor's
@@ -99,6 +101,7 @@ BODIES = {
     "assign_rectification": {"fix_plan": "培训"}, "fix_rectification": {"fix": "已培训"},
     "feedback_rectification": {"feedback": "已回访"}, "post_notice": {"text": "今日下午三点后暂停办理"},
     "post_device_health": {"device": "printer", "status": "ok"},
+    "register_device": {"role": "kiosk", "name": "备用取号机"},
 }
 
 
@@ -149,9 +152,10 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
         "item_id": api.items["SS001"]})
     holiday = api.post(f"/api/v1/halls/{hall_id}/appointments/holidays", {"day": "2026-05-01"}, token=m)
     notice = api.post(f"/api/v1/halls/{hall_id}/notices", {"text": "今日正常办理"}, token=m)
+    device = api.post(f"/api/v1/halls/{hall_id}/devices", {"role": "hall_screen", "name": "备用综合屏"}, token=m)
     cfg = {k: api.get(f"/api/v1/halls/{hall_id}/{k}", token=m).get_json()["items"]
            for k in ("categories", "items", "bundles", "queues", "staff")}
-    for r in (case, page, complaint, booking, holiday, notice):
+    for r in (case, page, complaint, booking, holiday, notice, device):
         assert r.status_code in (200, 201), r.get_json()
     appointment_id = next(a["id"] for a in api.get(f"/api/v1/halls/{hall_id}/appointments?date=2026-03-03",
                                                     token=m).get_json()["items"])
@@ -165,6 +169,7 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
                                                           token=m).get_json()["items"]),
            "appointment_id": appointment_id, "holiday_id": holiday.get_json()["id"],
            "notice_id": notice.get_json()["id"], "code": own["follow_code"],
+           "device_id": device.get_json()["device"]["id"],
            "category_id": cfg["categories"][-1]["id"], "item_id": cfg["items"][-1]["id"],
            "bundle_id": cfg["bundles"][-1]["id"], "queue_id": cfg["queues"][-1]["id"],
            "staff_id": next(s["id"] for s in cfg["staff"] if s["username"] == "clerk12")}

@@ -51,6 +51,7 @@
     for (const b of document.querySelectorAll(".tabs button")) b.classList.toggle("active", b.dataset.tab === name);
     for (const s of document.querySelectorAll(".tab")) s.hidden = s.id !== "tab-" + name;
     if (name === "settings") return loadSettings();
+    if (name === "devices") return CfgDevices.load();
     const box = $("tab-" + name);
     box.dataset.loaded = "0";  // set again when the list is redrawn (tests and screen readers wait on it)
     const err = box.querySelector(".list-error");

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from pydantic import Field, StringConstraints
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from hall_queue.access import audit
 from hall_queue.feedback import ratings
 from hall_queue.queueing import window_desk
 from hall_queue.access.auth import issue_token
+from hall_queue.config import public_url
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import AccessToken, Rating, Rectification, Staff, Ticket, Window
 from hall_queue.bootstrap import runtime
@@ -160,7 +161,7 @@ def pad_token(window_id: int, body: PadTokenIn):
         token = issue_token(s, kind="pad", hall_id=w.hall_id, window_id=w.id, now=now(),
                             name=body.name or f"{w.number}号窗口评价器")
         audit.record(s, actor=g.actor, action="device.pad_token", at=now(), hall_id=w.hall_id, window_id=w.id)
-        url = url_for("hall_admin.pad", window_id=w.id, token=token, _external=True)
+        url = public_url(current_app.config) + url_for("hall_admin.pad", window_id=w.id, token=token)
         return ({"token": token, "window_id": w.id, "url": url}, 201), []
     return write(do)
 

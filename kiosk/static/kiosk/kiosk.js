@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   var AGENT = "/kiosk/agent";
+  var KEY_META = document.querySelector('meta[name="kiosk-key"]');
+  var KEY = KEY_META ? KEY_META.getAttribute("content") : "";
   var $ = function (id) { return document.getElementById(id); };
 
   var TEXT = {
@@ -112,7 +114,8 @@
   }
 
   function api(method, path, body) {
-    var opts = { method: method, headers: {} };
+    var opts = { method: method, headers: {}, credentials: "same-origin" };
+    if (KEY) opts.headers["X-Kiosk-Key"] = KEY;  // the per-boot key of an in-process agent in production
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     return fetch(AGENT + path, opts).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
