@@ -10,7 +10,7 @@ from . import config as config_mod
 from .clock import SystemClock
 from .db import Database
 from .identity import IdentityVault
-from .realtime import emit_to_room, socketio
+from .realtime import emit_to_room, harden_transport, socketio
 from .runtime import Runtime
 
 __version__ = "0.1.0"
@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       channel=app.config.get("SOCKETIO_CHANNEL", "onevisit"),
                       logger=False, engineio_logger=False)
     rt.emit = emit_to_room
+    harden_transport()
 
     from .api import bp as api_bp
     from .api.errors import register_error_handlers
