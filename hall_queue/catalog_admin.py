@@ -31,6 +31,8 @@ from pydantic import (
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from hall_queue.infrastructure.csv_export import csv_text
+
 from . import audit
 from .audit import Actor
 from .auth import create_staff, hash_password
@@ -639,9 +641,8 @@ MAX_CSV_ROWS = 5000
 _TRUE = {"yes", "y", "true", "1", "是"}
 _FALSE = {"no", "n", "false", "0", "否", ""}
 _FORMS_ZH = {"原件": "original", "复印件": "copy", "原件和复印件": "original_and_copy"}
-# Cells starting with these are formulas to a spreadsheet; export quotes them with ' (and any cell starting
-# with ' itself), import removes one leading ', so the round trip is exact.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+# Export quotes formula-like cells with ' (infrastructure/csv_export.py); import removes one leading ',
+# so the round trip is exact.
 
 
 class CsvImportError(InvalidRequest):
@@ -654,10 +655,6 @@ class CsvImportError(InvalidRequest):
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         super().__init__(f"{len(errors)} problem(s), nothing imported: {shown}{more}")
         self.errors = errors
-
-
-def _cell_out(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _cell_in(value: str | None) -> str:
@@ -723,9 +720,7 @@ def decode_materials(text: str) -> list[dict[str, Any]]:
 def export_items_csv(session: Session, hall: Hall) -> str:
     """Return the hall's item catalogue as CSV text with a UTF-8 BOM (so Excel reads Chinese)."""
     cats = {c.id: c for c in session.scalars(select(ServiceCategory).where(ServiceCategory.hall_id == hall.id))}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
+    rows: list[list[str]] = [list(CSV_COLUMNS)]
     for item in session.scalars(select(ServiceItem).where(ServiceItem.hall_id == hall.id).order_by(ServiceItem.code)):
         cat = cats[item.category_id]
         guide = item.guide or {}
@@ -735,8 +730,8 @@ def export_items_csv(session: Session, hall: Hall) -> str:
                "|".join(sorted(q.prefix for q in item.queues)), encode_materials(list(item.materials or []))]
         row += [str(guide.get(k, "") or "") for k in GUIDE_FIELDS]
         row.append(_yes(item.active))
-        w.writerow([_cell_out(v) for v in row])
-    return "\ufeff" + buf.getvalue()
+        rows.append(row)
+    return csv_text(rows)
 
 
 def _parse_rows(text: str) -> list[tuple[int, dict[str, str]]]:
