@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, jsonify
 
+from hall_queue.infrastructure import request_limits
+
 from . import config as config_mod
 from .clock import SystemClock
 from .db import Database
@@ -48,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_mod.check_production(app.config)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    request_limits.install(app)  # JSON depth and query integers limited for every endpoint
     app.json.ensure_ascii = False  # Chinese stays readable in answers
     app.json.sort_keys = False
 

@@ -6,6 +6,8 @@ import logging
 
 from flask import Flask, jsonify, redirect
 
+from hall_queue.infrastructure import request_limits
+
 from . import pages
 from .agent import AgentConfig, KioskAgent
 from .upstream import HttpUpstream
@@ -14,6 +16,7 @@ from .upstream import HttpUpstream
 def create_kiosk_app(*, server: str, token: str, config: AgentConfig) -> Flask:
     """Build the kiosk PC's app: ``/kiosk/`` pages and agent API, devices opened from their URLs."""
     app = Flask("kiosk")
+    request_limits.install(app)  # deeply nested JSON and huge query integers answer 4xx (issue 13)
     app.json.ensure_ascii = False
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the page sends small JSON bodies only
     if not config.public_url:
