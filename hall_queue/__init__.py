@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
+from hall_queue.access import trusted_proxies
 from hall_queue.infrastructure import request_limits
 
 from . import config as config_mod
@@ -50,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_mod.check_production(app.config)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.wsgi_app = trusted_proxies.wrap(app.wsgi_app, app.config.get("TRUSTED_PROXIES"))  # client addresses
     request_limits.install(app)  # JSON depth and query integers limited for every endpoint
     app.json.ensure_ascii = False  # Chinese stays readable in answers
     app.json.sort_keys = False

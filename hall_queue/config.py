@@ -25,6 +25,7 @@ def from_env() -> dict:
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "onevisit"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ONEVISIT_MAX_BODY", 1024 * 1024)),
         "PUBLIC_BASE_URL": os.environ.get("ONEVISIT_PUBLIC_URL", ""),
+        "TRUSTED_PROXIES": os.environ.get("ONEVISIT_TRUSTED_PROXIES", ""),  # access/trusted_proxies.py
         "ENV": os.environ.get("ONEVISIT_ENV", "development"),
     }
 

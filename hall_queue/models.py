@@ -416,7 +416,7 @@ class DeviceStatus(Base):
 
 # ---------------------------------------------------------------- staff side (issue 6a): sessions, ratings
 # Login throttling: a try is "ok" or "failed"; "locked_user" / "locked_ip" mark the start of a lock-out.
-LOGIN_OUTCOMES = ("ok", "failed", "locked_user", "locked_ip")
+LOGIN_OUTCOMES = ("ok", "failed", "locked_user", "locked_ip", "pending")  # pending: a check under way
 # 好差评 (003 §10.4, 004 §8.5): 5 非常满意 … 1 非常不满意; ratings at or below LOW_RATING open a rectification.
 RATING_SCORES = (1, 2, 3, 4, 5)
 LOW_RATING = 2
