@@ -157,7 +157,7 @@ def _wait_closed_by_server(s: socket.socket, deadline: float) -> bool:
             if not s.recv(4096):
                 break
         return True
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return False
     except OSError:
         return True

@@ -5,7 +5,11 @@ import socket
 
 import pytest
 
-from hall_queue.infrastructure.request_limits import MAX_JSON_DEPTH, json_depth, loads_limited
+from hall_queue.infrastructure.request_limits import (
+    MAX_JSON_DEPTH,
+    json_depth,
+    loads_limited,
+)
 
 DEEP = "[" * 1000
 DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
