@@ -36,6 +36,7 @@ def test_40_parallel_wrong_passwords_get_at_most_the_limit_checked(tmp_path):
     finally:
         server.stop()
     checked, refused = codes.count(401), codes.count(429)
+    print(f"40 parallel wrong passwords: {checked} checked, {refused} refused")
     assert checked + refused == 40, codes
     assert 1 <= checked <= MAX_FAILURES_PER_USER, codes    # the password was verified at most five times
     with db.read() as s:
