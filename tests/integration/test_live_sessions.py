@@ -178,6 +178,8 @@ def test_unauthenticated_engineio_sessions_leave_the_thread_count_flat(live, sen
         deadline = time.monotonic() + SETTLE_S
         while (after := _threads(pid)) > before + 10 and time.monotonic() < deadline:
             time.sleep(0.5)
+        print(f"{len(socks)} unauthenticated sockets ({'refused' if send_connect else 'silent'}): "
+              f"server threads {before} before, {after} after")
         assert after <= before + 10, (before, after)
     finally:
         for s in socks:
