@@ -148,9 +148,10 @@ def window_screen(window_id: int):
 @bp.get("/voice")
 def voice():
     """Answer the WAV of one call announcement (spoken form, e.g. 请A零二三号到五号窗口办理)."""
-    actor = _actor(request.args.get("token"))
+    header = request.headers.get("Authorization", "")
+    actor = _actor(header[7:].strip() if header.startswith("Bearer ") else None)  # never a token in this URL
     if actor is None or actor.kind not in PAGE_KINDS:
-        return error_response(401, "unauthorized", "send ?token=<screen token>")
+        return error_response(401, "unauthorized", "send Authorization: Bearer <screen token>")
     text = request.args.get("text", "")
     if len(text) > MAX_TEXT:
         return error_response(400, "text_too_long", f"an announcement has at most {MAX_TEXT} characters")

@@ -6,9 +6,10 @@ The public pages (``/complaints/new``, ``/complaints/status``) need no login (00
 """
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from hall_queue.domain.vocabulary import MANAGER_ROLES
 from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
 from hall_queue.entrypoints.api.base import csrf_matches, csrf_token
+from hall_queue.entrypoints.api.complaints_api import DEVICE_KEY, client_device, client_source
 from hall_queue.entrypoints.api.errors import describe_validation
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.calendar import local_time
@@ -177,13 +179,13 @@ _FORM_FIELDS = ("kind", "target_unit", "window_id", "item_id", "target_person", 
 
 def _file_online(hall_id: int, form: K.ComplaintForm) -> dict[str, Any]:
     rt = runtime()
-    source = K.source_hash(rt.vault, request.remote_addr or "unknown")
+    source, device = client_source(), client_device()
 
     def do(s):
         hall = s.get(Hall, hall_id)
-        K.check_rate(s, hall, source, now=_now())
+        K.check_rate(s, hall, source, now=_now(), device=device)
         c, code = K.file_complaint(s, hall, form, channel="online", now=_now(), vault=rt.vault, actor=None,
-                                   source=source)
+                                   source=source, device=device)
         return {"number": c.number, "lookup_code": code, "due_on": c.due_on.isoformat()}
     return rt.db.run_write(do)
 
@@ -197,6 +199,8 @@ def complaint_new():
     values: dict[str, str] = {k: request.form.get(k, "")[:2100] for k in _FORM_FIELDS}
     values["is_report"] = request.form.get("is_report", "")
     errors: list[str] = []
+    # This browser's device id: the form's limit counts per device, and more loosely per address.
+    session.setdefault(DEVICE_KEY, secrets.token_urlsafe(16))
     if request.method == "POST":
         if not csrf_matches(request.form.get("csrf_token")):
             errors.append("页面已过期，请刷新后重新提交。")

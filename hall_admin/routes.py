@@ -25,7 +25,7 @@ from hall_queue.entrypoints.api.base import SESSION_TOKEN, client_ip, csrf_token
 from hall_queue.access.auth import (
     LockedOut,
     authenticate,
-    check_login_allowed,
+    begin_login_attempt,
     check_password,
     record_login_failure,
     record_login_success,
@@ -83,20 +83,23 @@ def login_page():
     if not username or not password:
         error, status = "请输入用户名和密码", 400
     else:
+        attempt = None
         try:
+            # Reserve the password check atomically (at most five for a username at once; auth.py).
+            attempt = rt.db.run_write(lambda s: begin_login_attempt(s, username, ip, now=rt.clock.now()))
             with rt.db.read() as s:
-                check_login_allowed(s, username, ip, now=rt.clock.now())
                 staff_id = check_password(s, username, password)  # the KDF runs outside the write lock
 
             def do(s):
                 staff, token = start_session(s, staff_id, now=rt.clock.now())
-                record_login_success(s, staff, ip, now=rt.clock.now())
+                record_login_success(s, staff, ip, now=rt.clock.now(), attempt_id=attempt)
                 return staff.role, token
             role, token = rt.db.run_write(do)
-        except LockedOut as e:
-            error, status = f"登录失败次数过多，账号已临时锁定（{e.message}）", 429
+        except LockedOut:
+            error, status = "登录失败次数过多，账号已临时锁定，请15分钟后再试", 429
         except Unauthorized:
-            locked = rt.db.run_write(lambda s: record_login_failure(s, username, ip, now=rt.clock.now()))
+            locked = rt.db.run_write(lambda s: record_login_failure(s, username, ip, now=rt.clock.now(),
+                                                                    attempt_id=attempt))
             error, status = ("用户名或密码错误" + ("；失败次数过多，已锁定15分钟" if locked else "")), 401
         else:
             session.clear()  # a fresh session on login: no fixation

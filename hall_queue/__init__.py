@@ -7,10 +7,12 @@ from typing import Any
 from flask import Flask, jsonify
 
 from hall_queue import config as config_mod
+from hall_queue.entrypoints import trusted_proxies
 from hall_queue.bootstrap import build_runtime
+from hall_queue.infrastructure import request_limits
 # Imported before any ``socketio.init_app``: handlers declared on the unbound extension are applied to
 # every app's server (one declared after ``init_app`` would reach only that first server).
-from hall_queue.entrypoints import socket_events  # noqa: F401 - declares the Socket.IO handlers
+from hall_queue.entrypoints import socket_events  # declares the Socket.IO handlers
 from hall_queue.infrastructure.realtime import emit_to_room, socketio
 
 __version__ = "0.1.0"
@@ -48,6 +50,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_mod.check_production(app.config)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.wsgi_app = trusted_proxies.wrap(app.wsgi_app, app.config.get("TRUSTED_PROXIES"))  # client addresses
+    request_limits.install(app)  # JSON depth and query integers limited for every endpoint
     app.json.ensure_ascii = False  # Chinese stays readable in answers
     app.json.sort_keys = False
 
@@ -59,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       channel=app.config.get("SOCKETIO_CHANNEL", "onevisit"),
                       logger=False, engineio_logger=False)
     rt.emit = emit_to_room
+    socket_events.harden_transport()
 
     from hall_queue.entrypoints.api import bp as api_bp
     from hall_queue.entrypoints.api.errors import register_error_handlers

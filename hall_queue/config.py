@@ -26,6 +26,7 @@ def from_env() -> dict:
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "onevisit"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ONEVISIT_MAX_BODY", 1024 * 1024)),
         "PUBLIC_BASE_URL": os.environ.get("ONEVISIT_PUBLIC_URL", "").strip().rstrip("/"),
+        "TRUSTED_PROXIES": os.environ.get("ONEVISIT_TRUSTED_PROXIES", ""),  # entrypoints/trusted_proxies.py
         "ENV": os.environ.get("ONEVISIT_ENV", "development"),
         # The kiosk agent inside the server (kiosk/guard.py): "1" on, "0" off; unset = on only in development.
         "INPROCESS_AGENT": os.environ.get("ONEVISIT_INPROCESS_AGENT", ""),

@@ -6,6 +6,8 @@ import logging
 
 from flask import Flask, jsonify, redirect
 
+from hall_queue.infrastructure import request_limits
+
 from . import pages
 from .agent import AgentConfig, KioskAgent
 from .guard import AgentGuard, parse_addresses
@@ -22,6 +24,7 @@ def create_kiosk_app(*, server: str, token: str, config: AgentConfig, port: int 
     """
     guard = AgentGuard(addresses=parse_addresses(addresses), port=port)
     app = Flask("kiosk")
+    request_limits.install(app)  # deeply nested JSON and huge query integers answer 4xx (issue 13)
     app.json.ensure_ascii = False
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the page sends small JSON bodies only
     if not config.public_url:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from hall_queue.infrastructure.request_limits import loads_limited
 
 DEFAULT_TIMEOUT_S = 5.0
 # Answers that mean "the server (or what is in front of it) is not there right now": retry later.
@@ -62,7 +63,7 @@ def _parse(status: int, content: bytes, content_type: str) -> UpstreamResponse:
     body = None
     if content and content_type.startswith("application/json"):
         try:
-            body = json.loads(content)
+            body = loads_limited(content)
         except ValueError:
             body = None
     return UpstreamResponse(status, body, content, content_type)
@@ -89,7 +90,7 @@ class HttpUpstream:
             hdrs["Content-Type"] = content_type
         req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=hdrs)
         try:
-            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:  # noqa: S310 - our server
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
                 result = _parse(resp.status, resp.read(), resp.headers.get("Content-Type", ""))
         except urllib.error.HTTPError as e:
             try:
@@ -97,7 +98,7 @@ class HttpUpstream:
             except (OSError, http.client.HTTPException):
                 content = b""
             result = _parse(e.code, content, e.headers.get("Content-Type", "") if e.headers else "")
-        except (urllib.error.URLError, OSError, socket.timeout, http.client.HTTPException) as e:
+        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as e:
             # The query is left out of the message: it may carry an ID number (appointments of a person).
             raise ServerUnreachable(f"{method} {path.split('?', 1)[0]}: {type(e).__name__}: {e}") from e
         if result.status in UNAVAILABLE_STATUSES and result.error_code != "database_unavailable":

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
 from hall_queue.access import audit
@@ -186,8 +186,56 @@ def check_login_allowed(session: Session, username: str, ip: str, *, now: dateti
 
 
 def _failures_since(session: Session, column, value: str, since: datetime) -> int:
-    return len(session.scalars(select(LoginAttempt.id).where(column == value, LoginAttempt.outcome == "failed",
+    """Wrong passwords since ``since``; a check under way ("pending") counts as one until it is settled."""
+    return len(session.scalars(select(LoginAttempt.id).where(column == value,
+                                                              LoginAttempt.outcome.in_(("failed", "pending")),
                                                               LoginAttempt.at > since)).all())
+
+
+def _serialise_logins(session: Session, user: str) -> None:
+    """Make the reservation of a password check for ``user`` atomic across processes.
+
+    SQLite: every write transaction already starts with BEGIN IMMEDIATE (db.py), one at a time.
+    PostgreSQL: a transaction-scoped advisory lock per username.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"onevisit-login:{user}"})
+
+
+def begin_login_attempt(session: Session, username: str, ip: str, *, now: datetime) -> int:
+    """Reserve one password check for ``username`` (a write session); return the attempt's id.
+
+    Raise LockedOut when the username or address is locked, or when wrong passwords and checks under
+    way already reach the limit: 40 parallel tries for one username get at most MAX_FAILURES_PER_USER
+    password checks (issue 13, finding 7). Settle it with record_login_failure / record_login_success.
+    """
+    user = _norm_user(username)
+    _serialise_logins(session, user)
+    check_login_allowed(session, username, ip, now=now)
+    since_user = max(t for t in (now - LOGIN_WINDOW, _last(session, LoginAttempt.username, user,
+                                                           ("ok", "locked_user"))) if t is not None)
+    if _failures_since(session, LoginAttempt.username, user, since_user) >= MAX_FAILURES_PER_USER:
+        raise LockedOut("too many failed logins; try again in a few minutes")
+    attempt = LoginAttempt(at=now, username=user, ip=ip, outcome="pending")
+    session.add(attempt)
+    session.flush()
+    return attempt.id
+
+
+def drop_login_attempt(session: Session, attempt_id: int) -> None:
+    """Forget a reservation whose password was never checked (a malformed request)."""
+    session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id, LoginAttempt.outcome == "pending"))
+
+
+def _settle(session: Session, attempt_id: int | None, outcome: str, staff_id: int | None) -> bool:
+    """Turn a reserved attempt into its outcome; False when there was none to settle."""
+    if attempt_id is None:
+        return False
+    row = session.get(LoginAttempt, attempt_id)
+    if row is None or row.outcome != "pending":
+        return False
+    row.outcome, row.staff_id = outcome, staff_id
+    return True
 
 
 def _last(session: Session, column, value: str, outcomes: tuple[str, ...]) -> datetime | None:
@@ -195,13 +243,16 @@ def _last(session: Session, column, value: str, outcomes: tuple[str, ...]) -> da
                           .order_by(LoginAttempt.at.desc()).limit(1))
 
 
-def record_login_failure(session: Session, username: str, ip: str, *, now: datetime) -> bool:
+def record_login_failure(session: Session, username: str, ip: str, *, now: datetime,
+                         attempt_id: int | None = None) -> bool:
     """Count a wrong password (audited); start a lock-out when the limit is reached. Return True if locked."""
     user = _norm_user(username)
     staff = session.scalar(select(Staff).where(Staff.username == username))
     actor = Actor("staff", staff.id, staff.role, staff.hall_id) if staff else audit.SYSTEM
     hall_id = staff.hall_id if staff else None
-    session.add(LoginAttempt(at=now, username=user, ip=ip, outcome="failed", staff_id=staff.id if staff else None))
+    if not _settle(session, attempt_id, "failed", staff.id if staff else None):
+        session.add(LoginAttempt(at=now, username=user, ip=ip, outcome="failed",
+                                 staff_id=staff.id if staff else None))
     session.flush()
     audit.record(session, actor=actor, action="staff.login_failed", at=now, hall_id=hall_id, username=user, ip=ip)
     locked = False
@@ -223,6 +274,9 @@ def record_login_failure(session: Session, username: str, ip: str, *, now: datet
     return locked
 
 
-def record_login_success(session: Session, staff: Staff, ip: str, *, now: datetime) -> None:
+def record_login_success(session: Session, staff: Staff, ip: str, *, now: datetime,
+                         attempt_id: int | None = None) -> None:
     """Note a good login: the username's failure count starts again from here."""
-    session.add(LoginAttempt(at=now, username=_norm_user(staff.username), ip=ip, outcome="ok", staff_id=staff.id))
+    if not _settle(session, attempt_id, "ok", staff.id):
+        session.add(LoginAttempt(at=now, username=_norm_user(staff.username), ip=ip, outcome="ok",
+                                 staff_id=staff.id))

@@ -40,6 +40,7 @@ from hall_queue.catalog.search import pinyin_initials
 from hall_queue.domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.calendar import validate_opening_hours
+from hall_queue.infrastructure.csv_export import csv_text
 from hall_queue.domain.models import (
     ROLES,
     AccessToken,
@@ -636,9 +637,8 @@ MAX_CSV_ROWS = 5000
 _TRUE = {"yes", "y", "true", "1", "是"}
 _FALSE = {"no", "n", "false", "0", "否", ""}
 _FORMS_ZH = {"原件": "original", "复印件": "copy", "原件和复印件": "original_and_copy"}
-# Cells starting with these are formulas to a spreadsheet; export quotes them with ' (and any cell starting
-# with ' itself), import removes one leading ', so the round trip is exact.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+# Export quotes formula-like cells with ' (infrastructure/csv_export.py); import removes one leading ',
+# so the round trip is exact.
 
 
 class CsvImportError(InvalidRequest):
@@ -651,10 +651,6 @@ class CsvImportError(InvalidRequest):
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         super().__init__(f"{len(errors)} problem(s), nothing imported: {shown}{more}")
         self.errors = errors
-
-
-def _cell_out(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _cell_in(value: str | None) -> str:
@@ -720,9 +716,7 @@ def decode_materials(text: str) -> list[dict[str, Any]]:
 def export_items_csv(session: Session, hall: Hall) -> str:
     """Return the hall's item catalogue as CSV text with a UTF-8 BOM (so Excel reads Chinese)."""
     cats = {c.id: c for c in session.scalars(select(ServiceCategory).where(ServiceCategory.hall_id == hall.id))}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
+    rows: list[list[str]] = [list(CSV_COLUMNS)]
     for item in session.scalars(select(ServiceItem).where(ServiceItem.hall_id == hall.id).order_by(ServiceItem.code)):
         cat = cats[item.category_id]
         guide = item.guide or {}
@@ -732,8 +726,8 @@ def export_items_csv(session: Session, hall: Hall) -> str:
                "|".join(sorted(q.prefix for q in item.queues)), encode_materials(list(item.materials or []))]
         row += [str(guide.get(k, "") or "") for k in GUIDE_FIELDS]
         row.append(_yes(item.active))
-        w.writerow([_cell_out(v) for v in row])
-    return "\ufeff" + buf.getvalue()
+        rows.append(row)
+    return csv_text(rows)
 
 
 def _parse_rows(text: str) -> list[tuple[int, dict[str, str]]]:

@@ -511,6 +511,7 @@ class Complaint(Base):
     contact_masked: Mapped[str] = mapped_column(String(64))
     # Keyed hash of the filing client's address, for the public form's rate limit only.
     source_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+    device_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)  # form limit
     status: Mapped[str] = mapped_column(String(10), default="received")
     filed_at: Mapped[datetime] = mapped_column(DateTime)
     due_on: Mapped[date] = mapped_column(Date)

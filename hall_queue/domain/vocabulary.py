@@ -59,8 +59,9 @@ ROLES = ("admin", "manager", "clerk")
 Role = Literal[ROLES]  # type: ignore[valid-type]
 STAFF_ROLES = ROLES
 MANAGER_ROLES = ("admin", "manager")
-# Login throttling: a try is "ok" or "failed"; "locked_user" / "locked_ip" mark the start of a lock-out.
-LOGIN_OUTCOMES = ("ok", "failed", "locked_user", "locked_ip")
+# Login throttling: a try is "ok" or "failed"; "locked_user" / "locked_ip" mark the start of a lock-out;
+# "pending" is a password check under way (reserved first, so parallel tries never exceed the limit).
+LOGIN_OUTCOMES = ("ok", "failed", "locked_user", "locked_ip", "pending")
 
 # ---------------------------------------------------------------- catalogue
 # 即办件 are finished on the spot; 承诺件 within the item's promised working days.

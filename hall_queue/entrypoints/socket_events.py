@@ -8,43 +8,191 @@ processes during the outage is made good (see :func:`watch_message_queue`).
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_socketio import join_room
+from sqlalchemy import or_, select
 
 from hall_queue.infrastructure.realtime import QUEUE_STATE as _queue
 from hall_queue.infrastructure.realtime import socketio
 from hall_queue.access.auth import authenticate
 from hall_queue.domain.errors import DomainError
-from hall_queue.domain.models import Hall, Window
+from hall_queue.domain.models import AccessToken, Hall, Staff, Window
 from hall_queue.bootstrap import runtime
 from hall_queue.floor.snapshots import hall_snapshot, window_snapshot
 
 log = logging.getLogger("onevisit.realtime")
-_principals: dict[str, Any] = {}
+_principals: dict[str, LiveSession] = {}
 
 
 def _token_from(auth: Any) -> str | None:
+    """The token from the Socket.IO ``auth`` payload or an ``Authorization: Bearer`` header, never the URL.
+
+    A token in a query string ends up in access logs and proxies' logs (issue 13, finding 11).
+    """
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         return auth["token"]
-    return request.args.get("token")
+    header = request.headers.get("Authorization", "")
+    return (header[7:].strip() or None) if header.startswith("Bearer ") else None
+
+
+# ---------------------------------------------------------------- sessions that end (findings 4 and 10)
+# Every live Socket.IO connection is checked again against the database every LIVE_CHECK_EVERY_S by a
+# background task of its own process: a logout, a revoked token or a disabled account — made by any
+# process — closes the connection within a second, with no message queue needed. Engine.IO sessions
+# that were refused a token are closed on the next check; those that never sent one, after a short grace.
+LIVE_CHECK_EVERY_S = 0.5
+UNAUTHENTICATED_GRACE_S = 3.0
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    actor: Any
+    token_id: int
+    eio_sid: str | None
+
+
+_refused: set[str] = set()            # Engine.IO sessions refused a token: close on the next check
+_first_seen: dict[str, float] = {}    # Engine.IO sessions without a Socket.IO connection yet
+_checker_lock = threading.Lock()
+
+
+def _valid_token_ids(session: Any, token_ids: set[int], now: Any) -> set[int]:
+    """The ids among ``token_ids`` still valid at ``now``: not revoked, not expired, staff still active."""
+    rows = session.execute(
+        select(AccessToken.id).outerjoin(Staff, Staff.id == AccessToken.staff_id)
+        .where(AccessToken.id.in_(token_ids), AccessToken.revoked_at.is_(None),
+               or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now),
+               or_(AccessToken.kind != "staff", Staff.active.is_(True)))).scalars()
+    return set(rows)
+
+
+def _close_transport(eio_sid: str) -> None:
+    """End an Engine.IO session without waiting for its writer (which may be gone with the client)."""
+    eio = socketio.server.eio
+    sock = eio.sockets.pop(eio_sid, None)
+    if sock is not None:
+        sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+
+
+def _close(sid: str, live: LiveSession | None) -> None:
+    try:
+        socketio.server.disconnect(sid, namespace="/")
+    finally:
+        if live is not None and live.eio_sid is not None:
+            _close_transport(live.eio_sid)  # frees the transport's threads too
+
+
+def check_live_sessions(app: Flask) -> int:
+    """Close every connection whose token no longer holds and every unauthenticated Engine.IO session.
+
+    Return how many were closed. Run by the per-process checker; callable directly.
+    """
+    closed = 0
+    live = dict(_principals)
+    if live:
+        rt = runtime(app)
+        with rt.db.read() as s:
+            valid = _valid_token_ids(s, {v.token_id for v in live.values()}, rt.clock.now())
+        for sid, info in live.items():
+            if info.token_id not in valid and _principals.get(sid) is info:
+                log.info("closing a live connection: its token was revoked or expired, or its account disabled")
+                _close(sid, info)
+                closed += 1
+    eio = socketio.server.eio
+    authenticated = {v.eio_sid for v in _principals.values()}
+    now_m = time.monotonic()
+    for eio_sid in list(eio.sockets):
+        if eio_sid in authenticated:
+            _first_seen.pop(eio_sid, None)
+            continue
+        if eio_sid in _refused or now_m - _first_seen.setdefault(eio_sid, now_m) > UNAUTHENTICATED_GRACE_S:
+            _close_transport(eio_sid)
+            closed += 1
+    for gone in (set(_first_seen) | _refused) - set(eio.sockets):
+        _first_seen.pop(gone, None)
+        _refused.discard(gone)
+    return closed
+
+
+def _start_checker(app: Flask) -> None:
+    """Start the live-session checker of this process for the current Socket.IO server, once."""
+    server = socketio.server
+    with _checker_lock:
+        if getattr(server, "_onevisit_checker", False):
+            return
+        server._onevisit_checker = True
+        # One Socket.IO server per process in service; a test's new app replaces the old server,
+        # whose connections are gone with it.
+        _principals.clear()
+        _refused.clear()
+        _first_seen.clear()
+
+    def loop() -> None:
+        while socketio.server is server:  # a test building a new app gets a new server and checker
+            socketio.sleep(LIVE_CHECK_EVERY_S)
+            try:
+                check_live_sessions(app)
+            except Exception:
+                log.exception("live session check failed")
+
+    socketio.start_background_task(loop)
+
+
+def harden_transport() -> None:
+    """Make the server's close of a WebSocket end the TCP connection even if the client never answers.
+
+    simple-websocket sends a close frame and waits for the client's; a client holding sessions open
+    never answers, and each such socket kept its reader thread (300 sockets: 10 → 1,211 threads).
+    """
+    from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
+
+    class ClosingWebSocket(SimpleWebSocketWSGI):
+        def close(self):
+            super().close()
+            sock = getattr(getattr(self, "ws", None), "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked reader thread, which then ends
+                except OSError:
+                    pass
+
+    eio = socketio.server.eio
+    if eio._async.get("websocket") is SimpleWebSocketWSGI:  # threading mode (not gevent/eventlet)
+        eio._async = {**eio._async, "websocket": ClosingWebSocket}
+
+
+def _eio_sid() -> str | None:
+    try:
+        return socketio.server.manager.eio_sid_from_sid(request.sid, "/")
+    except Exception:  # noqa: BLE001 - the test client has no Engine.IO session
+        return None
 
 
 @socketio.on("connect")
 def on_connect(auth: Any = None):
-    """Sent by every screen, console and dashboard; refused without a valid token."""
+    """Sent by every screen, console and dashboard; refused without a valid token (then closed at once)."""
+    _start_checker(current_app._get_current_object())
     token = _token_from(auth)
-    if not token:
+    principal = None
+    if token:
+        rt = runtime()
+        try:
+            with rt.db.read() as s:
+                principal = authenticate(s, token, now=rt.clock.now())
+        except DomainError:
+            principal = None
+    eio_sid = _eio_sid()
+    if principal is None:
+        if eio_sid is not None:
+            _refused.add(eio_sid)
         return False
-    rt = runtime()
-    try:
-        with rt.db.read() as s:
-            principal = authenticate(s, token, now=rt.clock.now())
-    except DomainError:
-        return False
-    _principals[request.sid] = principal.actor
+    _principals[request.sid] = LiveSession(principal.actor, principal.token_id, eio_sid)
     return True
 
 
@@ -53,12 +201,23 @@ def on_disconnect(*_args):
     _principals.pop(request.sid, None)
 
 
+def _still_valid(live: LiveSession) -> bool:
+    """Re-check a connection's token in the database (not the token cache): for every ``join``."""
+    rt = runtime()
+    with rt.db.read() as s:
+        return live.token_id in _valid_token_ids(s, {live.token_id}, rt.clock.now())
+
+
 @socketio.on("join")
 def on_join(data: Any):
     """A client asks for ``{"hall": id}`` or ``{"window": id}``; it gets ``snapshot`` first, then events."""
-    actor = _principals.get(request.sid)
-    if actor is None:
+    live = _principals.get(request.sid)
+    if live is None:
         return {"error": {"code": "unauthorized", "message": "connect with a token first"}}
+    if not _still_valid(live):
+        _close(request.sid, live)
+        return {"error": {"code": "unauthorized", "message": "the token was revoked or has expired"}}
+    actor = live.actor
     if not isinstance(data, dict):
         return {"error": {"code": "invalid", "message": "join needs {\"hall\": id} or {\"window\": id}"}}
     rt = runtime()

@@ -20,6 +20,8 @@ from pathlib import Path
 log = logging.getLogger("onevisit.supervisor")
 
 NGINX_TEMPLATE = """# OneVisit: {n} server processes behind nginx with sticky sessions (Socket.IO needs them).
+# Start the servers with ONEVISIT_TRUSTED_PROXIES=1 (this one nginx): they then take each client's
+# address from the last X-Forwarded-For entry, which nginx itself adds; without it every client is nginx.
 upstream onevisit {{
     ip_hash;
 {servers}

@@ -37,9 +37,13 @@ from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, COMPLAIN
 from hall_queue.infrastructure import hall_store
 
 ANSWER_WORKING_DAYS = COMPLAINT_ANSWER_WORKING_DAYS
-# Abuse limits of the public form: per client address, and per hall as a whole.
+# Abuse limits of the public form: per device (the browser's form session), per client address, and per
+# hall as a whole. Many citizens share one address (a city's mobile network, an office behind NAT), so
+# the address limit is ten times the device limit: one person cannot close the form for everyone there.
 PER_SOURCE_10_MIN = 3
 PER_SOURCE_DAY = 10
+PER_ADDRESS_10_MIN = 30
+PER_ADDRESS_DAY = 100
 PER_HALL_HOUR = 200
 _LOOKUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _NUMBER = re.compile(r"^TS(\d{8})-(\d{4,9})$")
@@ -116,21 +120,32 @@ def source_hash(vault: IdentityVault, address: str) -> str:
     return vault.id_hash(f"complaint-source:{address}")
 
 
-def check_rate(session: Session, hall: Hall, source: str | None, *, now: datetime) -> None:
-    """Refuse a public filing from a client (or to a hall) that files too often."""
+def device_hash(vault: IdentityVault, device: str | None, address: str) -> str:
+    """The device a filing comes from: its form session's id, or (none sent) its address alone."""
+    return vault.id_hash(f"complaint-device:{device}" if device else f"complaint-device-of:{address}")
+
+
+def check_rate(session: Session, hall: Hall, source: str | None, *, now: datetime, device: str | None = None) -> None:
+    """Refuse a public filing from a device, an address (or to a hall) that files too often."""
     def count(since: datetime, *conds) -> int:
         return int(session.scalar(select(func.count()).select_from(Complaint)
                                   .where(Complaint.filed_at > since, *conds)) or 0)
-    if source is not None:
-        if count(now - timedelta(minutes=10), Complaint.source_hash == source) >= PER_SOURCE_10_MIN or \
-                count(now - timedelta(days=1), Complaint.source_hash == source) >= PER_SOURCE_DAY:
+    if device is not None:
+        if count(now - timedelta(minutes=10), Complaint.device_hash == device) >= PER_SOURCE_10_MIN or \
+                count(now - timedelta(days=1), Complaint.device_hash == device) >= PER_SOURCE_DAY:
             raise TooManyRequests("too many complaints from this device; please try again later or call the hall")
+    if source is not None:
+        limits = (PER_SOURCE_10_MIN, PER_SOURCE_DAY) if device is None else (PER_ADDRESS_10_MIN, PER_ADDRESS_DAY)
+        if count(now - timedelta(minutes=10), Complaint.source_hash == source) >= limits[0] or \
+                count(now - timedelta(days=1), Complaint.source_hash == source) >= limits[1]:
+            raise TooManyRequests("too many complaints from this address; please try again later or call the hall")
     if count(now - timedelta(hours=1), Complaint.hall_id == hall.id, Complaint.channel == "online") >= PER_HALL_HOUR:
         raise TooManyRequests("the complaint form is busy; please try again later or call the hall")
 
 
 def file_complaint(session: Session, hall: Hall, form: ComplaintForm, *, channel: str, now: datetime,
-                   vault: IdentityVault, actor: Actor | None, source: str | None = None) -> tuple[Complaint, str]:
+                   vault: IdentityVault, actor: Actor | None, source: str | None = None,
+                   device: str | None = None) -> tuple[Complaint, str]:
     """Register a complaint; return it with the look-up code (shown once to the complainant)."""
     if channel not in CHANNEL_LABELS:
         raise InvalidRequest(f"channel must be one of {', '.join(CHANNEL_LABELS)}")
@@ -155,7 +170,7 @@ def file_complaint(session: Session, hall: Hall, form: ComplaintForm, *, channel
         target_staff_no=form.target_staff_no, content=form.content, request=form.request,
         occurred_at=form.occurred_at, complainant_name_cipher=vault.encrypt(form.complainant_name),
         complainant_name_masked=mask_name(form.complainant_name), contact_cipher=vault.encrypt(form.contact),
-        contact_masked=mask_contact(form.contact), source_hash=source, status="received", filed_at=now,
+        contact_masked=mask_contact(form.contact), source_hash=source, device_hash=device, status="received", filed_at=now,
         due_on=hall_store.add_working_days(session, hall.id, day, ANSWER_WORKING_DAYS), answer="", measures="", internal_note="")
     for _ in range(20):
         seq = int(session.scalar(select(func.max(Complaint.seq)).where(Complaint.hall_id == hall.id,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
 from hall_queue.domain.errors import InvalidRequest, WrongState
-from hall_queue.domain.models import OPEN_STATUSES, Ticket, TicketAttachment
+from hall_queue.domain.models import OPEN_STATUSES, Ticket, TicketAttachment, Window
 from hall_queue.queueing.presenters import iso
 
 CONTENT_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG"}
@@ -86,3 +86,25 @@ def attachment_view(page: TicketAttachment) -> dict:
             "content_type": page.content_type, "width": page.width, "height": page.height,
             "page_size_name": page.page_size_name, "size_bytes": page.size_bytes, "sha256": page.sha256,
             "uploaded_at": iso(page.uploaded_at), "url": f"/api/v1/tickets/{page.ticket_id}/attachments/{page.id}"}
+
+
+def may_read(session: Session, ticket: Ticket, actor: Actor) -> bool:
+    """Whether ``actor`` may see the ticket's scanned pages (issue 13, finding 5).
+
+    Managers of the hall may; a clerk only while the ticket is at a window whose post they hold: the
+    clerk signed in there or its A/B clerks (a clerk covering the post reads what the visitor handed in).
+    The kiosk that uploaded them may list them (not fetch the images).
+    """
+    if actor.is_manager:
+        return True
+    if actor.kind != "staff" or ticket.window_id is None:
+        return False
+    window = session.get(Window, ticket.window_id)
+    return window is not None and actor.id in (window.clerk_id, window.a_clerk_id, window.b_clerk_id)
+
+
+def record_read(session: Session, ticket: Ticket, actor: Actor, *, now: datetime, attachment_id: int | None) -> None:
+    """Audit one look at a ticket's pages: the list (``attachment_id`` None) or one page image."""
+    audit.record(session, actor=actor, action="ticket.read_pages" if attachment_id is None else "ticket.read_page",
+                 at=now, hall_id=ticket.hall_id, ticket_id=ticket.id, window_id=ticket.window_id,
+                 attachment_id=attachment_id)

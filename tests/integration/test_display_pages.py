@@ -38,7 +38,7 @@ def test_only_announcements_are_accepted():
 
 
 def _voice(client, text, token):
-    return client.get(f"/display/voice?text={quote(text)}&token={quote(token)}")
+    return client.get(f"/display/voice?text={quote(text)}", headers={"Authorization": f"Bearer {token}"})
 
 
 def _voice_app(db, clock, hall_id, tmp_path, **config):
@@ -112,3 +112,10 @@ def test_pages_never_carry_visitor_identity(api):
     for path in (f"/display/hall/{api.hall_id}", f"/display/window/{api.windows[1]}"):
         text = api.client.get(f"{path}?token={api.tokens['screen']}").get_data(as_text=True)
         assert "张三丰" not in text and "张*丰" not in text and "220102199003071234" not in text
+
+
+def test_voice_takes_no_token_in_its_url(db, clock, hall_id, tmp_path):
+    """Tokens never in URLs except the screen page itself (issue 13, finding 11)."""
+    app, token = _voice_app(db, clock, hall_id, tmp_path)
+    r = app.test_client().get(f"/display/voice?text={quote('请A零二三号到五号窗口办理')}&token={quote(token)}")
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthorized"

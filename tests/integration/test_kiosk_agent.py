@@ -179,7 +179,7 @@ def test_scanned_pages_are_attached_to_the_ticket(kiosk, api):
     r = kiosk.post("/kiosk/agent/tickets", json={"request_id": "with-pages-01", "item_ids": [api.items["SS001"]]})
     out = r.get_json()
     assert out["pages_attached"] == 2 and out["pages_error"] is None
-    pages = api.get(f"/api/v1/tickets/{out['ticket']['id']}/attachments", token=api.token("clerk01")).get_json()["items"]
+    pages = api.get(f"/api/v1/tickets/{out['ticket']['id']}/attachments", token=api.token("manager")).get_json()["items"]
     assert [p["position"] for p in pages] == [1, 2] and all(p["page_size_name"] == "A4" for p in pages)
     assert kiosk.get("/kiosk/agent/scan/state").get_json()["pages"] == 0  # nothing kept for the next visitor
 

@@ -37,6 +37,8 @@ def test_kiosk_uploads_pages_and_staff_read_them(api):
     assert [r1.get_json()["position"], r2.get_json()["position"]] == [1, 2]
     assert r2.get_json()["page_size_name"] == "custom"  # unknown names are not stored as given
 
+    api.sign_in("clerk01", 1)
+    assert api.call("clerk01", 1)["ticket"]["id"] == t["id"]  # pages are for the clerk holding the ticket
     listed = api.get(f"/api/v1/tickets/{t['id']}/attachments", token=api.token("clerk01")).get_json()["items"]
     assert [(p["position"], p["width"], p["height"]) for p in listed] == [(1, 320, 450), (2, 300, 200)]
     img = api.get(listed[0]["url"], token=api.token("manager"))

@@ -113,3 +113,29 @@ def test_working_day_deadline():
     assert add_working_days(date(2026, 3, 2), 5) == date(2026, 3, 9)      # Mon → next Mon
     assert add_working_days(date(2026, 3, 6), 1) == date(2026, 3, 9)      # Fri → Mon
     assert add_working_days(date(2026, 3, 7), 5) == date(2026, 3, 13)     # Sat → Fri
+
+
+def test_one_address_behind_nat_does_not_close_the_form_for_everyone(app, api):
+    """The limit is per device (the form page's session) and, ten times looser, per address (issue 13, finding 6)."""
+    from hall_queue.feedback.complaints import PER_ADDRESS_10_MIN, PER_SOURCE_10_MIN
+
+    url = f"/api/v1/halls/{api.hall_id}/complaints"
+    nat = {"REMOTE_ADDR": "10.9.9.9"}
+
+    def browser():
+        b = app.test_client()
+        assert b.get("/complaints/new", environ_base=nat).status_code == 200   # gives the browser its device id
+        return b
+
+    browsers = [browser() for _ in range(PER_ADDRESS_10_MIN // PER_SOURCE_10_MIN)]
+    first = browsers[0]
+    for _ in range(PER_SOURCE_10_MIN):
+        assert first.post(url, json=FORM, environ_base=nat).status_code == 201
+    r = first.post(url, json=FORM, environ_base=nat)
+    assert r.status_code == 429 and "device" in r.get_json()["error"]["message"]   # this device is done
+    for b in browsers[1:]:                                                       # its neighbours are not
+        for _ in range(PER_SOURCE_10_MIN):
+            assert b.post(url, json=FORM, environ_base=nat).status_code == 201
+    r = browser().post(url, json=FORM, environ_base=nat)                          # the address as a whole is
+    assert r.status_code == 429 and "address" in r.get_json()["error"]["message"]
+    assert browser().post(url, json=FORM, environ_base={"REMOTE_ADDR": "10.8.8.8"}).status_code == 201

@@ -181,8 +181,9 @@ export class Announcer {
   // ---- server-rendered WAV (espeak-ng) where the browser has no Chinese voice
   async _wavUrl(spoken) {
     if (this._audioCache.has(spoken)) return this._audioCache.get(spoken);
-    const url = `${this.voiceUrl}?text=${encodeURIComponent(spoken)}&token=${encodeURIComponent(this.token)}`;
-    const resp = await fetch(url);
+    // The token goes in a header, never in the URL (it would reach access logs).
+    const url = `${this.voiceUrl}?text=${encodeURIComponent(spoken)}`;
+    const resp = await fetch(url, { headers: { Authorization: `Bearer ${this.token}` } });
     if (!resp.ok) {
       let code = `http_${resp.status}`;
       try { code = (await resp.json()).error.code; } catch (e) { /* not JSON */ }

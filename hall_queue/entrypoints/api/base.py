@@ -4,7 +4,8 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, session
 from pydantic import BaseModel
@@ -13,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from hall_queue.domain.vocabulary import MANAGER_ROLES, STAFF_ROLES
 from hall_queue.access.audit import Actor
-from hall_queue.access.auth import Principal, authenticate, check_login_allowed, record_login_failure, record_login_success
+from hall_queue.access.auth import (
+    Principal,
+    authenticate,
+    begin_login_attempt,
+    drop_login_attempt,
+    record_login_failure,
+    record_login_success,
+)
 from hall_queue.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Hall, Staff
@@ -78,7 +86,7 @@ def _request_principal() -> Principal:
 
 
 def client_ip() -> str:
-    """The caller's address (behind a reverse proxy, configure werkzeug's ProxyFix so this is the client)."""
+    """The caller's address: behind a reverse proxy, as ONEVISIT_TRUSTED_PROXIES says (entrypoints/trusted_proxies.py)."""
     return (request.remote_addr or "")[:64]
 
 
@@ -96,24 +104,29 @@ def _login_username() -> str | None:
 
 @bp.before_request
 def _refuse_locked_login():
-    """Login throttling also guards the API login (a locked username or address gets 429)."""
+    """Login throttling also guards the API login: a password check is reserved atomically first, and a
+    locked username or address, or one with as many checks under way as failures allowed, gets 429."""
     if request.endpoint == "api.auth_login" and (username := _login_username()):
         rt = runtime()
-        with rt.db.read() as s:
-            check_login_allowed(s, username, client_ip(), now=rt.clock.now())
+        ip = client_ip()
+        g.login_attempt = rt.db.run_write(lambda s: begin_login_attempt(s, username, ip, now=rt.clock.now()))
 
 
 @bp.after_request
 def _count_login(resp: Response) -> Response:
-    if request.endpoint == "api.auth_login" and resp.status_code in (200, 401) and (username := _login_username()):
+    attempt = g.pop("login_attempt", None)
+    if request.endpoint == "api.auth_login" and attempt is not None and (username := _login_username()):
         rt = runtime()
         ip = client_ip()
 
         def do(s: Session):
             if resp.status_code == 401:
-                record_login_failure(s, username, ip, now=rt.clock.now())
-            elif (staff := s.scalar(select(Staff).where(Staff.username == username))) is not None:
-                record_login_success(s, staff, ip, now=rt.clock.now())
+                record_login_failure(s, username, ip, now=rt.clock.now(), attempt_id=attempt)
+            elif resp.status_code == 200 and \
+                    (staff := s.scalar(select(Staff).where(Staff.username == username))) is not None:
+                record_login_success(s, staff, ip, now=rt.clock.now(), attempt_id=attempt)
+            else:
+                drop_login_attempt(s, attempt)
         rt.db.run_write(do)
     return resp
 
@@ -195,7 +208,7 @@ def get_hall(session: Session, hall_id: int) -> Hall:
     return hall
 
 
-def get_hall_settings(session: Session, hall_id: int):  # noqa: ANN201 - a Row with Hall's attributes
+def get_hall_settings(session: Session, hall_id: int):
     """Like ``get_hall`` but a plain read-only row (halls.hall_settings), for the hot paths."""
     from hall_queue.infrastructure.hall_store import hall_settings
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-from flask import g, request
+from flask import g, request, session
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from hall_queue.feedback import complaints as K
 from hall_queue.domain.models import COMPLAINT_STATUSES, Complaint, Hall
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, get_hall, get_row, now, operation, write
+from hall_queue.entrypoints.api.base import MANAGERS, client_ip, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
 
 TAGS = ("complaints",)
@@ -42,18 +42,28 @@ class ComplaintPatch(In):
     internal_note: Optional[Annotated[str, StringConstraints(max_length=4000)]] = None
 
 
+# The public form page gives each browser a device id in its signed session (hall_admin/manage.py);
+# filings are limited per device and, ten times more loosely, per client address (complaints.py).
+DEVICE_KEY = "complaint_device"
+
+
 def client_source() -> str:
-    return K.source_hash(runtime().vault, request.remote_addr or "unknown")
+    return K.source_hash(runtime().vault, client_ip() or "unknown")
+
+
+def client_device() -> str:
+    device = session.get(DEVICE_KEY)
+    return K.device_hash(runtime().vault, device if isinstance(device, str) else None, client_ip() or "unknown")
 
 
 def file_public(hall_id: int, form: K.ComplaintForm) -> dict:
     """File an online complaint from the public form or API; return number and look-up code."""
     def do(s: Session):
         hall = get_hall(s, hall_id)
-        source = client_source()
-        K.check_rate(s, hall, source, now=now())
+        source, device = client_source(), client_device()
+        K.check_rate(s, hall, source, now=now(), device=device)
         c, code = K.file_complaint(s, hall, form, channel="online", now=now(), vault=runtime().vault, actor=None,
-                                   source=source)
+                                   source=source, device=device)
         return {"number": c.number, "lookup_code": code, "due_on": c.due_on.isoformat(), "status": c.status}, []
     return write(do)
 

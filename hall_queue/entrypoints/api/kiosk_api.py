@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.domain import vocabulary as V
 from hall_queue.queueing import attachments, device_health, green_channel
-from hall_queue.domain.errors import NotFound
+from hall_queue.domain.errors import Forbidden, NotFound
 from hall_queue.domain.models import AccessToken, DeviceStatus, Ticket, TicketAttachment
 from hall_queue.queueing.presenters import iso, ticket_view
 from hall_queue.bootstrap import runtime
@@ -76,24 +76,35 @@ OPERATIONS[-1].query["page_size"] = {"type": "string", "enum": list(attachments.
 @operation("/tickets/<int:ticket_id>/attachments", "GET", roles=STAFF + ("kiosk",),
            summary="List a ticket's scanned pages", response=S.ListOut, tags=("kiosk",))
 def list_attachments(ticket_id: int):
-    with runtime().db.read() as s:
+    # Only the clerks of the window holding the ticket and managers (or the kiosk); every look audited.
+    def do(s: Session):
         t = get_row(s, Ticket, ticket_id, "ticket")
-        return {"items": [attachments.attachment_view(p) for p in attachments.ticket_pages(s, t)]}
+        if g.actor.kind == "staff":
+            if not attachments.may_read(s, t, g.actor):
+                raise Forbidden("only the clerks of the window holding this ticket, or a manager, may see its pages")
+            attachments.record_read(s, t, g.actor, now=now(), attachment_id=None)
+        return {"items": [attachments.attachment_view(p) for p in attachments.ticket_pages(s, t)]}, []
+    return write(do)
 
 
 @operation("/tickets/<int:ticket_id>/attachments/<int:attachment_id>", "GET", roles=STAFF,
            summary="Fetch one scanned page image", tags=("kiosk",))
 def get_attachment(ticket_id: int, attachment_id: int):
-    with runtime().db.read() as s:
+    def do(s: Session):
         t = get_row(s, Ticket, ticket_id, "ticket")
+        if not attachments.may_read(s, t, g.actor):
+            raise Forbidden("only the clerks of the window holding this ticket, or a manager, may see its pages")
         page = s.get(TicketAttachment, attachment_id)
         if page is None or page not in attachments.ticket_pages(s, t):
             raise NotFound(f"attachment {attachment_id} not found on ticket {ticket_id}")
-        resp = Response(page.data, mimetype=page.content_type)
-        # Personal documents: never kept by a shared browser or proxy cache.
-        resp.headers["Cache-Control"] = "no-store"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+        attachments.record_read(s, t, g.actor, now=now(), attachment_id=page.id)
+        return (page.data, page.content_type), []
+    data, content_type = write(do)
+    resp = Response(data, mimetype=content_type)
+    # Personal documents: never kept by a shared browser or proxy cache.
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 # ---------------------------------------------------------------- views: device health

@@ -1,12 +1,11 @@
 """Statistics API (issue 6b): the indicators of ``hall_queue.floor.statistics`` as JSON or CSV."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 from flask import Response, request
 
+from hall_queue.infrastructure.csv_export import csv_text
 from hall_queue.floor import statistics as stats
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.calendar import local_time
@@ -61,10 +60,8 @@ OPERATIONS[-1].query.update(QUERY)
            summary="Export the hall's statistics as CSV", tags=("statistics",))
 def stats_csv(hall_id: int):
     result = _compute(hall_id)
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(stats.to_csv_rows(result))
     name = f"statistics-{result['from']}-{result['to']}-{result['group']}-{result['by']}.csv"
-    return Response(("\ufeff" + buf.getvalue()).encode("utf-8"), mimetype="text/csv",
+    return Response(csv_text(stats.to_csv_rows(result)).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -1,0 +1,76 @@
+"""Central limits on what a request may carry, for the server and the kiosk agent (issue 13, finding 9).
+
+- JSON nested deeper than ``MAX_JSON_DEPTH`` is refused before it is parsed: Python's parser recurses,
+  and ``[`` × 1000 raised RecursionError (a 500). Refused JSON reads as "not JSON", so every endpoint
+  answers its usual 400 ``malformed_json`` (``get_json(silent=True)``) or a JSON 400 (strict parsing).
+- Integer query parameters (``request.args.get(name, type=int)``) outside ±2⁶² answer 400 instead of
+  overflowing the database driver (``?window_id=99999999999999999999`` was a 500).
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Flask, Request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest
+
+MAX_JSON_DEPTH = 32
+MAX_QUERY_INT = 2**62
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH (a ValueError, so callers treat it as malformed JSON)."""
+
+
+def json_depth(text: str) -> int:
+    """Return how deeply arrays and objects nest in ``text`` (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for m in _BRACKET.finditer(_STRING.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def loads_limited(data: str | bytes | bytearray, **kwargs: Any) -> Any:
+    """``json.loads`` that refuses nesting deeper than MAX_JSON_DEPTH with :class:`TooDeep`."""
+    text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(data, **kwargs)
+
+
+class LimitedJSONProvider(DefaultJSONProvider):
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_limited(s, **kwargs)
+
+
+def _query_int(value: Any) -> int:
+    number = int(value)  # ValueError (not a number) → werkzeug returns the default, as before
+    if not -MAX_QUERY_INT < number < MAX_QUERY_INT:
+        raise BadRequest(f"query parameter {value[:30]!r} is out of range")
+    return number
+
+
+class LimitedArgs(ImmutableMultiDict):
+    """Query parameters whose ``get(name, type=int)`` refuses numbers a database cannot hold."""
+
+    def get(self, key, default=None, type=None):
+        return super().get(key, default, _query_int if type is int else type)
+
+
+class LimitedRequest(Request):
+    parameter_storage_class = LimitedArgs
+
+
+def install(app: Flask) -> None:
+    """Apply the limits to ``app`` (the queue server and the kiosk agent)."""
+    app.json = LimitedJSONProvider(app)
+    app.request_class = LimitedRequest

@@ -1,0 +1,74 @@
+"""No 500s from hostile input (issue 13, finding 9): nested JSON and huge query integers answer 4xx JSON."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from hall_queue.infrastructure.request_limits import (
+    MAX_JSON_DEPTH,
+    json_depth,
+    loads_limited,
+)
+
+DEEP = "[" * 1000
+DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
+
+
+def _is_json_4xx(r) -> bool:
+    body = r.get_json(silent=True) or {}
+    return 400 <= r.status_code < 500 and {"code", "message"} <= set(body.get("error", {}))
+
+
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT, '{"username": ' + DEEP + "}"], ids=["array", "object", "inner"])
+def test_nested_json_on_login_complaints_and_tickets(api, body):
+    paths = ["/api/v1/auth/login", f"/api/v1/halls/{api.hall_id}/complaints",
+             f"/api/v1/halls/{api.hall_id}/tickets", f"/api/v1/halls/{api.hall_id}/complaints/record"]
+    for path in paths:
+        for token in (None, api.tokens["kiosk"], api.token("manager")):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            r = api.client.post(path, data=body, content_type="application/json", headers=headers)
+            assert _is_json_4xx(r), (path, r.status_code, r.data[:200])
+
+
+def test_nested_json_on_the_kiosk_agent(tmp_path):
+    from kiosk.agent import AgentConfig
+    from kiosk.standalone import create_kiosk_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_kiosk_app(server=f"http://127.0.0.1:{port}", token="ovki_x",
+                           config=AgentConfig(idcard_url=None, printer_url=f"virtual://?dir={tmp_path}",
+                                              scanner_url=None, health_every_s=3600))
+    try:
+        c = app.test_client()
+        for path in ("/kiosk/agent/tickets", "/kiosk/agent/checkin"):
+            r = c.post(path, data=DEEP, content_type="application/json")
+            assert 400 <= r.status_code < 500 or r.status_code == 503, (path, r.status_code)
+            assert r.is_json and "error" in r.get_json()
+    finally:
+        app.extensions["kiosk_agent"].stop()
+
+
+def test_depth_is_counted_outside_strings_only():
+    assert json_depth('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}') == 1
+    assert json_depth('[[1], {"b": [2]}]') == 3
+    assert loads_limited("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
+    with pytest.raises(ValueError):
+        loads_limited("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "-99999999999999999999", "1" * 400])
+def test_huge_query_integers_answer_400(api, value):
+    clerk = api.token("clerk01")
+    r = api.client.get(f"/api/v1/halls/{api.hall_id}/deferred-overdue", query_string={"window_id": value},
+                       headers={"Authorization": f"Bearer {clerk}"})
+    assert r.status_code == 400 and _is_json_4xx(r), r.data[:200]
+    m = api.token("manager")
+    r = api.client.get(f"/api/v1/halls/{api.hall_id}/ratings", query_string={"days": value},
+                       headers={"Authorization": f"Bearer {m}"})
+    assert r.status_code == 400 and _is_json_4xx(r)
+    ok = api.client.get(f"/api/v1/halls/{api.hall_id}/deferred-overdue", query_string={"window_id": "abc"},
+                        headers={"Authorization": f"Bearer {clerk}"})
+    assert ok.status_code == 200  # not a number: ignored as before
