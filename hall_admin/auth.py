@@ -24,7 +24,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from hall_queue.entrypoints.api.base import SAFE_METHODS, csrf_matches, csrf_token, session_actor
+from hall_queue.entrypoints.web_session import SAFE_METHODS, csrf_matches, csrf_token, session_actor
 from hall_queue.access.audit import Actor
 from hall_queue.domain.models import Hall
 from hall_queue.bootstrap import runtime

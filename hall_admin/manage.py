@@ -16,8 +16,9 @@ from sqlalchemy import select
 from hall_queue.domain.vocabulary import MANAGER_ROLES
 from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
-from hall_queue.entrypoints.api.base import csrf_matches, csrf_token
-from hall_queue.entrypoints.api.complaints_api import DEVICE_KEY, client_device, client_source
+from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
+from hall_queue.entrypoints.api.complaints_api import client_device, client_source
+from hall_queue.entrypoints.web_session import DEVICE_KEY
 from hall_queue.entrypoints.api.errors import describe_validation
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.calendar import local_time

@@ -20,17 +20,13 @@ from flask import (
 )
 from sqlalchemy import select
 
+from hall_queue.access import login
 from hall_queue.domain.vocabulary import MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES
-from hall_queue.entrypoints.api.base import SESSION_TOKEN, client_ip, csrf_token
+from hall_queue.entrypoints.web_session import SESSION_TOKEN, client_ip, csrf_token
 from hall_queue.access.auth import (
     LockedOut,
     authenticate,
-    begin_login_attempt,
-    check_password,
-    record_login_failure,
-    record_login_success,
     revoke_token,
-    start_session,
 )
 from hall_queue.domain.errors import DomainError, Unauthorized
 from hall_queue.domain.models import Hall, Queue, Staff, Ticket, Window
@@ -83,30 +79,18 @@ def login_page():
     if not username or not password:
         error, status = "请输入用户名和密码", 400
     else:
-        attempt = None
         try:
-            # Reserve the password check atomically (at most five for a username at once; auth.py).
-            attempt = rt.db.run_write(lambda s: begin_login_attempt(s, username, ip, now=rt.clock.now()))
-            with rt.db.read() as s:
-                staff_id = check_password(s, username, password)  # the KDF runs outside the write lock
-
-            def do(s):
-                staff, token = start_session(s, staff_id, now=rt.clock.now())
-                record_login_success(s, staff, ip, now=rt.clock.now(), attempt_id=attempt)
-                return staff.role, token
-            role, token = rt.db.run_write(do)
+            done = login.log_in(rt.db, username, password, ip, clock=rt.clock)
         except LockedOut:
             error, status = "登录失败次数过多，账号已临时锁定，请15分钟后再试", 429
-        except Unauthorized:
-            locked = rt.db.run_write(lambda s: record_login_failure(s, username, ip, now=rt.clock.now(),
-                                                                    attempt_id=attempt))
-            error, status = ("用户名或密码错误" + ("；失败次数过多，已锁定15分钟" if locked else "")), 401
+        except login.WrongPassword as e:
+            error, status = ("用户名或密码错误" + ("；失败次数过多，已锁定15分钟" if e.locked else "")), 401
         else:
             session.clear()  # a fresh session on login: no fixation
-            session[SESSION_TOKEN] = token
+            session[SESSION_TOKEN] = done.token
             csrf_token()
-            log.info("staff login ok (role %s)", role)
-            return redirect(safe_next(next_url, _home_for(role)))
+            log.info("staff login ok (role %s)", done.role)
+            return redirect(safe_next(next_url, _home_for(done.role)))
     return render_template("admin/login.html", next=next_url or "", username=username, error=error), status
 
 

@@ -20,7 +20,7 @@ from flask import (
 )
 
 from hall_queue import appointments as A
-from hall_queue.entrypoints.api.base import csrf_matches, csrf_token
+from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.models import Appointment, Hall
 from hall_queue.infrastructure.sms import notifier_for

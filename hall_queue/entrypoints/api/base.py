@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import functools
-import hmac
-import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, session
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.vocabulary import MANAGER_ROLES, STAFF_ROLES
@@ -17,59 +14,28 @@ from hall_queue.access.audit import Actor
 from hall_queue.access.auth import (
     Principal,
     authenticate,
-    begin_login_attempt,
-    drop_login_attempt,
-    record_login_failure,
-    record_login_success,
 )
-from hall_queue.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from hall_queue.domain.errors import Forbidden, NotFound, Unauthorized
 from hall_queue.domain.events import DomainEvent
-from hall_queue.domain.models import Hall, Staff
+from hall_queue.domain.models import Hall
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api.registry import OPERATIONS, Operation, not_json
+from hall_queue.entrypoints.web_session import (  # noqa: F401 - the API's callers import these from here too
+    SAFE_METHODS,
+    SESSION_CSRF,
+    SESSION_TOKEN,
+    client_ip,
+    csrf_matches,
+    csrf_token,
+    session_actor,
+    session_principal,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 STAFF = STAFF_ROLES
 MANAGERS = MANAGER_ROLES
 MAX_ID = 2**62
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-# Staff browser sessions (hall_admin pages): the signed Flask session carries the staff token and a CSRF secret.
-SESSION_TOKEN = "staff_token"
-SESSION_CSRF = "csrf"
-
-
-def csrf_token() -> str:
-    """Return this browser session's CSRF secret, creating it on first use."""
-    if SESSION_CSRF not in session:
-        session[SESSION_CSRF] = secrets.token_urlsafe(32)
-    return session[SESSION_CSRF]
-
-
-def csrf_matches(sent: str | None) -> bool:
-    expected = session.get(SESSION_CSRF)
-    return bool(sent) and bool(expected) and hmac.compare_digest(str(sent), str(expected))
-
-
-def session_principal() -> Principal | None:
-    """Resolve the staff session cookie to its principal, or None (no cookie, expired or revoked)."""
-    token = session.get(SESSION_TOKEN)
-    if not isinstance(token, str) or not token:
-        return None
-    rt = runtime()
-    try:
-        with rt.db.read() as s:
-            principal = authenticate(s, token, now=rt.clock.now())
-    except DomainError:
-        return None
-    return principal if principal.actor.kind == "staff" else None
-
-
-def session_actor() -> Actor | None:
-    principal = session_principal()
-    return principal.actor if principal else None
-
-
 def _request_principal() -> Principal:
     """Authenticate by ``Authorization: Bearer`` or, for staff pages, the session cookie (+ X-CSRF-Token)."""
     header = request.headers.get("Authorization", "")
@@ -83,52 +49,6 @@ def _request_principal() -> Principal:
     if request.method not in SAFE_METHODS and not csrf_matches(request.headers.get("X-CSRF-Token")):
         raise Forbidden("send the page's CSRF token in X-CSRF-Token", code="csrf_failed")
     return principal
-
-
-def client_ip() -> str:
-    """The caller's address: behind a reverse proxy, as ONEVISIT_TRUSTED_PROXIES says (entrypoints/trusted_proxies.py)."""
-    return (request.remote_addr or "")[:64]
-
-
-def _login_username() -> str | None:
-    data = request.get_json(silent=True)
-    name = data.get("username") if isinstance(data, dict) else None
-    if not isinstance(name, str) or not 0 < len(name) <= 64:
-        return None
-    try:
-        name.encode()  # JSON may carry a lone surrogate ("\ud800"): no such user, and no database query
-    except UnicodeEncodeError:
-        return None
-    return name
-
-
-@bp.before_request
-def _refuse_locked_login():
-    """Login throttling also guards the API login: a password check is reserved atomically first, and a
-    locked username or address, or one with as many checks under way as failures allowed, gets 429."""
-    if request.endpoint == "api.auth_login" and (username := _login_username()):
-        rt = runtime()
-        ip = client_ip()
-        g.login_attempt = rt.db.run_write(lambda s: begin_login_attempt(s, username, ip, now=rt.clock.now()))
-
-
-@bp.after_request
-def _count_login(resp: Response) -> Response:
-    attempt = g.pop("login_attempt", None)
-    if request.endpoint == "api.auth_login" and attempt is not None and (username := _login_username()):
-        rt = runtime()
-        ip = client_ip()
-
-        def do(s: Session):
-            if resp.status_code == 401:
-                record_login_failure(s, username, ip, now=rt.clock.now(), attempt_id=attempt)
-            elif resp.status_code == 200 and \
-                    (staff := s.scalar(select(Staff).where(Staff.username == username))) is not None:
-                record_login_success(s, staff, ip, now=rt.clock.now(), attempt_id=attempt)
-            else:
-                drop_login_attempt(s, attempt)
-        rt.db.run_write(do)
-    return resp
 
 
 def role_of(actor: Actor) -> str:

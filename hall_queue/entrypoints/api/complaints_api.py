@@ -14,6 +14,7 @@ from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, client_ip, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
+from hall_queue.entrypoints.web_session import DEVICE_KEY
 
 TAGS = ("complaints",)
 
@@ -44,7 +45,6 @@ class ComplaintPatch(In):
 
 # The public form page gives each browser a device id in its signed session (hall_admin/manage.py);
 # filings are limited per device and, ten times more loosely, per client address (complaints.py).
-DEVICE_KEY = "complaint_device"
 
 
 def client_source() -> str:

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue import appointments
+from hall_queue.access import login
 from hall_queue.queueing import calling
 from hall_queue.queueing import posts
 from hall_queue.queueing import ticketing
-from hall_queue.access.auth import check_password, revoke_token, start_session
+from hall_queue.access.auth import revoke_token
 from hall_queue.catalog.materials import bundle_view, item_view
 from hall_queue.domain.errors import NotFound
 from hall_queue.domain.events import DomainEvent
@@ -20,7 +21,8 @@ from hall_queue.queueing.presenters import iso, queue_view, ticket_view
 from hall_queue.bootstrap import runtime
 from hall_queue.floor.snapshots import follow_view, hall_snapshot, window_full_view, window_snapshot
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, STAFF, bp, get_hall, get_hall_settings, get_row, now, operation, window_device_guard, write
+from hall_queue.entrypoints.api.base import (MANAGERS, STAFF, bp, client_ip, get_hall, get_hall_settings, get_row, now, operation,
+                                             window_device_guard, write)
 from hall_queue.entrypoints.api.errors import error_response
 from hall_queue.entrypoints.api.registry import build_openapi
 
@@ -35,14 +37,9 @@ def openapi_json():
 @operation("/auth/login", "POST", roles=("public",), summary="Log in as staff", body=S.LoginIn,
            response=S.LoginOut, tags=("auth",), errors=(401, 429))
 def auth_login(body: S.LoginIn):
-    with runtime().db.read() as s:
-        staff_id = check_password(s, body.username, body.password)
-
-    def do(s: Session):
-        staff, token = start_session(s, staff_id, now=now())
-        return {"token": token, "staff": {"id": staff.id, "username": staff.username, "role": staff.role,
-                                          "display_name": staff.display_name, "hall_id": staff.hall_id}}, []
-    return write(do)
+    rt = runtime()
+    done = login.log_in(rt.db, body.username, body.password, client_ip(), clock=rt.clock)
+    return {"token": done.token, "staff": done.staff}
 
 
 @operation("/auth/logout", "POST", roles=STAFF, summary="Log out (revoke this token)", response=S.OkOut,
