@@ -43,6 +43,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from hall_queue.infrastructure.migrate import known_revisions, schema_head  # noqa: F401 - schema_head re-exported
+
 MANIFEST = "manifest.json"
 FORMAT = 1
 PREFIX = "onevisit-"
@@ -99,24 +101,6 @@ def sqlite_path(url: str) -> Path:
     if not path or path == ":memory:":
         raise BackupError("an in-memory SQLite database cannot be backed up or restored")
     return Path(path)
-
-
-def schema_head() -> str:
-    """The newest Alembic revision this code knows."""
-    from alembic.script import ScriptDirectory
-
-    from hall_queue.infrastructure.migrate import alembic_config
-
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-
-
-def known_revisions() -> list[str]:
-    """Every revision this code knows, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    from hall_queue.infrastructure.migrate import alembic_config
-
-    return [s.revision for s in reversed(list(ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()))]
 
 
 def _revision(conn) -> str | None:
