@@ -37,7 +37,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
@@ -208,6 +208,10 @@ def take_backup(url: str, dest: Path, *, now: datetime, keep: int | None = None)
                     "revision": summary.revision, "file": inner_name, "size": inner.stat().st_size,
                     "sha256": _sha256_file(inner), "summary": asdict(summary)}
         target = dest / backup_name(engine, now, summary.revision)
+        stamp = now
+        while target.exists():  # two backups within one second: the later one is named a second on
+            stamp += timedelta(seconds=1)
+            target = dest / backup_name(engine, stamp, summary.revision)
         partial = work / target.name
         with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
             data = json.dumps(manifest, indent=2).encode()
@@ -502,7 +506,7 @@ def backup_time(path: Path) -> datetime | None:
 
 def last_due(now_utc: datetime, at: str, tz: str) -> datetime:
     """The latest moment (naive UTC) at or before ``now_utc`` when the nightly backup was due."""
-    from datetime import timedelta
+
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(tz)

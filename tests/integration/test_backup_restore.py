@@ -278,8 +278,7 @@ def test_backup_keeps_the_newest_n_and_is_audited(tmp_path):
     for _ in range(3):
         r = onevisit(inst, "backup", "--to", str(tmp_path / "b"), "--keep", "2")
         assert r.returncode == 0, r.stderr
-        names.append(_newest(tmp_path / "b").name)
-        time.sleep(1.05)  # the name carries the second
+        names.append(_newest(tmp_path / "b").name)  # within one second the next is named a second on
     assert [p.name for p in backup.list_backups(tmp_path / "b")] == names[1:]
     assert "schema-" + backup.schema_head() in names[0]
     db = Database(f"sqlite:///{inst / 'onevisit.db'}")
@@ -335,3 +334,28 @@ def test_nightly_backup_off(app, tmp_path, clock):
     assert nightly_backup(app) is False
     clock.advance(days=2)
     assert nightly_backup(app) is False and backup.list_backups(tmp_path / "nightly") == []
+
+
+def test_a_failed_nightly_backup_is_audited_and_retried_later_not_every_round(app, tmp_path, clock):
+    from hall_queue.entrypoints.duties import (
+        BACKUP_RETRY_S,
+        BACKUP_START_DELAY_S,
+        nightly_backup,
+    )
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    app.config.update(BACKUP_DIR=str(blocker), BACKUP_AT="02:30", BACKUP_TZ="Asia/Shanghai")
+    nightly_backup(app)
+    clock.advance(seconds=BACKUP_START_DELAY_S + 1)
+    with pytest.raises(OSError):
+        nightly_backup(app)
+    assert nightly_backup(app) is False                      # not again at the next round
+    app.config["BACKUP_DIR"] = str(tmp_path / "fixed")
+    assert nightly_backup(app) is False                      # still waiting out the retry delay
+    clock.advance(seconds=BACKUP_RETRY_S)
+    assert nightly_backup(app) is True
+    with app.extensions["onevisit"].db.read() as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.action.like("ops.%"))
+                                                .order_by(AuditEvent.id))]
+    assert actions == ["ops.backup_failed", "ops.backup"]
