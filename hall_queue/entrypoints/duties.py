@@ -122,9 +122,9 @@ def nightly_backup(app: Flask) -> bool:
     failed_at = app.extensions.get("onevisit.backup_failed_at")
     if failed_at is not None and (now - failed_at).total_seconds() < BACKUP_RETRY_S:
         return False
-    if not nightly_due(Path(cfg["BACKUP_DIR"]), now, cfg["BACKUP_AT"], cfg["BACKUP_TZ"]):
-        return False
     try:
+        if not nightly_due(Path(cfg["BACKUP_DIR"]), now, cfg["BACKUP_AT"], cfg["BACKUP_TZ"]):
+            return False
         result = take_audited_backup(rt.db, cfg, now)
     except Exception:
         app.extensions["onevisit.backup_failed_at"] = now

@@ -506,12 +506,15 @@ def backup_time(path: Path) -> datetime | None:
 
 def last_due(now_utc: datetime, at: str, tz: str) -> datetime:
     """The latest moment (naive UTC) at or before ``now_utc`` when the nightly backup was due."""
-
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(tz)
     local = now_utc.replace(tzinfo=UTC).astimezone(zone)
-    h, m = (int(x) for x in at.split(":"))
+    try:
+        h, m = (int(x) for x in at.split(":"))
+        local.replace(hour=h, minute=m)
+    except ValueError:
+        raise BackupError(f"ONEVISIT_BACKUP_AT must be HH:MM (24-hour) or off, not {at!r}") from None
     due = local.replace(hour=h, minute=m, second=0, microsecond=0)
     if due > local:
         due -= timedelta(days=1)

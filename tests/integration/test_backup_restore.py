@@ -28,6 +28,7 @@ from hall_queue.infrastructure.db import Database
 from tests.conftest import (
     REQUIRE_SERVICES,
     _pg_admin,
+    drop_postgres_database,
     new_postgres_database,
     postgres_available,
 )
@@ -359,3 +360,22 @@ def test_a_failed_nightly_backup_is_audited_and_retried_later_not_every_round(ap
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.action.like("ops.%"))
                                                 .order_by(AuditEvent.id))]
     assert actions == ["ops.backup_failed", "ops.backup"]
+
+
+@pytest.mark.skipif(not (REQUIRE_SERVICES or postgres_available()), reason="PostgreSQL not reachable on 127.0.0.1:5432")
+def test_postgresql_backup_without_pg_dump_says_what_is_missing_and_is_audited(tmp_path, monkeypatch):
+    url = new_postgres_database()
+    try:
+        monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # a machine without the PostgreSQL client tools
+        r = onevisit(tmp_path / "inst", "backup", "--to", str(tmp_path / "b"), url=url)
+        assert r.returncode == 1 and "pg_dump is not on PATH" in r.stderr and "postgresql-client" in r.stderr
+        assert backup.list_backups(tmp_path / "b") == []
+        db = Database(url)
+        try:
+            with db.read() as s:
+                failed = s.scalars(select(AuditEvent).where(AuditEvent.action == "ops.backup_failed")).all()
+        finally:
+            db.dispose()
+        assert len(failed) == 1 and "pg_dump" in failed[0].detail["reason"]
+    finally:
+        drop_postgres_database(url)
