@@ -95,8 +95,13 @@ def take_audited_backup(db, settings: dict, now, *, dest: str | None = None, kee
                                     keep=settings["BACKUP_KEEP"] if keep is None else keep)
     except Exception as e:
         reason = str(e)[:300] if isinstance(e, backup.BackupError) else type(e).__name__
-        db.run_write(lambda s: audit.record(s, actor=audit.SYSTEM, action="ops.backup_failed", at=now, hall_id=None,
-                                            reason=reason))
+        if isinstance(e, backup.NoDatabase):
+            raise
+        try:
+            db.run_write(lambda s: audit.record(s, actor=audit.SYSTEM, action="ops.backup_failed", at=now,
+                                                hall_id=None, reason=reason))
+        except Exception as audit_error:  # noqa: BLE001 - the database itself may be what failed
+            log.warning("could not record the failed backup in the audit log: %s", type(audit_error).__name__)
         raise
     db.run_write(lambda s: audit.record(s, actor=audit.SYSTEM, action="ops.backup", at=now, hall_id=None,
                                         file=result.path.name, bytes=result.size, sha256=result.sha256,

@@ -56,6 +56,10 @@ class BackupError(RuntimeError):
     """A backup or restore that cannot go ahead; the message says why, for the hall's IT person."""
 
 
+class NoDatabase(BackupError):
+    """There is no database at the configured place (nothing to back up, nowhere to audit)."""
+
+
 @dataclass
 class Summary:
     """What a database holds: shown after a backup, a verify and a restore."""
@@ -232,7 +236,7 @@ def take_backup(url: str, dest: Path, *, now: datetime, keep: int | None = None)
 def _copy_sqlite(url: str, work: Path) -> Path:
     source = sqlite_path(url)
     if not source.exists():
-        raise BackupError(f"no database at {source}")
+        raise NoDatabase(f"no database at {source} (check DATABASE_URL / ONEVISIT_INSTANCE)")
     copy = work / "onevisit.db"
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(copy)

@@ -379,3 +379,9 @@ def test_postgresql_backup_without_pg_dump_says_what_is_missing_and_is_audited(t
         assert len(failed) == 1 and "pg_dump" in failed[0].detail["reason"]
     finally:
         drop_postgres_database(url)
+
+
+def test_backup_of_a_missing_database_says_so_and_creates_nothing(tmp_path):
+    r = onevisit(tmp_path / "empty", "backup", "--to", str(tmp_path / "b"))
+    assert r.returncode == 1 and "no database at" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "empty" / "onevisit.db").exists() and backup.list_backups(tmp_path / "b") == []
