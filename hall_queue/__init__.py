@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
 
 from hall_queue import config as config_mod
 from hall_queue.entrypoints import trusted_proxies
@@ -83,9 +83,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         resp.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
         return resp
 
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"ok": True, "version": __version__})
+    from hall_queue.entrypoints import monitoring
+
+    monitoring.init_app(app, __version__)  # /healthz, /readyz, /metrics and the request counters
 
     logging.getLogger("onevisit").setLevel(app.config.get("LOG_LEVEL", "INFO"))
     return app

@@ -31,6 +31,14 @@ def from_env() -> dict:
         # The kiosk agent inside the server (kiosk/guard.py): "1" on, "0" off; unset = on only in development.
         "INPROCESS_AGENT": os.environ.get("ONEVISIT_INPROCESS_AGENT", ""),
         "KIOSK_ADDRESSES": os.environ.get("ONEVISIT_KIOSK_ADDRESSES", ""),
+        # Operating the hall (README "Operating a hall"): the nightly backup is a server setting, not a
+        # hall setting — one backup copies the whole database, every hall in it, onto this server's disk.
+        "BACKUP_DIR": os.environ.get("ONEVISIT_BACKUP_DIR") or str(instance_dir() / "backups"),
+        "BACKUP_AT": os.environ.get("ONEVISIT_BACKUP_AT", "02:30"),  # local time; "off" turns it off
+        "BACKUP_TZ": os.environ.get("ONEVISIT_BACKUP_TZ", "Asia/Shanghai"),
+        "BACKUP_KEEP": int(os.environ.get("ONEVISIT_BACKUP_KEEP", "14")),
+        "METRICS_TOKEN": os.environ.get("ONEVISIT_METRICS_TOKEN", ""),
+        "METRICS_ALLOW": os.environ.get("ONEVISIT_METRICS_ALLOW", "127.0.0.1,::1"),
     }
 
 

@@ -3,6 +3,8 @@
 Flask-SocketIO in threading mode serves WebSockets through simple-websocket inside one gunicorn
 worker; run one worker per port and several ports behind a sticky load balancer (see README).
 """
-from hall_queue import create_app
+from hall_queue import config, create_app
+from hall_queue.infrastructure.backup import hold_server_lock
 
+hold_server_lock(config.from_env()["DATABASE_URL"], config.instance_dir())  # `onevisit restore` refuses meanwhile
 app = create_app()

@@ -1,6 +1,5 @@
-"""``onevisit`` command line: init, setup, device, demo, run, create-admin, audit, purge, keys, devices.
-
-A thin adapter."""
+"""``onevisit`` command line: init, setup, device, demo, run, create-admin, audit, purge, keys, backup, restore,
+install-service, devices. A thin adapter."""
 from __future__ import annotations
 
 import argparse
@@ -225,6 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         return supervise(host=args.host, port=args.port, workers=args.workers, instance=config_mod.instance_dir(),
                          access_log=args.access_log)
+    _hold_server_lock()
     app = create_app()
     if not app.config.get("PUBLIC_BASE_URL"):
         # Development only (production refuses to start without ONEVISIT_PUBLIC_URL): links point at
@@ -281,6 +281,13 @@ class RedactTokens:
         return True
 
 
+def _hold_server_lock() -> None:
+    """Hold the database's server lock for this process's life: ``onevisit restore`` refuses meanwhile."""
+    from hall_queue.infrastructure.backup import hold_server_lock
+
+    hold_server_lock(config_mod.from_env()["DATABASE_URL"], config_mod.instance_dir())
+
+
 def cmd_duties(_args: argparse.Namespace) -> int:
     """Run the periodic duties alone (with gunicorn-served API processes)."""
     import time
@@ -288,6 +295,7 @@ def cmd_duties(_args: argparse.Namespace) -> int:
     from hall_queue import create_app
     from hall_queue.entrypoints.duties import POST_CHECK_EVERY_S, run_duty_round
 
+    _hold_server_lock()
     app = create_app()
     print("OneVisit duties running (A/B posts, long waits, reminders, audit sealing)", flush=True)
     while True:
@@ -360,6 +368,79 @@ def cmd_keys(args: argparse.Namespace) -> int:
         db.dispose()
     print(json.dumps(report.as_dict()))
     return 1 if report.undecryptable else 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Take a backup now (audited), or ``--verify FILE``: restore it into a temporary copy and check it."""
+    from pathlib import Path
+
+    from hall_queue.domain.clock import SystemClock
+    from hall_queue.infrastructure.backup import BackupError, verify
+
+    settings = config_mod.from_env()
+    try:
+        if args.verify:
+            summary = verify(Path(args.verify), url=settings["DATABASE_URL"])
+            print(f"backup {args.verify} is sound:")
+            print("\n".join("  " + line for line in summary.lines()))
+            return 0
+        from hall_queue.entrypoints.duties import take_audited_backup
+
+        db = _db()
+        try:
+            result = take_audited_backup(db, settings, SystemClock().now(), dest=args.to, keep=args.keep)
+        finally:
+            db.dispose()
+    except BackupError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"backup written: {result.path} ({result.size} bytes, sha256 {result.sha256})")
+    print("\n".join("  " + line for line in result.summary.lines()))
+    for p in result.pruned:
+        print(f"  removed old backup {p.name}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Restore a backup into this (stopped) instance; the database it replaces is kept beside it."""
+    from pathlib import Path
+
+    from hall_queue.domain.clock import SystemClock
+    from hall_queue.infrastructure.backup import BackupError, restore
+
+    settings = config_mod.from_env()
+    now = SystemClock().now()
+    try:
+        summary = restore(Path(args.file), url=settings["DATABASE_URL"], instance=config_mod.instance_dir(), now=now)
+    except BackupError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    from hall_queue.access import audit
+
+    db = _db()
+    try:
+        db.run_write(lambda s: audit.record(s, actor=audit.SYSTEM, action="ops.restore", at=now, hall_id=None,
+                                            file=Path(args.file).name, revision=summary.revision))
+    finally:
+        db.dispose()
+    print(f"restored {args.file} into {_redact(settings['DATABASE_URL'])}:")
+    print("\n".join("  " + line for line in summary.lines()))
+    return 0
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hall_queue.entrypoints.services import write_units
+
+    written, notes = write_units(args.kind, Path(args.dir) if args.dir else config_mod.instance_dir() / "systemd",
+                                 user=args.user, url=args.url, host=args.host, port=args.port,
+                                 env_file=Path(args.env_file) if args.env_file else None)
+    for path in written:
+        print(f"wrote {path}")
+    for line in notes:
+        print(line)
+    return 0
 
 
 def demo_urls(app, base: str, tokens: dict) -> list[str]:
@@ -449,6 +530,23 @@ def build_parser() -> argparse.ArgumentParser:
                     help="environment variable holding the old key (default ONEVISIT_DATA_KEY_PREVIOUS)")
     kr.add_argument("--batch", type=int, default=500, help="rows per transaction")
     ke.set_defaults(func=cmd_keys)
+    b = sub.add_parser("backup", help="back the database up now (the server also takes one nightly)")
+    b.add_argument("--to", help="directory (default ONEVISIT_BACKUP_DIR or <instance>/backups)")
+    b.add_argument("--keep", type=int, help="keep the newest N backups there (default ONEVISIT_BACKUP_KEEP or 14)")
+    b.add_argument("--verify", metavar="FILE", help="restore FILE into a temporary copy and check it instead")
+    b.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="replace the database of this stopped instance with a backup")
+    rs.add_argument("file")
+    rs.set_defaults(func=cmd_restore)
+    isv = sub.add_parser("install-service", help="write systemd units that start OneVisit on boot")
+    isv.add_argument("kind", choices=("server", "kiosk", "duties"))
+    isv.add_argument("--dir", help="where to write the files (default <instance>/systemd; copy them to /etc)")
+    isv.add_argument("--user", default=os.environ.get("USER") or "onevisit", help="account the service runs as")
+    isv.add_argument("--env-file", help="environment file the units read (default /etc/onevisit/<kind>.env)")
+    isv.add_argument("--url", help="kiosk: the touch page chromium opens (default http://127.0.0.1:5100/kiosk/)")
+    isv.add_argument("--host", default=os.environ.get("ONEVISIT_HOST", "127.0.0.1"))
+    isv.add_argument("--port", type=int, default=int(os.environ.get("ONEVISIT_PORT", "5000")))
+    isv.set_defaults(func=cmd_install_service)
     from devices.cli import add_parser as add_devices
 
     add_devices(sub)

@@ -71,6 +71,72 @@ def run_duty_round(app: Flask) -> None:
     except Exception:
         log.exception("appointment sweep failed")
     retention.run_duty(app)  # hourly purge of expired personal data and pages; logs its own failures
+    try:
+        nightly_backup(app)
+    except Exception:
+        log.exception("nightly backup failed")
+
+
+BACKUP_RETRY_S = 600.0
+# A backup missed while the server was off is taken this long after the duties start (not in the
+# rush of a morning start-up, and never during a short test or benchmark run).
+BACKUP_START_DELAY_S = 600.0
+
+
+def take_audited_backup(db, settings: dict, now, *, dest: str | None = None, keep: int | None = None):
+    """Take one backup (``infrastructure.backup``) and record it, or its failure, in the audit log (004 §8.4)."""
+    from pathlib import Path
+
+    from hall_queue.access import audit
+    from hall_queue.infrastructure import backup
+
+    try:
+        result = backup.take_backup(settings["DATABASE_URL"], Path(dest or settings["BACKUP_DIR"]), now=now,
+                                    keep=settings["BACKUP_KEEP"] if keep is None else keep)
+    except Exception as e:
+        reason = str(e)[:300] if isinstance(e, backup.BackupError) else type(e).__name__
+        if isinstance(e, backup.NoDatabase):
+            raise
+        try:
+            db.run_write(lambda s: audit.record(s, actor=audit.SYSTEM, action="ops.backup_failed", at=now,
+                                                hall_id=None, reason=reason))
+        except Exception as audit_error:  # noqa: BLE001 - the database itself may be what failed
+            log.warning("could not record the failed backup in the audit log: %s", type(audit_error).__name__)
+        raise
+    db.run_write(lambda s: audit.record(s, actor=audit.SYSTEM, action="ops.backup", at=now, hall_id=None,
+                                        file=result.path.name, bytes=result.size, sha256=result.sha256,
+                                        revision=result.summary.revision, pruned=[p.name for p in result.pruned]))
+    return result
+
+
+def nightly_backup(app: Flask) -> bool:
+    """Take the nightly backup when it is due (``ONEVISIT_BACKUP_AT``, local time in ``ONEVISIT_BACKUP_TZ``).
+
+    A server that was off at that time takes it ``BACKUP_START_DELAY_S`` after it starts. A failure is
+    audited and retried after ``BACKUP_RETRY_S``, not every round.
+    """
+    from pathlib import Path
+
+    from hall_queue.infrastructure.backup import nightly_due
+
+    rt, cfg = runtime(app), app.config
+    now = rt.clock.now()
+    started = app.extensions.setdefault("onevisit.duties_started_at", now)
+    if (now - started).total_seconds() < BACKUP_START_DELAY_S:
+        return False
+    failed_at = app.extensions.get("onevisit.backup_failed_at")
+    if failed_at is not None and (now - failed_at).total_seconds() < BACKUP_RETRY_S:
+        return False
+    try:
+        if not nightly_due(Path(cfg["BACKUP_DIR"]), now, cfg["BACKUP_AT"], cfg["BACKUP_TZ"]):
+            return False
+        result = take_audited_backup(rt.db, cfg, now)
+    except Exception:
+        app.extensions["onevisit.backup_failed_at"] = now
+        raise
+    app.extensions.pop("onevisit.backup_failed_at", None)
+    log.info("nightly backup written: %s (%d bytes)", result.path, result.size)
+    return True
 
 
 def start_duties(app: Flask) -> None:

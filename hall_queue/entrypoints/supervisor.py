@@ -81,9 +81,12 @@ def supervise(*, host: str, port: int, workers: int, instance: Path, access_log:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    from hall_queue import config as config_mod
     from hall_queue import create_app
     from hall_queue.entrypoints.duties import run_duty_round
+    from hall_queue.infrastructure.backup import hold_server_lock
 
+    hold_server_lock(config_mod.from_env()["DATABASE_URL"], instance)  # the duty loop runs here
     app = create_app()
     last = 0.0
     while not stopping.is_set():

@@ -1,6 +1,7 @@
 """Create or migrate the database with Alembic (``onevisit init``)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -21,3 +22,17 @@ def upgrade(url: str, revision: str = "head") -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
+
+
+@functools.cache
+def known_revisions() -> tuple[str, ...]:
+    """Every revision this code knows, oldest first (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return tuple(s.revision for s in reversed(list(script.walk_revisions())))
+
+
+def schema_head() -> str:
+    """The newest revision this code knows (``/readyz`` and backup names compare against it)."""
+    return known_revisions()[-1]
