@@ -39,7 +39,7 @@ FINE_CANDIDATES = 16  # quads per ranking (evidence, evidence x size, both) give
 N_PRESCREEN = 300  # quads per coverage ranking that get the sparse colour-step look
 BORDER_COVERAGE = 0.45
 RETRY_SCORE = 0.8  # below this the best outline is doubtful and a second line search is made
-OUTSIDE_MARGIN = 0.3  # corners up to this share of the frame's long side outside it are predicted
+OUTSIDE_MARGIN = 0.15  # corners up to this share of the frame's long side outside it are predicted
 FAR_OFFSET = 7.0  # working pixels: a page's step persists this far, a printed line's does not
 PERSIST = 0.3  # share of a side's step still seen FAR_OFFSET away for it to count as a step
 OUTER_DROP = 0.35  # an enclosing outline may score this much less than the best and still win
@@ -581,8 +581,10 @@ def _line_through(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.cross(np.append(p, 1.0), np.append(q, 1.0))
 
 
-def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, border: bool) -> np.ndarray | None:
-    """Re-locate side a→b (clockwise quad) at full resolution; returns its homogeneous line."""
+def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, border: bool,
+                 ends: bool = False):
+    """Re-locate side a→b (clockwise quad) at full resolution; returns its homogeneous line, or
+    with ``ends`` (line, line through its first 40 %, line through its last 40 %), or None."""
     length = float(np.linalg.norm(b - a))
     if length < 8 or border:
         return None
@@ -622,6 +624,19 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     off = steps[0] + (i + 1 + frac) * 0.5  # der[j] is centred on steps[j + 1]
     edge_pts = pts[rows] + n_out[None, :] * off[:, None]
     wts = peak[valid]
+    full = _fit_line(edge_pts, wts, d)
+    if not ends or full is None:
+        return full
+    # Each end on its own: a lens's barrel distortion bows a long side, and its corners are where
+    # the ends of the bowed sides meet, not where their average lines do.
+    tv = t[rows]
+    return full, _fit_line(edge_pts[tv < 0.4], wts[tv < 0.4], d), _fit_line(edge_pts[tv > 0.6], wts[tv > 0.6], d)
+
+
+def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray) -> np.ndarray | None:
+    """Robust weighted total-least-squares line through edge points; None when too few agree."""
+    if len(edge_pts) < 6:
+        return None
     for _ in range(3):
         c = (edge_pts * wts[:, None]).sum(0) / wts.sum()
         dd = _principal_direction(edge_pts - c, wts)
@@ -646,26 +661,39 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
     if _signed_area(q) < 0:
         q = q[::-1].copy()
     radius = 1.5 * scale + 2.0
-    lines = []
+    lines, starts, stops = [], [], []
     for k in range(4):
         a, b = q[k], q[(k + 1) % 4]
         border = bool(_on_border(a[None], b[None], w, h, tol=1.0 + 0.5 * scale)[0])
         seg = _clip_segment(a, b, w, h, pad=radius + 2.0)
-        ln = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border)
+        got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
+        ln, start, stop = got if got is not None else (None, None, None)
         if ln is not None:
             # A second pass with a tight window, centred on the first estimate.
-            a2, b2 = _project_onto(ln, a), _project_onto(ln, b)
-            ln2 = _refine_side(img, a2, b2, 2.5, False)
+            seg2 = _clip_segment(_project_onto(ln, a), _project_onto(ln, b), w, h, pad=4.5)
+            ln2 = None if seg2 is None else _refine_side(img, seg2[0], seg2[1], 2.5, False)
             ln = ln2 if ln2 is not None else ln
+        # An end line only counts where that end of the side is seen (not clipped by the frame).
+        seen_a = seg is not None and np.linalg.norm(seg[0] - a) < 0.1 * np.linalg.norm(b - a)
+        seen_b = seg is not None and np.linalg.norm(seg[1] - b) < 0.1 * np.linalg.norm(b - a)
         lines.append(ln if ln is not None else _line_through(a, b))
+        starts.append(start if seen_a else None)
+        stops.append(stop if seen_b else None)
     out = np.empty_like(q)
     for k in range(4):
-        p = np.cross(lines[(k - 1) % 4], lines[k])
-        if abs(p[2]) < 1e-12:
-            out[k] = q[k]
-            continue
-        cand = p[:2] / p[2]
-        out[k] = cand if np.linalg.norm(cand - q[k]) < 3 * radius else q[k]
+        cands = []
+        before, after = stops[(k - 1) % 4], starts[k]
+        if before is not None and after is not None:
+            cands.append(np.cross(before, after))
+        cands.append(np.cross(lines[(k - 1) % 4], lines[k]))
+        out[k] = q[k]
+        for p in cands:
+            if abs(p[2]) < 1e-12:
+                continue
+            cand = p[:2] / p[2]
+            if np.linalg.norm(cand - q[k]) < 3 * radius:
+                out[k] = cand
+                break
     return out
 
 
