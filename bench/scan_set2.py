@@ -414,7 +414,7 @@ def _occlude(rng, img, quad, what):
 
 def _pose_quad(rng, w, h, doc_wh_mm, view, fill, out):
     """Project the document rectangle through a tilted pinhole camera; return its corners in the
-    rectangle's own order TL, TR, BR, BL of the document)."""
+    rectangle's own order (the document's TL, TR, BR, BL), possibly outside the frame."""
     wmm, hmm = doc_wh_mm
     diag = float(np.hypot(w, h))
     if view == "doccam":
