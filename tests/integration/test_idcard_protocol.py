@@ -22,8 +22,10 @@ from devices.idcard.poller import CardPoller, CardPresented, ReaderOnline, ReadF
 from devices.idcard.simulator import SAMPLE_CARDS, Fault, SamSimulator
 from devices.idcard.text import build_card_data, encode_address
 
-ANSWER_TIMEOUT = 0.3
-CALL_LIMIT_S = 10.0  # a call still running after this has hung (answers take well under 1 ms)
+# Answers take well under 1 ms; the generous deadline only keeps a machine loaded by other jobs
+# from turning a slow answer into a timeout (also one of our errors, but not the one checked).
+ANSWER_TIMEOUT = 2.0
+CALL_LIMIT_S = 20.0  # a call still running after this has hung
 
 # (name, the command the fault is armed on, the call, the answers it may accept: sw3 → payload sizes)
 COMMANDS = [
@@ -106,6 +108,18 @@ def test_every_status_byte_and_payload_size_gives_a_result_or_our_error(rig, nam
             sim.inject(Fault.STATUS, sw3=sw, command=command, data=data)
             _check_outcome(name, accepted, sw, data, _call_bounded(call, reader))
             sim.clear_faults()
+            if len(data) + 4 > MAX_LENGTH:
+                _drain(reader)
+
+
+def _drain(reader):
+    """After an oversized answer was refused mid-frame, let its rest arrive and be skipped."""
+    for _ in range(5):
+        try:
+            reader.sam_status()
+            return
+        except IdCardError:
+            continue
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
