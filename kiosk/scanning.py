@@ -60,7 +60,7 @@ def _preview(frame: np.ndarray, corners, steady: bool) -> bytes:
 @dataclass
 class ScanState:
     active: bool = False
-    status: str = "idle"  # idle | no_page | moving | blurry | captured | done | error
+    status: str = "idle"  # idle | no_page | incomplete | moving | blurry | captured | done | error
     message: str = ""
     pending: ScannedPage | None = None
     pages: list[ScannedPage] = field(default_factory=list)

@@ -14,8 +14,8 @@ from devices.base import DeviceError, DeviceHealth, DeviceURL, UnsupportedDevice
 from devices.idcard.driver import BAUDRATES, DEFAULT_BAUDRATE, SerialIdCardReader
 from devices.idcard.frames import (
     CardAbsent, CardAuthError, CardFormatError, CardReadError, ChecksumError, DeviceTimeout,
-    FramingError, IdCardError, LengthError, NoContent, PortError, RequestRejected, SamFault,
-    StatusError,
+    FramingError, IdCardError, LengthError, NoContent, PortError, ProtocolError, RequestRejected,
+    SamFault, StatusError, UnexpectedAnswer, UnexpectedStatus,
 )
 from devices.idcard.photo import PhotoDecodeError, PhotoDecoder, decode_photo
 from devices.idcard.poller import (
@@ -29,6 +29,7 @@ __all__ = [
     "PhotoDecoder", "PhotoDecodeError", "decode_photo", "IdCardError", "FramingError",
     "ChecksumError", "LengthError", "DeviceTimeout", "PortError", "CardFormatError", "StatusError",
     "CardAbsent", "CardAuthError", "CardReadError", "NoContent", "RequestRejected", "SamFault",
+    "ProtocolError", "UnexpectedStatus", "UnexpectedAnswer",
 ]
 
 

@@ -16,7 +16,7 @@ from devices.idcard.frames import (
     CardAbsent, ChecksumError, Command, DeviceTimeout, FrameParser, FramingError, IdCardError,
     LengthError, PortError, Response, encode_command, response_from_body, status_error,
 )
-from devices.idcard.text import IdentityCard, parse_address, parse_card_data
+from devices.idcard.text import ADDRESS_SIZE, IdentityCard, parse_address, parse_card_data
 
 try:  # termios calls (flush, speed) raise termios.error, which is no OSError
     import termios
@@ -39,6 +39,13 @@ SELECT_CARD = Command(0x20, 0x02)
 READ_TEXT_PHOTO = Command(0x30, 0x01)
 READ_NEWEST_ADDRESS = Command(0x30, 0x03)
 READ_TEXT_PHOTO_FINGERPRINT = Command(0x30, 0x10)
+
+# Payload sizes of each command's success answer (GA 467 SAM_V): an answer of another size is
+# the answer to another command (e.g. a select's 8-byte serial arriving for a find).
+NO_DATA = (0,)
+CARD_IIN_SIZE = (4,)       # 20 01 → 9F + the card's IIN (00 00 00 00 on resident cards)
+CARD_SERIAL_SIZE = (8,)    # 20 02 → 90 + 8 bytes
+SAM_ID_SIZE = (16,)        # 12 FF → 90 + the SAM's 16-byte management number
 
 
 class SerialIdCardReader:
@@ -168,33 +175,38 @@ class SerialIdCardReader:
         """Reset the SAM (10 FF).
 
         :raises StatusError: when the SAM reports a failure.
+        :raises ProtocolError: when the answer does not fit the command.
         """
-        self.transact(RESET).check()
+        self.transact(RESET).check(sizes=NO_DATA)
 
     def sam_status(self) -> bool:
         """Check the SAM is alive and working (11 FF); True when it answers 90.
 
         :raises StatusError: when the SAM reports a fault (e.g. 60 self-check failed).
+        :raises ProtocolError: when the answer does not fit the command.
         """
-        self.transact(SAM_STATUS).check()
+        self.transact(SAM_STATUS).check(sizes=NO_DATA)
         return True
 
     def sam_id(self) -> bytes:
         """Read the SAM's management number (12 FF), raw as the module returns it.
 
         :raises StatusError: when the SAM reports a failure.
+        :raises ProtocolError: when the answer does not fit the command.
         """
-        return self.transact(SAM_ID).check().data
+        return self.transact(SAM_ID).check(sizes=SAM_ID_SIZE).data
 
     def find_card(self) -> bool:
         """Look for a card in the field (20 01): True on 9F, False on 80.
 
-        :raises StatusError: for any other SW3.
+        :raises StatusError: for another failure SW3.
+        :raises ProtocolError: for another command's success code (90), an undefined SW3 or
+            a payload that is not the 4-byte IIN.
         """
         answer = self.transact(FIND_CARD)
         if answer.sw3 == sw3.FIND_FAILED:
             return False
-        answer.check(sw3.CARD_FOUND)
+        answer.check(sw3.CARD_FOUND, sizes=CARD_IIN_SIZE)
         return True
 
     def select_card(self) -> bytes:
@@ -202,13 +214,15 @@ class SerialIdCardReader:
 
         :raises CardAbsent: on 81 (the card left or does not answer).
         :raises StatusError: for any other failure.
+        :raises ProtocolError: when the answer does not fit the command.
         """
-        return self.transact(SELECT_CARD).check().data
+        return self.transact(SELECT_CARD).check(sizes=CARD_SERIAL_SIZE).data
 
     def read_selected(self, *, fingerprint: bool = False) -> IdentityCard:
         """Read the selected card: text + photo (30 01) or text + photo + fingerprint (30 10).
 
         :raises StatusError: e.g. 41 when the card moved during the read.
+        :raises ProtocolError: for another command's success code (9F) or an undefined SW3.
         :raises LengthError, CardFormatError: when the answer's blocks do not parse.
         """
         command = READ_TEXT_PHOTO_FINGERPRINT if fingerprint else READ_TEXT_PHOTO
@@ -229,11 +243,12 @@ class SerialIdCardReader:
         """Read the newest appended address (30 03) of the selected card; None when there is none (91).
 
         :raises StatusError: for any other failure.
+        :raises ProtocolError: when the answer does not fit the command.
         """
         answer = self.transact(READ_NEWEST_ADDRESS)
         if answer.sw3 == sw3.NO_CONTENT:
             return None
-        return parse_address(answer.check().data)
+        return parse_address(answer.check(sizes=(ADDRESS_SIZE,)).data)
 
     def wait_for_card(self, timeout: float, *, poll: float = 0.1, fingerprint: bool = False) -> IdentityCard:
         """Poll until a card is presented, then read it.

@@ -106,6 +106,37 @@ class SamFault(StatusError):
     """The SAM module itself is unusable (SW3 24, 60, 66 or unknown)."""
 
 
+class ProtocolError(IdCardError):
+    """A well-formed answer that does not fit the command it answers (GA 467 SAM_V).
+
+    A success code of another command (9F "card found" to a read), a status the protocol does
+    not define, or a payload of the wrong size for this command (the answer to another command).
+    Nothing was read; the caller may simply try again.
+    """
+
+    code = "protocol"
+
+
+class UnexpectedStatus(ProtocolError):
+    """The SAM answered with an SW3 this command never returns (another command's success
+    code or a code GA 467 does not define); ``sw3`` holds it."""
+
+    code = "unexpected_status"
+
+    def __init__(self, sw3: int, message: str | None = None, *, sw1: int = 0, sw2: int = 0) -> None:
+        self.sw3 = sw3
+        self.sw1 = sw1
+        self.sw2 = sw2
+        self.status = sw3_status.describe(sw3)
+        super().__init__(message or f"unexpected SAM status 0x{sw3:02X} ({self.status.meaning})")
+
+
+class UnexpectedAnswer(ProtocolError):
+    """The status fits the command but the payload does not (its size belongs to another answer)."""
+
+    code = "unexpected_answer"
+
+
 _STATUS_CLASSES: dict[str, type[StatusError]] = {
     "no_card": CardAbsent,
     "rejected": RequestRejected,
@@ -116,16 +147,20 @@ _STATUS_CLASSES: dict[str, type[StatusError]] = {
 }
 
 
-def status_error(sw3: int, message: str | None = None, *, sw1: int = 0, sw2: int = 0) -> StatusError:
-    """Build the typed exception for a non-success SW3.
+def status_error(sw3: int, message: str | None = None, *, sw1: int = 0,
+                 sw2: int = 0) -> StatusError | UnexpectedStatus:
+    """Build the typed exception for an SW3 that is not the one a command expects.
+
+    A failure code of the GA 467 table gives its :class:`StatusError` subclass; a success code
+    (90, 9F: what *another* command would answer) or a code the table lacks gives
+    :class:`UnexpectedStatus`. Never raises: every byte value maps to an error of ours.
 
     :param sw3: the SAM status byte.
     :param message: overrides the table's meaning.
-    :raises ValueError: when ``sw3`` is a success code.
     """
     kind = sw3_status.describe(sw3).kind
-    if kind == "ok":
-        raise ValueError(f"SW3 0x{sw3:02X} is a success code")
+    if kind in ("ok", "unknown"):
+        return UnexpectedStatus(sw3, message, sw1=sw1, sw2=sw2)
     return _STATUS_CLASSES[kind](sw3, message, sw1=sw1, sw2=sw2)
 
 
@@ -147,14 +182,20 @@ class Response:
     sw3: int
     data: bytes = b""
 
-    def check(self, *expected: int) -> "Response":
-        """Return self when SW3 is one of ``expected`` (default 90).
+    def check(self, *expected: int, sizes: tuple[int, ...] | None = None) -> "Response":
+        """Return self when SW3 is one of ``expected`` (default 90) and the payload fits.
 
-        :raises StatusError: the typed subclass for any other SW3.
+        :param sizes: the payload sizes the command's answer may have; None: any.
+        :raises StatusError: the typed subclass for a failure SW3.
+        :raises UnexpectedStatus: for another command's success code or an undefined SW3.
+        :raises UnexpectedAnswer: when the payload size is not one of ``sizes``.
         """
-        if self.sw3 in (expected or (sw3_status.OK,)):
-            return self
-        raise status_error(self.sw3, sw1=self.sw1, sw2=self.sw2)
+        if self.sw3 not in (expected or (sw3_status.OK,)):
+            raise status_error(self.sw3, sw1=self.sw1, sw2=self.sw2)
+        if sizes is not None and len(self.data) not in sizes:
+            raise UnexpectedAnswer(f"SAM answered 0x{self.sw3:02X} with {len(self.data)} data bytes; "
+                                   f"this command's answer carries {' or '.join(map(str, sizes))}")
+        return self
 
 
 def checksum(data: bytes) -> int:

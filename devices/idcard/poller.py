@@ -18,7 +18,7 @@ from typing import Callable, Union
 
 from devices.base import DeviceError
 from devices.idcard.driver import SerialIdCardReader
-from devices.idcard.frames import CardAbsent, DeviceTimeout, PortError, SamFault
+from devices.idcard.frames import CardAbsent, DeviceTimeout, PortError, ProtocolError, SamFault
 from devices.idcard.text import IdentityCard
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class CardPoller:
         self._misses = 0
         self._failed_serial: bytes | None = None
         self._online: bool | None = None
+        self._protocol_failing = False  # a ReadFailed for a misfitting find/select answer is out
 
     def start(self) -> None:
         """Start polling in a daemon thread."""
@@ -130,9 +131,17 @@ class CardPoller:
                 continue
             try:
                 self.poll_once()
+                self._protocol_failing = False
             except (PortError, DeviceTimeout, SamFault) as e:
                 self._go_offline(str(e))
                 continue
+            except ProtocolError as e:
+                # An answer that fits no step of find → select (e.g. 90 to a find): nothing was
+                # read; say so once, and keep polling (the next answer is usually right).
+                log.warning("idcard poll got a misfitting answer: %s", e)
+                if not self._protocol_failing:
+                    self._protocol_failing = True
+                    self._emit(ReadFailed(e))
             except DeviceError as e:
                 # Garbled answer on a live line (checksum, framing…): the next poll retries.
                 log.warning("idcard poll failed: %s", e)

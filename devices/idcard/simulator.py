@@ -93,7 +93,7 @@ class Fault(enum.Enum):
 
     BAD_CHECKSUM = "bad_checksum"          # answer with the last byte flipped
     NO_ANSWER = "no_answer"                # stay silent
-    STATUS = "status"                      # answer with the given SW3 and no data
+    STATUS = "status"                      # answer with the given SW3 (and data, if given)
     TRUNCATED = "truncated"                # send only the first part of the answer
     REMOVED_MID_READ = "removed_mid_read"  # a read fails with 41 and the card is gone
     NOISE = "noise"                        # line noise before an otherwise good answer
@@ -103,6 +103,7 @@ class Fault(enum.Enum):
 class _Armed:
     fault: Fault
     sw3: int | None
+    data: bytes
     command: tuple[int, int] | None
     remaining: int | None  # None: until cleared
 
@@ -233,18 +234,19 @@ class SamSimulator:
             self._card, self._newest_address, self._selected = None, None, False
 
     def inject(self, fault: Fault, *, sw3: int | None = None, command: tuple[int, int] | None = None,
-               times: int | None = 1) -> None:
+               times: int | None = 1, data: bytes = b"") -> None:
         """Arm a fault for the next ``times`` matching commands (None: until :meth:`clear_faults`).
 
         :param fault: what goes wrong.
         :param sw3: the status to answer with, for :attr:`Fault.STATUS`.
+        :param data: the payload sent with that status (default none).
         :param command: only (CMD, PARA) requests trigger it; None: any request.
         :raises ValueError: for STATUS without ``sw3``.
         """
         if fault is Fault.STATUS and sw3 is None:
             raise ValueError("Fault.STATUS needs an sw3 value")
         with self._lock:
-            self._faults.append(_Armed(fault, sw3, command, times))
+            self._faults.append(_Armed(fault, sw3, bytes(data), command, times))
 
     def clear_faults(self) -> None:
         """Disarm every fault."""
@@ -330,7 +332,7 @@ class SamSimulator:
         if armed is not None and armed.fault is Fault.NO_ANSWER:
             return
         if armed is not None and armed.fault is Fault.STATUS:
-            answer = Response(0, 0, armed.sw3 or 0)
+            answer = Response(0, 0, armed.sw3 or 0, armed.data)
         elif armed is not None and armed.fault is Fault.REMOVED_MID_READ:
             self.remove()
             answer = Response(0, 0, sw3.READ_FAILED)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-StatusKind = Literal["ok", "no_card", "rejected", "auth", "read", "no_content", "sam_fault"]
+StatusKind = Literal["ok", "no_card", "rejected", "auth", "read", "no_content", "sam_fault", "unknown"]
 
 OK = 0x90
 CARD_FOUND = 0x9F
@@ -69,8 +69,8 @@ SW3_TABLE: dict[int, Sw3] = {s.code: s for s in (
 
 
 def describe(sw3: int) -> Sw3:
-    """Look up an SW3 value; unknown values are reported as SAM faults, never as success."""
+    """Look up an SW3 value; values GA 467 does not define are of kind "unknown", never success."""
     found = SW3_TABLE.get(sw3)
     if found is not None:
         return found
-    return Sw3(sw3, "unknown", f"unknown SAM status 0x{sw3:02X}", "sam_fault")
+    return Sw3(sw3, "unknown", f"unknown SAM status 0x{sw3:02X}", "unknown")

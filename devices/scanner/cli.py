@@ -5,11 +5,14 @@ from collections.abc import Iterable, Iterator
 
 import cv2
 
-from devices.scanner.detect import find_page
+from devices.scanner.detect import detect_page
 
 
 def detect_images(paths: Iterable[str]) -> Iterator[dict]:
     """Yield ``{"file", "corners"}`` per image; corners TL, TR, BR, BL or None when no page.
+
+    A found page also carries ``confidence`` (0..1) and ``corners_outside`` (corners predicted
+    outside the image, where the visible sides meet).
 
     An image that cannot be read yields ``corners: None`` and an ``error`` with code
     ``unreadable``, and the remaining images are still processed.
@@ -26,6 +29,9 @@ def detect_images(paths: Iterable[str]) -> Iterator[dict]:
         if frame is None:
             yield {"file": path, "corners": None, "error": {"code": "unreadable", "message": f"{path}: {why}"}}
             continue
-        q = find_page(frame)
-        yield {"file": path,
-               "corners": None if q is None else [[round(float(x), 1), round(float(y), 1)] for x, y in q]}
+        found = detect_page(frame)
+        if found is None:
+            yield {"file": path, "corners": None}
+            continue
+        yield {"file": path, "corners": [[round(float(x), 1), round(float(y), 1)] for x, y in found.corners],
+               "confidence": round(found.confidence, 3), "corners_outside": found.corners_outside}

@@ -23,6 +23,7 @@ fails on low contrast, occluded corners and pages touching the frame edge).
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -38,6 +39,11 @@ FINE_CANDIDATES = 16  # quads per ranking (evidence, evidence x size, both) give
 N_PRESCREEN = 300  # quads per coverage ranking that get the sparse colour-step look
 BORDER_COVERAGE = 0.45
 RETRY_SCORE = 0.8  # below this the best outline is doubtful and a second line search is made
+OUTSIDE_MARGIN = 0.15  # corners up to this share of the frame's long side outside it are predicted
+FAR_OFFSET = 7.0  # working pixels: a page's step persists this far, a printed line's does not
+PERSIST = 0.3  # share of a side's step still seen FAR_OFFSET away for it to count as a step
+OUTER_DROP = 0.35  # an enclosing outline may score this much less than the best and still win
+OUTER_AREA = 1.6  # ... if it is at least this much larger (a card around its photo, a page around a column)
 
 _local = threading.local()
 
@@ -111,7 +117,7 @@ class _Lines:
     """Long straight lines, each with its segment coverage as a prefix sum along the line."""
 
     def __init__(self, centre: np.ndarray, direction: np.ndarray, coverage: np.ndarray,
-                 t0: float, border: np.ndarray) -> None:
+                 t0: float, border: np.ndarray, shape: tuple[int, int]) -> None:
         self.c = centre  # (M, 2) a point on each line
         self.d = direction  # (M, 2) unit direction
         self.n = np.stack([-direction[:, 1], direction[:, 0]], axis=1)
@@ -121,6 +127,8 @@ class _Lines:
         self.t0 = t0
         self.border = border
         self.h = np.concatenate([self.n, -(self.n * self.c).sum(1, keepdims=True)], axis=1)
+        self.vis_lo, self.vis_hi = _visible_range(centre, direction, shape)
+        self.vis_lo, self.vis_hi = self.vis_lo - t0, self.vis_hi - t0
 
     def covered(self, side: np.ndarray, prev: np.ndarray, nxt: np.ndarray, at: np.ndarray,
                 inner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,8 +143,14 @@ class _Lines:
         got_plus = flat[0][hi] - flat[0][lo]
         got_minus = flat[1][hi] - flat[1][lo]
         plus = ((inner - self.c[side]) * self.n[side]).sum(-1) >= 0
-        span = np.maximum(np.abs(tb - ta), 1.0)
-        return (np.where(plus, got_plus, got_minus) / span, np.where(plus, got_minus, got_plus) / span)
+        # Only the part of a side inside the frame can show segments: a side that runs out of
+        # the picture (a corner outside the frame) is judged on what is visible of it.
+        seen = (np.minimum(np.maximum(ta, tb), self.vis_hi[side]) - np.maximum(np.minimum(ta, tb), self.vis_lo[side]))
+        span = np.maximum(seen, 1.0)
+        unseen = seen < 0.2 * np.abs(tb - ta)
+        a_cov = np.where(unseen, 0.3, np.where(plus, got_plus, got_minus) / span)
+        b_cov = np.where(unseen, 0.3, np.where(plus, got_minus, got_plus) / span)
+        return a_cov, b_cov
 
 
 def _principal_direction(centred: np.ndarray, wts: np.ndarray) -> np.ndarray:
@@ -229,7 +243,25 @@ def _merge_segments(segs: np.ndarray, shape: tuple[int, int], polarity: np.ndarr
         dirs.append(np.array(dd))
         covs.append(np.full((2, nbins), BORDER_COVERAGE, np.float32))
         border.append(True)
-    return _Lines(np.array(centres, float), np.array(dirs, float), np.stack(covs, axis=1), t0, np.array(border))
+    return _Lines(np.array(centres, float), np.array(dirs, float), np.stack(covs, axis=1), t0, np.array(border),
+                  (h, w))
+
+
+def _visible_range(c: np.ndarray, d: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter range (t along ``c + t d``) of each line inside the frame; empty: lo > hi."""
+    h, w = shape
+    lo = np.full(len(c), -np.inf)
+    hi = np.full(len(c), np.inf)
+    for k, size in ((0, w), (1, h)):
+        dk = d[:, k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t1 = (-0.5 - c[:, k]) / dk
+            t2 = (size - 0.5 - c[:, k]) / dk
+        par = np.abs(dk) < 1e-12
+        inside = (c[:, k] >= -0.5) & (c[:, k] <= size - 0.5)
+        lo = np.where(par, np.where(inside, lo, np.inf), np.maximum(lo, np.minimum(t1, t2)))
+        hi = np.where(par, np.where(inside, hi, -np.inf), np.minimum(hi, np.maximum(t1, t2)))
+    return lo, hi
 
 
 def _line_quads(lines: _Lines, shape: tuple[int, int], ycc: np.ndarray | None = None,
@@ -259,7 +291,9 @@ def _line_quads(lines: _Lines, shape: tuple[int, int], ycc: np.ndarray | None = 
     z = X[..., 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         X = X[..., :2] / z[..., None]
-    margin = 0.04 * max(h, w)
+    # Corners may lie well outside the frame: a page pushed past its edge still has two visible
+    # sides that meet where its corner is.
+    margin = OUTSIDE_MARGIN * max(h, w)
     usable = ((np.abs(z) > 1e-9) & (X[..., 0] > -margin) & (X[..., 0] < w + margin)
               & (X[..., 1] > -margin) & (X[..., 1] < h + margin))
     # Pairs of pairs as a matrix: crossing, four distinct lines, at most two frame-border
@@ -342,20 +376,31 @@ def _step_support(ycc: np.ndarray, q: np.ndarray, border: np.ndarray, contrast: 
     n = np.stack([d[..., 1], -d[..., 0]], axis=-1)[:, :, None, :]
     inner = q.mean(1)[:, None, None, :]
     n = np.where((((inner - pts) * n).sum(-1, keepdims=True) > 0), -n, n)  # make n point outwards
-    vals = _sample(ycc, np.concatenate([(pts - 2.5 * n).reshape(-1, 2), (pts + 2.5 * n).reshape(-1, 2)]))
-    vals = vals * _CHROMA_WEIGHT
-    k = nq * 4 * _N_PRE
-    diff = (vals[:k] - vals[k:]).reshape(nq, 4, _N_PRE, 3)
-    strong = (diff * diff).sum(-1) > contrast * contrast
+    probes = [pts - 2.5 * n, pts + 2.5 * n, pts - FAR_OFFSET * n, pts + FAR_OFFSET * n]
+    vals = _sample(ycc, np.concatenate([p.reshape(-1, 2) for p in probes])) * _CHROMA_WEIGHT
+    vals = vals.reshape(4, nq, 4, _N_PRE, 3)
+    diff = vals[0] - vals[1]
+    far = vals[2] - vals[3]
+    mag2 = (diff * diff).sum(-1)
+    # A step, not a printed line: the difference persists a few pixels further out.
+    strong = (mag2 > contrast * contrast) & ((far * far).sum(-1) > PERSIST * PERSIST * mag2)
     sign = diff[..., 0] > 0
+    h, w = ycc.shape[:2]
+    vis = _in_frame(pts - FAR_OFFSET * n, w, h) & _in_frame(pts + FAR_OFFSET * n, w, h)
+    nvis = vis.sum(-1)
+    seen = nvis >= 2
     best = None
     for pol in (sign, ~sign):
-        sup = (strong & pol).mean(-1)
-        sup = np.where(border, 0.5, sup)
+        sup = (strong & pol & vis).sum(-1) / np.maximum(nvis, 1)
+        sup = np.where(border | ~seen, 0.5, sup)
         sc = (sup * side_len).sum(1) / side_len.sum(1)
         sc = np.where(sup.min(1) < 0.15, sc * 0.5, sc)
         best = sc if best is None else np.maximum(best, sc)
     return best
+
+
+def _in_frame(p: np.ndarray, w: int, h: int, pad: float = 0.5) -> np.ndarray:
+    return (p[..., 0] >= pad) & (p[..., 0] <= w - 1 - pad) & (p[..., 1] >= pad) & (p[..., 1] <= h - 1 - pad)
 
 
 def _contour_quads(gray: np.ndarray) -> list[np.ndarray]:
@@ -437,6 +482,7 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     ext = a[:, :, None, :] + (b - a)[:, :, None, :] * te[None, None, :, None]
     probes = [pts - n_out * o for o in offsets] + [pts + n_out * o for o in offsets]
     probes += [pts - n_out, pts + n_out]  # the step right at the line, for its sharpness
+    probes += [pts - n_out * FAR_OFFSET, pts + n_out * FAR_OFFSET]  # a step persists, a line does not
     ext_probes = [ext - n_out * o for o in offsets] + [ext + n_out * o for o in offsets]
     allp = np.concatenate([p.reshape(-1, 2) for p in probes + ext_probes])
     vals = _sample(ycc, allp) * _CHROMA_WEIGHT
@@ -458,6 +504,12 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # sharp step (even defocused by ~1 working pixel) shows most of its height, a ramp little.
     near = np.linalg.norm(vals[4] - vals[5], axis=-1)
     sharp = near >= 0.4 * mag
+    # A printed frame line (a form's border, the outlines on a document camera's base plate)
+    # has the same colour on both sides a few pixels away; a page's edge does not.
+    persists = np.linalg.norm(vals[6] - vals[7], axis=-1) >= np.maximum(PERSIST * mag, 0.8 * contrast)
+    vis = _in_frame(pts - n_out * FAR_OFFSET, w, h) & _in_frame(pts + n_out * FAR_OFFSET, w, h)
+    nvis = vis.sum(-1)
+    unseen = nvis < 0.2 * _N_SAMPLES  # a side (almost) wholly outside the frame
     # Judged against the side's own step, so that wood grain beside a contrasty page is not
     # mistaken for the line running on.
     side_mag = np.median(mag, axis=-1, keepdims=True)
@@ -466,7 +518,7 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # A side lying on the frame border has no outside; it counts where the strip just inside
     # looks like the rest of the page.
     on_border = _on_border(a, b, w, h)
-    strong = (mag > contrast) & sharp
+    strong = (mag > contrast) & sharp & persists & vis
     votes = (sign * strong).reshape(nq, -1).sum(1)
     polarity = np.where(votes >= 0, 1.0, -1.0)
     support = strong & (sign == polarity[:, None, None])
@@ -475,13 +527,18 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     ref = _masked_median(inside, real_support, np.inf)
     like_page = np.linalg.norm(vals[0] - ref[:, None, None, :], axis=-1) < 14.0
     support = np.where(on_border[..., None], like_page, support)
-    side_support = support.mean(-1)
+    side_support = np.where(on_border, support.mean(-1), (support & vis).sum(-1) / np.maximum(nvis, 1))
     side_len = np.linalg.norm(b - a, axis=2)
-    score = (side_support * side_len).sum(1) / side_len.sum(1)
-    visible = np.where(on_border, 1.0, side_support)
+    # Judged on what the frame shows of each side; a side outside the frame is left out.
+    seen_len = side_len * np.where(on_border, 1.0, nvis / _N_SAMPLES)
+    score = (side_support * seen_len).sum(1) / np.maximum(seen_len.sum(1), 1e-9)
+    visible = np.where(on_border | unseen, 1.0, side_support)
     score = np.where(visible.min(1) < MIN_SIDE_SUPPORT, 0.0, score)
-    # Border sides are weaker evidence than an observed step.
-    score = score - 0.08 * on_border.sum(1) - 0.4 * overshoot
+    # Border sides are weaker evidence than an observed step; a side wholly outside the frame
+    # is a guess; so, a little, is every corner outside it.
+    corner_out = ~_in_frame(q, w, h, pad=-2.0)
+    score = (score - 0.08 * on_border.sum(1) - 0.15 * unseen.sum(1) - 0.03 * corner_out.sum(1)
+             - 0.4 * overshoot)
     out_ref = _masked_median(outside, real_support, -np.inf)
     return score, on_border.sum(1), ref, out_ref
 
@@ -508,10 +565,11 @@ def _signed_area(q: np.ndarray) -> np.ndarray:
 def _on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float = 1.5) -> np.ndarray:
     ends = np.stack([a, b], axis=0)
     x, y = ends[..., 0], ends[..., 1]
-    left = np.all(x < tol - 0.5, axis=0)
-    right = np.all(x > w - 0.5 - tol, axis=0)
-    top = np.all(y < tol - 0.5, axis=0)
-    bottom = np.all(y > h - 0.5 - tol, axis=0)
+    # On the border, not beyond it: a side wholly outside the frame is unseen, not a border side.
+    left = np.all(np.abs(x + 0.5) < tol, axis=0)
+    right = np.all(np.abs(x - (w - 0.5)) < tol, axis=0)
+    top = np.all(np.abs(y + 0.5) < tol, axis=0)
+    bottom = np.all(np.abs(y - (h - 0.5)) < tol, axis=0)
     return left | right | top | bottom
 
 
@@ -523,8 +581,10 @@ def _line_through(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.cross(np.append(p, 1.0), np.append(q, 1.0))
 
 
-def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, border: bool) -> np.ndarray | None:
-    """Re-locate side a→b (clockwise quad) at full resolution; returns its homogeneous line."""
+def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, border: bool,
+                 ends: bool = False):
+    """Re-locate side a→b (clockwise quad) at full resolution; returns its homogeneous line, or
+    with ``ends`` (line, line through its first 40 %, line through its last 40 %), or None."""
     length = float(np.linalg.norm(b - a))
     if length < 8 or border:
         return None
@@ -564,6 +624,19 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     off = steps[0] + (i + 1 + frac) * 0.5  # der[j] is centred on steps[j + 1]
     edge_pts = pts[rows] + n_out[None, :] * off[:, None]
     wts = peak[valid]
+    full = _fit_line(edge_pts, wts, d)
+    if not ends or full is None:
+        return full
+    # Each end on its own: a lens's barrel distortion bows a long side, and its corners are where
+    # the ends of the bowed sides meet, not where their average lines do.
+    tv = t[rows]
+    return full, _fit_line(edge_pts[tv < 0.4], wts[tv < 0.4], d), _fit_line(edge_pts[tv > 0.6], wts[tv > 0.6], d)
+
+
+def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray) -> np.ndarray | None:
+    """Robust weighted total-least-squares line through edge points; None when too few agree."""
+    if len(edge_pts) < 6:
+        return None
     for _ in range(3):
         c = (edge_pts * wts[:, None]).sum(0) / wts.sum()
         dd = _principal_direction(edge_pts - c, wts)
@@ -588,26 +661,57 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
     if _signed_area(q) < 0:
         q = q[::-1].copy()
     radius = 1.5 * scale + 2.0
-    lines = []
+    lines, starts, stops = [], [], []
     for k in range(4):
         a, b = q[k], q[(k + 1) % 4]
         border = bool(_on_border(a[None], b[None], w, h, tol=1.0 + 0.5 * scale)[0])
-        ln = _refine_side(img, a, b, radius, border)
+        seg = _clip_segment(a, b, w, h, pad=radius + 2.0)
+        got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
+        ln, start, stop = got if got is not None else (None, None, None)
         if ln is not None:
             # A second pass with a tight window, centred on the first estimate.
-            a2, b2 = _project_onto(ln, a), _project_onto(ln, b)
-            ln2 = _refine_side(img, a2, b2, 2.5, False)
+            seg2 = _clip_segment(_project_onto(ln, a), _project_onto(ln, b), w, h, pad=4.5)
+            ln2 = None if seg2 is None else _refine_side(img, seg2[0], seg2[1], 2.5, False)
             ln = ln2 if ln2 is not None else ln
+        # An end line only counts where that end of the side is seen (not clipped by the frame).
+        seen_a = seg is not None and np.linalg.norm(seg[0] - a) < 0.1 * np.linalg.norm(b - a)
+        seen_b = seg is not None and np.linalg.norm(seg[1] - b) < 0.1 * np.linalg.norm(b - a)
         lines.append(ln if ln is not None else _line_through(a, b))
+        starts.append(start if seen_a else None)
+        stops.append(stop if seen_b else None)
     out = np.empty_like(q)
     for k in range(4):
-        p = np.cross(lines[(k - 1) % 4], lines[k])
-        if abs(p[2]) < 1e-12:
-            out[k] = q[k]
-            continue
-        cand = p[:2] / p[2]
-        out[k] = cand if np.linalg.norm(cand - q[k]) < 3 * radius else q[k]
+        cands = []
+        before, after = stops[(k - 1) % 4], starts[k]
+        if before is not None and after is not None:
+            cands.append(np.cross(before, after))
+        cands.append(np.cross(lines[(k - 1) % 4], lines[k]))
+        out[k] = q[k]
+        for p in cands:
+            if abs(p[2]) < 1e-12:
+                continue
+            cand = p[:2] / p[2]
+            if np.linalg.norm(cand - q[k]) < 3 * radius:
+                out[k] = cand
+                break
     return out
+
+
+def _clip_segment(a: np.ndarray, b: np.ndarray, w: int, h: int, pad: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The part of segment a→b at least ``pad`` inside the frame (Liang-Barsky); None if none."""
+    t0, t1 = 0.0, 1.0
+    d = b - a
+    for k, size in ((0, w), (1, h)):
+        lo, hi = pad - 0.5, size - 0.5 - pad
+        if abs(d[k]) < 1e-12:
+            if not lo <= a[k] <= hi:
+                return None
+            continue
+        u1, u2 = (lo - a[k]) / d[k], (hi - a[k]) / d[k]
+        t0, t1 = max(t0, min(u1, u2)), min(t1, max(u1, u2))
+    if t1 - t0 <= 0:
+        return None
+    return a + d * t0, a + d * t1
 
 
 def _project_onto(line: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -654,11 +758,13 @@ def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_b
     inner = np.asarray(quads[best], dtype=np.float32)
     choice = best
     for k in np.argsort(-score):
-        if score[k] < max(MIN_SCORE + 0.1, score[best] - 0.35):
+        if score[k] < max(MIN_SCORE + 0.1, score[best] - OUTER_DROP):
             break
         # Well larger only: a slightly larger quad around the page is a side on a hand, a shadow
         # or the desk's grain (a card is six times its photo, a form at least twice its table).
-        if area[k] < 2.0 * area[choice] or n_border[k] > n_border[choice]:
+        # (One side more on the frame border is allowed: a card pushed against the frame's edge
+        # around its photo.)
+        if area[k] < OUTER_AREA * area[choice] or n_border[k] > n_border[choice] + 1:
             continue
         # What surrounds the inner outline must be the outer one's own surface (the card around
         # its photo), not desk that a false outer quad happens to take in.
@@ -695,8 +801,30 @@ def _line_candidates(ycc_f: np.ndarray, gray: np.ndarray, contrast: float) -> li
     return list(_line_quads(lines, (sh, sw), ycc_f, contrast))
 
 
+@dataclass(frozen=True)
+class PageDetection:
+    """A page outline and how sure the detector is of it."""
+
+    corners: np.ndarray  # (4, 2) TL, TR, BR, BL in frame pixels; may lie outside the frame
+    confidence: float  # 0..1: the length-weighted share of the outline showing one clean step,
+    #                    less what was guessed (sides outside the frame or on its border)
+    corners_outside: int  # how many corners lie outside the frame (predicted, not seen)
+
+
 def find_page(frame: object) -> np.ndarray | None:
     """Find the page in a frame; return its corners (4, 2) as TL, TR, BR, BL, or None.
+
+    A corner outside the frame (or under a hand) is predicted where the visible sides meet, so
+    the result may lie partly outside the image.
+
+    :param frame: an image array (BGR, BGRA or grey; any numeric dtype).
+    """
+    found = detect_page(frame)
+    return None if found is None else found.corners
+
+
+def detect_page(frame: object) -> PageDetection | None:
+    """Find the page in a frame with a confidence value; None when no outline is good enough.
 
     :param frame: an image array (BGR, BGRA or grey; any numeric dtype).
     """
@@ -727,10 +855,11 @@ def find_page(frame: object) -> np.ndarray | None:
         pick = _choose(ycc_f, quads, contrast)
     if pick is None:
         return None
-    small_q = pick[0]
+    small_q, score = pick
     full_q = (small_q + 0.5) / np.array([sx, sy]) - 0.5
-    refined = _refine(img, full_q, 1.0 / min(sx, sy))
-    return order_corners(refined)
+    refined = order_corners(_refine(img, full_q, 1.0 / min(sx, sy)))
+    outside = int((~_in_frame(refined, w, h, pad=-1.0)).sum())
+    return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
 
 
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float) -> tuple[np.ndarray, float] | None:

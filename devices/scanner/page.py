@@ -38,11 +38,14 @@ class PageObservation:
     sharpness: float  # variance of the Laplacian on the flattened page; 0.0 without a page
     steady: bool  # the page has not moved for the required number of frames
     page_size_name: str | None  # "A4", "Letter", "ID-1", "custom"; None without a page
+    confidence: float = 0.0  # the detector's confidence in ``corners``, 0..1; 0.0 without a page
+    complete: bool = False  # every corner lies inside the frame
 
     def as_dict(self) -> dict:
         return {"corners": [list(c) for c in self.corners] if self.corners else None,
                 "sharpness": round(self.sharpness, 1), "steady": self.steady,
-                "page_size_name": self.page_size_name}
+                "page_size_name": self.page_size_name, "confidence": round(self.confidence, 3),
+                "complete": self.complete}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ def test_detect_images_yields_one_dict_per_file(tmp_path):
     assert len(corners) == 4 and all(len(c) == 2 for c in corners)
     assert all(round(v, 1) == v for c in corners for v in c)
     assert jaccard(sc.corners, np.array(corners)) > 0.97
+    assert 0.0 < out[0]["confidence"] <= 1.0 and out[0]["corners_outside"] == 0
     assert out[1] == {"file": str(empty), "corners": None}
     for o in out[2:]:
         assert o["corners"] is None and o["error"]["code"] == "unreadable" and o["error"]["message"]

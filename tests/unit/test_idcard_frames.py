@@ -12,8 +12,8 @@ from devices.idcard import status as sw3
 from devices.idcard.codes import NATION, SEX, nation_name, sex_name
 from devices.idcard.frames import (
     MAX_LENGTH, PREAMBLE, CardAbsent, CardAuthError, CardFormatError, CardReadError, ChecksumError,
-    Command, DeviceTimeout, FrameParser, FramingError, LengthError, NoContent, RequestRejected,
-    Response, SamFault, StatusError, decode_command, decode_response, decode_stream, encode_command,
+    Command, DeviceTimeout, FrameParser, FramingError, LengthError, NoContent, ProtocolError,
+    RequestRejected, Response, SamFault, StatusError, UnexpectedAnswer, UnexpectedStatus, decode_command, decode_response, decode_stream, encode_command,
     encode_response, status_error,
 )
 from devices.idcard.photo import PhotoDecodeError, PhotoDecoder, decode_photo
@@ -134,7 +134,7 @@ def test_parser_reports_what_is_left_at_the_end():
     (0x10, RequestRejected), (0x11, RequestRejected), (0x21, RequestRejected), (0x23, RequestRejected),
     (0x24, SamFault), (0x31, CardAuthError), (0x32, CardAuthError), (0x33, CardAuthError),
     (0x40, CardReadError), (0x41, CardReadError), (0x47, CardReadError), (0x60, SamFault),
-    (0x66, SamFault), (0x80, CardAbsent), (0x81, CardAbsent), (0x91, NoContent), (0x55, SamFault),
+    (0x66, SamFault), (0x80, CardAbsent), (0x81, CardAbsent), (0x91, NoContent),
 ])
 def test_every_failure_status_has_a_typed_error(code, cls):
     err = status_error(code)
@@ -145,10 +145,35 @@ def test_every_failure_status_has_a_typed_error(code, cls):
 
 
 @pytest.mark.parametrize("code", [0x90, 0x9F])
-def test_success_statuses_are_not_errors(code):
+def test_success_codes_where_another_is_expected_are_protocol_errors(code):
+    # 9F answering a read used to raise a bare ValueError out of status_error (issue 16).
     assert sw3.describe(code).ok
-    with pytest.raises(ValueError):
-        status_error(code)
+    err = status_error(code)
+    assert type(err) is UnexpectedStatus and isinstance(err, ProtocolError) and isinstance(err, DeviceError)
+    assert err.sw3 == code and err.code == "unexpected_status" and f"0x{code:02X}" in str(err)
+    with pytest.raises(UnexpectedStatus):
+        Response(0, 0, code).check(0x9F if code == 0x90 else 0x90)
+
+
+@pytest.mark.parametrize("code", [0x00, 0x55, 0x92, 0xFF])
+def test_undefined_statuses_are_protocol_errors(code):
+    assert sw3.describe(code).kind == "unknown"
+    err = status_error(code)
+    assert type(err) is UnexpectedStatus and err.sw3 == code
+
+
+@given(st.integers(0, 255))
+def test_every_status_byte_maps_to_an_error_of_ours(code):
+    err = status_error(code)
+    assert isinstance(err, (StatusError, ProtocolError))
+    assert err.code in (f"status_{code:02X}", "unexpected_status")
+
+
+def test_a_payload_of_another_answer_is_an_unexpected_answer():
+    assert Response(0, 0, 0x9F, b"\0" * 4).check(0x9F, sizes=(4,)).data == b"\0" * 4
+    with pytest.raises(UnexpectedAnswer) as e:
+        Response(0, 0, 0x90, b"\0" * 8).check(sizes=(0,))
+    assert e.value.code == "unexpected_answer" and "8 data bytes" in str(e.value)
 
 
 def test_status_table_covers_the_protocol_list():

@@ -40,7 +40,7 @@
       server_down: "暂停取号，请稍候（正在重新连接排队系统）", printer_down: "打印机暂时无法出票，号码会显示在屏幕上",
       no_appt: "今天没有您的预约，可以直接取号办理。", appt_title: "您今天的预约：", appt_checkin: "签到取号",
       late: "已超过预约时间，为您取了普通号。", retry_in: "{s} 秒后自动重试", pages_n: "已扫描 {n} 页，将随号码提交给窗口",
-      scan_no_page: "请把材料平放在高拍仪下", scan_moving: "请保持不动…", scan_blurry: "画面模糊，请把材料放平、不要晃动",
+      scan_no_page: "请把材料平放在高拍仪下", scan_incomplete: "请将材料完整放在拍摄区内", scan_moving: "请保持不动…", scan_blurry: "画面模糊，请把材料放平、不要晃动",
       scan_confirm: "请确认这一页是否清晰", scan_done_page: "这一页已保存，可以放下一页", scan_error: "高拍仪暂时不可用",
       phone_set: "提醒号码：{p}", search_none: "没有找到，请换个首字母试试", elderly: "老年人", disabled: "残疾人",
       pregnant: "孕妇", military: "军人", minutes: "分钟", bundle_items: "包含事项：{x}", appt_code: "预约码",
@@ -83,6 +83,7 @@
       no_appt: "No booking today. You can take a ticket right away.", appt_title: "Your bookings today:", appt_checkin: "Check in",
       late: "Past your booking time: you got an ordinary ticket.", retry_in: "Retrying in {s} s",
       pages_n: "{n} page(s) scanned, sent with your ticket", scan_no_page: "Lay the page under the camera",
+      scan_incomplete: "Place the whole page inside the camera area",
       scan_moving: "Hold still…", scan_blurry: "Blurred: lay the page flat and keep still", scan_confirm: "Is this page clear?",
       scan_done_page: "Page kept. Lay the next page", scan_error: "The document camera is unavailable",
       phone_set: "SMS to: {p}", search_none: "Nothing found; try other initials", elderly: "elderly", disabled: "disabled",
@@ -504,10 +505,10 @@
     api("GET", "/scan/state").then(function (st) {
       if (S.state) S.state.scan = st;
       $("scan-preview").src = AGENT + "/scan/preview.jpg?t=" + Date.now();
-      var key = { no_page: "scan_no_page", moving: "scan_moving", blurry: "scan_blurry", confirm: "scan_confirm",
+      var key = { no_page: "scan_no_page", incomplete: "scan_incomplete", moving: "scan_moving", blurry: "scan_blurry", confirm: "scan_confirm",
         done: "scan_done_page", captured: "scan_confirm", error: "scan_error" }[st.status] || "scan_lay";
       $("scan-status").textContent = t(key);
-      if (st.status !== lastScanStatus) { lastScanStatus = st.status; if (st.status === "confirm" || st.status === "blurry") speak(t(key)); }
+      if (st.status !== lastScanStatus) { lastScanStatus = st.status; if (st.status === "confirm" || st.status === "blurry" || st.status === "incomplete") speak(t(key)); }
       var confirmBox = $("scan-confirm");
       if (st.status === "confirm") {
         if (confirmBox.classList.contains("hidden")) $("scan-pending").src = AGENT + "/scan/pending.jpg?t=" + Date.now();
