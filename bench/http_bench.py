@@ -285,7 +285,7 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
         return {
             "clients": clients,
             "requests_per_client": requests_per_client,
-            "server": "werkzeug (--dev)" if dev else "gunicorn gthread",
+            "server": "werkzeug (--dev)" if dev else f"gunicorn {os.environ.get('ONEVISIT_WORKER_CLASS', 'gthread')}",
             "server_processes": workers,
             "bare_per_s": round(bare_rate, 1), "bare_p50_ms": round(_pct(bare_lat, .5), 2),
             "bare_p99_ms": round(_pct(bare_lat, .99), 2),

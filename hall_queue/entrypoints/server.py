@@ -26,6 +26,8 @@ from gunicorn.app.base import BaseApplication
 # connections take no thread. worker_connections must exceed threads or keep-alive is off.
 DEFAULT_THREADS = int(os.environ.get("ONEVISIT_THREADS", "1200"))
 KEEPALIVE_S = 75  # nginx's own keepalive_timeout default: a proxy's pooled connection is not cut first
+# Only to compare servers in the benchmarks (README "Benchmarks"): e.g. "gevent" with gevent installed.
+WORKER_CLASS = os.environ.get("ONEVISIT_WORKER_CLASS", "gthread")
 
 
 def _die_with_parent() -> None:
@@ -46,7 +48,7 @@ class GunicornServer(BaseApplication):
         self._options = {
             "bind": f"{host}:{port}",
             "workers": 1,
-            "worker_class": "gthread",
+            "worker_class": WORKER_CLASS,
             "threads": threads,
             "worker_connections": threads + 2000,
             "keepalive": KEEPALIVE_S,
