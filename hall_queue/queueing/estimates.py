@@ -122,15 +122,17 @@ def fill_queue_stats(event: DomainEvent, rt: Any) -> None:
     from hall_queue.infrastructure.hall_store import hall_settings
     from hall_queue.queueing.claiming import queue_names
 
-    with rt.db.read() as s:
-        hall = hall_settings(s, event.hall_id)
-        queues = []
-        for qid in ids:
-            names = queue_names(s, qid)
-            if names is not None and hall is not None:
-                queues.append(queue_stats(s, hall, _QueueName(qid, *names)))
-    event.payload["queues"] = queues
-    del event.payload["queue_ids"]
+    queues = []
+    try:
+        with rt.db.read() as s:
+            hall = hall_settings(s, event.hall_id)
+            for qid in ids:
+                names = queue_names(s, qid)
+                if names is not None and hall is not None:
+                    queues.append(queue_stats(s, hall, _QueueName(qid, *names)))
+    finally:  # screens always get the event's usual shape, empty if the database could not be read
+        event.payload["queues"] = queues
+        del event.payload["queue_ids"]
 
 
 @dataclass(frozen=True)
