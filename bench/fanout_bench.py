@@ -262,20 +262,21 @@ def _pg_url() -> str | None:
         return None
 
 
-def run(clients: int, calls: int, procs: int, redis_url: str | None = None) -> dict:
+def run(clients: int, calls: int, procs: int, redis_url: str | None = None, dev: bool = False) -> dict:
     """Run the benchmark and return its summary."""
     instance = Path(tempfile.mkdtemp(prefix="onevisit-fanout-"))
     servers: list[Server] = []
     db_url = None
+    extra = ("--dev",) if dev else ()
     if redis_url:
         import uuid
 
         db_url = _pg_url() or f"sqlite:///{instance / 'onevisit.db'}"
         env = {"DATABASE_URL": db_url, "SOCKETIO_MESSAGE_QUEUE": redis_url,
                "SOCKETIO_CHANNEL": f"onevisit-fanout-{uuid.uuid4().hex[:8]}"}
-        servers = [Server(instance, _free_port(), env), Server(instance, _free_port(), env, ("--no-duties",))]
+        servers = [Server(instance, _free_port(), env, extra), Server(instance, _free_port(), env, ("--no-duties",) + extra)]
     else:
-        servers = [Server(instance, _free_port())]
+        servers = [Server(instance, _free_port(), extra_args=extra)]
     server = servers[-1]  # the clerk and the kiosk talk to the last process
     hall_id, kiosk, screen = _prepare(server, db_url)
     for srv in servers:
@@ -377,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=None, help="number of screens (default 300; --quick 100)")
     ap.add_argument("--calls", type=int, default=None, help="number of calls (default 40; --quick 15)")
     ap.add_argument("--procs", type=int, default=4, help="client processes the screens are spread over (default 4)")
+    ap.add_argument("--dev", action="store_true", help="serve through werkzeug (`onevisit run --dev`) to compare")
     ap.add_argument("--redis", default=None, metavar="URL",
                     help="two server processes sharing this Redis message queue (screens split between them)")
     args = ap.parse_args(argv)
@@ -384,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     calls = args.calls or (15 if args.quick else 40)
     if clients < 1 or calls < 2:
         ap.error("need at least 1 client and 2 calls (the first call warms up)")
-    summary = run(clients, calls, args.procs, args.redis)
+    summary = run(clients, calls, args.procs, args.redis, args.dev)
+    summary["server"] = "werkzeug (--dev)" if args.dev else "gunicorn gthread"
+    summary["load_average"] = os.getloadavg()
     print(f"ticket_called to {summary['clients']} screens over {summary['calls']} calls: "
           f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, max {summary['max_ms']} ms "
           f"(target p99 < 250 ms)", file=sys.stderr)

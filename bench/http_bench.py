@@ -6,18 +6,27 @@ session per client thread):
 
 * ``bare``  – ``GET /healthz``: a bare Flask JSON endpoint, the ceiling of this server stack;
 * ``issue`` – ``POST /api/v1/halls/<id>/tickets`` from C kiosk clients;
-* ``call``  – C clerks at their own windows, each ``call-next`` then ``finish``; the figure is
-  completed calls per second and the latency of ``call-next`` itself.
+* ``call2`` – C clerks at their own windows, each cycle two requests: ``call-next`` then ``finish``;
+* ``call1`` – the same cycle in one request: ``finish-and-call-next`` (the console's 下一位 with a
+  ticket in hand). Both report completed cycles per second and the latency of the whole cycle.
 
-Prints one JSON object as its last line: per engine ``issue_per_s``, ``call_per_s``,
-``bare_per_s``, ``issue_vs_bare``, ``call_vs_bare``, ``p50_ms``/``p99_ms`` of each.
-Usage: ``python -m bench.http_bench [--quick] [--clients 8] [--engines sqlite,postgresql]``.
+Then, in this process, the statements one issue and one call cycle send to the database
+(SQLAlchemy ``before_cursor_execute`` events over the Flask app's engines, through its test client,
+after-commit handlers included, ``BEGIN`` not counted): ``statements_per_issue``, ``statements_per_call_two_requests``,
+``statements_per_call_one_request``, each also split into ``…_in_transaction`` (under the writer lock).
+
+Prints one JSON object as its last line: per engine ``bare_per_s``, ``issue_per_s``,
+``call2_per_s``, ``call1_per_s`` with ``…_p50_ms``/``…_p99_ms``, ``issue_vs_bare``, ``call1_vs_bare``,
+``call1_vs_call2`` and the statement counts. ``call_per_s``/``call_p99_ms`` repeat the one-request cycle.
+Usage: ``python -m bench.http_bench [--quick] [--clients 8] [--engines sqlite,postgresql] [--dev]``
+(``--dev`` serves through ``onevisit run --dev``, werkzeug, for comparison).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -87,7 +96,83 @@ async def _timed(session, method: str, url: str, **kw) -> tuple[float, dict]:
     return ms, (json.loads(body) if body else {})
 
 
-def bench_engine(engine: str, clients: int, requests_per_client: int, workers: int = 1) -> dict:
+def count_statements(url: str, hall_id: int, item: int, kiosk: str, token: str, window_id: int, held: dict,
+                     rounds: int = 20) -> dict:
+    """Statements per issue and per call cycle, counted in this process through the app's test client."""
+    from sqlalchemy import event
+
+    from hall_queue import create_app
+    from hall_queue.bootstrap import runtime
+
+    app = create_app({"DATABASE_URL": url, "TESTING": True})
+    db = runtime(app).db
+    counts = {"all": 0, "locked": 0}
+    in_tx = {"on": False}
+    real_write = db.write
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counted_write():
+        with real_write() as s:
+            in_tx["on"] = True
+            try:
+                yield s
+            finally:
+                in_tx["on"] = False
+    db.write = counted_write  # type: ignore[method-assign]
+
+    def on_execute(_conn, _cursor, statement, *_a):
+        if statement.startswith("BEGIN"):
+            return  # transaction control (SQLite BEGIN IMMEDIATE / a reader's BEGIN) is not counted
+        counts["all"] += 1
+        counts["locked"] += int(in_tx["on"])
+    engines = {db.writer, db.reader}
+    for e in engines:
+        event.listen(e, "before_cursor_execute", on_execute)
+    c = app.test_client()
+    kh = {"Authorization": f"Bearer {kiosk}"}
+    ch = {"Authorization": f"Bearer {token}"}
+
+    def measure(fn) -> tuple[float, float]:
+        fn()  # warm: caches, compiled statements
+        counts.update(all=0, locked=0)
+        for _ in range(rounds):
+            fn()
+        return counts["all"] / rounds, counts["locked"] / rounds
+
+    def ok(r):
+        if r.status_code >= 400:
+            raise RuntimeError(f"{r.status_code}: {r.get_data()[:200]!r}")
+        return r.get_json()
+
+    def issue():
+        ok(c.post(f"/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]}, headers=kh))
+    in_hand: dict = {"t": held}  # the ticket the clerk holds at the end of the HTTP phases
+
+    def two_requests():
+        t = ok(c.post(f"/api/v1/windows/{window_id}/call-next", headers=ch))["ticket"]
+        ok(c.post(f"/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"}, headers=ch))
+
+    def one_request():
+        in_hand["t"] = ok(c.post(f"/api/v1/windows/{window_id}/finish-and-call-next",
+                                 json={"outcome": "completed", "ticket_id": in_hand["t"]["id"]}, headers=ch))["ticket"]
+    for _ in range(3 * rounds + 4):  # the backlog the cycles below take
+        issue()
+    out = {}
+    out["statements_per_issue"], out["statements_per_issue_in_transaction"] = measure(issue)
+    out["statements_per_call_one_request"], out["statements_per_call_one_request_in_transaction"] = \
+        measure(one_request)
+    ok(c.post(f"/api/v1/tickets/{in_hand['t']['id']}/finish", json={"outcome": "completed"}, headers=ch))
+    out["statements_per_call_two_requests"], out["statements_per_call_two_requests_in_transaction"] = \
+        measure(two_requests)
+    for e in engines:
+        event.remove(e, "before_cursor_execute", on_execute)
+    db.dispose()
+    return out
+
+
+def bench_engine(engine: str, clients: int, requests_per_client: int, workers: int = 1, dev: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"ov-http-{engine}-"))
     env = {}
     db_name = None
@@ -101,7 +186,8 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
     if workers > 1:  # `onevisit run --workers N`: processes on consecutive ports sharing events through Redis
         env["SOCKETIO_MESSAGE_QUEUE"] = "redis://127.0.0.1:6379/0"
         env["SOCKETIO_CHANNEL"] = f"onevisit-bench-{uuid.uuid4().hex[:8]}"
-    server = ServerProcess(tmp, env=env, args=("--workers", str(workers)) if workers > 1 else ())
+    args = (("--workers", str(workers)) if workers > 1 else ()) + (("--dev",) if dev else ())
+    server = ServerProcess(tmp, env=env, args=args)
     try:
         server.cli("init")
         url = env.get("DATABASE_URL") or f"sqlite:///{tmp / 'onevisit.db'}"
@@ -155,34 +241,66 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
                                        headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=10).json()["items"]
             requests.post(f"{base}/api/v1/windows/{windows[i]['id']}/sign-in",
                           headers={"Authorization": f"Bearer {tokens[i]}"}, timeout=10).raise_for_status()
-        call_lat: list[float] = []
+        # The backlog of both call phases (the issue phase left clients × requests_per_client).
+        async def refill(i, sess):
+            return (await _timed(sess, "POST", f"{bases[i % workers]}/api/v1/halls/{hall_id}/tickets",
+                                 json={"item_ids": [item]}, headers=kiosk_h))[0]
+        _run_clients(clients, requests_per_client + 2, refill)
 
-        async def call_once(i: int, sess) -> float:
+        async def call_two(i: int, sess) -> float:
             h = {"Authorization": f"Bearer {tokens[i]}"}
             at = bases[i % workers]
-            ms, answer = await _timed(sess, "POST", f"{at}/api/v1/windows/{windows[i]['id']}/call-next", headers=h)
+            t0 = time.perf_counter()
+            _, answer = await _timed(sess, "POST", f"{at}/api/v1/windows/{windows[i]['id']}/call-next", headers=h)
             t = answer["ticket"]
             if t is None:
                 raise RuntimeError("backlog ran out")
             await _timed(sess, "POST", f"{at}/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"},
                          headers=h)
-            call_lat.append(ms)
+            return (time.perf_counter() - t0) * 1000
+
+        call2_rate, call2_lat = _run_clients(clients, requests_per_client, call_two)
+
+        in_hand: dict[int, dict] = {}
+        for i in range(clients):  # each clerk holds a ticket: every press below finishes it and calls the next
+            r = requests.post(f"{bases[i % workers]}/api/v1/windows/{windows[i]['id']}/call-next",
+                              headers={"Authorization": f"Bearer {tokens[i]}"}, timeout=30)
+            r.raise_for_status()
+            in_hand[i] = r.json()["ticket"]
+
+        async def call_one(i: int, sess) -> float:
+            h = {"Authorization": f"Bearer {tokens[i]}"}
+            ms, answer = await _timed(sess, "POST", f"{bases[i % workers]}/api/v1/windows/{windows[i]['id']}/"
+                                      "finish-and-call-next", json={"outcome": "completed",
+                                                                   "ticket_id": in_hand[i]["id"]}, headers=h)
+            if answer["ticket"] is None:
+                raise RuntimeError("backlog ran out")
+            in_hand[i] = answer["ticket"]
             return ms
 
-        call_rate, _ = _run_clients(clients, requests_per_client, call_once)
+        call1_rate, call1_lat = _run_clients(clients, requests_per_client, call_one)
+        server.stop()
+        os.environ["ONEVISIT_INSTANCE"] = str(tmp)  # the in-process app reads the server's settings
+        statements = count_statements(url, hall_id, item, kiosk, tokens[0], windows[0]["id"], in_hand[0])
         return {
             "clients": clients,
             "requests_per_client": requests_per_client,
+            "server": "werkzeug (--dev)" if dev else f"gunicorn {os.environ.get('ONEVISIT_WORKER_CLASS', 'gthread')}",
             "server_processes": workers,
             "bare_per_s": round(bare_rate, 1), "bare_p50_ms": round(_pct(bare_lat, .5), 2),
             "bare_p99_ms": round(_pct(bare_lat, .99), 2),
             "issue_per_s": round(issue_rate, 1), "issue_p50_ms": round(_pct(issue_lat, .5), 2),
-            "p99_ms": round(_pct(issue_lat, .99), 2),
-            "call_per_s": round(call_rate, 1), "call_p50_ms": round(_pct(call_lat, .5), 2),
-            "call_p99_ms": round(_pct(call_lat, .99), 2),
-            "issue_vs_bare": round(issue_rate / bare_rate, 3),
-            "call_vs_bare": round(call_rate / bare_rate, 3),
+            "issue_p99_ms": round(_pct(issue_lat, .99), 2), "p99_ms": round(_pct(issue_lat, .99), 2),
             "issue_mean_ms": round(statistics.fmean(issue_lat), 2),
+            "call2_per_s": round(call2_rate, 1), "call2_p50_ms": round(_pct(call2_lat, .5), 2),
+            "call2_p99_ms": round(_pct(call2_lat, .99), 2),
+            "call1_per_s": round(call1_rate, 1), "call1_p50_ms": round(_pct(call1_lat, .5), 2),
+            "call1_p99_ms": round(_pct(call1_lat, .99), 2),
+            "call_per_s": round(call1_rate, 1), "call_p99_ms": round(_pct(call1_lat, .99), 2),
+            "issue_vs_bare": round(issue_rate / bare_rate, 3),
+            "call1_vs_bare": round(call1_rate / bare_rate, 3),
+            "call1_vs_call2": round(call1_rate / call2_rate, 3),
+            **statements,
         }
     finally:
         server.stop()
@@ -209,16 +327,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--requests", type=int, default=None, help="requests per client per phase")
     p.add_argument("--engines", default="sqlite,postgresql")
+    p.add_argument("--dev", action="store_true", help="serve through werkzeug (`onevisit run --dev`) to compare")
     p.add_argument("--workers", type=int, default=1,
                    help="server processes (`onevisit run --workers N`, events through the local Redis)")
     args = p.parse_args(argv)
     per_client = args.requests or (40 if args.quick else 250)
-    out: dict = {"clients": args.clients, "requests_per_client": per_client}
+    out: dict = {"clients": args.clients, "requests_per_client": per_client, "load_average": os.getloadavg(),
+                 "cpus": os.cpu_count()}
     for engine in args.engines.split(","):
         if engine == "postgresql" and not _pg_reachable():
             out[engine] = {"skipped": "PostgreSQL not reachable on 127.0.0.1:5432"}
             continue
-        out[engine] = bench_engine(engine, args.clients, per_client, args.workers)
+        out[engine] = bench_engine(engine, args.clients, per_client, args.workers, args.dev)
         print(f"{engine}: {json.dumps(out[engine])}", file=sys.stderr)
     print(json.dumps(out))
     return 0

@@ -14,6 +14,7 @@ from hall_queue.access.identity import IdentityVault
 from hall_queue.domain.clock import SystemClock
 from hall_queue.domain.events import (
     DomainEvent,
+    QueueStatsChanged,
     TicketCalled,
     TicketFinished,
     TicketGreenRevoked,
@@ -22,6 +23,7 @@ from hall_queue.domain.events import (
 )
 from hall_queue.infrastructure.db import Database
 from hall_queue.infrastructure.runtime import Runtime
+from hall_queue.queueing.estimates import fill_queue_stats
 from hall_queue.queueing.near_turn import alert_near_turn
 
 Handler = Callable[[DomainEvent, Runtime], None]
@@ -30,6 +32,8 @@ Handler = Callable[[DomainEvent, Runtime], None]
 EVENT_HANDLERS: dict[type[DomainEvent], list[Handler]] = {
     # A queue moved: visitors three or fewer from the head get the near-turn SMS (000 §8.3).
     TicketCalled: [alert_near_turn],
+    # Calling sends its queue's figures to screens read after commit, outside the writer lock.
+    QueueStatsChanged: [fill_queue_stats],
     TicketFinished: [alert_near_turn],
     TicketRequeued: [alert_near_turn],
     TicketTransferred: [alert_near_turn],

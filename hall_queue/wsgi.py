@@ -1,10 +1,10 @@
-"""WSGI entry point for gunicorn: ``gunicorn -w 1 -k gthread --threads 100 hall_queue.wsgi:app``.
+"""WSGI entry point for your own gunicorn, one gthread worker per port (README "Deployment at scale"):
 
-Flask-SocketIO in threading mode serves WebSockets through simple-websocket inside one gunicorn
-worker; run one worker per port and several ports behind a sticky load balancer (see README).
+    gunicorn -w 1 -k gthread --threads 1200 --worker-connections 3200 --keep-alive 75 -b :5000 hall_queue.wsgi:app
+
+gunicorn imports this module in its worker, after the fork: the app's publisher thread and Redis
+watch start there. The periodic duties run in one ``onevisit duties`` process.
 """
-from hall_queue import config, create_app
-from hall_queue.infrastructure.backup import hold_server_lock
+from hall_queue.entrypoints.cli import serving_app
 
-hold_server_lock(config.from_env()["DATABASE_URL"], config.instance_dir())  # `onevisit restore` refuses meanwhile
-app = create_app()
+app = serving_app(duties=False)

@@ -243,7 +243,7 @@ class Ticket(Base):
         UniqueConstraint("number_queue_id", "service_day", "seq", "leg", name="uq_ticket_number"),
         UniqueConstraint("hall_id", "idempotency_key", name="uq_ticket_idempotency"),
         Index("ix_ticket_calling", "queue_id", "status", "queue_key"),
-        # call_next seeks the head of one (queue, class) at a time; see calling._head.
+        # call_next seeks the head of each (queue, class) in one statement; see queueing/claiming.py.
         Index("ix_ticket_head", "queue_id", "status", "priority_class", "queue_key", "id"),
         Index("ix_ticket_slot", "queue_id", "status", "priority_class", "slot_start"),
         Index("ix_ticket_target", "target_window_id", "status"),

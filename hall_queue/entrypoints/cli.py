@@ -215,26 +215,44 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hall_queue import create_app
-    from hall_queue.entrypoints.duties import start_duties
-    from hall_queue.infrastructure.realtime import socketio
-
     if args.workers > 1:
         from hall_queue.entrypoints.supervisor import supervise
 
         return supervise(host=args.host, port=args.port, workers=args.workers, instance=config_mod.instance_dir(),
-                         access_log=args.access_log)
-    _hold_server_lock()
+                         access_log=args.access_log, dev=args.dev)
+    base = f"http://{args.host}:{args.port}"
+    if args.dev:
+        return _run_dev(args, base)
+    from hall_queue.entrypoints.server import serve
+
+    print(f"OneVisit serving on {base}")
+    print(f"  API:            {base}/api/v1/openapi.json")
+    _print_demo_urls(base)
+    if args.access_log:
+        import logging
+
+        logging.getLogger("gunicorn.access").addFilter(RedactTokens())
+    # gunicorn forks its worker: the app, its publisher thread, duties and Redis watch start there.
+    return serve(lambda: serving_app(duties=not args.no_duties, port=args.port), host=args.host, port=args.port,
+                 access_log=args.access_log)
+
+
+def serving_app(*, duties: bool = True, port: int | None = None):
+    """Build the app of a serving process and start its background work: publisher, Redis watch, duties."""
+    from hall_queue import create_app
+    from hall_queue.entrypoints.duties import start_duties
+    from hall_queue.entrypoints.socket_events import watch_message_queue
+    from hall_queue.infrastructure.realtime import socketio
+
+    _hold_server_lock()  # `onevisit restore` refuses while this process serves the database
     app = create_app()
     if not app.config.get("PUBLIC_BASE_URL"):
         # Development only (production refuses to start without ONEVISIT_PUBLIC_URL): links point at
         # this PC's server, never at whatever Host header a request carries (issue 13, finding 3).
-        app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{args.port}"
+        app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port or 5000}"
     app.extensions["onevisit"].start_publisher(socketio.start_background_task)
-    from hall_queue.entrypoints.socket_events import watch_message_queue
-
     watch_message_queue(app)  # Redis outage: local delivery, then a snapshot resync when it returns
-    if not args.no_duties:
+    if duties:
         from hall_queue.entrypoints.duties import recover_tickets
 
         try:  # after a crash: no ticket left "called" at a window that does not hold it (recovery.py)
@@ -242,23 +260,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         except Exception as e:  # noqa: BLE001 - the database may be down; the duty round retries
             print(f"warning: stuck-ticket recovery at start-up failed: {type(e).__name__}", file=sys.stderr)
         start_duties(app)
-    base = f"http://{args.host}:{args.port}"
-    print(f"OneVisit serving on {base}")
-    print(f"  API:            {base}/api/v1/openapi.json")
+    return app
+
+
+def _print_demo_urls(base: str) -> None:
     tokens_path = config_mod.instance_dir() / "demo-tokens.json"
     # The demo's page addresses carry the screen token: printed in development only, never in
     # production, where start-up output ends up in the service's journal (issue 13, finding 11).
-    if tokens_path.exists() and app.config.get("ENV") != "production":
-        for line in demo_urls(app, base, json.loads(tokens_path.read_text())):
-            print(line)
+    if tokens_path.exists() and config_mod.from_env()["ENV"] != "production":
+        db = _db()  # not an app: gunicorn's arbiter must not start what the worker starts after the fork
+        try:
+            for line in demo_urls(db, base, json.loads(tokens_path.read_text())):
+                print(line)
+        finally:
+            db.dispose()
     sys.stdout.flush()
+
+
+def _run_dev(args: argparse.Namespace, base: str) -> int:
+    """``onevisit run --dev``: werkzeug's development server (one process, no fork), for development only."""
+    from hall_queue.infrastructure.realtime import socketio
+
+    app = serving_app(duties=not args.no_duties, port=args.port)
+    print(f"OneVisit serving on {base} (development server: not for a hall)")
+    print(f"  API:            {base}/api/v1/openapi.json")
+    _print_demo_urls(base)
     if args.access_log:
         import logging
 
         logging.getLogger("werkzeug").addFilter(RedactTokens())
     else:
-        # werkzeug logs every request at INFO whatever log_output says; formatting and writing that
-        # line cost ≈ 5 % of a busy server's time. Errors (WARNING and up) are still logged.
+        # werkzeug logs every request at INFO whatever log_output says. Errors (WARNING and up) are still logged.
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -443,15 +475,14 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_urls(app, base: str, tokens: dict) -> list[str]:
+def demo_urls(db, base: str, tokens: dict) -> list[str]:
     """The pages of the demo hall, ready to open (tokens from ``onevisit demo``)."""
     from sqlalchemy import select
 
     from hall_queue.domain.models import Hall, Window
-    from hall_queue.bootstrap import runtime
 
     hall_id, screen = tokens["hall_id"], tokens["screen"]
-    with runtime(app).db.read() as s:
+    with db.read() as s:
         hall = s.get(Hall, hall_id)
         first = s.scalar(select(Window).where(Window.hall_id == hall_id).order_by(Window.number).limit(1))
     if hall is None:
@@ -506,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=int(os.environ.get("ONEVISIT_WORKERS", "1")),
                    help="server processes on consecutive ports (needs SOCKETIO_MESSAGE_QUEUE when > 1)")
     r.add_argument("--no-duties", action="store_true", help="leave the periodic duties to another process")
+    r.add_argument("--dev", action="store_true",
+                   help="werkzeug's development server instead of gunicorn (development only, not for a hall)")
     r.set_defaults(func=cmd_run)
     a = sub.add_parser("create-admin", help="create the first administrator")
     a.add_argument("username")

@@ -1,4 +1,4 @@
-"""``onevisit run --workers N``: N single-process servers on consecutive ports, one duty loop.
+"""``onevisit run --workers N``: N servers (gunicorn, one gthread worker each) on consecutive ports, one duty loop.
 
 Flask-SocketIO keeps a client's session in the process that accepted it, so processes are not
 pooled behind one port: each listens on its own port, a load balancer with sticky sessions
@@ -25,6 +25,7 @@ NGINX_TEMPLATE = """# OneVisit: {n} server processes behind nginx with sticky se
 upstream onevisit {{
     ip_hash;
 {servers}
+    keepalive 64;  # reuse connections to the servers (each is gunicorn with HTTP keep-alive)
 }}
 server {{
     listen 80;
@@ -32,6 +33,7 @@ server {{
     location / {{
         proxy_pass http://onevisit;
         proxy_http_version 1.1;
+        proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
@@ -54,7 +56,8 @@ def nginx_config(host: str, ports: list[int]) -> str:
     return NGINX_TEMPLATE.format(n=len(ports), servers=servers)
 
 
-def supervise(*, host: str, port: int, workers: int, instance: Path, access_log: bool = False) -> int:
+def supervise(*, host: str, port: int, workers: int, instance: Path, access_log: bool = False,
+              dev: bool = False) -> int:
     """Run ``workers`` server processes and the duty loop until SIGTERM/SIGINT; restart crashed ones."""
     if workers > 1 and not os.environ.get("SOCKETIO_MESSAGE_QUEUE"):
         print("error: --workers > 1 needs SOCKETIO_MESSAGE_QUEUE (e.g. redis://127.0.0.1:6379/0) so every process "
@@ -70,6 +73,8 @@ def supervise(*, host: str, port: int, workers: int, instance: Path, access_log:
         cmd = [sys.executable, "-m", "hall_queue.entrypoints.cli", "run", "--host", host, "--port", str(p), "--no-duties"]
         if access_log:
             cmd.append("--access-log")
+        if dev:
+            cmd.append("--dev")
         return subprocess.Popen(cmd)
 
     for p in ports:

@@ -18,6 +18,22 @@ from hall_queue.domain.events import DomainEvent
 log = logging.getLogger("onevisit")
 
 
+def superseded_figures_dropped(events: list[DomainEvent]) -> list[DomainEvent]:
+    """Drop a queue's figures still to be read (``estimates.queue_stats_due``) when a later event of the
+    same batch reads them again: screens only need the latest, and eight clerks calling at once would
+    otherwise read the same queue's figures eight times."""
+    last: dict[tuple, int] = {}
+    for i, e in enumerate(events):
+        ids = e.payload.get("queue_ids") if e.name == "queue_stats" else None
+        if ids is not None:
+            last[(e.hall_id, tuple(ids))] = i
+    if len(last) == sum(1 for e in events if e.name == "queue_stats" and "queue_ids" in e.payload):
+        return events
+    return [e for i, e in enumerate(events)
+            if not (e.name == "queue_stats" and "queue_ids" in e.payload
+                    and last[(e.hall_id, tuple(e.payload["queue_ids"]))] != i)]
+
+
 @dataclass
 class Runtime:
     db: Database
@@ -43,8 +59,21 @@ class Runtime:
         return self._notifier
 
     def publish(self, events: Iterable[DomainEvent]) -> None:
-        """Send committed events to their rooms; a failure is logged and never undoes the change."""
+        """Run the events' side effects, then send them to their rooms; a failure never undoes the change.
+
+        With the publisher thread (``onevisit run``) both happen there, after the request has answered:
+        the side effects (queue figures, near-turn SMS) cost the clerk no latency.
+        """
         events = list(events)
+        if self._outbox is not None:
+            if events:
+                self._outbox.put(events)
+            return
+        self._handle(events)
+        if self.emit is not None and events:
+            self._emit_all(events)
+
+    def _handle(self, events: list[DomainEvent]) -> None:
         for event in events:
             for handler in self.handlers.get(type(event), ()):
                 try:
@@ -56,12 +85,6 @@ class Runtime:
                     listener(event)
                 except Exception:  # noqa: BLE001 - a listener must not break the request
                     log.exception("event listener failed for %s", event.name)
-        if self.emit is None or not events:
-            return
-        if self._outbox is not None:
-            self._outbox.put(events)
-        else:
-            self._emit_all(events)
 
     def _emit_all(self, events: list[DomainEvent]) -> None:
         for event in events:
@@ -80,7 +103,19 @@ class Runtime:
         def loop() -> None:
             while True:
                 batch = self._outbox.get()
-                self._emit_all(batch)
+                while len(batch) < 2000:  # whatever queued up meanwhile goes out in the same pass
+                    try:
+                        batch += self._outbox.get_nowait()
+                    except queue.Empty:
+                        break
+                batch = superseded_figures_dropped(batch)
+                for event in batch:  # each event's side effects, then its rooms: a call is not held up by
+                    try:             # the queue figures that follow it
+                        self._handle([event])
+                        if self.emit is not None:
+                            self._emit_all([event])
+                    except Exception:  # noqa: BLE001 - the publisher outlives one bad event
+                        log.exception("publishing %s failed", event.name)
 
         if spawn is not None:
             spawn(loop)

@@ -12,17 +12,16 @@
 
 Within a class the longest wait goes first across all the window's primary queues; ties break on
 the ticket id, and every ordering column is NOT NULL, so the answer never depends on how a
-database sorts NULLs. Claims run inside a write transaction: SQLite ``BEGIN IMMEDIATE`` or
-PostgreSQL ``FOR UPDATE SKIP LOCKED``, through the same code.
+database sorts NULLs. The walk and the claim are one statement (``claiming``), run inside a write
+transaction: SQLite ``BEGIN IMMEDIATE`` or PostgreSQL ``FOR UPDATE SKIP LOCKED``, through the same code.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from hall_queue.domain.vocabulary import CALL_RULES, DEFAULT_CALL_RULES, PRIORITY_CLASSES
@@ -42,8 +41,9 @@ from hall_queue.domain.events import (
     TicketTransferred,
     WindowStatusChanged,
 )
-from hall_queue.infrastructure.hall_store import hall_settings
-from hall_queue.domain.models import IN_HAND_STATUSES, OUTCOMES, Hall, Queue, Ticket, Window, WindowQueue
+from hall_queue.domain.models import IN_HAND_STATUSES, OUTCOMES, Hall, Queue, Ticket, Window
+from hall_queue.queueing import claiming
+from hall_queue.queueing.estimates import queue_stats_due
 from hall_queue.queueing.presenters import ticket_view
 from hall_queue.queueing.ticketing import queue_stats
 
@@ -82,50 +82,12 @@ def validate_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@dataclass
-class Scope:
-    """What a window serves right now: its own post plus any post it covers (顶岗)."""
-
-    window: Window
-    covered_ids: list[int]
-    primary: list[int]
-    helper: list[int]
-
-    @property
-    def target_ids(self) -> list[int]:
-        return [self.window.id] + self.covered_ids
-
-
-# call_next runs on every press of "next": its statements are built once and return plain rows
-# (see routing.py on why); only the ticket finally claimed is loaded as an ORM object.
-_SCOPE = (
-    select(Window.id, WindowQueue.queue_id, WindowQueue.role)
-    .select_from(Window).outerjoin(WindowQueue, WindowQueue.window_id == Window.id)
-    .where(or_(Window.id == bindparam("window_id"), Window.covered_by_id == bindparam("window_id")))
-    .order_by((Window.id != bindparam("window_id")), Window.number, Window.id, WindowQueue.rank, WindowQueue.queue_id)
-)
 _IN_HAND = (select(Ticket.id).where(Ticket.window_id == bindparam("window_id"), Ticket.status.in_(IN_HAND_STATUSES))
             .order_by(Ticket.id).limit(1))
-_ANY_WAITING = (select(Ticket.id).where(
-    Ticket.status == "waiting",
-    or_(Ticket.queue_id.in_(bindparam("queue_ids", expanding=True)),
-        Ticket.target_window_id.in_(bindparam("window_ids", expanding=True)))).limit(1))
-
-
-def window_scope(session: Session, window: Window) -> Scope:
-    covered: list[int] = []
-    primary: list[int] = []
-    helper: list[int] = []
-    for window_id, queue_id, role in core(session).execute(_SCOPE, {"window_id": window.id}):
-        if window_id != window.id and window_id not in covered:
-            covered.append(window_id)
-        if queue_id is None:
-            continue
-        bucket = primary if role == "primary" else helper
-        if queue_id not in bucket:
-            bucket.append(queue_id)
-    helper = [q for q in helper if q not in primary]
-    return Scope(window, covered, primary, helper)
+ALL_CLASSES = PRIORITY_CLASSES
+# Loading a ticket in hand to finish it: its queue, items, bundle and window come in one statement, so the finished ticket's view and the clerk check need no further reads.
+IN_HAND_LOAD = (joinedload(Ticket.queue, innerjoin=True), joinedload(Ticket.items), joinedload(Ticket.bundle),
+                joinedload(Ticket.window))
 
 
 def ticket_in_hand(session: Session, window: Window) -> Ticket | None:
@@ -133,170 +95,18 @@ def ticket_in_hand(session: Session, window: Window) -> Ticket | None:
     return session.get(Ticket, ticket_id) if ticket_id is not None else None
 
 
-ALL_CLASSES = PRIORITY_CLASSES
-CLASS_GROUPS = {"green": ("green",), "ordinary": ("ordinary", "appointment")}
-
-
-@dataclass
-class Pick:
-    ticket: _Head | Ticket | None
-    why: str
-    advance_pattern: bool = False
-
-
 @dataclass(frozen=True)
-class _Head:
-    """A candidate at the head of a (queue, class): just what ordering needs."""
+class Called:
+    """A ticket just called: its view (``ticket_view``'s shape), why, and the window."""
 
-    id: int
-    queue_key: float
-    slot_start: datetime | None
+    view: dict[str, Any]
+    reason: str
+    window: dict[str, Any]
 
+    def answer(self) -> dict[str, Any]:
+        return {"ticket": self.view, "reason": self.reason,
+                "window": {"id": self.window["id"], "number": self.window["number"]}}
 
-_HEAD_CACHE: dict[tuple, Any] = {}
-
-
-def _head_statement(variant: str, with_exclude: bool):
-    """The head seek for one (queue, class), built once per variant."""
-    key = (variant, with_exclude)
-    stmt = _HEAD_CACHE.get(key)
-    if stmt is None:
-        cond = [Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting",
-                Ticket.priority_class == bindparam("cls"), Ticket.target_window_id.is_(None)]
-        order: tuple = (Ticket.queue_key, Ticket.id)
-        if variant == "slot":
-            cond += [Ticket.slot_start.is_not(None), Ticket.slot_start <= bindparam("now")]
-            order = (Ticket.slot_start, Ticket.queue_key, Ticket.id)
-        elif variant == "overdue":
-            cond.append(Ticket.queue_key <= bindparam("key_limit"))
-        if with_exclude:
-            cond.append(Ticket.id.not_in(bindparam("exclude", expanding=True)))
-        # SKIP LOCKED here, not only in _claim: eight clerks pressing "next" at once each pass
-        # over the heads the others are taking instead of all choosing the same one and retrying.
-        stmt = (select(Ticket.id, Ticket.queue_key, Ticket.slot_start).where(*cond).order_by(*order).limit(1)
-                .with_for_update(skip_locked=True))
-        _HEAD_CACHE[key] = stmt
-    return stmt
-
-
-def _head(session: Session, queue_ids: list[int], classes: Iterable[str], exclude: set[int], *,
-          variant: str = "plain", now: datetime | None = None, key_limit: float | None = None) -> _Head | None:
-    """Return the oldest waiting, untargeted ticket over the (queue, class) pairs.
-
-    One ``LIMIT 1`` index seek per pair (index ``ix_ticket_head``) instead of one query over all
-    of them: an ``IN`` list before the ordering column would make the database sort every waiting
-    ticket, and ``call_next`` would slow down as the backlog grows.
-    """
-    by_slot = variant == "slot"
-    stmt = _head_statement(variant, bool(exclude))
-    conn = core(session)
-    best: _Head | None = None
-    for queue_id in queue_ids:
-        for cls in classes:
-            params: dict[str, Any] = {"queue_id": queue_id, "cls": cls}
-            if by_slot:
-                params["now"] = now
-            elif variant == "overdue":
-                params["key_limit"] = key_limit
-            if exclude:
-                params["exclude"] = list(exclude)
-            row = conn.execute(stmt, params).first()
-            if row is None:
-                continue
-            t = _Head(*row)
-            if best is None or _key(t, by_slot) < _key(best, by_slot):
-                best = t
-    return best
-
-
-_TRANSFERRED = {
-    with_exclude: select(Ticket.id, Ticket.queue_key, Ticket.slot_start, Ticket.target_window_id)
-    .where(Ticket.hall_id == bindparam("hall_id"), Ticket.status == "waiting",
-           Ticket.target_window_id.in_(bindparam("window_ids", expanding=True)),
-           *((Ticket.id.not_in(bindparam("exclude", expanding=True)),) if with_exclude else ()))
-    .order_by(Ticket.queue_key, Ticket.id).limit(1).with_for_update(skip_locked=True)
-    for with_exclude in (False, True)
-}
-
-
-def _key(t: _Head, by_slot: bool) -> tuple:
-    return (t.slot_start, t.queue_key, t.id) if by_slot else (t.queue_key, t.id)
-
-
-def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: datetime, exclude: set[int]) -> Pick:
-    hall_id = scope.window.hall_id
-    for rule in rules:
-        name = rule["rule"]
-        if name == "transferred":
-            params: dict[str, Any] = {"hall_id": hall_id, "window_ids": scope.target_ids}
-            if exclude:
-                params["exclude"] = list(exclude)
-            row = core(session).execute(_TRANSFERRED[bool(exclude)], params).first()
-            if row is not None:
-                why = "transferred to this window" if row[3] == scope.window.id else \
-                    "aimed at a window this one covers (A/B post)"
-                return Pick(_Head(row[0], row[1], row[2]), why)
-        elif name == "appointment" and scope.primary:
-            t = _head(session, scope.primary, ("appointment",), exclude, variant="slot", now=now)
-            if t is not None:
-                return Pick(t, "checked-in appointment whose slot has begun")
-        elif name == "helper_overdue" and scope.helper:
-            after = rule.get("after_s", 900)
-            t = _head(session, scope.helper, ALL_CLASSES, exclude, variant="overdue",
-                      key_limit=epoch_seconds(now) - after)
-            if t is not None:
-                return Pick(t, f"helper queue ticket waited over {after // 60} min")
-        elif name == "interleave" and scope.primary:
-            pick = _interleave(session, scope, rule, exclude)
-            if pick.ticket is not None:
-                return pick
-        elif name == "ageing" and scope.primary:
-            bonus = rule.get("green_bonus_s", 600)
-            g = _head(session, scope.primary, CLASS_GROUPS["green"], exclude)
-            o = _head(session, scope.primary, CLASS_GROUPS["ordinary"], exclude)
-            if g is not None and (o is None or (g.queue_key - bonus, g.id) <= (o.queue_key, o.id)):
-                return Pick(g, f"green channel, counted {bonus // 60} min earlier (ageing)")
-            if o is not None:
-                return Pick(o, "longest wait in this window's queues")
-        elif name == "helper" and scope.helper:
-            t = _head(session, scope.helper, ALL_CLASSES, exclude)
-            if t is not None:
-                return Pick(t, "helper queue (primary queues empty)")
-    return Pick(None, "no ticket waiting")
-
-
-def _interleave(session: Session, scope: Scope, rule: dict[str, Any], exclude: set[int]) -> Pick:
-    """Serve green and ordinary tickets in a fixed pattern, e.g. G O O G O O for 1 : 2.
-
-    The window's place in the pattern advances only when the class it wants is served, so a burst
-    of green visitors after a quiet spell is still interleaved, never served all at once.
-    """
-    g_share, o_share = rule.get("green", 1), rule.get("ordinary", 2)
-    pattern = ["green"] * g_share + ["ordinary"] * o_share
-    want = pattern[scope.window.pattern_pos % len(pattern)]
-    label = {"green": "green channel", "ordinary": "longest wait"}
-    t = _head(session, scope.primary, CLASS_GROUPS[want], exclude)
-    if t is not None:
-        return Pick(t, f"{label[want]} ({g_share} green : {o_share} ordinary)", advance_pattern=True)
-    other = "ordinary" if want == "green" else "green"
-    t = _head(session, scope.primary, CLASS_GROUPS[other], exclude)
-    if t is not None:
-        return Pick(t, f"{label[other]} (no {want} ticket waiting)")
-    return Pick(None, "")
-
-
-def _claim(session: Session, ticket_id: int) -> Ticket | None:
-    """Lock and load the chosen ticket if it is still waiting; None when another window got it first.
-
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` passes over a row another clerk is claiming, and the
-    status is re-checked once the lock is held. SQLite ignores the clause; ``BEGIN IMMEDIATE``
-    already makes this transaction the only writer.
-    """
-    # The queue comes in the same statement: the call's event shows its prefix.
-    return session.scalars(select(Ticket).where(Ticket.id == ticket_id, Ticket.status == "waiting")
-                           .options(joinedload(Ticket.queue, innerjoin=True))
-                           .with_for_update(skip_locked=True, of=Ticket)
-                           .execution_options(populate_existing=True)).first()
 
 
 def _require_clerk_at(window: Window, actor: Actor) -> None:
@@ -315,13 +125,18 @@ def _window_for_ticket(session: Session, ticket: Ticket, actor: Actor) -> Window
     return window
 
 
-def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) -> tuple[Ticket | None, list[DomainEvent]]:
-    """Call the next ticket to ``window``; return None (and no event) when nothing waits."""
-    # Two consoles of one window pressing at once must not both pass the "nothing in hand" check.
-    # SQLite: BEGIN IMMEDIATE already made this the only writer before the window was read.
-    if session.get_bind().dialect.name != "sqlite":
-        session.scalars(select(Window).where(Window.id == window.id).with_for_update()
-                        .execution_options(populate_existing=True)).one()
+def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor) -> tuple[Called | None, list[DomainEvent]]:
+    """Call the next ticket to the window: the rule walk and the claim in one statement (``claiming``).
+
+    Statements: the window's rows (fresh: open, clerk, pause, cover), the claim, the audit row. The
+    window's queues and the names in the answer come from per-process caches; the queue figures of
+    the ``QueueStatsChanged`` event and the near-turn check run after commit (``bootstrap.EVENT_HANDLERS``),
+    outside the writer lock. Returns None (and no event) when nothing waits.
+    """
+    rows = claiming.window_rows(session, window_id)
+    window = rows[0] if rows else None
+    if window is None or (actor.hall_id is not None and window.hall_id != actor.hall_id):
+        raise NotFound(f"window {window_id} not found")
     _require_clerk_at(window, actor)
     if not window.is_open:
         raise WrongState(f"window {window.number} is closed", code="window_closed")
@@ -331,42 +146,76 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
         raise WrongState(f"window {window.number} is paused; resume first", code="window_paused")
     if window.covered_by_id is not None:
         raise WrongState(f"window {window.number} is covered by another window; resume first", code="window_covered")
-    held = ticket_in_hand(session, window)
-    if held is not None:
-        raise WrongState(f"ticket {held.number} is still in hand at window {window.number}; finish it, mark "
-                         f"no-show or transfer it first", code="ticket_in_hand")
-    scope = window_scope(session, window)
     rules = window.call_rules or DEFAULT_RULES
-    # Fast path for the most common press of "next": nothing waits anywhere this window looks.
-    if core(session).execute(_ANY_WAITING, {"queue_ids": scope.primary + scope.helper,
-                                            "window_ids": scope.target_ids}).first() is None:
+    target_ids = tuple(r.id for r in rows)
+    primary, helper = claiming.scope_queues(session, target_ids)
+    interleave = next((r for r in rules if r["rule"] == "interleave"), None)
+    want = None
+    if interleave is not None and primary:
+        pattern = ["green"] * interleave.get("green", 1) + ["ordinary"] * interleave.get("ordinary", 2)
+        want = pattern[window.pattern_pos % len(pattern)]
+    shape = claiming.WindowShape(window.id, target_ids, primary, helper, claiming.rules_key(rules))
+    conn = core(session)
+    stmt = claiming.claim_statement(shape, want, conn.dialect.name)
+    row = None
+    if stmt is not None:
+        row = conn.execute(stmt, claiming.claim_params(shape, hall_id=window.hall_id, clerk_id=window.clerk_id,
+                                                       now=now, now_epoch=epoch_seconds(now))).first()
+    if row is None:
+        # Nothing claimed: either nothing waits, or the window still holds a ticket (the claim's guard).
+        held = core(session).execute(_IN_HAND_NUMBER, {"window_id": window.id}).first()
+        if held is not None:
+            raise WrongState(f"ticket {held[0]} is still in hand at window {window.number}; finish it, mark "
+                             f"no-show or transfer it first", code="ticket_in_hand")
         return None, []
-    exclude: set[int] = set()
-    while True:
-        pick = _pick(session, scope, rules, now, exclude)
-        if pick.ticket is None:
-            return None, []
-        ticket = _claim(session, pick.ticket.id)
-        if ticket is not None:
-            break
-        exclude.add(pick.ticket.id)  # taken meanwhile by another window: choose again
-    why = pick.why
-    if pick.advance_pattern:
-        rule = next(r for r in rules if r["rule"] == "interleave")
-        window.pattern_pos = (window.pattern_pos + 1) % (rule.get("green", 1) + rule.get("ordinary", 2))
-    ticket.status = "called"
-    ticket.called_at = now
-    ticket.window_id = window.id
-    ticket.clerk_id = window.clerk_id
-    ticket.call_reason = why
-    audit.record(session, actor=actor, action="ticket.call", at=now, hall_id=window.hall_id, ticket_id=ticket.id,
-                 window_id=window.id, number=ticket.number, reason=why)
-    hall = hall_settings(session, window.hall_id)
-    return ticket, [
-        TicketCalled(window.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
-                     window_ids=tuple(scope.target_ids)),
-        QueueStatsChanged(window.hall_id, {"queues": [queue_stats(session, hall, ticket.queue)]}),
+    if want is not None and row.call_reason == claiming.interleave_reason(interleave, want):
+        conn.execute(_ADVANCE_PATTERN, {"window_id": window.id, "pos": (window.pattern_pos + 1) % len(pattern)})
+    audit.record(session, actor=actor, action="ticket.call", at=now, hall_id=window.hall_id, ticket_id=row.id,
+                 window_id=window.id, number=row.number, reason=row.call_reason)
+    view = claiming.claimed_view(session, row)
+    brief = {"id": window.id, "number": window.number, "name": window.name}
+    return Called(view, row.call_reason, brief), [
+        TicketCalled(window.hall_id, {"ticket": view, "window": brief}, window_ids=target_ids),
+        queue_stats_due(window.hall_id, row.queue_id),
     ]
+
+
+_IN_HAND_NUMBER = (select(Ticket.number).where(Ticket.window_id == bindparam("window_id"),
+                                               Ticket.status.in_(IN_HAND_STATUSES)).order_by(Ticket.id).limit(1))
+# A Core update: the window's place in its interleave pattern is no cached setting (cache.py).
+_ADVANCE_PATTERN = update(Window).where(Window.id == bindparam("window_id")).values(pattern_pos=bindparam("pos"))
+
+
+def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) -> tuple[Ticket | None, list[DomainEvent]]:
+    """Call the next ticket to ``window``; return it (an ORM ticket) or None (and no event) when nothing waits."""
+    called, events = claim_next(session, window.id, now=now, actor=actor)
+    if window in session:
+        session.expire(window, ["pattern_pos"])
+    if called is None:
+        return None, []
+    return session.get(Ticket, called.view["id"], populate_existing=True), events
+
+
+def load_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """Load a ticket with what finishing it and its view need (``IN_HAND_LOAD``)."""
+    return session.get(Ticket, ticket_id, options=IN_HAND_LOAD)
+
+
+def finish_and_call_next(session: Session, window_id: int, ticket: Ticket, *, outcome: str, note: str | None = None,
+                         detail: dict[str, Any] | None = None, now: datetime,
+                         actor: Actor) -> tuple[dict[str, Any], Called | None, list[DomainEvent]]:
+    """The clerk's 下一位 with a ticket in hand: finish it and call the next, in the caller's one transaction.
+
+    ``ticket`` must be the ticket in hand at this window: a repeated press (double click, retry)
+    names a ticket already finished and is refused, so it never finishes the visitor just called.
+    Returns the finished ticket's view, the call (None when nothing waits) and the events of both.
+    """
+    if ticket.window_id != window_id or ticket.status not in IN_HAND_STATUSES:
+        raise WrongState(f"ticket {ticket.number} is not in hand at this window", code="not_in_hand")
+    events = finish(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor)
+    finished = ticket_view(ticket)
+    called, more = claim_next(session, window_id, now=now, actor=actor)
+    return finished, called, events + more
 
 
 def _window_brief(w: Window) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from hall_queue.domain.events import DomainEvent, QueueStatsChanged
 from hall_queue.infrastructure.db import core
 from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
 
@@ -35,6 +36,9 @@ _WAITING_AND_HEAD = select(
     select(Ticket.issued_at).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
     .order_by(Ticket.queue_key, Ticket.id).limit(1).scalar_subquery(),
 )
+
+# The figures of one queue after a call, in one statement: who waits, since when, how many windows serve.
+_FIGURES = select(*_WAITING_AND_HEAD.selected_columns, _SERVING_WINDOWS.scalar_subquery())
 
 
 def _queue_id(queue) -> int:
@@ -84,9 +88,12 @@ class QueueLoad:
 
 def queue_load(session: Session, queue, default_s: int, *, windows: int | None = None) -> QueueLoad:
     qid = _queue_id(queue)
-    waiting, oldest = core(session).execute(_WAITING_AND_HEAD, {"queue_id": qid}).first()
+    if windows is None:
+        waiting, oldest, windows = core(session).execute(_FIGURES, {"queue_id": qid}).first()
+    else:
+        waiting, oldest = core(session).execute(_WAITING_AND_HEAD, {"queue_id": qid}).first()
     return QueueLoad(waiting=waiting or 0, mean_service_s=rolling_service_s(session, qid, default_s),
-                     windows=serving_windows(session, qid) if windows is None else windows, oldest_issued_at=oldest)
+                     windows=windows or 0, oldest_issued_at=oldest)
 
 
 def queue_stats(session: Session, hall: Hall, queue: Any, load: QueueLoad | None = None) -> dict:
@@ -97,3 +104,39 @@ def queue_stats(session: Session, hall: Hall, queue: Any, load: QueueLoad | None
     return {"queue_id": queue.id, "prefix": queue.prefix, "name": queue.name, "waiting": waiting,
             "estimated_wait_s": load.wait_for(waiting),
             "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
+
+
+def queue_stats_due(hall_id: int, queue_id: int) -> QueueStatsChanged:
+    """A ``QueueStatsChanged`` whose figures are read after commit by ``fill_queue_stats``.
+
+    Calling is the hall's hottest write: its figures (three reads) need not hold the writer lock.
+    """
+    return QueueStatsChanged(hall_id, {"queue_ids": [queue_id]})
+
+
+def fill_queue_stats(event: DomainEvent, rt: Any) -> None:
+    """Handler: read the figures of a ``queue_stats_due`` event, after commit, before it goes to screens."""
+    ids = event.payload.get("queue_ids")
+    if ids is None:
+        return
+    from hall_queue.infrastructure.hall_store import hall_settings
+    from hall_queue.queueing.claiming import queue_names
+
+    queues = []
+    try:
+        with rt.db.read() as s:
+            hall = hall_settings(s, event.hall_id)
+            for qid in ids:
+                names = queue_names(s, qid)
+                if names is not None and hall is not None:
+                    queues.append(queue_stats(s, hall, _QueueName(qid, *names)))
+    finally:  # screens always get the event's usual shape, empty if the database could not be read
+        event.payload["queues"] = queues
+        del event.payload["queue_ids"]
+
+
+@dataclass(frozen=True)
+class _QueueName:
+    id: int
+    prefix: str
+    name: str

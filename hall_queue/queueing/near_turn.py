@@ -63,6 +63,8 @@ def alert_near_turn(event: DomainEvent, rt: Any) -> None:
     queue_id = ticket.get("queue_id")
     if not isinstance(queue_id, int):
         return
+    if event.name == "ticket_finished" and ticket.get("status") != "cancelled":
+        return  # a ticket in hand ended (done, no-show): nobody waiting moved up
     # Most calls concern nobody who left a phone: look first, take the write lock only when needed.
     with rt.db.read() as s:
         if not near_turn_due(s, queue_id):

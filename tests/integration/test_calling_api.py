@@ -210,3 +210,50 @@ def test_audit_log_records_each_action(api):
     actions = [a["action"] for a in reversed(items) if a["action"] != "staff.login"]
     assert actions[-4:] == ["window.sign_in", "ticket.issue", "ticket.call", "ticket.finish"]
     assert api.get(f"/api/v1/halls/{api.hall_id}/audit", token=api.token("clerk01")).status_code == 403
+
+
+def test_finish_and_call_next_is_one_step_and_a_repeated_press_never_finishes_the_next_visitor(api):
+    api.sign_in("clerk01", 1)
+    first, second = api.issue("SS001")["id"], api.issue("SS001")["id"]
+    assert api.call("clerk01", 1)["ticket"]["id"] == first
+    url = f"/api/v1/windows/{api.windows[1]}/finish-and-call-next"
+    r = api.post(url, token=api.token("clerk01"), json={"outcome": "completed", "ticket_id": first})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["finished"]["id"] == first and body["finished"]["status"] == "done"
+    assert body["ticket"]["id"] == second and body["ticket"]["status"] == "called"
+    assert body["ticket"]["call_reason"] == body["reason"] and body["window"]["id"] == api.windows[1]
+    # The answer is what GET /tickets/<id> says of the called ticket (built from the claimed row, not loaded).
+    assert api.get(f"/api/v1/tickets/{second}", token=api.token("clerk01")).get_json() == body["ticket"]
+    # A double click repeats the first ticket: refused, and the visitor just called stays in hand.
+    again = api.post(url, token=api.token("clerk01"), json={"outcome": "completed", "ticket_id": first})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "not_in_hand"
+    assert api.get(f"/api/v1/tickets/{second}", token=api.token("clerk01")).get_json()["status"] == "called"
+    # Details are checked as by finish; nothing waits any more: the ticket is finished, none is called.
+    bad = api.post(url, token=api.token("clerk01"), json={"outcome": "notice", "ticket_id": second})
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "materials_required"
+    last = api.post(url, token=api.token("clerk01"), json={"outcome": "accepted", "ticket_id": second}).get_json()
+    assert last["ticket"] is None and last["finished"]["outcome"] == "accepted"
+    # Another clerk cannot finish and call at this window.
+    third = api.issue("SS001")["id"]
+    api.call("clerk01", 1)
+    r = api.post(url, token=api.token("clerk02"), json={"outcome": "completed", "ticket_id": third})
+    assert r.status_code == 403
+    actions = [a["action"] for a in reversed(api.get(f"/api/v1/halls/{api.hall_id}/audit",
+                                                       token=api.token("manager")).get_json()["items"])]
+    assert actions.count("ticket.finish") == 2 and actions.count("ticket.call") == 3
+
+
+def test_when_the_call_part_is_refused_finish_and_call_next_finishes_nothing(api):
+    api.sign_in("clerk01", 1)
+    t = api.issue("SS001")["id"]
+    api.issue("SS001")
+    api.call("clerk01", 1)
+    # A manager closes the window while the clerk holds a ticket: the call part is refused...
+    assert api.post(f"/api/v1/windows/{api.windows[1]}/close", token=api.token("manager")).status_code == 200
+    fc = api.post(f"/api/v1/windows/{api.windows[1]}/finish-and-call-next", token=api.token("clerk01"),
+                  json={"outcome": "completed", "ticket_id": t})
+    assert fc.status_code == 409 and fc.get_json()["error"]["code"] == "window_closed"
+    # ...and the one transaction rolled back: the ticket is still in hand, unfinished.
+    assert api.get(f"/api/v1/tickets/{t}", token=api.token("clerk01")).get_json()["status"] == "called"
+    assert api.act("clerk01", t, "finish", {"outcome": "completed"})["status"] == "done"

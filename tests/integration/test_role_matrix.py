@@ -42,7 +42,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "upload_attachment": frozenset({"kiosk"}), "list_attachments": STAFF | {"kiosk"}, "get_attachment": STAFF,
     # windows
     "get_window": STAFF | {"pad", "screen"}, "sign_in": STAFF, "sign_out": STAFF, "pause": STAFF, "resume": STAFF,
-    "call_next": STAFF, "open_window": MANAGERS, "close_window": MANAGERS, "cover": MANAGERS, "configure": MANAGERS,
+    "call_next": STAFF, "finish_and_call_next": STAFF, "open_window": MANAGERS, "close_window": MANAGERS, "cover": MANAGERS, "configure": MANAGERS,
     "deferred_overdue": STAFF, "pad_token": MANAGERS,
     # ratings (好差评) and rectification
     "rating_prompt": frozenset({"pad"}), "rate": frozenset({"pad"}), "list_ratings": MANAGERS,
@@ -96,6 +96,7 @@ CALLERS = ("anonymous", "kiosk", "screen", "pad_other", "pad", "clerk_other", "c
 BODIES = {
     "auth_login": {"username": "nobody", "password": "wrong"},
     "issue": {"item_ids": [1]}, "finish": {"outcome": "completed"}, "transfer": {"queue_id": 1},
+    "finish_and_call_next": {"outcome": "completed", "ticket_id": 1},
     "pause": {"reason": "午休"}, "post_revoke_green": {"reason": "核实不符"}, "rate": {"score": 4},
     "cover": {"by_window_id": 3}, "configure": {"kind": "general"}, "pad_token": {},
     "assign_rectification": {"fix_plan": "培训"}, "fix_rectification": {"fix": "已培训"},

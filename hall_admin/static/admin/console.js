@@ -120,7 +120,8 @@
     const t = w.ticket;
     $("ticket").hidden = !t; $("ticket-empty").hidden = !!t;
     const has = !!t;
-    $("btn-call").disabled = has || !!w.paused_at || w.status === "covered";
+    // With a ticket in hand, 下一位 finishes it and calls the next in one step (the finish dialog first).
+    $("btn-call").disabled = !!w.paused_at || w.status === "covered";
     $("btn-recall").disabled = !(t && t.status === "called");
     $("btn-noshow").disabled = !(t && t.status === "called");
     $("btn-start").disabled = !(t && t.status === "called");
@@ -166,7 +167,7 @@
   const ticket = () => view && view.ticket;
 
   const actions = {
-    call: () => act(async () => {
+    call: () => ticket() ? openFinish(true) : act(async () => {
       const r = await api("POST", `/api/v1/windows/${windowId}/call-next`);
       toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
     }),
@@ -209,8 +210,11 @@
     return ticket().materials || [];
   }
 
-  function openFinish() {
+  let finishAndNext = false;
+  function openFinish(andNext = false) {
     const t = ticket();
+    finishAndNext = andNext;
+    $("f-submit").textContent = andNext ? "办结并呼叫下一位" : "确认办结";
     $("f-number").textContent = t.number;
     $("f-note").value = ""; $("f-missing-extra").value = "";
     const mats = materialsOfTicket();
@@ -248,8 +252,11 @@
                        promise: tr.querySelector("input[type=text]").value}));
     }
     try {
-      await api("POST", `/api/v1/tickets/${t.id}/finish`, body);
+      const r = finishAndNext
+        ? await api("POST", `/api/v1/windows/${windowId}/finish-and-call-next`, {...body, ticket_id: t.id})
+        : await api("POST", `/api/v1/tickets/${t.id}/finish`, body);
       $("finish-dlg").close();
+      if (finishAndNext) toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
       const last = $("last-finished");
       last.hidden = false;
       last.replaceChildren(`${t.number} 已办结（${$("f-outcome").selectedOptions[0].textContent}）。`);

@@ -197,17 +197,26 @@ def start(ticket_id: int):
     return _ticket_action(ticket_id, lambda s, t: calling.start(s, t, now=now(), actor=g.actor))
 
 
-@operation("/tickets/<int:ticket_id>/finish", "POST", roles=STAFF, summary="Finish the ticket with an outcome",
-           body=S.FinishIn, response=S.TicketOut, tags=("calling",))
-def finish(ticket_id: int, body: S.FinishIn):
+def _finish_detail(body: S.FinishIn) -> dict[str, Any]:
     detail: dict[str, Any] = {}
     if body.missing_materials:
         detail["missing_materials"] = list(body.missing_materials)
     if body.deferred_materials:
         detail["deferred_materials"] = [{"name": d.name, "due_date": d.due_date.isoformat(), "promise": d.promise}
                                         for d in body.deferred_materials]
-    return _ticket_action(ticket_id, lambda s, t: calling.finish(s, t, outcome=body.outcome, note=body.note,
-                                                                 detail=detail, now=now(), actor=g.actor))
+    return detail
+
+
+@operation("/tickets/<int:ticket_id>/finish", "POST", roles=STAFF, summary="Finish the ticket with an outcome",
+           body=S.FinishIn, response=S.TicketOut, tags=("calling",))
+def finish(ticket_id: int, body: S.FinishIn):
+    detail = _finish_detail(body)
+
+    def do(s: Session):
+        t = get_row(s, Ticket, ticket_id, "ticket", options=calling.IN_HAND_LOAD)
+        events = calling.finish(s, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor)
+        return ticket_view(t), events
+    return write(do)
 
 
 @operation("/tickets/<int:ticket_id>/transfer", "POST", roles=STAFF, summary="Transfer the ticket in hand",
@@ -306,10 +315,24 @@ def configure(window_id: int, body: S.WindowConfigIn):
            response=S.CallOut, tags=("calling",))
 def call_next(window_id: int):
     def do(s: Session):
-        w = get_row(s, Window, window_id, "window")
-        ticket, events = calling.call_next(s, w, now=now(), actor=g.actor)
-        if ticket is None:
+        called, events = calling.claim_next(s, window_id, now=now(), actor=g.actor)
+        if called is None:
             return {"ticket": None, "reason": "no ticket waiting"}, []
-        return {"ticket": ticket_view(ticket), "reason": ticket.call_reason,
-                "window": {"id": w.id, "number": w.number}}, events
+        return called.answer(), events
+    return write(do)
+
+
+@operation("/windows/<int:window_id>/finish-and-call-next", "POST", roles=STAFF,
+           summary="Finish the ticket in hand and call the next", body=S.FinishAndCallIn, response=S.FinishAndCallOut,
+           tags=("calling",))
+def finish_and_call_next(window_id: int, body: S.FinishAndCallIn):
+    """下一位 with a ticket in hand: one request, one transaction (a repeated press is refused, 409)."""
+    detail = _finish_detail(body)
+
+    def do(s: Session):
+        t = get_row(s, Ticket, body.ticket_id, "ticket", options=calling.IN_HAND_LOAD)
+        finished, called, events = calling.finish_and_call_next(
+            s, window_id, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor)
+        answer = called.answer() if called is not None else {"ticket": None, "reason": "no ticket waiting"}
+        return {**answer, "finished": finished}, events
     return write(do)

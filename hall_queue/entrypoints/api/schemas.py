@@ -97,6 +97,14 @@ class FinishIn(In):
     deferred_materials: Annotated[list[DeferredMaterial], Field(max_length=50)] = []
 
 
+class FinishAndCallIn(FinishIn):
+    ticket_id: Id  # the ticket in hand being finished: a repeated press names a finished one and is refused
+
+
+class FinishAndCallOut(CallOut):
+    finished: dict[str, Any]
+
+
 class TransferIn(In):
     window_id: Optional[Id] = None
     queue_id: Optional[Id] = None
