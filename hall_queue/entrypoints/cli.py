@@ -310,6 +310,8 @@ class RedactTokens:
         record.msg = hide(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(hide(a) for a in record.args)
+        elif isinstance(record.args, dict):  # gunicorn's access log: a format over named atoms
+            record.args = {k: hide(v) for k, v in record.args.items()}
         return True
 
 
