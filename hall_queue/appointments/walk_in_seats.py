@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,8 @@ from hall_queue.queueing.ticketing import IssuedTicket, IssueRequest, issue_tick
 from hall_queue.domain.errors import NotFound
 from hall_queue.domain.models import (
     Appointment,
+    AppointmentCapacity,
+    AppointmentSettings,
     AppointmentSlot,
     Bundle,
     Hall,
@@ -25,6 +29,8 @@ from hall_queue.domain.models import (
     Ticket,
     WalkInSeat,
 )
+from hall_queue.infrastructure.cache import MISSING, TtlCache
+from hall_queue.infrastructure.db import core
 from hall_queue.queueing.presenters import iso
 from hall_queue.appointments.capacity import _rules, slot_capacity
 from hall_queue.appointments.settings import Matter, settings_for
@@ -159,6 +165,67 @@ def consume_walk_in(session: Session, hall: Hall, ticket: Ticket, now: datetime)
     return total
 
 
+# The issue path reads these on every walk-in: kept a few seconds per process (infrastructure/cache.py),
+# cleared at once by a change committed here.
+_seat_settings = TtlCache(5.0, {AppointmentSettings.__tablename__})
+_capacity_rules = TtlCache(5.0, {AppointmentCapacity.__tablename__})
+_SLOT_ID = (select(AppointmentSlot.id).where(AppointmentSlot.hall_id == bindparam("hall_id"),
+                                             AppointmentSlot.matter == bindparam("matter"),
+                                             AppointmentSlot.slot_start == bindparam("start")))
+_SLOTS = AppointmentSlot.__table__
+_SEATS = WalkInSeat.__table__
+_COUNT = (update(_SLOTS).where(_SLOTS.c.id == bindparam("slot_id"))
+          .values(walk_ins=_SLOTS.c.walk_ins + 1).returning(_SLOTS.c.walk_ins, _SLOTS.c.booked))
+
+
+def _cached_settings(session: Session, hall: Any) -> SimpleNamespace:
+    hit = _seat_settings.get(session, hall.id)
+    if hit is MISSING:
+        st = settings_for(session, hall)
+        hit = _seat_settings.put(session, hall.id, SimpleNamespace(slot_minutes=st.slot_minutes,
+                                                                   default_capacity=st.default_capacity))
+    return hit
+
+
+def _cached_rules(session: Session, hall: Any, matter: str) -> dict[tuple[str, str], int]:
+    hit = _capacity_rules.get(session, (hall.id, matter))
+    if hit is MISSING:
+        hit = _capacity_rules.put(session, (hall.id, matter), _rules(session, hall, matter))
+    return hit
+
+
+def _slot_id(session: Session, hall_id: int, matter: str, start: datetime) -> int:
+    """Get or create the slot's counter row, by plain statements (the issue path)."""
+    params = {"hall_id": hall_id, "matter": matter, "start": start}
+    slot_id = core(session).execute(_SLOT_ID, params).scalar()
+    if slot_id is not None:
+        return slot_id
+    try:
+        with session.begin_nested():
+            return core(session).execute(insert(_SLOTS).values(hall_id=hall_id, matter=matter, slot_start=start,
+                                                               booked=0, walk_ins=0).returning(_SLOTS.c.id)).scalar_one()
+    except IntegrityError:  # another process created it first (PostgreSQL)
+        return core(session).execute(_SLOT_ID, params).scalar_one()
+
+
+def count_walk_in(session: Session, hall: Any, *, ticket_id: int, matters: list[str], now: datetime) -> None:
+    """Count a just-issued walk-in on the running slot of each of its matters (the issue path's ``consume_walk_in``).
+
+    The seat is counted even past the slot's capacity (004 §8.2: a walk-in is never refused); one over the
+    capacity is marked outside the share.
+    """
+    st = _cached_settings(session, hall)
+    slot = current_slot(session, hall, st, now)
+    if slot is None:
+        return
+    conn = core(session)
+    for matter in matters:
+        cap = slot_capacity(_cached_rules(session, hall, matter), slot, st.default_capacity)
+        slot_id = _slot_id(session, hall.id, matter, slot.start)
+        walk_ins, booked = conn.execute(_COUNT, {"slot_id": slot_id}).one()
+        conn.execute(insert(_SEATS).values(ticket_id=ticket_id, slot_id=slot_id, within_share=booked + walk_ins <= cap))
+
+
 def issue_walk_in(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
                   actor: Actor) -> tuple[IssuedTicket, list[DomainEvent]]:
     """Issue a walk-in ticket and count it on its matter's current slot, in one transaction.
@@ -168,6 +235,8 @@ def issue_walk_in(session: Session, hall: Hall, req: IssueRequest, *, now: datet
     exceed the slot's capacity. A replayed ticket (same idempotency key) was counted the first time.
     """
     issued, events = issue_ticket(session, hall, req, now=now, vault=vault, actor=actor)
-    if not issued.replayed:
-        consume_walk_in(session, hall, session.get(Ticket, issued.id), now)
+    if not issued.replayed and req.source == "walk_in":
+        view = issued.ticket_view
+        matters = [f"b{view['bundle_id']}"] if view.get("bundle_id") else [f"i{i}" for i in view["item_ids"]]
+        count_walk_in(session, hall, ticket_id=issued.id, matters=matters, now=now)
     return issued, events
