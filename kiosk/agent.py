@@ -193,6 +193,8 @@ class KioskAgent:
                 self._card_on_reader = False
             self.bus.publish("card_removed", {})
         elif isinstance(event, ReadFailed):
+            with self._lock:  # a failed re-read: the card read before is no longer the one on the reader
+                self._card = None
             self.bus.publish("card_failed", {"code": event.error.code})
         elif isinstance(event, ReaderOffline):
             self.reader_state = ("offline", "reader_offline")
@@ -271,7 +273,8 @@ class KioskAgent:
         except ServerUnreachable:
             pass
         return {**(self._catalog or {}), "hall": hall, "open_now": open_now,
-                "waiting": {str(k): {"waiting": v.get("waiting"), "estimated_wait_s": v.get("estimated_wait_s")}
+                "waiting": {str(k): {"waiting": v.get("waiting"), "estimated_wait_s": v.get("estimated_wait_s"),
+                                     "serving_windows": v.get("serving_windows")}
                             for k, v in waiting.items()}}
 
     def _key_for(self, request_id: str) -> str:

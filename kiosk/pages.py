@@ -83,7 +83,8 @@ def _int_or_none(value: Any, name: str) -> int | None:
 def index():
     """The touch screen (one page, several screens), portrait 1080×1920 or landscape 1920×1080."""
     idle = request.args.get("idle", type=float)
-    return render_template("kiosk/index.html", idle_override=idle)
+    refresh = request.args.get("refresh", type=float)  # seconds between waiting-count refreshes (drills, tests)
+    return render_template("kiosk/index.html", idle_override=idle, refresh=refresh)
 
 
 # ---------------------------------------------------------------- agent API

@@ -66,7 +66,7 @@ def window_snapshot(session: Session, window: Window, *, now: datetime) -> dict[
 
 def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The newest leg of a visitor's ticket (transfers keep the number) for the follow page."""
-    from hall_queue.queueing.estimates import estimated_wait_s, people_ahead
+    from hall_queue.queueing.estimates import estimated_wait_s, people_ahead, serving_windows
 
     origin = ticket.origin_ticket_id or ticket.id
     newest = session.scalar(select(Ticket).where((Ticket.id == origin) | (Ticket.origin_ticket_id == origin))
@@ -77,4 +77,5 @@ def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     return {"ticket": ticket_view(newest), "people_ahead": ahead,
             "estimated_wait_s": estimated_wait_s(session, newest.queue, ahead, hall.default_service_s)
             if newest.status == "waiting" else 0,
+            "serving_windows": serving_windows(session, newest.queue_id),
             "window_number": window.number if window else None, "hall_name": hall.name}

@@ -45,7 +45,9 @@
       original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: "{n} 份", optional: "非必需",
       deferrable: "可容缺", guide_basis: "设定依据", guide_conditions: "办理条件", guide_fees: "收费",
       guide_time: "办理时限", guide_process: "办理流程", guide_materials: "申请材料", all: "全部",
-      error: "操作未成功：{m}"
+      error: "操作未成功：{m}", no_window: "暂无窗口办理", ahead_no_window: "前面还有 {n} 人，暂无窗口办理，请留意叫号",
+      dev_idcard: "身份证阅读器", dev_printer: "打印机", dev_scanner: "高拍仪", dev_online: "正常", dev_fault: "暂停使用",
+      dev_offline: "未连接", dev_unknown: "检测中"
     },
     en: {
       elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
@@ -88,7 +90,10 @@
       original: "original", copy: "copy", original_and_copy: "original + copy", copies: "{n}", optional: "optional",
       deferrable: "can follow later", guide_basis: "Legal basis", guide_conditions: "Conditions", guide_fees: "Fees",
       guide_time: "Time limit", guide_process: "Process", guide_materials: "Materials", all: "All",
-      error: "That did not work: {m}"
+      error: "That did not work: {m}", no_window: "No window serving now",
+      ahead_no_window: "{n} ahead of you; no window is serving this now, please watch the screen",
+      dev_idcard: "ID reader", dev_printer: "Printer", dev_scanner: "Document camera", dev_online: "ready",
+      dev_fault: "out of service", dev_offline: "not connected", dev_unknown: "checking"
     }
   };
 
@@ -96,7 +101,7 @@
     lang: "zh", elder: false, catalog: null, category: null, search: "", mode: "take",
     matter: null, green: null, phone: null, withIdentity: false, card: null, requestId: null,
     retryTimer: null, state: null, idleMs: 60000, lastTouch: Date.now(), screen: "home", history: [],
-    pendingAction: null
+    pendingAction: null, error: null
   };
 
   function t(key, vars) {
@@ -171,7 +176,10 @@
   }
 
   // ---------------------------------------------------------------- idle: back home, personal data gone
-  function touched() { S.lastTouch = Date.now(); }
+  function touched() {
+    S.lastTouch = Date.now();
+    if (S.error) { S.error = null; if (S.state) applyState(S.state); else setBanner(null); }
+  }
   function clearPersonal() {
     ["card-identity", "notice-identity", "id-chip-browse", "r-identity", "r-number", "r-matter", "r-ahead",
      "phone-display", "phone-shown", "code-display", "appt-list", "scan-thumbs", "scan-summary"].forEach(function (id) {
@@ -183,6 +191,10 @@
   }
   function idleReset() {
     clearPersonal();
+    // The next visitor starts in Chinese and in the ordinary mode (issue 21 §3).
+    S.lang = "zh"; S.elder = false; S.error = null;
+    document.body.classList.remove("elder"); $("btn-elder").classList.remove("on");
+    applyText();
     api("POST", "/session/reset").catch(function () {});
     home();
   }
@@ -204,10 +216,12 @@
     if (!document.body.getAttribute("data-idle")) S.idleMs = (st.idle_s || 60) * 1000;
     $("sim-panel").classList.toggle("hidden", !st.sim);
     var d = st.devices || {};
-    $("foot-devices").textContent = ["idcard", "printer", "scanner"].map(function (k) {
-      var x = d[k] || {}; return k + ":" + (x.state || "?") + (x.reason ? "(" + x.reason + ")" : "");
-    }).join("  ");
+    $("foot-devices").textContent = ["idcard", "printer", "scanner"].filter(function (k) { return d[k]; }).map(function (k) {
+      var state = d[k].state; var key = { online: "dev_online", fault: "dev_fault", offline: "dev_offline" }[state] || "dev_unknown";
+      return t("dev_" + k) + "：" + t(key);
+    }).join("　");
     if (!st.server_ok) setBanner(t("server_down"), true);
+    else if (S.error) setBanner(S.error, true);
     else if (d.printer && d.printer.state !== "online") setBanner(t("printer_down"), false);
     else if (d.idcard && d.idcard.state === "offline" && S.screen === "card") setBanner(t("reader_offline"), false);
     else setBanner(null);
@@ -230,6 +244,10 @@
   function onCardFailed() {
     touched();
     if (S.screen !== "card") show("card");
+    // A failed re-read forgets the card read before: the identity on screen must be the one on the reader.
+    S.card = null; S.withIdentity = false;
+    $("card-identity").textContent = ""; $("card-identity").classList.add("hidden");
+    $("appt-list").innerHTML = ""; setWalkinPrimary(true);
     var m = $("card-msg"); m.textContent = t("card_read_fail"); m.classList.remove("hidden");
     speak(t("card_read_fail"));
   }
@@ -246,6 +264,16 @@
   }
 
   // ---------------------------------------------------------------- catalogue
+  // Waiting counts on the item cards follow the hall, not the page load.
+  setInterval(function () {
+    if (!S.catalog || ["home", "browse", "bundles"].indexOf(S.screen) < 0) return;
+    api("GET", "/catalog").then(function (c) {
+      S.catalog.waiting = c.waiting;
+      document.querySelectorAll(".item[data-queues] .wait").forEach(function (el) {  // in place: a tap is never lost
+        el.textContent = waitText(JSON.parse(el.parentNode.getAttribute("data-queues")));
+      });
+    }).catch(function () {});
+  }, (document.body.getAttribute("data-refresh") || 15) * 1000);
   function loadCatalog() {
     return api("GET", "/catalog").then(function (c) {
       S.catalog = c;
@@ -257,7 +285,9 @@
   function waitText(queueIds) {
     var w = S.catalog && S.catalog.waiting || {};
     for (var i = 0; i < (queueIds || []).length; i++) {
-      var q = w[String(queueIds[i])]; if (q) return t("waiting", { n: q.waiting });
+      var q = w[String(queueIds[i])];
+      if (q && q.serving_windows === 0) return t("no_window");
+      if (q) return t("waiting", { n: q.waiting });
     }
     return "";
   }
@@ -283,6 +313,7 @@
     if (!items.length) { box.innerHTML = '<p class="sub">' + esc(t("search_none")) + "</p>"; return; }
     items.forEach(function (i) {
       var b = document.createElement("button"); b.className = "item"; b.setAttribute("data-item", i.code);
+      b.setAttribute("data-queues", JSON.stringify(i.queue_ids || []));
       b.innerHTML = "<b>" + esc(i.name) + "</b><span>" + esc(i.kind === "immediate" ? "即办件" : "承诺件 " + (i.promised_days || "") + "个工作日") +
         '</span><span class="wait">' + esc(waitText(i.queue_ids)) + "</span>";
       b.onclick = function () {
@@ -297,6 +328,7 @@
     (S.catalog.bundles || []).forEach(function (bd) {
       var names = (S.catalog.items || []).filter(function (i) { return bd.item_ids.indexOf(i.id) >= 0; }).map(function (i) { return i.name; });
       var b = document.createElement("button"); b.className = "item"; b.setAttribute("data-bundle", bd.code);
+      b.setAttribute("data-queues", JSON.stringify([bd.queue_id]));
       b.innerHTML = "<b>" + esc(bd.name) + "</b><span>" + esc(bd.description) + "</span><span>" +
         esc(t("bundle_items", { x: names.join("、") })) + '</span><span class="wait">' + esc(waitText([bd.queue_id])) + "</span>";
       b.onclick = function () {
@@ -404,8 +436,9 @@
     tag.classList.toggle("hidden", tk.priority_class === "ordinary");
     tag.textContent = tk.priority_class === "green" ? t("green_on", { r: t(tk.green_reason || "") }) : (tk.priority_class === "appointment" ? "预约优先" : "");
     $("r-matter").textContent = r.matter || (tk.bundle || (tk.items || []).join("、"));
-    var mins = Math.round((tk.estimated_wait_s || 0) / 60);
-    $("r-ahead").textContent = tk.people_ahead > 0 ? t("ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
+    // Never "0 minutes" with people ahead; no number at all when no window serves the queue now.
+    var mins = Math.max(1, Math.ceil((tk.estimated_wait_s || 0) / 60));
+    $("r-ahead").textContent = tk.people_ahead > 0 ? t(tk.serving_windows === 0 ? "ahead_no_window" : "ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
     var idc = $("r-identity");
     idc.classList.toggle("hidden", !tk.masked_id && !tk.masked_name);
     if (tk.masked_id || tk.masked_name) idc.textContent = t("identity", { name: tk.masked_name || "", id: tk.masked_id || "" });
@@ -435,19 +468,25 @@
       return;
     }
     if (e.code === "server_unreachable") { setBanner(t("server_down"), true); return; }
-    setBanner(t("error", { m: e.message }), true);
+    S.error = t("error", { m: e.message });  // stays until the visitor touches the screen again
+    setBanner(S.error, true);
   }
 
   // ---------------------------------------------------------------- ID card and appointments (004 §8.2: never required)
+  function setWalkinPrimary(on) {
+    // With a booking today, checking in is the big primary action and walking in the plain one.
+    $("card-walkin").classList.toggle("primary", on);
+  }
   function loadAppointments() {
     var list = $("appt-list"); list.innerHTML = "";
-    $("card-walkin").classList.remove("hidden");
+    $("card-walkin").classList.remove("hidden"); setWalkinPrimary(true);
     api("GET", "/appointments").then(function (r) {
       var items = r.items || [];
       if (!items.length) { list.innerHTML = '<p class="sub">' + esc(t("no_appt")) + "</p>"; speak(t("no_appt")); return; }
       var h = document.createElement("h3"); h.textContent = t("appt_title"); list.appendChild(h);
+      setWalkinPrimary(false);
       items.forEach(function (a) {
-        var b = document.createElement("button"); b.className = "item appt"; b.setAttribute("data-appointment", a.id);
+        var b = document.createElement("button"); b.className = "big primary appt"; b.setAttribute("data-appointment", a.id);
         var when = a.start ? (a.date + " " + a.start + (a.end ? "-" + a.end : "")) : "";
         b.innerHTML = "<b>" + esc(a.matter_name || a.matter || "") + "</b><span>" + esc(when) + "</span><span class=\"wait\">" + esc(t("appt_checkin")) + "</span>";
         b.onclick = function () { checkIn({ appointment_id: a.id }); };
@@ -510,6 +549,7 @@
         if (confirmBox.classList.contains("hidden")) $("scan-pending").src = AGENT + "/scan/pending.jpg?t=" + Date.now();
         confirmBox.classList.remove("hidden");
       } else confirmBox.classList.add("hidden");
+      document.querySelector("#s-scan .scan").classList.toggle("confirming", st.status === "confirm");
       renderThumbs(st.pages);
     }).catch(function () {});
   }

@@ -1,0 +1,191 @@
+"""Issue 21: the moments visitors meet at the kiosk, in headless chromium at the kiosk's real sizes,
+against a real ``onevisit run`` on the demo hall with simulated devices.
+
+Each test is one defect of the issue: an error that stays, the next visitor starting clean, check-in
+pointing the right way, no action under the footer, credible waiting figures, no codes on the footer.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from tests.e2e.browser import ARGS, CHROMIUM, demo_server, require_chromium, shot, staff_token
+
+require_chromium()
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+PORTRAIT = {"width": 1080, "height": 1920}
+LANDSCAPE = {"width": 1920, "height": 1080}
+AREA = "kiosk-moments"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = demo_server(tmp_path_factory.mktemp("kiosk-moments"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _kiosk(browser, srv, viewport=PORTRAIT, query: str = ""):
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    page.goto(f"{srv.url}/kiosk/{query}")
+    expect(page.locator("#hall-name")).to_have_text("示例市政务服务中心")
+    return page
+
+
+def _state_polls(page, n: int) -> None:
+    """Let the page poll the agent's /state ``n`` more times (the poll that used to wipe the banner)."""
+    for _ in range(n):
+        with page.expect_response(lambda r: r.url.endswith("/kiosk/agent/state"), timeout=10_000):
+            pass
+
+
+def _actions_in_sight(page) -> list[str]:
+    """Return the visible action buttons of the current screen that are NOT fully in sight
+    (below the page area, i.e. under the footer, or scrolled away)."""
+    return page.evaluate("""() => {
+        const main = document.querySelector('main').getBoundingClientRect();
+        const foot = document.querySelector('footer').getBoundingClientRect();
+        const bottom = Math.min(main.bottom, foot.top);
+        return [...document.querySelectorAll('.screen:not(.hidden) .actions button, .screen:not(.hidden) .actions a')]
+          .filter(b => b.offsetParent !== null)
+          .filter(b => { const r = b.getBoundingClientRect(); return r.top < main.top || r.bottom > bottom + 0.5; })
+          .map(b => b.id || b.textContent.trim());
+    }""")
+
+
+def test_a_wrong_booking_code_message_stays_until_the_visitor_acts(server, browser):
+    page = _kiosk(browser, server)
+    page.click("#go-code")
+    for key in "99999999":
+        page.click(f"#code-keys [data-key='{key}']")
+    page.click("#code-ok")
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("操作未成功")
+    _state_polls(page, 2)       # two /state polls later the message is still there
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("操作未成功")
+    shot(page, AREA, "code-error-stays-portrait")
+    page.click("#code-keys [data-key='1']")   # the visitor acts: the message goes
+    expect(banner).to_be_hidden()
+    page.context.close()
+
+
+def test_idle_reset_returns_to_chinese_and_ordinary_mode(server, browser):
+    page = _kiosk(browser, server, query="?idle=2")
+    page.click("#btn-lang")
+    page.click("#btn-elder")
+    expect(page.locator("#go-take")).to_contain_text("Take a ticket")
+    expect(page.locator("body")).to_have_class(re.compile("elder"))
+    page.click("#go-take")
+    expect(page.locator("#s-browse")).to_be_visible()
+    expect(page.locator("#s-home")).to_be_visible(timeout=10_000)   # nobody touched it: back home
+    expect(page.locator("#go-take")).to_contain_text("取号")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    assert "elder" not in (page.locator("body").get_attribute("class") or "")
+    expect(page.locator("#btn-elder")).not_to_have_class(re.compile(r"\bon\b"))
+    shot(page, AREA, "after-idle-reset-portrait")
+    page.context.close()
+
+
+def test_a_failed_re_read_forgets_the_card_read_before(server, browser):
+    page = _kiosk(browser, server)
+    page.click("#go-card")
+    page.click("#sim-swipe")
+    expect(page.locator("#card-identity")).to_contain_text("张*三")
+    page.click("#sim-bad")
+    expect(page.locator("#card-msg")).to_contain_text("读卡失败")
+    expect(page.locator("#card-identity")).to_be_hidden()
+    assert "张*三" not in page.locator("main").inner_text()
+    assert requests.get(server.url + "/kiosk/agent/state", timeout=5).json()["card"] is None
+    shot(page, AREA, "failed-re-read-portrait")
+    requests.post(server.url + "/kiosk/agent/sim/remove", timeout=5)
+    page.context.close()
+
+
+@pytest.mark.parametrize("viewport,name", [(PORTRAIT, "portrait"), (LANDSCAPE, "landscape")])
+def test_no_action_hides_under_the_footer(server, browser, viewport, name):
+    page = _kiosk(browser, server, viewport)
+    page.click("#go-bundles")
+    page.click("[data-bundle='B01']")            # seven merged materials: the longest notice
+    expect(page.locator("#notice-materials tr")).to_have_count(7)
+    assert _actions_in_sight(page) == []
+    shot(page, AREA, f"bundle-notice-{name}")
+    page.click("#btn-scan")
+    expect(page.locator("#scan-confirm")).to_be_visible(timeout=20_000)
+    assert _actions_in_sight(page) == []          # 清晰，保留这页 / 重拍 / 扫描完成
+    shot(page, AREA, f"scan-confirm-{name}")
+    page.click("#scan-back")
+    page.evaluate("window.kiosk.idleReset()")
+    # The closed screen, as the kiosk shows it when the hall refuses a ticket.
+    page.evaluate("""() => { document.querySelectorAll('.screen').forEach(s => s.classList.add('hidden'));
+        document.getElementById('s-closed').classList.remove('hidden'); }""")
+    assert _actions_in_sight(page) == []          # 返回首页
+    page.context.close()
+
+
+def test_waiting_figures_are_credible_and_live(server, browser):
+    hall_id = server.tokens["hall_id"]
+    page = _kiosk(browser, server, LANDSCAPE, query="?refresh=1")
+    page.click("#go-take")
+    card = page.locator("[data-item='SB001'] .wait")   # queue B: nobody signed in at its windows yet
+    expect(card).to_have_text("暂无窗口办理")
+    shot(page, AREA, "items-no-window-landscape")
+    page.click("[data-item='SB001']")
+    page.click("#btn-issue")
+    expect(page.locator("#s-result")).to_be_visible()
+    page.click("#r-done")
+    page.click("#go-take")
+    page.click("[data-item='SB001']")
+    page.click("#btn-issue")
+    ahead = page.locator("#r-ahead")
+    expect(ahead).to_contain_text("暂无窗口办理")       # people ahead, nobody serving: no minutes at all
+    assert "0分钟" not in ahead.inner_text().replace(" ", "")
+    shot(page, AREA, "ticket-no-window-landscape")
+    page.click("#r-done")
+    # A clerk signs in at window 7 (社保医保即办, queue B): the card shows the count, without a reload.
+    clerk = staff_token(server, "clerk07")
+    windows = requests.get(f"{server.url}/api/v1/halls/{hall_id}/windows", timeout=5,
+                           headers={"Authorization": f"Bearer {clerk}"}).json()["items"]
+    w7 = next(w["id"] for w in windows if w["number"] == 7)
+    r = requests.post(f"{server.url}/api/v1/windows/{w7}/sign-in", timeout=5,
+                      headers={"Authorization": f"Bearer {clerk}"})
+    assert r.ok, r.text
+    page.click("#go-take")
+    expect(card).to_have_text(re.compile(r"等候 \d+ 人"))
+    catalog = requests.get(f"{server.url}/api/v1/halls/{hall_id}/catalog", timeout=5).json()
+    sb001 = next(i["id"] for i in catalog["items"] if i["code"] == "SB001")
+    r = requests.post(f"{server.url}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [sb001]}, timeout=5,
+                      headers={"Authorization": f"Bearer {server.tokens['kiosk']}"})
+    assert r.status_code == 201, r.text    # someone ahead, in the same queue the kiosk's ticket goes to
+    page.click("[data-item='SB001']")
+    page.click("#btn-issue")
+    expect(ahead).to_contain_text(re.compile(r"预计等待约 [1-9]\d* 分钟"))
+    shot(page, AREA, "ticket-estimate-landscape")
+    requests.post(f"{server.url}/api/v1/windows/{w7}/sign-out", timeout=5,
+                  headers={"Authorization": f"Bearer {clerk}"})
+    page.context.close()
+
+
+def test_the_footer_speaks_chinese_not_device_codes(server, browser):
+    page = _kiosk(browser, server)
+    page.click("#sim-paper")
+    expect(page.locator("#foot-devices")).to_contain_text("打印机：暂停使用")
+    foot = page.locator("#foot-devices").inner_text()
+    assert not re.search(r"[a-z_]{3,}", foot), foot
+    shot(page, AREA, "footer-paper-out-portrait")
+    page.click("#sim-paper-ok")
+    expect(page.locator("#foot-devices")).to_contain_text("打印机：正常")
+    page.context.close()
