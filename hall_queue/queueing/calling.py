@@ -233,19 +233,18 @@ def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: date
                 params["exclude"] = list(exclude)
             row = core(session).execute(_TRANSFERRED[bool(exclude)], params).first()
             if row is not None:
-                why = "transferred to this window" if row[3] == scope.window.id else \
-                    "aimed at a window this one covers (A/B post)"
+                why = "转办至本窗口" if row[3] == scope.window.id else "转办至本窗口顶岗的窗口（AB岗）"
                 return Pick(_Head(row[0], row[1], row[2]), why)
         elif name == "appointment" and scope.primary:
             t = _head(session, scope.primary, ("appointment",), exclude, variant="slot", now=now)
             if t is not None:
-                return Pick(t, "checked-in appointment whose slot has begun")
+                return Pick(t, "已签到的预约号，预约时段已开始")
         elif name == "helper_overdue" and scope.helper:
             after = rule.get("after_s", 900)
             t = _head(session, scope.helper, ALL_CLASSES, exclude, variant="overdue",
                       key_limit=epoch_seconds(now) - after)
             if t is not None:
-                return Pick(t, f"helper queue ticket waited over {after // 60} min")
+                return Pick(t, f"协办队列号票已等候超过{after // 60}分钟")
         elif name == "interleave" and scope.primary:
             pick = _interleave(session, scope, rule, exclude)
             if pick.ticket is not None:
@@ -255,14 +254,14 @@ def _pick(session: Session, scope: Scope, rules: list[dict[str, Any]], now: date
             g = _head(session, scope.primary, CLASS_GROUPS["green"], exclude)
             o = _head(session, scope.primary, CLASS_GROUPS["ordinary"], exclude)
             if g is not None and (o is None or (g.queue_key - bonus, g.id) <= (o.queue_key, o.id)):
-                return Pick(g, f"green channel, counted {bonus // 60} min earlier (ageing)")
+                return Pick(g, f"绿色通道（按提前{bonus // 60}分钟取号计）")
             if o is not None:
-                return Pick(o, "longest wait in this window's queues")
+                return Pick(o, "本窗口队列中等候最久")
         elif name == "helper" and scope.helper:
             t = _head(session, scope.helper, ALL_CLASSES, exclude)
             if t is not None:
-                return Pick(t, "helper queue (primary queues empty)")
-    return Pick(None, "no ticket waiting")
+                return Pick(t, "协办队列（主办队列无人等候）")
+    return Pick(None, "没有等候的号票")
 
 
 def _interleave(session: Session, scope: Scope, rule: dict[str, Any], exclude: set[int]) -> Pick:
@@ -274,14 +273,15 @@ def _interleave(session: Session, scope: Scope, rule: dict[str, Any], exclude: s
     g_share, o_share = rule.get("green", 1), rule.get("ordinary", 2)
     pattern = ["green"] * g_share + ["ordinary"] * o_share
     want = pattern[scope.window.pattern_pos % len(pattern)]
-    label = {"green": "green channel", "ordinary": "longest wait"}
+    label = {"green": "绿色通道", "ordinary": "普通号等候最久"}
+    label_class = {"green": "绿色通道号", "ordinary": "普通号"}
     t = _head(session, scope.primary, CLASS_GROUPS[want], exclude)
     if t is not None:
-        return Pick(t, f"{label[want]} ({g_share} green : {o_share} ordinary)", advance_pattern=True)
+        return Pick(t, f"{label[want]}（绿色通道与普通号按 {g_share}∶{o_share} 交替）", advance_pattern=True)
     other = "ordinary" if want == "green" else "green"
     t = _head(session, scope.primary, CLASS_GROUPS[other], exclude)
     if t is not None:
-        return Pick(t, f"{label[other]} (no {want} ticket waiting)")
+        return Pick(t, f"{label[other]}（暂无{label_class[want]}等候）")
     return Pick(None, "")
 
 
