@@ -1,0 +1,102 @@
+"""Issue 21: the manager's blind spots on the floor view (1366×768): a window open for service that
+nobody signed into is an empty post with its alert (002 §6.9 不得空岗, counted from opening time);
+hall notices are listed with their end time and can be withdrawn from the page."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.e2e.browser import ARGS, CHROMIUM, api_call, login, require_chromium, shot, staff_token
+from tests.server import ServerProcess
+
+require_chromium()
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+DESK = {"width": 1366, "height": 768}
+AREA = "manager-moments"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo hall, open around the clock, so the post check runs whatever the hour of the test."""
+    instance = tmp_path_factory.mktemp("manager-moments")
+    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
+    srv.cli("init")
+    srv.cli("demo")
+    engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
+    hours = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE halls SET opening_hours = :h"), {"h": json.dumps(hours)})
+    engine.dispose()
+    try:
+        srv.start(timeout=90)
+        srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_an_open_window_nobody_signed_into_is_an_empty_post(server, browser):
+    hall = server.tokens["hall_id"]
+    clerk = staff_token(server, "clerk03")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]}
+    api_call(server, "POST", f"/api/v1/windows/{windows[3]}/sign-in", clerk)
+    page = browser.new_context(viewport=DESK, locale="zh-CN").new_page()
+    login(page, server, "manager")
+    page.wait_for_url("**/admin/dashboard")
+    alert5 = page.locator("#alerts [data-kind=empty_post]:has-text('5号窗口空岗')")
+    expect(alert5).to_have_count(1, timeout=20_000)     # the post check runs every few seconds
+    expect(alert5).to_contain_text("无人签到")
+    expect(page.locator(f"[data-window='{windows[5]}'][data-status=empty]")).to_have_count(1)
+    # Every red 空岗 card has its alert; the staffed window 3 has none.
+    empty_cards = page.locator(".win[data-status=empty]").count()
+    expect(page.locator("#alerts [data-kind=empty_post]")).to_have_count(empty_cards)
+    assert page.locator("#alerts [data-kind=empty_post]:has-text('3号窗口空岗')").count() == 0
+    shot(page, AREA, "dashboard-empty-posts-1366x768")
+    # Statistics count them too, from opening time.
+    manager = staff_token(server, "manager")
+    alerts = api_call(server, "GET", f"/api/v1/halls/{hall}/alerts", manager)["items"]
+    assert len([a for a in alerts if a["kind"] == "empty_post"]) == empty_cards
+    # A clerk signs in at window 5: its alert goes.
+    clerk5 = staff_token(server, "clerk05")
+    api_call(server, "POST", f"/api/v1/windows/{windows[5]}/sign-in", clerk5)
+    expect(alert5).to_have_count(0, timeout=10_000)
+    page.context.close()
+
+
+def test_notices_are_listed_with_their_end_and_withdrawn_from_the_page(server, browser):
+    hall = server.tokens["hall_id"]
+    page = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+    login(page, server, "manager")
+    page.wait_for_url("**/admin/dashboard")
+    expect(page.locator("#live-state")).to_have_text("实时连接正常")
+    page.fill("#notice-text", "午间12:00-13:00部分窗口轮休")
+    page.fill("#notice-until", "2099-12-31T18:00")
+    page.click("#notice-send")
+    row = page.locator("#notices li", has_text="午间12:00-13:00部分窗口轮休")
+    expect(row).to_contain_text("显示到 12月31日 18:00")
+    page.fill("#notice-text", "今日不动产登记窗口延时服务至18:00")
+    page.click("#notice-send")
+    expect(page.locator("#notices li")).to_have_count(2)
+    expect(page.locator("#notices li", has_text="延时服务")).to_contain_text("一直显示")
+    shot(page, AREA, "dashboard-notices-1366x768")
+    page.on("dialog", lambda d: d.accept())
+    row.locator("[data-act=withdraw]").click()
+    expect(page.locator("#notices li")).to_have_count(1)
+    screen = server.tokens["screen"]
+    on_screen = requests.get(f"{server.url}/api/v1/halls/{hall}/notices", timeout=5,
+                             headers={"Authorization": f"Bearer {screen}"}).json()["items"]
+    assert [n["text"] for n in on_screen] == ["今日不动产登记窗口延时服务至18:00"]
+    page.context.close()
