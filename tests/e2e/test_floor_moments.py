@@ -189,3 +189,36 @@ def test_the_footer_speaks_chinese_not_device_codes(server, browser):
     page.click("#sim-paper-ok")
     expect(page.locator("#foot-devices")).to_contain_text("打印机：正常")
     page.context.close()
+
+
+def test_english_mode_names_items_in_english_or_says_it_cannot(server, browser):
+    page = _kiosk(browser, server, LANDSCAPE)
+    page.click("#btn-lang")
+    page.click("#go-take")
+    named = page.locator("[data-item='SB002']")
+    expect(named.locator("b")).to_have_text("Social security card application")
+    expect(named).to_contain_text("Done on the spot")
+    unnamed = page.locator("[data-item='SB003']")          # no English name: the Chinese one, marked
+    expect(unnamed.locator("b")).to_contain_text("医保关系转移接续")
+    expect(unnamed.locator("b")).to_contain_text("name in Chinese only")
+    expect(unnamed).to_contain_text("Done within 15 working days")
+    assert "即办件" not in page.locator("#items").inner_text() and "承诺件" not in page.locator("#items").inner_text()
+    shot(page, AREA, "english-items-landscape")
+    page.click("[data-item='SB002']")
+    expect(page.locator("#notice-matter")).to_have_text("Social security card application")
+    page.context.close()
+
+
+def test_an_expired_link_opens_a_friendly_chinese_page_on_a_phone(server, browser):
+    page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
+                               device_scale_factor=2).new_page()
+    for path in ("/t/expired-or-unknown-code", f"/guide/{server.tokens['hall_id']}/999999"):
+        r = page.goto(server.url + path)
+        assert r.status == 404
+        expect(page.locator("h1")).to_have_text("链接已失效或页面不存在")
+        assert page.locator("meta[name=viewport]").count() == 1
+        text = page.locator("body").inner_text()
+        assert "Not Found" not in text and not re.search(r"[A-Za-z]{4,}", text), text
+        assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)") >= 20
+    shot(page, AREA, "expired-link-phone")
+    page.context.close()

@@ -47,7 +47,8 @@
       guide_time: "办理时限", guide_process: "办理流程", guide_materials: "申请材料", all: "全部",
       error: "操作未成功：{m}", no_window: "暂无窗口办理", ahead_no_window: "前面还有 {n} 人，暂无窗口办理，请留意叫号",
       dev_idcard: "身份证阅读器", dev_printer: "打印机", dev_scanner: "高拍仪", dev_online: "正常", dev_fault: "暂停使用",
-      dev_offline: "未连接", dev_unknown: "检测中"
+      dev_offline: "未连接", dev_unknown: "检测中", immediate: "即办件", promised: "承诺件 {n} 个工作日",
+      appt_priority: "预约优先", zh_only: ""
     },
     en: {
       elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
@@ -93,7 +94,9 @@
       error: "That did not work: {m}", no_window: "No window serving now",
       ahead_no_window: "{n} ahead of you; no window is serving this now, please watch the screen",
       dev_idcard: "ID reader", dev_printer: "Printer", dev_scanner: "Document camera", dev_online: "ready",
-      dev_fault: "out of service", dev_offline: "not connected", dev_unknown: "checking"
+      dev_fault: "out of service", dev_offline: "not connected", dev_unknown: "checking",
+      immediate: "Done on the spot", promised: "Done within {n} working days", appt_priority: "Booked: served first",
+      zh_only: "name in Chinese only"
     }
   };
 
@@ -109,6 +112,13 @@
     Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
     return s;
   }
+  // An item's or bundle's name in the page's language; without an English name the Chinese one shows,
+  // marked so, never silently mixed in.
+  function nameHtml(x) {
+    if (S.lang !== "en" || x.name_en) return esc(S.lang === "en" ? x.name_en : x.name);
+    return esc(x.name) + ' <small class="zh-only">(' + esc(t("zh_only")) + ")</small>";
+  }
+  function nameText(x) { return S.lang === "en" && x.name_en ? x.name_en : x.name; }
   function esc(s) { return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
   function newRequestId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -314,7 +324,7 @@
     items.forEach(function (i) {
       var b = document.createElement("button"); b.className = "item"; b.setAttribute("data-item", i.code);
       b.setAttribute("data-queues", JSON.stringify(i.queue_ids || []));
-      b.innerHTML = "<b>" + esc(i.name) + "</b><span>" + esc(i.kind === "immediate" ? "即办件" : "承诺件 " + (i.promised_days || "") + "个工作日") +
+      b.innerHTML = "<b>" + nameHtml(i) + "</b><span>" + esc(i.kind === "immediate" ? t("immediate") : t("promised", { n: i.promised_days || "" })) +
         '</span><span class="wait">' + esc(waitText(i.queue_ids)) + "</span>";
       b.onclick = function () {
         if (S.mode === "guide") openGuide({ type: "item", item: i });
@@ -326,10 +336,10 @@
   function renderBundles() {
     var box = $("bundle-list"); box.innerHTML = "";
     (S.catalog.bundles || []).forEach(function (bd) {
-      var names = (S.catalog.items || []).filter(function (i) { return bd.item_ids.indexOf(i.id) >= 0; }).map(function (i) { return i.name; });
+      var names = (S.catalog.items || []).filter(function (i) { return bd.item_ids.indexOf(i.id) >= 0; }).map(nameText);
       var b = document.createElement("button"); b.className = "item"; b.setAttribute("data-bundle", bd.code);
       b.setAttribute("data-queues", JSON.stringify([bd.queue_id]));
-      b.innerHTML = "<b>" + esc(bd.name) + "</b><span>" + esc(bd.description) + "</span><span>" +
+      b.innerHTML = "<b>" + nameHtml(bd) + "</b><span>" + esc(bd.description) + "</span><span>" +
         esc(t("bundle_items", { x: names.join("、") })) + '</span><span class="wait">' + esc(waitText([bd.queue_id])) + "</span>";
       b.onclick = function () {
         if (S.mode === "guide") openGuide({ type: "bundle", bundle: bd, names: names });
@@ -382,7 +392,7 @@
   }
   function renderNotice() {
     var m = S.matter; if (!m) return;
-    $("notice-matter").textContent = m.type === "bundle" ? m.bundle.name : m.item.name;
+    $("notice-matter").innerHTML = nameHtml(m.type === "bundle" ? m.bundle : m.item);
     $("notice-items").textContent = m.type === "bundle" ? t("bundle_items", { x: m.names.join("、") }) : "";
     var rows = materialsOf(m);
     $("notice-empty").classList.toggle("hidden", rows.length > 0);
@@ -434,8 +444,9 @@
     $("r-number").textContent = tk.number;
     var tag = $("r-tag");
     tag.classList.toggle("hidden", tk.priority_class === "ordinary");
-    tag.textContent = tk.priority_class === "green" ? t("green_on", { r: t(tk.green_reason || "") }) : (tk.priority_class === "appointment" ? "预约优先" : "");
-    $("r-matter").textContent = r.matter || (tk.bundle || (tk.items || []).join("、"));
+    tag.textContent = tk.priority_class === "green" ? t("green_on", { r: t(tk.green_reason || "") }) : (tk.priority_class === "appointment" ? t("appt_priority") : "");
+    var chosen = S.matter && (S.matter.type === "bundle" ? S.matter.bundle : S.matter.item);
+    $("r-matter").textContent = (S.lang === "en" && chosen && chosen.name_en) || r.matter || (tk.bundle || (tk.items || []).join("、"));
     // Never "0 minutes" with people ahead; no number at all when no window serves the queue now.
     var mins = Math.max(1, Math.ceil((tk.estimated_wait_s || 0) / 60));
     $("r-ahead").textContent = tk.people_ahead > 0 ? t(tk.serving_windows === 0 ? "ahead_no_window" : "ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
@@ -577,7 +588,7 @@
   function openGuide(m) {
     S.matter = m;
     var g = m.type === "item" ? (m.item.guide || {}) : { conditions: m.bundle.description };
-    $("guide-title").textContent = m.type === "item" ? m.item.name : m.bundle.name;
+    $("guide-title").innerHTML = nameHtml(m.type === "item" ? m.item : m.bundle);
     var rows = [["guide_conditions", g.conditions], ["guide_basis", g.legal_basis], ["guide_time", g.time_limit],
       ["guide_fees", g.fees], ["guide_process", g.process]].filter(function (r) { return r[1]; });
     var mats = materialsOf(m).map(function (x) { return esc(x.name) + "（" + esc(t(x.form || "copy")) + "）"; }).join("；");
