@@ -74,8 +74,17 @@ def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     hall = session.get(Hall, newest.hall_id)
     ahead = people_ahead(session, newest)
     window = session.get(Window, newest.window_id) if newest.window_id else None
+    # The number called last in this queue today, and where: what the visitor hears in the hall.
+    last = session.execute(
+        select(Ticket.number, Window.number).join(Window, Window.id == Ticket.window_id)
+        .where(Ticket.queue_id == newest.queue_id, Ticket.service_day == newest.service_day,
+               Ticket.called_at.is_not(None)).order_by(Ticket.called_at.desc(), Ticket.id.desc()).limit(1)).first()
+    local_day = halls.local_time(hall, newest.issued_at).date()
+    hours, _ = hall_store.day_plan(session, hall, local_day)
     return {"ticket": ticket_view(newest), "people_ahead": ahead,
             "estimated_wait_s": estimated_wait_s(session, newest.queue, ahead, hall.default_service_s)
             if newest.status == "waiting" else 0,
             "serving_windows": serving_windows(session, newest.queue_id),
-            "window_number": window.number if window else None, "hall_name": hall.name}
+            "window_number": window.number if window else None, "hall_name": hall.name,
+            "now_calling": {"number": last[0], "window_number": last[1]} if last else None,
+            "hours_today": [list(h) for h in hours]}

@@ -222,3 +222,38 @@ def test_an_expired_link_opens_a_friendly_chinese_page_on_a_phone(server, browse
         assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)") >= 20
     shot(page, AREA, "expired-link-phone")
     page.context.close()
+
+
+def test_the_phone_follow_page_is_credible_and_says_what_to_bring(server, browser):
+    hall_id = server.tokens["hall_id"]
+    catalog = requests.get(f"{server.url}/api/v1/halls/{hall_id}/catalog", timeout=5).json()
+    hz = next(i["id"] for i in catalog["items"] if i["code"] == "HZ002")   # 户口迁移: queue A
+    kiosk = {"Authorization": f"Bearer {server.tokens['kiosk']}"}
+    first = requests.post(f"{server.url}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [hz]}, headers=kiosk,
+                          timeout=5).json()
+    mine = requests.post(f"{server.url}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [hz]}, headers=kiosk,
+                         timeout=5).json()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
+                                device_scale_factor=2).new_page()
+    phone.goto(f"{server.url}/t/{mine['follow_code']}")
+    ahead = phone.locator("#ahead")
+    expect(ahead).to_contain_text("暂无窗口办理")          # nobody serves queue A yet: no minutes
+    expect(phone.locator("#matter")).to_have_text("户口迁移（市内）")
+    expect(phone.locator("#materials li").first).to_be_visible()
+    expect(phone.locator("#hours")).to_contain_text("办公")
+    expect(phone.locator("#enable-note")).to_contain_text("前面还剩 3 人")
+    # A clerk signs in and calls the first visitor: the phone says who is called where, and a real estimate.
+    clerk = {"Authorization": f"Bearer {staff_token(server, 'clerk01')}"}
+    windows = requests.get(f"{server.url}/api/v1/halls/{hall_id}/windows", headers=clerk, timeout=5).json()["items"]
+    w1 = next(w["id"] for w in windows if w["number"] == 1)
+    assert requests.post(f"{server.url}/api/v1/windows/{w1}/sign-in", headers=clerk, timeout=5).ok
+    called = requests.post(f"{server.url}/api/v1/windows/{w1}/call-next", headers=clerk, timeout=5).json()["ticket"]
+    expect(phone.locator("#now")).to_contain_text(f"{called['number']} 号 · 请到 1 号窗口", timeout=10_000)
+    expect(ahead).to_contain_text(re.compile(r"预计约 [1-9]\d* 分钟|马上就到您了"))
+    assert "0 分钟" not in ahead.inner_text()
+    shot(phone, AREA, "follow-phone")
+    requests.post(f"{server.url}/api/v1/tickets/{called['id']}/finish", json={"outcome": "completed"}, headers=clerk,
+                  timeout=5)
+    requests.post(f"{server.url}/api/v1/windows/{w1}/sign-out", headers=clerk, timeout=5)
+    assert first["number"] != mine["number"]
+    phone.context.close()
