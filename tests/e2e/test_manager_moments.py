@@ -4,6 +4,7 @@ hall notices are listed with their end time and can be withdrawn from the page."
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -99,4 +100,27 @@ def test_notices_are_listed_with_their_end_and_withdrawn_from_the_page(server, b
     on_screen = requests.get(f"{server.url}/api/v1/halls/{hall}/notices", timeout=5,
                              headers={"Authorization": f"Bearer {screen}"}).json()["items"]
     assert [n["text"] for n in on_screen] == ["今日不动产登记窗口延时服务至18:00"]
+    page.context.close()
+
+
+def test_staff_pages_show_no_clause_numbers_or_letter_labels(server, browser):
+    hall = server.tokens["hall_id"]
+    manager = staff_token(server, "manager")
+    filed = api_call(server, "POST", f"/api/v1/halls/{hall}/complaints/record", manager, {
+        "channel": "phone", "kind": "attitude", "target_unit": "商事登记窗口",
+        "content": "工作人员未一次性告知需要补充的材料，导致跑了两次。", "request": "希望改进告知方式",
+        "complainant_name": "韩梅梅", "contact": "13700002222"})
+    page = browser.new_context(viewport=DESK, locale="zh-CN").new_page()
+    login(page, server, "manager")
+    page.wait_for_url("**/admin/dashboard")
+    for path in ("/admin/complaints", f"/admin/complaints/{filed['id']}", "/admin/ratings", "/admin/stats",
+                 "/admin/appointments/capacity", "/admin/appointments/no-shows"):
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        text = page.locator("body").inner_text()
+        assert "§" not in text, (path, text)
+        assert not re.search(r"(^|\s)[a-e]\) ", text, re.M), (path, text)
+        if "complaints/" in path:
+            expect(page.locator("table.form-table")).to_contain_text("投诉举报人的要求")
+            shot(page, AREA, "complaint-detail-1366x768")
     page.context.close()

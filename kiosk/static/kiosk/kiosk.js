@@ -48,7 +48,7 @@
       error: "操作未成功：{m}", no_window: "暂无窗口办理", ahead_no_window: "前面还有 {n} 人，暂无窗口办理，请留意叫号",
       dev_idcard: "身份证阅读器", dev_printer: "打印机", dev_scanner: "高拍仪", dev_online: "正常", dev_fault: "暂停使用",
       dev_offline: "未连接", dev_unknown: "检测中", immediate: "即办件", promised: "承诺件 {n} 个工作日",
-      appt_priority: "预约优先", zh_only: ""
+      appt_priority: "预约优先", zh_only: "", try_again: "请稍后再试，或到导办台咨询"
     },
     en: {
       elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
@@ -96,7 +96,7 @@
       dev_idcard: "ID reader", dev_printer: "Printer", dev_scanner: "Document camera", dev_online: "ready",
       dev_fault: "out of service", dev_offline: "not connected", dev_unknown: "checking",
       immediate: "Done on the spot", promised: "Done within {n} working days", appt_priority: "Booked: served first",
-      zh_only: "name in Chinese only"
+      zh_only: "name in Chinese only", try_again: "please try again, or ask at the help desk"
     }
   };
 
@@ -479,7 +479,10 @@
       return;
     }
     if (e.code === "server_unreachable") { setBanner(t("server_down"), true); return; }
-    S.error = t("error", { m: e.message });  // stays until the visitor touches the screen again
+    // Stays until the visitor touches the screen again; a message not in the page's language is not shown raw.
+    var m = e.message || "";
+    var zh = /[\u4e00-\u9fff]/.test(m);
+    S.error = t("error", { m: (S.lang === "zh") === zh && m ? m : t("try_again") });
     setBanner(S.error, true);
   }
 
