@@ -53,14 +53,16 @@ def _state_polls(page, n: int) -> None:
 
 def _actions_in_sight(page) -> list[str]:
     """Return the visible action buttons of the current screen that are NOT fully in sight
-    (below the page area, i.e. under the footer, or scrolled away)."""
+    (below the page area, i.e. under the footer, scrolled away, or covered by another element)."""
     return page.evaluate("""() => {
         const main = document.querySelector('main').getBoundingClientRect();
         const foot = document.querySelector('footer').getBoundingClientRect();
         const bottom = Math.min(main.bottom, foot.top);
         return [...document.querySelectorAll('.screen:not(.hidden) .actions button, .screen:not(.hidden) .actions a')]
           .filter(b => b.offsetParent !== null)
-          .filter(b => { const r = b.getBoundingClientRect(); return r.top < main.top || r.bottom > bottom + 0.5; })
+          .filter(b => { const r = b.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return r.top < main.top || r.bottom > bottom + 0.5 || !(hit && (hit === b || b.contains(hit))); })
           .map(b => b.id || b.textContent.trim());
     }""")
 
@@ -121,6 +123,9 @@ def test_no_action_hides_under_the_footer(server, browser, viewport, name):
     page.click("#go-bundles")
     page.click("[data-bundle='B01']")            # seven merged materials: the longest notice
     expect(page.locator("#notice-materials tr")).to_have_count(7)
+    expect(page.locator("#notice-materials")).to_contain_text("可后补")   # never the insiders' 可容缺
+    expect(page.locator("#notice-defer")).to_contain_text("先受理")
+    assert "可容缺" not in page.locator("main").inner_text()
     assert _actions_in_sight(page) == []
     shot(page, AREA, f"bundle-notice-{name}")
     page.click("#btn-scan")

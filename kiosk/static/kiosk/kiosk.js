@@ -43,7 +43,7 @@
       phone_set: "提醒号码：{p}", search_none: "没有找到，请换个首字母试试", elderly: "老年人", disabled: "残疾人",
       pregnant: "孕妇", military: "军人", minutes: "分钟", bundle_items: "包含事项：{x}", appt_code: "预约码",
       original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: "{n} 份", optional: "非必需",
-      deferrable: "可容缺", guide_basis: "设定依据", guide_conditions: "办理条件", guide_fees: "收费",
+      deferrable: "可后补", defer_note: "标“可后补”的材料暂缺时也可先受理，按窗口告知的期限补交即可。", guide_basis: "设定依据", guide_conditions: "办理条件", guide_fees: "收费",
       guide_time: "办理时限", guide_process: "办理流程", guide_materials: "申请材料", all: "全部",
       error: "操作未成功：{m}", no_window: "暂无窗口办理", ahead_no_window: "前面还有 {n} 人，暂无窗口办理，请留意叫号",
       dev_idcard: "身份证阅读器", dev_printer: "打印机", dev_scanner: "高拍仪", dev_online: "正常", dev_fault: "暂停使用",
@@ -89,7 +89,7 @@
       phone_set: "SMS to: {p}", search_none: "Nothing found; try other initials", elderly: "elderly", disabled: "disabled",
       pregnant: "pregnant", military: "military", minutes: "min", bundle_items: "Includes: {x}", appt_code: "Booking code",
       original: "original", copy: "copy", original_and_copy: "original + copy", copies: "{n}", optional: "optional",
-      deferrable: "can follow later", guide_basis: "Legal basis", guide_conditions: "Conditions", guide_fees: "Fees",
+      deferrable: "can follow later", defer_note: "Materials marked “can follow later” may be handed in after acceptance, by the date the window gives you.", guide_basis: "Legal basis", guide_conditions: "Conditions", guide_fees: "Fees",
       guide_time: "Time limit", guide_process: "Process", guide_materials: "Materials", all: "All",
       error: "That did not work: {m}", no_window: "No window serving now",
       ahead_no_window: "{n} ahead of you; no window is serving this now, please watch the screen",
@@ -396,6 +396,9 @@
     $("notice-items").textContent = m.type === "bundle" ? t("bundle_items", { x: m.names.join("、") }) : "";
     var rows = materialsOf(m);
     $("notice-empty").classList.toggle("hidden", rows.length > 0);
+    var deferNote = $("notice-defer");
+    deferNote.classList.toggle("hidden", !rows.some(function (x) { return x.deferrable; }));
+    deferNote.textContent = t("defer_note");
     $("notice-materials").innerHTML = rows.map(function (x, n) {
       var tags = '<span class="tag">' + esc(t(x.form || "copy")) + " " + esc(t("copies", { n: x.count || 1 })) + "</span>";
       if (x.required === false) tags += '<span class="tag opt">' + esc(t("optional")) + "</span>";
