@@ -165,9 +165,11 @@
   $("notice-send").addEventListener("click", () => {
     const text = $("notice-text").value.trim();
     if (!text) return;
-    const until = $("notice-until").value;   // the browser's local time, sent with its offset
+    const until = $("notice-until").value, at = new Date();
     const body = {text};
-    if (until) body.expires_at = new Date(until).toISOString();
+    if (until === "today") at.setHours(24, 0, 0, 0);
+    else if (until) at.setTime(at.getTime() + Number(until.slice(1)) * (until[0] === "h" ? 3600e3 : 864e5));
+    if (until) body.expires_at = at.toISOString();
     run(async () => {
       await api("POST", `/api/v1/halls/${page.hall_id}/notices`, body);
       $("notice-text").value = ""; $("notice-until").value = "";
