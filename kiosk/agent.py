@@ -264,15 +264,17 @@ class KioskAgent:
         hall = self.hall()
         self._load_catalog(hall)
         waiting: dict[int, dict[str, Any]] = {}
-        open_now = True
+        open_now, opening = True, {}
         try:
             snap = self._call("GET", f"/api/v1/halls/{hall['id']}/snapshot")
             if snap.ok:
                 waiting = {q["queue_id"]: q for q in snap.body.get("queues", [])}
-                open_now = bool(snap.body.get("hall", {}).get("open_now", True))
+                opening = snap.body.get("hall", {})
+                open_now = bool(opening.get("open_now", True))
         except ServerUnreachable:
             pass
         return {**(self._catalog or {}), "hall": hall, "open_now": open_now,
+                "hours_today": opening.get("hours_today"), "next_opening": opening.get("next_opening"),
                 "waiting": {str(k): {"waiting": v.get("waiting"), "estimated_wait_s": v.get("estimated_wait_s"),
                                      "serving_windows": v.get("serving_windows")}
                             for k, v in waiting.items()}}

@@ -45,8 +45,8 @@ def hall_snapshot(session: Session, hall: Hall, *, now: datetime, recent: int = 
     alerts = session.scalars(select(Alert).where(Alert.hall_id == hall.id, Alert.cleared_at.is_(None))
                              .order_by(Alert.raised_at.desc())).all()
     return {
-        "hall": {"id": hall.id, "name": hall.name, "timezone": hall.timezone, "open_now": hall_store.is_open_now(session, hall, now),
-                 "service_day": day.isoformat()},
+        "hall": {"id": hall.id, "name": hall.name, "timezone": hall.timezone, "service_day": day.isoformat(),
+                 **hall_store.opening_status(session, hall, now)},
         "server_time": iso(now),
         "windows": [window_full_view(session, w, by_id) for w in windows],
         "queues": [queue_stats(session, hall, q) for q in queues],

@@ -262,3 +262,33 @@ def test_the_phone_follow_page_is_credible_and_says_what_to_bring(server, browse
     requests.post(f"{server.url}/api/v1/windows/{w1}/sign-out", headers=clerk, timeout=5)
     assert first["number"] != mine["number"]
     phone.context.close()
+
+
+def test_home_says_whether_the_hall_is_open_and_who_waits(server, browser):
+    page = _kiosk(browser, server)
+    status = page.locator("#hall-status")
+    expect(status).to_contain_text("正在办公 · 今日办公时间 00:00–24:00")   # the demo hall never closes
+    expect(page.locator("#queue-strip [data-queue='A']")).to_contain_text(re.compile(r"\d+ 人等候|暂无窗口办理"))
+    shot(page, AREA, "home-open-portrait")
+    page.context.close()
+    # The hall closes today (the next opening is tomorrow at 09:00): the home screen says so, with that time.
+    hall_id = server.tokens["hall_id"]
+    manager = {"Authorization": f"Bearer {staff_token(server, 'manager')}"}
+    before = requests.get(f"{server.url}/api/v1/halls/{hall_id}/settings", headers=manager, timeout=5).json()
+    hours = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    today = requests.get(f"{server.url}/api/v1/halls/{hall_id}/snapshot", headers=manager, timeout=5).json()
+    import datetime as dt
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[dt.date.fromisoformat(today["hall"]["service_day"]).weekday()]
+    hours[weekday] = []
+    try:
+        r = requests.patch(f"{server.url}/api/v1/halls/{hall_id}/settings", json={"opening_hours": hours},
+                           headers=manager, timeout=5)
+        assert r.ok, r.text
+        page = _kiosk(browser, server, LANDSCAPE)
+        expect(page.locator("#hall-status")).to_contain_text(
+            re.compile(r"现在不在办公时间 · 下次办公：\d+月\d+日（周[一二三四五六日]）09:00"))
+        shot(page, AREA, "home-closed-landscape")
+        page.context.close()
+    finally:
+        requests.patch(f"{server.url}/api/v1/halls/{hall_id}/settings",
+                       json={"opening_hours": before["opening_hours"]}, headers=manager, timeout=5)

@@ -48,7 +48,9 @@
       error: "操作未成功：{m}", no_window: "暂无窗口办理", ahead_no_window: "前面还有 {n} 人，暂无窗口办理，请留意叫号",
       dev_idcard: "身份证阅读器", dev_printer: "打印机", dev_scanner: "高拍仪", dev_online: "正常", dev_fault: "暂停使用",
       dev_offline: "未连接", dev_unknown: "检测中", immediate: "即办件", promised: "承诺件 {n} 个工作日",
-      appt_priority: "预约优先", zh_only: "", try_again: "请稍后再试，或到导办台咨询"
+      appt_priority: "预约优先", zh_only: "", open_now: "正在办公", today_hours: "今日办公时间 {h}",
+      closed_now: "现在不在办公时间", next_open: "下次办公：{w}", no_next: "近期暂无办公安排", weekdays: "日一二三四五六",
+      next_when: "{m}月{d}日（周{wd}）{t}", q_waiting: "{n} 人等候", try_again: "请稍后再试，或到导办台咨询"
     },
     en: {
       elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
@@ -96,7 +98,9 @@
       dev_idcard: "ID reader", dev_printer: "Printer", dev_scanner: "Document camera", dev_online: "ready",
       dev_fault: "out of service", dev_offline: "not connected", dev_unknown: "checking",
       immediate: "Done on the spot", promised: "Done within {n} working days", appt_priority: "Booked: served first",
-      zh_only: "name in Chinese only", try_again: "please try again, or ask at the help desk"
+      zh_only: "name in Chinese only", open_now: "Open now", today_hours: "Today {h}", closed_now: "The hall is closed now",
+      next_open: "Opens again {w}", no_next: "No opening hours scheduled soon", weekdays: "SunMonTueWedThuFriSat",
+      next_when: "{wd} {m}/{d} {t}", q_waiting: "{n} waiting", try_again: "please try again, or ask at the help desk"
     }
   };
 
@@ -181,8 +185,9 @@
     });
     document.querySelectorAll("[data-tp]").forEach(function (el) { el.placeholder = t(el.getAttribute("data-tp")); });
     $("btn-lang").textContent = S.lang === "zh" ? "English" : "中文";
-    if (S.catalog) { renderCats(); renderItems(); renderBundles(); }
+    if (S.catalog) { renderCats(); renderItems(); renderBundles(); renderHallStatus(); }
     if (S.screen === "notice") renderNotice();
+    if (S.state) applyState(S.state);  // the footer's device states in the new language
   }
 
   // ---------------------------------------------------------------- idle: back home, personal data gone
@@ -278,7 +283,9 @@
   setInterval(function () {
     if (!S.catalog || ["home", "browse", "bundles"].indexOf(S.screen) < 0) return;
     api("GET", "/catalog").then(function (c) {
-      S.catalog.waiting = c.waiting;
+      S.catalog.waiting = c.waiting; S.catalog.open_now = c.open_now;
+      S.catalog.hours_today = c.hours_today; S.catalog.next_opening = c.next_opening;
+      renderHallStatus();
       document.querySelectorAll(".item[data-queues] .wait").forEach(function (el) {  // in place: a tap is never lost
         el.textContent = waitText(JSON.parse(el.parentNode.getAttribute("data-queues")));
       });
@@ -288,7 +295,7 @@
     return api("GET", "/catalog").then(function (c) {
       S.catalog = c;
       if (c.hall) $("hall-name").textContent = c.hall.name;
-      renderCats(); renderItems(); renderBundles();
+      renderCats(); renderItems(); renderBundles(); renderHallStatus();
       return c;
     });
   }
@@ -300,6 +307,29 @@
       if (q) return t("waiting", { n: q.waiting });
     }
     return "";
+  }
+  // Home: is the hall open, today's hours, and how many wait in each queue now.
+  function renderHallStatus() {
+    var c = S.catalog; if (!c) return;
+    var box = $("hall-status"), hours = (c.hours_today || []).map(function (h) { return h[0] + "–" + h[1]; }).join("、");
+    box.classList.toggle("closed", c.open_now === false);
+    if (c.open_now === false) {
+      var w = t("no_next");
+      if (c.next_opening) {
+        var d = new Date(c.next_opening), wds = t("weekdays"), en = S.lang === "en";
+        var wd = en ? wds.substr(d.getDay() * 3, 3) : wds.charAt(d.getDay());
+        w = t("next_open", { w: t("next_when", { m: d.getMonth() + 1, d: d.getDate(), wd: wd, t: c.next_opening.slice(11, 16) }) });
+      }
+      box.textContent = t("closed_now") + " · " + w;
+    } else box.textContent = t("open_now") + (hours ? " · " + t("today_hours", { h: hours }) : "");
+    var strip = $("queue-strip"); strip.innerHTML = "";
+    (c.queues || []).forEach(function (q) {
+      var w = (c.waiting || {})[String(q.id)]; if (!w) return;
+      var chip = document.createElement("span"); chip.className = "q-chip"; chip.setAttribute("data-queue", q.prefix);
+      chip.innerHTML = "<b>" + esc(q.prefix) + "</b> " + esc(q.name) + " <em>" +
+        esc(w.serving_windows === 0 && w.waiting > 0 ? t("no_window") : t("q_waiting", { n: w.waiting })) + "</em>";
+      strip.appendChild(chip);
+    });
   }
   function renderCats() {
     var nav = $("cats"); nav.innerHTML = "";
