@@ -14,7 +14,7 @@ from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, requ
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 DESK = {"width": 1366, "height": 768}
 AREA = "console-moments"

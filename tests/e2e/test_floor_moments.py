@@ -15,7 +15,7 @@ from tests.e2e.browser import ARGS, CHROMIUM, demo_server, require_chromium, sho
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}

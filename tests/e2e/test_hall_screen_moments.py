@@ -15,7 +15,7 @@ from tests.e2e.test_display_screens import ARGS, Hall
 
 require_chromium()
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
 pytestmark = pytest.mark.browser
 AREA = "hall-screen-moments"

@@ -15,7 +15,7 @@ from tests.server import ServerProcess
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 DESK = {"width": 1366, "height": 768}
 AREA = "manager-moments"
@@ -119,7 +119,7 @@ def test_staff_pages_show_no_clause_numbers_or_letter_labels(server, browser):
         page.wait_for_load_state("networkidle")
         text = page.locator("body").inner_text()
         assert "§" not in text, (path, text)
-        assert not re.search(r"(^|\s)[a-e]\) ", text, re.M), (path, text)
+        assert not re.search(r"(^|\s)[a-e]\) ", text, re.MULTILINE), (path, text)
         if "complaints/" in path:
             expect(page.locator("table.form-table")).to_contain_text("投诉举报人的要求")
             shot(page, AREA, "complaint-detail-1366x768")

@@ -175,7 +175,7 @@ def test_long_wait_raises_an_alert_and_clears_it(api, app, db, clock):
     api.issue("SB001")
     run_post_checks(app)
     # (The windows nobody signed into are empty posts; this test follows the long-wait alert only.)
-    long_waits = lambda: [e for e in published if e.name == "alert" and e.payload["kind"] == "long_wait"]  # noqa: E731
+    long_waits = lambda: [e for e in published if e.name == "alert" and e.payload["kind"] == "long_wait"]
     assert not long_waits()
     clock.advance(seconds=1801)
     run_post_checks(app)

@@ -34,8 +34,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 
 # Pages people open from a link or a QR code get these instead of the server's English error page.
 FRIENDLY_PAGES = {
-    404: ("链接已失效或页面不存在", "这个链接已过期或有误：号票办结后排队进度页会关闭，办事指南也可能已更新。"
-          "请在大厅取号机上重新查看，或咨询导办台工作人员。"),
+    404: ("链接已失效或页面不存在", ("这个链接已过期或有误：号票办结后排队进度页会关闭，办事指南也可能已更新。"
+                                 "请在大厅取号机上重新查看，或咨询导办台工作人员。")),
     400: ("页面已过期", "请返回上一页刷新后重试。"),
     405: ("无法打开这个页面", "请返回上一页重试，或咨询导办台工作人员。"),
 }
