@@ -182,10 +182,11 @@ def sign_in(session: Session, window: Window, staff: Staff, *, now: datetime, ac
     events = _restore(session, window, now, actor)
     session.flush()
     events.append(_status_event(session, window))
-    # A clerk arriving may be the backup an empty post was waiting for.
+    # A clerk arriving may be the backup an empty post was waiting for (not a window nobody held today).
+    hall = session.get(Hall, window.hall_id)
     for empty in _empty_posts(session, window.hall_id):
         if empty.id != window.id and staff.id in (empty.a_clerk_id, empty.b_clerk_id) \
-                and _can_absorb(session, window, empty):
+                and _can_absorb(session, window, empty) and _held_since_opening(session, hall, empty, now):
             events += cover_post(session, empty, window, now=now, actor=actor)
     return events
 
@@ -301,8 +302,11 @@ def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEv
         if w.clerk_id is not None and w.paused_at is not None and now - w.paused_at >= threshold:
             events += arrange_cover(session, w, absent_id=w.clerk_id, now=now, actor=audit.SYSTEM)
     events += _never_staffed(session, hall, now=now)
-    # An empty post may now find its backup free (e.g. the B clerk resumed after a pause).
+    # An empty post may now find its backup free (e.g. the B clerk resumed after a pause). A window nobody
+    # signed into today is left to the managers (安排顶岗): covering it would tie its partner up all day.
     for w in _empty_posts(session, hall.id):
+        if not _held_since_opening(session, hall, w, now):
+            continue
         for clerk_id in _backup_clerks(w, None):
             at = session.scalar(select(Window).where(Window.clerk_id == clerk_id))
             if at is not None and _can_absorb(session, at, w):
@@ -347,6 +351,15 @@ def _never_staffed(session: Session, hall: Hall, *, now: datetime) -> list[Domai
         events += _raise_empty(session, w, since=since, now=now, actor=audit.SYSTEM,
                                msg=f"{w.number}号窗口空岗：开放办理但无人签到（{local}起）")
     return events
+
+
+def _held_since_opening(session: Session, hall: Hall, window: Window, now: datetime) -> bool:
+    """Whether someone signed in at the window since the hall's current opening (or ever, while closed)."""
+    opened = _opened_at(session, hall, now)
+    q = select(AuditEvent.id).where(AuditEvent.window_id == window.id, AuditEvent.action == "window.sign_in")
+    if opened is not None:
+        q = q.where(AuditEvent.at >= opened)
+    return session.scalar(q.limit(1)) is not None
 
 
 def _empty_posts(session: Session, hall_id: int) -> list[Window]:
