@@ -75,7 +75,7 @@ export class Announcer {
         this.current = entry;
         this._cancelled = new Promise((r) => { this._cancelNow = r; });
         entry.started_at = Date.now();
-        entry.behind = this.queue.length;   // calls still waiting when this one began (the voice's lag)
+        entry.behind = this.queue.filter((e) => e.ticket_id !== entry.ticket_id).length;  // the voice's lag
         this.onStart(entry);
         try {
           await this._play(entry);
@@ -87,6 +87,7 @@ export class Announcer {
         if (this.history.length > 100) this.history.shift();
         this.current = null;
         this._lastEnded = Date.now();
+        this._lastTicket = entry.ticket_id;
         this.onEnd(entry, this.queue.length > 0);
         await sleep(this.queue.length ? 150 : 400);
       }
@@ -102,14 +103,15 @@ export class Announcer {
       await this._wait(HOLD_MS);
       return;
     }
-    const burst = this._lastEnded && Date.now() - this._lastEnded < 1000;
+    // Other visitors' calls waiting: this one is said once, short. A recall of the same ticket does not count.
+    const others = () => this.queue.some((e) => e.ticket_id !== entry.ticket_id);
+    const burst = this._lastEnded && Date.now() - this._lastEnded < 1000 && this._lastTicket !== entry.ticket_id;
     entry.chime = burst ? false : await this._chime();
     entry.method = await this._chooseMethod();
     this.onUpdate(entry);
     for (let i = 0; i < this.repeats && !entry.cancelled; i++) {
-      // Others waiting: this call is said once, short, so the voice keeps up with the hall.
-      if (i > 0 && entry.spoken_times > 0 && this.queue.length) break;
-      const words = this.queue.length ? entry.short : entry.spoken;
+      if (i > 0 && entry.spoken_times > 0 && others()) break;
+      const words = others() ? entry.short : entry.spoken;
       let ok = true;
       if (entry.method === "speech") ok = await this._speak(words);
       else if (entry.method === "audio") ok = await this._playWav(entry, words);
@@ -126,7 +128,7 @@ export class Announcer {
       if (entry.method === "text") await this._wait(3000);
       if (entry.cancelled) break;
       entry.spoken_times += 1;
-      if (i + 1 < this.repeats && !this.queue.length) await this._wait(600);
+      if (i + 1 < this.repeats && !others()) await this._wait(600);
     }
     const left = shownUntil - Date.now();
     if (left > 0 && !entry.cancelled) await this._wait(left);
