@@ -23,8 +23,9 @@ RENDER_TIMEOUT_S = 15
 CACHE_MAX_FILES = 2000
 
 _TICKET = re.compile(r"^([A-Z]{0,2})(\d{1,5})$")
-# 请 A零二三 号到 五 号窗口办理 — a prefix of up to two letters, digits read one by one, a window number.
-_ANNOUNCEMENT = re.compile(r"^请[A-Z]{0,2}[零一二三四五六七八九]{1,5}号到[零一二三四五六七八九十百]{1,6}号窗口办理$")
+# 请 A零二三 号到 五 号窗口办理 — a prefix of up to two letters, digits read one by one, a window number;
+# at peak the screens say the short form without 办理.
+_ANNOUNCEMENT = re.compile(r"^请[A-Z]{0,2}[零一二三四五六七八九]{1,5}号到[零一二三四五六七八九十百]{1,6}号窗口(办理)?$")
 
 
 class VoiceUnavailable(Exception):

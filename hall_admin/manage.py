@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from hall_queue.domain.vocabulary import MANAGER_ROLES
+from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, MANAGER_ROLES
 from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
@@ -104,6 +104,7 @@ def complaints_page():
     with runtime().db.read() as s:
         items = K.list_complaints(s, hall, status=status, now=_now())
     return render_template("manage/complaints.html", hall=hall, items=items, status=status,
+                           answer_days=COMPLAINT_ANSWER_WORKING_DAYS,
                            statuses=K.STATUS_LABELS)
 
 

@@ -21,7 +21,7 @@ from flask import (
 from sqlalchemy import select
 
 from hall_queue.access import login
-from hall_queue.domain.vocabulary import MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES
+from hall_queue.domain.vocabulary import MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES, client_vocabulary
 from hall_queue.entrypoints.web_session import SESSION_TOKEN, client_ip, csrf_token
 from hall_queue.access.auth import (
     LockedOut,
@@ -210,7 +210,8 @@ def pad(window_id: int):
                 raise Unauthorized("not this window's pad token")
             hall = s.get(Hall, window.hall_id)
             page = {"window_id": window.id, "window_number": window.number, "window_name": window.name,
-                    "hall_name": hall.name, "scores": SCORE_LABELS, "reasons": LOW_REASONS}
+                    "hall_name": hall.name, "scores": SCORE_LABELS, "reasons": LOW_REASONS,
+                    "vocabulary": client_vocabulary()}
     except DomainError:
         return render_template("admin/pad_error.html"), 403
     resp = render_template("admin/pad.html", page=page)

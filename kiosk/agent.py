@@ -193,6 +193,8 @@ class KioskAgent:
                 self._card_on_reader = False
             self.bus.publish("card_removed", {})
         elif isinstance(event, ReadFailed):
+            with self._lock:  # a failed re-read: the card read before is no longer the one on the reader
+                self._card = None
             self.bus.publish("card_failed", {"code": event.error.code})
         elif isinstance(event, ReaderOffline):
             self.reader_state = ("offline", "reader_offline")
@@ -262,16 +264,19 @@ class KioskAgent:
         hall = self.hall()
         self._load_catalog(hall)
         waiting: dict[int, dict[str, Any]] = {}
-        open_now = True
+        open_now, opening = True, {}
         try:
             snap = self._call("GET", f"/api/v1/halls/{hall['id']}/snapshot")
             if snap.ok:
                 waiting = {q["queue_id"]: q for q in snap.body.get("queues", [])}
-                open_now = bool(snap.body.get("hall", {}).get("open_now", True))
+                opening = snap.body.get("hall", {})
+                open_now = bool(opening.get("open_now", True))
         except ServerUnreachable:
             pass
         return {**(self._catalog or {}), "hall": hall, "open_now": open_now,
-                "waiting": {str(k): {"waiting": v.get("waiting"), "estimated_wait_s": v.get("estimated_wait_s")}
+                "hours_today": opening.get("hours_today"), "next_opening": opening.get("next_opening"),
+                "waiting": {str(k): {"waiting": v.get("waiting"), "estimated_wait_s": v.get("estimated_wait_s"),
+                                     "serving_windows": v.get("serving_windows")}
                             for k, v in waiting.items()}}
 
     def _key_for(self, request_id: str) -> str:

@@ -112,7 +112,9 @@ def index():
             key = guard.key
         except Refused:
             key = None
-    resp = current_app.make_response(render_template("kiosk/index.html", idle_override=idle, kiosk_key=key))
+    refresh = request.args.get("refresh", type=float)  # seconds between waiting-count refreshes (drills, tests)
+    resp = current_app.make_response(render_template("kiosk/index.html", idle_override=idle, kiosk_key=key,
+                                                     refresh=refresh))
     if key:
         resp.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", path=bp.url_prefix,
                         secure=request.is_secure)

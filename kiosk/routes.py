@@ -23,6 +23,7 @@ from sqlalchemy import select
 from hall_queue import config as config_mod
 from hall_queue.catalog.materials import bundle_materials
 from hall_queue.domain.models import Bundle, Hall, ServiceItem, Ticket
+from hall_queue.domain.vocabulary import NEAR_TURN_AHEAD
 from hall_queue.bootstrap import runtime
 
 from . import pages
@@ -46,7 +47,8 @@ def follow_page(code: str):
         if ticket is None:
             abort(404)
         hall = s.get(Hall, ticket.hall_id)
-        return render_template("kiosk/follow.html", code=code, number=ticket.number, hall_name=hall.name)
+        return render_template("kiosk/follow.html", code=code, number=ticket.number, hall_name=hall.name,
+                               near_turn=NEAR_TURN_AHEAD)
 
 
 def _guide(hall_id: int, *, item_id: int | None = None, bundle_id: int | None = None):

@@ -107,6 +107,7 @@ class ItemSpec(Spec):
 
     code: Code
     name: Name
+    name_en: Name | None = None   # shown in the kiosk's English mode; the Chinese name otherwise
     category_id: Ident
     kind: V.ItemKind = "immediate"
     promised_days: Annotated[int, Field(ge=1, le=365)] | None = None
@@ -144,6 +145,7 @@ class BundleSpec(Spec):
 
     code: Code
     name: Name
+    name_en: Name | None = None
     description: LongText = ""
     queue_id: Ident
     item_ids: Annotated[list[Ident], Field(min_length=1, max_length=20)]
@@ -319,8 +321,8 @@ def delete_category(session: Session, category: ServiceCategory, *, now: datetim
 # ---------------------------------------------------------------- service items
 
 def item_admin_view(item: ServiceItem) -> dict[str, Any]:
-    return {"id": item.id, "code": item.code, "name": item.name, "category_id": item.category_id,
-            "kind": item.kind, "promised_days": item.promised_days, "on_the_spot": item.on_the_spot,
+    return {"id": item.id, "code": item.code, "name": item.name, "name_en": item.name_en,
+            "category_id": item.category_id, "kind": item.kind, "promised_days": item.promised_days, "on_the_spot": item.on_the_spot,
             "appointment_only_slots": item.appointment_only_slots, "typical_service_s": item.typical_service_s,
             "materials": list(item.materials or []), "guide": dict(item.guide or {}),
             "queue_ids": [q.id for q in item.queues], "active": item.active, "pinyin_initials": item.pinyin_initials}
@@ -353,6 +355,7 @@ def _fill_item(session: Session, hall: Hall, item: ServiceItem, spec: ItemSpec) 
     if category is None or category.hall_id != hall.id:
         raise NotFound(f"category {spec.category_id} not found in this hall")
     item.code, item.name, item.category_id = spec.code, spec.name, category.id
+    item.name_en = spec.name_en or None
     item.pinyin_initials = pinyin_initials(spec.name)
     item.kind, item.promised_days = spec.kind, spec.promised_days
     item.on_the_spot, item.appointment_only_slots = spec.on_the_spot, spec.appointment_only_slots
@@ -396,8 +399,8 @@ def delete_item(session: Session, item: ServiceItem, *, now: datetime, actor: Ac
 # ---------------------------------------------------------------- bundles
 
 def bundle_admin_view(b: Bundle) -> dict[str, Any]:
-    return {"id": b.id, "code": b.code, "name": b.name, "description": b.description, "queue_id": b.queue_id,
-            "item_ids": [i.id for i in b.items], "active": b.active}
+    return {"id": b.id, "code": b.code, "name": b.name, "name_en": b.name_en, "description": b.description,
+            "queue_id": b.queue_id, "item_ids": [i.id for i in b.items], "active": b.active}
 
 
 def save_bundle(session: Session, hall: Hall, changes: dict[str, Any], *, bundle: Bundle | None = None,
@@ -416,6 +419,7 @@ def save_bundle(session: Session, hall: Hall, changes: dict[str, Any], *, bundle
         session.add(bundle)
         session.flush()
     bundle.code, bundle.name, bundle.description = spec.code, spec.name, spec.description
+    bundle.name_en = spec.name_en or None
     bundle.queue_id, bundle.active = queue.id, spec.active
     session.execute(BundleItem.__table__.delete().where(BundleItem.bundle_id == bundle.id))
     for pos, item in enumerate(items):

@@ -45,7 +45,7 @@ def bundle_materials(bundle: Bundle) -> list[dict[str, Any]]:
 
 def item_view(item: ServiceItem) -> dict[str, Any]:
     return {
-        "id": item.id, "code": item.code, "name": item.name, "category_id": item.category_id,
+        "id": item.id, "code": item.code, "name": item.name, "name_en": item.name_en, "category_id": item.category_id,
         "pinyin_initials": item.pinyin_initials, "kind": item.kind, "promised_days": item.promised_days,
         "materials": item.materials, "guide": item.guide, "on_the_spot": item.on_the_spot,
         "appointment_only_slots": item.appointment_only_slots, "queue_ids": [q.id for q in item.queues],
@@ -53,6 +53,7 @@ def item_view(item: ServiceItem) -> dict[str, Any]:
 
 
 def bundle_view(bundle: Bundle) -> dict[str, Any]:
-    return {"id": bundle.id, "code": bundle.code, "name": bundle.name, "description": bundle.description,
+    return {"id": bundle.id, "code": bundle.code, "name": bundle.name, "name_en": bundle.name_en,
+            "description": bundle.description,
             "queue_id": bundle.queue_id, "item_ids": [i.id for i in bundle.items],
             "materials": bundle_materials(bundle)}

@@ -121,6 +121,19 @@ def add_working_days(start: date, days: int, lookup: Lookup) -> date:
     return d
 
 
+def next_opening(hall: Hall, now_utc: datetime, lookup: Lookup, *, horizon_days: int = 30) -> datetime | None:
+    """Return the local wall time when the hall next opens after ``now_utc`` (None within the horizon)."""
+    local = local_time(hall, now_utc)
+    hm = (local.hour, local.minute)
+    for n in range(horizon_days + 1):
+        day = local.date() + timedelta(days=n)
+        for start, _end in day_plan(hall, day, lookup)[0]:
+            if n > 0 or _hhmm(start) > hm:
+                h, m = _hhmm(start)
+                return datetime(day.year, day.month, day.day, h, m)
+    return None
+
+
 def working_days_between(start: date, end: date, lookup: Lookup) -> int:
     """Count the working days after ``start`` up to and including ``end`` (0 when ``end`` <= ``start``)."""
     n, d = 0, start

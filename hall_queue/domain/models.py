@@ -76,6 +76,7 @@ class ServiceItem(Base):
     category_id: Mapped[int] = mapped_column(ForeignKey("service_categories.id"))
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)  # the kiosk's English mode
     pinyin_initials: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(20), default="immediate")  # immediate 即办件 | promised 承诺件
     promised_days: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
@@ -111,6 +112,7 @@ class Bundle(Base):
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)  # the kiosk's English mode
     description: Mapped[str] = mapped_column(Text, default="")
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -45,8 +45,8 @@ def hall_snapshot(session: Session, hall: Hall, *, now: datetime, recent: int = 
     alerts = session.scalars(select(Alert).where(Alert.hall_id == hall.id, Alert.cleared_at.is_(None))
                              .order_by(Alert.raised_at.desc())).all()
     return {
-        "hall": {"id": hall.id, "name": hall.name, "timezone": hall.timezone, "open_now": hall_store.is_open_now(session, hall, now),
-                 "service_day": day.isoformat()},
+        "hall": {"id": hall.id, "name": hall.name, "timezone": hall.timezone, "service_day": day.isoformat(),
+                 **hall_store.opening_status(session, hall, now)},
         "server_time": iso(now),
         "windows": [window_full_view(session, w, by_id) for w in windows],
         "queues": [queue_stats(session, hall, q) for q in queues],
@@ -66,7 +66,7 @@ def window_snapshot(session: Session, window: Window, *, now: datetime) -> dict[
 
 def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The newest leg of a visitor's ticket (transfers keep the number) for the follow page."""
-    from hall_queue.queueing.estimates import estimated_wait_s, people_ahead
+    from hall_queue.queueing.estimates import estimated_wait_s, people_ahead, serving_windows
 
     origin = ticket.origin_ticket_id or ticket.id
     newest = session.scalar(select(Ticket).where((Ticket.id == origin) | (Ticket.origin_ticket_id == origin))
@@ -74,7 +74,17 @@ def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     hall = session.get(Hall, newest.hall_id)
     ahead = people_ahead(session, newest)
     window = session.get(Window, newest.window_id) if newest.window_id else None
+    # The number called last in this queue today, and where: what the visitor hears in the hall.
+    last = session.execute(
+        select(Ticket.number, Window.number).join(Window, Window.id == Ticket.window_id)
+        .where(Ticket.queue_id == newest.queue_id, Ticket.service_day == newest.service_day,
+               Ticket.called_at.is_not(None)).order_by(Ticket.called_at.desc(), Ticket.id.desc()).limit(1)).first()
+    local_day = halls.local_time(hall, newest.issued_at).date()
+    hours, _ = hall_store.day_plan(session, hall, local_day)
     return {"ticket": ticket_view(newest), "people_ahead": ahead,
             "estimated_wait_s": estimated_wait_s(session, newest.queue, ahead, hall.default_service_s)
             if newest.status == "waiting" else 0,
-            "window_number": window.number if window else None, "hall_name": hall.name}
+            "serving_windows": serving_windows(session, newest.queue_id),
+            "window_number": window.number if window else None, "hall_name": hall.name,
+            "now_calling": {"number": last[0], "window_number": last[1]} if last else None,
+            "hours_today": [list(h) for h in hours]}

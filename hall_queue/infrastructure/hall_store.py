@@ -50,6 +50,16 @@ def day_plan(session: Session, hall: Hall, day: date):
     return calendar.day_plan(hall, day, calendar_lookup(session, hall.id))
 
 
+def opening_status(session: Session, hall: Hall, now_utc: datetime) -> dict:
+    """What a visitor needs on arrival: open now, today's hours, and when the hall next opens (local)."""
+    lookup = calendar_lookup(session, hall.id)
+    today = calendar.local_time(hall, now_utc).date()
+    nxt = calendar.next_opening(hall, now_utc, lookup)
+    return {"open_now": calendar.is_open_at(hall, now_utc, lookup),
+            "hours_today": [list(h) for h in calendar.day_plan(hall, today, lookup)[0]],
+            "next_opening": nxt.isoformat(timespec="minutes") if nxt else None}
+
+
 def is_open_now(session: Session, hall: Hall, now_utc: datetime) -> bool:
     """Tell whether the hall is open at ``now_utc`` by its calendar."""
     return calendar.is_open_at(hall, now_utc, calendar_lookup(session, hall.id))

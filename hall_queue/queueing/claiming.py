@@ -184,12 +184,13 @@ def _head_conds(param: str, cls: str) -> list:
     return [Ticket.queue_id == bindparam(param), Ticket.priority_class == cls, Ticket.target_window_id.is_(None)]
 
 
-_LABEL = {"green": "green channel", "ordinary": "longest wait"}
+_LABEL = {"green": "绿色通道", "ordinary": "普通号等候最久"}
+_CLASS_LABEL = {"green": "绿色通道号", "ordinary": "普通号"}
 
 
 def interleave_reason(rule: dict[str, Any], want: str) -> str:
     """The reason of a call that served the class the interleave pattern wanted (the pattern then advances)."""
-    return f"{_LABEL[want]} ({rule.get('green', 1)} green : {rule.get('ordinary', 2)} ordinary)"
+    return f"{_LABEL[want]}（绿色通道与普通号按 {rule.get('green', 1)}∶{rule.get('ordinary', 2)} 交替）"
 
 
 def claim_statement(shape: WindowShape, want: str | None, dialect: str):
@@ -204,15 +205,15 @@ def claim_statement(shape: WindowShape, want: str | None, dialect: str):
         rule = dict(items)
         name = rule["rule"]
         if name == "transferred":
-            why = case((Ticket.target_window_id == bindparam("c_window"), "transferred to this window"),
-                       else_="aimed at a window this one covers (A/B post)")
+            why = case((Ticket.target_window_id == bindparam("c_window"), "转办至本窗口"),
+                       else_="转办至本窗口顶岗的窗口（AB岗）")
             branches.append(_branch(rank, 0, cast(why, String), Ticket.hall_id == bindparam("c_hall"),
                                     Ticket.target_window_id.in_(
                                         [bindparam(f"t{i}") for i in range(len(shape.target_ids))]),
                                     order=plain))
         elif name == "appointment":
             for i in range(len(shape.primary)):
-                branches.append(_branch(rank, 0, _why("checked-in appointment whose slot has begun"),
+                branches.append(_branch(rank, 0, _why("已签到的预约号，预约时段已开始"),
                                         *_head_conds(f"p{i}", "appointment"), Ticket.slot_start.is_not(None),
                                         Ticket.slot_start <= bindparam("c_now"), slot=True,
                                         order=(Ticket.slot_start, Ticket.queue_key, Ticket.id)))
@@ -220,29 +221,29 @@ def claim_statement(shape: WindowShape, want: str | None, dialect: str):
             after = rule.get("after_s", 900)
             for i in range(len(shape.helper)):
                 for cls in PRIORITY_CLASSES:
-                    branches.append(_branch(rank, 0, _why(f"helper queue ticket waited over {after // 60} min"),
+                    branches.append(_branch(rank, 0, _why(f"协办队列号票已等候超过{after // 60}分钟"),
                                             *_head_conds(f"h{i}", cls),
                                             Ticket.queue_key <= bindparam(f"limit{rank}"), order=plain))
         elif name == "interleave" and shape.primary:
             other = "ordinary" if want == "green" else "green"
             for i in range(len(shape.primary)):
                 for group, pref, why in ((want, 0, interleave_reason(rule, want)),
-                                         (other, 1, f"{_LABEL[other]} (no {want} ticket waiting)")):
+                                         (other, 1, f"{_LABEL[other]}（暂无{_CLASS_LABEL[want]}等候）")):
                     for cls in CLASS_GROUPS[group]:
                         branches.append(_branch(rank, pref, _why(why), *_head_conds(f"p{i}", cls), order=plain))
         elif name == "ageing":
             bonus = rule.get("green_bonus_s", 600)
             for i in range(len(shape.primary)):
-                branches.append(_branch(rank, 0, _why(f"green channel, counted {bonus // 60} min earlier (ageing)"),
+                branches.append(_branch(rank, 0, _why(f"绿色通道（按提前{bonus // 60}分钟取号计）"),
                                         *_head_conds(f"p{i}", "green"), order=plain,
                                         key=Ticket.queue_key - literal(float(bonus), Float)))
                 for cls in CLASS_GROUPS["ordinary"]:
-                    branches.append(_branch(rank, 0, _why("longest wait in this window's queues"),
+                    branches.append(_branch(rank, 0, _why("本窗口队列中等候最久"),
                                             *_head_conds(f"p{i}", cls), order=plain))
         elif name == "helper":
             for i in range(len(shape.helper)):
                 for cls in PRIORITY_CLASSES:
-                    branches.append(_branch(rank, 0, _why("helper queue (primary queues empty)"),
+                    branches.append(_branch(rank, 0, _why("协办队列（主办队列无人等候）"),
                                             *_head_conds(f"h{i}", cls), order=plain))
     if not branches:
         _claims[key] = None

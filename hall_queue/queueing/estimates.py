@@ -102,7 +102,7 @@ def queue_stats(session: Session, hall: Hall, queue: Any, load: QueueLoad | None
     waiting = load.waiting
     oldest = load.oldest_issued_at
     return {"queue_id": queue.id, "prefix": queue.prefix, "name": queue.name, "waiting": waiting,
-            "estimated_wait_s": load.wait_for(waiting),
+            "estimated_wait_s": load.wait_for(waiting), "serving_windows": load.windows,
             "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.vocabulary import QUEUE_ROLES
@@ -21,7 +21,10 @@ from hall_queue.access.audit import Actor
 from hall_queue.queueing.calling import ticket_in_hand, validate_rules
 from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
 from hall_queue.domain.events import (AlertRaised, DomainEvent, PostCovered, PostRestored, PostUncovered, WindowStatusChanged)
-from hall_queue.domain.models import Alert, Hall, PostInterval, Queue, Staff, Window, WindowQueue, WINDOW_KINDS
+from hall_queue.domain.models import (Alert, AuditEvent, Hall, PostInterval, Queue, Staff, Window, WindowQueue,
+                                      WINDOW_KINDS)
+from hall_queue.domain import calendar
+from hall_queue.infrastructure import hall_store
 from hall_queue.queueing.presenters import iso, window_status
 
 
@@ -81,8 +84,13 @@ def arrange_cover(session: Session, window: Window, *, absent_id: int | None, no
             return cover_post(session, window, at, now=now, actor=actor)
     if _open_interval(session, window, "empty") is not None:
         return []
-    session.add(PostInterval(hall_id=window.hall_id, window_id=window.id, kind="empty", started_at=now))
-    msg = f"{window.number}号窗口空岗：A、B岗均不在岗"
+    return _raise_empty(session, window, since=now, now=now, actor=actor, msg=f"{window.number}号窗口空岗：A、B岗均不在岗")
+
+
+def _raise_empty(session: Session, window: Window, *, since: datetime, now: datetime, actor: Actor,
+                 msg: str) -> list[DomainEvent]:
+    """Record the window's post as empty from ``since`` and alert managers (002 §6.9 不得空岗)."""
+    session.add(PostInterval(hall_id=window.hall_id, window_id=window.id, kind="empty", started_at=since))
     alert = Alert(hall_id=window.hall_id, kind="empty_post", window_id=window.id, subject=f"window {window.number}",
                   message=msg, raised_at=now)
     session.add(alert)
@@ -174,10 +182,11 @@ def sign_in(session: Session, window: Window, staff: Staff, *, now: datetime, ac
     events = _restore(session, window, now, actor)
     session.flush()
     events.append(_status_event(session, window))
-    # A clerk arriving may be the backup an empty post was waiting for.
+    # A clerk arriving may be the backup an empty post was waiting for (not a window nobody held today).
+    hall = session.get(Hall, window.hall_id)
     for empty in _empty_posts(session, window.hall_id):
         if empty.id != window.id and staff.id in (empty.a_clerk_id, empty.b_clerk_id) \
-                and _can_absorb(session, window, empty):
+                and _can_absorb(session, window, empty) and _held_since_opening(session, hall, empty, now):
             events += cover_post(session, empty, window, now=now, actor=actor)
     return events
 
@@ -292,14 +301,65 @@ def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEv
                                                   Window.covered_by_id.is_(None)).order_by(Window.number)).all():
         if w.clerk_id is not None and w.paused_at is not None and now - w.paused_at >= threshold:
             events += arrange_cover(session, w, absent_id=w.clerk_id, now=now, actor=audit.SYSTEM)
-    # An empty post may now find its backup free (e.g. the B clerk resumed after a pause).
+    events += _never_staffed(session, hall, now=now)
+    # An empty post may now find its backup free (e.g. the B clerk resumed after a pause). A window nobody
+    # signed into today is left to the managers (安排顶岗): covering it would tie its partner up all day.
     for w in _empty_posts(session, hall.id):
+        if not _held_since_opening(session, hall, w, now):
+            continue
         for clerk_id in _backup_clerks(w, None):
             at = session.scalar(select(Window).where(Window.clerk_id == clerk_id))
             if at is not None and _can_absorb(session, at, w):
                 events += cover_post(session, w, at, now=now, actor=audit.SYSTEM)
                 break
     return events
+
+
+def _opened_at(session: Session, hall: Hall, now: datetime) -> datetime | None:
+    """When the hall's current opening interval began (UTC), or None while the hall is closed."""
+    local = calendar.local_time(hall, now)
+    intervals, _ = hall_store.day_plan(session, hall, local.date())
+    hm = local.strftime("%H:%M")
+    for start, end in intervals:
+        if start <= hm < end:
+            h, m = (int(x) for x in start.split(":"))
+            return calendar.to_utc(hall, local.replace(hour=h, minute=m, second=0, microsecond=0))
+    return None
+
+
+def _never_staffed(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:
+    """A window open for service that nobody signed into is an empty post too, counted from opening
+    time (or from when its post was last held today), once the clerks' sign-in grace
+    (``pause_cover_after_s``) has passed. 002 §6.9 "不得空岗"."""
+    opened = _opened_at(session, hall, now)
+    if opened is None or now - opened < timedelta(seconds=hall.pause_cover_after_s):
+        return []
+    events: list[DomainEvent] = []
+    for w in session.scalars(select(Window).where(Window.hall_id == hall.id, Window.is_open.is_(True),
+                                                  Window.clerk_id.is_(None), Window.covered_by_id.is_(None))
+                             .order_by(Window.number)).all():
+        if _open_interval(session, w, "empty") is not None:
+            continue
+        # Not before the post was last held, its clerk left, or the window was opened.
+        marks = [session.scalar(select(func.max(PostInterval.ended_at)).where(PostInterval.window_id == w.id)),
+                 session.scalar(select(func.max(AuditEvent.at)).where(
+                     AuditEvent.window_id == w.id, AuditEvent.action.in_(("window.sign_out", "window.open"))))]
+        since = max([opened] + [m for m in marks if m is not None])
+        if now - since < timedelta(seconds=hall.pause_cover_after_s):
+            continue
+        local = calendar.local_time(hall, since).strftime("%H:%M")
+        events += _raise_empty(session, w, since=since, now=now, actor=audit.SYSTEM,
+                               msg=f"{w.number}号窗口空岗：开放办理但无人签到（{local}起）")
+    return events
+
+
+def _held_since_opening(session: Session, hall: Hall, window: Window, now: datetime) -> bool:
+    """Whether someone signed in at the window since the hall's current opening (or ever, while closed)."""
+    opened = _opened_at(session, hall, now)
+    q = select(AuditEvent.id).where(AuditEvent.window_id == window.id, AuditEvent.action == "window.sign_in")
+    if opened is not None:
+        q = q.where(AuditEvent.at >= opened)
+    return session.scalar(q.limit(1)) is not None
 
 
 def _empty_posts(session: Session, hall_id: int) -> list[Window]:

@@ -89,6 +89,7 @@ class IssuedTicket:
     route_reason: str
     follow_code: str
     replayed: bool = False
+    serving_windows: int | None = None  # 0: nobody serves the queue now, so no estimate is credible
 
     @property
     def id(self) -> int:
@@ -103,8 +104,11 @@ class IssuedTicket:
         return cls(ticket_view(ticket), ahead, wait_s, reason, ticket.follow_code, replayed)
 
     def view(self) -> dict:
-        return {**self.ticket_view, "people_ahead": self.people_ahead, "estimated_wait_s": self.estimated_wait_s,
+        view = {**self.ticket_view, "people_ahead": self.people_ahead, "estimated_wait_s": self.estimated_wait_s,
                 "route_reason": self.route_reason, "follow_code": self.follow_code, "replayed": self.replayed}
+        if self.serving_windows is not None:
+            view["serving_windows"] = self.serving_windows
+        return view
 
 
 # Issuing is the hall's busiest write: its statements are built once (see routing.py on why).
@@ -220,7 +224,7 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     load = queue_load(session, queue.id, hall.default_service_s, windows=windows)
     ahead = max(load.waiting - 1, 0)
     wait = load.wait_for(ahead)
-    issued = IssuedTicket(view, ahead, wait, reason, values["follow_code"])
+    issued = IssuedTicket(view, ahead, wait, reason, values["follow_code"], serving_windows=load.windows)
     events: list[DomainEvent] = [
         TicketIssued(hall.id, {"ticket": view, "people_ahead": ahead, "estimated_wait_s": wait}),
         QueueStatsChanged(hall.id, {"queues": [queue_stats(session, hall, queue, load)]}),

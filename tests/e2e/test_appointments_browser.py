@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -119,6 +120,9 @@ def test_book_on_the_phone_check_in_at_the_kiosk_and_be_called_first(tmp_path):
             booking = kiosk.locator("#appt-list [data-appointment]")
             expect(booking).to_have_count(1)
             expect(booking).to_contain_text("企业设立登记")
+            # With a booking today, checking in is the big primary action; walking in is the plain one.
+            expect(booking).to_have_class(re.compile(r"\bprimary\b"))
+            expect(kiosk.locator("#card-walkin")).not_to_have_class(re.compile(r"\bprimary\b"))
             kiosk.screenshot(path=str(ARTIFACTS / "05-kiosk-bookings.png"))
             booking.click()
             expect(kiosk.locator("#r-number")).not_to_be_empty()

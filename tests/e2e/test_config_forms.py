@@ -118,6 +118,7 @@ def test_category_item_queue_bundle_forms(server, page):
     assert page.is_hidden("#items-promised_days")  # only for promised items
     page.fill("#items-code", "CFG001")
     page.fill("#items-name", "表单新办事项")
+    page.fill("#items-name_en", "Form test item")
     page.select_option("#items-category_id", str(cat["id"]))
     page.select_option("#items-kind", "promised")
     page.fill("#items-promised_days", "7")
@@ -135,6 +136,7 @@ def test_category_item_queue_bundle_forms(server, page):
     item = _by(server, "items", "code", "CFG001")
     queue_a = _by(server, "queues", "prefix", "A")
     assert (item["kind"], item["promised_days"], item["typical_service_s"]) == ("promised", 7, 750)
+    assert item["name_en"] == "Form test item"
     assert item["category_id"] == cat["id"] and item["queue_ids"] == [queue_a["id"]]
     assert item["materials"] == [
         {"name": "居民身份证", "form": "original", "count": 1, "required": True, "deferrable": False},

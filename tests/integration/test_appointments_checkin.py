@@ -106,7 +106,7 @@ def test_appointment_ticket_is_called_before_walk_ins_once_its_slot_begins(api):
     api.act("clerk01", walk1["id"], "finish", {"outcome": "completed"})
     at(api, minutes=1)
     called = api.call("clerk01", 1)
-    assert called["ticket"]["id"] == appt["id"] and "appointment" in called["reason"]
+    assert called["ticket"]["id"] == appt["id"] and "预约" in called["reason"]
     api.act("clerk01", appt["id"], "finish", {"outcome": "completed"})
     assert api.call("clerk01", 1)["ticket"]["id"] == walk2["id"]
 

@@ -84,12 +84,12 @@ def test_helper_queue_only_when_primary_empty_or_overdue(api):
     b = api.issue("SB002")["id"]           # queue B (on-the-spot, window 7 is staffed)
     assert _serve(api, "clerk07", 7)["ticket"]["id"] == b
     c = _serve(api, "clerk07", 7)
-    assert c["ticket"]["id"] == a and "helper" in c["reason"]
+    assert c["ticket"]["id"] == a and "协办" in c["reason"]
     a2 = api.issue("SS001")["id"]
     api.clock.advance(minutes=16)          # helper ticket now waited past 15 min
     b2 = api.issue("SB002")["id"]
     c = _serve(api, "clerk07", 7)
-    assert c["ticket"]["id"] == a2 and "waited over" in c["reason"]
+    assert c["ticket"]["id"] == a2 and "已等候超过" in c["reason"]
     assert _serve(api, "clerk07", 7)["ticket"]["id"] == b2
 
 
@@ -107,7 +107,7 @@ def test_transferred_ticket_is_called_first_at_its_target_and_keeps_its_issue_ti
     assert moved["transferred_from_id"] == t["id"]
     # Window 1 does not get it back; window 3 calls it first, before older ordinary tickets.
     c3 = api.call("clerk03", 3)
-    assert c3["ticket"]["id"] == moved["id"] and c3["reason"] == "transferred to this window"
+    assert c3["ticket"]["id"] == moved["id"] and c3["reason"] == "转办至本窗口"
     assert api.get(f"/api/v1/tickets/{t['id']}", token=api.token("manager")).get_json()["status"] == "transferred"
     c1 = api.call("clerk01", 1)
     assert c1["ticket"]["id"] == others[0]
@@ -141,7 +141,7 @@ def test_checked_in_appointment_whose_slot_began_goes_first(api, db, clock):
     walk2 = api.issue("SS001")["id"]
     api.clock.advance(minutes=10)
     c = _serve(api, "clerk01", 1)
-    assert c["ticket"]["id"] == booked and "appointment" in c["reason"]
+    assert c["ticket"]["id"] == booked and "预约" in c["reason"]
     assert _serve(api, "clerk01", 1)["ticket"]["id"] == booked2
     assert _serve(api, "clerk01", 1)["ticket"]["id"] == walk2
 

@@ -3,6 +3,11 @@
 // Exposed as window.onevisitAnnouncer so tests (and a curious technician) can read `history`.
 import { displayText, spokenText } from "./speech.js";
 
+// At peak the queue must not fall behind: a call that others wait behind is said once, in the short
+// form, without a chime between calls of the same burst; a call alone is chimed and said twice.
+// Every call stays on screen at least HOLD_MS, so each number is seen large.
+const HOLD_MS = 3000;
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout(promise, ms) {
@@ -31,7 +36,9 @@ export class Announcer {
     const entry = {
       kind, number, window_number: windowNumber, ticket_id: ticketId,
       text: displayText(number, windowNumber), spoken: spokenText(number, windowNumber),
+      short: spokenText(number, windowNumber, { short: true }),
       queued_at: Date.now(), started_at: null, ended_at: null, method: null, chime: false, spoken_times: 0,
+      behind: 0,
     };
     this.queue.push(entry);
     this._pump();
@@ -68,6 +75,7 @@ export class Announcer {
         this.current = entry;
         this._cancelled = new Promise((r) => { this._cancelNow = r; });
         entry.started_at = Date.now();
+        entry.behind = this.queue.filter((e) => e.ticket_id !== entry.ticket_id).length;  // the voice's lag
         this.onStart(entry);
         try {
           await this._play(entry);
@@ -78,8 +86,10 @@ export class Announcer {
         this.history.push(entry);
         if (this.history.length > 100) this.history.shift();
         this.current = null;
-        this.onEnd(entry);
-        await sleep(400);
+        this._lastEnded = Date.now();
+        this._lastTicket = entry.ticket_id;
+        this.onEnd(entry, this.queue.length > 0);
+        await sleep(this.queue.length ? 150 : 400);
       }
     } finally {
       this._busy = false;
@@ -87,18 +97,24 @@ export class Announcer {
   }
 
   async _play(entry) {
+    const shownUntil = entry.started_at + HOLD_MS;
     if (!this.enabled) {
       entry.method = "off";
-      await this._wait(1500);
+      await this._wait(HOLD_MS);
       return;
     }
-    entry.chime = await this._chime();
+    // Other visitors' calls waiting: this one is said once, short. A recall of the same ticket does not count.
+    const others = () => this.queue.some((e) => e.ticket_id !== entry.ticket_id);
+    const burst = this._lastEnded && Date.now() - this._lastEnded < 1000 && this._lastTicket !== entry.ticket_id;
+    entry.chime = burst ? false : await this._chime();
     entry.method = await this._chooseMethod();
     this.onUpdate(entry);
     for (let i = 0; i < this.repeats && !entry.cancelled; i++) {
+      if (i > 0 && entry.spoken_times > 0 && others()) break;
+      const words = others() ? entry.short : entry.spoken;
       let ok = true;
-      if (entry.method === "speech") ok = await this._speak(entry.spoken);
-      else if (entry.method === "audio") ok = await this._playWav(entry);
+      if (entry.method === "speech") ok = await this._speak(words);
+      else if (entry.method === "audio") ok = await this._playWav(entry, words);
       if (entry.cancelled) break;
       if (!ok) {
         // Never silent without the text: a broken voice falls back to the server's WAV for good,
@@ -112,8 +128,10 @@ export class Announcer {
       if (entry.method === "text") await this._wait(3000);
       if (entry.cancelled) break;
       entry.spoken_times += 1;
-      if (i + 1 < this.repeats) await this._wait(600);
+      if (i + 1 < this.repeats && !others()) await this._wait(600);
     }
+    const left = shownUntil - Date.now();
+    if (left > 0 && !entry.cancelled) await this._wait(left);
   }
 
   // ---- chime: two falling tones made with WebAudio (no file to ship)
@@ -199,9 +217,9 @@ export class Announcer {
     return blobUrl;
   }
 
-  async _playWav(entry) {
+  async _playWav(entry, words) {
     try {
-      const src = await this._wavUrl(entry.spoken);
+      const src = await this._wavUrl(words || entry.spoken);
       const audio = new Audio(src);
       this._audio = audio;
       const ended = new Promise((resolve) => {

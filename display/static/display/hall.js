@@ -7,7 +7,9 @@ const hallId = Number(body.dataset.hallId);
 const recentShown = Number(body.dataset.recent) || 6;
 const $ = (id) => document.getElementById(id);
 
-const state = { hall: null, windows: new Map(), queues: new Map(), recent: [], notices: [] };
+// `shown`: the call being announced (or, between calls of a burst, the last announced one). The big
+// number, its caption and the voice always show this same call (issue 21 §2).
+const state = { hall: null, windows: new Map(), queues: new Map(), recent: [], notices: [], shown: null };
 const OPEN = new Set(["called", "serving"]);
 
 const announcer = new Announcer({
@@ -15,6 +17,9 @@ const announcer = new Announcer({
   voiceUrl: body.dataset.voiceUrl,
   token: pageToken(),
   onStart: (e) => {
+    state.shown = { ticket_id: e.ticket_id, number: e.number, window_number: e.window_number };
+    renderNow();
+    renderRecent();
     $("announce-text").textContent = e.text;
     $("announce-text").hidden = false;
     $("now").classList.add("flash");
@@ -24,10 +29,11 @@ const announcer = new Announcer({
     $("announce-banner").textContent = e.text;
     $("announce-banner").hidden = e.method !== "text";
   },
-  onEnd: () => {
+  onEnd: (e, more) => {
     $("announce-text").hidden = true;
     $("announce-banner").hidden = true;
     $("now").classList.remove("flash");
+    if (!more) { state.shown = null; renderNow(); renderRecent(); }
   },
 });
 window.onevisitAnnouncer = announcer;
@@ -40,7 +46,10 @@ function el(tag, cls, text) {
 }
 
 function currentCall() {
-  return state.recent.find((c) => OPEN.has(c.status)) || null;
+  if (state.shown) return state.shown;
+  // Nothing announced now: the newest open call that is not still waiting for its announcement.
+  const pending = new Set(announcer.queue.map((e) => e.ticket_id));
+  return state.recent.find((c) => OPEN.has(c.status) && !pending.has(c.ticket_id)) || null;
 }
 
 function renderNow() {
@@ -61,6 +70,15 @@ function renderRecent() {
     tr.append(el("td", "num", r.number), el("td", "win", `${r.window_number} 号窗口`));
     return tr;
   }));
+  fitRecent();
+}
+
+// Only whole rows: when a notice or cover line takes height, the oldest calls give way (issue 21 §7).
+function fitRecent() {
+  const panel = document.querySelector(".recent");
+  const limit = panel.getBoundingClientRect().bottom - parseFloat(getComputedStyle(panel).paddingBottom);
+  const rows = [...$("recent-rows").children];
+  while (rows.length && rows[rows.length - 1].getBoundingClientRect().bottom > limit) rows.pop().remove();
 }
 
 function minutes(s) {
@@ -75,7 +93,9 @@ function renderQueues() {
     head.append(el("span", "q-prefix", q.prefix), el("span", "q-name", q.name));
     const waiting = el("div", "q-waiting");
     waiting.append(el("b", "q-count", String(q.waiting)), el("span", "", " 人等候"));
-    const est = el("div", "q-est", q.waiting > 0 ? `约 ${minutes(q.estimated_wait_s || 0)} 分钟` : "无需等候");
+    // A queue nobody serves now gets no number: an estimate would be invented (issue 21 §8).
+    const est = q.waiting > 0 && q.serving_windows === 0 ? el("div", "q-est none", "暂无窗口办理")
+      : el("div", "q-est", q.waiting > 0 ? `约 ${minutes(q.estimated_wait_s || 0)} 分钟` : "无需等候");
     card.append(head, waiting, est);
     return card;
   });
@@ -114,10 +134,10 @@ function renderNotices() {
 
 function renderAll() {
   renderNow();
-  renderRecent();
   renderQueues();
   renderCovers();
   renderNotices();
+  renderRecent();   // last: it fits into what the cover line and the notices left
 }
 
 // A call made while this screen was cut off is still announced once it is back, if it is recent.

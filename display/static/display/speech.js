@@ -23,6 +23,7 @@ export function displayText(number, windowNumber) {
   return `请 ${number} 号到 ${windowNumber} 号窗口办理`;
 }
 
-export function spokenText(number, windowNumber) {
-  return `请${spokenTicket(number)}号到${spokenNumber(windowNumber)}号窗口办理`;
+// The short form (no 办理) is used at peak, when other calls wait behind this one.
+export function spokenText(number, windowNumber, { short = false } = {}) {
+  return `请${spokenTicket(number)}号到${spokenNumber(windowNumber)}号窗口${short ? "" : "办理"}`;
 }

@@ -3,6 +3,21 @@
 const OV = (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
+  // Staff read Chinese: an API message in English is replaced by its code's sentence here (codes whose
+  // English message carries details the page needs, e.g. validation, keep it until the server says them in Chinese).
+  const ZH = {
+    ticket_in_hand: "手上还有在办号票，请先办结或转办", window_closed: "窗口已关闭", window_paused: "窗口暂停服务中",
+    window_covered: "本窗口正由其他窗口顶岗", window_taken: "该窗口已有人签到", signed_in_elsewhere: "您已在其他窗口签到",
+    not_signed_in: "您尚未在窗口签到", not_in_hand: "该号票不在本窗口", recall_limit: "重呼次数已达上限",
+    requeue_limit: "过号重排次数已达上限", reason_required: "请填写原因", cannot_cover: "该窗口现在不能顶岗",
+    already_covered: "该窗口已有顶岗", staffed: "该窗口有人在岗", materials_required: "请选择缺少的材料",
+    fix_required: "请填写需要补正的内容", text_required: "请填写内容", text_too_long: "内容过长",
+    too_many_notices: "公告过多，请先撤下旧公告", expires_in_past: "结束时间已过",
+    forbidden: "您没有权限执行此操作", unauthorized: "登录已过期，请重新登录", csrf_failed: "页面已过期，请刷新后重试",
+    bad_credentials: "用户名或密码错误", busy: "系统繁忙，请稍后重试", database_unavailable: "系统暂时不可用，请稍后重试",
+    staff_disabled: "该人员已停用", bad_outcome: "请选择办理结果", bad_deadline: "补正期限有误",
+  };
+  const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "");
   async function api(method, path, body, opts = {}) {
     const headers = {"Accept": "application/json"};
     if (opts.token) headers["Authorization"] = "Bearer " + opts.token;
@@ -12,7 +27,8 @@ const OV = (() => {
                                  body: body === undefined ? undefined : JSON.stringify(body)});
     const data = await r.json().catch(() => ({}));
     if (!r.ok) {
-      const err = new Error((data.error && data.error.message) || r.statusText);
+      const code = data.error && data.error.code, raw = data.error && data.error.message;
+      const err = new Error(chinese(raw) ? raw : (ZH[code] || raw || r.statusText));
       err.status = r.status; err.code = data.error && data.error.code;
       throw err;
     }

@@ -145,6 +145,7 @@
     $("t-id").textContent = t.masked_id || "（未登记）";
     $("t-transfer").hidden = !t.transferred_from_id;
     $("t-transfer").textContent = t.transferred_from_id ? "转办而来的号票（保留原取号时间）" : "";
+    loadPages(t);
     const box = $("t-items");
     box.replaceChildren();
     for (const id of t.item_ids) {
@@ -153,9 +154,35 @@
       box.append(el("h3", {}, it.name), el("ul", {}, (it.materials || []).map((m) => el("li", {},
         `${m.name}（${formLabel(m.form)}${m.count > 1 ? " ×" + m.count : ""}）`,
         m.required === false ? el("span", {class: "tag"}, "非必需") : null,
-        m.deferrable ? el("span", {class: "tag"}, "可容缺") : null))));
+        m.deferrable ? el("span", {class: "tag"}, "可后补") : null))));
     }
   }
+  // Pages the visitor scanned at the kiosk, fetched as the signed-in clerk (session cookie).
+  let pages = [], pagesOf = null, pageAt = 0;
+  async function loadPages(t) {
+    if (pagesOf === t.id) return;
+    pagesOf = t.id; pages = [];
+    $("t-pages").hidden = true; $("t-thumbs").replaceChildren();
+    try {
+      const res = await api("GET", `/api/v1/tickets/${t.id}/attachments`);
+      if (pagesOf !== t.id) return;
+      pages = res.items || [];
+    } catch (e) { pages = []; }
+    $("t-pages").hidden = pages.length === 0;
+    $("t-pages-count").textContent = `${pages.length} 页`;
+    $("t-thumbs").replaceChildren(...pages.map((p, i) => el("button", {type: "button", class: "thumb", "data-page": i,
+      title: `第 ${i + 1} 页`, onclick: () => showPage(i)}, el("img", {src: p.url, alt: `第 ${i + 1} 页`, loading: "lazy"}),
+      el("span", {}, `第 ${i + 1} 页`))));
+  }
+  function showPage(i) {
+    pageAt = Math.max(0, Math.min(pages.length - 1, i));
+    $("pv-img").src = pages[pageAt].url;
+    $("pv-title").textContent = `第 ${pageAt + 1} / ${pages.length} 页`;
+    $("pv-prev").disabled = pageAt === 0; $("pv-next").disabled = pageAt === pages.length - 1;
+    if (!$("page-dlg").open) $("page-dlg").showModal();
+  }
+  $("pv-prev").addEventListener("click", () => showPage(pageAt - 1));
+  $("pv-next").addEventListener("click", () => showPage(pageAt + 1));
   const formLabel = (f) => ({original: "原件", copy: "复印件", original_and_copy: "原件及复印件"}[f] || f || "");
 
   // ------------------------------------------------------------------ actions

@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const STATUS = {idle: "空闲", serving: "办理中", paused: "暂停", empty: "空岗", covered: "被顶岗", closed: "关闭"};
   const KIND = {empty_post: "空岗", long_wait: "等候超时", device_fault: "设备故障"};
-  let windows = [], queues = {}, alerts = [], audio = null, timer = null, editing = null;
+  let windows = [], queues = {}, alerts = [], notices = [], audio = null, timer = null, editing = null;
   document.body.dataset.soundPlayed = "0";
 
   // ------------------------------------------------------------------ sound (WebAudio beep)
@@ -30,7 +30,7 @@
 
   // ------------------------------------------------------------------ data
   function apply(snap) {
-    windows = snap.windows; alerts = snap.alerts;
+    windows = snap.windows; alerts = snap.alerts; notices = snap.notices || [];
     queues = {}; for (const q of snap.queues) queues[q.queue_id] = q;
     render();
   }
@@ -44,6 +44,7 @@
     snapshot: apply,
     alert: (a) => { if (!alerts.some((x) => x.id === a.id)) alerts.unshift(a); beep(); renderAlerts(); reload(); },
     queue_stats: (ev) => { for (const q of ev.queues) queues[q.queue_id] = q; renderQueues(); },
+    notice_changed: (ev) => { notices = ev.notices || []; renderNotices(); },
     offline: () => { $("live-state").textContent = "实时连接中断，正在重连…"; },
     error: (err) => toast(err.message, "error"),
   };
@@ -54,7 +55,26 @@
   socket.on("connect", () => { $("live-state").textContent = "实时连接正常"; });
 
   // ------------------------------------------------------------------ render
-  function render() { renderWindows(); renderQueues(); renderAlerts(); }
+  function render() { renderWindows(); renderQueues(); renderAlerts(); renderNotices(); }
+
+  // The notices now on the hall screens, each with its end time and a withdraw button.
+  const hm = (iso) => {
+    const d = new Date(iso);
+    return `${d.getMonth() + 1}月${d.getDate()}日 ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  };
+  function renderNotices() {
+    const live = notices.filter((n) => !n.expires_at || Date.parse(n.expires_at) > Date.now());
+    $("notice-count").textContent = live.length;
+    $("notices-none").hidden = live.length > 0;
+    $("notices").replaceChildren(...live.map((n) => el("li", {"data-notice": n.id},
+      el("span", {class: "text"}, n.text), " ",
+      el("span", {class: "muted"}, n.expires_at ? `显示到 ${hm(n.expires_at)}` : "一直显示，直到撤下"), " ",
+      el("button", {type: "button", class: "secondary", "data-act": "withdraw", onclick: () => withdraw(n)}, "撤下"))));
+  }
+  function withdraw(n) {
+    if (!confirm(`确定从综合屏撤下这条公告？\n${n.text}`)) return;
+    run(() => api("DELETE", `/api/v1/notices/${n.id}`), "公告已撤下");
+  }
 
   function renderWindows() {
     const box = $("windows");
@@ -145,8 +165,15 @@
   $("notice-send").addEventListener("click", () => {
     const text = $("notice-text").value.trim();
     if (!text) return;
-    run(async () => { await api("POST", `/api/v1/halls/${page.hall_id}/notices`, {text}); $("notice-text").value = ""; },
-        "公告已发布");
+    const until = $("notice-until").value, at = new Date();
+    const body = {text};
+    if (until === "today") at.setHours(24, 0, 0, 0);
+    else if (until) at.setTime(at.getTime() + Number(until.slice(1)) * (until[0] === "h" ? 3600e3 : 864e5));
+    if (until) body.expires_at = at.toISOString();
+    run(async () => {
+      await api("POST", `/api/v1/halls/${page.hall_id}/notices`, body);
+      $("notice-text").value = ""; $("notice-until").value = "";
+    }, "公告已发布");
   });
-  setInterval(() => { renderQueues(); renderAlerts(); }, 5000);
+  setInterval(() => { renderQueues(); renderAlerts(); renderNotices(); }, 5000);
 })();

@@ -1,4 +1,5 @@
-/* 评价器: after "finish" at this window, ask the visitor 1–5; for a bad rating (≤2) ask why (003 §10.4). */
+/* 评价器: after "finish" at this window, ask the visitor 1–5; for a bad rating ask why (003 §10.4).
+   What counts as bad and the rectification term come from the vocabulary the page was rendered with. */
 "use strict";
 (() => {
   const page = JSON.parse(document.getElementById("page-data").textContent);
@@ -6,6 +7,8 @@
   const {api} = OV;
   const $ = (id) => document.getElementById(id);
   let current = null, score = null, backToIdle = null;
+  const VOCAB = page.vocabulary;
+  const isBad = (s) => s <= VOCAB.bad_rating_max;
 
   function show(id) {
     for (const s of ["idle", "ask", "why", "thanks"]) $(s).hidden = s !== id;
@@ -30,7 +33,7 @@
   async function submit(reasons, comment) {
     try {
       await api("POST", `/api/v1/tickets/${current.id}/rating`, {score, reasons, comment}, {token});
-      $("thanks-extra").textContent = score <= 2 ? "我们将在15个工作日内整改并回复您。" : "";
+      $("thanks-extra").textContent = isBad(score) ? `我们将在${VOCAB.rectify_working_days}个工作日内整改并回复您。` : "";
       show("thanks");
       clearTimeout(backToIdle);
       backToIdle = setTimeout(() => show("idle"), 8000);
@@ -41,7 +44,7 @@
   }
   document.querySelectorAll("#scores button").forEach((b) => b.addEventListener("click", () => {
     score = Number(b.dataset.score);
-    if (score <= 2) { $("why-error").hidden = true; show("why"); } else submit([], "");
+    if (isBad(score)) { $("why-error").hidden = true; show("why"); } else submit([], "");
   }));
   $("why-submit").addEventListener("click", () => {
     const reasons = [...document.querySelectorAll("input[name=reason]:checked")].map((c) => c.value);

@@ -113,7 +113,7 @@ const CfgForms = (() => {
       r = r || {code: "", name: "", category_id: ctx.refs.categories[0]?.id, kind: "immediate", promised_days: null,
                 on_the_spot: false, appointment_only_slots: false, typical_service_s: 300, guide: {}, queue_ids: [],
                 active: true, materials: [{name: "居民身份证", form: "original", count: 1, required: true, deferrable: false}]};
-      setVal(form, "code", r.code); setVal(form, "name", r.name); setVal(form, "kind", r.kind);
+      setVal(form, "code", r.code); setVal(form, "name", r.name); setVal(form, "name_en", r.name_en); setVal(form, "kind", r.kind);
       setVal(form, "promised_days", r.promised_days);
       setVal(form, "typical_service_s", r.typical_service_s / 60);
       field(form, "on_the_spot").checked = r.on_the_spot;
@@ -139,7 +139,8 @@ const CfgForms = (() => {
     },
     bundles(form, r) {
       r = r || {code: "", name: "", description: "", queue_id: null, item_ids: [], active: true};
-      setVal(form, "code", r.code); setVal(form, "name", r.name); setVal(form, "description", r.description);
+      setVal(form, "code", r.code); setVal(form, "name", r.name); setVal(form, "name_en", r.name_en);
+      setVal(form, "description", r.description);
       field(form, "active").checked = r.active;
       fillSelect(field(form, "queue_id"), r.queue_id);
       const tbody = $("bundle-item-rows");
@@ -189,7 +190,8 @@ const CfgForms = (() => {
 
   const READ = {
     items(form) {
-      const body = {code: val(form, "code"), name: val(form, "name"), category_id: intOrNull(val(form, "category_id")),
+      const body = {code: val(form, "code"), name: val(form, "name"), name_en: val(form, "name_en").trim() || null,
+                    category_id: intOrNull(val(form, "category_id")),
                     kind: val(form, "kind"), on_the_spot: checked(form, "on_the_spot"),
                     appointment_only_slots: checked(form, "appointment_only_slots"), active: checked(form, "active"),
                     queue_ids: checkedIds(form, "queue_ids"), guide: {}};
@@ -205,7 +207,8 @@ const CfgForms = (() => {
       return body;
     },
     categories: (form) => ({code: val(form, "code"), name: val(form, "name"), sort: intOrNull(val(form, "sort")) ?? 0}),
-    bundles: (form) => ({code: val(form, "code"), name: val(form, "name"), description: val(form, "description"),
+    bundles: (form) => ({code: val(form, "code"), name: val(form, "name"), name_en: val(form, "name_en").trim() || null,
+                         description: val(form, "description"),
                          queue_id: intOrNull(val(form, "queue_id")), active: checked(form, "active"),
                          item_ids: [...form.querySelectorAll("[name=b_item]")].map((s) => intOrNull(s.value))
                            .filter((v) => v !== null)}),

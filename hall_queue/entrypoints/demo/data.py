@@ -136,3 +136,15 @@ CLERKS = [
     ("clerk05", "陈静", "1005"), ("clerk06", "杨帆", "1006"), ("clerk07", "赵磊", "1007"), ("clerk08", "黄婷", "1008"),
     ("clerk09", "吴昊", "1009"), ("clerk10", "徐娜", "1010"), ("clerk11", "孙浩", "1011"), ("clerk12", "马骏", "1012"),
 ]
+
+# English names for the kiosk's English mode; the rest fall back (visibly) to the Chinese name.
+ENGLISH_NAMES = {
+    "SS001": "Company registration", "SS002": "Company change registration", "SS003": "Company deregistration",
+    "SS004": "Sole proprietor registration", "SS006": "Company seal filing",
+    "BDC001": "Property transfer (resale home)", "BDC003": "Property records search",
+    "SB001": "Residents' pension insurance enrolment", "SB002": "Social security card application",
+    "SB006": "Residents' medical insurance enrolment", "HZ001": "ID card renewal", "HZ003": "Birth registration",
+    "HZ004": "Residence permit", "SW001": "VAT invoice collection", "SW002": "Individual income tax annual filing",
+    "GJJ001": "Housing fund withdrawal (renting)", "ZH001": "Report a service that failed",
+    "ZH002": "Collect results", "B01": "Start a business", "B02": "A baby is born",
+}

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from hall_queue.catalog.search import pinyin_initials
 from hall_queue.access.auth import create_staff, hash_password, issue_token
 from hall_queue.queueing.calling import DEFAULT_RULES
-from hall_queue.entrypoints.demo.data import BUNDLES, CATEGORIES, CLERKS, ITEMS, QUEUES, WINDOWS
+from hall_queue.entrypoints.demo.data import BUNDLES, CATEGORIES, CLERKS, ENGLISH_NAMES, ITEMS, QUEUES, WINDOWS
 from hall_queue.domain.models import Bundle, BundleItem, Hall, Queue, ServiceCategory, ServiceItem, Staff, Window, WindowQueue
 
 DEMO_HALL_CODE = "demo"
@@ -40,7 +40,8 @@ def load_demo_hall(session: Session, *, now: datetime, code: str = DEMO_HALL_COD
     items: dict[str, ServiceItem] = {}
     for code_, cat, name_, kind, days, ots, minutes, mats, basis, cond in ITEMS:
         item = ServiceItem(
-            hall_id=hall.id, category_id=cats[cat].id, code=code_, name=name_, pinyin_initials=pinyin_initials(name_),
+            hall_id=hall.id, category_id=cats[cat].id, code=code_, name=name_, name_en=ENGLISH_NAMES.get(code_),
+            pinyin_initials=pinyin_initials(name_),
             kind=kind, promised_days=days, materials=_materials(mats), on_the_spot=ots, typical_service_s=minutes * 60,
             guide={"legal_basis": basis, "conditions": cond, "fees": "不收费",
                    "time_limit": "即办" if kind == "immediate" else f"{days}个工作日",
@@ -57,7 +58,8 @@ def load_demo_hall(session: Session, *, now: datetime, code: str = DEMO_HALL_COD
         session.add(q)
     session.flush()
     for bcode, bname, desc, codes in BUNDLES:
-        b = Bundle(hall_id=hall.id, code=bcode, name=bname, description=desc, queue_id=queues["A"].id)
+        b = Bundle(hall_id=hall.id, code=bcode, name=bname, name_en=ENGLISH_NAMES.get(bcode), description=desc,
+                   queue_id=queues["A"].id)
         session.add(b)
         session.flush()
         for pos, c in enumerate(codes):

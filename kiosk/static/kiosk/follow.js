@@ -1,6 +1,7 @@
 // The visitor's phone: live position of one ticket, with sound and vibration near the turn.
 (function () {
-  var code = document.getElementById("follow").dataset.code, alerted = false, audioCtx = null, $ = function (i) { return document.getElementById(i); };
+  var code = document.getElementById("follow").dataset.code, alerted = false;
+  var NEAR = Number(document.getElementById("follow").dataset.nearTurn), audioCtx = null, $ = function (i) { return document.getElementById(i); };
   var STATUS = { waiting: "等候中", called: "请到窗口办理", serving: "正在办理", done: "已办结", no_show: "已过号",
     cancelled: "已取消", transferred: "已转办" };
   function beep() {
@@ -30,11 +31,26 @@
     $("box").classList.toggle("called", st === "called");
     if (st === "called" && d.window_number) $("status").textContent = "请到 " + d.window_number + " 号窗口办理";
     if (st === "waiting") {
-      var mins = Math.round((d.estimated_wait_s || 0) / 60);
-      $("ahead").textContent = d.people_ahead > 0 ? "前面还有 " + d.people_ahead + " 人，预计约 " + mins + " 分钟" : "马上就到您了";
-      if (d.people_ahead <= 3) alertOnce();
+      // Never "0 minutes" with people ahead; no number when no window serves the queue now.
+      var mins = Math.max(1, Math.ceil((d.estimated_wait_s || 0) / 60));
+      $("ahead").textContent = d.people_ahead <= 0 ? "马上就到您了" : d.serving_windows === 0
+        ? "前面还有 " + d.people_ahead + " 人，暂无窗口办理，请留意叫号" : "前面还有 " + d.people_ahead + " 人，预计约 " + mins + " 分钟";
+      if (d.people_ahead <= NEAR) alertOnce();
     } else { $("ahead").textContent = ""; if (st === "called") { alerted = false; alertOnce(); } }
-    $("updated").textContent = "更新于 " + new Date().toLocaleTimeString();
+    $("now-card").hidden = !d.now_calling || st !== "waiting";
+    if (d.now_calling) $("now").textContent = d.now_calling.number + " 号 · 请到 " + d.now_calling.window_number + " 号窗口";
+    $("matter").textContent = t.bundle || (t.items || []).join("、");
+    var FORMS = { original: "原件", copy: "复印件", original_and_copy: "原件及复印件" };
+    $("materials").innerHTML = "";
+    (t.materials || []).forEach(function (m) {
+      var li = document.createElement("li");
+      li.textContent = m.name + "（" + (FORMS[m.form] || "复印件") + (m.count > 1 ? " " + m.count + " 份" : "") + "）";
+      if (m.deferrable) { var s = document.createElement("span"); s.className = "tag"; s.textContent = "可后补"; li.appendChild(s); }
+      $("materials").appendChild(li);
+    });
+    var hours = (d.hours_today || []).map(function (h) { return h[0] + "–" + h[1]; }).join("、");
+    $("hours").textContent = hours ? "今日办公时间：" + hours : "今日不办公";
+    $("updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN", { hour12: false });
   }
   function poll() {
     fetch("/api/v1/follow/" + encodeURIComponent(code)).then(function (r) { return r.ok ? r.json() : null; })

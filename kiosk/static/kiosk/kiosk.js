@@ -45,9 +45,14 @@
       phone_set: "提醒号码：{p}", search_none: "没有找到，请换个首字母试试", elderly: "老年人", disabled: "残疾人",
       pregnant: "孕妇", military: "军人", minutes: "分钟", bundle_items: "包含事项：{x}", appt_code: "预约码",
       original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: "{n} 份", optional: "非必需",
-      deferrable: "可容缺", guide_basis: "设定依据", guide_conditions: "办理条件", guide_fees: "收费",
+      deferrable: "可后补", defer_note: "标“可后补”的材料暂缺时也可先受理，按窗口告知的期限补交即可。", guide_basis: "设定依据", guide_conditions: "办理条件", guide_fees: "收费",
       guide_time: "办理时限", guide_process: "办理流程", guide_materials: "申请材料", all: "全部",
-      error: "操作未成功：{m}"
+      error: "操作未成功：{m}", no_window: "暂无窗口办理", ahead_no_window: "前面还有 {n} 人，暂无窗口办理，请留意叫号",
+      dev_idcard: "身份证阅读器", dev_printer: "打印机", dev_scanner: "高拍仪", dev_online: "正常", dev_fault: "暂停使用",
+      dev_offline: "未连接", dev_unknown: "检测中", immediate: "即办件", promised: "承诺件 {n} 个工作日",
+      appt_priority: "预约优先", zh_only: "", open_now: "正在办公", today_hours: "今日办公时间 {h}",
+      closed_now: "现在不在办公时间", next_open: "下次办公：{w}", no_next: "近期暂无办公安排", weekdays: "日一二三四五六",
+      next_when: "{m}月{d}日（周{wd}）{t}", q_waiting: "{n} 人等候", try_again: "请稍后再试，或到导办台咨询"
     },
     en: {
       elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
@@ -89,9 +94,16 @@
       phone_set: "SMS to: {p}", search_none: "Nothing found; try other initials", elderly: "elderly", disabled: "disabled",
       pregnant: "pregnant", military: "military", minutes: "min", bundle_items: "Includes: {x}", appt_code: "Booking code",
       original: "original", copy: "copy", original_and_copy: "original + copy", copies: "{n}", optional: "optional",
-      deferrable: "can follow later", guide_basis: "Legal basis", guide_conditions: "Conditions", guide_fees: "Fees",
+      deferrable: "can follow later", defer_note: "Materials marked “can follow later” may be handed in after acceptance, by the date the window gives you.", guide_basis: "Legal basis", guide_conditions: "Conditions", guide_fees: "Fees",
       guide_time: "Time limit", guide_process: "Process", guide_materials: "Materials", all: "All",
-      error: "That did not work: {m}"
+      error: "That did not work: {m}", no_window: "No window serving now",
+      ahead_no_window: "{n} ahead of you; no window is serving this now, please watch the screen",
+      dev_idcard: "ID reader", dev_printer: "Printer", dev_scanner: "Document camera", dev_online: "ready",
+      dev_fault: "out of service", dev_offline: "not connected", dev_unknown: "checking",
+      immediate: "Done on the spot", promised: "Done within {n} working days", appt_priority: "Booked: served first",
+      zh_only: "name in Chinese only", open_now: "Open now", today_hours: "Today {h}", closed_now: "The hall is closed now",
+      next_open: "Opens again {w}", no_next: "No opening hours scheduled soon", weekdays: "SunMonTueWedThuFriSat",
+      next_when: "{wd} {m}/{d} {t}", q_waiting: "{n} waiting", try_again: "please try again, or ask at the help desk"
     }
   };
 
@@ -99,7 +111,7 @@
     lang: "zh", elder: false, catalog: null, category: null, search: "", mode: "take",
     matter: null, green: null, phone: null, withIdentity: false, card: null, requestId: null,
     retryTimer: null, state: null, idleMs: 60000, lastTouch: Date.now(), screen: "home", history: [],
-    pendingAction: null
+    pendingAction: null, error: null
   };
 
   function t(key, vars) {
@@ -107,6 +119,13 @@
     Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
     return s;
   }
+  // An item's or bundle's name in the page's language; without an English name the Chinese one shows,
+  // marked so, never silently mixed in.
+  function nameHtml(x) {
+    if (S.lang !== "en" || x.name_en) return esc(S.lang === "en" ? x.name_en : x.name);
+    return esc(x.name) + ' <small class="zh-only">(' + esc(t("zh_only")) + ")</small>";
+  }
+  function nameText(x) { return S.lang === "en" && x.name_en ? x.name_en : x.name; }
   function esc(s) { return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
   function newRequestId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -170,12 +189,16 @@
     });
     document.querySelectorAll("[data-tp]").forEach(function (el) { el.placeholder = t(el.getAttribute("data-tp")); });
     $("btn-lang").textContent = S.lang === "zh" ? "English" : "中文";
-    if (S.catalog) { renderCats(); renderItems(); renderBundles(); }
+    if (S.catalog) { renderCats(); renderItems(); renderBundles(); renderHallStatus(); }
     if (S.screen === "notice") renderNotice();
+    if (S.state) applyState(S.state);  // the footer's device states in the new language
   }
 
   // ---------------------------------------------------------------- idle: back home, personal data gone
-  function touched() { S.lastTouch = Date.now(); }
+  function touched() {
+    S.lastTouch = Date.now();
+    if (S.error) { S.error = null; if (S.state) applyState(S.state); else setBanner(null); }
+  }
   function clearPersonal() {
     ["card-identity", "notice-identity", "id-chip-browse", "r-identity", "r-number", "r-matter", "r-ahead",
      "phone-display", "phone-shown", "code-display", "appt-list", "scan-thumbs", "scan-summary"].forEach(function (id) {
@@ -187,6 +210,10 @@
   }
   function idleReset() {
     clearPersonal();
+    // The next visitor starts in Chinese and in the ordinary mode (issue 21 §3).
+    S.lang = "zh"; S.elder = false; S.error = null;
+    document.body.classList.remove("elder"); $("btn-elder").classList.remove("on");
+    applyText();
     api("POST", "/session/reset").catch(function () {});
     home();
   }
@@ -208,10 +235,12 @@
     if (!document.body.getAttribute("data-idle")) S.idleMs = (st.idle_s || 60) * 1000;
     $("sim-panel").classList.toggle("hidden", !st.sim);
     var d = st.devices || {};
-    $("foot-devices").textContent = ["idcard", "printer", "scanner"].map(function (k) {
-      var x = d[k] || {}; return k + ":" + (x.state || "?") + (x.reason ? "(" + x.reason + ")" : "");
-    }).join("  ");
+    $("foot-devices").textContent = ["idcard", "printer", "scanner"].filter(function (k) { return d[k]; }).map(function (k) {
+      var state = d[k].state; var key = { online: "dev_online", fault: "dev_fault", offline: "dev_offline" }[state] || "dev_unknown";
+      return t("dev_" + k) + "：" + t(key);
+    }).join("　");
     if (!st.server_ok) setBanner(t("server_down"), true);
+    else if (S.error) setBanner(S.error, true);
     else if (d.printer && d.printer.state !== "online") setBanner(t("printer_down"), false);
     else if (d.idcard && d.idcard.state === "offline" && S.screen === "card") setBanner(t("reader_offline"), false);
     else setBanner(null);
@@ -234,6 +263,10 @@
   function onCardFailed() {
     touched();
     if (S.screen !== "card") show("card");
+    // A failed re-read forgets the card read before: the identity on screen must be the one on the reader.
+    S.card = null; S.withIdentity = false;
+    $("card-identity").textContent = ""; $("card-identity").classList.add("hidden");
+    $("appt-list").innerHTML = ""; setWalkinPrimary(true);
     var m = $("card-msg"); m.textContent = t("card_read_fail"); m.classList.remove("hidden");
     speak(t("card_read_fail"));
   }
@@ -250,20 +283,57 @@
   }
 
   // ---------------------------------------------------------------- catalogue
+  // Waiting counts on the item cards follow the hall, not the page load.
+  setInterval(function () {
+    if (!S.catalog || ["home", "browse", "bundles"].indexOf(S.screen) < 0) return;
+    api("GET", "/catalog").then(function (c) {
+      S.catalog.waiting = c.waiting; S.catalog.open_now = c.open_now;
+      S.catalog.hours_today = c.hours_today; S.catalog.next_opening = c.next_opening;
+      renderHallStatus();
+      document.querySelectorAll(".item[data-queues] .wait").forEach(function (el) {  // in place: a tap is never lost
+        el.textContent = waitText(JSON.parse(el.parentNode.getAttribute("data-queues")));
+      });
+    }).catch(function () {});
+  }, (document.body.getAttribute("data-refresh") || 15) * 1000);
   function loadCatalog() {
     return api("GET", "/catalog").then(function (c) {
       S.catalog = c;
       if (c.hall) $("hall-name").textContent = c.hall.name;
-      renderCats(); renderItems(); renderBundles();
+      renderCats(); renderItems(); renderBundles(); renderHallStatus();
       return c;
     });
   }
   function waitText(queueIds) {
     var w = S.catalog && S.catalog.waiting || {};
     for (var i = 0; i < (queueIds || []).length; i++) {
-      var q = w[String(queueIds[i])]; if (q) return t("waiting", { n: q.waiting });
+      var q = w[String(queueIds[i])];
+      if (q && q.serving_windows === 0) return t("no_window");
+      if (q) return t("waiting", { n: q.waiting });
     }
     return "";
+  }
+  // Home: is the hall open, today's hours, and how many wait in each queue now.
+  function renderHallStatus() {
+    var c = S.catalog; if (!c) return;
+    var box = $("hall-status"), hours = (c.hours_today || []).map(function (h) { return h[0] + "–" + h[1]; }).join("、");
+    box.classList.toggle("closed", c.open_now === false);
+    if (c.open_now === false) {
+      var w = t("no_next");
+      if (c.next_opening) {
+        var d = new Date(c.next_opening), wds = t("weekdays"), en = S.lang === "en";
+        var wd = en ? wds.substr(d.getDay() * 3, 3) : wds.charAt(d.getDay());
+        w = t("next_open", { w: t("next_when", { m: d.getMonth() + 1, d: d.getDate(), wd: wd, t: c.next_opening.slice(11, 16) }) });
+      }
+      box.textContent = t("closed_now") + " · " + w;
+    } else box.textContent = t("open_now") + (hours ? " · " + t("today_hours", { h: hours }) : "");
+    var strip = $("queue-strip"); strip.innerHTML = "";
+    (c.queues || []).forEach(function (q) {
+      var w = (c.waiting || {})[String(q.id)]; if (!w) return;
+      var chip = document.createElement("span"); chip.className = "q-chip"; chip.setAttribute("data-queue", q.prefix);
+      chip.innerHTML = "<b>" + esc(q.prefix) + "</b> " + esc(q.name) + " <em>" +
+        esc(w.serving_windows === 0 && w.waiting > 0 ? t("no_window") : t("q_waiting", { n: w.waiting })) + "</em>";
+      strip.appendChild(chip);
+    });
   }
   function renderCats() {
     var nav = $("cats"); nav.innerHTML = "";
@@ -287,7 +357,8 @@
     if (!items.length) { box.innerHTML = '<p class="sub">' + esc(t("search_none")) + "</p>"; return; }
     items.forEach(function (i) {
       var b = document.createElement("button"); b.className = "item"; b.setAttribute("data-item", i.code);
-      b.innerHTML = "<b>" + esc(i.name) + "</b><span>" + esc(i.kind === "immediate" ? "即办件" : "承诺件 " + (i.promised_days || "") + "个工作日") +
+      b.setAttribute("data-queues", JSON.stringify(i.queue_ids || []));
+      b.innerHTML = "<b>" + nameHtml(i) + "</b><span>" + esc(i.kind === "immediate" ? t("immediate") : t("promised", { n: i.promised_days || "" })) +
         '</span><span class="wait">' + esc(waitText(i.queue_ids)) + "</span>";
       b.onclick = function () {
         if (S.mode === "guide") openGuide({ type: "item", item: i });
@@ -299,9 +370,10 @@
   function renderBundles() {
     var box = $("bundle-list"); box.innerHTML = "";
     (S.catalog.bundles || []).forEach(function (bd) {
-      var names = (S.catalog.items || []).filter(function (i) { return bd.item_ids.indexOf(i.id) >= 0; }).map(function (i) { return i.name; });
+      var names = (S.catalog.items || []).filter(function (i) { return bd.item_ids.indexOf(i.id) >= 0; }).map(nameText);
       var b = document.createElement("button"); b.className = "item"; b.setAttribute("data-bundle", bd.code);
-      b.innerHTML = "<b>" + esc(bd.name) + "</b><span>" + esc(bd.description) + "</span><span>" +
+      b.setAttribute("data-queues", JSON.stringify([bd.queue_id]));
+      b.innerHTML = "<b>" + nameHtml(bd) + "</b><span>" + esc(bd.description) + "</span><span>" +
         esc(t("bundle_items", { x: names.join("、") })) + '</span><span class="wait">' + esc(waitText([bd.queue_id])) + "</span>";
       b.onclick = function () {
         if (S.mode === "guide") openGuide({ type: "bundle", bundle: bd, names: names });
@@ -354,10 +426,13 @@
   }
   function renderNotice() {
     var m = S.matter; if (!m) return;
-    $("notice-matter").textContent = m.type === "bundle" ? m.bundle.name : m.item.name;
+    $("notice-matter").innerHTML = nameHtml(m.type === "bundle" ? m.bundle : m.item);
     $("notice-items").textContent = m.type === "bundle" ? t("bundle_items", { x: m.names.join("、") }) : "";
     var rows = materialsOf(m);
     $("notice-empty").classList.toggle("hidden", rows.length > 0);
+    var deferNote = $("notice-defer");
+    deferNote.classList.toggle("hidden", !rows.some(function (x) { return x.deferrable; }));
+    deferNote.textContent = t("defer_note");
     $("notice-materials").innerHTML = rows.map(function (x, n) {
       var tags = '<span class="tag">' + esc(t(x.form || "copy")) + " " + esc(t("copies", { n: x.count || 1 })) + "</span>";
       if (x.required === false) tags += '<span class="tag opt">' + esc(t("optional")) + "</span>";
@@ -406,10 +481,12 @@
     $("r-number").textContent = tk.number;
     var tag = $("r-tag");
     tag.classList.toggle("hidden", tk.priority_class === "ordinary");
-    tag.textContent = tk.priority_class === "green" ? t("green_on", { r: t(tk.green_reason || "") }) : (tk.priority_class === "appointment" ? "预约优先" : "");
-    $("r-matter").textContent = r.matter || (tk.bundle || (tk.items || []).join("、"));
-    var mins = Math.round((tk.estimated_wait_s || 0) / 60);
-    $("r-ahead").textContent = tk.people_ahead > 0 ? t("ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
+    tag.textContent = tk.priority_class === "green" ? t("green_on", { r: t(tk.green_reason || "") }) : (tk.priority_class === "appointment" ? t("appt_priority") : "");
+    var chosen = S.matter && (S.matter.type === "bundle" ? S.matter.bundle : S.matter.item);
+    $("r-matter").textContent = (S.lang === "en" && chosen && chosen.name_en) || r.matter || (tk.bundle || (tk.items || []).join("、"));
+    // Never "0 minutes" with people ahead; no number at all when no window serves the queue now.
+    var mins = Math.max(1, Math.ceil((tk.estimated_wait_s || 0) / 60));
+    $("r-ahead").textContent = tk.people_ahead > 0 ? t(tk.serving_windows === 0 ? "ahead_no_window" : "ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
     var idc = $("r-identity");
     idc.classList.toggle("hidden", !tk.masked_id && !tk.masked_name);
     if (tk.masked_id || tk.masked_name) idc.textContent = t("identity", { name: tk.masked_name || "", id: tk.masked_id || "" });
@@ -439,19 +516,28 @@
       return;
     }
     if (e.code === "server_unreachable") { setBanner(t("server_down"), true); return; }
-    setBanner(t("error", { m: e.message }), true);
+    // Stays until the visitor touches the screen again; a message not in the page's language is not shown raw.
+    var m = e.message || "";
+    var zh = /[\u4e00-\u9fff]/.test(m);
+    S.error = t("error", { m: (S.lang === "zh") === zh && m ? m : t("try_again") });
+    setBanner(S.error, true);
   }
 
   // ---------------------------------------------------------------- ID card and appointments (004 §8.2: never required)
+  function setWalkinPrimary(on) {
+    // With a booking today, checking in is the big primary action and walking in the plain one.
+    $("card-walkin").classList.toggle("primary", on);
+  }
   function loadAppointments() {
     var list = $("appt-list"); list.innerHTML = "";
-    $("card-walkin").classList.remove("hidden");
+    $("card-walkin").classList.remove("hidden"); setWalkinPrimary(true);
     api("GET", "/appointments").then(function (r) {
       var items = r.items || [];
       if (!items.length) { list.innerHTML = '<p class="sub">' + esc(t("no_appt")) + "</p>"; speak(t("no_appt")); return; }
       var h = document.createElement("h3"); h.textContent = t("appt_title"); list.appendChild(h);
+      setWalkinPrimary(false);
       items.forEach(function (a) {
-        var b = document.createElement("button"); b.className = "item appt"; b.setAttribute("data-appointment", a.id);
+        var b = document.createElement("button"); b.className = "big primary appt"; b.setAttribute("data-appointment", a.id);
         var when = a.start ? (a.date + " " + a.start + (a.end ? "-" + a.end : "")) : "";
         b.innerHTML = "<b>" + esc(a.matter_name || a.matter || "") + "</b><span>" + esc(when) + "</span><span class=\"wait\">" + esc(t("appt_checkin")) + "</span>";
         b.onclick = function () { checkIn({ appointment_id: a.id }); };
@@ -514,6 +600,7 @@
         if (confirmBox.classList.contains("hidden")) $("scan-pending").src = AGENT + "/scan/pending.jpg?t=" + Date.now();
         confirmBox.classList.remove("hidden");
       } else confirmBox.classList.add("hidden");
+      document.querySelector("#s-scan .scan").classList.toggle("confirming", st.status === "confirm");
       renderThumbs(st.pages);
     }).catch(function () {});
   }
@@ -541,7 +628,7 @@
   function openGuide(m) {
     S.matter = m;
     var g = m.type === "item" ? (m.item.guide || {}) : { conditions: m.bundle.description };
-    $("guide-title").textContent = m.type === "item" ? m.item.name : m.bundle.name;
+    $("guide-title").innerHTML = nameHtml(m.type === "item" ? m.item : m.bundle);
     var rows = [["guide_conditions", g.conditions], ["guide_basis", g.legal_basis], ["guide_time", g.time_limit],
       ["guide_fees", g.fees], ["guide_process", g.process]].filter(function (r) { return r[1]; });
     var mats = materialsOf(m).map(function (x) { return esc(x.name) + "（" + esc(t(x.form || "copy")) + "）"; }).join("；");
