@@ -13,6 +13,7 @@ from hall_queue.queueing import posts
 from hall_queue.queueing import ticketing
 from hall_queue.access.auth import check_password, revoke_token, start_session
 from hall_queue.catalog.materials import bundle_view, item_view
+from hall_queue.cases.views import cases_of_ticket
 from hall_queue.domain.errors import NotFound
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import AuditEvent, Alert, Bundle, Hall, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window
@@ -209,8 +210,20 @@ def finish(ticket_id: int, body: S.FinishIn):
     if body.deferred_materials:
         detail["deferred_materials"] = [{"name": d.name, "due_date": d.due_date.isoformat(), "promise": d.promise}
                                         for d in body.deferred_materials]
-    return _ticket_action(ticket_id, lambda s, t: calling.finish(s, t, outcome=body.outcome, note=body.note,
-                                                                 detail=detail, now=now(), actor=g.actor))
+    if body.decisions:
+        detail["decisions"] = [d.model_dump() for d in body.decisions]
+    if body.special_procedures:
+        detail["special_procedures"] = [p.model_dump() for p in body.special_procedures]
+    if body.intermediary_service:
+        detail["intermediary_service"] = body.intermediary_service
+    vault = runtime().vault
+
+    def do(s: Session):
+        t = get_row(s, Ticket, ticket_id, "ticket")
+        events = calling.finish(s, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
+                                vault=vault)
+        return {**ticket_view(t), "cases": cases_of_ticket(s, t.id)}, events
+    return write(do)
 
 
 @operation("/tickets/<int:ticket_id>/transfer", "POST", roles=STAFF, summary="Transfer the ticket in hand",
