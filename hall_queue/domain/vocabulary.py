@@ -165,6 +165,8 @@ DEFERRED_REMINDER_WORKING_DAYS = 1
 # Rights of review and suit told on a refusal (002 §8.5.5; 行政复议法 §20, 行政诉讼法 §46).
 REVIEW_DAYS = 60
 SUIT_MONTHS = 6
+# Floor alerts of cases: due within the due-soon days, past the due date, a 容缺 material past its deadline.
+CASE_ALERT_KINDS = ("case_due_soon", "case_overdue", "deferred_overdue")
 # Case events sent to an external approval system (行政审批综合管理系统) as signed webhooks.
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 WEBHOOK_MAX_ATTEMPTS = 12
