@@ -83,3 +83,22 @@ def test_without_a_cjk_font_the_paper_is_refused_with_a_clear_error(api, monkeyp
     finally:
         monkeypatch.delenv("ONEVISIT_CJK_FONT")
         pdf._register_font.cache_clear()
+
+
+def test_the_window_prints_the_short_receipt_on_its_escpos_printer(api, app, tmp_path):
+    from devices.printer.virtual import interpret
+
+    app.config["WINDOW_PRINTER"] = f"virtual://?dir={tmp_path}/w{{window}}"
+    done = accept(api, "SS003", intermediary_service="无")
+    doc = _docs(api, done["cases"][0]["id"])["受理通知书"]
+    r = api.post(f"/api/v1/case-documents/{doc['id']}/print", {"window_id": api.windows[1]}, token=api.token("clerk01"))
+    assert r.status_code == 200, r.get_json()
+    png = r.get_json()["printout"]
+    assert (tmp_path / "w1" / png).exists()
+    assert _docs(api, done["cases"][0]["id"])["受理通知书"]["prints"] == 1
+    # Not a receipt: the pledge or refusal has none; another hall's window is 404.
+    done = accept(api, "SS003", outcome="refused", note="不属于本机关职权")
+    refusal = _docs(api, done["cases"][0]["id"])["不予受理决定书"]
+    r = api.post(f"/api/v1/case-documents/{refusal['id']}/print", {"window_id": api.windows[1]},
+                 token=api.token("clerk01"))
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "not_a_receipt"

@@ -7,6 +7,7 @@ two arrive at once (the key's row is inserted first, so a concurrent duplicate w
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Annotated, Any, Optional
 
 from flask import Response, g, request
@@ -21,9 +22,9 @@ from hall_queue.cases.intake import lookup_code_of
 from hall_queue.cases.numbering import check_format
 from hall_queue.cases.records import settings_of
 from hall_queue.cases.views import case_detail, inbox
-from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound
+from hall_queue.domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
 from hall_queue.domain.models import (Case, CaseDocument, CaseSettings, Department, IdempotentReply, ServiceItem,
-                                      Staff)
+                                      Staff, Window)
 from hall_queue.domain import vocabulary as V
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api import schemas as S
@@ -290,6 +291,63 @@ def document_pdf(doc_id: int):
     data, number = write(do)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
+
+
+class PrintIn(S.In):
+    window_id: S.Id
+
+
+class PrinterUnavailable(DomainError):
+    status = 503
+    code = "printer_unavailable"
+
+
+# The short fields of the receipt (受理单, 002 §8.2.2) out of the acceptance notice's lines.
+RECEIPT_FIELDS = ("事项名称", "受理号", "申请人", "联系电话", "受理时间", "承诺办结时限", "承诺办结日期", "中介服务事项",
+                  "特别程序及所需时间", "受理窗口及受理人", "包含事项")
+
+
+def window_printer_url(window_number: int) -> str:
+    """The ESC/POS printer of a window: ``WINDOW_PRINTER`` (``{window}`` is the number), else a virtual one."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    template = str(current_app.config.get("WINDOW_PRINTER") or os.environ.get("ONEVISIT_WINDOW_PRINTER") or
+                   f"virtual://?dir={Path(current_app.instance_path) / 'window-printouts'}")
+    return template.replace("{window}", str(window_number))
+
+
+@operation("/case-documents/<int:doc_id>/print", "POST", roles=STAFF, body=PrintIn, response=S.Out, tags=("cases",),
+           summary="Print a case's short receipt (受理单) on the window's ESC/POS printer")
+def document_print(doc_id: int, body: PrintIn):
+    from devices.base import DeviceError
+    from devices.printer import ReceiptSlip, open_printer
+
+    rt = runtime()
+    with rt.db.read() as s:
+        doc = _document(s, doc_id)
+        if doc.kind != "acceptance_notice":
+            raise InvalidRequest("only an acceptance notice has a short receipt", code="not_a_receipt")
+        window = get_row(s, Window, body.window_id, "window")
+        case = s.get(Case, doc.case_id)
+        code = lookup_code_of(case, rt.vault)
+        hall = get_hall(s, doc.hall_id)
+        lines = [(str(k), str(v)) for k, v in doc.content.get("lines", []) if k in RECEIPT_FIELDS]
+        slip = ReceiptSlip(hall_name=hall.name, title="受理单", number=doc.number, lines=lines,
+                           progress_url=pdf.progress_url(hall, code) if code else None)
+        number = window.number
+    try:
+        with open_printer(window_printer_url(number)) as printer:
+            printout = printer.print_receipt(slip)
+    except DeviceError as e:
+        raise PrinterUnavailable(f"window {number}'s printer: {e.message}") from e
+
+    def count(s: Session):
+        s.get(CaseDocument, doc_id).prints += 1
+        return None, []
+    write(count)
+    return {"ok": True, "printout": os.path.basename(printout) if printout else None}
 
 
 # ---------------------------------------------------------------- progress look-up (public)
