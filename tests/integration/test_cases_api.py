@@ -192,3 +192,25 @@ def test_integration_token_is_idempotent_and_progress_page_learns_nothing_from_a
     for wrong in (code[:-1] + ("A" if code[-1] != "A" else "B"), "x", "0" * 22):
         r = api.client.get(f"/api/v1/progress/{wrong}")
         assert r.status_code == 404 and r.get_json()["error"] == {"code": "not_found", "message": "no case with this code"}
+
+
+def test_progress_page_shows_history_promised_date_missing_and_where_to_collect(api, db):
+    done = accept(api, "SS003", outcome="deferred", deferred_materials=[{"name": "清税证明", "due_date": "2026-03-04"}])
+    cid = done["cases"][0]["id"]
+    with db.read() as s:
+        code = api.client.application.extensions["onevisit"].vault.decrypt(s.get(Case, cid).lookup_cipher)
+    page = api.client.get(f"/c/{code}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    for text in ("企业注销登记", "DEMO2026000001", "已分办", "2026-03-05 前", "还需补交的材料", "清税证明", "张*丰"):
+        assert text in html, text
+    assert ID not in html and "220102" not in html
+    detail = api.get(f"/api/v1/cases/{cid}", token=api.token("dept-ss")).get_json()
+    api.post(f"/api/v1/deferred-materials/{detail['deferred_materials'][0]['id']}/supply", {},
+             token=api.token("clerk01"))
+    for path, body in (("take", {}), ("decide", {"decision": "approved"}), ("result-ready", {})):
+        step(api, "dept-ss", cid, path, body)
+    html = api.client.get(f"/c/{code}").get_data(as_text=True)
+    assert "结果待领取" in html and "出件" in html and "领取办理结果" in html and "还需补交的材料" not in html
+    assert api.client.get(f"/c/{code[:-2]}zz").status_code == 404
+    assert api.client.get("/c/short").status_code == 404
