@@ -22,8 +22,21 @@ from sqlalchemy.orm import Session
 
 from hall_queue.access.audit import Actor
 from hall_queue.domain import calendar
-from hall_queue.domain.models import Case, CaseDocument, Hall, ServiceItem, Staff, Ticket, Window
-from hall_queue.domain.vocabulary import CASE_DOCUMENT_CODES, CASE_DOCUMENT_TITLES, REVIEW_DAYS, SUIT_MONTHS
+from hall_queue.domain.models import (
+    Case,
+    CaseDocument,
+    Hall,
+    ServiceItem,
+    Staff,
+    Ticket,
+    Window,
+)
+from hall_queue.domain.vocabulary import (
+    CASE_DOCUMENT_CODES,
+    CASE_DOCUMENT_TITLES,
+    REVIEW_DAYS,
+    SUIT_MONTHS,
+)
 
 OVERDUE_RULE = ("逾期未补正的，视为申请人放弃容缺受理：本事项终止办理，已提交的材料予以退回，"
                 "申请人可在材料齐全后重新申请。")
@@ -33,7 +46,7 @@ def _local(hall: Hall, at: datetime) -> str:
     return calendar.local_time(hall, at).strftime("%Y年%m月%d日 %H:%M")
 
 
-def _day(d) -> str:  # noqa: ANN001 - a date
+def _day(d) -> str:
     return d.strftime("%Y年%m月%d日")
 
 

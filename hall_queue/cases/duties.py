@@ -21,7 +21,11 @@ from hall_queue.cases.records import settings_of
 from hall_queue.domain.clock import iso
 from hall_queue.domain.events import AlertCleared, AlertRaised, DomainEvent
 from hall_queue.domain.models import Alert, Case, DeferredMaterial, Department, Hall
-from hall_queue.domain.vocabulary import CASE_ALERT_KINDS, CLOCK_RUNNING_STATES, DEFERRED_REMINDER_WORKING_DAYS
+from hall_queue.domain.vocabulary import (
+    CASE_ALERT_KINDS,
+    CLOCK_RUNNING_STATES,
+    DEFERRED_REMINDER_WORKING_DAYS,
+)
 from hall_queue.infrastructure import hall_store
 
 DUE_SOON, OVERDUE, DEFERRED_OVERDUE = CASE_ALERT_KINDS

@@ -27,8 +27,16 @@ from hall_queue.cases.numbering import format_acceptance_no, next_seq
 from hall_queue.cases.records import record, settings_of
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.events import DomainEvent
-from hall_queue.domain.models import (Bundle, BundleItem, Case, CaseHandover, DeferredMaterial, Hall, ServiceItem,
-                                      Ticket)
+from hall_queue.domain.models import (
+    Bundle,
+    BundleItem,
+    Case,
+    CaseHandover,
+    DeferredMaterial,
+    Hall,
+    ServiceItem,
+    Ticket,
+)
 from hall_queue.domain.vocabulary import CASE_OPENING_OUTCOMES, OUTCOMES
 from hall_queue.infrastructure import hall_store
 

@@ -24,9 +24,23 @@ from hall_queue.cases import clock
 from hall_queue.cases.records import record
 from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
 from hall_queue.domain.events import CaseChanged, CaseResultReady, DomainEvent
-from hall_queue.domain.models import Case, CaseHandover, DeferredMaterial, Department, Hall, Staff
-from hall_queue.domain.vocabulary import (CASE_DECISIONS, CASE_FINAL_STATES, CASE_STATE_LABELS, CASE_TRANSITIONS,
-                                          CLOCK_RUNNING_STATES, CLOCK_STOPPED_STATES, INTEGRATION_TOKEN_KIND)
+from hall_queue.domain.models import (
+    Case,
+    CaseHandover,
+    DeferredMaterial,
+    Department,
+    Hall,
+    Staff,
+)
+from hall_queue.domain.vocabulary import (
+    CASE_DECISIONS,
+    CASE_FINAL_STATES,
+    CASE_STATE_LABELS,
+    CASE_TRANSITIONS,
+    CLOCK_RUNNING_STATES,
+    CLOCK_STOPPED_STATES,
+    INTEGRATION_TOKEN_KIND,
+)
 
 # Actions only the responsible department (or a manager / the approval system) may take.
 DEPARTMENT_ACTIONS = ("take", "request_supplement", "supplement_received", "start_special_procedure",

@@ -4,18 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hall_queue.cases.progress import handover_windows
 from hall_queue.domain.events import DomainEvent
-from hall_queue.domain.models import Case, Hall, Window
+from hall_queue.domain.models import Case, Hall
 
 
 def result_ready_text(session: Session, case: Case) -> str:
     hall = session.get(Hall, case.hall_id)
-    names = session.scalars(select(Window.name).where(Window.hall_id == hall.id, Window.kind == "handover")
-                            .order_by(Window.number)).all()
-    where = "、".join(names) or "出件窗口"
+    where = handover_windows(session, hall.id)
     return (f"【{hall.name}】您申请的“{case.title}”（受理号{case.acceptance_no}）已办理完毕，"
             f"请携带身份证件和受理通知书到{where}领取结果。")
 

@@ -15,9 +15,21 @@ from sqlalchemy.orm import Session
 from hall_queue.cases.intake import lookup_hash
 from hall_queue.domain import calendar
 from hall_queue.domain.models import Case, CaseEvent, DeferredMaterial, Hall, Window
-from hall_queue.domain.vocabulary import CASE_DECISION_LABELS, CASE_STATE_LABELS, HANDOVER_LABELS
+from hall_queue.domain.vocabulary import (
+    CASE_DECISION_LABELS,
+    CASE_STATE_LABELS,
+    HANDOVER_LABELS,
+)
 
 MAX_CODE = 64
+
+
+def handover_windows(session: Session, hall_id: int) -> str:
+    """Where results are collected, as people read it: ``12号窗口（出件）``."""
+    rows = session.execute(select(Window.number, Window.name).where(Window.hall_id == hall_id,
+                                                                    Window.kind == "handover")
+                           .order_by(Window.number)).all()
+    return "、".join(f"{n}号窗口（{name}）" for n, name in rows) or "出件窗口"
 
 
 def find(session: Session, code: str) -> Case | None:
@@ -47,9 +59,7 @@ def view(session: Session, case: Case) -> dict[str, Any]:
         missing += list((req.detail or {}).get("materials", [])) if req else []
     collect = ""
     if case.state == "result_ready":
-        names = session.scalars(select(Window.name).where(Window.hall_id == hall.id, Window.kind == "handover",
-                                                          Window.is_open.is_(True)).order_by(Window.number)).all()
-        collect = f"请携带身份证件和受理通知书到{hall.name}{'、'.join(names) or '出件窗口'}领取办理结果"
+        collect = f"请携带身份证件和受理通知书到{hall.name}{handover_windows(session, hall.id)}领取办理结果"
     handover = next((e for e in reversed(evs) if e.action == "hand_over"), None)
     return {"title": case.title, "acceptance_no": case.acceptance_no, "hall": hall.name,
             "state": case.state, "state_label": CASE_STATE_LABELS.get(case.state, ""),

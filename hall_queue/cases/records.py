@@ -13,8 +13,18 @@ from sqlalchemy.orm import Session
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
 from hall_queue.domain.clock import iso
-from hall_queue.domain.models import Case, CaseEvent, CaseSettings, Department, ServiceItem, WebhookDelivery
-from hall_queue.domain.vocabulary import DEFAULT_ACCEPTANCE_FORMAT, DUE_SOON_WORKING_DAYS
+from hall_queue.domain.models import (
+    Case,
+    CaseEvent,
+    CaseSettings,
+    Department,
+    ServiceItem,
+    WebhookDelivery,
+)
+from hall_queue.domain.vocabulary import (
+    DEFAULT_ACCEPTANCE_FORMAT,
+    DUE_SOON_WORKING_DAYS,
+)
 
 
 def settings_of(session: Session, hall_id: int) -> CaseSettings:

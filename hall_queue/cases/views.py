@@ -10,10 +10,24 @@ from sqlalchemy.orm import Session
 from hall_queue.cases import clock
 from hall_queue.cases.lifecycle import brief
 from hall_queue.domain.clock import iso
-from hall_queue.domain.models import (Case, CaseDocument, CaseEvent, CaseHandover, DeferredMaterial, Department,
-                                      Hall, TicketAttachment)
-from hall_queue.domain.vocabulary import (CASE_DECISION_LABELS, CASE_DOCUMENT_TITLES, CASE_FINAL_STATES,
-                                          CASE_STATE_LABELS, CLOCK_RUNNING_STATES, HANDOVER_LABELS)
+from hall_queue.domain.models import (
+    Case,
+    CaseDocument,
+    CaseEvent,
+    CaseHandover,
+    DeferredMaterial,
+    Department,
+    Hall,
+    TicketAttachment,
+)
+from hall_queue.domain.vocabulary import (
+    CASE_DECISION_LABELS,
+    CASE_DOCUMENT_TITLES,
+    CASE_FINAL_STATES,
+    CASE_STATE_LABELS,
+    CLOCK_RUNNING_STATES,
+    HANDOVER_LABELS,
+)
 
 
 def cases_of_ticket(session: Session, ticket_id: int) -> list[dict[str, Any]]:

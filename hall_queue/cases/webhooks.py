@@ -8,9 +8,9 @@ earlier row of its case is undelivered. Nothing is lost while the receiver is do
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,7 +70,7 @@ def deliver_due(db: Database, vault: IdentityVault, *, now: datetime, post: Post
             if not cipher:
                 raise DeliveryError("no webhook secret configured")
             post(url, body, secret=vault.decrypt(cipher), event_id=event_id, timestamp=int(time.time()))
-        except (DeliveryError, ValueError) as e:
+        except (DeliveryError, ValueError):
             report.failed += 1
             stalled.add(case_id)
             db.run_write(lambda s: _failed(s, row_id, str(e)[:200], now))

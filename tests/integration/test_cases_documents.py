@@ -86,7 +86,6 @@ def test_without_a_cjk_font_the_paper_is_refused_with_a_clear_error(api, monkeyp
 
 
 def test_the_window_prints_the_short_receipt_on_its_escpos_printer(api, app, tmp_path):
-    from devices.printer.virtual import interpret
 
     app.config["WINDOW_PRINTER"] = f"virtual://?dir={tmp_path}/w{{window}}"
     done = accept(api, "SS003", intermediary_service="无")

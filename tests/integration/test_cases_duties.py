@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from hall_queue.cases.duties import check_cases, overdue_by_department
 from hall_queue.cases.webhooks import deliver_due
-from hall_queue.domain.models import Alert, CaseEvent, Hall, Notification, WebhookDelivery
+from hall_queue.domain.models import (
+    Alert,
+    CaseEvent,
+    Hall,
+    Notification,
+    WebhookDelivery,
+)
 from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.infrastructure.webhooks import verify
 from tests.conftest import engines
@@ -31,7 +37,7 @@ class FlakyReceiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 outer.requests += 1
                 n = outer.requests
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from flask import Response, g, request
 from pydantic import Field, StringConstraints
@@ -17,18 +17,34 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.access.auth import issue_token
+from hall_queue.bootstrap import runtime
 from hall_queue.cases import lifecycle, pdf, progress
 from hall_queue.cases.intake import lookup_code_of
 from hall_queue.cases.numbering import check_format
 from hall_queue.cases.records import settings_of
 from hall_queue.cases.views import case_detail, inbox
-from hall_queue.domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
-from hall_queue.domain.models import (Case, CaseDocument, CaseSettings, Department, IdempotentReply, ServiceItem,
-                                      Staff, Window)
 from hall_queue.domain import vocabulary as V
-from hall_queue.bootstrap import runtime
+from hall_queue.domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
+from hall_queue.domain.models import (
+    Case,
+    CaseDocument,
+    CaseSettings,
+    Department,
+    IdempotentReply,
+    ServiceItem,
+    Staff,
+    Window,
+)
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
+from hall_queue.entrypoints.api.base import (
+    MANAGERS,
+    STAFF,
+    get_hall,
+    get_row,
+    now,
+    operation,
+    write,
+)
 
 APPROVAL = V.INTEGRATION_TOKEN_KIND
 READERS = STAFF + (APPROVAL,)
@@ -43,7 +59,7 @@ class NoteIn(S.In):
 
 
 class DispatchIn(NoteIn):
-    department_id: Optional[S.Id] = None
+    department_id: S.Id | None = None
 
 
 class SupplementIn(NoteIn):
@@ -56,7 +72,7 @@ class SupplementReceivedIn(NoteIn):
 
 class SpecialProcedureIn(NoteIn):
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
-    days: Optional[Annotated[int, Field(ge=0, le=365)]] = None
+    days: Annotated[int, Field(ge=0, le=365)] | None = None
 
 
 class DecideIn(NoteIn):
@@ -67,7 +83,7 @@ class HandOverIn(NoteIn):
     method: V.HandoverMethod = "pickup"
     courier_company: Short = ""
     tracking_no: Short = ""
-    id_number: Optional[S.IdNumber] = None
+    id_number: S.IdNumber | None = None
 
 
 class CaseOut(S.Out):
@@ -86,12 +102,10 @@ class DepartmentIn(S.In):
 
 
 class CaseSettingsIn(S.In):
-    acceptance_format: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
-                                                                 max_length=60)]] = None
-    due_soon_working_days: Optional[Annotated[int, Field(ge=0, le=30)]] = None
-    webhook_url: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=300,
-                                                           pattern=r"^(https?://\S+)?$")]] = None
-    webhook_secret: Optional[Annotated[str, StringConstraints(min_length=16, max_length=200)]] = None
+    acceptance_format: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=60)] | None = None
+    due_soon_working_days: Annotated[int, Field(ge=0, le=30)] | None = None
+    webhook_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300, pattern=r"^(https?://\S+)?$")] | None = None
+    webhook_secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
 
 
 class TokenIn(S.In):
@@ -104,7 +118,7 @@ class SupplyIn(S.In):
 
 # ---------------------------------------------------------------- idempotent writes
 
-def _idempotent(do):  # noqa: ANN001, ANN202
+def _idempotent(do):
     """Run ``do(session) -> (answer, events)`` once per (token, Idempotency-Key); replay the answer after."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
@@ -157,9 +171,15 @@ def _op(path: str, summary: str, body: type | None = None, roles: tuple[str, ...
 @operation("/cases/<int:case_id>", "GET", roles=READERS, summary="Read a case (办件): state, clock, events, papers",
            response=CaseOut, tags=("cases",))
 def get_case(case_id: int):
-    with runtime().db.read() as s:
+    rt = runtime()
+    with rt.db.read() as s:
         case = get_row(s, Case, case_id, "case")
-        return case_detail(s, case, now=now())
+        out = case_detail(s, case, now=now())
+        if g.actor.kind == "staff":  # the receipt's QR, for staff who re-print it
+            top = s.get(Case, case.parent_id) if case.parent_id else case
+            code = lookup_code_of(top, rt.vault)
+            out["progress_path"] = f"/c/{code}" if code else None
+        return out
 
 
 @operation("/halls/<int:hall_id>/cases", "GET", roles=READERS, summary="List a hall's cases, newest first",
@@ -168,6 +188,7 @@ def get_case(case_id: int):
 def list_cases(hall_id: int):
     state = request.args.get("state")
     dept = request.args.get("department_id", type=int)
+    number = (request.args.get("acceptance_no") or "").strip()[:40]
     with runtime().db.read() as s:
         get_hall(s, hall_id)
         q = select(Case).where(Case.hall_id == hall_id)
@@ -177,6 +198,8 @@ def list_cases(hall_id: int):
             q = q.where(Case.state == state)
         if dept:
             q = q.where(Case.department_id == dept)
+        if number:
+            q = q.where(Case.acceptance_no == number)
         rows = s.scalars(q.order_by(Case.id.desc()).limit(500)).all()
         return {"items": [lifecycle.brief(c) for c in rows]}
 

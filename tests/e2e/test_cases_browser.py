@@ -1,0 +1,120 @@
+"""Browser tests of cases (办件) against a real server: the clerk accepts and gets the receipt, the department
+works its inbox, the applicant's phone shows the progress page (390×844). Screenshots in test-artifacts/cases/."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.e2e.browser import (
+    ARGS,
+    CHROMIUM,
+    api_call,
+    demo_server,
+    login,
+    require_chromium,
+    shot,
+    staff_token,
+)
+
+require_chromium()
+sync_api = pytest.importorskip("playwright.sync_api")
+ENGLISH = ("accepted", "dispatched", "in_review", "result_ready", "undefined", "null", "Error", "§")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = demo_server(tmp_path_factory.mktemp("cases-e2e"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _no_english(text: str) -> None:
+    for word in ENGLISH:
+        assert word not in text, word
+
+
+def test_clerk_accepts_and_gets_the_receipt_department_works_the_inbox_applicant_follows_on_the_phone(server, browser):
+    hall = server.tokens["hall_id"]
+    manager = staff_token(server, "manager")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    catalog = requests.get(server.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
+    item = next(i["id"] for i in catalog["items"] if i["code"] == "SS003")
+    issued = api_call(server, "POST", f"/api/v1/halls/{hall}/tickets", server.tokens["kiosk"],
+                      {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234", "phone": "13912345678"})
+
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    login(page, server, "clerk01")
+    page.wait_for_url("**/admin/console")
+    page.click(f"button[data-window='{windows[1]}']")
+    page.wait_for_selector("#desk:not([hidden])")
+    page.keyboard.press("F1")
+    page.wait_for_selector(f"#t-number:has-text('{issued['number']}')")
+    page.keyboard.press("F5")
+    page.wait_for_selector("#finish-dlg[open]")
+    page.select_option("#f-outcome", "accepted")
+    page.click("#f-submit")
+    receipt = page.wait_for_selector(".case-receipt")
+    text = receipt.inner_text()
+    assert "受理号" in text and "企业注销登记" in text and "承诺办结日期" in text
+    _no_english(text)
+    shot(page, "cases", "console-receipt")
+    pdf = page.request.get(server.url + page.get_attribute(".case-receipt a[data-doc=acceptance_notice]", "href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body()[:5] == b"%PDF-"
+    page.click(".case-receipt button[data-receipt]")
+    page.wait_for_selector("#toast:has-text('受理小票已发送到窗口打印机')")
+    ctx.close()
+
+    # The department: its inbox, take, supplement, decide, result ready.
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    login(page, server, "dept-ss")
+    page.goto(server.url + "/admin/cases")
+    row = page.wait_for_selector("#inbox tbody tr")
+    assert "企业注销登记" in row.inner_text() and "已分办" in row.inner_text()
+    shot(page, "cases", "department-inbox")
+    row.click()
+    page.wait_for_selector("#d-title:has-text('企业注销登记')")
+    assert page.inner_text("#d-id") == "220102********1234"
+    page.click("button[data-step='take']")
+    page.wait_for_selector("#d-state:has-text('审查中')")
+    page.click("button[data-step='request-supplement']")
+    page.fill("#d-input", "清算报告（补签字）")
+    page.click("#d-submit")
+    page.wait_for_selector("#d-state:has-text('补正中')")
+    page.click("button[data-step='supplement-received']")
+    page.wait_for_selector("#d-state:has-text('审查中')")
+    page.click("button[data-step='decide:approved']")
+    page.wait_for_selector("#d-state:has-text('已作出决定')")
+    page.click("button[data-step='result-ready']")
+    page.wait_for_selector("#d-state:has-text('结果待领取')")
+    shot(page, "cases", "department-case")
+    _no_english(page.inner_text("main"))
+    case_id = int(page.get_attribute("#inbox tbody tr", "data-case") or 0) or None
+    ctx.close()
+
+    # The applicant's phone: the receipt's QR opens the progress page.
+    token = staff_token(server, "clerk01")
+    cases = api_call(server, "GET", f"/api/v1/halls/{hall}/cases?state=result_ready", token)["items"]
+    detail = api_call(server, "GET", f"/api/v1/cases/{case_id or cases[0]['id']}", token)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
+                                device_scale_factor=2)
+    p = phone.new_page()
+    p.goto(server.url + detail["progress_path"])
+    p.wait_for_selector("#state:has-text('结果待领取')")
+    body = p.inner_text("body")
+    assert "出件" in p.inner_text("#collect") and "企业注销登记" in body and "张*丰" in body
+    assert "220102" not in body
+    _no_english(body)
+    # Nothing sticks out of a 390-pixel-wide phone.
+    assert p.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(p, "cases", "progress-phone")
+    phone.close()
