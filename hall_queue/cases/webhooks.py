@@ -70,10 +70,11 @@ def deliver_due(db: Database, vault: IdentityVault, *, now: datetime, post: Post
             if not cipher:
                 raise DeliveryError("no webhook secret configured")
             post(url, body, secret=vault.decrypt(cipher), event_id=event_id, timestamp=int(time.time()))
-        except (DeliveryError, ValueError):
+        except (DeliveryError, ValueError) as e:
+            error = str(e)[:200]
             report.failed += 1
             stalled.add(case_id)
-            db.run_write(lambda s: _failed(s, row_id, str(e)[:200], now))
+            db.run_write(lambda s: _failed(s, row_id, error, now))
             # Later events of this case wait for this one; go on with the other cases.
             continue
         report.delivered += 1
