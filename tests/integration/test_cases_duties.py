@@ -157,3 +157,42 @@ def test_deferred_material_gets_one_reminder_before_and_an_alert_after_its_deadl
                     token=api.tokens["kiosk"]).status_code == 200
     cleared = [e.payload.get("kind") for e in run() if e.name == "alert_cleared"]
     assert "deferred_overdue" in cleared
+
+
+def test_case_indicators_follow_their_definitions(api, db, app):
+    # Mon 2 Mar: an on-the-spot 即办 (one trip), a refusal, a notice, a 3-day case and a deferred one.
+    accept(api, "SS001", outcome="completed")
+    api.clock.advance(minutes=1)
+    accept(api, "SS003", outcome="refused", note="不属于本机关职权")
+    api.clock.advance(minutes=1)
+    accept(api, "SS003", outcome="notice", missing_materials=["清算报告"])
+    api.clock.advance(minutes=1)
+    late = accept(api, "SS003")["cases"][0]["id"]                       # due Thu 5 Mar
+    api.clock.advance(minutes=1)
+    deferred = accept(api, "SS005", outcome="deferred",
+                      deferred_materials=[{"name": "平面图", "due_date": "2026-03-03"}])["cases"][0]
+    later(api, days=4)                                                  # Fri 6 Mar: `late` is overdue
+    step(api, "dept-ss", late, "take")
+    step(api, "dept-ss", late, "decide", {"decision": "approved"})    # decided late: 4 working days
+    step(api, "dept-ss", late, "result-ready")
+    step(api, "clerk12", late, "hand-over", {"method": "pickup", "id_number": "220102199003071234"})
+    r = api.get(f"/api/v1/halls/{api.hall_id}/case-indicators?from=2026-03-02&to=2026-03-06",
+                token=api.token("manager"))
+    assert r.status_code == 200, r.get_json()
+    got = {i["key"]: i["value"] for i in r.get_json()["indicators"]}
+    assert all(i["definition"] and i["label"] for i in r.get_json()["indicators"])
+    assert got["on_the_spot_acceptance_rate"] == round(3 / 5, 4)      # 即办, 受理, 容缺 of 5 decisions
+    assert got["immediate_rate"] == round(1 / 3, 4)
+    assert got["on_time_rate"] == 0.5                                   # 即办 on time, `late` not
+    assert got["mean_working_days_to_decision"] == 2.0                  # (0 + 4) / 2
+    assert got["deferred_on_time_rate"] == 0.0                          # due Tue 3 Mar, never supplied
+    assert got["visits_per_case"] == round((1 + 1 + 2) / 3, 2)          # 即办, refusal, `late` picked up
+    assert got["one_trip_rate"] == round(2 / 3, 4)
+    assert got["overdue_by_department"] == []                          # `deferred` is still on its clock
+    later(api, days=3)                                                  # Mon 9 Mar: `deferred` (10 days) fine
+    r = api.client.get(f"/api/v1/halls/{api.hall_id}/case-indicators.csv?from=2026-03-02&to=2026-03-09",
+                       headers={"Authorization": f"Bearer {api.token('manager')}"})
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    text = r.data.decode("utf-8-sig")
+    assert "当场受理率,0.6," in text and "按时办结率,0.5," in text and "口径说明" in text
+    assert deferred["state"] == "dispatched"

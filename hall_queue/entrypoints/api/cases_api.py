@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.access.auth import issue_token
 from hall_queue.bootstrap import runtime
-from hall_queue.cases import lifecycle, pdf, progress
+from hall_queue.cases import indicators, lifecycle, pdf, progress
 from hall_queue.cases.intake import lookup_code_of
 from hall_queue.cases.numbering import check_format
 from hall_queue.cases.records import settings_of
@@ -45,6 +45,7 @@ from hall_queue.entrypoints.api.base import (
     operation,
     write,
 )
+from hall_queue.entrypoints.api.registry import OPERATIONS
 
 APPROVAL = V.INTEGRATION_TOKEN_KIND
 READERS = STAFF + (APPROVAL,)
@@ -383,6 +384,45 @@ def case_progress(code: str):
         if case is None:
             raise NotFound("no case with this code")
         return progress.view(s, case)
+
+
+# ---------------------------------------------------------------- indicators (000 §12.3.4, 002 §11.3.4)
+
+def _indicators(hall_id: int) -> dict:
+    from hall_queue.entrypoints.api.stats_api import parse_query
+
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        q = parse_query(hall, request.args)
+        return indicators.compute(s, hall, q.date_from, q.date_to, now=now())
+
+
+PERIOD = {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}}
+
+
+@operation("/halls/<int:hall_id>/case-indicators", "GET", roles=MANAGERS, response=S.Out, tags=("cases",),
+           summary="Read the case indicators (当场受理率, 按时办结率, 即办件比率, …) with their definitions")
+def case_indicators(hall_id: int):
+    return _indicators(hall_id)
+
+
+OPERATIONS[-1].query.update(PERIOD)
+
+
+@operation("/halls/<int:hall_id>/case-indicators.csv", "GET", roles=MANAGERS, tags=("cases",),
+           summary="Export the case indicators as CSV")
+def case_indicators_csv(hall_id: int):
+    import csv
+    import io
+
+    result = _indicators(hall_id)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(indicators.csv_rows(result))
+    return Response(("\ufeff" + buf.getvalue()).encode("utf-8"), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="case-indicators-{result["from"]}-{result["to"]}.csv"'})
+
+
+OPERATIONS[-1].query.update(PERIOD)
 
 
 # ---------------------------------------------------------------- configuration
