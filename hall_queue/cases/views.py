@@ -99,5 +99,6 @@ def inbox(session: Session, hall_id: int, department_id: int, *, now: datetime,
     if states:
         q = q.where(Case.state.in_(states))
     rows = session.scalars(q.order_by(Case.due_on, Case.id)).all()
-    return [{**brief(c), "working_days_left": clock.working_days_left(session, c, today),
+    return [{**brief(c), "working_days_left": clock.working_days_left(session, c, today)
+             if c.state in CLOCK_RUNNING_STATES else None,
              "overdue": c.state in CLOCK_RUNNING_STATES and today > c.due_on} for c in rows]

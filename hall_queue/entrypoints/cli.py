@@ -42,8 +42,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     db = _db()
     now = SystemClock().now()
 
+    from hall_queue.access.identity import IdentityVault
+    from hall_queue.entrypoints.demo.cases import load_demo_cases
+
+    vault = IdentityVault.from_settings(config_mod.from_env())
+
     def do(s):
         hall = load_demo_hall(s, now=now)
+        load_demo_cases(s, hall, now=now, vault=vault)  # 办件 in every state (issue 15)
         return hall.id, hall.name, issue_demo_tokens(s, hall, now=now)
 
     hall_id, name, tokens = db.run_write(do)

@@ -36,7 +36,7 @@
       onclick: () => open(c.id)},
       el("td", {}, c.acceptance_no), el("td", {}, c.title), el("td", {}, c.masked_name || "—"),
       el("td", {}, page.states[c.state] || ""), el("td", {}, c.due_on),
-      el("td", {}, c.working_days_left === undefined ? "" : c.overdue ? `已超期${-c.working_days_left}天` : String(c.working_days_left)))));
+      el("td", {}, c.working_days_left === undefined || c.working_days_left === null ? "—" : c.overdue ? `已超期${-c.working_days_left}天` : String(c.working_days_left)))));
     $("inbox-empty").hidden = items.length > 0;
   }
 
