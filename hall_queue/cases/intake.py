@@ -186,8 +186,8 @@ class _Opener:
 def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | None, detail: dict[str, Any],
                now: datetime, actor: Actor, vault: IdentityVault | None = None) -> tuple[list[Case], list[DomainEvent]]:
     """Open the cases of a finished ticket (see the module doc); return the top-level cases and events."""
-    if detail.get("handover_case_ids"):
-        return [], []  # a visit to collect results opens nothing new
+    if session.scalar(select(Case.id).where(Case.pickup_ticket_id == ticket.id).limit(1)) is not None:
+        return [], []  # a visit to collect results (统一出件) opens nothing new
     decided = _decisions(ticket, outcome, note, detail)
     op = _Opener(session, ticket, now=now, actor=actor, vault=vault)
     opening = [(i, o, n) for i, o, n in decided if o in CASE_OPENING_OUTCOMES]

@@ -784,6 +784,8 @@ class Case(Base):
     visits: Mapped[int] = mapped_column(Integer, default=1)
     due_alert_id: Mapped[Optional[int]] = mapped_column(ForeignKey("alerts.id"), nullable=True)
     due_alert_kind: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
+    # The handover ticket the kiosk issued to collect this result (统一出件, 001 §7.3).
+    pickup_ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
 
     item: Mapped[Optional[ServiceItem]] = relationship()
     department: Mapped[Optional[Department]] = relationship()

@@ -214,3 +214,38 @@ def test_progress_page_shows_history_promised_date_missing_and_where_to_collect(
     assert "结果待领取" in html and "出件" in html and "领取办理结果" in html and "还需补交的材料" not in html
     assert api.client.get(f"/c/{code[:-2]}zz").status_code == 404
     assert api.client.get("/c/short").status_code == 404
+
+
+def test_kiosk_pickup_issues_a_handover_ticket_with_the_ready_results_attached(api, db):
+    cid = accept(api, "SS003")["cases"][0]["id"]
+    kiosk = api.tokens["kiosk"]
+    r = api.post(f"/api/v1/halls/{api.hall_id}/pickups/lookup", {"id_number": ID}, token=kiosk)
+    assert r.status_code == 200 and r.get_json()["count"] == 0        # not ready yet
+    for path, body in (("take", {}), ("decide", {"decision": "approved"}), ("result-ready", {})):
+        step(api, "dept-ss", cid, path, body)
+    r = api.post(f"/api/v1/halls/{api.hall_id}/pickups/lookup", {"id_number": ID}, token=kiosk)
+    assert r.get_json() == {"count": 1, "items": [{"title": "企业注销登记", "acceptance_no": "DEMO2026000001"}]}
+    assert api.post(f"/api/v1/halls/{api.hall_id}/pickups/lookup", {"id_number": OTHER_ID},
+                    token=kiosk).get_json()["count"] == 0
+    r = api.post(f"/api/v1/halls/{api.hall_id}/pickups", {"id_number": ID, "name": "张三丰"}, token=kiosk,
+                 headers={"Idempotency-Key": "pick-1"})
+    assert r.status_code == 201, r.get_json()
+    ticket = r.get_json()
+    assert ticket["number"].startswith("G") and [c["id"] for c in ticket["cases"]] == [cid]
+    again = api.post(f"/api/v1/halls/{api.hall_id}/pickups", {"id_number": ID}, token=kiosk,
+                     headers={"Idempotency-Key": "pick-1"})
+    assert again.get_json()["id"] == ticket["id"] and again.get_json()["replayed"]
+    r = api.post(f"/api/v1/halls/{api.hall_id}/pickups", {"id_number": OTHER_ID}, token=kiosk)
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "no_results"
+    # The handover window calls it, sees the attached result, checks the card, signs it off.
+    api.sign_in("clerk12", 12)
+    assert api.call("clerk12", 12)["ticket"]["id"] == ticket["id"]
+    attached = api.get(f"/api/v1/tickets/{ticket['id']}/pickup-cases", token=api.token("clerk12")).get_json()
+    assert [c["acceptance_no"] for c in attached["items"]] == ["DEMO2026000001"]
+    assert step(api, "clerk12", cid, "hand-over", {"method": "pickup", "id_number": OTHER_ID},
+                expect=422)["error"]["code"] == "card_mismatch"
+    step(api, "clerk12", cid, "hand-over", {"method": "pickup", "id_number": ID})
+    done = api.act("clerk12", ticket["id"], "finish", {"outcome": "completed"})
+    assert done["cases"] == []                                      # a pickup visit opens no case
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 from flask import Response, g, request
 from pydantic import Field, StringConstraints
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.access.auth import issue_token
 from hall_queue.bootstrap import runtime
-from hall_queue.cases import indicators, lifecycle, pdf, progress
+from hall_queue.cases import handover, indicators, lifecycle, pdf, progress
 from hall_queue.cases.intake import lookup_code_of
 from hall_queue.cases.numbering import check_format
 from hall_queue.cases.records import settings_of
@@ -33,6 +33,7 @@ from hall_queue.domain.models import (
     IdempotentReply,
     ServiceItem,
     Staff,
+    Ticket,
     Window,
 )
 from hall_queue.entrypoints.api import schemas as S
@@ -289,6 +290,55 @@ def supply_material(material_id: int, body: SupplyIn):
         m, events = lifecycle.supply_material(s, material_id, actor=g.actor, now=now(), via=body.via)
         return {"ok": True, "case_id": m.case_id, "state": m.state}, events
     return write(do)
+
+
+class PickupIn(S.In):
+    """Who comes to collect: the ID card read at the kiosk, the receipt's QR code, or the acceptance number."""
+
+    id_number: Optional[S.IdNumber] = None
+    name: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]] = None
+    code: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)]] = None
+    acceptance_no: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=4,
+                                                             max_length=40)]] = None
+
+
+def _pickup_args(body: PickupIn) -> dict[str, Any]:
+    if not (body.id_number or body.code or body.acceptance_no):
+        raise InvalidRequest("send id_number, code or acceptance_no", code="who_required")
+    return {"id_number": body.id_number, "code": body.code, "acceptance_no": body.acceptance_no}
+
+
+@operation("/halls/<int:hall_id>/pickups/lookup", "POST", roles=("kiosk",) + STAFF, body=PickupIn,
+           response=S.Out, tags=("cases",), summary="Count the visitor's results waiting for collection")
+def pickup_lookup(hall_id: int, body: PickupIn):
+    rt = runtime()
+    with rt.db.read() as s:
+        hall = get_hall(s, hall_id)
+        found = handover.ready_results(s, hall, vault=rt.vault, **_pickup_args(body))
+        return {"count": len(found), "items": [{"title": c.title, "acceptance_no": c.acceptance_no} for c in found]}
+
+
+@operation("/halls/<int:hall_id>/pickups", "POST", roles=("kiosk",) + STAFF, body=PickupIn, status=201,
+           response=S.Out, tags=("cases",), headers=IDEMPOTENCY,
+           summary="Issue a handover ticket for the visitor's ready results (routed to the handover window)")
+def pickup_issue(hall_id: int, body: PickupIn):
+    rt = runtime()
+    key = request.headers.get("Idempotency-Key", "").strip()[:100] or None
+
+    def do(s: Session):
+        hall = get_hall(s, hall_id)
+        issued, cases, events = handover.issue_pickup(s, hall, vault=rt.vault, now=now(), actor=g.actor,
+                                                      name=body.name, idempotency_key=key, **_pickup_args(body))
+        return {**issued.view(), "cases": [lifecycle.brief(c) for c in cases]}, events
+    return write(do)
+
+
+@operation("/tickets/<int:ticket_id>/pickup-cases", "GET", roles=STAFF, response=S.ListOut, tags=("cases",),
+           summary="The results a handover ticket came to collect")
+def pickup_cases(ticket_id: int):
+    with runtime().db.read() as s:
+        get_row(s, Ticket, ticket_id, "ticket")
+        return {"items": handover.cases_of_pickup(s, ticket_id)}
 
 
 # ---------------------------------------------------------------- papers

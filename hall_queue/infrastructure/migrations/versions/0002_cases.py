@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-06 01:26:14.963538
+Create Date: 2026-12-06 01:58:08.337321
 """
 from __future__ import annotations
 
@@ -87,6 +87,7 @@ def upgrade() -> None:
     sa.Column('visits', sa.Integer(), nullable=False),
     sa.Column('due_alert_id', sa.Integer(), nullable=True),
     sa.Column('due_alert_kind', sa.String(length=20), nullable=True),
+    sa.Column('pickup_ticket_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['accepted_by_id'], ['staff.id'], ),
     sa.ForeignKeyConstraint(['bundle_id'], ['bundles.id'], ),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], ),
@@ -95,6 +96,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['handler_id'], ['staff.id'], ),
     sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ),
     sa.ForeignKeyConstraint(['parent_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['pickup_ticket_id'], ['tickets.id'], ),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -107,6 +109,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_case_person', ['hall_id', 'id_hash'], unique=False)
         batch_op.create_index('ix_case_state_due', ['hall_id', 'state', 'due_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_pickup_ticket_id'), ['pickup_ticket_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_ticket_id'), ['ticket_id'], unique=False)
 
     op.create_table('idempotent_replies',
@@ -249,15 +252,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('staff', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_staff_department_id', type_='foreignkey')
         batch_op.drop_column('department_id')
 
     with op.batch_alter_table('service_items', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_service_items_department_id', type_='foreignkey')
         batch_op.drop_column('department_id')
 
     with op.batch_alter_table('bundles', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_bundles_lead_department_id', type_='foreignkey')
         batch_op.drop_column('lead_department_id')
 
     with op.batch_alter_table('bundle_items', schema=None) as batch_op:
@@ -291,6 +291,7 @@ def downgrade() -> None:
     op.drop_table('idempotent_replies')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_cases_pickup_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_cases_parent_id'))
         batch_op.drop_index('ix_case_state_due')
         batch_op.drop_index('ix_case_person')
