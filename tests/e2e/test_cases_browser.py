@@ -139,3 +139,32 @@ def test_manager_sees_the_case_indicators_with_their_definitions(server, browser
     page.wait_for_selector("#inbox tbody tr")
     shot(page, "cases", "manager-cases")
     ctx.close()
+
+
+def test_kiosk_pickup_with_the_simulated_id_card_issues_a_handover_ticket(server, browser):
+    ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(server.url + "/kiosk/")
+    page.click("#go-card")
+    page.click("#sim-swipe")  # the demo kiosk's simulated card: the demo's ready results are this person's
+    page.wait_for_selector("#pickup-box:not(.hidden)")
+    assert page.inner_text("#pickup-count") == "您有 2 件办理结果可领取"
+    page.locator("#s-card").screenshot(path=str(__import__("tests.e2e.browser", fromlist=["x"])
+                                               .artifacts("cases") / "kiosk-pickup.png"))
+    page.click("#pickup-take")
+    page.wait_for_selector("#s-result:not(.hidden)")
+    number = page.inner_text("#r-number")
+    assert number.startswith("G")             # the handover window's queue (出件)
+    shot(page, "cases", "kiosk-pickup-ticket")
+    assert "110101199003071233" not in page.content()
+    requests.post(server.url + "/kiosk/agent/sim/remove", timeout=5)
+    ctx.close()
+    # The handover window sees which results this ticket came for.
+    token = staff_token(server, "clerk12")
+    hall = server.tokens["hall_id"]
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", token)["items"]}
+    api_call(server, "POST", f"/api/v1/windows/{windows[12]}/sign-in", token, {})
+    called = api_call(server, "POST", f"/api/v1/windows/{windows[12]}/call-next", token, {})["ticket"]
+    assert called["number"] == number
+    attached = api_call(server, "GET", f"/api/v1/tickets/{called['id']}/pickup-cases", token)["items"]
+    assert len(attached) == 2 and {c["state"] for c in attached} == {"result_ready"}

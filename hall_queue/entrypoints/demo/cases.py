@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devices.idcard.simulator import SAMPLE_CARDS
 from hall_queue.access.audit import SYSTEM, Actor
 from hall_queue.access.identity import IdentityVault
 from hall_queue.cases import lifecycle
@@ -19,7 +20,7 @@ from hall_queue.domain.models import Bundle, Case, Hall, ServiceItem, Staff, Tic
 from hall_queue.queueing import calling
 from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
 
-CARD_ID = "110101199003071237"  # the simulator's ``resident`` card (made up, valid check digit)
+CARD_ID = SAMPLE_CARDS["resident"].id_number or ""  # the simulator's made-up card
 PEOPLE = [("张晓三", CARD_ID, "13800000001"), ("李梅", "220102198811230028", "13800000002"),
           ("王建国", "220104197502140019", "13800000003")]
 
