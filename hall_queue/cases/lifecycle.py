@@ -99,7 +99,9 @@ def _step(session: Session, case: Case, action: str, *, actor: Actor, now: datet
 
 
 def _load(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+    # Two systems acting on one case at once take turns (PostgreSQL row lock; SQLite has one writer).
+    case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()
+                           .execution_options(populate_existing=True)).first()
     if case is None:
         raise NotFound(f"case {case_id} not found")
     return case

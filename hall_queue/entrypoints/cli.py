@@ -42,14 +42,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     db = _db()
     now = SystemClock().now()
 
-    from hall_queue.access.identity import IdentityVault
-    from hall_queue.entrypoints.demo.cases import load_demo_cases
-
-    vault = IdentityVault.from_settings(config_mod.from_env())
-
     def do(s):
         hall = load_demo_hall(s, now=now)
-        load_demo_cases(s, hall, now=now, vault=vault)  # 办件 in every state (issue 15)
         return hall.id, hall.name, issue_demo_tokens(s, hall, now=now)
 
     hall_id, name, tokens = db.run_write(do)
@@ -59,6 +53,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     os.chmod(path, 0o600)
     print(f"demo hall {name} (id {hall_id}) loaded; device tokens written to {path}")
     print("staff logins: admin/manager/clerk01..clerk12, password: onevisit-demo")
+    return 0
+
+
+def cmd_demo_cases(args: argparse.Namespace) -> int:
+    """Add the demo cases (办件 in every state, on earlier days) to the demo hall (``make demo`` runs it)."""
+    from hall_queue.access.identity import IdentityVault
+    from hall_queue.domain.clock import SystemClock
+    from hall_queue.domain.models import Hall
+    from hall_queue.entrypoints.demo.cases import load_demo_cases
+    from hall_queue.entrypoints.demo.loader import DEMO_HALL_CODE
+    from sqlalchemy import select
+
+    vault = IdentityVault.from_settings(config_mod.from_env())
+    db = _db()
+    now = SystemClock().now()
+
+    def do(s):
+        hall = s.scalar(select(Hall).where(Hall.code == DEMO_HALL_CODE))
+        return None if hall is None else load_demo_cases(s, hall, now=now, vault=vault)
+
+    made = db.run_write(do)
+    db.dispose()
+    if made is None:
+        print("error: no demo hall; run `onevisit demo` first", file=sys.stderr)
+        return 2
+    print(f"{made} demo cases added" if made else "the demo hall already has cases")
     return 0
 
 
@@ -235,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("init", help="create or migrate the database").set_defaults(func=cmd_init)
     sub.add_parser("demo", help="load the demo hall and print device tokens").set_defaults(func=cmd_demo)
+    sub.add_parser("demo-cases", help="add demo cases (办件) in every state to the demo hall").set_defaults(
+        func=cmd_demo_cases)
     r = sub.add_parser("run", help="serve the API, pages and live events")
     r.add_argument("--host", default=os.environ.get("ONEVISIT_HOST", "127.0.0.1"))
     r.add_argument("--port", type=int, default=int(os.environ.get("ONEVISIT_PORT", "5000")))

@@ -24,6 +24,7 @@ ENGLISH = ("accepted", "dispatched", "in_review", "result_ready", "undefined", "
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp("cases-e2e"))
+    srv.cli("demo-cases")  # what `make demo` adds: cases in every state
     yield srv
     srv.stop()
 
