@@ -27,6 +27,7 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/onevisit init
 	$(BIN)/onevisit demo
+	$(BIN)/onevisit demo-cases
 	$(BIN)/onevisit run --host $(HOST) --port $(PORT)
 
 test: install-dev

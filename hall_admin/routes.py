@@ -139,6 +139,24 @@ def console():
     return render_template("admin/console.html", page=page, hall=hall)
 
 
+@bp.get("/cases")
+@staff_required(*STAFF)
+def cases_page():
+    """办件: a department's inbox and its transitions; managers see every department; the handover window hands over."""
+    from hall_queue.domain.models import Department
+    from hall_queue.domain.vocabulary import CASE_DECISION_LABELS, CASE_STATE_LABELS, HANDOVER_LABELS
+
+    actor = current_staff()
+    hall = page_hall(actor)
+    with runtime().db.read() as s:
+        depts = [{"id": d.id, "name": d.name} for d in
+                 s.scalars(select(Department).where(Department.hall_id == hall.id).order_by(Department.id))]
+        mine = s.scalar(select(Staff.department_id).where(Staff.id == actor.id))
+    page = {"hall_id": hall.id, "role": actor.role, "department_id": mine, "departments": depts,
+            "states": CASE_STATE_LABELS, "decisions": CASE_DECISION_LABELS, "handover": HANDOVER_LABELS}
+    return render_template("admin/cases.html", page=page, hall=hall)
+
+
 @bp.get("/dashboard")
 @staff_required(*MANAGERS)
 def dashboard():

@@ -12,7 +12,9 @@ from flask import Flask, current_app
 
 from hall_queue.access.identity import IdentityVault
 from hall_queue.domain.clock import SystemClock
+from hall_queue.cases.notices import on_result_ready
 from hall_queue.domain.events import (
+    CaseResultReady,
     DomainEvent,
     QueueStatsChanged,
     TicketCalled,
@@ -38,6 +40,8 @@ EVENT_HANDLERS: dict[type[DomainEvent], list[Handler]] = {
     TicketRequeued: [alert_near_turn],
     TicketTransferred: [alert_near_turn],
     TicketGreenRevoked: [alert_near_turn],
+    # A case's result waits at the handover window: the applicant's SMS (001 §7.3).
+    CaseResultReady: [on_result_ready],
 }
 
 

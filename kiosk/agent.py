@@ -388,6 +388,40 @@ class KioskAgent:
             result["message"] = answer["message"]
         return result
 
+    def _card_id(self, prompt: str) -> Any:
+        with self._lock:
+            card = self._card
+        if card is None or not card.id_number:
+            raise AgentError(409, "no_card", prompt)
+        return card
+
+    def pickup_lookup(self) -> dict[str, Any]:
+        """How many results wait for the person whose card was read (统一出件, 001 §7.3)."""
+        hall = self.hall()
+        card = self._card_id("请先刷身份证")
+        try:
+            resp = self._call("POST", f"/api/v1/halls/{hall['id']}/pickups/lookup", json_body={"id_number": card.id_number})
+        except ServerUnreachable as e:
+            raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from e
+        if resp.status == 404 and not (isinstance(resp.body, dict) and "count" in resp.body):
+            return {"count": 0, "items": []}  # a server without cases
+        if not resp.ok:
+            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message)
+        return resp.body or {"count": 0, "items": []}
+
+    def pickup(self, request_id: str) -> dict[str, Any]:
+        """Take the handover ticket for the card holder's ready results and print it."""
+        hall = self.hall()
+        card = self._card_id("请先刷身份证")
+        body = {"id_number": card.id_number, **({"name": card.name} if card.name else {})}
+        resp = self._send_with_retries("POST", f"/api/v1/halls/{hall['id']}/pickups", key=self._key_for(request_id),
+                                       body=body)
+        if not resp.ok:
+            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message)
+        result = self._after_issue(resp.body, kind="ticket")
+        result["pickup_count"] = len((resp.body or {}).get("cases") or [])
+        return result
+
     def _matter(self, ticket: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
         """Return queue name, matter and the one-time-notice materials for a ticket's slip.
 

@@ -208,6 +208,19 @@ def checkin():
                                     code=code.strip() if code else None)), 201
 
 
+@bp.get("/agent/pickup")
+def pickup_lookup():
+    """Results waiting for the card holder at the handover window (统一出件)."""
+    return jsonify(agent().pickup_lookup())
+
+
+@bp.post("/agent/pickup")
+def pickup():
+    """Take the handover ticket for the card holder's ready results."""
+    body = _body()
+    return jsonify(agent().pickup(valid_request_id(body.get("request_id")))), 201
+
+
 @bp.post("/agent/session/reset")
 def reset():
     agent().reset_session()

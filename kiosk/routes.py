@@ -1,6 +1,7 @@
 """Kiosk area of the queue server: public pages a visitor's phone opens, and the in-process demo agent.
 
 * ``/t/<follow_code>`` — follow my ticket (the QR on the slip): live position and estimated wait.
+* ``/c/<lookup_code>`` — the progress of my case (办件, the QR on the receipt; 000 §8.5, 002 §7.5).
 * ``/guide/<hall_id>/<item_id>`` and ``/guide/<hall_id>/bundle/<bundle_id>`` — the service guide
   with the one-time notice of materials (000 §6.9, 003 §3.8), readable on a phone.
 * ``/kiosk/`` — the touch pages and their agent API (``kiosk.pages``), registered by ``init_app``;
@@ -49,6 +50,20 @@ def follow_page(code: str):
         hall = s.get(Hall, ticket.hall_id)
         return render_template("kiosk/follow.html", code=code, number=ticket.number, hall_name=hall.name,
                                near_turn=NEAR_TURN_AHEAD)
+
+
+@bp.get("/c/<code>")
+def case_page(code: str):
+    """My case on a phone: where it stands, its history, the promised date, what is missing, where to collect."""
+    from hall_queue.cases import progress
+
+    with runtime().db.read() as s:
+        case = progress.find(s, code)
+        if case is None:
+            abort(404)
+        view = progress.view(s, case)
+    resp = render_template("kiosk/case.html", c=view)
+    return resp, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 def _guide(hall_id: int, *, item_id: int | None = None, bundle_id: int | None = None):

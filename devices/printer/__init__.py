@@ -29,14 +29,14 @@ from devices.printer.errors import (
     UnsupportedPaper,
 )
 from devices.printer.escpos_bytes import paper_for
-from devices.printer.slips import CheckinSlip, NoticeSlip, SlipMaterial, TicketSlip
+from devices.printer.slips import CheckinSlip, NoticeSlip, ReceiptSlip, SlipMaterial, TicketSlip
 from devices.printer.status import PrinterState, PrinterStatus, decode_status
 from devices.printer.ticket_printer import TicketPrinter, VirtualTicketPrinter
 from devices.printer.transports import open_transport
 from devices.printer.virtual import FAULTS, VirtualPrinter
 
 __all__ = [
-    "CheckinSlip", "CoverOpen", "FAULTS", "MalformedJob", "NoticeSlip", "PaperOut", "PrinterError",
+    "CheckinSlip", "ReceiptSlip", "CoverOpen", "FAULTS", "MalformedJob", "NoticeSlip", "PaperOut", "PrinterError",
     "PrinterHardwareError", "PrinterIOError", "PrinterNotResponding", "PrinterOffline",
     "PrinterState", "PrinterStatus", "PrinterUnavailable", "SlipMaterial", "TicketPrinter",
     "TicketSlip", "UnsupportedPaper", "VirtualTicketPrinter", "decode_status", "open_printer",

@@ -17,7 +17,7 @@ from escpos.image import EscposImage
 
 from devices.printer import escpos_bytes as eb
 from devices.printer.escpos_bytes import Align, Paper
-from devices.printer.slips import CheckinSlip, NoticeSlip, SlipMaterial, TicketSlip
+from devices.printer.slips import CheckinSlip, NoticeSlip, ReceiptSlip, SlipMaterial, TicketSlip
 
 QrMode = Literal["native", "raster"]
 
@@ -239,4 +239,28 @@ def layout_checkin(printer: Escpos, slip: CheckinSlip, *, qr_mode: QrMode = "nat
         w.qr(slip.follow_url, qr_mode)
         w.text("扫码查看排队进度", where="center")
     w.text("预约号优先叫号，请在等候区留意叫号。", where="center")
+    w.cut()
+
+
+def layout_receipt(printer: Escpos, slip: ReceiptSlip, *, qr_mode: QrMode = "native") -> None:
+    """Lay out the acceptance receipt (受理单): hall, title, number, the fields, QR to the progress page, cut.
+
+    :param printer: any python-escpos printer.
+    :param slip: what the receipt says.
+    :param qr_mode: ``native`` (GS ( k) or ``raster`` (GS v 0).
+    :raises UnsupportedPaper: when ``slip.paper_mm`` is neither 80 nor 58.
+    """
+    w = SlipWriter(printer, eb.paper_for(slip.paper_mm))
+    w.start()
+    w.text(slip.hall_name, where="center", strong=True)
+    w.text(slip.title, where="center", strong=True, width=2, height=2)
+    w.text(f"编号：{slip.number}", where="center")
+    w.rule()
+    for label, value in slip.lines:
+        w.text(mask_full_ids(f"{label}：{value}"), strong=label == "受理号")
+    w.rule()
+    if slip.progress_url:
+        w.qr(slip.progress_url, qr_mode)
+        w.text("扫码查询办理进度", where="center")
+    w.text(slip.footer, where="center")
     w.cut()

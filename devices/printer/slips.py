@@ -64,3 +64,19 @@ class CheckinSlip:
     masked_identity: str | None = None
     follow_url: str | None = None
     paper_mm: int = 80
+
+
+@dataclass(frozen=True)
+class ReceiptSlip:
+    """The short acceptance receipt (受理单) a window prints when a case is accepted (002 §8.2.2).
+
+    ``lines`` are (label, value) pairs already masked by the caller (the layout masks any full ID left).
+    """
+
+    hall_name: str
+    title: str  # e.g. "受理单"
+    number: str  # the paper's number
+    lines: list[tuple[str, str]]
+    progress_url: str | None = None
+    footer: str = "凭本单和身份证件领取办理结果"
+    paper_mm: int = 80

@@ -10,13 +10,13 @@ from escpos.printer import Dummy
 
 from devices.base import DeviceHealth, DeviceURL
 from devices.printer.errors import PrinterError
-from devices.printer.layouts import QrMode, layout_checkin, layout_notice, layout_ticket
-from devices.printer.slips import CheckinSlip, NoticeSlip, TicketSlip
+from devices.printer.layouts import QrMode, layout_checkin, layout_notice, layout_receipt, layout_ticket
+from devices.printer.slips import CheckinSlip, NoticeSlip, ReceiptSlip, TicketSlip
 from devices.printer.status import PrinterState, PrinterStatus, error_for, query_status
 from devices.printer.transports import Transport
 from devices.printer.virtual import Printout, VirtualPrinter
 
-Slip = TypeVar("Slip", TicketSlip, NoticeSlip, CheckinSlip)
+Slip = TypeVar("Slip", TicketSlip, NoticeSlip, CheckinSlip, ReceiptSlip)
 
 _HEALTH = {
     PrinterState.ONLINE: ("online", None),
@@ -90,6 +90,13 @@ class TicketPrinter:
         :raises PrinterError: as for ``print_ticket``.
         """
         return self._print("checkin", slip, lambda p, s: layout_checkin(p, s, qr_mode=self.qr_mode))
+
+    def print_receipt(self, slip: ReceiptSlip) -> str | None:
+        """Print a case's acceptance receipt (受理单); return the PNG path on the virtual printer.
+
+        :raises PrinterError: as for ``print_ticket``.
+        """
+        return self._print("receipt", slip, lambda p, s: layout_receipt(p, s, qr_mode=self.qr_mode))
 
     def _print(self, kind: str, slip: Slip, layout: Callable[[Escpos, Slip], None]) -> str | None:
         if self.paper_mm is not None and slip.paper_mm != self.paper_mm:

@@ -16,11 +16,12 @@ from hall_queue.access.audit import Actor
 from hall_queue.infrastructure.cache import MISSING, TtlCache
 from hall_queue.domain.errors import DomainError, Unauthorized
 from hall_queue.domain.models import ROLES, AccessToken, LoginAttempt, Staff
+from hall_queue.domain.vocabulary import INTEGRATION_TOKEN_KIND
 
 _hasher = PasswordHasher()
 STAFF_TOKEN_TTL = timedelta(hours=12)
 DEVICE_KINDS = ("kiosk", "screen", "pad")
-_TOKEN_PREFIX = {"kiosk": "ki", "screen": "sc", "pad": "pd", "staff": "st"}
+_TOKEN_PREFIX = {"kiosk": "ki", "screen": "sc", "pad": "pd", "staff": "st", INTEGRATION_TOKEN_KIND: "ap"}
 
 
 def hash_password(password: str) -> str:

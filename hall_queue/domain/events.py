@@ -107,3 +107,17 @@ class TicketGreenRevoked(DomainEvent):
     """A clerk or manager took a ticket out of the green channel (绿色通道) for misuse."""
 
     name = "ticket_green_revoked"
+
+
+@dataclass(frozen=True)
+class CaseChanged(DomainEvent):
+    """A case (办件) moved to another state (``payload.case`` is its masked view, ``payload.action`` the step)."""
+
+    name = "case_changed"
+
+
+@dataclass(frozen=True)
+class CaseResultReady(DomainEvent):
+    """A case's result waits at the handover window: the applicant gets an SMS (after commit)."""
+
+    name = "case_result_ready"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from hall_queue.domain.vocabulary import (  # noqa: F401 - re-exported for the models' readers
     TICKET_STATUSES, OPEN_STATUSES, IN_HAND_STATUSES, WINDOW_KINDS, OUTCOMES, PRIORITY_CLASSES, GREEN_REASONS, SOURCES, ROLES,
     LOGIN_OUTCOMES, RATING_SCORES, RECTIFICATION_STATUSES, COMPLAINT_STATUSES, COMPLAINT_CHANNELS, COMPLAINT_KINDS, APPOINTMENT_STATUSES, ACTIVE_APPOINTMENT_STATUSES,
+    DEFAULT_ACCEPTANCE_FORMAT, DUE_SOON_WORKING_DAYS,
 )
 
 
@@ -88,6 +89,8 @@ class ServiceItem(Base):
     appointment_only_slots: Mapped[bool] = mapped_column(Boolean, default=False)
     typical_service_s: Mapped[int] = mapped_column(Integer, default=300)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The department responsible for deciding this item's cases (按责转办, 000 §9.4).
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"), nullable=True)
 
     category: Mapped[ServiceCategory] = relationship(back_populates="items")
     queues: Mapped[list["Queue"]] = relationship(secondary="queue_items", back_populates="items",
@@ -100,6 +103,8 @@ class BundleItem(Base):
     bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A refusal of a blocking item stops the whole 一件事 (003 §8.3.3); of another, the rest go on (§8.3.4).
+    blocking: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Bundle(Base):
@@ -116,6 +121,8 @@ class Bundle(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 牵头部门 (003 §5.2): leads the bundle's parent case.
+    lead_department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"), nullable=True)
 
     items: Mapped[list[ServiceItem]] = relationship(secondary="bundle_items", order_by="BundleItem.position")
     queue: Mapped["Queue"] = relationship()
@@ -162,6 +169,8 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(10))  # admin | manager | clerk
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A department's staff see its inbox of dispatched cases and decide them (001 §6.3).
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"), nullable=True)
 
 
 class Window(Base):
@@ -677,3 +686,224 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     last_error: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+
+
+# ---------------------------------------------------------------- cases (issue 15): 办件 from acceptance to handover
+
+
+class Department(Base):
+    """业务部门 (001 §6.3): reviews and decides the cases dispatched to it."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("hall_id", "code", name="uq_department_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class CaseSettings(Base):
+    """A hall's case rules; one row per hall, defaults until a manager saves."""
+
+    __tablename__ = "case_settings"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    acceptance_format: Mapped[str] = mapped_column(String(60), default=DEFAULT_ACCEPTANCE_FORMAT)
+    due_soon_working_days: Mapped[int] = mapped_column(Integer, default=DUE_SOON_WORKING_DAYS)
+    # Case events go to this URL as HMAC-signed webhooks (empty: none are queued).
+    webhook_url: Mapped[str] = mapped_column(String(300), default="")
+    webhook_secret_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+
+class CaseCounter(Base):
+    """The only source of acceptance numbers: one row per (hall, year), bumped in the finish transaction."""
+
+    __tablename__ = "case_counters"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    """办件: one matter an applicant applied for, from acceptance to handover (000 §9.3–§9.7)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("hall_id", "acceptance_no", name="uq_case_acceptance_no"),
+        UniqueConstraint("hall_id", "year", "seq", "part", name="uq_case_seq"),
+        UniqueConstraint("lookup_hash", name="uq_case_lookup"),
+        Index("ix_case_department", "hall_id", "department_id", "state"),
+        Index("ix_case_state_due", "hall_id", "state", "due_on"),
+        Index("ix_case_person", "hall_id", "id_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    # 0 for a case of its own or a bundle's parent; 1, 2, … for the parent's items (受理号-01, -02, …).
+    part: Mapped[int] = mapped_column(Integer, default=0)
+    acceptance_no: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("service_items.id"), nullable=True)
+    bundle_id: Mapped[Optional[int]] = mapped_column(ForeignKey("bundles.id"), nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    blocking: Mapped[bool] = mapped_column(Boolean, default=True)
+    outcome: Mapped[str] = mapped_column(String(20))  # the window's outcome that opened it (CASE_OPENING_OUTCOMES)
+    state: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    # Applicant: masked for display; ID number and phone only encrypted; ID looked up by keyed hash.
+    masked_name: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    masked_id: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+    id_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    id_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    phone_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    # Progress look-up (000 §8.5): the code's hash finds the case; the code itself is kept encrypted
+    # so a re-printed receipt carries the same QR.
+    lookup_hash: Mapped[str] = mapped_column(String(64))
+    lookup_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    accepted_at: Mapped[datetime] = mapped_column(DateTime)
+    accepted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    # The clock in working days of the hall calendar (000 §6.6): promised term, stops, due date.
+    promised_days: Mapped[int] = mapped_column(Integer, default=0)
+    due_on: Mapped[date] = mapped_column(Date)
+    clock_stopped_on: Mapped[Optional[date]] = mapped_column(Date, nullable=True)
+    stopped_working_days: Mapped[int] = mapped_column(Integer, default=0)
+    # 000 §9.3.4 / 002 §8.2.6: special procedures noted on the receipt with their time; 002 §8.2.2 中介服务.
+    special_procedures: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    intermediary_service: Mapped[str] = mapped_column(String(200), default="")
+    handler_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    ready_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    handed_over_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # Hall trips the applicant made for this case (acceptance, supplements, pickup): 只跑一次 measured.
+    visits: Mapped[int] = mapped_column(Integer, default=1)
+    due_alert_id: Mapped[Optional[int]] = mapped_column(ForeignKey("alerts.id"), nullable=True)
+    due_alert_kind: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
+    # The handover ticket the kiosk issued to collect this result (统一出件, 001 §7.3).
+    pickup_ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+
+    item: Mapped[Optional[ServiceItem]] = relationship()
+    department: Mapped[Optional[Department]] = relationship()
+    children: Mapped[list["Case"]] = relationship(order_by="Case.id")
+
+
+class CaseEvent(Base):
+    """One transition of a case: who, when, from and to which state, and a note (004 §8.4)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_event_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CaseDocument(Base):
+    """A numbered paper of a case (受理通知书, 一次性告知书, 容缺受理承诺书, 不予受理决定书).
+
+    ``content`` is the paper's text as issued, so a re-print is the same paper.
+    """
+
+    __tablename__ = "case_documents"
+    __table_args__ = (UniqueConstraint("hall_id", "number", name="uq_case_document_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    # A one-time notice (一次性告知书) of a visit that opened no case belongs to the ticket only.
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(60))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    prints: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeferredMaterial(Base):
+    """A material accepted as owed (容缺受理, 000 §9.3.6), with its deadline; supplied by a clerk or the kiosk."""
+
+    __tablename__ = "deferred_materials"
+    __table_args__ = (Index("ix_deferred_due", "hall_id", "state", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    promise: Mapped[str] = mapped_column(String(1000), default="")
+    state: Mapped[str] = mapped_column(String(10), default="owed")
+    supplied_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    supplied_via: Mapped[str] = mapped_column(String(20), default="")
+    reminded_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    alert_id: Mapped[Optional[int]] = mapped_column(ForeignKey("alerts.id"), nullable=True)
+
+
+class CaseHandover(Base):
+    """统一出件 (001 §7.3): the result handed over at the window (signed for) or sent by courier."""
+
+    __tablename__ = "case_handovers"
+    __table_args__ = (UniqueConstraint("case_id", name="uq_case_handover"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    method: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    # Pickup: the card swiped matched the case's ID hash; who signed (masked).
+    id_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    signed_by_masked: Mapped[str] = mapped_column(String(64), default="")
+    courier_company: Mapped[str] = mapped_column(String(60), default="")
+    tracking_no: Mapped[str] = mapped_column(String(60), default="")
+
+
+class WebhookDelivery(Base):
+    """A case event in the outbox for the external approval system; retried until delivered."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), unique=True)
+    url: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+
+
+class IdempotentReply(Base):
+    """The first answer to an integration write with an ``Idempotency-Key``; a retry gets it again."""
+
+    __tablename__ = "idempotent_replies"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("access_tokens.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

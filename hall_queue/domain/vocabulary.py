@@ -102,6 +102,78 @@ COMPLAINT_ANSWER_WORKING_DAYS = 5
 APPOINTMENT_STATUSES = ("booked", "checked_in", "served", "closed", "cancelled", "no_show")
 ACTIVE_APPOINTMENT_STATUSES = ("booked", "checked_in")
 
+# ---------------------------------------------------------------- cases (办件)
+# A case's life (000 §9.3–§9.7; 001 §7; 003 §8): accepted → dispatched (按责转办 / 一次分办) → in_review →
+# supplement (补齐补正) | special_procedure (特别程序) | suspended (挂起) → in_review → decided →
+# result_ready → handed_over (统一出件 / 邮寄) → closed. ``refused`` (不予受理, 000 §9.3.3) and
+# ``terminated`` (a 一件事 stopped by a blocking refusal, 003 §8.3.3) end a case early.
+CASE_STATES = ("accepted", "dispatched", "in_review", "supplement", "special_procedure", "suspended", "decided",
+               "result_ready", "handed_over", "closed", "refused", "terminated")
+CaseState = Literal[CASE_STATES]  # type: ignore[valid-type]
+# States whose promised-term clock runs; in CLOCK_STOPPED_STATES it stands still (行政许可法 §45).
+CLOCK_RUNNING_STATES = ("accepted", "dispatched", "in_review")
+CLOCK_STOPPED_STATES = ("supplement", "special_procedure", "suspended")
+# A case is open (owed a decision or a handover) until it is closed, refused or terminated.
+CASE_FINAL_STATES = ("closed", "refused", "terminated")
+# The transitions, by name: action → (states it may start from, the state it leads to).
+CASE_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "dispatch": (("accepted",), "dispatched"),
+    "take": (("dispatched",), "in_review"),
+    "request_supplement": (("in_review",), "supplement"),
+    "supplement_received": (("supplement",), "in_review"),
+    "start_special_procedure": (("in_review",), "special_procedure"),
+    "end_special_procedure": (("special_procedure",), "in_review"),
+    "suspend": (("in_review",), "suspended"),
+    "resume": (("suspended",), "in_review"),
+    "decide": (("in_review",), "decided"),
+    "result_ready": (("decided",), "result_ready"),
+    "hand_over": (("result_ready",), "handed_over"),
+    "close": (("handed_over",), "closed"),
+    "terminate": (("accepted", "dispatched", "in_review", "supplement", "special_procedure", "suspended"),
+                  "terminated"),
+}
+CaseAction = Literal[tuple(CASE_TRANSITIONS)]  # type: ignore[valid-type]
+# What the ticket's outcome makes of a decided item (the other outcomes open no case).
+CASE_OPENING_OUTCOMES = ("accepted", "completed", "deferred", "refused")
+# A department's decision (000 §9.5.4; 002 §8.5.3, §8.5.5).
+CASE_DECISIONS = ("approved", "not_approved")
+CaseDecision = Literal[CASE_DECISIONS]  # type: ignore[valid-type]
+# How the result reaches the applicant (000 §9.7; 001 §7.3): pickup at the handover window, courier, or
+# handed over on the spot (即办件).
+HANDOVER_METHODS = ("pickup", "courier", "on_the_spot")
+HandoverMethod = Literal[HANDOVER_METHODS]  # type: ignore[valid-type]
+# Papers a case issues, each numbered: 受理通知书, 一次性告知书, 容缺受理承诺书, 不予受理决定书.
+CASE_DOCUMENT_KINDS = ("acceptance_notice", "one_time_notice", "deferral_pledge", "refusal_decision")
+CaseDocumentKind = Literal[CASE_DOCUMENT_KINDS]  # type: ignore[valid-type]
+CASE_DOCUMENT_TITLES = {"acceptance_notice": "受理通知书", "one_time_notice": "一次性告知书",
+                        "deferral_pledge": "容缺受理承诺书", "refusal_decision": "不予受理决定书"}
+CASE_DOCUMENT_CODES = {"acceptance_notice": "SL", "one_time_notice": "GZ", "deferral_pledge": "RQ",
+                       "refusal_decision": "BY"}
+CASE_STATE_LABELS = {"accepted": "已受理", "dispatched": "已分办", "in_review": "审查中", "supplement": "补正中",
+                     "special_procedure": "特别程序中", "suspended": "挂起", "decided": "已作出决定",
+                     "result_ready": "结果待领取", "handed_over": "结果已送达", "closed": "已办结",
+                     "refused": "不予受理", "terminated": "已终止"}
+CASE_DECISION_LABELS = {"approved": "准予办理", "not_approved": "不予批准"}
+HANDOVER_LABELS = {"pickup": "窗口领取", "courier": "邮寄送达", "on_the_spot": "当场办结"}
+# 容缺 materials (000 §9.3.6): owed → supplied; past the deadline they are overdue (an alert).
+DEFERRED_MATERIAL_STATES = ("owed", "supplied")
+# The acceptance number (受理号): per hall and year; fields {hall} {yyyy} {seq}.
+DEFAULT_ACCEPTANCE_FORMAT = "{hall}{yyyy}{seq:06d}"
+# Alerts: a running case due within this many working days is "due soon"; a reminder SMS goes out
+# this many working days before a deferred material's deadline.
+DUE_SOON_WORKING_DAYS = 1
+DEFERRED_REMINDER_WORKING_DAYS = 1
+# Rights of review and suit told on a refusal (002 §8.5.5; 行政复议法 §20, 行政诉讼法 §46).
+REVIEW_DAYS = 60
+SUIT_MONTHS = 6
+# Floor alerts of cases: due within the due-soon days, past the due date, a 容缺 material past its deadline.
+CASE_ALERT_KINDS = ("case_due_soon", "case_overdue", "deferred_overdue")
+# Case events sent to an external approval system (行政审批综合管理系统) as signed webhooks.
+WEBHOOK_STATUSES = ("pending", "delivered", "failed")
+WEBHOOK_MAX_ATTEMPTS = 12
+# Integration tokens for such a system are their own kind.
+INTEGRATION_TOKEN_KIND = "approval"
+
 # ---------------------------------------------------------------- kiosk devices
 DEVICE_KINDS = ("idcard", "printer", "scanner")
 DeviceKind = Literal[DEVICE_KINDS]  # type: ignore[valid-type]

@@ -189,6 +189,31 @@ def cmd_device(args: argparse.Namespace) -> int:
                 "pad": f"/admin/pad/{device['window_id']}"}.get(device["role"])
         if page:
             print(f"page: {base}{page}?token=<the token>")
+
+
+def cmd_demo_cases(args: argparse.Namespace) -> int:
+    """Add the demo cases (办件 in every state, on earlier days) to the demo hall (``make demo`` runs it)."""
+    from hall_queue.access.identity import IdentityVault
+    from hall_queue.domain.clock import SystemClock
+    from hall_queue.domain.models import Hall
+    from hall_queue.entrypoints.demo.cases import load_demo_cases
+    from hall_queue.entrypoints.demo.loader import DEMO_HALL_CODE
+    from sqlalchemy import select
+
+    vault = IdentityVault.from_settings(config_mod.from_env())
+    db = _db()
+    now = SystemClock().now()
+
+    def do(s):
+        hall = s.scalar(select(Hall).where(Hall.code == DEMO_HALL_CODE))
+        return None if hall is None else load_demo_cases(s, hall, now=now, vault=vault)
+
+    made = db.run_write(do)
+    db.dispose()
+    if made is None:
+        print("error: no demo hall; run `onevisit demo` first", file=sys.stderr)
+        return 2
+    print(f"{made} demo cases added" if made else "the demo hall already has cases")
     return 0
 
 
@@ -532,6 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (da, dl, *[dv_sub.choices[n] for n in ("revoke", "rotate")]):
         p.add_argument("--json", action="store_true", help="answer as JSON")
     dv.set_defaults(func=cmd_device)
+    sub.add_parser("demo-cases", help="add demo cases (办件) in every state to the demo hall").set_defaults(
+        func=cmd_demo_cases)
     r = sub.add_parser("run", help="serve the API, pages and live events")
     r.add_argument("--host", default=os.environ.get("ONEVISIT_HOST", "127.0.0.1"))
     r.add_argument("--port", type=int, default=int(os.environ.get("ONEVISIT_PORT", "5000")))

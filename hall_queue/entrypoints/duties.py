@@ -52,6 +52,28 @@ def seal_audit(app: Flask) -> int:
     return rt.db.run_write(lambda s: audit.seal(s, audit.chain_key(app.config["DATA_KEY"])))
 
 
+def run_case_duties(app: Flask) -> int:
+    """Cases (办件): due-soon / overdue and 容缺 alerts and reminders, then the approval system's webhooks."""
+    from hall_queue.cases.duties import check_cases
+    from hall_queue.cases.webhooks import deliver_due
+    from hall_queue.infrastructure.sms import notifier_for
+
+    rt = runtime(app)
+    notifier = notifier_for(app)
+    now = rt.clock.now()
+
+    def do(s):
+        events = []
+        for hall in s.scalars(select(Hall)).all():
+            events += check_cases(s, hall, now=now, notifier=notifier)
+        return events
+
+    events = rt.db.run_write(do)
+    rt.publish(events)
+    deliver_due(rt.db, rt.vault, now=now)
+    return len(events)
+
+
 def run_duty_round(app: Flask) -> None:
     """Run every periodic duty once; a failing duty is logged and does not stop the others."""
     try:
@@ -66,6 +88,10 @@ def run_duty_round(app: Flask) -> None:
         run_post_checks(app)
     except Exception:
         log.exception("post check failed")
+    try:  # cases: alerts, 容缺 reminders (000 §9.3.6), webhooks (before the SMS outbox goes out below)
+        run_case_duties(app)
+    except Exception:
+        log.exception("case duties failed")
     try:  # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
         appointments.run_duty(app)
     except Exception:

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, joinedload
 from hall_queue.domain.vocabulary import CALL_RULES, DEFAULT_CALL_RULES, PRIORITY_CLASSES
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
+from hall_queue.access.identity import IdentityVault
+from hall_queue.cases.intake import open_cases
 from hall_queue.domain.clock import epoch_seconds
 from hall_queue.infrastructure.db import core
 from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
@@ -202,8 +204,8 @@ def load_ticket(session: Session, ticket_id: int) -> Ticket | None:
 
 
 def finish_and_call_next(session: Session, window_id: int, ticket: Ticket, *, outcome: str, note: str | None = None,
-                         detail: dict[str, Any] | None = None, now: datetime,
-                         actor: Actor) -> tuple[dict[str, Any], Called | None, list[DomainEvent]]:
+                         detail: dict[str, Any] | None = None, now: datetime, actor: Actor,
+                         vault: IdentityVault | None = None) -> tuple[dict[str, Any], Called | None, list[DomainEvent]]:
     """The clerk's 下一位 with a ticket in hand: finish it and call the next, in the caller's one transaction.
 
     ``ticket`` must be the ticket in hand at this window: a repeated press (double click, retry)
@@ -212,7 +214,7 @@ def finish_and_call_next(session: Session, window_id: int, ticket: Ticket, *, ou
     """
     if ticket.window_id != window_id or ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is not in hand at this window", code="not_in_hand")
-    events = finish(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor)
+    events = finish(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor, vault=vault)
     finished = ticket_view(ticket)
     called, more = claim_next(session, window_id, now=now, actor=actor)
     return finished, called, events + more
@@ -313,9 +315,17 @@ def _check_outcome(outcome: str, note: str | None, detail: dict[str, Any]) -> No
 
 
 def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None = None,
-           detail: dict[str, Any] | None = None, now: datetime, actor: Actor) -> list[DomainEvent]:
-    """Finish the ticket in hand with an outcome (受理 / 办结 / 一次性告知 / 容缺受理 / 不予受理 / 咨询)."""
+           detail: dict[str, Any] | None = None, now: datetime, actor: Actor,
+           vault: IdentityVault | None = None) -> list[DomainEvent]:
+    """Finish the ticket in hand with an outcome (受理 / 办结 / 一次性告知 / 容缺受理 / 不予受理 / 咨询).
+
+    The cases (办件) of the items decided open in this same transaction (``cases.intake``): a crash
+    never leaves a finished ticket without its cases, nor a case without its finish.
+    """
     detail = detail or {}
+    # Lock the row and read it again (PostgreSQL: a second finish of the same ticket waits here, then sees it
+    # done): a ticket is finished once, so its cases (办件) are opened once. SQLite's writer lock does the same.
+    session.refresh(ticket, with_for_update=True)
     if ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called or serving ticket can be finished")
     window = _window_for_ticket(session, ticket, actor)
@@ -330,8 +340,10 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
     ticket.outcome_detail = detail
     audit.record(session, actor=actor, action="ticket.finish", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
                  window_id=window.id, outcome=outcome)
+    _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
+                                vault=vault)
     return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
-                           window_ids=(window.id,))]
+                           window_ids=(window.id,)), *case_events]
 
 
 def transfer(session: Session, ticket: Ticket, *, to_window: Window | None = None, to_queue: Queue | None = None,

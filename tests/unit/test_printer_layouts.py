@@ -113,3 +113,23 @@ def test_checkin_slip(paper_mm):
         assert part in text
     assert printout.qr_codes == [URL]
     assert printout.warnings == []
+
+
+@pytest.mark.parametrize("paper_mm", [80, 58])
+def test_case_receipt_holds_its_fields_masks_ids_and_fits_the_paper(paper_mm):
+    from devices.printer import ReceiptSlip
+    from devices.printer.layouts import layout_receipt
+
+    slip = ReceiptSlip(hall_name="示例政务服务中心", title="受理单", number="DEMO2026000001-SL",
+                       lines=[("事项名称", "企业注销登记"), ("受理号", "DEMO2026000001"), ("申请人", "张*丰"),
+                              ("证件号码", "220102199003071234"), ("承诺办结日期", "2026年03月05日"),
+                              ("特别程序及所需时间", "专家评审（约5个工作日，不计入承诺时限）")],
+                       progress_url="https://hall.example.cn/c/abcdefghijklmnop", paper_mm=paper_mm)
+    out = record(layout_receipt, slip)
+    printout = interpret(out, paper_dots=eb.paper_for(paper_mm).dots)
+    assert printout.warnings == []
+    text = "".join(printout.text_lines)
+    for field in ("受理单", "DEMO2026000001", "企业注销登记", "张*丰", "2026年03月05日", "专家评审", "扫码查询办理进度"):
+        assert field in text, field
+    assert "220102********1234" in text and "199003071" not in text
+    assert printout.qr_codes == ["https://hall.example.cn/c/abcdefghijklmnop"] and len(printout.cuts) == 1

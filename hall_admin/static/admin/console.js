@@ -291,9 +291,31 @@
         last.append(" ", el("a", {href: `/admin/notice/${t.id}`, target: "_blank", id: "print-notice"},
           outcome === "notice" ? "打印一次性告知书" : "打印容缺受理告知书"));
       }
+      // 办件: the acceptance number and the numbered papers of each case this finish opened (002 §8.2.2).
+      const finished = finishAndNext ? r.finished : r;
+      for (const c of (finished && finished.cases) || []) {
+        const line = el("div", {class: "case-receipt", "data-case": c.id},
+          "受理号 ", el("strong", {}, c.acceptance_no), `（${c.title}，${c.state_label}，承诺办结日期 ${c.due_on}）`);
+        for (const d of c.documents || []) {
+          line.append(" ", el("a", {href: `/api/v1/case-documents/${d.id}.pdf`, target: "_blank",
+            "data-doc": d.kind}, `打印${d.title}`));
+          if (d.kind === "acceptance_notice") {
+            line.append(" ", el("button", {type: "button", class: "small", "data-receipt": d.id,
+              onclick: () => printReceipt(d.id)}, "打印受理小票"));
+          }
+        }
+        last.append(line);
+      }
       refresh(); loadOverdue();
     } catch (e) { $("f-error").textContent = e.message; $("f-error").hidden = false; }
   });
+
+  async function printReceipt(docId) {
+    try {
+      await api("POST", `/api/v1/case-documents/${docId}/print`, {window_id: windowId});
+      toast("受理小票已发送到窗口打印机");
+    } catch (e) { toast(e.message); }
+  }
 
   async function openTransfer() {
     const res = await api("GET", `/api/v1/halls/${page.hall_id}/windows`);

@@ -14,6 +14,7 @@ from hall_queue.queueing import posts
 from hall_queue.queueing import ticketing
 from hall_queue.access.auth import revoke_token
 from hall_queue.catalog.materials import bundle_view, item_view
+from hall_queue.cases.views import cases_of_ticket
 from hall_queue.domain.errors import NotFound
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import AuditEvent, Alert, Bundle, Hall, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window
@@ -204,6 +205,12 @@ def _finish_detail(body: S.FinishIn) -> dict[str, Any]:
     if body.deferred_materials:
         detail["deferred_materials"] = [{"name": d.name, "due_date": d.due_date.isoformat(), "promise": d.promise}
                                         for d in body.deferred_materials]
+    if body.decisions:
+        detail["decisions"] = [d.model_dump() for d in body.decisions]
+    if body.special_procedures:
+        detail["special_procedures"] = [p.model_dump() for p in body.special_procedures]
+    if body.intermediary_service:
+        detail["intermediary_service"] = body.intermediary_service
     return detail
 
 
@@ -211,11 +218,13 @@ def _finish_detail(body: S.FinishIn) -> dict[str, Any]:
            body=S.FinishIn, response=S.TicketOut, tags=("calling",))
 def finish(ticket_id: int, body: S.FinishIn):
     detail = _finish_detail(body)
+    vault = runtime().vault
 
     def do(s: Session):
         t = get_row(s, Ticket, ticket_id, "ticket", options=calling.IN_HAND_LOAD)
-        events = calling.finish(s, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor)
-        return ticket_view(t), events
+        events = calling.finish(s, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
+                                vault=vault)
+        return {**ticket_view(t), "cases": cases_of_ticket(s, t.id)}, events
     return write(do)
 
 
@@ -329,10 +338,13 @@ def finish_and_call_next(window_id: int, body: S.FinishAndCallIn):
     """下一位 with a ticket in hand: one request, one transaction (a repeated press is refused, 409)."""
     detail = _finish_detail(body)
 
+    vault = runtime().vault
+
     def do(s: Session):
         t = get_row(s, Ticket, body.ticket_id, "ticket", options=calling.IN_HAND_LOAD)
         finished, called, events = calling.finish_and_call_next(
-            s, window_id, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor)
+            s, window_id, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
+            vault=vault)
         answer = called.answer() if called is not None else {"ticket": None, "reason": "no ticket waiting"}
-        return {**answer, "finished": finished}, events
+        return {**answer, "finished": {**finished, "cases": cases_of_ticket(s, t.id)}}, events
     return write(do)

@@ -90,11 +90,29 @@ class DeferredMaterial(In):
     promise: Note = ""
 
 
+class ItemDecisionIn(In):
+    """The clerk's decision on one item of the ticket (a bundle's or a multi-item ticket's)."""
+
+    item_id: Id
+    outcome: Outcome
+    note: Optional[Note] = None
+
+
+class SpecialProcedureIn(In):
+    name: ShortText
+    days: Annotated[int, Field(ge=1, le=365)]
+
+
 class FinishIn(In):
     outcome: Outcome
     note: Optional[Note] = None
     missing_materials: Annotated[list[ShortText], Field(max_length=50)] = []
     deferred_materials: Annotated[list[DeferredMaterial], Field(max_length=50)] = []
+    # Cases (办件): a decision per item (default: the ticket's outcome for every item), special procedures
+    # noted on the receipt (000 §9.3.4, 002 §8.2.6) and the intermediary service (002 §8.2.2).
+    decisions: Annotated[list[ItemDecisionIn], Field(max_length=10)] = []
+    special_procedures: Annotated[list[SpecialProcedureIn], Field(max_length=10)] = []
+    intermediary_service: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]] = None
 
 
 class FinishAndCallIn(FinishIn):

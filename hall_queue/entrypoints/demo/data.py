@@ -148,3 +148,16 @@ ENGLISH_NAMES = {
     "GJJ001": "Housing fund withdrawal (renting)", "ZH001": "Report a service that failed",
     "ZH002": "Collect results", "B01": "Start a business", "B02": "A baby is born",
 }
+# 业务部门 (001 §6.3), one per field: code, name, category, staff (username, name, employee no).
+DEPARTMENTS = [
+    ("SCJG", "市场监督管理局", "SS", [("dept-ss", "郑洁", "2001")]),
+    ("BDC", "不动产登记中心", "BDC", [("dept-bdc", "冯涛", "2002")]),
+    ("RS", "人力资源和社会保障局", "SB", [("dept-sb", "何琳", "2003")]),
+    ("GA", "公安局户政科", "HZ", [("dept-hz", "高远", "2004")]),
+    ("SW", "税务局", "SW", [("dept-sw", "罗佳", "2005")]),
+    ("GJJ", "住房公积金管理中心", "GJJ", [("dept-gjj", "梁晨", "2006")]),
+    ("ZWB", "政务服务管理办公室", "ZH", [("dept-zh", "宋雨", "2007")]),
+]
+# A bundle's lead department (003 §5.2) and its blocking items (003 §8.3.3; the others go on, §8.3.4).
+BUNDLE_LEADS = {"B01": "SCJG", "B02": "GA"}
+BUNDLE_BLOCKING = {"B01": {"SS001"}, "B02": {"HZ003"}}

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 from hall_queue.catalog.search import pinyin_initials
 from hall_queue.access.auth import create_staff, hash_password, issue_token
 from hall_queue.queueing.calling import DEFAULT_RULES
-from hall_queue.entrypoints.demo.data import BUNDLES, CATEGORIES, CLERKS, ENGLISH_NAMES, ITEMS, QUEUES, WINDOWS
-from hall_queue.domain.models import Bundle, BundleItem, Hall, Queue, ServiceCategory, ServiceItem, Staff, Window, WindowQueue
+from hall_queue.entrypoints.demo.data import (BUNDLE_BLOCKING, BUNDLE_LEADS, BUNDLES, CATEGORIES, CLERKS, DEPARTMENTS,
+                                             ENGLISH_NAMES, ITEMS, QUEUES, WINDOWS)
+from hall_queue.domain.models import (Bundle, BundleItem, Department, Hall, Queue, ServiceCategory, ServiceItem, Staff,
+                                      Window, WindowQueue)
 
 DEMO_HALL_CODE = "demo"
 DEMO_PASSWORD = "onevisit-demo"
@@ -57,16 +59,32 @@ def load_demo_hall(session: Session, *, now: datetime, code: str = DEMO_HALL_COD
         queues[prefix] = q
         session.add(q)
     session.flush()
+    # 业务部门: each field's items are decided by its department (按责转办, 000 §9.4).
+    depts: dict[str, Department] = {}
+    for dcode, dname, cat, _ in DEPARTMENTS:
+        depts[dcode] = Department(hall_id=hall.id, code=dcode, name=dname)
+        session.add(depts[dcode])
+    session.flush()
+    dept_of_cat = {cat: depts[dcode] for dcode, _, cat, _ in DEPARTMENTS}
+    for item in items.values():
+        item.department_id = dept_of_cat[next(c for c, ci in cats.items() if ci.id == item.category_id)].id
     for bcode, bname, desc, codes in BUNDLES:
         b = Bundle(hall_id=hall.id, code=bcode, name=bname, name_en=ENGLISH_NAMES.get(bcode), description=desc,
-                   queue_id=queues["A"].id)
+                   queue_id=queues["A"].id, lead_department_id=depts[BUNDLE_LEADS[bcode]].id)
         session.add(b)
         session.flush()
         for pos, c in enumerate(codes):
-            session.add(BundleItem(bundle_id=b.id, item_id=items[c].id, position=pos))
+            session.add(BundleItem(bundle_id=b.id, item_id=items[c].id, position=pos,
+                                   blocking=c in BUNDLE_BLOCKING.get(bcode, ())))
     staff: dict[str, Staff] = {}
     # One KDF run for all demo accounts: they share the demo password.
     shared_hash = hash_password(password)
+    for dcode, _, _, people in DEPARTMENTS:
+        for username, display, emp in people:
+            person = create_staff(session, username=f"{code}-{username}" if code != DEMO_HALL_CODE else username,
+                                  password=password, role="clerk", display_name=display, hall_id=hall.id,
+                                  employee_no=emp, password_hash=shared_hash)
+            person.department_id = depts[dcode].id
     for username, display, emp in CLERKS:
         staff[username] = create_staff(session, username=f"{code}-{username}" if code != DEMO_HALL_CODE else username,
                                        password=password, role="clerk", display_name=display, hall_id=hall.id,

@@ -9,6 +9,7 @@
 
   var TEXT = {
     zh: {
+      pickup_n: "您有 {n} 件办理结果可领取", pickup_take: "取号领取办理结果",
       elder: "适老模式", welcome: "欢迎办事，请选择", take: "取号", take_sub: "选择办理事项",
       swipe: "刷身份证 / 预约签到", swipe_sub: "请将身份证放在感应区", bundles: "一件事", bundles_sub: "多个事项一次办",
       green: "绿色通道", green_sub: "老年人·残疾人·孕妇·军人", guides: "办事指南", guides_sub: "扫码在手机上阅读",
@@ -55,6 +56,7 @@
       next_when: "{m}月{d}日（周{wd}）{t}", q_waiting: "{n} 人等候", try_again: "请稍后再试，或到导办台咨询"
     },
     en: {
+      pickup_n: "{n} result(s) ready for you to collect", pickup_take: "Take a ticket to collect",
       elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
       swipe: "Swipe ID card / Check in", swipe_sub: "Place your ID card on the reader", bundles: "Life events",
       bundles_sub: "Several services at once", green: "Green channel", green_sub: "Elderly · Disabled · Pregnant · Military",
@@ -258,7 +260,29 @@
     box.textContent = t("identity", { name: data.masked_name || "", id: data.masked_id || "" });
     box.classList.remove("hidden");
     if (S.screen !== "card") show("card");
+    loadPickups();
     loadAppointments();
+  }
+  // 统一出件 (001 §7.3): results waiting at the handover window for this card.
+  function loadPickups() {
+    $("pickup-box").classList.add("hidden");
+    api("GET", "/pickup").then(function (r) {
+      if (!r.count) return;
+      $("pickup-count").textContent = t("pickup_n", { n: r.count });
+      $("pickup-box").classList.remove("hidden");
+      speak(t("pickup_n", { n: r.count }));
+    }).catch(function (e) { if (e.code !== "no_card") handleError(e); });
+  }
+  function takePickup() {
+    if (!S.requestId) S.requestId = newRequestId();
+    var body = { request_id: S.requestId };
+    var run = function () {
+      return api("POST", "/pickup", body).then(function (r) { stopRetry(); showResult(r); }, function (e) {
+        if (e.code === "server_unreachable") { startRetry(run, e.data.retry_after_s); return; }
+        stopRetry(); S.requestId = null; handleError(e);
+      });
+    };
+    return run();
   }
   function onCardFailed() {
     touched();
@@ -663,6 +687,7 @@
   $("card-walkin").onclick = function () { S.withIdentity = true; enterBrowse("take"); };
   $("card-manual").onclick = function () { S.withIdentity = false; enterBrowse("take"); };
   $("code-ok").onclick = function () { if (codeDraft) checkIn({ code: codeDraft }); };
+  $("pickup-take").onclick = takePickup;
   $("btn-issue").onclick = issue;
   $("btn-scan").onclick = scanEnter;
   $("btn-guide-item").onclick = function () { if (S.matter) openGuide(S.matter); };

@@ -1,0 +1,65 @@
+"""Every step of a case is recorded once: a ``CaseEvent`` (who, when, from, to, note), the audit log
+(004 §8.4), and — when the hall has configured an approval system's URL — a webhook outbox row in the
+same transaction, so an event is never lost and never sent for a change that rolled back."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_queue.access import audit
+from hall_queue.access.audit import Actor
+from hall_queue.domain.clock import iso
+from hall_queue.domain.models import (
+    Case,
+    CaseEvent,
+    CaseSettings,
+    Department,
+    ServiceItem,
+    WebhookDelivery,
+)
+from hall_queue.domain.vocabulary import (
+    DEFAULT_ACCEPTANCE_FORMAT,
+    DUE_SOON_WORKING_DAYS,
+)
+
+
+def settings_of(session: Session, hall_id: int) -> CaseSettings:
+    """The hall's case settings, or the defaults (not added to the session) when none were saved."""
+    row = session.get(CaseSettings, hall_id)
+    if row is None:
+        row = CaseSettings(hall_id=hall_id, acceptance_format=DEFAULT_ACCEPTANCE_FORMAT,
+                           due_soon_working_days=DUE_SOON_WORKING_DAYS, webhook_url="", webhook_secret_cipher=None)
+    return row
+
+
+def webhook_payload(session: Session, case: Case, ev: CaseEvent) -> dict[str, Any]:
+    """What an approval system receives: the event and the case, masked (no name, no ID number)."""
+    item_code = session.scalar(select(ServiceItem.code).where(ServiceItem.id == case.item_id)) if case.item_id else None
+    dept_code = session.scalar(select(Department.code).where(Department.id == case.department_id)) \
+        if case.department_id else None
+    return {"event_id": ev.id, "action": ev.action, "at": iso(ev.at), "from_state": ev.from_state,
+            "to_state": ev.to_state, "note": ev.note,
+            "case": {"id": case.id, "acceptance_no": case.acceptance_no, "parent_id": case.parent_id,
+                     "item_code": item_code, "department_code": dept_code, "state": case.state,
+                     "decision": case.decision, "due_on": case.due_on.isoformat(), "masked_name": case.masked_name}}
+
+
+def record(session: Session, case: Case, *, action: str, from_state: str | None, to_state: str, actor: Actor,
+           now: datetime, note: str = "", detail: dict[str, Any] | None = None) -> CaseEvent:
+    """Append one step of ``case`` (its state already set by the caller) with its audit and outbox rows."""
+    ev = CaseEvent(hall_id=case.hall_id, case_id=case.id, at=now, action=action, from_state=from_state,
+                   to_state=to_state, actor_kind=actor.kind, actor_id=actor.id, note=note or "", detail=detail or {})
+    session.add(ev)
+    session.flush()
+    audit.record(session, actor=actor, action=f"case.{action}", at=now, hall_id=case.hall_id,
+                 ticket_id=case.ticket_id, case_id=case.id, acceptance_no=case.acceptance_no, to_state=to_state)
+    settings = settings_of(session, case.hall_id)
+    if settings.webhook_url:
+        body = json.dumps(webhook_payload(session, case, ev), ensure_ascii=False, sort_keys=True)
+        session.add(WebhookDelivery(hall_id=case.hall_id, case_id=case.id, event_id=ev.id, url=settings.webhook_url,
+                                    body=body, status="pending", created_at=now, next_attempt_at=now, attempts=0))
+    return ev
