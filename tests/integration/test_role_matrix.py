@@ -29,7 +29,17 @@ STAFF = frozenset({"admin", "manager", "clerk"})
 MANAGERS = frozenset({"admin", "manager"})
 
 # endpoint → roles allowed (the reviewed table; "public" = anyone, no token needed).
+APPROVAL = STAFF | {"approval"}  # cases: staff and the external approval system's integration token
 EXPECTED: dict[str, frozenset[str]] = {
+    # cases (issue 15)
+    "get_case": APPROVAL, "list_cases": APPROVAL, "department_inbox": APPROVAL, "case_dispatch": APPROVAL,
+    "case_take": APPROVAL, "case_request_supplement": APPROVAL, "case_supplement_received": APPROVAL,
+    "case_special_start": APPROVAL, "case_special_end": APPROVAL, "case_suspend": APPROVAL, "case_resume": APPROVAL,
+    "case_decide": APPROVAL, "case_result_ready": APPROVAL, "case_hand_over": APPROVAL, "case_close": APPROVAL,
+    "supply_material": STAFF | {"kiosk"}, "pickup_lookup": STAFF | {"kiosk"}, "pickup_issue": STAFF | {"kiosk"},
+    "pickup_cases": STAFF, "document_pdf": STAFF, "document_print": STAFF, "case_progress": PUBLIC,
+    "case_indicators": MANAGERS, "case_indicators_csv": MANAGERS, "list_departments": APPROVAL,
+    "add_department": MANAGERS, "put_case_settings": MANAGERS, "add_integration_token": MANAGERS,
     "openapi_json": PUBLIC,
     "auth_login": PUBLIC, "auth_logout": STAFF, "auth_me": STAFF, "socket_token": STAFF,
     "list_halls": STAFF | {"kiosk", "pad", "screen"}, "hall_catalog": PUBLIC,
@@ -86,6 +96,10 @@ CLERK_WINDOW_BOUND = {"recall": 403, "no_show": 403, "requeue": 403, "start": 40
                       "sign_out": 403, "pause": 403, "resume": 403, "sign_in": 409}
 # Only the clerk holding the ticket sees the full ID number, not even a manager (个人信息保护法: least access).
 HOLDER_ONLY = {"reveal_identity"}
+# A case's review steps belong to its department (issue 15): a window clerk of no department gets 403.
+DEPARTMENT_BOUND = {"case_take", "case_request_supplement", "case_supplement_received", "case_special_start",
+                    "case_special_end", "case_suspend", "case_resume", "case_decide", "case_result_ready",
+                    "department_inbox"}
 # A rating pad belongs to window 1: window 2 and its tickets answer 403.
 PAD_WINDOW_BOUND = {"get_window", "rating_prompt", "rate"}
 # Public operations whose own answer is a 401 (wrong password).
@@ -97,6 +111,7 @@ BODIES = {
     "auth_login": {"username": "nobody", "password": "wrong"},
     "issue": {"item_ids": [1]}, "finish": {"outcome": "completed"}, "transfer": {"queue_id": 1},
     "finish_and_call_next": {"outcome": "completed", "ticket_id": 1},
+    "case_decide": {"decision": "approved"}, "case_hand_over": {"method": "courier"},
     "pause": {"reason": "午休"}, "post_revoke_green": {"reason": "核实不符"}, "rate": {"score": 4},
     "cover": {"by_window_id": 3}, "configure": {"kind": "general"}, "pad_token": {},
     "assign_rectification": {"fix_plan": "培训"}, "fix_rectification": {"fix": "已培训"},
@@ -163,7 +178,8 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
     tokens = {"anonymous": None, "kiosk": api.tokens["kiosk"], "screen": api.tokens["screen"], "pad": pad,
               "pad_other": pad, "clerk": api.token("clerk01"), "clerk_other": _second_session(api, "clerk01"),
               "manager": m, "admin": api.token("admin")}
-    ids = {"hall_id": hall_id, "ticket_id": own["id"], "window_id": api.windows[1],
+    ids = {"department_id": 1, "material_id": 1, "doc_id": 1,  # cases (issue 15): the gate runs before the lookup
+           "hall_id": hall_id, "ticket_id": own["id"], "window_id": api.windows[1],
            "other_ticket_id": other["id"], "other_window_id": api.windows[2],
            "case_id": case.get_json()["rectification_id"], "attachment_id": page.get_json()["id"],
            "complaint_id": next(c["id"] for c in api.get(f"/api/v1/halls/{hall_id}/complaints",
@@ -229,6 +245,8 @@ def _expect(endpoint: str, caller: str, status: int, message: str) -> str | None
     if caller == "clerk_other" and endpoint in CLERK_WINDOW_BOUND:
         want = CLERK_WINDOW_BOUND[endpoint]
         return None if status == want else f"clerk at another window got {status}, expected {want}"
+    if role == "clerk" and endpoint in DEPARTMENT_BOUND:
+        return None if status == 403 else f"a clerk of no department got {status} on a department's case"
     if role in ("manager", "admin") and endpoint in HOLDER_ONLY:
         return None if status == 403 else f"{caller} got {status}, expected 403 (holder only)"
     if caller == "pad_other" and endpoint in PAD_WINDOW_BOUND:
