@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 
 import cv2
