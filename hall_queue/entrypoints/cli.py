@@ -189,6 +189,7 @@ def cmd_device(args: argparse.Namespace) -> int:
                 "pad": f"/admin/pad/{device['window_id']}"}.get(device["role"])
         if page:
             print(f"page: {base}{page}?token=<the token>")
+    return 0
 
 
 def cmd_demo_cases(args: argparse.Namespace) -> int:
