@@ -28,11 +28,20 @@ from hall_queue.domain.vocabulary import (
 
 
 def settings_of(session: Session, hall_id: int) -> CaseSettings:
-    """The hall's case settings, or the defaults (not added to the session) when none were saved."""
+    """The hall's case settings, or the defaults (not added to the session) when none were saved.
+
+    Read once per session: a finish records several steps and each needs the webhook URL; a saved row
+    is in the identity map anyway, the defaults would otherwise cost a SELECT per step.
+    """
+    cache = session.info.setdefault("case_settings", {})
+    row = cache.get(hall_id)
+    if row is not None:
+        return row
     row = session.get(CaseSettings, hall_id)
     if row is None:
         row = CaseSettings(hall_id=hall_id, acceptance_format=DEFAULT_ACCEPTANCE_FORMAT,
                            due_soon_working_days=DUE_SOON_WORKING_DAYS, webhook_url="", webhook_secret_cipher=None)
+    cache[hall_id] = row
     return row
 
 

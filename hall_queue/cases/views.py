@@ -31,18 +31,39 @@ from hall_queue.domain.vocabulary import (
 
 
 def cases_of_ticket(session: Session, ticket_id: int) -> list[dict[str, Any]]:
-    """The top-level cases a finish opened, with their papers (for the clerk's receipt)."""
-    rows = session.scalars(select(Case).where(Case.ticket_id == ticket_id, Case.parent_id.is_(None))
-                           .order_by(Case.id)).all()
-    return [{**brief(c), "documents": documents_of(session, c), "children": [brief(k) for k in c.children]}
-            for c in rows]
+    """The top-level cases a finish opened, with their papers (for the clerk's receipt).
+
+    Two reads whatever the bundle's size (parents and children share the ticket; papers in one query):
+    this runs inside the clerk's 下一位 transaction, under the writer lock.
+    """
+    rows = session.scalars(select(Case).where(Case.ticket_id == ticket_id).order_by(Case.id)).all()
+    if not rows:
+        return []
+    docs = session.scalars(select(CaseDocument).where(CaseDocument.case_id.in_([c.id for c in rows]))
+                           .order_by(CaseDocument.id)).all()
+    kids: dict[int, list[Case]] = {}
+    for c in rows:
+        if c.parent_id is not None:
+            kids.setdefault(c.parent_id, []).append(c)
+    out = []
+    for c in rows:
+        if c.parent_id is not None:
+            continue
+        family = {c.id, *(k.id for k in kids.get(c.id, []))}
+        out.append({**brief(c), "documents": [_document(d) for d in docs if d.case_id in family],
+                    "children": [brief(k) for k in kids.get(c.id, [])]})
+    return out
+
+
+def _document(d: CaseDocument) -> dict[str, Any]:
+    return {"id": d.id, "kind": d.kind, "title": CASE_DOCUMENT_TITLES[d.kind], "number": d.number,
+            "case_id": d.case_id, "issued_at": iso(d.issued_at), "prints": d.prints}
 
 
 def documents_of(session: Session, case: Case) -> list[dict[str, Any]]:
     ids = [case.id] + [k.id for k in case.children]
     docs = session.scalars(select(CaseDocument).where(CaseDocument.case_id.in_(ids)).order_by(CaseDocument.id)).all()
-    return [{"id": d.id, "kind": d.kind, "title": CASE_DOCUMENT_TITLES[d.kind], "number": d.number,
-             "case_id": d.case_id, "issued_at": iso(d.issued_at), "prints": d.prints} for d in docs]
+    return [_document(d) for d in docs]
 
 
 def timeline(session: Session, case: Case) -> list[dict[str, Any]]:

@@ -325,9 +325,11 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
     detail = detail or {}
     # Lock the row and read it again (PostgreSQL: a second finish of the same ticket waits here, then sees it
     # done): a ticket is finished once, so its cases (办件) are opened once. SQLite's writer lock does the same.
-    locked = session.execute(select(Ticket.status).where(Ticket.id == ticket.id).with_for_update()).scalar_one()
-    if locked != ticket.status:  # another finish (or call) committed meanwhile
-        session.refresh(ticket)
+    # On SQLite the transaction began with the writer lock (BEGIN IMMEDIATE), so the row just loaded is current.
+    if session.get_bind().dialect.name != "sqlite":
+        locked = session.execute(select(Ticket.status).where(Ticket.id == ticket.id).with_for_update()).scalar_one()
+        if locked != ticket.status:  # another finish (or call) committed meanwhile
+            session.refresh(ticket)
     if ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called or serving ticket can be finished")
     window = _window_for_ticket(session, ticket, actor)

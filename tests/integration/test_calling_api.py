@@ -208,10 +208,9 @@ def test_audit_log_records_each_action(api):
     api.act("clerk01", t, "finish", {"outcome": "completed"})
     items = api.get(f"/api/v1/halls/{api.hall_id}/audit", token=api.token("manager")).get_json()["items"]
     actions = [a["action"] for a in reversed(items) if a["action"] != "staff.login"]
-    # The finish opened the 即办 case (issue 15): accepted, decided and handed over on the spot.
+    # The finish opened the 即办 case (issue 15): accepted, decided and handed over on the spot, one step.
     case_actions = [a for a in actions if a.startswith("case.")]
-    assert case_actions == ["case.accept", "case.take", "case.decide", "case.result_ready", "case.hand_over",
-                            "case.close"]
+    assert case_actions == ["case.complete"]
     assert [a for a in actions if not a.startswith("case.")][-4:] == ["window.sign_in", "ticket.issue", "ticket.call",
                                                                       "ticket.finish"]
     assert api.get(f"/api/v1/halls/{api.hall_id}/audit", token=api.token("clerk01")).status_code == 403
