@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.access.audit import Actor
-from hall_queue.domain.events import DomainEvent
 from hall_queue.access.identity import IdentityVault
-from hall_queue.queueing.ticketing import IssuedTicket, IssueRequest, issue_ticket
+from hall_queue.appointments.capacity import _rules, slot_capacity
+from hall_queue.appointments.settings import Matter, settings_for
+from hall_queue.appointments.slots import current_slot
 from hall_queue.domain.errors import NotFound
+from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import (
     Appointment,
     AppointmentCapacity,
@@ -32,9 +33,7 @@ from hall_queue.domain.models import (
 from hall_queue.infrastructure.cache import MISSING, TtlCache
 from hall_queue.infrastructure.db import core
 from hall_queue.queueing.presenters import iso
-from hall_queue.appointments.capacity import _rules, slot_capacity
-from hall_queue.appointments.settings import Matter, settings_for
-from hall_queue.appointments.slots import current_slot
+from hall_queue.queueing.ticketing import IssuedTicket, IssueRequest, issue_ticket
 
 # ---------------------------------------------------------------- the seat counter (号源)
 
@@ -99,6 +98,21 @@ def _matters_for(session: Session, hall: Hall, target: ServiceItem | Bundle | Qu
     raise TypeError("target must be a ServiceItem, Bundle or Queue")
 
 
+def _standing(session: Session, hall: Hall, slot_start: datetime, matters: list[Matter],
+              default_capacity: int, slot: Any) -> WalkInStatus:
+    """The seats of ``matters`` on the slot beginning at ``slot_start``: capacity, booked, walk-ins."""
+    total = WalkInStatus(True, slot_start)
+    for m in matters:
+        cap = slot_capacity(_rules(session, hall, m.key), slot, default_capacity)
+        row = session.scalar(select(AppointmentSlot).where(AppointmentSlot.hall_id == hall.id,
+                                                           AppointmentSlot.matter == m.key,
+                                                           AppointmentSlot.slot_start == slot_start))
+        total.capacity += cap
+        total.booked += row.booked if row else 0
+        total.walk_ins += row.walk_ins if row else 0
+    return total
+
+
 def walk_in_allowed(session: Session, hall: Hall, target: ServiceItem | Bundle | Queue, now: datetime) -> WalkInStatus:
     """Tell whether the current slot still has walk-in seats for an item, bundle or queue.
 
@@ -111,23 +125,21 @@ def walk_in_allowed(session: Session, hall: Hall, target: ServiceItem | Bundle |
     slot = current_slot(session, hall, st, now)
     if slot is None:
         return WalkInStatus(True)
-    total = WalkInStatus(True, slot.start)
-    for m in _matters_for(session, hall, target):
-        cap = slot_capacity(_rules(session, hall, m.key), slot, st.default_capacity)
-        row = session.scalar(select(AppointmentSlot).where(AppointmentSlot.hall_id == hall.id,
-                                                           AppointmentSlot.matter == m.key,
-                                                           AppointmentSlot.slot_start == slot.start))
-        total.capacity += cap
-        total.booked += row.booked if row else 0
-        total.walk_ins += row.walk_ins if row else 0
+    total = _standing(session, hall, slot.start, _matters_for(session, hall, target), st.default_capacity, slot)
     total.allowed = total.remaining > 0
     return total
+
+
+def _ticket_matters(ticket: Ticket) -> list[Matter]:
+    return ([Matter(f"b{ticket.bundle_id}", None, ticket.bundle)] if ticket.bundle_id is not None
+            else [Matter(f"i{i.id}", i, None) for i in ticket.items])
 
 
 def consume_walk_in(session: Session, hall: Hall, ticket: Ticket, now: datetime) -> WalkInStatus:
     """Count a walk-in ticket on its matter's current slot, once per ticket; over the share it still counts.
 
-    Appointment tickets are not counted here: their seat was taken when they booked.
+    The same counter as the issue path (``count_walk_in``), for a ticket issued without it (an older kiosk,
+    a manual entry). Appointment tickets are not counted here: their seat was taken when they booked.
     """
     st = settings_for(session, hall)
     if ticket.hall_id != hall.id:
@@ -138,29 +150,12 @@ def consume_walk_in(session: Session, hall: Hall, ticket: Ticket, now: datetime)
     slot = current_slot(session, hall, st, now)
     if slot is None:
         return WalkInStatus(True)
-    target: list[Matter] = ([Matter(f"b{ticket.bundle_id}", None, ticket.bundle)] if ticket.bundle_id is not None
-                            else [Matter(f"i{i.id}", i, None) for i in ticket.items])
-    total = WalkInStatus(True, slot.start)
-    for m in target:
-        cap = slot_capacity(_rules(session, hall, m.key), slot, st.default_capacity)
-        row = _slot_row(session, hall, m.key, slot.start)
-        try:
-            with session.begin_nested():
-                session.add(WalkInSeat(ticket_id=ticket.id, slot_id=row.id, within_share=True))
-        except IntegrityError:
-            session.refresh(row)  # already counted (a retried call)
-        else:
-            walk_ins, booked = session.execute(
-                update(AppointmentSlot).where(AppointmentSlot.id == row.id)
-                .values(walk_ins=AppointmentSlot.walk_ins + 1)
-                .returning(AppointmentSlot.walk_ins, AppointmentSlot.booked)).one()
-            if booked + walk_ins > cap:
-                session.execute(update(WalkInSeat).where(WalkInSeat.ticket_id == ticket.id,
-                                                         WalkInSeat.slot_id == row.id).values(within_share=False))
-            session.expire(row)
-        total.capacity += cap
-        total.booked += row.booked
-        total.walk_ins += row.walk_ins
+    matters = _ticket_matters(ticket)
+    counted = session.scalar(select(WalkInSeat.ticket_id).where(WalkInSeat.ticket_id == ticket.id).limit(1))
+    if counted is None:  # a retried call counts nothing again
+        count_walk_in(session, hall, ticket_id=ticket.id, matters=[m.key for m in matters], now=now)
+        session.expire_all()
+    total = _standing(session, hall, slot.start, matters, st.default_capacity, slot)
     total.allowed = total.booked + total.walk_ins <= total.capacity
     return total
 
