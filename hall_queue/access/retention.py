@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -193,28 +192,3 @@ def purge_all(run_write: Any, now: datetime, *, days: int, dry_run: bool = False
             setattr(total, name, getattr(total, name) + getattr(r, name))
         if dry_run or r.total == 0:
             return total
-
-
-# The duty loop runs every few seconds; the purge's table scans need to run only now and then.
-PURGE_EVERY_S = 3600.0
-_last_duty: dict[int, float] = {}
-
-
-def run_duty(app: Any) -> int:
-    """Duty-round hook: purge once an hour per app; a failure is logged, never raised into the loop."""
-    key = id(app)
-    if time.monotonic() - _last_duty.get(key, -PURGE_EVERY_S) < PURGE_EVERY_S:
-        return 0
-    _last_duty[key] = time.monotonic()
-    try:
-        rt = app.extensions["onevisit"]  # the app's runtime (bootstrap)
-        report = rt.db.run_write(lambda s: purge_expired(s, rt.clock.now(), days=retention_days()))
-    except Exception:
-        log.exception("retention purge failed")
-        return 0
-    if report.total:
-        log.info("retention purge erased %d records older than %s", report.total, report.cutoff.isoformat())
-    if max(report.pages, report.tickets, report.appointments, report.complaints, report.notifications,
-           report.login_attempts) >= BATCH:
-        _last_duty.pop(key, None)  # a backlog: take the next batch on the next round
-    return report.total

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Appointment, Hall, Notification
-from hall_queue.infrastructure.sms import Notifier, notifier_for
+from hall_queue.infrastructure.sms import Notifier
 from hall_queue.appointments.booking import settle
 from hall_queue.appointments.settings import matter_of, settings_for
 from hall_queue.appointments.views import slot_text
@@ -61,26 +60,4 @@ def sweep(session: Session, hall: Hall, *, now: datetime, notifier: Notifier | N
                                       f"请携带有效证件按时到大厅自助取号机签到（可提前{st.checkin_early_minutes}分钟）。"
                                       f"确认码 {a.code}。如不能前来，请在预约页面取消。")
             result.reminders += 1
-    return result
-
-
-def run_duty(app: Any) -> SweepResult:
-    """Sweep every hall, publish events after commit, then deliver due messages (called by ``duties``)."""
-    rt = app.extensions["onevisit"]
-    notifier = notifier_for(app)
-    now = rt.clock.now()
-
-    def do(s: Session) -> SweepResult:
-        total = SweepResult()
-        for hall in s.scalars(select(Hall).order_by(Hall.id)).all():
-            r = sweep(s, hall, now=now, notifier=notifier)
-            total.reminders += r.reminders
-            total.no_shows += r.no_shows
-            total.settled += r.settled
-            total.events += r.events
-        return total
-
-    result = rt.db.run_write(do)
-    rt.publish(result.events)
-    notifier.deliver_pending(rt.db, now=now)
     return result

@@ -7,8 +7,8 @@ import time
 from flask import Flask
 from sqlalchemy import select
 
-from hall_queue import appointments
 from hall_queue.access import retention
+from hall_queue.appointments.sweep import SweepResult, sweep
 from hall_queue.queueing.long_waits import check_long_waits
 from hall_queue.domain.models import Hall
 from hall_queue.queueing.posts import check_posts
@@ -74,6 +74,55 @@ def run_case_duties(app: Flask) -> int:
     return len(events)
 
 
+def sweep_appointments(app: Flask) -> SweepResult:
+    """Sweep every hall's bookings (no-shows, reminders), publish after commit, then deliver due messages."""
+    from hall_queue.infrastructure.sms import notifier_for
+
+    rt = runtime(app)
+    notifier = notifier_for(app)
+    now = rt.clock.now()
+
+    def do(s) -> SweepResult:
+        total = SweepResult()
+        for hall in s.scalars(select(Hall).order_by(Hall.id)).all():
+            r = sweep(s, hall, now=now, notifier=notifier)
+            total.reminders += r.reminders
+            total.no_shows += r.no_shows
+            total.settled += r.settled
+            total.events += r.events
+        return total
+
+    result = rt.db.run_write(do)
+    rt.publish(result.events)
+    notifier.deliver_pending(rt.db, now=now)
+    return result
+
+
+# The duty loop runs every few seconds; the purge's table scans need to run only now and then.
+PURGE_EVERY_S = 3600.0
+_last_purge: dict[int, float] = {}
+
+
+def purge_personal_data(app: Flask) -> int:
+    """Purge expired personal data and pages once an hour per app; a failure is logged, never raised."""
+    key = id(app)
+    if time.monotonic() - _last_purge.get(key, -PURGE_EVERY_S) < PURGE_EVERY_S:
+        return 0
+    _last_purge[key] = time.monotonic()
+    try:
+        rt = runtime(app)
+        report = rt.db.run_write(lambda s: retention.purge_expired(s, rt.clock.now(), days=retention.retention_days()))
+    except Exception:
+        log.exception("retention purge failed")
+        return 0
+    if report.total:
+        log.info("retention purge erased %d records older than %s", report.total, report.cutoff.isoformat())
+    if max(report.pages, report.tickets, report.appointments, report.complaints, report.notifications,
+           report.login_attempts) >= retention.BATCH:
+        _last_purge.pop(key, None)  # a backlog: take the next batch on the next round
+    return report.total
+
+
 def run_duty_round(app: Flask) -> None:
     """Run every periodic duty once; a failing duty is logged and does not stop the others."""
     try:
@@ -93,10 +142,10 @@ def run_duty_round(app: Flask) -> None:
     except Exception:
         log.exception("case duties failed")
     try:  # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
-        appointments.run_duty(app)
+        sweep_appointments(app)
     except Exception:
         log.exception("appointment sweep failed")
-    retention.run_duty(app)  # hourly purge of expired personal data and pages; logs its own failures
+    purge_personal_data(app)  # hourly purge of expired personal data and pages; logs its own failures
     try:
         nightly_backup(app)
     except Exception:

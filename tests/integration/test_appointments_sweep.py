@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from hall_queue import create_app
-from hall_queue import appointments
+from hall_queue.entrypoints.duties import sweep_appointments
 from hall_queue.domain.clock import ManualClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import load_demo_hall
@@ -28,9 +28,9 @@ KEY = "test-data-key"
 def test_unchecked_booking_becomes_a_no_show_at_the_end_of_its_slot(api, app, db):
     a = book(api, "2026-03-02T10:30")
     api.clock.set(MONDAY_10AM + timedelta(minutes=60) - timedelta(seconds=1))
-    assert appointments.run_duty(app).no_shows == 0
+    assert sweep_appointments(app).no_shows == 0
     api.clock.set(MONDAY_10AM + timedelta(minutes=60))
-    assert appointments.run_duty(app).no_shows == 1
+    assert sweep_appointments(app).no_shows == 1
     with db.read() as s:
         assert s.get(Appointment, a["id"]).status == "no_show"
     r = api.get(f"/api/v1/halls/{api.hall_id}/appointments/no-shows", token=api.token("manager")).get_json()
@@ -44,7 +44,7 @@ def _miss(api, app, day: int, id_number: str = ID_A) -> None:
     slot = (MONDAY_10AM + timedelta(days=day, hours=8, minutes=30)).strftime("%Y-%m-%dT%H:%M")   # 10:30 local
     book(api, slot, id_number=id_number)
     api.clock.set(MONDAY_10AM + timedelta(days=day, hours=1))
-    appointments.run_duty(app)
+    sweep_appointments(app)
 
 
 def test_n_no_shows_in_30_days_block_online_booking_for_the_period(api, app):
@@ -106,21 +106,21 @@ def test_each_reminder_goes_out_exactly_once_across_a_restart(hall_file):
     first = LogTransport()
     app1, db1 = _app_on(url, clock, Notifier(IdentityVault(KEY), first))
     b = _book(app1, hall_id, "2026-03-04T10:00")                   # Wednesday 10:00
-    appointments.run_duty(app1)
+    sweep_appointments(app1)
     assert first.delivered == [f"appointment:{b['id']}:booked"]     # the booking confirmation only
     clock.set(MONDAY_10AM + timedelta(days=1))                      # Tue 10:00: 24 h before
-    assert appointments.run_duty(app1).reminders == 1
-    assert appointments.run_duty(app1).reminders == 0
+    assert sweep_appointments(app1).reminders == 1
+    assert sweep_appointments(app1).reminders == 0
     assert first.delivered[-1] == f"appointment:{b['id']}:reminder:1440" and len(first.delivered) == 2
     db1.dispose()
 
     second = LogTransport()                                         # the restarted server
     app2, db2 = _app_on(url, clock, Notifier(IdentityVault(KEY), second))
     clock.advance(minutes=1)
-    assert appointments.run_duty(app2).reminders == 0 and second.delivered == []
+    assert sweep_appointments(app2).reminders == 0 and second.delivered == []
     clock.set(MONDAY_10AM + timedelta(days=2, hours=-1))            # Wed 09:00: one hour before
-    appointments.run_duty(app2)
-    appointments.run_duty(app2)
+    sweep_appointments(app2)
+    sweep_appointments(app2)
     assert second.delivered == [f"appointment:{b['id']}:reminder:60"]
     with db2.read() as s:
         keys = s.scalars(select(Notification.dedup_key).order_by(Notification.id)).all()
@@ -136,7 +136,7 @@ def test_after_downtime_only_the_closest_reminder_is_sent(hall_file):
     app, db = _app_on(url, clock, Notifier(IdentityVault(KEY), t))
     b = _book(app, hall_id, "2026-03-04T10:00")
     clock.set(MONDAY_10AM + timedelta(days=2, minutes=-30))        # down for both reminder times
-    appointments.run_duty(app)
+    sweep_appointments(app)
     assert t.delivered == [f"appointment:{b['id']}:booked", f"appointment:{b['id']}:reminder:60"]
     db.dispose()
 
@@ -160,15 +160,15 @@ def test_a_failed_delivery_is_retried_later_by_a_restarted_server(hall_file):
     clock = ManualClock(MONDAY_10AM)
     app1, db1 = _app_on(url, clock, Notifier(IdentityVault(KEY), _FlakyTransport(failures=1)))
     _book(app1, hall_id, "2026-03-04T10:00")
-    appointments.run_duty(app1)                                     # gateway down: kept pending
+    sweep_appointments(app1)                                     # gateway down: kept pending
     db1.dispose()
     flaky = _FlakyTransport(failures=0)
     app2, db2 = _app_on(url, clock, Notifier(IdentityVault(KEY), flaky))
-    appointments.run_duty(app2)
+    sweep_appointments(app2)
     assert flaky.delivered == []                                    # back-off not over yet
     clock.advance(seconds=31)
-    appointments.run_duty(app2)
-    appointments.run_duty(app2)
+    sweep_appointments(app2)
+    sweep_appointments(app2)
     assert len(flaky.delivered) == 1
     db2.dispose()
 
@@ -218,8 +218,8 @@ def test_webhook_transport_posts_to_the_sms_gateway_once_per_key(hall_file, capl
                           "SMS_WEBHOOK_TOKEN": "gw-secret"})
         caplog.set_level(logging.DEBUG)
         b = _book(app, hall_id, "2026-03-04T10:00")
-        appointments.run_duty(app)
-        appointments.run_duty(app)
+        sweep_appointments(app)
+        sweep_appointments(app)
         assert len(_Gateway.received) == 1
         headers, body = _Gateway.received[0]
         assert headers["Idempotency-Key"] == f"appointment:{b['id']}:booked"

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from hall_queue import create_app
 from hall_queue.access import retention
+from hall_queue.entrypoints import duties
+from hall_queue.entrypoints.duties import purge_personal_data
 from hall_queue.entrypoints.cli import main
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import load_demo_hall
@@ -181,10 +183,10 @@ def test_duty_round_and_cli_purge(migrated, clock, monkeypatch, capsys):
     assert main(["purge", "--days", "0"]) == 2
     # The duty hook uses the configured period: 60 days keeps everything, 30 days erases.
     monkeypatch.setenv("ONEVISIT_RETENTION_DAYS", "60")
-    assert retention.run_duty(app) == 0
+    assert purge_personal_data(app) == 0
     monkeypatch.setenv("ONEVISIT_RETENTION_DAYS", "30")
-    assert retention.run_duty(app) == 0  # hourly: a second call within the hour does nothing
-    retention._last_duty.clear()
-    assert retention.run_duty(app) == 8  # 2 pages, 2 tickets, 1 booking, 1 complaint, 2 staff login records
+    assert purge_personal_data(app) == 0  # hourly: a second call within the hour does nothing
+    duties._last_purge.clear()
+    assert purge_personal_data(app) == 8  # 2 pages, 2 tickets, 1 booking, 1 complaint, 2 staff login records
     assert main(["purge", "--days", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["tickets"] == 0  # nothing left; the open ticket stays
