@@ -20,16 +20,7 @@ from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Hall
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api.registry import OPERATIONS, Operation, not_json
-from hall_queue.entrypoints.web_session import (  # noqa: F401 - the API's callers import these from here too
-    SAFE_METHODS,
-    SESSION_CSRF,
-    SESSION_TOKEN,
-    client_ip,
-    csrf_matches,
-    csrf_token,
-    session_actor,
-    session_principal,
-)
+from hall_queue.entrypoints.web_session import SAFE_METHODS, csrf_matches, session_principal
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -12,7 +12,8 @@ from hall_queue.feedback import complaints as K
 from hall_queue.domain.models import COMPLAINT_STATUSES, Complaint, Hall
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, client_ip, get_hall, get_row, now, operation, write
+from hall_queue.entrypoints.web_session import client_ip
+from hall_queue.entrypoints.api.base import MANAGERS, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.web_session import DEVICE_KEY
 

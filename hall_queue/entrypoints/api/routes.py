@@ -22,7 +22,8 @@ from hall_queue.queueing.presenters import iso, queue_view, ticket_view
 from hall_queue.bootstrap import runtime
 from hall_queue.floor.snapshots import follow_view, hall_snapshot, window_full_view, window_snapshot
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import (MANAGERS, STAFF, bp, client_ip, get_hall, get_hall_settings, get_row, now, operation,
+from hall_queue.entrypoints.web_session import client_ip
+from hall_queue.entrypoints.api.base import (MANAGERS, STAFF, bp, get_hall, get_hall_settings, get_row, now, operation,
                                              window_device_guard, write)
 from hall_queue.entrypoints.api.errors import error_response
 from hall_queue.entrypoints.api.registry import build_openapi
