@@ -6,10 +6,7 @@ import pytest
 import requests
 
 from tests.e2e.browser import (
-    ARGS,
-    CHROMIUM,
     api_call,
-    demo_server,
     login,
     require_chromium,
     shot,
@@ -18,21 +15,6 @@ from tests.e2e.browser import (
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("admin-e2e"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_console_call_finish_and_rate_on_the_pad(server, browser):

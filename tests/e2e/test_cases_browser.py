@@ -6,8 +6,6 @@ import pytest
 import requests
 
 from tests.e2e.browser import (
-    ARGS,
-    CHROMIUM,
     api_call,
     demo_server,
     login,
@@ -27,14 +25,6 @@ def server(tmp_path_factory):
     srv.cli("demo-cases")  # what `make demo` adds: cases in every state
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _no_english(text: str) -> None:

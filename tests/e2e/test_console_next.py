@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, require_chromium, staff_token
+from tests.e2e.browser import ARGS, CHROMIUM, api_call, login, require_chromium, staff_token
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("console-next-e2e"))
-    yield srv
-    srv.stop()
 
 
 def test_next_with_a_ticket_in_hand_finishes_it_and_calls_the_next(server):

@@ -8,17 +8,10 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import ARGS, CHROMIUM, demo_server, login, require_chromium, shot
+from tests.e2e.browser import ARGS, CHROMIUM, login, require_chromium, shot
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("devices-e2e"))
-    yield srv
-    srv.stop()
 
 
 def _snapshot(srv, token):

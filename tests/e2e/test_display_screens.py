@@ -241,7 +241,6 @@ def test_pause_and_ab_cover_render_on_window_screens(hall, screens):
     hall_page.screenshot(path=str(ARTIFACTS / "hall-cover.png"))
 
 
-
 def _offline_call_next(db_url: str, window_id: int) -> str:
     """While the server is down, finish window 1's ticket and call the next one straight in the database."""
     db = Database(db_url)

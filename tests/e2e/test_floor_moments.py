@@ -11,30 +11,15 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import ARGS, CHROMIUM, demo_server, require_chromium, shot, staff_token
+from tests.e2e.browser import require_chromium, shot, staff_token
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 AREA = "kiosk-moments"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("kiosk-moments"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _kiosk(browser, srv, viewport=PORTRAIT, query: str = ""):

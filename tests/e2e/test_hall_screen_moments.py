@@ -10,12 +10,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.browser import CHROMIUM, artifacts, demo_server, require_chromium
-from tests.e2e.test_display_screens import ARGS, Hall
+from tests.e2e.browser import artifacts, demo_server, require_chromium
+from tests.e2e.test_display_screens import Hall
 
 require_chromium()
 
-from playwright.sync_api import sync_playwright
 
 pytestmark = pytest.mark.browser
 AREA = "hall-screen-moments"
@@ -44,14 +43,6 @@ def hall(tmp_path_factory):
     h.load_windows()
     yield h
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _hall_page(browser, hall, **params):

@@ -7,8 +7,6 @@ import requests
 
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
 from tests.e2e.browser import (
-    ARGS,
-    CHROMIUM,
     api_call,
     demo_server,
     require_chromium,
@@ -44,14 +42,6 @@ def server(tmp_path_factory):
     api_call(srv, "POST", f"/api/v1/tickets/{t}/no-show", clerk)
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _login(page, srv, username):

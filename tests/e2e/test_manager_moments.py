@@ -10,12 +10,12 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
 from tests.server import ServerProcess
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 DESK = {"width": 1366, "height": 768}
 AREA = "manager-moments"
@@ -39,14 +39,6 @@ def server(tmp_path_factory):
         yield srv
     finally:
         srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_an_open_window_nobody_signed_into_is_an_empty_post(server, browser):
