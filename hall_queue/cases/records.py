@@ -63,11 +63,11 @@ def record(session: Session, case: Case, *, action: str, from_state: str | None,
     ev = CaseEvent(hall_id=case.hall_id, case_id=case.id, at=now, action=action, from_state=from_state,
                    to_state=to_state, actor_kind=actor.kind, actor_id=actor.id, note=note or "", detail=detail or {})
     session.add(ev)
-    session.flush()
     audit.record(session, actor=actor, action=f"case.{action}", at=now, hall_id=case.hall_id,
                  ticket_id=case.ticket_id, case_id=case.id, acceptance_no=case.acceptance_no, to_state=to_state)
     settings = settings_of(session, case.hall_id)
     if settings.webhook_url:
+        session.flush()  # the event's id goes into the payload
         body = json.dumps(webhook_payload(session, case, ev), ensure_ascii=False, sort_keys=True)
         session.add(WebhookDelivery(hall_id=case.hall_id, case_id=case.id, event_id=ev.id, url=settings.webhook_url,
                                     body=body, status="pending", created_at=now, next_attempt_at=now, attempts=0))
