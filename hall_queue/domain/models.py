@@ -344,6 +344,8 @@ class AuditEvent(Base):
     """Who did what, when (004 §8.4 full-process electronic supervision)."""
 
     __tablename__ = "audit_events"
+    # The managers' audit viewer reads a hall's events newest first (floor/supervision.py).
+    __table_args__ = (Index("ix_audit_hall_at", "hall_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[Optional[int]] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)

@@ -33,7 +33,7 @@ from hall_queue.domain.vocabulary import (AUDIT_ACTION_LABELS, AUDIT_AREA_LABELS
                                           RESULT_HANDOVER_WORKING_DAYS, VIOLATION_KINDS)
 from hall_queue.infrastructure import hall_store
 
-PAGE_SIZE = 200
+PAGE_SIZE = 50
 ACTOR_LABELS = {"kiosk": "自助取号机", "screen": "显示屏", "pad": "评价器", "system": "系统", "approval": "审批系统"}
 # Detail keys whose values are free text staff wrote; everything else in ``detail`` is codes and ids.
 DETAIL_TEXT = {"reason": "原因", "note": "备注", "text": "内容", "fix_plan": "整改要求", "fix": "整改情况"}
@@ -80,7 +80,8 @@ def filters(session: Session, hall: Hall) -> dict[str, Any]:
 def search(session: Session, hall: Hall, *, staff_id: int | None = None, window_id: int | None = None,
            action: str | None = None, first: date | None = None, last: date | None = None,
            before_id: int | None = None, limit: int = PAGE_SIZE) -> dict[str, Any]:
-    """The hall's audit events matching the filters, newest first; ``action`` ending in "." means an area."""
+    """The hall's audit events matching the filters, newest first, ``limit`` at a time (``before_id`` continues a
+    page); an ``action`` ending in "." means a whole area ("ticket.")."""
     q = select(AuditEvent).where(AuditEvent.hall_id == hall.id)
     if staff_id is not None:
         q = q.where(AuditEvent.actor_kind == "staff", AuditEvent.actor_id == staff_id)
@@ -93,8 +94,12 @@ def search(session: Session, hall: Hall, *, staff_id: int | None = None, window_
         lo, hi = span(hall, first or date(2000, 1, 1), last or date(2099, 12, 31))
         q = q.where(AuditEvent.at >= lo, AuditEvent.at < hi)
     if before_id is not None:
-        q = q.where(AuditEvent.id < before_id)
-    rows = session.scalars(q.order_by(AuditEvent.id.desc()).limit(limit + 1)).all()
+        # Keyset paging in the order shown (time, then id): events recorded for earlier times (a replayed
+        # day, the demo) still fall in their place.
+        at = session.scalar(select(AuditEvent.at).where(AuditEvent.id == before_id))
+        if at is not None:
+            q = q.where((AuditEvent.at < at) | ((AuditEvent.at == at) & (AuditEvent.id < before_id)))
+    rows = session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     staff = _staff_labels(session, {r.actor_id for r in rows if r.actor_kind == "staff" and r.actor_id})

@@ -6,18 +6,22 @@
   const $ = (id) => document.getElementById(id);
   const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
   const monthLabel = (m) => `${Number(m.slice(0, 4))}年${Number(m.slice(5))}月`;
+  // Chart axis: "1月", with the year where a year starts (and on the first month shown).
+  const axisLabel = (m, i) => (i === 0 || m.endsWith("-01") ? `${m.slice(2, 4)}年${Number(m.slice(5))}月` : `${Number(m.slice(5))}月`);
 
   function card(ind, months) {
     const box = el("div", {class: "trend"});
-    const latest = ind.values ? [...ind.values].reverse().find((v) => v !== null) : null;
+    // The latest month with something to count, and which month that is.
+    const at = ind.values ? ind.values.map((v) => v !== null).lastIndexOf(true) : -1;
     const c = el("article", {class: "card lead-card" + (ind.needs_platform ? " platform" : ""), "data-key": ind.key},
       el("h2", {}, ind.label),
-      ind.needs_platform ? null : el("div", {class: "latest"}, pct(latest === undefined ? null : latest)),
+      ind.needs_platform ? null : el("div", {class: "latest"}, at < 0 ? "—" : pct(ind.values[at]),
+                                     at < 0 ? null : el("small", {class: "muted"}, ` ${monthLabel(months[at])}`)),
       el("p", {class: "def"}, "口径：", ind.definition),
       ind.needs_platform ? el("p", {class: "platform-note"}, ind.note) : box);
     if (!ind.needs_platform) {
       // Placed first so the chart measures its real width.
-      setTimeout(() => Trend.line(box, months.map((m) => m.slice(2).replace("-", "/")), ind.values,
+      setTimeout(() => Trend.line(box, months.map(axisLabel), ind.values,
                                   {name: ind.label, fmt: (v) => `${Math.round(v * 1000) / 10}%`}), 0);
     }
     return c;
@@ -40,8 +44,13 @@
       $("l-error").hidden = false;
     }
   }
-  $("l-to").value = page.today.slice(0, 7);
-  $("l-to").max = page.today.slice(0, 7);
+  // The months to end on: this one and the 35 before it.
+  const [y0, m0] = page.today.split("-").map(Number);
+  for (let i = 0; i < 36; i++) {
+    const d = new Date(Date.UTC(y0, m0 - 1 - i, 1));
+    const value = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+    $("l-to").append(el("option", {value}, monthLabel(value)));
+  }
   $("l-form").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   load();
 })();

@@ -44,11 +44,12 @@ def audit_log(hall_id: int):
             first, last = q.date_from, q.date_to
         return supervision.search(s, hall, staff_id=_int("staff_id"), window_id=_int("window_id"),
                                   action=(request.args.get("action") or "")[:40] or None, first=first, last=last,
-                                  before_id=_int("before"))
+                                  before_id=_int("before"), limit=min(_int("limit") or supervision.PAGE_SIZE, 500))
 
 
 OPERATIONS[-1].query.update({"staff_id": {"type": "integer"}, "window_id": {"type": "integer"},
-                             "action": {"type": "string", "maxLength": 40}, "before": {"type": "integer"}, **PERIOD})
+                             "action": {"type": "string", "maxLength": 40}, "before": {"type": "integer"},
+                             "limit": {"type": "integer", "minimum": 1, "maximum": 500}, **PERIOD})
 
 
 @operation("/halls/<int:hall_id>/audit-chain", "GET", roles=MANAGERS, response=S.Out, tags=TAGS,

@@ -1,4 +1,4 @@
-"""consultation records (咨询接待记录, issue 18 part 4)
+"""consultation records (咨询接待记录, issue 18 part 4); the audit viewer's index on (hall, time)
 
 Revision ID: 0008_supervision
 Revises: 0004_cases
@@ -39,9 +39,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_consultation_pending', 'consultations', ['hall_id', 'answered_at', 'due_on'], unique=False)
     op.create_index(op.f('ix_consultations_hall_id'), 'consultations', ['hall_id'], unique=False)
+    op.create_index('ix_audit_hall_at', 'audit_events', ['hall_id', 'at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_audit_hall_at', table_name='audit_events')
     op.drop_index(op.f('ix_consultations_hall_id'), table_name='consultations')
     op.drop_index('ix_consultation_pending', table_name='consultations')
     op.drop_table('consultations')
