@@ -55,7 +55,7 @@ class ConsultationIn(BaseModel):
     due_on: Optional[date] = None
 
 
-class AnswerIn(BaseModel):
+class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer: Text
 

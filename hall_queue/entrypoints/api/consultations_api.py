@@ -48,9 +48,9 @@ def consultation_list(hall_id: int):
 OPERATIONS[-1].query.update({"status": {"type": "string", "enum": list(CONSULTATION_STATUSES)}, **PERIOD})
 
 
-@operation("/consultations/<int:consultation_id>/answer", "POST", roles=STAFF, body=C.AnswerIn, tags=TAGS,
+@operation("/consultations/<int:consultation_id>/answer", "POST", roles=STAFF, body=C.ReplyIn, tags=TAGS,
            summary="Answer a pending question")
-def consultation_answer(consultation_id: int, body: C.AnswerIn):
+def consultation_answer(consultation_id: int, body: C.ReplyIn):
     def do(s: Session):
         c = get_row(s, Consultation, consultation_id, "consultation")
         C.answer(s, c, body.answer, now=now(), actor=g.actor)
