@@ -59,10 +59,17 @@ def compute(session: Session, hall: Hall, *, now: datetime, months: int = 12,
     """Each indicator with its definition and one value per month (null where there is nothing to count)."""
     months = max(1, min(months, MAX_MONTHS))
     today = local_time(hall, now).date()
+    if last_month is not None and not stats.EARLIEST <= last_month <= stats.LATEST:
+        raise stats.StatsError(f"months must lie between {stats.EARLIEST:%Y-%m} and {stats.LATEST:%Y-%m}")
     first, last = month_range(today, months, last_month)
-    q = stats.StatsQuery(first, last, "month", "hall")
-    plist = stats.periods(q)
-    by_month = {p["period"]: p for p in stats.compute(session, hall, q, now=now)["periods"]}
+    first = max(first, stats.EARLIEST)
+    plist = stats.periods(stats.StatsQuery(first, last, "month", "hall"))
+    by_month: dict[str, dict[str, Any]] = {}
+    # statistics answers at most MAX_RANGE_DAYS at a time: a year per call.
+    for i in range(0, len(plist), 12):
+        chunk = plist[i:i + 12]
+        q = stats.StatsQuery(chunk[0][1], chunk[-1][2], "month", "hall")
+        by_month.update({p["period"]: p for p in stats.compute(session, hall, q, now=now)["periods"]})
     values: dict[str, list[float | None]] = {key: [] for key, *_ in ROWS}
     definitions: dict[str, str] = {}
     labels = []

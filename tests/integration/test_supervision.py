@@ -90,6 +90,9 @@ def test_audit_viewer_filters_and_chain(api, db):
     mine = api.get(f"{base}?staff_id={staff_id}", token=m).get_json()["items"]
     assert mine and {i["actor"] for i in mine} == {finishes[0]["actor"]} and "*" in finishes[0]["actor"]
     assert api.get(f"{base}?from=2026-03-03&to=2026-03-04", token=m).get_json()["items"] == []
+    assert len(api.get(f"{base}?from=2026-03-02", token=m).get_json()["items"]) == len(every)
+    assert api.get(f"{base}?to=2001-01-01", token=m).get_json()["items"] == []
+    assert api.get(f"{base}?from=1999-01-01", token=m).status_code == 422
     # Paging: three at a time, newest first, the pages joining up without gaps or repeats.
     first = api.get(f"{base}?limit=3", token=m).get_json()
     second = api.get(f"{base}?limit=3&before={first['next_before']}", token=m).get_json()
@@ -155,5 +158,9 @@ def test_leadership_indicators_monthly_with_platform_rows(api):
     assert all(i["definition"] for i in got["indicators"])
     assert api.get(f"/api/v1/halls/{api.hall_id}/leadership?months=99", token=m).status_code == 422
     assert api.get(f"/api/v1/halls/{api.hall_id}/leadership?to=2026-13", token=m).status_code == 422
+    assert api.get(f"/api/v1/halls/{api.hall_id}/leadership?to=0001-01", token=m).status_code == 422
+    two_years = api.get(f"/api/v1/halls/{api.hall_id}/leadership?months=24", token=m).get_json()
+    assert len(two_years["months"]) == 24 and two_years["months"][0] == "2024-04"
+    assert by["immediate_rate"]["values"][2] == two_years["indicators"][4]["values"][-1]
     older = api.get(f"/api/v1/halls/{api.hall_id}/leadership?months=2&to=2025-12", token=m).get_json()
     assert older["months"] == ["2025-11", "2025-12"] and older["to"] == "2025-12-31"

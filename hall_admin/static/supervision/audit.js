@@ -63,8 +63,6 @@
     const p = new URLSearchParams();
     for (const [k, id] of [["staff_id", "a-staff"], ["window_id", "a-window"], ["action", "a-action"],
                            ["from", "a-from"], ["to", "a-to"]]) if ($(id).value) p.set(k, $(id).value);
-    if (p.has("from") && !p.has("to")) p.set("to", page.today);
-    if (p.has("to") && !p.has("from")) p.set("from", "2000-01-01");
     return p;
   }
 
@@ -93,8 +91,18 @@
     $("log").scrollIntoView({behavior: "smooth"});
   }
 
-  $("v-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadViolations(); });
-  $("a-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadLog(false); });
+  $("v-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    $("v-error").hidden = true;
+    loadViolations().catch((e) => {
+      $("v-error").textContent = e.status === 422 ? "日期范围有误：开始日期不能晚于结束日期，且一次最多查看400天。" : "违规情况加载失败，请稍后重试。";
+      $("v-error").hidden = false;
+    });
+  });
+  $("a-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    loadLog(false).catch(() => { $("log-empty").textContent = "查询条件有误，请检查日期。"; $("log-empty").hidden = false; });
+  });
   $("a-clear").addEventListener("click", () => { $("a-form").reset(); loadLog(false); });
   $("more").addEventListener("click", () => loadLog(true));
   $("v-to").value = page.today;

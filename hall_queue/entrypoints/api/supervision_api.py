@@ -15,6 +15,7 @@ from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.api.stats_api import parse_query
 from hall_queue.feedback import measures
 from hall_queue.floor import leadership, supervision
+from hall_queue.floor.statistics import StatsError
 
 TAGS = ("supervision",)
 PERIOD = {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}}
@@ -33,15 +34,25 @@ def _int(name: str) -> int | None:
     return value
 
 
+def _date(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw[:10])
+    except ValueError as e:
+        raise InvalidRequest(f"{name} must be a date YYYY-MM-DD", code="validation_error") from e
+    if not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+        raise InvalidRequest(f"{name} must lie between 2000-01-01 and 2099-12-31", code="validation_error")
+    return day
+
+
 @operation("/halls/<int:hall_id>/audit-log", "GET", roles=MANAGERS, response=S.ListOut, tags=TAGS,
            summary="Search the audit log by staff, window, action and time, newest first")
 def audit_log(hall_id: int):
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
-        first = last = None
-        if request.args.get("from") or request.args.get("to"):
-            q = parse_query(hall, request.args)
-            first, last = q.date_from, q.date_to
+        first, last = _date("from"), _date("to")
         return supervision.search(s, hall, staff_id=_int("staff_id"), window_id=_int("window_id"),
                                   action=(request.args.get("action") or "")[:40] or None, first=first, last=last,
                                   before_id=_int("before"), limit=min(_int("limit") or supervision.PAGE_SIZE, 500))
@@ -88,7 +99,10 @@ def leadership_indicators(hall_id: int):
         raise InvalidRequest(f"months must lie between 1 and {leadership.MAX_MONTHS}", code="validation_error")
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
-        return leadership.compute(s, hall, now=now(), months=months, last_month=last_month)
+        try:
+            return leadership.compute(s, hall, now=now(), months=months, last_month=last_month)
+        except StatsError as e:
+            raise InvalidRequest(str(e), code="validation_error") from e
 
 
 OPERATIONS[-1].query.update({"months": {"type": "integer", "minimum": 1, "maximum": leadership.MAX_MONTHS},
