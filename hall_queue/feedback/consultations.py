@@ -123,6 +123,8 @@ def view(c: Consultation, hall: Hall, *, today: date, names: dict[int, str], ite
             "answered_by": names.get(c.answered_by_id or 0, ""),
             "status": "answered" if c.answered_at else "pending",
             "overdue": (answered_day or today) > c.due_on,
+            "on_the_spot": c.answered_at is not None and c.answered_at == c.received_at,
+            "reply_minutes": round((c.answered_at - c.received_at).total_seconds() / 60) if c.answered_at else None,
             "reply_hours": round((c.answered_at - c.received_at).total_seconds() / 3600, 1) if c.answered_at else None}
 
 

@@ -15,6 +15,7 @@ def _log(api, who="clerk01", expect=201, **body):
 def test_walk_up_answered_on_the_spot_and_phone_question_pending(api, db):
     spot = _log(api, channel="walk_up", question="社保卡丢了怎么补办？", answer="带身份证到3号窗口当场补办。")
     assert spot["status"] == "answered" and spot["due_on"] == "2026-03-02" and not spot["overdue"]
+    assert spot["on_the_spot"] and spot["reply_minutes"] == 0
     assert spot["channel_label"] == "现场" and spot["answered_by"].endswith("*")  # masked staff name
     # A phone question the clerk cannot answer now: the reply date defaults to 3 working days on.
     phone = _log(api, channel="phone", question="个体户注销需要哪些材料？", asker="张三丰", contact="13800138000")
@@ -37,6 +38,7 @@ def test_walk_up_answered_on_the_spot_and_phone_question_pending(api, db):
                  token=api.token("clerk02"))
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["status"] == "answered" and r.get_json()["reply_hours"] == 24.0
+    assert not r.get_json()["on_the_spot"] and r.get_json()["reply_minutes"] == 1440
     again = api.post(f"/api/v1/consultations/{phone['id']}/answer", {"answer": "再答一次"}, token=api.token("clerk02"))
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_answered"
     with db.read() as s:

@@ -52,7 +52,9 @@
     return el("tr", {"data-id": c.id},
       el("td", {}, c.answered_local), el("td", {}, c.channel_label), el("td", {class: "sv-clip"}, c.question),
       el("td", {class: "sv-clip"}, c.answer), el("td", {}, c.answered_by || "—"),
-      el("td", {class: c.overdue ? "overdue" : ""}, c.reply_hours < 1 ? "当场" : `${c.reply_hours} 小时`,
+      el("td", {class: c.overdue ? "overdue" : ""},
+         c.on_the_spot ? "当场" : c.reply_minutes < 60 ? `${c.reply_minutes} 分钟` : c.reply_hours < 48 ? `${c.reply_hours} 小时`
+           : `${Math.round(c.reply_hours / 24)} 天`,
          c.overdue ? "（超期）" : ""));
   }
 
