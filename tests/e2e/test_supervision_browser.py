@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, chromium_session, demo_server, login, require_chromium, shot, staff_token
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -41,17 +41,21 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium_session() as b:
         yield b
-        b.close()
 
 
-def test_consultation_page_logs_answers_and_shows_the_rates(server, browser):
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+def _manager_page(server, browser, size: tuple[int, int]):
+    """A manager logged in on a fresh browser context of ``size``."""
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
     page = ctx.new_page()
     login(page, server, "manager")
     page.wait_for_url("**/admin/dashboard")
+    return ctx, page
+
+
+def test_consultation_page_logs_answers_and_shows_the_rates(server, browser):
+    ctx, page = _manager_page(server, browser, (1366, 768))
     page.click("nav a[data-nav='consultations']")
     page.wait_for_url("**/admin/consultations")
     # Walk-up, answered at once.
@@ -91,10 +95,7 @@ def test_consultation_page_logs_answers_and_shows_the_rates(server, browser):
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
 def test_audit_viewer_chain_violations_and_filters(server, browser, size):
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
-    page = ctx.new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    ctx, page = _manager_page(server, browser, size)
     page.goto(server.url + "/admin/audit")
     page.wait_for_selector("#chain.ok, #chain.bad")
     assert "操作记录完整" in page.inner_text("#chain")
@@ -129,10 +130,7 @@ def test_audit_viewer_chain_violations_and_filters(server, browser, size):
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
 def test_leadership_page_every_indicator_with_definition_and_trend(server, browser, size):
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
-    page = ctx.new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    ctx, page = _manager_page(server, browser, size)
     page.click("nav a[data-nav='leadership']")
     page.wait_for_url("**/admin/leadership")
     page.wait_for_selector(".lead-card")

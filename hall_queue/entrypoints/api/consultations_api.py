@@ -10,7 +10,7 @@ from hall_queue.domain.vocabulary import CONSULTATION_STATUSES
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
-from hall_queue.entrypoints.api.stats_api import parse_query
+from hall_queue.entrypoints.api.stats_api import over_period, parse_query
 from hall_queue.feedback import consultations as C
 
 TAGS = ("consultations",)
@@ -62,10 +62,7 @@ def consultation_answer(consultation_id: int, body: C.ReplyIn):
 @operation("/halls/<int:hall_id>/consultation-indicators", "GET", roles=MANAGERS, response=S.Out, tags=TAGS,
            summary="Read 咨询回复率 and 咨询及时率 with their definitions")
 def consultation_indicators(hall_id: int):
-    with runtime().db.read() as s:
-        hall = get_hall(s, hall_id)
-        q = parse_query(hall, request.args)
-        return C.indicators(s, hall, q.date_from, q.date_to, now=now())
+    return over_period(hall_id, C.indicators)
 
 
 OPERATIONS[-1].query.update(PERIOD)

@@ -12,7 +12,7 @@ from hall_queue.domain.errors import InvalidRequest
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation
 from hall_queue.entrypoints.api.registry import OPERATIONS
-from hall_queue.entrypoints.api.stats_api import parse_query
+from hall_queue.entrypoints.api.stats_api import over_period
 from hall_queue.feedback import measures
 from hall_queue.floor import leadership, supervision
 from hall_queue.floor.statistics import StatsError
@@ -75,10 +75,7 @@ def audit_chain(hall_id: int):
 @operation("/halls/<int:hall_id>/violations", "GET", roles=MANAGERS, response=S.Out, tags=TAGS,
            summary="Read the violation indicators (empty posts, overdue cases, results not handed over, refusals)")
 def violations(hall_id: int):
-    with runtime().db.read() as s:
-        hall = get_hall(s, hall_id)
-        q = parse_query(hall, request.args)
-        return supervision.violations(s, hall, q.date_from, q.date_to, now=now())
+    return over_period(hall_id, supervision.violations)
 
 
 OPERATIONS[-1].query.update(PERIOD)
