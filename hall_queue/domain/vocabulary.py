@@ -129,7 +129,7 @@ AUDIT_ACTION_LABELS = {
     "complaint.update": "投诉备注", "complaint.reopen": "投诉重新办理", "complaint.contact_reveal": "查看投诉人联系方式",
     "consultation.log": "咨询登记", "consultation.answer": "咨询答复",
     "notice.post": "发布公告", "notice.remove": "撤下公告", "retention.purge": "到期数据清理",
-    "case.accept": "办件受理", "case.refuse": "不予受理", "case.dispatch": "办件分办", "case.take": "部门接件",
+    "case.accept": "办件受理", "case.complete": "即办件当场办结", "case.refuse": "不予受理", "case.dispatch": "办件分办", "case.take": "部门接件",
     "case.request_supplement": "要求补正", "case.supplement_received": "补正材料收到",
     "case.start_special_procedure": "特别程序开始", "case.end_special_procedure": "特别程序结束",
     "case.suspend": "办件挂起", "case.resume": "办件恢复", "case.decide": "作出决定", "case.result_ready": "结果待领取",
