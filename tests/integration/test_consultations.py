@@ -1,9 +1,13 @@
 """Consultation records over HTTP (000 §7.1–§7.4; 002 §9.1): logging, the pending list, answers, 咨询回复率 / 及时率."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from hall_queue.domain.models import AuditEvent, Consultation
+from tests.conftest import engines
+
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
 def _log(api, who="clerk01", expect=201, **body):

@@ -3,15 +3,18 @@ its chain check (004 §8.4), violation indicators (000 §12.3.5, 002 §11.3.5), 
 (000 §12.3.4, 002 §11.3.4)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
 from hall_queue.access import audit
 from hall_queue.domain.models import AuditEvent, Hall
 from hall_queue.queueing.posts import check_posts
+from tests.conftest import engines
 from tests.integration.test_admin_desk import pad_token, serve
 from tests.integration.test_cases_api import accept, later, step
 
 KEY = audit.chain_key("test-data-key")
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
 def _m(api):
