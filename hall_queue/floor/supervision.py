@@ -34,6 +34,8 @@ from hall_queue.domain.vocabulary import (AUDIT_ACTION_LABELS, AUDIT_AREA_LABELS
 from hall_queue.infrastructure import hall_store
 
 PAGE_SIZE = 50
+# The page checks this many of the newest chain links on each visit (a few seconds at most); 完整校验 walks all.
+CHAIN_TAIL_LINKS = 5_000
 ACTOR_LABELS = {"kiosk": "自助取号机", "screen": "显示屏", "pad": "评价器", "system": "系统", "approval": "审批系统"}
 # Detail keys whose values are free text staff wrote; everything else in ``detail`` is codes and ids.
 DETAIL_TEXT = {"reason": "原因", "note": "备注", "text": "内容", "fix_plan": "整改要求", "fix": "整改情况"}
@@ -121,17 +123,19 @@ def search(session: Session, hall: Hall, *, staff_id: int | None = None, window_
     return {"items": items, "more": more, "next_before": rows[-1].id if more and rows else None}
 
 
-def chain_summary(report: dict[str, Any]) -> dict[str, Any]:
-    """The chain check (``access.audit.verify``) as a manager reads it."""
+def chain_summary(report: dict[str, Any], *, total: int | None = None) -> dict[str, Any]:
+    """The chain check (``access.audit.verify`` / ``verify_tail``) as a manager reads it; ``total`` for a tail check."""
+    partial = total is not None and report["ok"] and report["sealed"] < total
     if report["ok"]:
-        text = f"操作记录完整，未发现篡改：已校验 {report['sealed']} 条"
+        checked = f"已校验最近 {report['sealed']} 条（共 {total} 条）" if partial else f"已校验 {report['sealed']} 条"
+        text = f"操作记录完整，未发现篡改：{checked}"
         if report["unsealed"]:
             text += f"，另有 {report['unsealed']} 条新记录等待下一轮封存（几分钟内完成）"
     elif report.get("problem") and "missing" in report["problem"]:
         text = f"校验失败：第 {report['first_bad_seq']} 条记录缺失（可能被删除），请立即报告系统管理员"
     else:
         text = f"校验失败：第 {report['first_bad_seq']} 条记录与封存时不一致（可能被修改），请立即报告系统管理员"
-    return {**report, "summary": text}
+    return {**report, "summary": text, "partial": partial, "total": total if total is not None else report["sealed"]}
 
 
 # ---------------------------------------------------------------- violations

@@ -4,10 +4,11 @@ its chain check (004 §8.4), violation indicators (000 §12.3.5, 002 §11.3.5), 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from hall_queue.access import audit
 from hall_queue.domain.models import AuditEvent, Hall
+from hall_queue.floor import supervision
 from hall_queue.queueing.posts import check_posts
 from tests.conftest import engines
 from tests.integration.test_admin_desk import pad_token, serve
@@ -114,6 +115,22 @@ def test_audit_viewer_filters_and_chain(api, db):
                                      .values(detail={"outcome": "refused"})))
     chain = api.get(f"/api/v1/halls/{api.hall_id}/audit-chain", token=m).get_json()
     assert not chain["ok"] and chain["first_bad_seq"] == victim.chain_seq and "不一致" in chain["summary"]
+    full = api.get(f"/api/v1/halls/{api.hall_id}/audit-chain?full=1", token=m).get_json()
+    assert not full["ok"] and full["first_bad_seq"] == victim.chain_seq
+    # The page's quick check covers the newest links, each against its stored predecessor: the edit is found
+    # inside the stretch, and a stretch after it still checks out (the full walk is what covers everything).
+    with db.read() as s:
+        bad, total = audit.verify_tail(s, KEY, total_links := sealed - victim.chain_seq + 1)
+        assert not bad.ok and bad.first_bad_seq == victim.chain_seq and total == sealed
+        good, _ = audit.verify_tail(s, KEY, total_links - 1)
+        assert good.ok and good.sealed == total_links - 1
+    partial = supervision.chain_summary(good.as_dict(), total=total)
+    assert partial["partial"] and f"已校验最近 {total_links - 1} 条（共 {total} 条）" in partial["summary"]
+    # Deleting the link just before the stretch is noticed too.
+    db.run_write(lambda s: s.execute(delete(AuditEvent).where(AuditEvent.chain_seq == sealed - 2)))
+    with db.read() as s:
+        gone, _ = audit.verify_tail(s, KEY, 2)
+    assert not gone.ok and gone.first_bad_seq == sealed - 2 and "missing" in gone.problem
 
 
 def test_violation_indicators_with_drill_down(api, db, clock):

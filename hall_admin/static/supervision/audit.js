@@ -9,9 +9,10 @@
   let chosen = null;
   let violations = null;
 
-  async function chain() {
+  async function chain(full) {
+    if (full) { $("chain").textContent = "正在完整校验全部操作记录，记录多时需要一些时间……"; $("chain").className = "chain"; }
     try {
-      const r = await api("GET", `${base}/audit-chain`);
+      const r = await api("GET", `${base}/audit-chain${full ? "?full=1" : ""}`);
       $("chain").textContent = r.summary;
       $("chain").className = "chain " + (r.ok ? "ok" : "bad");
     } catch (e) {
@@ -107,7 +108,8 @@
   $("more").addEventListener("click", () => loadLog(true));
   $("v-to").value = page.today;
   $("v-from").value = page.today.slice(0, 8) + "01";
-  chain();
+  $("chain-full").addEventListener("click", () => chain(true));
+  chain(false);
   loadViolations().catch(() => { $("vtiles").textContent = "违规情况加载失败，请稍后重试。"; });
   loadLog(false).catch(() => { $("log-empty").textContent = "操作记录加载失败，请稍后重试。"; $("log-empty").hidden = false; });
 })();
