@@ -42,6 +42,9 @@ NAV = (
     ("appointments", "预约", "/admin/appointments"),
     ("ratings", "好差评", "/admin/ratings"),
     ("cases", "办件", "/admin/cases"),
+    ("consultations", "咨询", "/admin/consultations"),
+    ("audit", "监察", "/admin/audit"),
+    ("leadership", "领导看板", "/admin/leadership"),
 )
 ROLE_LABELS = {"admin": "管理员", "manager": "大厅管理", "clerk": "窗口人员"}
 

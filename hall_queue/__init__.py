@@ -21,7 +21,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 # Page blueprints: each module exposes ``bp`` (and optionally ``init_app(app)``).
 PAGE_MODULES = ("display.routes", "kiosk.routes", "kiosk.booking", "hall_admin.routes", "hall_admin.manage",
-                "hall_admin.appointments")
+                "hall_admin.appointments", "hall_admin.supervision")
 
 
 def _register_area_blueprints(app: Flask) -> None:

@@ -344,6 +344,8 @@ class AuditEvent(Base):
     """Who did what, when (004 §8.4 full-process electronic supervision)."""
 
     __tablename__ = "audit_events"
+    # The managers' audit viewer reads a hall's events newest first (floor/supervision.py).
+    __table_args__ = (Index("ix_audit_hall_at", "hall_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[Optional[int]] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)
@@ -534,6 +536,34 @@ class Complaint(Base):
     measures: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     internal_note: Mapped[str] = mapped_column(Text, default="")
+
+# ---------------------------------------------------------------- consultations (issue 18)
+
+
+class Consultation(Base):
+    """咨询接待记录 (000 §7.1.1, §7.2–§7.4; 002 §9.1): the question, its answer or promised reply date, who, when."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (Index("ix_consultation_pending", "hall_id", "answered_at", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # CONSULTATION_CHANNELS
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("service_items.id"), nullable=True)
+    question: Mapped[str] = mapped_column(Text)
+    # 000 §7.2.1 记录群众和企业信息: who asked and how to reach them for the reply; the contact encrypted,
+    # pages show only the masked forms.
+    asker_masked: Mapped[str] = mapped_column(String(64), default="")
+    contact_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    contact_masked: Mapped[str] = mapped_column(String(64), default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    received_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # The promised reply date (the day itself when answered on the spot).
+    due_on: Mapped[date] = mapped_column(Date)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    answered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+
 
 # ---------------------------------------------------------------- appointments (issue 7)
 

@@ -97,6 +97,65 @@ ComplaintKind = Literal[COMPLAINT_KINDS]  # type: ignore[valid-type]
 # A complaint is answered within this many working days (000 §10.3).
 COMPLAINT_ANSWER_WORKING_DAYS = 5
 
+# ---------------------------------------------------------------- consultations (咨询, 000 §7; 002 §9.1)
+# The four ways a question reaches the hall: walk-up (现场, 000 §7.1), letter (信函, §7.2), phone (电话, §7.3)
+# and online (网上, §7.4; typed in by staff from the portal's message box).
+CONSULTATION_CHANNELS = ("walk_up", "phone", "letter", "online")
+ConsultationChannel = Literal[CONSULTATION_CHANNELS]  # type: ignore[valid-type]
+CONSULTATION_CHANNEL_LABELS = {"walk_up": "现场", "phone": "电话", "letter": "信函", "online": "网上"}
+# A question not answered on the spot gets a promised reply date (000 §7.3 "告知答复时间"); when staff name
+# none, it is this many working days of the hall calendar after the question (letters: 000 §7.2.2 承诺时限).
+CONSULTATION_REPLY_WORKING_DAYS = 3
+CONSULTATION_STATUSES = ("pending", "answered")
+
+# ---------------------------------------------------------------- supervision (000 §12.3.5, 002 §11.3.5, 004 §8.4)
+# A decided case whose result has not reached the applicant this many working days after the decision
+# counts as 未向群众出具办理结果 (000 §12.3.5 e; 002 §11.3.5 f).
+RESULT_HANDOVER_WORKING_DAYS = 5
+# The violation indicators the hall can see itself, in the order the supervision page shows them.
+VIOLATION_KINDS = ("empty_post", "overdue_case", "result_not_handed_over", "refusal")
+# The audit log in the managers' words: exact actions first, then by the part before the first dot.
+AUDIT_ACTION_LABELS = {
+    "ticket.issue": "取号", "ticket.call": "叫号", "ticket.recall": "重呼", "ticket.no_show": "过号",
+    "ticket.requeue": "过号重排", "ticket.start": "开始办理", "ticket.finish": "办结", "ticket.transfer": "转办",
+    "ticket.cancel": "取消号票", "ticket.recover": "号票恢复", "ticket.revoke_green": "撤销绿色通道",
+    "ticket.attach_page": "上传材料页", "ticket.read_pages": "查看材料页", "identity.reveal": "查看完整证件号",
+    "window.sign_in": "窗口签到", "window.sign_out": "窗口签退", "window.pause": "暂停服务", "window.resume": "恢复服务",
+    "window.open": "开放/关闭窗口", "window.configure": "窗口叫号设置", "post.cover": "顶岗", "post.empty": "空岗",
+    "post.restore": "岗位恢复", "staff.login": "登录", "staff.login_failed": "登录失败", "staff.lockout": "账号锁定",
+    "rating.give": "评价", "rectification.open": "差评整改立案", "rectification.assign": "指定整改",
+    "rectification.fix": "记录整改", "rectification.feedback": "整改反馈", "rectification.close": "整改办结",
+    "complaint.file": "投诉登记", "complaint.handle": "投诉处理", "complaint.answer": "投诉答复", "complaint.close": "投诉办结",
+    "complaint.update": "投诉备注", "complaint.reopen": "投诉重新办理", "complaint.contact_reveal": "查看投诉人联系方式",
+    "consultation.log": "咨询登记", "consultation.answer": "咨询答复",
+    "notice.post": "发布公告", "notice.remove": "撤下公告", "retention.purge": "到期数据清理",
+    "case.accept": "办件受理", "case.complete": "即办件当场办结", "case.refuse": "不予受理", "case.dispatch": "办件分办", "case.take": "部门接件",
+    "case.request_supplement": "要求补正", "case.supplement_received": "补正材料收到",
+    "case.start_special_procedure": "特别程序开始", "case.end_special_procedure": "特别程序结束",
+    "case.suspend": "办件挂起", "case.resume": "办件恢复", "case.decide": "作出决定", "case.result_ready": "结果待领取",
+    "case.hand_over": "结果送达", "case.close": "办件办结", "case.terminate": "办件终止",
+    "case.material_supplied": "容缺材料补齐", "case.follow_items": "一件事随子项办结",
+    "alert.long_wait": "等候超时告警", "device.fault": "设备故障", "device.recovered": "设备恢复",
+    "device.register": "登记设备", "device.revoke": "停用设备", "device.rotate": "更换设备令牌",
+    "device.pad_token": "生成评价器链接", "appointment.book": "预约", "appointment.cancel": "取消预约",
+    "appointment.check_in": "预约签到", "appointment.no_show": "预约爽约", "appointments.capacity": "号源设置",
+    "appointments.holiday": "添加节假日", "appointments.holiday_removed": "删除节假日", "appointments.settings": "预约设置",
+    "config.hall.create": "新建大厅", "config.hall.setup": "大厅初始化", "config.hall.update": "修改大厅设置",
+    "config.item.save": "保存事项", "config.item.delete": "删除事项", "config.items.import": "导入事项",
+    "config.category.save": "保存分类", "config.category.delete": "删除分类", "config.bundle.save": "保存一件事",
+    "config.bundle.delete": "删除一件事", "config.queue.save": "保存队列", "config.queue.delete": "删除队列",
+    "config.window.save": "保存窗口", "config.window.delete": "删除窗口", "config.staff.create": "新建人员",
+    "config.staff.update": "修改人员", "config.staff.password_reset": "重置密码",
+    "alert.case_due_soon": "办件临期提醒", "alert.case_overdue": "办件超期告警", "alert.deferred_overdue": "容缺材料逾期告警",
+    "ops.backup": "备份", "ops.backup_failed": "备份失败", "ops.restore": "恢复数据",
+}
+AUDIT_AREA_LABELS = {
+    "ticket": "号票", "window": "窗口", "post": "AB岗", "staff": "人员", "rating": "好差评", "rectification": "差评整改",
+    "complaint": "投诉", "consultation": "咨询", "case": "办件", "config": "配置", "device": "设备", "alert": "告警",
+    "appointment": "预约", "appointments": "预约设置", "notice": "公告", "identity": "身份信息", "ops": "运维",
+    "retention": "数据清理",
+}
+
 # ---------------------------------------------------------------- appointments
 # Appointment life cycle: booked → checked_in → served | closed; booked → cancelled | no_show.
 APPOINTMENT_STATUSES = ("booked", "checked_in", "served", "closed", "cancelled", "no_show")
@@ -203,4 +262,6 @@ def client_vocabulary() -> dict[str, Any]:
         "near_turn_ahead": NEAR_TURN_AHEAD,
         "outcomes": list(OUTCOMES),
         "window_kinds": list(WINDOW_KINDS),
+        "consultation_channels": CONSULTATION_CHANNEL_LABELS,
+        "consultation_reply_working_days": CONSULTATION_REPLY_WORKING_DAYS,
     }

@@ -87,6 +87,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "stats_read": MANAGERS, "stats_csv": MANAGERS,
     # registered devices (issue 13): managers of the hall and admins only
     "list_devices": MANAGERS, "register_device": MANAGERS, "revoke_device": MANAGERS, "rotate_device": MANAGERS,
+    # issue 18: consultations (any staff member logs and answers; the rates are the managers'), supervision
+    # (audit viewer, chain check, violations, leadership figures: managers), published measures (anyone)
+    "consultation_log": STAFF, "consultation_list": STAFF, "consultation_answer": STAFF,
+    "consultation_indicators": MANAGERS, "audit_log": MANAGERS, "audit_chain": MANAGERS, "violations": MANAGERS,
+    "leadership_indicators": MANAGERS, "published_measures": PUBLIC,
 }
 # A clerk may only act at the window they are signed in at (window 1): on window 2, or on the ticket
 # in hand there, these answer 403 (sign-in: 409, the window is taken). Re-queueing a late visitor's
@@ -118,6 +123,8 @@ BODIES = {
     "feedback_rectification": {"feedback": "已回访"}, "post_notice": {"text": "今日下午三点后暂停办理"},
     "post_device_health": {"device": "printer", "status": "ok"},
     "register_device": {"role": "kiosk", "name": "备用取号机"},
+    "consultation_log": {"channel": "walk_up", "question": "在哪里取号？", "answer": "一楼大厅自助取号机。"},
+    "consultation_answer": {"answer": "已电话答复。"},
 }
 
 
@@ -169,16 +176,17 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
     holiday = api.post(f"/api/v1/halls/{hall_id}/appointments/holidays", {"day": "2026-05-01"}, token=m)
     notice = api.post(f"/api/v1/halls/{hall_id}/notices", {"text": "今日正常办理"}, token=m)
     device = api.post(f"/api/v1/halls/{hall_id}/devices", {"role": "hall_screen", "name": "备用综合屏"}, token=m)
+    asked = api.post(f"/api/v1/halls/{hall_id}/consultations", {"channel": "online", "question": "周六上班吗？"}, token=m)
     cfg = {k: api.get(f"/api/v1/halls/{hall_id}/{k}", token=m).get_json()["items"]
            for k in ("categories", "items", "bundles", "queues", "staff")}
-    for r in (case, page, complaint, booking, holiday, notice, device):
+    for r in (case, page, complaint, booking, holiday, notice, device, asked):
         assert r.status_code in (200, 201), r.get_json()
     appointment_id = next(a["id"] for a in api.get(f"/api/v1/halls/{hall_id}/appointments?date=2026-03-03",
                                                     token=m).get_json()["items"])
     tokens = {"anonymous": None, "kiosk": api.tokens["kiosk"], "screen": api.tokens["screen"], "pad": pad,
               "pad_other": pad, "clerk": api.token("clerk01"), "clerk_other": _second_session(api, "clerk01"),
               "manager": m, "admin": api.token("admin")}
-    ids = {"department_id": 1, "material_id": 1, "doc_id": 1,  # cases (issue 15): the gate runs before the lookup
+    ids = {"department_id": 1, "material_id": 1, "doc_id": 1, "consultation_id": asked.get_json()["id"],  # cases (issue 15): the gate runs before the lookup
            "hall_id": hall_id, "ticket_id": own["id"], "window_id": api.windows[1],
            "other_ticket_id": other["id"], "other_window_id": api.windows[2],
            "case_id": case.get_json()["rectification_id"], "attachment_id": page.get_json()["id"],

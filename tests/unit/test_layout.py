@@ -18,7 +18,8 @@ VOCABULARY = {
     "priority classes": V.PRIORITY_CLASSES, "complaint kinds": V.COMPLAINT_KINDS,
     "complaint channels": V.COMPLAINT_CHANNELS, "roles": V.ROLES, "item kinds": V.ITEM_KINDS,
     "material forms": V.MATERIAL_FORMS, "device kinds": V.DEVICE_KINDS, "device states": V.DEVICE_STATES,
-    "appointment statuses": V.APPOINTMENT_STATUSES,
+    "appointment statuses": V.APPOINTMENT_STATUSES, "consultation channels": V.CONSULTATION_CHANNELS,
+    "violation kinds": V.VIOLATION_KINDS,
 }
 
 

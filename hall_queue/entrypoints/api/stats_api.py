@@ -41,6 +41,14 @@ def parse_query(hall: Hall, args) -> stats.StatsQuery:
     return q
 
 
+def over_period(hall_id: int, compute) -> dict:
+    """Answer ``compute(session, hall, first, last, now=…)`` over the request's ``from``/``to`` (see ``parse_query``)."""
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        q = parse_query(hall, request.args)
+        return compute(s, hall, q.date_from, q.date_to, now=now())
+
+
 def _compute(hall_id: int) -> dict:
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)

@@ -1,0 +1,15 @@
+/* One place where the supervision pages draw a trend line. Today it draws with the statistics page's small
+   SVG charts (manage/charts.js); when ECharts lands in hall_admin/static/vendor/echarts/ only this file changes. */
+"use strict";
+const Trend = (() => {
+  /** Draw ``values`` (null = nothing to count that month) over ``labels`` into ``box``. */
+  function line(box, labels, values, opts = {}) {
+    if (!values.some((v) => v !== null && v !== undefined)) {
+      box.replaceChildren(Object.assign(document.createElement("p"), {className: "muted", textContent: "所选月份暂无数据"}));
+      return;
+    }
+    Charts.lines(box, labels, [{name: opts.name || "", color: opts.color || "#0b4a8b", values}],
+                 {title: opts.name, fmt: opts.fmt});
+  }
+  return {line};
+})();

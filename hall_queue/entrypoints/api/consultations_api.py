@@ -1,0 +1,68 @@
+"""Consultation records API (咨询, 000 §7; 002 §9.1): staff log questions and answers; managers read the rates."""
+from __future__ import annotations
+
+from flask import g, request
+from sqlalchemy.orm import Session
+
+from hall_queue.bootstrap import runtime
+from hall_queue.domain.models import Consultation, Hall
+from hall_queue.domain.vocabulary import CONSULTATION_STATUSES
+from hall_queue.entrypoints.api import schemas as S
+from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
+from hall_queue.entrypoints.api.registry import OPERATIONS
+from hall_queue.entrypoints.api.stats_api import over_period, parse_query
+from hall_queue.feedback import consultations as C
+
+TAGS = ("consultations",)
+PERIOD = {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}}
+
+
+def _one(s: Session, c: Consultation) -> dict:
+    return C.view_one(s, c, s.get(Hall, c.hall_id), now=now())
+
+
+@operation("/halls/<int:hall_id>/consultations", "POST", roles=STAFF, body=C.ConsultationIn, status=201, tags=TAGS,
+           summary="Log a question (walk-up, phone, letter or online) with its answer or a promised reply date")
+def consultation_log(hall_id: int, body: C.ConsultationIn):
+    def do(s: Session):
+        hall = get_hall(s, hall_id)
+        c = C.log(s, hall, body, now=now(), actor=g.actor, vault=runtime().vault)
+        return _one(s, c), []
+    return write(do), 201
+
+
+@operation("/halls/<int:hall_id>/consultations", "GET", roles=STAFF, response=S.ListOut, tags=TAGS,
+           summary="List questions: pending ones by due date, or all / answered ones newest first")
+def consultation_list(hall_id: int):
+    status = request.args.get("status") or None
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        first = last = None
+        if request.args.get("from") or request.args.get("to"):
+            q = parse_query(hall, request.args)
+            first, last = q.date_from, q.date_to
+        return {"items": C.listing(s, hall, now=now(), status=status if status in CONSULTATION_STATUSES else None,
+                                   first=first, last=last)}
+
+
+OPERATIONS[-1].query.update({"status": {"type": "string", "enum": list(CONSULTATION_STATUSES)}, **PERIOD})
+
+
+@operation("/consultations/<int:consultation_id>/answer", "POST", roles=STAFF, body=C.ReplyIn, tags=TAGS,
+           summary="Answer a pending question")
+def consultation_answer(consultation_id: int, body: C.ReplyIn):
+    def do(s: Session):
+        c = get_row(s, Consultation, consultation_id, "consultation")
+        C.answer(s, c, body.answer, now=now(), actor=g.actor)
+        s.flush()
+        return _one(s, c), []
+    return write(do)
+
+
+@operation("/halls/<int:hall_id>/consultation-indicators", "GET", roles=MANAGERS, response=S.Out, tags=TAGS,
+           summary="Read 咨询回复率 and 咨询及时率 with their definitions")
+def consultation_indicators(hall_id: int):
+    return over_period(hall_id, C.indicators)
+
+
+OPERATIONS[-1].query.update(PERIOD)

@@ -1,0 +1,186 @@
+"""Consultation records (咨询接待记录): 000 §7.1–§7.4 and 002 §9.1, and the 咨询回复率 / 及时率 of 002 §11.3.4 g.
+
+- §7.1.1 / 002 §9.1.3.1: walk-up questions are logged (宜建立咨询接待记录); §7.2.1: letters are logged with
+  who wrote; §7.3: a phone question not answered on the spot gets a reply date (告知答复时间); §7.4: online
+  questions are answered promptly. Every channel lands in one record: the question, who took it and when,
+  and either the answer at once or a promised reply date, then the answer, who gave it and when.
+- The reply date defaults to ``CONSULTATION_REPLY_WORKING_DAYS`` working days of the hall calendar; staff
+  may promise another (not in the past).
+- Indicators over a range of the hall's local dates, by the day the question came in:
+  咨询回复率 = questions answered (up to now) ÷ questions received;
+  咨询及时率 = questions answered on or before their promised date ÷ questions received whose promised date
+  has come (or that are already answered). Empty denominators give null, never 0.
+
+The asker's contact is encrypted at rest and shown masked, as for complaints.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_queue.access import audit
+from hall_queue.access.audit import Actor
+from hall_queue.access.identity import IdentityVault, mask_name
+from hall_queue.domain.calendar import local_time, to_utc
+from hall_queue.domain.clock import iso
+from hall_queue.domain.errors import InvalidRequest, NotFound, WrongState
+from hall_queue.domain.models import Consultation, Hall, ServiceItem, Staff
+from hall_queue.domain.vocabulary import (CONSULTATION_CHANNEL_LABELS, CONSULTATION_REPLY_WORKING_DAYS,
+                                          ConsultationChannel)
+from hall_queue.feedback.complaints import mask_contact
+from hall_queue.infrastructure import hall_store
+
+DEFINITIONS = {
+    "reply_rate": ("咨询回复率", "期内登记的咨询中已作出答复的数量 ÷ 期内登记的咨询数量"),
+    "on_time_rate": ("咨询及时率", "期内登记的咨询中在承诺答复日期当天或之前答复的数量（当场答复计为及时）"
+                                  " ÷ 期内登记且已到答复日期或已答复的咨询数量"),
+}
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=4000)]
+
+
+class ConsultationIn(BaseModel):
+    """A question as staff log it: answered at once (``answer``) or with a promised reply date."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: ConsultationChannel
+    question: Text
+    item_id: Optional[Annotated[int, Field(ge=1, le=2**31 - 1)]] = None
+    asker: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = ""
+    contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = ""
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
+    due_on: Optional[date] = None
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: Text
+
+
+def log(session: Session, hall: Hall, form: ConsultationIn, *, now: datetime, actor: Actor,
+        vault: IdentityVault) -> Consultation:
+    """Record a question; answered on the spot when ``form.answer`` is given, else due by a promised date."""
+    today = local_time(hall, now).date()
+    if form.item_id is not None:
+        item = session.get(ServiceItem, form.item_id)
+        if item is None or item.hall_id != hall.id:
+            raise NotFound("所选事项不在本大厅")
+    if form.answer:
+        due = today
+    elif form.due_on is not None:
+        if form.due_on < today:
+            raise InvalidRequest("承诺答复日期不能早于今天", code="bad_due_date")
+        due = form.due_on
+    else:
+        due = hall_store.add_working_days(session, hall.id, today, CONSULTATION_REPLY_WORKING_DAYS)
+    if form.channel in ("letter", "phone") and not form.answer and not form.contact:
+        # 000 §7.2.2 / §7.3: a later reply goes by phone or letter, so it needs somewhere to go.
+        raise InvalidRequest("未当场答复的电话、信函咨询请填写联系方式，以便答复", code="contact_required")
+    c = Consultation(hall_id=hall.id, channel=form.channel, item_id=form.item_id, question=form.question,
+                     asker_masked=mask_name(form.asker) if form.asker else "",
+                     contact_cipher=vault.encrypt(form.contact) if form.contact else None,
+                     contact_masked=mask_contact(form.contact) if form.contact else "",
+                     received_at=now, received_by_id=actor.id if actor.kind == "staff" else None, due_on=due,
+                     answer=form.answer, answered_at=now if form.answer else None,
+                     answered_by_id=actor.id if form.answer and actor.kind == "staff" else None)
+    session.add(c)
+    session.flush()
+    audit.record(session, actor=actor, action="consultation.log", at=now, hall_id=hall.id, consultation_id=c.id,
+                 channel=form.channel, answered=bool(form.answer))
+    return c
+
+
+def answer(session: Session, c: Consultation, text: str, *, now: datetime, actor: Actor) -> None:
+    """Give the reply to a pending question (000 §7.2.2: one clear answer)."""
+    if c.answered_at is not None:
+        raise WrongState("该咨询已答复", code="already_answered")
+    c.answer, c.answered_at = text, now
+    c.answered_by_id = actor.id if actor.kind == "staff" else None
+    audit.record(session, actor=actor, action="consultation.answer", at=now, hall_id=c.hall_id, consultation_id=c.id)
+
+
+def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {s.id: f"{s.employee_no or s.id} {mask_name(s.display_name)}".strip()
+            for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))}
+
+
+def view(c: Consultation, hall: Hall, *, today: date, names: dict[int, str], items: dict[int, str]) -> dict[str, Any]:
+    """One record as pages show it: masked asker and contact, channel in Chinese, overdue flag."""
+    answered_day = local_time(hall, c.answered_at).date() if c.answered_at else None
+    return {"id": c.id, "channel": c.channel, "channel_label": CONSULTATION_CHANNEL_LABELS.get(c.channel, ""),
+            "question": c.question, "item": items.get(c.item_id or 0, ""), "asker": c.asker_masked,
+            "contact": c.contact_masked, "received_at": iso(c.received_at),
+            "received_local": local_time(hall, c.received_at).strftime("%Y-%m-%d %H:%M"),
+            "received_by": names.get(c.received_by_id or 0, ""), "due_on": c.due_on.isoformat(),
+            "answer": c.answer, "answered_at": iso(c.answered_at),
+            "answered_local": local_time(hall, c.answered_at).strftime("%Y-%m-%d %H:%M") if c.answered_at else None,
+            "answered_by": names.get(c.answered_by_id or 0, ""),
+            "status": "answered" if c.answered_at else "pending",
+            "overdue": (answered_day or today) > c.due_on,
+            "on_the_spot": c.answered_at is not None and c.answered_at == c.received_at,
+            "reply_minutes": round((c.answered_at - c.received_at).total_seconds() / 60) if c.answered_at else None,
+            "reply_hours": round((c.answered_at - c.received_at).total_seconds() / 3600, 1) if c.answered_at else None}
+
+
+def view_one(session: Session, c: Consultation, hall: Hall, *, now: datetime) -> dict[str, Any]:
+    """One record with its staff and item names."""
+    item = session.get(ServiceItem, c.item_id) if c.item_id else None
+    return view(c, hall, today=local_time(hall, now).date(),
+                names=_names(session, {c.received_by_id, c.answered_by_id}),
+                items={item.id: item.name} if item else {})
+
+
+def listing(session: Session, hall: Hall, *, now: datetime, status: str | None = None, first: date | None = None,
+            last: date | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Pending questions by due date (most urgent first), or all / answered ones newest first."""
+    q = select(Consultation).where(Consultation.hall_id == hall.id)
+    if status == "pending":
+        q = q.where(Consultation.answered_at.is_(None)).order_by(Consultation.due_on, Consultation.id)
+    else:
+        if status == "answered":
+            q = q.where(Consultation.answered_at.is_not(None))
+        q = q.order_by(Consultation.id.desc())
+    if first is not None and last is not None:
+        lo, hi = _span(hall, first, last)
+        q = q.where(Consultation.received_at >= lo, Consultation.received_at < hi)
+    rows = session.scalars(q.limit(limit)).all()
+    names = _names(session, {r.received_by_id for r in rows} | {r.answered_by_id for r in rows})
+    item_ids = {r.item_id for r in rows if r.item_id}
+    items = dict(session.execute(select(ServiceItem.id, ServiceItem.name).where(ServiceItem.id.in_(item_ids))).all()) \
+        if item_ids else {}
+    today = local_time(hall, now).date()
+    return [view(r, hall, today=today, names=names, items=items) for r in rows]
+
+
+def _span(hall: Hall, first: date, last: date) -> tuple[datetime, datetime]:
+    from datetime import timedelta
+
+    return (to_utc(hall, datetime.combine(first, datetime.min.time())),
+            to_utc(hall, datetime.combine(last + timedelta(days=1), datetime.min.time())))
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def indicators(session: Session, hall: Hall, first: date, last: date, *, now: datetime) -> dict[str, Any]:
+    """咨询回复率 and 咨询及时率 over the hall's local dates ``first``..``last``, with their definitions."""
+    lo, hi = _span(hall, first, last)
+    today = local_time(hall, now).date()
+    rows = session.execute(select(Consultation.due_on, Consultation.answered_at).where(
+        Consultation.hall_id == hall.id, Consultation.received_at >= lo, Consultation.received_at < hi)).all()
+    answered = [(due, at) for due, at in rows if at is not None]
+    due_or_done = [r for r in rows if r[1] is not None or r[0] <= today]
+    on_time = [1 for due, at in answered if local_time(hall, at).date() <= due]
+    values = {"reply_rate": _ratio(len(answered), len(rows)), "on_time_rate": _ratio(len(on_time), len(due_or_done))}
+    return {"from": first.isoformat(), "to": last.isoformat(),
+            "counts": {"received": len(rows), "answered": len(answered), "due_or_answered": len(due_or_done),
+                       "answered_on_time": len(on_time), "pending": len(rows) - len(answered)},
+            "indicators": [{"key": k, "label": DEFINITIONS[k][0], "definition": DEFINITIONS[k][1], "value": v}
+                           for k, v in values.items()]}
