@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,19 +24,6 @@ def require_chromium() -> None:
         pytest.fail(f"{CHROMIUM} is missing and ONEVISIT_REQUIRE_BROWSER=1", pytrace=False)
     pytest.skip(f"browser tests need Debian chromium at {CHROMIUM} (apt-get install chromium)",
                 allow_module_level=True)
-
-
-@contextmanager
-def chromium_session():
-    """Debian's chromium under Playwright for one test module (``yield`` it from a module fixture)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def artifacts(area: str) -> Path:

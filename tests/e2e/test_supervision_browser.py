@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import api_call, chromium_session, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -37,12 +37,6 @@ def server(tmp_path_factory):
     srv.hall = hall
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_session() as b:
-        yield b
 
 
 def _manager_page(server, browser, size: tuple[int, int]):
