@@ -70,3 +70,26 @@ def shot(page, area: str, name: str) -> None:
     folder = artifacts(area)
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def demo_server_fixture(name: str):
+    """A module-scoped ``server`` fixture: a demo-hall ``onevisit run`` for one test module."""
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory):
+        srv = demo_server(tmp_path_factory.mktemp(name))
+        yield srv
+        srv.stop()
+    return server
+
+
+def browser_fixture(args: list[str] | None = None):
+    """A module-scoped ``browser`` fixture: Debian's chromium under Playwright."""
+    @pytest.fixture(scope="module")
+    def browser():
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=args or ARGS)
+            yield b
+            b.close()
+    return browser
