@@ -477,7 +477,7 @@ class KioskAgent:
                        if q["id"] == ticket.get("queue_id")), None)
         if kind == "checkin":
             slip = checkin_slip(ticket, booking or {}, hall=hall, queue_name=queue_name, matter=matter,
-                                follow_url=follow)
+                                follow_url=follow, wait_place=places)
         else:
             slip = ticket_slip(ticket, hall=hall, queue_name=queue_name, matter=matter, materials=materials,
                                follow_url=follow, wait_place=wait_place_text(places))

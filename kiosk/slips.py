@@ -57,7 +57,7 @@ def ticket_slip(ticket: dict[str, Any], *, hall: dict[str, Any], queue_name: str
 
 
 def checkin_slip(ticket: dict[str, Any], booking: dict[str, Any], *, hall: dict[str, Any], queue_name: str,
-                 matter: str, follow_url: str | None) -> CheckinSlip:
+                 matter: str, follow_url: str | None, wait_place: list[dict[str, Any]] | None = None) -> CheckinSlip:
     """Build the check-in slip for an appointment ticket."""
     tz = hall.get("timezone", "Asia/Shanghai")
     start = booking.get("slot_start") or ticket.get("slot_start")
@@ -69,7 +69,7 @@ def checkin_slip(ticket: dict[str, Any], booking: dict[str, Any], *, hall: dict[
                        appointment_slot=slot, checked_in_at=local_time_text(ticket.get("issued_at"), tz),
                        booking_reference=str(booking.get("code") or booking.get("reference") or booking.get("id") or ""),
                        people_ahead=ticket.get("people_ahead"), masked_identity=masked_identity(ticket),
-                       follow_url=follow_url)
+                       follow_url=follow_url, window_hint=wait_windows_text(wait_place))
 
 
 # Where to wait, from the catalogue's wait_place (hall_queue.queueing.wait_places).
@@ -87,9 +87,14 @@ def number_ranges(numbers: list[int]) -> str:
     return "、".join(parts)
 
 
-def wait_place_text(places: list[dict[str, Any]] | None) -> str | None:
-    """Return "请到A区 1–6号窗口等候" for the slip (printed in Chinese), or None when nothing is known."""
+def wait_windows_text(places: list[dict[str, Any]] | None) -> str | None:
+    """Return "A区 1–6号窗口" (the check-in slip's 办理窗口), or None when nothing is known."""
     if not places:
         return None
-    where = "、".join(f"{p['area']} " * bool(p.get("area")) + f"{number_ranges(p['windows'])}号窗口" for p in places)
-    return f"请到{where}等候"
+    return "、".join(f"{p['area']} " * bool(p.get("area")) + f"{number_ranges(p['windows'])}号窗口" for p in places)
+
+
+def wait_place_text(places: list[dict[str, Any]] | None) -> str | None:
+    """Return "请到A区 1–6号窗口等候" for the ticket slip (printed in Chinese), or None when nothing is known."""
+    where = wait_windows_text(places)
+    return f"请到{where}等候" if where else None
