@@ -21,17 +21,18 @@ from hall_queue.bootstrap import runtime
 
 from .voice import (
     ESPEAK_SPEED,
+    MAX_PROMPT,
     MAX_TEXT,
     VoiceRenderer,
     VoiceUnavailable,
     is_announcement,
+    is_prompt,
 )
 
 bp = Blueprint("display", __name__, url_prefix="/display", template_folder="templates", static_folder="static",
                static_url_path="/static")
 
 LAYOUTS = ("small", "wide")
-RECENT_DEFAULT, RECENT_MAX = 6, 10
 # Who may open a screen page: the screen devices themselves, and staff checking what visitors see.
 PAGE_KINDS = ("screen", "staff")
 
@@ -101,7 +102,7 @@ def _out_of_scope(actor: Actor, hall_id: int, window_id: int | None = None) -> A
 
 @bp.get("/hall/<int:hall_id>")
 def hall_screen(hall_id: int):
-    """Serve the hall screen (综合屏, 1920×1080): calls, recent calls, waits and notices."""
+    """Serve the hall screen (综合屏, 1920×1080 or 800×480): calls, windows, passed numbers, waits, notices."""
     actor, refused = _page_actor()
     if refused is not None:
         return refused
@@ -113,11 +114,9 @@ def hall_screen(hall_id: int):
         if hall is None:
             return _problem(404, "大厅不存在", f"没有编号为 {hall_id} 的大厅。 Hall not found.")
         name, tz = hall.name, hall.timezone
-    recent = request.args.get("recent", type=int) or RECENT_DEFAULT
     voice = request.args.get("voice", "1") != "0"
     return _no_store(current_app.make_response(render_template(
-        "display/hall.html", hall_id=hall_id, hall_name=name, timezone=tz, recent=max(1, min(recent, RECENT_MAX)),
-        voice=voice)))
+        "display/hall.html", hall_id=hall_id, hall_name=name, timezone=tz, voice=voice)))
 
 
 @bp.get("/window/<int:window_id>")
@@ -150,12 +149,16 @@ def voice():
     """Answer the WAV of one call announcement (spoken form, e.g. 请A零二三号到五号窗口办理)."""
     header = request.headers.get("Authorization", "")
     actor = _actor(header[7:].strip() if header.startswith("Bearer ") else None)  # never a token in this URL
-    if actor is None or actor.kind not in PAGE_KINDS:
+    if actor is None or actor.kind not in PAGE_KINDS + ("kiosk",):
         return error_response(401, "unauthorized", "send Authorization: Bearer <screen token>")
     text = request.args.get("text", "")
-    if len(text) > MAX_TEXT:
+    if actor.kind == "kiosk":
+        # The kiosk's spoken prompts (适老模式) where its browser has no Chinese voice (issue 21).
+        if not is_prompt(text):
+            return error_response(400, "not_prompt", f"a kiosk prompt is Chinese text of at most {MAX_PROMPT} characters")
+    elif len(text) > MAX_TEXT:
         return error_response(400, "text_too_long", f"an announcement has at most {MAX_TEXT} characters")
-    if not is_announcement(text):
+    elif not is_announcement(text):
         return error_response(400, "not_announcement", "only call announcements like 请A零二三号到五号窗口办理 are spoken")
     renderer = _renderer()
     if not renderer.available():

@@ -3,7 +3,8 @@
 A hall reads ticket numbers digit by digit ("A023" → "A零二三") so that 023 is never heard as
 "twenty-three", and window numbers naturally ("12号窗口" → "十二号窗口"). Browsers speak with their
 own zh-CN voice; where none exists the page plays a WAV rendered here. Only announcement-shaped
-text is rendered, so the endpoint cannot be used as a general text-to-speech service.
+text is rendered for screens, and for kiosks only short Chinese prompts (is_prompt), so the endpoint
+cannot be used as a general text-to-speech service.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from pathlib import Path
 
 DIGITS = "零一二三四五六七八九"
 MAX_TEXT = 40
+# A kiosk's spoken prompt (适老模式): one or two short Chinese sentences, e.g. "您的号码 A 0 0 1。请到A区 1–6号窗口等候。"
+MAX_PROMPT = 80
 ESPEAK_VOICE = "cmn"
 ESPEAK_SPEED = 175  # espeak-ng's default; its Mandarin is already slow and clear (a call lasts about 4.5 s)
 RENDER_TIMEOUT_S = 15
@@ -24,8 +27,9 @@ CACHE_MAX_FILES = 2000
 
 _TICKET = re.compile(r"^([A-Z]{0,2})(\d{1,5})$")
 # 请 A零二三 号到 五 号窗口办理 — a prefix of up to two letters, digits read one by one, a window number;
-# at peak the screens say the short form without 办理.
-_ANNOUNCEMENT = re.compile(r"^请[A-Z]{0,2}[零一二三四五六七八九]{1,5}号到[零一二三四五六七八九十百]{1,6}号窗口(办理)?$")
+# at peak the screens say the short form without 办理, and after the first call of a long merged
+# announcement the terse form without 请 either ("A零二四号到六号窗口").
+_ANNOUNCEMENT = re.compile(r"^请?[A-Z]{0,2}[零一二三四五六七八九]{1,5}号到[零一二三四五六七八九十百]{1,6}号窗口(办理)?$")
 
 
 class VoiceUnavailable(Exception):
@@ -66,6 +70,14 @@ def spoken_text(number: str, window_number: int) -> str:
     return f"请{spoken_ticket(number)}号到{spoken_number(window_number)}号窗口办理"
 
 
+_PROMPT = re.compile(r"^[\u4e00-\u9fff0-9A-Z，。、：；！？（）“”《》·…—–\- *]+$")
+
+
+def is_prompt(text: str) -> bool:
+    """Whether ``text`` is a kiosk prompt a kiosk may have spoken: Chinese, digits, capitals, punctuation."""
+    return 0 < len(text) <= MAX_PROMPT and _PROMPT.match(text) is not None and re.search(r"[\u4e00-\u9fff]", text) is not None
+
+
 def is_announcement(text: str) -> bool:
     """Whether ``text`` is a spoken call announcement (the only text the voice endpoint renders)."""
     return len(text) <= MAX_TEXT and _ANNOUNCEMENT.match(text) is not None
@@ -90,8 +102,8 @@ class VoiceRenderer:
 
     def render(self, text: str) -> Path:
         """Return the WAV file of ``text``, rendering it once; raise ``VoiceUnavailable`` on failure."""
-        if not is_announcement(text):
-            raise ValueError("not an announcement")
+        if not (is_announcement(text) or is_prompt(text)):
+            raise ValueError("neither an announcement nor a kiosk prompt")
         target = self.path_for(text)
         if target.exists():
             try:

@@ -31,6 +31,7 @@ from hall_queue.domain.models import (
     Window,
 )
 from hall_queue.bootstrap import runtime
+from hall_queue.infrastructure.sms import notifier_for
 
 from .auth import current_staff, page_hall, staff_required
 
@@ -212,7 +213,8 @@ def complaint_new():
             try:
                 form = K.ComplaintForm.model_validate(data)
                 filed = _file_online(hall.id, form)
-                return render_template("manage/complaint_filed.html", hall=hall, filed=filed), 201, PUBLIC_HEADERS
+                return render_template("manage/complaint_filed.html", hall=hall, filed=filed,
+                                       csrf=csrf_token()), 201, PUBLIC_HEADERS
             except ValidationError as e:
                 errors.append(describe_validation(e))
             except DomainError as e:
@@ -223,6 +225,33 @@ def complaint_new():
     status = 422 if errors else 200
     return render_template("manage/complaint_new.html", hall=hall, v=values, errors=errors, csrf=csrf_token(),
                            **_form_choices(hall)), status, PUBLIC_HEADERS
+
+
+@bp.post("/complaints/sms")
+def complaint_code_sms():
+    """Send the just-filed complaint's number and look-up code to the complainant's phone (issue 21)."""
+    hall = _public_hall()
+    if hall is None:
+        abort(404)
+    number = request.form.get("number", "").strip()[:30]
+    code = request.form.get("code", "").strip()[:20]
+    phone = request.form.get("phone", "").strip()[:20]
+    filed = {"number": number, "lookup_code": code, "due_on": request.form.get("due_on", "")[:10]}
+    if not csrf_matches(request.form.get("csrf_token")):
+        return render_template("manage/complaint_filed.html", hall=hall, filed=filed, csrf=csrf_token(),
+                               sms_error="页面已过期，请刷新后重新提交。"), 400, PUBLIC_HEADERS
+    rt = runtime()
+    notifier = notifier_for(current_app)
+    try:
+        rt.db.run_write(lambda s: K.send_lookup_code(s, s.get(Hall, hall.id), number, code, phone, vault=rt.vault,
+                                                     notifier=notifier, now=_now()))
+    except DomainError as e:
+        message = "请填写11位手机号码。" if e.code == "invalid_phone" else "未找到该受理编号和查询码。"
+        return render_template("manage/complaint_filed.html", hall=hall, filed=filed, csrf=csrf_token(),
+                               sms_error=message, phone=phone), 422, PUBLIC_HEADERS
+    masked = phone[:3] + "****" + phone[-4:]
+    return render_template("manage/complaint_filed.html", hall=hall, filed=filed, csrf=csrf_token(),
+                           sms_sent=masked), 200, PUBLIC_HEADERS
 
 
 @bp.get("/complaints/status")

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -32,9 +33,11 @@ from devices.idcard import (
 )
 from devices.printer import open_printer
 
+from hall_queue.domain.vocabulary import ELDERLY_AGE
+
 from .bus import EventBus
 from .scanning import Scanner, upload_jpeg
-from .slips import checkin_slip, ticket_slip
+from .slips import checkin_slip, ticket_slip, wait_place_text
 from .upstream import ServerUnreachable, Upstream, UpstreamResponse
 
 log = logging.getLogger("onevisit.kiosk")
@@ -73,11 +76,23 @@ class AgentConfig:
         return bool(self.idcard_url) and self.idcard_url.startswith("sim:")
 
 
-def masked_card(card: IdentityCard) -> dict[str, Any]:
-    """What the page may show of a card: masked name and number, card type, nothing else."""
+def is_elderly(birth: str | None, today: date, elderly_age: int = ELDERLY_AGE) -> bool:
+    """Whether a card's birth date (YYYYMMDD) makes its holder ``elderly_age`` or older today."""
+    try:
+        born = date(int(birth[0:4]), int(birth[4:6]), int(birth[6:8]))  # type: ignore[index]
+    except (TypeError, ValueError):
+        return False
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age >= elderly_age
+
+
+def masked_card(card: IdentityCard, today: date | None = None, elderly_age: int = ELDERLY_AGE) -> dict[str, Any]:
+    """What the page may show of a card: masked name and number, card type, and whether the holder is
+    elderly (offered the green channel and 适老 mode); never the birth date itself."""
     m = card.masked()
     return {"masked_name": m.name or m.english_name, "masked_id": m.id_number, "card_type": card.card_type,
-            "id_check_ok": card.id_check_ok}
+            "id_check_ok": card.id_check_ok, "elderly": is_elderly(card.birth, today or date.today(), elderly_age),
+            "elderly_age": elderly_age}
 
 
 def _database_down(resp: UpstreamResponse) -> bool:
@@ -187,7 +202,7 @@ class KioskAgent:
         if isinstance(event, CardPresented):
             with self._lock:
                 self._card, self._card_on_reader = event.card, True
-            self.bus.publish("card", masked_card(event.card))
+            self.bus.publish("card", masked_card(event.card, elderly_age=self._elderly_age()))
         elif isinstance(event, CardRemoved):
             with self._lock:
                 self._card_on_reader = False
@@ -207,7 +222,7 @@ class KioskAgent:
 
     def current_card(self) -> dict[str, Any] | None:
         with self._lock:
-            return masked_card(self._card) if self._card is not None else None
+            return masked_card(self._card, elderly_age=self._elderly_age()) if self._card is not None else None
 
     def reset_session(self) -> None:
         """Forget the visitor: identity, scanned pages (idle timeout or "done")."""
@@ -230,6 +245,18 @@ class KioskAgent:
         else:
             self.server_ok, self.server_error = True, None
         return resp
+
+    def voice_wav(self, text: str) -> tuple[int, bytes, str]:
+        """The server's espeak-ng rendering of a spoken prompt, for a kiosk browser without a Chinese voice."""
+        try:
+            resp = self._call("GET", f"/display/voice?text={quote(text)}")
+        except ServerUnreachable as e:
+            raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from e
+        return resp.status, resp.content, resp.content_type or "application/octet-stream"
+
+    def _elderly_age(self) -> int:
+        """The hall's elderly age if its settings were read already (never a server call from the reader's thread)."""
+        return int((self._hall or {}).get("elderly_age") or ELDERLY_AGE)
 
     def hall(self) -> dict[str, Any]:
         """Return this kiosk's hall (id, name, timezone) as its token sees it."""
@@ -446,18 +473,20 @@ class KioskAgent:
             pass  # the slip then lists no materials; the ticket stands
         follow = self.public_link(f"/t/{ticket['follow_code']}") if ticket.get("follow_code") else None
         queue_name, matter, materials = self._matter(ticket)
+        places = next((q.get("wait_place") for q in (self._catalog or {}).get("queues", [])
+                       if q["id"] == ticket.get("queue_id")), None)
         if kind == "checkin":
             slip = checkin_slip(ticket, booking or {}, hall=hall, queue_name=queue_name, matter=matter,
-                                follow_url=follow)
+                                follow_url=follow, wait_place=places)
         else:
             slip = ticket_slip(ticket, hall=hall, queue_name=queue_name, matter=matter, materials=materials,
-                               follow_url=follow)
+                               follow_url=follow, wait_place=wait_place_text(places))
         printed, print_error, printout = self.print_slip(slip, kind)
         uploaded, upload_error = self._upload_pages(ticket)
         return {"ticket": ticket, "follow_url": follow, "follow_path": f"/t/{ticket.get('follow_code')}",
                 "printed": printed, "print_error": print_error, "printout": printout,
                 "pages_attached": uploaded, "pages_error": upload_error, "matter": matter, "queue_name": queue_name,
-                "materials": materials}
+                "materials": materials, "wait_place": places or []}
 
     def print_slip(self, slip: Any, kind: str) -> tuple[bool, str | None, str | None]:
         """Print on the printer's own thread; report a fault to the managers (device_fault alert)."""

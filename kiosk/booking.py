@@ -20,6 +20,8 @@ from flask import (
 )
 
 from hall_queue import appointments as A
+from hall_queue.catalog.materials import merged_materials
+from hall_queue.domain.vocabulary import MATERIAL_FORM_LABELS as FORMS
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.models import Appointment, Hall
@@ -94,10 +96,15 @@ def form(hall_id: int):
         return redirect(url_for("booking.slots", hall_id=hall_id, matter=matter_key))
     values = {k: request.form.get(k, "").strip() for k in ("name", "id_number", "phone")}
     error = None
+    errors: dict[str, str] = {}
     if request.method == "POST":
         _check_csrf()
+        # Every problem of the form at once, each by its field (issue 21), not one per try.
+        errors = A.person_errors(values["name"], values["id_number"], values["phone"])
         if not request.form.get("consent"):
-            error = "请阅读并同意个人信息使用说明"
+            errors["consent"] = "请阅读并同意个人信息使用说明"
+        if errors:
+            error = "请修改以下 %d 处后再提交" % len(errors)
         else:
             notifier = notifier_for(current_app)
 
@@ -128,7 +135,7 @@ def form(hall_id: int):
         if found is None:
             return redirect(url_for("booking.slots", hall_id=hall_id, matter=matter_key))
         return render_template("booking/form.html", hall=hall, matter=matter, slot=found, values=values,
-                               error=error, csrf=csrf_token(), st=st), (422 if error else 200)
+                               error=error, errors=errors, csrf=csrf_token(), st=st), (422 if error else 200)
 
 
 @bp.get("/<int:hall_id>/done")
@@ -141,8 +148,10 @@ def done(hall_id: int):
         if appt is None or appt.hall_id != hall.id:
             return redirect(url_for("booking.choose", hall_id=hall_id))
         st = A.settings_for(s, hall)
+        matter = A.resolve_matter(s, hall, appt.matter)
+        # What to bring, once (003 §3.8 一套材料), and where to come: the success page is what people keep.
         return render_template("booking/done.html", hall=hall, b=A.appointment_view(appt, hall, with_code=True),
-                               st=st)
+                               st=st, materials=merged_materials(matter.items), forms=FORMS)
 
 
 @bp.route("/<int:hall_id>/cancel", methods=["GET", "POST"])

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from devices.base import DeviceError
 from devices.idcard.simulator import SAMPLE_CARDS, Fault
 from devices.idcard import status as sw3
-from hall_queue.domain.vocabulary import GREEN_REASONS
+from hall_queue.domain.vocabulary import ELDERLY_AGE, GREEN_REASONS
 
 from .agent import AgentError, KioskAgent, valid_request_id
 from .guard import KEY_COOKIE, AgentGuard, Refused
@@ -114,7 +114,7 @@ def index():
             key = None
     refresh = request.args.get("refresh", type=float)  # seconds between waiting-count refreshes (drills, tests)
     resp = current_app.make_response(render_template("kiosk/index.html", idle_override=idle, kiosk_key=key,
-                                                     refresh=refresh))
+                                                     refresh=refresh, elderly_age=ELDERLY_AGE))
     if key:
         resp.set_cookie(KEY_COOKIE, key, httponly=True, samesite="Strict", path=bp.url_prefix,
                         secure=request.is_secure)
@@ -225,6 +225,14 @@ def pickup():
 def reset():
     agent().reset_session()
     return jsonify({"ok": True})
+
+
+@bp.get("/agent/voice")
+def voice():
+    """Speak a prompt with the server's voice (适老模式) when this kiosk's browser has no Chinese one."""
+    text = request.args.get("text", "")[:200]
+    status, content, ctype = agent().voice_wav(text)
+    return Response(content, status=status, mimetype=ctype.split(";")[0], headers={"Cache-Control": "max-age=86400"})
 
 
 @bp.get("/agent/qr.svg")

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from hall_queue import config as config_mod
 from hall_queue.catalog.materials import bundle_materials
 from hall_queue.domain.models import Bundle, Hall, ServiceItem, Ticket
-from hall_queue.domain.vocabulary import NEAR_TURN_AHEAD
+from hall_queue.domain.vocabulary import MATERIAL_FORM_LABELS, NEAR_TURN_AHEAD
 from hall_queue.bootstrap import runtime
 
 from . import pages
@@ -35,7 +35,11 @@ from .upstream import InProcessUpstream
 log = logging.getLogger("onevisit.kiosk")
 bp = Blueprint("kiosk", __name__, template_folder="templates")
 
-FORMS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
+# Where the phone rating page (好差评 by the visitor, built on another branch) will answer; until it
+# exists the link lands on the friendly "链接已失效或页面不存在" page.
+RATE_PATH = "/t/{code}/rate"
+
+FORMS = MATERIAL_FORM_LABELS
 
 
 @bp.get("/t/<code>")
@@ -49,7 +53,8 @@ def follow_page(code: str):
             abort(404)
         hall = s.get(Hall, ticket.hall_id)
         return render_template("kiosk/follow.html", code=code, number=ticket.number, hall_name=hall.name,
-                               near_turn=NEAR_TURN_AHEAD)
+                               near_turn=NEAR_TURN_AHEAD, address=hall.address,
+                               rate_path=RATE_PATH.format(code=code))
 
 
 @bp.get("/c/<code>")

@@ -154,6 +154,8 @@ def layout_ticket(printer: Escpos, slip: TicketSlip, *, qr_mode: QrMode = "nativ
     _big_number(w, slip.number)
     if slip.priority_label:
         w.text(f"【{slip.priority_label}】", where="center", strong=True)
+    if slip.wait_place:
+        w.text(slip.wait_place, where="center", strong=True)
     w.rule()
     w.text(f"队列：{slip.queue_name}")
     w.text(f"事项：{slip.matter}", strong=True)

@@ -28,6 +28,8 @@ class TicketSlip:
     masked_identity: str | None = None
     follow_url: str | None = None
     priority_label: str | None = None
+    # Where to wait, e.g. "请到A区 1–6号窗口等候" (the windows' configured areas).
+    wait_place: str | None = None
     paper_mm: int = 80
 
 

@@ -19,7 +19,7 @@ _INSERT = insert(AuditEvent)
 class Actor:
     """Who asks: a staff member (with role), a device (kiosk/screen/pad), or the system itself."""
 
-    kind: str  # staff | kiosk | screen | pad | system
+    kind: str  # staff | kiosk | screen | pad | system | visitor (holder of a slip's follow code)
     id: int | None = None
     role: str | None = None  # admin | manager | clerk for staff
     hall_id: int | None = None

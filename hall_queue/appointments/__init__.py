@@ -46,8 +46,8 @@ from hall_queue.appointments.holidays import add_holiday, holiday_view, holidays
 from hall_queue.appointments.walk_in_seats import consume_walk_in, issue_walk_in, walk_in_allowed
 from hall_queue.appointments.no_shows import block_until
 from hall_queue.appointments.views import appointment_view
-from hall_queue.appointments.booking import BookingRequest, book, cancel, cancel_by_staff, find_by_code
+from hall_queue.appointments.booking import BookingRequest, book, cancel, cancel_by_staff, find_by_code, person_errors
 from hall_queue.appointments.checkin import check_in, checkin_window, todays_bookings
 from hall_queue.appointments.reports import bookable_matters, day_bookings, day_summary, no_show_report
 
-__all__ = ["Matter", "resolve_matter", "settings_for", "settings_view", "update_settings", "Slot", "day_plan", "find_slot", "local_today", "slots_of_day", "WEEKDAYS", "bookable_days", "booking_capacity", "capacity_rules", "day_calendar", "set_capacity", "slot_capacity", "add_holiday", "holiday_view", "holidays_of", "remove_holiday", "consume_walk_in", "issue_walk_in", "walk_in_allowed", "block_until", "appointment_view", "BookingRequest", "book", "cancel", "cancel_by_staff", "find_by_code", "check_in", "checkin_window", "todays_bookings", "bookable_matters", "day_bookings", "day_summary", "no_show_report"]
+__all__ = ["Matter", "resolve_matter", "settings_for", "settings_view", "update_settings", "Slot", "day_plan", "find_slot", "local_today", "slots_of_day", "WEEKDAYS", "bookable_days", "booking_capacity", "capacity_rules", "day_calendar", "set_capacity", "slot_capacity", "add_holiday", "holiday_view", "holidays_of", "remove_holiday", "consume_walk_in", "issue_walk_in", "walk_in_allowed", "block_until", "appointment_view", "BookingRequest", "book", "cancel", "cancel_by_staff", "find_by_code", "person_errors", "check_in", "checkin_window", "todays_bookings", "bookable_matters", "day_bookings", "day_summary", "no_show_report"]

@@ -97,13 +97,24 @@ class BookingRequest:
     bundle_id: int | None = None
 
 
+_PERSON_ERRORS = {"name": ("请填写姓名（50字以内）", "invalid_name"),
+                  "id_number": ("证件号码格式不正确", "invalid_id_number"),
+                  "phone": ("请填写11位手机号码", "invalid_phone")}
+
+
+def person_errors(name: str | None, id_number: str | None, phone: str | None) -> dict[str, str]:
+    """Return every problem with who is booking, field → message, so a form can say them all at once."""
+    bad = {"name": not name or not name.strip() or len(name.strip()) > 50,
+           "id_number": not _ID_NUMBER.match((id_number or "").strip()),
+           "phone": not _PHONE.match((phone or "").strip())}
+    return {field: _PERSON_ERRORS[field][0] for field, wrong in bad.items() if wrong}
+
+
 def _validate_person(req: BookingRequest) -> None:
-    if not req.name or not req.name.strip() or len(req.name.strip()) > 50:
-        raise InvalidRequest("请填写姓名（50字以内）", code="invalid_name")
-    if not _ID_NUMBER.match((req.id_number or "").strip()):
-        raise InvalidRequest("证件号码格式不正确", code="invalid_id_number")
-    if not _PHONE.match((req.phone or "").strip()):
-        raise InvalidRequest("请填写11位手机号码", code="invalid_phone")
+    errors = person_errors(req.name, req.id_number, req.phone)
+    if errors:
+        field = next(iter(errors))
+        raise InvalidRequest(errors[field], code=_PERSON_ERRORS[field][1])
 
 
 def _new_code() -> str:

@@ -177,6 +177,8 @@ class WindowSpec(Spec):
     number: Annotated[int, Field(ge=1, le=999)]
     name: Short
     kind: V.WindowKind = "general"
+    # Where in the hall ("A区"); the kiosk and the slip tell visitors to wait there.
+    area: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
     queues: Annotated[list[WindowQueueSpec], Field(max_length=30)] = []
     a_clerk_id: Ident | None = None
     b_clerk_id: Ident | None = None
@@ -195,6 +197,8 @@ class HallSettingsSpec(Spec):
     wait_alert_s: Annotated[int, Field(ge=60, le=86400)] = 1800
     default_service_s: Annotated[int, Field(ge=10, le=14400)] = 300
     public_base_url: Annotated[str, StringConstraints(max_length=200, pattern=r"^(https?://[^\s]*)?$")] = ""
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    elderly_age: Annotated[int, Field(ge=50, le=100)] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -253,7 +257,8 @@ def hall_settings_view(hall: Hall) -> dict[str, Any]:
             "opening_hours": hall.opening_hours or {}, "day_boundary": hall.day_boundary,
             "max_recalls": hall.max_recalls, "late_requeue_places": hall.late_requeue_places,
             "pause_cover_after_s": hall.pause_cover_after_s, "wait_alert_s": hall.wait_alert_s,
-            "default_service_s": hall.default_service_s, "public_base_url": hall.public_base_url}
+            "default_service_s": hall.default_service_s, "public_base_url": hall.public_base_url,
+            "address": hall.address, "elderly_age": hall.elderly_age}
 
 
 def _settings_of(hall: Hall) -> dict[str, Any]:
@@ -498,7 +503,7 @@ def save_window(session: Session, hall: Hall, changes: dict[str, Any], *, window
     """
     current: dict[str, Any] = {}
     if window is not None:
-        current = {"number": window.number, "name": window.name, "kind": window.kind,
+        current = {"number": window.number, "name": window.name, "kind": window.kind, "area": window.area,
                    "queues": [{"queue_id": s.queue_id, "role": s.role} for s in window.served],
                    "a_clerk_id": window.a_clerk_id, "b_clerk_id": window.b_clerk_id}
     spec: WindowSpec = _merged(current, changes, WindowSpec)
@@ -515,7 +520,7 @@ def save_window(session: Session, hall: Hall, changes: dict[str, Any], *, window
                         call_rules=list(DEFAULT_RULES))
         session.add(window)
         session.flush()
-    window.number, window.name = spec.number, spec.name
+    window.number, window.name, window.area = spec.number, spec.name, spec.area or None
     # Clear first so configure_window's A≠B check sees the final pair.
     window.a_clerk_id = None
     window.b_clerk_id = None
@@ -527,7 +532,7 @@ def save_window(session: Session, hall: Hall, changes: dict[str, Any], *, window
 
 
 def window_admin_view(w: Window) -> dict[str, Any]:
-    return {"id": w.id, "number": w.number, "name": w.name, "kind": w.kind, "is_open": w.is_open,
+    return {"id": w.id, "number": w.number, "name": w.name, "kind": w.kind, "area": w.area, "is_open": w.is_open,
             "queues": [{"queue_id": s.queue_id, "prefix": s.queue.prefix, "role": s.role} for s in w.served],
             "a_clerk_id": w.a_clerk_id, "b_clerk_id": w.b_clerk_id}
 

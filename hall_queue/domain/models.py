@@ -42,6 +42,11 @@ class Hall(Base):
     wait_alert_s: Mapped[int] = mapped_column(Integer, default=1800)
     default_service_s: Mapped[int] = mapped_column(Integer, default=300)
     public_base_url: Mapped[str] = mapped_column(String(200), default="")
+    # Street address, shown to visitors on the follow page and the booking confirmation (issue 21).
+    address: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    # From this age (by the ID card's birth date) the kiosk offers the green channel and 适老 mode;
+    # empty = the vocabulary's ELDERLY_AGE.
+    elderly_age: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
 
 
 class ServiceCategory(Base):
@@ -184,6 +189,8 @@ class Window(Base):
     number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20), default="general")
+    # The part of the hall the window stands in ("A区", "二楼东侧"): the slip says where to wait.
+    area: Mapped[Optional[str]] = mapped_column(String(40), nullable=True)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     a_clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
     b_clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)

@@ -69,6 +69,7 @@ ITEM_KINDS = ("immediate", "promised")
 ItemKind = Literal[ITEM_KINDS]  # type: ignore[valid-type]
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 MaterialForm = Literal[MATERIAL_FORMS]  # type: ignore[valid-type]
+MATERIAL_FORM_LABELS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
 
 # ---------------------------------------------------------------- calendar
 # The hall calendar's entries: a public holiday (法定节假日) or a make-up working day (调休上班).

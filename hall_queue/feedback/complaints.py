@@ -33,7 +33,8 @@ from hall_queue.domain.errors import DomainError, InvalidRequest, NotFound, Wron
 from hall_queue.domain.calendar import local_time
 from hall_queue.access.identity import IdentityVault, mask_name, mask_phone
 from hall_queue.domain.models import Complaint, Hall, ServiceItem, Staff, Window
-from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, COMPLAINT_STATUSES, MANAGER_ROLES, ComplaintKind
+from hall_queue.domain.vocabulary import (COMPLAINT_ANSWER_WORKING_DAYS, COMPLAINT_STATUSES, MANAGER_ROLES, PHONE_PATTERN,
+                                         ComplaintKind)
 from hall_queue.infrastructure import hall_store
 
 ANSWER_WORKING_DAYS = COMPLAINT_ANSWER_WORKING_DAYS
@@ -264,6 +265,26 @@ def lookup(session: Session, hall: Hall, number: str, code: str | None, *, vault
     ok = bool(code) and len(code) <= 20 and vault.hash_matches(f"complaint-lookup:{c.number}:{code.strip().upper()}",
                                                                c.lookup_hash)
     return public_view(c, hall, with_answer=ok, now=now)
+
+
+def send_lookup_code(session: Session, hall: Hall, number: str, code: str, phone: str, *, vault: IdentityVault,
+                     notifier: Any, now: datetime) -> None:
+    """Send a complaint's number and look-up code to the complainant's phone, through the SMS outbox.
+
+    Only whoever shows the right code may send it (the code was just shown to them), once per complaint
+    (the outbox's dedup key), so the form cannot be turned into an SMS cannon.
+    """
+    if not re.fullmatch(PHONE_PATTERN, (phone or "").strip()):
+        raise InvalidRequest("请填写11位手机号码", code="invalid_phone")
+    if not lookup(session, hall, number, code, vault=vault, now=now)["verified"]:
+        raise NotFound("no complaint with this number and look-up code")
+    c = find_by_number(session, hall, number)
+    notifier.send(session, hall_id=hall.id, phone_cipher_or_phone=phone.strip(), kind="complaint_code",
+                  text=f"【{hall.name}】您的投诉举报已受理，受理编号{c.number}，查询码{code.strip().upper()}，"
+                       f"请妥善保存，凭此查询办理状态和答复。",
+                  dedup_key=f"complaint:{c.id}:lookup_code", now=now)
+    audit.record(session, actor=Actor(kind="visitor", hall_id=hall.id), action="complaint.code_sms", at=now,
+                 hall_id=hall.id, complaint=c.number)
 
 
 def _handler(session: Session, c: Complaint, actor: Actor, handler_id: int | None) -> int:

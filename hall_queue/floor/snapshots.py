@@ -26,6 +26,17 @@ def _recent_calls(session: Session, hall: Hall, day, limit: int) -> list[dict[st
              "window_name": w.name, "called_at": iso(t.called_at), "status": t.status} for t, w in rows]
 
 
+def _missed(session: Session, hall: Hall, day, limit: int = 12) -> list[dict[str, Any]]:
+    """Today's passed numbers (过号), newest first: the hall screen lists them so a visitor who missed the
+    call knows to ask at the window (过号重排 puts the ticket back in line, and off this list)."""
+    rows = session.execute(
+        select(Ticket, Window).join(Window, Window.id == Ticket.window_id)
+        .where(Ticket.hall_id == hall.id, Ticket.service_day == day, Ticket.status == "no_show")
+        .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(limit)
+    ).all()
+    return [{"ticket_id": t.id, "number": t.number, "window_number": w.number} for t, w in rows]
+
+
 def window_full_view(session: Session, w: Window, by_id: dict[int, Window] | None = None) -> dict[str, Any]:
     by_id = by_id if by_id is not None else {}
     covering = [x for x in by_id.values() if x.covered_by_id == w.id] if by_id else list(
@@ -51,6 +62,7 @@ def hall_snapshot(session: Session, hall: Hall, *, now: datetime, recent: int = 
         "windows": [window_full_view(session, w, by_id) for w in windows],
         "queues": [queue_stats(session, hall, q) for q in queues],
         "recent_calls": _recent_calls(session, hall, day, recent),
+        "missed": _missed(session, hall, day),
         "alerts": [{"id": a.id, "kind": a.kind, "window_id": a.window_id, "message": a.message,
                     "raised_at": iso(a.raised_at)} for a in alerts],
         "notices": snapshot_notices(session, hall.id, now=now),
@@ -64,13 +76,19 @@ def window_snapshot(session: Session, window: Window, *, now: datetime) -> dict[
     return {"hall": {"id": hall.id, "name": hall.name}, "server_time": iso(now), "window": view}
 
 
+def newest_leg(session: Session, ticket: Ticket) -> Ticket:
+    """Return the newest leg of a visitor's ticket (a transfer keeps the number, adds a leg)."""
+    origin = ticket.origin_ticket_id or ticket.id
+    return session.scalar(select(Ticket).where((Ticket.id == origin) | (Ticket.origin_ticket_id == origin))
+                          .order_by(Ticket.leg.desc()).limit(1)) or ticket
+
+
 def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The newest leg of a visitor's ticket (transfers keep the number) for the follow page."""
     from hall_queue.queueing.estimates import estimated_wait_s, people_ahead, serving_windows
+    from hall_queue.queueing.wait_places import wait_places
 
-    origin = ticket.origin_ticket_id or ticket.id
-    newest = session.scalar(select(Ticket).where((Ticket.id == origin) | (Ticket.origin_ticket_id == origin))
-                            .order_by(Ticket.leg.desc()).limit(1)) or ticket
+    newest = newest_leg(session, ticket)
     hall = session.get(Hall, newest.hall_id)
     ahead = people_ahead(session, newest)
     window = session.get(Window, newest.window_id) if newest.window_id else None
@@ -87,4 +105,5 @@ def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
             "serving_windows": serving_windows(session, newest.queue_id),
             "window_number": window.number if window else None, "hall_name": hall.name,
             "now_calling": {"number": last[0], "window_number": last[1]} if last else None,
-            "hours_today": [list(h) for h in hours]}
+            "hours_today": [list(h) for h in hours], "hall_address": hall.address,
+            "wait_place": wait_places(session, hall.id).get(newest.queue_id, [])}

@@ -106,12 +106,12 @@ def queue_stats(session: Session, hall: Hall, queue: Any, load: QueueLoad | None
             "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
 
 
-def queue_stats_due(hall_id: int, queue_id: int) -> QueueStatsChanged:
+def queue_stats_due(hall_id: int, *queue_ids: int) -> QueueStatsChanged:
     """A ``QueueStatsChanged`` whose figures are read after commit by ``fill_queue_stats``.
 
     Calling is the hall's hottest write: its figures (three reads) need not hold the writer lock.
     """
-    return QueueStatsChanged(hall_id, {"queue_ids": [queue_id]})
+    return QueueStatsChanged(hall_id, {"queue_ids": list(queue_ids)})
 
 
 def fill_queue_stats(event: DomainEvent, rt: Any) -> None:

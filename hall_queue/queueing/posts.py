@@ -25,6 +25,7 @@ from hall_queue.domain.models import (Alert, AuditEvent, Hall, PostInterval, Que
                                       WINDOW_KINDS)
 from hall_queue.domain import calendar
 from hall_queue.infrastructure import hall_store
+from hall_queue.queueing.estimates import queue_stats_due
 from hall_queue.queueing.presenters import iso, window_status
 
 
@@ -41,6 +42,27 @@ def _status_event(session: Session, window: Window) -> WindowStatusChanged:
                           "covered_by_number": covered_by.number if covered_by else None,
                           "ticket_number": held.number if held else None}}
     return WindowStatusChanged(window.hall_id, payload, window_ids=(window.id,))
+
+
+def _with_queue_figures(session: Session, hall_id: int, events: list[DomainEvent]) -> list[DomainEvent]:
+    """Append the figures of every queue whose staffed windows these events changed.
+
+    A queue's "暂无窗口办理" and its estimate depend on how many open windows are staffed or covered, so a
+    sign-in, sign-out, cover or opening changes them as surely as a call does (issue 21: tiles stayed
+    "暂无窗口办理" after a clerk signed in). Read after commit by ``fill_queue_stats``.
+    """
+    window_ids: set[int] = set()
+    for e in events:
+        if isinstance(e, WindowStatusChanged):
+            window_ids.add(e.payload["window"]["id"])
+        elif isinstance(e, (PostCovered, PostUncovered, PostRestored)):
+            window_ids.add(e.payload["window_id"])
+    if not window_ids:
+        return events
+    queue_ids = sorted(set(session.scalars(select(WindowQueue.queue_id).where(WindowQueue.window_id.in_(window_ids)))))
+    if queue_ids:
+        events.append(queue_stats_due(hall_id, *queue_ids))
+    return events
 
 
 def _open_interval(session: Session, window: Window, kind: str) -> PostInterval | None:
@@ -188,7 +210,7 @@ def sign_in(session: Session, window: Window, staff: Staff, *, now: datetime, ac
         if empty.id != window.id and staff.id in (empty.a_clerk_id, empty.b_clerk_id) \
                 and _can_absorb(session, window, empty) and _held_since_opening(session, hall, empty, now):
             events += cover_post(session, empty, window, now=now, actor=actor)
-    return events
+    return _with_queue_figures(session, window.hall_id, events)
 
 
 def sign_out(session: Session, window: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
@@ -217,7 +239,7 @@ def sign_out(session: Session, window: Window, *, now: datetime, actor: Actor) -
     events = _release_covered(session, window, now, actor)
     events += arrange_cover(session, window, absent_id=leaving, now=now, actor=actor)
     events.append(_status_event(session, window))
-    return events
+    return _with_queue_figures(session, window.hall_id, events)
 
 
 def pause(session: Session, window: Window, *, reason: str, now: datetime, actor: Actor) -> list[DomainEvent]:
@@ -279,7 +301,7 @@ def set_open(session: Session, window: Window, is_open: bool, *, now: datetime, 
         events += arrange_cover(session, window, absent_id=None, now=now, actor=actor)
     session.flush()
     events.append(_status_event(session, window))
-    return events
+    return _with_queue_figures(session, window.hall_id, events)
 
 
 def force_cover(session: Session, window: Window, by: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
@@ -290,7 +312,7 @@ def force_cover(session: Session, window: Window, by: Window, *, now: datetime, 
         raise WrongState(f"window {window.number} is already covered", code="already_covered")
     if window.clerk_id is not None and window.paused_at is None:
         raise WrongState(f"window {window.number} is staffed and serving", code="staffed")
-    return cover_post(session, window, by, now=now, actor=actor)
+    return _with_queue_figures(session, window.hall_id, cover_post(session, window, by, now=now, actor=actor))
 
 
 def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:
@@ -312,7 +334,7 @@ def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEv
             if at is not None and _can_absorb(session, at, w):
                 events += cover_post(session, w, at, now=now, actor=audit.SYSTEM)
                 break
-    return events
+    return _with_queue_figures(session, hall.id, events)
 
 
 def _opened_at(session: Session, hall: Hall, now: datetime) -> datetime | None:

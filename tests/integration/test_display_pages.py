@@ -32,6 +32,7 @@ def test_numbers_are_read_as_halls_read_them():
 
 def test_only_announcements_are_accepted():
     assert is_announcement(spoken_text("A023", 5)) and is_announcement(spoken_text("ZZ99999", 999))
+    assert is_announcement("A零二四号到六号窗口")       # the terse form inside a merged announcement
     for text in ("", "你好", "请A023号到5号窗口办理", "请A零二三号到五号窗口办理。现在广播",
                  "请<script>号到五号窗口办理", "请A零二三号到五号窗口办理" * 2):
         assert not is_announcement(text), text
@@ -70,7 +71,12 @@ def test_voice_refuses_other_text_and_missing_tokens(api):
     long = _voice(api.client, "请" + "一" * 60 + "号到五号窗口办理", tok)
     assert long.status_code == 400 and long.get_json()["error"]["code"] == "text_too_long"
     assert _voice(api.client, spoken_text("A023", 5), "wrong").status_code == 401
-    assert _voice(api.client, spoken_text("A023", 5), api.tokens["kiosk"]).status_code == 401
+    # A kiosk may have its short Chinese prompts spoken (适老模式 without a browser voice, issue 21), nothing else.
+    kiosk = api.tokens["kiosk"]
+    for text in ("hello world", "<script>", "您" * 81, ""):
+        r = _voice(api.client, text, kiosk)
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "not_prompt", text
+    assert _voice(api.client, "您的号码 A 0 0 1。请到A区 1–6号窗口等候。", kiosk).status_code in (200, 503)
 
 
 def test_voice_answers_503_without_espeak(db, clock, hall_id, tmp_path):

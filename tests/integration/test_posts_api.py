@@ -136,3 +136,23 @@ def test_one_clerk_one_window(api):
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "signed_in_elsewhere"
     r = api.post(f"/api/v1/windows/{api.windows[1]}/sign-in", token=api.token("clerk02"))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "window_taken"
+
+
+def test_sign_in_and_out_send_the_queue_figures_to_the_screens(api, app):
+    # Issue 21: right after a clerk signed in, the kiosk and hall screen tiles kept "暂无窗口办理"
+    # because signing in published no queue figures; only the next call or ticket did.
+    waiting = api.issue("SS001")
+    events = []
+    app.extensions["onevisit"].listeners.append(events.append)
+
+    def figures() -> dict:
+        stats = [q for e in events if e.name == "queue_stats" for q in e.payload["queues"]]
+        mine = [q for q in stats if q["queue_id"] == waiting["queue_id"]]
+        assert mine, [e.name for e in events]
+        return mine[-1]
+
+    api.sign_in("clerk01", 1)
+    assert figures()["serving_windows"] == 1 and figures()["waiting"] == 1
+    events.clear()
+    api.post(f"/api/v1/windows/{api.windows[1]}/sign-out", token=api.token("clerk01"))  # clerk02 not in: empty
+    assert figures()["serving_windows"] == 0

@@ -46,7 +46,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "get_hall_snapshot": STAFF | {"kiosk", "screen"}, "list_windows": STAFF | {"screen"},
     "hall_audit": MANAGERS, "hall_alerts": STAFF,
     # tickets
-    "issue": MANAGERS | {"kiosk"}, "get_ticket": STAFF | {"kiosk"}, "follow": PUBLIC, "cancel": MANAGERS | {"kiosk"},
+    "issue": MANAGERS | {"kiosk"}, "get_ticket": STAFF | {"kiosk"}, "follow": PUBLIC, "follow_cancel": PUBLIC,
+    "cancel": MANAGERS | {"kiosk"},
     "recall": STAFF, "no_show": STAFF, "requeue": STAFF, "start": STAFF, "finish": STAFF, "transfer": STAFF,
     "reveal_identity": STAFF, "post_revoke_green": STAFF,
     "upload_attachment": frozenset({"kiosk"}), "list_attachments": STAFF | {"kiosk"}, "get_attachment": STAFF,

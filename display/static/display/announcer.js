@@ -1,17 +1,31 @@
-// The announcement queue: chime, then the call spoken twice, one announcement at a time.
+// The announcement queue: chime, then the call spoken, one announcement at a time.
 // Calls never overlap: a new call waits in `queue` until the one in `current` has finished.
 // Exposed as window.onevisitAnnouncer so tests (and a curious technician) can read `history`.
 import { displayText, spokenText } from "./speech.js";
 
-// At peak the queue must not fall behind: a call that others wait behind is said once, in the short
-// form, without a chime between calls of the same burst; a call alone is chimed and said twice.
-// Every call stays on screen at least HOLD_MS, so each number is seen large.
+// At peak (twelve windows calling within seconds) the voice must never fall more than one announcement
+// behind the clerks (issue 21 §2). So at most ONE announcement ever waits: a call made while another one
+// already waits joins it (merged), and that merged announcement shows all its numbers large at once and
+// says them in the short form, once each, without a chime between the calls of a burst. A call alone is
+// chimed and said in full, and repeated only when nothing else waits. Every announcement stays on screen
+// at least HOLD_MS, so each number is seen large; the big numbers, the caption and the voice are always
+// the same call(s).
 const HOLD_MS = 3000;
+// A merged announcement of this many calls or more is said in the terse form ("A零零六号到一号窗口")
+// and a little faster, so that even twelve calls at once take well under half a minute.
+const TERSE_FROM = 4;
+const TERSE_RATE = 1.3;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout(promise, ms) {
   return Promise.race([promise, sleep(ms).then(() => "timeout")]);
+}
+
+function makeCall({ number, windowNumber, kind = "call", ticketId = null }) {
+  return { kind, number, window_number: windowNumber, ticket_id: ticketId, text: displayText(number, windowNumber),
+           spoken: spokenText(number, windowNumber), short: spokenText(number, windowNumber, { short: true }),
+           terse: spokenText(number, windowNumber, { terse: true }), queued_at: Date.now() };
 }
 
 export class Announcer {
@@ -23,35 +37,56 @@ export class Announcer {
     this.onStart = onStart;
     this.onEnd = onEnd;
     this.onUpdate = onUpdate;
-    this.queue = [];
+    this.queue = [];           // at most one entry waits (merged calls)
     this.history = [];
     this.current = null;
     this.method = null;        // "speech" | "audio" | "text", decided on the first announcement
+    this.maxWaiting = 0;       // the most announcements that ever waited behind the voice (never above 1)
     this._audioCache = new Map();
     this._busy = false;
     this._ctx = null;
   }
 
-  announce({ number, windowNumber, kind = "call", ticketId = null }) {
-    const entry = {
-      kind, number, window_number: windowNumber, ticket_id: ticketId,
-      text: displayText(number, windowNumber), spoken: spokenText(number, windowNumber),
-      short: spokenText(number, windowNumber, { short: true }),
-      queued_at: Date.now(), started_at: null, ended_at: null, method: null, chime: false, spoken_times: 0,
-      behind: 0,
-    };
+  announce(call) {
+    const c = makeCall(call);
+    const waiting = this.queue[0];
+    if (waiting) {
+      // A recall of a call already waiting changes nothing; a window's newer call replaces its older one.
+      if (!waiting.calls.some((x) => x.ticket_id === c.ticket_id && c.ticket_id !== null)) {
+        waiting.calls = waiting.calls.filter((x) => x.window_number !== c.window_number).concat([c]);
+        this._describe(waiting);
+      }
+      return waiting;
+    }
+    const entry = this._describe({ calls: [c], queued_at: c.queued_at, started_at: null, ended_at: null, method: null,
+                                   chime: false, spoken_times: 0, behind: 0 });
     this.queue.push(entry);
+    this.maxWaiting = Math.max(this.maxWaiting, this.queue.length);
     this._pump();
+    return entry;
+  }
+
+  // The entry's own fields (number, text, …) are those of its first call; `calls` lists them all.
+  _describe(entry) {
+    const first = entry.calls[0];
+    Object.assign(entry, { kind: first.kind, number: first.number, window_number: first.window_number,
+                           ticket_id: first.ticket_id, text: entry.calls.map((c) => c.text).join("；"),
+                           spoken: first.spoken, short: first.short, merged: entry.calls.length });
     return entry;
   }
 
   // Keep only announcements that are still true (after a snapshot, e.g. a server restart):
   // a queued call for a ticket that is no longer called is dropped, one being spoken is cut short.
   retain(stillValid) {
-    const dropped = this.queue.filter((e) => !stillValid(e));
-    this.queue = this.queue.filter((e) => stillValid(e));
-    for (const e of dropped) this.history.push({ ...e, cancelled: true });
-    if (this.current && !stillValid(this.current)) this._cancel();
+    for (const e of this.queue) {
+      const gone = e.calls.filter((c) => !stillValid(c));
+      if (!gone.length) continue;
+      e.calls = e.calls.filter((c) => stillValid(c));
+      for (const c of gone) this.history.push({ ...c, cancelled: true });
+      if (e.calls.length) this._describe(e);
+    }
+    this.queue = this.queue.filter((e) => e.calls.length);
+    if (this.current && !this.current.calls.some((c) => stillValid(c))) this._cancel();
   }
 
   _cancel() {
@@ -75,7 +110,7 @@ export class Announcer {
         this.current = entry;
         this._cancelled = new Promise((r) => { this._cancelNow = r; });
         entry.started_at = Date.now();
-        entry.behind = this.queue.filter((e) => e.ticket_id !== entry.ticket_id).length;  // the voice's lag
+        entry.behind = this.queue.length;  // announcements still waiting behind this one: the voice's lag
         this.onStart(entry);
         try {
           await this._play(entry);
@@ -87,13 +122,20 @@ export class Announcer {
         if (this.history.length > 100) this.history.shift();
         this.current = null;
         this._lastEnded = Date.now();
-        this._lastTicket = entry.ticket_id;
+        this._lastTickets = new Set(entry.calls.map((c) => c.ticket_id));
         this.onEnd(entry, this.queue.length > 0);
         await sleep(this.queue.length ? 150 : 400);
       }
     } finally {
       this._busy = false;
     }
+  }
+
+  // What to say: one call in full (short when others wait), several in the short or the shortest form.
+  _words(entry, othersWaiting) {
+    const calls = entry.calls;
+    if (calls.length === 1) return [othersWaiting ? calls[0].short : calls[0].spoken];
+    return calls.map((c, i) => (calls.length >= TERSE_FROM && i > 0 ? c.terse : c.short));
   }
 
   async _play(entry) {
@@ -104,17 +146,22 @@ export class Announcer {
       return;
     }
     // Other visitors' calls waiting: this one is said once, short. A recall of the same ticket does not count.
-    const others = () => this.queue.some((e) => e.ticket_id !== entry.ticket_id);
-    const burst = this._lastEnded && Date.now() - this._lastEnded < 1000 && this._lastTicket !== entry.ticket_id;
-    entry.chime = burst ? false : await this._chime();
+    const others = () => this.queue.some((e) => e.calls.some((c) => !entry.calls.some((x) => x.ticket_id === c.ticket_id)));
+    const burst = this._lastEnded && Date.now() - this._lastEnded < 1000
+      && !entry.calls.every((c) => this._lastTickets.has(c.ticket_id));
+    entry.chime = burst || entry.calls.length > 1 && others() ? false : await this._chime();
     entry.method = await this._chooseMethod();
     this.onUpdate(entry);
-    for (let i = 0; i < this.repeats && !entry.cancelled; i++) {
+    // A merged announcement is long already: it is repeated only when it holds two calls at most.
+    const repeats = entry.calls.length > 2 ? 1 : this.repeats;
+    for (let i = 0; i < repeats && !entry.cancelled; i++) {
       if (i > 0 && entry.spoken_times > 0 && others()) break;
-      const words = others() ? entry.short : entry.spoken;
+      const words = this._words(entry, others());
+      entry.said = words;
       let ok = true;
-      if (entry.method === "speech") ok = await this._speak(words);
-      else if (entry.method === "audio") ok = await this._playWav(entry, words);
+      const rate = entry.calls.length >= TERSE_FROM ? TERSE_RATE : 1;
+      if (entry.method === "speech") ok = await this._speak(words.join("，"), rate);
+      else if (entry.method === "audio") ok = await this._playWavs(entry, words, rate);
       if (entry.cancelled) break;
       if (!ok) {
         // Never silent without the text: a broken voice falls back to the server's WAV for good,
@@ -128,7 +175,7 @@ export class Announcer {
       if (entry.method === "text") await this._wait(3000);
       if (entry.cancelled) break;
       entry.spoken_times += 1;
-      if (i + 1 < this.repeats && !others()) await this._wait(600);
+      if (i + 1 < repeats && !others()) await this._wait(600);
     }
     const left = shownUntil - Date.now();
     if (left > 0 && !entry.cancelled) await this._wait(left);
@@ -181,11 +228,11 @@ export class Announcer {
     return this.method;
   }
 
-  async _speak(text) {
+  async _speak(text, rate = 1) {
     const u = new SpeechSynthesisUtterance(text);
     u.lang = "zh-CN";
     u.voice = this._voice;
-    u.rate = 0.9;
+    u.rate = 0.9 * rate;
     const done = new Promise((resolve) => {
       u.onend = () => resolve(true);
       u.onerror = () => resolve(false);
@@ -217,17 +264,29 @@ export class Announcer {
     return blobUrl;
   }
 
-  async _playWav(entry, words) {
+  async _playWavs(entry, words, rate = 1) {
+    // Fetched together up front, so the clauses of a merged announcement follow without a gap.
+    const fetched = words.map((w) => this._wavUrl(w).catch((e) => e));
+    for (let i = 0; i < words.length; i++) {
+      if (entry.cancelled) return true;
+      const src = await fetched[i];
+      if (src instanceof Error) { entry.error = String(src.message || src); return false; }
+      if (!(await this._playWav(entry, src, rate))) return false;
+    }
+    return true;
+  }
+
+  async _playWav(entry, src, rate = 1) {
     try {
-      const src = await this._wavUrl(words || entry.spoken);
       const audio = new Audio(src);
+      audio.playbackRate = rate;
       this._audio = audio;
       const ended = new Promise((resolve) => {
         audio.onended = () => resolve(true);
         audio.onerror = () => resolve(false);
       });
       await audio.play();
-      const limit = Number.isFinite(audio.duration) && audio.duration > 0 ? audio.duration * 1000 + 1500 : 8000;
+      const limit = Number.isFinite(audio.duration) && audio.duration > 0 ? audio.duration * 1000 / rate + 1500 : 8000;
       const r = await withTimeout(Promise.race([ended, this._cancelled]), limit);
       if (r === "timeout") audio.pause();
       this._audio = null;

@@ -1,15 +1,16 @@
-// Hall screen (综合屏): the call being made now, recent calls, waits per queue, covers, notices.
+// Hall screen (综合屏): the call(s) being made now, every window's number or state, passed numbers (过号),
+// waits per queue, covers, notices.
 import { Announcer } from "./announcer.js";
 import { connectScreen, pageToken, serverNow, startClock, syncClock } from "./live.js";
 
 const body = document.body;
 const hallId = Number(body.dataset.hallId);
-const recentShown = Number(body.dataset.recent) || 6;
 const $ = (id) => document.getElementById(id);
 
-// `shown`: the call being announced (or, between calls of a burst, the last announced one). The big
-// number, its caption and the voice always show this same call (issue 21 §2).
-const state = { hall: null, windows: new Map(), queues: new Map(), recent: [], notices: [], shown: null };
+// `shown`: the call(s) being announced (or, between announcements of a burst, the last announced). The big
+// number(s), the caption and the voice always show these same calls (issue 21 §2); at peak several calls
+// merged into one announcement are shown large together.
+const state = { hall: null, windows: new Map(), queues: new Map(), recent: [], missed: [], notices: [], shown: null };
 const OPEN = new Set(["called", "serving"]);
 
 const announcer = new Announcer({
@@ -17,11 +18,11 @@ const announcer = new Announcer({
   voiceUrl: body.dataset.voiceUrl,
   token: pageToken(),
   onStart: (e) => {
-    state.shown = { ticket_id: e.ticket_id, number: e.number, window_number: e.window_number };
+    state.shown = e.calls.map((c) => ({ ticket_id: c.ticket_id, number: c.number, window_number: c.window_number }));
     renderNow();
-    renderRecent();
-    $("announce-text").textContent = e.text;
-    $("announce-text").hidden = false;
+    // One call: its caption under the number. Several: each tile carries its own window.
+    $("announce-text").textContent = e.calls.length === 1 ? e.text : "";
+    $("announce-text").hidden = e.calls.length !== 1;
     $("now").classList.add("flash");
   },
   onUpdate: (e) => {
@@ -33,7 +34,7 @@ const announcer = new Announcer({
     $("announce-text").hidden = true;
     $("announce-banner").hidden = true;
     $("now").classList.remove("flash");
-    if (!more) { state.shown = null; renderNow(); renderRecent(); }
+    if (!more) { state.shown = null; renderNow(); }
   },
 });
 window.onevisitAnnouncer = announcer;
@@ -45,40 +46,88 @@ function el(tag, cls, text) {
   return e;
 }
 
-function currentCall() {
+function currentCalls() {
   if (state.shown) return state.shown;
   // Nothing announced now: the newest open call that is not still waiting for its announcement.
-  const pending = new Set(announcer.queue.map((e) => e.ticket_id));
-  return state.recent.find((c) => OPEN.has(c.status) && !pending.has(c.ticket_id)) || null;
+  const pending = new Set(announcer.queue.flatMap((e) => e.calls.map((c) => c.ticket_id)));
+  const c = state.recent.find((r) => OPEN.has(r.status) && !pending.has(r.ticket_id));
+  return c ? [c] : [];
 }
 
 function renderNow() {
-  const c = currentCall();
-  $("now-number").textContent = c ? c.number : "";
-  $("now-window").textContent = c ? `请到 ${c.window_number} 号窗口` : "请留意叫号";
-  $("now").dataset.ticketId = c ? c.ticket_id : "";
-  $("now").classList.toggle("idle", !c);
-}
-
-function renderRecent() {
-  const c = currentCall();
-  const rows = state.recent.filter((r) => !c || r.ticket_id !== c.ticket_id).slice(0, recentShown);
-  const tbody = $("recent-rows");
-  tbody.replaceChildren(...rows.map((r) => {
-    const tr = el("tr", OPEN.has(r.status) ? "open" : "closed");
-    tr.dataset.ticketId = r.ticket_id;
-    tr.append(el("td", "num", r.number), el("td", "win", `${r.window_number} 号窗口`));
-    return tr;
+  const calls = currentCalls();
+  const many = calls.length > 1;
+  const now = $("now");
+  now.classList.toggle("idle", calls.length === 0);
+  now.classList.toggle("multi", many);
+  now.dataset.ticketId = calls.map((c) => c.ticket_id).join(",");
+  $("now-number").textContent = !many && calls.length ? calls[0].number : "";
+  $("now-window").textContent = many ? "请以下号码到对应窗口办理"
+    : calls.length ? `请到 ${calls[0].window_number} 号窗口` : "请留意叫号";
+  const grid = $("now-grid");
+  grid.hidden = !many;
+  grid.dataset.count = String(calls.length);
+  grid.style.setProperty("--cols", String(calls.length <= 4 ? 2 : calls.length <= 9 ? 3 : 4));
+  grid.style.setProperty("--rows", String(Math.ceil(calls.length / (calls.length <= 4 ? 2 : calls.length <= 9 ? 3 : 4))));
+  grid.replaceChildren(...(many ? calls : []).map((c) => {
+    const tile = el("div", "now-call");
+    tile.dataset.ticketId = c.ticket_id;
+    tile.append(el("span", "n", c.number), el("span", "w", `${c.window_number} 号窗口`));
+    return tile;
   }));
-  fitRecent();
 }
 
-// Only whole rows: when a notice or cover line takes height, the oldest calls give way (issue 21 §7).
-function fitRecent() {
-  const panel = document.querySelector(".recent");
-  const limit = panel.getBoundingClientRect().bottom - parseFloat(getComputedStyle(panel).paddingBottom);
-  const rows = [...$("recent-rows").children];
-  while (rows.length && rows[rows.length - 1].getBoundingClientRect().bottom > limit) rows.pop().remove();
+// A window's tile: the number it is calling or serving, else what a visitor needs to know of it.
+function windowLine(w) {
+  if (!w.is_open) return { state: "closed", text: "暂停开放" };
+  if (w.covered_by_number) return { state: "covered", text: `请到${w.covered_by_number}号` };
+  if (w.ticket_number) return { state: w.ticket_status === "serving" ? "serving" : "called", text: w.ticket_number };
+  if (w.status === "empty") return { state: "empty", text: "暂无人员" };
+  if (w.status === "paused") return { state: "paused", text: "暂停服务" };
+  return { state: "idle", text: "等候叫号" };
+}
+
+function renderWindows() {
+  const ws = [...state.windows.values()].sort((a, b) => a.number - b.number);
+  const cols = ws.length <= 4 ? 2 : ws.length <= 9 ? 3 : ws.length <= 16 ? 4 : 5;
+  const grid = $("window-grid");
+  grid.style.setProperty("--cols", String(cols));
+  grid.style.setProperty("--rows", String(Math.max(1, Math.ceil(ws.length / cols))));
+  grid.replaceChildren(...ws.map((w) => {
+    const line = windowLine(w);
+    const tile = el("div", `win-tile ${line.state}`);
+    tile.dataset.window = w.number;
+    tile.dataset.state = line.state;
+    const sub = { called: "呼叫中", serving: "办理中" }[line.state];
+    tile.append(el("span", "wt-no", `${w.number}号窗口`), el("span", "wt-now", line.text));
+    if (sub) tile.append(el("span", "wt-sub", sub));
+    return tile;
+  }));
+}
+
+// Passed numbers (过号), newest first; only whole numbers that fit are listed.
+function renderMissed() {
+  const list = $("missed-list");
+  list.replaceChildren(...state.missed.map((m) => {
+    const s = el("span", "missed-no", m.number);
+    s.dataset.ticketId = m.ticket_id;
+    return s;
+  }));
+  $("missed").classList.toggle("none", state.missed.length === 0);
+  if (!state.missed.length) list.append(el("span", "missed-none", "暂无"));
+  const limit = list.getBoundingClientRect().right;
+  [...list.children].reverse().forEach((c) => { if (c.getBoundingClientRect().right > limit + 1) c.remove(); });
+}
+
+// Long queue names wrap to two lines and shrink to fit, then end in "…" (issue 21: a 16-character name must not break a tile).
+function fitText(node, minPx) {
+  node.style.fontSize = "";
+  let size = parseFloat(getComputedStyle(node).fontSize);
+  while ((node.scrollWidth > node.clientWidth + 1 || node.scrollHeight > node.clientHeight + 1) && size > minPx) {
+    size -= 1;
+    node.style.fontSize = `${size}px`;
+  }
+  node.title = node.textContent;
 }
 
 function minutes(s) {
@@ -91,6 +140,7 @@ function renderQueues() {
     card.dataset.prefix = q.prefix;
     const head = el("div", "q-head");
     head.append(el("span", "q-prefix", q.prefix), el("span", "q-name", q.name));
+    card.title = q.name;
     const waiting = el("div", "q-waiting");
     waiting.append(el("b", "q-count", String(q.waiting)), el("span", "", " 人等候"));
     // A queue nobody serves now gets no number: an estimate would be invented (issue 21 §8).
@@ -100,6 +150,7 @@ function renderQueues() {
     return card;
   });
   $("queues").replaceChildren(...cards);
+  document.querySelectorAll("#queues .q-name").forEach((n) => fitText(n, 16));
 }
 
 function renderCovers() {
@@ -137,7 +188,8 @@ function renderAll() {
   renderQueues();
   renderCovers();
   renderNotices();
-  renderRecent();   // last: it fits into what the cover line and the notices left
+  renderWindows();
+  renderMissed();
 }
 
 // A call made while this screen was cut off is still announced once it is back, if it is recent.
@@ -150,7 +202,9 @@ function onSnapshot(snap) {
   syncClock(snap.server_time);
   state.hall = snap.hall;
   $("hall-name").textContent = snap.hall.name;
-  state.windows = new Map(snap.windows.map((w) => [w.id, w]));
+  state.windows = new Map(snap.windows.map((w) => [w.id, { ...w, ticket_id: w.ticket ? w.ticket.id : null,
+    ticket_number: w.ticket ? w.ticket.number : null, ticket_status: w.ticket ? w.ticket.status : null }]));
+  state.missed = (snap.missed || []).map((m) => ({ ...m }));
   state.queues = new Map(snap.queues.map((q) => [q.queue_id, q]));
   state.recent = snap.recent_calls.map((c) => ({ ...c }));
   state.notices = snap.notices || [];
@@ -179,14 +233,34 @@ function callEntry(ticket, win) {
 function setStatus(ticketId, status) {
   const r = state.recent.find((c) => c.ticket_id === ticketId);
   if (r) r.status = status;
+  for (const w of state.windows.values()) {
+    if (w.ticket_id !== ticketId) continue;
+    if (OPEN.has(status)) w.ticket_status = status;
+    else Object.assign(w, { ticket_id: null, ticket_number: null, ticket_status: null });
+  }
+}
+
+// A call no longer true leaves the big numbers at once, not when its announcement winds down.
+function unshow(ticketId) {
+  if (!state.shown) return;
+  state.shown = state.shown.filter((c) => c.ticket_id !== ticketId);
+  if (!state.shown.length) state.shown = null;
+}
+
+function holdAt(win, ticket) {
+  const w = windowOf(win.id);
+  state.windows.set(win.id, { ...w, ticket_id: ticket.id, ticket_number: ticket.number, ticket_status: "called" });
+  state.missed = state.missed.filter((m) => m.ticket_id !== ticket.id);
 }
 
 const handlers = {
   ticket_called({ ticket, window: win }) {
+    holdAt(win, ticket);
     state.recent = [callEntry(ticket, win), ...state.recent.filter((c) => c.ticket_id !== ticket.id)].slice(0, 10);
     announcer.announce({ number: ticket.number, windowNumber: win.number, kind: "call", ticketId: ticket.id });
   },
   ticket_recalled({ ticket, window: win }) {
+    holdAt(win, ticket);
     state.recent = [callEntry(ticket, win), ...state.recent.filter((c) => c.ticket_id !== ticket.id)].slice(0, 10);
     announcer.announce({ number: ticket.number, windowNumber: win.number, kind: "recall", ticketId: ticket.id });
   },
@@ -194,14 +268,27 @@ const handlers = {
   // A visitor already served, gone or sent elsewhere is not called any more.
   ticket_finished({ ticket }) {
     setStatus(ticket.id, ticket.status);
+    if (ticket.status === "no_show" && !state.missed.some((m) => m.ticket_id === ticket.id)) {
+      state.missed = [{ ticket_id: ticket.id, number: ticket.number, window_number: windowOf(ticket.window_id).number },
+        ...state.missed].slice(0, 12);
+    }
     announcer.retain((e) => e.ticket_id !== ticket.id);
+  },
+  // 过号重排: back in line, off the passed list.
+  ticket_requeued({ ticket }) {
+    state.missed = state.missed.filter((m) => m.ticket_id !== ticket.id);
   },
   ticket_transferred(p) {
     setStatus(p.from.id, p.from.status);
     announcer.retain((e) => e.ticket_id !== p.from.id);
+    unshow(p.from.id);
   },
   window_status({ window: w }) {
-    state.windows.set(w.id, { ...windowOf(w.id), ...w });
+    const old = windowOf(w.id);
+    const held = w.ticket_number ? { ticket_number: w.ticket_number,
+      ticket_status: old.ticket_number === w.ticket_number ? old.ticket_status : "serving" }
+      : { ticket_id: null, ticket_number: null, ticket_status: null };
+    state.windows.set(w.id, { ...old, ...w, ...held });
   },
   post_covered(p) {
     state.windows.set(p.window_id, { ...windowOf(p.window_id), covered_by_id: p.covered_by_id,

@@ -3,7 +3,7 @@
 // each reconnect joins again and gets a fresh snapshot, so nothing stale survives a restart.
 
 export const EVENTS = [
-  "ticket_called", "ticket_recalled", "ticket_started", "ticket_finished", "ticket_transferred",
+  "ticket_called", "ticket_recalled", "ticket_started", "ticket_finished", "ticket_requeued", "ticket_transferred",
   "window_status", "post_covered", "post_uncovered", "post_restored", "queue_stats", "notice_changed",
 ];
 

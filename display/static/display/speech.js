@@ -23,7 +23,9 @@ export function displayText(number, windowNumber) {
   return `请 ${number} 号到 ${windowNumber} 号窗口办理`;
 }
 
-// The short form (no 办理) is used at peak, when other calls wait behind this one.
-export function spokenText(number, windowNumber, { short = false } = {}) {
+// The short form (no 办理) is used at peak, when other calls wait behind this one; the terse form
+// ("A零零六号到一号窗口", no 请) follows the first call of a long merged announcement.
+export function spokenText(number, windowNumber, { short = false, terse = false } = {}) {
+  if (terse) return `${spokenTicket(number)}号到${spokenNumber(windowNumber)}号窗口`;
   return `请${spokenTicket(number)}号到${spokenNumber(windowNumber)}号窗口${short ? "" : "办理"}`;
 }

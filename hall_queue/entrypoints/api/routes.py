@@ -12,6 +12,7 @@ from hall_queue.access import login
 from hall_queue.queueing import calling
 from hall_queue.queueing import posts
 from hall_queue.queueing import ticketing
+from hall_queue.queueing.wait_places import wait_places
 from hall_queue.access.auth import revoke_token
 from hall_queue.catalog.materials import bundle_view, item_view
 from hall_queue.cases.views import cases_of_ticket
@@ -20,7 +21,9 @@ from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import AuditEvent, Alert, Bundle, Hall, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window
 from hall_queue.queueing.presenters import iso, queue_view, ticket_view
 from hall_queue.bootstrap import runtime
-from hall_queue.floor.snapshots import follow_view, hall_snapshot, window_full_view, window_snapshot
+from hall_queue.access.audit import Actor
+from hall_queue.domain.vocabulary import ELDERLY_AGE
+from hall_queue.floor.snapshots import follow_view, hall_snapshot, newest_leg, window_full_view, window_snapshot
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.web_session import client_ip
 from hall_queue.entrypoints.api.base import (MANAGERS, STAFF, bp, get_hall, get_hall_settings, get_row, now, operation,
@@ -63,7 +66,8 @@ def list_halls():
         if g.actor.hall_id is not None:
             q = q.where(Hall.id == g.actor.hall_id)
         return {"items": [{"id": h.id, "code": h.code, "name": h.name, "timezone": h.timezone,
-                           "opening_hours": h.opening_hours, "day_boundary": h.day_boundary} for h in s.scalars(q)]}
+                           "opening_hours": h.opening_hours, "day_boundary": h.day_boundary,
+                           "elderly_age": h.elderly_age or ELDERLY_AGE} for h in s.scalars(q)]}
 
 
 @operation("/halls/<int:hall_id>/catalog", "GET", roles=("public",), summary="Read the service catalogue",
@@ -77,9 +81,11 @@ def hall_catalog(hall_id: int):
                           .order_by(ServiceItem.id))
         bundles = s.scalars(select(Bundle).where(Bundle.hall_id == hall.id, Bundle.active.is_(True)).order_by(Bundle.id))
         queues = s.scalars(select(Queue).where(Queue.hall_id == hall.id).order_by(Queue.prefix))
+        places = wait_places(s, hall.id)
         return {"categories": [{"id": c.id, "code": c.code, "name": c.name} for c in cats],
                 "items": [item_view(i) for i in items], "bundles": [bundle_view(b) for b in bundles],
-                "queues": [queue_view(q) for q in queues]}
+                "queues": [{**queue_view(q), "wait_place": places.get(q.id, [])} for q in queues],
+                "hall_address": hall.address}
 
 
 @operation("/halls/<int:hall_id>/snapshot", "GET", roles=STAFF + ("screen", "kiosk"),
@@ -159,6 +165,21 @@ def follow(code: str):
         if t is None:
             raise NotFound("no ticket with this code")
         return follow_view(s, t)
+
+
+@operation("/follow/<code>/cancel", "POST", roles=("public",),
+           summary="Give up my place: whoever holds the slip's QR cancels the waiting ticket", response=S.TicketOut,
+           tags=("tickets",))
+def follow_cancel(code: str):
+    def do(s: Session):
+        t = s.scalar(select(Ticket).where(Ticket.follow_code == code[:64])) if len(code) <= 64 else None
+        if t is None:
+            raise NotFound("no ticket with this code")
+        t = newest_leg(s, t)
+        # The follow code is the slip's secret: holding it is what lets a visitor leave the line.
+        events = ticketing.cancel_ticket(s, t, now=now(), actor=Actor(kind="visitor", hall_id=t.hall_id))
+        return ticket_view(t), events
+    return write(do)
 
 
 def _ticket_action(ticket_id: int, fn: Callable[[Session, Ticket], list[DomainEvent]]):

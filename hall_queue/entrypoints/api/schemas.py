@@ -167,6 +167,7 @@ class SnapshotOut(Out):
     windows: list[dict[str, Any]]
     queues: list[dict[str, Any]]
     recent_calls: list[dict[str, Any]]
+    missed: list[dict[str, Any]] = []
 
 
 class ListOut(Out):
@@ -177,7 +178,8 @@ class CatalogOut(Out):
     categories: list[dict[str, Any]]
     items: list[dict[str, Any]]
     bundles: list[dict[str, Any]]
-    queues: list[dict[str, Any]]
+    queues: list[dict[str, Any]]  # each with wait_place: [{"area", "windows"}]
+    hall_address: Optional[str] = None
 
 
 class FollowOut(Out):

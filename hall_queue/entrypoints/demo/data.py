@@ -116,6 +116,10 @@ QUEUES = [
 ]
 
 # number, name, kind, [(prefix, role)], A clerk, B clerk (usernames)
+# Where the demo windows stand, and where the hall is (the slip and the phone page say so).
+DEMO_AREAS = {**{n: "A区" for n in range(1, 7)}, **{n: "B区" for n in range(7, 11)}, 11: "C区", 12: "C区"}
+DEMO_ADDRESS = "示例市人民大道88号 市民中心一楼"
+
 WINDOWS = [
     (1, "综合受理1", "general", [("A", "primary")], "clerk01", "clerk02"),
     (2, "综合受理2", "general", [("A", "primary")], "clerk02", "clerk01"),

@@ -10,6 +10,7 @@ from hall_queue.catalog.search import pinyin_initials
 from hall_queue.access.auth import create_staff, hash_password, issue_token
 from hall_queue.queueing.calling import DEFAULT_RULES
 from hall_queue.entrypoints.demo.data import (BUNDLE_BLOCKING, BUNDLE_LEADS, BUNDLES, CATEGORIES, CLERKS, DEPARTMENTS,
+                                             DEMO_ADDRESS, DEMO_AREAS,
                                              ENGLISH_NAMES, ITEMS, QUEUES, WINDOWS)
 from hall_queue.domain.models import (Bundle, BundleItem, Department, Hall, Queue, ServiceCategory, ServiceItem, Staff,
                                       Window, WindowQueue)
@@ -31,7 +32,7 @@ def load_demo_hall(session: Session, *, now: datetime, code: str = DEMO_HALL_COD
         return existing
     hall = Hall(name=name, code=code, timezone="Asia/Shanghai", opening_hours=opening_hours or ALL_DAY,
                 day_boundary="03:00", max_recalls=3, late_requeue_places=3, pause_cover_after_s=300,
-                wait_alert_s=1800, default_service_s=600)
+                wait_alert_s=1800, default_service_s=600, address=DEMO_ADDRESS)
     session.add(hall)
     session.flush()
     cats = {}
@@ -96,7 +97,7 @@ def load_demo_hall(session: Session, *, now: datetime, code: str = DEMO_HALL_COD
         create_staff(session, username="admin", password=password, role="admin", display_name="系统管理员",
                      hall_id=None, password_hash=shared_hash)
     for number, wname, kind, served, a, b in WINDOWS:
-        w = Window(hall_id=hall.id, number=number, name=wname, kind=kind, is_open=True,
+        w = Window(hall_id=hall.id, number=number, name=wname, kind=kind, is_open=True, area=DEMO_AREAS.get(number),
                    a_clerk_id=staff[a].id, b_clerk_id=staff[b].id, call_rules=list(DEFAULT_RULES))
         w.served = [WindowQueue(queue_id=queues[p].id, rank=r, role=role) for r, (p, role) in enumerate(served)]
         session.add(w)

@@ -31,6 +31,9 @@
       sim: "演示设备：", sim_swipe: "模拟刷身份证", sim_remove: "移走身份证", sim_bad: "读卡失败",
       sim_paper: "打印机缺纸", sim_paper_ok: "装好纸",
       waiting: "等候 {n} 人", ahead: "前面还有 {n} 人，预计等待约 {m} 分钟", ahead_now: "马上就到您了",
+      elder_offer: "您已年满{n}周岁，可以走绿色通道优先办理。", elder_green: "走绿色通道，优先办理",
+      elder_mode_on: "切换为适老模式（大字、语音）",
+      wait_at: "请到{w}等候", wait_windows: "{n}号窗口", sep: "、", sms_back: "快到号时将短信提醒 {p}",
       printed: "凭条已打印，请取走凭条", print_failed: "打印机暂时无法出票，请用手机扫码或拍下本页，记住您的号码：{n}",
       pages_ok: "已将 {n} 页材料提交给窗口", pages_fail: "材料上传未成功，请到窗口出示纸质材料",
       identity: "办事人：{name}  {id}", attach_id: "已附带身份信息", green_on: "绿色通道：{r}",
@@ -78,7 +81,10 @@
       home: "Home", paused: "Ticketing paused, please wait", paused_text: "Reconnecting to the queue system; your ticket will be issued once, automatically.",
       cancel: "Cancel", sim: "Demo devices:", sim_swipe: "Simulate ID swipe", sim_remove: "Remove card", sim_bad: "Bad read",
       sim_paper: "Printer out of paper", sim_paper_ok: "Paper loaded", waiting: "{n} waiting",
-      ahead: "{n} ahead of you, about {m} min", ahead_now: "You are next", printed: "Please take your printed ticket",
+      ahead: "{n} ahead of you, about {m} min", ahead_now: "You are next",
+      elder_offer: "You are {n} or older: you may use the green channel for priority service.",
+      elder_green: "Use the green channel", elder_mode_on: "Switch to senior mode (large text, voice)",
+      wait_at: "Please wait near {w}", wait_windows: "window {n}", sep: ", ", sms_back: "An SMS will remind {p} when your turn is near", printed: "Please take your printed ticket",
       print_failed: "The printer cannot print now. Scan the code or take a photo; your number is {n}",
       pages_ok: "{n} page(s) sent to the window", pages_fail: "Pages could not be sent; please show the paper copies",
       identity: "Visitor: {name}  {id}", attach_id: "Identity attached", green_on: "Green channel: {r}",
@@ -148,15 +154,36 @@
   }
 
   // ---------------------------------------------------------------- voice (适老化)
-  function speak(text) {
-    if (!S.elder || !window.speechSynthesis || !text) return;
-    try {
-      window.speechSynthesis.cancel();
-      var u = new SpeechSynthesisUtterance(text);
-      u.lang = S.lang === "zh" ? "zh-CN" : "en-US"; u.rate = 0.85;
-      window.speechSynthesis.speak(u);
-    } catch (e) { /* no voice on this machine */ }
+  // The browser's own voice when it has one for the page's language; otherwise, for Chinese, the same
+  // server voice (espeak-ng) the hall screens fall back to, through the agent (issue 21).
+  var voiceAudio = null;
+  function hasVoice(lang) {
+    if (!window.speechSynthesis) return false;
+    var re = lang === "zh" ? /^(zh|cmn)/i : /^en/i;
+    return speechSynthesis.getVoices().some(function (v) { return re.test(v.lang); });
   }
+  function speak(text) {
+    if (!S.elder || !text) return;
+    S.spoken = (S.spoken || []).concat([{ text: text, method: null }]).slice(-20);
+    var said = S.spoken[S.spoken.length - 1];
+    if (hasVoice(S.lang)) {
+      try {
+        window.speechSynthesis.cancel();
+        var u = new SpeechSynthesisUtterance(text);
+        u.lang = S.lang === "zh" ? "zh-CN" : "en-US"; u.rate = 0.85;
+        window.speechSynthesis.speak(u);
+        said.method = "speech";
+      } catch (e) { /* no voice on this machine */ }
+      return;
+    }
+    if (S.lang !== "zh") return;                  // the server's voice speaks Mandarin only
+    if (voiceAudio) voiceAudio.pause();
+    voiceAudio = new Audio(AGENT + "/voice?text=" + encodeURIComponent(text.replace(/\s+/g, " ").slice(0, 80)));
+    said.method = "audio";
+    voiceAudio.onerror = function () { said.method = "none"; };
+    voiceAudio.play().then(function () { said.played = true; }, function () { said.method = "none"; });
+  }
+  window.onevisitKioskVoice = function () { return S.spoken || []; };
 
   // ---------------------------------------------------------------- screens
   var PROMPTS = { home: "welcome", browse: "choose_item", bundles: "bundles_title", notice: "notice_title",
@@ -214,6 +241,7 @@
     clearPersonal();
     // The next visitor starts in Chinese and in the ordinary mode (issue 21 §3).
     S.lang = "zh"; S.elder = false; S.error = null;
+    $("elder-offer").classList.add("hidden");
     document.body.classList.remove("elder"); $("btn-elder").classList.remove("on");
     applyText();
     api("POST", "/session/reset").catch(function () {});
@@ -259,6 +287,7 @@
     var box = $("card-identity");
     box.textContent = t("identity", { name: data.masked_name || "", id: data.masked_id || "" });
     box.classList.remove("hidden");
+    offerElder(!!data.elderly, data.elderly_age);
     if (S.screen !== "card") show("card");
     loadPickups();
     loadAppointments();
@@ -284,8 +313,22 @@
     };
     return run();
   }
+  // A visitor ELDERLY_AGE or older (from the card's birth date, told by the agent) is offered the
+  // green channel and 适老 mode; nothing is switched without their touch.
+  function offerElder(on, age) {
+    $("elder-offer").classList.toggle("hidden", !on);
+    $("elder-mode").classList.toggle("hidden", !on || S.elder);
+    if (!on) return;
+    S.elderAge = age || Number(document.body.dataset.elderlyAge);
+    $("elder-offer-text").textContent = t("elder_offer", { n: S.elderAge });
+  }
+  function setElder(on) {
+    S.elder = on; document.body.classList.toggle("elder", S.elder);
+    $("btn-elder").classList.toggle("on", S.elder);
+  }
   function onCardFailed() {
     touched();
+    offerElder(false);
     if (S.screen !== "card") show("card");
     // A failed re-read forgets the card read before: the identity on screen must be the one on the reader.
     S.card = null; S.withIdentity = false;
@@ -464,7 +507,7 @@
       return '<tr><td class="n">' + (n + 1) + "</td><td>" + esc(x.name) + tags + "</td></tr>";
     }).join("");
     renderGreenChip(); renderIdentityChip();
-    $("phone-shown").textContent = S.phone ? t("phone_set", { p: S.phone.slice(0, 3) + "****" + S.phone.slice(-4) }) : "";
+    $("phone-shown").textContent = S.phone ? t("phone_set", { p: maskPhone(S.phone) }) : "";
     var st = S.state && S.state.scan;
     $("scan-summary").textContent = st && st.pages ? t("pages_n", { n: st.pages }) : "";
     speak(t("notice_title") + "。" + rows.map(function (x) { return x.name; }).join("，"));
@@ -499,6 +542,8 @@
   }
   function stopRetry() { if (S.retryTimer) { clearInterval(S.retryTimer); S.retryTimer = null; } S.pendingAction = null; }
 
+  function maskPhone(p) { return p ? p.slice(0, 3) + "****" + p.slice(-4) : ""; }
+
   function showResult(r) {
     var tk = r.ticket;
     S.requestId = null;
@@ -511,6 +556,12 @@
     // Never "0 minutes" with people ahead; no number at all when no window serves the queue now.
     var mins = Math.max(1, Math.ceil((tk.estimated_wait_s || 0) / 60));
     $("r-ahead").textContent = tk.people_ahead > 0 ? t(tk.serving_windows === 0 ? "ahead_no_window" : "ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
+    var where = window.OVPlaces.whereText(r.wait_place, t);
+    $("r-where").textContent = where;
+    $("r-where").classList.toggle("hidden", !where);
+    // The number left for the SMS is said back, masked, so a mistyped one is noticed here.
+    $("r-phone").textContent = S.phone ? t("sms_back", { p: maskPhone(S.phone) }) : "";
+    $("r-phone").classList.toggle("hidden", !S.phone);
     var idc = $("r-identity");
     idc.classList.toggle("hidden", !tk.masked_id && !tk.masked_name);
     if (tk.masked_id || tk.masked_name) idc.textContent = t("identity", { name: tk.masked_name || "", id: tk.masked_id || "" });
@@ -523,7 +574,7 @@
     if (r.late) pages.textContent = t("late") + " " + pages.textContent;
     $("r-qr").src = AGENT + "/qr.svg?path=" + encodeURIComponent(r.follow_path);
     show("result", { noHistory: true });
-    speak(t("your_number") + " " + tk.number.split("").join(" ") + "。" + (r.printed ? t("printed") : t("print_failed", { n: tk.number })));
+    speak(t("your_number") + " " + tk.number.split("").join(" ") + "。" + (where ? where + "。" : "") + (r.printed ? t("printed") : t("print_failed", { n: tk.number })));
   }
 
   function handleError(e) {
@@ -694,7 +745,8 @@
   $("guide-take").onclick = function () { if (S.matter) openNotice(S.matter); };
   $("btn-phone").onclick = function () { phoneDraft = S.phone || ""; $("phone-display").textContent = phoneDraft; show("phone"); };
   $("phone-ok").onclick = function () {
-    if (/^1\d{10}$/.test(phoneDraft)) { S.phone = phoneDraft; back(); renderNotice(); }
+    // The full number leaves the page once taken: from here on it is only shown masked.
+    if (/^1\d{10}$/.test(phoneDraft)) { S.phone = phoneDraft; phoneDraft = ""; $("phone-display").textContent = ""; back(); renderNotice(); }
     else { $("phone-display").textContent = phoneDraft + " ✗"; }
   };
   $("phone-none").onclick = function () { S.phone = null; back(); renderNotice(); };
@@ -702,10 +754,14 @@
   $("paused-cancel").onclick = function () { stopRetry(); S.requestId = null; home(); };
   $("btn-lang").onclick = function () { S.lang = S.lang === "zh" ? "en" : "zh"; applyText(); };
   $("btn-elder").onclick = function () {
-    S.elder = !S.elder; document.body.classList.toggle("elder", S.elder);
-    $("btn-elder").classList.toggle("on", S.elder);
+    setElder(!S.elder);
     speak(S.elder ? "已进入适老模式，字更大，会有语音提示。" : "");
   };
+  $("elder-mode").onclick = function () {
+    setElder(true); $("elder-mode").classList.add("hidden");
+    speak(t("elder_offer", { n: S.elderAge }));
+  };
+  $("elder-green").onclick = function () { S.green = "elderly"; S.withIdentity = true; enterBrowse("take"); };
   // demo drills: the simulated devices on this kiosk
   $("sim-swipe").onclick = function () { api("POST", "/sim/swipe", { card: "resident" }).catch(handleError); };
   $("sim-remove").onclick = function () { api("POST", "/sim/remove").catch(handleError); };
