@@ -191,7 +191,9 @@ CASE_ALERT_KINDS = ("case_due_soon", "case_overdue", "deferred_overdue")
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 # Who an outbox message is for: the approval system (case events) or the provincial 好差评 platform.
 OUTBOX_CHANNELS = ("case", "province")
-WEBHOOK_MAX_ATTEMPTS = 12
+# An outbox message is retried (back-off up to an hour) until this old, then marked failed: a receiver down
+# for an hour, or a weekend, loses nothing.
+OUTBOX_GIVE_UP_AFTER_H = 72
 # Integration tokens for such a system are their own kind.
 INTEGRATION_TOKEN_KIND = "approval"
 

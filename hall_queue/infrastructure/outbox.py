@@ -3,8 +3,8 @@
 A context writes a row in the transaction of the change it reports (``enqueue``), so a message is never
 lost and never sent for a change that rolled back. ``deliver_due`` sends one channel's due rows: each is
 leased (its next attempt pushed a minute ahead) before the POST, so two server processes never send it at
-once and a process killed mid-send retries it later; a failure backs off exponentially up to
-``WEBHOOK_MAX_ATTEMPTS``. Rows of one ``ordering_key`` (a case, a rating) go out in order: a row waits while
+once and a process killed mid-send retries it later; a failure backs off exponentially (at most an hour)
+until the row is ``OUTBOX_GIVE_UP_AFTER_H`` hours old. Rows of one ``ordering_key`` (a case, a rating) go out in order: a row waits while
 an earlier row of its key is undelivered. Nothing is lost while the receiver is down; delivery is at least
 once, and the receiver drops a message id (``X-OneVisit-Event``) it has seen.
 """
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.models import WebhookDelivery
-from hall_queue.domain.vocabulary import WEBHOOK_MAX_ATTEMPTS
+from hall_queue.domain.vocabulary import OUTBOX_GIVE_UP_AFTER_H
 from hall_queue.infrastructure.db import Database
 from hall_queue.infrastructure.webhooks import DeliveryError, post_signed
 
@@ -115,7 +115,7 @@ def _release(s: Session, row_id: int, now: datetime) -> None:
 def _failed(s: Session, row_id: int, error: str, now: datetime) -> None:
     row = s.get(WebhookDelivery, row_id)
     row.last_error = error
-    if row.attempts >= WEBHOOK_MAX_ATTEMPTS:
+    if now - row.created_at >= timedelta(hours=OUTBOX_GIVE_UP_AFTER_H):
         row.status = "failed"
     else:
         row.next_attempt_at = now + timedelta(seconds=min(2 ** row.attempts, MAX_BACKOFF_S))
