@@ -33,11 +33,14 @@ LOOKBACK_DAYS = 21
 STATUS_LABELS = {"pending": "待回访", "reached": "已回访", "not_reached": "未联系上"}
 
 
-def sample_callbacks(session: Session, hall: Hall, *, now: datetime) -> list[Callback]:
-    """Put today's share of recently completed cases on the call-back list; return the rows added."""
+def sample_callbacks(session: Session, hall: Hall, *, now: datetime, any_day: bool = False) -> list[Callback]:
+    """Put today's share of recently completed cases on the call-back list; return the rows added.
+
+    The duty samples on working days only; a manager asking for it (``any_day``) samples on any day.
+    """
     lookup = hall_store.calendar_lookup(session, hall.id)
     today = halls.local_time(hall, now).date()
-    if not halls.is_working_day(today, lookup):
+    if not any_day and not halls.is_working_day(today, lookup):
         return []
     rate = settings_of(session, hall.id).callback_rate_pct
     since = halls.to_utc(hall, datetime.combine(today - timedelta(days=LOOKBACK_DAYS), datetime.min.time()))

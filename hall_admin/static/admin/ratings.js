@@ -4,7 +4,7 @@
   const page = JSON.parse(document.getElementById("page-data").textContent);
   const {api, el, toast} = OV;
   const $ = (id) => document.getElementById(id);
-  const STATUS = {open: "待指定", assigned: "整改中", fixed: "已整改", closed: "已办结"};
+  const STATUS = {open: "待指定", assigned: "整改中", fixed: "已整改", closed: "已办结", excluded: "申诉成立，不计入"};
   const windows = Object.fromEntries(page.windows.map((w) => [w.id, w]));
   let cases = [], current = null;
 

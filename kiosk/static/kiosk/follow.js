@@ -38,6 +38,7 @@
       if (d.people_ahead <= NEAR) alertOnce();
     } else { $("ahead").textContent = ""; if (st === "called") { alerted = false; alertOnce(); } }
     $("now-card").hidden = !d.now_calling || st !== "waiting";
+    $("rate-card").hidden = st !== "done";  // the slip's QR rates the service once it is finished
     if (d.now_calling) $("now").textContent = d.now_calling.number + " 号 · 请到 " + d.now_calling.window_number + " 号窗口";
     $("matter").textContent = t.bundle || (t.items || []).join("、");
     var FORMS = { original: "原件", copy: "复印件", original_and_copy: "原件及复印件" };
