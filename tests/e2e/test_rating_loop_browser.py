@@ -105,4 +105,23 @@ def test_phone_rates_once_and_staff_record_a_call_back(server, browser):
     assert "1 件" in page.inner_text("#stats")
     _no_english(page.inner_text("main"))
     shot(page, "ratings", "callbacks-after")
+
+    # The rated clerk appeals the phone's bad rating; the manager reviews it on the 好差评 page.
+    api_call(server, "POST", f"/api/v1/ratings/{rect[0]['rating']['id']}/appeal", clerk,
+             {"kind": "mistaken", "reason": "办事人误将等候时间算作窗口办理时间"})
+    page.goto(server.url + "/admin/ratings")
+    page.wait_for_selector("#loop:has-text('实名差评')")
+    assert "1 条" in page.inner_text("#loop")
+    page.click("#appeals tbody tr[data-appeal] button")
+    page.wait_for_selector("#appeal-dlg[open]")
+    page.click("#a-upheld")
+    page.wait_for_selector("#a-error:has-text('请填写复核意见')")
+    page.fill("#a-reason", "调阅叫号记录，窗口办理仅用时六分钟，属误评")
+    shot(page, "ratings", "appeal-review")
+    page.click("#a-upheld")
+    page.wait_for_selector("#appeals td[data-status='upheld']:has-text('申诉成立')")
+    page.wait_for_selector("#loop:has-text('申诉成立不计入')")
+    assert api_call(server, "GET", f"/api/v1/halls/{hall}/ratings", manager)["total"] == 0
+    _no_english(page.inner_text("main"))
+    shot(page, "ratings", "ratings-page")
     ctx.close()
