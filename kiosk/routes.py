@@ -40,9 +40,8 @@ bp = Blueprint("kiosk", __name__, template_folder="templates")
 FORMS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
 
 
-@bp.get("/t/<code>")
-def follow_page(code: str):
-    """Follow my ticket on a phone: number, people ahead, estimated wait, alert when three or fewer."""
+def _slip_page(code: str, template: str, **extra):
+    """Render a page of the slip's QR code for a phone; a code matching no ticket is a plain 404."""
     if not (1 <= len(code) <= 64):
         abort(404)
     with runtime().db.read() as s:
@@ -50,23 +49,20 @@ def follow_page(code: str):
         if ticket is None:
             abort(404)
         hall = s.get(Hall, ticket.hall_id)
-        return render_template("kiosk/follow.html", code=code, number=ticket.number, hall_name=hall.name,
-                               near_turn=NEAR_TURN_AHEAD)
+        return render_template(template, code=code, number=ticket.number, hall_name=hall.name, **extra)
+
+
+@bp.get("/t/<code>")
+def follow_page(code: str):
+    """Follow my ticket on a phone: number, people ahead, estimated wait, alert when three or fewer."""
+    return _slip_page(code, "kiosk/follow.html", near_turn=NEAR_TURN_AHEAD)
 
 
 @bp.get("/r/<code>")
 def rating_page(code: str):
     """Rate the service on a phone (扫码评价, the slip's QR once the ticket is finished): once per window."""
-    if not (1 <= len(code) <= 64):
-        abort(404)
-    with runtime().db.read() as s:
-        ticket = s.scalar(select(Ticket).where(Ticket.follow_code == code))
-        if ticket is None:
-            abort(404)
-        hall = s.get(Hall, ticket.hall_id)
-        resp = render_template("kiosk/rate.html", code=code, number=ticket.number, hall_name=hall.name,
-                               bad_max=BAD_RATING_MAX)
-    return resp, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+    page = _slip_page(code, "kiosk/rate.html", bad_max=BAD_RATING_MAX)
+    return page, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 @bp.get("/c/<code>")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
 
 require_chromium()
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 ENGLISH = ("undefined", "null", "Error", "pending", "reached", "§", "qr", "pad")
 
 
@@ -18,14 +18,6 @@ def server(tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp("ratings-e2e"))
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _no_english(text: str) -> None:

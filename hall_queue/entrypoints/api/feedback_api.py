@@ -57,7 +57,7 @@ class AppealIn(S.In):
     reason: Reason
 
 
-class DecideIn(S.In):
+class AppealDecisionIn(S.In):
     upheld: bool
     reason: Reason
 
@@ -214,9 +214,9 @@ def list_appeals(hall_id: int):
 
 
 @operation("/appeals/<int:appeal_id>/decide", "POST", roles=MANAGERS,
-           summary="Decide an appeal with a reason (upheld takes the rating out of the indicators)", body=DecideIn,
+           summary="Decide an appeal with a reason (upheld takes the rating out of the indicators)", body=AppealDecisionIn,
            response=S.Out, tags=("ratings",))
-def decide_appeal(appeal_id: int, body: DecideIn):
+def decide_appeal(appeal_id: int, body: AppealDecisionIn):
     def do(s: Session):
         appeal = get_row(s, RatingAppeal, appeal_id, "appeal")
         events = appeals.decide_appeal(s, appeal, upheld=body.upheld, reason=body.reason, actor=g.actor, now=now())
