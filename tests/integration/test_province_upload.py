@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hall_queue.bootstrap import runtime
-from hall_queue.domain.models import ServiceItem, WebhookDelivery
+from hall_queue.domain.models import WebhookDelivery
 from hall_queue.feedback import provincial
 from hall_queue.infrastructure.webhooks import verify
 from tests.integration.test_admin_desk import pad_token
@@ -72,8 +72,9 @@ def test_every_rating_reaches_a_platform_that_was_down_for_three_hours_exactly_o
     r = api.client.put(f"/api/v1/halls/{api.hall_id}/rating-settings", headers={"Authorization": f"Bearer {mgr}"},
                        json={"province_url": receiver.url, "province_secret": SECRET, "region_code": REGION})
     assert r.status_code == 200 and r.get_json()["province_secret_set"] is True
-    db.run_write(lambda s: s.execute(ServiceItem.__table__.update().where(ServiceItem.code == "SB001")
-                                     .values(code_version="3", implementation_code="11220102MB0000001X")))
+    r = api.client.patch(f"/api/v1/items/{api.items['SB001']}", headers={"Authorization": f"Bearer {mgr}"},
+                         json={"code_version": "3", "implementation_code": "11220102MB0000001X"})
+    assert r.status_code == 200 and r.get_json()["implementation_code"] == "11220102MB0000001X"
     pad = pad_token(api, 1)
     api.sign_in("clerk01", 1)
     scores = [5, 4, 1, 3, 5, 2, 5, 4, 5, 1, 5, 5]
