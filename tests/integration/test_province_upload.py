@@ -120,6 +120,8 @@ def test_every_rating_reaches_a_platform_that_was_down_for_three_hours_exactly_o
     assert sent == len(received) == len(rows) == len(scores) + 1  # sent vs received: every one exactly once
     assert sorted(received) == message_ids and len(set(received)) == len(received)
     assert receiver.bad_signatures == 0
+    print(f"\nprovince upload: {len(rows)} queued, {receiver.refused} attempts refused during the outage, "
+          f"{sent} sent, {len(received)} received, {len(set(received))} distinct")
     by_id = dict(receiver.accepted)
     # Order per rating: the rectification result after the rating it belongs to.
     first_bad = next(m for m in by_id.values() if m["kind"] == "rectification")["hall_rating_id"]
