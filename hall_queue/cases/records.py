@@ -20,11 +20,11 @@ from hall_queue.domain.models import (
     Department,
     ServiceItem,
 )
-from hall_queue.infrastructure import outbox
 from hall_queue.domain.vocabulary import (
     DEFAULT_ACCEPTANCE_FORMAT,
     DUE_SOON_WORKING_DAYS,
 )
+from hall_queue.infrastructure import outbox
 
 
 def settings_of(session: Session, hall_id: int) -> CaseSettings:

@@ -24,7 +24,11 @@ from hall_queue.domain.clock import iso
 from hall_queue.domain.errors import Forbidden, InvalidRequest, WrongState
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Callback, Case, Hall, ServiceItem
-from hall_queue.domain.vocabulary import CALLBACK_WORKING_DAYS, RATING_LABELS, RATING_SCORES
+from hall_queue.domain.vocabulary import (
+    CALLBACK_WORKING_DAYS,
+    RATING_LABELS,
+    RATING_SCORES,
+)
 from hall_queue.feedback.ratings import settings_of
 from hall_queue.infrastructure import hall_store
 

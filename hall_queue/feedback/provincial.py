@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hall_queue.access.identity import IdentityVault
 from hall_queue.domain.clock import iso
 from hall_queue.domain.models import (
     Case,
@@ -30,7 +31,6 @@ from hall_queue.domain.models import (
     WebhookDelivery,
 )
 from hall_queue.domain.vocabulary import PROVINCE_SCHEMA_VERSION, RATING_LABELS
-from hall_queue.access.identity import IdentityVault
 from hall_queue.infrastructure import outbox
 from hall_queue.infrastructure.db import Database
 from hall_queue.infrastructure.webhooks import post_signed

@@ -12,17 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.access import audit
-from hall_queue.domain import calendar as halls
-from hall_queue.domain.vocabulary import (
-    BAD_RATING_MAX,
-    CALLBACK_RATE_PCT,
-    PHONE_RATING_OPEN_DAYS,
-    RATING_LABELS,
-    RECTIFY_WORKING_DAYS,
-)
-from hall_queue.feedback import provincial
-from hall_queue.infrastructure import hall_store
 from hall_queue.access.audit import Actor
+from hall_queue.domain import calendar as halls
 from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import (
@@ -35,6 +26,15 @@ from hall_queue.domain.models import (
     Staff,
     Ticket,
 )
+from hall_queue.domain.vocabulary import (
+    BAD_RATING_MAX,
+    CALLBACK_RATE_PCT,
+    PHONE_RATING_OPEN_DAYS,
+    RATING_LABELS,
+    RECTIFY_WORKING_DAYS,
+)
+from hall_queue.feedback import provincial
+from hall_queue.infrastructure import hall_store
 from hall_queue.queueing.presenters import iso
 
 SCORE_LABELS = RATING_LABELS

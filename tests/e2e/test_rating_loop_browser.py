@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import (
+    api_call,
+    demo_server,
+    login,
+    require_chromium,
+    shot,
+    staff_token,
+)
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")

@@ -39,7 +39,7 @@ def test_the_phone_rates_a_finished_ticket_once_and_the_rating_is_filed_under_it
     pad = pad_token(api, 1)  # the pad cannot rate it a second time either
     assert api.post(f"/api/v1/tickets/{tid}/rating", {"score": 4}, token=pad).status_code == 409
     assert api.get(f"/api/v1/follow/{code}/rating").get_json()["to_rate"] == []
-    assert api.post(f"/api/v1/follow/nonexistent/rating", {"ticket_id": tid, "score": 5}).status_code == 404
+    assert api.post("/api/v1/follow/nonexistent/rating", {"ticket_id": tid, "score": 5}).status_code == 404
     with db.read() as s:
         rating = s.scalar(select(Rating))
         case = s.scalar(select(Case).where(Case.ticket_id == tid))

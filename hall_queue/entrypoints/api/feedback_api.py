@@ -15,12 +15,33 @@ from hall_queue.access import audit
 from hall_queue.bootstrap import runtime
 from hall_queue.domain import calendar as halls
 from hall_queue.domain.errors import InvalidRequest, NotFound
-from hall_queue.domain.models import Callback, Case, Rating, RatingAppeal, RatingSettings, Rectification, Ticket, Window
-from hall_queue.domain.vocabulary import (APPEAL_KINDS, CALLBACK_STATUSES, RECTIFY_WORKING_DAYS_RANGE,
-                                          REGION_CODE_PATTERN)
+from hall_queue.domain.models import (
+    Callback,
+    Case,
+    Rating,
+    RatingAppeal,
+    RatingSettings,
+    Rectification,
+    Ticket,
+    Window,
+)
+from hall_queue.domain.vocabulary import (
+    APPEAL_KINDS,
+    CALLBACK_STATUSES,
+    RECTIFY_WORKING_DAYS_RANGE,
+    REGION_CODE_PATTERN,
+)
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
-from hall_queue.feedback import appeals, callbacks, ratings, rating_report
+from hall_queue.entrypoints.api.base import (
+    MANAGERS,
+    STAFF,
+    get_hall,
+    get_row,
+    now,
+    operation,
+    write,
+)
+from hall_queue.feedback import appeals, callbacks, rating_report, ratings
 
 ReasonCode = Literal[tuple(ratings.LOW_REASONS)]  # type: ignore[valid-type]
 AppealKind = Literal[APPEAL_KINDS]  # type: ignore[valid-type]
