@@ -41,6 +41,7 @@ NAV = (
     ("complaints", "投诉", "/admin/complaints"),
     ("appointments", "预约", "/admin/appointments"),
     ("ratings", "好差评", "/admin/ratings"),
+    ("callbacks", "回访", "/admin/callbacks"),
     ("cases", "办件", "/admin/cases"),
     ("consultations", "咨询", "/admin/consultations"),
     ("audit", "监察", "/admin/audit"),

@@ -21,6 +21,7 @@ from flask import (
 from sqlalchemy import select
 
 from hall_queue.access import login
+from hall_queue.domain import calendar
 from hall_queue.domain.vocabulary import MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES, client_vocabulary
 from hall_queue.entrypoints.web_session import SESSION_TOKEN, client_ip, csrf_token
 from hall_queue.access.auth import (
@@ -182,6 +183,17 @@ def ratings_page():
             "reasons": LOW_REASONS}
     return render_template("admin/ratings.html", page=page, hall=hall)
 
+
+
+@bp.get("/callbacks", endpoint="callbacks")
+@staff_required(*STAFF)
+def callbacks_page():
+    """回访 (002 §11.2.3): the sampled cases to call back within 3 working days, and the month's results."""
+    actor = current_staff()
+    hall = page_hall(actor)
+    page = {"hall_id": hall.id, "scores": SCORE_LABELS, "manager": actor.role in MANAGERS,
+            "month": calendar.local_time(hall, runtime().clock.now()).strftime("%Y-%m")}
+    return render_template("admin/callbacks.html", page=page, hall=hall)
 
 
 @bp.get("/notice/<int:ticket_id>")

@@ -1,6 +1,8 @@
 """Kiosk area of the queue server: public pages a visitor's phone opens, and the in-process demo agent.
 
 * ``/t/<follow_code>`` — follow my ticket (the QR on the slip): live position and estimated wait.
+* ``/r/<follow_code>`` — rate the service once the ticket is finished (好差评 from the phone), and answer
+  whether the hall's reply to a bad rating satisfies (a "no" re-opens the rectification).
 * ``/c/<lookup_code>`` — the progress of my case (办件, the QR on the receipt; 000 §8.5, 002 §7.5).
 * ``/guide/<hall_id>/<item_id>`` and ``/guide/<hall_id>/bundle/<bundle_id>`` — the service guide
   with the one-time notice of materials (000 §6.9, 003 §3.8), readable on a phone.
@@ -24,7 +26,7 @@ from sqlalchemy import select
 from hall_queue import config as config_mod
 from hall_queue.catalog.materials import bundle_materials
 from hall_queue.domain.models import Bundle, Hall, ServiceItem, Ticket
-from hall_queue.domain.vocabulary import MATERIAL_FORM_LABELS, NEAR_TURN_AHEAD
+from hall_queue.domain.vocabulary import BAD_RATING_MAX, MATERIAL_FORM_LABELS, NEAR_TURN_AHEAD
 from hall_queue.bootstrap import runtime
 
 from . import pages
@@ -35,16 +37,14 @@ from .upstream import InProcessUpstream
 log = logging.getLogger("onevisit.kiosk")
 bp = Blueprint("kiosk", __name__, template_folder="templates")
 
-# Where the phone rating page (好差评 by the visitor, built on another branch) will answer; until it
-# exists the link lands on the friendly "链接已失效或页面不存在" page.
-RATE_PATH = "/t/{code}/rate"
+# The phone rating page (好差评 by the visitor, ``rating_page`` below), linked from the follow page.
+RATE_PATH = "/r/{code}"
 
 FORMS = MATERIAL_FORM_LABELS
 
 
-@bp.get("/t/<code>")
-def follow_page(code: str):
-    """Follow my ticket on a phone: number, people ahead, estimated wait, alert when three or fewer."""
+def _slip_page(code: str, template: str, **extra):
+    """Render a page of the slip's QR code for a phone; a code matching no ticket is a plain 404."""
     if not (1 <= len(code) <= 64):
         abort(404)
     with runtime().db.read() as s:
@@ -52,9 +52,21 @@ def follow_page(code: str):
         if ticket is None:
             abort(404)
         hall = s.get(Hall, ticket.hall_id)
-        return render_template("kiosk/follow.html", code=code, number=ticket.number, hall_name=hall.name,
-                               near_turn=NEAR_TURN_AHEAD, address=hall.address,
-                               rate_path=RATE_PATH.format(code=code))
+        return render_template(template, code=code, number=ticket.number, hall_name=hall.name,
+                               address=hall.address, **extra)
+
+
+@bp.get("/t/<code>")
+def follow_page(code: str):
+    """Follow my ticket on a phone: number, people ahead, estimated wait, alert when three or fewer."""
+    return _slip_page(code, "kiosk/follow.html", near_turn=NEAR_TURN_AHEAD, rate_path=RATE_PATH.format(code=code))
+
+
+@bp.get("/r/<code>")
+def rating_page(code: str):
+    """Rate the service on a phone (扫码评价, the slip's QR once the ticket is finished): once per window."""
+    page = _slip_page(code, "kiosk/rate.html", bad_max=BAD_RATING_MAX)
+    return page, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 @bp.get("/c/<code>")

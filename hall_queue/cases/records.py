@@ -19,12 +19,12 @@ from hall_queue.domain.models import (
     CaseSettings,
     Department,
     ServiceItem,
-    WebhookDelivery,
 )
 from hall_queue.domain.vocabulary import (
     DEFAULT_ACCEPTANCE_FORMAT,
     DUE_SOON_WORKING_DAYS,
 )
+from hall_queue.infrastructure import outbox
 
 
 def settings_of(session: Session, hall_id: int) -> CaseSettings:
@@ -69,6 +69,7 @@ def record(session: Session, case: Case, *, action: str, from_state: str | None,
     if settings.webhook_url:
         session.flush()  # the event's id goes into the payload
         body = json.dumps(webhook_payload(session, case, ev), ensure_ascii=False, sort_keys=True)
-        session.add(WebhookDelivery(hall_id=case.hall_id, case_id=case.id, event_id=ev.id, url=settings.webhook_url,
-                                    body=body, status="pending", created_at=now, next_attempt_at=now, attempts=0))
+        outbox.enqueue(session, hall_id=case.hall_id, channel="case", ordering_key=f"case:{case.id}",
+                       message_id=str(ev.id), case_id=case.id, event_id=ev.id, url=settings.webhook_url, body=body,
+                       now=now)
     return ev

@@ -108,6 +108,10 @@ class ItemSpec(Spec):
     code: Code
     name: Name
     name_en: Name | None = None   # shown in the kiosk's English mode; the Chinese name otherwise
+    # The provincial catalogue's 事项编码版本 and 实施清单编码, sent up with ratings (None: keep as stored,
+    # so a catalogue CSV without them leaves them alone).
+    code_version: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    implementation_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
     category_id: Ident
     kind: V.ItemKind = "immediate"
     promised_days: Annotated[int, Field(ge=1, le=365)] | None = None
@@ -330,7 +334,8 @@ def item_admin_view(item: ServiceItem) -> dict[str, Any]:
             "category_id": item.category_id, "kind": item.kind, "promised_days": item.promised_days, "on_the_spot": item.on_the_spot,
             "appointment_only_slots": item.appointment_only_slots, "typical_service_s": item.typical_service_s,
             "materials": list(item.materials or []), "guide": dict(item.guide or {}),
-            "queue_ids": [q.id for q in item.queues], "active": item.active, "pinyin_initials": item.pinyin_initials}
+            "queue_ids": [q.id for q in item.queues], "active": item.active, "pinyin_initials": item.pinyin_initials,
+            "code_version": item.code_version, "implementation_code": item.implementation_code}
 
 
 def _spec_of_item(item: ServiceItem) -> dict[str, Any]:
@@ -361,6 +366,10 @@ def _fill_item(session: Session, hall: Hall, item: ServiceItem, spec: ItemSpec) 
         raise NotFound(f"category {spec.category_id} not found in this hall")
     item.code, item.name, item.category_id = spec.code, spec.name, category.id
     item.name_en = spec.name_en or None
+    if spec.code_version is not None:
+        item.code_version = spec.code_version
+    if spec.implementation_code is not None:
+        item.implementation_code = spec.implementation_code
     item.pinyin_initials = pinyin_initials(spec.name)
     item.kind, item.promised_days = spec.kind, spec.promised_days
     item.on_the_spot, item.appointment_only_slots = spec.on_the_spot, spec.appointment_only_slots

@@ -10,12 +10,13 @@ from typing import Any, Optional
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hall_queue.domain.vocabulary import (  # noqa: F401 - re-exported for the models' readers
     TICKET_STATUSES, OPEN_STATUSES, IN_HAND_STATUSES, WINDOW_KINDS, OUTCOMES, PRIORITY_CLASSES, GREEN_REASONS, SOURCES, ROLES,
     LOGIN_OUTCOMES, RATING_SCORES, RECTIFICATION_STATUSES, COMPLAINT_STATUSES, COMPLAINT_CHANNELS, COMPLAINT_KINDS, APPOINTMENT_STATUSES, ACTIVE_APPOINTMENT_STATUSES,
-    DEFAULT_ACCEPTANCE_FORMAT, DUE_SOON_WORKING_DAYS,
+    DEFAULT_ACCEPTANCE_FORMAT, DUE_SOON_WORKING_DAYS, RECTIFY_WORKING_DAYS, CALLBACK_RATE_PCT,
 )
 
 
@@ -96,6 +97,9 @@ class ServiceItem(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The department responsible for deciding this item's cases (按责转办, 000 §9.4).
     department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    # The provincial catalogue's identity of the item (事项编码 + 版本, 实施清单编码): ratings go up with them.
+    code_version: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    implementation_code: Mapped[str] = mapped_column(String(60), default="", server_default="")
 
     category: Mapped[ServiceCategory] = relationship(back_populates="items")
     queues: Mapped[list["Queue"]] = relationship(secondary="queue_items", back_populates="items",
@@ -460,6 +464,13 @@ class Rating(Base):
     comment: Mapped[str] = mapped_column(String(500), default="")
     rated_at: Mapped[datetime] = mapped_column(DateTime)
     device_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("access_tokens.id"), nullable=True)
+    # The case (办件) the visit opened, when there is one: the platform files the rating under its number.
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(String(8), default="pad", server_default="pad")  # RATING_CHANNELS
+    # The rater is known by name and ID (实名差评 must all be called back, fixed and answered).
+    real_name: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # An upheld appeal (申诉复核) takes the rating out of every indicator; the appeal records why.
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Rectification(Base):
@@ -485,8 +496,67 @@ class Rectification(Base):
     feedback_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     closed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # The rater's answer to the feedback (RATER_ANSWERS); "not_satisfied" re-opens the case.
+    rater_answer: Mapped[Optional[str]] = mapped_column(String(16), nullable=True)
+    rater_answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     rating: Mapped[Rating] = relationship()
+
+
+class RatingAppeal(Base):
+    """申诉复核: the rated side says a bad rating was mistaken or malicious; a manager decides, with a reason."""
+
+    __tablename__ = "rating_appeals"
+    __table_args__ = (UniqueConstraint("rating_id", name="uq_rating_appeal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # APPEAL_KINDS
+    reason: Mapped[str] = mapped_column(String(1000))
+    filed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    filed_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # APPEAL_STATUSES
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    decision_reason: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class RatingSettings(Base):
+    """A hall's 好差评 rules: rectification term, call-back sample rate, the provincial platform's address."""
+
+    __tablename__ = "rating_settings"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    rectify_working_days: Mapped[int] = mapped_column(Integer, default=RECTIFY_WORKING_DAYS)
+    callback_rate_pct: Mapped[int] = mapped_column(Integer, default=CALLBACK_RATE_PCT)
+    # 12-digit administrative division code (统计用区划代码) the platform files the hall under.
+    region_code: Mapped[str] = mapped_column(String(12), default="")
+    province_url: Mapped[str] = mapped_column(String(300), default="")
+    province_secret_cipher: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+
+class Callback(Base):
+    """回访 (002 §11.2.3): a sampled case completed in the last 3 working days, called back by staff."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (UniqueConstraint("case_id", name="uq_callback_case"),
+                      Index("ix_callback_due", "hall_id", "status", "due_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    completed_on: Mapped[date] = mapped_column(Date)
+    sampled_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # CALLBACK_STATUSES
+    satisfaction: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    remarks: Mapped[str] = mapped_column(String(1000), default="")
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    recorded_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+    case: Mapped["Case"] = relationship()
 
 
 # ---------------------------------------------------------------- staff side (issue 6b): complaints, deferred materials
@@ -914,15 +984,24 @@ class CaseHandover(Base):
 
 
 class WebhookDelivery(Base):
-    """A case event in the outbox for the external approval system; retried until delivered."""
+    """A signed JSON message in the outbox (``infrastructure.outbox``), retried until delivered.
+
+    ``channel`` says whose it is: ``case`` (a case event for the approval system) or ``province`` (a rating
+    or its rectification for the provincial 好差评 platform). Messages of one ``ordering_key`` go out in order.
+    """
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_webhook_due", "status", "next_attempt_at"),
+                      UniqueConstraint("message_id", name="uq_webhook_message"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(12), default="case", server_default="case")
+    ordering_key: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # What the receiver dedups on (X-OneVisit-Event): the case event's id, or e.g. "rating-12".
+    message_id: Mapped[Optional[str]] = mapped_column(String(80), nullable=True)
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("case_events.id"), unique=True, nullable=True)
     url: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")

@@ -84,9 +84,28 @@ CalendarKind = Literal[CALENDAR_KINDS]  # type: ignore[valid-type]
 RATING_SCORES = (1, 2, 3, 4, 5)
 BAD_RATING_MAX = 2
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-RECTIFICATION_STATUSES = ("open", "assigned", "fixed", "closed")
-# 国办发〔2019〕51号: a bad rating is rectified and answered within 15 working days.
+# "excluded": an upheld appeal (申诉复核) ended the case without a fix.
+RECTIFICATION_STATUSES = ("open", "assigned", "fixed", "closed", "excluded")
+# 国办发〔2019〕51号: a bad rating is rectified and answered within 15 working days; the default of the
+# hall setting (some cities ask 5).
 RECTIFY_WORKING_DAYS = 15
+RECTIFY_WORKING_DAYS_RANGE = (1, 30)
+# Where a rating was given: the window's rating pad, or the visitor's phone from the slip's QR.
+RATING_CHANNELS = ("pad", "qr")
+# The phone may rate a finished ticket once, for this many days after it was finished.
+PHONE_RATING_OPEN_DAYS = 7
+# 申诉复核 (国办发〔2019〕51号): a bad rating given by mistake or maliciously.
+APPEAL_KINDS = ("mistaken", "malicious")
+APPEAL_STATUSES = ("pending", "upheld", "rejected")
+# The rater's answer to the rectification feedback; not satisfied re-opens the case.
+RATER_ANSWERS = ("satisfied", "not_satisfied")
+# The provincial platform's message schema this adapter writes.
+PROVINCE_SCHEMA_VERSION = "1.0"
+REGION_CODE_PATTERN = r"^\d{12}$"
+# 回访 (002 §11.2.3): cases completed within the last 3 working days are sampled at the hall's rate.
+CALLBACK_WORKING_DAYS = 3
+CALLBACK_RATE_PCT = 10
+CALLBACK_STATUSES = ("pending", "reached", "not_reached")
 # Complaint life cycle (000 §10.1: accept, handle, answer or explain).
 COMPLAINT_STATUSES = ("received", "handling", "answered", "closed")
 # 000 §10.2: phone, online, on-site and letter complaints.
@@ -230,7 +249,11 @@ SUIT_MONTHS = 6
 CASE_ALERT_KINDS = ("case_due_soon", "case_overdue", "deferred_overdue")
 # Case events sent to an external approval system (行政审批综合管理系统) as signed webhooks.
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
-WEBHOOK_MAX_ATTEMPTS = 12
+# Who an outbox message is for: the approval system (case events) or the provincial 好差评 platform.
+OUTBOX_CHANNELS = ("case", "province")
+# An outbox message is retried (back-off up to an hour) until this old, then marked failed: a receiver down
+# for an hour, or a weekend, loses nothing.
+OUTBOX_GIVE_UP_AFTER_H = 72
 # Integration tokens for such a system are their own kind.
 INTEGRATION_TOKEN_KIND = "approval"
 

@@ -123,6 +123,29 @@ def purge_personal_data(app: Flask) -> int:
     return report.total
 
 
+def run_feedback_duties(app: Flask) -> int:
+    """好差评: the day's call-back sample (002 §11.2.3; once per hall and local day), then the province uploads."""
+    from hall_queue.domain import calendar
+    from hall_queue.feedback import callbacks, provincial
+
+    rt = runtime(app)
+    now = rt.clock.now()
+    done = app.extensions.setdefault("onevisit.callbacks_sampled", set())
+
+    def do(s):
+        added = 0
+        for hall in s.scalars(select(Hall)).all():
+            key = (hall.id, calendar.local_time(hall, now).date())
+            if key not in done:
+                added += len(callbacks.sample_callbacks(s, hall, now=now))
+                done.add(key)
+        return added
+
+    added = rt.db.run_write(do)
+    provincial.deliver_due(rt.db, rt.vault, now=now)
+    return added
+
+
 def run_duty_round(app: Flask) -> None:
     """Run every periodic duty once; a failing duty is logged and does not stop the others."""
     try:
@@ -141,6 +164,10 @@ def run_duty_round(app: Flask) -> None:
         run_case_duties(app)
     except Exception:
         log.exception("case duties failed")
+    try:  # 好差评: call-back sample and the provincial platform's uploads
+        run_feedback_duties(app)
+    except Exception:
+        log.exception("feedback duties failed")
     try:  # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
         sweep_appointments(app)
     except Exception:

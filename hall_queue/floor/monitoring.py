@@ -22,8 +22,9 @@ from hall_queue.domain.models import (
     Notification,
     Queue,
     Ticket,
+    WebhookDelivery,
 )
-from hall_queue.domain.vocabulary import DEVICE_STATES
+from hall_queue.domain.vocabulary import DEVICE_STATES, OUTBOX_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,20 @@ def _devices(session: Session, halls: list[Hall], now: datetime) -> list[Figure]
 
 
 def _outbox(session: Session, halls: list[Hall]) -> list[Figure]:
-    """SMS notifications not yet sent (pending, sending) or given up (failed), per hall."""
+    """Outbox messages not yet sent (pending, sending) or given up (failed), per hall and channel."""
     codes = {h.id: h.code for h in halls}
     rows = {(hall_id, status): n for hall_id, status, n in session.execute(
         select(Notification.hall_id, Notification.status, func.count()).where(Notification.status != "sent")
         .group_by(Notification.hall_id, Notification.status))}
-    return [Figure("onevisit_outbox_messages", "Outgoing messages not sent, per hall, channel and status",
-                   rows.get((hall_id, status), 0), {"hall": code, "channel": "sms", "status": status})
-            for hall_id, code in codes.items() for status in ("pending", "sending", "failed")]
+    out = [Figure("onevisit_outbox_messages", "Outgoing messages not sent, per hall, channel and status",
+                  rows.get((hall_id, status), 0), {"hall": code, "channel": "sms", "status": status})
+           for hall_id, code in codes.items() for status in ("pending", "sending", "failed")]
+    # Signed messages to other systems: case events (the approval system) and the provincial 好差评 platform.
+    signed = {(hall_id, channel, status): n for hall_id, channel, status, n in session.execute(
+        select(WebhookDelivery.hall_id, WebhookDelivery.channel, WebhookDelivery.status, func.count())
+        .where(WebhookDelivery.status != "delivered")
+        .group_by(WebhookDelivery.hall_id, WebhookDelivery.channel, WebhookDelivery.status))}
+    out += [Figure("onevisit_outbox_messages", "Outgoing messages not sent, per hall, channel and status",
+                   signed.get((hall_id, channel, status), 0), {"hall": code, "channel": channel, "status": status})
+            for hall_id, code in codes.items() for channel in OUTBOX_CHANNELS for status in ("pending", "failed")]
+    return out

@@ -391,7 +391,8 @@ def compute(session: Session, hall: Hall, q: StatsQuery, *, now: datetime) -> di
     rating_rows = session.execute(
         select(Rating.score, Rating.window_id, Rating.clerk_id, Ticket.queue_id, Ticket.service_day)
         .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(Rating.hall_id == hall.id, Ticket.service_day >= q.date_from, Ticket.service_day <= q.date_to))
+        .where(Rating.hall_id == hall.id, Rating.excluded.is_(False),  # upheld appeals (申诉复核) do not count
+               Ticket.service_day >= q.date_from, Ticket.service_day <= q.date_to))
     for score, window_id, clerk_id, queue_id, day in rating_rows:
         key = _key(by, queue_id=queue_id, window_id=window_id, clerk_id=clerk_id)
         targets = accs(day, key) if key is not None else accs(day, "__all__")[2:]

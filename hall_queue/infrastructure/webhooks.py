@@ -31,7 +31,7 @@ def verify(secret: str, header: str, body: str) -> bool:
     return hmac.compare_digest(expected, header)
 
 
-def post_signed(url: str, body: str, *, secret: str, event_id: int, timestamp: int, timeout_s: float = 5.0) -> None:
+def post_signed(url: str, body: str, *, secret: str, event_id: int | str, timestamp: int, timeout_s: float = 5.0) -> None:
     """POST ``body`` to ``url`` signed with ``secret``; raise DeliveryError unless the answer is 2xx."""
     req = urllib.request.Request(url, data=body.encode(), method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "X-OneVisit-Event": str(event_id),

@@ -59,6 +59,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "rating_prompt": frozenset({"pad"}), "rate": frozenset({"pad"}), "list_ratings": MANAGERS,
     "list_rectifications": MANAGERS, "assign_rectification": MANAGERS, "fix_rectification": MANAGERS,
     "feedback_rectification": MANAGERS, "close_rectification": MANAGERS,
+    # the 好差评 loop (issue 18): the phone rates and answers by the slip's code; the rated clerk or a manager
+    # appeals, managers decide; any staff member makes the call-backs
+    "get_rating_settings": MANAGERS, "put_rating_settings": MANAGERS, "phone_rating": PUBLIC, "phone_rate": PUBLIC,
+    "phone_rater_answer": PUBLIC, "rater_answer": MANAGERS, "appeal_rating": STAFF, "list_appeals": MANAGERS,
+    "decide_appeal": MANAGERS, "rating_loop": MANAGERS, "list_callbacks": STAFF, "sample_callbacks": MANAGERS,
+    "callback_result": STAFF, "callback_phone": STAFF, "callback_stats": MANAGERS,
     # appointments
     "appointment_options": PUBLIC, "appointment_slots": PUBLIC, "appointment_book": PUBLIC,
     "appointment_cancel": PUBLIC, "appointment_today": MANAGERS | {"kiosk"},
@@ -126,6 +132,7 @@ BODIES = {
     "register_device": {"role": "kiosk", "name": "备用取号机"},
     "consultation_log": {"channel": "walk_up", "question": "在哪里取号？", "answer": "一楼大厅自助取号机。"},
     "consultation_answer": {"answer": "已电话答复。"},
+    "appeal_rating": {"kind": "mistaken", "reason": "误评"}, "callback_result": {"reached": False},
 }
 
 
@@ -188,6 +195,7 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
               "pad_other": pad, "clerk": api.token("clerk01"), "clerk_other": _second_session(api, "clerk01"),
               "manager": m, "admin": api.token("admin")}
     ids = {"department_id": 1, "material_id": 1, "doc_id": 1, "consultation_id": asked.get_json()["id"],  # cases (issue 15): the gate runs before the lookup
+           "rating_id": 1, "appeal_id": 1, "callback_id": 1,  # the 好差评 loop: likewise
            "hall_id": hall_id, "ticket_id": own["id"], "window_id": api.windows[1],
            "other_ticket_id": other["id"], "other_window_id": api.windows[2],
            "case_id": case.get_json()["rectification_id"], "attachment_id": page.get_json()["id"],

@@ -16,6 +16,9 @@ const OV = (() => {
     forbidden: "您没有权限执行此操作", unauthorized: "登录已过期，请重新登录", csrf_failed: "页面已过期，请刷新后重试",
     bad_credentials: "用户名或密码错误", busy: "系统繁忙，请稍后重试", database_unavailable: "系统暂时不可用，请稍后重试",
     staff_disabled: "该人员已停用", bad_outcome: "请选择办理结果", bad_deadline: "补正期限有误",
+    satisfaction_required: "已联系上的，请选择满意度", already_recorded: "该回访已记录",
+    already_appealed: "该评价已申诉", already_decided: "该申诉已复核", not_bad: "只有差评可以申诉",
+    no_feedback: "尚无待办事人确认的答复",
   };
   const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "");
   async function api(method, path, body, opts = {}) {

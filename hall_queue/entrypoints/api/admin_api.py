@@ -16,6 +16,7 @@ from hall_queue.queueing import window_desk
 from hall_queue.access.auth import issue_token
 from hall_queue.config import public_url
 from hall_queue.domain.errors import InvalidRequest
+from hall_queue.domain.vocabulary import RECTIFICATION_STATUSES
 from hall_queue.domain.models import AccessToken, Rating, Rectification, Staff, Ticket, Window
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api import schemas as S
@@ -199,8 +200,10 @@ def list_ratings(hall_id: int):
         hall = get_hall(s, hall_id)
         since = now() - timedelta(days=days)
         base = select(Rating).where(Rating.hall_id == hall.id, Rating.rated_at >= since)
+        # A rating taken out by an upheld appeal (申诉复核) is listed but not counted.
         counts = dict(s.execute(select(Rating.score, func.count()).where(Rating.hall_id == hall.id,
-                                                                          Rating.rated_at >= since)
+                                                                          Rating.rated_at >= since,
+                                                                          Rating.excluded.is_(False))
                                 .group_by(Rating.score)).all())
         rows = s.scalars(base.order_by(Rating.rated_at.desc(), Rating.id.desc()).limit(200))
         total = sum(counts.values())
@@ -216,13 +219,13 @@ def list_ratings(hall_id: int):
            response=S.ListOut, tags=("ratings",))
 def list_rectifications(hall_id: int):
     status = request.args.get("status")
-    if status is not None and status not in ("open", "assigned", "fixed", "closed", "pending"):
-        raise InvalidRequest("status must be open, assigned, fixed, closed or pending")
+    if status is not None and status not in (*RECTIFICATION_STATUSES, "pending"):
+        raise InvalidRequest(f"status must be one of {', '.join(RECTIFICATION_STATUSES)} or pending")
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         q = select(Rectification).where(Rectification.hall_id == hall.id)
         if status == "pending":
-            q = q.where(Rectification.status != "closed")
+            q = q.where(Rectification.status.not_in(("closed", "excluded")))
         elif status:
             q = q.where(Rectification.status == status)
         cases = list(s.scalars(q.order_by(Rectification.deadline, Rectification.id).limit(500)))
