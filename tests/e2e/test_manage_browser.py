@@ -41,6 +41,7 @@ def server(tmp_path_factory):
             if outcome == "deferred" else {}
         api_call(srv, "POST", f"/api/v1/tickets/{t}/finish", clerk, {"outcome": outcome, **extra})
     t = api_call(srv, "POST", f"/api/v1/windows/{w1}/call-next", clerk)["ticket"]["id"]
+    api_call(srv, "POST", f"/api/v1/tickets/{t}/recall", clerk)  # 过号 only after a recall
     api_call(srv, "POST", f"/api/v1/tickets/{t}/no-show", clerk)
     yield srv
     srv.stop()

@@ -75,7 +75,7 @@
   }
 
   // ------------------------------------------------------------ hall settings and opening hours
-  const NUMBERS = ["max_recalls", "late_requeue_places", "pause_cover_after_s", "wait_alert_s", "default_service_s"];
+  const NUMBERS = ["max_recalls", "late_requeue_places", "no_show_min_s", "pause_cover_after_s", "wait_alert_s", "default_service_s"];
 
   function addPeriod(cell, from = "", to = "") {
     const span = $("tpl-period").content.firstElementChild.cloneNode(true);
