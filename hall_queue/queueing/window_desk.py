@@ -115,4 +115,6 @@ def desk_lists(session: Session, hall: Hall, window: Window, *, now: datetime, a
     return {"waiting": [_brief(t, now) for t in waiting],
             "no_shows": [{**_brief(t, now), "can_requeue": t.requeue_count < 1} for t in no_shows],
             "today": {"service_day": day.isoformat(), "served": len(served),
-                      "avg_service_s": round(sum(spans) / len(spans)) if spans else None}}
+                      "avg_service_s": round(sum(spans) / len(spans)) if spans else None},
+            # The console greys 过号 out until one recall or this long since the call (the server decides).
+            "rules": {"no_show_min_s": hall.no_show_min_s, "max_recalls": hall.max_recalls}}

@@ -16,6 +16,8 @@ const OV = (() => {
     forbidden: "您没有权限执行此操作", unauthorized: "登录已过期，请重新登录", csrf_failed: "页面已过期，请刷新后重试",
     bad_credentials: "用户名或密码错误", busy: "系统繁忙，请稍后重试", database_unavailable: "系统暂时不可用，请稍后重试",
     staff_disabled: "该人员已停用", bad_outcome: "请选择办理结果", bad_deadline: "补正期限有误",
+    no_show_too_soon: "请先重呼一次，或呼叫满规定时间后再标记过号", not_waiting: "该号票已不在等候中",
+    not_your_queue: "该号票不属于本窗口办理的队列",
   };
   const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "");
   async function api(method, path, body, opts = {}) {
@@ -75,5 +77,12 @@ const OV = (() => {
     clearTimeout(box._t); box._t = setTimeout(() => { box.hidden = true; }, 5000);
   }
 
-  return {api, live, el, since, toast, csrf};
+  /** Take a toast down at once: a message about a ticket no longer in hand must not linger. */
+  function clearToast() {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    clearTimeout(box._t); box.hidden = true; box.textContent = "";
+  }
+
+  return {api, live, el, since, toast, clearToast, csrf};
 })();

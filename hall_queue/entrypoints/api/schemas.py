@@ -177,6 +177,7 @@ class DeskListsOut(Out):
     waiting: list[dict[str, Any]]
     no_shows: list[dict[str, Any]]
     today: dict[str, Any]
+    rules: dict[str, Any]
 
 
 class CatalogOut(Out):
