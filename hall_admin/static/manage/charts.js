@@ -75,9 +75,9 @@ const Charts = (() => {
       grid: {left: 8, right: 8, top: 36, bottom: 8, containLabel: true},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
       xAxis: {type: "category", data: labels, axisLabel: {...axisText, interval: 0, rotate: labels.length > 8 ? 30 : 0}},
-      yAxis: [{type: "value", name: "件", nameTextStyle: axisText, ...KINDS.count.axis,
-                splitLine: {lineStyle: {color: "#e3e8ee"}}},
-              {type: "value", name: "分钟", nameTextStyle: axisText, ...KINDS.minutes.axis, splitLine: {show: false}}],
+      // Units in the legend names and the tick labels ("12分"): axis names would sit under the legend.
+      yAxis: [{type: "value", ...KINDS.count.axis, splitLine: {lineStyle: {color: "#e3e8ee"}}},
+              {type: "value", ...KINDS.minutes.axis, splitLine: {show: false}}],
       series: series.map((s) => ({name: s.name, type: "bar", yAxisIndex: axisOf(s), data: s.values, barMaxWidth: 18,
                                   tooltip: {valueFormatter: valueFmt(KINDS[s.kind || "count"].fmt)}})),
     }, true);
