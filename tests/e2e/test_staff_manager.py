@@ -83,3 +83,46 @@ def test_statistics_charts_by_echarts_over_thirty_days(server, browser, size):
     shot(page, AREA, f"statistics-{size}")
     assert not errors, errors
     page.context.close()
+
+
+def _issue(server, code="SS001"):
+    hall = server.tokens["hall_id"]
+    catalog = api_call(server, "GET", f"/api/v1/halls/{hall}/catalog", None)
+    item = next(i["id"] for i in catalog["items"] if i["code"] == code)
+    return api_call(server, "POST", f"/api/v1/halls/{hall}/tickets", server.tokens["kiosk"], {"item_ids": [item]})
+
+
+def test_floor_view_kpi_strip_is_live(server, browser):
+    """The KPI strip counts today only (the 30 days of history stay out) and follows the hall's events."""
+    hall = server.tokens["hall_id"]
+    manager = staff_token(server, "manager")
+    clerk = staff_token(server, "clerk03")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    api_call(server, "POST", f"/api/v1/windows/{windows[3]}/sign-in", clerk)
+    before = api_call(server, "GET", f"/api/v1/halls/{hall}/snapshot", manager)
+    waiting_before = sum(q["waiting"] for q in before["queues"])
+    pad = api_call(server, "POST", f"/api/v1/windows/{windows[3]}/pad-token", manager, {})["token"]
+    for size in SIZES:
+        page, errors = _page(browser, server, size)
+        page.goto(server.url + "/admin/dashboard")
+        page.wait_for_selector("body[data-kpis-loaded]")
+        issued = int(page.locator("#kpi-issued").inner_text())
+        served = int(page.locator("#kpi-served").inner_text())
+        assert issued < 100, "history counted as today"
+        t = _issue(server)
+        expect(page.locator("#kpi-issued")).to_have_text(str(issued + 1))
+        expect(page.locator("#kpi-waiting")).to_have_text(str(waiting_before + 1))
+        expect(page.locator("#kpi-wait-longest")).not_to_have_text("—")
+        called = api_call(server, "POST", f"/api/v1/windows/{windows[3]}/call-next", clerk)["ticket"]
+        api_call(server, "POST", f"/api/v1/tickets/{called['id']}/finish", clerk, {"outcome": "completed"})
+        api_call(server, "POST", f"/api/v1/tickets/{called['id']}/rating", pad, {"score": 5})
+        expect(page.locator("#kpi-served")).to_have_text(str(served + 1))
+        expect(page.locator("#kpi-waiting")).to_have_text(str(waiting_before))
+        expect(page.locator("#kpi-satisfaction")).to_have_text("100.0%")
+        assert t["id"] == called["id"]
+        # The strip is one row across the top at both desk sizes.
+        tops = {round(b["y"]) for b in (page.locator(f"#kpis .kpi >> nth={i}").bounding_box() for i in range(6))}
+        assert len(tops) == 1, tops
+        shot(page, AREA, f"dashboard-kpis-{size}")
+        assert not errors, errors
+        page.context.close()
