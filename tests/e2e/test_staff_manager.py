@@ -126,3 +126,99 @@ def test_floor_view_kpi_strip_is_live(server, browser):
         shot(page, AREA, f"dashboard-kpis-{size}")
         assert not errors, errors
         page.context.close()
+
+
+def test_configuration_time_zone_select_and_24_hour_times(server, browser):
+    page, errors = _page(browser, server, "1366x768")
+    page.goto(server.url + "/admin/config")
+    expect(page.locator("#timezone")).to_have_value("Asia/Shanghai")
+    assert page.locator("#timezone").evaluate("(e) => e.tagName") == "SELECT"
+    labels = page.locator("#timezone option").all_inner_texts()
+    assert "北京时间（东八区）" in labels and not any(re.search(r"[A-Za-z]", x) for x in labels), labels
+    # The service-day boundary is a 24-hour field (no 上午/下午): 23:30 stays 23:30.
+    assert page.get_attribute("#day_boundary", "type") == "text"
+    expect(page.locator("#day_boundary")).to_have_value("03:00")
+    page.fill("#day_boundary", "02:30")
+    page.select_option("#timezone", "Asia/Urumqi")
+    page.fill("#no_show_min_s", "90")
+    shot(page, AREA, "config-settings-1366x768")
+    page.click("#settings-form button[type=submit]")
+    manager = staff_token(server, "manager")
+    hall = server.tokens["hall_id"]
+    expect(page.locator("#settings-error")).to_be_hidden()
+    page.wait_for_timeout(500)
+    settings = api_call(server, "GET", f"/api/v1/halls/{hall}/settings", manager)
+    assert (settings["timezone"], settings["day_boundary"], settings["no_show_min_s"]) == ("Asia/Urumqi", "02:30", 90)
+    page.fill("#day_boundary", "25:00")
+    assert page.locator("#day_boundary").evaluate("(e) => e.checkValidity()") is False
+    api_call(server, "PATCH", f"/api/v1/halls/{hall}/settings", manager,
+             {"timezone": "Asia/Shanghai", "day_boundary": "03:00", "no_show_min_s": 120})
+    assert not errors, errors
+    page.context.close()
+
+
+def test_rating_pad_faces_and_touch_size_reasons(server, browser):
+    hall = server.tokens["hall_id"]
+    manager = staff_token(server, "manager")
+    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    pad = api_call(server, "POST", f"/api/v1/windows/{windows[4]}/pad-token", manager, {})
+    clerk = staff_token(server, "clerk04")
+    api_call(server, "POST", f"/api/v1/windows/{windows[4]}/sign-in", clerk)
+    page = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN").new_page()
+    page.goto(pad["url"])
+    page.wait_for_selector("body[data-state=idle]")
+    t = _issue(server, "HZ002")  # queue A only
+    called = api_call(server, "POST", f"/api/v1/windows/{windows[4]}/call-next", clerk)["ticket"]
+    api_call(server, "POST", f"/api/v1/tickets/{called['id']}/finish", clerk, {"outcome": "completed"})
+    page.wait_for_selector("body[data-state=ask]")
+    faces = page.locator("#scores button.score")
+    expect(faces).to_have_count(5)
+    for i in range(5):
+        b = faces.nth(i).bounding_box()
+        assert b["width"] >= 150 and b["height"] >= 180, b  # big enough for a finger
+        assert faces.nth(i).locator("svg.face").bounding_box()["width"] >= 80
+    assert faces.nth(0).locator(".stars").inner_text().startswith("★★★★★")
+    shot(page, AREA, "pad-faces-1280x800")
+    page.click("button[data-score='2']")
+    page.wait_for_selector("body[data-state=why]")
+    reasons = page.locator(".reasons label.reason")
+    assert reasons.count() >= 4
+    for i in range(reasons.count()):
+        assert reasons.nth(i).bounding_box()["height"] >= 56  # touch size
+    reasons.nth(0).click()  # the whole tile toggles the reason
+    assert reasons.nth(0).locator("input").is_checked()
+    shot(page, AREA, "pad-reasons-1280x800")
+    page.click("#why-submit")
+    page.wait_for_selector("body[data-state=thanks]")
+    assert t["id"] == called["id"]
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_appointment_tabs_show_the_page_you_are_on(server, browser, size):
+    page, errors = _page(browser, server, size)
+    for path, label in (("/admin/appointments", "今日预约与签到"), ("/admin/appointments/holidays", "节假日与调休")):
+        page.goto(server.url + path)
+        current = page.locator(".appt-tabs a[aria-current='page']")
+        expect(current).to_have_count(1)
+        expect(current).to_have_text(label)
+        colour = current.evaluate("(e) => getComputedStyle(e).borderBottomColor")
+        other = page.locator(".appt-tabs a:not([aria-current])").first.evaluate(
+            "(e) => getComputedStyle(e).borderBottomColor")
+        assert colour != other, (colour, other)
+    shot(page, AREA, f"appointment-tabs-{size}")
+    assert not errors, errors
+    page.context.close()
+
+
+def test_cases_filter_row_is_one_aligned_line(server, browser):
+    page, errors = _page(browser, server, "1366x768", username="manager")
+    page.goto(server.url + "/admin/cases")
+    row = page.locator(".filter-row")
+    expect(row).to_be_visible()
+    boxes = [row.locator(sel).bounding_box() for sel in ("#dept", "#state-filter", "#find-no", "#find-btn")]
+    centres = [b["y"] + b["height"] / 2 for b in boxes]
+    assert max(centres) - min(centres) <= 4, centres  # one line, centred on one axis
+    shot(page, AREA, "cases-filter-row-1366x768")
+    assert not errors, errors
+    page.context.close()
