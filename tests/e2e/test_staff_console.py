@@ -3,31 +3,17 @@ only after a recall and with a confirmation, the no-show list with 过号重排,
 under the bundle's name, the visitor's wait so far, today's served count at this window, stale toasts cleared."""
 from __future__ import annotations
 
-import pytest
-
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, login, module_fixtures, require_chromium, shot, staff_token
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 DESK = {"width": 1366, "height": 768}
 AREA = "staff-console"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("staff-console"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+server, browser = module_fixtures("staff-console")
 
 
 def _issue(srv, body):

@@ -7,29 +7,17 @@ import re
 
 import pytest
 
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, login, module_fixtures, require_chromium, shot, staff_token
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 SIZES = {"1920x1080": {"width": 1920, "height": 1080}, "1366x768": {"width": 1366, "height": 768}}
 AREA = "staff-manager"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("staff-manager"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+server, browser = module_fixtures("staff-manager")
 
 
 def _page(browser, server, size, username="manager"):
@@ -78,7 +66,8 @@ def test_statistics_charts_by_echarts_over_thirty_days(server, browser, size):
     with page.expect_download() as dl:
         page.mouse.click(box["x"] + box["width"] - 24, box["y"] + 18)  # the toolbox icon (right 8, padding 5)
     assert dl.value.suggested_filename == "取号与办件趋势.png"
-    assert open(dl.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(dl.value.path(), "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
     page.mouse.move(0, 0)
     shot(page, AREA, f"statistics-{size}")
     assert not errors, errors
