@@ -70,24 +70,3 @@ def shot(page, area: str, name: str) -> None:
     folder = artifacts(area)
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
-def module_fixtures(name: str):
-    """A test module's ``server`` (a real server on a fresh demo hall) and ``browser`` (Debian chromium), both
-    module-scoped: ``server, browser = module_fixtures("area")`` at the top of the module."""
-    from playwright.sync_api import sync_playwright
-
-    @pytest.fixture(scope="module")
-    def server(tmp_path_factory):
-        srv = demo_server(tmp_path_factory.mktemp(name))
-        yield srv
-        srv.stop()
-
-    @pytest.fixture(scope="module")
-    def browser():
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield b
-            b.close()
-
-    return server, browser

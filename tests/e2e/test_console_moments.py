@@ -7,19 +7,32 @@ import re
 
 import cv2
 import numpy as np
+import pytest
 import requests
 
-from tests.e2e.browser import api_call, login, module_fixtures, require_chromium, shot
+from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, require_chromium, shot
 
 require_chromium()
 
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 DESK = {"width": 1366, "height": 768}
 AREA = "console-moments"
 
 
-server, browser = module_fixtures("console-moments")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = demo_server(tmp_path_factory.mktemp("console-moments"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
 
 
 def _page_jpeg(label: str) -> bytes:

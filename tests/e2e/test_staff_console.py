@@ -3,7 +3,7 @@ only after a recall and with a confirmation, the no-show list with 过号重排,
 under the bundle's name, the visitor's wait so far, today's served count at this window, stale toasts cleared."""
 from __future__ import annotations
 
-from tests.e2e.browser import api_call, login, module_fixtures, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
 
 require_chromium()
 
@@ -11,9 +11,6 @@ from playwright.sync_api import expect
 
 DESK = {"width": 1366, "height": 768}
 AREA = "staff-console"
-
-
-server, browser = module_fixtures("staff-console")
 
 
 def _issue(srv, body):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import api_call, login, module_fixtures, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
 
 require_chromium()
 
@@ -15,9 +15,6 @@ from playwright.sync_api import expect
 
 SIZES = {"1920x1080": {"width": 1920, "height": 1080}, "1366x768": {"width": 1366, "height": 768}}
 AREA = "staff-manager"
-
-
-server, browser = module_fixtures("staff-manager")
 
 
 def _page(browser, server, size, username="manager"):
