@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, MANAGER_ROLES
+from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, HALL_TIMEZONES, MANAGER_ROLES
 from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
@@ -68,7 +68,8 @@ def config_page():
     actor = current_staff()
     page = {"hall_id": hall.id, "hall_name": hall.name, "role": actor.role, "staff_id": actor.id,
             "halls": _halls() if actor.role == "admin" else [], "window_kinds": list(WINDOW_KIND_LABELS.items()),
-            "public_url": public_url(current_app.config)}  # the address registered screens and pads open
+            "public_url": public_url(current_app.config),  # the address registered screens and pads open
+            "timezones": list(HALL_TIMEZONES.items())}
     return render_template("manage/config.html", page=page, hall=hall)
 
 

@@ -83,6 +83,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         resp.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
         return resp
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask every page's origin for it; without it each page load logs a 404.
+        return app.send_static_file("favicon.ico")
+
     from hall_queue.entrypoints import monitoring
 
     monitoring.init_app(app, __version__)  # /healthz, /readyz, /metrics and the request counters

@@ -197,6 +197,7 @@ class HallSettingsSpec(Spec):
     day_boundary: HHMM = "03:00"
     max_recalls: Annotated[int, Field(ge=0, le=10)] = 3
     late_requeue_places: Annotated[int, Field(ge=0, le=50)] = 3
+    no_show_min_s: Annotated[int, Field(ge=0, le=3600)] = V.NO_SHOW_MIN_S
     pause_cover_after_s: Annotated[int, Field(ge=0, le=86400)] = 300
     wait_alert_s: Annotated[int, Field(ge=60, le=86400)] = 1800
     default_service_s: Annotated[int, Field(ge=10, le=14400)] = 300
@@ -260,6 +261,7 @@ def hall_settings_view(hall: Hall) -> dict[str, Any]:
     return {"id": hall.id, "code": hall.code, "name": hall.name, "timezone": hall.timezone,
             "opening_hours": hall.opening_hours or {}, "day_boundary": hall.day_boundary,
             "max_recalls": hall.max_recalls, "late_requeue_places": hall.late_requeue_places,
+            "no_show_min_s": hall.no_show_min_s,
             "pause_cover_after_s": hall.pause_cover_after_s, "wait_alert_s": hall.wait_alert_s,
             "default_service_s": hall.default_service_s, "public_base_url": hall.public_base_url,
             "address": hall.address, "elderly_age": hall.elderly_age}

@@ -14,6 +14,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hall_queue.domain.vocabulary import (  # noqa: F401 - re-exported for the models' readers
+    NO_SHOW_MIN_S,
     TICKET_STATUSES, OPEN_STATUSES, IN_HAND_STATUSES, WINDOW_KINDS, OUTCOMES, PRIORITY_CLASSES, GREEN_REASONS, SOURCES, ROLES,
     LOGIN_OUTCOMES, RATING_SCORES, RECTIFICATION_STATUSES, COMPLAINT_STATUSES, COMPLAINT_CHANNELS, COMPLAINT_KINDS, APPOINTMENT_STATUSES, ACTIVE_APPOINTMENT_STATUSES,
     DEFAULT_ACCEPTANCE_FORMAT, DUE_SOON_WORKING_DAYS, RECTIFY_WORKING_DAYS, CALLBACK_RATE_PCT,
@@ -38,6 +39,8 @@ class Hall(Base):
     day_boundary: Mapped[str] = mapped_column(String(5), default="03:00")
     max_recalls: Mapped[int] = mapped_column(Integer, default=3)
     late_requeue_places: Mapped[int] = mapped_column(Integer, default=3)
+    # 过号 only after a recall or this long since the call (vocabulary.NO_SHOW_MIN_S).
+    no_show_min_s: Mapped[int] = mapped_column(Integer, default=NO_SHOW_MIN_S, server_default=str(NO_SHOW_MIN_S))
     # A/B posts: a pause longer than this asks the B clerk to cover (002 §6.9).
     pause_cover_after_s: Mapped[int] = mapped_column(Integer, default=300)
     wait_alert_s: Mapped[int] = mapped_column(Integer, default=1800)

@@ -53,6 +53,16 @@ DEFAULT_CALL_RULES: list[dict[str, Any]] = [
 ]
 # Visitors this close to the head of their queue get the near-turn SMS (000 §8.3).
 NEAR_TURN_AHEAD = 3
+# 过号: a called visitor is marked absent only after one recall (重呼) or this many seconds since the
+# call (a hall setting; this is its default) — a visitor walking over from the far end of the hall is no no-show.
+NO_SHOW_MIN_S = 120
+# Time zones a hall in China may keep, as the configuration page offers them (any IANA zone is accepted
+# through the API; a hall's own zone outside this list is shown as it is).
+HALL_TIMEZONES = {"Asia/Shanghai": "北京时间（东八区）", "Asia/Urumqi": "乌鲁木齐时间（东六区）",
+                  "Asia/Hong_Kong": "香港时间（东八区）", "Asia/Macau": "澳门时间（东八区）",
+                  "Asia/Taipei": "台北时间（东八区）"}
+# The reason a clerk's 指定呼叫 (calling one chosen waiting ticket) records and screens show.
+CALL_SPECIFIC_REASON = "指定呼叫"
 
 # ---------------------------------------------------------------- staff
 ROLES = ("admin", "manager", "clerk")

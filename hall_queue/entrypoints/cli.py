@@ -43,6 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     from hall_queue.domain.clock import SystemClock
+    from hall_queue.entrypoints.demo.history import load_demo_history
     from hall_queue.entrypoints.demo.loader import issue_demo_tokens, load_demo_hall
     from hall_queue.infrastructure.migrate import upgrade
 
@@ -52,14 +53,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     def do(s):
         hall = load_demo_hall(s, now=now)
-        return hall.id, hall.name, issue_demo_tokens(s, hall, now=now)
+        s.flush()
+        # 30 working days of past work, so the statistics and the floor view show something at once.
+        return hall.id, hall.name, issue_demo_tokens(s, hall, now=now), load_demo_history(s, hall, now=now)
 
-    hall_id, name, tokens = db.run_write(do)
+    hall_id, name, tokens, history = db.run_write(do)
     db.dispose()
     path = config_mod.instance_dir() / "demo-tokens.json"
     path.write_text(json.dumps({"hall_id": hall_id, **tokens}, indent=2))
     os.chmod(path, 0o600)
     print(f"demo hall {name} (id {hall_id}) loaded; device tokens written to {path}")
+    if history:
+        print(f"{history} tickets of the last 30 days added as history")
     print("staff logins: admin/manager/clerk01..clerk12, password: onevisit-demo")
     return 0
 

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from hall_queue.domain.vocabulary import CALL_RULES, DEFAULT_CALL_RULES, PRIORITY_CLASSES
+from hall_queue.domain.vocabulary import CALL_RULES, CALL_SPECIFIC_REASON, DEFAULT_CALL_RULES, PRIORITY_CLASSES
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault
@@ -135,19 +135,8 @@ def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor)
     the ``QueueStatsChanged`` event and the near-turn check run after commit (``bootstrap.EVENT_HANDLERS``),
     outside the writer lock. Returns None (and no event) when nothing waits.
     """
-    rows = claiming.window_rows(session, window_id)
-    window = rows[0] if rows else None
-    if window is None or (actor.hall_id is not None and window.hall_id != actor.hall_id):
-        raise NotFound(f"window {window_id} not found")
-    _require_clerk_at(window, actor)
-    if not window.is_open:
-        raise WrongState(f"window {window.number} is closed", code="window_closed")
-    if window.clerk_id is None:
-        raise WrongState(f"no clerk is signed in at window {window.number}", code="not_signed_in")
-    if window.paused_at is not None:
-        raise WrongState(f"window {window.number} is paused; resume first", code="window_paused")
-    if window.covered_by_id is not None:
-        raise WrongState(f"window {window.number} is covered by another window; resume first", code="window_covered")
+    rows = _calling_window(session, window_id, actor)
+    window = rows[0]
     rules = window.call_rules or DEFAULT_RULES
     target_ids = tuple(r.id for r in rows)
     primary, helper = claiming.scope_queues(session, target_ids)
@@ -165,14 +154,41 @@ def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor)
                                                        now=now, now_epoch=epoch_seconds(now))).first()
     if row is None:
         # Nothing claimed: either nothing waits, or the window still holds a ticket (the claim's guard).
-        held = core(session).execute(_IN_HAND_NUMBER, {"window_id": window.id}).first()
-        if held is not None:
-            raise WrongState(f"ticket {held[0]} is still in hand at window {window.number}; finish it, mark "
-                             f"no-show or transfer it first", code="ticket_in_hand")
+        _refuse_if_holding(session, window)
         return None, []
     if want is not None and row.call_reason == claiming.interleave_reason(interleave, want):
         conn.execute(_ADVANCE_PATTERN, {"window_id": window.id, "pos": (window.pattern_pos + 1) % len(pattern)})
-    audit.record(session, actor=actor, action="ticket.call", at=now, hall_id=window.hall_id, ticket_id=row.id,
+    return _called(session, window, target_ids, row, actor=actor, now=now, action="ticket.call")
+
+
+def _calling_window(session: Session, window_id: int, actor: Actor) -> list:
+    """The window's rows (its own first, then the posts it covers) once it may call: open, staffed, not paused or covered."""
+    rows = claiming.window_rows(session, window_id)
+    window = rows[0] if rows else None
+    if window is None or (actor.hall_id is not None and window.hall_id != actor.hall_id):
+        raise NotFound(f"window {window_id} not found")
+    _require_clerk_at(window, actor)
+    if not window.is_open:
+        raise WrongState(f"window {window.number} is closed", code="window_closed")
+    if window.clerk_id is None:
+        raise WrongState(f"no clerk is signed in at window {window.number}", code="not_signed_in")
+    if window.paused_at is not None:
+        raise WrongState(f"window {window.number} is paused; resume first", code="window_paused")
+    if window.covered_by_id is not None:
+        raise WrongState(f"window {window.number} is covered by another window; resume first", code="window_covered")
+    return rows
+
+
+def _refuse_if_holding(session: Session, window: Any) -> None:
+    held = core(session).execute(_IN_HAND_NUMBER, {"window_id": window.id}).first()
+    if held is not None:
+        raise WrongState(f"ticket {held[0]} is still in hand at window {window.number}; finish it, mark "
+                         f"no-show or transfer it first", code="ticket_in_hand")
+
+
+def _called(session: Session, window: Any, target_ids: tuple[int, ...], row: Any, *, actor: Actor, now: datetime,
+            action: str) -> tuple[Called, list[DomainEvent]]:
+    audit.record(session, actor=actor, action=action, at=now, hall_id=window.hall_id, ticket_id=row.id,
                  window_id=window.id, number=row.number, reason=row.call_reason)
     view = claiming.claimed_view(session, row)
     brief = {"id": window.id, "number": window.number, "name": window.name}
@@ -180,6 +196,40 @@ def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor)
         TicketCalled(window.hall_id, {"ticket": view, "window": brief}, window_ids=target_ids),
         queue_stats_due(window.hall_id, row.queue_id),
     ]
+
+
+_TICKET_BRIEF = select(Ticket.number, Ticket.hall_id, Ticket.status, Ticket.queue_id, Ticket.target_window_id)
+
+
+def call_ticket(session: Session, window_id: int, ticket_id: int, *, now: datetime,
+                actor: Actor) -> tuple[Called, list[DomainEvent]]:
+    """指定呼叫: call one chosen waiting ticket of the window's queues (or of the posts it covers, AB岗).
+
+    The same window checks as ``claim_next`` (open, staffed by this clerk, not paused, not covered,
+    nothing in hand); the ticket must wait in a queue the window serves, or be transferred to it or
+    to a post it covers. The call is audited as ``ticket.call_specific`` and reads "指定呼叫" as its reason.
+    """
+    rows = _calling_window(session, window_id, actor)
+    window = rows[0]
+    target_ids = tuple(r.id for r in rows)
+    brief = core(session).execute(_TICKET_BRIEF.where(Ticket.id == ticket_id)).first()
+    if brief is None or brief.hall_id != window.hall_id:
+        raise NotFound(f"ticket {ticket_id} not found")
+    if brief.status != "waiting":
+        raise WrongState(f"ticket {brief.number} is {brief.status}, not waiting", code="not_waiting")
+    primary, helper = claiming.scope_queues(session, target_ids)
+    served = brief.target_window_id in target_ids if brief.target_window_id is not None \
+        else brief.queue_id in primary + helper
+    if not served:
+        raise WrongState(f"ticket {brief.number} waits in a queue window {window.number} does not serve",
+                         code="not_your_queue")
+    _refuse_if_holding(session, window)
+    row = core(session).execute(claiming.CALL_ONE, {
+        "c_ticket": ticket_id, "c_window": window.id, "c_clerk": window.clerk_id, "c_now": now,
+        "c_why": CALL_SPECIFIC_REASON}).first()
+    if row is None:  # another window called it between the look and the claim
+        raise WrongState(f"ticket {brief.number} is no longer waiting", code="not_waiting")
+    return _called(session, window, target_ids, row, actor=actor, now=now, action="ticket.call_specific")
 
 
 _IN_HAND_NUMBER = (select(Ticket.number).where(Ticket.window_id == bindparam("window_id"),
@@ -245,6 +295,12 @@ def mark_no_show(session: Session, ticket: Ticket, *, now: datetime, actor: Acto
     if ticket.status != "called":
         raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called ticket can be a no-show")
     window = _window_for_ticket(session, ticket, actor)
+    hall = session.get(Hall, ticket.hall_id)
+    # Not absent before one recall or the hall's minimum time since the call: the visitor may be on the way.
+    waited = (now - ticket.called_at).total_seconds() if ticket.called_at is not None else 0
+    if ticket.recall_count < 1 and waited < hall.no_show_min_s:
+        raise WrongState(f"ticket {ticket.number} was called {int(waited)} s ago; recall first or wait "
+                         f"{hall.no_show_min_s} s", code="no_show_too_soon")
     ticket.status = "no_show"
     ticket.closed_at = now
     audit.record(session, actor=actor, action="ticket.no_show", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,

@@ -262,6 +262,18 @@ def claim_statement(shape: WindowShape, want: str | None, dialect: str):
     return stmt
 
 
+_held = aliased(Ticket)
+# 指定呼叫: claim one named waiting ticket, under the same "nothing in hand" guard as the rule walk
+# (the caller checked that the ticket waits for this window). PostgreSQL re-checks ``status`` after
+# the row lock, so of two windows naming the same ticket one gets no row.
+CALL_ONE = (update(Ticket)
+            .where(Ticket.id == bindparam("c_ticket"), Ticket.status == "waiting",
+                   ~exists().where(_held.window_id == bindparam("c_window"), _held.status.in_(IN_HAND_STATUSES)))
+            .values(status="called", called_at=bindparam("c_now"), window_id=bindparam("c_window"),
+                    clerk_id=bindparam("c_clerk"), call_reason=bindparam("c_why"))
+            .returning(*CLAIMED_COLUMNS, _ITEM_IDS))
+
+
 def claim_params(shape: WindowShape, *, hall_id: int, clerk_id: int, now, now_epoch: float) -> dict[str, Any]:
     params: dict[str, Any] = {"c_window": shape.window_id, "c_hall": hall_id, "c_clerk": clerk_id, "c_now": now}
     params.update({f"t{i}": w for i, w in enumerate(shape.target_ids)})
@@ -278,5 +290,5 @@ def rules_key(rules: list[dict[str, Any]]) -> tuple:
     return tuple(tuple(sorted(r.items())) for r in rules)
 
 
-__all__ = ["CLAIMED_COLUMNS", "CLASS_GROUPS", "WindowShape", "bundle_name", "claim_params", "claim_statement",
+__all__ = ["CALL_ONE", "CLAIMED_COLUMNS", "CLASS_GROUPS", "WindowShape", "bundle_name", "claim_params", "claim_statement",
            "claimed_view", "interleave_reason", "queue_names", "rules_key", "scope_queues", "window_rows"]

@@ -160,6 +160,8 @@ def test_console_serves_with_every_action(server, browser):
     page.wait_for_selector(f"#toast:has-text('已重呼 {first['number']}')")
     assert api_call(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["recall_count"] == 1
     page.keyboard.press("F3")
+    page.wait_for_selector("#noshow-dlg[open]")  # 过号 asks for a confirmation
+    page.click("#ns-confirm")
     page.wait_for_selector(f"#toast:has-text('{first['number']} 已过号')")
     page.wait_for_selector("#ticket-empty:not([hidden])")
     assert api_call(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["status"] == "no_show"

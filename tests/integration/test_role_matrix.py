@@ -53,7 +53,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "upload_attachment": frozenset({"kiosk"}), "list_attachments": STAFF | {"kiosk"}, "get_attachment": STAFF,
     # windows
     "get_window": STAFF | {"pad", "screen"}, "sign_in": STAFF, "sign_out": STAFF, "pause": STAFF, "resume": STAFF,
-    "call_next": STAFF, "finish_and_call_next": STAFF, "open_window": MANAGERS, "close_window": MANAGERS, "cover": MANAGERS, "configure": MANAGERS,
+    "call_next": STAFF, "call_ticket": STAFF, "window_desk_lists": STAFF, "finish_and_call_next": STAFF, "open_window": MANAGERS, "close_window": MANAGERS, "cover": MANAGERS, "configure": MANAGERS,
     "deferred_overdue": STAFF, "pad_token": MANAGERS,
     # ratings (好差评) and rectification
     "rating_prompt": frozenset({"pad"}), "rate": frozenset({"pad"}), "list_ratings": MANAGERS,
@@ -105,6 +105,7 @@ EXPECTED: dict[str, frozenset[str]] = {
 # no-show ticket is the business of the window that called it (or a manager).
 CLERK_WINDOW_BOUND = {"recall": 403, "no_show": 403, "requeue": 403, "start": 403, "finish": 403,
                       "transfer": 403, "reveal_identity": 403, "post_revoke_green": 403, "call_next": 403,
+                      "call_ticket": 403, "window_desk_lists": 403,
                       "sign_out": 403, "pause": 403, "resume": 403, "sign_in": 409}
 # Only the clerk holding the ticket sees the full ID number, not even a manager (个人信息保护法: least access).
 HOLDER_ONLY = {"reveal_identity"}

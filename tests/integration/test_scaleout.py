@@ -121,6 +121,7 @@ def _race(db: Database, hall_id: int, kiosk: str, servers: list[ServerProcess], 
                 called.append(t["id"])
             # Alternate the finishing process too: the other process must see the call.
             other = bases[(i + 1) % 2]
+            assert s.post(f"{other}/api/v1/tickets/{t['id']}/recall", timeout=300).status_code == 200  # 过号 after a recall
             f = s.post(f"{other}/api/v1/tickets/{t['id']}/no-show", timeout=300)
             assert f.status_code == 200, f.text
 

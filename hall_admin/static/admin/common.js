@@ -19,6 +19,8 @@ const OV = (() => {
     satisfaction_required: "已联系上的，请选择满意度", already_recorded: "该回访已记录",
     already_appealed: "该评价已申诉", already_decided: "该申诉已复核", not_bad: "只有差评可以申诉",
     no_feedback: "尚无待办事人确认的答复",
+    no_show_too_soon: "请先重呼一次，或呼叫满规定时间后再标记过号", not_waiting: "该号票已不在等候中",
+    not_your_queue: "该号票不属于本窗口办理的队列",
   };
   const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "");
   async function api(method, path, body, opts = {}) {
@@ -78,5 +80,12 @@ const OV = (() => {
     clearTimeout(box._t); box._t = setTimeout(() => { box.hidden = true; }, 5000);
   }
 
-  return {api, live, el, since, toast, csrf};
+  /** Take a toast down at once: a message about a ticket no longer in hand must not linger. */
+  function clearToast() {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    clearTimeout(box._t); box.hidden = true; box.textContent = "";
+  }
+
+  return {api, live, el, since, toast, clearToast, csrf};
 })();

@@ -2,11 +2,12 @@
 "use strict";
 (() => {
   const page = JSON.parse(document.getElementById("page-data").textContent);
-  const {api, el, since, toast} = OV;
+  const {api, el, since, toast, clearToast} = OV;
   const $ = (id) => document.getElementById(id);
   const STATUS = {called: "已呼叫", serving: "办理中", waiting: "等候", done: "已办结"};
   const PRIORITY = {ordinary: "普通", green: "绿色通道", appointment: "预约"};
   let windowId = null, view = null, items = {}, queueStats = {}, socket = null, busy = false;
+  let lists = null, listsTimer = null, shownTicket = null;
 
   async function boot() {
     const cat = await api("GET", `/api/v1/halls/${page.hall_id}/catalog`);
@@ -57,7 +58,7 @@
       $("live-state").textContent = "实时连接正常";
       socket.emit("join", {hall: page.hall_id});  // queue lengths come from the hall room
     });
-    socket.on("queue_stats", (ev) => { for (const q of ev.queues) queueStats[q.queue_id] = q; renderQueues(); });
+    socket.on("queue_stats", (ev) => { for (const q of ev.queues) queueStats[q.queue_id] = q; renderQueues(); loadListsSoon(); });
     socket.on("ticket_issued", () => loadQueues());
   }
 
@@ -75,7 +76,67 @@
     queueStats = {};
     for (const q of snap.queues) queueStats[q.queue_id] = q;
     renderQueues();
+    loadListsSoon();
   }
+
+  // ------------------------------------------------------------------ waiting and no-show lists
+  // One fetch for a burst of hall events (tickets issued, calls at other windows).
+  function loadListsSoon() { clearTimeout(listsTimer); listsTimer = setTimeout(loadLists, 300); }
+  async function loadLists() {
+    if (!windowId) return;
+    try { lists = await api("GET", `/api/v1/windows/${windowId}/desk-lists`); } catch (e) { return; }
+    renderLists();
+  }
+  const minutes = (s) => s == null ? "—" : s >= 3600 ? `${Math.floor(s / 3600)}小时${Math.floor(s % 3600 / 60)}分`
+    : s < 60 ? "不足1分钟" : `${Math.round(s / 60)}分钟`;
+  const clock = (iso) => iso ? new Date(iso).toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit", hour12: false}) : "";
+  function renderLists() {
+    if (!lists) return;
+    $("today-served").textContent = lists.today.served;
+    $("today-avg").textContent = lists.today.avg_service_s == null ? "—" : minutes(lists.today.avg_service_s);
+    const blocked = !!(view && (view.ticket || view.paused_at || view.status === "covered"));
+    const who = (t) => [t.masked_name || "", t.bundle || t.items.join("、")].filter(Boolean).join(" · ");
+    // The ticket just called leaves the list before the next fetch lands.
+    const waiting = lists.waiting.filter((t) => !(view && view.ticket && view.ticket.id === t.id));
+    $("waiting").querySelector("tbody").replaceChildren(...waiting.map((t) => el("tr", {"data-ticket": t.id},
+      el("td", {}, el("span", {class: "num"}, t.number), " ",
+        t.priority_class !== "ordinary" ? el("span", {class: "tag"}, PRIORITY[t.priority_class]) : null,
+        t.transferred ? el("span", {class: "tag"}, "转办") : null),
+      el("td", {"data-wait": t.wait_s}, minutes(since_s(t.issued_at))),
+      el("td", {class: "muted"}, who(t)),
+      el("td", {}, el("button", {type: "button", class: "secondary", "data-call": t.id, disabled: blocked,
+        title: blocked ? "手上有在办号票或暂停服务时不能呼叫" : `呼叫 ${t.number}`, onclick: () => callTicket(t)}, "指定呼叫")))));
+    $("waiting-none").hidden = waiting.length > 0;
+    $("waiting-count").textContent = waiting.length;
+    $("noshows").querySelector("tbody").replaceChildren(...lists.no_shows.map((t) => el("tr", {"data-ticket": t.id},
+      el("td", {}, el("span", {class: "num"}, t.number)), el("td", {}, clock(t.closed_at)),
+      el("td", {class: "muted"}, who(t)),
+      el("td", {}, t.can_requeue
+        ? el("button", {type: "button", class: "secondary", "data-requeue": t.id, onclick: () => requeue(t)}, "过号重排")
+        : el("span", {class: "muted"}, "已重排过")))));
+    $("noshows-none").hidden = lists.no_shows.length > 0;
+    $("noshow-count").textContent = lists.no_shows.length;
+  }
+  const since_s = (iso) => Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+  function showTab(name) {
+    document.querySelectorAll(".desk-lists .tab").forEach((b) => {
+      const on = b.dataset.tab === name;
+      b.classList.toggle("active", on); b.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    $("pane-waiting").hidden = name !== "waiting"; $("pane-noshows").hidden = name !== "noshows";
+  }
+  document.querySelectorAll(".desk-lists .tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+  // 指定呼叫: the clerk names the visitor (e.g. one who came back to the desk); the server checks the queue.
+  const callTicket = (t) => act(async () => {
+    const r = await api("POST", `/api/v1/windows/${windowId}/call/${t.id}`);
+    settled(r.ticket);
+    toast(`已指定呼叫 ${r.ticket.number}`);
+  });
+  // 过号重排: the late visitor goes back a few places behind the head (the hall's setting), once.
+  const requeue = (t) => act(async () => {
+    await api("POST", `/api/v1/tickets/${t.id}/requeue`);
+    toast(`${t.number} 已过号重排，将在前几位之后被呼叫`);
+  });
 
   async function loadOverdue() {
     const res = await api("GET", `/api/v1/halls/${page.hall_id}/deferred-overdue?window_id=${windowId}`);
@@ -105,6 +166,9 @@
 
   function render() {
     const w = view;
+    // A message about the previous visitor must not stay up over the next one.
+    const holding = w.ticket ? w.ticket.id : null;
+    if (holding !== shownTicket) { clearToast(); shownTicket = holding; }
     $("desk-title").textContent = `${w.number}号窗口 · ${w.name}` + (w.clerk_post ? ` · ${w.clerk_post}岗` : "");
     const cover = $("cover-banner");
     if (w.covering && w.covering.length) {
@@ -132,6 +196,7 @@
     $("btn-pause").disabled = has;
     if (t) renderTicket(t);
     renderQueues();
+    renderLists();
   }
 
   function renderTicket(t) {
@@ -140,22 +205,23 @@
     $("t-status").textContent = STATUS[t.status] || t.status;
     $("t-priority").textContent = PRIORITY[t.priority_class] || t.priority_class;
     $("t-since").textContent = t.called_at ? `已呼叫 ${since(t.called_at)}` : "";
+    // The visitor's wait so far: from taking the ticket to the call (a transfer keeps the original time).
+    $("t-waited").textContent = t.issued_at ? `已等候 ${since(t.issued_at, t.called_at ? Date.parse(t.called_at) : Date.now())}` : "";
     $("t-reason").textContent = t.call_reason || "—";
     $("t-name").textContent = t.masked_name || "（未登记）";
     $("t-id").textContent = t.masked_id || "（未登记）";
     $("t-transfer").hidden = !t.transferred_from_id;
     $("t-transfer").textContent = t.transferred_from_id ? "转办而来的号票（保留原取号时间）" : "";
     loadPages(t);
-    const box = $("t-items");
-    box.replaceChildren();
-    for (const id of t.item_ids) {
-      const it = items[id];
-      if (!it) continue;
-      box.append(el("h3", {}, it.name), el("ul", {}, (it.materials || []).map((m) => el("li", {},
-        `${m.name}（${formLabel(m.form)}${m.count > 1 ? " ×" + m.count : ""}）`,
-        m.required === false ? el("span", {class: "tag"}, "非必需") : null,
-        m.deferrable ? el("span", {class: "tag"}, "可后补") : null))));
-    }
+    // One merged list of the matter (a bundle's shared materials once), under the bundle's name.
+    const names = t.item_ids.map((id) => items[id] && items[id].name).filter(Boolean);
+    const head = t.bundle ? el("h3", {class: "materials-head", id: "t-materials-head"}, `${t.bundle}：所需材料`,
+      el("span", {class: "muted materials-for"}, `（含${names.join("、")}，共同材料只需一份）`))
+      : el("h3", {class: "materials-head", id: "t-materials-head"}, `${names.join("、")}：所需材料`);
+    $("t-items").replaceChildren(head, el("ul", {id: "t-materials"}, (t.materials || []).map((m) => el("li", {},
+      `${m.name}（${formLabel(m.form)}${m.count > 1 ? " ×" + m.count : ""}）`,
+      m.required === false ? el("span", {class: "tag"}, "非必需") : null,
+      m.deferrable ? el("span", {class: "tag"}, "可后补") : null))));
   }
   // Pages the visitor scanned at the kiosk, fetched as the signed-in clerk (session cookie).
   let pages = [], pagesOf = null, pageAt = 0;
@@ -189,26 +255,27 @@
   async function act(fn) {
     if (busy) return;
     busy = true;
+    clearToast();
     try { await fn(); } catch (e) { toast(e.message, "error"); } finally { busy = false; refresh(); }
   }
   const ticket = () => view && view.ticket;
+  // This desk's own action changed the ticket in hand: its toast speaks of the new state and stays.
+  const settled = (t) => { shownTicket = t ? t.id : null; };
 
   const actions = {
     call: () => ticket() ? openFinish(true) : act(async () => {
       const r = await api("POST", `/api/v1/windows/${windowId}/call-next`);
+      settled(r.ticket);
       toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
     }),
     // Recall and no-show change nothing else on the desk: say that they happened.
     recall: () => ticket() && act(async () => {
       const t = ticket();
-      await api("POST", `/api/v1/tickets/${t.id}/recall`);
+      const r = await api("POST", `/api/v1/tickets/${t.id}/recall`);
+      t.recall_count = r.recall_count;  // 过号 may follow at once, before the refresh lands
       toast(`已重呼 ${t.number}`);
     }),
-    noshow: () => ticket() && act(async () => {
-      const t = ticket();
-      await api("POST", `/api/v1/tickets/${t.id}/no-show`);
-      toast(`${t.number} 已过号`);
-    }),
+    noshow: () => ticket() && askNoShow(),
     start: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/start`)),
     finish: () => ticket() && openFinish(),
     transfer: () => ticket() && openTransfer(),
@@ -228,6 +295,32 @@
       showPicker();
     }),
   };
+
+  // 过号 only after one recall or the hall's minimum time since the call, and only once confirmed.
+  function noShowWait(t) {
+    const min = lists ? lists.rules.no_show_min_s : 0;
+    if (t.recall_count > 0 || !t.called_at) return 0;
+    return Math.max(0, min - Math.floor((Date.now() - Date.parse(t.called_at)) / 1000));
+  }
+  function askNoShow() {
+    const t = ticket();
+    const left = noShowWait(t);
+    if (left > 0) {
+      toast(`请先重呼一次（F2），或呼叫满${Math.ceil(lists.rules.no_show_min_s / 60)}分钟后再标记过号（还需约${Math.ceil(left / 60)}分钟）。`, "error");
+      return;
+    }
+    $("ns-text").textContent = `${t.number} 号已呼叫${t.recall_count ? `并重呼 ${t.recall_count} 次` : ` ${since(t.called_at)}`}，确认办事人未到场，标记为过号？`;
+    openDialog("noshow-dlg");
+  }
+  $("ns-confirm").addEventListener("click", () => {
+    const t = ticket();
+    $("noshow-dlg").close();
+    if (t) act(async () => {
+      await api("POST", `/api/v1/tickets/${t.id}/no-show`);
+      settled(null);
+      toast(`${t.number} 已过号`);
+    });
+  });
 
   function openDialog(id) { const d = $(id); d.querySelectorAll(".error").forEach((e) => { e.hidden = true; }); d.showModal(); }
   document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
@@ -283,6 +376,7 @@
         ? await api("POST", `/api/v1/windows/${windowId}/finish-and-call-next`, {...body, ticket_id: t.id})
         : await api("POST", `/api/v1/tickets/${t.id}/finish`, body);
       $("finish-dlg").close();
+      settled(finishAndNext ? r.ticket : null);
       if (finishAndNext) toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
       const last = $("last-finished");
       last.hidden = false;
@@ -332,7 +426,7 @@
     if ($("x-note").value.trim()) body.note = $("x-note").value.trim();
     try {
       await api("POST", `/api/v1/tickets/${ticket().id}/transfer`, body);
-      $("transfer-dlg").close(); toast("已转办"); refresh();
+      $("transfer-dlg").close(); settled(null); toast("已转办"); refresh();
     } catch (e) { $("x-error").textContent = e.message; $("x-error").hidden = false; }
   });
   $("p-submit").addEventListener("click", async () => {
@@ -351,5 +445,6 @@
     actions[b.dataset.act]();
   });
   setInterval(() => { if (view && view.ticket) $("t-since").textContent = `已呼叫 ${since(view.ticket.called_at)}`; renderQueues(); }, 1000);
+  setInterval(() => { if (lists) renderLists(); }, 30000);  // waits grow between events
   boot().catch((e) => toast(e.message, "error"));
 })();

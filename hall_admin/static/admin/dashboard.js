@@ -34,6 +34,8 @@
     windows = snap.windows; alerts = snap.alerts; notices = snap.notices || [];
     queues = {}; for (const q of snap.queues) queues[q.queue_id] = q;
     render();
+    // The KPI strip (dashboard_kpis.js) follows every fresh snapshot.
+    document.dispatchEvent(new CustomEvent("ov:hall-snapshot", {detail: snap}));
   }
   function reload() {
     clearTimeout(timer);
@@ -44,7 +46,11 @@
   const handlers = {
     snapshot: apply,
     alert: (a) => { if (!alerts.some((x) => x.id === a.id)) alerts.unshift(a); beep(); renderAlerts(); reload(); },
-    queue_stats: (ev) => { for (const q of ev.queues) queues[q.queue_id] = q; renderQueues(); },
+    queue_stats: (ev) => {
+      for (const q of ev.queues) queues[q.queue_id] = q;
+      renderQueues();
+      document.dispatchEvent(new CustomEvent("ov:queue-stats", {detail: Object.values(queues)}));
+    },
     notice_changed: (ev) => { notices = ev.notices || []; renderNotices(); },
     offline: () => { $("live-state").textContent = "实时连接中断，正在重连…"; },
     error: (err) => toast(err.message, "error"),

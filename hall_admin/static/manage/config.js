@@ -75,7 +75,7 @@
   }
 
   // ------------------------------------------------------------ hall settings and opening hours
-  const NUMBERS = ["max_recalls", "late_requeue_places", "pause_cover_after_s", "wait_alert_s", "default_service_s"];
+  const NUMBERS = ["max_recalls", "late_requeue_places", "no_show_min_s", "pause_cover_after_s", "wait_alert_s", "default_service_s"];
 
   function addPeriod(cell, from = "", to = "") {
     const span = $("tpl-period").content.firstElementChild.cloneNode(true);
@@ -108,6 +108,9 @@
     const f = $("settings-form");
     try {
       const s = await OV.api("GET", `/api/v1/halls/${H}/settings`);
+      // A zone set through the API outside the offered list stays selectable as it is.
+      const zones = f.elements.timezone;
+      if (s.timezone && ![...zones.options].some((o) => o.value === s.timezone)) zones.append(new Option(s.timezone, s.timezone));
       for (const k of ["name", "timezone", "day_boundary", "public_base_url", ...NUMBERS]) f.elements[k].value = s[k] ?? "";
       drawHours(s.opening_hours || {});
       f.dataset.loaded = "1";

@@ -46,17 +46,17 @@
       {name: "取号", color: "#0b4a8b", values: r.periods.map((p) => p.issued)},
       {name: "已办", color: "#2e7d32", values: r.periods.map((p) => p.served)},
       {name: "过号", color: "#b3261e", values: r.periods.map((p) => p.no_show)},
-    ], {title: "volume"});
+    ], {kind: "count", file: "取号与办件趋势"});
     Charts.lines($("chart-wait"), labels, [
       {name: "平均等候", color: "#0b4a8b", values: r.periods.map((p) => p.wait_mean_s === null ? null : p.wait_mean_s / 60)},
       {name: "P90 等候", color: "#e0b000", values: r.periods.map((p) => p.wait_p90_s === null ? null : p.wait_p90_s / 60)},
       {name: "平均办理", color: "#7b1fa2", values: r.periods.map((p) => p.service_mean_s === null ? null : p.service_mean_s / 60)},
-    ], {title: "minutes", fmt: (v) => (v >= 10 ? Math.round(v) : Math.round(v * 100) / 100) + "分"});
+    ], {kind: "minutes", file: "等候与办理时长"});
     Charts.lines($("chart-rates"), labels, [
       {name: "当场办结率", color: "#2e7d32", values: r.periods.map((p) => p.on_the_spot_rate)},
       {name: "只跑一次率", color: "#0b4a8b", values: r.periods.map((p) => p.one_visit_rate)},
       {name: "满意度", color: "#e0b000", values: r.periods.map((p) => p.satisfaction)},
-    ], {title: "rates", fmt: (v) => Math.round(v * 100) + "%"});
+    ], {kind: "rate", file: "当场办结率、只跑一次率与满意度"});
     Charts.heatmap($("chart-heat"), r.heatmap.weekdays, r.heatmap.hours, r.heatmap.counts);
   }
 
@@ -65,8 +65,9 @@
     if (!g.length) { $("chart-windows").replaceChildren(OV.el("p", {class: "muted"}, "该时段没有窗口数据")); return; }
     Charts.bars($("chart-windows"), g.map((x) => x.label), [
       {name: "已办件数", color: "#0b4a8b", values: g.map((x) => x.served)},
-      {name: "平均等候(分)", color: "#e0b000", values: g.map((x) => x.wait_mean_s === null ? null : Math.round(x.wait_mean_s / 6) / 10)},
-      {name: "空岗(分)", color: "#b3261e", values: g.map((x) => x.empty_minutes)},
+      {name: "平均等候（分钟）", color: "#e0b000", kind: "minutes",
+       values: g.map((x) => x.wait_mean_s === null ? null : Math.round(x.wait_mean_s / 6) / 10)},
+      {name: "空岗（分钟）", color: "#b3261e", kind: "minutes", values: g.map((x) => x.empty_minutes)},
     ]);
   }
 

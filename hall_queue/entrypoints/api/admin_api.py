@@ -149,6 +149,15 @@ def deferred_overdue(hall_id: int):
         return {"items": window_desk.overdue_deferred(s, hall, now=now(), window_id=window_id)}
 
 
+@operation("/windows/<int:window_id>/desk-lists", "GET", roles=STAFF,
+           summary="List who waits for the window (指定呼叫), today's no-shows (过号重排) and its served count",
+           response=S.DeskListsOut, tags=("calling",))
+def window_desk_lists(window_id: int):
+    with runtime().db.read() as s:
+        w = get_row(s, Window, window_id, "window")
+        return window_desk.desk_lists(s, get_hall(s, w.hall_id), w, now=now(), actor=g.actor)
+
+
 # ---------------------------------------------------------------- rating pads and ratings
 
 @operation("/windows/<int:window_id>/pad-token", "POST", roles=MANAGERS,

@@ -353,6 +353,15 @@ def call_next(window_id: int):
     return write(do)
 
 
+@operation("/windows/<int:window_id>/call/<int:ticket_id>", "POST", roles=STAFF,
+           summary="Call one chosen waiting ticket (指定呼叫)", response=S.CallOut, tags=("calling",))
+def call_ticket(window_id: int, ticket_id: int):
+    def do(s: Session):
+        called, events = calling.call_ticket(s, window_id, ticket_id, now=now(), actor=g.actor)
+        return called.answer(), events
+    return write(do)
+
+
 @operation("/windows/<int:window_id>/finish-and-call-next", "POST", roles=STAFF,
            summary="Finish the ticket in hand and call the next", body=S.FinishAndCallIn, response=S.FinishAndCallOut,
            tags=("calling",))

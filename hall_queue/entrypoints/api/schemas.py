@@ -174,6 +174,13 @@ class ListOut(Out):
     items: list[dict[str, Any]]
 
 
+class DeskListsOut(Out):
+    waiting: list[dict[str, Any]]
+    no_shows: list[dict[str, Any]]
+    today: dict[str, Any]
+    rules: dict[str, Any]
+
+
 class CatalogOut(Out):
     categories: list[dict[str, Any]]
     items: list[dict[str, Any]]
