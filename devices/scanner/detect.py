@@ -44,6 +44,10 @@ FAR_OFFSET = 7.0  # working pixels: a page's step persists this far, a printed l
 PERSIST = 0.3  # share of a side's step still seen FAR_OFFSET away for it to count as a step
 OUTER_DROP = 0.35  # an enclosing outline may score this much less than the best and still win
 OUTER_AREA = 1.6  # ... if it is at least this much larger (a card around its photo, a page around a column)
+REGION_SIZE = 160  # long side of the small copy the region cue compares colour bands on
+REGION_TOP = 24  # best candidates (line evidence and size) that get the region cue
+REGION_WEIGHT = 0.3  # how much the region cue moves a candidate's rank
+OUTER_SEPARATION = 0.15  # an enclosing outline may separate inside from outside this much less
 
 _local = threading.local()
 
@@ -574,6 +578,156 @@ def _on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float = 1.5) -
 
 
 # --------------------------------------------------------------------------------------------
+# region cue: does the colour change across the outline, over a band, not just at a line?
+
+
+class _Regions:
+    """Quantised colours of a small copy of the frame, to compare the bands just inside and just
+    outside an outline.
+
+    The line evidence looks a few pixels either side of a side; wood grain, a shadow's edge or a
+    form's printed frame pass that test. Over a wider band a page still differs from the desk
+    around it (colour and texture), whereas a printed frame has paper on both sides and an
+    outline that strays onto the desk has desk on both sides for part of its length.
+    """
+
+    def __init__(self, ycc8: np.ndarray) -> None:
+        h, w = ycc8.shape[:2]
+        s = min(1.0, REGION_SIZE / max(h, w))
+        self.scale = s
+        tiny = cv2.resize(ycc8, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+        self.shape = tiny.shape[:2]
+        self.tiny = tiny
+        y = np.minimum(tiny[..., 0].astype(np.int32) // 24, 10)
+        cr = np.clip((tiny[..., 1].astype(np.int32) - 96) // 8, 0, 7)
+        cb = np.clip((tiny[..., 2].astype(np.int32) - 96) // 8, 0, 7)
+        self.labels = (y * 64 + cr * 8 + cb).ravel()
+        self.n_bins = 11 * 64
+        self._canvas = np.zeros(self.shape, np.uint8)
+
+    def separation(self, quads: np.ndarray) -> np.ndarray:
+        """1 - Bhattacharyya overlap of the colours in a band inside and a band outside each quad
+        (clockwise, working-image pixels): near 1 for a page on a desk, near 0 for a line drawn
+        on one surface. Bands outside the frame are not seen; too little seen gives 0.5."""
+        out = np.full(len(quads), 0.5)
+        canvas = self._canvas
+        for i, q in enumerate(quads):
+            q = (np.asarray(q, np.float64) + 0.5) * self.scale - 0.5
+            width = float(np.clip(0.12 * np.sqrt(abs(_signed_area(q))), 2.0, 8.0))
+            rings = [_offset_quad(q, o) for o in (width + 1.0, 1.0, -1.0, -(width + 1.0))]
+            if any(r is None for r in rings):
+                continue
+            canvas[:] = 0
+            for r, v in zip(rings, (2, 0, 1, 0)):
+                cv2.fillConvexPoly(canvas, np.round(r * 16).astype(np.int32), v, cv2.LINE_8, 4)
+            flat = canvas.ravel()
+            inner = np.bincount(self.labels[flat == 1], minlength=self.n_bins)
+            outer = np.bincount(self.labels[flat == 2], minlength=self.n_bins)
+            ni, no = inner.sum(), outer.sum()
+            if ni < 8 or no < 8:
+                continue
+            out[i] = 1.0 - float(np.sqrt(inner * outer).sum() / np.sqrt(ni * no))
+        return out
+
+
+REGION_K = 4  # colour clusters of the small copy
+
+
+def _region_quads(regions: _Regions) -> list[np.ndarray]:
+    """Return outlines of colour regions (k-means on the small copy), in working-image pixels.
+
+    A page whose border LSD finds only in pieces (a hand over one side, grain along another)
+    is still a region of its own colour; the four longest sides of its hull meet at its
+    corners, even at one hidden under a finger.
+    """
+    tiny = regions.tiny.reshape(-1, 3).astype(np.float32) * _CHROMA_WEIGHT
+    h, w = regions.shape
+    centres = np.percentile(tiny, np.linspace(8, 92, REGION_K), axis=0, method="nearest").astype(np.float32)
+    for _ in range(6):
+        d2 = ((tiny[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+        lab = np.argmin(d2, axis=1)
+        for k in range(REGION_K):
+            sel = lab == k
+            if sel.any():
+                centres[k] = tiny[sel].mean(0)
+    lab = lab.reshape(h, w)
+    ring = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    border_share = np.bincount(ring, minlength=REGION_K) / len(ring)
+    masks = [lab == k for k in range(REGION_K)]
+    # Everything unlike the desk (the colours that fill most of the frame's edge) together: a
+    # page, its print and its photo.
+    masks.append(~np.isin(lab, np.flatnonzero(border_share > 0.25)))
+    out: list[np.ndarray] = []
+    kernel = np.ones((3, 3), np.uint8)
+    min_area = MIN_AREA_FRACTION * h * w
+    back = 1.0 / regions.scale
+    for m in masks:
+        m8 = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+        m8 = cv2.morphologyEx(m8, cv2.MORPH_OPEN, kernel)
+        contours, _ = cv2.findContours(m8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for cnt in sorted(contours, key=cv2.contourArea, reverse=True)[:2]:
+            a = cv2.contourArea(cnt)
+            if a < min_area or a > 0.9 * h * w:
+                break
+            hull = cv2.convexHull(cnt)
+            # Solid regions only: a page is convex, the desk's grain and a cloth's pattern are not.
+            if a < 0.75 * cv2.contourArea(hull):
+                continue
+            for q in _hull_quads(hull.reshape(-1, 2).astype(np.float64)):
+                out.append((q + 0.5) * back - 0.5)
+    return out
+
+
+def _hull_quads(hull: np.ndarray) -> list[np.ndarray]:
+    """Quads fitted to a convex hull: its 4-gon approximation, or where the four longest sides
+    of a 5- or 6-gon meet (a cut-off corner restored)."""
+    peri = cv2.arcLength(hull.astype(np.float32).reshape(-1, 1, 2), True)
+    found = []
+    for eps in (0.015, 0.03, 0.05):
+        poly = cv2.approxPolyDP(hull.astype(np.float32).reshape(-1, 1, 2), eps * peri, True).reshape(-1, 2)
+        n = len(poly)
+        if n == 4:
+            found.append(poly.astype(np.float64))
+            break
+        if n in (5, 6):
+            e = np.roll(poly, -1, axis=0) - poly
+            keep = np.sort(np.argsort(-np.linalg.norm(e, axis=1))[:4])
+            lines = [_line_through(poly[k].astype(np.float64), poly[(k + 1) % n].astype(np.float64)) for k in keep]
+            corners = []
+            for k in range(4):
+                p = np.cross(lines[k - 1], lines[k])
+                if abs(p[2]) < 1e-9:
+                    break
+                corners.append(p[:2] / p[2])
+            if len(corners) == 4:
+                found.append(np.array(corners))
+            break
+    return found
+
+
+def _offset_quad(q: np.ndarray, dist: float) -> np.ndarray | None:
+    """Move each side of a clockwise (on screen) quad ``dist`` outwards; None if it turns over."""
+    a, b = q, np.roll(q, -1, axis=0)
+    d = b - a
+    length = np.linalg.norm(d, axis=1)
+    if np.any(length < 1e-6):
+        return None
+    d = d / length[:, None]
+    n = np.stack([d[:, 1], -d[:, 0]], axis=1)
+    p = a + n * dist
+    # Corner k is where side k-1 meets side k.
+    pp, dp = np.roll(p, 1, axis=0), np.roll(d, 1, axis=0)
+    den = dp[:, 0] * d[:, 1] - dp[:, 1] * d[:, 0]
+    if np.any(np.abs(den) < 1e-9):
+        return None
+    t = ((p[:, 0] - pp[:, 0]) * d[:, 1] - (p[:, 1] - pp[:, 1]) * d[:, 0]) / den
+    r = pp + dp * t[:, None]
+    if np.sign(_signed_area(r)) != np.sign(_signed_area(q)) or abs(_signed_area(r)) < 4.0:
+        return None
+    return r
+
+
+# --------------------------------------------------------------------------------------------
 # full-resolution refinement
 
 
@@ -752,7 +906,7 @@ def _aligned(outer: np.ndarray, inner: np.ndarray, tol_deg: float = 15.0) -> boo
 
 
 def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_border: np.ndarray,
-               inside: np.ndarray, outside: np.ndarray, best: int) -> int:
+               inside: np.ndarray, outside: np.ndarray, best: int, separation) -> int:
     # A card's photo, a form's boxed table or a figure is a well-supported rectangle in its own
     # right; when an almost as well supported outline encloses it, that outline is the page.
     inner = np.asarray(quads[best], dtype=np.float32)
@@ -765,6 +919,10 @@ def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_b
         # (One side more on the frame border is allowed: a card pushed against the frame's edge
         # around its photo.)
         if area[k] < OUTER_AREA * area[choice] or n_border[k] > n_border[choice] + 1:
+            continue
+        # The page around its printed frame has desk outside it; an outline half on the desk
+        # has desk on both sides of part of it.
+        if separation(k) < separation(choice) - OUTER_SEPARATION:
             continue
         # What surrounds the inner outline must be the outer one's own surface (the card around
         # its photo), not desk that a false outer quad happens to take in.
@@ -846,13 +1004,17 @@ def detect_page(frame: object) -> PageDetection | None:
     contrast = _contrast_threshold(gray)
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
-    pick = _choose(ycc_f, quads, contrast)
+    regions = _Regions(ycc8)
+    # Region outlines are only as exact as the small copy; their sides are snapped to the
+    # working image's edges before they compete with the line-built quads.
+    quads.extend(_refine(small, q, 1.0 / regions.scale) for q in _region_quads(regions))
+    pick = _choose(ycc_f, quads, contrast, regions)
     if pick is None or pick[1] < RETRY_SCORE:
         # A faint border (white page on a light desk, in shadow) may give LSD too little
         # gradient even after the global stretch; a local equaliser lifts it, at the price of
         # lifting desk texture too, so it is only tried when the plain pass found nothing good.
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
-        pick = _choose(ycc_f, quads, contrast)
+        pick = _choose(ycc_f, quads, contrast, regions)
     if pick is None:
         return None
     small_q, score = pick
@@ -862,17 +1024,33 @@ def detect_page(frame: object) -> PageDetection | None:
     return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
 
 
-def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float) -> tuple[np.ndarray, float] | None:
+def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
+            regions: _Regions) -> tuple[np.ndarray, float] | None:
     """Return the best-supported candidate and its score, or None when none is good enough."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
     score, n_border, inside, outside = _score_quads(ycc_f, quads, contrast)
-    area = np.abs(_signed_area(np.asarray(quads, dtype=np.float64))) / (sw * sh)
+    q = np.asarray(quads, dtype=np.float64)
+    signed = _signed_area(q)
+    area = np.abs(signed) / (sw * sh)
     # Among near-equal evidence prefer the larger outline: a page over its own printed frame.
     final = score + 0.1 * np.sqrt(area)
-    best = int(np.argmax(final))
-    if score[best] < MIN_SCORE:
+    if score.max() < MIN_SCORE:
         return None
-    best = _outermost(quads, score, area, n_border, inside, outside, best)
+    # The contenders also get the region cue; the rest cannot catch up with them anyway.
+    top = _top(np.where(score >= MIN_SCORE, final, -np.inf), REGION_TOP)
+    top = top[score[top] >= MIN_SCORE]
+    clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
+    sep = np.full(len(q), np.nan)
+    sep[top] = regions.separation(clockwise[top])
+    final = np.where(score >= MIN_SCORE, final + REGION_WEIGHT * np.nan_to_num(sep), -np.inf)
+    best = int(np.argmax(final))
+
+    def separation(k: int) -> float:
+        if np.isnan(sep[k]):
+            sep[k] = regions.separation(clockwise[k:k + 1])[0]
+        return float(sep[k])
+
+    best = _outermost(quads, score, area, n_border, inside, outside, best, separation)
     return np.asarray(quads[best], dtype=np.float64), float(score[best])
