@@ -47,7 +47,8 @@ OUTER_AREA = 1.6  # ... if it is at least this much larger (a card around its ph
 REGION_SIZE = 160  # long side of the small copy the region cue compares colour bands on
 REGION_TOP = 24  # best candidates (line evidence and size) that get the region cue
 REGION_WEIGHT = 0.3  # how much the region cue moves a candidate's rank
-OUTER_SEPARATION = 0.15  # an enclosing outline may separate inside from outside this much less
+CONTAIN_SLACK = 3.0  # working pixels an enclosed outline's corner may stick out of the enclosing one
+SAME_SURFACE_OVERLAP = 0.6  # Bhattacharyya overlap of two bands' colours that makes them one surface
 
 _local = threading.local()
 
@@ -605,29 +606,49 @@ class _Regions:
         self.n_bins = 11 * 64
         self._canvas = np.zeros(self.shape, np.uint8)
 
-    def separation(self, quads: np.ndarray) -> np.ndarray:
-        """1 - Bhattacharyya overlap of the colours in a band inside and a band outside each quad
-        (clockwise, working-image pixels): near 1 for a page on a desk, near 0 for a line drawn
-        on one surface. Bands outside the frame are not seen; too little seen gives 0.5."""
-        out = np.full(len(quads), 0.5)
+    def bands(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Colour histograms (normalised) of a band just inside and a band just outside a quad
+        (clockwise, working-image pixels); None when too little of either is in the frame."""
+        q = (np.asarray(q, np.float64) + 0.5) * self.scale - 0.5
+        width = float(np.clip(0.12 * np.sqrt(abs(_signed_area(q))), 2.0, 8.0))
+        rings = [_offset_quad(q, o) for o in (width + 1.0, 1.0, -1.0, -(width + 1.0))]
+        if any(r is None for r in rings):
+            return None
         canvas = self._canvas
+        canvas[:] = 0
+        for r, v in zip(rings, (2, 0, 1, 0)):
+            cv2.fillConvexPoly(canvas, np.round(r * 16).astype(np.int32), v, cv2.LINE_8, 4)
+        flat = canvas.ravel()
+        inner = np.bincount(self.labels[flat == 1], minlength=self.n_bins).astype(np.float64)
+        outer = np.bincount(self.labels[flat == 2], minlength=self.n_bins).astype(np.float64)
+        ni, no = inner.sum(), outer.sum()
+        if ni < 8 or no < 8:
+            return None
+        return inner / ni, outer / no
+
+    def separation(self, quads: np.ndarray) -> np.ndarray:
+        """1 - Bhattacharyya overlap of the colours in a band inside and a band outside each quad:
+        near 1 for a page on a desk, near 0 for a line drawn on one surface. Bands outside the
+        frame are not seen; too little seen gives 0.5."""
+        out = np.full(len(quads), 0.5)
         for i, q in enumerate(quads):
-            q = (np.asarray(q, np.float64) + 0.5) * self.scale - 0.5
-            width = float(np.clip(0.12 * np.sqrt(abs(_signed_area(q))), 2.0, 8.0))
-            rings = [_offset_quad(q, o) for o in (width + 1.0, 1.0, -1.0, -(width + 1.0))]
-            if any(r is None for r in rings):
-                continue
-            canvas[:] = 0
-            for r, v in zip(rings, (2, 0, 1, 0)):
-                cv2.fillConvexPoly(canvas, np.round(r * 16).astype(np.int32), v, cv2.LINE_8, 4)
-            flat = canvas.ravel()
-            inner = np.bincount(self.labels[flat == 1], minlength=self.n_bins)
-            outer = np.bincount(self.labels[flat == 2], minlength=self.n_bins)
-            ni, no = inner.sum(), outer.sum()
-            if ni < 8 or no < 8:
-                continue
-            out[i] = 1.0 - float(np.sqrt(inner * outer).sum() / np.sqrt(ni * no))
+            got = self.bands(q)
+            if got is not None:
+                out[i] = 1.0 - float(np.sqrt(got[0] * got[1]).sum())
         return out
+
+    def same_surface(self, inner: np.ndarray, outer: np.ndarray) -> bool:
+        """Tell whether what lies around ``inner`` looks like the inside of ``outer`` (a card
+        around its photo) by their colour histograms, which glare and print do not upset the
+        way they do a median colour."""
+        a, b = self.bands(inner), self.bands(outer)
+        if a is None or b is None:
+            return False
+        # ... and more like it than like what lies outside ``outer``: a false outline on the
+        # desk around the page has desk both around the page and outside itself.
+        like_in = float(np.sqrt(a[1] * b[0]).sum())
+        like_out = float(np.sqrt(a[1] * b[1]).sum())
+        return like_in >= SAME_SURFACE_OVERLAP and like_in > like_out + 0.1
 
 
 REGION_K = 4  # colour clusters of the small copy
@@ -906,7 +927,7 @@ def _aligned(outer: np.ndarray, inner: np.ndarray, tol_deg: float = 15.0) -> boo
 
 
 def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_border: np.ndarray,
-               inside: np.ndarray, outside: np.ndarray, best: int, separation) -> int:
+               inside: np.ndarray, outside: np.ndarray, best: int, regions: _Regions) -> int:
     # A card's photo, a form's boxed table or a figure is a well-supported rectangle in its own
     # right; when an almost as well supported outline encloses it, that outline is the page.
     inner = np.asarray(quads[best], dtype=np.float32)
@@ -920,20 +941,17 @@ def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_b
         # around its photo.)
         if area[k] < OUTER_AREA * area[choice] or n_border[k] > n_border[choice] + 1:
             continue
-        # The page around its printed frame has desk outside it; an outline half on the desk
-        # has desk on both sides of part of it.
-        if separation(k) < separation(choice) - OUTER_SEPARATION:
-            continue
         # What surrounds the inner outline must be the outer one's own surface (the card around
         # its photo), not desk that a false outer quad happens to take in.
-        if not _same_surface(outside[choice], inside[k]):
+        if not (_same_surface(outside[choice], inside[k]) or regions.same_surface(quads[choice], quads[k])):
             continue
         # A card and its photo, a form and its table, share one plane and its axes; an outline
         # of desk grain or shadow around the page runs at whatever angle it likes.
         if not _aligned(quads[k], inner):
             continue
         outer = np.asarray(quads[k], dtype=np.float32).reshape(-1, 1, 2)
-        if all(cv2.pointPolygonTest(outer, (float(x), float(y)), True) > -1.0 for x, y in inner):
+        # (A little slack: a photo printed close to the card's edge, bowed by the lens.)
+        if all(cv2.pointPolygonTest(outer, (float(x), float(y)), True) > -CONTAIN_SLACK for x, y in inner):
             choice = int(k)
             inner = np.asarray(quads[k], dtype=np.float32)
     return choice
@@ -1042,15 +1060,8 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     top = _top(np.where(score >= MIN_SCORE, final, -np.inf), REGION_TOP)
     top = top[score[top] >= MIN_SCORE]
     clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
-    sep = np.full(len(q), np.nan)
+    sep = np.zeros(len(q))
     sep[top] = regions.separation(clockwise[top])
-    final = np.where(score >= MIN_SCORE, final + REGION_WEIGHT * np.nan_to_num(sep), -np.inf)
-    best = int(np.argmax(final))
-
-    def separation(k: int) -> float:
-        if np.isnan(sep[k]):
-            sep[k] = regions.separation(clockwise[k:k + 1])[0]
-        return float(sep[k])
-
-    best = _outermost(quads, score, area, n_border, inside, outside, best, separation)
+    final = np.where(score >= MIN_SCORE, final + REGION_WEIGHT * sep, -np.inf)
+    best = _outermost(clockwise, score, area, n_border, inside, outside, int(np.argmax(final)), regions)
     return np.asarray(quads[best], dtype=np.float64), float(score[best])
