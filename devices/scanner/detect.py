@@ -661,16 +661,19 @@ def _region_quads(regions: _Regions) -> list[np.ndarray]:
     is still a region of its own colour; the four longest sides of its hull meet at its
     corners, even at one hidden under a finger.
     """
-    tiny = regions.tiny.reshape(-1, 3).astype(np.float32) * _CHROMA_WEIGHT
     h, w = regions.shape
-    centres = np.percentile(tiny, np.linspace(8, 92, REGION_K), axis=0, method="nearest").astype(np.float32)
+    pix = regions.tiny.reshape(-1, 3).astype(np.float32) * _CHROMA_WEIGHT
+    # Deterministic k-means (the same frame always gives the same regions): started from
+    # brightness quantiles, fitted on every fourth pixel, then every pixel labelled once.
+    fit = pix[::4]
+    centres = np.percentile(fit, np.linspace(8, 92, REGION_K), axis=0, method="nearest").astype(np.float32)
     for _ in range(6):
-        d2 = ((tiny[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
-        lab = np.argmin(d2, axis=1)
-        for k in range(REGION_K):
-            sel = lab == k
-            if sel.any():
-                centres[k] = tiny[sel].mean(0)
+        lab = _nearest_centre(fit, centres)
+        counts = np.bincount(lab, minlength=REGION_K)
+        for c in range(3):
+            sums = np.bincount(lab, fit[:, c], minlength=REGION_K)
+            centres[:, c] = np.where(counts > 0, sums / np.maximum(counts, 1), centres[:, c])
+    lab = _nearest_centre(pix, centres)
     lab = lab.reshape(h, w)
     ring = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     border_share = np.bincount(ring, minlength=REGION_K) / len(ring)
@@ -697,6 +700,20 @@ def _region_quads(regions: _Regions) -> list[np.ndarray]:
             for q in _hull_quads(hull.reshape(-1, 2).astype(np.float64)):
                 out.append((q + 0.5) * back - 0.5)
     return out
+
+
+def _nearest_centre(pix: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, and |x|^2 is the same for every centre.
+    return np.argmin((centres * centres).sum(1)[None, :] - 2.0 * (pix @ centres.T), axis=1)
+
+
+def _dedupe(quads: list[np.ndarray], tol: float) -> list[np.ndarray]:
+    """Drop quads whose corners all lie within ``tol`` of an earlier one's."""
+    kept: list[np.ndarray] = []
+    for q in quads:
+        if not any(np.abs(q - k).max() < tol for k in kept):
+            kept.append(q)
+    return kept
 
 
 def _hull_quads(hull: np.ndarray) -> list[np.ndarray]:
@@ -728,22 +745,23 @@ def _hull_quads(hull: np.ndarray) -> list[np.ndarray]:
 
 def _offset_quad(q: np.ndarray, dist: float) -> np.ndarray | None:
     """Move each side of a clockwise (on screen) quad ``dist`` outwards; None if it turns over."""
-    a, b = q, np.roll(q, -1, axis=0)
-    d = b - a
-    length = np.linalg.norm(d, axis=1)
-    if np.any(length < 1e-6):
+    nxt, prv = [1, 2, 3, 0], [3, 0, 1, 2]
+    d = q[nxt] - q
+    length = np.sqrt((d * d).sum(1))
+    if length.min() < 1e-6:
         return None
     d = d / length[:, None]
-    n = np.stack([d[:, 1], -d[:, 0]], axis=1)
-    p = a + n * dist
+    p = q + np.stack([d[:, 1], -d[:, 0]], axis=1) * dist
     # Corner k is where side k-1 meets side k.
-    pp, dp = np.roll(p, 1, axis=0), np.roll(d, 1, axis=0)
+    pp, dp = p[prv], d[prv]
     den = dp[:, 0] * d[:, 1] - dp[:, 1] * d[:, 0]
-    if np.any(np.abs(den) < 1e-9):
+    if np.abs(den).min() < 1e-9:
         return None
     t = ((p[:, 0] - pp[:, 0]) * d[:, 1] - (p[:, 1] - pp[:, 1]) * d[:, 0]) / den
     r = pp + dp * t[:, None]
-    if np.sign(_signed_area(r)) != np.sign(_signed_area(q)) or abs(_signed_area(r)) < 4.0:
+    # Still the same way round and not collapsed: its sides keep their directions.
+    e = r[nxt] - r
+    if ((e * d).sum(1) < 1.0).any():
         return None
     return r
 
@@ -829,8 +847,9 @@ def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray) -> np.ndarra
     return _line_through(c, c + dd)
 
 
-def _refine(img: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
-    """Refine corners found on the downscaled image (``scale`` = full / small) at full size."""
+def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = True) -> np.ndarray:
+    """Refine corners found on the downscaled image (``scale`` = full / small) at full size;
+    ``fine`` adds a second, tight pass per side."""
     h, w = img.shape[:2]
     q = corners.copy()
     if _signed_area(q) < 0:
@@ -843,7 +862,7 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
         seg = _clip_segment(a, b, w, h, pad=radius + 2.0)
         got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
         ln, start, stop = got if got is not None else (None, None, None)
-        if ln is not None:
+        if ln is not None and fine:
             # A second pass with a tight window, centred on the first estimate.
             seg2 = _clip_segment(_project_onto(ln, a), _project_onto(ln, b), w, h, pad=4.5)
             ln2 = None if seg2 is None else _refine_side(img, seg2[0], seg2[1], 2.5, False)
@@ -1025,7 +1044,8 @@ def detect_page(frame: object) -> PageDetection | None:
     regions = _Regions(ycc8)
     # Region outlines are only as exact as the small copy; their sides are snapped to the
     # working image's edges before they compete with the line-built quads.
-    quads.extend(_refine(small, q, 1.0 / regions.scale) for q in _region_quads(regions))
+    quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False)
+                 for q in _dedupe(_region_quads(regions), 1.5 / regions.scale))
     pick = _choose(ycc_f, quads, contrast, regions)
     if pick is None or pick[1] < RETRY_SCORE:
         # A faint border (white page on a light desk, in shadow) may give LSD too little
