@@ -855,7 +855,7 @@ def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray) -> np.ndarra
 
 def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = True) -> np.ndarray:
     """Refine corners found on the downscaled image (``scale`` = full / small) at full size;
-    ``fine`` adds a second, tight pass per side."""
+    ``fine`` also fits each end of a side on its own (for a side bowed by the lens)."""
     h, w = img.shape[:2]
     q = corners.copy()
     if _signed_area(q) < 0:
