@@ -44,6 +44,11 @@ FAR_OFFSET = 7.0  # working pixels: a page's step persists this far, a printed l
 PERSIST = 0.3  # share of a side's step still seen FAR_OFFSET away for it to count as a step
 OUTER_DROP = 0.35  # an enclosing outline may score this much less than the best and still win
 OUTER_AREA = 1.6  # ... if it is at least this much larger (a card around its photo, a page around a column)
+REGION_SIZE = 160  # long side of the small copy the region cue compares colour bands on
+REGION_TOP = 12  # best candidates (line evidence and size) that get the region cue
+REGION_WEIGHT = 0.3  # how much the region cue moves a candidate's rank
+CONTAIN_SLACK = 3.0  # working pixels an enclosed outline's corner may stick out of the enclosing one
+SAME_SURFACE_OVERLAP = 0.6  # Bhattacharyya overlap of two bands' colours that makes them one surface
 
 _local = threading.local()
 
@@ -574,11 +579,205 @@ def _on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float = 1.5) -
 
 
 # --------------------------------------------------------------------------------------------
+# region cue: does the colour change across the outline, over a band, not just at a line?
+
+
+class _Regions:
+    """Quantised colours of a small copy of the frame, to compare the bands just inside and just
+    outside an outline.
+
+    The line evidence looks a few pixels either side of a side; wood grain, a shadow's edge or a
+    form's printed frame pass that test. Over a wider band a page still differs from the desk
+    around it (colour and texture), whereas a printed frame has paper on both sides and an
+    outline that strays onto the desk has desk on both sides for part of its length.
+    """
+
+    def __init__(self, ycc8: np.ndarray) -> None:
+        h, w = ycc8.shape[:2]
+        s = min(1.0, REGION_SIZE / max(h, w))
+        self.scale = s
+        tiny = cv2.resize(ycc8, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+        self.shape = tiny.shape[:2]
+        self.tiny = tiny
+        y = np.minimum(tiny[..., 0].astype(np.int32) // 24, 10)
+        cr = np.clip((tiny[..., 1].astype(np.int32) - 96) // 8, 0, 7)
+        cb = np.clip((tiny[..., 2].astype(np.int32) - 96) // 8, 0, 7)
+        self.labels = (y * 64 + cr * 8 + cb).ravel()
+        self.n_bins = 11 * 64
+        self._canvas = np.zeros(self.shape, np.uint8)
+
+    def bands(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Colour histograms (normalised) of a band just inside and a band just outside a quad
+        (clockwise, working-image pixels); None when too little of either is in the frame."""
+        q = (np.asarray(q, np.float64) + 0.5) * self.scale - 0.5
+        width = float(np.clip(0.12 * np.sqrt(abs(_signed_area(q))), 2.0, 8.0))
+        rings = [_offset_quad(q, o) for o in (width + 1.0, 1.0, -1.0, -(width + 1.0))]
+        if any(r is None for r in rings):
+            return None
+        canvas = self._canvas
+        canvas[:] = 0
+        for r, v in zip(rings, (2, 0, 1, 0)):
+            cv2.fillConvexPoly(canvas, np.round(r * 16).astype(np.int32), v, cv2.LINE_8, 4)
+        flat = canvas.ravel()
+        inner = np.bincount(self.labels[flat == 1], minlength=self.n_bins).astype(np.float64)
+        outer = np.bincount(self.labels[flat == 2], minlength=self.n_bins).astype(np.float64)
+        ni, no = inner.sum(), outer.sum()
+        if ni < 8 or no < 8:
+            return None
+        return inner / ni, outer / no
+
+    def separation(self, quads: np.ndarray) -> np.ndarray:
+        """1 - Bhattacharyya overlap of the colours in a band inside and a band outside each quad:
+        near 1 for a page on a desk, near 0 for a line drawn on one surface. Bands outside the
+        frame are not seen; too little seen gives 0.5."""
+        out = np.full(len(quads), 0.5)
+        for i, q in enumerate(quads):
+            got = self.bands(q)
+            if got is not None:
+                out[i] = 1.0 - float(np.sqrt(got[0] * got[1]).sum())
+        return out
+
+    def same_surface(self, inner: np.ndarray, outer: np.ndarray) -> bool:
+        """Tell whether what lies around ``inner`` looks like the inside of ``outer`` (a card
+        around its photo) by their colour histograms, which glare and print do not upset the
+        way they do a median colour."""
+        a, b = self.bands(inner), self.bands(outer)
+        if a is None or b is None:
+            return False
+        # ... and more like it than like what lies outside ``outer``: a false outline on the
+        # desk around the page has desk both around the page and outside itself.
+        like_in = float(np.sqrt(a[1] * b[0]).sum())
+        like_out = float(np.sqrt(a[1] * b[1]).sum())
+        return like_in >= SAME_SURFACE_OVERLAP and like_in > like_out + 0.1
+
+
+REGION_K = 4  # colour clusters of the small copy
+
+
+def _region_quads(regions: _Regions) -> list[np.ndarray]:
+    """Return outlines of colour regions (k-means on the small copy), in working-image pixels.
+
+    A page whose border LSD finds only in pieces (a hand over one side, grain along another)
+    is still a region of its own colour; the four longest sides of its hull meet at its
+    corners, even at one hidden under a finger.
+    """
+    h, w = regions.shape
+    pix = regions.tiny.reshape(-1, 3).astype(np.float32) * _CHROMA_WEIGHT
+    # Deterministic k-means (the same frame always gives the same regions): started from
+    # brightness quantiles, fitted on every fourth pixel, then every pixel labelled once.
+    fit = pix[::4]
+    centres = np.percentile(fit, np.linspace(8, 92, REGION_K), axis=0, method="nearest").astype(np.float32)
+    for _ in range(6):
+        lab = _nearest_centre(fit, centres)
+        counts = np.bincount(lab, minlength=REGION_K)
+        for c in range(3):
+            sums = np.bincount(lab, fit[:, c], minlength=REGION_K)
+            centres[:, c] = np.where(counts > 0, sums / np.maximum(counts, 1), centres[:, c])
+    lab = _nearest_centre(pix, centres)
+    lab = lab.reshape(h, w)
+    ring = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    border_share = np.bincount(ring, minlength=REGION_K) / len(ring)
+    masks = [lab == k for k in range(REGION_K)]
+    # Everything unlike the desk (the colours that fill most of the frame's edge) together: a
+    # page, its print and its photo.
+    masks.append(~np.isin(lab, np.flatnonzero(border_share > 0.25)))
+    out: list[np.ndarray] = []
+    kernel = np.ones((3, 3), np.uint8)
+    min_area = MIN_AREA_FRACTION * h * w
+    back = 1.0 / regions.scale
+    for m in masks:
+        m8 = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+        m8 = cv2.morphologyEx(m8, cv2.MORPH_OPEN, kernel)
+        contours, _ = cv2.findContours(m8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for cnt in sorted(contours, key=cv2.contourArea, reverse=True)[:2]:
+            a = cv2.contourArea(cnt)
+            if a < min_area or a > 0.9 * h * w:
+                break
+            hull = cv2.convexHull(cnt)
+            # Solid regions only: a page is convex, the desk's grain and a cloth's pattern are not.
+            if a < 0.75 * cv2.contourArea(hull):
+                continue
+            for q in _hull_quads(hull.reshape(-1, 2).astype(np.float64)):
+                out.append((q + 0.5) * back - 0.5)
+    return out
+
+
+def _nearest_centre(pix: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, and |x|^2 is the same for every centre.
+    return np.argmin((centres * centres).sum(1)[None, :] - 2.0 * (pix @ centres.T), axis=1)
+
+
+def _dedupe(quads: list[np.ndarray], tol: float) -> list[np.ndarray]:
+    """Drop quads whose corners all lie within ``tol`` of an earlier one's."""
+    kept: list[np.ndarray] = []
+    for q in quads:
+        if not any(np.abs(q - k).max() < tol for k in kept):
+            kept.append(q)
+    return kept
+
+
+def _hull_quads(hull: np.ndarray) -> list[np.ndarray]:
+    """Quads fitted to a convex hull: its 4-gon approximation, or where the four longest sides
+    of a 5- or 6-gon meet (a cut-off corner restored)."""
+    peri = cv2.arcLength(hull.astype(np.float32).reshape(-1, 1, 2), True)
+    found = []
+    for eps in (0.015, 0.03, 0.05):
+        poly = cv2.approxPolyDP(hull.astype(np.float32).reshape(-1, 1, 2), eps * peri, True).reshape(-1, 2)
+        n = len(poly)
+        if n == 4:
+            found.append(poly.astype(np.float64))
+            break
+        if n in (5, 6):
+            e = np.roll(poly, -1, axis=0) - poly
+            keep = np.sort(np.argsort(-np.linalg.norm(e, axis=1))[:4])
+            lines = [_line_through(poly[k].astype(np.float64), poly[(k + 1) % n].astype(np.float64)) for k in keep]
+            corners = []
+            for k in range(4):
+                p = _meet(lines[k - 1], lines[k])
+                if abs(p[2]) < 1e-9:
+                    break
+                corners.append(p[:2] / p[2])
+            if len(corners) == 4:
+                found.append(np.array(corners))
+            break
+    return found
+
+
+def _offset_quad(q: np.ndarray, dist: float) -> np.ndarray | None:
+    """Move each side of a clockwise (on screen) quad ``dist`` outwards; None if it turns over."""
+    nxt, prv = [1, 2, 3, 0], [3, 0, 1, 2]
+    d = q[nxt] - q
+    length = np.sqrt((d * d).sum(1))
+    if length.min() < 1e-6:
+        return None
+    d = d / length[:, None]
+    p = q + np.stack([d[:, 1], -d[:, 0]], axis=1) * dist
+    # Corner k is where side k-1 meets side k.
+    pp, dp = p[prv], d[prv]
+    den = dp[:, 0] * d[:, 1] - dp[:, 1] * d[:, 0]
+    if np.abs(den).min() < 1e-9:
+        return None
+    t = ((p[:, 0] - pp[:, 0]) * d[:, 1] - (p[:, 1] - pp[:, 1]) * d[:, 0]) / den
+    r = pp + dp * t[:, None]
+    # Still the same way round and not collapsed: its sides keep their directions.
+    e = r[nxt] - r
+    if ((e * d).sum(1) < 1.0).any():
+        return None
+    return r
+
+
+# --------------------------------------------------------------------------------------------
 # full-resolution refinement
 
 
+def _meet(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of two homogeneous 3-vectors (the point where two lines meet)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
 def _line_through(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    return np.cross(np.append(p, 1.0), np.append(q, 1.0))
+    # (p, 1) x (q, 1), written out: np.cross costs more than the whole of this.
+    return np.array([p[1] - q[1], q[0] - p[0], p[0] * q[1] - p[1] * q[0]])
 
 
 def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, border: bool,
@@ -654,8 +853,9 @@ def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray) -> np.ndarra
     return _line_through(c, c + dd)
 
 
-def _refine(img: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
-    """Refine corners found on the downscaled image (``scale`` = full / small) at full size."""
+def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = True) -> np.ndarray:
+    """Refine corners found on the downscaled image (``scale`` = full / small) at full size;
+    ``fine`` also fits each end of a side on its own (for a side bowed by the lens)."""
     h, w = img.shape[:2]
     q = corners.copy()
     if _signed_area(q) < 0:
@@ -666,8 +866,12 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
         a, b = q[k], q[(k + 1) % 4]
         border = bool(_on_border(a[None], b[None], w, h, tol=1.0 + 0.5 * scale)[0])
         seg = _clip_segment(a, b, w, h, pad=radius + 2.0)
-        got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
-        ln, start, stop = got if got is not None else (None, None, None)
+        if not fine:
+            ln = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border)
+            start = stop = None
+        else:
+            got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
+            ln, start, stop = got if got is not None else (None, None, None)
         if ln is not None:
             # A second pass with a tight window, centred on the first estimate.
             seg2 = _clip_segment(_project_onto(ln, a), _project_onto(ln, b), w, h, pad=4.5)
@@ -684,8 +888,8 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float) -> np.ndarray:
         cands = []
         before, after = stops[(k - 1) % 4], starts[k]
         if before is not None and after is not None:
-            cands.append(np.cross(before, after))
-        cands.append(np.cross(lines[(k - 1) % 4], lines[k]))
+            cands.append(_meet(before, after))
+        cands.append(_meet(lines[(k - 1) % 4], lines[k]))
         out[k] = q[k]
         for p in cands:
             if abs(p[2]) < 1e-12:
@@ -752,7 +956,7 @@ def _aligned(outer: np.ndarray, inner: np.ndarray, tol_deg: float = 15.0) -> boo
 
 
 def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_border: np.ndarray,
-               inside: np.ndarray, outside: np.ndarray, best: int) -> int:
+               inside: np.ndarray, outside: np.ndarray, best: int, regions: _Regions) -> int:
     # A card's photo, a form's boxed table or a figure is a well-supported rectangle in its own
     # right; when an almost as well supported outline encloses it, that outline is the page.
     inner = np.asarray(quads[best], dtype=np.float32)
@@ -768,14 +972,15 @@ def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_b
             continue
         # What surrounds the inner outline must be the outer one's own surface (the card around
         # its photo), not desk that a false outer quad happens to take in.
-        if not _same_surface(outside[choice], inside[k]):
+        if not (_same_surface(outside[choice], inside[k]) or regions.same_surface(quads[choice], quads[k])):
             continue
         # A card and its photo, a form and its table, share one plane and its axes; an outline
         # of desk grain or shadow around the page runs at whatever angle it likes.
         if not _aligned(quads[k], inner):
             continue
         outer = np.asarray(quads[k], dtype=np.float32).reshape(-1, 1, 2)
-        if all(cv2.pointPolygonTest(outer, (float(x), float(y)), True) > -1.0 for x, y in inner):
+        # (A little slack: a photo printed close to the card's edge, bowed by the lens.)
+        if all(cv2.pointPolygonTest(outer, (float(x), float(y)), True) > -CONTAIN_SLACK for x, y in inner):
             choice = int(k)
             inner = np.asarray(quads[k], dtype=np.float32)
     return choice
@@ -835,7 +1040,12 @@ def detect_page(frame: object) -> PageDetection | None:
     s = min(1.0, WORK_SIZE / max(h, w))
     if s < 1.0:
         sw, sh = max(16, round(w * s)), max(16, round(h * s))
-        small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+        # Two halvings first where the frame allows (1920 -> 960 -> 480): INTER_AREA at a
+        # factor of two costs half what it does at four, for the same picture.
+        src = img
+        while src.shape[1] >= 2 * sw and src.shape[0] >= 2 * sh and max(src.shape[:2]) > 2 * WORK_SIZE:
+            src = cv2.resize(src, (src.shape[1] // 2, src.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(src, (sw, sh), interpolation=cv2.INTER_AREA)
     else:
         sw, sh, small = w, h, img
     sx, sy = sw / w, sh / h
@@ -846,13 +1056,18 @@ def detect_page(frame: object) -> PageDetection | None:
     contrast = _contrast_threshold(gray)
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
-    pick = _choose(ycc_f, quads, contrast)
+    regions = _Regions(ycc8)
+    # Region outlines are only as exact as the small copy; their sides are snapped to the
+    # working image's edges before they compete with the line-built quads.
+    quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False)
+                 for q in _dedupe(_region_quads(regions), 1.5 / regions.scale))
+    pick = _choose(ycc_f, quads, contrast, regions)
     if pick is None or pick[1] < RETRY_SCORE:
         # A faint border (white page on a light desk, in shadow) may give LSD too little
         # gradient even after the global stretch; a local equaliser lifts it, at the price of
         # lifting desk texture too, so it is only tried when the plain pass found nothing good.
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
-        pick = _choose(ycc_f, quads, contrast)
+        pick = _choose(ycc_f, quads, contrast, regions)
     if pick is None:
         return None
     small_q, score = pick
@@ -862,17 +1077,26 @@ def detect_page(frame: object) -> PageDetection | None:
     return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
 
 
-def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float) -> tuple[np.ndarray, float] | None:
+def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
+            regions: _Regions) -> tuple[np.ndarray, float] | None:
     """Return the best-supported candidate and its score, or None when none is good enough."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
     score, n_border, inside, outside = _score_quads(ycc_f, quads, contrast)
-    area = np.abs(_signed_area(np.asarray(quads, dtype=np.float64))) / (sw * sh)
+    q = np.asarray(quads, dtype=np.float64)
+    signed = _signed_area(q)
+    area = np.abs(signed) / (sw * sh)
     # Among near-equal evidence prefer the larger outline: a page over its own printed frame.
     final = score + 0.1 * np.sqrt(area)
-    best = int(np.argmax(final))
-    if score[best] < MIN_SCORE:
+    if score.max() < MIN_SCORE:
         return None
-    best = _outermost(quads, score, area, n_border, inside, outside, best)
+    # The contenders also get the region cue; the rest cannot catch up with them anyway.
+    top = _top(np.where(score >= MIN_SCORE, final, -np.inf), REGION_TOP)
+    top = top[score[top] >= MIN_SCORE]
+    clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
+    sep = np.zeros(len(q))
+    sep[top] = regions.separation(clockwise[top])
+    final = np.where(score >= MIN_SCORE, final + REGION_WEIGHT * sep, -np.inf)
+    best = _outermost(clockwise, score, area, n_border, inside, outside, int(np.argmax(final)), regions)
     return np.asarray(quads[best], dtype=np.float64), float(score[best])
