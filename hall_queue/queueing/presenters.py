@@ -68,6 +68,7 @@ def window_view(w: Window, *, in_hand: Ticket | None = None, covering: list[Wind
         "number": w.number,
         "name": w.name,
         "kind": w.kind,
+        "area": w.area,
         "is_open": w.is_open,
         "status": status,
         "clerk_id": w.clerk_id,

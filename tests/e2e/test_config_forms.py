@@ -84,9 +84,11 @@ def test_settings_hours_as_rows(server, page):
     new.locator("[name=p_from]").fill("09:00")
     new.locator("[name=p_to]").fill("12:00")
     page.fill("#wait_alert_s", "1500")
-    shot(page, "manage", "config-settings")
     page.click("#settings-form button[type=submit]")
     page.wait_for_selector("#toast:has-text('大厅设置已保存')")
+    # After the save: a full-page screenshot resizes the page under Playwright, and a click right after it
+    # can miss the button.
+    shot(page, "manage", "config-settings")
     s = _get(server, f"/api/v1/halls/{hall}/settings")
     assert s["wait_alert_s"] == 1500 and ["09:00", "12:00"] in s["opening_hours"]["sat"]
     assert len(s["opening_hours"]["sat"]) == before + 1
@@ -233,6 +235,7 @@ def test_window_and_staff_forms(server, page):
     page.click("button[data-new='windows']")
     assert page.input_value("#windows-number") == "13"  # the next free number
     page.select_option("#windows-kind", "on_the_spot")
+    page.fill("#windows-area", "B区")
     page.select_option("#windows-a_clerk_id", str(clerk["id"]))
     page.select_option("#windows-b_clerk_id", str(clerk["id"]))
     qrow = page.locator(".window-queue-row", has_text="Z 表单队列")
@@ -246,7 +249,7 @@ def test_window_and_staff_forms(server, page):
     _save_ok(page, "windows")
     w = _by(server, "windows", "number", 13)
     z = _by(server, "queues", "prefix", "Z")
-    assert (w["kind"], w["a_clerk_id"], w["b_clerk_id"]) == ("on_the_spot", clerk["id"], clerk01["id"])
+    assert (w["kind"], w["a_clerk_id"], w["b_clerk_id"], w["area"]) == ("on_the_spot", clerk["id"], clerk01["id"], "B区")
     assert [(x["id"], x["role"]) for x in w["queues"]] == [(z["id"], "helper")]
     # Edit: serve A first, then Z; remove the B clerk.
     _row(page, "windows", "13").locator("button.edit").click()

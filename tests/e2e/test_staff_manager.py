@@ -127,6 +127,8 @@ def test_configuration_time_zone_select_and_24_hour_times(server, browser):
     page.fill("#day_boundary", "02:30")
     page.select_option("#timezone", "Asia/Urumqi")
     page.fill("#no_show_min_s", "90")
+    page.fill("#address", "示例市人民路 1 号政务服务中心一楼")
+    page.fill("#elderly_age", "65")
     shot(page, AREA, "config-settings-1366x768")
     page.click("#settings-form button[type=submit]")
     manager = staff_token(server, "manager")
@@ -135,6 +137,7 @@ def test_configuration_time_zone_select_and_24_hour_times(server, browser):
     page.wait_for_timeout(500)
     settings = api_call(server, "GET", f"/api/v1/halls/{hall}/settings", manager)
     assert (settings["timezone"], settings["day_boundary"], settings["no_show_min_s"]) == ("Asia/Urumqi", "02:30", 90)
+    assert (settings["address"], settings["elderly_age"]) == ("示例市人民路 1 号政务服务中心一楼", 65)
     page.fill("#day_boundary", "25:00")
     assert page.locator("#day_boundary").evaluate("(e) => e.checkValidity()") is False
     api_call(server, "PATCH", f"/api/v1/halls/{hall}/settings", manager,

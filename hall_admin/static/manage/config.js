@@ -75,7 +75,8 @@
   }
 
   // ------------------------------------------------------------ hall settings and opening hours
-  const NUMBERS = ["max_recalls", "late_requeue_places", "no_show_min_s", "pause_cover_after_s", "wait_alert_s", "default_service_s"];
+  const NUMBERS = ["max_recalls", "late_requeue_places", "no_show_min_s", "pause_cover_after_s", "wait_alert_s", "default_service_s",
+                   "elderly_age"];
 
   function addPeriod(cell, from = "", to = "") {
     const span = $("tpl-period").content.firstElementChild.cloneNode(true);
@@ -111,7 +112,7 @@
       // A zone set through the API outside the offered list stays selectable as it is.
       const zones = f.elements.timezone;
       if (s.timezone && ![...zones.options].some((o) => o.value === s.timezone)) zones.append(new Option(s.timezone, s.timezone));
-      for (const k of ["name", "timezone", "day_boundary", "public_base_url", ...NUMBERS]) f.elements[k].value = s[k] ?? "";
+      for (const k of ["name", "timezone", "day_boundary", "public_base_url", "address", ...NUMBERS]) f.elements[k].value = s[k] ?? "";
       drawHours(s.opening_hours || {});
       f.dataset.loaded = "1";
     } catch (e) { CfgForms.showError(f, e); }
@@ -121,7 +122,8 @@
     ev.preventDefault();
     const f = $("settings-form");
     const body = {name: f.elements.name.value, timezone: f.elements.timezone.value, day_boundary: f.elements.day_boundary.value,
-                  public_base_url: f.elements.public_base_url.value, opening_hours: readHours()};
+                  public_base_url: f.elements.public_base_url.value, address: f.elements.address.value,
+                  opening_hours: readHours()};
     for (const k of NUMBERS) body[k] = f.elements[k].value === "" ? null : Number(f.elements[k].value);
     CfgForms.clearErrors(f);
     try { await OV.api("PATCH", `/api/v1/halls/${H}/settings`, body); OV.toast("大厅设置已保存"); }

@@ -157,6 +157,7 @@ const CfgForms = (() => {
       const next = Math.max(0, ...ctx.refs.windows.map((w) => w.number)) + 1;
       r = r || {number: next, name: `综合窗口${next}`, kind: "general", queues: [], a_clerk_id: null, b_clerk_id: null};
       setVal(form, "number", r.number); setVal(form, "name", r.name); setVal(form, "kind", r.kind);
+      setVal(form, "area", r.area);
       fillSelect(field(form, "a_clerk_id"), r.a_clerk_id);
       fillSelect(field(form, "b_clerk_id"), r.b_clerk_id);
       // Served queues first, in their calling order, then the others (unticked).
@@ -215,6 +216,7 @@ const CfgForms = (() => {
     queues: (form) => ({prefix: val(form, "prefix"), name: val(form, "name"), daily_cap: intOrNull(val(form, "daily_cap")),
                         item_ids: checkedIds(form, "item_ids"), active: checked(form, "active")}),
     windows: (form) => ({number: intOrNull(val(form, "number")), name: val(form, "name"), kind: val(form, "kind"),
+                         area: val(form, "area"),
                          a_clerk_id: intOrNull(val(form, "a_clerk_id")), b_clerk_id: intOrNull(val(form, "b_clerk_id")),
                          queues: [...form.querySelectorAll(".window-queue-row")]
                            .filter((tr) => tr.querySelector("[name=wq_on]").checked)
