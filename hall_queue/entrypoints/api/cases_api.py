@@ -86,6 +86,12 @@ class HandOverIn(NoteIn):
     courier_company: Short = ""
     tracking_no: Short = ""
     id_number: S.IdNumber | None = None
+    ticket_id: S.Id | None = Field(None, description="the handover ticket in hand at the clerk's window that "
+                                   "came for this result (the console sends it; the hand-over is recorded there)")
+
+
+class ResultReadyIn(NoteIn):
+    location: Short = Field("", description="where the result lies at the hall, e.g. 出件柜A-03")
 
 
 class CaseOut(S.Out):
@@ -155,8 +161,10 @@ def _idempotent(do):
     return result
 
 
-def _act(case_id: int, action: str, **kw: Any):
+def _act(case_id: int, action: str, before=None, **kw: Any):
     def do(s: Session):
+        if before is not None:
+            kw.update(before(s, get_row(s, Case, case_id, "case")))
         case, events = lifecycle.act(s, case_id, action, actor=g.actor, now=now(), **kw)
         s.flush()
         return case_detail(s, case, now=now()), events
@@ -265,17 +273,21 @@ def case_decide(case_id: int, body: DecideIn):
     return _act(case_id, "decide", note=body.note, decision=body.decision)
 
 
-@_op("result-ready", "Mark the result ready at the handover window (the applicant gets an SMS)", NoteIn)
-def case_result_ready(case_id: int, body: NoteIn):
-    return _act(case_id, "result_ready", note=body.note)
+@_op("result-ready", "Mark the result ready at the handover window (the applicant gets an SMS)", ResultReadyIn)
+def case_result_ready(case_id: int, body: ResultReadyIn):
+    return _act(case_id, "result_ready", note=body.note, location=body.location)
 
 
 @_op("hand-over", "Hand the result over: pickup (ID card checked) or courier (company and tracking number)",
      HandOverIn)
 def case_hand_over(case_id: int, body: HandOverIn):
-    window_id = None
+    def at_desk(s: Session, case: Case) -> dict[str, Any]:
+        # At the handover window: the case must have come with the ticket in hand (001 §7.3 统一出件).
+        if body.ticket_id is None:
+            return {}
+        return {"ticket_id": body.ticket_id, "window_id": handover.check_at_desk(s, case, body.ticket_id, g.actor)}
     return _act(case_id, "hand_over", note=body.note, method=body.method, courier_company=body.courier_company,
-                tracking_no=body.tracking_no, id_number=body.id_number, vault=runtime().vault, window_id=window_id)
+                tracking_no=body.tracking_no, id_number=body.id_number, vault=runtime().vault, before=at_desk)
 
 
 @_op("close", "Close a handed-over case (办结)", NoteIn)
