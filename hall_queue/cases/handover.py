@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hall_queue.access.audit import Actor
@@ -41,7 +41,10 @@ def ready_results(session: Session, hall: Hall, *, vault: IdentityVault, id_numb
     elif code:
         q = q.where(Case.lookup_hash == lookup_hash(code))
     elif acceptance_no:
-        q = q.where(Case.acceptance_no == acceptance_no.strip().upper())
+        number = acceptance_no.strip().upper()
+        # A bundle item's number (…-01) finds its bundle: a bundle is collected whole.
+        parent = select(Case.parent_id).where(Case.hall_id == hall.id, Case.acceptance_no == number).scalar_subquery()
+        q = q.where(or_(Case.acceptance_no == number, Case.id == parent))
     else:
         return []
     return list(session.scalars(q.order_by(Case.id)))

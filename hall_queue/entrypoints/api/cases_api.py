@@ -320,6 +320,10 @@ def _pickup_args(body: PickupIn) -> dict[str, Any]:
     return {"id_number": body.id_number, "code": body.code, "acceptance_no": body.acceptance_no}
 
 
+def _by_number_only(body: PickupIn) -> bool:
+    return bool(body.acceptance_no) and not (body.id_number or body.code)
+
+
 @operation("/halls/<int:hall_id>/pickups/lookup", "POST", roles=("kiosk",) + STAFF, body=PickupIn,
            response=S.Out, tags=("cases",), summary="Count the visitor's results waiting for collection")
 def pickup_lookup(hall_id: int, body: PickupIn):
@@ -327,6 +331,8 @@ def pickup_lookup(hall_id: int, body: PickupIn):
     with rt.db.read() as s:
         hall = get_hall(s, hall_id)
         found = handover.ready_results(s, hall, vault=rt.vault, **_pickup_args(body))
+        if _by_number_only(body):  # numbers run in sequence: a typed one learns no more than "ready or not"
+            return {"count": len(found), "items": [{"acceptance_no": c.acceptance_no} for c in found]}
         return {"count": len(found), "items": [{"title": c.title, "acceptance_no": c.acceptance_no} for c in found]}
 
 
@@ -341,6 +347,8 @@ def pickup_issue(hall_id: int, body: PickupIn):
         hall = get_hall(s, hall_id)
         issued, cases, events = handover.issue_pickup(s, hall, vault=rt.vault, now=now(), actor=g.actor,
                                                       name=body.name, idempotency_key=key, **_pickup_args(body))
+        if _by_number_only(body):
+            return {**issued.view(), "cases": [{"id": c.id, "acceptance_no": c.acceptance_no} for c in cases]}, events
         return {**issued.view(), "cases": [lifecycle.brief(c) for c in cases]}, events
     return write(do)
 
