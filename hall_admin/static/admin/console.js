@@ -243,6 +243,7 @@
     });
     $("h-cases").querySelector("tbody").replaceChildren(...rows);
     $("h-done").hidden = pickup.some((c) => c.state === "result_ready");
+    if (!$("h-done").hidden) $("h-id").value = "";  // all handed over: the full ID number leaves the screen
   }
   function pickupError(code, fallback) {
     $("h-error").textContent = HANDOVER_ERRORS[code] || fallback || "交付失败，请稍后重试。";
@@ -256,9 +257,11 @@
     try {
       await api("POST", `/api/v1/cases/${c.id}/hand-over`, {...body, ticket_id: t.id});
       toast(body.method === "courier" ? `${c.acceptance_no} 已登记邮寄` : `${c.acceptance_no} 已签收`);
-      if (body.method === "pickup") $("h-id").value = "";
-    } catch (e) { pickupError(e.code, e.message); } finally { busy = false; }
-    loadPickup(t, true);
+    } catch (e) {
+      pickupError(e.code, e.message);  // the row keeps what was typed, to correct it
+      if (e.code !== "illegal_transition") return;
+    } finally { busy = false; }
+    await loadPickup(t, true);
   }
   // A desk card reader types the number and Enter, like a keyboard: Enter signs off every result still waiting.
   $("h-id").addEventListener("keydown", async (e) => {

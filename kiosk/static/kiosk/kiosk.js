@@ -606,6 +606,7 @@
     $("pickup-msg").classList.add("hidden"); $("pickup-found").classList.add("hidden");
     if (!who) { $("pickup-input").focus(); return; }
     var q = Object.keys(who).map(function (k) { return k + "=" + encodeURIComponent(who[k]); }).join("&");
+    if (who.code) $("pickup-input").value = "";  // the receipt's look-up code does not stay on the screen
     api("GET", "/pickup?" + q).then(function (r) {
       if (!r.count) {
         pickupWho = null;
