@@ -171,6 +171,8 @@ CASE_ALERT_KINDS = ("case_due_soon", "case_overdue", "deferred_overdue")
 # Case events sent to an external approval system (行政审批综合管理系统) as signed webhooks.
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 WEBHOOK_MAX_ATTEMPTS = 12
+# The floor alert raised when the outbox gives up on a case event (one open alert per hall, its count kept).
+WEBHOOK_ALERT_KIND = "webhook_failed"
 # Integration tokens for such a system are their own kind.
 INTEGRATION_TOKEN_KIND = "approval"
 

@@ -40,6 +40,26 @@
     $("inbox-empty").hidden = items.length > 0;
   }
 
+  // Case events the outbox gave up on (the floor's 审批系统推送失败 alert): managers re-send them here.
+  async function loadWebhooks() {
+    if (page.role === "clerk") return;
+    const items = (await api("GET", `/api/v1/halls/${page.hall_id}/webhook-deliveries`)).items;
+    $("webhooks").hidden = items.length === 0;
+    $("wh-count").textContent = `${items.length} 条`;
+    $("wh-list").querySelector("tbody").replaceChildren(...items.map((d) => el("tr", {"data-delivery": d.id},
+      el("td", {}, d.acceptance_no), el("td", {}, d.title), el("td", {}, d.state_label), el("td", {}, String(d.attempts)),
+      el("td", {}, el("button", {type: "button", class: "small secondary", onclick: () => resend([d.id])}, "重新推送")))));
+  }
+  async function resend(ids) {
+    try {
+      const r = await api("POST", `/api/v1/halls/${page.hall_id}/webhook-deliveries/resend`, {ids});
+      toast(`已重新推送 ${r.resent} 条`);
+    } catch (e) { toast(say(e), "error"); }
+    loadWebhooks();
+  }
+  $("wh-all").addEventListener("click", () => resend([]));
+  loadWebhooks().catch(() => {});
+
   // What each state lets this page do: [label, action path, what to ask].
   const STEPS = {
     dispatched: [["接收办理", "take"]],

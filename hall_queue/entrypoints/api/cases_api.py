@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.access.auth import issue_token
 from hall_queue.bootstrap import runtime
-from hall_queue.cases import handover, indicators, lifecycle, pdf, progress
+from hall_queue.cases import handover, indicators, lifecycle, pdf, progress, webhooks
 from hall_queue.cases.intake import lookup_code_of
 from hall_queue.cases.numbering import check_format
 from hall_queue.cases.records import settings_of
@@ -550,6 +550,30 @@ def put_case_settings(hall_id: int, body: CaseSettingsIn):
             raise InvalidRequest("a webhook URL needs a webhook_secret to sign with", code="secret_required")
         return {"acceptance_format": row.acceptance_format, "due_soon_working_days": row.due_soon_working_days,
                 "webhook_url": row.webhook_url, "webhook_secret_set": bool(row.webhook_secret_cipher)}, []
+    return write(do)
+
+
+class ResendIn(S.In):
+    ids: Annotated[list[S.Id], Field(max_length=200)] = Field([], description="the deliveries to re-send; "
+                                                                             "none: every one given up")
+
+
+@operation("/halls/<int:hall_id>/webhook-deliveries", "GET", roles=MANAGERS, response=S.ListOut, tags=("cases",),
+           summary="List the case events the webhook outbox gave up on (to re-send)")
+def list_failed_webhooks(hall_id: int):
+    with runtime().db.read() as s:
+        get_hall(s, hall_id)
+        return {"items": webhooks.failed_deliveries(s, hall_id)}
+
+
+@operation("/halls/<int:hall_id>/webhook-deliveries/resend", "POST", roles=MANAGERS, body=ResendIn,
+           response=S.Out, tags=("cases",),
+           summary="Put given-up case events back in the webhook outbox (clears the floor alert when none is left)")
+def resend_webhooks(hall_id: int, body: ResendIn):
+    def do(s: Session):
+        get_hall(s, hall_id)
+        n, events = webhooks.resend(s, hall_id, now=now(), ids=list(body.ids) or None)
+        return {"ok": True, "resent": n}, events
     return write(do)
 
 
