@@ -1,0 +1,180 @@
+"""Drill: ``kill -9`` of the server while clerks finish tickets that open cases (issue 15).
+
+A real ``onevisit run`` on a SQLite file (and on PostgreSQL when it is there), kiosk threads issuing and clerk
+threads calling and finishing with the outcome 受理 (each finish opens a case and takes an acceptance number
+in its transaction), SIGKILL in the middle of the load, a restart on the same database, then: every finish
+acknowledged to a clerk has its case with the number the clerk was shown; no finished-as-accepted ticket
+lacks its case and no case lacks its finished ticket; acceptance numbers are unique and gap-free per hall
+and year (1…N, the counter row at N); and the restarted server goes on at N+1.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import select, text
+
+from hall_queue.access.auth import issue_token
+from hall_queue.domain.clock import SystemClock
+from hall_queue.domain.models import Case, CaseCounter, Staff, Ticket
+from hall_queue.entrypoints.demo.loader import load_simple_hall
+from hall_queue.infrastructure.db import Database
+from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
+from tests.integration.test_drill_crash import Ledger, _kiosk
+from tests.server import ServerProcess
+
+KIOSKS = 4
+CLERKS = 6
+LOAD_S = 1.5
+
+
+class CaseLedger(Ledger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: dict[int, list[str]] = {}  # finished ticket id -> acceptance numbers the clerk was shown
+
+
+def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop: threading.Event,
+           ledger: CaseLedger) -> None:
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {token}"
+    ready.wait(timeout=30)
+    while not stop.is_set():
+        try:
+            r = s.post(f"{base}/api/v1/windows/{window_id}/call-next", timeout=10)
+            if r.status_code != 200:
+                with ledger.lock:
+                    ledger.errors.append(f"call {r.status_code} {r.text[:200]}")
+                return
+            t = r.json()["ticket"]
+            if t is None:
+                time.sleep(0.05)
+                continue
+            f = s.post(f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": "accepted"}, timeout=10)
+        except requests.RequestException:
+            return  # the server died: this finish was never acknowledged
+        if f.status_code != 200:
+            with ledger.lock:
+                ledger.errors.append(f"finish {f.status_code} {f.text[:200]}")
+            return
+        with ledger.lock:
+            ledger.numbers[t["id"]] = [c["acceptance_no"] for c in f.json()["cases"]]
+
+
+def _cases_by_seq(db: Database, hall_id: int) -> tuple[list[Case], dict[int, int], int | None]:
+    with db.read() as s:
+        cases = list(s.scalars(select(Case).where(Case.hall_id == hall_id).order_by(Case.seq)))
+        accepted_done = dict(s.execute(select(Ticket.id, Ticket.id).where(Ticket.hall_id == hall_id,
+                                                                         Ticket.status == "done",
+                                                                         Ticket.outcome == "accepted")).all())
+        last = s.scalar(select(CaseCounter.last_seq).where(CaseCounter.hall_id == hall_id))
+        if db.is_sqlite:
+            assert s.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    return cases, accepted_done, last
+
+
+def _drill(tmp_path, url: str | None) -> dict:
+    env = {"DATABASE_URL": url} if url else {}
+    server = ServerProcess(tmp_path, env=env)
+    server.cli("init")
+    db = Database(url or f"sqlite:///{tmp_path / 'onevisit.db'}")
+    now = SystemClock().now()
+
+    def build(s):
+        hall = load_simple_hall(s, code="kill", now=now, windows=CLERKS)
+        clerks = [s.scalar(select(Staff.id).where(Staff.username == f"kill-c{i + 1:02d}")) for i in range(CLERKS)]
+        return (hall.id, issue_token(s, kind="kiosk", hall_id=hall.id, now=now),
+                [issue_token(s, kind="staff", hall_id=hall.id, staff_id=c, now=now, ttl=timedelta(hours=2))
+                 for c in clerks])
+
+    hall_id, kiosk_token, tokens = db.run_write(build)
+    server.start()
+    ledger = CaseLedger()
+    stop = threading.Event()
+    try:
+        base = server.url
+        item = requests.get(f"{base}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"][0]["id"]
+        windows = requests.get(f"{base}/api/v1/halls/{hall_id}/windows", timeout=10,
+                               headers={"Authorization": f"Bearer {tokens[0]}"}).json()["items"]
+        for tok, w in zip(tokens, windows):
+            r = requests.post(f"{base}/api/v1/windows/{w['id']}/sign-in", timeout=10,
+                              headers={"Authorization": f"Bearer {tok}"})
+            assert r.status_code == 200, r.text
+        ready = threading.Barrier(CLERKS)
+        threads = [threading.Thread(target=_kiosk, args=(base, hall_id, item, kiosk_token, n, stop, ledger))
+                   for n in range(KIOSKS)]
+        threads += [threading.Thread(target=_clerk, args=(base, tokens[i], windows[i]["id"], ready, stop, ledger))
+                    for i in range(CLERKS)]
+        for t in threads:
+            t.start()
+        time.sleep(LOAD_S)
+        deadline = time.monotonic() + 30  # on a busy machine, give the load time to get going
+        while len(ledger.numbers) <= 15 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        server.kill()  # SIGKILL with finishes in flight
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads)
+        assert ledger.errors == []
+        assert len(ledger.numbers) > 15, "the load never got going"
+
+        cases, accepted_done, last = _cases_by_seq(db, hall_id)
+        by_ticket: dict[int, list[str]] = {}
+        for c in cases:
+            by_ticket.setdefault(c.ticket_id, []).append(c.acceptance_no)
+        # Every acknowledged finish has its case, with the number the clerk was shown.
+        for tid, numbers in ledger.numbers.items():
+            assert by_ticket.get(tid) == numbers, f"finish of ticket {tid} acknowledged without its case"
+        # One transaction: no accepted finish without a case, no case without its finished ticket.
+        assert set(by_ticket) == set(accepted_done)
+        # Unique and gap-free per hall and year; the counter stands at the last number given.
+        assert len({c.acceptance_no for c in cases}) == len(cases)
+        assert Counter(c.year for c in cases).keys() <= {now.year, now.year + 1}
+        assert [c.seq for c in cases] == list(range(1, len(cases) + 1)), "gap or duplicate in acceptance numbers"
+        assert last == len(cases)
+        n = len(cases)
+
+        server.start()  # the restarted server goes on at N+1
+        tok, w = tokens[0], windows[0]
+        auth = {"Authorization": f"Bearer {tok}"}
+        with db.read() as s:
+            held = s.scalar(select(Ticket.id).where(Ticket.window_id == w["id"], Ticket.status.in_(("called", "serving"))))
+        if held is None:
+            requests.post(f"{server.url}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]},
+                          headers={"Authorization": f"Bearer {kiosk_token}"}, timeout=10)
+            r = requests.post(f"{server.url}/api/v1/windows/{w['id']}/call-next", headers=auth, timeout=10)
+            assert r.status_code == 200, r.text
+            held = r.json()["ticket"]["id"]
+        r = requests.post(f"{server.url}/api/v1/tickets/{held}/finish", json={"outcome": "accepted"}, headers=auth,
+                          timeout=10)
+        assert r.status_code == 200, r.text
+        [after] = r.json()["cases"]
+        with db.read() as s:
+            assert s.get(Case, after["id"]).seq == n + 1
+        figures = {"acknowledged_finishes": len(ledger.numbers), "cases_in_db": n,
+                   "cases_committed_unacknowledged": n - sum(len(v) for v in ledger.numbers.values()),
+                   "next_after_restart": n + 1}
+        print("cases kill -9 drill:", figures)
+        return figures
+    finally:
+        stop.set()
+        server.stop()
+        db.dispose()
+
+
+def test_kill_9_while_clerks_finish_keeps_acceptance_numbers_gap_free_on_sqlite(tmp_path):
+    _drill(tmp_path, None)
+
+
+@pytest.mark.skipif(not (REQUIRE_SERVICES or postgres_available()), reason="PostgreSQL not reachable on 127.0.0.1:5432")
+def test_kill_9_while_clerks_finish_keeps_acceptance_numbers_gap_free_on_postgresql(tmp_path):
+    url = new_postgres_database(empty=True)
+    try:
+        _drill(tmp_path, url)
+    finally:
+        drop_postgres_database(url)
