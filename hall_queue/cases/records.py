@@ -28,11 +28,20 @@ from hall_queue.domain.vocabulary import (
 
 
 def settings_of(session: Session, hall_id: int) -> CaseSettings:
-    """The hall's case settings, or the defaults (not added to the session) when none were saved."""
+    """The hall's case settings, or the defaults (not added to the session) when none were saved.
+
+    Kept for the session: a finish records several steps, each asking, and a hall without a saved row
+    would otherwise cost a SELECT per step (the identity map remembers rows, not their absence).
+    """
+    known = session.info.setdefault("case_settings", {})
+    row = known.get(hall_id)
+    if row is not None:
+        return row
     row = session.get(CaseSettings, hall_id)
     if row is None:
         row = CaseSettings(hall_id=hall_id, acceptance_format=DEFAULT_ACCEPTANCE_FORMAT,
                            due_soon_working_days=DUE_SOON_WORKING_DAYS, webhook_url="", webhook_secret_cipher=None)
+    known[hall_id] = row
     return row
 
 

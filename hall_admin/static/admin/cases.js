@@ -68,13 +68,14 @@
     supplement: [["补正材料已收到", "supplement-received"]],
     special_procedure: [["结束特别程序", "special-procedure/end"]],
     suspended: [["恢复办理", "resume"]],
-    decided: [["结果已制作，通知领取", "result-ready"]],
+    decided: [["结果已制作，通知领取", "result-ready", "location"]],
     result_ready: [["窗口领取（刷身份证）", "hand-over:pickup", "card"], ["邮寄送达", "hand-over:courier", "courier"]],
     handed_over: [["办结归档", "close"]],
   };
   const ASK = {
     materials: ["需补正的材料（多项用；分隔）"], reason: ["原因"], procedure: ["特别程序名称（如专家评审）", "所需工作日"],
     card: ["领取人身份证号（刷卡读取）"], courier: ["快递公司", "运单号"],
+    location: ["结果存放位置（如出件柜A-03，出件窗口据此取件；可不填）"],
   };
 
   async function open(id) {
@@ -135,6 +136,7 @@
     if (ask === "procedure") { body.name = a; body.days = Number(b) || 0; }
     if (ask === "card") body.id_number = a;
     if (ask === "courier") { body.courier_company = a; body.tracking_no = b; }
+    if (ask === "location") body.location = a;
     send(path, body);
   });
   $("d-cancel").addEventListener("click", () => { $("d-form").hidden = true; });
