@@ -4,33 +4,19 @@ courier; the kiosk's 领取办理结果 entry finds results by a typed acceptanc
 receipt's QR as the scanner types it (1920×1080). Screenshots in test-artifacts/cases/."""
 from __future__ import annotations
 
-import pytest
 import requests
 
 from devices.idcard.simulator import SAMPLE_CARDS
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
 
 require_chromium()
-sync_api = pytest.importorskip("playwright.sync_api")
+# The same module-scoped fixtures: a demo hall with `demo-cases` (its own server for this module), a chromium.
+from tests.e2e import test_cases_browser as _cases  # noqa: E402
+
+server, browser = _cases.server, _cases.browser
 ENGLISH = ("result_ready", "handed_over", "pickup", "courier", "undefined", "null", "Error", "§", "card_mismatch")
 RESIDENT = SAMPLE_CARDS["resident"].id_number  # the demo's ready results are this simulated card's
 STRANGER = "220102198512120021"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("handover-e2e"))
-    srv.cli("demo-cases")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _no_english(text: str) -> None:

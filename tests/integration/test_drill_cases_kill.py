@@ -12,20 +12,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 import requests
 from sqlalchemy import select, text
 
-from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
-from hall_queue.domain.models import Case, CaseCounter, Staff, Ticket
-from hall_queue.entrypoints.demo.loader import load_simple_hall
+from hall_queue.domain.models import Case, CaseCounter, Ticket
 from hall_queue.infrastructure.db import Database
 from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
-from tests.integration.test_drill_crash import Ledger, _kiosk
-from tests.server import ServerProcess
+from tests.integration.test_drill_crash import Ledger, _kiosk, start_hall
 
 KIOSKS = 4
 CLERKS = 6
@@ -78,32 +74,12 @@ def _cases_by_seq(db: Database, hall_id: int) -> tuple[list[Case], dict[int, int
 
 
 def _drill(tmp_path, url: str | None) -> dict:
-    env = {"DATABASE_URL": url} if url else {}
-    server = ServerProcess(tmp_path, env=env)
-    server.cli("init")
-    db = Database(url or f"sqlite:///{tmp_path / 'onevisit.db'}")
+    server, db, hall_id, kiosk_token, tokens, item, windows = start_hall(tmp_path, url, code="kill", clerks=CLERKS)
     now = SystemClock().now()
-
-    def build(s):
-        hall = load_simple_hall(s, code="kill", now=now, windows=CLERKS)
-        clerks = [s.scalar(select(Staff.id).where(Staff.username == f"kill-c{i + 1:02d}")) for i in range(CLERKS)]
-        return (hall.id, issue_token(s, kind="kiosk", hall_id=hall.id, now=now),
-                [issue_token(s, kind="staff", hall_id=hall.id, staff_id=c, now=now, ttl=timedelta(hours=2))
-                 for c in clerks])
-
-    hall_id, kiosk_token, tokens = db.run_write(build)
-    server.start()
     ledger = CaseLedger()
     stop = threading.Event()
     try:
         base = server.url
-        item = requests.get(f"{base}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"][0]["id"]
-        windows = requests.get(f"{base}/api/v1/halls/{hall_id}/windows", timeout=10,
-                               headers={"Authorization": f"Bearer {tokens[0]}"}).json()["items"]
-        for tok, w in zip(tokens, windows):
-            r = requests.post(f"{base}/api/v1/windows/{w['id']}/sign-in", timeout=10,
-                              headers={"Authorization": f"Bearer {tok}"})
-            assert r.status_code == 200, r.text
         ready = threading.Barrier(CLERKS)
         threads = [threading.Thread(target=_kiosk, args=(base, hall_id, item, kiosk_token, n, stop, ledger))
                    for n in range(KIOSKS)]
