@@ -24,7 +24,7 @@ from hall_queue.access.identity import IdentityVault, mask_phone
 from hall_queue.cases import clock, documents
 from hall_queue.cases.lifecycle import _changed, _step, stop_bundle, sync_parent
 from hall_queue.cases.numbering import format_acceptance_no, next_seq
-from hall_queue.cases.records import record, settings_of
+from hall_queue.cases.records import record, record_steps, settings_of
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import (
@@ -135,12 +135,13 @@ class _Opener:
         record(s, case, action="accept", from_state=None, to_state="accepted", actor=actor, now=now, note=note,
                detail={"outcome": outcome})
         if outcome == "completed":  # 即办件 (000 §6.6 a): decided and handed over on the spot
+            steps, frm = [], case.state
             for action, to in (("take", "in_review"), ("decide", "decided"), ("result_ready", "result_ready"),
                                ("hand_over", "handed_over"), ("close", "closed")):
-                frm = case.state
-                case.state = to
-                record(s, case, action=action, from_state=frm, to_state=to, actor=actor, now=now,
-                       detail={"on_the_spot": True})
+                steps.append((action, frm, to))
+                frm = to
+            case.state = frm
+            record_steps(s, case, steps, actor=actor, now=now, detail={"on_the_spot": True})
             case.decision = "approved"
             case.decided_at = case.ready_at = case.handed_over_at = case.closed_at = now
             s.add(CaseHandover(hall_id=case.hall_id, case_id=case.id, method="on_the_spot", at=now,

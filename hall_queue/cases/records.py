@@ -45,7 +45,7 @@ def settings_of(session: Session, hall_id: int) -> CaseSettings:
     return row
 
 
-def webhook_payload(session: Session, case: Case, ev: CaseEvent) -> dict[str, Any]:
+def webhook_payload(session: Session, case: Case, ev: CaseEvent, *, state: str | None = None) -> dict[str, Any]:
     """What an approval system receives: the event and the case, masked (no name, no ID number)."""
     item_code = session.scalar(select(ServiceItem.code).where(ServiceItem.id == case.item_id)) if case.item_id else None
     dept_code = session.scalar(select(Department.code).where(Department.id == case.department_id)) \
@@ -53,7 +53,7 @@ def webhook_payload(session: Session, case: Case, ev: CaseEvent) -> dict[str, An
     return {"event_id": ev.id, "action": ev.action, "at": iso(ev.at), "from_state": ev.from_state,
             "to_state": ev.to_state, "note": ev.note,
             "case": {"id": case.id, "acceptance_no": case.acceptance_no, "parent_id": case.parent_id,
-                     "item_code": item_code, "department_code": dept_code, "state": case.state,
+                     "item_code": item_code, "department_code": dept_code, "state": state or case.state,
                      "decision": case.decision, "due_on": case.due_on.isoformat(), "masked_name": case.masked_name}}
 
 
@@ -72,3 +72,30 @@ def record(session: Session, case: Case, *, action: str, from_state: str | None,
         session.add(WebhookDelivery(hall_id=case.hall_id, case_id=case.id, event_id=ev.id, url=settings.webhook_url,
                                     body=body, status="pending", created_at=now, next_attempt_at=now, attempts=0))
     return ev
+
+
+def record_steps(session: Session, case: Case, steps: list[tuple[str, str, str]], *, actor: Actor, now: datetime,
+                 detail: dict[str, Any] | None = None) -> list[CaseEvent]:
+    """Append several steps ``(action, from_state, to_state)`` taken at once (a 即办 case's whole loop).
+
+    The same rows as ``record`` for each step, written together: one insert of the events, one of their
+    audit rows — a finish on the spot would otherwise pay two statements per step.
+    """
+    evs = [CaseEvent(hall_id=case.hall_id, case_id=case.id, at=now, action=a, from_state=f, to_state=t,
+                     actor_kind=actor.kind, actor_id=actor.id, note="", detail=dict(detail or {}))
+           for a, f, t in steps]
+    session.add_all(evs)
+    session.flush()
+    audit.record_many(session, actor=actor, at=now, hall_id=case.hall_id, entries=[
+        {"action": f"case.{ev.action}", "ticket_id": case.ticket_id,
+         "detail": {"case_id": case.id, "acceptance_no": case.acceptance_no, "to_state": ev.to_state}}
+        for ev in evs])
+    settings = settings_of(session, case.hall_id)
+    if settings.webhook_url:
+        for ev in evs:
+            body = json.dumps(webhook_payload(session, case, ev, state=ev.to_state), ensure_ascii=False,
+                              sort_keys=True)
+            session.add(WebhookDelivery(hall_id=case.hall_id, case_id=case.id, event_id=ev.id,
+                                        url=settings.webhook_url, body=body, status="pending", created_at=now,
+                                        next_attempt_at=now, attempts=0))
+    return evs
