@@ -21,7 +21,7 @@ from hall_queue.domain.clock import SystemClock
 from hall_queue.domain.models import Case, CaseCounter, Ticket
 from hall_queue.infrastructure.db import Database
 from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
-from tests.integration.test_drill_crash import Ledger, _kiosk, start_hall
+from tests.integration.test_drill_crash import Ledger, _clerk, _kiosk, start_hall
 
 KIOSKS = 4
 CLERKS = 6
@@ -32,33 +32,6 @@ class CaseLedger(Ledger):
     def __init__(self) -> None:
         super().__init__()
         self.numbers: dict[int, list[str]] = {}  # finished ticket id -> acceptance numbers the clerk was shown
-
-
-def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop: threading.Event,
-           ledger: CaseLedger) -> None:
-    s = requests.Session()
-    s.headers["Authorization"] = f"Bearer {token}"
-    ready.wait(timeout=30)
-    while not stop.is_set():
-        try:
-            r = s.post(f"{base}/api/v1/windows/{window_id}/call-next", timeout=10)
-            if r.status_code != 200:
-                with ledger.lock:
-                    ledger.errors.append(f"call {r.status_code} {r.text[:200]}")
-                return
-            t = r.json()["ticket"]
-            if t is None:
-                time.sleep(0.05)
-                continue
-            f = s.post(f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": "accepted"}, timeout=10)
-        except requests.RequestException:
-            return  # the server died: this finish was never acknowledged
-        if f.status_code != 200:
-            with ledger.lock:
-                ledger.errors.append(f"finish {f.status_code} {f.text[:200]}")
-            return
-        with ledger.lock:
-            ledger.numbers[t["id"]] = [c["acceptance_no"] for c in f.json()["cases"]]
 
 
 def _cases_by_seq(db: Database, hall_id: int) -> tuple[list[Case], dict[int, int], int | None]:
@@ -83,7 +56,10 @@ def _drill(tmp_path, url: str | None) -> dict:
         ready = threading.Barrier(CLERKS)
         threads = [threading.Thread(target=_kiosk, args=(base, hall_id, item, kiosk_token, n, stop, ledger))
                    for n in range(KIOSKS)]
-        threads += [threading.Thread(target=_clerk, args=(base, tokens[i], windows[i]["id"], ready, stop, ledger))
+        def shown(ticket_id: int, answer: dict) -> None:  # the numbers the clerk's console showed
+            ledger.numbers[ticket_id] = [c["acceptance_no"] for c in answer["cases"]]
+        threads += [threading.Thread(target=_clerk, args=(base, tokens[i], windows[i]["id"], ready, stop, ledger,
+                                                          "accepted", shown))
                     for i in range(CLERKS)]
         for t in threads:
             t.start()

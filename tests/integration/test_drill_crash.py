@@ -71,7 +71,8 @@ def _kiosk(base: str, hall_id: int, item: int, token: str, n: int, stop: threadi
 
 
 def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop: threading.Event,
-           ledger: Ledger) -> None:
+           ledger: Ledger, outcome: str = "completed", on_done=None) -> None:
+    """Call and finish with ``outcome`` until stopped; ``on_done(ticket_id, answer)`` sees each acknowledged finish."""
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {token}"
     ready.wait(timeout=30)
@@ -88,7 +89,7 @@ def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop
                 continue
             with ledger.lock:
                 ledger.called[t["id"]] = window_id
-            f = s.post(f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"}, timeout=10)
+            f = s.post(f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": outcome}, timeout=10)
         except requests.RequestException:
             return
         if f.status_code != 200:
@@ -97,6 +98,8 @@ def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop
             return
         with ledger.lock:
             ledger.finished.add(t["id"])
+            if on_done is not None:
+                on_done(t["id"], f.json())
 
 
 def start_hall(tmp_path, url: str | None, *, code: str, clerks: int):
