@@ -18,7 +18,11 @@ after-commit handlers included, ``BEGIN`` not counted): ``statements_per_issue``
 Prints one JSON object as its last line: per engine ``bare_per_s``, ``issue_per_s``,
 ``call2_per_s``, ``call1_per_s`` with ``…_p50_ms``/``…_p99_ms``, ``issue_vs_bare``, ``call1_vs_bare``,
 ``call1_vs_call2`` and the statement counts. ``call_per_s``/``call_p99_ms`` repeat the one-request cycle.
-Usage: ``python -m bench.http_bench [--quick] [--clients 8] [--engines sqlite,postgresql] [--dev]``
+With ``--cases``: the two-request cycle finished as 受理 (``accepted``: the finish opens a case with its
+acceptance number and 受理通知书) and as 咨询 (``consultation``: no case), run in turns (ABBA) in the same
+run: ``call2_case_*``, ``call2_nocase_*``, ``case_cycle_ratio`` (no-case rate ÷ case rate; target ≤ 1.5)
+and ``case_p50_ratio``.
+Usage: ``python -m bench.http_bench [--quick] [--clients 8] [--engines sqlite,postgresql] [--dev] [--cases]``
 (``--dev`` serves through ``onevisit run --dev``, werkzeug, for comparison).
 """
 from __future__ import annotations
@@ -150,14 +154,14 @@ def count_statements(url: str, hall_id: int, item: int, kiosk: str, token: str, 
         ok(c.post(f"/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]}, headers=kh))
     in_hand: dict = {"t": held}  # the ticket the clerk holds at the end of the HTTP phases
 
-    def two_requests():
+    def two_requests(outcome: str = "completed"):
         t = ok(c.post(f"/api/v1/windows/{window_id}/call-next", headers=ch))["ticket"]
-        ok(c.post(f"/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"}, headers=ch))
+        ok(c.post(f"/api/v1/tickets/{t['id']}/finish", json={"outcome": outcome}, headers=ch))
 
     def one_request():
         in_hand["t"] = ok(c.post(f"/api/v1/windows/{window_id}/finish-and-call-next",
                                  json={"outcome": "completed", "ticket_id": in_hand["t"]["id"]}, headers=ch))["ticket"]
-    for _ in range(3 * rounds + 4):  # the backlog the cycles below take
+    for _ in range(5 * rounds + 6):  # the backlog the cycles below take
         issue()
     out = {}
     out["statements_per_issue"], out["statements_per_issue_in_transaction"] = measure(issue)
@@ -166,13 +170,19 @@ def count_statements(url: str, hall_id: int, item: int, kiosk: str, token: str, 
     ok(c.post(f"/api/v1/tickets/{in_hand['t']['id']}/finish", json={"outcome": "completed"}, headers=ch))
     out["statements_per_call_two_requests"], out["statements_per_call_two_requests_in_transaction"] = \
         measure(two_requests)
+    # 办件: the same cycle finished as 受理 (case, acceptance number, 受理通知书) and as 咨询 (nothing opened).
+    out["statements_per_call_case"], out["statements_per_call_case_in_transaction"] = \
+        measure(lambda: two_requests("accepted"))
+    out["statements_per_call_nocase"], out["statements_per_call_nocase_in_transaction"] = \
+        measure(lambda: two_requests("consultation"))
     for e in engines:
         event.remove(e, "before_cursor_execute", on_execute)
     db.dispose()
     return out
 
 
-def bench_engine(engine: str, clients: int, requests_per_client: int, workers: int = 1, dev: bool = False) -> dict:
+def bench_engine(engine: str, clients: int, requests_per_client: int, workers: int = 1, dev: bool = False,
+                 cases: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"ov-http-{engine}-"))
     env = {}
     db_name = None
@@ -247,19 +257,43 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
                                  json={"item_ids": [item]}, headers=kiosk_h))[0]
         _run_clients(clients, requests_per_client + 2, refill)
 
-        async def call_two(i: int, sess) -> float:
-            h = {"Authorization": f"Bearer {tokens[i]}"}
-            at = bases[i % workers]
-            t0 = time.perf_counter()
-            _, answer = await _timed(sess, "POST", f"{at}/api/v1/windows/{windows[i]['id']}/call-next", headers=h)
-            t = answer["ticket"]
-            if t is None:
-                raise RuntimeError("backlog ran out")
-            await _timed(sess, "POST", f"{at}/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"},
-                         headers=h)
-            return (time.perf_counter() - t0) * 1000
+        def call_two(outcome: str):
+            async def cycle(i: int, sess) -> float:
+                h = {"Authorization": f"Bearer {tokens[i]}"}
+                at = bases[i % workers]
+                t0 = time.perf_counter()
+                _, answer = await _timed(sess, "POST", f"{at}/api/v1/windows/{windows[i]['id']}/call-next", headers=h)
+                t = answer["ticket"]
+                if t is None:
+                    raise RuntimeError("backlog ran out")
+                await _timed(sess, "POST", f"{at}/api/v1/tickets/{t['id']}/finish", json={"outcome": outcome},
+                             headers=h)
+                return (time.perf_counter() - t0) * 1000
+            return cycle
 
-        call2_rate, call2_lat = _run_clients(clients, requests_per_client, call_two)
+        call2_rate, call2_lat = _run_clients(clients, requests_per_client, call_two("completed"))
+        case_figures: dict = {}
+        if cases:
+            # 办件 (issue 15): the same two-request cycle finished as 受理 (a case, its acceptance number and
+            # 受理通知书 in the finish transaction) against 咨询 (no case, no paper), in this run, in turns.
+            _run_clients(clients, 2 * requests_per_client, refill)
+            half = max(requests_per_client // 2, 1)
+            rates: dict[str, list[float]] = {"consultation": [], "accepted": []}
+            lats: dict[str, list[float]] = {"consultation": [], "accepted": []}
+            for outcome in ("consultation", "accepted", "accepted", "consultation"):  # ABBA: drift cancels out
+                rate, lat = _run_clients(clients, half, call_two(outcome))
+                rates[outcome].append(rate)
+                lats[outcome] += lat
+            plain, case = statistics.fmean(rates["consultation"]), statistics.fmean(rates["accepted"])
+            case_figures = {
+                "call2_nocase_per_s": round(plain, 1), "call2_nocase_p50_ms": round(_pct(lats["consultation"], .5), 2),
+                "call2_nocase_p99_ms": round(_pct(lats["consultation"], .99), 2),
+                "call2_case_per_s": round(case, 1), "call2_case_p50_ms": round(_pct(lats["accepted"], .5), 2),
+                "call2_case_p99_ms": round(_pct(lats["accepted"], .99), 2),
+                # How much longer a cycle takes when its finish opens a case (target ≤ 1.5).
+                "case_cycle_ratio": round(plain / case, 3),
+                "case_p50_ratio": round(_pct(lats["accepted"], .5) / _pct(lats["consultation"], .5), 3),
+            }
 
         in_hand: dict[int, dict] = {}
         for i in range(clients):  # each clerk holds a ticket: every press below finishes it and calls the next
@@ -300,6 +334,7 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
             "issue_vs_bare": round(issue_rate / bare_rate, 3),
             "call1_vs_bare": round(call1_rate / bare_rate, 3),
             "call1_vs_call2": round(call1_rate / call2_rate, 3),
+            **case_figures,
             **statements,
         }
     finally:
@@ -328,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=None, help="requests per client per phase")
     p.add_argument("--engines", default="sqlite,postgresql")
     p.add_argument("--dev", action="store_true", help="serve through werkzeug (`onevisit run --dev`) to compare")
+    p.add_argument("--cases", action="store_true",
+                   help="also the call→finish cycle finished as 受理 (opens a case) vs 咨询 (none): case_cycle_ratio")
     p.add_argument("--workers", type=int, default=1,
                    help="server processes (`onevisit run --workers N`, events through the local Redis)")
     args = p.parse_args(argv)
@@ -338,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         if engine == "postgresql" and not _pg_reachable():
             out[engine] = {"skipped": "PostgreSQL not reachable on 127.0.0.1:5432"}
             continue
-        out[engine] = bench_engine(engine, args.clients, per_client, args.workers, args.dev)
+        out[engine] = bench_engine(engine, args.clients, per_client, args.workers, args.dev, args.cases)
         print(f"{engine}: {json.dumps(out[engine])}", file=sys.stderr)
     print(json.dumps(out))
     return 0

@@ -52,6 +52,14 @@ BOOK_PATH = "/book/{hall_id}"
 REPORT_REASONS = {"reader_offline": "offline", "timeout": "frame_timeout"}
 
 
+
+def receipt_code(scanned: str) -> str:
+    """The look-up code out of what the scanner typed: the receipt's QR is ``…/c/<code>`` (or the bare code)."""
+    text = scanned.strip()
+    if "/c/" in text:
+        text = text.rsplit("/c/", 1)[1]
+    return text.split("?", 1)[0].split("#", 1)[0].strip("/ ")[:64]
+
 class AgentError(Exception):
     """A visitor request the agent cannot carry out; ``status`` and ``code`` go to the page."""
 
@@ -422,25 +430,36 @@ class KioskAgent:
             raise AgentError(409, "no_card", prompt)
         return card
 
-    def pickup_lookup(self) -> dict[str, Any]:
-        """How many results wait for the person whose card was read (统一出件, 001 §7.3)."""
-        hall = self.hall()
+    def _pickup_who(self, acceptance_no: str | None, code: str | None) -> dict[str, Any]:
+        """Who collects: the receipt's QR or a typed acceptance number when given, else the card on the reader."""
+        if code:
+            return {"code": receipt_code(code)}
+        if acceptance_no:
+            return {"acceptance_no": acceptance_no.strip().upper()}
         card = self._card_id("请先刷身份证")
+        return {"id_number": card.id_number, **({"name": card.name} if card.name else {})}
+
+    def pickup_lookup(self, *, acceptance_no: str | None = None, code: str | None = None) -> dict[str, Any]:
+        """How many results wait for the card holder, the receipt's QR or the acceptance number (统一出件, 001 §7.3)."""
+        hall = self.hall()
+        who = self._pickup_who(acceptance_no, code)
+        who.pop("name", None)
         try:
-            resp = self._call("POST", f"/api/v1/halls/{hall['id']}/pickups/lookup", json_body={"id_number": card.id_number})
+            resp = self._call("POST", f"/api/v1/halls/{hall['id']}/pickups/lookup", json_body=who)
         except ServerUnreachable as e:
             raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from e
         if resp.status == 404 and not (isinstance(resp.body, dict) and "count" in resp.body):
             return {"count": 0, "items": []}  # a server without cases
+        if resp.status == 422 and "id_number" not in who:
+            return {"count": 0, "items": []}  # a mistyped number or a foreign QR: nothing found, nothing said
         if not resp.ok:
             raise AgentError(resp.status, resp.error_code or "refused", resp.error_message)
         return resp.body or {"count": 0, "items": []}
 
-    def pickup(self, request_id: str) -> dict[str, Any]:
-        """Take the handover ticket for the card holder's ready results and print it."""
+    def pickup(self, request_id: str, *, acceptance_no: str | None = None, code: str | None = None) -> dict[str, Any]:
+        """Take the handover ticket for the visitor's ready results and print it."""
         hall = self.hall()
-        card = self._card_id("请先刷身份证")
-        body = {"id_number": card.id_number, **({"name": card.name} if card.name else {})}
+        body = self._pickup_who(acceptance_no, code)
         resp = self._send_with_retries("POST", f"/api/v1/halls/{hall['id']}/pickups", key=self._key_for(request_id),
                                        body=body)
         if not resp.ok:

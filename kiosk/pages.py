@@ -208,17 +208,28 @@ def checkin():
                                     code=code.strip() if code else None)), 201
 
 
+def _pickup_who(source: dict[str, Any]) -> dict[str, str | None]:
+    """The receipt's scanned QR (``code``) or a typed acceptance number, when the visitor gave one."""
+    out: dict[str, str | None] = {}
+    for name, longest in (("acceptance_no", 40), ("code", 300)):
+        value = source.get(name)
+        if value is not None and (not isinstance(value, str) or not 1 <= len(value.strip()) <= longest):
+            raise AgentError(422, "validation_error", f"{name} must be 1 to {longest} characters")
+        out[name] = value.strip() if value else None
+    return out
+
+
 @bp.get("/agent/pickup")
 def pickup_lookup():
-    """Results waiting for the card holder at the handover window (统一出件)."""
-    return jsonify(agent().pickup_lookup())
+    """Results waiting for the card holder, the receipt's QR or the acceptance number (统一出件)."""
+    return jsonify(agent().pickup_lookup(**_pickup_who(request.args)))
 
 
 @bp.post("/agent/pickup")
 def pickup():
-    """Take the handover ticket for the card holder's ready results."""
+    """Take the handover ticket for the visitor's ready results."""
     body = _body()
-    return jsonify(agent().pickup(valid_request_id(body.get("request_id")))), 201
+    return jsonify(agent().pickup(valid_request_id(body.get("request_id")), **_pickup_who(body))), 201
 
 
 @bp.post("/agent/session/reset")

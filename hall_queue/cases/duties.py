@@ -31,8 +31,9 @@ from hall_queue.infrastructure import hall_store
 DUE_SOON, OVERDUE, DEFERRED_OVERDUE = CASE_ALERT_KINDS
 
 
-def _raise(session: Session, hall: Hall, kind: str, subject: str, message: str, now: datetime,
-           **extra: Any) -> tuple[Alert, DomainEvent]:
+def raise_alert(session: Session, hall: Hall, kind: str, subject: str, message: str, now: datetime,
+                **extra: Any) -> tuple[Alert, DomainEvent]:
+    """Raise one floor alert (audited); return it with the event for the dashboard."""
     alert = Alert(hall_id=hall.id, kind=kind, subject=subject, message=message, raised_at=now)
     session.add(alert)
     session.flush()
@@ -82,7 +83,7 @@ def check_cases(session: Session, hall: Hall, *, now: datetime, notifier: Any = 
             msg = (f"{where}：办件{case.acceptance_no}（{case.title}）" +
                    (f"已超过承诺办结日期{case.due_on.isoformat()}" if want == OVERDUE
                     else f"将于{case.due_on.isoformat()}到期"))
-            alert, ev = _raise(session, hall, want, subject, msg, now, case_id=case.id,
+            alert, ev = raise_alert(session, hall, want, subject, msg, now, case_id=case.id,
                                department_id=case.department_id)
             case.due_alert_id, case.due_alert_kind = alert.id, want
             events.append(ev)
@@ -110,7 +111,7 @@ def _check_material(session: Session, hall: Hall, m: DeferredMaterial, *, today:
                           dedup_key=f"deferred-due:{m.id}", now=now)
             m.reminded_at = now
         if today > m.due_on and alert is None:
-            a, ev = _raise(session, hall, DEFERRED_OVERDUE, f"deferred {m.id}",
+            a, ev = raise_alert(session, hall, DEFERRED_OVERDUE, f"deferred {m.id}",
                            f"办件{case.acceptance_no}的容缺材料“{m.name}”已过补正期限{m.due_on.isoformat()}", now,
                            case_id=case.id)
             m.alert_id = a.id

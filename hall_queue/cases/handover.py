@@ -7,16 +7,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault
 from hall_queue.cases.intake import lookup_hash
 from hall_queue.cases.lifecycle import brief
-from hall_queue.domain.errors import NotFound, WrongState
+from hall_queue.domain.errors import Forbidden, NotFound, WrongState
 from hall_queue.domain.events import DomainEvent
-from hall_queue.domain.models import Case, Hall, QueueItem, ServiceItem, Window, WindowQueue
+from hall_queue.domain.vocabulary import IN_HAND_STATUSES
+from hall_queue.domain.models import (
+    Case,
+    CaseEvent,
+    CaseHandover,
+    Department,
+    Hall,
+    QueueItem,
+    ServiceItem,
+    Ticket,
+    Window,
+    WindowQueue,
+)
 from hall_queue.queueing.ticketing import IssuedTicket, IssueRequest, issue_ticket
 
 
@@ -29,7 +41,10 @@ def ready_results(session: Session, hall: Hall, *, vault: IdentityVault, id_numb
     elif code:
         q = q.where(Case.lookup_hash == lookup_hash(code))
     elif acceptance_no:
-        q = q.where(Case.acceptance_no == acceptance_no.strip().upper())
+        number = acceptance_no.strip().upper()
+        # A bundle item's number (…-01) finds its bundle: a bundle is collected whole.
+        parent = select(Case.parent_id).where(Case.hall_id == hall.id, Case.acceptance_no == number).scalar_subquery()
+        q = q.where(or_(Case.acceptance_no == number, Case.id == parent))
     else:
         return []
     return list(session.scalars(q.order_by(Case.id)))
@@ -54,8 +69,6 @@ def issue_pickup(session: Session, hall: Hall, *, vault: IdentityVault, now: dat
     """Issue the handover ticket for the visitor's ready results and attach them to it."""
     cases = ready_results(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no, code=code)
     if idempotency_key:  # a retried press: the ticket exists and its cases are attached already
-        from hall_queue.domain.models import Ticket
-
         prev = session.scalar(select(Ticket.id).where(Ticket.hall_id == hall.id,
                                                       Ticket.idempotency_key == idempotency_key))
         if prev is not None:
@@ -71,6 +84,43 @@ def issue_pickup(session: Session, hall: Hall, *, vault: IdentityVault, now: dat
     return issued, cases, events
 
 
+def _location(session: Session, case: Case) -> str:
+    """Where the result lies: the place the department gave when it marked the result ready, else its name."""
+    ids = [case.id] + [k.id for k in case.children]
+    ev = session.scalar(select(CaseEvent).where(CaseEvent.case_id.in_(ids), CaseEvent.action == "result_ready")
+                        .order_by(CaseEvent.id.desc()).limit(1))
+    place = str((ev.detail or {}).get("location") or "") if ev is not None else ""
+    if place:
+        return place
+    dept = session.get(Department, case.department_id) if case.department_id else None
+    return f"{dept.name}送来的结果（出件窗口）" if dept is not None else "出件窗口"
+
+
 def cases_of_pickup(session: Session, ticket_id: int) -> list[dict[str, Any]]:
-    return [brief(c) for c in session.scalars(select(Case).where(Case.pickup_ticket_id == ticket_id)
-                                              .order_by(Case.id))]
+    """The results a handover ticket came for, each with where it lies and how it was handed over."""
+    out = []
+    for c in session.scalars(select(Case).where(Case.pickup_ticket_id == ticket_id).order_by(Case.id)):
+        last = session.scalar(select(CaseHandover).where(CaseHandover.case_id.in_([c.id] + [k.id for k in c.children]))
+                              .order_by(CaseHandover.id.desc()).limit(1))
+        out.append({**brief(c), "location": _location(session, c), "items": [k.title for k in c.children],
+                    "handover": None if last is None else {
+                        "method": last.method, "courier_company": last.courier_company,
+                        "tracking_no": last.tracking_no, "id_checked": last.id_checked}})
+    return out
+
+
+def check_at_desk(session: Session, case: Case, ticket_id: int, actor: Actor) -> int:
+    """Check the case came with this handover ticket, which is in hand at the actor's window; return the window."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.hall_id != case.hall_id:
+        raise NotFound(f"ticket {ticket_id} not found")
+    if case.pickup_ticket_id != ticket.id:
+        raise WrongState(f"case {case.acceptance_no} did not come with ticket {ticket.number}", code="not_on_ticket")
+    if ticket.status not in IN_HAND_STATUSES or ticket.window_id is None:
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; hand results over while it is in hand",
+                         code="ticket_not_in_hand")
+    if actor.kind == "staff" and not actor.is_manager:
+        clerk = session.scalar(select(Window.clerk_id).where(Window.id == ticket.window_id))
+        if clerk != actor.id:
+            raise Forbidden(f"ticket {ticket.number} is in hand at another window", code="other_window")
+    return ticket.window_id

@@ -288,9 +288,14 @@ def stop_bundle(session: Session, parent: Case, *, cause: Case, actor: Actor, no
     return events
 
 
-def result_ready(session: Session, case: Case, *, actor: Actor, now: datetime, note: str = "") -> list[DomainEvent]:
-    """The result (licence, approval or decision paper) is at the handover window (001 §7.2.6)."""
-    _step(session, case, "result_ready", actor=actor, now=now, note=note)
+def result_ready(session: Session, case: Case, *, actor: Actor, now: datetime, note: str = "",
+                 location: str = "") -> list[DomainEvent]:
+    """The result (licence, approval or decision paper) is at the handover window (001 §7.2.6).
+
+    ``location`` says where it lies (e.g. 出件柜A-03) so the handover clerk finds it while the visitor waits.
+    """
+    _step(session, case, "result_ready", actor=actor, now=now, note=note,
+          detail={"location": location.strip()} if location.strip() else None)
     case.ready_at = now
     return _after(session, case, "result_ready", actor=actor, now=now) + [
         CaseResultReady(case.hall_id, {"case_id": case.id})]

@@ -45,7 +45,7 @@ def settings_of(session: Session, hall_id: int) -> CaseSettings:
     return row
 
 
-def webhook_payload(session: Session, case: Case, ev: CaseEvent) -> dict[str, Any]:
+def webhook_payload(session: Session, case: Case, ev: CaseEvent, *, state: str | None = None) -> dict[str, Any]:
     """What an approval system receives: the event and the case, masked (no name, no ID number)."""
     item_code = session.scalar(select(ServiceItem.code).where(ServiceItem.id == case.item_id)) if case.item_id else None
     dept_code = session.scalar(select(Department.code).where(Department.id == case.department_id)) \
@@ -53,7 +53,7 @@ def webhook_payload(session: Session, case: Case, ev: CaseEvent) -> dict[str, An
     return {"event_id": ev.id, "action": ev.action, "at": iso(ev.at), "from_state": ev.from_state,
             "to_state": ev.to_state, "note": ev.note,
             "case": {"id": case.id, "acceptance_no": case.acceptance_no, "parent_id": case.parent_id,
-                     "item_code": item_code, "department_code": dept_code, "state": case.state,
+                     "item_code": item_code, "department_code": dept_code, "state": state or case.state,
                      "decision": case.decision, "due_on": case.due_on.isoformat(), "masked_name": case.masked_name}}
 
 
@@ -73,3 +73,4 @@ def record(session: Session, case: Case, *, action: str, from_state: str | None,
                        message_id=str(ev.id), case_id=case.id, event_id=ev.id, url=settings.webhook_url, body=body,
                        now=now)
     return ev
+

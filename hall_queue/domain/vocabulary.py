@@ -264,6 +264,8 @@ OUTBOX_CHANNELS = ("case", "province")
 # An outbox message is retried (back-off up to an hour) until this old, then marked failed: a receiver down
 # for an hour, or a weekend, loses nothing.
 OUTBOX_GIVE_UP_AFTER_H = 72
+# The floor alert raised when the outbox gives up on a case event (one open alert per hall, its count kept).
+WEBHOOK_ALERT_KIND = "webhook_failed"
 # Integration tokens for such a system are their own kind.
 INTEGRATION_TOKEN_KIND = "approval"
 

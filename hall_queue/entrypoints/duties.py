@@ -70,8 +70,9 @@ def run_case_duties(app: Flask) -> int:
 
     events = rt.db.run_write(do)
     rt.publish(events)
-    deliver_due(rt.db, rt.vault, now=now)
-    return len(events)
+    report = deliver_due(rt.db, rt.vault, now=now)
+    rt.publish(report.events)  # the outbox gave up on an event: the floor's alert
+    return len(events) + len(report.events)
 
 
 def sweep_appointments(app: Flask) -> SweepResult:

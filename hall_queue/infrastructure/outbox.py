@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -35,6 +35,9 @@ SecretOf = Callable[[Session, int], "str | None"]
 class OutboxReport:
     delivered: int = 0
     failed: int = 0
+    given_up: int = 0
+    # Halls with a message the outbox gave up on in this round (a channel may raise an alert for them).
+    given_up_halls: set[int] = field(default_factory=set)
 
 
 def enqueue(session: Session, *, hall_id: int, channel: str, ordering_key: str, message_id: str, url: str,
@@ -77,7 +80,7 @@ def deliver_due(db: Database, channel: str, secret_of: SecretOf, *, now: datetim
     for row_id in _claim(db, channel, now=now, limit=limit):
         with db.read() as s:
             row = s.get(WebhookDelivery, row_id)
-            url, body, key = row.url, row.body, row.ordering_key
+            url, body, key, hall_id = row.url, row.body, row.ordering_key, row.hall_id
             message_id = row.message_id or str(row.event_id)
             try:
                 secret = secret_of(s, row.hall_id)
@@ -94,7 +97,9 @@ def deliver_due(db: Database, channel: str, secret_of: SecretOf, *, now: datetim
             error = str(e)[:200]
             report.failed += 1
             stalled.add(key)
-            db.run_write(lambda s: _failed(s, row_id, error, now))
+            if db.run_write(lambda s: _failed(s, row_id, error, now)):
+                report.given_up += 1
+                report.given_up_halls.add(hall_id)
             continue  # later messages of this key wait for this one; go on with the others
         report.delivered += 1
         db.run_write(lambda s: _delivered(s, row_id, now))
@@ -112,10 +117,12 @@ def _release(s: Session, row_id: int, now: datetime) -> None:
     row.next_attempt_at = now + timedelta(seconds=1)
 
 
-def _failed(s: Session, row_id: int, error: str, now: datetime) -> None:
+def _failed(s: Session, row_id: int, error: str, now: datetime) -> bool:
+    """Record a failed attempt; return True when the outbox gives the message up (too old)."""
     row = s.get(WebhookDelivery, row_id)
     row.last_error = error
     if now - row.created_at >= timedelta(hours=OUTBOX_GIVE_UP_AFTER_H):
         row.status = "failed"
-    else:
-        row.next_attempt_at = now + timedelta(seconds=min(2 ** row.attempts, MAX_BACKOFF_S))
+        return True
+    row.next_attempt_at = now + timedelta(seconds=min(2 ** row.attempts, MAX_BACKOFF_S))
+    return False

@@ -88,6 +88,8 @@ def test_clerk_accepts_and_gets_the_receipt_department_works_the_inbox_applicant
     page.click("button[data-step='decide:approved']")
     page.wait_for_selector("#d-state:has-text('已作出决定')")
     page.click("button[data-step='result-ready']")
+    page.fill("#d-input", "出件柜A-05")  # where the handover window finds it
+    page.click("#d-submit")
     page.wait_for_selector("#d-state:has-text('结果待领取')")
     shot(page, "cases", "department-case")
     _no_english(page.inner_text("main"))

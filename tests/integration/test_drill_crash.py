@@ -71,7 +71,8 @@ def _kiosk(base: str, hall_id: int, item: int, token: str, n: int, stop: threadi
 
 
 def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop: threading.Event,
-           ledger: Ledger) -> None:
+           ledger: Ledger, outcome: str = "completed", on_done=None) -> None:
+    """Call and finish with ``outcome`` until stopped; ``on_done(ticket_id, answer)`` sees each acknowledged finish."""
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {token}"
     ready.wait(timeout=30)
@@ -88,7 +89,7 @@ def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop
                 continue
             with ledger.lock:
                 ledger.called[t["id"]] = window_id
-            f = s.post(f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"}, timeout=10)
+            f = s.post(f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": outcome}, timeout=10)
         except requests.RequestException:
             return
         if f.status_code != 200:
@@ -97,37 +98,48 @@ def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop
             return
         with ledger.lock:
             ledger.finished.add(t["id"])
+            if on_done is not None:
+                on_done(t["id"], f.json())
 
 
-def _drill(tmp_path, url: str | None) -> dict:
+def start_hall(tmp_path, url: str | None, *, code: str, clerks: int):
+    """Start a real server on a plain hall with ``clerks`` clerks signed in at their windows.
+
+    Returns (server, db, hall_id, kiosk_token, clerk_tokens, item_id, windows).
+    """
     env = {"DATABASE_URL": url} if url else {}
     server = ServerProcess(tmp_path, env=env)
     server.cli("init")
-    db_url = url or f"sqlite:///{tmp_path / 'onevisit.db'}"
-    db = Database(db_url)
+    db = Database(url or f"sqlite:///{tmp_path / 'onevisit.db'}")
     now = SystemClock().now()
 
     def build(s):
-        hall = load_simple_hall(s, code="crash", now=now, windows=CLERKS)
+        hall = load_simple_hall(s, code=code, now=now, windows=clerks)
         # Staff sessions as a login would issue them (logging 8 clerks in costs 8 password hashes).
-        clerks = [s.scalar(select(Staff.id).where(Staff.username == f"crash-c{i + 1:02d}")) for i in range(CLERKS)]
+        staff = [s.scalar(select(Staff.id).where(Staff.username == f"{code}-c{i + 1:02d}")) for i in range(clerks)]
         return (hall.id, issue_token(s, kind="kiosk", hall_id=hall.id, now=now),
                 [issue_token(s, kind="staff", hall_id=hall.id, staff_id=c, now=now, ttl=timedelta(hours=2))
-                 for c in clerks])
+                 for c in staff])
 
     hall_id, kiosk_token, tokens = db.run_write(build)
     server.start()
+    base = server.url
+    item = requests.get(f"{base}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"][0]["id"]
+    windows = requests.get(f"{base}/api/v1/halls/{hall_id}/windows", timeout=10,
+                           headers={"Authorization": f"Bearer {tokens[0]}"}).json()["items"]
+    for tok, w in zip(tokens, windows):  # the API only lets a clerk call at the window they signed in at
+        r = requests.post(f"{base}/api/v1/windows/{w['id']}/sign-in", timeout=10,
+                          headers={"Authorization": f"Bearer {tok}"})
+        assert r.status_code == 200, r.text
+    return server, db, hall_id, kiosk_token, tokens, item, windows
+
+
+def _drill(tmp_path, url: str | None) -> dict:
+    server, db, hall_id, kiosk_token, tokens, item, windows = start_hall(tmp_path, url, code="crash", clerks=CLERKS)
     ledger = Ledger()
     stop = threading.Event()
     try:
         base = server.url
-        item = requests.get(f"{base}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"][0]["id"]
-        windows = requests.get(f"{base}/api/v1/halls/{hall_id}/windows", timeout=10,
-                               headers={"Authorization": f"Bearer {tokens[0]}"}).json()["items"]
-        for tok, w in zip(tokens, windows):  # the API only lets a clerk call at the window they signed in at
-            r = requests.post(f"{base}/api/v1/windows/{w['id']}/sign-in", timeout=10,
-                              headers={"Authorization": f"Bearer {tok}"})
-            assert r.status_code == 200, r.text
         ready = threading.Barrier(CLERKS)
         threads = [threading.Thread(target=_kiosk, args=(base, hall_id, item, kiosk_token, n, stop, ledger))
                    for n in range(KIOSKS)]

@@ -40,6 +40,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "pickup_cases": STAFF, "document_pdf": STAFF, "document_print": STAFF, "case_progress": PUBLIC,
     "case_indicators": MANAGERS, "case_indicators_csv": MANAGERS, "list_departments": APPROVAL,
     "add_department": MANAGERS, "put_case_settings": MANAGERS, "add_integration_token": MANAGERS,
+    "list_failed_webhooks": MANAGERS, "resend_webhooks": MANAGERS,
     "openapi_json": PUBLIC,
     "auth_login": PUBLIC, "auth_logout": STAFF, "auth_me": STAFF, "socket_token": STAFF,
     "list_halls": STAFF | {"kiosk", "pad", "screen"}, "hall_catalog": PUBLIC,

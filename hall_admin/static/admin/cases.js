@@ -40,6 +40,26 @@
     $("inbox-empty").hidden = items.length > 0;
   }
 
+  // Case events the outbox gave up on (the floor's 审批系统推送失败 alert): managers re-send them here.
+  async function loadWebhooks() {
+    if (page.role === "clerk") return;
+    const items = (await api("GET", `/api/v1/halls/${page.hall_id}/webhook-deliveries`)).items;
+    $("webhooks").hidden = items.length === 0;
+    $("wh-count").textContent = `${items.length} 条`;
+    $("wh-list").querySelector("tbody").replaceChildren(...items.map((d) => el("tr", {"data-delivery": d.id},
+      el("td", {}, d.acceptance_no), el("td", {}, d.title), el("td", {}, d.state_label), el("td", {}, String(d.attempts)),
+      el("td", {}, el("button", {type: "button", class: "small secondary", onclick: () => resend([d.id])}, "重新推送")))));
+  }
+  async function resend(ids) {
+    try {
+      const r = await api("POST", `/api/v1/halls/${page.hall_id}/webhook-deliveries/resend`, {ids});
+      toast(`已重新推送 ${r.resent} 条`);
+    } catch (e) { toast(say(e), "error"); }
+    loadWebhooks();
+  }
+  $("wh-all").addEventListener("click", () => resend([]));
+  loadWebhooks().catch(() => {});
+
   // What each state lets this page do: [label, action path, what to ask].
   const STEPS = {
     dispatched: [["接收办理", "take"]],
@@ -48,13 +68,14 @@
     supplement: [["补正材料已收到", "supplement-received"]],
     special_procedure: [["结束特别程序", "special-procedure/end"]],
     suspended: [["恢复办理", "resume"]],
-    decided: [["结果已制作，通知领取", "result-ready"]],
+    decided: [["结果已制作，通知领取", "result-ready", "location"]],
     result_ready: [["窗口领取（刷身份证）", "hand-over:pickup", "card"], ["邮寄送达", "hand-over:courier", "courier"]],
     handed_over: [["办结归档", "close"]],
   };
   const ASK = {
     materials: ["需补正的材料（多项用；分隔）"], reason: ["原因"], procedure: ["特别程序名称（如专家评审）", "所需工作日"],
     card: ["领取人身份证号（刷卡读取）"], courier: ["快递公司", "运单号"],
+    location: ["结果存放位置（如出件柜A-03，出件窗口据此取件；可不填）"],
   };
 
   async function open(id) {
@@ -115,6 +136,7 @@
     if (ask === "procedure") { body.name = a; body.days = Number(b) || 0; }
     if (ask === "card") body.id_number = a;
     if (ask === "courier") { body.courier_company = a; body.tracking_no = b; }
+    if (ask === "location") body.location = a;
     send(path, body);
   });
   $("d-cancel").addEventListener("click", () => { $("d-form").hidden = true; });

@@ -213,6 +213,7 @@
     $("t-transfer").hidden = !t.transferred_from_id;
     $("t-transfer").textContent = t.transferred_from_id ? "转办而来的号票（保留原取号时间）" : "";
     loadPages(t);
+    loadPickup(t);
     // One merged list of the matter (a bundle's shared materials once), under the bundle's name.
     const names = t.item_ids.map((id) => items[id] && items[id].name).filter(Boolean);
     const head = t.bundle ? el("h3", {class: "materials-head", id: "t-materials-head"}, `${t.bundle}：所需材料`,
@@ -247,6 +248,98 @@
     $("pv-prev").disabled = pageAt === 0; $("pv-next").disabled = pageAt === pages.length - 1;
     if (!$("page-dlg").open) $("page-dlg").showModal();
   }
+  // ------------------------------------------------------------------ handover (统一出件, 001 §7.3)
+  // A handover ticket brings the visitor's ready results: list them, check the collector's ID card against
+  // each case (the server compares; a mismatch hands nothing over), record the sign-off or the courier.
+  const HANDOVER_ERRORS = {
+    card_mismatch: "身份证与申请人不一致，不能交付。请核对领取人身份。", id_required: "请先刷领取人身份证或输入证件号。",
+    validation_error: "证件号格式不正确，请重新刷卡或输入18位身份证号。", tracking_required: "邮寄送达需填写快递公司和运单号。",
+    not_on_ticket: "该办件不属于本号票。", ticket_not_in_hand: "本号票已不在手上，不能交付。",
+    other_window: "该号票在其他窗口办理。", illegal_transition: "该办件当前不能交付（可能已交付）。",
+  };
+  let pickup = [], pickupOf = null;
+  const unhandedOk = () => {
+    const left = pickupOf === (ticket() && ticket().id) ? pickup.filter((c) => c.state === "result_ready").length : 0;
+    return !left || confirm(`本号还有 ${left} 件办理结果未交付，确定办结？`);
+  };
+  async function loadPickup(t, force = false) {
+    if (pickupOf === t.id && !force) return;
+    if (pickupOf !== t.id) { $("h-id").value = ""; $("h-error").hidden = true; }
+    pickupOf = t.id;
+    try {
+      const res = await api("GET", `/api/v1/tickets/${t.id}/pickup-cases`);
+      if (pickupOf !== t.id) return;
+      pickup = res.items || [];
+    } catch (e) { pickup = []; }
+    renderPickup();
+  }
+  function handoverText(c) {
+    const h = c.handover;
+    if (!h) return c.state_label;
+    return h.method === "courier" ? `已邮寄（${h.courier_company} ${h.tracking_no}）` : (h.id_checked ? "已签收（身份证核验一致）" : "已签收");
+  }
+  function renderPickup() {
+    const box = $("t-pickup");
+    box.hidden = pickup.length === 0;
+    if (!pickup.length) return;
+    $("h-count").textContent = `${pickup.length} 件`;
+    const rows = pickup.map((c) => {
+      const ready = c.state === "result_ready";
+      const cell = el("td", {class: "h-act"});
+      if (ready) {
+        const company = el("input", {type: "text", class: "h-company", placeholder: "快递公司", maxlength: 60, hidden: true});
+        const tracking = el("input", {type: "text", class: "h-tracking", placeholder: "运单号", maxlength: 60, hidden: true});
+        const send = el("button", {type: "button", class: "small secondary", "data-courier-confirm": c.id, hidden: true,
+          onclick: () => handOver(c, {method: "courier", courier_company: company.value.trim(), tracking_no: tracking.value.trim()})},
+          "确认邮寄");
+        cell.append(
+          el("button", {type: "button", class: "small", "data-pickup": c.id, onclick: () => {
+            const id = $("h-id").value.trim().toUpperCase();
+            if (!id) { pickupError("id_required"); $("h-id").focus(); return; }
+            handOver(c, {method: "pickup", id_number: id});
+          }}, "核验身份证并签收"), " ",
+          el("button", {type: "button", class: "small secondary", "data-courier": c.id, onclick: () => {
+            company.hidden = tracking.hidden = send.hidden = false; company.focus();
+          }}, "改为邮寄"), company, tracking, send);
+      } else cell.textContent = "—";
+      const title = c.items && c.items.length ? `${c.title}（${c.items.join("、")}）` : c.title;
+      return el("tr", {"data-case": c.id, class: ready ? "" : "done"}, el("td", {}, c.acceptance_no), el("td", {}, title),
+        el("td", {}, c.masked_name || "—"), el("td", {}, c.location || "出件窗口"),
+        el("td", {class: "h-state"}, handoverText(c)), cell);
+    });
+    $("h-cases").querySelector("tbody").replaceChildren(...rows);
+    $("h-done").hidden = pickup.some((c) => c.state === "result_ready");
+    if (!$("h-done").hidden) $("h-id").value = "";  // all handed over: the full ID number leaves the screen
+  }
+  function pickupError(code, fallback) {
+    $("h-error").textContent = HANDOVER_ERRORS[code] || fallback || "交付失败，请稍后重试。";
+    $("h-error").hidden = false;
+  }
+  async function handOver(c, body) {
+    const t = ticket();
+    if (!t || busy) return;
+    busy = true;
+    $("h-error").hidden = true;
+    try {
+      await api("POST", `/api/v1/cases/${c.id}/hand-over`, {...body, ticket_id: t.id});
+      toast(body.method === "courier" ? `${c.acceptance_no} 已登记邮寄` : `${c.acceptance_no} 已签收`);
+    } catch (e) {
+      pickupError(e.code, e.message);  // the row keeps what was typed, to correct it
+      if (e.code !== "illegal_transition") return;
+    } finally { busy = false; }
+    await loadPickup(t, true);
+  }
+  // A desk card reader types the number and Enter, like a keyboard: Enter signs off every result still waiting.
+  $("h-id").addEventListener("keydown", async (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    const waiting = pickup.filter((c) => c.state === "result_ready");
+    for (const c of waiting) {
+      await handOver(c, {method: "pickup", id_number: $("h-id").value.trim().toUpperCase()});
+      if (!$("h-error").hidden) break;
+    }
+  });
+
   $("pv-prev").addEventListener("click", () => showPage(pageAt - 1));
   $("pv-next").addEventListener("click", () => showPage(pageAt + 1));
   const formLabel = (f) => ({original: "原件", copy: "复印件", original_and_copy: "原件及复印件"}[f] || f || "");
@@ -277,7 +370,7 @@
     }),
     noshow: () => ticket() && askNoShow(),
     start: () => ticket() && act(() => api("POST", `/api/v1/tickets/${ticket().id}/start`)),
-    finish: () => ticket() && openFinish(),
+    finish: () => ticket() && unhandedOk() && openFinish(),
     transfer: () => ticket() && openTransfer(),
     pause: () => view && (view.paused_at ? act(() => api("POST", `/api/v1/windows/${windowId}/resume`))
                                          : openDialog("pause-dlg")),

@@ -6,7 +6,8 @@
   const $ = (id) => document.getElementById(id);
   const STATUS = {idle: "空闲", serving: "办理中", paused: "暂停", empty: "空岗", covered: "被顶岗", closed: "关闭"};
   const KIND = {empty_post: "空岗", long_wait: "等候超时", device_fault: "设备故障",
-                case_due_soon: "办件即将到期", case_overdue: "办件超期", deferred_overdue: "容缺材料逾期"};
+                case_due_soon: "办件即将到期", case_overdue: "办件超期", deferred_overdue: "容缺材料逾期",
+                webhook_failed: "审批系统推送失败"};
   let windows = [], queues = {}, alerts = [], notices = [], audio = null, timer = null, editing = null;
   document.body.dataset.soundPlayed = "0";
 

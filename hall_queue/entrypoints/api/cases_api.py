@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.access.auth import issue_token
 from hall_queue.bootstrap import runtime
-from hall_queue.cases import handover, indicators, lifecycle, pdf, progress
+from hall_queue.cases import handover, indicators, lifecycle, pdf, progress, webhooks
 from hall_queue.cases.intake import lookup_code_of
 from hall_queue.cases.numbering import check_format
 from hall_queue.cases.records import settings_of
@@ -86,6 +86,12 @@ class HandOverIn(NoteIn):
     courier_company: Short = ""
     tracking_no: Short = ""
     id_number: S.IdNumber | None = None
+    ticket_id: S.Id | None = Field(None, description="the handover ticket in hand at the clerk's window that "
+                                   "came for this result (the console sends it; the hand-over is recorded there)")
+
+
+class ResultReadyIn(NoteIn):
+    location: Short = Field("", description="where the result lies at the hall, e.g. 出件柜A-03")
 
 
 class CaseOut(S.Out):
@@ -155,8 +161,10 @@ def _idempotent(do):
     return result
 
 
-def _act(case_id: int, action: str, **kw: Any):
+def _act(case_id: int, action: str, before=None, **kw: Any):
     def do(s: Session):
+        if before is not None:
+            kw.update(before(s, get_row(s, Case, case_id, "case")))
         case, events = lifecycle.act(s, case_id, action, actor=g.actor, now=now(), **kw)
         s.flush()
         return case_detail(s, case, now=now()), events
@@ -265,17 +273,21 @@ def case_decide(case_id: int, body: DecideIn):
     return _act(case_id, "decide", note=body.note, decision=body.decision)
 
 
-@_op("result-ready", "Mark the result ready at the handover window (the applicant gets an SMS)", NoteIn)
-def case_result_ready(case_id: int, body: NoteIn):
-    return _act(case_id, "result_ready", note=body.note)
+@_op("result-ready", "Mark the result ready at the handover window (the applicant gets an SMS)", ResultReadyIn)
+def case_result_ready(case_id: int, body: ResultReadyIn):
+    return _act(case_id, "result_ready", note=body.note, location=body.location)
 
 
 @_op("hand-over", "Hand the result over: pickup (ID card checked) or courier (company and tracking number)",
      HandOverIn)
 def case_hand_over(case_id: int, body: HandOverIn):
-    window_id = None
+    def at_desk(s: Session, case: Case) -> dict[str, Any]:
+        # At the handover window: the case must have come with the ticket in hand (001 §7.3 统一出件).
+        if body.ticket_id is None:
+            return {}
+        return {"ticket_id": body.ticket_id, "window_id": handover.check_at_desk(s, case, body.ticket_id, g.actor)}
     return _act(case_id, "hand_over", note=body.note, method=body.method, courier_company=body.courier_company,
-                tracking_no=body.tracking_no, id_number=body.id_number, vault=runtime().vault, window_id=window_id)
+                tracking_no=body.tracking_no, id_number=body.id_number, vault=runtime().vault, before=at_desk)
 
 
 @_op("close", "Close a handed-over case (办结)", NoteIn)
@@ -308,6 +320,10 @@ def _pickup_args(body: PickupIn) -> dict[str, Any]:
     return {"id_number": body.id_number, "code": body.code, "acceptance_no": body.acceptance_no}
 
 
+def _by_number_only(body: PickupIn) -> bool:
+    return bool(body.acceptance_no) and not (body.id_number or body.code)
+
+
 @operation("/halls/<int:hall_id>/pickups/lookup", "POST", roles=("kiosk",) + STAFF, body=PickupIn,
            response=S.Out, tags=("cases",), summary="Count the visitor's results waiting for collection")
 def pickup_lookup(hall_id: int, body: PickupIn):
@@ -315,6 +331,8 @@ def pickup_lookup(hall_id: int, body: PickupIn):
     with rt.db.read() as s:
         hall = get_hall(s, hall_id)
         found = handover.ready_results(s, hall, vault=rt.vault, **_pickup_args(body))
+        if _by_number_only(body):  # numbers run in sequence: a typed one learns no more than "ready or not"
+            return {"count": len(found), "items": [{"acceptance_no": c.acceptance_no} for c in found]}
         return {"count": len(found), "items": [{"title": c.title, "acceptance_no": c.acceptance_no} for c in found]}
 
 
@@ -329,6 +347,8 @@ def pickup_issue(hall_id: int, body: PickupIn):
         hall = get_hall(s, hall_id)
         issued, cases, events = handover.issue_pickup(s, hall, vault=rt.vault, now=now(), actor=g.actor,
                                                       name=body.name, idempotency_key=key, **_pickup_args(body))
+        if _by_number_only(body):
+            return {**issued.view(), "cases": [{"id": c.id, "acceptance_no": c.acceptance_no} for c in cases]}, events
         return {**issued.view(), "cases": [lifecycle.brief(c) for c in cases]}, events
     return write(do)
 
@@ -530,6 +550,30 @@ def put_case_settings(hall_id: int, body: CaseSettingsIn):
             raise InvalidRequest("a webhook URL needs a webhook_secret to sign with", code="secret_required")
         return {"acceptance_format": row.acceptance_format, "due_soon_working_days": row.due_soon_working_days,
                 "webhook_url": row.webhook_url, "webhook_secret_set": bool(row.webhook_secret_cipher)}, []
+    return write(do)
+
+
+class ResendIn(S.In):
+    ids: Annotated[list[S.Id], Field(max_length=200)] = Field([], description="the deliveries to re-send; "
+                                                                             "none: every one given up")
+
+
+@operation("/halls/<int:hall_id>/webhook-deliveries", "GET", roles=MANAGERS, response=S.ListOut, tags=("cases",),
+           summary="List the case events the webhook outbox gave up on (to re-send)")
+def list_failed_webhooks(hall_id: int):
+    with runtime().db.read() as s:
+        get_hall(s, hall_id)
+        return {"items": webhooks.failed_deliveries(s, hall_id)}
+
+
+@operation("/halls/<int:hall_id>/webhook-deliveries/resend", "POST", roles=MANAGERS, body=ResendIn,
+           response=S.Out, tags=("cases",),
+           summary="Put given-up case events back in the webhook outbox (clears the floor alert when none is left)")
+def resend_webhooks(hall_id: int, body: ResendIn):
+    def do(s: Session):
+        get_hall(s, hall_id)
+        n, events = webhooks.resend(s, hall_id, now=now(), ids=list(body.ids) or None)
+        return {"ok": True, "resent": n}, events
     return write(do)
 
 

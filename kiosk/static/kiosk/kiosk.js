@@ -10,6 +10,9 @@
   var TEXT = {
     zh: {
       pickup_n: "您有 {n} 件办理结果可领取", pickup_take: "取号领取办理结果",
+      pickup: "领取办理结果", pickup_sub: "扫受理通知书上的二维码，或输入受理号", pickup_title: "领取办理结果",
+      pickup_hint: "请把受理通知书上的二维码对准扫码口，或在下方输入受理号。", pickup_ph: "受理号，如 DEMO2026000001",
+      pickup_find: "查询", pickup_none: "没有查到可领取的办理结果。请核对受理号，或到导办台咨询。",
       elder: "适老模式", welcome: "欢迎办事，请选择", take: "取号", take_sub: "选择办理事项",
       swipe: "刷身份证 / 预约签到", swipe_sub: "请将身份证放在感应区", bundles: "一件事", bundles_sub: "多个事项一次办",
       green: "绿色通道", green_sub: "老年人·残疾人·孕妇·军人", guides: "办事指南", guides_sub: "扫码在手机上阅读",
@@ -60,6 +63,10 @@
     },
     en: {
       pickup_n: "{n} result(s) ready for you to collect", pickup_take: "Take a ticket to collect",
+      pickup: "Collect a result", pickup_sub: "Scan the receipt's QR code or enter the acceptance number",
+      pickup_title: "Collect a result", pickup_hint: "Hold the QR code of your receipt to the scanner, or enter the acceptance number below.",
+      pickup_ph: "Acceptance number, e.g. DEMO2026000001", pickup_find: "Look up",
+      pickup_none: "No result is waiting under this number. Check the number or ask at the help desk.",
       elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
       swipe: "Swipe ID card / Check in", swipe_sub: "Place your ID card on the reader", bundles: "Life events",
       bundles_sub: "Several services at once", green: "Green channel", green_sub: "Elderly · Disabled · Pregnant · Military",
@@ -187,7 +194,7 @@
 
   // ---------------------------------------------------------------- screens
   var PROMPTS = { home: "welcome", browse: "choose_item", bundles: "bundles_title", notice: "notice_title",
-    card: "card_place", scan: "scan_lay", green: "green_title", code: "code_title", phone: "phone_title", paused: "paused" };
+    card: "card_place", pickup: "pickup_hint", scan: "scan_lay", green: "green_title", code: "code_title", phone: "phone_title", paused: "paused" };
   function show(name, opts) {
     opts = opts || {};
     if (!opts.noHistory && S.screen !== name && S.screen !== "result" && S.screen !== "paused") S.history.push(S.screen);
@@ -230,12 +237,12 @@
   }
   function clearPersonal() {
     ["card-identity", "notice-identity", "id-chip-browse", "r-identity", "r-number", "r-matter", "r-ahead",
-     "phone-display", "phone-shown", "code-display", "appt-list", "scan-thumbs", "scan-summary"].forEach(function (id) {
+     "phone-display", "phone-shown", "code-display", "appt-list", "scan-thumbs", "scan-summary", "pickup-found-count", "pickup-msg"].forEach(function (id) {
       var el = $(id); if (el) { el.innerHTML = ""; }
     });
     ["card-identity", "notice-identity", "id-chip-browse", "r-identity"].forEach(function (id) { $(id).classList.add("hidden"); });
     $("r-qr").removeAttribute("src"); $("scan-preview").removeAttribute("src"); $("scan-pending").removeAttribute("src");
-    S.card = null;
+    S.card = null; $("pickup-input").value = ""; pickupWho = null;
   }
   function idleReset() {
     clearPersonal();
@@ -302,9 +309,9 @@
       speak(t("pickup_n", { n: r.count }));
     }).catch(function (e) { if (e.code !== "no_card") handleError(e); });
   }
-  function takePickup() {
+  function takePickup(who) {
     if (!S.requestId) S.requestId = newRequestId();
-    var body = { request_id: S.requestId };
+    var body = Object.assign({ request_id: S.requestId }, who || {});
     var run = function () {
       return api("POST", "/pickup", body).then(function (r) { stopRetry(); showResult(r); }, function (e) {
         if (e.code === "server_unreachable") { startRetry(run, e.data.retry_after_s); return; }
@@ -632,6 +639,53 @@
     return run();
   }
 
+  // Without the card: the receipt's QR (the scanner types its URL into the focused field, then Enter) or the
+  // acceptance number typed on the keys. A wrong number and a result not ready yet get the same answer.
+  var pickupWho = null;
+  function pickupArgs() {
+    var v = $("pickup-input").value.trim();
+    if (!v) return null;
+    return v.indexOf("/c/") >= 0 ? { code: v } : { acceptance_no: v.toUpperCase() };
+  }
+  function pickupEnter() {
+    pickupWho = null; $("pickup-input").value = "";
+    $("pickup-msg").classList.add("hidden"); $("pickup-found").classList.add("hidden");
+    show("pickup"); $("pickup-input").focus();
+  }
+  function pickupFind() {
+    var who = pickupArgs();
+    $("pickup-msg").classList.add("hidden"); $("pickup-found").classList.add("hidden");
+    if (!who) { $("pickup-input").focus(); return; }
+    var q = Object.keys(who).map(function (k) { return k + "=" + encodeURIComponent(who[k]); }).join("&");
+    if (who.code) $("pickup-input").value = "";  // the receipt's look-up code does not stay on the screen
+    api("GET", "/pickup?" + q).then(function (r) {
+      if (!r.count) {
+        pickupWho = null;
+        var m = $("pickup-msg"); m.textContent = t("pickup_none"); m.classList.remove("hidden"); speak(t("pickup_none"));
+        return;
+      }
+      pickupWho = who;
+      $("pickup-found-count").textContent = t("pickup_n", { n: r.count });
+      $("pickup-found").classList.remove("hidden");
+      speak(t("pickup_n", { n: r.count }));
+    }).catch(handleError);
+  }
+  function buildPickupKeys() {
+    var k = $("pickup-keys"); k.innerHTML = "";
+    "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("").concat(["-", "⌫"]).forEach(function (ch) {
+      var b = document.createElement("button"); b.textContent = ch; b.setAttribute("data-key", ch);
+      b.onclick = function () {
+        var input = $("pickup-input"), v = input.value;
+        input.value = ch === "⌫" ? v.slice(0, -1) : (v.length < 40 ? v + ch : v);
+        pickupWho = null; $("pickup-found").classList.add("hidden"); $("pickup-msg").classList.add("hidden");
+        input.focus();
+      };
+      k.appendChild(b);
+    });
+  }
+  $("pickup-input").addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); pickupFind(); } });
+  $("pickup-input").addEventListener("input", function () { pickupWho = null; $("pickup-found").classList.add("hidden"); });
+
   // ---------------------------------------------------------------- keypads
   function keypad(boxId, displayId, maxLen, getter, setter, mask) {
     var box = $(boxId); box.innerHTML = "";
@@ -738,7 +792,10 @@
   $("card-walkin").onclick = function () { S.withIdentity = true; enterBrowse("take"); };
   $("card-manual").onclick = function () { S.withIdentity = false; enterBrowse("take"); };
   $("code-ok").onclick = function () { if (codeDraft) checkIn({ code: codeDraft }); };
-  $("pickup-take").onclick = takePickup;
+  $("pickup-take").onclick = function () { takePickup(); };
+  $("go-pickup").onclick = pickupEnter;
+  $("pickup-find").onclick = pickupFind;
+  $("pickup-found-take").onclick = function () { if (pickupWho) takePickup(pickupWho); };
   $("btn-issue").onclick = issue;
   $("btn-scan").onclick = scanEnter;
   $("btn-guide-item").onclick = function () { if (S.matter) openGuide(S.matter); };
@@ -778,6 +835,7 @@
   var idleAttr = document.body.getAttribute("data-idle");
   if (idleAttr) S.idleMs = parseFloat(idleAttr) * 1000;
   buildLetterKeys(); $("letter-keys").classList.add("hidden");
+  buildPickupKeys();
   applyText();
   pollState();
   connectEvents();
