@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.queueing.green_channel import check_priority
+from hall_queue.queueing.guards import count_id_ticket
 from hall_queue.catalog.materials import merged_materials
 from hall_queue.access import audit
 from hall_queue.domain import calendar as halls
@@ -201,6 +202,9 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     items, bundle = _resolve_matter(session, hall, req)
     queue, reason, windows = route_bundle(session, bundle) if bundle is not None else route_items(session, items)
     day = halls.service_day(hall, now)
+    id_hash = vault.id_hash(req.id_number) if req.id_number else None
+    count_id_ticket(session, hall_id=hall.id, cap=hall.id_daily_ticket_cap, day=day, id_hash=id_hash,
+                    items=[(i.id, i.name) for i in items])
     seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
     values = dict(
         hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=seq, leg=0,
@@ -210,7 +214,7 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         follow_code=secrets.token_urlsafe(12), idempotency_key=req.idempotency_key, outcome_detail={},
         masked_name=mask_name(req.name) if req.name else None,
         masked_id=mask_id_number(req.id_number) if req.id_number else None,
-        id_hash=vault.id_hash(req.id_number) if req.id_number else None,
+        id_hash=id_hash,
         id_cipher=vault.encrypt(req.id_number.strip().upper()) if req.id_number else None,
         phone_cipher=vault.encrypt(req.phone.strip()) if req.phone else None,
     )
