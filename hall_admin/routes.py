@@ -21,7 +21,7 @@ from flask import (
 from sqlalchemy import select
 
 from hall_queue.access import login
-from hall_queue.domain.vocabulary import MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES, client_vocabulary
+from hall_queue.domain.vocabulary import ALERT_KIND_LABELS, EMERGENCY_ALERT_KIND, MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES, client_vocabulary
 from hall_queue.entrypoints.web_session import SESSION_TOKEN, client_ip, csrf_token
 from hall_queue.access.auth import (
     LockedOut,
@@ -164,7 +164,8 @@ def dashboard():
     actor = current_staff()
     hall = page_hall(actor)
     page = {"hall_id": hall.id, "hall_name": hall.name, "wait_alert_s": hall.wait_alert_s,
-            "queues": _queues(hall.id), "windows": _windows(hall.id)}
+            "queues": _queues(hall.id), "windows": _windows(hall.id),
+            "alert_kinds": ALERT_KIND_LABELS, "emergency_kind": EMERGENCY_ALERT_KIND}
     return render_template("admin/dashboard.html", page=page, hall=hall)
 
 

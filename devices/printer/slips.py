@@ -29,6 +29,8 @@ class TicketSlip:
     follow_url: str | None = None
     priority_label: str | None = None
     paper_mm: int = 80
+    # The server's wording of the wait as a range ("约 8–15 分钟"); printed instead of the single figure.
+    wait_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -205,9 +205,9 @@ class HallSettingsSpec(Spec):
     sl_max_idle_s: Annotated[int, Field(ge=0, le=86400)] = 180
     sl_max_queue_len: Annotated[int, Field(ge=0, le=9999)] = 30
     # Guards against abuse (issue 17; 0 = off).
-    id_daily_ticket_cap: Annotated[int, Field(ge=0, le=50)] = 3
-    cancelled_slot_hold_min: Annotated[int, Field(ge=0, le=1440)] = 30
-    recall_min_gap_s: Annotated[int, Field(ge=0, le=600)] = 20
+    id_daily_ticket_cap: Annotated[int, Field(ge=0, le=50)] = 0
+    cancelled_slot_hold_min: Annotated[int, Field(ge=0, le=1440)] = 0
+    recall_min_gap_s: Annotated[int, Field(ge=0, le=600)] = 0
 
     @field_validator("timezone")
     @classmethod

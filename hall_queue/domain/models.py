@@ -52,9 +52,10 @@ class Hall(Base):
     sl_max_queue_len: Mapped[int] = mapped_column(Integer, default=30)
     # Guards (issue 17; 0 = off): tickets per ID number per item per service day (号贩子), minutes a
     # cancelled booking's seat stays closed to bookings (slot trading), seconds between two recalls.
-    id_daily_ticket_cap: Mapped[int] = mapped_column(Integer, default=3)
-    cancelled_slot_hold_min: Mapped[int] = mapped_column(Integer, default=30)
-    recall_min_gap_s: Mapped[int] = mapped_column(Integer, default=20)
+    # Off until a manager sets them (README suggests 3, 30 and 20), so existing halls keep their behaviour.
+    id_daily_ticket_cap: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_slot_hold_min: Mapped[int] = mapped_column(Integer, default=0)
+    recall_min_gap_s: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ServiceCategory(Base):

@@ -203,13 +203,17 @@ ALERT_KIND_LABELS = {"empty_post": "空岗", "long_wait": "等候超时", "devic
 GUARD_CODES = ("id_daily_cap", "slot_on_hold", "recall_limit", "recall_too_soon", "booking_blocked")
 
 # ---------------------------------------------------------------- wait estimates (issue 17)
-# The range printed for a visitor: the queue's recent service times give a low (LOW_QUANTILE) and a high
-# (HIGH_QUANTILE) pace; the range never narrows below MIN_WIDTH_S. Windows serving several queues count
-# as a fraction of a window in each; SAMPLE is how many recent services of a queue are looked at.
-ESTIMATE_LOW_QUANTILE = 0.25
-ESTIMATE_HIGH_QUANTILE = 0.75
+# The wait printed for a visitor is a range (as Munich's ZMS prints it): the expected time for the services
+# ahead, ± ESTIMATE_RANGE_Z standard deviations of their sum (1.28: the central 80 % of a normal spread),
+# widened by ESTIMATE_STAFFING_SLACK for windows that pause or cover others, never narrower than
+# ESTIMATE_MIN_WIDTH_S. ESTIMATE_SAMPLE recent services of the queue give the pace; with fewer than
+# ESTIMATE_MIN_SAMPLE, the hall's default service time with ESTIMATE_DEFAULT_CV spread.
+ESTIMATE_RANGE_Z = 1.28
+ESTIMATE_STAFFING_SLACK = 0.15
 ESTIMATE_MIN_WIDTH_S = 180
 ESTIMATE_SAMPLE = 40
+ESTIMATE_MIN_SAMPLE = 5
+ESTIMATE_DEFAULT_CV = 0.6
 
 # ---------------------------------------------------------------- patterns
 # A mainland mobile number (SMS reminders).

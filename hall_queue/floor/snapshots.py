@@ -64,9 +64,10 @@ def window_snapshot(session: Session, window: Window, *, now: datetime) -> dict[
     return {"hall": {"id": hall.id, "name": hall.name}, "server_time": iso(now), "window": view}
 
 
-def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
+def follow_view(session: Session, ticket: Ticket, *, now: datetime) -> dict[str, Any]:
     """The newest leg of a visitor's ticket (transfers keep the number) for the follow page."""
     from hall_queue.queueing.estimates import estimated_wait_s, people_ahead, serving_windows
+    from hall_queue.queueing.wait_range import ticket_wait_range
 
     origin = ticket.origin_ticket_id or ticket.id
     newest = session.scalar(select(Ticket).where((Ticket.id == origin) | (Ticket.origin_ticket_id == origin))
@@ -81,7 +82,8 @@ def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
                Ticket.called_at.is_not(None)).order_by(Ticket.called_at.desc(), Ticket.id.desc()).limit(1)).first()
     local_day = halls.local_time(hall, newest.issued_at).date()
     hours, _ = hall_store.day_plan(session, hall, local_day)
-    return {"ticket": ticket_view(newest), "people_ahead": ahead,
+    rng = ticket_wait_range(session, newest, now=now, default_s=hall.default_service_s, ahead=ahead)
+    return {"ticket": ticket_view(newest), "people_ahead": ahead, **rng.view(),
             "estimated_wait_s": estimated_wait_s(session, newest.queue, ahead, hall.default_service_s)
             if newest.status == "waiting" else 0,
             "serving_windows": serving_windows(session, newest.queue_id),

@@ -34,7 +34,8 @@
       // Never "0 minutes" with people ahead; no number when no window serves the queue now.
       var mins = Math.max(1, Math.ceil((d.estimated_wait_s || 0) / 60));
       $("ahead").textContent = d.people_ahead <= 0 ? "马上就到您了" : d.serving_windows === 0
-        ? "前面还有 " + d.people_ahead + " 人，暂无窗口办理，请留意叫号" : "前面还有 " + d.people_ahead + " 人，预计约 " + mins + " 分钟";
+        ? "前面还有 " + d.people_ahead + " 人，暂无窗口办理，请留意叫号"
+        : "前面还有 " + d.people_ahead + " 人，" + (d.wait_text ? "预计等待" + d.wait_text : "预计约 " + mins + " 分钟");
       if (d.people_ahead <= NEAR) alertOnce();
     } else { $("ahead").textContent = ""; if (st === "called") { alerted = false; alertOnce(); } }
     $("now-card").hidden = !d.now_calling || st !== "waiting";

@@ -30,7 +30,7 @@
       paused_text: "正在重新连接排队系统，连上后会自动为您取号，不会重复出号。", cancel: "取消",
       sim: "演示设备：", sim_swipe: "模拟刷身份证", sim_remove: "移走身份证", sim_bad: "读卡失败",
       sim_paper: "打印机缺纸", sim_paper_ok: "装好纸",
-      waiting: "等候 {n} 人", ahead: "前面还有 {n} 人，预计等待约 {m} 分钟", ahead_now: "马上就到您了",
+      waiting: "等候 {n} 人", ahead: "前面还有 {n} 人，预计等待约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}", ahead_now: "马上就到您了",
       printed: "凭条已打印，请取走凭条", print_failed: "打印机暂时无法出票，请用手机扫码或拍下本页，记住您的号码：{n}",
       pages_ok: "已将 {n} 页材料提交给窗口", pages_fail: "材料上传未成功，请到窗口出示纸质材料",
       identity: "办事人：{name}  {id}", attach_id: "已附带身份信息", green_on: "绿色通道：{r}",
@@ -78,7 +78,7 @@
       home: "Home", paused: "Ticketing paused, please wait", paused_text: "Reconnecting to the queue system; your ticket will be issued once, automatically.",
       cancel: "Cancel", sim: "Demo devices:", sim_swipe: "Simulate ID swipe", sim_remove: "Remove card", sim_bad: "Bad read",
       sim_paper: "Printer out of paper", sim_paper_ok: "Paper loaded", waiting: "{n} waiting",
-      ahead: "{n} ahead of you, about {m} min", ahead_now: "You are next", printed: "Please take your printed ticket",
+      ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, about {lo}–{hi} min", ahead_now: "You are next", printed: "Please take your printed ticket",
       print_failed: "The printer cannot print now. Scan the code or take a photo; your number is {n}",
       pages_ok: "{n} page(s) sent to the window", pages_fail: "Pages could not be sent; please show the paper copies",
       identity: "Visitor: {name}  {id}", attach_id: "Identity attached", green_on: "Green channel: {r}",
@@ -510,7 +510,13 @@
     $("r-matter").textContent = (S.lang === "en" && chosen && chosen.name_en) || r.matter || (tk.bundle || (tk.items || []).join("、"));
     // Never "0 minutes" with people ahead; no number at all when no window serves the queue now.
     var mins = Math.max(1, Math.ceil((tk.estimated_wait_s || 0) / 60));
-    $("r-ahead").textContent = tk.people_ahead > 0 ? t(tk.serving_windows === 0 ? "ahead_no_window" : "ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
+    // Issue 17: the server's range (wait_text, the one wording shared with the slip and the phone page).
+    var ranged = tk.wait_text && tk.serving_windows !== 0;
+    $("r-ahead").textContent = tk.people_ahead > 0 || (ranged && tk.wait_position > 0)
+      ? t(tk.serving_windows === 0 ? "ahead_no_window" : ranged ? "ahead_range" : "ahead",
+          { n: ranged ? tk.wait_position : tk.people_ahead, m: mins, w: tk.wait_text,
+            lo: Math.floor((tk.wait_low_s || 0) / 60), hi: Math.ceil((tk.wait_high_s || 0) / 60) })
+      : t("ahead_now");
     var idc = $("r-identity");
     idc.classList.toggle("hidden", !tk.masked_id && !tk.masked_name);
     if (tk.masked_id || tk.masked_name) idc.textContent = t("identity", { name: tk.masked_name || "", id: tk.masked_id || "" });
