@@ -200,7 +200,7 @@ class HallSettingsSpec(Spec):
     default_service_s: Annotated[int, Field(ge=10, le=14400)] = 300
     public_base_url: Annotated[str, StringConstraints(max_length=200, pattern=r"^(https?://[^\s]*)?$")] = ""
     # Service levels (issue 17; 0 = not watched).
-    sl_max_wait_s: Annotated[int, Field(ge=0, le=86400)] = 1200
+    sl_max_wait_s: Annotated[int, Field(ge=0, le=86400)] = 0  # 0 = wait_alert_s
     sl_max_service_s: Annotated[int, Field(ge=0, le=86400)] = 1200
     sl_max_idle_s: Annotated[int, Field(ge=0, le=86400)] = 180
     sl_max_queue_len: Annotated[int, Field(ge=0, le=9999)] = 30

@@ -46,7 +46,8 @@ class Hall(Base):
     # longest one service should take, the longest a staffed window may stand idle while its queues
     # have visitors waiting, and the most visitors one queue should hold. Queues may override the first,
     # second and fourth (``Queue.sl_*``).
-    sl_max_wait_s: Mapped[int] = mapped_column(Integer, default=1200)
+    # ``sl_max_wait_s`` 0 = the same as ``wait_alert_s`` (whose ``long_wait`` alert then stands for it).
+    sl_max_wait_s: Mapped[int] = mapped_column(Integer, default=0)
     sl_max_service_s: Mapped[int] = mapped_column(Integer, default=1200)
     sl_max_idle_s: Mapped[int] = mapped_column(Integer, default=180)
     sl_max_queue_len: Mapped[int] = mapped_column(Integer, default=30)

@@ -28,7 +28,8 @@ from hall_queue.queueing.presenters import iso
 
 def targets(hall: Hall, queue: Queue | None = None) -> dict[str, int]:
     """Return the targets in force for a queue (its overrides, else the hall's); 0 = not watched."""
-    out = {"sl_max_wait_s": hall.sl_max_wait_s, "sl_max_service_s": hall.sl_max_service_s,
+    # The hall's wait target is its long-wait alert threshold unless set apart (0 = the same).
+    out = {"sl_max_wait_s": hall.sl_max_wait_s or hall.wait_alert_s, "sl_max_service_s": hall.sl_max_service_s,
            "sl_max_idle_s": hall.sl_max_idle_s, "sl_max_queue_len": hall.sl_max_queue_len}
     if queue is not None:
         for key in QUEUE_SERVICE_LEVEL_TARGETS:
@@ -158,14 +159,15 @@ def _minutes(seconds: int) -> int:
     return max(1, int(seconds // 60))
 
 
-def _breaches(view: dict[str, Any]) -> dict[tuple[str, str], tuple[dict[str, Any], str]]:
+def _breaches(view: dict[str, Any], hall: Hall) -> dict[tuple[str, str], tuple[dict[str, Any], str]]:
     """Return the broken levels now: (kind, subject) → (the figure's view, the Chinese message)."""
     sl_wait, sl_len, sl_service, sl_idle = SERVICE_LEVEL_ALERT_KINDS
     red = SERVICE_LEVEL_STATES[2]
     out: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
     for q in view["queues"]:
         subject, label = f"queue {q['queue_id']}", f"{q['name']}（{q['prefix']}）"
-        if q["wait_state"] == red:
+        # A wait target equal to the hall's ``wait_alert_s`` already has its alert: long_waits.py's ``long_wait``.
+        if q["wait_state"] == red and q["max_wait_s"] != hall.wait_alert_s:
             out[(sl_wait, subject)] = (q, f"{label}最长等候{_minutes(q['longest_wait_s'])}分钟，"
                                           f"超过服务标准{_minutes(q['max_wait_s'])}分钟")
         if q["length_state"] == red:
@@ -191,7 +193,7 @@ def check_service_levels(session: Session, hall: Hall, *, now: datetime) -> list
         elif since is None and running is not None:
             running.ended_at = now
     view = _evaluate(floor, hall, now)
-    broken = _breaches(view)
+    broken = _breaches(view, hall)
     open_alerts = {(a.kind, a.subject): a for a in session.scalars(
         select(Alert).where(Alert.hall_id == hall.id, Alert.kind.in_(SERVICE_LEVEL_ALERT_KINDS),
                             Alert.cleared_at.is_(None)))}

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.errors import DomainError
-from hall_queue.domain.models import IdTicketCount
+from hall_queue.domain.models import IdTicketCount, Ticket, TicketItem
 from hall_queue.infrastructure.db import core
 
 
@@ -43,10 +43,15 @@ def _bump(session: Session, hall_id: int, day: date, id_hash: str, item_id: int,
         return True
     if session.get(IdTicketCount, (hall_id, day, id_hash, item_id), populate_existing=True) is not None:
         return False
+    # First count of the day for this ID and item: tickets taken before the cap was switched on count too.
+    taken = session.scalar(select(func.count()).select_from(Ticket).join(TicketItem, TicketItem.ticket_id == Ticket.id)
+                           .where(Ticket.hall_id == hall_id, Ticket.service_day == day, Ticket.id_hash == id_hash,
+                                  Ticket.leg == 0, TicketItem.item_id == item_id)) or 0
     try:
         with session.begin_nested():
-            session.add(IdTicketCount(hall_id=hall_id, service_day=day, id_hash=id_hash, item_id=item_id, count=1))
-        return True
+            session.add(IdTicketCount(hall_id=hall_id, service_day=day, id_hash=id_hash, item_id=item_id,
+                                      count=min(taken + 1, cap) if taken < cap else taken))
+        return taken < cap
     except IntegrityError:
         # Another kiosk's first ticket of this ID and item committed the row a moment ago: count on it.
         return _bump(session, hall_id, day, id_hash, item_id, cap)

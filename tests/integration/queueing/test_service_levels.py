@@ -128,3 +128,17 @@ def _alerts(db, hall_id):
         for a in rows:
             s.expunge(a)
         return rows
+
+
+def test_the_wait_target_defaults_to_the_long_wait_threshold_without_a_second_alert(db, clock, small_hall, kiosk):
+    def setup(s):
+        hall = s.get(Hall, small_hall.id)
+        hall.sl_max_wait_s, hall.wait_alert_s = 0, 900  # 0 = the same as the long-wait alert
+    db.run_write(setup)
+    t0 = clock.now()
+    kiosk.take()
+    clock.set(t0 + timedelta(seconds=901))
+    q = _view(db, clock, small_hall.id)["queues"][0]
+    assert (q["max_wait_s"], q["wait_state"]) == (900, "red")
+    raised, _ = _check(db, clock, small_hall.id)
+    assert "sl_wait" not in raised  # long_waits.py raises its long_wait alert for this one

@@ -16,7 +16,7 @@ depends_on = None
 
 # (column, default) of the hall's service levels and guards; existing halls get the defaults.
 _HALL_COLUMNS = (
-    ('sl_max_wait_s', 1200), ('sl_max_service_s', 1200), ('sl_max_idle_s', 180), ('sl_max_queue_len', 30),
+    ('sl_max_wait_s', 0), ('sl_max_service_s', 1200), ('sl_max_idle_s', 180), ('sl_max_queue_len', 30),
     ('id_daily_ticket_cap', 0), ('cancelled_slot_hold_min', 0), ('recall_min_gap_s', 0),
 )
 
