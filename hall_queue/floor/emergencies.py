@@ -30,8 +30,8 @@ def alarm_view(alert: Alert) -> dict:
 
 def raise_emergency(session: Session, window: Window, *, now: datetime,
                     actor: Actor) -> tuple[Alert, list[DomainEvent]]:
-    """Raise the emergency alarm of the clerk's own window; pressing again while it is open changes nothing."""
-    if actor.kind != "staff" or window.clerk_id != actor.id:
+    """Raise a window's emergency alarm (its signed-in clerk, or a manager on the floor); a repeat changes nothing."""
+    if actor.kind != "staff" or not (actor.is_manager or window.clerk_id == actor.id):
         raise Forbidden("只有在本窗口签到的工作人员可以发出紧急求助", code="not_signed_in")
     open_alarm = session.scalar(select(Alert).where(Alert.window_id == window.id, Alert.kind == EMERGENCY_ALERT_KIND,
                                                     Alert.cleared_at.is_(None)))

@@ -15,7 +15,7 @@ TAGS = ("service levels",)
 
 @operation("/halls/<int:hall_id>/service-levels", "GET", roles=MANAGERS,
            summary="Every queue and window against the hall's service levels, green / amber / red", tags=TAGS)
-def levels_now(hall_id: int):
+def service_levels_now(hall_id: int):
     with runtime().db.read() as s:
         return service_levels.evaluate(s, get_hall(s, hall_id), now=now())
 
@@ -23,7 +23,7 @@ def levels_now(hall_id: int):
 @operation("/halls/<int:hall_id>/service-levels/statistics", "GET", roles=MANAGERS,
            summary="Share called within the wait target, services over the time target, idle-while-waiting minutes",
            tags=TAGS)
-def levels_statistics(hall_id: int):
+def service_levels_statistics(hall_id: int):
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         q = parse_query(hall, request.args)
@@ -34,8 +34,8 @@ OPERATIONS[-1].query.update({"from": {"type": "string", "format": "date"}, "to":
 
 
 @operation("/windows/<int:window_id>/emergency", "POST", roles=STAFF,
-           summary="Raise the window's emergency alarm (the clerk signed in there)", status=201, tags=TAGS)
-def emergency(window_id: int):
+           summary="Raise the window's emergency alarm (the clerk signed in there, or a manager)", status=201, tags=TAGS)
+def raise_emergency_alarm(window_id: int):
     def do(s):
         alert, events = emergencies.raise_emergency(s, get_row(s, Window, window_id, "window"), now=now(),
                                                     actor=g.actor)
@@ -45,7 +45,7 @@ def emergency(window_id: int):
 
 @operation("/alerts/<int:alert_id>/acknowledge", "POST", roles=MANAGERS,
            summary="Acknowledge an emergency alarm (managers)", tags=TAGS)
-def acknowledge(alert_id: int):
+def acknowledge_alarm(alert_id: int):
     def do(s):
         alert = get_row(s, Alert, alert_id, "alert")
         events = emergencies.acknowledge(s, alert, now=now(), actor=g.actor)
