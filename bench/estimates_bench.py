@@ -76,7 +76,7 @@ class EstimatingSimulation(Simulation):
 def score(pairs: list[tuple[tuple[float, float], float]]) -> dict:
     """MAE of the midpoint (minutes), share inside [low, high], median width (minutes), bias (minutes)."""
     if not pairs:
-        return {}
+        return {"mae_min": None, "inside": None, "median_width_min": None, "mean_bias_min": None, "n": 0}
     errors = [abs((lo + hi) / 2 - actual) for (lo, hi), actual in pairs]
     inside = [lo <= actual <= hi for (lo, hi), actual in pairs]
     widths = [hi - lo for (lo, hi), _ in pairs]
@@ -104,8 +104,10 @@ def run_day(seed: int, visitors: int, work: Path) -> dict:
 def pooled(days: list[dict], name: str) -> dict:
     """Figures over all tickets of several days, weighted by tickets."""
     n = sum(d[name]["n"] for d in days)
-    return {k: round(sum(d[name][k] * d[name]["n"] for d in days) / n, 3) for k in
-            ("mae_min", "inside", "median_width_min", "mean_bias_min")} | {"n": n} if n else {}
+    keys = ("mae_min", "inside", "median_width_min", "mean_bias_min")
+    if not n:
+        return {k: None for k in keys} | {"n": 0}
+    return {k: round(sum(d[name][k] * d[name]["n"] for d in days if d[name]["n"]) / n, 3) for k in keys} | {"n": n}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             **{name: pooled(days, name) for name in ("range", "today", "zms", "range_waited", "today_waited",
                                                      "zms_waited")}, "days": days}
     at65 = result["loads"].get("65", {}).get("range")
-    if at65:
+    if at65 and at65["n"]:
         result["meets_targets_at_65"] = {"mae": at65["mae_min"] <= TARGETS["mae_min"],
                                          "inside": at65["inside"] >= TARGETS["inside"],
                                          "width": at65["median_width_min"] <= TARGETS["median_width_min"]}

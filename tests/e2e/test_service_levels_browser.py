@@ -98,3 +98,25 @@ def test_dashboard_shows_levels_red_and_green_and_the_emergency_alarm(server, br
     audit = api_call(server, "GET", f"/api/v1/halls/{hall_id}/audit", manager)["items"]
     actions = [a["action"] for a in audit]
     assert "alarm.emergency" in actions and "alarm.acknowledge" in actions
+
+
+def test_levels_and_guards_are_set_on_the_configuration_page(server, browser):
+    hall_id = server.tokens["hall_id"]
+    page = browser.new_context(viewport=FLOOR, locale="zh-CN").new_page()
+    login(page, server, "manager")
+    page.goto(server.url + "/admin/config")
+    page.wait_for_selector("#settings-form[data-loaded='1']")
+    expect(page.locator("#guards")).to_contain_text("同一证件同一事项每天最多取号次数")
+    expect(page.locator("#service-levels")).to_contain_text("有人等候时窗口最长空闲")
+    expect(page.locator("#sl_max_queue_len")).to_have_value("1")  # set over the API by the test above
+    page.fill("#id_daily_ticket_cap", "3")
+    page.fill("#cancelled_slot_hold_min", "30")
+    page.fill("#recall_min_gap_s", "20")
+    page.fill("#sl_max_idle_s", "240")
+    page.click("#settings-form button[type=submit]")
+    expect(page.locator("#toast")).to_contain_text("大厅设置已保存")
+    s = api_call(server, "GET", f"/api/v1/halls/{hall_id}/settings", staff_token(server, "manager"))
+    assert (s["id_daily_ticket_cap"], s["cancelled_slot_hold_min"], s["recall_min_gap_s"], s["sl_max_idle_s"]) == \
+        (3, 30, 20, 240)
+    page.locator("#service-levels").scroll_into_view_if_needed()
+    shot(page, AREA, "config-levels-and-guards-1920x1080")
