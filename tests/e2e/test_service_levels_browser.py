@@ -106,6 +106,7 @@ def test_levels_and_guards_are_set_on_the_configuration_page(server, browser):
     login(page, server, "manager")
     page.goto(server.url + "/admin/config")
     page.wait_for_selector("#settings-form[data-loaded='1']")
+    page.click("#levels-guards summary")  # folded by default: the hall's everyday settings stay in one screen
     expect(page.locator("#guards")).to_contain_text("同一证件同一事项每天最多取号次数")
     expect(page.locator("#service-levels")).to_contain_text("有人等候时窗口最长空闲")
     expect(page.locator("#sl_max_queue_len")).to_have_value("1")  # set over the API by the test above
