@@ -23,7 +23,7 @@ from sqlalchemy import select
 from hall_queue.access import login
 from hall_queue.domain import calendar
 from hall_queue.domain.calendar import service_day
-from hall_queue.domain.vocabulary import MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES, client_vocabulary
+from hall_queue.domain.vocabulary import ALERT_KIND_LABELS, EMERGENCY_ALERT_KIND, MANAGER_ROLES, NOTICE_OUTCOMES, STAFF_ROLES, client_vocabulary
 from hall_queue.entrypoints.web_session import SESSION_TOKEN, client_ip, csrf_token
 from hall_queue.access.auth import (
     LockedOut,
@@ -168,7 +168,8 @@ def dashboard():
     page = {"hall_id": hall.id, "hall_name": hall.name, "wait_alert_s": hall.wait_alert_s,
             "queues": _queues(hall.id), "windows": _windows(hall.id),
             # The KPI strip reads today's statistics: the hall's service day, not the server's date.
-            "today": service_day(hall, runtime().clock.now()).isoformat()}
+            "today": service_day(hall, runtime().clock.now()).isoformat(),
+            "alert_kinds": ALERT_KIND_LABELS, "emergency_kind": EMERGENCY_ALERT_KIND}
     return render_template("admin/dashboard.html", page=page, hall=hall)
 
 

@@ -53,7 +53,8 @@ def ticket_slip(ticket: dict[str, Any], *, hall: dict[str, Any], queue_name: str
                       estimated_wait_minutes=None if wait_s is None else max(0, round(int(wait_s) / 60)),
                       issued_at=local_time_text(ticket.get("issued_at"), hall.get("timezone", "Asia/Shanghai")),
                       materials=slip_materials(materials), masked_identity=masked_identity(ticket),
-                      follow_url=follow_url, priority_label=label, wait_place=wait_place)
+                      follow_url=follow_url, priority_label=label, wait_place=wait_place,
+                      wait_text=ticket.get("wait_text"))
 
 
 def checkin_slip(ticket: dict[str, Any], booking: dict[str, Any], *, hall: dict[str, Any], queue_name: str,

@@ -160,7 +160,9 @@ def layout_ticket(printer: Escpos, slip: TicketSlip, *, qr_mode: QrMode = "nativ
     w.text(f"队列：{slip.queue_name}")
     w.text(f"事项：{slip.matter}", strong=True)
     w.text(f"前面等候：{slip.people_ahead} 人")
-    if slip.estimated_wait_minutes is not None:
+    if slip.wait_text:
+        w.text(f"预计等待：{slip.wait_text}")
+    elif slip.estimated_wait_minutes is not None:
         w.text(f"预计等待：{wait_text(slip.estimated_wait_minutes)}")
     w.text(f"取号时间：{slip.issued_at}")
     if slip.masked_identity:

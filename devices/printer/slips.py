@@ -31,6 +31,8 @@ class TicketSlip:
     # Where to wait, e.g. "请到A区 1–6号窗口等候" (the windows' configured areas).
     wait_place: str | None = None
     paper_mm: int = 80
+    # The server's wording of the wait as a range ("约 8–15 分钟"); printed instead of the single figure.
+    wait_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,6 +86,19 @@ def settle(session: Session, hall: Hall, appt: Appointment, *, now: datetime) ->
 
 
 # ---------------------------------------------------------------- booking (000 §8.2.1–8.2.3)
+
+class SlotOnHold(SlotFull):
+    code = "slot_on_hold"
+
+
+def _held_seats(session: Session, hall: Hall, slot_id: int, now: datetime) -> int:
+    """Seats of this slot given back by cancellations within the hall's hold time (issue 17)."""
+    hold = hall.cancelled_slot_hold_min
+    if hold <= 0:
+        return 0
+    return session.scalar(select(func.count()).select_from(Appointment).where(
+        Appointment.slot_id == slot_id, Appointment.status == "cancelled",
+        Appointment.ended_at > now - timedelta(minutes=hold))) or 0
 
 @dataclass
 class BookingRequest:
@@ -169,7 +182,13 @@ def book(session: Session, hall: Hall, req: BookingRequest, *, now: datetime, va
     cap = slot_capacity(_rules(session, hall, matter.key), slot, st.default_capacity)
     bcap = booking_capacity(cap, st, matter)
     row = _slot_row(session, hall, matter.key, slot.start)
-    if not _take_seat(session, row, booking_cap=bcap, capacity=cap):
+    # Issue 17 (slot trading): a seat given back by a cancellation stays closed to bookings for the
+    # hall's ``cancelled_slot_hold_min``, so a booking cancelled for a buyer cannot be rebooked at once.
+    held = _held_seats(session, hall, row.id, now)
+    if held and not _take_seat(session, row, booking_cap=bcap - held, capacity=cap - held):
+        raise SlotOnHold(f"该时段有刚被取消的预约名额，{hall.cancelled_slot_hold_min}分钟内暂不开放预约，"
+                         "请选择其他时段或稍后再试")
+    if not held and not _take_seat(session, row, booking_cap=bcap, capacity=cap):
         raise SlotFull("该时段预约已满，请选择其他时段")
     appt = Appointment(
         hall_id=hall.id, matter=matter.key, item_id=matter.item.id if matter.item else None,

@@ -170,6 +170,10 @@ class QueueSpec(Spec):
     daily_cap: Annotated[int, Field(ge=1, le=99999)] | None = None
     item_ids: Annotated[list[Ident], Field(max_length=500)] = []
     active: bool = True
+    # Service levels of this queue (issue 17); None = the hall's.
+    sl_max_wait_s: Annotated[int, Field(ge=0, le=86400)] | None = None
+    sl_max_service_s: Annotated[int, Field(ge=0, le=86400)] | None = None
+    sl_max_queue_len: Annotated[int, Field(ge=0, le=9999)] | None = None
 
 
 class WindowQueueSpec(Spec):
@@ -204,6 +208,15 @@ class HallSettingsSpec(Spec):
     public_base_url: Annotated[str, StringConstraints(max_length=200, pattern=r"^(https?://[^\s]*)?$")] = ""
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     elderly_age: Annotated[int, Field(ge=50, le=100)] | None = None
+    # Service levels (issue 17; 0 = not watched).
+    sl_max_wait_s: Annotated[int, Field(ge=0, le=86400)] = 0  # 0 = wait_alert_s
+    sl_max_service_s: Annotated[int, Field(ge=0, le=86400)] = 1200
+    sl_max_idle_s: Annotated[int, Field(ge=0, le=86400)] = 180
+    sl_max_queue_len: Annotated[int, Field(ge=0, le=9999)] = 30
+    # Guards against abuse (issue 17; 0 = off).
+    id_daily_ticket_cap: Annotated[int, Field(ge=0, le=50)] = 0
+    cancelled_slot_hold_min: Annotated[int, Field(ge=0, le=1440)] = 0
+    recall_min_gap_s: Annotated[int, Field(ge=0, le=600)] = 0
 
     @field_validator("timezone")
     @classmethod
@@ -264,7 +277,13 @@ def hall_settings_view(hall: Hall) -> dict[str, Any]:
             "no_show_min_s": hall.no_show_min_s,
             "pause_cover_after_s": hall.pause_cover_after_s, "wait_alert_s": hall.wait_alert_s,
             "default_service_s": hall.default_service_s, "public_base_url": hall.public_base_url,
-            "address": hall.address, "elderly_age": hall.elderly_age}
+            "address": hall.address, "elderly_age": hall.elderly_age,
+            **{k: getattr(hall, k) for k in HALL_LEVEL_AND_GUARD_FIELDS}}
+
+
+# Service levels and guards (issue 17): plain hall columns of the same names.
+HALL_LEVEL_AND_GUARD_FIELDS = (*V.SERVICE_LEVEL_TARGETS, "id_daily_ticket_cap", "cancelled_slot_hold_min",
+                               "recall_min_gap_s")
 
 
 def _settings_of(hall: Hall) -> dict[str, Any]:
@@ -461,7 +480,8 @@ def delete_bundle(session: Session, bundle: Bundle, *, now: datetime, actor: Act
 
 def queue_admin_view(q: Queue) -> dict[str, Any]:
     return {"id": q.id, "prefix": q.prefix, "name": q.name, "daily_cap": q.daily_cap,
-            "item_ids": [i.id for i in q.items], "active": q.active}
+            "item_ids": [i.id for i in q.items], "active": q.active,
+            **{k: getattr(q, k) for k in V.QUEUE_SERVICE_LEVEL_TARGETS}}
 
 
 def save_queue(session: Session, hall: Hall, changes: dict[str, Any], *, queue: Queue | None = None,
@@ -481,6 +501,8 @@ def save_queue(session: Session, hall: Hall, changes: dict[str, Any], *, queue: 
         queue = Queue(hall_id=hall.id)
         session.add(queue)
     queue.prefix, queue.name, queue.daily_cap, queue.active = spec.prefix, spec.name, spec.daily_cap, spec.active
+    for key in V.QUEUE_SERVICE_LEVEL_TARGETS:
+        setattr(queue, key, getattr(spec, key))
     queue.items = items
     session.flush()
     audit.record(session, actor=actor, action="config.queue.save", at=now, hall_id=hall.id, queue_id=queue.id,

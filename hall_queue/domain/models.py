@@ -51,6 +51,21 @@ class Hall(Base):
     # From this age (by the ID card's birth date) the kiosk offers the green channel and 适老 mode;
     # empty = the vocabulary's ELDERLY_AGE.
     elderly_age: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    # Service levels (issue 17; 0 = not watched): the longest a visitor should wait to be called, the
+    # longest one service should take, the longest a staffed window may stand idle while its queues
+    # have visitors waiting, and the most visitors one queue should hold. Queues may override the first,
+    # second and fourth (``Queue.sl_*``).
+    # ``sl_max_wait_s`` 0 = the same as ``wait_alert_s`` (whose ``long_wait`` alert then stands for it).
+    sl_max_wait_s: Mapped[int] = mapped_column(Integer, default=0)
+    sl_max_service_s: Mapped[int] = mapped_column(Integer, default=1200)
+    sl_max_idle_s: Mapped[int] = mapped_column(Integer, default=180)
+    sl_max_queue_len: Mapped[int] = mapped_column(Integer, default=30)
+    # Guards (issue 17; 0 = off): tickets per ID number per item per service day (号贩子), minutes a
+    # cancelled booking's seat stays closed to bookings (slot trading), seconds between two recalls.
+    # Off until a manager sets them (README suggests 3, 30 and 20), so existing halls keep their behaviour.
+    id_daily_ticket_cap: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_slot_hold_min: Mapped[int] = mapped_column(Integer, default=0)
+    recall_min_gap_s: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ServiceCategory(Base):
@@ -152,6 +167,10 @@ class Queue(Base):
     name: Mapped[str] = mapped_column(String(100))
     daily_cap: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Per-queue service levels; None = the hall's (``Hall.sl_*``).
+    sl_max_wait_s: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    sl_max_service_s: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    sl_max_queue_len: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
 
     items: Mapped[list[ServiceItem]] = relationship(secondary="queue_items", back_populates="queues",
                                                     order_by="ServiceItem.id")
@@ -307,6 +326,8 @@ class Ticket(Base):
     clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
     target_window_id: Mapped[Optional[int]] = mapped_column(ForeignKey("windows.id"), nullable=True)
     recall_count: Mapped[int] = mapped_column(Integer, default=0)
+    # When the ticket was last recalled (the hall's minimum gap between recalls, issue 17).
+    recalled_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     requeue_count: Mapped[int] = mapped_column(Integer, default=0)
     call_reason: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
     outcome: Mapped[Optional[str]] = mapped_column(String(20), nullable=True)
@@ -352,6 +373,8 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(String(500))
     raised_at: Mapped[datetime] = mapped_column(DateTime)
     cleared_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # An emergency alarm (issue 17) ends when a manager acknowledges it: who, and when.
+    acknowledged_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
 
 
 class AuditEvent(Base):
@@ -1026,3 +1049,30 @@ class IdempotentReply(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# ---------------------------------------------------------------- service levels and guards (issue 17)
+class IdTicketCount(Base):
+    """Tickets one ID number took for one item on one service day: bumped atomically, capped (号贩子)."""
+
+    __tablename__ = "id_ticket_counts"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    service_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdleInterval(Base):
+    """A stretch a staffed, unpaused window stood idle while its queues had visitors waiting."""
+
+    __tablename__ = "idle_intervals"
+    __table_args__ = (Index("ix_idle_window_open", "window_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id"))
+    clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)

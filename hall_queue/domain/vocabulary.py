@@ -275,6 +275,41 @@ DeviceKind = Literal[DEVICE_KINDS]  # type: ignore[valid-type]
 DEVICE_STATES = ("online", "offline", "fault")
 DeviceState = Literal[DEVICE_STATES]  # type: ignore[valid-type]
 
+# ---------------------------------------------------------------- service levels (issue 17)
+# Each watched figure is green below AMBER_SHARE of its target, amber up to the target, red past it
+# (the reception screen turns red when a level is broken, as in Apertum QSystem).
+SERVICE_LEVEL_STATES = ("green", "amber", "red")
+SERVICE_LEVEL_AMBER_SHARE = 0.8
+# The hall's targets and what a queue may override (None on the queue = the hall's).
+SERVICE_LEVEL_TARGETS = ("sl_max_wait_s", "sl_max_service_s", "sl_max_idle_s", "sl_max_queue_len")
+QUEUE_SERVICE_LEVEL_TARGETS = ("sl_max_wait_s", "sl_max_service_s", "sl_max_queue_len")
+# Alerts a broken level raises (and clears once back within it): per queue a wait or a length, per window
+# a service or an idle stretch while its queues have visitors waiting.
+SERVICE_LEVEL_ALERT_KINDS = ("sl_wait", "sl_queue_len", "sl_service", "sl_idle")
+# The clerk's emergency button (issue 17): an alarm until a manager acknowledges it.
+EMERGENCY_ALERT_KIND = "emergency"
+ALERT_KIND_LABELS = {"empty_post": "空岗", "long_wait": "等候超时", "device_fault": "设备故障",
+                     "case_due_soon": "办件即将到期", "case_overdue": "办件超期", "deferred_overdue": "容缺材料逾期",
+                     "sl_wait": "等候超标", "sl_queue_len": "排队过长", "sl_service": "办理超时",
+                     "sl_idle": "有人等候时窗口空闲", "emergency": "紧急求助", "webhook_failed": "审批系统推送失败"}
+
+# ---------------------------------------------------------------- guards against abuse (issue 17)
+# Refusal codes a kiosk or booking page turns into its Chinese message.
+GUARD_CODES = ("id_daily_cap", "slot_on_hold", "recall_limit", "recall_too_soon", "booking_blocked")
+
+# ---------------------------------------------------------------- wait estimates (issue 17)
+# The wait printed for a visitor is a range (as Munich's ZMS prints it): the expected time for the services
+# ahead, ± ESTIMATE_RANGE_Z standard deviations of their sum (1.28: the central 80 % of a normal spread),
+# widened by ESTIMATE_STAFFING_SLACK for windows that pause or cover others, never narrower than
+# ESTIMATE_MIN_WIDTH_S. ESTIMATE_SAMPLE recent services of the queue give the pace; with fewer than
+# ESTIMATE_MIN_SAMPLE, the hall's default service time with ESTIMATE_DEFAULT_CV spread.
+ESTIMATE_RANGE_Z = 1.28
+ESTIMATE_STAFFING_SLACK = 0.15
+ESTIMATE_MIN_WIDTH_S = 180
+ESTIMATE_SAMPLE = 40
+ESTIMATE_MIN_SAMPLE = 5
+ESTIMATE_DEFAULT_CV = 0.6
+
 # ---------------------------------------------------------------- patterns
 # A mainland mobile number (SMS reminders).
 PHONE_PATTERN = r"^1\d{10}$"
@@ -300,4 +335,7 @@ def client_vocabulary() -> dict[str, Any]:
         "window_kinds": list(WINDOW_KINDS),
         "consultation_channels": CONSULTATION_CHANNEL_LABELS,
         "consultation_reply_working_days": CONSULTATION_REPLY_WORKING_DAYS,
+        "service_level_states": list(SERVICE_LEVEL_STATES),
+        "alert_kind_labels": dict(ALERT_KIND_LABELS),
+        "emergency_alert_kind": EMERGENCY_ALERT_KIND,
     }

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hall_queue.access import retention
 from hall_queue.appointments.sweep import SweepResult, sweep
 from hall_queue.queueing.long_waits import check_long_waits
+from hall_queue.floor.service_levels import check_service_levels
 from hall_queue.domain.models import Hall
 from hall_queue.queueing.posts import check_posts
 from hall_queue.bootstrap import runtime
@@ -27,6 +28,7 @@ def run_post_checks(app: Flask) -> int:
         for hall in s.scalars(select(Hall)).all():
             events += check_posts(s, hall, now=rt.clock.now())
             events += check_long_waits(s, hall, now=rt.clock.now())
+            events += check_service_levels(s, hall, now=rt.clock.now())
         return events
 
     events = rt.db.run_write(do)

@@ -6,5 +6,6 @@ Clauses: 000 §12.3.4 and 002 §11.3.4 (indicators), 000 §12.3.5 and 002 §11.3
 
 Modules: ``notices`` (公告 on the hall screen), ``snapshots``, ``statistics``, ``supervision`` (the audit log
 read back, the chain check in the managers' words, violation indicators), ``leadership`` (every efficiency
-indicator by month).
+indicator by month), ``service_levels`` (green / amber / red against the hall's targets, breach alerts;
+issue 17), ``service_level_stats``, ``emergencies`` (the clerk's emergency alarm).
 """

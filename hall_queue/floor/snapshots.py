@@ -83,10 +83,11 @@ def newest_leg(session: Session, ticket: Ticket) -> Ticket:
                           .order_by(Ticket.leg.desc()).limit(1)) or ticket
 
 
-def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
+def follow_view(session: Session, ticket: Ticket, *, now: datetime) -> dict[str, Any]:
     """The newest leg of a visitor's ticket (transfers keep the number) for the follow page."""
     from hall_queue.queueing.estimates import estimated_wait_s, people_ahead, serving_windows
     from hall_queue.queueing.wait_places import wait_places
+    from hall_queue.queueing.wait_range import ticket_wait_range
 
     newest = newest_leg(session, ticket)
     hall = session.get(Hall, newest.hall_id)
@@ -99,7 +100,8 @@ def follow_view(session: Session, ticket: Ticket) -> dict[str, Any]:
                Ticket.called_at.is_not(None)).order_by(Ticket.called_at.desc(), Ticket.id.desc()).limit(1)).first()
     local_day = halls.local_time(hall, newest.issued_at).date()
     hours, _ = hall_store.day_plan(session, hall, local_day)
-    return {"ticket": ticket_view(newest), "people_ahead": ahead,
+    rng = ticket_wait_range(session, newest, now=now, default_s=hall.default_service_s, ahead=ahead)
+    return {"ticket": ticket_view(newest), "people_ahead": ahead, **rng.view(),
             "estimated_wait_s": estimated_wait_s(session, newest.queue, ahead, hall.default_service_s)
             if newest.status == "waiting" else 0,
             "serving_windows": serving_windows(session, newest.queue_id),

@@ -7,5 +7,6 @@ empty), 000 §9.3 (finishing with 一次性告知 / 容缺受理), 000 §8.3 (ne
 
 Modules: ``ticketing`` (issue, numbering), ``routing``, ``estimates``, ``calling`` (call_next and the
 ticket in hand), ``posts`` (sign-in, pause, A/B cover), ``green_channel``, ``near_turn``,
-``attachments``, ``device_health``, ``long_waits``, ``recovery``, ``window_desk``, ``presenters``.
+``attachments``, ``device_health``, ``long_waits``, ``recovery``, ``window_desk``, ``presenters``,
+``wait_range`` (the wait told to a visitor, as a range; issue 17), ``guards`` (tickets per ID per item a day).
 """

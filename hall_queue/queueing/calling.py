@@ -283,7 +283,15 @@ def recall(session: Session, ticket: Ticket, *, now: datetime, actor: Actor) -> 
     if ticket.recall_count >= hall.max_recalls:
         raise WrongState(f"ticket {ticket.number} was already recalled {ticket.recall_count} times; mark it no-show",
                          code="recall_limit")
+    # Issue 17: a minimum gap between two calls of one ticket, so a visitor walking up is not skipped
+    # by a burst of recalls followed by a no-show.
+    last = max((t for t in (ticket.recalled_at, ticket.called_at) if t is not None), default=None)
+    gap = hall.recall_min_gap_s
+    if gap > 0 and last is not None and (now - last).total_seconds() < gap:
+        wait = int(gap - (now - last).total_seconds()) + 1
+        raise WrongState(f"刚刚呼叫过{ticket.number}，请{wait}秒后再重呼", code="recall_too_soon")
     ticket.recall_count += 1
+    ticket.recalled_at = now
     audit.record(session, actor=actor, action="ticket.recall", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
                  window_id=window.id, count=ticket.recall_count)
     return [TicketRecalled(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},

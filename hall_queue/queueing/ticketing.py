@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.queueing.green_channel import check_priority
+from hall_queue.queueing.guards import count_id_ticket
+from hall_queue.queueing.wait_range import WaitRange, estimate_wait_range, ticket_wait_range
 from hall_queue.catalog.materials import merged_materials
 from hall_queue.access import audit
 from hall_queue.domain import calendar as halls
@@ -90,6 +92,7 @@ class IssuedTicket:
     follow_code: str
     replayed: bool = False
     serving_windows: int | None = None  # 0: nobody serves the queue now, so no estimate is credible
+    wait: WaitRange | None = None  # the range a visitor is told (issue 17)
 
     @property
     def id(self) -> int:
@@ -108,6 +111,8 @@ class IssuedTicket:
                 "route_reason": self.route_reason, "follow_code": self.follow_code, "replayed": self.replayed}
         if self.serving_windows is not None:
             view["serving_windows"] = self.serving_windows
+        if self.wait is not None:
+            view.update(self.wait.view())
         return view
 
 
@@ -188,9 +193,11 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
                                                        Ticket.idempotency_key == req.idempotency_key))
         if existing is not None:
             ahead = people_ahead(session, existing)
-            return IssuedTicket.of(existing, ahead,
-                                   estimated_wait_s(session, existing.queue, ahead, hall.default_service_s),
-                                   "replayed", replayed=True), []
+            replay = IssuedTicket.of(existing, ahead,
+                                     estimated_wait_s(session, existing.queue, ahead, hall.default_service_s),
+                                     "replayed", replayed=True)
+            replay.wait = ticket_wait_range(session, existing, now=now, default_s=hall.default_service_s, ahead=ahead)
+            return replay, []
     check_priority(req.priority_class, req.green_reason)
     if req.id_number is not None and not req.id_number.strip():
         raise InvalidRequest("id_number is empty")
@@ -201,6 +208,9 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     items, bundle = _resolve_matter(session, hall, req)
     queue, reason, windows = route_bundle(session, bundle) if bundle is not None else route_items(session, items)
     day = halls.service_day(hall, now)
+    id_hash = vault.id_hash(req.id_number) if req.id_number else None
+    count_id_ticket(session, hall_id=hall.id, cap=hall.id_daily_ticket_cap, day=day, id_hash=id_hash,
+                    items=[(i.id, i.name) for i in items])
     seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
     values = dict(
         hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=seq, leg=0,
@@ -210,7 +220,7 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         follow_code=secrets.token_urlsafe(12), idempotency_key=req.idempotency_key, outcome_detail={},
         masked_name=mask_name(req.name) if req.name else None,
         masked_id=mask_id_number(req.id_number) if req.id_number else None,
-        id_hash=vault.id_hash(req.id_number) if req.id_number else None,
+        id_hash=id_hash,
         id_cipher=vault.encrypt(req.id_number.strip().upper()) if req.id_number else None,
         phone_cipher=vault.encrypt(req.phone.strip()) if req.phone else None,
     )
@@ -224,7 +234,10 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     load = queue_load(session, queue.id, hall.default_service_s, windows=windows)
     ahead = max(load.waiting - 1, 0)
     wait = load.wait_for(ahead)
-    issued = IssuedTicket(view, ahead, wait, reason, values["follow_code"], serving_windows=load.windows)
+    rng = estimate_wait_range(session, hall_id=hall.id, queue_id=queue.id, key=key, ticket_id=ticket_id,
+                              priority_class=req.priority_class, now=now, default_s=hall.default_service_s,
+                              ahead=ahead)
+    issued = IssuedTicket(view, ahead, wait, reason, values["follow_code"], serving_windows=load.windows, wait=rng)
     events: list[DomainEvent] = [
         TicketIssued(hall.id, {"ticket": view, "people_ahead": ahead, "estimated_wait_s": wait}),
         QueueStatsChanged(hall.id, {"queues": [queue_stats(session, hall, queue, load)]}),

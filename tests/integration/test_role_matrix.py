@@ -100,6 +100,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "consultation_log": STAFF, "consultation_list": STAFF, "consultation_answer": STAFF,
     "consultation_indicators": MANAGERS, "audit_log": MANAGERS, "audit_chain": MANAGERS, "violations": MANAGERS,
     "leadership_indicators": MANAGERS, "published_measures": PUBLIC,
+    # service levels and the emergency alarm (issue 17)
+    "service_levels_now": MANAGERS, "service_levels_statistics": MANAGERS,
+    "raise_emergency_alarm": STAFF, "acknowledge_alarm": MANAGERS,
 }
 # A clerk may only act at the window they are signed in at (window 1): on window 2, or on the ticket
 # in hand there, these answer 403 (sign-in: 409, the window is taken). Re-queueing a late visitor's
@@ -107,7 +110,7 @@ EXPECTED: dict[str, frozenset[str]] = {
 CLERK_WINDOW_BOUND = {"recall": 403, "no_show": 403, "requeue": 403, "start": 403, "finish": 403,
                       "transfer": 403, "reveal_identity": 403, "post_revoke_green": 403, "call_next": 403,
                       "call_ticket": 403, "window_desk_lists": 403,
-                      "sign_out": 403, "pause": 403, "resume": 403, "sign_in": 409}
+                      "sign_out": 403, "pause": 403, "resume": 403, "sign_in": 409, "raise_emergency_alarm": 403}
 # Only the clerk holding the ticket sees the full ID number, not even a manager (个人信息保护法: least access).
 HOLDER_ONLY = {"reveal_identity"}
 # A case's review steps belong to its department (issue 15): a window clerk of no department gets 403.
@@ -189,7 +192,8 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
     asked = api.post(f"/api/v1/halls/{hall_id}/consultations", {"channel": "online", "question": "周六上班吗？"}, token=m)
     cfg = {k: api.get(f"/api/v1/halls/{hall_id}/{k}", token=m).get_json()["items"]
            for k in ("categories", "items", "bundles", "queues", "staff")}
-    for r in (case, page, complaint, booking, holiday, notice, device, asked):
+    alarm = api.post(f"/api/v1/windows/{api.windows[1]}/emergency", token=api.token("clerk01"))
+    for r in (case, page, complaint, booking, holiday, notice, device, asked, alarm):
         assert r.status_code in (200, 201), r.get_json()
     appointment_id = next(a["id"] for a in api.get(f"/api/v1/halls/{hall_id}/appointments?date=2026-03-03",
                                                     token=m).get_json()["items"])
@@ -205,7 +209,7 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
                                                           token=m).get_json()["items"]),
            "appointment_id": appointment_id, "holiday_id": holiday.get_json()["id"],
            "notice_id": notice.get_json()["id"], "code": own["follow_code"],
-           "device_id": device.get_json()["device"]["id"],
+           "device_id": device.get_json()["device"]["id"], "alert_id": alarm.get_json()["id"],
            "category_id": cfg["categories"][-1]["id"], "item_id": cfg["items"][-1]["id"],
            "bundle_id": cfg["bundles"][-1]["id"], "queue_id": cfg["queues"][-1]["id"],
            "staff_id": next(s["id"] for s in cfg["staff"] if s["username"] == "clerk12")}

@@ -5,9 +5,7 @@
   const {api, el, since, toast} = OV;
   const $ = (id) => document.getElementById(id);
   const STATUS = {idle: "空闲", serving: "办理中", paused: "暂停", empty: "空岗", covered: "被顶岗", closed: "关闭"};
-  const KIND = {empty_post: "空岗", long_wait: "等候超时", device_fault: "设备故障",
-                case_due_soon: "办件即将到期", case_overdue: "办件超期", deferred_overdue: "容缺材料逾期",
-                webhook_failed: "审批系统推送失败"};
+  const KIND = page.alert_kinds;  // vocabulary.ALERT_KIND_LABELS
   let windows = [], queues = {}, alerts = [], notices = [], audio = null, timer = null, editing = null;
   document.body.dataset.soundPlayed = "0";
 
@@ -118,6 +116,8 @@
   }
 
   function renderAlerts() {
+    // service_levels.js (the service-level panel and the emergency alarms) follows the same alert list.
+    document.dispatchEvent(new CustomEvent("ov:alerts", {detail: alerts}));
     $("alert-count").textContent = alerts.length;
     $("alerts").replaceChildren(...alerts.map((a) => el("li", {class: `kind-${a.kind}`, "data-alert": a.id,
                                                              "data-kind": a.kind},

@@ -76,7 +76,10 @@
 
   // ------------------------------------------------------------ hall settings and opening hours
   const NUMBERS = ["max_recalls", "late_requeue_places", "no_show_min_s", "pause_cover_after_s", "wait_alert_s", "default_service_s",
-                   "elderly_age"];
+                   "elderly_age",
+                   // service levels and guards (issue 17)
+                   "sl_max_wait_s", "sl_max_service_s", "sl_max_idle_s", "sl_max_queue_len",
+                   "id_daily_ticket_cap", "cancelled_slot_hold_min", "recall_min_gap_s"];
 
   function addPeriod(cell, from = "", to = "") {
     const span = $("tpl-period").content.firstElementChild.cloneNode(true);

@@ -7,6 +7,8 @@ const CfgForms = (() => {
   const TITLES = {items: "事项", categories: "分类", bundles: "一件事", queues: "队列", windows: "窗口", staff: "人员"};
   const GUIDE = ["legal_basis", "conditions", "fees", "time_limit", "process"];
   // The field a 409 conflict is about: the one that must be unique in the hall.
+  // A queue's own service levels (issue 17): empty = the hall's, 0 = not watched.
+  const QUEUE_LEVELS = ["sl_max_wait_s", "sl_max_service_s", "sl_max_queue_len"];
   const UNIQUE = {items: "code", categories: "code", bundles: "code", queues: "prefix", windows: "number", staff: "username"};
   let ctx = null;  // {hall, refs, onSaved}, set by config.js
 
@@ -150,6 +152,7 @@ const CfgForms = (() => {
     queues(form, r) {
       r = r || {prefix: "", name: "", daily_cap: null, item_ids: [], active: true};
       setVal(form, "prefix", r.prefix); setVal(form, "name", r.name); setVal(form, "daily_cap", r.daily_cap);
+      for (const k of QUEUE_LEVELS) setVal(form, k, r[k] ?? null);
       field(form, "active").checked = r.active;
       fillChecks(form.querySelector("[data-checks=items]"), r.item_ids);
     },
@@ -214,7 +217,8 @@ const CfgForms = (() => {
                          item_ids: [...form.querySelectorAll("[name=b_item]")].map((s) => intOrNull(s.value))
                            .filter((v) => v !== null)}),
     queues: (form) => ({prefix: val(form, "prefix"), name: val(form, "name"), daily_cap: intOrNull(val(form, "daily_cap")),
-                        item_ids: checkedIds(form, "item_ids"), active: checked(form, "active")}),
+                        item_ids: checkedIds(form, "item_ids"), active: checked(form, "active"),
+                        ...Object.fromEntries(QUEUE_LEVELS.map((k) => [k, intOrNull(val(form, k))]))}),
     windows: (form) => ({number: intOrNull(val(form, "number")), name: val(form, "name"), kind: val(form, "kind"),
                          area: val(form, "area"),
                          a_clerk_id: intOrNull(val(form, "a_clerk_id")), b_clerk_id: intOrNull(val(form, "b_clerk_id")),

@@ -164,7 +164,7 @@ def follow(code: str):
         t = s.scalar(select(Ticket).where(Ticket.follow_code == code[:64])) if len(code) <= 64 else None
         if t is None:
             raise NotFound("no ticket with this code")
-        return follow_view(s, t)
+        return follow_view(s, t, now=now())
 
 
 @operation("/follow/<code>/cancel", "POST", roles=("public",),

@@ -73,6 +73,11 @@ class IssuedOut(TicketOut):
     route_reason: str
     follow_code: str
     replayed: bool
+    # Issue 17: the wait a visitor is told, as a range, with the position that counts bookings at their slot.
+    wait_low_s: Optional[int] = None
+    wait_high_s: Optional[int] = None
+    wait_position: Optional[int] = None
+    wait_text: Optional[str] = None
 
 
 class CallOut(Out):
@@ -193,6 +198,10 @@ class FollowOut(Out):
     ticket: dict[str, Any]
     people_ahead: int
     estimated_wait_s: int
+    wait_low_s: int
+    wait_high_s: int
+    wait_position: int
+    wait_text: str
 
 
 class OkOut(Out):

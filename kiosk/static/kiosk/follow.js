@@ -14,7 +14,7 @@
       cancel_failed: "没能放弃排队，请到服务台咨询。", checking: "正在查询…",
       waiting: "等候中", called: "请到窗口办理", serving: "正在办理", done: "已办结", no_show: "已过号",
       cancelled: "已取消", transferred: "已转办", go_to: "请到 {w} 号窗口办理", next: "马上就到您了",
-      ahead_nobody: "前面还有 {n} 人，暂无窗口办理，请留意叫号", ahead: "前面还有 {n} 人，预计约 {m} 分钟",
+      ahead_nobody: "前面还有 {n} 人，暂无窗口办理，请留意叫号", ahead: "前面还有 {n} 人，预计约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}",
       now_line: "{n} 号 · 请到 {w} 号窗口", wait_at: "请到{w}等候", wait_windows: "{n}号窗口", sep: "、",
       original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: " {n} 份",
       deferrable: "可后补", hours: "今日办公时间：{h}", closed_today: "今日不办公", updated: "更新于 {t}",
@@ -29,7 +29,7 @@
       cancel_failed: "Could not leave the queue. Please ask at the service desk.", checking: "Checking…",
       waiting: "Waiting", called: "Please go to the window", serving: "Being served", done: "Finished", no_show: "Missed",
       cancelled: "Cancelled", transferred: "Transferred", go_to: "Please go to window {w}", next: "You are next",
-      ahead_nobody: "{n} ahead of you; no window serves this queue right now", ahead: "{n} ahead of you, about {m} min",
+      ahead_nobody: "{n} ahead of you; no window serves this queue right now", ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, expected wait {w}",
       now_line: "{n} · window {w}", wait_at: "Please wait near {w}", wait_windows: "window {n}", sep: ", ",
       original: "original", copy: "copy", original_and_copy: "original and copy", copies: ", {n} copies",
       deferrable: "may follow later", hours: "Open today: {h}", closed_today: "Closed today", updated: "Updated {t}",
@@ -79,7 +79,8 @@
       // Never "0 minutes" with people ahead; no number when no window serves the queue now.
       var mins = Math.max(1, Math.ceil((d.estimated_wait_s || 0) / 60));
       $("ahead").textContent = d.people_ahead <= 0 ? t("next") : d.serving_windows === 0
-        ? t("ahead_nobody", { n: d.people_ahead }) : t("ahead", { n: d.people_ahead, m: mins });
+        ? t("ahead_nobody", { n: d.people_ahead })
+        : d.wait_text ? t("ahead_range", { n: d.people_ahead, w: d.wait_text }) : t("ahead", { n: d.people_ahead, m: mins });
       if (d.people_ahead <= NEAR) alertOnce();
     } else { $("ahead").textContent = ""; if (st === "called") { alerted = false; alertOnce(); } }
     var where = st === "waiting" ? window.OVPlaces.whereText(d.wait_place, t) : "";

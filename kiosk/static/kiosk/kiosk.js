@@ -33,7 +33,7 @@
       paused_text: "正在重新连接排队系统，连上后会自动为您取号，不会重复出号。", cancel: "取消",
       sim: "演示设备：", sim_swipe: "模拟刷身份证", sim_remove: "移走身份证", sim_bad: "读卡失败",
       sim_paper: "打印机缺纸", sim_paper_ok: "装好纸",
-      waiting: "等候 {n} 人", ahead: "前面还有 {n} 人，预计等待约 {m} 分钟", ahead_now: "马上就到您了",
+      waiting: "等候 {n} 人", ahead: "前面还有 {n} 人，预计等待约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}", ahead_now: "马上就到您了",
       elder_offer: "您已年满{n}周岁，可以走绿色通道优先办理。", elder_green: "走绿色通道，优先办理",
       elder_mode_on: "切换为适老模式（大字、语音）",
       wait_at: "请到{w}等候", wait_windows: "{n}号窗口", sep: "、", sms_back: "快到号时将短信提醒 {p}",
@@ -88,7 +88,7 @@
       home: "Home", paused: "Ticketing paused, please wait", paused_text: "Reconnecting to the queue system; your ticket will be issued once, automatically.",
       cancel: "Cancel", sim: "Demo devices:", sim_swipe: "Simulate ID swipe", sim_remove: "Remove card", sim_bad: "Bad read",
       sim_paper: "Printer out of paper", sim_paper_ok: "Paper loaded", waiting: "{n} waiting",
-      ahead: "{n} ahead of you, about {m} min", ahead_now: "You are next",
+      ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, about {lo}–{hi} min", ahead_now: "You are next",
       elder_offer: "You are {n} or older: you may use the green channel for priority service.",
       elder_green: "Use the green channel", elder_mode_on: "Switch to senior mode (large text, voice)",
       wait_at: "Please wait near {w}", wait_windows: "window {n}", sep: ", ", sms_back: "An SMS will remind {p} when your turn is near", printed: "Please take your printed ticket",
@@ -562,7 +562,13 @@
     $("r-matter").textContent = (S.lang === "en" && chosen && chosen.name_en) || r.matter || (tk.bundle || (tk.items || []).join("、"));
     // Never "0 minutes" with people ahead; no number at all when no window serves the queue now.
     var mins = Math.max(1, Math.ceil((tk.estimated_wait_s || 0) / 60));
-    $("r-ahead").textContent = tk.people_ahead > 0 ? t(tk.serving_windows === 0 ? "ahead_no_window" : "ahead", { n: tk.people_ahead, m: mins }) : t("ahead_now");
+    // Issue 17: the server's range (wait_text, the one wording shared with the slip and the phone page).
+    var ranged = tk.wait_text && tk.serving_windows !== 0;
+    $("r-ahead").textContent = tk.people_ahead > 0 || (ranged && tk.wait_position > 0)
+      ? t(tk.serving_windows === 0 ? "ahead_no_window" : ranged ? "ahead_range" : "ahead",
+          { n: ranged ? tk.wait_position : tk.people_ahead, m: mins, w: tk.wait_text,
+            lo: Math.floor((tk.wait_low_s || 0) / 60), hi: Math.ceil((tk.wait_high_s || 0) / 60) })
+      : t("ahead_now");
     var where = window.OVPlaces.whereText(r.wait_place, t);
     $("r-where").textContent = where;
     $("r-where").classList.toggle("hidden", !where);

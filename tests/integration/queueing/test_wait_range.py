@@ -1,0 +1,75 @@
+"""Wait ranges on a real database (issue 17): shared windows count as fractions, bookings at their slot."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hall_queue.domain.models import Hall, Queue, ServiceItem, Staff, Ticket, Window
+from hall_queue.entrypoints.demo.loader import load_simple_hall
+from hall_queue.queueing import posts
+from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
+from hall_queue.queueing.wait_range import ticket_wait_range
+from tests.integration.queueing.conftest import KIOSK, SYSTEM
+
+
+def _hall(db, clock):
+    def build(s):
+        hall = load_simple_hall(s, code="rng", now=clock.now(), windows=2, queues="AB")
+        hall.default_service_s = 600
+        queues = {q.prefix: q.id for q in s.scalars(select(Queue).where(Queue.hall_id == hall.id))}
+        item = s.scalar(select(ServiceItem.id).where(ServiceItem.hall_id == hall.id))
+        for w in s.scalars(select(Window).where(Window.hall_id == hall.id)):
+            posts.sign_in(s, w, s.get(Staff, w.a_clerk_id), now=clock.now(), actor=SYSTEM)
+        return hall.id, queues, item
+    return db.run_write(build)
+
+
+def _issue(db, clock, vault, hall_id, item, **extra):
+    req = IssueRequest(item_ids=[item], **extra)
+    issued = db.run_write(lambda s: issue_ticket(s, s.get(Hall, hall_id), req, now=clock.now(), vault=vault,
+                                                 actor=KIOSK)[0])
+    clock.advance(seconds=1)
+    return issued
+
+
+def _move(db, ticket_id, queue_id):
+    def do(s):
+        s.get(Ticket, ticket_id).queue_id = queue_id
+    db.run_write(do)
+
+
+def _range(db, clock, ticket_id):
+    with db.read() as s:
+        t = s.get(Ticket, ticket_id)
+        return ticket_wait_range(s, t, now=clock.now(), default_s=600)
+
+
+def test_shared_windows_count_as_fractions_and_bookings_are_placed_at_their_slot(db, clock, vault):
+    hall_id, queues, item = _hall(db, clock)
+    # Two windows serve A and B (both primary). Four visitors in A: two are called at once by the idle windows.
+    ids = [_issue(db, clock, vault, hall_id, item).id for _ in range(4)]
+    with db.read() as s:
+        assert [s.get(Ticket, i).queue_id for i in ids] == [queues["A"]] * 4
+    db.run_write(lambda s: [_call(s, w, clock) for w in s.scalars(select(Window).where(Window.hall_id == hall_id))])
+    mine = ids[3]
+    alone = _range(db, clock, mine)
+    assert (alone.position, alone.windows) == (1, 2.0)  # nobody waits in B: both windows are A's
+    assert "分钟" in alone.text and alone.low_s < alone.high_s
+
+    b_ticket = _issue(db, clock, vault, hall_id, item).id
+    _move(db, b_ticket, queues["B"])  # now B has a visitor too: each window gives half of itself to A
+    shared = _range(db, clock, mine)
+    assert shared.windows == 1.0
+    assert shared.high_s > alone.high_s
+
+    booked = _issue(db, clock, vault, hall_id, item, priority_class="appointment", source="appointment",
+                    slot_start=clock.now()).id  # behind in the list, but its slot has begun: called first
+    with db.read() as s:
+        assert s.get(Ticket, booked).queue_id == queues["A"]
+    placed = _range(db, clock, mine)
+    assert placed.position == shared.position + 1
+    assert _range(db, clock, booked).position == 2  # the booking itself: the two walk-ins ahead in the list
+
+
+def _call(s, w, clock):
+    from hall_queue.queueing import calling
+    calling.call_next(s, w, now=clock.now(), actor=SYSTEM)
