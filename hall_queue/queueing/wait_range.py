@@ -58,6 +58,8 @@ def wait_range_text(low_s: int, high_s: int, *, windows: float = 1.0) -> str:
     low, high = math.floor(low_s / 60), math.ceil(high_s / 60)
     if high <= 1:
         return "即将叫号"
+    if low < 1:  # "约 0–10 分钟" with people ahead reads as a slip; say the bound the visitor cares about
+        return f"{high} 分钟以内" if high < 60 else f"{_hours(high)}以内"
     if high < 60:
         return f"约 {low}–{high} 分钟"
     return f"约 {_hours(low)}–{_hours(high)}"

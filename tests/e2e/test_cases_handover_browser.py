@@ -13,7 +13,7 @@ require_chromium()
 # The same module-scoped fixtures: a demo hall with `demo-cases` (its own server for this module), a chromium.
 from tests.e2e import test_cases_browser as _cases  # noqa: E402
 
-server, browser = _cases.server, _cases.browser
+server = _cases.server  # the chromium is the shared one (tests/e2e/conftest.py)
 ENGLISH = ("result_ready", "handed_over", "pickup", "courier", "undefined", "null", "Error", "§", "card_mismatch")
 RESIDENT = SAMPLE_CARDS["resident"].id_number  # the demo's ready results are this simulated card's
 STRANGER = "220102198512120021"

@@ -162,7 +162,7 @@ def test_waiting_figures_are_credible_and_live(server, browser):
     assert r.status_code == 201, r.text    # someone ahead, in the same queue the kiosk's ticket goes to
     page.click("[data-item='SB001']")
     page.click("#btn-issue")
-    expect(ahead).to_contain_text(re.compile(r"预计等待约 [1-9]\d* 分钟"))
+    expect(ahead).to_contain_text(re.compile(r"预计等待(约 ?[1-9]\d*(–[1-9]\d*)? ?分钟|[1-9]\d* 分钟以内)"))
     shot(page, AREA, "ticket-estimate-landscape")
     requests.post(f"{server.url}/api/v1/windows/{w7}/sign-out", timeout=5,
                   headers={"Authorization": f"Bearer {clerk}"})
@@ -239,7 +239,7 @@ def test_the_phone_follow_page_is_credible_and_says_what_to_bring(server, browse
     assert requests.post(f"{server.url}/api/v1/windows/{w1}/sign-in", headers=clerk, timeout=5).ok
     called = requests.post(f"{server.url}/api/v1/windows/{w1}/call-next", headers=clerk, timeout=5).json()["ticket"]
     expect(phone.locator("#now")).to_contain_text(f"{called['number']} 号 · 请到 1 号窗口", timeout=10_000)
-    expect(ahead).to_contain_text(re.compile(r"预计约 [1-9]\d* 分钟|马上就到您了"))
+    expect(ahead).to_contain_text(re.compile(r"预计(等待)?(约 ?[1-9]\d*(–[1-9]\d*)? ?分钟|[1-9]\d* 分钟以内)|马上就到您了"))
     assert not re.search(r"约 0 分钟", ahead.inner_text())
     shot(phone, AREA, "follow-phone")
     requests.post(f"{server.url}/api/v1/tickets/{called['id']}/finish", json={"outcome": "completed"}, headers=clerk,

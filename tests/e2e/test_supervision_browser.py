@@ -134,7 +134,7 @@ def test_leadership_page_every_indicator_with_definition_and_trend(server, brows
     platform = page.locator(".lead-card.platform")
     assert platform.count() == 3
     assert "省级政务服务平台" in platform.first.inner_text() and "0.0%" not in platform.first.inner_text()
-    page.wait_for_selector(".lead-card[data-key=on_time_rate] svg")
+    page.wait_for_selector(".lead-card[data-key=on_time_rate] canvas")  # the trend, drawn by ECharts
     assert page.locator(".lead-card .def").count() == len(titles)
     assert page.locator("#l-table tbody tr").count() == len(titles)
     shot(page, "supervision", f"leadership-{size[0]}x{size[1]}")

@@ -103,10 +103,13 @@ def test_a_finished_visit_offers_the_rating_link_and_english_phones_read_english
                   timeout=5)
     expect(phone.locator("#status")).to_have_text("已办结", timeout=10_000)
     expect(phone.locator("#rate")).to_be_visible()
-    expect(phone.locator("#rate")).to_have_attribute("href", f"/t/{mine['follow_code']}/rate")
+    expect(phone.locator("#rate")).to_have_attribute("href", f"/r/{mine['follow_code']}")
     _shot(phone, "follow-finished")
-    # Until the phone rating page exists the link lands on the friendly page, never a server error.
-    r = phone.goto(f"{server.url}/t/{mine['follow_code']}/rate")
+    # The link opens the phone rating page (好差评 by the visitor).
+    r = phone.goto(f"{server.url}/r/{mine['follow_code']}")
+    assert r.status == 200
+    # An unknown code lands on the friendly page, never a server error.
+    r = phone.goto(f"{server.url}/r/no-such-code")
     assert r.status == 404
     expect(phone.locator("h1")).to_have_text("链接已失效或页面不存在")
     assert phone.locator("meta[name=viewport]").count() == 1

@@ -22,5 +22,6 @@ def test_an_idle_window_means_no_wait_and_the_range_has_a_minimum_width():
 def test_text():
     assert wait_range_text(480, 900) == "约 8–15 分钟"
     assert wait_range_text(0, 50) == "即将叫号"
+    assert wait_range_text(20, 600) == "10 分钟以内"  # never "约 0–10 分钟" with someone ahead
     assert wait_range_text(3000, 4500) == "约 50 分钟–1 小时 15 分钟"
     assert wait_range_text(0, 0, windows=0) == "暂无窗口办理，请留意叫号"

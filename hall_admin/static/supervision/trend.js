@@ -1,5 +1,5 @@
-/* One place where the supervision pages draw a trend line. Today it draws with the statistics page's small
-   SVG charts (manage/charts.js); when ECharts lands in hall_admin/static/vendor/echarts/ only this file changes. */
+/* One place where the supervision pages draw a trend line: through the statistics page's charts
+   (manage/charts.js, Apache ECharts). */
 "use strict";
 const Trend = (() => {
   /** Draw ``values`` (null = nothing to count that month) over ``labels`` into ``box``. */
