@@ -50,17 +50,6 @@ def record(session: Session, *, actor: Actor, action: str, at: datetime, hall_id
                                            "window_id": window_id, "detail": detail})
 
 
-def record_many(session: Session, *, actor: Actor, at: datetime, hall_id: int | None,
-                entries: list[dict[str, Any]]) -> None:
-    """Append several audit events in one statement; each entry has ``action`` and optional ids and detail."""
-    if not entries:
-        return
-    rows = [{"hall_id": hall_id, "at": at, "actor_kind": actor.kind, "actor_id": actor.id, "action": e["action"],
-             "ticket_id": e.get("ticket_id"), "window_id": e.get("window_id"), "detail": e.get("detail", {})}
-            for e in entries]
-    core(session).execute(_INSERT, rows)
-
-
 # ---------------------------------------------------------------- tamper-evident chain
 # Sealing runs in the periodic duty, not in the request: a chain link per request would make every
 # write in the hall wait on one row. Events are sealed in id order; one committed late (PostgreSQL)
