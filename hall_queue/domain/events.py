@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The two Socket.IO names that are not domain events: a client asks to ``join`` a room and gets a ``snapshot``
+# (the whole picture) before any event. Pages read these and the event names from ``/ov/vocabulary.js``.
+JOIN = "join"
+SNAPSHOT = "snapshot"
+
 
 @dataclass(frozen=True)
 class DomainEvent:
@@ -121,3 +126,20 @@ class CaseResultReady(DomainEvent):
     """A case's result waits at the handover window: the applicant gets an SMS (after commit)."""
 
     name = "case_result_ready"
+
+
+def event_names() -> list[str]:
+    """The wire names of every domain event (defined in the classes above and in the contexts' modules)."""
+    import importlib
+
+    # Contexts that declare their own events; imported so that their classes are known here.
+    for module in ("hall_queue.floor.notices", "hall_queue.feedback.ratings", "hall_queue.appointments.settings"):
+        importlib.import_module(module)
+    names: list[str] = []
+    todo = list(DomainEvent.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        todo.extend(cls.__subclasses__())
+        if cls.name not in names:
+            names.append(cls.name)
+    return sorted(names)

@@ -22,6 +22,7 @@ from hall_queue.infrastructure.realtime import QUEUE_STATE as _queue
 from hall_queue.infrastructure.realtime import socketio
 from hall_queue.access.auth import authenticate
 from hall_queue.domain.errors import DomainError
+from hall_queue.domain.events import JOIN, SNAPSHOT
 from hall_queue.domain.models import AccessToken, Hall, Staff, Window
 from hall_queue.bootstrap import runtime
 from hall_queue.floor.snapshots import hall_snapshot, window_snapshot
@@ -208,7 +209,7 @@ def _still_valid(live: LiveSession) -> bool:
         return live.token_id in _valid_token_ids(s, {live.token_id}, rt.clock.now())
 
 
-@socketio.on("join")
+@socketio.on(JOIN)
 def on_join(data: Any):
     """A client asks for ``{"hall": id}`` or ``{"window": id}``; it gets ``snapshot`` first, then events."""
     live = _principals.get(request.sid)
@@ -244,7 +245,7 @@ def on_join(data: Any):
             snap = window_snapshot(s, window, now=now)
         else:
             return {"error": {"code": "invalid", "message": "join needs {\"hall\": id} or {\"window\": id}"}}
-    socketio.emit("snapshot", {"room": room, **snap}, to=request.sid)
+    socketio.emit(SNAPSHOT, {"room": room, **snap}, to=request.sid)
     return {"ok": True, "room": room}
 
 
@@ -267,7 +268,7 @@ def resync_local_screens(app: Flask) -> int:
             if obj is None:
                 continue
             snap = hall_snapshot(s, obj, now=now) if kind == "hall" else window_snapshot(s, obj, now=now)
-            socketio.emit("snapshot", {"room": room, "resync": True, **snap}, to=room, ignore_queue=True)
+            socketio.emit(SNAPSHOT, {"room": room, "resync": True, **snap}, to=room, ignore_queue=True)
             sent += 1
     _queue["resyncs"] += 1
     return sent
