@@ -1,16 +1,14 @@
 // Small page behaviours declared in markup (data-print, data-confirm, data-autosubmit), so that no
 // page needs an inline handler under the strict Content-Security-Policy.
-(function () {
-  document.addEventListener("click", function (e) {
-    var b = e.target.closest && e.target.closest("[data-print]");
-    if (b) { e.preventDefault(); window.print(); }
-  });
-  document.addEventListener("submit", function (e) {
-    var f = e.target;
-    if (f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) e.preventDefault();
-  }, true);
-  document.addEventListener("change", function (e) {
-    var el = e.target;
-    if (el.dataset && el.dataset.autosubmit !== undefined && el.form) el.form.submit();
-  });
-})();
+document.addEventListener("click", (e) => {
+  const b = e.target.closest && e.target.closest("[data-print]");
+  if (b) { e.preventDefault(); window.print(); }
+});
+document.addEventListener("submit", (e) => {
+  const f = e.target;
+  if (f.dataset && f.dataset.confirm && !window.confirm(f.dataset.confirm)) e.preventDefault();
+}, true);
+document.addEventListener("change", (e) => {
+  const t = e.target;
+  if (t.dataset && t.dataset.autosubmit !== undefined && t.form) t.form.submit();
+});

@@ -1,67 +1,66 @@
 /* 评价器: after "finish" at this window, ask the visitor 1–5; for a bad rating ask why (003 §10.4).
    What counts as bad and the rectification term come from the vocabulary the page was rendered with. */
-"use strict";
-(() => {
-  const page = JSON.parse(document.getElementById("page-data").textContent);
-  const token = new URLSearchParams(location.search).get("token") || "";
-  const {api} = OV;
-  const $ = (id) => document.getElementById(id);
-  let current = null, score = null, backToIdle = null;
-  const VOCAB = page.vocabulary;
-  const isBad = (s) => s <= VOCAB.bad_rating_max;
+import { api } from "/static/ov/api.js";
+import { $, pageData } from "/static/ov/dom.js";
+import { live } from "/static/ov/live.js";
 
-  function show(id) {
-    for (const s of ["idle", "ask", "why", "thanks"]) $(s).hidden = s !== id;
-    document.body.dataset.state = id;
-  }
-  function ask(ticket) {
-    if (!ticket) return;
-    current = ticket; score = null;
-    $("ask-number").textContent = ticket.number;
-    document.querySelectorAll("input[name=reason]").forEach((c) => { c.checked = false; });
-    $("comment").value = "";
+const page = pageData();
+const token = new URLSearchParams(location.search).get("token") || "";
+let current = null, score = null, backToIdle = null;
+const VOCAB = page.vocabulary;
+const isBad = (s) => s <= VOCAB.bad_rating_max;
+
+function show(id) {
+  for (const s of ["idle", "ask", "why", "thanks"]) $(s).hidden = s !== id;
+  document.body.dataset.state = id;
+}
+function ask(ticket) {
+  if (!ticket) return;
+  current = ticket; score = null;
+  $("ask-number").textContent = ticket.number;
+  document.querySelectorAll("input[name=reason]").forEach((c) => { c.checked = false; });
+  $("comment").value = "";
+  clearTimeout(backToIdle);
+  backToIdle = setTimeout(() => show("idle"), 3 * 60 * 1000);
+  show("ask");
+}
+async function prompt() {
+  try {
+    const r = await api("GET", `/api/v1/windows/${page.window_id}/rating-prompt`, undefined, {token});
+    if (r.ticket) ask(r.ticket);
+  } catch (e) { $("live-state").textContent = e.message; }
+}
+async function submit(reasons, comment) {
+  try {
+    await api("POST", `/api/v1/tickets/${current.id}/rating`, {score, reasons, comment}, {token});
+    $("thanks-extra").textContent = isBad(score) ? `我们将在${VOCAB.rectify_working_days}个工作日内整改并回复您。` : "";
+    show("thanks");
     clearTimeout(backToIdle);
-    backToIdle = setTimeout(() => show("idle"), 3 * 60 * 1000);
-    show("ask");
+    backToIdle = setTimeout(() => show("idle"), 8000);
+  } catch (e) {
+    if (e.code === "already_rated" || e.code === "not_ratable") { show("thanks"); return; }
+    $("why-error").textContent = e.message; $("why-error").hidden = false;
   }
-  async function prompt() {
-    try {
-      const r = await api("GET", `/api/v1/windows/${page.window_id}/rating-prompt`, undefined, {token});
-      if (r.ticket) ask(r.ticket);
-    } catch (e) { $("live-state").textContent = e.message; }
-  }
-  async function submit(reasons, comment) {
-    try {
-      await api("POST", `/api/v1/tickets/${current.id}/rating`, {score, reasons, comment}, {token});
-      $("thanks-extra").textContent = isBad(score) ? `我们将在${VOCAB.rectify_working_days}个工作日内整改并回复您。` : "";
-      show("thanks");
-      clearTimeout(backToIdle);
-      backToIdle = setTimeout(() => show("idle"), 8000);
-    } catch (e) {
-      if (e.code === "already_rated" || e.code === "not_ratable") { show("thanks"); return; }
-      $("why-error").textContent = e.message; $("why-error").hidden = false;
-    }
-  }
-  document.querySelectorAll("#scores button").forEach((b) => b.addEventListener("click", () => {
-    score = Number(b.dataset.score);
-    if (isBad(score)) { $("why-error").hidden = true; show("why"); } else submit([], "");
-  }));
-  $("why-submit").addEventListener("click", () => {
-    const reasons = [...document.querySelectorAll("input[name=reason]:checked")].map((c) => c.value);
-    const comment = $("comment").value.trim();
-    if (!reasons.length && !comment) { $("why-error").textContent = "请至少选择一项原因"; $("why-error").hidden = false; return; }
-    submit(reasons, comment);
-  });
+}
+document.querySelectorAll("#scores button").forEach((b) => b.addEventListener("click", () => {
+  score = Number(b.dataset.score);
+  if (isBad(score)) { $("why-error").hidden = true; show("why"); } else submit([], "");
+}));
+$("why-submit").addEventListener("click", () => {
+  const reasons = [...document.querySelectorAll("input[name=reason]:checked")].map((c) => c.value);
+  const comment = $("comment").value.trim();
+  if (!reasons.length && !comment) { $("why-error").textContent = "请至少选择一项原因"; $("why-error").hidden = false; return; }
+  submit(reasons, comment);
+});
 
-  const socket = OV.live({window: page.window_id}, {
-    snapshot: () => prompt(),
-    ticket_finished: (ev) => {
-      const t = ev.ticket;
-      if (t && t.status === "done" && t.window_id === page.window_id) ask({id: t.id, number: t.number, items: t.items});
-    },
-    ticket_called: () => { if (document.body.dataset.state === "thanks") show("idle"); },
-    offline: () => { $("live-state").textContent = "连接中断，正在重连…"; },
-  }, {token});
-  socket.on("connect", () => { $("live-state").textContent = ""; });
-  show("idle");
-})();
+live({window: page.window_id}, {
+  snapshot: () => prompt(),
+  ticket_finished: (ev) => {
+    const t = ev.ticket;
+    if (t && t.status === "done" && t.window_id === page.window_id) ask({id: t.id, number: t.number, items: t.items});
+  },
+  ticket_called: () => { if (document.body.dataset.state === "thanks") show("idle"); },
+  online: () => { $("live-state").textContent = ""; },
+  offline: () => { $("live-state").textContent = "连接中断，正在重连…"; },
+}, {token});
+show("idle");

@@ -1,7 +1,6 @@
 /* The statistics page's charts, drawn by Apache ECharts (vendor/echarts, unmodified): lines over periods, a
    week × hour heat map and grouped bars per window. Counts get integer ticks, every chart a tooltip and a
    「保存为图片」 (PNG) button. The same three calls stats.js used with the earlier hand-drawn SVG. */
-"use strict";
 const Charts = (() => {
   const FONT = '"PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif';
   const INK = "#44505c";
@@ -85,3 +84,4 @@ const Charts = (() => {
 
   return {lines, heatmap, bars};
 })();
+export { Charts };

@@ -1,9 +1,10 @@
 /* Complaint page: reveal the complainant's contact for a call-back (the API records the reveal). */
-"use strict";
+import { api } from "/static/ov/api.js";
+
 document.getElementById("reveal")?.addEventListener("click", async (ev) => {
   const btn = ev.currentTarget;
   try {
-    const d = await OV.api("POST", `/api/v1/complaints/${btn.dataset.id}/contact`);
+    const d = await api("POST", `/api/v1/complaints/${btn.dataset.id}/contact`);
     document.getElementById("contact").textContent = d.contact;
     btn.remove();
   } catch (e) {

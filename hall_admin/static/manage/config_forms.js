@@ -1,9 +1,10 @@
 /* Configuration page: the forms (one <dialog> per kind of thing) that create, change and delete through the JSON
    API. The server is the judge of what is valid; its {"error": {"code", "message"}} is shown in the form, next to
    the field it names, and the dialog stays open with what the user typed. */
-"use strict";
+import { api } from "/static/ov/api.js";
+import { $, el, toast } from "/static/ov/dom.js";
+
 const CfgForms = (() => {
-  const $ = (id) => document.getElementById(id);
   const TITLES = {items: "事项", categories: "分类", bundles: "一件事", queues: "队列", windows: "窗口", staff: "人员"};
   const GUIDE = ["legal_basis", "conditions", "fees", "time_limit", "process"];
   // The field a 409 conflict is about: the one that must be unique in the hall.
@@ -43,16 +44,16 @@ const CfgForms = (() => {
 
   function fillSelect(sel, value) {
     const opts = options(sel.dataset.ref, value);
-    const first = sel.dataset.empty !== undefined ? [OV.el("option", {value: ""}, sel.dataset.empty)]
-      : [OV.el("option", {value: "", disabled: true}, "请选择…")];
-    sel.replaceChildren(...first, ...opts.map(([v, label]) => OV.el("option", {value: v}, label)));
+    const first = sel.dataset.empty !== undefined ? [el("option", {value: ""}, sel.dataset.empty)]
+      : [el("option", {value: "", disabled: true}, "请选择…")];
+    sel.replaceChildren(...first, ...opts.map(([v, label]) => el("option", {value: v}, label)));
     sel.value = value == null ? "" : String(value);
   }
 
   function fillChecks(box, ids) {
     const want = new Set((ids || []).map(Number));
-    box.replaceChildren(...options(box.dataset.checks).map(([v, label]) => OV.el("label", {class: "inline"},
-      OV.el("input", {type: "checkbox", name: box.dataset.name, value: v, checked: want.has(Number(v))}), " ", label)));
+    box.replaceChildren(...options(box.dataset.checks).map(([v, label]) => el("label", {class: "inline"},
+      el("input", {type: "checkbox", name: box.dataset.name, value: v, checked: want.has(Number(v))}), " ", label)));
   }
 
   const checkedIds = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((c) => Number(c.value));
@@ -90,7 +91,7 @@ const CfgForms = (() => {
   function markField(el, text) {
     el.setAttribute("aria-invalid", "true");
     const holder = el.closest(".field, fieldset, td, table") || el;
-    holder.append(OV.el("small", {class: "field-error"}, text));
+    holder.append(el("small", {class: "field-error"}, text));
   }
 
   function showError(form, e, entity) {
@@ -170,15 +171,15 @@ const CfgForms = (() => {
       const byId = new Map(ctx.refs.queues.map((q) => [q.id, q]));
       $("window-queue-rows").replaceChildren(...order.filter((id) => byId.has(id)).map((id) => {
         const q = byId.get(id);
-        const role = OV.el("select", {name: "wq_role", "aria-label": `${q.prefix}队列角色`},
-          OV.el("option", {value: "primary"}, "主办"), OV.el("option", {value: "helper"}, "协办"));
+        const role = el("select", {name: "wq_role", "aria-label": `${q.prefix}队列角色`},
+          el("option", {value: "primary"}, "主办"), el("option", {value: "helper"}, "协办"));
         role.value = served.get(id) || "primary";
-        return OV.el("tr", {class: "window-queue-row", "data-queue": id},
-          OV.el("td", {}, OV.el("input", {type: "checkbox", name: "wq_on", value: id, checked: served.has(id),
+        return el("tr", {class: "window-queue-row", "data-queue": id},
+          el("td", {}, el("input", {type: "checkbox", name: "wq_on", value: id, checked: served.has(id),
                                           "aria-label": `服务${q.prefix}队列`})),
-          OV.el("td", {}, `${q.prefix} ${q.name}${q.active ? "" : "（停用）"}`), OV.el("td", {}, role),
-          OV.el("td", {}, OV.el("button", {type: "button", class: "secondary small", "data-row": "up", "aria-label": "上移"}, "↑"),
-                OV.el("button", {type: "button", class: "secondary small", "data-row": "down", "aria-label": "下移"}, "↓")));
+          el("td", {}, `${q.prefix} ${q.name}${q.active ? "" : "（停用）"}`), el("td", {}, role),
+          el("td", {}, el("button", {type: "button", class: "secondary small", "data-row": "up", "aria-label": "上移"}, "↑"),
+                el("button", {type: "button", class: "secondary small", "data-row": "down", "aria-label": "下移"}, "↓")));
       }));
     },
     staff(form, r) {
@@ -262,10 +263,10 @@ const CfgForms = (() => {
     const button = form.querySelector("button.save");
     button.disabled = true;
     try {
-      if (form.dataset.id) await OV.api("PATCH", ep.one(form.dataset.id), body);
-      else await OV.api("POST", ep.list, body);
+      if (form.dataset.id) await api("PATCH", ep.one(form.dataset.id), body);
+      else await api("POST", ep.list, body);
       $("dlg-" + entity).close();
-      OV.toast(`${TITLES[entity]}已保存`);
+      toast(`${TITLES[entity]}已保存`);
       ctx.onSaved(entity);
     } catch (e) {
       showError(form, e, entity);
@@ -278,13 +279,13 @@ const CfgForms = (() => {
   async function remove(entity, row, form) {
     if (!confirm(`确定删除${TITLES[entity]} ${labelOf(entity, row)}？删除后不能恢复。仍在使用的不能删除，可改为停用。`)) return;
     try {
-      await OV.api("DELETE", endpoints(ctx.hall)[entity].one(row.id));
+      await api("DELETE", endpoints(ctx.hall)[entity].one(row.id));
       if (form) $("dlg-" + entity).close();
-      OV.toast(`${TITLES[entity]}已删除`);
+      toast(`${TITLES[entity]}已删除`);
       ctx.onSaved(entity);
     } catch (e) {
       if (form) showError(form, e, entity);
-      else OV.toast(e.message, "error");
+      else toast(e.message, "error");
     }
   }
 
@@ -329,12 +330,13 @@ const CfgForms = (() => {
       const id = $("form-staff").dataset.id;
       clearErrors(form);
       try {
-        await OV.api("POST", `/api/v1/staff/${id}/password`, {password: $("new-password").value});
+        await api("POST", `/api/v1/staff/${id}/password`, {password: $("new-password").value});
         $("new-password").value = "";
-        OV.toast("密码已重置，该账号需重新登录");
+        toast("密码已重置，该账号需重新登录");
       } catch (e) { showError(form, e); }
     });
   }
 
   return {init, open, remove, showError, clearErrors, TITLES};
 })();
+export { CfgForms };

@@ -1,11 +1,12 @@
 /* Configuration page, tab 设备: register a hall's kiosks, screens and rating pads, list them, change a token,
    take a device out of service. A token is shown once, in a dialog, right after registering or changing it;
    the list never has it (the server keeps only its hash). */
-"use strict";
+import { api } from "/static/ov/api.js";
+import { $, el, pageData, toast } from "/static/ov/dom.js";
+
 const CfgDevices = (() => {
-  const page = JSON.parse(document.getElementById("page-data").textContent);
+  const page = pageData();
   const H = page.hall_id;
-  const $ = (id) => document.getElementById(id);
   const ROLE_NAMES = {kiosk: "自助取号机", hall_screen: "大厅综合屏", window_screen: "窗口屏", pad: "评价器"};
   const WINDOWED = new Set(["window_screen", "pad"]);
   // What a manager reads when the server refuses (its own messages are for developers).
@@ -45,7 +46,7 @@ const CfgDevices = (() => {
   }
 
   function fillWindows() {
-    $("device-window").replaceChildren(...windows.map((w) => OV.el("option", {value: w.id}, `${w.number}号窗口 ${w.name}`)));
+    $("device-window").replaceChildren(...windows.map((w) => el("option", {value: w.id}, `${w.number}号窗口 ${w.name}`)));
     $("device-window-field").hidden = !WINDOWED.has($("device-role").value);
   }
 
@@ -56,22 +57,22 @@ const CfgDevices = (() => {
     err.hidden = true;
     let devices;
     try {
-      [devices, windows] = await Promise.all([OV.api("GET", `/api/v1/halls/${H}/devices`),
-                                             OV.api("GET", `/api/v1/halls/${H}/windows`)]);
+      [devices, windows] = await Promise.all([api("GET", `/api/v1/halls/${H}/devices`),
+                                             api("GET", `/api/v1/halls/${H}/windows`)]);
     } catch (e) { err.textContent = say(e); err.hidden = false; return; }
     devices = devices.items;
     windows = windows.items;
     fillWindows();
-    const head = OV.el("tr", {}, ["名称", "类型", "窗口", "登记时间", "状态", ""].map((t) => OV.el("th", {}, t)));
-    const rows = devices.map((d) => OV.el("tr", {"data-id": d.id, class: d.active ? "" : "inactive"},
-      OV.el("td", {}, d.name), OV.el("td", {}, ROLE_NAMES[d.role] || ""),
-      OV.el("td", {}, d.window_number ? `${d.window_number}号窗口` : "—"), OV.el("td", {}, fmt(d.created_at)),
-      OV.el("td", {}, d.active ? "在用" : `已停用（${fmt(d.revoked_at)}）`),
-      OV.el("td", {class: "row-actions"}, d.active ? [
-        OV.el("button", {type: "button", class: "secondary small rotate", onclick: () => rotate(d)}, "更换令牌"),
-        OV.el("button", {type: "button", class: "danger small revoke", onclick: () => revoke(d)}, "停用")] : [])));
-    const empty = devices.length ? [] : [OV.el("tr", {}, OV.el("td", {colspan: 6, class: "muted"}, "尚未登记任何设备"))];
-    $("device-table").replaceChildren(OV.el("thead", {}, head), OV.el("tbody", {}, rows, empty));
+    const head = el("tr", {}, ["名称", "类型", "窗口", "登记时间", "状态", ""].map((t) => el("th", {}, t)));
+    const rows = devices.map((d) => el("tr", {"data-id": d.id, class: d.active ? "" : "inactive"},
+      el("td", {}, d.name), el("td", {}, ROLE_NAMES[d.role] || ""),
+      el("td", {}, d.window_number ? `${d.window_number}号窗口` : "—"), el("td", {}, fmt(d.created_at)),
+      el("td", {}, d.active ? "在用" : `已停用（${fmt(d.revoked_at)}）`),
+      el("td", {class: "row-actions"}, d.active ? [
+        el("button", {type: "button", class: "secondary small rotate", onclick: () => rotate(d)}, "更换令牌"),
+        el("button", {type: "button", class: "danger small revoke", onclick: () => revoke(d)}, "停用")] : [])));
+    const empty = devices.length ? [] : [el("tr", {}, el("td", {colspan: 6, class: "muted"}, "尚未登记任何设备"))];
+    $("device-table").replaceChildren(el("thead", {}, head), el("tbody", {}, rows, empty));
     box.dataset.loaded = "1";
   }
 
@@ -82,7 +83,7 @@ const CfgDevices = (() => {
     if (WINDOWED.has(body.role)) body.window_id = Number(f.window_id.value) || undefined;
     $("device-error").hidden = true;
     try {
-      const out = await OV.api("POST", `/api/v1/halls/${H}/devices`, body);
+      const out = await api("POST", `/api/v1/halls/${H}/devices`, body);
       f.name.value = "";
       showToken(out.device, out.token, "已登记");
       await load();
@@ -92,19 +93,19 @@ const CfgDevices = (() => {
   async function rotate(d) {
     if (!confirm(`更换“${d.name}”的令牌？旧令牌立即失效，设备需填入新令牌。`)) return;
     try {
-      const out = await OV.api("POST", `/api/v1/devices/${d.id}/rotate`);
+      const out = await api("POST", `/api/v1/devices/${d.id}/rotate`);
       showToken(out.device, out.token, "新令牌");
       await load();
-    } catch (e) { OV.toast(say(e), "error"); }
+    } catch (e) { toast(say(e), "error"); }
   }
 
   async function revoke(d) {
     if (!confirm(`停用“${d.name}”？该设备立即无法使用。`)) return;
     try {
-      await OV.api("POST", `/api/v1/devices/${d.id}/revoke`);
-      OV.toast(`已停用 ${d.name}`);
+      await api("POST", `/api/v1/devices/${d.id}/revoke`);
+      toast(`已停用 ${d.name}`);
       await load();
-    } catch (e) { OV.toast(say(e), "error"); }
+    } catch (e) { toast(say(e), "error"); }
   }
 
   $("device-form").addEventListener("submit", register);
@@ -112,8 +113,9 @@ const CfgDevices = (() => {
   $("device-copy").addEventListener("click", () => {
     $("device-token").select();
     (navigator.clipboard ? navigator.clipboard.writeText($("device-token").value) : Promise.reject())
-      .then(() => OV.toast("已复制令牌"), () => document.execCommand && document.execCommand("copy"));
+      .then(() => toast("已复制令牌"), () => document.execCommand && document.execCommand("copy"));
   });
   $("dlg-device-token").addEventListener("close", forget);
   return {load};
 })();
+export { CfgDevices };

@@ -1,6 +1,7 @@
 /* One place where the supervision pages draw a trend line: through the statistics page's charts
    (manage/charts.js, Apache ECharts). */
-"use strict";
+import { Charts } from "/admin/manage/static/charts.js";
+
 const Trend = (() => {
   /** Draw ``values`` (null = nothing to count that month) over ``labels`` into ``box``. */
   function line(box, labels, values, opts = {}) {
@@ -13,3 +14,4 @@ const Trend = (() => {
   }
   return {line};
 })();
+export { Trend };
