@@ -137,7 +137,9 @@ def console():
     actor = current_staff()
     hall = page_hall(actor)
     page = {"hall_id": hall.id, "hall_name": hall.name, "staff_id": actor.id, "role": actor.role,
-            "windows": _windows(hall.id), "queues": _queues(hall.id), "outcomes": OUTCOME_LABELS}
+            "windows": _windows(hall.id), "queues": _queues(hall.id), "outcomes": OUTCOME_LABELS,
+            # Times on the desk (the no-show list) are the hall's, whatever zone the clerk's PC is set to.
+            "timezone": hall.timezone}
     return render_template("admin/console.html", page=page, hall=hall)
 
 

@@ -1,7 +1,7 @@
 /* 窗口叫号终端: one-key clerk actions over the JSON API; live updates from the window's Socket.IO room. */
 import { api } from "/static/ov/api.js";
 import { $, clearToast, el, pageData, toast } from "/static/ov/dom.js";
-import { since } from "/static/ov/time.js";
+import { hallClock, since } from "/static/ov/time.js";
 import { live } from "/static/ov/live.js";
 
 const page = pageData();
@@ -88,7 +88,7 @@ async function loadLists() {
 }
 const minutes = (s) => s == null ? "—" : s >= 3600 ? `${Math.floor(s / 3600)}小时${Math.floor(s % 3600 / 60)}分`
   : s < 60 ? "不足1分钟" : `${Math.round(s / 60)}分钟`;
-const clock = (iso) => iso ? new Date(iso).toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit", hour12: false}) : "";
+const clock = (iso) => hallClock(iso, page.timezone);
 function renderLists() {
   if (!lists) return;
   $("today-served").textContent = lists.today.served;
