@@ -2,10 +2,10 @@
 // waits per queue, covers, notices.
 import { Announcer } from "./announcer.js";
 import { connectScreen, pageToken, serverNow, startClock, syncClock } from "./live.js";
+import { $ } from "/static/ov/dom.js";
 
 const body = document.body;
 const hallId = Number(body.dataset.hallId);
-const $ = (id) => document.getElementById(id);
 
 // `shown`: the call(s) being announced (or, between announcements of a burst, the last announced). The big
 // number(s), the caption and the voice always show these same calls (issue 21 §2); at peak several calls

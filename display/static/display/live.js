@@ -2,10 +2,8 @@
 // render the snapshot (it replaces everything), then apply events. Reconnects by itself;
 // each reconnect joins again and gets a fresh snapshot, so nothing stale survives a restart.
 
-export const EVENTS = [
-  "ticket_called", "ticket_recalled", "ticket_started", "ticket_finished", "ticket_requeued", "ticket_transferred",
-  "window_status", "post_covered", "post_uncovered", "post_restored", "queue_stats", "notice_changed",
-];
+import { errorText } from "/static/ov/api.js";
+import { allEvents, live } from "/static/ov/live.js";
 
 export function pageToken() {
   return new URLSearchParams(window.location.search).get("token") || "";
@@ -29,39 +27,25 @@ export function connectScreen({ join, onSnapshot, onEvent }) {
     showFatal("缺少屏幕令牌（?token=）。Missing screen token.");
     return null;
   }
-  const socket = window.io({
-    auth: { token },
-    reconnection: true,
-    reconnectionDelay: 500,
-    reconnectionDelayMax: 2000,
-    randomizationFactor: 0.3,
-    timeout: 5000,
-  });
-  socket.on("connect", () => {
-    socket.emit("join", join, (ack) => {
-      if (ack && ack.error) showFatal(`${ack.error.message}（${ack.error.code}）`);
-    });
-  });
-  socket.on("snapshot", (snap) => {
-    document.getElementById("fatal").hidden = true;
-    onSnapshot(snap);
-    setConnState("live");
-  });
-  socket.on("disconnect", (reason) => {
-    setConnState("reconnecting");
-    // A disconnect the server asked for is not retried by the client on its own.
-    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
-  });
-  socket.on("connect_error", () => {
-    setConnState("reconnecting");
-    if (!socket.active) {
+  const socket = live(join, {
+    ...allEvents(onEvent),
+    snapshot: (snap) => {
+      document.getElementById("fatal").hidden = true;
+      onSnapshot(snap);
+      setConnState("live");
+    },
+    error: (err) => showFatal(errorText(err.code, err.message, "屏幕无法加入大厅，请联系大厅管理员。")),
+    offline: () => setConnState("reconnecting"),
+    refused: () => {
       // The server refused the token itself (not a network fault): say so, and try again later
       // in case a technician fixes the token without walking to the screen.
       showFatal("屏幕令牌无效或已吊销，请联系大厅管理员。Invalid or revoked screen token.");
       setTimeout(() => socket.connect(), 30000);
-    }
+    },
+  }, {
+    token,
+    io: { reconnection: true, reconnectionDelay: 500, reconnectionDelayMax: 2000, randomizationFactor: 0.3, timeout: 5000 },
   });
-  for (const name of EVENTS) socket.on(name, (payload) => onEvent(name, payload || {}));
   window.onevisitSocket = socket;
   return socket;
 }

@@ -2,10 +2,10 @@
 // Shows ticket numbers only; visitors' names never reach a screen.
 import { Announcer } from "./announcer.js";
 import { connectScreen, pageToken, startClock, syncClock } from "./live.js";
+import { $ } from "/static/ov/dom.js";
 
 const body = document.body;
 const windowId = Number(body.dataset.windowId);
-const $ = (id) => document.getElementById(id);
 let win = null;
 
 const announcer = new Announcer({
