@@ -1,127 +1,124 @@
 // The visitor's phone: live position of one ticket, with sound and vibration near the turn; where to wait,
 // the matter and its materials, give up my place (with a confirmation), 好差评 once finished.
-(function () {
-  var code = document.getElementById("follow").dataset.code, alerted = false;
-  var NEAR = Number(document.getElementById("follow").dataset.nearTurn), audioCtx = null, $ = function (i) { return document.getElementById(i); };
-  // Every string the page shows, in Chinese and English (the phone's language decides).
-  var STR = {
-    zh: {
-      title: "排队进度", your_number: "您的号码", now_calling: "本队列正在呼叫", matter: "办理事项",
-      materials: "请带齐以下材料", rate_note: "业务已办结，欢迎评价本次服务", rate: "好差评 · 评价本次服务",
-      cancel: "不办了，放弃排队", hall: "大厅信息", enable: "开启声音和振动提醒", enabled: "提醒已开启",
-      confirm_title: "确定放弃排队吗？", confirm_text: "放弃后这个号码作废，不能恢复；还要办理请重新取号。",
-      confirm_no: "继续排队", confirm_yes: "确定放弃", cancelled_msg: "已为您放弃排队。还要办理请重新取号。",
-      cancel_failed: "没能放弃排队，请到服务台咨询。", checking: "正在查询…",
-      waiting: "等候中", called: "请到窗口办理", serving: "正在办理", done: "已办结", no_show: "已过号",
-      cancelled: "已取消", transferred: "已转办", go_to: "请到 {w} 号窗口办理", next: "马上就到您了",
-      ahead_nobody: "前面还有 {n} 人，暂无窗口办理，请留意叫号", ahead: "前面还有 {n} 人，预计约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}",
-      now_line: "{n} 号 · 请到 {w} 号窗口", wait_at: "请到{w}等候", wait_windows: "{n}号窗口", sep: "、",
-      original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: " {n} 份",
-      deferrable: "可后补", hours: "今日办公时间：{h}", closed_today: "今日不办公", updated: "更新于 {t}",
-      retrying: "网络不稳定，正在重试…"
-    },
-    en: {
-      title: "Queue progress", your_number: "Your number", now_calling: "Now calling in this queue", matter: "Service",
-      materials: "Please bring", rate_note: "Your service is finished. Please rate it.", rate: "Rate this service",
-      cancel: "Give up my place", hall: "The hall", enable: "Turn on sound and vibration alerts", enabled: "Alerts on",
-      confirm_title: "Give up your place?", confirm_text: "Your number will be void and cannot be restored; take a new ticket to come back.",
-      confirm_no: "Keep my place", confirm_yes: "Give it up", cancelled_msg: "You have left the queue. Take a new ticket to come back.",
-      cancel_failed: "Could not leave the queue. Please ask at the service desk.", checking: "Checking…",
-      waiting: "Waiting", called: "Please go to the window", serving: "Being served", done: "Finished", no_show: "Missed",
-      cancelled: "Cancelled", transferred: "Transferred", go_to: "Please go to window {w}", next: "You are next",
-      ahead_nobody: "{n} ahead of you; no window serves this queue right now", ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, expected wait {w}",
-      now_line: "{n} · window {w}", wait_at: "Please wait near {w}", wait_windows: "window {n}", sep: ", ",
-      original: "original", copy: "copy", original_and_copy: "original and copy", copies: ", {n} copies",
-      deferrable: "may follow later", hours: "Open today: {h}", closed_today: "Closed today", updated: "Updated {t}",
-      retrying: "Network unstable, retrying…"
-    }
-  };
-  var LANG = /^en/i.test(navigator.language || "") ? "en" : "zh";
-  function t(key, args) {
-    var s = STR[LANG][key] || STR.zh[key] || key;
-    Object.keys(args || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(args[k])); });
-    return s;
-  }
-  document.documentElement.lang = LANG === "en" ? "en" : "zh-CN";
-  document.querySelectorAll("[data-t]").forEach(function (el) { el.textContent = t(el.getAttribute("data-t")); });
-  $("status").textContent = t("checking");
+import { api } from "/static/ov/api.js";
+import { $ } from "/static/ov/dom.js";
+import { createI18n, pageLang } from "/static/ov/i18n.js";
+import { whereText } from "./places.js";
 
-  function beep() {
-    try {
-      audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
-      [0, 0.35, 0.7].forEach(function (at) {
-        var o = audioCtx.createOscillator(), g = audioCtx.createGain();
-        o.frequency.value = 880; o.connect(g); g.connect(audioCtx.destination);
-        g.gain.value = 0.3; o.start(audioCtx.currentTime + at); o.stop(audioCtx.currentTime + at + 0.2);
-      });
-    } catch (e) { /* no audio */ }
+var code = document.getElementById("follow").dataset.code, alerted = false;
+var NEAR = Number(document.getElementById("follow").dataset.nearTurn), audioCtx = null;
+// Every string the page shows, in Chinese and English (the phone's language decides).
+var STR = {
+  zh: {
+    title: "排队进度", your_number: "您的号码", now_calling: "本队列正在呼叫", matter: "办理事项",
+    materials: "请带齐以下材料", rate_note: "业务已办结，欢迎评价本次服务", rate: "好差评 · 评价本次服务",
+    cancel: "不办了，放弃排队", hall: "大厅信息", enable: "开启声音和振动提醒", enabled: "提醒已开启",
+    confirm_title: "确定放弃排队吗？", confirm_text: "放弃后这个号码作废，不能恢复；还要办理请重新取号。",
+    confirm_no: "继续排队", confirm_yes: "确定放弃", cancelled_msg: "已为您放弃排队。还要办理请重新取号。",
+    cancel_failed: "没能放弃排队，请到服务台咨询。", checking: "正在查询…",
+    waiting: "等候中", called: "请到窗口办理", serving: "正在办理", done: "已办结", no_show: "已过号",
+    cancelled: "已取消", transferred: "已转办", go_to: "请到 {w} 号窗口办理", next: "马上就到您了",
+    ahead_nobody: "前面还有 {n} 人，暂无窗口办理，请留意叫号", ahead: "前面还有 {n} 人，预计约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}",
+    now_line: "{n} 号 · 请到 {w} 号窗口", wait_at: "请到{w}等候", wait_windows: "{n}号窗口", sep: "、",
+    original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: " {n} 份",
+    deferrable: "可后补", hours: "今日办公时间：{h}", closed_today: "今日不办公", updated: "更新于 {t}",
+    retrying: "网络不稳定，正在重试…"
+  },
+  en: {
+    title: "Queue progress", your_number: "Your number", now_calling: "Now calling in this queue", matter: "Service",
+    materials: "Please bring", rate_note: "Your service is finished. Please rate it.", rate: "Rate this service",
+    cancel: "Give up my place", hall: "The hall", enable: "Turn on sound and vibration alerts", enabled: "Alerts on",
+    confirm_title: "Give up your place?", confirm_text: "Your number will be void and cannot be restored; take a new ticket to come back.",
+    confirm_no: "Keep my place", confirm_yes: "Give it up", cancelled_msg: "You have left the queue. Take a new ticket to come back.",
+    cancel_failed: "Could not leave the queue. Please ask at the service desk.", checking: "Checking…",
+    waiting: "Waiting", called: "Please go to the window", serving: "Being served", done: "Finished", no_show: "Missed",
+    cancelled: "Cancelled", transferred: "Transferred", go_to: "Please go to window {w}", next: "You are next",
+    ahead_nobody: "{n} ahead of you; no window serves this queue right now", ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, expected wait {w}",
+    now_line: "{n} · window {w}", wait_at: "Please wait near {w}", wait_windows: "window {n}", sep: ", ",
+    original: "original", copy: "copy", original_and_copy: "original and copy", copies: ", {n} copies",
+    deferrable: "may follow later", hours: "Open today: {h}", closed_today: "Closed today", updated: "Updated {t}",
+    retrying: "Network unstable, retrying…"
   }
-  function alertOnce() {
-    if (alerted) return;
-    alerted = true;
-    try { localStorage.setItem("ov-alerted-" + code, "1"); } catch (e) {}
-    if (navigator.vibrate) navigator.vibrate([300, 150, 300, 150, 300]);
-    beep();
-    $("box").classList.add("alert");
-  }
-  try { alerted = localStorage.getItem("ov-alerted-" + code) === "1"; } catch (e) {}
-  $("enable").onclick = function () { beep(); $("enable").textContent = t("enabled"); };
+};
+// The phone's language decides (or ?lang=en|zh).
+var I18N = createI18n(STR, pageLang({ browser: true })), LANG = I18N.lang, t = I18N.t;
+I18N.apply();
+$("status").textContent = t("checking");
 
-
-  var given = false;
-  function render(d) {
-    var tk = d.ticket, st = tk.status;
-    $("num").textContent = tk.number;
-    $("status").textContent = t(st);
-    $("box").classList.toggle("called", st === "called");
-    if (st === "called" && d.window_number) $("status").textContent = t("go_to", { w: d.window_number });
-    if (st === "waiting") {
-      // Never "0 minutes" with people ahead; no number when no window serves the queue now.
-      var mins = Math.max(1, Math.ceil((d.estimated_wait_s || 0) / 60));
-      $("ahead").textContent = d.people_ahead <= 0 ? t("next") : d.serving_windows === 0
-        ? t("ahead_nobody", { n: d.people_ahead })
-        : d.wait_text ? t("ahead_range", { n: d.people_ahead, w: d.wait_text }) : t("ahead", { n: d.people_ahead, m: mins });
-      if (d.people_ahead <= NEAR) alertOnce();
-    } else { $("ahead").textContent = ""; if (st === "called") { alerted = false; alertOnce(); } }
-    var where = st === "waiting" ? window.OVPlaces.whereText(d.wait_place, t) : "";
-    $("where").textContent = where;
-    $("where").hidden = !where;
-    $("now-card").hidden = !d.now_calling || st !== "waiting";
-    if (d.now_calling) $("now").textContent = t("now_line", { n: d.now_calling.number, w: d.now_calling.window_number });
-    $("matter").textContent = tk.bundle || (tk.items || []).join("、");
-    $("materials").innerHTML = "";
-    (tk.materials || []).forEach(function (m) {
-      var li = document.createElement("li");
-      li.textContent = m.name + "（" + t(m.form in STR.zh ? m.form : "copy") + (m.count > 1 ? t("copies", { n: m.count }) : "") + "）";
-      if (m.deferrable) { var s = document.createElement("span"); s.className = "tag"; s.textContent = t("deferrable"); li.appendChild(s); }
-      $("materials").appendChild(li);
+function beep() {
+  try {
+    audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
+    [0, 0.35, 0.7].forEach(function (at) {
+      var o = audioCtx.createOscillator(), g = audioCtx.createGain();
+      o.frequency.value = 880; o.connect(g); g.connect(audioCtx.destination);
+      g.gain.value = 0.3; o.start(audioCtx.currentTime + at); o.stop(audioCtx.currentTime + at + 0.2);
     });
-    var hours = (d.hours_today || []).map(function (h) { return h[0] + "–" + h[1]; }).join(t("sep"));
-    $("hours").textContent = hours ? t("hours", { h: hours }) : t("closed_today");
-    if (d.hall_address) { $("address").textContent = d.hall_address; $("address").hidden = false; }
-    // Leaving is possible only while waiting; 好差评 once the matter is finished.
-    $("cancel-card").hidden = st !== "waiting" && !given;
-    $("cancel").hidden = st !== "waiting";
-    $("rate-card").hidden = st !== "done";
-    $("updated").textContent = t("updated", { t: new Date().toLocaleTimeString(LANG === "en" ? "en-GB" : "zh-CN", { hour12: false }) });
-  }
-  function poll() {
-    fetch("/api/v1/follow/" + encodeURIComponent(code)).then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (d) { if (d) render(d); }).catch(function () { $("updated").textContent = t("retrying"); });
-  }
-  $("cancel").onclick = function () { $("confirm").hidden = false; $("confirm-no").focus(); };
-  $("confirm-no").onclick = function () { $("confirm").hidden = true; };
-  $("confirm-yes").onclick = function () {
-    $("confirm").hidden = true;
-    fetch("/api/v1/follow/" + encodeURIComponent(code) + "/cancel", { method: "POST" }).then(function (r) {
-      return { ok: r.ok };
-    }).then(function (res) {
-      var msg = $("cancel-msg");
-      msg.hidden = false;
-      if (res.ok) { given = true; msg.textContent = t("cancelled_msg"); }
-      else msg.textContent = t("cancel_failed");  // the server's message is for technicians, not visitors
-      poll();
-    }).catch(function () { $("updated").textContent = t("retrying"); });
-  };
-  poll(); setInterval(poll, 5000);
-})();
+  } catch (e) { /* no audio */ }
+}
+function alertOnce() {
+  if (alerted) return;
+  alerted = true;
+  try { localStorage.setItem("ov-alerted-" + code, "1"); } catch (e) {}
+  if (navigator.vibrate) navigator.vibrate([300, 150, 300, 150, 300]);
+  beep();
+  $("box").classList.add("alert");
+}
+try { alerted = localStorage.getItem("ov-alerted-" + code) === "1"; } catch (e) {}
+$("enable").onclick = function () { beep(); $("enable").textContent = t("enabled"); };
+
+
+var given = false;
+function render(d) {
+  var tk = d.ticket, st = tk.status;
+  $("num").textContent = tk.number;
+  $("status").textContent = t(st);
+  $("box").classList.toggle("called", st === "called");
+  if (st === "called" && d.window_number) $("status").textContent = t("go_to", { w: d.window_number });
+  if (st === "waiting") {
+    // Never "0 minutes" with people ahead; no number when no window serves the queue now.
+    var mins = Math.max(1, Math.ceil((d.estimated_wait_s || 0) / 60));
+    $("ahead").textContent = d.people_ahead <= 0 ? t("next") : d.serving_windows === 0
+      ? t("ahead_nobody", { n: d.people_ahead })
+      : d.wait_text ? t("ahead_range", { n: d.people_ahead, w: d.wait_text }) : t("ahead", { n: d.people_ahead, m: mins });
+    if (d.people_ahead <= NEAR) alertOnce();
+  } else { $("ahead").textContent = ""; if (st === "called") { alerted = false; alertOnce(); } }
+  var where = st === "waiting" ? whereText(d.wait_place, t) : "";
+  $("where").textContent = where;
+  $("where").hidden = !where;
+  $("now-card").hidden = !d.now_calling || st !== "waiting";
+  if (d.now_calling) $("now").textContent = t("now_line", { n: d.now_calling.number, w: d.now_calling.window_number });
+  $("matter").textContent = tk.bundle || (tk.items || []).join("、");
+  $("materials").innerHTML = "";
+  (tk.materials || []).forEach(function (m) {
+    var li = document.createElement("li");
+    li.textContent = m.name + "（" + t(m.form in STR.zh ? m.form : "copy") + (m.count > 1 ? t("copies", { n: m.count }) : "") + "）";
+    if (m.deferrable) { var s = document.createElement("span"); s.className = "tag"; s.textContent = t("deferrable"); li.appendChild(s); }
+    $("materials").appendChild(li);
+  });
+  var hours = (d.hours_today || []).map(function (h) { return h[0] + "–" + h[1]; }).join(t("sep"));
+  $("hours").textContent = hours ? t("hours", { h: hours }) : t("closed_today");
+  if (d.hall_address) { $("address").textContent = d.hall_address; $("address").hidden = false; }
+  // Leaving is possible only while waiting; 好差评 once the matter is finished.
+  $("cancel-card").hidden = st !== "waiting" && !given;
+  $("cancel").hidden = st !== "waiting";
+  $("rate-card").hidden = st !== "done";
+  $("updated").textContent = t("updated", { t: new Date().toLocaleTimeString(LANG === "en" ? "en-GB" : "zh-CN", { hour12: false }) });
+}
+function poll() {
+  api("GET", "/api/v1/follow/" + encodeURIComponent(code)).then(render)
+    .catch(function (e) { if (!e.status) $("updated").textContent = t("retrying"); });
+}
+$("cancel").onclick = function () { $("confirm").hidden = false; $("confirm-no").focus(); };
+$("confirm-no").onclick = function () { $("confirm").hidden = true; };
+$("confirm-yes").onclick = function () {
+  $("confirm").hidden = true;
+  var msg = $("cancel-msg");
+  api("POST", "/api/v1/follow/" + encodeURIComponent(code) + "/cancel").then(function () {
+    given = true; msg.hidden = false; msg.textContent = t("cancelled_msg"); poll();
+  }, function (e) {
+    if (!e.status) { $("updated").textContent = t("retrying"); return; }
+    msg.hidden = false; msg.textContent = t("cancel_failed");  // the server's message is for technicians, not visitors
+    poll();
+  });
+};
+poll(); setInterval(poll, 5000);
