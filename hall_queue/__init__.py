@@ -83,14 +83,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         resp.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
         return resp
 
-    @app.get("/favicon.ico")
-    def favicon():
-        # Browsers ask every page's origin for it; without it each page load logs a 404.
-        return app.send_static_file("favicon.ico")
+    from hall_queue.entrypoints import front, monitoring
 
-    from hall_queue.entrypoints import client_module, monitoring
-
-    client_module.init_app(app)  # /ov/vocabulary.js: event names and vocabulary for the shared page modules
+    front.init_app(app)  # shared page modules, /ov/vocabulary.js, the <head> macro and the favicon
 
     monitoring.init_app(app, __version__)  # /healthz, /readyz, /metrics and the request counters
 

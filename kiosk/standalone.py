@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, redirect
 
+from hall_queue.entrypoints import front
 from hall_queue.infrastructure import request_limits
 
 from . import pages
@@ -33,6 +34,7 @@ def create_kiosk_app(*, server: str, token: str, config: AgentConfig, port: int 
     atexit.register(agent.stop)
     app.extensions["kiosk_agent"] = agent
     app.register_blueprint(pages.bp)
+    front.init_app(app)  # the shared page modules and <head> macro the touch pages use
     pages.set_agent_provider(app, lambda: agent, guard=guard)
 
     @app.get("/")
