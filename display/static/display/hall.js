@@ -3,6 +3,7 @@
 import { Announcer } from "./announcer.js";
 import { connectScreen, pageToken, serverNow, startClock, syncClock } from "./live.js";
 import { $ } from "/static/ov/dom.js";
+import { applyMarkup, locale, nameOf, show, t } from "./strings.js";
 
 const body = document.body;
 const hallId = Number(body.dataset.hallId);
@@ -42,7 +43,7 @@ window.onevisitAnnouncer = announcer;
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
+  if (text !== undefined) show(e, text);
   return e;
 }
 
@@ -62,8 +63,8 @@ function renderNow() {
   now.classList.toggle("multi", many);
   now.dataset.ticketId = calls.map((c) => c.ticket_id).join(",");
   $("now-number").textContent = !many && calls.length ? calls[0].number : "";
-  $("now-window").textContent = many ? "请以下号码到对应窗口办理"
-    : calls.length ? `请到 ${calls[0].window_number} 号窗口` : "请留意叫号";
+  show($("now-window"), many ? t("many_calls")
+    : calls.length ? t("go_window", { w: calls[0].window_number }) : t("watch"));
   const grid = $("now-grid");
   grid.hidden = !many;
   grid.dataset.count = String(calls.length);
@@ -72,19 +73,19 @@ function renderNow() {
   grid.replaceChildren(...(many ? calls : []).map((c) => {
     const tile = el("div", "now-call");
     tile.dataset.ticketId = c.ticket_id;
-    tile.append(el("span", "n", c.number), el("span", "w", `${c.window_number} 号窗口`));
+    tile.append(el("span", "n", c.number), el("span", "w", t("window_n", { w: c.window_number })));
     return tile;
   }));
 }
 
 // A window's tile: the number it is calling or serving, else what a visitor needs to know of it.
 function windowLine(w) {
-  if (!w.is_open) return { state: "closed", text: "暂停开放" };
-  if (w.covered_by_number) return { state: "covered", text: `请到${w.covered_by_number}号` };
+  if (!w.is_open) return { state: "closed", text: t("closed") };
+  if (w.covered_by_number) return { state: "covered", text: t("go_cover", { w: w.covered_by_number }) };
   if (w.ticket_number) return { state: w.ticket_status === "serving" ? "serving" : "called", text: w.ticket_number };
-  if (w.status === "empty") return { state: "empty", text: "暂无人员" };
-  if (w.status === "paused") return { state: "paused", text: "暂停服务" };
-  return { state: "idle", text: "等候叫号" };
+  if (w.status === "empty") return { state: "empty", text: t("no_clerk") };
+  if (w.status === "paused") return { state: "paused", text: t("paused") };
+  return { state: "idle", text: t("idle") };
 }
 
 function renderWindows() {
@@ -98,8 +99,8 @@ function renderWindows() {
     const tile = el("div", `win-tile ${line.state}`);
     tile.dataset.window = w.number;
     tile.dataset.state = line.state;
-    const sub = { called: "呼叫中", serving: "办理中" }[line.state];
-    tile.append(el("span", "wt-no", `${w.number}号窗口`), el("span", "wt-now", line.text));
+    const sub = { called: t("calling"), serving: t("serving") }[line.state];
+    tile.append(el("span", "wt-no", t("tile_window", { w: w.number })), el("span", "wt-now", line.text));
     if (sub) tile.append(el("span", "wt-sub", sub));
     return tile;
   }));
@@ -114,7 +115,7 @@ function renderMissed() {
     return s;
   }));
   $("missed").classList.toggle("none", state.missed.length === 0);
-  if (!state.missed.length) list.append(el("span", "missed-none", "暂无"));
+  if (!state.missed.length) list.append(el("span", "missed-none", t("none")));
   const limit = list.getBoundingClientRect().right;
   [...list.children].reverse().forEach((c) => { if (c.getBoundingClientRect().right > limit + 1) c.remove(); });
 }
@@ -139,13 +140,13 @@ function renderQueues() {
     const card = el("div", "queue-card");
     card.dataset.prefix = q.prefix;
     const head = el("div", "q-head");
-    head.append(el("span", "q-prefix", q.prefix), el("span", "q-name", q.name));
-    card.title = q.name;
+    head.append(el("span", "q-prefix", q.prefix), el("span", "q-name", nameOf(q)));
+    card.title = nameOf(q);
     const waiting = el("div", "q-waiting");
-    waiting.append(el("b", "q-count", String(q.waiting)), el("span", "", " 人等候"));
+    waiting.append(el("b", "q-count", String(q.waiting)), el("span", "", t("people_waiting")));
     // A queue nobody serves now gets no number: an estimate would be invented (issue 21 §8).
-    const est = q.waiting > 0 && q.serving_windows === 0 ? el("div", "q-est none", "暂无窗口办理")
-      : el("div", "q-est", q.waiting > 0 ? `约 ${minutes(q.estimated_wait_s || 0)} 分钟` : "无需等候");
+    const est = q.waiting > 0 && q.serving_windows === 0 ? el("div", "q-est none", t("no_window"))
+      : el("div", "q-est", q.waiting > 0 ? t("about_min", { m: minutes(q.estimated_wait_s || 0) }) : t("no_wait"));
     card.append(head, waiting, est);
     return card;
   });
@@ -156,7 +157,7 @@ function renderQueues() {
 function renderCovers() {
   const lines = [...state.windows.values()].filter((w) => w.is_open && w.covered_by_number)
     .sort((a, b) => a.number - b.number)
-    .map((w) => el("span", "cover", `${w.number}号窗口由${w.covered_by_number}号窗口顶岗，请到${w.covered_by_number}号窗口办理`));
+    .map((w) => el("span", "cover", t("cover_line", { w: w.number, c: w.covered_by_number })));
   $("covers").replaceChildren(...lines);
   $("covers").hidden = lines.length === 0;
 }
@@ -315,6 +316,7 @@ function onEvent(name, payload) {
   renderAll();
 }
 
-startClock(body.dataset.timezone || "Asia/Shanghai", { dateEl: $("date"), timeEl: $("time") });
+applyMarkup();
+startClock(body.dataset.timezone || "Asia/Shanghai", { dateEl: $("date"), timeEl: $("time"), locale });
 setInterval(renderNotices, 5000);  // drop notices as they expire
 connectScreen({ join: { hall: hallId }, onSnapshot, onEvent });

@@ -62,9 +62,9 @@ export function serverNow() {
   return new Date(Date.now() + offsetMs);
 }
 
-export function startClock(timeZone, { dateEl, timeEl }) {
-  const dateFmt = new Intl.DateTimeFormat("zh-CN", { timeZone, year: "numeric", month: "long", day: "numeric", weekday: "long" });
-  const timeFmt = new Intl.DateTimeFormat("zh-CN", { timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+export function startClock(timeZone, { dateEl, timeEl, locale = "zh-CN" }) {
+  const dateFmt = new Intl.DateTimeFormat(locale, { timeZone, year: "numeric", month: "long", day: "numeric", weekday: "long" });
+  const timeFmt = new Intl.DateTimeFormat(locale, { timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
   const tick = () => {
     const now = serverNow();
     if (dateEl) dateEl.textContent = dateFmt.format(now);

@@ -3,6 +3,7 @@
 import { Announcer } from "./announcer.js";
 import { connectScreen, pageToken, startClock, syncClock } from "./live.js";
 import { $ } from "/static/ov/dom.js";
+import { applyMarkup, label, locale, show, t } from "./strings.js";
 
 const body = document.body;
 const windowId = Number(body.dataset.windowId);
@@ -20,27 +21,25 @@ const announcer = new Announcer({
 });
 window.onevisitAnnouncer = announcer;
 
-const POST = { A: "A岗", B: "B岗" };
-
 function view() {
-  const t = win.ticket;
-  const covering = (win.covering || []).map((c) => `${c.number}号`).join("、");
-  const also = covering ? `同时办理${covering}窗口业务（顶岗）` : "";
+  const tk = win.ticket;
+  const covering = (win.covering || []).map((c) => t("also_n", { n: c.number })).join(t("sep"));
+  const also = covering ? t("also", { w: covering }) : "";
   switch (win.status) {
     case "serving":
-      if (t && t.status === "called") return ["正在呼叫 Calling", t.number, `请 ${t.number} 号到本窗口办理`];
-      return ["正在办理 Serving", t ? t.number : "", also];
+      if (tk && tk.status === "called") return [label("l_calling"), tk.number, t("come_here", { n: tk.number })];
+      return [label("l_serving"), tk ? tk.number : "", also];
     case "idle":
-      return ["空闲 Ready", "请稍候", also || "请留意叫号"];
+      return [label("l_ready"), t("please_wait"), also || t("watch")];
     case "paused":
-      return ["暂停服务 Paused", "暂停", win.pause_reason ? `原因：${win.pause_reason}` : ""];
+      return [label("l_paused"), t("pause_big"), win.pause_reason ? t("reason", { r: win.pause_reason }) : ""];
     case "closed":
-      return ["本窗口已关闭 Closed", "暂停开放", "请到其他窗口办理"];
+      return [label("l_closed"), t("closed"), t("go_other")];
     case "covered":
-      return ["顶岗 Covered", `请到 ${win.covered_by_number} 号窗口`,
-        `${win.number}号窗口由${win.covered_by_number}号窗口顶岗`];
+      return [label("l_covered"), t("go_window", { w: win.covered_by_number }),
+        t("covered_by", { w: win.number, c: win.covered_by_number })];
     default:
-      return ["暂无工作人员 No clerk", "空岗", "请咨询大厅工作人员"];
+      return [label("l_empty"), t("empty_big"), t("ask_staff")];
   }
 }
 
@@ -49,18 +48,18 @@ function render() {
   for (const c of [...body.classList]) if (c.startsWith("status-")) body.classList.remove(c);
   body.classList.add(`status-${win.status}`);
   body.dataset.status = win.status;
-  const [label, big, detail] = view();
+  const [heading, big, detail] = view();
   $("win-number").textContent = win.number;
   $("win-name").textContent = win.name;
-  $("win-label").textContent = label;
-  $("win-ticket").textContent = big;
+  show($("win-label"), heading);
+  show($("win-ticket"), big);
   $("win-ticket").classList.toggle("is-number", win.status === "serving");
-  $("win-detail").textContent = detail;
+  show($("win-detail"), detail);
   const staffed = win.clerk_name && !["covered", "closed", "empty"].includes(win.status);
   $("win-clerk").hidden = !staffed;
   $("clerk-name").textContent = staffed ? win.clerk_name : "";
-  const post = POST[win.clerk_post] || "";
-  $("clerk-post").textContent = !staffed ? "" : win.status === "paused" ? post : `${post} 为您服务`;
+  const post = win.clerk_post ? t(`post_${win.clerk_post}`) : "";
+  show($("clerk-post"), !staffed ? "" : win.status === "paused" ? post : t("at_service", { p: post }));
 }
 
 function onSnapshot(snap) {
@@ -140,5 +139,6 @@ function onEvent(name, payload) {
   render();
 }
 
-startClock(body.dataset.timezone || "Asia/Shanghai", { timeEl: $("time") });
+applyMarkup();
+startClock(body.dataset.timezone || "Asia/Shanghai", { timeEl: $("time"), locale });
 connectScreen({ join: { window: windowId }, onSnapshot, onEvent });
