@@ -22,15 +22,33 @@ from flask import (
 from hall_queue import appointments as A
 from hall_queue.catalog.materials import merged_materials
 from hall_queue.domain.vocabulary import MATERIAL_FORM_LABELS as FORMS
+from hall_queue.entrypoints.front import page_lang, text_context
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.models import Appointment, Hall
 from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.bootstrap import runtime
 
+from .booking_text import BOOKING_TEXT
+
 bp = Blueprint("booking", __name__, url_prefix="/book", template_folder="templates", static_folder="static",
                static_url_path="/static")
 DONE_KEY = "booking_done"
+bp.context_processor(text_context(BOOKING_TEXT))  # t(), lang and the language switch (?lang=en)
+
+
+def _said(e: DomainError) -> str:
+    """A booking rule's refusal in the page's language (the rule's own sentence is Chinese)."""
+    if page_lang() == "zh":
+        return e.message
+    en = BOOKING_TEXT["en"]
+    return en.get(f"code_{e.code}", en["code_other"])
+
+
+def _field_errors(errors: dict[str, str]) -> dict[str, str]:
+    if page_lang() == "zh":
+        return errors
+    return {field: BOOKING_TEXT["en"].get(f"err_{field}", message) for field, message in errors.items()}
 
 
 def _hall(s, hall_id: int) -> Hall:
@@ -80,8 +98,7 @@ def slots(hall_id: int):
             _, hol = A.day_plan(s, hall, d)
             tabs.append({"date": d, "holiday": hol, "open": bool(A.slots_of_day(s, hall, st, d))})
         cal = A.day_calendar(s, hall, matter, day, now=_now())
-        return render_template("booking/slots.html", hall=hall, matter=matter, day=day, tabs=tabs, cal=cal,
-                               weekday_names="一二三四五六日")
+        return render_template("booking/slots.html", hall=hall, matter=matter, day=day, tabs=tabs, cal=cal)
 
 
 @bp.route("/<int:hall_id>/form", methods=["GET", "POST"])
@@ -102,9 +119,10 @@ def form(hall_id: int):
         # Every problem of the form at once, each by its field (issue 21), not one per try.
         errors = A.person_errors(values["name"], values["id_number"], values["phone"])
         if not request.form.get("consent"):
-            errors["consent"] = "请阅读并同意个人信息使用说明"
+            errors["consent"] = BOOKING_TEXT["zh"]["err_consent"]
+        errors = _field_errors(errors)
         if errors:
-            error = "请修改以下 %d 处后再提交" % len(errors)
+            error = BOOKING_TEXT[page_lang()]["fix_n"].format(n=len(errors))
         else:
             notifier = notifier_for(current_app)
 
@@ -119,7 +137,7 @@ def form(hall_id: int):
             try:
                 appt_id, events = rt.db.run_write(do)
             except DomainError as e:
-                error = e.message
+                error = _said(e)
             else:
                 rt.publish(events)
                 session[DONE_KEY] = appt_id
@@ -173,7 +191,7 @@ def cancel(hall_id: int):
         try:
             cancelled, events = rt.db.run_write(do)
         except DomainError as e:
-            error = e.message
+            error = _said(e)
         else:
             rt.publish(events)
     with rt.db.read() as s:

@@ -69,7 +69,7 @@ def bookable_matters(session: Session, hall: Hall) -> dict[str, Any]:
                            .order_by(ServiceCategory.sort, ServiceCategory.id)).all()
     out = []
     for c in cats:
-        items = [{"matter": f"i{i.id}", "id": i.id, "code": i.code, "name": i.name,
+        items = [{"matter": f"i{i.id}", "id": i.id, "code": i.code, "name": i.name, "name_en": i.name_en,
                   "pinyin_initials": i.pinyin_initials}
                  for i in c.items if i.active and any(q.active for q in i.queues)]
         if items:
@@ -77,4 +77,4 @@ def bookable_matters(session: Session, hall: Hall) -> dict[str, Any]:
     bundles = session.scalars(select(Bundle).where(Bundle.hall_id == hall.id, Bundle.active.is_(True))
                               .order_by(Bundle.id)).all()
     return {"categories": out, "bundles": [{"matter": f"b{b.id}", "id": b.id, "code": b.code, "name": b.name,
-                                            "description": b.description} for b in bundles]}
+                                            "name_en": b.name_en, "description": b.description} for b in bundles]}

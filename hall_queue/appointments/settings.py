@@ -143,6 +143,11 @@ class Matter:
         return self.item.name if self.item is not None else self.bundle.name  # type: ignore[union-attr]
 
     @property
+    def name_en(self) -> str | None:
+        """The English name for the English booking pages, where the catalogue has one."""
+        return self.item.name_en if self.item is not None else self.bundle.name_en  # type: ignore[union-attr]
+
+    @property
     def items(self) -> list[ServiceItem]:
         return [self.item] if self.item is not None else list(self.bundle.items)  # type: ignore[union-attr]
 

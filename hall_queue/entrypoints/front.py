@@ -4,15 +4,21 @@
 - ``/ov/vocabulary.js``: the server's names and numbers as an ES module — Socket.IO event names, the
   ``join``/``snapshot`` control names (``domain/events.py``) and ``client_vocabulary()``
   (``domain/vocabulary.py``), defined in Python once and imported by the modules, never retyped;
-- the ``ov/head.html`` macro every page's <head> comes from (``hall_queue/templates/``), and the favicon.
+- the ``ov/head.html`` macro every page's <head> comes from (``hall_queue/templates/``), and the favicon;
+- the page language of server-rendered public pages (booking, complaints): ``?lang=en|zh``, kept in a
+  cookie for the next pages, Chinese by default; a page's strings come from its own {zh, en} table through
+  ``page_texts`` (the same tables-with-fallback the scripts' ``/static/ov/i18n.js`` uses).
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, send_from_directory
+from flask import Blueprint, Flask, Response, g, request, send_from_directory
 
 from hall_queue.domain.events import JOIN, SNAPSHOT, event_names
 from hall_queue.domain.vocabulary import client_vocabulary
@@ -46,6 +52,52 @@ def vocabulary():
 def favicon():
     # Browsers ask every page's origin for it; without it each page load logs a 404.
     return send_from_directory(HERE / "static", "favicon.ico")
+
+
+LANGS = ("zh", "en")
+LANG_COOKIE = "ov_lang"
+
+
+def page_lang() -> str:
+    """The language a visitor chose for the public pages: ?lang= first, then the cookie, else Chinese."""
+    asked = request.args.get("lang")
+    if asked in LANGS:
+        return asked
+    kept = request.cookies.get(LANG_COOKIE)
+    return kept if kept in LANGS else "zh"
+
+
+def page_texts(table: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Template globals for a page with a {zh, en} ``table``: ``lang``, ``t(key, default=None, **vars)``
+    (a missing English string falls back to the Chinese one) and ``lang_url`` (this page in the other
+    language, for the switch in the header)."""
+    lang = page_lang()
+    g.ov_lang = lang
+
+    def t(key: str, default: str | None = None, **values: Any) -> str:
+        text = table.get(lang, {}).get(key)
+        if text is None:
+            text = default if default is not None else table["zh"].get(key, key)
+        return text.format(**values) if values else text
+
+    other = "en" if lang == "zh" else "zh"
+    args = {**request.args.to_dict(), "lang": other}
+    lang_url = request.path + "?" + urlencode(args)
+    return {"lang": lang, "t": t, "lang_url": lang_url, "html_lang": "en" if lang == "en" else "zh-CN"}
+
+
+@bp.after_app_request
+def _keep_lang(resp):
+    # A language chosen with ?lang= stays for the visitor's next pages (booking's steps, a complaint's pages).
+    asked = request.args.get("lang")
+    if asked in LANGS and request.cookies.get(LANG_COOKIE) != asked:
+        resp.set_cookie(LANG_COOKIE, asked, max_age=30 * 24 * 3600, samesite="Lax", httponly=True)
+    return resp
+
+
+def text_context(table: dict[str, dict[str, str]]) -> Callable[[], dict[str, Any]]:
+    """A blueprint context processor giving its templates ``page_texts(table)``."""
+    return lambda: page_texts(table)
 
 
 def init_app(app: Flask) -> None:
