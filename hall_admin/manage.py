@@ -16,6 +16,7 @@ from sqlalchemy import select
 from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, HALL_TIMEZONES, MANAGER_ROLES
 from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
+from hall_queue.entrypoints.front import page_lang, text_context
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.entrypoints.api.complaints_api import client_device, client_source
 from hall_queue.entrypoints.web_session import DEVICE_KEY
@@ -34,9 +35,11 @@ from hall_queue.bootstrap import runtime
 from hall_queue.infrastructure.sms import notifier_for
 
 from .auth import current_staff, page_hall, staff_required
+from .complaint_text import COMPLAINT_TEXT
 
 bp = Blueprint("manage", __name__, template_folder="templates", static_folder="static/manage",
                static_url_path="/admin/manage/static")
+bp.context_processor(text_context(COMPLAINT_TEXT))  # the public complaint pages: t(), lang, the ?lang=en switch
 MANAGERS = MANAGER_ROLES
 # Window kinds in the hall's own words (glossary; 001 §5, 004 §7).
 WINDOW_KIND_LABELS = {"general": "综合窗口（无差别受理）", "on_the_spot": "即来即办窗口", "cross_region": "跨省通办 / 全区通办窗口",
@@ -167,9 +170,14 @@ def _public_hall() -> Hall | None:
         return s.scalar(select(Hall).order_by(Hall.id).limit(1))
 
 
+def _say(key: str) -> str:
+    """A sentence of the public complaint pages in the visitor's language."""
+    return COMPLAINT_TEXT[page_lang()][key]
+
+
 def _form_choices(hall: Hall) -> dict[str, Any]:
     with runtime().db.read() as s:
-        windows = [{"id": w.id, "label": f"{w.number}号窗口 {w.name}"}
+        windows = [{"id": w.id, "label": COMPLAINT_TEXT[page_lang()]["window_label"].format(n=w.number, name=w.name)}
                    for w in s.scalars(select(Window).where(Window.hall_id == hall.id).order_by(Window.number))]
         items = [{"id": i.id, "label": i.name}
                  for i in s.scalars(select(ServiceItem).where(ServiceItem.hall_id == hall.id,
@@ -207,7 +215,7 @@ def complaint_new():
     session.setdefault(DEVICE_KEY, secrets.token_urlsafe(16))
     if request.method == "POST":
         if not csrf_matches(request.form.get("csrf_token")):
-            errors.append("页面已过期，请刷新后重新提交。")
+            errors.append(_say("page_expired"))
         else:
             data: dict[str, Any] = {k: v for k, v in values.items() if v.strip() and k != "is_report"}
             data["is_report"] = values["is_report"] == "1"
@@ -217,9 +225,10 @@ def complaint_new():
                 return render_template("manage/complaint_filed.html", hall=hall, filed=filed,
                                        csrf=csrf_token()), 201, PUBLIC_HEADERS
             except ValidationError as e:
-                errors.append(describe_validation(e))
+                errors.append(describe_validation(e) if page_lang() == "zh" else _say("invalid_form"))
             except DomainError as e:
-                errors.append(e.message)
+                # The rules' sentences are Chinese; an English page says the refusal by its code.
+                errors.append(e.message if page_lang() == "zh" else COMPLAINT_TEXT["en"].get(e.code, _say("invalid_form")))
                 if e.status == 429:
                     return render_template("manage/complaint_new.html", hall=hall, v=values, errors=errors,
                                            csrf=csrf_token(), **_form_choices(hall)), 429, PUBLIC_HEADERS
@@ -240,14 +249,14 @@ def complaint_code_sms():
     filed = {"number": number, "lookup_code": code, "due_on": request.form.get("due_on", "")[:10]}
     if not csrf_matches(request.form.get("csrf_token")):
         return render_template("manage/complaint_filed.html", hall=hall, filed=filed, csrf=csrf_token(),
-                               sms_error="页面已过期，请刷新后重新提交。"), 400, PUBLIC_HEADERS
+                               sms_error=_say("page_expired")), 400, PUBLIC_HEADERS
     rt = runtime()
     notifier = notifier_for(current_app)
     try:
         rt.db.run_write(lambda s: K.send_lookup_code(s, s.get(Hall, hall.id), number, code, phone, vault=rt.vault,
                                                      notifier=notifier, now=_now()))
     except DomainError as e:
-        message = "请填写11位手机号码。" if e.code == "invalid_phone" else "未找到该受理编号和查询码。"
+        message = _say("sms_bad_phone" if e.code == "invalid_phone" else "sms_not_found")
         return render_template("manage/complaint_filed.html", hall=hall, filed=filed, csrf=csrf_token(),
                                sms_error=message, phone=phone), 422, PUBLIC_HEADERS
     masked = phone[:3] + "****" + phone[-4:]
@@ -270,8 +279,8 @@ def complaint_status_page():
             try:
                 result = K.lookup(s, hall, number, code or None, vault=rt.vault, now=_now())
             except DomainError:
-                error = "未找到该受理编号的投诉举报，请核对后重试。"
+                error = _say("not_found")
         if result is not None and code and not result["verified"]:
-            error = "查询码不正确：仅显示办理状态。"
+            error = _say("wrong_code")
     return render_template("manage/complaint_status.html", hall=hall, number=number, code=code, result=result,
                            error=error), (404 if number and result is None else 200), PUBLIC_HEADERS

@@ -10,17 +10,21 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from hall_queue.bootstrap import runtime
+from hall_queue.entrypoints.front import text_context
 from hall_queue.domain.calendar import local_time
 from hall_queue.domain.models import Hall, ServiceItem
 from hall_queue.domain.vocabulary import (CONSULTATION_CHANNEL_LABELS, CONSULTATION_REPLY_WORKING_DAYS,
                                           MANAGER_ROLES, STAFF_ROLES)
 from hall_queue.feedback import measures
+
+from .complaint_text import COMPLAINT_TEXT
 from hall_queue.floor import leadership, supervision
 
 from .auth import current_staff, page_hall, staff_required
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static/supervision",
                static_url_path="/admin/supervision/static")
+bp.context_processor(text_context(COMPLAINT_TEXT))  # the published measures page shares the public frame
 PUBLIC_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 

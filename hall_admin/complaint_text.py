@@ -1,0 +1,55 @@
+"""What the public complaint pages (投诉举报) say, in Chinese and English (?lang=en; hall_queue/entrypoints/front.py).
+
+The Chinese of the kinds and statuses is the domain's (``feedback/complaints.py``); only the English is added here.
+"""
+from __future__ import annotations
+
+COMPLAINT_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "complaints": "投诉举报", "switch": "English", "form_title": "投诉举报表",
+        "form_note": "我们将在受理后 5 个工作日内答复。您的姓名和联系方式加密保存，仅用于答复您。",
+        "category": "类别", "complaint": "投诉", "report": "举报", "kind": "投诉举报类型", "choose": "请选择",
+        "target_unit": "被投诉举报单位或部门", "window": "窗口", "item": "办理事项", "unknown": "不清楚",
+        "target_person": "被投诉举报人姓名", "staff_no": "工号（工牌上的编号）", "occurred_at": "发生时间",
+        "content": "投诉举报内容（事实经过）", "request": "您的要求", "your_name": "您的姓名", "contact": "联系电话或邮箱",
+        "submit": "提交", "page_expired": "页面已过期，请刷新后重新提交。",
+        "filed_title": "已受理", "filed": "您的投诉举报已受理", "number": "受理编号", "lookup_code": "查询码",
+        "keep_note": "请记下受理编号和查询码：凭受理编号可查询办理状态，凭查询码还可查看答复内容。答复期限：{due} 前。",
+        "sms_sent": "已将受理编号和查询码发送到 {phone}。", "sms_label": "发送到手机，免得忘记", "sms_ph": "11位手机号码",
+        "sms_send": "短信发送查询码", "sms_bad_phone": "请填写11位手机号码。", "sms_not_found": "未找到该受理编号和查询码。",
+        "check_status": "查询办理状态", "status_title": "办理结果查询", "status_head": "投诉举报办理结果查询",
+        "code_label": "查询码（查看答复内容）", "look_up": "查询",
+        "not_found": "未找到该受理编号的投诉举报，请核对后重试。", "wrong_code": "查询码不正确：仅显示办理状态。",
+        "overdue": "已超过答复期限", "facts": "类型：{kind}；受理时间：{filed}；答复期限：{due}", "answer": "答复（{at}）",
+        "no_answer": "尚未答复。", "measures": "纠正措施", "new": "我要投诉举报", "results": "查询办理结果",
+        "published": "整改措施公示", "window_label": "{n}号窗口 {name}",
+    },
+    "en": {
+        "complaints": "Complaints", "switch": "中文", "form_title": "Complaint or report",
+        "form_note": "We answer within 5 working days of receipt. Your name and contact are stored encrypted and used only to answer you.",
+        "category": "Category", "complaint": "Complaint", "report": "Report of misconduct", "kind": "Type",
+        "choose": "Please choose", "target_unit": "Unit or department concerned", "window": "Window", "item": "Service",
+        "unknown": "Not sure", "target_person": "Name of the person concerned", "staff_no": "Staff number (on the badge)",
+        "occurred_at": "When it happened", "content": "What happened", "request": "What you ask for",
+        "your_name": "Your name", "contact": "Phone or e-mail", "submit": "Submit",
+        "page_expired": "The page has expired; please reload it and submit again.",
+        "invalid_form": "Please check the form: a type, what happened (at least 5 characters), your name and a contact are needed.",
+        "rate_limited": "Too many submissions from this device; please try again later.",
+        "filed_title": "Received", "filed": "Your complaint has been received", "number": "Reference number",
+        "lookup_code": "Look-up code",
+        "keep_note": "Please keep the reference number and the look-up code: the number shows the status, the code also shows the answer. Answer due by {due}.",
+        "sms_sent": "The number and code were sent to {phone}.", "sms_label": "Send them to my phone",
+        "sms_ph": "11-digit mobile number", "sms_send": "Send by SMS", "sms_bad_phone": "Please enter an 11-digit mobile number.",
+        "sms_not_found": "No complaint matches this number and code.",
+        "check_status": "Check the status", "status_title": "Status", "status_head": "Status of a complaint",
+        "code_label": "Look-up code (to see the answer)", "look_up": "Look up",
+        "not_found": "No complaint has this reference number; please check it.",
+        "wrong_code": "The look-up code is not right: only the status is shown.", "overdue": "Answer overdue",
+        "facts": "Type: {kind}; received: {filed}; answer due: {due}", "answer": "Answer ({at})", "no_answer": "Not answered yet.",
+        "measures": "Corrective measures", "new": "Make a complaint", "results": "Check a result",
+        "published": "Published measures", "window_label": "Window {n} {name}",
+        "kind_attitude": "Attitude of staff", "kind_efficiency": "Efficiency", "kind_discipline": "Discipline (bribes, obstruction)",
+        "kind_process": "Process and materials", "kind_environment": "Premises and facilities", "kind_other": "Other",
+        "status_received": "Received", "status_handling": "Being handled", "status_answered": "Answered", "status_closed": "Closed",
+    },
+}
