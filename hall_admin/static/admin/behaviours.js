@@ -12,3 +12,8 @@ document.addEventListener("change", (e) => {
   const t = e.target;
   if (t.dataset && t.dataset.autosubmit !== undefined && t.form) t.form.submit();
 });
+// A dialog's [data-close] button closes it (templates/admin/_dialog.html).
+document.addEventListener("click", (e) => {
+  const b = e.target.closest && e.target.closest("dialog [data-close]");
+  if (b) b.closest("dialog").close();
+});

@@ -48,7 +48,6 @@ $("d-save").addEventListener("click", async () => {
     $("cb-dlg").close(); toast("已保存"); await load();
   } catch (e) { $("d-error").textContent = e.message; $("d-error").hidden = false; }
 });
-document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 $("show-all").addEventListener("change", load);
 if (page.manager) {
   // The last twelve months, as 2026年12月 (a month input would show the browser's own language).

@@ -415,7 +415,6 @@ $("ns-confirm").addEventListener("click", () => {
 });
 
 function openDialog(id) { const d = $(id); d.querySelectorAll(".error").forEach((e) => { e.hidden = true; }); d.showModal(); }
-document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 
 /** The ticket's merged materials list, as the server merged it (and the slip printed it). */
 function materialsOfTicket() {

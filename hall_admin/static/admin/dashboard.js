@@ -170,7 +170,6 @@ $("v-submit").addEventListener("click", async () => {
     $("cover-dlg").close(); toast("已安排顶岗"); reload();
   } catch (e) { $("v-error").textContent = e.message; $("v-error").hidden = false; }
 });
-document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 $("notice-send").addEventListener("click", () => {
   const text = $("notice-text").value.trim();
   if (!text) return;

@@ -129,7 +129,6 @@ $("settings").addEventListener("submit", async (ev) => {
     $("s-error").hidden = false;
   }
 });
-document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 $("show-closed").addEventListener("change", load);
 document.querySelectorAll("[data-pad]").forEach((b) => b.addEventListener("click", async () => {
   const w = windows[b.dataset.pad];
