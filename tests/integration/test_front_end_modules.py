@@ -41,7 +41,7 @@ def test_shared_modules_are_served_to_every_blueprint(client):
 def test_every_import_of_a_page_script_resolves(client):
     """An import path that 404s kills the whole page script; each one is served."""
     for p in PAGE_SCRIPTS + sorted(SHARED.glob("*.js")):
-        for path in re.findall(r'^import .* from "([^"]+)";$', p.read_text(), flags=re.M):
+        for path in re.findall(r'^import .* from "([^"]+)";$', p.read_text(), flags=re.MULTILINE):
             if path.startswith("./"):
                 continue  # beside the importer, in the same static folder
             assert client.get(path).status_code == 200, (p.name, path)
@@ -50,7 +50,7 @@ def test_every_import_of_a_page_script_resolves(client):
 @pytest.mark.parametrize("script", PAGE_SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_scripts_use_the_shared_helpers(script):
     js = script.read_text()
-    assert '"use strict"' not in js and not re.search(r"^\(function \(\) \{|^\(\(\) => \{", js, flags=re.M), \
+    assert '"use strict"' not in js and not re.search(r"^\(function \(\) \{|^\(\(\) => \{", js, flags=re.MULTILINE), \
         "an ES module, not a script wrapped in an IIFE"
     # The announcer fetches sound (audio bytes, not a JSON answer); it is another helper's ground (the voice).
     assert "fetch(" not in js or script.name == "announcer.js", "API calls go through /static/ov/api.js"
@@ -58,7 +58,7 @@ def test_page_scripts_use_the_shared_helpers(script):
         "Socket.IO goes through /static/ov/live.js"
     assert "socket.on(" not in js and '"join"' not in js, "event handlers are given to live()"
     assert "OV." not in js and "window.OV" not in js, "no global helper object"
-    assert not re.search(r"^const \$ = \(id\) =>", js, flags=re.M), "$ comes from /static/ov/dom.js"
+    assert not re.search(r"^const \$ = \(id\) =>", js, flags=re.MULTILINE), "$ comes from /static/ov/dom.js"
 
 
 def test_templates_load_page_scripts_as_modules():
