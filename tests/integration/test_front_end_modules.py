@@ -67,3 +67,11 @@ def test_templates_load_page_scripts_as_modules():
             if "vendor/" in tag:
                 continue  # socket.io and ECharts stay as their publishers shipped them
             assert 'type="module"' in tag, (t.name, tag)
+
+
+def test_friendly_error_pages_use_the_shared_head(client):
+    """An expired phone link answers a Chinese page with a viewport (the shared <head>), not Werkzeug's English."""
+    r = client.get("/kiosk/follow/NO-SUCH-CODE")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 404 and "链接已失效或页面不存在" in html
+    assert 'name="viewport"' in html and 'rel="icon"' in html and "Not Found" not in html

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, jsonify, render_template, request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -39,20 +39,7 @@ FRIENDLY_PAGES = {
     400: ("页面已过期", "请返回上一页刷新后重试。"),
     405: ("无法打开这个页面", "请返回上一页重试，或咨询导办台工作人员。"),
 }
-FRIENDLY_PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
-body { margin: 0; font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; background: #f3f5f8;
-  color: #1d2733; }
-main { max-width: 560px; margin: 0 auto; padding: 48px 24px; text-align: center; }
-.mark { width: 72px; height: 72px; line-height: 72px; border-radius: 50%; background: #e6f0fb; color: #0b4a8b;
-  font-size: 40px; font-weight: 800; margin: 0 auto 20px; }
-h1 { font-size: 24px; margin: 0 0 16px; }
-p { font-size: 17px; line-height: 1.7; color: #4a5663; }
-</style></head>
-<body><main><div class="mark">!</div><h1>{{ title }}</h1><p>{{ text }}</p></main></body></html>"""
+FRIENDLY_PAGE = "ov/friendly.html"  # through the shared <head> (hall_queue/templates/ov/)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -84,7 +71,7 @@ def register_error_handlers(app: Flask) -> None:
             title, text = FRIENDLY_PAGES[e.code]
             if e.description and any("\u4e00" <= ch <= "\u9fff" for ch in e.description):
                 text = e.description  # the page's own Chinese explanation
-            return render_template_string(FRIENDLY_PAGE, title=title, text=text), e.code
+            return render_template(FRIENDLY_PAGE, title=title, text=text), e.code
         status = e.code or 500
         return error_response(status, _HTTP_CODES.get(status, "http_error"), e.description or e.name)
 
