@@ -50,7 +50,8 @@ def test_hall_screen_in_english_and_bilingual(server, browser):
 def test_window_screen_in_english(server, browser):
     page = _screen(browser, server, "/display/window/1", {"width": 800, "height": 480}, "en")
     expect(page.locator("#win-label")).to_have_text("No clerk")
-    expect(page.locator("#win-detail")).to_have_text("Please ask the hall staff")
+    expect(page.locator("#win-ticket")).to_have_text("Empty")
+    expect(page.locator("#win-detail")).to_have_text("Ask the hall staff")
     shot(page, AREA, "window-screen-en-800x480")
 
 

@@ -3,6 +3,9 @@ only after a recall and with a confirmation, the no-show list with 过号重排,
 under the bundle's name, the visitor's wait so far, today's served count at this window, stale toasts cleared."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
 
 require_chromium()
@@ -27,7 +30,8 @@ def test_console_lists_call_by_name_no_show_and_requeue(server, browser):
     clerk = staff_token(server, "clerk01")
     windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]}
 
-    page = browser.new_context(viewport=DESK, locale="zh-CN").new_page()
+    # The clerk's PC sits in another time zone than the hall (Asia/Shanghai): times on the desk are the hall's.
+    page = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="America/New_York").new_page()
     page.set_default_timeout(10000)
     login(page, server, "clerk01")
     page.goto(server.url + "/admin/console")
@@ -75,6 +79,9 @@ def test_console_lists_call_by_name_no_show_and_requeue(server, browser):
     expect(page.locator("#tab-noshows")).to_have_class("tab active")
     expect(page.locator("#pane-waiting")).to_be_hidden()
     shot(page, AREA, "console-no-show-list-1366x768")
+    lists = api_call(server, "GET", f"/api/v1/windows/{windows[1]}/desk-lists", clerk)
+    closed = datetime.fromisoformat(lists["no_shows"][0]["closed_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    expect(page.locator(f"#noshows tr[data-ticket='{wanted['id']}'] td").nth(1)).to_have_text(closed.strftime("%H:%M"))
     page.click(f"[data-requeue='{wanted['id']}']")
     expect(page.locator("#toast")).to_contain_text(f"{wanted['number']} 已过号重排")
     expect(page.locator("#noshows tbody tr")).to_have_count(0)

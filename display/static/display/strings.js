@@ -28,7 +28,7 @@ const TEXT = {
     l_calling: "Calling", l_serving: "Serving", l_ready: "Ready", l_paused: "Paused", l_closed: "Closed",
     l_covered: "Covered", l_empty: "No clerk", come_here: "Number {n}, please come to this window", please_wait: "Please wait",
     pause_big: "Paused", reason: "Reason: {r}", go_other: "Please go to another window", covered_by: "Window {w} is served at window {c}",
-    empty_big: "No clerk", ask_staff: "Please ask the hall staff", also: "Also serving window {w}", also_n: "{n}", sep: ", ",
+    empty_big: "Empty", ask_staff: "Ask the hall staff", also: "Also serving window {w}", also_n: "{n}", sep: ", ",
     post_A: "Post A", post_B: "Post B", at_service: "{p} at your service", window_suffix: "",
   },
 };
