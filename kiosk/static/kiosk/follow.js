@@ -4,13 +4,14 @@ import { api } from "/static/ov/api.js";
 import { $ } from "/static/ov/dom.js";
 import { createI18n, pageLang } from "/static/ov/i18n.js";
 import { whereText } from "./places.js";
+import { withVisitorText } from "./visitor_text.js";
 
 var code = document.getElementById("follow").dataset.code, alerted = false;
 var NEAR = Number(document.getElementById("follow").dataset.nearTurn), audioCtx = null;
 // Every string the page shows, in Chinese and English (the phone's language decides).
-var STR = {
+var STR = withVisitorText({
   zh: {
-    title: "排队进度", your_number: "您的号码", now_calling: "本队列正在呼叫", matter: "办理事项",
+    title: "排队进度", now_calling: "本队列正在呼叫", matter: "办理事项",
     materials: "请带齐以下材料", rate_note: "业务已办结，欢迎评价本次服务", rate: "好差评 · 评价本次服务",
     cancel: "不办了，放弃排队", hall: "大厅信息", enable: "开启声音和振动提醒", enabled: "提醒已开启",
     confirm_title: "确定放弃排队吗？", confirm_text: "放弃后这个号码作废，不能恢复；还要办理请重新取号。",
@@ -19,13 +20,11 @@ var STR = {
     waiting: "等候中", called: "请到窗口办理", serving: "正在办理", done: "已办结", no_show: "已过号",
     cancelled: "已取消", transferred: "已转办", go_to: "请到 {w} 号窗口办理", next: "马上就到您了",
     ahead_nobody: "前面还有 {n} 人，暂无窗口办理，请留意叫号", ahead: "前面还有 {n} 人，预计约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}",
-    now_line: "{n} 号 · 请到 {w} 号窗口", wait_at: "请到{w}等候", wait_windows: "{n}号窗口", sep: "、",
-    original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: " {n} 份",
-    deferrable: "可后补", hours: "今日办公时间：{h}", closed_today: "今日不办公", updated: "更新于 {t}",
+    now_line: "{n} 号 · 请到 {w} 号窗口", copies: " {n} 份", hours: "今日办公时间：{h}", closed_today: "今日不办公", updated: "更新于 {t}",
     retrying: "网络不稳定，正在重试…"
   },
   en: {
-    title: "Queue progress", your_number: "Your number", now_calling: "Now calling in this queue", matter: "Service",
+    title: "Queue progress", now_calling: "Now calling in this queue", matter: "Service",
     materials: "Please bring", rate_note: "Your service is finished. Please rate it.", rate: "Rate this service",
     cancel: "Give up my place", hall: "The hall", enable: "Turn on sound and vibration alerts", enabled: "Alerts on",
     confirm_title: "Give up your place?", confirm_text: "Your number will be void and cannot be restored; take a new ticket to come back.",
@@ -34,12 +33,11 @@ var STR = {
     waiting: "Waiting", called: "Please go to the window", serving: "Being served", done: "Finished", no_show: "Missed",
     cancelled: "Cancelled", transferred: "Transferred", go_to: "Please go to window {w}", next: "You are next",
     ahead_nobody: "{n} ahead of you; no window serves this queue right now", ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, expected wait {w}",
-    now_line: "{n} · window {w}", wait_at: "Please wait near {w}", wait_windows: "window {n}", sep: ", ",
-    original: "original", copy: "copy", original_and_copy: "original and copy", copies: ", {n} copies",
-    deferrable: "may follow later", hours: "Open today: {h}", closed_today: "Closed today", updated: "Updated {t}",
+    now_line: "{n} · window {w}", copies: ", {n} copies",
+    hours: "Open today: {h}", closed_today: "Closed today", updated: "Updated {t}",
     retrying: "Network unstable, retrying…"
   }
-};
+});
 // The phone's language decides (or ?lang=en|zh).
 var I18N = createI18n(STR, pageLang({ browser: true })), LANG = I18N.lang, t = I18N.t;
 I18N.apply();

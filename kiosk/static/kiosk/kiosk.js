@@ -4,12 +4,13 @@ import { api as callApi } from "/static/ov/api.js";
 import { $, esc } from "/static/ov/dom.js";
 import { createI18n } from "/static/ov/i18n.js";
 import { whereText } from "./places.js";
+import { withVisitorText } from "./visitor_text.js";
 
 var AGENT = "/kiosk/agent";
 var KEY_META = document.querySelector('meta[name="kiosk-key"]');
 var KEY = KEY_META ? KEY_META.getAttribute("content") : "";
 
-var TEXT = {
+var TEXT = withVisitorText({
   zh: {
     pickup_n: "您有 {n} 件办理结果可领取", pickup_take: "取号领取办理结果",
     pickup: "领取办理结果", pickup_sub: "扫受理通知书上的二维码，或输入受理号", pickup_title: "领取办理结果",
@@ -30,15 +31,14 @@ var TEXT = {
     code_title: "请输入预约码", checkin: "签到", green_title: "绿色通道：优先办理",
     green_hint: "窗口工作人员会核实，请如实选择。", g_elderly: "老年人（60岁以上）", g_disabled: "残疾人",
     g_pregnant: "孕妇", g_military: "现役军人 / 退役军人", guide_phone: "手机扫码阅读办事指南",
-    take_this: "办理此事项", your_number: "您的号码", follow_qr: "手机扫码查看排队进度", done: "完成",
+    take_this: "办理此事项", follow_qr: "手机扫码查看排队进度", done: "完成",
     book_qr: "手机扫码预约其他时间", book: "预约办理", home: "返回首页", paused: "暂停取号，请稍候",
     paused_text: "正在重新连接排队系统，连上后会自动为您取号，不会重复出号。", cancel: "取消",
     sim: "演示设备：", sim_swipe: "模拟刷身份证", sim_remove: "移走身份证", sim_bad: "读卡失败",
     sim_paper: "打印机缺纸", sim_paper_ok: "装好纸",
     waiting: "等候 {n} 人", ahead: "前面还有 {n} 人，预计等待约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}", ahead_now: "马上就到您了",
     elder_offer: "您已年满{n}周岁，可以走绿色通道优先办理。", elder_green: "走绿色通道，优先办理",
-    elder_mode_on: "切换为适老模式（大字、语音）",
-    wait_at: "请到{w}等候", wait_windows: "{n}号窗口", sep: "、", sms_back: "快到号时将短信提醒 {p}",
+    elder_mode_on: "切换为适老模式（大字、语音）", sms_back: "快到号时将短信提醒 {p}",
     printed: "凭条已打印，请取走凭条", print_failed: "打印机暂时无法出票，请用手机扫码或拍下本页，记住您的号码：{n}",
     pages_ok: "已将 {n} 页材料提交给窗口", pages_fail: "材料上传未成功，请到窗口出示纸质材料",
     identity: "办事人：{name}  {id}", attach_id: "已附带身份信息", green_on: "绿色通道：{r}",
@@ -52,9 +52,7 @@ var TEXT = {
     scan_no_page: "请把材料平放在高拍仪下", scan_incomplete: "请将材料完整放在拍摄区内", scan_moving: "请保持不动…", scan_blurry: "画面模糊，请把材料放平、不要晃动",
     scan_confirm: "请确认这一页是否清晰", scan_done_page: "这一页已保存，可以放下一页", scan_error: "高拍仪暂时不可用",
     phone_set: "提醒号码：{p}", search_none: "没有找到，请换个首字母试试", elderly: "老年人", disabled: "残疾人",
-    pregnant: "孕妇", military: "军人", minutes: "分钟", bundle_items: "包含事项：{x}", appt_code: "预约码",
-    original: "原件", copy: "复印件", original_and_copy: "原件及复印件", copies: "{n} 份", optional: "非必需",
-    deferrable: "可后补", defer_note: "标“可后补”的材料暂缺时也可先受理，按窗口告知的期限补交即可。", guide_basis: "设定依据", guide_conditions: "办理条件", guide_fees: "收费",
+    pregnant: "孕妇", military: "军人", minutes: "分钟", bundle_items: "包含事项：{x}", appt_code: "预约码", copies: "{n} 份", optional: "非必需", defer_note: "标“可后补”的材料暂缺时也可先受理，按窗口告知的期限补交即可。", guide_basis: "设定依据", guide_conditions: "办理条件", guide_fees: "收费",
     guide_time: "办理时限", guide_process: "办理流程", guide_materials: "申请材料", all: "全部",
     error: "操作未成功：{m}", no_window: "暂无窗口办理", ahead_no_window: "前面还有 {n} 人，暂无窗口办理，请留意叫号",
     dev_idcard: "身份证阅读器", dev_printer: "打印机", dev_scanner: "高拍仪", dev_online: "正常", dev_fault: "暂停使用",
@@ -85,15 +83,14 @@ var TEXT = {
     walkin: "No booking, take a ticket", manual: "Take a ticket without the card", code_title: "Enter your booking code",
     checkin: "Check in", green_title: "Green channel: priority service", green_hint: "Staff will check; please choose truthfully.",
     g_elderly: "Elderly (60+)", g_disabled: "Disabled", g_pregnant: "Pregnant", g_military: "Military / veteran",
-    guide_phone: "Scan to read the guide on your phone", take_this: "Take a ticket for this", your_number: "Your number",
-    follow_qr: "Scan to follow your turn", done: "Done", book_qr: "Scan to book another time", book: "Book an appointment",
+    guide_phone: "Scan to read the guide on your phone", take_this: "Take a ticket for this",     follow_qr: "Scan to follow your turn", done: "Done", book_qr: "Scan to book another time", book: "Book an appointment",
     home: "Home", paused: "Ticketing paused, please wait", paused_text: "Reconnecting to the queue system; your ticket will be issued once, automatically.",
     cancel: "Cancel", sim: "Demo devices:", sim_swipe: "Simulate ID swipe", sim_remove: "Remove card", sim_bad: "Bad read",
     sim_paper: "Printer out of paper", sim_paper_ok: "Paper loaded", waiting: "{n} waiting",
     ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, about {lo}–{hi} min", ahead_now: "You are next",
     elder_offer: "You are {n} or older: you may use the green channel for priority service.",
     elder_green: "Use the green channel", elder_mode_on: "Switch to senior mode (large text, voice)",
-    wait_at: "Please wait near {w}", wait_windows: "window {n}", sep: ", ", sms_back: "An SMS will remind {p} when your turn is near", printed: "Please take your printed ticket",
+    sms_back: "An SMS will remind {p} when your turn is near", printed: "Please take your printed ticket",
     print_failed: "The printer cannot print now. Scan the code or take a photo; your number is {n}",
     pages_ok: "{n} page(s) sent to the window", pages_fail: "Pages could not be sent; please show the paper copies",
     identity: "Visitor: {name}  {id}", attach_id: "Identity attached", green_on: "Green channel: {r}",
@@ -110,8 +107,8 @@ var TEXT = {
     scan_done_page: "Page kept. Lay the next page", scan_error: "The document camera is unavailable",
     phone_set: "SMS to: {p}", search_none: "Nothing found; try other initials", elderly: "elderly", disabled: "disabled",
     pregnant: "pregnant", military: "military", minutes: "min", bundle_items: "Includes: {x}", appt_code: "Booking code",
-    original: "original", copy: "copy", original_and_copy: "original + copy", copies: "{n}", optional: "optional",
-    deferrable: "can follow later", defer_note: "Materials marked “can follow later” may be handed in after acceptance, by the date the window gives you.", guide_basis: "Legal basis", guide_conditions: "Conditions", guide_fees: "Fees",
+    copies: "{n}", optional: "optional",
+    defer_note: "Materials marked “may follow later” may be handed in after acceptance, by the date the window gives you.", guide_basis: "Legal basis", guide_conditions: "Conditions", guide_fees: "Fees",
     guide_time: "Time limit", guide_process: "Process", guide_materials: "Materials", all: "All",
     error: "That did not work: {m}", no_window: "No window serving now",
     ahead_no_window: "{n} ahead of you; no window is serving this now, please watch the screen",
@@ -122,7 +119,7 @@ var TEXT = {
     next_open: "Opens again {w}", no_next: "No opening hours scheduled soon", weekdays: "SunMonTueWedThuFriSat",
     next_when: "{wd} {m}/{d} {t}", q_waiting: "{n} waiting", try_again: "please try again, or ask at the help desk"
   }
-};
+});
 
 var S = {
   elder: false, catalog: null, category: null, search: "", mode: "take",
