@@ -83,7 +83,7 @@ var TEXT = withVisitorText({
     walkin: "No booking, take a ticket", manual: "Take a ticket without the card", code_title: "Enter your booking code",
     checkin: "Check in", green_title: "Green channel: priority service", green_hint: "Staff will check; please choose truthfully.",
     g_elderly: "Elderly (60+)", g_disabled: "Disabled", g_pregnant: "Pregnant", g_military: "Military / veteran",
-    guide_phone: "Scan to read the guide on your phone", take_this: "Take a ticket for this",     follow_qr: "Scan to follow your turn", done: "Done", book_qr: "Scan to book another time", book: "Book an appointment",
+    guide_phone: "Scan to read the guide on your phone", take_this: "Take a ticket for this", follow_qr: "Scan to follow your turn", done: "Done", book_qr: "Scan to book another time", book: "Book an appointment",
     home: "Home", paused: "Ticketing paused, please wait", paused_text: "Reconnecting to the queue system; your ticket will be issued once, automatically.",
     cancel: "Cancel", sim: "Demo devices:", sim_swipe: "Simulate ID swipe", sim_remove: "Remove card", sim_bad: "Bad read",
     sim_paper: "Printer out of paper", sim_paper_ok: "Paper loaded", waiting: "{n} waiting",
