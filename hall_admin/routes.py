@@ -157,7 +157,8 @@ def cases_page():
                  s.scalars(select(Department).where(Department.hall_id == hall.id).order_by(Department.id))]
         mine = s.scalar(select(Staff.department_id).where(Staff.id == actor.id))
     page = {"hall_id": hall.id, "role": actor.role, "department_id": mine, "departments": depts,
-            "states": CASE_STATE_LABELS, "decisions": CASE_DECISION_LABELS, "handover": HANDOVER_LABELS}
+            "states": CASE_STATE_LABELS, "decisions": CASE_DECISION_LABELS, "handover": HANDOVER_LABELS,
+            "timezone": hall.timezone}  # a case's history in the hall's time
     return render_template("admin/cases.html", page=page, hall=hall)
 
 

@@ -1,6 +1,7 @@
 /* 办件: a department's inbox and the case's steps (000 §9.4–§9.7; 001 §7.2–§7.3). Every step is an API call. */
 import { api } from "/static/ov/api.js";
 import { $, el, pageData, toast } from "/static/ov/dom.js";
+import { hallDateTime } from "/static/ov/time.js";
 
 const page = pageData();
 // Answers of the API by error code, said in Chinese (the API's own messages are for integrators).
@@ -101,7 +102,7 @@ async function open(id) {
     el("a", {href: `/api/v1/case-documents/${d.id}.pdf`, target: "_blank"}, `${d.title}（${d.number}）`))));
   $("d-scans").replaceChildren(...c.scans.map((a) => el("li", {}, `扫描件第${a.position}页`)));
   $("d-events").replaceChildren(...c.events.map((e) => el("li", {},
-    `${new Date(e.at).toLocaleString("zh-CN")} ${page.states[e.to_state] || ""}${e.note ? "：" + e.note : ""}`)));
+    `${hallDateTime(e.at, page.timezone)} ${page.states[e.to_state] || ""}${e.note ? "：" + e.note : ""}`)));
   $("d-form").hidden = true; $("d-error").hidden = true;
 }
 
