@@ -61,6 +61,22 @@ def test_page_scripts_use_the_shared_helpers(script):
     assert not re.search(r"^const \$ = \(id\) =>", js, flags=re.MULTILINE), "$ comes from /static/ov/dom.js"
 
 
+def test_no_page_script_hides_a_shared_helper_it_calls():
+    """A parameter or variable named like an imported helper (``el``, ``api``, …) hides it in its scope; a call
+    of the helper there fails at run time ("el is not a function"), so a script that imports a helper does not
+    reuse its name where it also calls it."""
+    for p in PAGE_SCRIPTS:
+        js = p.read_text()
+        imported = {n.strip() for group in re.findall(r"^import \{([^}]*)\} from", js, flags=re.M)
+                    for n in group.split(",")}
+        for name in imported - {"$"}:
+            for m in re.finditer(r"function \w*\s*\(([^)]*)\)\s*\{", js):
+                params = {x.strip().split("=")[0].strip() for x in m.group(1).split(",")}
+                if name in params:
+                    body = js[m.end():m.end() + 2000].split("\n}")[0]
+                    assert f"{name}(" not in body, (p.name, name)
+
+
 def test_templates_load_page_scripts_as_modules():
     for t in TEMPLATES:
         for tag in re.findall(r"<script[^>]*\bsrc=[^>]*>", t.read_text()):

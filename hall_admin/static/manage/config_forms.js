@@ -88,9 +88,9 @@ const CfgForms = (() => {
     return field(form, loc) || field(form, parts[0]);
   }
 
-  function markField(el, text) {
-    el.setAttribute("aria-invalid", "true");
-    const holder = el.closest(".field, fieldset, td, table") || el;
+  function markField(control, text) {
+    control.setAttribute("aria-invalid", "true");
+    const holder = control.closest(".field, fieldset, td, table") || control;
     holder.append(el("small", {class: "field-error"}, text));
   }
 
