@@ -12,6 +12,7 @@ from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
 from hall_queue.access.identity import IdentityVault
 from hall_queue.domain.models import Base, Hall
+from tests import scheduling
 
 REQUIRE_SERVICES = os.environ.get("ONEVISIT_REQUIRE_SERVICES") == "1"
 # 2026-03-02 is a Monday; 10:00 in Shanghai is 02:00 UTC.
@@ -195,12 +196,24 @@ def api(client, db, hall_id, clock) -> Api:
     return Api(client, db, hall_id, clock)
 
 
+@pytest.hookimpl(optionalhook=True)  # only with pytest-xdist (the dev extras)
+def pytest_xdist_make_scheduler(config, log):
+    return scheduling.make_scheduler(config, log)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if scheduling.recording():
+        reports = [r for group in terminalreporter.stats.values() for r in group if hasattr(r, "when")]
+        terminalreporter.write_line(f"timings recorded in {scheduling.write_record(reports)}")
+
+
 def pytest_collection_modifyitems(config, items):
     """Apply the declared markers: ``browser`` to tests/e2e, ``services`` to tests on PostgreSQL or Redis.
 
     ``pytest -m "not browser and not services"`` then runs what a machine without chromium, PostgreSQL
-    and Redis can run.
+    and Redis can run. Then order the items longest work first for the xdist workers (tests/scheduling.py).
     """
+    scheduling.order_longest_first(items)
     for item in items:
         path = str(item.fspath)
         if f"{os.sep}e2e{os.sep}" in path:
