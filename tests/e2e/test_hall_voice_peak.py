@@ -84,6 +84,14 @@ def test_twelve_calls_at_once_are_one_announcement_each_said_once_and_shown_larg
     page.wait_for_function("() => document.querySelectorAll('#now-grid .now-call').length === 12", timeout=10_000)
     artifacts(AREA).mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(artifacts(AREA) / "twelve-at-once-hall-1920x1080.png"))
+    # While the fourth call is said, its tile is the lit one and the three before it are dimmed.
+    lit = page.wait_for_function("""() => { const c = window.onevisitAnnouncer.current;
+        if (!c || c.saying !== 3) return false;
+        const ids = s => [...document.querySelectorAll(`#now-grid .now-call${s}`)].map(t => Number(t.dataset.ticketId));
+        return {saying: ids('.saying'), said: ids('.said'), tiles: ids('')}; }""", timeout=60_000, polling=50).json_value()
+    page.screenshot(path=str(artifacts(AREA) / "twelve-at-once-fourth-said-hall-1920x1080.png"))
+    ids = [i for _, _, i in burst]
+    assert lit == {"saying": [ids[3]], "said": ids[:3], "tiles": ids}
     page.wait_for_function(IDLE, arg=12, timeout=120_000)
     state = page.evaluate(STATE)
     [said] = state["history"]

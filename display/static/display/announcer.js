@@ -30,7 +30,8 @@ function makeCall({ number, windowNumber, kind = "call", ticketId = null }) {
 }
 
 export class Announcer {
-  constructor({ enabled = true, voiceUrl, token, repeats = 2, onStart = () => {}, onUpdate = () => {}, onEnd = () => {} }) {
+  constructor({ enabled = true, voiceUrl, token, repeats = 2, onStart = () => {}, onUpdate = () => {}, onClause = () => {},
+                onEnd = () => {} }) {
     this.enabled = enabled;
     this.voiceUrl = voiceUrl;
     this.token = token;
@@ -38,6 +39,7 @@ export class Announcer {
     this.onStart = onStart;
     this.onEnd = onEnd;
     this.onUpdate = onUpdate;
+    this.onClause = onClause;  // (entry, i): the i-th call of the announcement is being said now (WAV voice only)
     this.queue = [];           // at most one entry waits (merged calls)
     this.history = [];
     this.current = null;
@@ -315,6 +317,8 @@ export class Announcer {
       const src = await fetched[i];
       if (src instanceof Error) { entry.error = String(src.message || src); return false; }
       entry.clauses_at.push(Date.now());   // when each call's own words began (for the lag figures)
+      entry.saying = i;
+      this.onClause(entry, i);
       if (!(await this._playWav(entry, src, rate))) return false;
     }
     return true;
