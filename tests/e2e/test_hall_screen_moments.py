@@ -158,7 +158,7 @@ def test_at_peak_every_call_is_seen_large_and_the_voice_keeps_up(hall, browser):
     assert merged and all(e["spoken_times"] == 1 and len(e["said"]) == len(e["calls"]) for e in merged)
     waits = [(e["started_at"] - c["queued_at"]) / 1000 for e in history for c in e["calls"]]
     lengths = [(e["ended_at"] - e["started_at"]) / 1000 for e in history]
-    heard = [(t - c["queued_at"]) / 1000 for e in history for c, t in zip(e["calls"], e.get("clauses_at") or [])]
+    heard = [(t - c["queued_at"]) / 1000 for e in history for c, t in zip(e["calls"], e.get("clauses_at") or []) if t]
     burst = (max(e["ended_at"] for e in history) - min(c["queued_at"] for e in history for c in e["calls"])) / 1000
     print("peak: calls", len(called), "announcements", len(history), "largest merge", max(len(e["calls"]) for e in history),
           "max wait from call to shown large (s)", round(max(waits), 1),

@@ -135,3 +135,17 @@ def test_a_call_alone_is_chimed_said_in_full_and_repeated(page):
     assert alone["chime"] is True and alone["spoken_times"] == 2 and alone["said"] == ["请A三零一号到三号窗口办理"]
     shown = _consistent(page.evaluate("window.__now"))
     assert shown and set(shown) == {"A301"}
+
+
+def test_a_call_no_longer_true_is_skipped_in_the_announcement_being_said(page):
+    burst = _calls(401, range(1, 5))
+    page.evaluate(CALL, burst)
+    page.wait_for_function("() => { const c = window.onevisitAnnouncer.current; return c && c.saying === 0; }",
+                           timeout=30_000, polling=50)
+    # A403's visitor is served (or sent elsewhere) while A401 is said: hall.js hands the queue this rule.
+    page.evaluate("id => window.onevisitAnnouncer.retain(c => c.ticket_id !== id)", burst[2][2])
+    page.wait_for_function(IDLE, arg=4, timeout=60_000)
+    [said] = page.evaluate(STATE)["history"]
+    assert not said.get("cancelled") and [c.get("dropped", False) for c in said["calls"]] == [False, False, True, False]
+    heard = said["clauses_at"]
+    assert heard[2] is None and all(heard[i] for i in (0, 1, 3))    # A401, A402, A404 said; A403 not

@@ -93,7 +93,8 @@ export class Announcer {
   }
 
   // Keep only announcements that are still true (after a snapshot, e.g. a server restart):
-  // a queued call for a ticket that is no longer called is dropped, one being spoken is cut short.
+  // a queued call for a ticket that is no longer called is dropped; in the announcement being said such a
+  // call is skipped (marked `dropped`), and the announcement is cut short when none of its calls is left.
   retain(stillValid) {
     for (const e of this.queue) {
       const gone = e.calls.filter((c) => !stillValid(c));
@@ -103,7 +104,10 @@ export class Announcer {
       if (e.calls.length) this._describe(e);
     }
     this.queue = this.queue.filter((e) => e.calls.length);
-    if (this.current && !this.current.calls.some((c) => stillValid(c))) this._cancel();
+    if (!this.current) return;
+    const live = this.current.calls.filter((c) => !c.dropped && stillValid(c));
+    if (!live.length) this._cancel();
+    else this.current.calls.forEach((c) => { if (!live.includes(c)) c.dropped = true; });
   }
 
   _cancel() {
@@ -316,6 +320,7 @@ export class Announcer {
       if (entry.cancelled) return true;
       const src = await fetched[i];
       if (src instanceof Error) { entry.error = String(src.message || src); return false; }
+      if (entry.calls[i] && entry.calls[i].dropped) { entry.clauses_at.push(null); continue; }
       entry.clauses_at.push(Date.now());   // when each call's own words began (for the lag figures)
       entry.saying = i;
       this.onClause(entry, i);

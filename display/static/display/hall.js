@@ -280,6 +280,7 @@ const handlers = {
         ...state.missed].slice(0, 12);
     }
     announcer.retain((e) => e.ticket_id !== ticket.id);
+    unshow(ticket.id);
   },
   // 过号重排: back in line, off the passed list.
   ticket_requeued({ ticket }) {
