@@ -324,6 +324,8 @@ def record_rater_answer(session: Session, case: Rectification, *, satisfied: boo
         case.deadline = rectify_deadline(session, hall, now)
         audit.record(session, actor=actor, action="rectification.reopen", at=now, hall_id=case.hall_id,
                      ticket_id=case.ticket_id, rectification_id=case.id, previous=previous)
+        # The platform holds the first answer; it learns of the re-opening the same way (003 §10.4).
+        provincial.enqueue_rectification(session, case, now=now, kind="reopened")
     else:
         audit.record(session, actor=actor, action="rectification.rater_satisfied", at=now, hall_id=case.hall_id,
                      ticket_id=case.ticket_id, rectification_id=case.id)
