@@ -94,6 +94,10 @@ CalendarKind = Literal[CALENDAR_KINDS]  # type: ignore[valid-type]
 RATING_SCORES = (1, 2, 3, 4, 5)
 BAD_RATING_MAX = 2
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# The same levels for the phone's English mode (the rating page, kiosk/static/kiosk/rate.js).
+RATING_LABELS_EN = {5: "Very satisfied", 4: "Satisfied", 3: "Fair", 2: "Dissatisfied", 1: "Very dissatisfied"}
+# "Satisfied" in a share of satisfied answers (满意率): 4 满意 and 5 非常满意.
+SATISFIED_MIN = 4
 # "excluded": an upheld appeal (申诉复核) ended the case without a fix.
 RECTIFICATION_STATUSES = ("open", "assigned", "fixed", "closed", "excluded")
 # 国办发〔2019〕51号: a bad rating is rectified and answered within 15 working days; the default of the
