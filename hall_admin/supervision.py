@@ -1,5 +1,5 @@
 """Supervision pages (issue 18): consultation records, the audit viewer with violation indicators, the
-leadership page, and the public page of corrective measures.
+leadership page, the public page of corrective measures and the managers' page that withholds them.
 
 Staff pages drive the JSON API (``entrypoints/api/consultations_api.py``, ``supervision_api.py``) with the
 session cookie and X-CSRF-Token; the public ``/measures`` page is rendered on the server, no script.
@@ -60,6 +60,15 @@ def leadership_page():
     hall = page_hall(current_staff())
     page = {"hall_id": hall.id, "today": _today(hall), "max_months": leadership.MAX_MONTHS}
     return render_template("supervision/leadership.html", page=page, hall=hall)
+
+
+@bp.get("/admin/measures")
+@staff_required(*MANAGER_ROLES)
+def measures_admin_page():
+    """整改措施公示 for managers: every measure as the public reads it; withhold one, or re-publish it."""
+    hall = page_hall(current_staff())
+    page = {"hall_id": hall.id, "public_url": f"/measures?hall={hall.code}"}
+    return render_template("supervision/measures_admin.html", page=page, hall=hall)
 
 
 @bp.get("/measures")
