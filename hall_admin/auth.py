@@ -45,7 +45,6 @@ NAV = (
     ("cases", "办件", "/admin/cases"),
     ("consultations", "咨询", "/admin/consultations"),
     ("audit", "监察", "/admin/audit"),
-    ("measures", "公示", "/admin/measures"),
     ("leadership", "领导看板", "/admin/leadership"),
 )
 ROLE_LABELS = {"admin": "管理员", "manager": "大厅管理", "clerk": "窗口人员"}

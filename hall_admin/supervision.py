@@ -26,6 +26,7 @@ from hall_queue.feedback import measures
 from hall_queue.floor import leadership, supervision
 
 from .auth import current_staff, page_hall, staff_required
+from .manage import lookup_page, public_hall
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static/supervision",
                static_url_path="/admin/supervision/static")
@@ -72,13 +73,6 @@ def leadership_page():
 
 # ---------------------------------------------------------------- online questions (public, 000 §7.4)
 
-def _public_hall() -> Hall | None:
-    code = request.values.get("hall", "")[:40]
-    with runtime().db.read() as s:
-        return s.scalar(select(Hall).where(Hall.code == code)) if code else \
-            s.scalar(select(Hall).order_by(Hall.id).limit(1))
-
-
 def _ask_choices(hall: Hall) -> list[dict]:
     with runtime().db.read() as s:
         return [{"id": i.id, "label": i.name} for i in s.scalars(
@@ -95,7 +89,7 @@ _ASK_ERRORS = {"question": "请填写您要咨询的问题（5至2000字）。",
 @bp.route("/consult/new", methods=["GET", "POST"])
 def consult_new():
     """网上咨询 (000 §7.4): anyone asks a question; a number and look-up code are given at once."""
-    hall = _public_hall()
+    hall = public_hall()
     if hall is None:
         abort(404)
     values = {k: request.form.get(k, "")[:2100] for k in _ASK_FIELDS}
@@ -125,23 +119,8 @@ def consult_new():
 @bp.get("/consult/status")
 def consult_status():
     """网上咨询答复查询: the status by number; the question and answer with the look-up code."""
-    hall = _public_hall()
-    if hall is None:
-        abort(404)
-    number = request.args.get("number", "").strip()[:30]
-    code = request.args.get("code", "").strip()[:20]
-    result, error = None, None
-    if number:
-        rt = runtime()
-        with rt.db.read() as s:
-            try:
-                result = C.public_lookup(s, hall, number, code or None, vault=rt.vault, now=rt.clock.now())
-            except DomainError:
-                error = "未找到该咨询编号，请核对后重试。"
-        if result is not None and code and not result["verified"]:
-            error = "查询码不正确：仅显示答复状态。"
-    return render_template("supervision/consult_status.html", hall=hall, number=number, code=code, result=result,
-                           error=error), (404 if number and result is None else 200), PUBLIC_HEADERS
+    return lookup_page("supervision/consult_status.html", C.public_lookup, not_found="未找到该咨询编号，请核对后重试。",
+                       wrong_code="查询码不正确：仅显示答复状态。")
 
 
 @bp.get("/admin/measures")

@@ -49,6 +49,13 @@ LOW_REASONS = {
     "facilities": "环境设施不便",
     "other": "其他",
 }
+# The same reasons for the phone's English mode (the rating page, kiosk/static/kiosk/rate.js).
+LOW_REASONS_EN = {
+    "attitude": "Unfriendly service", "efficiency": "Slow, took too long",
+    "notice": "Not told everything at once; asked again and again for papers",
+    "extra_materials": "Asked for papers not on the list", "waiting": "Long wait in the queue",
+    "unclear": "Rules not explained clearly", "facilities": "Inconvenient hall or facilities", "other": "Other",
+}
 # The pad may rate the ticket just finished at its window for this long after "finish".
 RATING_OPEN_FOR = timedelta(minutes=10)
 

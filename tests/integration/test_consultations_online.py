@@ -109,3 +109,25 @@ def test_the_phone_pages_ask_and_show_the_answer_in_chinese(app, api):
         phone.post("/consult/new?hall=demo", data={"csrf_token": csrf, "question": QUESTION})
     r = phone.post("/consult/new?hall=demo", data={"csrf_token": csrf, "question": QUESTION})
     assert r.status_code == 429 and "提交太频繁" in r.get_data(as_text=True)
+
+
+def test_the_askers_contact_and_the_forms_hashes_are_purged_with_the_retention_period(api, db):
+    from datetime import timedelta
+
+    from hall_queue.access.retention import purge_expired
+
+    asked = _ask(api, {"question": QUESTION, "asker": "张三丰", "contact": "13800138000"})
+    pending = _ask(api, {"question": "还没答复的问题，联系方式要留着。", "contact": "13900139000"})
+    cid = int(asked["number"].split("-")[1])
+    api.post(f"/api/v1/consultations/{cid}/answer", {"answer": "请带户口簿。"}, token=api.token("clerk01"))
+    later = api.clock.now() + timedelta(days=181)
+    report = db.run_write(lambda s: purge_expired(s, later, days=180))
+    assert report.consultations == 1
+    with db.read() as s:
+        row = s.get(Consultation, cid)
+        assert (row.asker_masked, row.contact_cipher, row.contact_masked, row.source_hash, row.device_hash) == \
+            ("", None, "", None, None)
+        assert row.question and row.answer == "请带户口簿。"  # the record and the rates stay
+        kept = s.get(Consultation, int(pending["number"].split("-")[1]))
+        assert kept.contact_cipher and kept.contact_masked == "139****9000"  # not answered yet: still needed
+    assert db.run_write(lambda s: purge_expired(s, later, days=180)).consultations == 0

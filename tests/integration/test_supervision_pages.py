@@ -51,4 +51,5 @@ def test_the_measures_page_is_the_managers(app, api):
     assert _client(app, None).get("/admin/measures").status_code == 302
     assert _client(app, "clerk01").get("/admin/measures").status_code == 403
     html = _client(app, "manager").get("/admin/measures").get_data(as_text=True)
-    assert "整改措施公示管理" in html and 'data-nav="measures"' in html and "/measures?hall=demo" in html
+    assert "整改措施公示管理" in html and "/measures?hall=demo" in html
+    assert 'href="/admin/measures"' in _client(app, "manager").get("/admin/complaints").get_data(as_text=True)
