@@ -666,6 +666,26 @@ class Consultation(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     answered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # A question asked on the public form (000 §7.4): the hash of the look-up code handed to the asker, and
+    # keyed hashes of the client's address and form session for the form's rate limit (as for complaints).
+    lookup_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    source_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+    device_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+
+
+class WithheldMeasure(Base):
+    """A corrective measure a manager took off the public page (000 §10.4); deleting the row re-publishes it."""
+
+    __tablename__ = "withheld_measures"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_withheld_measure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # MEASURE_SOURCES: complaint / rectification
+    source_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    withheld_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    withheld_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # ---------------------------------------------------------------- appointments (issue 7)

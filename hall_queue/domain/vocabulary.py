@@ -94,6 +94,10 @@ CalendarKind = Literal[CALENDAR_KINDS]  # type: ignore[valid-type]
 RATING_SCORES = (1, 2, 3, 4, 5)
 BAD_RATING_MAX = 2
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# The same levels for the phone's English mode (the rating page, kiosk/static/kiosk/rate.js).
+RATING_LABELS_EN = {5: "Very satisfied", 4: "Satisfied", 3: "Fair", 2: "Dissatisfied", 1: "Very dissatisfied"}
+# "Satisfied" in a share of satisfied answers (满意率): 4 满意 and 5 非常满意.
+SATISFIED_MIN = 4
 # "excluded": an upheld appeal (申诉复核) ended the case without a fix.
 RECTIFICATION_STATUSES = ("open", "assigned", "fixed", "closed", "excluded")
 # 国办发〔2019〕51号: a bad rating is rectified and answered within 15 working days; the default of the
@@ -137,6 +141,9 @@ CONSULTATION_CHANNEL_LABELS = {"walk_up": "现场", "phone": "电话", "letter":
 # none, it is this many working days of the hall calendar after the question (letters: 000 §7.2.2 承诺时限).
 CONSULTATION_REPLY_WORKING_DAYS = 3
 CONSULTATION_STATUSES = ("pending", "answered")
+# Where a published corrective measure (000 §10.4) comes from: a closed complaint or a closed rectification.
+MEASURE_SOURCES = ("complaint", "rectification")
+MeasureSource = Literal[MEASURE_SOURCES]  # type: ignore[valid-type]
 
 # ---------------------------------------------------------------- supervision (000 §12.3.5, 002 §11.3.5, 004 §8.4)
 # A decided case whose result has not reached the applicant this many working days after the decision
@@ -157,7 +164,9 @@ AUDIT_ACTION_LABELS = {
     "rectification.fix": "记录整改", "rectification.feedback": "整改反馈", "rectification.close": "整改办结",
     "complaint.file": "投诉登记", "complaint.handle": "投诉处理", "complaint.answer": "投诉答复", "complaint.close": "投诉办结",
     "complaint.update": "投诉备注", "complaint.reopen": "投诉重新办理", "complaint.contact_reveal": "查看投诉人联系方式",
-    "consultation.log": "咨询登记", "consultation.answer": "咨询答复",
+    "consultation.log": "咨询登记", "consultation.answer": "咨询答复", "consultation.ask": "网上咨询",
+    "rectification.reopen": "群众不满意，整改重办", "measure.withhold": "撤下公示的整改措施",
+    "measure.republish": "重新公示整改措施",
     "notice.post": "发布公告", "notice.remove": "撤下公告", "retention.purge": "到期数据清理",
     "case.accept": "办件受理", "case.complete": "即办件当场办结", "case.refuse": "不予受理", "case.dispatch": "办件分办", "case.take": "部门接件",
     "case.request_supplement": "要求补正", "case.supplement_received": "补正材料收到",
@@ -183,7 +192,7 @@ AUDIT_AREA_LABELS = {
     "ticket": "号票", "window": "窗口", "post": "AB岗", "staff": "人员", "rating": "好差评", "rectification": "差评整改",
     "complaint": "投诉", "consultation": "咨询", "case": "办件", "config": "配置", "device": "设备", "alert": "告警",
     "appointment": "预约", "appointments": "预约设置", "notice": "公告", "identity": "身份信息", "ops": "运维",
-    "retention": "数据清理",
+    "retention": "数据清理", "measure": "整改措施公示",
 }
 
 # ---------------------------------------------------------------- appointments

@@ -100,6 +100,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "consultation_log": STAFF, "consultation_list": STAFF, "consultation_answer": STAFF,
     "consultation_indicators": MANAGERS, "audit_log": MANAGERS, "audit_chain": MANAGERS, "violations": MANAGERS,
     "leadership_indicators": MANAGERS, "published_measures": PUBLIC,
+    # issue 18 gaps: anyone asks online and looks the answer up; managers withhold / re-publish measures
+    "consultation_ask": PUBLIC, "consultation_status": PUBLIC, "measures_for_managers": MANAGERS,
+    "measure_withhold": MANAGERS, "measure_republish": MANAGERS,
     # service levels and the emergency alarm (issue 17)
     "service_levels_now": MANAGERS, "service_levels_statistics": MANAGERS,
     "raise_emergency_alarm": STAFF, "acknowledge_alarm": MANAGERS,
@@ -137,6 +140,7 @@ BODIES = {
     "register_device": {"role": "kiosk", "name": "备用取号机"},
     "consultation_log": {"channel": "walk_up", "question": "在哪里取号？", "answer": "一楼大厅自助取号机。"},
     "consultation_answer": {"answer": "已电话答复。"},
+    "consultation_ask": {"question": "周六上班吗？请告知。"}, "measure_withhold": {"reason": "可辨认出当事人"},
     "appeal_rating": {"kind": "mistaken", "reason": "误评"}, "callback_result": {"reached": False},
 }
 
@@ -202,6 +206,7 @@ def _prepare(tmp_path_factory) -> tuple[str, dict, dict]:
               "manager": m, "admin": api.token("admin")}
     ids = {"department_id": 1, "material_id": 1, "doc_id": 1, "consultation_id": asked.get_json()["id"],  # cases (issue 15): the gate runs before the lookup
            "rating_id": 1, "appeal_id": 1, "callback_id": 1,  # the 好差评 loop: likewise
+           "source": "complaint", "source_id": 1,  # a measure: the gate runs before the lookup
            "hall_id": hall_id, "ticket_id": own["id"], "window_id": api.windows[1],
            "other_ticket_id": other["id"], "other_window_id": api.windows[2],
            "case_id": case.get_json()["rectification_id"], "attachment_id": page.get_json()["id"],

@@ -36,14 +36,8 @@
       retrying: "Network unstable, retrying…"
     }
   };
-  var LANG = /^en/i.test(navigator.language || "") ? "en" : "zh";
-  function t(key, args) {
-    var s = STR[LANG][key] || STR.zh[key] || key;
-    Object.keys(args || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(args[k])); });
-    return s;
-  }
-  document.documentElement.lang = LANG === "en" ? "en" : "zh-CN";
-  document.querySelectorAll("[data-t]").forEach(function (el) { el.textContent = t(el.getAttribute("data-t")); });
+  var LANG = window.OVLang.lang, t = window.OVLang.translator(STR);
+  window.OVLang.apply(t);
   $("status").textContent = t("checking");
 
   function beep() {
