@@ -1,8 +1,12 @@
 """What the browser tests share: Debian's chromium (required in CI), a demo-hall server, logins, screenshots."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -31,12 +35,31 @@ def artifacts(area: str) -> Path:
     return Path(__file__).resolve().parents[2] / "test-artifacts" / area
 
 
+# `onevisit init` + `onevisit demo` cost two interpreter starts and ~3 s of CPU; a worker builds the demo
+# instance once and every module's server starts on its own copy of the files (fresh, as before).
+_DEMO_FILES = ("onevisit.db", "demo-tokens.json")
+_demo_built: dict[str, tuple[Path, float]] = {}
+DEMO_TEMPLATE_MAX_AGE_S = 1800  # the demo hall's bookings are for "today": rebuild a template older than this
+
+
+def fresh_demo_instance(instance: Path) -> None:
+    built = _demo_built.get("template")
+    if built is None or time.monotonic() - built[1] > DEMO_TEMPLATE_MAX_AGE_S:
+        template = Path(tempfile.mkdtemp(prefix="onevisit-demo-"))
+        atexit.register(shutil.rmtree, template, True)
+        maker = ServerProcess(template, env={"ONEVISIT_COOKIE_SECURE": "0"})
+        maker.cli("init")
+        maker.cli("demo")
+        _demo_built["template"] = built = (template, time.monotonic())
+    for name in _DEMO_FILES:  # the CLI exits with the WAL checkpointed: the .db file is the whole database
+        shutil.copy2(built[0] / name, instance / name)
+
+
 def demo_server(instance: Path) -> ServerProcess:
     """Start a real ``onevisit run`` on a fresh demo hall; ``srv.tokens`` holds the demo device tokens."""
     # Plain http on 127.0.0.1: the development setting that turns the Secure cookie flag off.
     srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
-    srv.cli("init")
-    srv.cli("demo")
+    fresh_demo_instance(instance)
     srv.start()
     srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
     return srv
