@@ -282,13 +282,20 @@ def _expect(endpoint: str, caller: str, status: int, message: str) -> str | None
     return None if status not in (401, 403) and status < 500 else f"{caller} was refused ({status}: {message})"
 
 
-def test_api_role_matrix(prepared, tmp_path):
+# The endpoints are checked in shards, each a work unit of its own for the xdist workers (tests/scheduling.py).
+SHARDS = 2
+
+
+@pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"shard-{n}")
+def test_api_role_matrix(prepared, tmp_path, shard):
     template, tokens, ids = prepared
     from hall_queue.domain.clock import ManualClock
 
     problems, requests, not_done = [], 0, []
     for n, (endpoint, rules) in enumerate(sorted(_api_endpoints(create_app(
             {"DATABASE_URL": f"sqlite:///{template}", "DATA_KEY": "k", "TESTING": True})).items())):
+        if n % SHARDS != shard:
+            continue
         path = tmp_path / f"e{n}.db"
         shutil.copy(template, path)
         db = Database(f"sqlite:///{path}")
@@ -309,7 +316,9 @@ def test_api_role_matrix(prepared, tmp_path):
                     if (wrong := _expect(endpoint, caller, r.status_code, message)) is not None:
                         problems.append(f"{method} {rule.rule} [{endpoint}]: {wrong}")
         db.dispose()
-    print(f"\nrole matrix: {requests} requests over {len(EXPECTED)} endpoints × {len(CALLERS)} callers")
+    print(f"\nrole matrix shard {shard}: {requests} requests over its share of {len(EXPECTED)} endpoints × "
+          f"{len(CALLERS)} callers")
+    assert requests > 0
     if os.environ.get("ONEVISIT_MATRIX_VERBOSE"):
         print("\n".join(not_done))
     assert not problems, "\n".join(problems)
