@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from tests.e2e.browser import artifacts, require_chromium
+from tests.e2e.browser import artifacts, require_chromium, fresh_demo_instance
 from tests.e2e.test_hall_screen_moments import WATCH, _consistent
 from tests.server import ServerProcess
 
@@ -43,8 +43,7 @@ def screen(tmp_path_factory):
     """A demo hall on a real server whose espeak-ng speaks fast, and its hall screen's URL."""
     instance = tmp_path_factory.mktemp("hall-voice-peak")
     srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0", "ONEVISIT_VOICE_SPEED": "450"})
-    srv.cli("init")
-    srv.cli("demo")
+    fresh_demo_instance(instance)
     srv.start()
     tokens = json.loads((instance / "demo-tokens.json").read_text())
     yield f"{srv.url}/display/hall/{tokens['hall_id']}?token={tokens['screen']}"
