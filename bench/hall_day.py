@@ -87,17 +87,20 @@ def local(hh: int, mm: int = 0) -> datetime:
     return DAY + timedelta(hours=hh, minutes=mm) - TZ_OFFSET
 
 
-def make_visitors(n: int, rng: random.Random) -> list[Visitor]:
+def make_visitors(n: int, rng: random.Random, *, hourly: list[float] | None = None,
+                  field_share: list[float] | None = None) -> list[Visitor]:
+    """Draw a day's visitors: ``hourly`` shares of arrivals from 08:30, ``field_share`` of the six fields."""
     out = []
     start = local(*OPEN_AT)
-    for hour, share in enumerate(HOURLY):
+    shares = field_share or FIELD_SHARE
+    for hour, share in enumerate(hourly or HOURLY):
         rate = n * share / 3600.0
         t = 0.0
         while True:
             t += rng.expovariate(rate) if rate > 0 else 3600
             if t >= 3600:
                 break
-            fi = rng.choices(range(len(FIELDS)), FIELD_SHARE)[0]
+            fi = rng.choices(range(len(FIELDS)), shares)[0]
             immediate = rng.random() < 0.65
             mean = 360.0 if immediate else 960.0
             sigma = 0.5
