@@ -162,6 +162,25 @@ def summarise(raw: list[dict], scored: list[dict]) -> dict:
     return out
 
 
+def markdown(sets: dict) -> str:
+    """The README's table: every set and load, the three estimators, all visitors and those who waited."""
+    label = {"range": "**range** (new)", "today": "today", "zms": "ZMS 0.8–1.0×"}
+    lines = ["| set, load (seeds; utilisation; mean wait) | estimator | MAE all / waited (min) | inside all / waited "
+             "| median width waited (min) | bias waited (min) |", "|---|---|---|---|---|---|"]
+    for name, loads in sets.items():
+        for load, v in sorted(loads.items(), key=lambda kv: int(kv[0])):
+            head = (f"{name} {load} % (seeds {', '.join(map(str, v['seeds']))}; {v['utilisation']:.0%}; "
+                    f"{v['mean_wait_min']} min)")
+            for est in ("range", "today", "zms"):
+                a, w = v[est], v[est + "_waited"]
+                fmt = lambda x, f: "–" if x is None else format(x, f)  # noqa: E731
+                lines.append(f"| {head} | {label[est]} | {fmt(a['mae_min'], '.2f')} / {fmt(w['mae_min'], '.2f')} | "
+                             f"{fmt(a['inside'], '.0%')} / {fmt(w['inside'], '.0%')} | "
+                             f"{fmt(w['median_width_min'], '.1f')} | {fmt(w['mean_bias_min'], '+.2f')} |")
+                head = ""
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="one seed, the 65 %% load, the standard set only")
@@ -172,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--visitors", type=int, default=None, help="visitors per day instead of the load's (smoke runs)")
     p.add_argument("--keep", default=None, help="save each simulated day's records in this folder")
     p.add_argument("--replay", default=None, help="score the days saved in this folder instead of simulating")
+    p.add_argument("--markdown", action="store_true", help="also print the README's figures table")
     args = p.parse_args(argv)
     sets, seeds, loads = (["standard"], [args.seeds[0]], [65]) if args.quick else (args.sets, args.seeds, args.loads)
     days: list[dict] = []
@@ -202,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         result["meets_targets_at_65"] = {"mae": at65["mae_min"] <= TARGETS["mae_min"],
                                          "inside": at65["inside"] >= TARGETS["inside"],
                                          "width": at65["median_width_min"] <= TARGETS["median_width_min"]}
+    if args.markdown:
+        print(markdown(result["sets"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.domain.clock import epoch_seconds
 from hall_queue.domain.models import Ticket, Window, WindowQueue
-from hall_queue.domain.vocabulary import (ESTIMATE_DRIFT, ESTIMATE_HISTORY_S, ESTIMATE_LOOKBACK, ESTIMATE_MIN_SAMPLE,
+from hall_queue.domain.vocabulary import (ESTIMATE_DRIFT, ESTIMATE_HEAD_CALLS, ESTIMATE_HISTORY_S, ESTIMATE_LOOKBACK, ESTIMATE_MIN_SAMPLE,
                                           ESTIMATE_MIN_WIDTH_S, ESTIMATE_MIN_WINDOWS, ESTIMATE_PRIOR_CALLS,
                                           ESTIMATE_RANGE_Z, ESTIMATE_SAMPLE, IN_HAND_STATUSES, TICKET_STATUSES)
 
@@ -103,6 +103,7 @@ class EstimateParams:
     z: float = ESTIMATE_RANGE_Z
     min_width_s: float = ESTIMATE_MIN_WIDTH_S
     min_windows: float = ESTIMATE_MIN_WINDOWS
+    head: float = ESTIMATE_HEAD_CALLS
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,14 @@ class WaitEstimate:
     rate_per_h: float = 0.0  # calls of this queue per hour the estimate assumes
 
 
-def recent_pace(history, history_s: float) -> tuple[int, float, int]:
-    """Calls made while someone waited, the time someone waited, and priority arrivals, in the last ``history_s``.
+def recent_pace(history, history_s: float) -> tuple[int, float]:
+    """Calls made while someone waited and the time someone waited, in the last ``history_s`` seconds.
 
     A call made while the queue had visitors waiting shows what the windows serving it actually do — helpers
     and covers included, breaks and recalls included; time with nobody waiting says nothing about that pace.
     """
-    spans, calls, priority = [], 0, 0
-    for issued, ended, called, prio in history:
-        if issued <= history_s and prio:
-            priority += 1
+    spans, calls = [], 0
+    for issued, ended, called, _priority in history:
         end = 0.0 if ended is None else ended
         if end >= history_s:
             continue
@@ -143,7 +142,7 @@ def recent_pace(history, history_s: float) -> tuple[int, float, int]:
         elif hi > reach:
             busy += hi - reach
             reach = hi
-    return calls, busy, priority
+    return calls, busy
 
 
 def gamma_quantile(mean: float, cv2: float, z: float) -> float:
@@ -162,27 +161,27 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
 
     The pace is the queue's call rate while visitors waited in the last half hour, a Gamma-Poisson mean
     that starts from the windows now serving it (``prior_calls`` calls' worth) and moves to what the hall
-    actually did as calls accumulate. Ordinary tickets lose pace to green and booked visitors who arrive
-    later and are called first. n = position + 1 − idle windows calls must happen; the wait is
-    (n − ½) ÷ rate; the range is the central band (± ``z``) of a Gamma spread around it whose squared
-    coefficient of variation 1/n + 1/calls + drift² adds the randomness of n calls, of the rate's estimate,
-    and of staffing and mix changing while the visitor waits.
+    actually did as calls accumulate. (Taking green and booked arrivals, who are called first, off an
+    ordinary ticket's pace over-estimated in the benchmark: the pace itself rises as the line grows and
+    helper windows join, so it is not done.) n = position + 1 − idle windows calls must happen; the wait is
+    (n − ``head``) ÷ rate (the first call comes sooner: the windows are part-way through a service). The
+    range is the central band (± ``z``) of a Gamma spread around it whose squared coefficient of variation
+    1/n + 1/calls + drift² adds the randomness of n calls, of the rate's estimate, and of staffing and mix
+    changing while the visitor waits.
     """
     if inp.serving <= 0:
         return WaitEstimate(inp.ahead, 0.0, 0.0, 0.0, 0.0)
     structural = max(inp.windows, params.min_windows) / max(inp.mean_s, 1.0)
-    calls, busy, priority = recent_pace(inp.history, params.history_s)
+    calls, busy = recent_pace(inp.history, params.history_s)
     rate = (calls + params.prior_calls) / (busy + params.prior_calls / structural)
-    if inp.priority_class == "ordinary":
-        rate = max(rate - priority / params.history_s, rate / 3)
     n = inp.ahead + 1 - inp.idle
     if n <= 0:
         return WaitEstimate(inp.ahead, 0.0, 0.0, 0.0, inp.windows, rate * 3600)
-    expected = (n - 0.5) / rate
+    expected = (n - params.head) / rate
     # Bookings behind in the list are called first once their slot begins (the ``appointment`` rule).
     position = inp.ahead + sum(1 for at in inp.bookings if at <= expected)
     n = position + 1 - inp.idle
-    expected = (n - 0.5) / rate
+    expected = (n - params.head) / rate
     cv2 = 1 / n + 1 / (calls + params.prior_calls) + params.drift ** 2
     low, high = gamma_quantile(expected, cv2, -params.z), gamma_quantile(expected, cv2, params.z)
     if high - low < params.min_width_s:

@@ -9,12 +9,12 @@ def _inputs(ahead=4, *, windows=2.0, mean=600.0, idle=0, priority="ordinary", hi
                       mean_s=mean, samples=40, bookings=bookings, history=history)
 
 
-def _busy_queue(calls: int, every_s: float, *, priority_every: int = 0):
+def _busy_queue(calls: int, every_s: float):
     """A queue that never ran empty over the last half hour: a call every ``every_s`` seconds."""
     history = [(1800.0 + 60, 1800.0 - 1, True, False)]  # someone waited across the whole span
     for k in range(calls):
         called = k * every_s + 1
-        history.append((called + 600, called, True, bool(priority_every) and k % priority_every == 0))
+        history.append((called + 600, called, True, False))
     return tuple(history)
 
 
@@ -46,13 +46,12 @@ def test_the_queues_own_calls_outweigh_the_window_count_as_they_accumulate():
     assert (observed.high_s / observed.low_s) < (structural.high_s / structural.low_s)
 
 
-def test_green_and_booked_arrivals_lengthen_an_ordinary_wait_only():
-    history = _busy_queue(15, 120.0, priority_every=3)
-    plain = wait_estimate(_inputs(10, history=_busy_queue(15, 120.0)))
-    ordinary = wait_estimate(_inputs(10, history=history))
-    green = wait_estimate(_inputs(10, history=history, priority="green"))
-    assert ordinary.expected_s > plain.expected_s
-    assert green.expected_s == plain.expected_s
+def test_the_range_reaches_further_above_a_short_lines_wait_than_below_it():
+    short, long_ = wait_estimate(_inputs(1)), wait_estimate(_inputs(60))
+    assert short.high_s - short.expected_s > short.expected_s - short.low_s
+    # Relative to the wait, a long line's range is narrower (n calls average out) but never below the drift.
+    assert (long_.high_s - long_.low_s) / long_.expected_s < (short.high_s - short.low_s) / short.expected_s
+    assert (long_.high_s - long_.low_s) / long_.expected_s > EstimateParams().drift
 
 
 def test_bookings_behind_count_only_once_their_slot_comes_before_the_call():
@@ -74,13 +73,13 @@ def test_an_idle_window_no_window_and_the_minimum_width():
 def test_recent_pace_counts_calls_made_while_someone_waited_and_merges_overlapping_waits():
     history = (
         (900.0, 600.0, True, False),  # waited 900 → 600 s ago
-        (700.0, 300.0, True, True),   # overlapping: 700 → 300 s ago; a green arrival
+        (700.0, 300.0, True, True),   # overlapping: 700 → 300 s ago
         (200.0, 200.0, True, False),  # called at once: no call made "while waiting"
         (100.0, None, False, False),  # still waiting since 100 s ago
         (5000.0, 4000.0, True, False),  # outside the last half hour
     )
-    calls, busy, priority = recent_pace(history, 1800.0)
-    assert (calls, priority) == (2, 1)
+    calls, busy = recent_pace(history, 1800.0)
+    assert calls == 2
     assert busy == (900 - 300) + 100
 
 
