@@ -38,8 +38,18 @@ from sqlalchemy import select
 
 from bench.hall_day import Simulation, make_visitors
 from hall_queue.domain.models import Hall, Ticket
-from hall_queue.queueing.estimates import estimated_wait_s, people_ahead, rolling_service_s, serving_windows
-from hall_queue.queueing.wait_range import EstimateParams, WaitInputs, wait_estimate, wait_inputs
+from hall_queue.queueing.estimates import (
+    estimated_wait_s,
+    people_ahead,
+    rolling_service_s,
+    serving_windows,
+)
+from hall_queue.queueing.wait_range import (
+    EstimateParams,
+    WaitInputs,
+    wait_estimate,
+    wait_inputs,
+)
 
 # Visitors per day giving about this utilisation of the simulated hall's 20 windows (546 measured 47 %).
 VISITORS_FOR_LOAD = {50: 580, 65: 760, 85: 990}
@@ -47,6 +57,7 @@ TARGETS = {"mae_min": 5.0, "inside": 0.80, "median_width_min": 15.0}
 # Arrival patterns: (share of arrivals per hour from 08:30, share of the six fields) — None = hall_day's own.
 SETS = {"standard": (None, None),
         "afternoon": ([0.07, 0.09, 0.10, 0.10, 0.08, 0.13, 0.17, 0.15, 0.11], [0.12, 0.12, 0.28, 0.12, 0.22, 0.14])}
+DEFAULT_PARAMS = EstimateParams()  # the server's constants
 RECORD_HISTORY_S = 3600  # the inputs keep an hour of history, so a replay may try a longer one than the server
 
 
@@ -92,7 +103,7 @@ def inputs_of(record: dict) -> WaitInputs:
     return WaitInputs(**d)
 
 
-def estimates(record: dict, params: EstimateParams = EstimateParams()) -> dict[str, tuple[float, float]]:
+def estimates(record: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict[str, tuple[float, float]]:
     """The three estimators' (low, high) seconds for one recorded ticket."""
     if record["at_once"]:
         return {k: (0.0, 0.0) for k in ("range", "today", "zms")}
@@ -127,7 +138,7 @@ def simulate_day(pattern: str, seed: int, visitors: int, work: Path) -> dict:
             "records": [r | {"ticket": t, "actual_s": actual[t]} for t, r in sim.records.items() if t in actual]}
 
 
-def score_day(day: dict, params: EstimateParams = EstimateParams()) -> dict:
+def score_day(day: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict:
     """Score the three estimators on one simulated day."""
     out = {k: day[k] for k in ("set", "seed", "visitors", "utilisation", "mean_wait_min")}
     rows = [(estimates(r, params), r["actual_s"], r["at_once"]) for r in day["records"]]
@@ -138,7 +149,7 @@ def score_day(day: dict, params: EstimateParams = EstimateParams()) -> dict:
     return out
 
 
-def pooled(days: list[dict], name: str, params: EstimateParams = EstimateParams()) -> dict:
+def pooled(days: list[dict], name: str, params: EstimateParams = DEFAULT_PARAMS) -> dict:
     """Figures over all tickets of several days (``name`` ending in ``_waited``: those who waited)."""
     est, waited = name.removesuffix("_waited"), name.endswith("_waited")
     return score([(estimates(r, params)[est], r["actual_s"]) for d in days for r in d["records"]
@@ -162,21 +173,25 @@ def summarise(raw: list[dict], scored: list[dict]) -> dict:
     return out
 
 
+def fmt(x, spec: str) -> str:
+    return "–" if x is None else format(x, spec)
+
+
 def markdown(sets: dict) -> str:
     """The README's table: every set and load, the three estimators, all visitors and those who waited."""
     label = {"range": "**range** (new)", "today": "today", "zms": "ZMS 0.8–1.0×"}
-    lines = ["| set, load (seeds; utilisation; mean wait) | estimator | MAE all / waited (min) | inside all / waited "
-             "| median width waited (min) | bias waited (min) |", "|---|---|---|---|---|---|"]
+    lines = [("| set, load (seeds; utilisation; mean wait) | estimator | MAE all / waited (min) | inside all / waited "
+              "| median width all / waited (min) | bias waited (min) |"), "|---|---|---|---|---|---|"]
     for name, loads in sets.items():
         for load, v in sorted(loads.items(), key=lambda kv: int(kv[0])):
             head = (f"{name} {load} % (seeds {', '.join(map(str, v['seeds']))}; {v['utilisation']:.0%}; "
                     f"{v['mean_wait_min']} min)")
             for est in ("range", "today", "zms"):
                 a, w = v[est], v[est + "_waited"]
-                fmt = lambda x, f: "–" if x is None else format(x, f)  # noqa: E731
                 lines.append(f"| {head} | {label[est]} | {fmt(a['mae_min'], '.2f')} / {fmt(w['mae_min'], '.2f')} | "
                              f"{fmt(a['inside'], '.0%')} / {fmt(w['inside'], '.0%')} | "
-                             f"{fmt(w['median_width_min'], '.1f')} | {fmt(w['mean_bias_min'], '+.2f')} |")
+                             f"{fmt(a['median_width_min'], '.1f')} / {fmt(w['median_width_min'], '.1f')} | "
+                             f"{fmt(w['mean_bias_min'], '+.2f')} |")
                 head = ""
     return "\n".join(lines)
 

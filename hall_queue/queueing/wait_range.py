@@ -29,10 +29,20 @@ from sqlalchemy.orm import Session
 
 from hall_queue.domain.clock import epoch_seconds
 from hall_queue.domain.models import Ticket, Window, WindowQueue
-from hall_queue.domain.vocabulary import (ESTIMATE_DRIFT, ESTIMATE_HEAD_CALLS, ESTIMATE_HISTORY_S, ESTIMATE_LOOKBACK,
-                                          ESTIMATE_MIN_SAMPLE, ESTIMATE_MIN_WIDTH_S, ESTIMATE_MIN_WINDOWS,
-                                          ESTIMATE_PRIOR_CALLS,
-                                          ESTIMATE_RANGE_Z, ESTIMATE_SAMPLE, IN_HAND_STATUSES, TICKET_STATUSES)
+from hall_queue.domain.vocabulary import (
+    ESTIMATE_DRIFT,
+    ESTIMATE_HEAD_CALLS,
+    ESTIMATE_HISTORY_S,
+    ESTIMATE_LOOKBACK,
+    ESTIMATE_MIN_SAMPLE,
+    ESTIMATE_MIN_WIDTH_S,
+    ESTIMATE_MIN_WINDOWS,
+    ESTIMATE_PRIOR_CALLS,
+    ESTIMATE_RANGE_Z,
+    ESTIMATE_SAMPLE,
+    IN_HAND_STATUSES,
+    TICKET_STATUSES,
+)
 
 
 @dataclass(frozen=True)

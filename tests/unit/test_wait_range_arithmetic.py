@@ -1,7 +1,13 @@
 """The wait range's arithmetic (``wait_range.wait_estimate``, pure) and its one wording (issue 17)."""
 from __future__ import annotations
 
-from hall_queue.queueing.wait_range import EstimateParams, WaitInputs, recent_pace, wait_estimate, wait_range_text
+from hall_queue.queueing.wait_range import (
+    EstimateParams,
+    WaitInputs,
+    recent_pace,
+    wait_estimate,
+    wait_range_text,
+)
 
 
 def _inputs(ahead=4, *, windows=2.0, mean=600.0, idle=0, priority="ordinary", history=(), bookings=()):
@@ -20,7 +26,7 @@ def _busy_queue(calls: int, every_s: float):
 
 def test_the_range_is_monotone_in_position_and_holds_the_expected_wait():
     prev = None
-    for ahead in range(0, 40):
+    for ahead in range(40):
         est = wait_estimate(_inputs(ahead))
         assert est.low_s <= est.expected_s <= est.high_s
         if prev is not None:

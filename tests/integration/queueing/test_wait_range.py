@@ -79,11 +79,10 @@ def test_the_server_reads_the_queues_own_calls_and_shares_the_benchmarks_arithme
     from hall_queue.domain.vocabulary import ESTIMATE_HISTORY_S
     from hall_queue.queueing.wait_range import recent_pace, wait_estimate, wait_inputs
 
-    hall_id, queues, item = _hall(db, clock)
+    hall_id, _, item = _hall(db, clock)
     ids = [_issue(db, clock, vault, hall_id, item).id for _ in range(8)]
     clock.advance(seconds=120)
-    windows = lambda s: s.scalars(select(Window).where(Window.hall_id == hall_id)).all()  # noqa: E731
-    db.run_write(lambda s: [_call(s, w, clock) for w in windows(s)])  # two called after waiting two minutes
+    db.run_write(lambda s: [_call(s, w, clock) for w in s.scalars(select(Window).where(Window.hall_id == hall_id))])  # two called after waiting two minutes
     with db.read() as s:
         t = s.get(Ticket, ids[-1])
         told = ticket_wait_range(s, t, now=clock.now(), default_s=600)
