@@ -54,8 +54,8 @@ MASK_WEIGHT = 1.5  # how much agreement with the page-mask network moves a candi
 MASK_ONLY_IOU = 0.88  # a candidate the mask agrees with this well may win on weaker edge evidence ...
 MASK_ONLY_SCORE = 0.3  # ... down to this edge score (a white page on a white desk)
 MASK_REJECT_IOU = 0.0  # with the mask at hand, a winner it agrees with less than this is no page
-USE_REGIONS_WITH_MASK = False  # the k-means region cue as well as the mask (slower, see README)
-OUTERMOST_WITH_MASK = False
+USE_REGIONS_WITH_MASK = True  # the k-means region cue as well as the mask (slower, more exact: README)
+OUTERMOST_WITH_MASK = True  # ... and the "enclosing outline wins" rule
 
 _local = threading.local()
 
