@@ -19,6 +19,11 @@ fails on low contrast, occluded corners and pages touching the frame edge).
    equalised copy.
 5. The winner's sides are re-located at full resolution along their normals with sub-pixel
    peak fitting, and the corners re-intersected.
+
+A page-mask network (:mod:`devices.scanner.pagenet`, when its model file is present) adds one
+candidate, its mask's outline (which may run past the frame's edge), and ranks every candidate
+also by its overlap with the mask: document vs desk judged over the whole outline, not a few
+pixels either side of it.
 """
 from __future__ import annotations
 
