@@ -1076,3 +1076,38 @@ class IdleInterval(Base):
     clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+
+# ---------------------------------------------------------------- 容缺 materials scanned at the kiosk, look-up limits
+class CaseAttachment(Base):
+    """A page of a 容缺 material the applicant scanned at the kiosk (000 §9.3.6), kept with the case."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (UniqueConstraint("case_id", "position", name="uq_case_attachment_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("deferred_materials.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … over the case, in the order scanned
+    content_type: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    page_size_name: Mapped[str] = mapped_column(String(20), default="custom")
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    uploaded_by_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("access_tokens.id"), nullable=True)
+
+
+class LookupHit(Base):
+    """One look-up by a typed acceptance number, kept for the window of the limit (per device, per address)."""
+
+    __tablename__ = "lookup_hits"
+    __table_args__ = (Index("ix_lookup_hit_key_at", "scope", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))  # device | address
+    key: Mapped[str] = mapped_column(String(64))  # the token's id, or the keyed hash of the address
+    at: Mapped[datetime] = mapped_column(DateTime)
