@@ -367,9 +367,8 @@ _ACTIONS = {"dispatch": dispatch, "take": take, "request_supplement": request_su
             "decide": decide, "result_ready": result_ready, "hand_over": hand_over, "close": close}
 
 
-def supply_material(session: Session, material_id: int, *, actor: Actor, now: datetime,
-                    via: str = "window") -> tuple[DeferredMaterial, list[DomainEvent]]:
-    """A 容缺 material arrived (at a window or scanned at the kiosk): one more trip to the hall."""
+def owed_material(session: Session, material_id: int, actor: Actor) -> tuple[DeferredMaterial, Case]:
+    """A 容缺 material still owed to an open case of the actor's hall (404, 409 ``already_supplied`` otherwise)."""
     m = session.get(DeferredMaterial, material_id)
     if m is None or (actor.hall_id is not None and m.hall_id != actor.hall_id):
         raise NotFound(f"deferred material {material_id} not found")
@@ -379,6 +378,13 @@ def supply_material(session: Session, material_id: int, *, actor: Actor, now: da
     if case.state in CASE_FINAL_STATES:
         raise WrongState(f"case {case.acceptance_no} is {case.state}; it takes no more materials",
                          code="illegal_transition")
+    return m, case
+
+
+def supply_material(session: Session, material_id: int, *, actor: Actor, now: datetime,
+                    via: str = "window") -> tuple[DeferredMaterial, list[DomainEvent]]:
+    """A 容缺 material arrived (at a window or scanned at the kiosk): one more trip to the hall."""
+    m, case = owed_material(session, material_id, actor)
     m.state = "supplied"
     m.supplied_at = now
     m.supplied_via = via

@@ -21,15 +21,15 @@ from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault
 from hall_queue.cases import clock
 from hall_queue.cases.intake import lookup_hash
-from hall_queue.cases.lifecycle import supply_material
-from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
+from hall_queue.cases.lifecycle import owed_material, supply_material
+from hall_queue.domain.errors import Forbidden, InvalidRequest, WrongState
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Case, CaseAttachment, DeferredMaterial, Hall
 from hall_queue.domain.vocabulary import CASE_FINAL_STATES, SUPPLY_MAX_PAGES
 from hall_queue.queueing.attachments import check_page
 
 
-def _family(session: Session, top: Case) -> list[Case]:
+def _family(top: Case) -> list[Case]:
     return [top, *top.children]
 
 
@@ -38,7 +38,7 @@ def _cases_of(session: Session, hall: Hall, *, vault: IdentityVault, id_number: 
     """The applicant's cases the way they showed themselves (see the module's docstring)."""
     if code:
         top = session.scalar(select(Case).where(Case.hall_id == hall.id, Case.lookup_hash == lookup_hash(code)))
-        return _family(session, top) if top is not None else []
+        return _family(top) if top is not None else []
     if acceptance_no:
         if not id_number:
             raise InvalidRequest("请刷身份证核对身份后再查询", code="card_required")
@@ -47,7 +47,7 @@ def _cases_of(session: Session, hall: Hall, *, vault: IdentityVault, id_number: 
         if case is None:
             return []
         top = session.get(Case, case.parent_id) if case.parent_id else case
-        return [c for c in _family(session, top) if c.id_hash and vault.hash_matches(id_number, c.id_hash)]
+        return [c for c in _family(top) if c.id_hash and vault.hash_matches(id_number, c.id_hash)]
     if id_number:
         return list(session.scalars(select(Case).where(Case.hall_id == hall.id,
                                                        Case.id_hash == vault.id_hash(id_number))))
@@ -80,23 +80,10 @@ def _pages_of(session: Session, material_id: int) -> int:
                               .where(CaseAttachment.material_id == material_id)) or 0)
 
 
-def _owed_material(session: Session, material_id: int, actor: Actor) -> tuple[DeferredMaterial, Case]:
-    m = session.get(DeferredMaterial, material_id)
-    if m is None or (actor.hall_id is not None and m.hall_id != actor.hall_id):
-        raise NotFound(f"deferred material {material_id} not found")
-    if m.state != "owed":
-        raise WrongState(f"deferred material {material_id} was already supplied", code="already_supplied")
-    case = session.get(Case, m.case_id)
-    if case.state in CASE_FINAL_STATES:
-        raise WrongState(f"case {case.acceptance_no} is {case.state}; it takes no more materials",
-                         code="illegal_transition")
-    return m, case
-
-
 def attach_page(session: Session, material_id: int, *, data: bytes, content_type: str, page_size_name: str,
                 now: datetime, actor: Actor, token_id: int | None) -> CaseAttachment:
     """Keep one scanned page of an owed material with its case, after the case's pages already kept."""
-    m, case = _owed_material(session, material_id, actor)
+    m, case = owed_material(session, material_id, actor)
     width, height, page_size_name = check_page(data, content_type, page_size_name)
     if _pages_of(session, m.id) >= SUPPLY_MAX_PAGES:
         raise WrongState(f"a material takes at most {SUPPLY_MAX_PAGES} pages", code="too_many_pages")
@@ -116,7 +103,7 @@ def attach_page(session: Session, material_id: int, *, data: bytes, content_type
 def supply_at_kiosk(session: Session, material_id: int, *, actor: Actor, now: datetime, vault: IdentityVault,
                     id_number: str | None = None, code: str | None = None) -> tuple[DeferredMaterial, list[DomainEvent]]:
     """Mark an owed material supplied from the kiosk: the applicant shown again, its pages scanned first."""
-    m, case = _owed_material(session, material_id, actor)
+    m, case = owed_material(session, material_id, actor)
     top = session.get(Case, case.parent_id) if case.parent_id else case
     shown = (bool(id_number) and bool(case.id_hash) and vault.hash_matches(id_number, case.id_hash)) or \
         (bool(code) and top.lookup_hash == lookup_hash(code))

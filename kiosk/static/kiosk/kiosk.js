@@ -231,7 +231,7 @@
     if (prev === "notice") renderNotice();
   }
   function home() {
-    S.history = []; S.matter = null; S.green = null; S.phone = null; S.withIdentity = false; S.mode = "take";
+    S.history = []; S.matter = null; S.green = null; S.phone = null; S.withIdentity = false; S.mode = "take"; S.supplyFor = null;
     S.requestId = null; S.search = ""; S.category = null;
     if (S.retryTimer) { clearInterval(S.retryTimer); S.retryTimer = null; }
     show("home", { noHistory: true });
@@ -953,7 +953,7 @@
   $("pickup-find").onclick = pickupFind;
   $("pickup-found-take").onclick = function () { if (pickupWho) takePickup(pickupWho); };
   $("btn-issue").onclick = issue;
-  $("btn-scan").onclick = scanEnter;
+  $("btn-scan").onclick = function () { S.supplyFor = null; scanEnter(); };
   $("btn-guide-item").onclick = function () { if (S.matter) openGuide(S.matter); };
   $("guide-take").onclick = function () { if (S.matter) openNotice(S.matter); };
   $("btn-phone").onclick = function () { phoneDraft = S.phone || ""; $("phone-display").textContent = phoneDraft; show("phone"); };
