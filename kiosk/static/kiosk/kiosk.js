@@ -801,15 +801,15 @@
   }
   function supplySubmit() {
     var m = S.supplyFor; if (!m) return;
-    var st = S.state && S.state.scan;
-    if (!st || !st.pages) { $("scan-status").textContent = t("supply_need_pages"); speak(t("supply_need_pages")); return; }
+    var pages = Math.max(thumbCount, 0);   // the pages kept, as the thumbnails show them
+    if (!pages) { $("scan-status").textContent = t("supply_need_pages"); speak(t("supply_need_pages")); return; }
     if (!S.requestId) S.requestId = newRequestId();   // one press = one key, kept across retries
     var body = Object.assign({ request_id: S.requestId, material_id: m.id }, supplyWho && supplyWho.code ? { code: supplyWho.code } : {});
     $("scan-done").disabled = true;
     api("POST", "/supply", body).then(function (r) {
       S.requestId = null; S.supplyFor = null; scanLeave(false);
       S.history.pop(); show("supply", { noHistory: true });
-      var done = $("supply-done"); done.textContent = t("supply_ok", { m: m.name, p: r.pages_sent || st.pages }); done.classList.remove("hidden");
+      var done = $("supply-done"); done.textContent = t("supply_ok", { m: m.name, p: r.pages_sent || pages }); done.classList.remove("hidden");
       speak(done.textContent);
       return supplyFind().then(function () {
         if (!$("supply-list").children.length) { done.textContent += " " + t("supply_all"); $("supply-msg").classList.add("hidden"); }
