@@ -3,12 +3,17 @@ again), a result on at most one open handover ticket, and the limit on typed acc
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from hall_queue.domain.models import AuditEvent, CaseAttachment, LookupHit
+from hall_queue.access.audit import SYSTEM
+from hall_queue.cases import handover
+from hall_queue.domain.errors import DomainError
+from hall_queue.domain.models import AuditEvent, Case, CaseAttachment, Hall, LookupHit
 from hall_queue.domain.vocabulary import (
     NUMBER_LOOKUP_BUSY_MESSAGE,
     NUMBER_LOOKUP_WINDOW_S,
@@ -199,3 +204,29 @@ def test_typed_numbers_are_limited_per_device_and_per_address(api, db):
         def kept(scope: str) -> int:
             return s.scalar(select(func.count()).select_from(LookupHit).where(LookupHit.scope == scope))
         assert kept("address") == 1 and kept("device") == 1 + 2 * NUMBER_LOOKUPS_PER_DEVICE
+
+
+def test_kiosks_pressing_at_once_attach_a_result_to_one_ticket_only(api, db, vault):
+    case = _ready(api)
+    started = threading.Barrier(6)
+    now = api.clock.now()
+
+    def press(n: int) -> str:
+        started.wait(timeout=30)
+
+        def do(s):
+            hall = s.get(Hall, api.hall_id)
+            issued, _, _ = handover.issue_pickup(s, hall, vault=vault, now=now, actor=SYSTEM, id_number=ID,
+                                                 idempotency_key=f"press-{n}")
+            return issued.id
+        try:
+            return f"ticket {db.run_write(do)}"
+        except DomainError as e:
+            return e.code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(press, range(6)))
+    won = [a for a in answers if a.startswith("ticket")]
+    assert len(won) == 1 and sorted(set(answers) - set(won)) == ["already_on_ticket"], answers
+    with db.read() as s:
+        assert f"ticket {s.get(Case, case['id']).pickup_ticket_id}" == won[0]
