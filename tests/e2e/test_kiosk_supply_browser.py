@@ -71,6 +71,17 @@ def _kiosk(browser, server, viewport):
     return page
 
 
+def _scan_one_page_and_hand_in(page, done_text: str) -> None:
+    """On the scan screen: wait for the simulated sheet, keep it, hand it in; back on 补交材料 with ``done_text``."""
+    expect(page.locator("#scan-confirm")).to_be_visible(timeout=30_000)
+    assert _in_sight(page, "#s-scan .actions button") == []
+    page.click("#scan-ok")
+    expect(page.locator("#scan-thumbs figure")).to_have_count(1)
+    page.click("#scan-done")
+    expect(page.locator("#s-supply")).to_be_visible()
+    expect(page.locator("#supply-done")).to_contain_text(done_text)
+
+
 def test_kiosk_scans_a_deferred_material_and_the_case_gets_it(server, browser):
     case = _deferred_case(server)
     page = _kiosk(browser, server, PORTRAIT)
@@ -96,14 +107,9 @@ def test_kiosk_scans_a_deferred_material_and_the_case_gets_it(server, browser):
     page.click(".supply-row:has-text('清税证明') button[data-supply]")
     expect(page.locator("#s-scan h2")).to_have_text("扫描补交：清税证明")
     expect(page.locator("#scan-done")).to_have_text("提交补交材料")
-    expect(page.locator("#scan-confirm")).to_be_visible(timeout=20_000)
-    assert _in_sight(page, "#s-scan .actions button") == []
+    expect(page.locator("#scan-confirm")).to_be_visible(timeout=30_000)
     shot(page, AREA, "scan-confirm-portrait")
-    page.click("#scan-ok")
-    expect(page.locator("#scan-thumbs figure")).to_have_count(1)
-    page.click("#scan-done")
-    expect(page.locator("#s-supply")).to_be_visible()
-    expect(page.locator("#supply-done")).to_contain_text("“清税证明”已补交（1 页）")
+    _scan_one_page_and_hand_in(page, "“清税证明”已补交（1 页）")
     expect(page.locator(".supply-row")).to_have_count(1)
     assert "经营场所平面图" in page.locator("#supply-list").inner_text()
     shot(page, AREA, "supplied-portrait")
@@ -122,11 +128,7 @@ def test_kiosk_scans_a_deferred_material_and_the_case_gets_it(server, browser):
 
     # The last one, scanned and handed in: nothing is owed any more.
     page.click(".supply-row button[data-supply]")
-    expect(page.locator("#scan-confirm")).to_be_visible(timeout=20_000)
-    page.click("#scan-ok")
-    expect(page.locator("#scan-thumbs figure")).to_have_count(1)
-    page.click("#scan-done")
-    expect(page.locator("#supply-done")).to_contain_text("全部补交")
+    _scan_one_page_and_hand_in(page, "全部补交")
     expect(page.locator(".supply-row")).to_have_count(0)
     shot(page, AREA, "all-supplied-portrait")
     page.context.close()
@@ -152,12 +154,7 @@ def test_landscape_english_by_the_receipt_qr(server, browser):
     shot(page, AREA, "owed-landscape-english")
     page.click(".supply-row:has-text('清税证明') button[data-supply]")
     expect(page.locator("#s-scan h2")).to_have_text("Scan: 清税证明")
-    expect(page.locator("#scan-confirm")).to_be_visible(timeout=20_000)
-    assert _in_sight(page, "#s-scan .actions button") == []
-    page.click("#scan-ok")
-    expect(page.locator("#scan-thumbs figure")).to_have_count(1)
-    page.click("#scan-done")
-    expect(page.locator("#supply-done")).to_contain_text("handed in (1 page(s))")
+    _scan_one_page_and_hand_in(page, "handed in (1 page(s))")
     expect(page.locator(".supply-row")).to_have_count(1)
     shot(page, AREA, "supplied-landscape-english")
     page.context.close()

@@ -330,13 +330,15 @@
     loadAppointments();
   }
   // 统一出件 (001 §7.3): results waiting at the handover window for this card.
-  function loadPickups() {
-    $("pickup-box").classList.add("hidden");
-    api("GET", "/pickup").then(function (r) {
+  function loadPickups() { cardBox("/pickup", "pickup", "pickup_n"); }
+  // A box under the identity saying how many things wait for this card (`<name>-box`, `<name>-count`).
+  function cardBox(path, name, key) {
+    $(name + "-box").classList.add("hidden");
+    api("GET", path).then(function (r) {
       if (!r.count) return;
-      $("pickup-count").textContent = t("pickup_n", { n: r.count });
-      $("pickup-box").classList.remove("hidden");
-      speak(t("pickup_n", { n: r.count }));
+      $(name + "-count").textContent = t(key, { n: r.count });
+      $(name + "-box").classList.remove("hidden");
+      speak(t(key, { n: r.count }));
     }).catch(function (e) { if (e.code !== "no_card") handleError(e); });
   }
   function takePickup(who) {
@@ -820,15 +822,8 @@
     }).then(function () { $("scan-done").disabled = false; });
   }
   $("supply-input").addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); supplyFind(); } });
-  // Results on a card screen: how many materials the card holder still owes, and the way to them.
-  function loadSupplyCount() {
-    $("supply-box").classList.add("hidden");
-    api("GET", "/supply").then(function (r) {
-      if (!r.count) return;
-      $("supply-count").textContent = t("supply_n", { n: r.count });
-      $("supply-box").classList.remove("hidden");
-    }).catch(function () {});
-  }
+  // On the card screen: how many 容缺 materials the card holder still owes, and the way to them.
+  function loadSupplyCount() { cardBox("/supply", "supply", "supply_n"); }
 
   // ---------------------------------------------------------------- keypads
   function keypad(boxId, displayId, maxLen, getter, setter, mask) {
