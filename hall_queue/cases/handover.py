@@ -65,21 +65,14 @@ def _on_open_ticket(session: Session, cases: list[Case]) -> set[int]:
 
 
 def ready_results(session: Session, hall: Hall, *, vault: IdentityVault, id_number: str | None = None,
-                  acceptance_no: str | None = None, code: str | None = None, lock: bool = False) -> list[Case]:
-    """The applicant's results waiting at the handover window (top-level cases: a bundle is collected whole).
+                  acceptance_no: str | None = None, code: str | None = None,
+                  lock: bool = False) -> tuple[list[Case], list[Case]]:
+    """The applicant's results waiting at the handover window (top-level cases: a bundle is collected whole):
+    those free to collect, and those already on an open handover ticket.
 
-    A result already on an open handover ticket is left out: it is on at most one (001 §7.3 统一出件 — one
-    ticket, one window, one sign-off); once that ticket is finished unhanded it may be collected again.
+    A result is on at most one open handover ticket (001 §7.3 统一出件 — one ticket, one window, one sign-off);
+    once that ticket is finished with the result still there, it may be collected again.
     """
-    found, _ = ready_and_taken(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no,
-                               code=code, lock=lock)
-    return found
-
-
-def ready_and_taken(session: Session, hall: Hall, *, vault: IdentityVault, id_number: str | None = None,
-                    acceptance_no: str | None = None, code: str | None = None,
-                    lock: bool = False) -> tuple[list[Case], list[Case]]:
-    """The ready results free to collect, and those already on an open handover ticket."""
     rows = _top_ready(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no, code=code,
                       lock=lock)
     taken = _on_open_ticket(session, rows)
@@ -108,8 +101,8 @@ def issue_pickup(session: Session, hall: Hall, *, vault: IdentityVault, now: dat
     if prev is not None:  # a retried press: the ticket exists and its cases are attached already
         cases = list(session.scalars(select(Case).where(Case.pickup_ticket_id == prev).order_by(Case.id)))
     else:
-        cases, taken = ready_and_taken(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no,
-                                       code=code, lock=True)
+        cases, taken = ready_results(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no,
+                                     code=code, lock=True)
         if not cases and taken:
             raise WrongState("这些办理结果已经取过号，请留意叫号，到出件窗口领取", code="already_on_ticket")
     if not cases:

@@ -391,13 +391,13 @@ def pickup_lookup(hall_id: int, body: PickupIn):
         def do(s: Session):
             hall = get_hall(s, hall_id)
             _count_number_lookup(s)
-            found, taken = handover.ready_and_taken(s, hall, vault=rt.vault, **args)
+            found, taken = handover.ready_results(s, hall, vault=rt.vault, **args)
             return {"count": len(found), "items": [{"acceptance_no": c.acceptance_no} for c in found],
                     "already_taken": len(taken)}, []
         return write(do)
     with rt.db.read() as s:
         hall = get_hall(s, hall_id)
-        found, taken = handover.ready_and_taken(s, hall, vault=rt.vault, **args)
+        found, taken = handover.ready_results(s, hall, vault=rt.vault, **args)
         return {"count": len(found), "items": [{"title": c.title, "acceptance_no": c.acceptance_no} for c in found],
                 "already_taken": len(taken)}
 
