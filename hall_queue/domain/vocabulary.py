@@ -247,8 +247,6 @@ CASE_DECISION_LABELS = {"approved": "准予办理", "not_approved": "不予批�
 HANDOVER_LABELS = {"pickup": "窗口领取", "courier": "邮寄送达", "on_the_spot": "当场办结"}
 # 容缺 materials (000 §9.3.6): owed → supplied; past the deadline they are overdue (an alert).
 DEFERRED_MATERIAL_STATES = ("owed", "supplied")
-# Where a 容缺 material was handed in: at a window (the clerk marks it), or scanned at the kiosk.
-SUPPLY_CHANNELS = ("window", "kiosk")
 # Pages the kiosk may scan for one owed material (a deed, a floor plan: a few pages, not a dossier).
 SUPPLY_MAX_PAGES = 10
 # Typed acceptance numbers at the kiosk (统一出件): numbers run in sequence, so look-ups by a typed number
