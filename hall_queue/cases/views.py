@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.cases import clock
 from hall_queue.cases.lifecycle import brief
+from hall_queue.cases.supply import page_views
 from hall_queue.domain.clock import iso
 from hall_queue.domain.models import (
     Case,
@@ -107,6 +108,7 @@ def case_detail(session: Session, case: Case, *, now: datetime) -> dict[str, Any
                          "tracking_no": handover.tracking_no, "id_checked": handover.id_checked}
             if handover else None,
             "scans": [{"id": a, "position": p, "content_type": ct} for a, p, ct in scans],
+            "supplied_pages": page_views(session, case),  # 容缺 materials scanned at the kiosk
             "children": [brief(k) for k in case.children]}
 
 

@@ -175,6 +175,7 @@ AUDIT_ACTION_LABELS = {
     "case.suspend": "办件挂起", "case.resume": "办件恢复", "case.decide": "作出决定", "case.result_ready": "结果待领取",
     "case.hand_over": "结果送达", "case.close": "办件办结", "case.terminate": "办件终止",
     "case.material_supplied": "容缺材料补齐", "case.follow_items": "一件事随子项办结",
+    "case.attach_page": "自助机扫描补交材料", "case.read_page": "查看补交材料页",
     "alert.long_wait": "等候超时告警", "device.fault": "设备故障", "device.recovered": "设备恢复",
     "device.register": "登记设备", "device.revoke": "停用设备", "device.rotate": "更换设备令牌",
     "device.pad_token": "生成评价器链接", "appointment.book": "预约", "appointment.cancel": "取消预约",
@@ -256,6 +257,16 @@ CASE_DECISION_LABELS = {"approved": "准予办理", "not_approved": "不予批�
 HANDOVER_LABELS = {"pickup": "窗口领取", "courier": "邮寄送达", "on_the_spot": "当场办结"}
 # 容缺 materials (000 §9.3.6): owed → supplied; past the deadline they are overdue (an alert).
 DEFERRED_MATERIAL_STATES = ("owed", "supplied")
+# Pages the kiosk may scan for one owed material (a deed, a floor plan: a few pages, not a dossier).
+SUPPLY_MAX_PAGES = 10
+# Typed acceptance numbers at the kiosk (统一出件): numbers run in sequence, so look-ups by a typed number
+# are limited per device and per client address within the window (brute force of numbers); a kiosk
+# lane of one hall stays far below (a visitor types one number, perhaps twice). Several kiosks may share
+# one address (the in-process agent, a NAT), hence the higher address limit.
+NUMBER_LOOKUP_WINDOW_S = 600
+NUMBER_LOOKUPS_PER_DEVICE = 20
+NUMBER_LOOKUPS_PER_ADDRESS = 60
+NUMBER_LOOKUP_BUSY_MESSAGE = "查询太频繁，请稍后再试，或到导办台咨询"
 # The acceptance number (受理号): per hall and year; fields {hall} {yyyy} {seq}.
 DEFAULT_ACCEPTANCE_FORMAT = "{hall}{yyyy}{seq:06d}"
 # Alerts: a running case due within this many working days is "due soon"; a reminder SMS goes out

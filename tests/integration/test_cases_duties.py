@@ -153,8 +153,8 @@ def test_deferred_material_gets_one_reminder_before_and_an_alert_after_its_deadl
     assert "deferred_overdue" in kinds
     detail = api.get(f"/api/v1/cases/{c['id']}", token=api.token("dept-ss")).get_json()
     mid = detail["deferred_materials"][0]["id"]
-    assert api.post(f"/api/v1/deferred-materials/{mid}/supply", {"via": "kiosk"},
-                    token=api.tokens["kiosk"]).status_code == 200
+    assert api.post(f"/api/v1/deferred-materials/{mid}/supply", {"via": "window"},
+                    token=api.token("clerk01")).status_code == 200
     cleared = [e.payload.get("kind") for e in run() if e.name == "alert_cleared"]
     assert "deferred_overdue" in cleared
 

@@ -37,6 +37,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "case_special_start": APPROVAL, "case_special_end": APPROVAL, "case_suspend": APPROVAL, "case_resume": APPROVAL,
     "case_decide": APPROVAL, "case_result_ready": APPROVAL, "case_hand_over": APPROVAL, "case_close": APPROVAL,
     "supply_material": STAFF | {"kiosk"}, "pickup_lookup": STAFF | {"kiosk"}, "pickup_issue": STAFF | {"kiosk"},
+    "deferred_supply_lookup": STAFF | {"kiosk"}, "supply_page": frozenset({"kiosk"}), "case_attachment": APPROVAL,
     "pickup_cases": STAFF, "document_pdf": STAFF, "document_print": STAFF, "case_progress": PUBLIC,
     "case_indicators": MANAGERS, "case_indicators_csv": MANAGERS, "list_departments": APPROVAL,
     "add_department": MANAGERS, "put_case_settings": MANAGERS, "add_integration_token": MANAGERS,
