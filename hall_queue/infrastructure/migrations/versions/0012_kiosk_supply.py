@@ -1,7 +1,7 @@
 """容缺 materials scanned at the kiosk (case_attachments) and the limit on typed acceptance numbers (lookup_hits)
 
-Revision ID: 0011_kiosk_supply
-Revises: 0006_service_levels
+Revision ID: 0012_kiosk_supply
+Revises: 0011_feedback_public
 Create Date: 2026-12-06 07:40:00
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011_kiosk_supply'
-down_revision = '0006_service_levels'
+revision = '0012_kiosk_supply'
+down_revision = '0011_feedback_public'
 branch_labels = None
 depends_on = None
 
