@@ -4,7 +4,8 @@ Thin adapters over ``catalog_admin`` (STYLE rule 6). Managers configure their ow
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from flask import Response, g, request
 from pydantic import BaseModel, ConfigDict, create_model
