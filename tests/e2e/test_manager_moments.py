@@ -10,14 +10,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.e2e.browser import (
-    api_call,
-    demo_server,
-    login,
-    require_chromium,
-    shot,
-    staff_token,
-)
+from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
 
 require_chromium()
 

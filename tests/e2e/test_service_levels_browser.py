@@ -7,14 +7,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import (
-    api_call,
-    demo_server,
-    login,
-    require_chromium,
-    shot,
-    staff_token,
-)
+from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
 
 require_chromium()
 
