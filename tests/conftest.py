@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import pg_admin as _pg_admin
+from bench.harness import postgres_available
 from hall_queue import create_app
 from hall_queue.domain.clock import ManualClock
 from hall_queue.infrastructure.db import Database
@@ -26,25 +28,8 @@ def clock() -> ManualClock:
     return ManualClock(MONDAY_10AM)
 
 
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 _pg_template: dict[str, str] = {}
-
-
-def postgres_available() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(PG_ADMIN_DSN, connect_timeout=3).close()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _pg_admin():
-    import psycopg
-
-    return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
 
 
 def new_postgres_database(*, empty: bool = False) -> str:

@@ -4,8 +4,6 @@ signed, in order per rating, with the fields the platforms file it under."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -16,12 +14,13 @@ from hall_queue.feedback import provincial
 from hall_queue.infrastructure.webhooks import verify
 from tests.integration.test_admin_desk import pad_token
 from tests.integration.test_rating_loop import serve_visit
+from tests.webhook_receiver import WebhookReceiver
 
 SECRET = "province-secret-0123456789"
 REGION = "220102000000"
 
 
-class Receiver:
+class Receiver(WebhookReceiver):
     """A platform that answers 503 while ``down`` and records every message it accepted (2xx)."""
 
     def __init__(self) -> None:
@@ -29,35 +28,17 @@ class Receiver:
         self.accepted: list[tuple[str, dict]] = []
         self.refused = 0
         self.bad_signatures = 0
-        receiver = self
+        super().__init__("/ratings")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                if receiver.down:
-                    receiver.refused += 1
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                if not verify(SECRET, self.headers["X-OneVisit-Signature"], body):
-                    receiver.bad_signatures += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                receiver.accepted.append((self.headers["X-OneVisit-Event"], json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ratings"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, headers, body: str) -> int:
+        if self.down:
+            self.refused += 1
+            return 503
+        if not verify(SECRET, headers["X-OneVisit-Signature"], body):
+            self.bad_signatures += 1
+            return 401
+        self.accepted.append((headers["X-OneVisit-Event"], json.loads(body)))
+        return 200
 
 
 @pytest.fixture
