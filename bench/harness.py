@@ -55,7 +55,7 @@ class ServerProcess:
         return subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", *args], env=self.env, capture_output=True,
                               text=True, timeout=120, check=True)
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 90.0) -> "ServerProcess":  # a loaded 2-core machine needs more than 30 s
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.entrypoints.cli", "run", "--port", str(self.port),
                                           *self.args],
