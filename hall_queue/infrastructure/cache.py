@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 _MISSING = object()
 _by_table: dict[str, list[TtlCache]] = {}
 _CHANGED = "onevisit_changed_tables"
+_STALE_KEYS = "onevisit_stale_cache_keys"
 
 
 class TtlCache:
@@ -51,6 +52,14 @@ class TtlCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def forget_after_commit(self, session: Session, key: Hashable) -> None:
+        """Drop ``key`` once ``session`` commits (a value that one row's change makes stale, not a whole table's)."""
+        session.info.setdefault(_STALE_KEYS, []).append((self, (_namespace(session), key)))
+
+    def _drop(self, full_key: tuple[str, Hashable]) -> None:
+        with self._lock:
+            self._entries.pop(full_key, None)
 
 
 MISSING = _MISSING
@@ -91,6 +100,8 @@ def _note_statement(state: Any) -> None:
 def _clear_after_commit(session: Session) -> None:
     if changed := session.info.pop(_CHANGED, None):
         forget(*changed)
+    for cache, full_key in session.info.pop(_STALE_KEYS, ()):
+        cache._drop(full_key)
 
 # No rollback hook: a change noted in a transaction that then rolls back only clears a cache for
 # nothing, which costs a miss — never a stale answer.

@@ -45,7 +45,7 @@ from hall_queue.domain.events import (
 )
 from hall_queue.domain.models import IN_HAND_STATUSES, OUTCOMES, Hall, Queue, Ticket, Window
 from hall_queue.queueing import claiming
-from hall_queue.queueing.estimates import queue_stats_due
+from hall_queue.queueing.estimates import pace_changed, queue_stats_due
 from hall_queue.queueing.presenters import ticket_view
 from hall_queue.queueing.ticketing import queue_stats
 
@@ -402,6 +402,7 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
         ticket.started_at = ticket.called_at or now
     ticket.status = "done"
     ticket.finished_at = now
+    pace_changed(session, ticket.queue_id)  # the queue's cached pace is read afresh once this commits
     ticket.closed_at = now
     ticket.outcome = outcome
     ticket.outcome_note = note

@@ -1,6 +1,7 @@
 """People ahead and estimated waits."""
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,17 +10,23 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.events import DomainEvent, QueueStatsChanged
+from hall_queue.domain.vocabulary import ESTIMATE_DEFAULT_CV, ESTIMATE_MIN_SAMPLE, ESTIMATE_SAMPLE
+from hall_queue.infrastructure.cache import MISSING, TtlCache
 from hall_queue.infrastructure.db import core
 from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
 
 ROLLING_WINDOW = 20
+# A queue's pace changes only when one of its tickets is finished: a finish in this process drops the
+# entry when it commits (``pace_changed``); another process's finishes are seen within the time to live.
+PACE_TTL_S = 30.0
+_paces = TtlCache(PACE_TTL_S, set())
 
 # Built once: these run on every ticket issued and every call (see routing.py on why).
 _RECENT_SERVICES = (
     select(Ticket.started_at, Ticket.finished_at)
     .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "done", Ticket.started_at.is_not(None),
            Ticket.finished_at.is_not(None))
-    .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(ROLLING_WINDOW)
+    .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(max(ROLLING_WINDOW, ESTIMATE_SAMPLE))
 )
 _SERVING_WINDOWS = (
     select(func.count()).select_from(Window).join(WindowQueue, WindowQueue.window_id == Window.id)
@@ -45,11 +52,47 @@ def _queue_id(queue) -> int:
     return queue if isinstance(queue, int) else queue.id
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How fast a queue is served: the screens' rolling mean, and the mean and spread the wait range uses."""
+
+    rolling_s: float  # mean of the last ``ROLLING_WINDOW`` services (or the hall default)
+    mean_s: float  # mean and spread of the last ``ESTIMATE_SAMPLE`` (issue 17; the default with its CV when few)
+    sd_s: float
+
+
+def queue_pace(session: Session, queue, default_s: int) -> Pace:
+    """Return the queue's pace from one read of its recent services, cached per queue (``PACE_TTL_S``).
+
+    Issuing and calling both need it; reading it on every request cost one or two statements held
+    under the writer lock (issue 19).
+    """
+    qid = _queue_id(queue)
+    hit = _paces.get(session, qid)
+    if hit is not MISSING and hit[0] == default_s:
+        return hit[1]
+    rows = core(session).execute(_RECENT_SERVICES, {"queue_id": qid}).all()
+    durations = [(f - s).total_seconds() for s, f in rows if f >= s]
+    recent = durations[:ROLLING_WINDOW]
+    rolling = sum(recent) / len(recent) if recent else float(default_s)
+    sample = durations[:ESTIMATE_SAMPLE]
+    if len(sample) < ESTIMATE_MIN_SAMPLE:
+        mean, sd = float(default_s), float(default_s) * ESTIMATE_DEFAULT_CV
+    else:
+        mean, sd = statistics.fmean(sample), statistics.pstdev(sample)
+    pace = Pace(rolling, mean, sd)
+    _paces.put(session, qid, (default_s, pace))
+    return pace
+
+
+def pace_changed(session: Session, queue_id: int) -> None:
+    """Note that a ticket of the queue was finished in this transaction: its pace is read afresh after commit."""
+    _paces.forget_after_commit(session, queue_id)
+
+
 def rolling_service_s(session: Session, queue, default_s: int) -> float:
     """Return the mean service time of the queue's last 20 finished tickets (or the default)."""
-    rows = core(session).execute(_RECENT_SERVICES, {"queue_id": _queue_id(queue)}).all()
-    durations = [(f - s).total_seconds() for s, f in rows if f >= s]
-    return sum(durations) / len(durations) if durations else float(default_s)
+    return queue_pace(session, queue, default_s).rolling_s
 
 
 def serving_windows(session: Session, queue_id: int) -> int:

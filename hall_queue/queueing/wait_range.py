@@ -21,16 +21,17 @@ ZMS rule (position × mean service ÷ open windows, printed as 0.8×–1.0×).
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from hall_queue.domain.models import Ticket, Window, WindowQueue
-from hall_queue.domain.vocabulary import (ESTIMATE_DEFAULT_CV, ESTIMATE_MIN_SAMPLE, ESTIMATE_MIN_WIDTH_S,
-                                          ESTIMATE_RANGE_Z, ESTIMATE_SAMPLE, ESTIMATE_STAFFING_SLACK, IN_HAND_STATUSES)
+from hall_queue.domain.vocabulary import (ESTIMATE_MIN_WIDTH_S, ESTIMATE_RANGE_Z, ESTIMATE_STAFFING_SLACK,
+                                          IN_HAND_STATUSES)
+from hall_queue.infrastructure.db import core
+from hall_queue.queueing.estimates import queue_pace
 
 
 @dataclass(frozen=True)
@@ -72,35 +73,37 @@ def _hours(minutes: int) -> str:
     return f"{h} 小时 {m} 分钟" if m else f"{h} 小时"
 
 
-def _pace(session: Session, queue_id: int, default_s: int) -> tuple[float, float]:
-    rows = session.execute(select(Ticket.started_at, Ticket.finished_at)
-                           .where(Ticket.queue_id == queue_id, Ticket.status == "done",
-                                  Ticket.started_at.is_not(None), Ticket.finished_at.is_not(None))
-                           .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(ESTIMATE_SAMPLE)).all()
-    durations = [(f - s).total_seconds() for s, f in rows if f >= s]
-    if len(durations) < ESTIMATE_MIN_SAMPLE:
-        return float(default_s), float(default_s) * ESTIMATE_DEFAULT_CV
-    return statistics.fmean(durations), statistics.pstdev(durations)
+# The windows that serve a queue now, each with every queue it serves, whether that queue has visitors
+# waiting and whether the window holds a ticket: one statement (it was four) for ``_windows``.
+_other = aliased(WindowQueue)
+_SERVING_SHAPE = (
+    select(WindowQueue.window_id, _other.queue_id, _other.role,
+           exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(IN_HAND_STATUSES)),
+           exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"))
+    .select_from(WindowQueue)
+    .join(Window, Window.id == WindowQueue.window_id)
+    .join(_other, _other.window_id == WindowQueue.window_id)
+    .where(WindowQueue.queue_id == bindparam("queue_id"), Window.is_open.is_(True), Window.clerk_id.is_not(None),
+           Window.paused_at.is_(None), Window.covered_by_id.is_(None))
+    .order_by(WindowQueue.window_id)
+)
 
 
-def _windows(session: Session, queue_id: int, waiting_queues: set[int]) -> tuple[float, int]:
+def _windows(session: Session, queue_id: int) -> tuple[float, int]:
     """Effective windows serving the queue (shared windows as fractions) and how many of them stand idle."""
-    serving = list(session.scalars(select(Window.id).join(WindowQueue, WindowQueue.window_id == Window.id)
-                                   .where(WindowQueue.queue_id == queue_id, Window.is_open.is_(True),
-                                          Window.clerk_id.is_not(None), Window.paused_at.is_(None),
-                                          Window.covered_by_id.is_(None))))
-    if not serving:
-        return 0.0, 0
     served: dict[int, dict[str, set[int]]] = {}
-    for wid, qid, role in session.execute(select(WindowQueue.window_id, WindowQueue.queue_id, WindowQueue.role)
-                                          .where(WindowQueue.window_id.in_(serving))):
+    busy: set[int] = set()
+    waiting_queues: set[int] = set()
+    for wid, qid, role, holding, waiting in core(session).execute(_SERVING_SHAPE, {"queue_id": queue_id}):
         served.setdefault(wid, {"primary": set(), "helper": set()})["primary" if role == "primary" else "helper"].add(qid)
-    busy = set(session.scalars(select(Ticket.window_id).where(Ticket.window_id.in_(serving),
-                                                             Ticket.status.in_(IN_HAND_STATUSES))))
+        if holding:
+            busy.add(wid)
+        if waiting:
+            waiting_queues.add(qid)
     total, idle = 0.0, 0
     here = waiting_queues | {queue_id}
-    for wid in serving:
-        primary, helpers = served[wid]["primary"], served[wid]["helper"]
+    for wid, roles in served.items():
+        primary, helpers = roles["primary"], roles["helper"]
         if queue_id in primary:
             total += 1 / max(1, len(primary & here))
         elif not (primary & waiting_queues):
@@ -138,21 +141,25 @@ def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, defaul
 
 
 def estimate_wait_range(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int,
-                        priority_class: str, now: datetime, default_s: int, ahead: int | None = None) -> WaitRange:
-    """Return the position and wait range of the waiting ticket ``ticket_id`` (calling key ``key``)."""
+                        priority_class: str, now: datetime, default_s: int, ahead: int | None = None,
+                        last_in_line: bool = False) -> WaitRange:
+    """Return the position and wait range of the waiting ticket ``ticket_id`` (calling key ``key``).
+
+    ``last_in_line``: the ticket was just issued with the queue's highest key, so nobody waits behind
+    it and no booking behind can be placed before it (the issue path's statement is saved).
+    """
     before = or_(Ticket.queue_key < key, and_(Ticket.queue_key == key, Ticket.id < ticket_id))
     if ahead is None:
         ahead = session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", before)) or 0
-    waiting_queues = set(session.scalars(select(Ticket.queue_id).where(
-        Ticket.hall_id == hall_id, Ticket.status == "waiting").distinct()))
-    windows, idle = _windows(session, queue_id, waiting_queues)
+    windows, idle = _windows(session, queue_id)
     if windows <= 0:
         return WaitRange(ahead, 0, 0, 0.0)
-    mean, sd = _pace(session, queue_id, default_s)
+    pace = queue_pace(session, queue_id, default_s)
+    mean, sd = pace.mean_s, pace.sd_s
     expected, _, _ = _range(ahead, idle, windows, mean, sd)
     position = ahead
-    if priority_class != "appointment":
+    if priority_class != "appointment" and not last_in_line:
         # Bookings behind in the list are called first once their slot begins (the ``appointment`` rule).
         position += session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.priority_class == "appointment",
