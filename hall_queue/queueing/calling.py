@@ -402,7 +402,7 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
         ticket.started_at = ticket.called_at or now
     ticket.status = "done"
     ticket.finished_at = now
-    pace_changed(session, ticket.queue_id)  # the queue's cached pace is read afresh once this commits
+    pace_changed(session, ticket.queue_id, ticket.started_at, now)  # the queue's cached pace takes it in at commit
     ticket.closed_at = now
     ticket.outcome = outcome
     ticket.outcome_note = note

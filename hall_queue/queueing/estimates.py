@@ -59,35 +59,47 @@ class Pace:
     rolling_s: float  # mean of the last ``ROLLING_WINDOW`` services (or the hall default)
     mean_s: float  # mean and spread of the last ``ESTIMATE_SAMPLE`` (issue 17; the default with its CV when few)
     sd_s: float
+    durations: tuple[float, ...] = ()  # the recent services, newest first, that gave these figures
+    default_s: int = 0
+
+    @classmethod
+    def of(cls, durations: tuple[float, ...], default_s: int) -> Pace:
+        recent = durations[:ROLLING_WINDOW]
+        rolling = sum(recent) / len(recent) if recent else float(default_s)
+        sample = durations[:ESTIMATE_SAMPLE]
+        if len(sample) < ESTIMATE_MIN_SAMPLE:
+            mean, sd = float(default_s), float(default_s) * ESTIMATE_DEFAULT_CV
+        else:
+            mean, sd = statistics.fmean(sample), statistics.pstdev(sample)
+        return cls(rolling, mean, sd, durations[:max(ROLLING_WINDOW, ESTIMATE_SAMPLE)], default_s)
+
+    def with_service(self, seconds: float) -> Pace:
+        """The pace once one more service of ``seconds`` has ended (the newest)."""
+        return Pace.of((seconds, *self.durations), self.default_s)
 
 
 def queue_pace(session: Session, queue, default_s: int) -> Pace:
     """Return the queue's pace from one read of its recent services, cached per queue (``PACE_TTL_S``).
 
     Issuing and calling both need it; reading it on every request cost one or two statements held
-    under the writer lock (issue 19).
+    under the writer lock (issue 19). A finish here updates the cached pace when it commits
+    (``pace_changed``), so the call that follows reads nothing either.
     """
     qid = _queue_id(queue)
     hit = _paces.get(session, qid)
-    if hit is not MISSING and hit[0] == default_s:
-        return hit[1]
+    if hit is not MISSING and hit.default_s == default_s:
+        return hit
     rows = core(session).execute(_RECENT_SERVICES, {"queue_id": qid}).all()
-    durations = [(f - s).total_seconds() for s, f in rows if f >= s]
-    recent = durations[:ROLLING_WINDOW]
-    rolling = sum(recent) / len(recent) if recent else float(default_s)
-    sample = durations[:ESTIMATE_SAMPLE]
-    if len(sample) < ESTIMATE_MIN_SAMPLE:
-        mean, sd = float(default_s), float(default_s) * ESTIMATE_DEFAULT_CV
-    else:
-        mean, sd = statistics.fmean(sample), statistics.pstdev(sample)
-    pace = Pace(rolling, mean, sd)
-    _paces.put(session, qid, (default_s, pace))
+    pace = Pace.of(tuple((f - s).total_seconds() for s, f in rows if f >= s), default_s)
+    _paces.put(session, qid, pace)
     return pace
 
 
-def pace_changed(session: Session, queue_id: int) -> None:
-    """Note that a ticket of the queue was finished in this transaction: its pace is read afresh after commit."""
-    _paces.forget_after_commit(session, queue_id)
+def pace_changed(session: Session, queue_id: int, started_at: datetime, finished_at: datetime) -> None:
+    """Note a service of the queue ended in this transaction: its cached pace takes it in once this commits."""
+    if finished_at >= started_at:
+        seconds = (finished_at - started_at).total_seconds()
+        _paces.update_after_commit(session, queue_id, lambda pace: pace.with_service(seconds))
 
 
 def rolling_service_s(session: Session, queue, default_s: int) -> float:
