@@ -207,7 +207,7 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
 
         hall_id, kiosk = db.run_write(build)
         db.dispose()
-        server.start()
+        server.start(timeout=180)  # a loaded shared machine can take more than 30 s to start gunicorn
         base = server.url
         bases = [f"http://127.0.0.1:{server.port + i}" for i in range(workers)]
         for b in bases[1:]:

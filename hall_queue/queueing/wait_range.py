@@ -20,12 +20,11 @@ ZMS rule (position × mean service ÷ open windows, printed as 0.8×–1.0×).
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from hall_queue.domain.clock import epoch_seconds
 from hall_queue.domain.models import Ticket, Window, WindowQueue
@@ -34,15 +33,15 @@ from hall_queue.domain.vocabulary import (
     ESTIMATE_HEAD_CALLS,
     ESTIMATE_HISTORY_S,
     ESTIMATE_LOOKBACK,
-    ESTIMATE_MIN_SAMPLE,
     ESTIMATE_MIN_WIDTH_S,
     ESTIMATE_MIN_WINDOWS,
     ESTIMATE_PRIOR_CALLS,
     ESTIMATE_RANGE_Z,
-    ESTIMATE_SAMPLE,
     IN_HAND_STATUSES,
     TICKET_STATUSES,
 )
+from hall_queue.infrastructure.db import core
+from hall_queue.queueing.estimates import queue_pace
 
 
 @dataclass(frozen=True)
@@ -203,35 +202,37 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
 
 
 # ----------------------------------------------------------------------------------------------- the reads
-def _pace(session: Session, queue_id: int, default_s: int) -> tuple[float, int]:
-    rows = session.execute(select(Ticket.started_at, Ticket.finished_at)
-                           .where(Ticket.queue_id == queue_id, Ticket.status == "done",
-                                  Ticket.started_at.is_not(None), Ticket.finished_at.is_not(None))
-                           .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(ESTIMATE_SAMPLE)).all()
-    durations = [(f - s).total_seconds() for s, f in rows if f >= s]
-    if len(durations) < ESTIMATE_MIN_SAMPLE:
-        return float(default_s), len(durations)
-    return statistics.fmean(durations), len(durations)
+# The windows that serve a queue now, each with every queue it serves, whether that queue has visitors
+# waiting and whether the window holds a ticket: one statement (it was four) for ``_windows``.
+_other = aliased(WindowQueue)
+_SERVING_SHAPE = (
+    select(WindowQueue.window_id, _other.queue_id, _other.role,
+           exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(IN_HAND_STATUSES)),
+           exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"))
+    .select_from(WindowQueue)
+    .join(Window, Window.id == WindowQueue.window_id)
+    .join(_other, _other.window_id == WindowQueue.window_id)
+    .where(WindowQueue.queue_id == bindparam("queue_id"), Window.is_open.is_(True), Window.clerk_id.is_not(None),
+           Window.paused_at.is_(None), Window.covered_by_id.is_(None))
+    .order_by(WindowQueue.window_id)
+)
 
 
-def _windows(session: Session, queue_id: int, waiting_queues: set[int]) -> tuple[float, int, int]:
-    """Windows serving the queue: how many, effective (shared windows as fractions), and how many stand idle."""
-    serving = list(session.scalars(select(Window.id).join(WindowQueue, WindowQueue.window_id == Window.id)
-                                   .where(WindowQueue.queue_id == queue_id, Window.is_open.is_(True),
-                                          Window.clerk_id.is_not(None), Window.paused_at.is_(None),
-                                          Window.covered_by_id.is_(None))))
-    if not serving:
-        return 0.0, 0, 0
+def _windows(session: Session, queue_id: int) -> tuple[float, int, int]:
+    """Windows serving the queue: effective (shared windows as fractions), how many stand idle, how many in all."""
     served: dict[int, dict[str, set[int]]] = {}
-    for wid, qid, role in session.execute(select(WindowQueue.window_id, WindowQueue.queue_id, WindowQueue.role)
-                                          .where(WindowQueue.window_id.in_(serving))):
+    busy: set[int] = set()
+    waiting_queues: set[int] = set()  # of the queues these windows serve: only those can share a window
+    for wid, qid, role, holding, waiting in core(session).execute(_SERVING_SHAPE, {"queue_id": queue_id}):
         served.setdefault(wid, {"primary": set(), "helper": set()})["primary" if role == "primary" else "helper"].add(qid)
-    busy = set(session.scalars(select(Ticket.window_id).where(Ticket.window_id.in_(serving),
-                                                             Ticket.status.in_(IN_HAND_STATUSES))))
+        if holding:
+            busy.add(wid)
+        if waiting:
+            waiting_queues.add(qid)
     total, idle = 0.0, 0
     here = waiting_queues | {queue_id}
-    for wid in serving:
-        primary, helpers = served[wid]["primary"], served[wid]["helper"]
+    for wid, roles in served.items():
+        primary, helpers = roles["primary"], roles["helper"]
         if queue_id in primary:
             total += 1 / max(1, len(primary & here))
         elif not (primary & waiting_queues):
@@ -239,7 +240,7 @@ def _windows(session: Session, queue_id: int, waiting_queues: set[int]) -> tuple
         else:
             continue
         idle += wid not in busy
-    return total, idle, len(serving)
+    return total, idle, len(served)
 
 
 def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float):
@@ -264,25 +265,27 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
 
 
 def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int, priority_class: str,
-                now: datetime, default_s: int, ahead: int | None = None,
-                history_s: float = ESTIMATE_HISTORY_S) -> WaitInputs:
-    """Read what ``wait_estimate`` needs for the waiting ticket ``ticket_id`` (calling key ``key``)."""
+                now: datetime, default_s: int, ahead: int | None = None, history_s: float = ESTIMATE_HISTORY_S,
+                last_in_line: bool = False) -> WaitInputs:
+    """Read what ``wait_estimate`` needs for the waiting ticket ``ticket_id`` (calling key ``key``).
+
+    ``last_in_line``: the ticket was just issued with the queue's highest key, so no booking waits behind it
+    (the issue path saves that read). The queue's service pace comes from the per-process cache.
+    """
     before = or_(Ticket.queue_key < key, and_(Ticket.queue_key == key, Ticket.id < ticket_id))
     if ahead is None:
         ahead = session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", before)) or 0
-    waiting_queues = set(session.scalars(select(Ticket.queue_id).where(
-        Ticket.hall_id == hall_id, Ticket.status == "waiting").distinct()))
-    windows, idle, serving = _windows(session, queue_id, waiting_queues)
+    windows, idle, serving = _windows(session, queue_id)
     if serving == 0:
         return WaitInputs(ahead, priority_class, 0, 0.0, 0, float(default_s))
-    mean, samples = _pace(session, queue_id, default_s)
+    pace = queue_pace(session, queue_id, default_s)
     bookings: tuple[float, ...] = ()
-    if priority_class != "appointment":
+    if priority_class != "appointment" and not last_in_line:
         bookings = tuple((slot - now).total_seconds() for slot in session.scalars(select(Ticket.slot_start).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.priority_class == "appointment",
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before)))
-    return WaitInputs(ahead, priority_class, serving, windows, idle, mean, samples, bookings,
+    return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
                       _history(session, queue_id, ticket_id, now, history_s))
 
 
@@ -297,8 +300,10 @@ def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, defaul
 
 
 def estimate_wait_range(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int,
-                        priority_class: str, now: datetime, default_s: int, ahead: int | None = None) -> WaitRange:
+                        priority_class: str, now: datetime, default_s: int, ahead: int | None = None,
+                        last_in_line: bool = False) -> WaitRange:
     """Return the position and wait range of the waiting ticket ``ticket_id`` (calling key ``key``)."""
     est = wait_estimate(wait_inputs(session, hall_id=hall_id, queue_id=queue_id, key=key, ticket_id=ticket_id,
-                                    priority_class=priority_class, now=now, default_s=default_s, ahead=ahead))
+                                    priority_class=priority_class, now=now, default_s=default_s, ahead=ahead,
+                                    last_in_line=last_in_line))
     return WaitRange(est.position, int(round(est.low_s)), int(round(est.high_s)), est.windows)
