@@ -46,12 +46,13 @@ def counted(db):
             event.remove(e, "before_cursor_execute", on_execute)
 
 
-def test_an_issue_takes_nine_statements_and_still_tells_the_wait_range(api, db):
+def test_an_issue_takes_ten_statements_and_still_tells_the_wait_range(api, db):
     api.sign_in("clerk01", 1)
     api.issue("SS001")  # warm: the slot's row, cached routes and settings
     with counted(db) as seen:
         t = api.issue("SS001")
-    assert len(seen) <= 9, seen
+    # nine, and the wait range's read of the queue's last half hour (issue 17's estimator), after commit
+    assert len(seen) <= 10, seen
     assert t["wait_position"] == 1 and "分钟" in t["wait_text"] and t["wait_low_s"] < t["wait_high_s"]
 
 
