@@ -31,7 +31,8 @@ demo: install
 	$(BIN)/onevisit run --host $(HOST) --port $(PORT)
 
 # The suite runs in TEST_JOBS worker processes (pytest-xdist), a test file per worker at a time: most
-# tests wait on a server process, a browser or a database, so three workers keep two cores busy (clean clones: 811–1,023 s with three, 944 s with four; the run ends in a tail of the biggest files).
+# tests wait on a server process, a browser or a database, so three workers keep two cores busy. Files go
+# out longest first by tests/timings.json (tests/scheduling.py); ONEVISIT_RECORD_TIMINGS=1 rewrites it.
 TEST_JOBS ?= 3
 
 test: install-dev

@@ -2,9 +2,10 @@
 
 Each visitor's ticket is issued in the hall-day simulation (``bench.hall_day``: the real domain services
 on SQLite with a manual clock, breaks and the A/B lunch relay, appointments, recalls, transfers). At the
-moment of issue three estimates are taken from the database as it then stands:
+moment of issue the inputs of the new estimator are read from the database as it then stands
+(``wait_range.wait_inputs``, the server's own reads) together with two older figures:
 
-* ``range`` — the new estimator (``hall_queue.queueing.wait_range``): low–high seconds;
+* ``range`` — the new estimator (``wait_range.wait_estimate``, the pure function the server calls): low–high;
 * ``today`` — the single figure the kiosk printed before (``estimates.estimated_wait_s``: rolling mean ×
   people ahead ÷ open windows); its "range" is the point itself;
 * ``zms`` — Munich ZMS's rule: people ahead × mean service time ÷ open windows, printed as 0.8×–1.0×.
@@ -13,8 +14,14 @@ When the day is over each is compared with the visitor's actual wait (issue → 
 error of the point (the range's midpoint), share of actual waits inside the printed range, median range
 width. Loads are set by the number of visitors and reported as the measured window utilisation.
 
-Prints one JSON object as its last line. Usage:
-``python -m bench.estimates_bench [--quick] [--seeds 1 2] [--loads 50 65 85] [--out bench/out/estimates.json]``.
+Two sets of days: ``standard`` (the hall day's morning-peak arrivals and field mix) and ``afternoon`` (a
+flat morning, the peak after lunch, more on-the-spot fields) — the estimator's constants were chosen on
+``standard`` seeds 1 and 2 only, so the other seeds and the other set are out of sample. Every day's
+inputs are kept (``--keep DIR``), so ``--replay DIR`` scores the estimator again without simulating.
+
+Prints one JSON object as its last line. Usage: ``python -m bench.estimates_bench [--quick]
+[--sets standard afternoon] [--seeds 1 2 3] [--loads 50 65 85] [--out bench/out/estimates.json]
+[--keep DIR | --replay DIR]``.
 """
 from __future__ import annotations
 
@@ -24,53 +31,86 @@ import random
 import statistics
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bench.hall_day import Simulation, make_visitors
 from hall_queue.domain.models import Hall, Ticket
-from hall_queue.queueing.estimates import estimated_wait_s, people_ahead, rolling_service_s, serving_windows
-from hall_queue.queueing.wait_range import ticket_wait_range
+from hall_queue.queueing.estimates import (
+    estimated_wait_s,
+    people_ahead,
+    rolling_service_s,
+    serving_windows,
+)
+from hall_queue.queueing.wait_range import (
+    EstimateParams,
+    WaitInputs,
+    wait_estimate,
+    wait_inputs,
+)
 
 # Visitors per day giving about this utilisation of the simulated hall's 20 windows (546 measured 47 %).
 VISITORS_FOR_LOAD = {50: 580, 65: 760, 85: 990}
 TARGETS = {"mae_min": 5.0, "inside": 0.80, "median_width_min": 15.0}
+# Arrival patterns: (share of arrivals per hour from 08:30, share of the six fields) — None = hall_day's own.
+SETS = {"standard": (None, None),
+        "afternoon": ([0.07, 0.09, 0.10, 0.10, 0.08, 0.13, 0.17, 0.15, 0.11], [0.12, 0.12, 0.28, 0.12, 0.22, 0.14])}
+DEFAULT_PARAMS = EstimateParams()  # the server's constants
+RECORD_HISTORY_S = 3600  # the inputs keep an hour of history, so a replay may try a longer one than the server
 
 
 class EstimatingSimulation(Simulation):
-    """The hall day, with the three estimates taken at every ticket's issue."""
+    """The hall day, with the estimators' inputs taken at every ticket's issue."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.estimates: dict[int, dict[str, tuple[float, float]]] = {}
-        self.called_at_once: set[int] = set()
+        self.records: dict[int, dict] = {}
 
     def on_arrive(self, visitor) -> None:
         super().on_arrive(visitor)
         tid = visitor.ticket_id
-        if tid is None or tid in self.estimates:
+        if tid is None or tid in self.records:
             return
         now = self.clock.now()
         with self.db.read() as s:
             t = s.get(Ticket, tid)
             if t.status != "waiting":  # called at once by an idle window: every estimator says "now"
-                self.estimates[tid] = {k: (0.0, 0.0) for k in ("range", "today", "zms")}
-                self.called_at_once.add(tid)
+                self.records[tid] = {"at_once": True}
                 return
             hall = s.get(Hall, t.hall_id)
             ahead = people_ahead(s, t)
-            rng = ticket_wait_range(s, t, now=now, default_s=hall.default_service_s, ahead=ahead)
+            inputs = wait_inputs(s, hall_id=t.hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
+                                 priority_class=t.priority_class, now=now, default_s=hall.default_service_s,
+                                 ahead=ahead, history_s=RECORD_HISTORY_S)
             today = float(estimated_wait_s(s, t.queue_id, ahead, hall.default_service_s))
             zms = ahead * rolling_service_s(s, t.queue_id, hall.default_service_s) / max(serving_windows(s, t.queue_id), 1)
-        self.estimates[tid] = {"range": (float(rng.low_s), float(rng.high_s)), "today": (today, today),
-                               "zms": (0.8 * zms, zms)}
+        self.records[tid] = {"at_once": False, "inputs": asdict(inputs), "today": today, "zms": zms}
 
     def actual_waits(self) -> dict[int, float]:
         with self.db.read() as s:
             rows = s.execute(select(Ticket.id, Ticket.issued_at, Ticket.called_at)
-                             .where(Ticket.id.in_(list(self.estimates)), Ticket.called_at.is_not(None))).all()
+                             .where(Ticket.id.in_(list(self.records)), Ticket.called_at.is_not(None))).all()
         return {tid: (called - issued).total_seconds() for tid, issued, called in rows}
+
+
+def inputs_of(record: dict) -> WaitInputs:
+    """The ``WaitInputs`` kept in a day's record (JSON turns tuples into lists)."""
+    d = dict(record["inputs"])
+    d["bookings"] = tuple(d["bookings"])
+    d["history"] = tuple(tuple(h) for h in d["history"])
+    return WaitInputs(**d)
+
+
+def estimates(record: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict[str, tuple[float, float]]:
+    """The three estimators' (low, high) seconds for one recorded ticket."""
+    if record["at_once"]:
+        return {k: (0.0, 0.0) for k in ("range", "today", "zms")}
+    est = wait_estimate(inputs_of(record), params)
+    # The server prints whole seconds (``WaitRange``), so the benchmark scores the same.
+    return {"range": (float(round(est.low_s)), float(round(est.high_s))), "today": (record["today"], record["today"]),
+            "zms": (0.8 * record["zms"], record["zms"])}
 
 
 def score(pairs: list[tuple[tuple[float, float], float]]) -> dict:
@@ -86,65 +126,126 @@ def score(pairs: list[tuple[tuple[float, float], float]]) -> dict:
             "mean_bias_min": round(statistics.fmean(bias) / 60, 2), "n": len(pairs)}
 
 
-def run_day(seed: int, visitors: int, work: Path) -> dict:
-    people = make_visitors(visitors, random.Random(seed))
+def simulate_day(pattern: str, seed: int, visitors: int, work: Path) -> dict:
+    """Run one hall day; return its figures and every ticket's record with the actual wait."""
+    hourly, fields = SETS[pattern]
+    people = make_visitors(visitors, random.Random(seed), hourly=hourly, field_share=fields)
     sim = EstimatingSimulation(people, silo=False, seed=seed, workdir=work)
     report = sim.run()
     actual = sim.actual_waits()
-    out = {"seed": seed, "visitors": len(people), "utilisation": report["window_utilisation"],
-           "mean_wait_min": round(report["mean_wait_s"] / 60, 2)}
+    return {"set": pattern, "seed": seed, "visitors": len(people), "utilisation": report["window_utilisation"],
+            "mean_wait_min": round(report["mean_wait_s"] / 60, 2),
+            "records": [r | {"ticket": t, "actual_s": actual[t]} for t, r in sim.records.items() if t in actual]}
+
+
+def score_day(day: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict:
+    """Score the three estimators on one simulated day."""
+    out = {k: day[k] for k in ("set", "seed", "visitors", "utilisation", "mean_wait_min")}
+    rows = [(estimates(r, params), r["actual_s"], r["at_once"]) for r in day["records"]]
     for name in ("range", "today", "zms"):
-        out[name] = score([(sim.estimates[t][name], a) for t, a in actual.items()])
+        out[name] = score([(e[name], a) for e, a, _ in rows])
         # The same over the visitors who had to wait (an idle window called the others at once).
-        out[name + "_waited"] = score([(sim.estimates[t][name], a) for t, a in actual.items()
-                                       if t not in sim.called_at_once])
+        out[name + "_waited"] = score([(e[name], a) for e, a, once in rows if not once])
     return out
 
 
-def pooled(days: list[dict], name: str) -> dict:
-    """Figures over all tickets of several days, weighted by tickets."""
-    n = sum(d[name]["n"] for d in days)
-    keys = ("mae_min", "inside", "median_width_min", "mean_bias_min")
-    if not n:
-        return {k: None for k in keys} | {"n": 0}
-    return {k: round(sum(d[name][k] * d[name]["n"] for d in days if d[name]["n"]) / n, 3) for k in keys} | {"n": n}
+def pooled(days: list[dict], name: str, params: EstimateParams = DEFAULT_PARAMS) -> dict:
+    """Figures over all tickets of several days (``name`` ending in ``_waited``: those who waited)."""
+    est, waited = name.removesuffix("_waited"), name.endswith("_waited")
+    return score([(estimates(r, params)[est], r["actual_s"]) for d in days for r in d["records"]
+                  if not (waited and r["at_once"])])
+
+
+NAMES = ("range", "today", "zms", "range_waited", "today_waited", "zms_waited")
+
+
+def summarise(raw: list[dict], scored: list[dict]) -> dict:
+    """Pool the days per set and load."""
+    out: dict = {}
+    for key in sorted({(d["set"], d["load"]) for d in scored}):
+        days = [d for d in scored if (d["set"], d["load"]) == key]
+        raws = [d for d in raw if (d["set"], d["load"]) == key]
+        out.setdefault(key[0], {})[str(key[1])] = {
+            "seeds": [d["seed"] for d in days],
+            "utilisation": round(statistics.fmean(d["utilisation"] for d in days), 3),
+            "mean_wait_min": round(statistics.fmean(d["mean_wait_min"] for d in days), 2),
+            **{name: pooled(raws, name) for name in NAMES}, "days": days}
+    return out
+
+
+def fmt(x, spec: str) -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def markdown(sets: dict) -> str:
+    """The README's table: every set and load, the three estimators, all visitors and those who waited."""
+    label = {"range": "**range** (new)", "today": "today", "zms": "ZMS 0.8–1.0×"}
+    lines = [("| set, load (seeds; utilisation; mean wait) | estimator | MAE all / waited (min) | inside all / waited "
+              "| median width all / waited (min) | bias waited (min) |"), "|---|---|---|---|---|---|"]
+    for name, loads in sets.items():
+        for load, v in sorted(loads.items(), key=lambda kv: int(kv[0])):
+            head = (f"{name} {load} % (seeds {', '.join(map(str, v['seeds']))}; {v['utilisation']:.0%}; "
+                    f"{v['mean_wait_min']} min)")
+            for est in ("range", "today", "zms"):
+                a, w = v[est], v[est + "_waited"]
+                lines.append(f"| {head} | {label[est]} | {fmt(a['mae_min'], '.2f')} / {fmt(w['mae_min'], '.2f')} | "
+                             f"{fmt(a['inside'], '.0%')} / {fmt(w['inside'], '.0%')} | "
+                             f"{fmt(a['median_width_min'], '.1f')} / {fmt(w['median_width_min'], '.1f')} | "
+                             f"{fmt(w['mean_bias_min'], '+.2f')} |")
+                head = ""
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="one seed, the 65 % load only")
+    p.add_argument("--quick", action="store_true", help="one seed, the 65 %% load, the standard set only")
+    p.add_argument("--sets", nargs="+", default=["standard", "afternoon"], choices=sorted(SETS))
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--loads", type=int, nargs="+", default=[50, 65, 85])
     p.add_argument("--out", default="bench/out/estimates.json")
     p.add_argument("--visitors", type=int, default=None, help="visitors per day instead of the load's (smoke runs)")
+    p.add_argument("--keep", default=None, help="save each simulated day's records in this folder")
+    p.add_argument("--replay", default=None, help="score the days saved in this folder instead of simulating")
+    p.add_argument("--markdown", action="store_true", help="also print the README's figures table")
     args = p.parse_args(argv)
-    seeds, loads = ([args.seeds[0]], [65]) if args.quick else (args.seeds, args.loads)
-    result: dict = {"estimators": {"range": "issue 17 range (wait_range.py)", "today": "rolling mean × ahead ÷ windows",
+    sets, seeds, loads = (["standard"], [args.seeds[0]], [65]) if args.quick else (args.sets, args.seeds, args.loads)
+    days: list[dict] = []
+    if args.replay:
+        for f in sorted(Path(args.replay).glob("*.json")):
+            day = json.loads(f.read_text())
+            if day["set"] in sets and day["seed"] in seeds and day["load"] in loads:
+                days.append(day)
+    else:
+        for pattern in sets:
+            for load in loads:
+                for seed in seeds:
+                    with tempfile.TemporaryDirectory(prefix="ov-estimates-") as work:
+                        day = simulate_day(pattern, seed, args.visitors or VISITORS_FOR_LOAD[load], Path(work))
+                    day["load"] = load
+                    if args.keep:
+                        Path(args.keep).mkdir(parents=True, exist_ok=True)
+                        (Path(args.keep) / f"{pattern}-{load}-{seed}.json").write_text(json.dumps(day))
+                    days.append(day)
+                    print(json.dumps({"load": load, **score_day(day)}, ensure_ascii=False), file=sys.stderr)
+    scored = [score_day(d) | {"load": d["load"]} for d in days]
+    result: dict = {"estimators": {"range": "issue 17 range (wait_range.wait_estimate)",
+                                   "today": "rolling mean × ahead ÷ windows",
                                    "zms": "ahead × mean service ÷ open windows, 0.8×–1.0×"},
-                    "targets_at_65": TARGETS, "loads": {}}
-    for load in loads:
-        days = []
-        for seed in seeds:
-            with tempfile.TemporaryDirectory(prefix="ov-estimates-") as work:
-                days.append(run_day(seed, args.visitors or VISITORS_FOR_LOAD[load], Path(work)))
-            print(json.dumps({"load": load, **days[-1]}, ensure_ascii=False), file=sys.stderr)
-        result["loads"][str(load)] = {
-            "utilisation": round(statistics.fmean(d["utilisation"] for d in days), 3),
-            "mean_wait_min": round(statistics.fmean(d["mean_wait_min"] for d in days), 2),
-            **{name: pooled(days, name) for name in ("range", "today", "zms", "range_waited", "today_waited",
-                                                     "zms_waited")}, "days": days}
-    at65 = result["loads"].get("65", {}).get("range")
+                    "params": asdict(EstimateParams()), "targets_at_65": TARGETS, "sets": summarise(days, scored)}
+    at65 = result["sets"].get("standard", {}).get("65", {}).get("range")
     if at65 and at65["n"]:
         result["meets_targets_at_65"] = {"mae": at65["mae_min"] <= TARGETS["mae_min"],
                                          "inside": at65["inside"] >= TARGETS["inside"],
                                          "width": at65["median_width_min"] <= TARGETS["median_width_min"]}
+    if args.markdown:
+        print(markdown(result["sets"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
-    print(json.dumps({k: v for k, v in result.items() if k != "loads"} |
-                     {"loads": {k: {n: v[n] for n in ("utilisation", "mean_wait_min", "range", "today", "zms",
-                                                      "range_waited", "today_waited", "zms_waited")}
-                                for k, v in result["loads"].items()}}, ensure_ascii=False))
+    print(json.dumps({k: v for k, v in result.items() if k != "sets"} |
+                     {"sets": {s: {k: {n: v[n] for n in ("seeds", "utilisation", "mean_wait_min", *NAMES)}
+                                   for k, v in loads_.items()} for s, loads_ in result["sets"].items()}},
+                     ensure_ascii=False))
     return 0
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 import requests
 import socketio
 
+from bench.harness import pg_admin
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
@@ -251,11 +252,8 @@ def _pg_url() -> str | None:
     try:
         import uuid
 
-        import psycopg
-
         name = f"ov_fanout_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True,
-                             connect_timeout=3) as admin:
+        with pg_admin(connect_timeout=3) as admin:
             admin.execute(f"CREATE DATABASE {name}")
         return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     except Exception:  # noqa: BLE001 - fall back to one SQLite file shared by both processes
@@ -365,9 +363,7 @@ def run(clients: int, calls: int, procs: int, redis_url: str | None = None, dev:
         for srv in servers:
             srv.stop()
         if db_url and db_url.startswith("postgresql"):
-            import psycopg
-
-            with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as admin:
+            with pg_admin() as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {db_url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 

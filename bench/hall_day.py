@@ -87,17 +87,20 @@ def local(hh: int, mm: int = 0) -> datetime:
     return DAY + timedelta(hours=hh, minutes=mm) - TZ_OFFSET
 
 
-def make_visitors(n: int, rng: random.Random) -> list[Visitor]:
+def make_visitors(n: int, rng: random.Random, *, hourly: list[float] | None = None,
+                  field_share: list[float] | None = None) -> list[Visitor]:
+    """Draw a day's visitors: ``hourly`` shares of arrivals from 08:30, ``field_share`` of the six fields."""
     out = []
     start = local(*OPEN_AT)
-    for hour, share in enumerate(HOURLY):
+    shares = field_share or FIELD_SHARE
+    for hour, share in enumerate(hourly or HOURLY):
         rate = n * share / 3600.0
         t = 0.0
         while True:
             t += rng.expovariate(rate) if rate > 0 else 3600
             if t >= 3600:
                 break
-            fi = rng.choices(range(len(FIELDS)), FIELD_SHARE)[0]
+            fi = rng.choices(range(len(FIELDS)), shares)[0]
             immediate = rng.random() < 0.65
             mean = 360.0 if immediate else 960.0
             sigma = 0.5
@@ -226,6 +229,9 @@ class Simulation:
         self.idle: set[int] = set()
         self.closed_at: datetime | None = None
         self.staffed_by_hour: dict[int, list[int]] = {}
+        # A break or lunch due while the clerk has a visitor in hand: taken when that visitor is done,
+        # instead of calling the next one (window id → the deferred event's kind and data).
+        self.deferred: dict[int, tuple[str, dict]] = {}
 
     def at(self, when: datetime, kind: str, **data) -> None:
         self.seq += 1
@@ -248,10 +254,10 @@ class Simulation:
             # Two 15-minute breaks, staggered so partners do not leave together.
             self.at(local(10, 0) + timedelta(minutes=7 * (i % 6)), "pause", window=wid, minutes=15)
             self.at(local(15, 0) + timedelta(minutes=7 * (i % 6)), "pause", window=wid, minutes=15)
-            # Lunch relay: even windows' clerks at 11:45, odd ones at 12:45, one hour each.
+            # Lunch relay: even windows' clerks at 11:45, odd ones at 12:45, one hour each (from when they
+            # actually leave: a clerk with a visitor in hand finishes first).
             lunch = local(11, 45) if i % 2 == 0 else local(12, 45)
-            self.at(lunch, "sign_out", window=wid)
-            self.at(lunch + timedelta(hours=1), "sign_in", window=wid, staff=staff[i])
+            self.at(lunch, "sign_out", window=wid, back_staff=staff[i])
         for v in self.visitors:
             if v.appointment and v.no_show_booking:
                 continue
@@ -294,6 +300,10 @@ class Simulation:
 
     def try_call(self, wid: int) -> bool:
         now = self.clock.now()
+        if wid in self.deferred:  # the clerk's break or lunch is due: go now instead of calling
+            kind, data = self.deferred.pop(wid)
+            getattr(self, "on_" + kind)(**data)
+            return False
 
         def do(s):
             w = s.get(Window, wid)
@@ -369,7 +379,7 @@ class Simulation:
                                         actor=self.clerk(staff)))
         self.try_call(window)
 
-    def on_sign_out(self, window: int) -> None:
+    def on_sign_out(self, window: int, back_staff: int | None = None) -> None:
         now = self.clock.now()
 
         def do(s):
@@ -380,8 +390,11 @@ class Simulation:
                 return "busy"
             posts.sign_out(s, w, now=now, actor=SYSTEM)
             return "ok"
-        if self.tx(do) == "busy":  # finish the visitor in hand first, then go
-            self.at(now + timedelta(minutes=2), "sign_out", window=window)
+        outcome = self.tx(do)
+        if outcome == "busy":  # finish the visitor in hand first, then go (``try_call`` does)
+            self.deferred[window] = ("sign_out", {"window": window, "back_staff": back_staff})
+        elif outcome == "ok" and back_staff is not None:
+            self.at(now + timedelta(hours=1), "sign_in", window=window, staff=back_staff)
         self.idle.discard(window)
         self.wake_all()
 
@@ -398,7 +411,7 @@ class Simulation:
             return "ok"
         outcome = self.tx(do)
         if outcome == "busy" and now < local(18, 0):  # finish the visitor in hand first, then take the break
-            self.at(now + timedelta(minutes=2), "pause", window=window, minutes=minutes)
+            self.deferred[window] = ("pause", {"window": window, "minutes": minutes})
         if outcome != "ok":
             return
         self.idle.discard(window)

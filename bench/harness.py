@@ -11,6 +11,25 @@ from pathlib import Path
 
 import requests
 
+# The local PostgreSQL the benchmarks and the tests create their throw-away databases on.
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def pg_admin(*, connect_timeout: int = 5):
+    """Open an autocommit connection to the local server's ``postgres`` database (CREATE/DROP DATABASE)."""
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=connect_timeout)
+
+
+def postgres_available() -> bool:
+    """Tell whether the local PostgreSQL answers (within three seconds)."""
+    try:
+        pg_admin(connect_timeout=3).close()
+        return True
+    except Exception:  # noqa: BLE001 - psycopg missing, nothing listening, auth refused: all mean "not here"
+        return False
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,7 +55,7 @@ class ServerProcess:
         return subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", *args], env=self.env, capture_output=True,
                               text=True, timeout=120, check=True)
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 90.0) -> "ServerProcess":  # a loaded 2-core machine needs more than 30 s
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.entrypoints.cli", "run", "--port", str(self.port),
                                           *self.args],

@@ -40,13 +40,12 @@ from pathlib import Path
 
 import requests
 
-from bench.harness import ServerProcess
+from bench.harness import ServerProcess, pg_admin, postgres_available
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -187,10 +186,8 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
     env = {}
     db_name = None
     if engine == "postgresql":
-        import psycopg
-
         db_name = f"ov_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        with pg_admin() as admin:
             admin.execute(f"CREATE DATABASE {db_name}")
         env["DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db_name}"
     if workers > 1:  # `onevisit run --workers N`: processes on consecutive ports sharing events through Redis
@@ -210,7 +207,7 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
 
         hall_id, kiosk = db.run_write(build)
         db.dispose()
-        server.start()
+        server.start(timeout=180)  # a loaded shared machine can take more than 30 s to start gunicorn
         base = server.url
         bases = [f"http://127.0.0.1:{server.port + i}" for i in range(workers)]
         for b in bases[1:]:
@@ -340,20 +337,8 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
     finally:
         server.stop()
         if db_name:
-            import psycopg
-
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            with pg_admin() as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-
-
-def _pg_reachable() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = {"clients": args.clients, "requests_per_client": per_client, "load_average": os.getloadavg(),
                  "cpus": os.cpu_count()}
     for engine in args.engines.split(","):
-        if engine == "postgresql" and not _pg_reachable():
+        if engine == "postgresql" and not postgres_available():
             out[engine] = {"skipped": "PostgreSQL not reachable on 127.0.0.1:5432"}
             continue
         out[engine] = bench_engine(engine, args.clients, per_client, args.workers, args.dev, args.cases)

@@ -23,6 +23,7 @@ COMPLAINT_TEXT: dict[str, dict[str, str]] = {
         "overdue": "已超过答复期限", "facts": "类型：{kind}；受理时间：{filed}；答复期限：{due}", "answer": "答复（{at}）",
         "no_answer": "尚未答复。", "measures": "纠正措施", "new": "我要投诉举报", "results": "查询办理结果",
         "published": "整改措施公示", "window_label": "{n}号窗口 {name}",
+        "consult_new": "网上咨询", "consult_status": "咨询答复查询",
     },
     "en": {
         "complaints": "Complaints", "switch": "中文", "form_title": "Complaint or report",
@@ -48,6 +49,7 @@ COMPLAINT_TEXT: dict[str, dict[str, str]] = {
         "facts": "Type: {kind}; received: {filed}; answer due: {due}", "answer": "Answer ({at})", "no_answer": "Not answered yet.",
         "measures": "Corrective measures", "new": "Make a complaint", "results": "Check a result",
         "published": "Published measures", "window_label": "Window {n} {name}",
+        "consult_new": "Ask a question", "consult_status": "Check an answer",
         "kind_attitude": "Attitude of staff", "kind_efficiency": "Efficiency", "kind_discipline": "Discipline (bribes, obstruction)",
         "kind_process": "Process and materials", "kind_environment": "Premises and facilities", "kind_other": "Other",
         "status_received": "Received", "status_handling": "Being handled", "status_answered": "Answered", "status_closed": "Closed",

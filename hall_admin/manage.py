@@ -162,7 +162,7 @@ def complaint_action(complaint_id: int, action: str):
 
 # ---------------------------------------------------------------- complaints (public)
 
-def _public_hall() -> Hall | None:
+def public_hall() -> Hall | None:
     code = request.values.get("hall", "")
     with runtime().db.read() as s:
         if code:
@@ -205,7 +205,7 @@ def _file_online(hall_id: int, form: K.ComplaintForm) -> dict[str, Any]:
 @bp.route("/complaints/new", methods=["GET", "POST"])
 def complaint_new():
     """投诉举报表 (000 §10.2): anyone may file; a number and look-up code are given at once."""
-    hall = _public_hall()
+    hall = public_hall()
     if hall is None:
         abort(404)
     values: dict[str, str] = {k: request.form.get(k, "")[:2100] for k in _FORM_FIELDS}
@@ -240,7 +240,7 @@ def complaint_new():
 @bp.post("/complaints/sms")
 def complaint_code_sms():
     """Send the just-filed complaint's number and look-up code to the complainant's phone (issue 21)."""
-    hall = _public_hall()
+    hall = public_hall()
     if hall is None:
         abort(404)
     number = request.form.get("number", "").strip()[:30]
@@ -264,10 +264,9 @@ def complaint_code_sms():
                            sms_sent=masked), 200, PUBLIC_HEADERS
 
 
-@bp.get("/complaints/status")
-def complaint_status_page():
-    """投诉举报结果查询 (000 §10.3): status by number; the answer with the look-up code."""
-    hall = _public_hall()
+def lookup_page(template: str, lookup, *, not_found: str, wrong_code: str):
+    """A public look-up by number (and look-up code): ``lookup(session, hall, number, code, vault=, now=)``."""
+    hall = public_hall()
     if hall is None:
         abort(404)
     number = request.args.get("number", "").strip()[:30]
@@ -277,10 +276,17 @@ def complaint_status_page():
         rt = runtime()
         with rt.db.read() as s:
             try:
-                result = K.lookup(s, hall, number, code or None, vault=rt.vault, now=_now())
+                result = lookup(s, hall, number, code or None, vault=rt.vault, now=_now())
             except DomainError:
-                error = _say("not_found")
+                error = not_found
         if result is not None and code and not result["verified"]:
-            error = _say("wrong_code")
-    return render_template("manage/complaint_status.html", hall=hall, number=number, code=code, result=result,
+            error = wrong_code
+    return render_template(template, hall=hall, number=number, code=code, result=result,
                            error=error), (404 if number and result is None else 200), PUBLIC_HEADERS
+
+
+@bp.get("/complaints/status")
+def complaint_status_page():
+    """投诉举报结果查询 (000 §10.3): status by number; the answer with the look-up code."""
+    return lookup_page("manage/complaint_status.html", K.lookup, not_found=_say("not_found"),
+                       wrong_code=_say("wrong_code"))

@@ -33,7 +33,7 @@ from devices.idcard import (
 )
 from devices.printer import open_printer
 
-from hall_queue.domain.vocabulary import ELDERLY_AGE
+from hall_queue.domain.vocabulary import ELDERLY_AGE, SUPPLY_MAX_PAGES
 
 from .bus import EventBus
 from .scanning import Scanner, upload_jpeg
@@ -50,6 +50,16 @@ REQUEST_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 BOOK_PATH = "/book/{hall_id}"
 # Device reasons as the server's alert labels know them (queueing.device_health.REASON_LABELS): "身份证阅读器离线", "高拍仪无画面".
 REPORT_REASONS = {"reader_offline": "offline", "timeout": "frame_timeout"}
+# The server's refusals of a 容缺 supply, as the visitor reads them on the kiosk (English mode has its own).
+SUPPLY_MESSAGES = {
+    "card_required": "请先刷身份证核对身份",
+    "not_the_applicant": "身份证与办件申请人不一致，不能补交",
+    "pages_required": "请先把这份材料放在高拍仪下扫描",
+    "already_supplied": "这份材料已经补交过了",
+    "too_many_pages": f"这份材料最多扫描{SUPPLY_MAX_PAGES}页",
+    "illegal_transition": "这件办件已办结或终止，不需要再补交材料",
+    "bad_image": "扫描的页面无法识别，请重拍",
+}
 
 
 
@@ -144,6 +154,7 @@ class KioskAgent:
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
         self._stopped = False
+        self._supply_material: int | None = None  # the owed material the scanned pages are for
 
     # ------------------------------------------------------------ life cycle
 
@@ -236,6 +247,7 @@ class KioskAgent:
         """Forget the visitor: identity, scanned pages (idle timeout or "done")."""
         with self._lock:
             self._card = None
+            self._supply_material = None
         self.scanner.clear()
         self.bus.publish("session_reset", {})
 
@@ -467,6 +479,79 @@ class KioskAgent:
         result = self._after_issue(resp.body, kind="ticket")
         result["pickup_count"] = len((resp.body or {}).get("cases") or [])
         return result
+
+    # ------------------------------------------------------------ 容缺 materials brought back (000 §9.3.6)
+
+    def _supply_who(self, acceptance_no: str | None, code: str | None) -> dict[str, Any]:
+        """Who brings the materials: the receipt's QR, else the card on the reader (with a typed number, or alone).
+
+        A typed number alone is not enough: the materials owed are the applicant's own business, and
+        numbers run in sequence.
+        """
+        if code:
+            return {"code": receipt_code(code)}
+        card = self._card_id(SUPPLY_MESSAGES["card_required"])
+        who: dict[str, Any] = {"id_number": card.id_number}
+        if acceptance_no:
+            who["acceptance_no"] = acceptance_no.strip().upper()
+        return who
+
+    def _supply_error(self, resp: UpstreamResponse) -> AgentError:
+        """The server's refusal in words for the visitor (its own messages are for staff and logs)."""
+        code = resp.error_code or "refused"
+        return AgentError(resp.status, code, SUPPLY_MESSAGES.get(code, resp.error_message))
+
+    def supply_lookup(self, *, acceptance_no: str | None = None, code: str | None = None) -> dict[str, Any]:
+        """The 容缺 materials the visitor still owes, per case (names and deadlines; no identity)."""
+        hall = self.hall()
+        who = self._supply_who(acceptance_no, code)
+        try:
+            resp = self._call("POST", f"/api/v1/halls/{hall['id']}/deferred-supply/lookup", json_body=who)
+        except ServerUnreachable as e:
+            raise AgentError(503, "server_unreachable", "暂停取号，请稍候") from e
+        if resp.status == 422 and "code" in who:
+            return {"count": 0, "cases": []}  # a foreign QR: nothing found, nothing said
+        if not resp.ok:
+            raise self._supply_error(resp)
+        return resp.body or {"count": 0, "cases": []}
+
+    def supply_scan_start(self, material_id: int) -> dict[str, Any]:
+        """Start scanning one owed material: pages kept for another material (or a ticket) are let go first."""
+        with self._lock:
+            if self._supply_material != material_id:
+                self.scanner.clear()
+                self._supply_material = material_id
+        self.scanner.start()
+        return self.scanner.state()
+
+    def supply(self, request_id: str, material_id: int, *, acceptance_no: str | None = None,
+               code: str | None = None) -> dict[str, Any]:
+        """Send the scanned pages of an owed material to its case, then mark it supplied (one key per press)."""
+        who = self._supply_who(acceptance_no, code)
+        proof = {"code": who["code"]} if "code" in who else {"id_number": who["id_number"]}
+        with self._lock:
+            if self._supply_material not in (None, material_id):
+                raise AgentError(409, "other_material", SUPPLY_MESSAGES["pages_required"])
+        sent = 0
+        for page in self.scanner.pages():
+            try:
+                resp = self._call("POST", f"/api/v1/deferred-materials/{material_id}/pages?page_size="
+                                  f"{quote(page.page_size_name)}", data=upload_jpeg(page), content_type="image/jpeg")
+            except ServerUnreachable as e:
+                raise AgentError(503, "server_unreachable", "暂停取号，请稍候",
+                                 retry_after_s=self.config.retry_s) from e
+            if not resp.ok:
+                raise self._supply_error(resp)
+            self.scanner.remove(0)  # sent: a retry after a lost answer sends only the pages still here
+            sent += 1
+        resp = self._send_with_retries("POST", f"/api/v1/deferred-materials/{material_id}/supply",
+                                       key=self._key_for(request_id), body={"via": "kiosk", **proof})
+        if not resp.ok and resp.error_code != "already_supplied":
+            raise self._supply_error(resp)
+        with self._lock:
+            self._supply_material = None
+        self.scanner.clear()
+        return {"ok": True, "pages_sent": sent, "case_state": (resp.body or {}).get("case_state")}
 
     def _matter(self, ticket: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
         """Return queue name, matter and the one-time-notice materials for a ticket's slip.

@@ -6,7 +6,9 @@ Views only translate forms into ``hall_queue.appointments`` calls (STYLE rule 6)
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -65,6 +67,17 @@ def _now() -> datetime:
 def _check_csrf() -> None:
     if not csrf_matches(request.form.get("csrf_token")):
         abort(400, description="页面已过期，请刷新后重试")
+
+
+def _attempt(do: Callable[[Any], tuple[Any, list]]) -> tuple[Any, str | None]:
+    """Run a visitor's booking change: (its result, None), or (None, the message the page shows) when refused."""
+    rt = runtime()
+    try:
+        result, events = rt.db.run_write(do)
+    except DomainError as e:
+        return None, _said(e)
+    rt.publish(events)
+    return result, None
 
 
 @bp.get("/<int:hall_id>")
@@ -134,12 +147,8 @@ def form(hall_id: int):
                                        bundle_id=m.bundle.id if m.bundle else None)
                 appt, events = A.book(s, hall, req, now=_now(), vault=rt.vault, notifier=notifier)
                 return appt.id, events
-            try:
-                appt_id, events = rt.db.run_write(do)
-            except DomainError as e:
-                error = _said(e)
-            else:
-                rt.publish(events)
+            appt_id, error = _attempt(do)
+            if error is None:
                 session[DONE_KEY] = appt_id
                 return redirect(url_for("booking.done", hall_id=hall_id))
     with rt.db.read() as s:
@@ -188,12 +197,7 @@ def cancel(hall_id: int):
             appt, events = A.cancel(s, hall, code=code, id_number=id_number, now=_now(), vault=rt.vault,
                                     notifier=notifier)
             return A.appointment_view(appt, hall), events
-        try:
-            cancelled, events = rt.db.run_write(do)
-        except DomainError as e:
-            error = _said(e)
-        else:
-            rt.publish(events)
+        cancelled, error = _attempt(do)
     with rt.db.read() as s:
         hall = _hall(s, hall_id)
     return render_template("booking/cancel.html", hall=hall, code=code, error=error, cancelled=cancelled,

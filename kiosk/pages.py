@@ -232,6 +232,31 @@ def pickup():
     return jsonify(agent().pickup(valid_request_id(body.get("request_id")), **_pickup_who(body))), 201
 
 
+@bp.get("/agent/supply")
+def supply_lookup():
+    """容缺 materials still owed by the card holder, the receipt's QR, or a typed number with the card."""
+    return jsonify(agent().supply_lookup(**_pickup_who(request.args)))
+
+
+@bp.post("/agent/supply/scan/start")
+def supply_scan_start():
+    """Start scanning the pages of one owed material."""
+    material_id = _int_or_none(_body().get("material_id"), "material_id")
+    if material_id is None:
+        raise AgentError(422, "validation_error", "material_id is required")
+    return jsonify(agent().supply_scan_start(material_id))
+
+
+@bp.post("/agent/supply")
+def supply():
+    """Send the scanned pages of an owed material and mark it supplied."""
+    body = _body()
+    material_id = _int_or_none(body.get("material_id"), "material_id")
+    if material_id is None:
+        raise AgentError(422, "validation_error", "material_id is required")
+    return jsonify(agent().supply(valid_request_id(body.get("request_id")), material_id, **_pickup_who(body)))
+
+
 @bp.post("/agent/session/reset")
 def reset():
     agent().reset_session()

@@ -11,7 +11,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from hall_queue.infrastructure.request_limits import loads_limited
 
@@ -48,7 +48,11 @@ class UpstreamResponse:
         return f"HTTP {self.status}"
 
 
-class Upstream(Protocol):
+class Upstream:
+    """One interface over both transports: the kiosk's token goes with every request unless ``auth=False``."""
+
+    token: str
+
     def call(self, method: str, path: str, *, json_body: Any = None, data: bytes | None = None,
              content_type: str | None = None, headers: dict[str, str] | None = None,
              auth: bool = True, timeout: float | None = None) -> UpstreamResponse:
@@ -56,7 +60,15 @@ class Upstream(Protocol):
 
         :raises ServerUnreachable: when no complete answer came back.
         """
-        ...
+        hdrs = dict(headers or {})
+        if auth:
+            hdrs["Authorization"] = f"Bearer {self.token}"
+        return self._send(method, path, hdrs, json_body=json_body, data=data, content_type=content_type,
+                          timeout=timeout)
+
+    def _send(self, method: str, path: str, headers: dict[str, str], *, json_body: Any, data: bytes | None,
+              content_type: str | None, timeout: float | None) -> UpstreamResponse:
+        raise NotImplementedError
 
 
 def _parse(status: int, content: bytes, content_type: str) -> UpstreamResponse:
@@ -69,7 +81,7 @@ def _parse(status: int, content: bytes, content_type: str) -> UpstreamResponse:
     return UpstreamResponse(status, body, content, content_type)
 
 
-class HttpUpstream:
+class HttpUpstream(Upstream):
     """Talk to a queue server at ``base_url`` with the kiosk's bearer token."""
 
     def __init__(self, base_url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
@@ -77,18 +89,14 @@ class HttpUpstream:
         self.token = token
         self.timeout = timeout
 
-    def call(self, method: str, path: str, *, json_body: Any = None, data: bytes | None = None,
-             content_type: str | None = None, headers: dict[str, str] | None = None,
-             auth: bool = True, timeout: float | None = None) -> UpstreamResponse:
-        hdrs = dict(headers or {})
-        if auth:
-            hdrs["Authorization"] = f"Bearer {self.token}"
+    def _send(self, method: str, path: str, headers: dict[str, str], *, json_body: Any, data: bytes | None,
+              content_type: str | None, timeout: float | None) -> UpstreamResponse:
         if json_body is not None:
             data = json.dumps(json_body).encode()
             content_type = "application/json"
         if content_type:
-            hdrs["Content-Type"] = content_type
-        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=hdrs)
+            headers["Content-Type"] = content_type
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
                 result = _parse(resp.status, resp.read(), resp.headers.get("Content-Type", ""))
@@ -106,21 +114,17 @@ class HttpUpstream:
         return result
 
 
-class InProcessUpstream:
+class InProcessUpstream(Upstream):
     """Call the API of the Flask app this agent runs in (the demo: one process, no network)."""
 
     def __init__(self, app: Any, token: str) -> None:
         self.app = app
         self.token = token
 
-    def call(self, method: str, path: str, *, json_body: Any = None, data: bytes | None = None,
-             content_type: str | None = None, headers: dict[str, str] | None = None,
-             auth: bool = True, timeout: float | None = None) -> UpstreamResponse:
-        hdrs = dict(headers or {})
-        if auth:
-            hdrs["Authorization"] = f"Bearer {self.token}"
+    def _send(self, method: str, path: str, headers: dict[str, str], *, json_body: Any, data: bytes | None,
+              content_type: str | None, timeout: float | None) -> UpstreamResponse:
         client = self.app.test_client()
-        kwargs: dict[str, Any] = {"headers": hdrs}
+        kwargs: dict[str, Any] = {"headers": headers}
         if json_body is not None:
             kwargs["json"] = json_body
         elif data is not None:

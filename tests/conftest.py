@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
+from bench.harness import pg_admin as _pg_admin
+from bench.harness import postgres_available
 from hall_queue import create_app
 from hall_queue.domain.clock import ManualClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
 from hall_queue.access.identity import IdentityVault
 from hall_queue.domain.models import Base, Hall
+from tests import scheduling
 
 REQUIRE_SERVICES = os.environ.get("ONEVISIT_REQUIRE_SERVICES") == "1"
 # 2026-03-02 is a Monday; 10:00 in Shanghai is 02:00 UTC.
@@ -23,25 +28,8 @@ def clock() -> ManualClock:
     return ManualClock(MONDAY_10AM)
 
 
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 _pg_template: dict[str, str] = {}
-
-
-def postgres_available() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(PG_ADMIN_DSN, connect_timeout=3).close()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _pg_admin():
-    import psycopg
-
-    return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
 
 
 def new_postgres_database(*, empty: bool = False) -> str:
@@ -81,8 +69,25 @@ def engines() -> list:
     return params
 
 
+# A worker builds each SQLite starting point once — the schema, and the schema with the demo hall loaded at
+# MONDAY_10AM — and every test gets its own copy of the file (a fresh database, as before, without paying
+# ~100 DDL statements and the 31-item demo hall again for each of several hundred tests).
+_sqlite_templates: dict[bool, tuple[Path, int | None]] = {}
+
+
+def _sqlite_template(with_demo_hall: bool, tmp_path_factory) -> tuple[Path, int | None]:
+    if with_demo_hall not in _sqlite_templates:
+        path = tmp_path_factory.mktemp("db-template") / "hall.db"
+        database = Database(f"sqlite:///{path}")
+        Base.metadata.create_all(database.writer)
+        hall = database.run_write(lambda s: load_demo_hall(s, now=MONDAY_10AM).id) if with_demo_hall else None
+        database.dispose()
+        _sqlite_templates[with_demo_hall] = (path, hall)
+    return _sqlite_templates[with_demo_hall]
+
+
 @pytest.fixture
-def db(tmp_path, request) -> Database:
+def db(tmp_path, request, tmp_path_factory) -> Database:
     engine = getattr(request, "param", "sqlite")
     if engine == "postgresql":
         url = new_postgres_database()
@@ -91,8 +96,12 @@ def db(tmp_path, request) -> Database:
         database.dispose()
         drop_postgres_database(url)
         return
+    # The demo hall comes in the copy when the test asks for it at the usual clock (hall_id below).
+    with_demo_hall = "hall_id" in request.fixturenames and request.getfixturevalue("clock").now() == MONDAY_10AM
+    template, demo_hall_id = _sqlite_template(with_demo_hall, tmp_path_factory)
+    shutil.copyfile(template, tmp_path / "hall.db")
     database = Database(f"sqlite:///{tmp_path / 'hall.db'}")
-    Base.metadata.create_all(database.writer)
+    database.demo_hall_id = demo_hall_id
     yield database
     database.dispose()
 
@@ -112,6 +121,8 @@ def vault() -> IdentityVault:
 
 @pytest.fixture
 def hall_id(db, clock) -> int:
+    if getattr(db, "demo_hall_id", None) is not None:
+        return db.demo_hall_id  # copied from the worker's template (see db)
     return db.run_write(lambda s: load_demo_hall(s, now=clock.now()).id)
 
 
@@ -195,12 +206,24 @@ def api(client, db, hall_id, clock) -> Api:
     return Api(client, db, hall_id, clock)
 
 
+@pytest.hookimpl(optionalhook=True)  # only with pytest-xdist (the dev extras)
+def pytest_xdist_make_scheduler(config, log):
+    return scheduling.make_scheduler(config, log)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if scheduling.recording():
+        reports = [r for group in terminalreporter.stats.values() for r in group if hasattr(r, "when")]
+        terminalreporter.write_line(f"timings recorded in {scheduling.write_record(reports)}")
+
+
 def pytest_collection_modifyitems(config, items):
     """Apply the declared markers: ``browser`` to tests/e2e, ``services`` to tests on PostgreSQL or Redis.
 
     ``pytest -m "not browser and not services"`` then runs what a machine without chromium, PostgreSQL
-    and Redis can run.
+    and Redis can run. Then order the items longest work first for the xdist workers (tests/scheduling.py).
     """
+    scheduling.order_longest_first(items)
     for item in items:
         path = str(item.fspath)
         if f"{os.sep}e2e{os.sep}" in path:

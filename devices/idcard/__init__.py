@@ -99,17 +99,13 @@ def probe_health(url: str) -> DeviceHealth:
     """
     try:
         reader = open_reader(url)
+        try:
+            reader.sam_status()
+            sam_id = reader.sam_id()
+        finally:
+            reader.close()
     except PortError as e:
         return DeviceHealth("idcard", url, "offline", str(e))
     except DeviceError as e:
         return DeviceHealth("idcard", url, "fault", str(e), {"code": e.code})
-    try:
-        reader.sam_status()
-        sam_id = reader.sam_id()
-    except PortError as e:
-        return DeviceHealth("idcard", url, "offline", str(e))
-    except DeviceError as e:
-        return DeviceHealth("idcard", url, "fault", str(e), {"code": e.code})
-    finally:
-        reader.close()
     return DeviceHealth("idcard", url, "online", None, {"baud": reader.baudrate, "sam_id": sam_id.hex()})

@@ -250,10 +250,7 @@ def decode_command(raw: bytes) -> Command:
 
     :raises FramingError, LengthError, ChecksumError: on a malformed frame.
     """
-    frames = decode_stream(raw, min_length=COMMAND_MIN_LENGTH)
-    if len(frames) != 1:
-        raise FramingError(f"expected one frame, found {len(frames)}")
-    return command_from_body(frames[0])
+    return command_from_body(_one_frame(raw, COMMAND_MIN_LENGTH))
 
 
 def decode_response(raw: bytes) -> Response:
@@ -261,10 +258,18 @@ def decode_response(raw: bytes) -> Response:
 
     :raises FramingError, LengthError, ChecksumError: on a malformed frame.
     """
-    frames = decode_stream(raw, min_length=RESPONSE_MIN_LENGTH)
+    return response_from_body(_one_frame(raw, RESPONSE_MIN_LENGTH))
+
+
+def _one_frame(raw: bytes, min_length: int) -> bytes:
+    """Return the body of the one frame ``raw`` holds.
+
+    :raises FramingError: when ``raw`` holds no frame or more than one.
+    """
+    frames = decode_stream(raw, min_length=min_length)
     if len(frames) != 1:
         raise FramingError(f"expected one frame, found {len(frames)}")
-    return response_from_body(frames[0])
+    return frames[0]
 
 
 def _preamble_prefix_at_end(buf: bytearray) -> int:

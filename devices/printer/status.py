@@ -37,6 +37,18 @@ _AUTO_RECOVERABLE = 0x40  # e.g. print head too hot
 # n = 4, roll paper sensor (each condition is reported on two bits)
 _NEAR_END = 0x0C
 _PAPER_ABSENT = 0x60
+# (query n, bit, condition) in the order conditions are listed; paper out may be said twice, listed once.
+_CONDITION_BITS = (
+    (2, _COVER_OPEN, "cover_open"),
+    (2, _PAPER_END_STOP, "paper_out"),
+    (2, _ERROR_OCCURRED, "error"),
+    (4, _PAPER_ABSENT, "paper_out"),
+    (4, _NEAR_END, "paper_near_end"),
+    (3, _CUTTER_ERROR, "cutter_error"),
+    (3, _UNRECOVERABLE, "unrecoverable_error"),
+    (3, _AUTO_RECOVERABLE, "auto_recoverable_error"),
+    (1, _OFFLINE, "offline"),
+)
 
 
 class PrinterState(StrEnum):
@@ -85,27 +97,10 @@ def decode_status(answers: Mapping[int, bytes | None]) -> PrinterStatus:
     """
     raw = {n: _valid(answers.get(n)) for n in (1, 2, 3, 4)}
     seen: list[str] = []
-    if raw[2] is not None:
-        if raw[2] & _COVER_OPEN:
-            seen.append("cover_open")
-        if raw[2] & _PAPER_END_STOP:
-            seen.append("paper_out")
-        if raw[2] & _ERROR_OCCURRED:
-            seen.append("error")
-    if raw[4] is not None:
-        if raw[4] & _PAPER_ABSENT and "paper_out" not in seen:
-            seen.append("paper_out")
-        if raw[4] & _NEAR_END:
-            seen.append("paper_near_end")
-    if raw[3] is not None:
-        if raw[3] & _CUTTER_ERROR:
-            seen.append("cutter_error")
-        if raw[3] & _UNRECOVERABLE:
-            seen.append("unrecoverable_error")
-        if raw[3] & _AUTO_RECOVERABLE:
-            seen.append("auto_recoverable_error")
-    if raw[1] is not None and raw[1] & _OFFLINE:
-        seen.append("offline")
+    for n, bit, condition in _CONDITION_BITS:
+        byte = raw[n]
+        if byte is not None and byte & bit and condition not in seen:
+            seen.append(condition)
     silent = [n for n, b in raw.items() if b is None]
     seen.extend(f"no_answer_{n}" for n in silent)
 

@@ -19,6 +19,11 @@ fails on low contrast, occluded corners and pages touching the frame edge).
    equalised copy.
 5. The winner's sides are re-located at full resolution along their normals with sub-pixel
    peak fitting, and the corners re-intersected.
+
+A page-mask network (:mod:`devices.scanner.pagenet`, when its model file is present) adds one
+candidate, its mask's outline (which may run past the frame's edge), and ranks every candidate
+also by its overlap with the mask: document vs desk judged over the whole outline, not a few
+pixels either side of it.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from devices.scanner import pagenet
 from devices.scanner.geometry import order_corners
 
 WORK_SIZE = 480
@@ -49,6 +55,12 @@ REGION_TOP = 12  # best candidates (line evidence and size) that get the region 
 REGION_WEIGHT = 0.3  # how much the region cue moves a candidate's rank
 CONTAIN_SLACK = 3.0  # working pixels an enclosed outline's corner may stick out of the enclosing one
 SAME_SURFACE_OVERLAP = 0.6  # Bhattacharyya overlap of two bands' colours that makes them one surface
+MASK_WEIGHT = 1.5  # how much agreement with the page-mask network moves a candidate's rank
+MASK_ONLY_IOU = 0.88  # a candidate the mask agrees with this well may win on weaker edge evidence ...
+MASK_ONLY_SCORE = 0.3  # ... down to this edge score (a white page on a white desk)
+MASK_REJECT_IOU = 0.0  # with the mask at hand, a winner it agrees with less than this is no page
+USE_REGIONS_WITH_MASK = True  # the k-means region cue as well as the mask (slower, more exact: README)
+OUTERMOST_WITH_MASK = True  # ... and the "enclosing outline wins" rule
 
 _local = threading.local()
 
@@ -1054,20 +1066,27 @@ def detect_page(frame: object) -> PageDetection | None:
     gray = ycc8[..., 0]
     ycc_f = ycc8.astype(np.float32)
     contrast = _contrast_threshold(gray)
+    mask = _Mask(small) if pagenet.available() else None
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
-    regions = _Regions(ycc8)
-    # Region outlines are only as exact as the small copy; their sides are snapped to the
-    # working image's edges before they compete with the line-built quads.
-    quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False)
-                 for q in _dedupe(_region_quads(regions), 1.5 / regions.scale))
-    pick = _choose(ycc_f, quads, contrast, regions)
+    regions = None
+    if mask is None or USE_REGIONS_WITH_MASK:
+        regions = _Regions(ycc8)
+        # Region outlines are only as exact as the small copy; their sides are snapped to the
+        # working image's edges before they compete with the line-built quads.
+        quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False)
+                     for q in _dedupe(_region_quads(regions), 1.5 / regions.scale))
+    if mask is not None:
+        # The network's outline, snapped the same way; a side it continues past the frame's
+        # edge (a page cut off) stays where the network put it.
+        quads.extend(_refine(small, q, mask.scale, fine=False) for q in mask.quads())
+    pick = _choose(ycc_f, quads, contrast, regions, mask)
     if pick is None or pick[1] < RETRY_SCORE:
         # A faint border (white page on a light desk, in shadow) may give LSD too little
         # gradient even after the global stretch; a local equaliser lifts it, at the price of
         # lifting desk texture too, so it is only tried when the plain pass found nothing good.
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
-        pick = _choose(ycc_f, quads, contrast, regions)
+        pick = _choose(ycc_f, quads, contrast, regions, mask)
     if pick is None:
         return None
     small_q, score = pick
@@ -1077,8 +1096,53 @@ def detect_page(frame: object) -> PageDetection | None:
     return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
 
 
+class _Mask:
+    """The page-mask network's answer for one working image (:mod:`devices.scanner.pagenet`)."""
+
+    def __init__(self, small: np.ndarray) -> None:
+        self.prob = pagenet.page_mask(small)
+        self.h, self.w = small.shape[:2]
+        self.scale = max(self.w, self.h) / pagenet.INPUT  # working pixels per network pixel
+        self.total = float(self.prob.sum())
+        self._canvas = np.zeros(self.prob.shape, np.uint8)
+
+    def iou(self, quads: np.ndarray) -> np.ndarray:
+        """Soft Jaccard index of each quad (working pixels) with the network's mask."""
+        out = np.zeros(len(quads))
+        canvas = self._canvas
+        side = canvas.shape[0]
+        for i, q in enumerate(quads):
+            p = pagenet.to_net(q, self.w, self.h)
+            x0, y0 = np.clip(np.floor(p.min(0)).astype(int), 0, side)
+            x1, y1 = np.clip(np.ceil(p.max(0)).astype(int) + 1, 0, side)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            canvas[y0:y1, x0:x1] = 0
+            cv2.fillPoly(canvas, [np.round(p * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+            inside = canvas[y0:y1, x0:x1]
+            area = float(inside.sum())
+            inter = float((self.prob[y0:y1, x0:x1] * inside).sum())
+            out[i] = inter / max(area + self.total - inter, 1e-6)
+        return out
+
+    def quads(self) -> list[np.ndarray]:
+        """Outlines of the mask's largest solid region, in working pixels (may lie outside)."""
+        m8 = (self.prob > 0.5).astype(np.uint8)
+        contours, _ = cv2.findContours(m8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        if not contours:
+            return []
+        cnt = max(contours, key=cv2.contourArea)
+        a = cv2.contourArea(cnt)
+        if a < MIN_AREA_FRACTION * pagenet.INPUT ** 2:
+            return []
+        hull = cv2.convexHull(cnt)
+        if a < 0.75 * cv2.contourArea(hull):
+            return []
+        return [pagenet.from_net(q, self.w, self.h) for q in _hull_quads(hull.reshape(-1, 2).astype(np.float64))]
+
+
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
-            regions: _Regions) -> tuple[np.ndarray, float] | None:
+            regions: _Regions | None, mask: _Mask | None) -> tuple[np.ndarray, float] | None:
     """Return the best-supported candidate and its score, or None when none is good enough."""
     if not quads:
         return None
@@ -1089,14 +1153,28 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     area = np.abs(signed) / (sw * sh)
     # Among near-equal evidence prefer the larger outline: a page over its own printed frame.
     final = score + 0.1 * np.sqrt(area)
-    if score.max() < MIN_SCORE:
+    ok = score >= MIN_SCORE
+    iou = np.zeros(len(q))
+    if mask is not None:
+        # The network tells page from desk over the whole outline: a form's printed frame, a
+        # card's photo or the base plate's printed A4 outline has the wrong inside.
+        look = score >= MASK_ONLY_SCORE
+        iou[look] = mask.iou(q[look])
+        ok = ok | (look & (iou >= MASK_ONLY_IOU))
+    if not ok.any():
         return None
-    # The contenders also get the region cue; the rest cannot catch up with them anyway.
-    top = _top(np.where(score >= MIN_SCORE, final, -np.inf), REGION_TOP)
-    top = top[score[top] >= MIN_SCORE]
     clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
-    sep = np.zeros(len(q))
-    sep[top] = regions.separation(clockwise[top])
-    final = np.where(score >= MIN_SCORE, final + REGION_WEIGHT * sep, -np.inf)
-    best = _outermost(clockwise, score, area, n_border, inside, outside, int(np.argmax(final)), regions)
+    if regions is not None:
+        # The contenders also get the region cue; the rest cannot catch up with them anyway.
+        top = _top(np.where(ok, final, -np.inf), REGION_TOP)
+        top = top[ok[top]]
+        sep = np.zeros(len(q))
+        sep[top] = regions.separation(clockwise[top])
+        final = final + REGION_WEIGHT * sep
+    final = np.where(ok, final + MASK_WEIGHT * iou, -np.inf)
+    best = int(np.argmax(final))
+    if mask is None or OUTERMOST_WITH_MASK and regions is not None:
+        best = _outermost(clockwise, score, area, n_border, inside, outside, best, regions)
+    if mask is not None and iou[best] < MASK_REJECT_IOU:
+        return None
     return np.asarray(quads[best], dtype=np.float64), float(score[best])

@@ -17,6 +17,8 @@ What a purge does to records whose visit ended before the cut-off (``now - days`
   pseudonymised as above, any left-over claim row deleted;
 * complaints (closed ones): complainant's name and contact, the complained-about person's name and
   the filing address hash erased (the complaint's content, answer and measures stay: 000 §10.4);
+* consultations (answered ones): the asker's masked name, the contact and the online form's address and device
+  hashes erased (the question and the answer stay, for 咨询回复率 / 及时率);
 * the SMS outbox: sent or failed messages deleted; login attempts (user names, addresses) deleted.
 
 Counts, times, outcomes, ratings and the audit log stay, so every statistic keeps working.
@@ -42,6 +44,7 @@ from hall_queue.domain.models import (
     Appointment,
     AppointmentClaim,
     Complaint,
+    Consultation,
     LoginAttempt,
     Notification,
     Ticket,
@@ -79,13 +82,14 @@ class PurgeReport:
     tickets: int = 0
     appointments: int = 0
     complaints: int = 0
+    consultations: int = 0
     notifications: int = 0
     login_attempts: int = 0
 
     @property
     def total(self) -> int:
-        return (self.pages + self.tickets + self.appointments + self.complaints + self.notifications
-                + self.login_attempts)
+        return (self.pages + self.tickets + self.appointments + self.complaints + self.consultations
+                + self.notifications + self.login_attempts)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -166,6 +170,17 @@ def purge_expired(session: Session, now: datetime, *, days: int = DEFAULT_RETENT
             complainant_name_cipher=None, complainant_name_masked=None, contact_cipher="", contact_masked="",
             target_person_cipher=None, target_person_masked=None, source_hash=None))
 
+    consultation_ids = list(session.scalars(
+        select(Consultation.id).where(
+            Consultation.answered_at.is_not(None), Consultation.answered_at < cutoff,
+            or_(Consultation.contact_cipher.is_not(None), Consultation.asker_masked != "",
+                Consultation.source_hash.is_not(None), Consultation.device_hash.is_not(None)))
+        .order_by(Consultation.id).limit(batch)))
+    report.consultations = len(consultation_ids)
+    if consultation_ids and not dry_run:
+        session.execute(update(Consultation).where(Consultation.id.in_(consultation_ids)).values(
+            asker_masked="", contact_cipher=None, contact_masked="", source_hash=None, device_hash=None))
+
     note_ids = list(session.scalars(select(Notification.id).where(
         Notification.created_at < cutoff, Notification.status.in_(("sent", "failed"))).limit(batch)))
     report.notifications = len(note_ids)
@@ -188,7 +203,8 @@ def purge_all(run_write: Any, now: datetime, *, days: int, dry_run: bool = False
     total = PurgeReport(cutoff=now - timedelta(days=days))
     while True:
         r = run_write(lambda s: purge_expired(s, now, days=days, dry_run=dry_run, batch=batch))
-        for name in ("pages", "tickets", "appointments", "complaints", "notifications", "login_attempts"):
+        for name in ("pages", "tickets", "appointments", "complaints", "consultations", "notifications",
+                     "login_attempts"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         if dry_run or r.total == 0:
             return total

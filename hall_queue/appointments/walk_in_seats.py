@@ -171,6 +171,11 @@ _SLOTS = AppointmentSlot.__table__
 _SEATS = WalkInSeat.__table__
 _COUNT = (update(_SLOTS).where(_SLOTS.c.id == bindparam("slot_id"))
           .values(walk_ins=_SLOTS.c.walk_ins + 1).returning(_SLOTS.c.walk_ins, _SLOTS.c.booked))
+# The usual case, the slot's row already made: find and count in one statement (issue 19: the issue path's statements).
+_COUNT_AT = (update(_SLOTS).where(_SLOTS.c.hall_id == bindparam("b_hall"), _SLOTS.c.matter == bindparam("b_matter"),
+                                  _SLOTS.c.slot_start == bindparam("b_start"))
+             .values(walk_ins=_SLOTS.c.walk_ins + 1).returning(_SLOTS.c.id, _SLOTS.c.walk_ins, _SLOTS.c.booked))
+_INSERT_SEAT = insert(_SEATS)
 
 
 def _cached_settings(session: Session, hall: Any) -> SimpleNamespace:
@@ -216,20 +221,25 @@ def count_walk_in(session: Session, hall: Any, *, ticket_id: int, matters: list[
     conn = core(session)
     for matter in matters:
         cap = slot_capacity(_cached_rules(session, hall, matter), slot, st.default_capacity)
-        slot_id = _slot_id(session, hall.id, matter, slot.start)
-        walk_ins, booked = conn.execute(_COUNT, {"slot_id": slot_id}).one()
-        conn.execute(insert(_SEATS).values(ticket_id=ticket_id, slot_id=slot_id, within_share=booked + walk_ins <= cap))
+        row = conn.execute(_COUNT_AT, {"b_hall": hall.id, "b_matter": matter, "b_start": slot.start}).first()
+        if row is None:  # the slot's first seat or booking: make its row, then count
+            slot_id = _slot_id(session, hall.id, matter, slot.start)
+            walk_ins, booked = conn.execute(_COUNT, {"slot_id": slot_id}).one()
+        else:
+            slot_id, walk_ins, booked = row
+        conn.execute(_INSERT_SEAT, {"ticket_id": ticket_id, "slot_id": slot_id, "within_share": booked + walk_ins <= cap})
 
 
 def issue_walk_in(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
-                  actor: Actor) -> tuple[IssuedTicket, list[DomainEvent]]:
+                  actor: Actor, range_after_commit: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
     """Issue a walk-in ticket and count it on its matter's current slot, in one transaction.
 
     Walk-ins and online bookings share a slot's seats (号源, 004 §8.2): a walk-in is never refused,
     but once counted its seat is no longer bookable, so bookings plus walk-ins within the share never
     exceed the slot's capacity. A replayed ticket (same idempotency key) was counted the first time.
     """
-    issued, events = issue_ticket(session, hall, req, now=now, vault=vault, actor=actor)
+    issued, events = issue_ticket(session, hall, req, now=now, vault=vault, actor=actor,
+                                  range_after_commit=range_after_commit)
     if not issued.replayed and req.source == "walk_in":
         view = issued.ticket_view
         matters = [f"b{view['bundle_id']}"] if view.get("bundle_id") else [f"i{i}" for i in view["item_ids"]]

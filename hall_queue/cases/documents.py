@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from hall_queue.access.audit import Actor
@@ -37,6 +38,14 @@ from hall_queue.domain.vocabulary import (
     REVIEW_DAYS,
     SUIT_MONTHS,
 )
+from hall_queue.infrastructure.cache import MISSING, TtlCache
+from hall_queue.infrastructure.db import core
+
+_INSERT_DOC = insert(CaseDocument).returning(CaseDocument.id)
+_STAFF_LINE = select(Staff.display_name, Staff.employee_no).where(Staff.id == bindparam("staff_id"))
+# The accepting clerk's name and number on every 受理通知书: kept per process, dropped when staff rows change here.
+_staff_lines = TtlCache(60.0, {Staff.__tablename__})
+PAPERS = "onevisit_papers_written"  # session.info: ticket id → the papers written for it in this session
 
 OVERDUE_RULE = ("逾期未补正的，视为申请人放弃容缺受理：本事项终止办理，已提交的材料予以退回，"
                 "申请人可在材料齐全后重新申请。")
@@ -54,10 +63,18 @@ def term_text(case: Case) -> str:
     return "即办（当日办结）" if case.promised_days == 0 else f"{case.promised_days}个工作日"
 
 
+def _staff_line(session: Session, staff_id: int) -> str:
+    line = _staff_lines.get(session, staff_id)
+    if line is MISSING:
+        row = core(session).execute(_STAFF_LINE, {"staff_id": staff_id}).first()
+        line = _staff_lines.put(session, staff_id, f"{row.display_name}（工号{row.employee_no}）" if row else "")
+    return line
+
+
 def _clerk(session: Session, case: Case) -> str:
-    staff = session.get(Staff, case.accepted_by_id) if case.accepted_by_id else None
-    window = session.get(Window, case.window_id) if case.window_id else None
-    parts = [window.name if window else "", f"{staff.display_name}（工号{staff.employee_no}）" if staff else ""]
+    staff = _staff_line(session, case.accepted_by_id) if case.accepted_by_id else ""
+    window = session.get(Window, case.window_id) if case.window_id else None  # loaded with the finished ticket
+    parts = [window.name if window else "", staff]
     return " ".join(p for p in parts if p) or "—"
 
 
@@ -125,10 +142,13 @@ def issue(session: Session, hall: Hall, *, kind: str, content: dict[str, Any], n
     """Number and store a paper: ``<受理号>-<kind code>`` for a case's, ``<hall>-<code>-T<ticket>`` otherwise."""
     code = CASE_DOCUMENT_CODES[kind]
     number = f"{case.acceptance_no}-{code}" if case is not None else f"{hall.code.upper()}-{code}-T{ticket.id}"
-    doc = CaseDocument(hall_id=hall.id, case_id=case.id if case else None,
-                       ticket_id=(case.ticket_id if case else ticket.id) if (case or ticket) else None,
-                       kind=kind, number=number, content={"title": CASE_DOCUMENT_TITLES[kind], "number": number,
-                                                          **content},
-                       issued_at=now, issued_by_id=actor.id if actor.kind == "staff" else None, prints=0)
-    session.add(doc)
+    values = dict(hall_id=hall.id, case_id=case.id if case else None,
+                  ticket_id=(case.ticket_id if case else ticket.id) if (case or ticket) else None,
+                  kind=kind, number=number, content={"title": CASE_DOCUMENT_TITLES[kind], "number": number, **content},
+                  issued_at=now, issued_by_id=actor.id if actor.kind == "staff" else None, prints=0)
+    # A prebuilt Core insert (issue 19: the finish writes its papers without an ORM flush); the paper is
+    # kept per ticket in ``session.info`` for the clerk's receipt (``intake.opened_by_finish``).
+    doc = CaseDocument(id=core(session).execute(_INSERT_DOC, values).scalar_one(), **values)
+    if values["ticket_id"] is not None:
+        session.info.setdefault(PAPERS, {}).setdefault(values["ticket_id"], []).append(doc)
     return doc

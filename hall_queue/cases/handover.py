@@ -16,7 +16,7 @@ from hall_queue.cases.intake import lookup_hash
 from hall_queue.cases.lifecycle import brief
 from hall_queue.domain.errors import Forbidden, NotFound, WrongState
 from hall_queue.domain.events import DomainEvent
-from hall_queue.domain.vocabulary import IN_HAND_STATUSES
+from hall_queue.domain.vocabulary import IN_HAND_STATUSES, OPEN_STATUSES
 from hall_queue.domain.models import (
     Case,
     CaseEvent,
@@ -32,9 +32,8 @@ from hall_queue.domain.models import (
 from hall_queue.queueing.ticketing import IssuedTicket, IssueRequest, issue_ticket
 
 
-def ready_results(session: Session, hall: Hall, *, vault: IdentityVault, id_number: str | None = None,
-                  acceptance_no: str | None = None, code: str | None = None) -> list[Case]:
-    """The applicant's results waiting at the handover window (top-level cases: a bundle is collected whole)."""
+def _top_ready(session: Session, hall: Hall, *, vault: IdentityVault, id_number: str | None,
+               acceptance_no: str | None, code: str | None, lock: bool) -> list[Case]:
     q = select(Case).where(Case.hall_id == hall.id, Case.parent_id.is_(None), Case.state == "result_ready")
     if id_number:
         q = q.where(Case.id_hash == vault.id_hash(id_number))
@@ -47,7 +46,37 @@ def ready_results(session: Session, hall: Hall, *, vault: IdentityVault, id_numb
         q = q.where(or_(Case.acceptance_no == number, Case.id == parent))
     else:
         return []
+    if lock:  # two kiosks issuing for the same results take turns (PostgreSQL row locks; SQLite has one writer)
+        q = q.with_for_update()
     return list(session.scalars(q.order_by(Case.id)))
+
+
+def _on_open_ticket(session: Session, cases: list[Case]) -> set[int]:
+    """The cases already attached to a handover ticket still waiting or in hand.
+
+    Its own statement, after the rows are locked: under PostgreSQL's READ COMMITTED it sees a ticket
+    another transaction committed while this one waited for the lock.
+    """
+    tickets = {c.pickup_ticket_id for c in cases if c.pickup_ticket_id is not None}
+    if not tickets:
+        return set()
+    open_ids = set(session.scalars(select(Ticket.id).where(Ticket.id.in_(tickets), Ticket.status.in_(OPEN_STATUSES))))
+    return {c.id for c in cases if c.pickup_ticket_id in open_ids}
+
+
+def ready_results(session: Session, hall: Hall, *, vault: IdentityVault, id_number: str | None = None,
+                  acceptance_no: str | None = None, code: str | None = None,
+                  lock: bool = False) -> tuple[list[Case], list[Case]]:
+    """The applicant's results waiting at the handover window (top-level cases: a bundle is collected whole):
+    those free to collect, and those already on an open handover ticket.
+
+    A result is on at most one open handover ticket (001 §7.3 统一出件 — one ticket, one window, one sign-off);
+    once that ticket is finished with the result still there, it may be collected again.
+    """
+    rows = _top_ready(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no, code=code,
+                      lock=lock)
+    taken = _on_open_ticket(session, rows)
+    return [c for c in rows if c.id not in taken], [c for c in rows if c.id in taken]
 
 
 def handover_item(session: Session, hall: Hall) -> ServiceItem:
@@ -67,12 +96,15 @@ def issue_pickup(session: Session, hall: Hall, *, vault: IdentityVault, now: dat
                  code: str | None = None, idempotency_key: str | None = None
                  ) -> tuple[IssuedTicket, list[Case], list[DomainEvent]]:
     """Issue the handover ticket for the visitor's ready results and attach them to it."""
-    cases = ready_results(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no, code=code)
-    if idempotency_key:  # a retried press: the ticket exists and its cases are attached already
-        prev = session.scalar(select(Ticket.id).where(Ticket.hall_id == hall.id,
-                                                      Ticket.idempotency_key == idempotency_key))
-        if prev is not None:
-            cases = list(session.scalars(select(Case).where(Case.pickup_ticket_id == prev).order_by(Case.id)))
+    prev = session.scalar(select(Ticket.id).where(Ticket.hall_id == hall.id, Ticket.idempotency_key == idempotency_key)
+                          ) if idempotency_key else None
+    if prev is not None:  # a retried press: the ticket exists and its cases are attached already
+        cases = list(session.scalars(select(Case).where(Case.pickup_ticket_id == prev).order_by(Case.id)))
+    else:
+        cases, taken = ready_results(session, hall, vault=vault, id_number=id_number, acceptance_no=acceptance_no,
+                                     code=code, lock=True)
+        if not cases and taken:
+            raise WrongState("这些办理结果已经取过号，请留意叫号，到出件窗口领取", code="already_on_ticket")
     if not cases:
         raise NotFound("no result is waiting for collection", code="no_results")
     item = handover_item(session, hall)

@@ -16,15 +16,15 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault, mask_phone
 from hall_queue.cases import clock, documents
 from hall_queue.cases.lifecycle import _changed, _step, stop_bundle, sync_parent
-from hall_queue.cases.numbering import format_acceptance_no, next_seq
-from hall_queue.cases.records import record, settings_of
+from hall_queue.cases.numbering import first_seq_unless_pickup, format_acceptance_no, next_seq
+from hall_queue.cases.records import case_rules, record
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import (
@@ -39,6 +39,15 @@ from hall_queue.domain.models import (
 )
 from hall_queue.domain.vocabulary import CASE_OPENING_OUTCOMES, OUTCOMES
 from hall_queue.infrastructure import hall_store
+from hall_queue.infrastructure.db import core
+
+# A finish writes its cases on statements built once (issue 19): the ORM's flush per case cost more than
+# the rest of the clerk's 下一位. A case written here is then attached to the session as persistent, so
+# the lifecycle code that follows (dispatch, a bundle's stop) changes it as any loaded case.
+_INSERT_CASE = insert(Case).returning(Case.id)
+_INSERT_HANDOVER = insert(CaseHandover)
+_CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns if c.key != "id")
+_OPENED = "onevisit_opened_cases"  # session.info: ticket id → (cases, papers) the finish just wrote
 
 
 def lookup_hash(code: str) -> str:
@@ -84,9 +93,11 @@ class _Opener:
     def __init__(self, session: Session, ticket: Ticket, *, now: datetime, actor: Actor,
                  vault: IdentityVault | None) -> None:
         self.s, self.t, self.now, self.actor, self.vault = session, ticket, now, actor, vault
-        self.hall = session.get(Hall, ticket.hall_id)
+        self.hall = hall_store.hall_settings(session, ticket.hall_id)  # cached plain settings (same names as Hall)
         self.today = clock.local_day(self.hall, now)
-        self.settings = settings_of(session, self.hall.id)
+        self.settings = case_rules(session, self.hall.id)
+        self.first_seq: int | None = None  # taken with the pickup check (``first_seq_unless_pickup``)
+        self.cases: list[Case] = []
         self.masked_phone = ""
         if vault is not None and ticket.phone_cipher:
             try:
@@ -96,7 +107,9 @@ class _Opener:
         self.codes: dict[int, str] = {}
 
     def number(self) -> tuple[int, str]:
-        seq = next_seq(self.s, self.hall.id, self.today.year)
+        seq, self.first_seq = self.first_seq, None
+        if seq is None:
+            seq = next_seq(self.s, self.hall.id, self.today.year)
         return seq, format_acceptance_no(self.settings.acceptance_format, hall_code=self.hall.code,
                                          year=self.today.year, seq=seq)
 
@@ -107,26 +120,31 @@ class _Opener:
                                              and outcome != "completed") else 0
         code = new_lookup_code()
         t = self.t
-        case = Case(hall_id=self.hall.id, parent_id=parent.id if parent else None, year=self.today.year, seq=seq,
-                    part=part, acceptance_no=number, ticket_id=t.id, item_id=item.id if item else None,
-                    bundle_id=bundle_id, title=title, department_id=department_id, blocking=blocking,
-                    outcome=outcome, state=state, masked_name=t.masked_name, masked_id=t.masked_id,
-                    id_hash=t.id_hash, id_cipher=t.id_cipher, phone_cipher=t.phone_cipher,
-                    lookup_hash=lookup_hash(code), lookup_cipher=self.vault.encrypt(code) if self.vault else None,
-                    accepted_at=self.now, accepted_by_id=self.actor.id if self.actor.kind == "staff" else None,
-                    window_id=t.window_id, promised_days=days,
-                    due_on=clock.promised_due(self.s, self.hall, self.today, days),
-                    special_procedures=[{"name": p["name"], "days": p["days"]}
-                                        for p in detail.get("special_procedures") or []],
-                    intermediary_service=(detail.get("intermediary_service") or "")[:200], visits=1,
-                    decision_reason="", stopped_working_days=0)
+        values = dict(hall_id=self.hall.id, parent_id=parent.id if parent else None, year=self.today.year, seq=seq,
+                      part=part, acceptance_no=number, ticket_id=t.id, item_id=item.id if item else None,
+                      bundle_id=bundle_id, title=title, department_id=department_id, blocking=blocking,
+                      outcome=outcome, state=state, decision=None, masked_name=t.masked_name, masked_id=t.masked_id,
+                      id_hash=t.id_hash, id_cipher=t.id_cipher, phone_cipher=t.phone_cipher,
+                      lookup_hash=lookup_hash(code), lookup_cipher=self.vault.encrypt(code) if self.vault else None,
+                      accepted_at=self.now, accepted_by_id=self.actor.id if self.actor.kind == "staff" else None,
+                      window_id=t.window_id, promised_days=days,
+                      due_on=clock.promised_due(self.s, self.hall, self.today, days),
+                      special_procedures=[{"name": p["name"], "days": p["days"]}
+                                          for p in detail.get("special_procedures") or []],
+                      intermediary_service=(detail.get("intermediary_service") or "")[:200], visits=1,
+                      decision_reason="", stopped_working_days=0, clock_stopped_on=None, handler_id=None,
+                      decided_at=None, ready_at=None, handed_over_at=None, closed_at=None, due_alert_id=None,
+                      due_alert_kind=None, pickup_ticket_id=None)
         if outcome == "completed" and state == "accepted":
             # 即办件 (000 §6.6 a): decided and handed over at the window — written closed at once.
-            case.state, case.decision = "closed", "approved"
-            case.decided_at = case.ready_at = case.handed_over_at = case.closed_at = self.now
+            values.update(state="closed", decision="approved", decided_at=self.now, ready_at=self.now,
+                          handed_over_at=self.now, closed_at=self.now)
+        assert values.keys() == set(_CASE_COLUMNS), "every column of a case is written"
+        case = Case(id=core(self.s).execute(_INSERT_CASE, values).scalar_one(), **values)
+        make_transient_to_detached(case)  # the row is written: the object joins the session as persistent
         self.s.add(case)
-        self.s.flush()
         self.codes[case.id] = code
+        self.cases.append(case)
         return case
 
     def accept(self, case: Case, outcome: str, note: str, deferred: list[dict[str, Any]]) -> list[DomainEvent]:
@@ -142,9 +160,10 @@ class _Opener:
             # would triple the statements of every clerk's 下一位 (issue 19) without telling anyone more.
             record(s, case, action="complete", from_state=None, to_state="closed", actor=actor, now=now, note=note,
                    detail={"outcome": outcome, "on_the_spot": True})
-            s.add(CaseHandover(hall_id=case.hall_id, case_id=case.id, method="on_the_spot", at=now,
-                               by_id=case.accepted_by_id, window_id=case.window_id, ticket_id=case.ticket_id,
-                               id_checked=False, signed_by_masked=case.masked_name or ""))
+            core(s).execute(_INSERT_HANDOVER, dict(
+                hall_id=case.hall_id, case_id=case.id, method="on_the_spot", at=now, by_id=case.accepted_by_id,
+                window_id=case.window_id, ticket_id=case.ticket_id, id_checked=False,
+                signed_by_masked=case.masked_name or "", courier_company="", tracking_no=""))
             return [_changed(case, "complete")]
         record(s, case, action="accept", from_state=None, to_state="accepted", actor=actor, now=now, note=note,
                detail={"outcome": outcome})
@@ -200,10 +219,13 @@ def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | No
                                 fees="、".join(sorted({(i.guide or {}).get("fees", "") for i in ticket.items} - {""})),
                                 next_step="补齐后到任一综合受理窗口提交，已提交的材料无需重复提交",
                                 masked_name=ticket.masked_name))
+        _remember(session, ticket.id, [])
         return [], []
-    if session.scalar(select(Case.id).where(Case.pickup_ticket_id == ticket.id).limit(1)) is not None:
-        return [], []  # a visit to collect results (统一出件) opens nothing new
     op = _Opener(session, ticket, now=now, actor=actor, vault=vault)
+    op.first_seq = first_seq_unless_pickup(session, op.hall.id, op.today.year, ticket.id)
+    if op.first_seq is None:
+        _remember(session, ticket.id, [])
+        return [], []  # a visit to collect results (统一出件) opens nothing new
     deferred = _deferred(session, op.hall, detail)
     events: list[DomainEvent] = []
     if ticket.bundle_id is None:
@@ -216,6 +238,7 @@ def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | No
             events += op.accept(case, o, n, deferred if o == "deferred" else [])
             op.papers(case, item, o, n, deferred if o == "deferred" else [], receipt=True)
             cases.append(case)
+        _remember(session, ticket.id, op.cases)
         return cases, events
     bundle = session.get(Bundle, ticket.bundle_id)
     blocking = dict(session.execute(select(BundleItem.item_id, BundleItem.blocking)
@@ -252,7 +275,19 @@ def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | No
     if going and stopper is None:
         documents.issue(session, op.hall, kind="acceptance_notice", case=parent, now=now, actor=actor,
                         content=_bundle_notice(session, op, parent, [k for k, _, _ in kids], deferred))
+    _remember(session, ticket.id, op.cases)
     return [parent], events
+
+
+def _remember(session: Session, ticket_id: int, cases: list[Case]) -> None:
+    """Keep what this finish wrote for ``opened_by_finish``: the receipt then needs no read back."""
+    papers = session.info.get(documents.PAPERS, {}).get(ticket_id, [])
+    session.info.setdefault(_OPENED, {})[ticket_id] = (sorted(cases, key=lambda c: c.id), papers)
+
+
+def opened_by_finish(session: Session, ticket_id: int) -> tuple[list[Case], list[Any]] | None:
+    """The cases and papers the finish of ``ticket_id`` wrote in this session, or None if it wrote none here."""
+    return session.info.get(_OPENED, {}).get(ticket_id)
 
 
 def _bundle_notice(session: Session, op: _Opener, parent: Case, kids: list[Case],

@@ -26,6 +26,7 @@ from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongS
 from hall_queue.domain.events import CaseChanged, CaseResultReady, DomainEvent
 from hall_queue.domain.models import (
     Case,
+    CaseEvent,
     CaseHandover,
     DeferredMaterial,
     Department,
@@ -366,22 +367,55 @@ _ACTIONS = {"dispatch": dispatch, "take": take, "request_supplement": request_su
             "decide": decide, "result_ready": result_ready, "hand_over": hand_over, "close": close}
 
 
-def supply_material(session: Session, material_id: int, *, actor: Actor, now: datetime,
-                    via: str = "window") -> tuple[DeferredMaterial, list[DomainEvent]]:
-    """A 容缺 material arrived (at a window or scanned at the kiosk): one more trip to the hall."""
+def owed_material(session: Session, material_id: int, actor: Actor) -> tuple[DeferredMaterial, Case]:
+    """A 容缺 material still owed to an open case of the actor's hall (404, 409 ``already_supplied`` otherwise)."""
     m = session.get(DeferredMaterial, material_id)
     if m is None or (actor.hall_id is not None and m.hall_id != actor.hall_id):
         raise NotFound(f"deferred material {material_id} not found")
     if m.state != "owed":
         raise WrongState(f"deferred material {material_id} was already supplied", code="already_supplied")
     case = session.get(Case, m.case_id)
+    if case.state in CASE_FINAL_STATES:
+        raise WrongState(f"case {case.acceptance_no} is {case.state}; it takes no more materials",
+                         code="illegal_transition")
+    return m, case
+
+
+def supply_material(session: Session, material_id: int, *, actor: Actor, now: datetime,
+                    via: str = "window") -> tuple[DeferredMaterial, list[DomainEvent]]:
+    """A 容缺 material arrived (at a window or scanned at the kiosk): one more trip to the hall."""
+    m, case = owed_material(session, material_id, actor)
     m.state = "supplied"
     m.supplied_at = now
     m.supplied_via = via
     case.visits += 1
     record(session, case, action="material_supplied", from_state=case.state, to_state=case.state, actor=actor,
            now=now, note=m.name, detail={"material_id": m.id, "via": via})
-    return m, [_changed(case, "material_supplied")]
+    events: list[DomainEvent] = [_changed(case, "material_supplied")]
+    if _supplement_complete(session, case):
+        # 002 §6.5 (在材料补正后及时作出办理意见), 000 §9.5.2.2: the department asked for these very materials
+        # and stopped the clock; with the last of them in, review goes on and the clock runs again. The same
+        # trip brought them: no second visit is counted.
+        _step(session, case, "supplement_received", actor=actor, now=now, note=m.name,
+              detail={"at_hall": True, "via": via})
+        events += _after(session, case, "supplement_received", actor=actor, now=now)
+    return m, events
+
+
+def _supplement_complete(session: Session, case: Case) -> bool:
+    """Whether a case standing in 补正 waited only for its 容缺 materials, and none is owed any more."""
+    if case.state != "supplement":
+        return False
+    session.flush()
+    mats = session.execute(select(DeferredMaterial.name, DeferredMaterial.state)
+                           .where(DeferredMaterial.case_id == case.id)).all()
+    if any(state == "owed" for _, state in mats):
+        return False
+    asked = session.scalar(select(CaseEvent.detail).where(CaseEvent.case_id == case.id,
+                                                          CaseEvent.action == "request_supplement")
+                           .order_by(CaseEvent.id.desc()).limit(1)) or {}
+    wanted = {str(x).strip() for x in asked.get("materials", [])}
+    return bool(wanted) and wanted <= {name.strip() for name, _ in mats}
 
 
 def running(case: Case) -> bool:

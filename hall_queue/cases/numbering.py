@@ -6,12 +6,12 @@ and a finish that rolls back (or a server killed mid-way) takes its number back 
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.errors import InvalidRequest
-from hall_queue.domain.models import CaseCounter
+from hall_queue.domain.models import Case, CaseCounter
 from hall_queue.domain.vocabulary import DEFAULT_ACCEPTANCE_FORMAT
 from hall_queue.infrastructure.db import core
 
@@ -19,6 +19,9 @@ _BUMP = (update(CaseCounter)
          .where(CaseCounter.hall_id == bindparam("b_hall"), CaseCounter.year == bindparam("b_year"))
          .values(last_seq=CaseCounter.last_seq + 1)
          .returning(CaseCounter.last_seq))
+# The finish's first number, unless the ticket came to collect results (统一出件: it opens nothing): the
+# check rides on the bump, one statement instead of two on every clerk's finish (issue 19).
+_BUMP_UNLESS_PICKUP = _BUMP.where(~exists().where(Case.pickup_ticket_id == bindparam("b_ticket")))
 
 
 def format_acceptance_no(fmt: str, *, hall_code: str, year: int, seq: int) -> str:
@@ -38,6 +41,16 @@ def check_format(fmt: str) -> str:
         raise InvalidRequest("the acceptance number format must contain {seq} and stay within 36 characters",
                              code="bad_format")
     return fmt
+
+
+def first_seq_unless_pickup(session: Session, hall_id: int, year: int, ticket_id: int) -> int | None:
+    """Take the next number of (hall, year) for the finish of ``ticket_id``; None if the ticket is a pickup ticket."""
+    row = core(session).execute(_BUMP_UNLESS_PICKUP, {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id}).first()
+    if row is not None:
+        return row[0]
+    if session.scalar(select(Case.id).where(Case.pickup_ticket_id == ticket_id).limit(1)) is not None:
+        return None
+    return next_seq(session, hall_id, year)  # the year's first number: the counter row is made there
 
 
 def next_seq(session: Session, hall_id: int, year: int) -> int:

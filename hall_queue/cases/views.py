@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue.cases import clock
+from hall_queue.cases.intake import opened_by_finish
 from hall_queue.cases.lifecycle import brief
+from hall_queue.cases.supply import page_views
 from hall_queue.domain.clock import iso
 from hall_queue.domain.models import (
     Case,
@@ -33,14 +35,20 @@ from hall_queue.domain.vocabulary import (
 def cases_of_ticket(session: Session, ticket_id: int) -> list[dict[str, Any]]:
     """The top-level cases a finish opened, with their papers (for the clerk's receipt).
 
-    Two reads whatever the bundle's size (parents and children share the ticket; papers in one query):
-    this runs inside the clerk's 下一位 transaction, under the writer lock.
+    Two reads whatever the bundle's size (parents and children share the ticket; papers in one query),
+    and none right after the finish that wrote them (``intake.opened_by_finish``): this runs inside the
+    clerk's 下一位 transaction, under the writer lock.
     """
-    rows = session.scalars(select(Case).where(Case.ticket_id == ticket_id).order_by(Case.id)).all()
-    if not rows:
-        return []
-    docs = session.scalars(select(CaseDocument).where(CaseDocument.case_id.in_([c.id for c in rows]))
-                           .order_by(CaseDocument.id)).all()
+    written = opened_by_finish(session, ticket_id)
+    if written is not None:  # the finish of this same transaction wrote them: nothing to read back
+        rows, docs = written
+        docs = [d for d in docs if d.case_id is not None]
+    else:
+        rows = session.scalars(select(Case).where(Case.ticket_id == ticket_id).order_by(Case.id)).all()
+        if not rows:
+            return []
+        docs = session.scalars(select(CaseDocument).where(CaseDocument.case_id.in_([c.id for c in rows]))
+                               .order_by(CaseDocument.id)).all()
     kids: dict[int, list[Case]] = {}
     for c in rows:
         if c.parent_id is not None:
@@ -107,6 +115,7 @@ def case_detail(session: Session, case: Case, *, now: datetime) -> dict[str, Any
                          "tracking_no": handover.tracking_no, "id_checked": handover.id_checked}
             if handover else None,
             "scans": [{"id": a, "position": p, "content_type": ct} for a, p, ct in scans],
+            "supplied_pages": page_views(session, case),  # 容缺 materials scanned at the kiosk
             "children": [brief(k) for k in case.children]}
 
 

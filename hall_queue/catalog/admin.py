@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -247,6 +248,9 @@ class StaffSpec(Spec):
     password: Password
 
 
+DEACTIVATE_INSTEAD = "deactivate it instead (active=false)"
+
+
 def in_use(message: str) -> DomainError:
     return DomainError(message, code="in_use")
 
@@ -266,6 +270,36 @@ def _merged(current: dict[str, Any], changes: dict[str, Any], model: type[Spec])
 
 def _count(session: Session, stmt) -> int:
     return int(session.scalar(stmt) or 0)
+
+
+def _current(row: Any, view: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """The row's values as a spec to overlay a change on (nothing for a new row)."""
+    current = view(row) if row is not None else {}
+    current.pop("id", None)
+    return current
+
+
+def _refuse_taken(session: Session, hall: Hall, row: Any, key: Any, value: Any, message: str) -> None:
+    """Raise ``conflict`` when another row of the hall already holds ``value`` in the unique column ``key``."""
+    model = key.class_
+    clash = session.scalar(select(model.id).where(model.hall_id == hall.id, key == value))
+    if clash is not None and (row is None or clash != row.id):
+        raise conflict(message)
+
+
+def _refuse_when_used(session: Session, what: str, refs: dict[str, Any], advice: str) -> None:
+    """Raise ``in_use`` naming each kind of row that still refers to ``what`` (count statements in ``refs``)."""
+    used = {kind: _count(session, stmt) for kind, stmt in refs.items()}
+    if any(used.values()):
+        parts = ", ".join(f"{n} {kind}" for kind, n in used.items() if n)
+        raise in_use(f"{what} is used by {parts}; {advice}")
+
+
+def _delete_recorded(session: Session, row: Any, kind: str, *, now: datetime, actor: Actor, **detail: Any) -> None:
+    """Delete a configuration row, leaving ``config.<kind>.delete`` in the audit log (004 §8.4)."""
+    audit.record(session, actor=actor, action=f"config.{kind}.delete", at=now, hall_id=row.hall_id,
+                 **{f"{kind}_id": row.id}, **detail)
+    session.delete(row)
 
 
 # ---------------------------------------------------------------- halls
@@ -322,13 +356,9 @@ def category_view(c: ServiceCategory) -> dict[str, Any]:
 def save_category(session: Session, hall: Hall, changes: dict[str, Any], *, category: ServiceCategory | None = None,
                   now: datetime, actor: Actor) -> ServiceCategory:
     """Create a category (领域) or change one."""
-    current = category_view(category) if category else {}
-    current.pop("id", None)
-    spec: CategorySpec = _merged(current, changes, CategorySpec)
-    clash = session.scalar(select(ServiceCategory.id).where(ServiceCategory.hall_id == hall.id,
-                                                            ServiceCategory.code == spec.code))
-    if clash is not None and (category is None or clash != category.id):
-        raise conflict(f"category code {spec.code} is taken in this hall")
+    spec: CategorySpec = _merged(_current(category, category_view), changes, CategorySpec)
+    _refuse_taken(session, hall, category, ServiceCategory.code, spec.code,
+                  f"category code {spec.code} is taken in this hall")
     if category is None:
         category = ServiceCategory(hall_id=hall.id)
         session.add(category)
@@ -340,12 +370,10 @@ def save_category(session: Session, hall: Hall, changes: dict[str, Any], *, cate
 
 
 def delete_category(session: Session, category: ServiceCategory, *, now: datetime, actor: Actor) -> None:
-    n = _count(session, select(func.count()).select_from(ServiceItem).where(ServiceItem.category_id == category.id))
-    if n:
-        raise in_use(f"category {category.code} still has {n} service item(s); move or delete them first")
-    audit.record(session, actor=actor, action="config.category.delete", at=now, hall_id=category.hall_id,
-                 category_id=category.id, code=category.code)
-    session.delete(category)
+    _refuse_when_used(session, f"category {category.code}", {
+        "service item(s)": select(func.count()).select_from(ServiceItem).where(ServiceItem.category_id == category.id),
+    }, "move or delete them first")
+    _delete_recorded(session, category, "category", now=now, actor=actor, code=category.code)
 
 
 # ---------------------------------------------------------------- service items
@@ -405,9 +433,7 @@ def save_item(session: Session, hall: Hall, changes: dict[str, Any], *, item: Se
               now: datetime, actor: Actor) -> ServiceItem:
     """Create a service item or change one: guide, materials, kind, flags and the queues serving it."""
     spec: ItemSpec = _merged(_spec_of_item(item) if item else {}, changes, ItemSpec)
-    clash = session.scalar(select(ServiceItem.id).where(ServiceItem.hall_id == hall.id, ServiceItem.code == spec.code))
-    if clash is not None and (item is None or clash != item.id):
-        raise conflict(f"item code {spec.code} is taken in this hall")
+    _refuse_taken(session, hall, item, ServiceItem.code, spec.code, f"item code {spec.code} is taken in this hall")
     if item is None:
         item = ServiceItem(hall_id=hall.id)
         session.add(item)
@@ -419,16 +445,13 @@ def save_item(session: Session, hall: Hall, changes: dict[str, Any], *, item: Se
 
 
 def delete_item(session: Session, item: ServiceItem, *, now: datetime, actor: Actor) -> None:
-    tickets = _count(session, select(func.count()).select_from(TicketItem).where(TicketItem.item_id == item.id))
-    bundles = _count(session, select(func.count()).select_from(BundleItem).where(BundleItem.item_id == item.id))
-    complaints = _count(session, select(func.count()).select_from(Complaint).where(Complaint.item_id == item.id))
-    if tickets or bundles or complaints:
-        raise in_use(f"item {item.code} is used by {tickets} ticket(s), {bundles} bundle(s) and {complaints} "
-                     f"complaint(s); deactivate it instead (active=false)")
-    audit.record(session, actor=actor, action="config.item.delete", at=now, hall_id=item.hall_id, item_id=item.id,
-                 code=item.code)
+    _refuse_when_used(session, f"item {item.code}", {
+        "ticket(s)": select(func.count()).select_from(TicketItem).where(TicketItem.item_id == item.id),
+        "bundle(s)": select(func.count()).select_from(BundleItem).where(BundleItem.item_id == item.id),
+        "complaint(s)": select(func.count()).select_from(Complaint).where(Complaint.item_id == item.id),
+    }, DEACTIVATE_INSTEAD)
     item.queues = []
-    session.delete(item)
+    _delete_recorded(session, item, "item", now=now, actor=actor, code=item.code)
 
 
 # ---------------------------------------------------------------- bundles
@@ -441,12 +464,8 @@ def bundle_admin_view(b: Bundle) -> dict[str, Any]:
 def save_bundle(session: Session, hall: Hall, changes: dict[str, Any], *, bundle: Bundle | None = None,
                 now: datetime, actor: Actor) -> Bundle:
     """Create or change a life-event bundle (一件事) and its items, in order."""
-    current = bundle_admin_view(bundle) if bundle else {}
-    current.pop("id", None)
-    spec: BundleSpec = _merged(current, changes, BundleSpec)
-    clash = session.scalar(select(Bundle.id).where(Bundle.hall_id == hall.id, Bundle.code == spec.code))
-    if clash is not None and (bundle is None or clash != bundle.id):
-        raise conflict(f"bundle code {spec.code} is taken in this hall")
+    spec: BundleSpec = _merged(_current(bundle, bundle_admin_view), changes, BundleSpec)
+    _refuse_taken(session, hall, bundle, Bundle.code, spec.code, f"bundle code {spec.code} is taken in this hall")
     queue = _hall_rows(session, Queue, hall, [spec.queue_id], "queue")[0]
     items = _hall_rows(session, ServiceItem, hall, list(spec.item_ids), "service item")
     if bundle is None:
@@ -467,13 +486,11 @@ def save_bundle(session: Session, hall: Hall, changes: dict[str, Any], *, bundle
 
 
 def delete_bundle(session: Session, bundle: Bundle, *, now: datetime, actor: Actor) -> None:
-    n = _count(session, select(func.count()).select_from(Ticket).where(Ticket.bundle_id == bundle.id))
-    if n:
-        raise in_use(f"bundle {bundle.code} is used by {n} ticket(s); deactivate it instead (active=false)")
-    audit.record(session, actor=actor, action="config.bundle.delete", at=now, hall_id=bundle.hall_id,
-                 bundle_id=bundle.id, code=bundle.code)
+    _refuse_when_used(session, f"bundle {bundle.code}", {
+        "ticket(s)": select(func.count()).select_from(Ticket).where(Ticket.bundle_id == bundle.id),
+    }, DEACTIVATE_INSTEAD)
     session.execute(BundleItem.__table__.delete().where(BundleItem.bundle_id == bundle.id))
-    session.delete(bundle)
+    _delete_recorded(session, bundle, "bundle", now=now, actor=actor, code=bundle.code)
 
 
 # ---------------------------------------------------------------- queues
@@ -487,12 +504,9 @@ def queue_admin_view(q: Queue) -> dict[str, Any]:
 def save_queue(session: Session, hall: Hall, changes: dict[str, Any], *, queue: Queue | None = None,
                now: datetime, actor: Actor) -> Queue:
     """Create or change a queue: its number prefix (unique in the hall), name, daily cap and items."""
-    current = queue_admin_view(queue) if queue else {}
-    current.pop("id", None)
-    spec: QueueSpec = _merged(current, changes, QueueSpec)
-    clash = session.scalar(select(Queue.id).where(Queue.hall_id == hall.id, Queue.prefix == spec.prefix))
-    if clash is not None and (queue is None or clash != queue.id):
-        raise conflict(f"prefix {spec.prefix} is already used by another queue of this hall")
+    spec: QueueSpec = _merged(_current(queue, queue_admin_view), changes, QueueSpec)
+    _refuse_taken(session, hall, queue, Queue.prefix, spec.prefix,
+                  f"prefix {spec.prefix} is already used by another queue of this hall")
     if queue is not None and spec.prefix != queue.prefix and _count(
             session, select(func.count()).select_from(Ticket).where(Ticket.number_queue_id == queue.id)):
         raise in_use(f"queue {queue.prefix} has issued tickets; its prefix cannot change (create a new queue)")
@@ -511,18 +525,15 @@ def save_queue(session: Session, hall: Hall, changes: dict[str, Any], *, queue: 
 
 
 def delete_queue(session: Session, queue: Queue, *, now: datetime, actor: Actor) -> None:
-    tickets = _count(session, select(func.count()).select_from(Ticket).where(
-        or_(Ticket.queue_id == queue.id, Ticket.number_queue_id == queue.id)))
-    windows = _count(session, select(func.count()).select_from(WindowQueue).where(WindowQueue.queue_id == queue.id))
-    bundles = _count(session, select(func.count()).select_from(Bundle).where(Bundle.queue_id == queue.id))
-    if tickets or windows or bundles:
-        raise in_use(f"queue {queue.prefix} is used by {tickets} ticket(s), {windows} window(s) and {bundles} "
-                     f"bundle(s); deactivate it instead (active=false)")
-    audit.record(session, actor=actor, action="config.queue.delete", at=now, hall_id=queue.hall_id,
-                 queue_id=queue.id, prefix=queue.prefix)
+    _refuse_when_used(session, f"queue {queue.prefix}", {
+        "ticket(s)": select(func.count()).select_from(Ticket).where(
+            or_(Ticket.queue_id == queue.id, Ticket.number_queue_id == queue.id)),
+        "window(s)": select(func.count()).select_from(WindowQueue).where(WindowQueue.queue_id == queue.id),
+        "bundle(s)": select(func.count()).select_from(Bundle).where(Bundle.queue_id == queue.id),
+    }, DEACTIVATE_INSTEAD)
     queue.items = []
     session.execute(TicketCounter.__table__.delete().where(TicketCounter.queue_id == queue.id))
-    session.delete(queue)
+    _delete_recorded(session, queue, "queue", now=now, actor=actor, prefix=queue.prefix)
 
 
 # ---------------------------------------------------------------- windows
@@ -540,9 +551,8 @@ def save_window(session: Session, hall: Hall, changes: dict[str, Any], *, window
                    "queues": [{"queue_id": s.queue_id, "role": s.role} for s in window.served],
                    "a_clerk_id": window.a_clerk_id, "b_clerk_id": window.b_clerk_id}
     spec: WindowSpec = _merged(current, changes, WindowSpec)
-    clash = session.scalar(select(Window.id).where(Window.hall_id == hall.id, Window.number == spec.number))
-    if clash is not None and (window is None or clash != window.id):
-        raise conflict(f"window number {spec.number} is taken in this hall")
+    _refuse_taken(session, hall, window, Window.number, spec.number,
+                  f"window number {spec.number} is taken in this hall")
     for clerk_id in (spec.a_clerk_id, spec.b_clerk_id):
         if clerk_id is not None:
             check_window_clerk(session, hall.id, clerk_id)  # before a new window row is added
@@ -573,7 +583,7 @@ def window_admin_view(w: Window) -> dict[str, Any]:
 def delete_window(session: Session, window: Window, *, now: datetime, actor: Actor) -> None:
     if window.clerk_id is not None:
         raise in_use(f"a clerk is signed in at window {window.number}; sign them out first")
-    refs = {
+    _refuse_when_used(session, f"window {window.number}", {
         "tickets": select(func.count()).select_from(Ticket).where(
             or_(Ticket.window_id == window.id, Ticket.target_window_id == window.id)),
         "post records": select(func.count()).select_from(PostInterval).where(
@@ -582,14 +592,8 @@ def delete_window(session: Session, window: Window, *, now: datetime, actor: Act
         "covered windows": select(func.count()).select_from(Window).where(Window.covered_by_id == window.id),
         "device tokens": select(func.count()).select_from(AccessToken).where(AccessToken.window_id == window.id),
         "complaints": select(func.count()).select_from(Complaint).where(Complaint.window_id == window.id),
-    }
-    used = {k: _count(session, q) for k, q in refs.items()}
-    if any(used.values()):
-        parts = ", ".join(f"{n} {k}" for k, n in used.items() if n)
-        raise in_use(f"window {window.number} is referenced by {parts}; close it instead")
-    audit.record(session, actor=actor, action="config.window.delete", at=now, hall_id=window.hall_id,
-                 window_id=window.id, number=window.number)
-    session.delete(window)
+    }, "close it instead")
+    _delete_recorded(session, window, "window", now=now, actor=actor, number=window.number)
 
 
 # ---------------------------------------------------------------- staff

@@ -420,15 +420,9 @@ class Notice(Base):
 from sqlalchemy import LargeBinary  # noqa: E402 - kept in this section so the areas' edits never collide
 
 
-class TicketAttachment(Base):
-    """A page the visitor scanned at the kiosk for pre-submission, shown to the clerk with the ticket."""
+class ScannedPage:
+    """The columns of a page scanned at the kiosk's document camera (a ticket's or a case's)."""
 
-    __tablename__ = "ticket_attachments"
-    __table_args__ = (UniqueConstraint("ticket_id", "position", name="uq_attachment_position"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # 1, 2, … in the order scanned
     content_type: Mapped[str] = mapped_column(String(20))  # image/jpeg | image/png
     width: Mapped[int] = mapped_column(Integer)
@@ -439,6 +433,17 @@ class TicketAttachment(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime)
     uploaded_by_token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("access_tokens.id"), nullable=True)
+
+
+class TicketAttachment(ScannedPage, Base):
+    """A page the visitor scanned at the kiosk for pre-submission, shown to the clerk with the ticket."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (UniqueConstraint("ticket_id", "position", name="uq_attachment_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
 
 
 class DeviceStatus(Base):
@@ -666,6 +671,26 @@ class Consultation(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     answered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # A question asked on the public form (000 §7.4): the hash of the look-up code handed to the asker, and
+    # keyed hashes of the client's address and form session for the form's rate limit (as for complaints).
+    lookup_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    source_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+    device_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+
+
+class WithheldMeasure(Base):
+    """A corrective measure a manager took off the public page (000 §10.4); deleting the row re-publishes it."""
+
+    __tablename__ = "withheld_measures"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_withheld_measure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # MEASURE_SOURCES: complaint / rectification
+    source_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    withheld_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    withheld_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # ---------------------------------------------------------------- appointments (issue 7)
@@ -1076,3 +1101,31 @@ class IdleInterval(Base):
     clerk_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+
+# ---------------------------------------------------------------- 容缺 materials scanned at the kiosk, look-up limits
+class CaseAttachment(ScannedPage, Base):
+    """A page of a 容缺 material the applicant scanned at the kiosk (000 §9.3.6), kept with the case.
+
+    ``position`` runs over the case (1, 2, … in the order scanned, whatever the material).
+    """
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (UniqueConstraint("case_id", "position", name="uq_case_attachment_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("deferred_materials.id"), index=True)
+
+
+class LookupHit(Base):
+    """One look-up by a typed acceptance number, kept for the window of the limit (per device, per address)."""
+
+    __tablename__ = "lookup_hits"
+    __table_args__ = (Index("ix_lookup_hit_key_at", "scope", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))  # device | address
+    key: Mapped[str] = mapped_column(String(64))  # the token's id, or the keyed hash of the address
+    at: Mapped[datetime] = mapped_column(DateTime)

@@ -7,6 +7,7 @@ Names follow the glossary in ``standards/README.md``.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 # ---------------------------------------------------------------- tickets (visits)
@@ -94,6 +95,10 @@ CalendarKind = Literal[CALENDAR_KINDS]  # type: ignore[valid-type]
 RATING_SCORES = (1, 2, 3, 4, 5)
 BAD_RATING_MAX = 2
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# The same levels for the phone's English mode (the rating page, kiosk/static/kiosk/rate.js).
+RATING_LABELS_EN = {5: "Very satisfied", 4: "Satisfied", 3: "Fair", 2: "Dissatisfied", 1: "Very dissatisfied"}
+# "Satisfied" in a share of satisfied answers (满意率): 4 满意 and 5 非常满意.
+SATISFIED_MIN = 4
 # "excluded": an upheld appeal (申诉复核) ended the case without a fix.
 RECTIFICATION_STATUSES = ("open", "assigned", "fixed", "closed", "excluded")
 # 国办发〔2019〕51号: a bad rating is rectified and answered within 15 working days; the default of the
@@ -137,6 +142,9 @@ CONSULTATION_CHANNEL_LABELS = {"walk_up": "现场", "phone": "电话", "letter":
 # none, it is this many working days of the hall calendar after the question (letters: 000 §7.2.2 承诺时限).
 CONSULTATION_REPLY_WORKING_DAYS = 3
 CONSULTATION_STATUSES = ("pending", "answered")
+# Where a published corrective measure (000 §10.4) comes from: a closed complaint or a closed rectification.
+MEASURE_SOURCES = ("complaint", "rectification")
+MeasureSource = Literal[MEASURE_SOURCES]  # type: ignore[valid-type]
 
 # ---------------------------------------------------------------- supervision (000 §12.3.5, 002 §11.3.5, 004 §8.4)
 # A decided case whose result has not reached the applicant this many working days after the decision
@@ -157,7 +165,9 @@ AUDIT_ACTION_LABELS = {
     "rectification.fix": "记录整改", "rectification.feedback": "整改反馈", "rectification.close": "整改办结",
     "complaint.file": "投诉登记", "complaint.handle": "投诉处理", "complaint.answer": "投诉答复", "complaint.close": "投诉办结",
     "complaint.update": "投诉备注", "complaint.reopen": "投诉重新办理", "complaint.contact_reveal": "查看投诉人联系方式",
-    "consultation.log": "咨询登记", "consultation.answer": "咨询答复",
+    "consultation.log": "咨询登记", "consultation.answer": "咨询答复", "consultation.ask": "网上咨询",
+    "rectification.reopen": "群众不满意，整改重办", "measure.withhold": "撤下公示的整改措施",
+    "measure.republish": "重新公示整改措施",
     "notice.post": "发布公告", "notice.remove": "撤下公告", "retention.purge": "到期数据清理",
     "case.accept": "办件受理", "case.complete": "即办件当场办结", "case.refuse": "不予受理", "case.dispatch": "办件分办", "case.take": "部门接件",
     "case.request_supplement": "要求补正", "case.supplement_received": "补正材料收到",
@@ -165,6 +175,7 @@ AUDIT_ACTION_LABELS = {
     "case.suspend": "办件挂起", "case.resume": "办件恢复", "case.decide": "作出决定", "case.result_ready": "结果待领取",
     "case.hand_over": "结果送达", "case.close": "办件办结", "case.terminate": "办件终止",
     "case.material_supplied": "容缺材料补齐", "case.follow_items": "一件事随子项办结",
+    "case.attach_page": "自助机扫描补交材料", "case.read_page": "查看补交材料页",
     "alert.long_wait": "等候超时告警", "device.fault": "设备故障", "device.recovered": "设备恢复",
     "device.register": "登记设备", "device.revoke": "停用设备", "device.rotate": "更换设备令牌",
     "device.pad_token": "生成评价器链接", "appointment.book": "预约", "appointment.cancel": "取消预约",
@@ -183,7 +194,7 @@ AUDIT_AREA_LABELS = {
     "ticket": "号票", "window": "窗口", "post": "AB岗", "staff": "人员", "rating": "好差评", "rectification": "差评整改",
     "complaint": "投诉", "consultation": "咨询", "case": "办件", "config": "配置", "device": "设备", "alert": "告警",
     "appointment": "预约", "appointments": "预约设置", "notice": "公告", "identity": "身份信息", "ops": "运维",
-    "retention": "数据清理",
+    "retention": "数据清理", "measure": "整改措施公示",
 }
 
 # ---------------------------------------------------------------- appointments
@@ -246,6 +257,16 @@ CASE_DECISION_LABELS = {"approved": "准予办理", "not_approved": "不予批�
 HANDOVER_LABELS = {"pickup": "窗口领取", "courier": "邮寄送达", "on_the_spot": "当场办结"}
 # 容缺 materials (000 §9.3.6): owed → supplied; past the deadline they are overdue (an alert).
 DEFERRED_MATERIAL_STATES = ("owed", "supplied")
+# Pages the kiosk may scan for one owed material (a deed, a floor plan: a few pages, not a dossier).
+SUPPLY_MAX_PAGES = 10
+# Typed acceptance numbers at the kiosk (统一出件): numbers run in sequence, so look-ups by a typed number
+# are limited per device and per client address within the window (brute force of numbers); a kiosk
+# lane of one hall stays far below (a visitor types one number, perhaps twice). Several kiosks may share
+# one address (the in-process agent, a NAT), hence the higher address limit.
+NUMBER_LOOKUP_WINDOW_S = 600
+NUMBER_LOOKUPS_PER_DEVICE = 20
+NUMBER_LOOKUPS_PER_ADDRESS = 60
+NUMBER_LOOKUP_BUSY_MESSAGE = "查询太频繁，请稍后再试，或到导办台咨询"
 # The acceptance number (受理号): per hall and year; fields {hall} {yyyy} {seq}.
 DEFAULT_ACCEPTANCE_FORMAT = "{hall}{yyyy}{seq:06d}"
 # Alerts: a running case due within this many working days is "due soon"; a reminder SMS goes out
@@ -298,17 +319,25 @@ ALERT_KIND_LABELS = {"empty_post": "空岗", "long_wait": "等候超时", "devic
 GUARD_CODES = ("id_daily_cap", "slot_on_hold", "recall_limit", "recall_too_soon", "booking_blocked")
 
 # ---------------------------------------------------------------- wait estimates (issue 17)
-# The wait printed for a visitor is a range (as Munich's ZMS prints it): the expected time for the services
-# ahead, ± ESTIMATE_RANGE_Z standard deviations of their sum (1.28: the central 80 % of a normal spread),
-# widened by ESTIMATE_STAFFING_SLACK for windows that pause or cover others, never narrower than
-# ESTIMATE_MIN_WIDTH_S. ESTIMATE_SAMPLE recent services of the queue give the pace; with fewer than
-# ESTIMATE_MIN_SAMPLE, the hall's default service time with ESTIMATE_DEFAULT_CV spread.
+# The wait printed for a visitor is a range (as Munich's ZMS prints it), worked out in queueing/wait_range.py.
+# Pace: the queue's calls per second while visitors waited over the last ESTIMATE_HISTORY_S, started from
+# ESTIMATE_PRIOR_CALLS calls' worth of the windows now serving it (at least ESTIMATE_MIN_WINDOWS of a
+# window) at the mean of its last ESTIMATE_SAMPLE services (the hall default below ESTIMATE_MIN_SAMPLE).
+# The expected wait is (n − ESTIMATE_HEAD_CALLS) calls at that pace. Range: the band ± ESTIMATE_RANGE_Z
+# (1.28: the central 80 %) of a Gamma spread whose squared CV adds the n calls ahead, the pace's own
+# uncertainty and ESTIMATE_DRIFT² for staffing and mix changing while the visitor waits; never narrower than
+# ESTIMATE_MIN_WIDTH_S. ESTIMATE_LOOKBACK bounds the tickets read for the history. Chosen on the estimator
+# benchmark's standard seeds 1 and 2 at 65 % (bench/estimates_bench.py), checked on the others.
 ESTIMATE_RANGE_Z = 1.28
-ESTIMATE_STAFFING_SLACK = 0.15
+ESTIMATE_HISTORY_S = 1800
+ESTIMATE_PRIOR_CALLS = 4.0
+ESTIMATE_DRIFT = 0.25
+ESTIMATE_MIN_WINDOWS = 0.5
+ESTIMATE_HEAD_CALLS = 0.5
 ESTIMATE_MIN_WIDTH_S = 180
 ESTIMATE_SAMPLE = 40
 ESTIMATE_MIN_SAMPLE = 5
-ESTIMATE_DEFAULT_CV = 0.6
+ESTIMATE_LOOKBACK = timedelta(hours=4)
 
 # ---------------------------------------------------------------- patterns
 # A mainland mobile number (SMS reminders).

@@ -6,6 +6,10 @@ Sampling is per completion day: the share ``callback_rate_pct`` of that day's co
 is kept on the list, topped up each time the duty runs, so a day with no run (a holiday, a server off)
 is sampled on the next working day while it is still within the three working days. The choice among a
 day's cases is random but repeatable (seeded by hall and day). Only cases with a phone number can be called.
+
+The cases sampled are the matters (事项) decided: a case of its own, or each item (child case) of a life-event
+bundle (一件事, 003 §3.8), since each item is decided by its own department and the results are counted per
+department; a bundle's parent, which only follows its items, is not sampled itself.
 """
 from __future__ import annotations
 
@@ -23,11 +27,12 @@ from hall_queue.domain import calendar as halls
 from hall_queue.domain.clock import iso
 from hall_queue.domain.errors import Forbidden, InvalidRequest, WrongState
 from hall_queue.domain.events import DomainEvent
-from hall_queue.domain.models import Callback, Case, Hall, ServiceItem
+from hall_queue.domain.models import Callback, Case, Department, Hall, ServiceItem
 from hall_queue.domain.vocabulary import (
     CALLBACK_WORKING_DAYS,
     RATING_LABELS,
     RATING_SCORES,
+    SATISFIED_MIN,
 )
 from hall_queue.feedback.ratings import settings_of
 from hall_queue.infrastructure import hall_store
@@ -35,6 +40,7 @@ from hall_queue.infrastructure import hall_store
 # The longest run of non-working days (春节 with its weekends) a three-working-day window can span.
 LOOKBACK_DAYS = 21
 STATUS_LABELS = {"pending": "待回访", "reached": "已回访", "not_reached": "未联系上"}
+NO_DEPARTMENT = "窗口即办"  # a matter decided at the window, with no department behind it
 
 
 def sample_callbacks(session: Session, hall: Hall, *, now: datetime, any_day: bool = False) -> list[Callback]:
@@ -48,7 +54,8 @@ def sample_callbacks(session: Session, hall: Hall, *, now: datetime, any_day: bo
         return []
     rate = settings_of(session, hall.id).callback_rate_pct
     since = halls.to_utc(hall, datetime.combine(today - timedelta(days=LOOKBACK_DAYS), datetime.min.time()))
-    cases = session.scalars(select(Case).where(Case.hall_id == hall.id, Case.parent_id.is_(None),
+    matter = Case.parent_id.is_not(None) | Case.bundle_id.is_(None)  # a bundle's items, not the bundle itself
+    cases = session.scalars(select(Case).where(Case.hall_id == hall.id, matter,
                                                Case.decided_at.is_not(None), Case.decided_at >= since,
                                                Case.decided_at <= now, Case.phone_cipher.is_not(None))
                             .order_by(Case.id)).all()
@@ -99,8 +106,11 @@ def record_result(session: Session, row: Callback, *, reached: bool, satisfactio
 def callback_view(session: Session, hall: Hall, row: Callback, *, today: date) -> dict[str, Any]:
     case = row.case
     item = session.get(ServiceItem, case.item_id) if case.item_id else None
+    parent = session.get(Case, case.parent_id) if case.parent_id else None
     return {"id": row.id, "case_id": case.id, "acceptance_no": case.acceptance_no, "title": case.title,
             "item_name": item.name if item else case.title, "masked_name": case.masked_name,
+            "bundle": parent.title if parent else None,
+            "department": case.department.name if case.department else None,
             "completed_on": row.completed_on.isoformat(), "sampled_on": row.sampled_on.isoformat(),
             "due_on": row.due_on.isoformat(), "status": row.status, "status_label": STATUS_LABELS[row.status],
             "overdue": row.status == "pending" and today > row.due_on,
@@ -109,15 +119,12 @@ def callback_view(session: Session, hall: Hall, row: Callback, *, today: date) -
             "remarks": row.remarks, "recorded_at": iso(row.recorded_at)}
 
 
-def statistics(session: Session, hall: Hall, *, first: date, last: date, today: date) -> dict[str, Any]:
-    """Call-backs of cases completed from ``first`` to ``last``: how many, reached, on time, satisfaction."""
-    rows = session.scalars(select(Callback).where(Callback.hall_id == hall.id, Callback.completed_on >= first,
-                                                  Callback.completed_on <= last)).all()
+def _summary(hall: Hall, rows: list[Callback], today: date) -> dict[str, Any]:
     reached = [r for r in rows if r.status == "reached"]
     recorded = [r for r in rows if r.recorded_at is not None]
     on_time = [r for r in recorded if halls.local_time(hall, r.recorded_at).date() <= r.due_on]
     scores = [r.satisfaction for r in reached if r.satisfaction]
-    satisfied = [s for s in scores if s >= 4]
+    satisfied = [s for s in scores if s >= SATISFIED_MIN]
     return {"sampled": len(rows), "reached": len(reached),
             "not_reached": sum(1 for r in rows if r.status == "not_reached"),
             "pending": sum(1 for r in rows if r.status == "pending"),
@@ -126,3 +133,50 @@ def statistics(session: Session, hall: Hall, *, first: date, last: date, today: 
             "reach_rate": round(len(reached) / len(rows), 4) if rows else None,
             "satisfaction_avg": round(sum(scores) / len(scores), 2) if scores else None,
             "satisfied_rate": round(len(satisfied) / len(scores), 4) if scores else None}
+
+
+def _rows(session: Session, hall: Hall, first: date, last: date) -> list[Callback]:
+    return list(session.scalars(select(Callback).where(Callback.hall_id == hall.id, Callback.completed_on >= first,
+                                                       Callback.completed_on <= last).order_by(Callback.id)))
+
+
+def statistics(session: Session, hall: Hall, *, first: date, last: date, today: date) -> dict[str, Any]:
+    """Call-backs of cases completed from ``first`` to ``last``: how many, reached, on time, satisfaction."""
+    return _summary(hall, _rows(session, hall, first, last), today)
+
+
+def breakdown(session: Session, hall: Hall, *, first: date, last: date, today: date) -> dict[str, Any]:
+    """Call-back results of the cases completed from ``first`` to ``last``, per month and per department.
+
+    Counted by the month the case was completed in (the sample is of completed cases, 002 §11.2.3), and by the
+    department that decided it (a bundle's item by its own department; none for a window's 即办 matter).
+    """
+    rows = _rows(session, hall, first, last)
+    months: dict[str, list[Callback]] = {}
+    for r in rows:
+        months.setdefault(r.completed_on.strftime("%Y-%m"), []).append(r)
+    depts: dict[int | None, list[Callback]] = {}
+    for r in rows:
+        depts.setdefault(r.case.department_id, []).append(r)
+    names = dict(session.execute(select(Department.id, Department.name)
+                                 .where(Department.id.in_([k for k in depts if k is not None]))).all())
+    order = sorted(depts, key=lambda k: (k is None, names.get(k, "")))
+    return {"from": first.isoformat(), "to": last.isoformat(), "totals": _summary(hall, rows, today),
+            "months": [{"month": m, **_summary(hall, months[m], today)} for m in sorted(months)],
+            "departments": [{"department_id": k, "department": names.get(k, NO_DEPARTMENT),
+                             **_summary(hall, depts[k], today)} for k in order]}
+
+
+CSV_METRICS = ("sampled", "reached", "not_reached", "pending", "overdue", "recorded_on_time", "reach_rate",
+               "satisfaction_avg", "satisfied_rate")
+
+
+def to_csv_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """Flatten ``breakdown`` to rows: one per month, one per department, then the total."""
+    def line(kind: str, key: Any, label: str, m: dict[str, Any]) -> list[Any]:
+        return [kind, "" if key is None else key, label] + ["" if m[c] is None else m[c] for c in CSV_METRICS]
+    rows: list[list[Any]] = [["callbacks_by", "key", "label"] + list(CSV_METRICS)]
+    rows += [line("month", m["month"], m["month"], m) for m in result["months"]]
+    rows += [line("department", d["department_id"], d["department"], d) for d in result["departments"]]
+    rows.append(line("total", None, "all", result["totals"]))
+    return rows

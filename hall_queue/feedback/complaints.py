@@ -90,15 +90,20 @@ class ComplaintForm(BaseModel):
     @field_validator("contact")
     @classmethod
     def _contact(cls, v: str) -> str:
-        if re.fullmatch(r"1\d{10}", v) or re.fullmatch(r"0\d{2,3}-?\d{7,8}", v) or \
-                re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", v):
-            return v
-        raise ValueError("give a mobile number, a landline (e.g. 0431-88886666) or an e-mail address")
+        return check_contact(v)
 
     @field_validator("occurred_at")
     @classmethod
     def _naive(cls, v: Optional[datetime]) -> Optional[datetime]:
         return v.replace(tzinfo=None, microsecond=0) if v is not None else None
+
+
+def check_contact(v: str) -> str:
+    """A contact the hall can answer at: a mobile number, a landline or an e-mail address."""
+    if re.fullmatch(r"1\d{10}", v) or re.fullmatch(r"0\d{2,3}-?\d{7,8}", v) or \
+            re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", v):
+        return v
+    raise ValueError("give a mobile number, a landline (e.g. 0431-88886666) or an e-mail address")
 
 
 def mask_contact(contact: str) -> str:
@@ -107,6 +112,11 @@ def mask_contact(contact: str) -> str:
         return user[:1] + "***@" + domain
     digits = contact.replace("-", "")
     return mask_phone(digits) if len(digits) >= 11 else digits[:3] + "****" + digits[-2:]
+
+
+def new_lookup_code() -> str:
+    """A look-up code for the public: 8 letters and digits, no 0/O or 1/I to misread."""
+    return "".join(secrets.choice(_LOOKUP_ALPHABET) for _ in range(8))
 
 
 def format_number(day: date, seq: int) -> str:
@@ -128,20 +138,25 @@ def device_hash(vault: IdentityVault, device: str | None, address: str) -> str:
 
 def check_rate(session: Session, hall: Hall, source: str | None, *, now: datetime, device: str | None = None) -> None:
     """Refuse a public filing from a device, an address (or to a hall) that files too often."""
+    check_public_rate(session, hall, Complaint, Complaint.filed_at, source, now=now, device=device, noun="complaints")
+
+
+def check_public_rate(session: Session, hall: Hall, model: Any, at: Any, source: str | None, *, now: datetime,
+                      device: str | None, noun: str) -> None:
+    """The limits of a public form over ``model`` rows dated by ``at`` (complaints, online questions)."""
     def count(since: datetime, *conds) -> int:
-        return int(session.scalar(select(func.count()).select_from(Complaint)
-                                  .where(Complaint.filed_at > since, *conds)) or 0)
+        return int(session.scalar(select(func.count()).select_from(model).where(at > since, *conds)) or 0)
     if device is not None:
-        if count(now - timedelta(minutes=10), Complaint.device_hash == device) >= PER_SOURCE_10_MIN or \
-                count(now - timedelta(days=1), Complaint.device_hash == device) >= PER_SOURCE_DAY:
-            raise TooManyRequests("too many complaints from this device; please try again later or call the hall")
+        if count(now - timedelta(minutes=10), model.device_hash == device) >= PER_SOURCE_10_MIN or \
+                count(now - timedelta(days=1), model.device_hash == device) >= PER_SOURCE_DAY:
+            raise TooManyRequests(f"too many {noun} from this device; please try again later or call the hall")
     if source is not None:
         limits = (PER_SOURCE_10_MIN, PER_SOURCE_DAY) if device is None else (PER_ADDRESS_10_MIN, PER_ADDRESS_DAY)
-        if count(now - timedelta(minutes=10), Complaint.source_hash == source) >= limits[0] or \
-                count(now - timedelta(days=1), Complaint.source_hash == source) >= limits[1]:
-            raise TooManyRequests("too many complaints from this address; please try again later or call the hall")
-    if count(now - timedelta(hours=1), Complaint.hall_id == hall.id, Complaint.channel == "online") >= PER_HALL_HOUR:
-        raise TooManyRequests("the complaint form is busy; please try again later or call the hall")
+        if count(now - timedelta(minutes=10), model.source_hash == source) >= limits[0] or \
+                count(now - timedelta(days=1), model.source_hash == source) >= limits[1]:
+            raise TooManyRequests(f"too many {noun} from this address; please try again later or call the hall")
+    if count(now - timedelta(hours=1), model.hall_id == hall.id, model.channel == "online") >= PER_HALL_HOUR:
+        raise TooManyRequests(f"the {noun} form is busy; please try again later or call the hall")
 
 
 def file_complaint(session: Session, hall: Hall, form: ComplaintForm, *, channel: str, now: datetime,
@@ -162,7 +177,7 @@ def file_complaint(session: Session, hall: Hall, form: ComplaintForm, *, channel
     if form.occurred_at is not None and form.occurred_at > local_now + timedelta(minutes=5):
         raise InvalidRequest("occurred_at is in the future")
     day = local_now.date()
-    code = "".join(secrets.choice(_LOOKUP_ALPHABET) for _ in range(8))
+    code = new_lookup_code()
     complaint = Complaint(
         hall_id=hall.id, filed_day=day, channel=channel, is_report=form.is_report, target_unit=form.target_unit,
         window_id=form.window_id, item_id=form.item_id, kind=form.kind,

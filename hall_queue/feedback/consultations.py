@@ -12,26 +12,36 @@
   has come (or that are already answered). Empty denominators give null, never 0.
 
 The asker's contact is encrypted at rest and shown masked, as for complaints.
+
+Online questions (000 §7.4, 002 §9.1.2 应设立网上咨询平台，及时回复): anyone asks on the public form (a phone
+page); the question becomes a record like any other (channel ``online``, due in the default reply term), so
+the hall answers it from the same pending list and it counts in 咨询回复率 / 及时率. The asker gets a number
+(``ZX<local date>-<id>``) and a look-up code: the number shows the status, the code also the question and the
+answer (as for complaints, 000 §10.3). The form is rate-limited as the complaint form is; ID and mobile numbers
+typed into the question are masked before it is stored, since the question is shown on staff screens.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
-from hall_queue.access.identity import IdentityVault, mask_name
+from hall_queue.access.identity import IdentityVault, mask_id_number, mask_name, mask_phone
 from hall_queue.domain.calendar import local_time, to_utc
 from hall_queue.domain.clock import iso
 from hall_queue.domain.errors import InvalidRequest, NotFound, WrongState
 from hall_queue.domain.models import Consultation, Hall, ServiceItem, Staff
 from hall_queue.domain.vocabulary import (CONSULTATION_CHANNEL_LABELS, CONSULTATION_REPLY_WORKING_DAYS,
                                           ConsultationChannel)
-from hall_queue.feedback.complaints import mask_contact
+from hall_queue.feedback.complaints import (Contact, Person, check_contact, check_public_rate, mask_contact,
+                                            new_lookup_code)
 from hall_queue.infrastructure import hall_store
 
 DEFINITIONS = {
@@ -53,6 +63,22 @@ class ConsultationIn(BaseModel):
     contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = ""
     answer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
     due_on: Optional[date] = None
+
+
+class QuestionForm(BaseModel):
+    """A question asked on the public form (000 §7.4): the asker's name and contact are optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000,
+                                               pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+    item_id: Optional[Annotated[int, Field(ge=1, le=2**31 - 1)]] = None
+    asker: Optional[Person] = None
+    contact: Optional[Contact] = None
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, v: Optional[str]) -> Optional[str]:
+        return check_contact(v) if v else None
 
 
 class ReplyIn(BaseModel):
@@ -93,6 +119,77 @@ def log(session: Session, hall: Hall, form: ConsultationIn, *, now: datetime, ac
     return c
 
 
+STATUS_LABELS = {"pending": "待答复", "answered": "已答复"}
+_NUMBER = re.compile(r"^ZX(\d{8})-(\d{1,10})$")
+_ID_IN_TEXT = re.compile(r"(?<![0-9])\d{17}[0-9Xx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1\d{10}(?![0-9])")
+
+
+def mask_numbers(text: str) -> str:
+    """Mask the ID and mobile numbers a visitor typed into a question (220102********1234, 139****5678)."""
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)),
+                               _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text))
+
+
+def number_of(c: Consultation, hall: Hall) -> str | None:
+    """The number an online question is looked up by: ZX<local date of asking>-<record id>."""
+    return f"ZX{local_time(hall, c.received_at):%Y%m%d}-{c.id}" if c.lookup_hash else None
+
+
+def _code_key(c_id: int, code: str) -> str:
+    return f"consultation-lookup:{c_id}:{code.strip().upper()}"
+
+
+def check_rate(session: Session, hall: Hall, source: str | None, *, now: datetime, device: str | None) -> None:
+    """The online form's limits: per device, per address and per hall, as for the complaint form."""
+    check_public_rate(session, hall, Consultation, Consultation.received_at, source, now=now, device=device,
+                      noun="questions")
+
+
+def ask_online(session: Session, hall: Hall, form: QuestionForm, *, now: datetime, vault: IdentityVault,
+               source: str | None, device: str | None) -> tuple[Consultation, str]:
+    """Record a question asked on the public form; return it with the look-up code (shown once to the asker)."""
+    if form.item_id is not None:
+        item = session.get(ServiceItem, form.item_id)
+        if item is None or item.hall_id != hall.id:
+            raise NotFound("所选事项不在本大厅")
+    today = local_time(hall, now).date()
+    code = new_lookup_code()
+    c = Consultation(hall_id=hall.id, channel="online", item_id=form.item_id, question=mask_numbers(form.question),
+                     asker_masked=mask_name(form.asker) if form.asker else "",
+                     contact_cipher=vault.encrypt(form.contact) if form.contact else None,
+                     contact_masked=mask_contact(form.contact) if form.contact else "",
+                     received_at=now, due_on=hall_store.add_working_days(session, hall.id, today,
+                                                                         CONSULTATION_REPLY_WORKING_DAYS),
+                     answer="", source_hash=source, device_hash=device)
+    session.add(c)
+    session.flush()
+    c.lookup_hash = vault.id_hash(_code_key(c.id, code))
+    audit.record(session, actor=Actor(kind="visitor", hall_id=hall.id), action="consultation.ask", at=now,
+                 hall_id=hall.id, consultation_id=c.id)
+    return c, code
+
+
+def public_lookup(session: Session, hall: Hall, number: str, code: str | None, *, vault: IdentityVault,
+                  now: datetime) -> dict[str, Any]:
+    """An online question by its number: the status; with the look-up code also the question and the answer."""
+    m = _NUMBER.match((number or "").strip().upper())
+    c = session.get(Consultation, int(m.group(2))) if m else None
+    if c is None or c.hall_id != hall.id or not c.lookup_hash or number_of(c, hall) != m.group(0):
+        raise NotFound("no question with this number")
+    ok = bool(code) and len(code) <= 20 and vault.hash_matches(_code_key(c.id, code), c.lookup_hash)
+    status = "answered" if c.answered_at else "pending"
+    today = local_time(hall, now).date()
+    view = {"number": number_of(c, hall), "status": status, "status_label": STATUS_LABELS[status],
+            "received_local": local_time(hall, c.received_at).strftime("%Y-%m-%d %H:%M"),
+            "due_on": c.due_on.isoformat(), "overdue": c.answered_at is None and today > c.due_on, "verified": ok}
+    if ok:
+        view["question"] = c.question
+        view["answer"] = c.answer or None
+        view["answered_local"] = local_time(hall, c.answered_at).strftime("%Y-%m-%d %H:%M") if c.answered_at else None
+    return view
+
+
 def answer(session: Session, c: Consultation, text: str, *, now: datetime, actor: Actor) -> None:
     """Give the reply to a pending question (000 §7.2.2: one clear answer)."""
     if c.answered_at is not None:
@@ -113,7 +210,8 @@ def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
 def view(c: Consultation, hall: Hall, *, today: date, names: dict[int, str], items: dict[int, str]) -> dict[str, Any]:
     """One record as pages show it: masked asker and contact, channel in Chinese, overdue flag."""
     answered_day = local_time(hall, c.answered_at).date() if c.answered_at else None
-    return {"id": c.id, "channel": c.channel, "channel_label": CONSULTATION_CHANNEL_LABELS.get(c.channel, ""),
+    return {"id": c.id, "number": number_of(c, hall), "channel": c.channel,
+            "channel_label": CONSULTATION_CHANNEL_LABELS.get(c.channel, ""),
             "question": c.question, "item": items.get(c.item_id or 0, ""), "asker": c.asker_masked,
             "contact": c.contact_masked, "received_at": iso(c.received_at),
             "received_local": local_time(hall, c.received_at).strftime("%Y-%m-%d %H:%M"),

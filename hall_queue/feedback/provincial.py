@@ -1,6 +1,7 @@
 """Upload to the provincial 好差评 platform (国办发〔2019〕51号; 003 §10.4 via DB32/T 4660; 004 §8.5).
 
-Each rating, and later its rectification result, becomes one JSON message in the outbox
+Each rating, later its rectification result, and every re-opening in between (the rater not satisfied with
+the answer, kind ``reopened``) becomes one JSON message in the outbox
 (``infrastructure.outbox``, channel ``province``) written in the rating's own transaction, when the hall has
 set the platform's URL. The duties loop POSTs it HMAC-signed with the hall's platform secret, retrying with
 back-off while the platform is down; messages of one rating go out in order. The body carries what the
@@ -109,8 +110,10 @@ def enqueue_rating(session: Session, rating: Rating, rectification: Rectificatio
     _enqueue(session, rating, "rating", body, f"rating-{rating.id}", settings, now)
 
 
-def enqueue_rectification(session: Session, case: Rectification, *, now: datetime) -> None:
-    """Queue the rectification result (closed, or taken out by an upheld appeal) after its rating."""
+def enqueue_rectification(session: Session, case: Rectification, *, now: datetime,
+                          kind: str = "rectification") -> None:
+    """Queue a rectification update after its rating: its result (closed, or taken out by an upheld appeal),
+    or ``kind="reopened"`` when the rater was not satisfied with the answer and the case runs again."""
     settings = _settings(session, case.hall_id)
     if settings is None:
         return
@@ -119,7 +122,7 @@ def enqueue_rectification(session: Session, case: Rectification, *, now: datetim
                           .where(WebhookDelivery.ordering_key == f"rating:{rating.id}"))
     body = {"rating": rating_payload(session, rating, settings.region_code),
             "rectification": rectification_payload(case)}
-    _enqueue(session, rating, "rectification", body, f"rectification-{case.id}-{sent}", settings, now)
+    _enqueue(session, rating, kind, body, f"{kind}-{case.id}-{sent}", settings, now)
 
 
 def deliver_due(db: Database, vault: IdentityVault, *, now: datetime, post: outbox.Poster = post_signed,

@@ -49,6 +49,13 @@ LOW_REASONS = {
     "facilities": "环境设施不便",
     "other": "其他",
 }
+# The same reasons for the phone's English mode (the rating page, kiosk/static/kiosk/rate.js).
+LOW_REASONS_EN = {
+    "attitude": "Unfriendly service", "efficiency": "Slow, took too long",
+    "notice": "Not told everything at once; asked again and again for papers",
+    "extra_materials": "Asked for papers not on the list", "waiting": "Long wait in the queue",
+    "unclear": "Rules not explained clearly", "facilities": "Inconvenient hall or facilities", "other": "Other",
+}
 # The pad may rate the ticket just finished at its window for this long after "finish".
 RATING_OPEN_FOR = timedelta(minutes=10)
 
@@ -324,6 +331,8 @@ def record_rater_answer(session: Session, case: Rectification, *, satisfied: boo
         case.deadline = rectify_deadline(session, hall, now)
         audit.record(session, actor=actor, action="rectification.reopen", at=now, hall_id=case.hall_id,
                      ticket_id=case.ticket_id, rectification_id=case.id, previous=previous)
+        # The platform holds the first answer; it learns of the re-opening the same way (003 §10.4).
+        provincial.enqueue_rectification(session, case, now=now, kind="reopened")
     else:
         audit.record(session, actor=actor, action="rectification.rater_satisfied", at=now, hall_id=case.hall_id,
                      ticket_id=case.ticket_id, rectification_id=case.id)

@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 
 from hall_queue.infrastructure.migrate import known_revisions, schema_head  # noqa: F401 - schema_head re-exported
 
@@ -433,14 +433,21 @@ def _pg_admin_url(url: str) -> str:
     return make_url(url).set(database="postgres").render_as_string(hide_password=False)
 
 
-def _pg_refuse_if_connected(url: str) -> None:
-    engine = create_engine(_pg_admin_url(url))
+@contextmanager
+def _pg_admin(url: str) -> Iterator[Connection]:
+    """A connection to the server's ``postgres`` database, autocommit (CREATE/DROP/ALTER DATABASE need it)."""
+    admin = create_engine(_pg_admin_url(url), isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as conn:
-            others = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :n "
-                                       "AND pid <> pg_backend_pid()"), {"n": make_url(url).database}).scalar()
+        with admin.connect() as conn:
+            yield conn
     finally:
-        engine.dispose()
+        admin.dispose()
+
+
+def _pg_refuse_if_connected(url: str) -> None:
+    with _pg_admin(url) as conn:
+        others = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :n "
+                                   "AND pid <> pg_backend_pid()"), {"n": make_url(url).database}).scalar()
     if others:
         raise BackupError(f"{others} other session(s) are connected to the database: stop every OneVisit server, "
                           "duty and tool using it first; nothing was changed")
@@ -451,12 +458,8 @@ def _pg_scratch(url: str, dump: Path) -> str:
     import secrets
 
     name = f"{make_url(url).database}_restore_{secrets.token_hex(4)}"[:63]
-    admin = create_engine(_pg_admin_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
+    with _pg_admin(url) as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     scratch = make_url(url).set(database=name).render_as_string(hide_password=False)
     env, _ = _pg_env(scratch)
     run = subprocess.run([_need("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "-d", name,
@@ -475,25 +478,17 @@ def _prepare_pg(scratch: str) -> Summary:
 
 
 def _pg_drop(url: str, name: str) -> None:
-    admin = create_engine(_pg_admin_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with _pg_admin(url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _pg_swap(url: str, scratch_name: str, now: datetime) -> None:
     target = make_url(url).database
     kept = f"{target}_before_restore_{now:%Y%m%d%H%M%S}"[:63]
-    admin = create_engine(_pg_admin_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target}).scalar():
-                conn.execute(text(f'ALTER DATABASE "{target}" RENAME TO "{kept}"'))
-            conn.execute(text(f'ALTER DATABASE "{scratch_name}" RENAME TO "{target}"'))
-    finally:
-        admin.dispose()
+    with _pg_admin(url) as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target}).scalar():
+            conn.execute(text(f'ALTER DATABASE "{target}" RENAME TO "{kept}"'))
+        conn.execute(text(f'ALTER DATABASE "{scratch_name}" RENAME TO "{target}"'))
 
 
 # ---------------------------------------------------------------- the nightly schedule

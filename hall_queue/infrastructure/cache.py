@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 _MISSING = object()
 _by_table: dict[str, list[TtlCache]] = {}
 _CHANGED = "onevisit_changed_tables"
+_STALE_KEYS = "onevisit_stale_cache_keys"
 
 
 class TtlCache:
@@ -51,6 +52,28 @@ class TtlCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def forget_after_commit(self, session: Session, key: Hashable) -> None:
+        """Drop ``key`` once ``session`` commits (a value that one row's change makes stale, not a whole table's).
+
+        Dropped under every engine of the process (a database's reader and writer engines keep entries apart).
+        """
+        session.info.setdefault(_STALE_KEYS, []).append((self, key, None))
+
+    def update_after_commit(self, session: Session, key: Hashable, change: Any) -> None:
+        """Replace ``key``'s value by ``change(value)`` once ``session`` commits (under every engine, where cached)."""
+        session.info.setdefault(_STALE_KEYS, []).append((self, key, change))
+
+    def _update(self, key: Hashable, change: Any) -> None:
+        with self._lock:
+            for full_key in [k for k in self._entries if k[1] == key]:
+                value, expires = self._entries[full_key]
+                self._entries[full_key] = (change(value), expires)
+
+    def _drop(self, key: Hashable) -> None:
+        with self._lock:
+            for full_key in [k for k in self._entries if k[1] == key]:
+                del self._entries[full_key]
 
 
 MISSING = _MISSING
@@ -91,6 +114,11 @@ def _note_statement(state: Any) -> None:
 def _clear_after_commit(session: Session) -> None:
     if changed := session.info.pop(_CHANGED, None):
         forget(*changed)
+    for cache, key, change in session.info.pop(_STALE_KEYS, ()):
+        if change is None:
+            cache._drop(key)
+        else:
+            cache._update(key, change)
 
 # No rollback hook: a change noted in a transaction that then rolls back only clears a cache for
 # nothing, which costs a miss — never a stale answer.

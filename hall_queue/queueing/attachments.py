@@ -42,20 +42,24 @@ def _image_size(data: bytes, content_type: str) -> tuple[int, int]:
     return width, height
 
 
-def attach_page(session: Session, ticket: Ticket, *, data: bytes, content_type: str, page_size_name: str,
-                now: datetime, actor: Actor, token_id: int | None) -> TicketAttachment:
-    """Store one scanned page with an open ticket, after the pages already attached."""
-    if ticket.status not in OPEN_STATUSES:
-        raise WrongState(f"ticket {ticket.number} is {ticket.status}; pages attach to open tickets only")
+def check_page(data: bytes, content_type: str, page_size_name: str) -> tuple[int, int, str]:
+    """Check a scanned page's bytes; return its width, height and page size name (unknown ones: custom)."""
     if content_type not in CONTENT_TYPES:
         raise InvalidRequest(f"send the page as {' or '.join(CONTENT_TYPES)}", code="unsupported_media_type")
     if not data:
         raise InvalidRequest("the page image is empty", code="bad_image")
     if len(data) > MAX_PAGE_BYTES:
         raise InvalidRequest(f"a page may have at most {MAX_PAGE_BYTES} bytes", code="bad_image")
-    if page_size_name not in PAGE_SIZE_NAMES:
-        page_size_name = "custom"
     width, height = _image_size(data, content_type)
+    return width, height, page_size_name if page_size_name in PAGE_SIZE_NAMES else "custom"
+
+
+def attach_page(session: Session, ticket: Ticket, *, data: bytes, content_type: str, page_size_name: str,
+                now: datetime, actor: Actor, token_id: int | None) -> TicketAttachment:
+    """Store one scanned page with an open ticket, after the pages already attached."""
+    if ticket.status not in OPEN_STATUSES:
+        raise WrongState(f"ticket {ticket.number} is {ticket.status}; pages attach to open tickets only")
+    width, height, page_size_name = check_page(data, content_type, page_size_name)
     count = session.scalar(select(func.count()).select_from(TicketAttachment)
                            .where(TicketAttachment.ticket_id == ticket.id)) or 0
     if count >= MAX_PAGES_PER_TICKET:

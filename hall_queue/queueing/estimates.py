@@ -1,6 +1,7 @@
 """People ahead and estimated waits."""
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,17 +10,23 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.events import DomainEvent, QueueStatsChanged
+from hall_queue.domain.vocabulary import ESTIMATE_MIN_SAMPLE, ESTIMATE_SAMPLE
+from hall_queue.infrastructure.cache import MISSING, TtlCache
 from hall_queue.infrastructure.db import core
 from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
 
 ROLLING_WINDOW = 20
+# A queue's pace changes only when one of its tickets is finished: a finish in this process drops the
+# entry when it commits (``pace_changed``); another process's finishes are seen within the time to live.
+PACE_TTL_S = 30.0
+_paces = TtlCache(PACE_TTL_S, set())
 
 # Built once: these run on every ticket issued and every call (see routing.py on why).
 _RECENT_SERVICES = (
     select(Ticket.started_at, Ticket.finished_at)
     .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "done", Ticket.started_at.is_not(None),
            Ticket.finished_at.is_not(None))
-    .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(ROLLING_WINDOW)
+    .order_by(Ticket.finished_at.desc(), Ticket.id.desc()).limit(max(ROLLING_WINDOW, ESTIMATE_SAMPLE))
 )
 _SERVING_WINDOWS = (
     select(func.count()).select_from(Window).join(WindowQueue, WindowQueue.window_id == Window.id)
@@ -45,11 +52,56 @@ def _queue_id(queue) -> int:
     return queue if isinstance(queue, int) else queue.id
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How fast a queue is served: the screens' rolling mean, and the mean the wait range starts from."""
+
+    rolling_s: float  # mean of the last ``ROLLING_WINDOW`` services (or the hall default)
+    mean_s: float  # mean of the last ``ESTIMATE_SAMPLE`` (issue 17; the hall default below ESTIMATE_MIN_SAMPLE)
+    samples: int  # how many services gave ``mean_s``
+    durations: tuple[float, ...] = ()  # the recent services, newest first, that gave these figures
+    default_s: int = 0
+
+    @classmethod
+    def of(cls, durations: tuple[float, ...], default_s: int) -> Pace:
+        recent = durations[:ROLLING_WINDOW]
+        rolling = sum(recent) / len(recent) if recent else float(default_s)
+        sample = durations[:ESTIMATE_SAMPLE]
+        mean = float(default_s) if len(sample) < ESTIMATE_MIN_SAMPLE else statistics.fmean(sample)
+        return cls(rolling, mean, len(sample), durations[:max(ROLLING_WINDOW, ESTIMATE_SAMPLE)], default_s)
+
+    def with_service(self, seconds: float) -> Pace:
+        """The pace once one more service of ``seconds`` has ended (the newest)."""
+        return Pace.of((seconds, *self.durations), self.default_s)
+
+
+def queue_pace(session: Session, queue, default_s: int) -> Pace:
+    """Return the queue's pace from one read of its recent services, cached per queue (``PACE_TTL_S``).
+
+    Issuing and calling both need it; reading it on every request cost one or two statements held
+    under the writer lock (issue 19). A finish here updates the cached pace when it commits
+    (``pace_changed``), so the call that follows reads nothing either.
+    """
+    qid = _queue_id(queue)
+    hit = _paces.get(session, qid)
+    if hit is not MISSING and hit.default_s == default_s:
+        return hit
+    rows = core(session).execute(_RECENT_SERVICES, {"queue_id": qid}).all()
+    pace = Pace.of(tuple((f - s).total_seconds() for s, f in rows if f >= s), default_s)
+    _paces.put(session, qid, pace)
+    return pace
+
+
+def pace_changed(session: Session, queue_id: int, started_at: datetime, finished_at: datetime) -> None:
+    """Note a service of the queue ended in this transaction: its cached pace takes it in once this commits."""
+    if finished_at >= started_at:
+        seconds = (finished_at - started_at).total_seconds()
+        _paces.update_after_commit(session, queue_id, lambda pace: pace.with_service(seconds))
+
+
 def rolling_service_s(session: Session, queue, default_s: int) -> float:
     """Return the mean service time of the queue's last 20 finished tickets (or the default)."""
-    rows = core(session).execute(_RECENT_SERVICES, {"queue_id": _queue_id(queue)}).all()
-    durations = [(f - s).total_seconds() for s, f in rows if f >= s]
-    return sum(durations) / len(durations) if durations else float(default_s)
+    return queue_pace(session, queue, default_s).rolling_s
 
 
 def serving_windows(session: Session, queue_id: int) -> int:

@@ -93,6 +93,7 @@ class IssuedTicket:
     replayed: bool = False
     serving_windows: int | None = None  # 0: nobody serves the queue now, so no estimate is credible
     wait: WaitRange | None = None  # the range a visitor is told (issue 17)
+    range_due: dict | None = None  # what ``fill_wait_range`` needs when the range is read after commit
 
     @property
     def id(self) -> int:
@@ -186,8 +187,12 @@ def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[li
 
 
 def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
-                 actor: Actor) -> tuple[IssuedTicket, list[DomainEvent]]:
-    """Issue a ticket; with an idempotency key, a retried request returns the same ticket."""
+                 actor: Actor, range_after_commit: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
+    """Issue a ticket; with an idempotency key, a retried request returns the same ticket.
+
+    ``range_after_commit``: leave the wait range (issue 17) to ``fill_wait_range`` in a read after the
+    commit, so its statement is not held under the writer lock (the kiosk's issue path, issue 19).
+    """
     if req.idempotency_key:
         existing = session.scalar(select(Ticket).where(Ticket.hall_id == hall.id,
                                                        Ticket.idempotency_key == req.idempotency_key))
@@ -234,15 +239,25 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     load = queue_load(session, queue.id, hall.default_service_s, windows=windows)
     ahead = max(load.waiting - 1, 0)
     wait = load.wait_for(ahead)
-    rng = estimate_wait_range(session, hall_id=hall.id, queue_id=queue.id, key=key, ticket_id=ticket_id,
-                              priority_class=req.priority_class, now=now, default_s=hall.default_service_s,
-                              ahead=ahead)
-    issued = IssuedTicket(view, ahead, wait, reason, values["follow_code"], serving_windows=load.windows, wait=rng)
+    due = dict(hall_id=hall.id, queue_id=queue.id, key=key, ticket_id=ticket_id, priority_class=req.priority_class,
+               now=now, default_s=hall.default_service_s, ahead=ahead, last_in_line=True)
+    issued = IssuedTicket(view, ahead, wait, reason, values["follow_code"], serving_windows=load.windows,
+                          range_due=due)
+    if not range_after_commit:
+        fill_wait_range(session, issued)
     events: list[DomainEvent] = [
         TicketIssued(hall.id, {"ticket": view, "people_ahead": ahead, "estimated_wait_s": wait}),
         QueueStatsChanged(hall.id, {"queues": [queue_stats(session, hall, queue, load)]}),
     ]
     return issued, events
+
+
+def fill_wait_range(session: Session, issued: IssuedTicket) -> IssuedTicket:
+    """Compute the wait range of a just-issued ticket (in its transaction, or in a read after commit)."""
+    if issued.range_due is not None:
+        issued.wait = estimate_wait_range(session, **issued.range_due)
+        issued.range_due = None
+    return issued
 
 
 def issued_view(ticket_id: int, values: dict, queue: QueueRef, items: list[ItemRoute],

@@ -3,14 +3,18 @@ floor dashboard receiving a live empty-post alert with its sound. Screenshots go
 from __future__ import annotations
 
 import pytest
-import requests
 
 from tests.e2e.browser import (
     api_call,
+    call_next,
+    catalog_items,
+    hall_windows,
+    kiosk_ticket,
     login,
     require_chromium,
     shot,
     staff_token,
+    take_window,
 )
 
 require_chromium()
@@ -20,12 +24,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 def test_console_call_finish_and_rate_on_the_pad(server, browser):
     hall = server.tokens["hall_id"]
     manager = staff_token(server, "manager")
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    windows = hall_windows(server, manager)
     pad = api_call(server, "POST", f"/api/v1/windows/{windows[1]}/pad-token", manager, {})
-    catalog = requests.get(server.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
-    item = catalog["items"][0]["id"]
-    issued = api_call(server, "POST", f"/api/v1/halls/{hall}/tickets", server.tokens["kiosk"],
-                      {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234"})
+    item = catalog_items(server)[0]["id"]
+    issued = kiosk_ticket(server, {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234"})
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     pad_page = browser.new_context(viewport={"width": 1024, "height": 700}).new_page()
@@ -40,8 +42,7 @@ def test_console_call_finish_and_rate_on_the_pad(server, browser):
     page.click(f"button[data-window='{windows[1]}']")
     page.wait_for_selector("#desk:not([hidden])")
     page.wait_for_selector("#live-state:has-text('实时连接正常')")
-    page.keyboard.press("F1")
-    page.wait_for_selector(f"#t-number:has-text('{issued['number']}')")
+    call_next(page, issued["number"])
     assert page.inner_text("#t-id") == "220102********1234"
     assert page.inner_text("#t-reason").strip() not in ("", "—")
     assert page.locator("#t-items li").count() > 0  # the item's material list from the catalogue
@@ -90,9 +91,8 @@ def test_console_call_finish_and_rate_on_the_pad(server, browser):
 
 
 def test_dashboard_shows_a_live_empty_post_alert_with_sound(server, browser):
-    hall = server.tokens["hall_id"]
     clerk = staff_token(server, "clerk03")
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]}
+    windows = hall_windows(server, clerk)
     api_call(server, "POST", f"/api/v1/windows/{windows[3]}/sign-in", clerk)
 
     ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
@@ -132,10 +132,8 @@ def test_dashboard_shows_a_live_empty_post_alert_with_sound(server, browser):
 
 
 def _issue(srv, code: str) -> dict:
-    hall = srv.tokens["hall_id"]
-    catalog = requests.get(srv.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
-    item = next(i["id"] for i in catalog["items"] if i["code"] == code)
-    return api_call(srv, "POST", f"/api/v1/halls/{hall}/tickets", srv.tokens["kiosk"], {"item_ids": [item]})
+    item = next(i["id"] for i in catalog_items(srv) if i["code"] == code)
+    return kiosk_ticket(srv, {"item_ids": [item]})
 
 
 def test_console_serves_with_every_action(server, browser):
@@ -143,19 +141,16 @@ def test_console_serves_with_every_action(server, browser):
     pause and resume, sign out — on a real window (F8 and the notice are in the test above)."""
     hall = server.tokens["hall_id"]
     manager = staff_token(server, "manager")
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    windows = hall_windows(server, manager)
     queues = {q["prefix"]: q["id"] for q in api_call(server, "GET", f"/api/v1/halls/{hall}/queues", manager)["items"]}
     first, second, third = (_issue(server, "HZ002") for _ in range(3))  # 户口迁移: queue A only
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
     page.set_default_timeout(10000)
-    login(page, server, "clerk06")
-    page.wait_for_url("**/admin/console")
-    page.click(f"button[data-window='{windows[6]}']")
+    take_window(page, server, "clerk06", windows[6])
     page.wait_for_selector("#live-state:has-text('实时连接正常')")
-    page.keyboard.press("F1")
-    page.wait_for_selector(f"#t-number:has-text('{first['number']}')")
+    call_next(page, first["number"])
     page.keyboard.press("F2")
     page.wait_for_selector(f"#toast:has-text('已重呼 {first['number']}')")
     assert api_call(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["recall_count"] == 1
@@ -166,8 +161,7 @@ def test_console_serves_with_every_action(server, browser):
     page.wait_for_selector("#ticket-empty:not([hidden])")
     assert api_call(server, "GET", f"/api/v1/tickets/{first['id']}", manager)["status"] == "no_show"
 
-    page.keyboard.press("F1")
-    page.wait_for_selector(f"#t-number:has-text('{second['number']}')")
+    call_next(page, second["number"])
     page.keyboard.press("F4")
     page.wait_for_selector("#t-status:has-text('办理中')")
     page.keyboard.press("F6")
@@ -183,8 +177,7 @@ def test_console_serves_with_every_action(server, browser):
     snapshot = api_call(server, "GET", f"/api/v1/halls/{hall}/snapshot", manager)
     assert next(q["waiting"] for q in snapshot["queues"] if q["prefix"] == "E") == 1
 
-    page.keyboard.press("F1")
-    page.wait_for_selector(f"#t-number:has-text('{third['number']}')")
+    call_next(page, third["number"])
     page.keyboard.press("F4")
     page.wait_for_selector("#t-status:has-text('办理中')")
     page.keyboard.press("F5")
@@ -214,9 +207,8 @@ def test_console_serves_with_every_action(server, browser):
 def test_dashboard_empty_post_when_a_and_b_both_sign_out(server, browser):
     """Issue 6 "done when": A leaves and B (signed in at their own window) covers; then B leaves too and the
     manager's dashboard raises the empty-post alert (002 §6.9 不得空岗) live, with its sound."""
-    hall = server.tokens["hall_id"]
     a, b = staff_token(server, "clerk09"), staff_token(server, "clerk10")  # window 9: A clerk09, B clerk10 (A of window 10)
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", a)["items"]}
+    windows = hall_windows(server, a)
     api_call(server, "POST", f"/api/v1/windows/{windows[9]}/sign-in", a)
     api_call(server, "POST", f"/api/v1/windows/{windows[10]}/sign-in", b)
 
@@ -251,7 +243,7 @@ def test_manager_handles_a_low_rating_in_the_browser(server, browser):
     hall = server.tokens["hall_id"]
     manager = staff_token(server, "manager")
     clerk = staff_token(server, "clerk02")
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
+    windows = hall_windows(server, manager)
     pad = api_call(server, "POST", f"/api/v1/windows/{windows[2]}/pad-token", manager, {})["token"]
     ticket = _issue(server, "HZ002")
     api_call(server, "POST", f"/api/v1/windows/{windows[2]}/sign-in", clerk)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from tests.e2e.browser import fresh_demo_instance
 from tests.server import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,8 +45,7 @@ def _prepare(instance: Path) -> tuple[ServerProcess, int, int]:
     from hall_queue.domain.models import Base
 
     srv = ServerProcess(instance, env={"ONEVISIT_KIOSK_HEALTH_S": "1"})
-    srv.cli("init")
-    srv.cli("demo")
+    fresh_demo_instance(instance)
     engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
     Base.metadata.create_all(engine)      # tables newer than the migrations (the lead generates those)
     now = _local_now()

@@ -7,11 +7,17 @@ import requests
 
 from tests.e2e.browser import (
     api_call,
+    assert_absent,
+    call_next,
+    catalog_items,
     demo_server,
+    hall_windows,
+    kiosk_ticket,
     login,
     require_chromium,
     shot,
     staff_token,
+    take_window,
 )
 
 require_chromium()
@@ -27,28 +33,16 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def _no_english(text: str) -> None:
-    for word in ENGLISH:
-        assert word not in text, word
-
-
 def test_clerk_accepts_and_gets_the_receipt_department_works_the_inbox_applicant_follows_on_the_phone(server, browser):
-    hall = server.tokens["hall_id"]
     manager = staff_token(server, "manager")
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
-    catalog = requests.get(server.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
-    item = next(i["id"] for i in catalog["items"] if i["code"] == "SS003")
-    issued = api_call(server, "POST", f"/api/v1/halls/{hall}/tickets", server.tokens["kiosk"],
-                      {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234", "phone": "13912345678"})
+    windows = hall_windows(server, manager)
+    item = next(i["id"] for i in catalog_items(server) if i["code"] == "SS003")
+    issued = kiosk_ticket(server, {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234", "phone": "13912345678"})
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
-    login(page, server, "clerk01")
-    page.wait_for_url("**/admin/console")
-    page.click(f"button[data-window='{windows[1]}']")
-    page.wait_for_selector("#desk:not([hidden])")
-    page.keyboard.press("F1")
-    page.wait_for_selector(f"#t-number:has-text('{issued['number']}')")
+    take_window(page, server, "clerk01", windows[1])
+    call_next(page, issued["number"])
     page.keyboard.press("F5")
     page.wait_for_selector("#finish-dlg[open]")
     page.select_option("#f-outcome", "accepted")
@@ -56,7 +50,7 @@ def test_clerk_accepts_and_gets_the_receipt_department_works_the_inbox_applicant
     receipt = page.wait_for_selector(".case-receipt")
     text = receipt.inner_text()
     assert "受理号" in text and "企业注销登记" in text and "承诺办结日期" in text
-    _no_english(text)
+    assert_absent(text, ENGLISH)
     number = page.inner_text(".case-receipt strong")
     shot(page, "cases", "console-receipt")
     pdf = page.request.get(server.url + page.get_attribute(".case-receipt a[data-doc=acceptance_notice]", "href"))
@@ -92,7 +86,7 @@ def test_clerk_accepts_and_gets_the_receipt_department_works_the_inbox_applicant
     page.click("#d-submit")
     page.wait_for_selector("#d-state:has-text('结果待领取')")
     shot(page, "cases", "department-case")
-    _no_english(page.inner_text("main"))
+    assert_absent(page.inner_text("main"), ENGLISH)
     case_id = int(page.get_attribute(f"#inbox tbody tr:has-text('{number}')", "data-case"))
     ctx.close()
 
@@ -107,7 +101,7 @@ def test_clerk_accepts_and_gets_the_receipt_department_works_the_inbox_applicant
     body = p.inner_text("body")
     assert "出件" in p.inner_text("#collect") and "企业注销登记" in body and "张*丰" in body
     assert "220102" not in body
-    _no_english(body)
+    assert_absent(body, ENGLISH)
     # Nothing sticks out of a 390-pixel-wide phone.
     assert p.evaluate("document.documentElement.scrollWidth") <= 390
     shot(p, "cases", "progress-phone")
@@ -125,7 +119,7 @@ def test_manager_sees_the_case_indicators_with_their_definitions(server, browser
                   "一次办成率", "口径说明"):
         assert label in text, label
     assert "市场监督管理局" in page.inner_text("#case-indicators tr[data-key='overdue_by_department']")
-    _no_english(text)
+    assert_absent(text, ENGLISH)
     page.locator("#case-indicators-card").screenshot(path=str(__import__("tests.e2e.browser", fromlist=["x"])
                                                             .artifacts("cases") / "stats-indicators.png"))
     page.goto(server.url + "/admin/cases")
@@ -154,8 +148,7 @@ def test_kiosk_pickup_with_the_simulated_id_card_issues_a_handover_ticket(server
     ctx.close()
     # The handover window sees which results this ticket came for.
     token = staff_token(server, "clerk12")
-    hall = server.tokens["hall_id"]
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", token)["items"]}
+    windows = hall_windows(server, token)
     api_call(server, "POST", f"/api/v1/windows/{windows[12]}/sign-in", token, {})
     called = api_call(server, "POST", f"/api/v1/windows/{windows[12]}/call-next", token, {})["ticket"]
     assert called["number"] == number

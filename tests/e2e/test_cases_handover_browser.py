@@ -7,7 +7,16 @@ from __future__ import annotations
 import requests
 
 from devices.idcard.simulator import SAMPLE_CARDS
-from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
+from tests.e2e.browser import (
+    api_call,
+    assert_absent,
+    call_next,
+    hall_windows,
+    require_chromium,
+    shot,
+    staff_token,
+    take_window,
+)
 
 require_chromium()
 # The same module-scoped fixtures: a demo hall with `demo-cases` (its own server for this module), a chromium.
@@ -17,11 +26,6 @@ server = _cases.server  # the chromium is the shared one (tests/e2e/conftest.py)
 ENGLISH = ("result_ready", "handed_over", "pickup", "courier", "undefined", "null", "Error", "§", "card_mismatch")
 RESIDENT = SAMPLE_CARDS["resident"].id_number  # the demo's ready results are this simulated card's
 STRANGER = "220102198512120021"
-
-
-def _no_english(text: str) -> None:
-    for word in ENGLISH:
-        assert word not in text, word
 
 
 def _ready(server) -> list[dict]:
@@ -35,18 +39,13 @@ def test_handover_clerk_checks_the_card_and_signs_off_or_sends_by_courier(server
     assert len(ready) == 2
     issued = api_call(server, "POST", f"/api/v1/halls/{hall}/pickups", server.tokens["kiosk"],
                       {"id_number": RESIDENT, "name": "张晓三"})
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows",
-                                                      staff_token(server, "manager"))["items"]}
+    windows = hall_windows(server, staff_token(server, "manager"))
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = ctx.new_page()
     page.on("dialog", lambda d: d.accept())
-    login(page, server, "clerk12")
-    page.wait_for_url("**/admin/console")
-    page.click(f"button[data-window='{windows[12]}']")
-    page.wait_for_selector("#desk:not([hidden])")
-    page.keyboard.press("F1")
-    page.wait_for_selector(f"#t-number:has-text('{issued['number']}')")
+    take_window(page, server, "clerk12", windows[12])
+    call_next(page, issued["number"])
     page.wait_for_selector("#t-pickup:not([hidden])")
     rows = page.locator("#h-cases tbody tr")
     assert rows.count() == 2 and page.inner_text("#h-count") == "2 件"
@@ -84,7 +83,7 @@ def test_handover_clerk_checks_the_card_and_signs_off_or_sends_by_courier(server
     page.click(f"{second} button[data-courier-confirm]")
     page.wait_for_selector(f"{second} .h-state:has-text('已邮寄')")
     page.wait_for_selector("#h-done:not([hidden])")
-    _no_english(page.inner_text("#ticket-card"))
+    assert_absent(page.inner_text("#ticket-card"), ENGLISH)
     shot(page, "cases", "handover-console-done")
     token = staff_token(server, "clerk12")
     assert [api_call(server, "GET", f"/api/v1/cases/{c['id']}", token)["state"] for c in ready] == \
@@ -153,7 +152,7 @@ def test_kiosk_finds_results_by_typed_acceptance_number_portrait_and_by_receipt_
     number = page.inner_text("#r-number")
     assert number.startswith("G")
     shot(page, "cases", "kiosk-pickup-number-ticket-portrait")
-    _no_english(page.inner_text("main"))
+    assert_absent(page.inner_text("main"), ENGLISH)
     ctx.close()
 
     # Landscape 1920×1080: the scanner types the receipt's QR (its progress URL) and Enter into the field.
@@ -181,7 +180,7 @@ def test_kiosk_finds_results_by_typed_acceptance_number_portrait_and_by_receipt_
 
     # The handover window sees each ticket's own result.
     clerk = staff_token(server, "clerk12")
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]}
+    windows = hall_windows(server, clerk)
     called = api_call(server, "POST", f"/api/v1/windows/{windows[12]}/call-next", clerk, {})["ticket"]
     assert called["number"] == number
     attached = api_call(server, "GET", f"/api/v1/tickets/{called['id']}/pickup-cases", clerk)["items"]

@@ -158,9 +158,12 @@ def test_at_peak_every_call_is_seen_large_and_the_voice_keeps_up(hall, browser):
     assert merged and all(e["spoken_times"] == 1 and len(e["said"]) == len(e["calls"]) for e in merged)
     waits = [(e["started_at"] - c["queued_at"]) / 1000 for e in history for c in e["calls"]]
     lengths = [(e["ended_at"] - e["started_at"]) / 1000 for e in history]
+    heard = [(t - c["queued_at"]) / 1000 for e in history for c, t in zip(e["calls"], e.get("clauses_at") or []) if t]
+    burst = (max(e["ended_at"] for e in history) - min(c["queued_at"] for e in history for c in e["calls"])) / 1000
     print("peak: calls", len(called), "announcements", len(history), "largest merge", max(len(e["calls"]) for e in history),
-          "max wait from call to shown large and said (s)", round(max(waits), 1),
-          "longest announcement (s)", round(max(lengths), 1))
+          "max wait from call to shown large (s)", round(max(waits), 1),
+          "max wait from call to its own words (s)", round(max(heard or [0]), 1),
+          "longest announcement (s)", round(max(lengths), 1), "whole burst said in (s)", round(burst, 1))
     page.close()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.browser import fresh_demo_instance
 from tests.server import ServerProcess, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,8 +48,7 @@ def server(tmp_path_factory):
     instance = tmp_path_factory.mktemp("kiosk-e2e")
     srv = ServerProcess(instance, env={"ONEVISIT_KIOSK_SCANNER": "sim://?width=960&height=540",
                                        "ONEVISIT_KIOSK_HEALTH_S": "1"})
-    srv.cli("init")
-    srv.cli("demo")
+    fresh_demo_instance(instance)
     _create_tables(instance)
     srv.start()
     srv.tokens = __import__("json").loads((instance / "demo-tokens.json").read_text())

@@ -10,8 +10,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
-from tests.server import ServerProcess
+from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
 
 require_chromium()
 
@@ -21,24 +20,20 @@ DESK = {"width": 1366, "height": 768}
 AREA = "manager-moments"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The demo hall, open around the clock, so the post check runs whatever the hour of the test."""
-    instance = tmp_path_factory.mktemp("manager-moments")
-    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
-    srv.cli("init")
-    srv.cli("demo")
+def _open_around_the_clock(instance) -> None:
     engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
     hours = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     with engine.begin() as conn:
         conn.execute(text("UPDATE halls SET opening_hours = :h"), {"h": json.dumps(hours)})
     engine.dispose()
-    try:
-        srv.start(timeout=90)
-        srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
-        yield srv
-    finally:
-        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo hall, open around the clock, so the post check runs whatever the hour of the test."""
+    srv = demo_server(tmp_path_factory.mktemp("manager-moments"), prepare=_open_around_the_clock)
+    yield srv
+    srv.stop()
 
 
 def test_an_open_window_nobody_signed_into_is_an_empty_post(server, browser):

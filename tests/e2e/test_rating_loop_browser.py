@@ -8,7 +8,11 @@ import requests
 
 from tests.e2e.browser import (
     api_call,
+    assert_absent,
+    catalog_items,
     demo_server,
+    hall_windows,
+    kiosk_ticket,
     login,
     require_chromium,
     shot,
@@ -27,14 +31,8 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def _no_english(text: str) -> None:
-    for word in ENGLISH:
-        assert word not in text, word
-
-
 def _visit(server, clerk: str, window_id: int, item: int, phone: str) -> dict:
-    issued = api_call(server, "POST", f"/api/v1/halls/{server.tokens['hall_id']}/tickets", server.tokens["kiosk"],
-                      {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234", "phone": phone})
+    issued = kiosk_ticket(server, {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234", "phone": phone})
     called = api_call(server, "POST", f"/api/v1/windows/{window_id}/call-next", clerk)
     assert called["ticket"]["id"] == issued["id"]
     api_call(server, "POST", f"/api/v1/tickets/{issued['id']}/finish", clerk, {"outcome": "completed"})
@@ -45,9 +43,8 @@ def test_phone_rates_once_and_staff_record_a_call_back(server, browser):
     hall = server.tokens["hall_id"]
     manager = staff_token(server, "manager")
     clerk = staff_token(server, "clerk01")
-    windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", manager)["items"]}
-    catalog = requests.get(server.url + f"/api/v1/halls/{hall}/catalog", timeout=10).json()
-    item = next(i["id"] for i in catalog["items"] if i["code"] == "SB001")
+    windows = hall_windows(server, manager)
+    item = next(i["id"] for i in catalog_items(server) if i["code"] == "SB001")
     api_call(server, "POST", f"/api/v1/windows/{windows[1]}/sign-in", clerk)
     issued = _visit(server, clerk, windows[1], item, "13912345678")
 
@@ -63,7 +60,7 @@ def test_phone_rates_once_and_staff_record_a_call_back(server, browser):
     p.click("text=排队等候时间长")
     p.fill("textarea", "等了四十分钟")
     shot(p, "ratings", "phone-rating")
-    _no_english(p.inner_text("body"))
+    assert_absent(p.inner_text("body"), ENGLISH)
     assert p.evaluate("document.documentElement.scrollWidth") <= 390
     p.click(".submit")
     p.wait_for_selector("text=感谢您的评价")
@@ -102,7 +99,7 @@ def test_phone_rates_once_and_staff_record_a_call_back(server, browser):
     page.locator("#list tbody tr").nth(2).wait_for(state="detached")  # the recorded one leaves the pending list
     page.wait_for_selector("#stats:has-text('已回访')")
     assert "1 件" in page.inner_text("#stats")
-    _no_english(page.inner_text("main"))
+    assert_absent(page.inner_text("main"), ENGLISH)
     shot(page, "ratings", "callbacks-after")
 
     # The rated clerk appeals the phone's bad rating; the manager reviews it on the 好差评 page.
@@ -122,6 +119,6 @@ def test_phone_rates_once_and_staff_record_a_call_back(server, browser):
     page.wait_for_selector("#appeals td[data-status='upheld']:has-text('申诉成立')")
     page.wait_for_selector("#loop:has-text('申诉成立不计入')")
     assert api_call(server, "GET", f"/api/v1/halls/{hall}/ratings", manager)["total"] == counted - 1  # taken out
-    _no_english(page.inner_text("main"))
+    assert_absent(page.inner_text("main"), ENGLISH)
     shot(page, "ratings", "ratings-page")
     ctx.close()

@@ -7,14 +7,11 @@ import re
 import pytest
 import requests
 
-import json
-
-from tests.e2e.browser import ARGS, CHROMIUM, api_call, login, require_chromium, shot, staff_token
-from tests.server import ServerProcess
+from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 FLOOR = {"width": 1920, "height": 1080}
 DESK = {"width": 1366, "height": 768}
@@ -23,23 +20,9 @@ AREA = "service-levels"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    # browser.demo_server, with more time to start on a busy machine.
-    instance = tmp_path_factory.mktemp("service-levels")
-    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
-    srv.cli("init")
-    srv.cli("demo")
-    srv.start(timeout=180)
-    srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
+    srv = demo_server(tmp_path_factory.mktemp("service-levels"), timeout=180)  # more time on a busy machine
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_dashboard_shows_levels_red_and_green_and_the_emergency_alarm(server, browser):

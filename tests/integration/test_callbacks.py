@@ -90,3 +90,63 @@ def test_cases_completed_before_a_holiday_are_sampled_on_the_next_working_day_wi
                      "recorded_on_time": 2, "reach_rate": 0.3333, "satisfaction_avg": 5.0, "satisfied_rate": 1.0}
     pending = api.get(f"/api/v1/halls/{api.hall_id}/callbacks?status=pending", token=clerk).get_json()["items"]
     assert [(i["id"], i["overdue"]) for i in pending] == [(first, True)]
+
+
+def test_items_of_a_bundle_are_sampled_and_counted_per_department_on_the_statistics_page(api, db):
+    from tests.integration.test_cases_api import accept, step
+
+    mgr = api.token("manager")
+    r = api.client.put(f"/api/v1/halls/{api.hall_id}/rating-settings", json={"callback_rate_pct": 100},
+                       headers={"Authorization": f"Bearer {mgr}"})
+    assert r.status_code == 200
+    [parent] = accept(api, bundle="B01")["cases"]          # 企业开办一件事: five items, each its own department
+    kids = parent["children"]
+    for k in kids:
+        step(api, "manager", k["id"], "take")
+        step(api, "manager", k["id"], "decide", {"decision": "approved"})
+    serve_visit(api)                                         # and a 即办 matter decided at the window
+    r = api.post(f"/api/v1/halls/{api.hall_id}/callbacks/sample", token=mgr)
+    assert r.status_code == 200 and r.get_json()["added"] == len(kids) + 1
+    with db.read() as s:
+        on_list = set(s.scalars(select(Callback.case_id)))
+    assert {k["id"] for k in kids} <= on_list and parent["id"] not in on_list  # the items, not the bundle
+    items = api.get(f"/api/v1/halls/{api.hall_id}/callbacks", token=mgr).get_json()["items"]
+    child_rows = [i for i in items if i["case_id"] != max(on_list)]
+    assert {i["bundle"] for i in child_rows} == {parent["title"]}
+    assert all(i["department"] for i in child_rows)
+    # Results: the first item's applicant is satisfied (5), the second only fair (3), the third not reached.
+    rows_by_dept = {}
+    for i in child_rows:
+        rows_by_dept.setdefault(i["department"], i)
+    assert len(rows_by_dept) >= 3  # the bundle's items go to three departments or more
+    first, second, third = list(rows_by_dept.values())[:3]
+    for row, body in ((first, {"reached": True, "satisfaction": 5}), (second, {"reached": True, "satisfaction": 3}),
+                      (third, {"reached": False, "remarks": "无人接听"})):
+        assert api.post(f"/api/v1/callbacks/{row['id']}/result", body, token=mgr).status_code == 200
+
+    stats = api.get(f"/api/v1/halls/{api.hall_id}/statistics?from=2026-03-01&to=2026-03-31",
+                    token=mgr).get_json()["callbacks"]
+    assert stats["totals"]["sampled"] == len(kids) + 1 and stats["totals"]["reached"] == 2
+    assert stats["totals"]["satisfied_rate"] == 0.5
+    assert [(m["month"], m["sampled"], m["reached"]) for m in stats["months"]] == [("2026-03", len(kids) + 1, 2)]
+    by_dept = {d["department"]: d for d in stats["departments"]}
+    assert by_dept[first["department"]]["satisfied_rate"] == 1.0
+    assert by_dept[second["department"]]["satisfied_rate"] == 0.0
+    assert by_dept[third["department"]]["reached"] == 0 and by_dept[third["department"]]["reach_rate"] == 0.0
+    assert sum(d["sampled"] for d in stats["departments"]) == len(kids) + 1
+    # The statistics CSV carries the same figures in its second table.
+    r = api.client.get(f"/api/v1/halls/{api.hall_id}/statistics.csv?from=2026-03-01&to=2026-03-31",
+                       headers={"Authorization": f"Bearer {mgr}"})
+    import csv
+    import io
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    table = rows[rows.index([]) + 1:]
+    head = table[0]
+    assert head[:3] == ["callbacks_by", "key", "label"]
+    month = dict(zip(head, table[1]))
+    assert (month["callbacks_by"], month["label"], month["sampled"], month["reached"], month["satisfied_rate"]) == \
+        ("month", "2026-03", str(len(kids) + 1), "2", "0.5")
+    dept = next(dict(zip(head, t)) for t in table if t[2] == first["department"])
+    assert (dept["callbacks_by"], dept["sampled"], dept["satisfied_rate"]) == \
+        ("department", str(by_dept[first["department"]]["sampled"]), "1.0")
+    assert table[-1][:4] == ["total", "", "all", str(len(kids) + 1)]

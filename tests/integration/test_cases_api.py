@@ -224,7 +224,7 @@ def test_kiosk_pickup_issues_a_handover_ticket_with_the_ready_results_attached(a
     for path, body in (("take", {}), ("decide", {"decision": "approved"}), ("result-ready", {})):
         step(api, "dept-ss", cid, path, body)
     r = api.post(f"/api/v1/halls/{api.hall_id}/pickups/lookup", {"id_number": ID}, token=kiosk)
-    assert r.get_json() == {"count": 1, "items": [{"title": "企业注销登记", "acceptance_no": "DEMO2026000001"}]}
+    assert r.get_json() == {"count": 1, "items": [{"title": "企业注销登记", "acceptance_no": "DEMO2026000001"}], "already_taken": 0}
     assert api.post(f"/api/v1/halls/{api.hall_id}/pickups/lookup", {"id_number": OTHER_ID},
                     token=kiosk).get_json()["count"] == 0
     r = api.post(f"/api/v1/halls/{api.hall_id}/pickups", {"id_number": ID, "name": "张三丰"}, token=kiosk,

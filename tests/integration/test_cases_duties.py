@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -22,52 +20,32 @@ from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.infrastructure.webhooks import verify
 from tests.conftest import engines
 from tests.integration.test_cases_api import accept, later, step
+from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 SECRET = "a-long-enough-webhook-secret"
 
 
-class FlakyReceiver:
+class FlakyReceiver(WebhookReceiver):
     """A real HTTP server that answers 500 to every other request and drops every fifth connection."""
 
     def __init__(self) -> None:
         self.received: list[tuple[int, dict]] = []
         self.bad_signatures = 0
         self.requests = 0
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                outer.requests += 1
-                n = outer.requests
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                if n % 5 == 0:
-                    self.close_connection = True
-                    self.connection.shutdown(2)  # the receiver falls over mid-request
-                    return
-                if n % 2 == 0:
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                if not verify(SECRET, self.headers["X-OneVisit-Signature"], body):
-                    outer.bad_signatures += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                outer.received.append((int(self.headers["X-OneVisit-Event"]), json.loads(body)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_a):  # quiet
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, headers, body: str) -> int | None:
+        self.requests += 1
+        if self.requests % 5 == 0:
+            return None
+        if self.requests % 2 == 0:
+            return 500
+        if not verify(SECRET, headers["X-OneVisit-Signature"], body):
+            self.bad_signatures += 1
+            return 401
+        self.received.append((int(headers["X-OneVisit-Event"]), json.loads(body)))
+        return 204
 
 
 def test_every_case_event_reaches_a_flaky_receiver_signed_once_delivered_and_in_order(api, db, app):
@@ -103,13 +81,18 @@ def test_every_case_event_reaches_a_flaky_receiver_signed_once_delivered_and_in_
         rx.close()
 
 
+def _duty_round(api, db, app) -> list:
+    """Run the cases duty once for the test hall at the app's clock; return its events."""
+    now = app.extensions["onevisit"].clock.now()
+    return db.run_write(lambda s: check_cases(s, s.get(Hall, api.hall_id), now=now, notifier=notifier_for(app)))
+
+
 def test_due_soon_then_overdue_alerts_follow_the_calendar_and_clear_when_decided(api, db, app):
     cid = accept(api, "SS003")["cases"][0]["id"]   # due Thu 2026-03-05
     rt = app.extensions["onevisit"]
 
     def run():
-        return db.run_write(lambda s: check_cases(s, s.get(Hall, api.hall_id), now=rt.clock.now(),
-                                                  notifier=notifier_for(app)))
+        return _duty_round(api, db, app)
 
     def open_kinds():
         with db.read() as s:
@@ -132,11 +115,9 @@ def test_due_soon_then_overdue_alerts_follow_the_calendar_and_clear_when_decided
 def test_deferred_material_gets_one_reminder_before_and_an_alert_after_its_deadline(api, db, app):
     c = accept(api, "SS003", outcome="deferred",
                deferred_materials=[{"name": "清税证明", "due_date": "2026-03-04"}])["cases"][0]
-    rt = app.extensions["onevisit"]
 
     def run():
-        return db.run_write(lambda s: check_cases(s, s.get(Hall, api.hall_id), now=rt.clock.now(),
-                                                  notifier=notifier_for(app)))
+        return _duty_round(api, db, app)
 
     def reminders():
         with db.read() as s:
@@ -153,8 +134,8 @@ def test_deferred_material_gets_one_reminder_before_and_an_alert_after_its_deadl
     assert "deferred_overdue" in kinds
     detail = api.get(f"/api/v1/cases/{c['id']}", token=api.token("dept-ss")).get_json()
     mid = detail["deferred_materials"][0]["id"]
-    assert api.post(f"/api/v1/deferred-materials/{mid}/supply", {"via": "kiosk"},
-                    token=api.tokens["kiosk"]).status_code == 200
+    assert api.post(f"/api/v1/deferred-materials/{mid}/supply", {"via": "window"},
+                    token=api.token("clerk01")).status_code == 200
     cleared = [e.payload.get("kind") for e in run() if e.name == "alert_cleared"]
     assert "deferred_overdue" in cleared
 

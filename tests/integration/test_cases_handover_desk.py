@@ -32,14 +32,14 @@ def test_pickup_by_acceptance_number_or_receipt_code_and_a_wrong_number_learns_n
     code = detail["progress_path"].rsplit("/", 1)[1]
     # By the receipt's QR code: the titles are the visitor's own.
     r = lookup(api, {"code": code})
-    assert r.get_json() == {"count": 1, "items": [{"title": "企业注销登记", "acceptance_no": number}]}
+    assert r.get_json() == {"count": 1, "items": [{"title": "企业注销登记", "acceptance_no": number}], "already_taken": 0}
     # By a typed number (they run in sequence): ready or not, no title, no name.
     r = lookup(api, {"acceptance_no": number.lower()})
-    assert r.get_json() == {"count": 1, "items": [{"acceptance_no": number}]}
+    assert r.get_json() == {"count": 1, "items": [{"acceptance_no": number}], "already_taken": 0}
     for wrong in ("DEMO2026000002", "DEMO2025000001", "XXXX"):
         r = lookup(api, {"acceptance_no": wrong})
-        assert r.status_code == 200 and r.get_json() == {"count": 0, "items": []}
-    assert lookup(api, {"code": code[:-3] + "zzz"}).get_json() == {"count": 0, "items": []}
+        assert r.status_code == 200 and r.get_json() == {"count": 0, "items": [], "already_taken": 0}
+    assert lookup(api, {"code": code[:-3] + "zzz"}).get_json() == {"count": 0, "items": [], "already_taken": 0}
     r = api.post(f"/api/v1/halls/{api.hall_id}/pickups", {"acceptance_no": "DEMO2026000099"}, token=api.tokens["kiosk"])
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "no_results"
     r = api.post(f"/api/v1/halls/{api.hall_id}/pickups", {"acceptance_no": number}, token=api.tokens["kiosk"])

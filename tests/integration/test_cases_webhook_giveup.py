@@ -2,9 +2,6 @@
 hall, a manager lists the given-up events and re-sends them, and the alert clears."""
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from sqlalchemy import select
 
@@ -14,38 +11,24 @@ from hall_queue.domain.vocabulary import OUTBOX_GIVE_UP_AFTER_H, WEBHOOK_ALERT_K
 from tests.conftest import engines
 from tests.integration.test_cases_api import accept, step
 from tests.integration.test_cases_duties import SECRET
+from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
-class Receiver:
+class Receiver(WebhookReceiver):
     """A real HTTP server that answers 503 while ``down`` and 204 otherwise."""
 
     def __init__(self) -> None:
         self.down = True
         self.received = 0
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers["Content-Length"]))
-                if outer.down:
-                    self.send_response(503)
-                else:
-                    outer.received += 1
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_a):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, headers, body: str) -> int:
+        if self.down:
+            return 503
+        self.received += 1
+        return 204
 
 
 def _open_alerts(db):

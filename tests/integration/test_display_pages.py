@@ -1,17 +1,24 @@
 """Screen pages and the voice endpoint (issue 5): token checks, announcement text, espeak-ng WAVs."""
 from __future__ import annotations
 
+import array
+import io
 import shutil
+import wave
 from urllib.parse import quote
 
 import pytest
 
 from display.voice import (
+    SILENCE_LEAD_S,
+    SILENCE_LEVEL,
+    SILENCE_TAIL_S,
     display_text,
     is_announcement,
     spoken_number,
     spoken_text,
     spoken_ticket,
+    trim_silence,
 )
 from hall_queue import create_app
 from hall_queue.access.auth import issue_token
@@ -32,8 +39,12 @@ def test_numbers_are_read_as_halls_read_them():
 
 def test_only_announcements_are_accepted():
     assert is_announcement(spoken_text("A023", 5)) and is_announcement(spoken_text("ZZ99999", 999))
-    assert is_announcement("A零二四号到六号窗口")       # the terse form inside a merged announcement
-    for text in ("", "你好", "请A023号到5号窗口办理", "请A零二三号到五号窗口办理。现在广播",
+    assert spoken_text("A024", 6, short=True) == "请A零二四号到六号窗口"      # others wait behind it
+    assert spoken_text("A024", 6, terse=True) == "A零二四，六号窗口"          # a merged announcement's later call
+    for form in (spoken_text("A024", 6, short=True), spoken_text("A024", 6, terse=True), "A零二四号到六号窗口"):
+        assert is_announcement(form), form
+    for text in ("", "你好", "请A023号到5号窗口办理", "请A零二三号到五号窗口办理。现在广播", "A零二四，六号窗口，你好",
+                 "请A零二四，六号窗口办理", "，六号窗口",
                  "请<script>号到五号窗口办理", "请A零二三号到五号窗口办理" * 2):
         assert not is_announcement(text), text
 
@@ -77,6 +88,38 @@ def test_voice_refuses_other_text_and_missing_tokens(api):
         r = _voice(api.client, text, kiosk)
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "not_prompt", text
     assert _voice(api.client, "您的号码 A 0 0 1。请到A区 1–6号窗口等候。", kiosk).status_code in (200, 503)
+
+
+@pytest.mark.skipif(not HAS_ESPEAK, reason="espeak-ng is not installed (Debian package espeak-ng)")
+def test_a_rendered_call_ends_with_a_short_silence(db, clock, hall_id, tmp_path):
+    """The clauses of a merged announcement follow each other closely: espeak-ng's 0.3 s tail is cut."""
+    app, token = _voice_app(db, clock, hall_id, tmp_path)
+    text = spoken_text("A024", 6, terse=True)
+    r = _voice(app.test_client(), text, token)
+    assert r.status_code == 200
+    with wave.open(io.BytesIO(r.get_data())) as w:
+        rate, samples = w.getframerate(), array.array("h", w.readframes(w.getnframes()))
+    loud = [i for i, v in enumerate(samples) if abs(v) > SILENCE_LEVEL]
+    assert loud and len(samples) > rate                            # a whole call, not a click
+    assert loud[0] <= SILENCE_LEAD_S * rate + 1
+    assert len(samples) - 1 - loud[-1] <= SILENCE_TAIL_S * rate + 1
+
+
+def test_trim_silence_keeps_the_sound_and_a_little_quiet_around_it(tmp_path):
+    rate = 22050
+    tone = [1000, -1000] * (rate // 4)
+    sound = [0] * rate + tone + [0] * rate                          # 1 s quiet, 0.5 s sound, 1 s quiet
+    path = tmp_path / "call.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+        w.writeframes(array.array("h", sound).tobytes())
+    cut = trim_silence(path)
+    with wave.open(str(path)) as w:
+        kept = array.array("h", w.readframes(w.getnframes()))
+    assert kept.count(1000) == rate // 4 and kept.count(-1000) == rate // 4
+    assert len(kept) == int(SILENCE_LEAD_S * rate) + len(tone) + int(SILENCE_TAIL_S * rate)
+    assert cut == pytest.approx((len(sound) - len(kept)) / rate)
+    assert trim_silence(path) == 0.0                               # nothing more to cut
 
 
 def test_voice_answers_503_without_espeak(db, clock, hall_id, tmp_path):

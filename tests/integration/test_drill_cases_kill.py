@@ -21,7 +21,7 @@ from hall_queue.domain.clock import SystemClock
 from hall_queue.domain.models import Case, CaseCounter, Ticket
 from hall_queue.infrastructure.db import Database
 from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
-from tests.integration.test_drill_crash import Ledger, _clerk, _kiosk, start_hall
+from tests.integration.test_drill_crash import Ledger, kill_under_load, start_hall, start_load
 
 KIOSKS = 4
 CLERKS = 6
@@ -52,27 +52,15 @@ def _drill(tmp_path, url: str | None) -> dict:
     ledger = CaseLedger()
     stop = threading.Event()
     try:
-        base = server.url
-        ready = threading.Barrier(CLERKS)
-        threads = [threading.Thread(target=_kiosk, args=(base, hall_id, item, kiosk_token, n, stop, ledger))
-                   for n in range(KIOSKS)]
         def shown(ticket_id: int, answer: dict) -> None:  # the numbers the clerk's console showed
             ledger.numbers[ticket_id] = [c["acceptance_no"] for c in answer["cases"]]
-        threads += [threading.Thread(target=_clerk, args=(base, tokens[i], windows[i]["id"], ready, stop, ledger,
-                                                          "accepted", shown))
-                    for i in range(CLERKS)]
-        for t in threads:
-            t.start()
+        threads = start_load(server, hall_id, item, kiosk_token, tokens, windows, stop, ledger, kiosks=KIOSKS,
+                             outcome="accepted", on_done=shown)
         time.sleep(LOAD_S)
         deadline = time.monotonic() + 30  # on a busy machine, give the load time to get going
         while len(ledger.numbers) <= 15 and time.monotonic() < deadline:
             time.sleep(0.1)
-        server.kill()  # SIGKILL with finishes in flight
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
-        assert not any(t.is_alive() for t in threads)
-        assert ledger.errors == []
+        kill_under_load(server, threads, stop, ledger)  # with finishes in flight
         assert len(ledger.numbers) > 15, "the load never got going"
 
         cases, accepted_done, last = _cases_by_seq(db, hall_id)

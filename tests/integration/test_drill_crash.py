@@ -134,29 +134,43 @@ def start_hall(tmp_path, url: str | None, *, code: str, clerks: int):
     return server, db, hall_id, kiosk_token, tokens, item, windows
 
 
+def start_load(server: ServerProcess, hall_id: int, item: int, kiosk_token: str, tokens: list[str],
+               windows: list[dict], stop: threading.Event, ledger: Ledger, *, kiosks: int, outcome: str = "completed",
+               on_done=None) -> list[threading.Thread]:
+    """Start ``kiosks`` kiosk threads issuing and one clerk thread per token calling and finishing at its window."""
+    base = server.url
+    ready = threading.Barrier(len(tokens))
+    threads = [threading.Thread(target=_kiosk, args=(base, hall_id, item, kiosk_token, n, stop, ledger))
+               for n in range(kiosks)]
+    threads += [threading.Thread(target=_clerk, args=(base, token, w["id"], ready, stop, ledger, outcome, on_done))
+                for token, w in zip(tokens, windows)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def kill_under_load(server: ServerProcess, threads: list[threading.Thread], stop: threading.Event,
+                    ledger: Ledger) -> None:
+    """SIGKILL the server in the middle of the load (no clean shutdown, requests in flight); stop the load."""
+    server.kill()
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert ledger.errors == []
+
+
 def _drill(tmp_path, url: str | None) -> dict:
     server, db, hall_id, kiosk_token, tokens, item, windows = start_hall(tmp_path, url, code="crash", clerks=CLERKS)
     ledger = Ledger()
     stop = threading.Event()
     try:
-        base = server.url
-        ready = threading.Barrier(CLERKS)
-        threads = [threading.Thread(target=_kiosk, args=(base, hall_id, item, kiosk_token, n, stop, ledger))
-                   for n in range(KIOSKS)]
-        threads += [threading.Thread(target=_clerk, args=(base, tokens[i], windows[i]["id"], ready, stop, ledger))
-                    for i in range(CLERKS)]
-        for t in threads:
-            t.start()
+        threads = start_load(server, hall_id, item, kiosk_token, tokens, windows, stop, ledger, kiosks=KIOSKS)
         time.sleep(LOAD_S)
         deadline = time.monotonic() + 20  # on a busy machine, give the load time to get going
         while (len(ledger.issued) <= 20 or len(ledger.finished) <= 5) and time.monotonic() < deadline:
             time.sleep(0.1)
-        server.kill()  # SIGKILL in the middle of the load: no clean shutdown, requests in flight
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
-        assert not any(t.is_alive() for t in threads)
-        assert ledger.errors == []
+        kill_under_load(server, threads, stop, ledger)
         assert len(ledger.issued) > 20 and len(ledger.finished) > 5, "the load never got going"
 
         server.start()  # same database; start-up runs the stuck-ticket recovery

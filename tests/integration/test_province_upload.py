@@ -4,8 +4,6 @@ signed, in order per rating, with the fields the platforms file it under."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -16,12 +14,13 @@ from hall_queue.feedback import provincial
 from hall_queue.infrastructure.webhooks import verify
 from tests.integration.test_admin_desk import pad_token
 from tests.integration.test_rating_loop import serve_visit
+from tests.webhook_receiver import WebhookReceiver
 
 SECRET = "province-secret-0123456789"
 REGION = "220102000000"
 
 
-class Receiver:
+class Receiver(WebhookReceiver):
     """A platform that answers 503 while ``down`` and records every message it accepted (2xx)."""
 
     def __init__(self) -> None:
@@ -29,35 +28,17 @@ class Receiver:
         self.accepted: list[tuple[str, dict]] = []
         self.refused = 0
         self.bad_signatures = 0
-        receiver = self
+        super().__init__("/ratings")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                if receiver.down:
-                    receiver.refused += 1
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                if not verify(SECRET, self.headers["X-OneVisit-Signature"], body):
-                    receiver.bad_signatures += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                receiver.accepted.append((self.headers["X-OneVisit-Event"], json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ratings"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, headers, body: str) -> int:
+        if self.down:
+            self.refused += 1
+            return 503
+        if not verify(SECRET, headers["X-OneVisit-Signature"], body):
+            self.bad_signatures += 1
+            return 401
+        self.accepted.append((headers["X-OneVisit-Event"], json.loads(body)))
+        return 200
 
 
 @pytest.fixture
@@ -144,3 +125,42 @@ def test_every_rating_reaches_a_platform_that_was_down_for_three_hours_exactly_o
     assert bad["rating"]["reasons"][0]["name"] == "服务态度不好" and bad["rectification"]["status"] == "open"
     body = json.dumps(receiver.accepted)
     assert "张三丰" not in body and "220102199001011234" not in body  # masked only
+
+
+def test_a_reopened_rating_goes_up_to_the_platform_after_the_first_answer(api, app, db, clock, receiver):
+    mgr = api.token("manager")
+    r = api.client.put(f"/api/v1/halls/{api.hall_id}/rating-settings", headers={"Authorization": f"Bearer {mgr}"},
+                       json={"province_url": receiver.url, "province_secret": SECRET, "region_code": REGION})
+    assert r.status_code == 200
+    receiver.down = False
+    api.sign_in("clerk01", 1)
+    issued = serve_visit(api)
+    out = api.post(f"/api/v1/tickets/{issued['id']}/rating", {"score": 1, "reasons": ["attitude"]},
+                   token=pad_token(api, 1))
+    case_id = out.get_json()["rectification_id"]
+    base = f"/api/v1/rectifications/{case_id}"
+    for step, body in (("assign", {"fix_plan": "服务礼仪培训"}), ("fix", {"fix": "已培训"}),
+                       ("feedback", {"feedback": "已致歉"})):
+        assert api.post(f"{base}/{step}", body, token=mgr).status_code == 200
+    # The rater, on the phone, is not satisfied with the answer: the case runs again, and the platform hears of it.
+    r = api.post(f"/api/v1/follow/{issued['follow_code']}/rectification-answer",
+                 {"rectification_id": case_id, "satisfied": False})
+    assert r.status_code == 200 and r.get_json()["status"] == "assigned"
+    for step, body in (("fix", {"fix": "调整岗位"}), ("feedback", {"feedback": "已再次致歉并调整岗位"})):
+        assert api.post(f"{base}/{step}", body, token=mgr).status_code == 200
+    assert api.post(f"{base}/rater-answer", {"satisfied": True}, token=mgr).status_code == 200
+    assert api.post(f"{base}/close", None, token=mgr).status_code == 200
+    rt = runtime(app)
+    for _ in range(5):
+        provincial.deliver_due(db, rt.vault, now=clock.now())
+        clock.advance(minutes=1)
+    kinds = [(event, m["kind"]) for event, m in receiver.accepted]
+    assert [k for _, k in kinds] == ["rating", "reopened", "rectification"]
+    reopened = receiver.accepted[1][1]
+    assert reopened["message_id"] == f"reopened-{case_id}-1" and reopened["schema_version"] == "1.0"
+    assert reopened["rectification"]["rater_answer"] == "not_satisfied"
+    assert reopened["rectification"]["reopened"] == 1 and reopened["rectification"]["status"] == "assigned"
+    assert reopened["rating"]["case_number"] and reopened["rating"]["masked_id"] == "220102********1234"
+    closed = receiver.accepted[2][1]["rectification"]
+    assert closed["status"] == "closed" and closed["rater_answer"] == "satisfied" and closed["reopened"] == 1
+    assert "张三丰" not in json.dumps(receiver.accepted)

@@ -184,3 +184,42 @@ def test_leadership_indicators_monthly_with_platform_rows(api):
     assert by["immediate_rate"]["values"][2] == two_years["indicators"][4]["values"][-1]
     older = api.get(f"/api/v1/halls/{api.hall_id}/leadership?months=2&to=2025-12", token=m).get_json()
     assert older["months"] == ["2025-11", "2025-12"] and older["to"] == "2025-12-31"
+
+
+def test_a_manager_withholds_and_republishes_a_published_measure_audited(api, db):
+    filed = _complaint_closed(api, "全员服务规范培训；窗口增设引导员。")
+    m = _m(api)
+    listing = api.get(f"/api/v1/halls/{api.hall_id}/measures", token=m).get_json()["items"]
+    [entry] = listing
+    assert (entry["source"], entry["withheld"]) == ("complaint", False) and entry["source_id"] == filed["id"]
+    base = f"/api/v1/halls/{api.hall_id}/measures/complaint/{filed['id']}"
+    # Only managers; a reason is required; an unknown source or a measure not published is 404.
+    assert api.post(f"{base}/withhold", {"reason": "x"}, token=api.token("clerk01")).status_code == 403
+    assert api.post(f"{base}/withhold", {"reason": ""}, token=m).status_code == 422
+    assert api.post(f"/api/v1/halls/{api.hall_id}/measures/ticket/{filed['id']}/withhold", {"reason": "x"},
+                    token=m).status_code == 404
+    assert api.post(f"/api/v1/halls/{api.hall_id}/measures/rectification/999/withhold", {"reason": "x"},
+                    token=m).status_code == 404
+    assert api.post(f"{base}/republish", token=m).get_json()["error"]["code"] == "not_withheld"
+    r = api.post(f"{base}/withhold", {"reason": "文中可辨认出当事人"}, token=m)
+    assert r.status_code == 200 and r.get_json()["withheld"] is True
+    again = api.post(f"{base}/withhold", {"reason": "再次"}, token=m)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_withheld"
+    # Off the public API and page; the managers' list still shows it, marked, with the reason.
+    assert api.get(f"/api/v1/halls/{api.hall_id}/published-measures").get_json()["items"] == []
+    html = api.client.get("/measures?hall=demo").get_data(as_text=True)
+    assert "窗口增设引导员" not in html and "暂无公示的整改措施" in html
+    [entry] = api.get(f"/api/v1/halls/{api.hall_id}/measures", token=m).get_json()["items"]
+    assert entry["withheld"] is True and entry["withheld_reason"] == "文中可辨认出当事人"
+    # Re-published: back on the public page.
+    assert api.post(f"{base}/republish", token=m).status_code == 200
+    assert [i["measures"] for i in api.get(f"/api/v1/halls/{api.hall_id}/published-measures").get_json()["items"]] \
+        == ["全员服务规范培训；窗口增设引导员。"]
+    assert "source_id" not in api.get(f"/api/v1/halls/{api.hall_id}/published-measures").get_json()["items"][0]
+    with db.read() as s:
+        trail = s.execute(select(AuditEvent.action, AuditEvent.detail).where(AuditEvent.action.like("measure.%"))
+                          .order_by(AuditEvent.id)).all()
+    assert [a for a, _ in trail] == ["measure.withhold", "measure.republish"]
+    assert trail[0][1]["reason"] == "文中可辨认出当事人" and trail[0][1]["source_id"] == filed["id"]
+    labels = api.get(f"/api/v1/halls/{api.hall_id}/audit-log?action=measure.withhold", token=m).get_json()["items"]
+    assert [i["action_label"] for i in labels] == ["撤下公示的整改措施"]

@@ -45,3 +45,11 @@ def test_page_roles_and_nav(app, api):
                     ).status_code == 403  # no CSRF token
     assert anon.get("/measures?hall=demo").status_code == 200
     assert anon.get("/measures?hall=nowhere").status_code == 404
+
+
+def test_the_measures_page_is_the_managers(app, api):
+    assert _client(app, None).get("/admin/measures").status_code == 302
+    assert _client(app, "clerk01").get("/admin/measures").status_code == 403
+    html = _client(app, "manager").get("/admin/measures").get_data(as_text=True)
+    assert "整改措施公示管理" in html and "/measures?hall=demo" in html
+    assert 'href="/admin/measures"' in _client(app, "manager").get("/admin/complaints").get_data(as_text=True)

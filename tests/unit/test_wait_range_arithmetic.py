@@ -1,22 +1,92 @@
-"""The wait range's arithmetic and its one wording (issue 17)."""
+"""The wait range's arithmetic (``wait_range.wait_estimate``, pure) and its one wording (issue 17)."""
 from __future__ import annotations
 
-from hall_queue.queueing.wait_range import _range, wait_range_text
+from hall_queue.queueing.wait_range import (
+    EstimateParams,
+    WaitInputs,
+    recent_pace,
+    wait_estimate,
+    wait_range_text,
+)
 
 
-def test_range_grows_with_position_and_shrinks_with_windows():
-    _, lo1, hi1 = _range(position=4, idle=0, windows=2, mean=600, sd=300)
-    _, lo2, hi2 = _range(position=8, idle=0, windows=2, mean=600, sd=300)
-    _, lo3, hi3 = _range(position=8, idle=0, windows=4, mean=600, sd=300)
-    assert lo1 < lo2 and hi1 < hi2
-    assert hi3 < hi2 and lo3 < lo2
-    assert lo1 < 4.5 * 600 / 2 < hi1  # the expected wait sits inside
+def _inputs(ahead=4, *, windows=2.0, mean=600.0, idle=0, priority="ordinary", history=(), bookings=()):
+    return WaitInputs(ahead=ahead, priority_class=priority, serving=max(1, int(windows)), windows=windows, idle=idle,
+                      mean_s=mean, samples=40, bookings=bookings, history=history)
 
 
-def test_an_idle_window_means_no_wait_and_the_range_has_a_minimum_width():
-    assert _range(position=0, idle=1, windows=1, mean=600, sd=0) == (0.0, 0.0, 0.0)
-    _, lo, hi = _range(position=0, idle=0, windows=3, mean=300, sd=0)
-    assert hi - lo >= 180
+def _busy_queue(calls: int, every_s: float):
+    """A queue that never ran empty over the last half hour: a call every ``every_s`` seconds."""
+    history = [(1800.0 + 60, 1800.0 - 1, True, False)]  # someone waited across the whole span
+    for k in range(calls):
+        called = k * every_s + 1
+        history.append((called + 600, called, True, False))
+    return tuple(history)
+
+
+def test_the_range_is_monotone_in_position_and_holds_the_expected_wait():
+    prev = None
+    for ahead in range(40):
+        est = wait_estimate(_inputs(ahead))
+        assert est.low_s <= est.expected_s <= est.high_s
+        if prev is not None:
+            assert est.expected_s >= prev.expected_s and est.low_s >= prev.low_s and est.high_s >= prev.high_s
+        prev = est
+
+
+def test_more_windows_or_a_faster_pace_shorten_the_wait():
+    two, four = wait_estimate(_inputs(8, windows=2.0)), wait_estimate(_inputs(8, windows=4.0))
+    assert four.expected_s < two.expected_s and four.high_s < two.high_s
+    quick = wait_estimate(_inputs(8, mean=300.0))
+    assert quick.expected_s < two.expected_s
+
+
+def test_the_queues_own_calls_outweigh_the_window_count_as_they_accumulate():
+    # Two windows at 10 min make 12 calls an hour; the queue was actually called every 2 minutes
+    # (helpers took it too), so the estimate follows what the hall did.
+    structural = wait_estimate(_inputs(10))
+    observed = wait_estimate(_inputs(10, history=_busy_queue(15, 120.0)))
+    assert observed.rate_per_h > 2 * structural.rate_per_h
+    assert observed.expected_s < structural.expected_s / 2
+    # The range narrows as the pace is known better.
+    assert (observed.high_s / observed.low_s) < (structural.high_s / structural.low_s)
+
+
+def test_the_range_reaches_further_above_a_short_lines_wait_than_below_it():
+    short, long_ = wait_estimate(_inputs(1)), wait_estimate(_inputs(60))
+    assert short.high_s - short.expected_s > short.expected_s - short.low_s
+    # Relative to the wait, a long line's range is narrower (n calls average out) but never below the drift.
+    assert (long_.high_s - long_.low_s) / long_.expected_s < (short.high_s - short.low_s) / short.expected_s
+    assert (long_.high_s - long_.low_s) / long_.expected_s > EstimateParams().drift
+
+
+def test_bookings_behind_count_only_once_their_slot_comes_before_the_call():
+    base = wait_estimate(_inputs(6))
+    soon = wait_estimate(_inputs(6, bookings=(0.0, base.expected_s / 2)))
+    later = wait_estimate(_inputs(6, bookings=(base.expected_s * 3,)))
+    assert soon.position == base.position + 2 and soon.expected_s > base.expected_s
+    assert later.position == base.position and later.expected_s == base.expected_s
+
+
+def test_an_idle_window_no_window_and_the_minimum_width():
+    assert wait_estimate(_inputs(0, idle=1)).high_s == 0
+    none = wait_estimate(WaitInputs(ahead=3, priority_class="ordinary", serving=0, windows=0.0, idle=0, mean_s=600))
+    assert (none.position, none.windows, none.high_s) == (3, 0.0, 0.0)
+    est = wait_estimate(_inputs(0, windows=6.0, mean=120.0))
+    assert est.high_s - est.low_s >= EstimateParams().min_width_s - 1e-6 and est.low_s >= 0
+
+
+def test_recent_pace_counts_calls_made_while_someone_waited_and_merges_overlapping_waits():
+    history = (
+        (900.0, 600.0, True, False),  # waited 900 → 600 s ago
+        (700.0, 300.0, True, True),   # overlapping: 700 → 300 s ago
+        (200.0, 200.0, True, False),  # called at once: no call made "while waiting"
+        (100.0, None, False, False),  # still waiting since 100 s ago
+        (5000.0, 4000.0, True, False),  # outside the last half hour
+    )
+    calls, busy = recent_pace(history, 1800.0)
+    assert calls == 2
+    assert busy == (900 - 300) + 100
 
 
 def test_text():

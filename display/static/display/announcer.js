@@ -5,16 +5,17 @@ import { displayText, spokenText } from "./speech.js";
 
 // At peak (twelve windows calling within seconds) the voice must never fall more than one announcement
 // behind the clerks (issue 21 §2). So at most ONE announcement ever waits: a call made while another one
-// already waits joins it (merged), and that merged announcement shows all its numbers large at once and
-// says them in the short form, once each, without a chime between the calls of a burst. A call alone is
-// chimed and said in full, and repeated only when nothing else waits. Every announcement stays on screen
-// at least HOLD_MS, so each number is seen large; the big numbers, the caption and the voice are always
-// the same call(s).
+// already waits joins it (merged); a call made while the announcement in hand has not begun to speak yet
+// (its chime) joins that one. A merged announcement shows all its numbers large at once and says each
+// once: the first "请A零零六号到一号窗口", every other "A零零七，二号窗口", a little faster, no chime between
+// the calls of a burst. A call alone is chimed and said in full, and repeated only when nothing else waits.
+// Every call stays on screen at least HOLD_MS, so each number is seen large; the big numbers, the caption
+// and the voice are always the same call(s).
 const HOLD_MS = 3000;
-// A merged announcement of this many calls or more is said in the terse form ("A零零六号到一号窗口")
-// and a little faster, so that even twelve calls at once take well under half a minute.
-const TERSE_FROM = 4;
-const TERSE_RATE = 1.3;
+// A merged announcement is said this much faster (the browser keeps the pitch); from BRISK_FROM calls on, faster still.
+const MERGED_RATE = 1.2;
+const BRISK_FROM = 4;
+const BRISK_RATE = 1.5;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,11 +26,12 @@ function withTimeout(promise, ms) {
 function makeCall({ number, windowNumber, kind = "call", ticketId = null }) {
   return { kind, number, window_number: windowNumber, ticket_id: ticketId, text: displayText(number, windowNumber),
            spoken: spokenText(number, windowNumber), short: spokenText(number, windowNumber, { short: true }),
-           terse: spokenText(number, windowNumber, { terse: true }), queued_at: Date.now() };
+           terse: spokenText(number, windowNumber, { terse: true }), queued_at: Date.now(), shown_at: null };
 }
 
 export class Announcer {
-  constructor({ enabled = true, voiceUrl, token, repeats = 2, onStart = () => {}, onUpdate = () => {}, onEnd = () => {} }) {
+  constructor({ enabled = true, voiceUrl, token, repeats = 2, onStart = () => {}, onUpdate = () => {}, onClause = () => {},
+                onEnd = () => {} }) {
     this.enabled = enabled;
     this.voiceUrl = voiceUrl;
     this.token = token;
@@ -37,6 +39,7 @@ export class Announcer {
     this.onStart = onStart;
     this.onEnd = onEnd;
     this.onUpdate = onUpdate;
+    this.onClause = onClause;  // (entry, i): the i-th call of the announcement is being said now (WAV voice only)
     this.queue = [];           // at most one entry waits (merged calls)
     this.history = [];
     this.current = null;
@@ -49,19 +52,33 @@ export class Announcer {
 
   announce(call) {
     const c = makeCall(call);
+    const has = (entry) => c.ticket_id !== null && entry.calls.some((x) => x.ticket_id === c.ticket_id);
+    const join = (entry) => {
+      // A window's newer call replaces its older one.
+      entry.calls = entry.calls.filter((x) => x.window_number !== c.window_number).concat([c]);
+      this._describe(entry);
+      this._prefetch(entry);
+    };
+    const current = this.current;
+    if (current && current.open && !has(current) && !this.queue.length) {
+      // Nothing said yet (the chime is playing): the call is shown large and said with this announcement.
+      join(current);
+      c.shown_at = Date.now();
+      current.joined = (current.joined || 0) + 1;
+      this.onStart(current);
+      return current;
+    }
     const waiting = this.queue[0];
     if (waiting) {
-      // A recall of a call already waiting changes nothing; a window's newer call replaces its older one.
-      if (!waiting.calls.some((x) => x.ticket_id === c.ticket_id && c.ticket_id !== null)) {
-        waiting.calls = waiting.calls.filter((x) => x.window_number !== c.window_number).concat([c]);
-        this._describe(waiting);
-      }
+      // A recall of a call already waiting changes nothing.
+      if (!has(waiting)) join(waiting);
       return waiting;
     }
     const entry = this._describe({ calls: [c], queued_at: c.queued_at, started_at: null, ended_at: null, method: null,
                                    chime: false, spoken_times: 0, behind: 0 });
     this.queue.push(entry);
     this.maxWaiting = Math.max(this.maxWaiting, this.queue.length);
+    if (this.current) this._prefetch(entry);
     this._pump();
     return entry;
   }
@@ -76,7 +93,8 @@ export class Announcer {
   }
 
   // Keep only announcements that are still true (after a snapshot, e.g. a server restart):
-  // a queued call for a ticket that is no longer called is dropped, one being spoken is cut short.
+  // a queued call for a ticket that is no longer called is dropped; in the announcement being said such a
+  // call is skipped (marked `dropped`), and the announcement is cut short when none of its calls is left.
   retain(stillValid) {
     for (const e of this.queue) {
       const gone = e.calls.filter((c) => !stillValid(c));
@@ -86,7 +104,10 @@ export class Announcer {
       if (e.calls.length) this._describe(e);
     }
     this.queue = this.queue.filter((e) => e.calls.length);
-    if (this.current && !this.current.calls.some((c) => stillValid(c))) this._cancel();
+    if (!this.current) return;
+    const live = this.current.calls.filter((c) => !c.dropped && stillValid(c));
+    if (!live.length) this._cancel();
+    else this.current.calls.forEach((c) => { if (!live.includes(c)) c.dropped = true; });
   }
 
   _cancel() {
@@ -110,6 +131,8 @@ export class Announcer {
         this.current = entry;
         this._cancelled = new Promise((r) => { this._cancelNow = r; });
         entry.started_at = Date.now();
+        entry.calls.forEach((c) => { c.shown_at = entry.started_at; });
+        entry.open = this.enabled;         // until its first word, a call made meanwhile joins it
         entry.behind = this.queue.length;  // announcements still waiting behind this one: the voice's lag
         this.onStart(entry);
         try {
@@ -117,6 +140,7 @@ export class Announcer {
         } catch (e) {
           entry.error = String(e);
         }
+        entry.open = false;
         entry.ended_at = Date.now();
         this.history.push(entry);
         if (this.history.length > 100) this.history.shift();
@@ -131,15 +155,23 @@ export class Announcer {
     }
   }
 
-  // What to say: one call in full (short when others wait), several in the short or the shortest form.
+  // What to say: one call in full (short when others wait); several: the first short, the others terse.
   _words(entry, othersWaiting) {
     const calls = entry.calls;
     if (calls.length === 1) return [othersWaiting ? calls[0].short : calls[0].spoken];
-    return calls.map((c, i) => (calls.length >= TERSE_FROM && i > 0 ? c.terse : c.short));
+    return calls.map((c, i) => (i > 0 ? c.terse : c.short));
+  }
+
+  // Render a waiting announcement's WAVs while another one is being said, so it starts without a gap.
+  _prefetch(entry) {
+    if (this.method !== "audio" || !this.enabled) return;
+    for (const w of this._words(entry, false)) {
+      this._wavUrl(w).catch(() => {});
+    }
   }
 
   async _play(entry) {
-    const shownUntil = entry.started_at + HOLD_MS;
+    const shownUntil = () => Math.max(...entry.calls.map((c) => c.shown_at || entry.started_at)) + HOLD_MS;
     if (!this.enabled) {
       entry.method = "off";
       await this._wait(HOLD_MS);
@@ -149,8 +181,13 @@ export class Announcer {
     const others = () => this.queue.some((e) => e.calls.some((c) => !entry.calls.some((x) => x.ticket_id === c.ticket_id)));
     const burst = this._lastEnded && Date.now() - this._lastEnded < 1000
       && !entry.calls.every((c) => this._lastTickets.has(c.ticket_id));
+    // The method is decided, and the WAVs fetched, while the chime plays.
+    const method = this._chooseMethod().then((m) => { this._prefetch(entry); return m; });
     entry.chime = burst || entry.calls.length > 1 && others() ? false : await this._chime();
-    entry.method = await this._chooseMethod();
+    entry.method = await method;
+    // From here on the words are fixed: a call made now waits for the next announcement.
+    entry.open = false;
+    if (this.queue.length) this._prefetch(this.queue[0]);
     this.onUpdate(entry);
     // A merged announcement is long already: it is repeated only when it holds two calls at most.
     const repeats = entry.calls.length > 2 ? 1 : this.repeats;
@@ -159,7 +196,7 @@ export class Announcer {
       const words = this._words(entry, others());
       entry.said = words;
       let ok = true;
-      const rate = entry.calls.length >= TERSE_FROM ? TERSE_RATE : 1;
+      const rate = entry.calls.length >= BRISK_FROM ? BRISK_RATE : entry.calls.length > 1 ? MERGED_RATE : 1;
       if (entry.method === "speech") ok = await this._speak(words.join("，"), rate);
       else if (entry.method === "audio") ok = await this._playWavs(entry, words, rate);
       if (entry.cancelled) break;
@@ -177,7 +214,7 @@ export class Announcer {
       entry.spoken_times += 1;
       if (i + 1 < repeats && !others()) await this._wait(600);
     }
-    const left = shownUntil - Date.now();
+    const left = shownUntil() - Date.now();
     if (left > 0 && !entry.cancelled) await this._wait(left);
   }
 
@@ -244,8 +281,26 @@ export class Announcer {
   }
 
   // ---- server-rendered WAV (espeak-ng) where the browser has no Chinese voice
-  async _wavUrl(spoken) {
-    if (this._audioCache.has(spoken)) return this._audioCache.get(spoken);
+  // One fetch per text, shared by the prefetch and the playing; the 60 most recently used are kept.
+  _wavUrl(spoken) {
+    let p = this._audioCache.get(spoken);
+    if (p) {
+      this._audioCache.delete(spoken);
+      this._audioCache.set(spoken, p);
+      return p;
+    }
+    p = this._fetchWav(spoken);
+    this._audioCache.set(spoken, p);
+    p.catch(() => { if (this._audioCache.get(spoken) === p) this._audioCache.delete(spoken); });
+    while (this._audioCache.size > 60) {
+      const [oldKey, old] = this._audioCache.entries().next().value;
+      this._audioCache.delete(oldKey);
+      old.then((u) => URL.revokeObjectURL(u), () => {});
+    }
+    return p;
+  }
+
+  async _fetchWav(spoken) {
     // The token goes in a header, never in the URL (it would reach access logs).
     const url = `${this.voiceUrl}?text=${encodeURIComponent(spoken)}`;
     const resp = await fetch(url, { headers: { Authorization: `Bearer ${this.token}` } });
@@ -254,23 +309,21 @@ export class Announcer {
       try { code = (await resp.json()).error.code; } catch (e) { /* not JSON */ }
       throw new Error(code);
     }
-    const blobUrl = URL.createObjectURL(await resp.blob());
-    this._audioCache.set(spoken, blobUrl);
-    if (this._audioCache.size > 50) {
-      const [oldKey, oldUrl] = this._audioCache.entries().next().value;
-      URL.revokeObjectURL(oldUrl);
-      this._audioCache.delete(oldKey);
-    }
-    return blobUrl;
+    return URL.createObjectURL(await resp.blob());
   }
 
   async _playWavs(entry, words, rate = 1) {
     // Fetched together up front, so the clauses of a merged announcement follow without a gap.
     const fetched = words.map((w) => this._wavUrl(w).catch((e) => e));
+    entry.clauses_at = [];
     for (let i = 0; i < words.length; i++) {
       if (entry.cancelled) return true;
       const src = await fetched[i];
       if (src instanceof Error) { entry.error = String(src.message || src); return false; }
+      if (entry.calls[i] && entry.calls[i].dropped) { entry.clauses_at.push(null); continue; }
+      entry.clauses_at.push(Date.now());   // when each call's own words began (for the lag figures)
+      entry.saying = i;
+      this.onClause(entry, i);
       if (!(await this._playWav(entry, src, rate))) return false;
     }
     return true;

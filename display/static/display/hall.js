@@ -31,6 +31,8 @@ const announcer = new Announcer({
     $("announce-banner").textContent = e.text;
     $("announce-banner").hidden = e.method !== "text";
   },
+  // A merged announcement said with the server's voice: the tile of the call being said is lit, those said are dimmed.
+  onClause: () => renderNow(),
   onEnd: (e, more) => {
     $("announce-text").hidden = true;
     $("announce-banner").hidden = true;
@@ -70,9 +72,14 @@ function renderNow() {
   grid.dataset.count = String(calls.length);
   grid.style.setProperty("--cols", String(calls.length <= 4 ? 2 : calls.length <= 9 ? 3 : 4));
   grid.style.setProperty("--rows", String(Math.ceil(calls.length / (calls.length <= 4 ? 2 : calls.length <= 9 ? 3 : 4))));
+  const cur = announcer.current, at = cur && cur.saying !== undefined ? cur.saying : -1;
+  const said = new Set(at >= 0 ? cur.calls.slice(0, at).map((c) => c.ticket_id) : []);
+  const saying = at >= 0 && cur.calls[at] ? cur.calls[at].ticket_id : undefined;
   grid.replaceChildren(...(many ? calls : []).map((c) => {
     const tile = el("div", "now-call");
     tile.dataset.ticketId = c.ticket_id;
+    tile.classList.toggle("saying", c.ticket_id === saying);
+    tile.classList.toggle("said", said.has(c.ticket_id));
     tile.append(el("span", "n", c.number), el("span", "w", t("window_n", { w: c.window_number })));
     return tile;
   }));
@@ -274,6 +281,7 @@ const handlers = {
         ...state.missed].slice(0, 12);
     }
     announcer.retain((e) => e.ticket_id !== ticket.id);
+    unshow(ticket.id);
   },
   // 过号重排: back in line, off the passed list.
   ticket_requeued({ ticket }) {

@@ -24,8 +24,8 @@ export function displayText(number, windowNumber) {
 }
 
 // The short form (no 办理) is used at peak, when other calls wait behind this one; the terse form
-// ("A零零六号到一号窗口", no 请) follows the first call of a long merged announcement.
+// ("A零零七，二号窗口": the number, a pause, the window) follows the first call of a merged announcement.
 export function spokenText(number, windowNumber, { short = false, terse = false } = {}) {
-  if (terse) return `${spokenTicket(number)}号到${spokenNumber(windowNumber)}号窗口`;
+  if (terse) return `${spokenTicket(number)}，${spokenNumber(windowNumber)}号窗口`;
   return `请${spokenTicket(number)}号到${spokenNumber(windowNumber)}号窗口${short ? "" : "办理"}`;
 }

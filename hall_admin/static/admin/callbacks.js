@@ -21,7 +21,8 @@ async function load() {
   const r = await api("GET", `/api/v1/halls/${page.hall_id}/callbacks${all ? "" : "?status=pending"}`);
   $("empty").hidden = r.items.length > 0;
   $("list").querySelector("tbody").replaceChildren(...r.items.map((c) => el("tr", {"data-callback": c.id},
-    el("td", {}, c.acceptance_no), el("td", {}, c.item_name), el("td", {}, c.masked_name || "—"),
+    el("td", {}, c.acceptance_no), el("td", {}, c.item_name, c.bundle ? el("div", {class: "muted"}, `${c.bundle} · ${c.department || ""}`) : null),
+    el("td", {}, c.masked_name || "—"),
     el("td", {}, c.completed_on), el("td", {class: c.overdue ? "overdue" : ""}, c.due_on + (c.overdue ? "（已超期）" : "")),
     el("td", {"data-status": c.status}, c.status_label), el("td", {}, c.satisfaction_label || "—"),
     el("td", {}, c.remarks || ""),

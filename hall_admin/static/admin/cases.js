@@ -100,7 +100,9 @@ async function open(id) {
     el("button", {type: "button", "data-step": path, onclick: () => step(path, ask)}, label)));
   $("d-docs").replaceChildren(...c.documents.map((d) => el("li", {},
     el("a", {href: `/api/v1/case-documents/${d.id}.pdf`, target: "_blank"}, `${d.title}（${d.number}）`))));
-  $("d-scans").replaceChildren(...c.scans.map((a) => el("li", {}, `扫描件第${a.position}页`)));
+  $("d-scans").replaceChildren(...c.scans.map((a) => el("li", {}, `扫描件第${a.position}页`)),
+    ...(c.supplied_pages || []).map((p) => el("li", {}, el("a", {href: p.url, target: "_blank", "data-supplied-page": p.id},
+      `自助机补交：${p.material}（第${p.position}页）`))));
   $("d-events").replaceChildren(...c.events.map((e) => el("li", {},
     `${hallDateTime(e.at, page.timezone)} ${page.states[e.to_state] || ""}${e.note ? "：" + e.note : ""}`)));
   $("d-form").hidden = true; $("d-error").hidden = true;

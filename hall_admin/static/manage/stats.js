@@ -85,6 +85,22 @@ function drawTable(r) {
   $("table").replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
 }
 
+// 回访 (002 §11.2.3): per month the cases were completed in, and per department.
+const CB_COLS = [["sampled", "抽样", num], ["reached", "已联系上", num], ["reach_rate", "联系率", pct],
+                 ["satisfied_rate", "满意占比", pct], ["pending", "待回访", num]];
+
+function drawCallbacks(cb) {
+  const table = (id, first, rows, label) => {
+    const head = el("tr", {}, el("th", {}, first), CB_COLS.map(([, l]) => el("th", {class: "num"}, l)));
+    const body = rows.length ? rows.concat([{[label]: "合计", ...cb.totals}]).map((g) =>
+      el("tr", {}, el("td", {}, g[label]), CB_COLS.map(([k, , f]) => el("td", {class: "num"}, f(g[k])))))
+      : [el("tr", {}, el("td", {colspan: CB_COLS.length + 1, class: "muted"}, "该时段没有抽样回访的件"))];
+    $(id).replaceChildren(el("thead", {}, head), el("tbody", {}, body));
+  };
+  table("callbacks-months", "办结月份", cb.months, "month");
+  table("callbacks-departments", "部门", cb.departments, "department");
+}
+
 async function load() {
   $("error").hidden = true;
   const base = `/api/v1/halls/${page.hall_id}/statistics`;
@@ -93,7 +109,7 @@ async function load() {
     const [hall, windows] = await Promise.all([api("GET", `${base}?${query("hall")}`),
                                                api("GET", `${base}?${query("window")}`)]);
     const table = by === "hall" ? hall : by === "window" ? windows : await api("GET", `${base}?${query(by)}`);
-    drawTiles(hall); drawTrends(hall); drawWindows(windows); drawTable(table);
+    drawTiles(hall); drawTrends(hall); drawWindows(windows); drawTable(table); drawCallbacks(hall.callbacks);
     $("csv").href = `${base}.csv?${query(by)}`;
     $("range").textContent = `${hall.from} 至 ${hall.to}（${hall.hall.timezone}，服务日以 ${hall.hall.day_boundary} 为界）`;
     document.body.dataset.loaded = "1";

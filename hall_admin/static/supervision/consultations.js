@@ -41,7 +41,8 @@ function showError(id, text) { $(id).textContent = text; $(id).hidden = false; }
 function pendingRow(c) {
   return el("tr", {"data-id": c.id, class: c.overdue ? "overdue-row" : ""},
     el("td", {class: c.overdue ? "overdue" : ""}, c.due_on, c.overdue ? "（已超期）" : ""),
-    el("td", {}, c.channel_label), el("td", {class: "sv-clip"}, c.question, c.item ? el("div", {class: "muted"}, c.item) : null),
+    el("td", {}, c.channel_label, c.number ? el("div", {class: "muted"}, c.number) : null),
+    el("td", {class: "sv-clip"}, c.question, c.item ? el("div", {class: "muted"}, c.item) : null),
     el("td", {}, c.asker || "—", c.contact ? el("div", {class: "muted"}, c.contact) : null),
     el("td", {}, c.received_local, el("div", {class: "muted"}, c.received_by)),
     el("td", {}, el("button", {type: "button", class: "secondary", onclick: () => openReply(c)}, "答复")));

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hall_queue.access import audit
 from hall_queue.access.auth import issue_token
 from hall_queue.bootstrap import runtime
-from hall_queue.cases import handover, indicators, lifecycle, pdf, progress, webhooks
+from hall_queue.cases import handover, indicators, lifecycle, number_limits, pdf, progress, supply, webhooks
 from hall_queue.cases.intake import lookup_code_of
 from hall_queue.cases.numbering import check_format
 from hall_queue.cases.records import settings_of
@@ -27,6 +28,7 @@ from hall_queue.domain import vocabulary as V
 from hall_queue.domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
 from hall_queue.domain.models import (
     Case,
+    CaseAttachment,
     CaseDocument,
     CaseSettings,
     Department,
@@ -122,6 +124,9 @@ class TokenIn(S.In):
 
 class SupplyIn(S.In):
     via: Annotated[str, StringConstraints(pattern=r"^(window|kiosk)$")] = "window"
+    # The kiosk shows who brings the material again: the card read there, or the receipt's QR code.
+    id_number: Optional[S.IdNumber] = None
+    code: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=64)]] = None
 
 
 # ---------------------------------------------------------------- idempotent writes
@@ -298,10 +303,52 @@ def case_close(case_id: int, body: NoteIn):
 @operation("/deferred-materials/<int:material_id>/supply", "POST", roles=STAFF + ("kiosk",),
            summary="Mark a deferred (容缺) material supplied", body=SupplyIn, response=S.OkOut, tags=("cases",))
 def supply_material(material_id: int, body: SupplyIn):
+    rt = runtime()
+
     def do(s: Session):
-        m, events = lifecycle.supply_material(s, material_id, actor=g.actor, now=now(), via=body.via)
-        return {"ok": True, "case_id": m.case_id, "state": m.state}, events
+        if g.actor.kind == "kiosk":  # scanned at the kiosk: the applicant shown again, the pages kept first
+            m, events = supply.supply_at_kiosk(s, material_id, actor=g.actor, now=now(), vault=rt.vault,
+                                               id_number=body.id_number, code=body.code)
+        else:
+            m, events = lifecycle.supply_material(s, material_id, actor=g.actor, now=now(), via=body.via)
+        case = s.get(Case, m.case_id)
+        return {"ok": True, "case_id": m.case_id, "state": m.state, "case_state": case.state}, events
+    return _idempotent(do)
+
+
+@operation("/deferred-materials/<int:material_id>/pages", "POST", roles=("kiosk",), status=201, response=S.Out,
+           tags=("cases",), summary="Keep a page of an owed 容缺 material scanned at the kiosk (image/jpeg or image/png)")
+def supply_page(material_id: int):
+    data = request.get_data(cache=False)
+    content_type = request.mimetype or ""
+    page_size = (request.args.get("page_size") or "custom")[:20]
+
+    def do(s: Session):
+        page = supply.attach_page(s, material_id, data=data, content_type=content_type, page_size_name=page_size,
+                                  now=now(), actor=g.actor, token_id=g.get("token_id"))
+        return {"id": page.id, "case_id": page.case_id, "material_id": page.material_id,
+                "position": page.position, "width": page.width, "height": page.height}, []
     return write(do)
+
+
+OPERATIONS[-1].query["page_size"] = {"type": "string"}
+
+
+@operation("/case-attachments/<int:attachment_id>", "GET", roles=READERS, tags=("cases",),
+           summary="Fetch one page scanned at the kiosk for a case (the department's staff, managers)")
+def case_attachment(attachment_id: int):
+    def do(s: Session):
+        page = get_row(s, CaseAttachment, attachment_id, "attachment")
+        case = s.get(Case, page.case_id)
+        lifecycle.authorize(s, case, g.actor, "take")  # the case's department, managers, the approval system
+        audit.record(s, actor=g.actor, action="case.read_page", at=now(), hall_id=case.hall_id,
+                     ticket_id=case.ticket_id, case_id=case.id, attachment_id=page.id)
+        return (page.data, page.content_type), []
+    data, content_type = write(do)
+    resp = Response(data, mimetype=content_type)
+    resp.headers["Cache-Control"] = "no-store"  # personal documents: never kept by a shared cache
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 class PickupIn(S.In):
@@ -324,24 +371,52 @@ def _by_number_only(body: PickupIn) -> bool:
     return bool(body.acceptance_no) and not (body.id_number or body.code)
 
 
+def _count_number_lookup(s: Session) -> None:
+    """A typed acceptance number: counted per device and per client address, 429 past the limit."""
+    from hall_queue.entrypoints.web_session import client_ip
+
+    device = f"token:{g.get('token_id')}" if g.actor.kind != "staff" else f"staff:{g.actor.id}"
+    address = runtime().vault.id_hash(f"lookup-address:{client_ip() or 'unknown'}")
+    number_limits.count_number_lookup(s, device=device, address=address, now=now())
+
+
 @operation("/halls/<int:hall_id>/pickups/lookup", "POST", roles=("kiosk",) + STAFF, body=PickupIn,
-           response=S.Out, tags=("cases",), summary="Count the visitor's results waiting for collection")
+           response=S.Out, tags=("cases",), errors=(429,),
+           summary="Count the visitor's results waiting for collection (by a typed number: limited, 429)")
 def pickup_lookup(hall_id: int, body: PickupIn):
     rt = runtime()
+    args = _pickup_args(body)
+    if _by_number_only(body):
+        # Numbers run in sequence: a typed one learns no more than "ready or not", and only so often.
+        def do(s: Session):
+            hall = get_hall(s, hall_id)
+            _count_number_lookup(s)
+            found, taken = handover.ready_results(s, hall, vault=rt.vault, **args)
+            return {"count": len(found), "items": [{"acceptance_no": c.acceptance_no} for c in found],
+                    "already_taken": len(taken)}, []
+        return write(do)
     with rt.db.read() as s:
         hall = get_hall(s, hall_id)
-        found = handover.ready_results(s, hall, vault=rt.vault, **_pickup_args(body))
-        if _by_number_only(body):  # numbers run in sequence: a typed one learns no more than "ready or not"
-            return {"count": len(found), "items": [{"acceptance_no": c.acceptance_no} for c in found]}
-        return {"count": len(found), "items": [{"title": c.title, "acceptance_no": c.acceptance_no} for c in found]}
+        found, taken = handover.ready_results(s, hall, vault=rt.vault, **args)
+        return {"count": len(found), "items": [{"title": c.title, "acceptance_no": c.acceptance_no} for c in found],
+                "already_taken": len(taken)}
 
 
 @operation("/halls/<int:hall_id>/pickups", "POST", roles=("kiosk",) + STAFF, body=PickupIn, status=201,
-           response=S.Out, tags=("cases",), headers=IDEMPOTENCY,
+           response=S.Out, tags=("cases",), headers=IDEMPOTENCY, errors=(429,),
            summary="Issue a handover ticket for the visitor's ready results (routed to the handover window)")
 def pickup_issue(hall_id: int, body: PickupIn):
     rt = runtime()
     key = request.headers.get("Idempotency-Key", "").strip()[:100] or None
+
+    if _by_number_only(body):
+        # Counted in its own transaction: a miss (404) must count too, and a retried press is not a new try.
+        def count(s: Session):
+            get_hall(s, hall_id)
+            if not (key and s.scalar(select(Ticket.id).where(Ticket.hall_id == hall_id, Ticket.idempotency_key == key))):
+                _count_number_lookup(s)
+            return None, []
+        write(count)
 
     def do(s: Session):
         hall = get_hall(s, hall_id)
@@ -359,6 +434,18 @@ def pickup_cases(ticket_id: int):
     with runtime().db.read() as s:
         get_row(s, Ticket, ticket_id, "ticket")
         return {"items": handover.cases_of_pickup(s, ticket_id)}
+
+
+@operation("/halls/<int:hall_id>/deferred-supply/lookup", "POST", roles=("kiosk",) + STAFF, body=PickupIn,
+           response=S.Out, tags=("cases",),
+           summary="The 容缺 materials an applicant still owes (by ID card, receipt QR, or number with the card)")
+def deferred_supply_lookup(hall_id: int, body: PickupIn):
+    rt = runtime()
+    with rt.db.read() as s:
+        hall = get_hall(s, hall_id)
+        cases = supply.owed(s, hall, vault=rt.vault, now=now(), id_number=body.id_number, code=body.code,
+                            acceptance_no=body.acceptance_no)
+        return {"count": sum(len(c["materials"]) for c in cases), "cases": cases}
 
 
 # ---------------------------------------------------------------- papers

@@ -4,6 +4,7 @@ Thin adapters over ``catalog_admin`` (STYLE rule 6). Managers configure their ow
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Optional
 
 from flask import Response, g, request
@@ -67,6 +68,40 @@ def _hall_rows(hall_id: int, model: type, order, view) -> dict[str, Any]:
         return {"items": [view(r) for r in s.scalars(select(model).where(model.hall_id == hall.id).order_by(*order))]}
 
 
+def _row_and_events(saved: Any) -> tuple[Any, list]:
+    # ``save_window`` answers (window, events), as a window change can end a post; the other services a row
+    return saved if isinstance(saved, tuple) else (saved, [])
+
+
+def _create(hall_id: int, save: Callable[..., Any], view: Callable[[Any], dict], body: BaseModel):
+    """Create a row of the hall through its ``catalog_admin`` service; answer its view with 201."""
+    def do(s: Session):
+        row, events = _row_and_events(save(s, get_hall(s, hall_id), body.model_dump(), now=now(), actor=g.actor))
+        return view(row), events
+    return write(do), 201
+
+
+def _update(model: type, row_id: int, what: str, save: Callable[..., Any], view: Callable[[Any], dict],
+            body: BaseModel, *, row_keyword: str):
+    """Change the sent fields of one row through its ``catalog_admin`` service (the row goes as ``row_keyword``)."""
+    changes = _changes(body)
+
+    def do(s: Session):
+        row = get_row(s, model, row_id, what)
+        saved = save(s, s.get(Hall, row.hall_id), changes, now=now(), actor=g.actor, **{row_keyword: row})
+        row, events = _row_and_events(saved)
+        return view(row), events
+    return write(do)
+
+
+def _delete(model: type, row_id: int, what: str, delete: Callable[..., None]):
+    """Delete one unused row through its ``catalog_admin`` service (which refuses a row still in use)."""
+    def do(s: Session):
+        delete(s, get_row(s, model, row_id, what), now=now(), actor=g.actor)
+        return {"ok": True}, []
+    return write(do)
+
+
 # ---------------------------------------------------------------- halls
 
 @operation("/halls", "POST", roles=("admin",), summary="Create a hall", body=HallIn, status=201, tags=TAGS)
@@ -107,31 +142,20 @@ def cfg_list_categories(hall_id: int):
 @operation("/halls/<int:hall_id>/categories", "POST", roles=MANAGERS, summary="Create a service category",
            body=C.CategorySpec, status=201, tags=TAGS)
 def cfg_create_category(hall_id: int, body: C.CategorySpec):
-    def do(s: Session):
-        return C.category_view(C.save_category(s, get_hall(s, hall_id), body.model_dump(), now=now(),
-                                               actor=g.actor)), []
-    return write(do), 201
+    return _create(hall_id, C.save_category, C.category_view, body)
 
 
 @operation("/categories/<int:category_id>", "PATCH", roles=MANAGERS, summary="Change a service category",
            body=CategoryPatch, tags=TAGS)
 def cfg_update_category(category_id: int, body: BaseModel):
-    changes = _changes(body)
-
-    def do(s: Session):
-        cat = get_row(s, ServiceCategory, category_id, "category")
-        hall = s.get(Hall, cat.hall_id)
-        return C.category_view(C.save_category(s, hall, changes, category=cat, now=now(), actor=g.actor)), []
-    return write(do)
+    return _update(ServiceCategory, category_id, "category", C.save_category, C.category_view, body,
+                   row_keyword="category")
 
 
 @operation("/categories/<int:category_id>", "DELETE", roles=MANAGERS, summary="Delete an unused service category",
            response=S.OkOut, tags=TAGS)
 def cfg_delete_category(category_id: int):
-    def do(s: Session):
-        C.delete_category(s, get_row(s, ServiceCategory, category_id, "category"), now=now(), actor=g.actor)
-        return {"ok": True}, []
-    return write(do)
+    return _delete(ServiceCategory, category_id, "category", C.delete_category)
 
 
 # ---------------------------------------------------------------- items
@@ -145,10 +169,7 @@ def cfg_list_items(hall_id: int):
 @operation("/halls/<int:hall_id>/items", "POST", roles=MANAGERS, summary="Create a service item", body=C.ItemSpec,
            status=201, tags=TAGS)
 def cfg_create_item(hall_id: int, body: C.ItemSpec):
-    def do(s: Session):
-        item = C.save_item(s, get_hall(s, hall_id), body.model_dump(), now=now(), actor=g.actor)
-        return C.item_admin_view(item), []
-    return write(do), 201
+    return _create(hall_id, C.save_item, C.item_admin_view, body)
 
 
 @operation("/items/<int:item_id>", "GET", roles=MANAGERS, summary="Read a service item", tags=TAGS)
@@ -159,22 +180,13 @@ def cfg_get_item(item_id: int):
 
 @operation("/items/<int:item_id>", "PATCH", roles=MANAGERS, summary="Change a service item", body=ItemPatch, tags=TAGS)
 def cfg_update_item(item_id: int, body: BaseModel):
-    changes = _changes(body)
-
-    def do(s: Session):
-        item = get_row(s, ServiceItem, item_id, "service item")
-        item = C.save_item(s, s.get(Hall, item.hall_id), changes, item=item, now=now(), actor=g.actor)
-        return C.item_admin_view(item), []
-    return write(do)
+    return _update(ServiceItem, item_id, "service item", C.save_item, C.item_admin_view, body, row_keyword="item")
 
 
 @operation("/items/<int:item_id>", "DELETE", roles=MANAGERS, summary="Delete an unused service item",
            response=S.OkOut, tags=TAGS)
 def cfg_delete_item(item_id: int):
-    def do(s: Session):
-        C.delete_item(s, get_row(s, ServiceItem, item_id, "service item"), now=now(), actor=g.actor)
-        return {"ok": True}, []
-    return write(do)
+    return _delete(ServiceItem, item_id, "service item", C.delete_item)
 
 
 @operation("/halls/<int:hall_id>/items.csv", "GET", roles=MANAGERS,
@@ -231,31 +243,19 @@ def cfg_list_bundles(hall_id: int):
 @operation("/halls/<int:hall_id>/bundles", "POST", roles=MANAGERS, summary="Create a life-event bundle",
            body=C.BundleSpec, status=201, tags=TAGS)
 def cfg_create_bundle(hall_id: int, body: C.BundleSpec):
-    def do(s: Session):
-        b = C.save_bundle(s, get_hall(s, hall_id), body.model_dump(), now=now(), actor=g.actor)
-        return C.bundle_admin_view(b), []
-    return write(do), 201
+    return _create(hall_id, C.save_bundle, C.bundle_admin_view, body)
 
 
 @operation("/bundles/<int:bundle_id>", "PATCH", roles=MANAGERS, summary="Change a life-event bundle",
            body=BundlePatch, tags=TAGS)
 def cfg_update_bundle(bundle_id: int, body: BaseModel):
-    changes = _changes(body)
-
-    def do(s: Session):
-        b = get_row(s, Bundle, bundle_id, "bundle")
-        b = C.save_bundle(s, s.get(Hall, b.hall_id), changes, bundle=b, now=now(), actor=g.actor)
-        return C.bundle_admin_view(b), []
-    return write(do)
+    return _update(Bundle, bundle_id, "bundle", C.save_bundle, C.bundle_admin_view, body, row_keyword="bundle")
 
 
 @operation("/bundles/<int:bundle_id>", "DELETE", roles=MANAGERS, summary="Delete an unused life-event bundle",
            response=S.OkOut, tags=TAGS)
 def cfg_delete_bundle(bundle_id: int):
-    def do(s: Session):
-        C.delete_bundle(s, get_row(s, Bundle, bundle_id, "bundle"), now=now(), actor=g.actor)
-        return {"ok": True}, []
-    return write(do)
+    return _delete(Bundle, bundle_id, "bundle", C.delete_bundle)
 
 
 # ---------------------------------------------------------------- queues
@@ -268,30 +268,18 @@ def cfg_list_queues(hall_id: int):
 @operation("/halls/<int:hall_id>/queues", "POST", roles=MANAGERS, summary="Create a queue", body=C.QueueSpec,
            status=201, tags=TAGS)
 def cfg_create_queue(hall_id: int, body: C.QueueSpec):
-    def do(s: Session):
-        return C.queue_admin_view(C.save_queue(s, get_hall(s, hall_id), body.model_dump(), now=now(),
-                                               actor=g.actor)), []
-    return write(do), 201
+    return _create(hall_id, C.save_queue, C.queue_admin_view, body)
 
 
 @operation("/queues/<int:queue_id>", "PATCH", roles=MANAGERS, summary="Change a queue", body=QueuePatch, tags=TAGS)
 def cfg_update_queue(queue_id: int, body: BaseModel):
-    changes = _changes(body)
-
-    def do(s: Session):
-        q = get_row(s, Queue, queue_id, "queue")
-        q = C.save_queue(s, s.get(Hall, q.hall_id), changes, queue=q, now=now(), actor=g.actor)
-        return C.queue_admin_view(q), []
-    return write(do)
+    return _update(Queue, queue_id, "queue", C.save_queue, C.queue_admin_view, body, row_keyword="queue")
 
 
 @operation("/queues/<int:queue_id>", "DELETE", roles=MANAGERS, summary="Delete an unused queue", response=S.OkOut,
            tags=TAGS)
 def cfg_delete_queue(queue_id: int):
-    def do(s: Session):
-        C.delete_queue(s, get_row(s, Queue, queue_id, "queue"), now=now(), actor=g.actor)
-        return {"ok": True}, []
-    return write(do)
+    return _delete(Queue, queue_id, "queue", C.delete_queue)
 
 
 # ---------------------------------------------------------------- windows
@@ -299,31 +287,19 @@ def cfg_delete_queue(queue_id: int):
 @operation("/halls/<int:hall_id>/windows", "POST", roles=MANAGERS, summary="Create a window", body=C.WindowSpec,
            status=201, tags=TAGS)
 def cfg_create_window(hall_id: int, body: C.WindowSpec):
-    def do(s: Session):
-        w, events = C.save_window(s, get_hall(s, hall_id), body.model_dump(), now=now(), actor=g.actor)
-        return C.window_admin_view(w), events
-    return write(do), 201
+    return _create(hall_id, C.save_window, C.window_admin_view, body)
 
 
 @operation("/windows/<int:window_id>", "PATCH", roles=MANAGERS,
            summary="Change a window's number, name, kind, queues or A/B clerks", body=WindowPatch, tags=TAGS)
 def cfg_update_window(window_id: int, body: BaseModel):
-    changes = _changes(body)
-
-    def do(s: Session):
-        w = get_row(s, Window, window_id, "window")
-        w, events = C.save_window(s, s.get(Hall, w.hall_id), changes, window=w, now=now(), actor=g.actor)
-        return C.window_admin_view(w), events
-    return write(do)
+    return _update(Window, window_id, "window", C.save_window, C.window_admin_view, body, row_keyword="window")
 
 
 @operation("/windows/<int:window_id>", "DELETE", roles=MANAGERS, summary="Delete an unused window", response=S.OkOut,
            tags=TAGS)
 def cfg_delete_window(window_id: int):
-    def do(s: Session):
-        C.delete_window(s, get_row(s, Window, window_id, "window"), now=now(), actor=g.actor)
-        return {"ok": True}, []
-    return write(do)
+    return _delete(Window, window_id, "window", C.delete_window)
 
 
 # ---------------------------------------------------------------- staff

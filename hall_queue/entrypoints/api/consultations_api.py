@@ -1,4 +1,5 @@
-"""Consultation records API (咨询, 000 §7; 002 §9.1): staff log questions and answers; managers read the rates."""
+"""Consultation records API (咨询, 000 §7; 002 §9.1): staff log questions and answers; managers read the rates;
+anyone asks online (000 §7.4) and reads the answer by number and look-up code."""
 from __future__ import annotations
 
 from flask import g, request
@@ -9,6 +10,7 @@ from hall_queue.domain.models import Consultation, Hall
 from hall_queue.domain.vocabulary import CONSULTATION_STATUSES
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
+from hall_queue.entrypoints.api.complaints_api import client_device, client_source
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.api.stats_api import over_period, parse_query
 from hall_queue.feedback import consultations as C
@@ -66,3 +68,34 @@ def consultation_indicators(hall_id: int):
 
 
 OPERATIONS[-1].query.update(PERIOD)
+
+
+def ask_online(hall_id: int, form: C.QuestionForm) -> dict:
+    """Record a question from the public form or API; return its number and look-up code."""
+    source, device = client_source(), client_device()
+
+    def do(s: Session):
+        hall = get_hall(s, hall_id)
+        C.check_rate(s, hall, source, now=now(), device=device)
+        c, code = C.ask_online(s, hall, form, now=now(), vault=runtime().vault, source=source, device=device)
+        return {"number": C.number_of(c, hall), "lookup_code": code, "due_on": c.due_on.isoformat()}, []
+    return write(do)
+
+
+@operation("/halls/<int:hall_id>/consultations/ask", "POST", roles=("public",), body=C.QuestionForm, status=201,
+           tags=TAGS, errors=(429,), summary="Ask a question online (000 §7.4); returns a number and a look-up code")
+def consultation_ask(hall_id: int, body: C.QuestionForm):
+    return ask_online(hall_id, body), 201
+
+
+@operation("/halls/<int:hall_id>/consultations/status", "GET", roles=("public",), response=S.Out, tags=TAGS,
+           summary="Look an online question up by its number; the look-up code also shows the answer")
+def consultation_status(hall_id: int):
+    rt = runtime()
+    with rt.db.read() as s:
+        hall = get_hall(s, hall_id)
+        return C.public_lookup(s, hall, request.args.get("number", "")[:30], request.args.get("code"), vault=rt.vault,
+                               now=now())
+
+
+OPERATIONS[-1].query.update({"number": {"type": "string"}, "code": {"type": "string"}})

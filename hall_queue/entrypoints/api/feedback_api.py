@@ -27,6 +27,7 @@ from hall_queue.domain.models import (
 )
 from hall_queue.domain.vocabulary import (
     APPEAL_KINDS,
+    RATING_LABELS_EN,
     CALLBACK_STATUSES,
     RECTIFY_WORKING_DAYS_RANGE,
     REGION_CODE_PATTERN,
@@ -152,11 +153,14 @@ def phone_rating_view(s: Session, slip: Ticket) -> dict:
     return {"number": slip.number,
             "finished": any(t.status == "done" for t in legs),
             "to_rate": [{"ticket_id": t.id, "window_number": windows.get(t.window_id),
-                         "items": [i.name for i in t.items]} for t in ratable],
+                         "items": [i.name for i in t.items],
+                         "items_en": [i.name_en or i.name for i in t.items]} for t in ratable],
             "rated": [{"ticket_id": t.id, "window_number": windows.get(t.window_id),
                        "label": ratings.SCORE_LABELS[rated[t.id].score]} for t in legs if t.id in rated],
             "answers": [{"rectification_id": c.id, "feedback": c.feedback} for c in cases],
-            "scores": ratings.SCORE_LABELS, "reasons": ratings.LOW_REASONS}
+            "scores": ratings.SCORE_LABELS, "reasons": ratings.LOW_REASONS,
+            # The page's English mode (the phone's language decides, as on the follow page).
+            "scores_en": RATING_LABELS_EN, "reasons_en": ratings.LOW_REASONS_EN}
 
 
 @operation("/follow/<code>/rating", "GET", roles=("public",),

@@ -144,9 +144,14 @@ def issue(hall_id: int, body: S.IssueIn):
                                      priority_class=body.priority_class, green_reason=body.green_reason,
                                      name=body.name, id_number=body.id_number, phone=body.phone,
                                      idempotency_key=key)
-        issued, events = appointments.issue_walk_in(s, hall, req, now=now(), vault=runtime().vault, actor=g.actor)
-        return (issued.view(), 200 if issued.replayed else 201), events
-    return write(do)
+        issued, events = appointments.issue_walk_in(s, hall, req, now=now(), vault=runtime().vault, actor=g.actor,
+                                                    range_after_commit=True)
+        return issued, events
+    issued = write(do)
+    if issued.range_due is not None:  # the wait range (issue 17) is read after commit, outside the writer lock
+        with runtime().db.read() as s:
+            ticketing.fill_wait_range(s, issued)
+    return issued.view(), 200 if issued.replayed else 201
 
 
 @operation("/tickets/<int:ticket_id>", "GET", roles=STAFF + ("kiosk",), summary="Read a ticket",

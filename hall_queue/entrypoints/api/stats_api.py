@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from flask import Response, request
 
 from hall_queue.infrastructure.csv_export import csv_text
+from hall_queue.feedback import callbacks
 from hall_queue.floor import statistics as stats
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.calendar import local_time
@@ -52,7 +53,12 @@ def over_period(hall_id: int, compute) -> dict:
 def _compute(hall_id: int) -> dict:
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
-        return stats.compute(s, hall, parse_query(hall, request.args), now=now())
+        q = parse_query(hall, request.args)
+        result = stats.compute(s, hall, q, now=now())
+        # 回访 (002 §11.2.3) of the cases completed in the range, per month and per department.
+        result["callbacks"] = callbacks.breakdown(s, hall, first=q.date_from, last=q.date_to,
+                                                  today=local_time(hall, now()).date())
+        return result
 
 
 @operation("/halls/<int:hall_id>/statistics", "GET", roles=MANAGERS,
@@ -69,7 +75,9 @@ OPERATIONS[-1].query.update(QUERY)
 def stats_csv(hall_id: int):
     result = _compute(hall_id)
     name = f"statistics-{result['from']}-{result['to']}-{result['group']}-{result['by']}.csv"
-    return Response(csv_text(stats.to_csv_rows(result)).encode("utf-8"), mimetype="text/csv",
+    # The call-back results follow the statistics as a second table, after an empty line, with their own header.
+    rows = stats.to_csv_rows(result) + [[]] + callbacks.to_csv_rows(result["callbacks"])
+    return Response(csv_text(rows).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from flask import current_app, request
+from flask import current_app, g, request
+from pydantic import StringConstraints
+from sqlalchemy.orm import Session
 
 from hall_queue.access import audit
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation
+from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.api.stats_api import over_period
 from hall_queue.feedback import measures
@@ -118,3 +121,37 @@ def published_measures(hall_id: int):
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         return {"items": measures.published(s, hall, vault=runtime().vault)}
+
+
+class WithholdIn(S.In):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+@operation("/halls/<int:hall_id>/measures", "GET", roles=MANAGERS, response=S.ListOut, tags=TAGS,
+           summary="List every publishable corrective measure as published, with its source and whether it is withheld")
+def measures_for_managers(hall_id: int):
+    with runtime().db.read() as s:
+        hall = get_hall(s, hall_id)
+        return {"items": measures.for_managers(s, hall, vault=runtime().vault)}
+
+
+@operation("/halls/<int:hall_id>/measures/<source>/<int:source_id>/withhold", "POST", roles=MANAGERS,
+           body=WithholdIn, response=S.Out, tags=TAGS,
+           summary="Take a published corrective measure off the public page, with a reason (audited)")
+def measure_withhold(hall_id: int, source: str, source_id: int, body: WithholdIn):
+    def do(s: Session):
+        hall = get_hall(s, hall_id)
+        row = measures.withhold(s, hall, source=source, source_id=source_id, reason=body.reason, actor=g.actor,
+                                now=now())
+        return {"source": row.source, "source_id": row.source_id, "withheld": True, "reason": row.reason}, []
+    return write(do)
+
+
+@operation("/halls/<int:hall_id>/measures/<source>/<int:source_id>/republish", "POST", roles=MANAGERS,
+           response=S.Out, tags=TAGS, summary="Put a withheld corrective measure back on the public page (audited)")
+def measure_republish(hall_id: int, source: str, source_id: int):
+    def do(s: Session):
+        hall = get_hall(s, hall_id)
+        measures.republish(s, hall, source=source, source_id=source_id, actor=g.actor, now=now())
+        return {"source": source, "source_id": source_id, "withheld": False}, []
+    return write(do)

@@ -16,6 +16,15 @@ var TEXT = withVisitorText({
     pickup: "领取办理结果", pickup_sub: "扫受理通知书上的二维码，或输入受理号", pickup_title: "领取办理结果",
     pickup_hint: "请把受理通知书上的二维码对准扫码口，或在下方输入受理号。", pickup_ph: "受理号，如 DEMO2026000001",
     pickup_find: "查询", pickup_none: "没有查到可领取的办理结果。请核对受理号，或到导办台咨询。",
+    pickup_taken: "这些办理结果已经取过号，请留意叫号，到出件窗口领取。",
+    supply: "补交材料", supply_sub: "容缺受理后补交，放在高拍仪下扫描", supply_title: "补交材料（容缺受理）",
+    supply_hint: "请刷身份证，或把受理通知书上的二维码对准扫码口；也可以输入受理号后刷身份证。",
+    supply_card: "请刷身份证核对身份（受理号已输入）", supply_none: "没有查到需要补交的材料。请核对受理号，或到导办台咨询。",
+    supply_n: "您有 {n} 份容缺材料待补交", supply_go: "扫描补交材料", supply_scan: "扫描补交",
+    supply_due: "请于 {d} 前补交", supply_late: "已超过补交期限（{d}），请尽快补交", supply_no: "受理号 {n}",
+    supply_scan_title: "扫描补交：{m}", supply_submit: "提交补交材料", supply_need_pages: "请先扫描这份材料，再提交",
+    supply_ok: "“{m}”已补交（{p} 页），窗口会尽快审核。", supply_all: "您的容缺材料已全部补交，请留意办理进度。",
+    supply_pages: "已扫描 {n} 页",
     elder: "适老模式", welcome: "欢迎办事，请选择", take: "取号", take_sub: "选择办理事项",
     swipe: "刷身份证 / 预约签到", swipe_sub: "请将身份证放在感应区", bundles: "一件事", bundles_sub: "多个事项一次办",
     green: "绿色通道", green_sub: "老年人·残疾人·孕妇·军人", guides: "办事指南", guides_sub: "扫码在手机上阅读",
@@ -67,6 +76,17 @@ var TEXT = withVisitorText({
     pickup_title: "Collect a result", pickup_hint: "Hold the QR code of your receipt to the scanner, or enter the acceptance number below.",
     pickup_ph: "Acceptance number, e.g. DEMO2026000001", pickup_find: "Look up",
     pickup_none: "No result is waiting under this number. Check the number or ask at the help desk.",
+    pickup_taken: "A ticket was already taken for these results: please watch for your number at the handover window.",
+    supply: "Hand in missing materials", supply_sub: "Accepted with materials to follow: scan them here",
+    supply_title: "Hand in missing materials",
+    supply_hint: "Place your ID card on the reader, or hold the receipt's QR code to the scanner; or type the acceptance number, then place your ID card.",
+    supply_card: "Please place your ID card on the reader (number entered)",
+    supply_none: "Nothing is waiting to be handed in. Check the number or ask at the help desk.",
+    supply_n: "{n} material(s) still to hand in", supply_go: "Scan missing materials", supply_scan: "Scan",
+    supply_due: "Due by {d}", supply_late: "Past its deadline ({d}): please hand it in now", supply_no: "Acceptance no. {n}",
+    supply_scan_title: "Scan: {m}", supply_submit: "Hand in these pages", supply_need_pages: "Scan the material first, then hand it in",
+    supply_ok: "“{m}” handed in ({p} page(s)). The window will check it soon.",
+    supply_all: "Everything owed is handed in. Follow your case's progress.", supply_pages: "{n} page(s) scanned",
     elder: "Senior mode", welcome: "Welcome. What would you like to do?", take: "Take a ticket", take_sub: "Choose a service",
     swipe: "Swipe ID card / Check in", swipe_sub: "Place your ID card on the reader", bundles: "Life events",
     bundles_sub: "Several services at once", green: "Green channel", green_sub: "Elderly · Disabled · Pregnant · Military",
@@ -188,7 +208,7 @@ window.onevisitKioskVoice = function () { return S.spoken || []; };
 
 // ---------------------------------------------------------------- screens
 var PROMPTS = { home: "welcome", browse: "choose_item", bundles: "bundles_title", notice: "notice_title",
-  card: "card_place", pickup: "pickup_hint", scan: "scan_lay", green: "green_title", code: "code_title", phone: "phone_title", paused: "paused" };
+  card: "card_place", pickup: "pickup_hint", supply: "supply_hint", scan: "scan_lay", green: "green_title", code: "code_title", phone: "phone_title", paused: "paused" };
 function show(name, opts) {
   opts = opts || {};
   if (!opts.noHistory && S.screen !== name && S.screen !== "result" && S.screen !== "paused") S.history.push(S.screen);
@@ -205,7 +225,7 @@ function back() {
   if (prev === "notice") renderNotice();
 }
 function home() {
-  S.history = []; S.matter = null; S.green = null; S.phone = null; S.withIdentity = false; S.mode = "take";
+  S.history = []; S.matter = null; S.green = null; S.phone = null; S.withIdentity = false; S.mode = "take"; S.supplyFor = null;
   S.requestId = null; S.search = ""; S.category = null;
   if (S.retryTimer) { clearInterval(S.retryTimer); S.retryTimer = null; }
   show("home", { noHistory: true });
@@ -221,6 +241,9 @@ function applyText() {
   $("btn-lang").textContent = S.lang === "zh" ? "English" : "中文";
   if (S.catalog) { renderCats(); renderItems(); renderBundles(); renderHallStatus(); }
   if (S.screen === "notice") renderNotice();
+  if (S.supplyFor) { document.querySelector("#s-scan h2").textContent = t("supply_scan_title", { m: S.supplyFor.name });
+    $("scan-done").textContent = t("supply_submit"); }
+  if (S.screen === "supply" && supplyWho && $("supply-list").children.length) supplyFind();
   if (S.state) applyState(S.state);  // the footer's device states in the new language
 }
 
@@ -231,12 +254,15 @@ function touched() {
 }
 function clearPersonal() {
   ["card-identity", "notice-identity", "id-chip-browse", "r-identity", "r-number", "r-matter", "r-ahead",
-   "phone-display", "phone-shown", "code-display", "appt-list", "scan-thumbs", "scan-summary", "pickup-found-count", "pickup-msg"].forEach(function (id) {
+   "phone-display", "phone-shown", "code-display", "appt-list", "scan-thumbs", "scan-summary", "pickup-found-count", "pickup-msg",
+   "supply-list", "supply-msg", "supply-done", "supply-count"].forEach(function (id) {
     var el = $(id); if (el) { el.innerHTML = ""; }
   });
   ["card-identity", "notice-identity", "id-chip-browse", "r-identity"].forEach(function (id) { $(id).classList.add("hidden"); });
   $("r-qr").removeAttribute("src"); $("scan-preview").removeAttribute("src"); $("scan-pending").removeAttribute("src");
   S.card = null; $("pickup-input").value = ""; pickupWho = null;
+  $("supply-input").value = ""; supplyWho = null; S.supplyFor = null;
+  ["supply-box", "supply-msg", "supply-done"].forEach(function (id) { $(id).classList.add("hidden"); });
 }
 function idleReset() {
   clearPersonal();
@@ -289,18 +315,24 @@ function onCard(data) {
   box.textContent = t("identity", { name: data.masked_name || "", id: data.masked_id || "" });
   box.classList.remove("hidden");
   offerElder(!!data.elderly, data.elderly_age);
+  // Bringing 容缺 materials: the card is the identity asked for on that screen; the visitor stays there.
+  if (S.screen === "supply") { supplyFind(); return; }
+  if (S.screen === "scan" && S.supplyFor) return;
   if (S.screen !== "card") show("card");
   loadPickups();
+  loadSupplyCount();
   loadAppointments();
 }
 // 统一出件 (001 §7.3): results waiting at the handover window for this card.
-function loadPickups() {
-  $("pickup-box").classList.add("hidden");
-  api("GET", "/pickup").then(function (r) {
+function loadPickups() { cardBox("/pickup", "pickup", "pickup_n"); }
+// A box under the identity saying how many things wait for this card (`<name>-box`, `<name>-count`).
+function cardBox(path, name, key) {
+  $(name + "-box").classList.add("hidden");
+  api("GET", path).then(function (r) {
     if (!r.count) return;
-    $("pickup-count").textContent = t("pickup_n", { n: r.count });
-    $("pickup-box").classList.remove("hidden");
-    speak(t("pickup_n", { n: r.count }));
+    $(name + "-count").textContent = t(key, { n: r.count });
+    $(name + "-box").classList.remove("hidden");
+    speak(t(key, { n: r.count }));
   }).catch(function (e) { if (e.code !== "no_card") handleError(e); });
 }
 function takePickup(who) {
@@ -661,30 +693,131 @@ function pickupFind() {
   api("GET", "/pickup?" + q).then(function (r) {
     if (!r.count) {
       pickupWho = null;
-      var m = $("pickup-msg"); m.textContent = t("pickup_none"); m.classList.remove("hidden"); speak(t("pickup_none"));
+      var key = r.already_taken ? "pickup_taken" : "pickup_none";
+      var m = $("pickup-msg"); m.textContent = t(key); m.classList.remove("hidden"); speak(t(key));
       return;
     }
     pickupWho = who;
     $("pickup-found-count").textContent = t("pickup_n", { n: r.count });
     $("pickup-found").classList.remove("hidden");
     speak(t("pickup_n", { n: r.count }));
-  }).catch(handleError);
+  }).catch(function (e) { if (!busyMessage(e, "pickup-msg")) handleError(e); });
 }
-function buildPickupKeys() {
-  var k = $("pickup-keys"); k.innerHTML = "";
+// Typed numbers are limited per kiosk (429): the visitor reads why, in the page's language, where they typed.
+function busyMessage(e, boxId) {
+  if (e.status !== 429) return false;
+  var m = $(boxId), text = S.lang === "zh" && /[\u4e00-\u9fff]/.test(e.message || "") ? e.message : t("try_again");
+  m.textContent = text; m.classList.remove("hidden"); speak(text);
+  return true;
+}
+function buildNumberKeys(keysId, inputId, typed) {
+  var k = $(keysId); k.innerHTML = "";
   "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("").concat(["-", "⌫"]).forEach(function (ch) {
     var b = document.createElement("button"); b.textContent = ch; b.setAttribute("data-key", ch);
     b.onclick = function () {
-      var input = $("pickup-input"), v = input.value;
+      var input = $(inputId), v = input.value;
       input.value = ch === "⌫" ? v.slice(0, -1) : (v.length < 40 ? v + ch : v);
-      pickupWho = null; $("pickup-found").classList.add("hidden"); $("pickup-msg").classList.add("hidden");
-      input.focus();
+      typed(); input.focus();
     };
     k.appendChild(b);
   });
 }
+function buildPickupKeys() {
+  buildNumberKeys("pickup-keys", "pickup-input", function () {
+    pickupWho = null; $("pickup-found").classList.add("hidden"); $("pickup-msg").classList.add("hidden");
+  });
+}
 $("pickup-input").addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); pickupFind(); } });
 $("pickup-input").addEventListener("input", function () { pickupWho = null; $("pickup-found").classList.add("hidden"); });
+
+// ---------------------------------------------------------------- 容缺 materials brought back (000 §9.3.6)
+// Who: the card on the reader, the receipt's QR (the scanner types its URL), or a typed number *with* the card.
+// What: the materials still owed, each scanned on the document camera, then handed in (pages kept with the case).
+var supplyWho = null;
+function supplyArgs() {
+  var v = $("supply-input").value.trim();
+  if (!v) return {};
+  return v.indexOf("/c/") >= 0 ? { code: v } : { acceptance_no: v.toUpperCase() };
+}
+function supplyEnter(keepList) {
+  show("supply");
+  if (!keepList) {
+    supplyWho = null; $("supply-input").value = ""; $("supply-list").innerHTML = "";
+    ["supply-msg", "supply-done"].forEach(function (id) { $(id).classList.add("hidden"); });
+    $("supply-ask").classList.remove("hidden"); $("supply-find").parentNode.classList.remove("hidden");
+    if (S.card) supplyFind();
+  }
+  $("supply-input").focus();
+}
+function supplyMsg(key, vars) {
+  var m = $("supply-msg"); m.textContent = t(key, vars); m.classList.remove("hidden"); speak(t(key, vars));
+}
+function supplyFind() {
+  var who = supplyWho && !$("supply-input").value.trim() ? supplyWho : supplyArgs();
+  $("supply-msg").classList.add("hidden");
+  if (who.code) $("supply-input").value = "";  // the receipt's look-up code does not stay on the screen
+  if (!who.code && !S.card) { supplyMsg(who.acceptance_no ? "supply_card" : "supply_hint"); return Promise.resolve(); }
+  var q = Object.keys(who).map(function (k) { return k + "=" + encodeURIComponent(who[k]); }).join("&");
+  return api("GET", "/supply" + (q ? "?" + q : "")).then(function (r) {
+    supplyWho = who;
+    renderSupply(r.cases || []);
+    if (!r.count) {
+      $("supply-done").classList.contains("hidden") ? supplyMsg("supply_none") : speak($("supply-done").textContent);
+      return;
+    }
+    $("supply-ask").classList.add("hidden"); $("supply-find").parentNode.classList.add("hidden");
+    speak(t("supply_n", { n: r.count }) + "。" + (r.cases || []).map(function (c) {
+      return c.materials.map(function (m) { return m.name; }).join("，"); }).join("，"));
+  }).catch(function (e) {
+    if (e.code === "no_card") { supplyMsg("supply_card"); return; }
+    handleError(e);
+  });
+}
+function renderSupply(cases) {
+  var box = $("supply-list"); box.innerHTML = "";
+  cases.forEach(function (c) {
+    var card = document.createElement("div"); card.className = "supply-case"; card.setAttribute("data-case", c.case_id);
+    card.innerHTML = "<h3>" + esc(c.title) + "<small>" + esc(t("supply_no", { n: c.acceptance_no })) + "</small></h3>";
+    c.materials.forEach(function (m) {
+      var row = document.createElement("div"); row.className = "supply-row"; row.setAttribute("data-material", m.id);
+      row.innerHTML = "<div><b>" + esc(m.name) + "</b><span class=\"" + (m.overdue ? "late" : "") + "\">" +
+        esc(t(m.overdue ? "supply_late" : "supply_due", { d: m.due_on })) + "</span></div>";
+      var b = document.createElement("button"); b.className = "big primary"; b.textContent = t("supply_scan");
+      b.setAttribute("data-supply", m.id);
+      b.onclick = function () { supplyScan(m); };
+      row.appendChild(b); card.appendChild(row);
+    });
+    box.appendChild(card);
+  });
+}
+function supplyScan(m) {
+  S.supplyFor = { id: m.id, name: m.name }; S.requestId = null;
+  $("supply-done").classList.add("hidden");
+  scanEnter({ path: "/supply/scan/start", body: { material_id: m.id } });
+}
+function supplySubmit() {
+  var m = S.supplyFor; if (!m) return;
+  var pages = Math.max(thumbCount, 0);   // the pages kept, as the thumbnails show them
+  if (!pages) { $("scan-status").textContent = t("supply_need_pages"); speak(t("supply_need_pages")); return; }
+  if (!S.requestId) S.requestId = newRequestId();   // one press = one key, kept across retries
+  var body = Object.assign({ request_id: S.requestId, material_id: m.id }, supplyWho && supplyWho.code ? { code: supplyWho.code } : {});
+  $("scan-done").disabled = true;
+  api("POST", "/supply", body).then(function (r) {
+    S.requestId = null; S.supplyFor = null; scanLeave(false);
+    S.history.pop(); show("supply", { noHistory: true });
+    var done = $("supply-done"); done.textContent = t("supply_ok", { m: m.name, p: r.pages_sent || pages }); done.classList.remove("hidden");
+    speak(done.textContent);
+    return supplyFind().then(function () {
+      if (!$("supply-list").children.length) { done.textContent += " " + t("supply_all"); $("supply-msg").classList.add("hidden"); }
+    });
+  }, function (e) {
+    if (e.code !== "server_unreachable") S.requestId = null;
+    handleError(e);
+  }).then(function () { $("scan-done").disabled = false; });
+}
+$("supply-input").addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); supplyFind(); } });
+// On the card screen: how many 容缺 materials the card holder still owes, and the way to them.
+function loadSupplyCount() { cardBox("/supply", "supply", "supply_n"); }
 
 // ---------------------------------------------------------------- keypads
 function keypad(boxId, displayId, maxLen, getter, setter, mask) {
@@ -705,14 +838,20 @@ keypad("code-keys", "code-display", 12, function () { return codeDraft; }, funct
 
 // ---------------------------------------------------------------- scanning
 var scanTimer = null;
-function scanEnter() {
+function scanEnter(start) {
+  start = start || { path: "/scan/start" };
+  thumbCount = -1;
+  // Scanning for a 容缺 material says which one, and its last button hands the pages in.
+  var title = document.querySelector("#s-scan h2");
+  title.textContent = S.supplyFor ? t("supply_scan_title", { m: S.supplyFor.name }) : t("scan_title");
+  $("scan-done").textContent = t(S.supplyFor ? "supply_submit" : "scan_done");
   show("scan");
-  api("POST", "/scan/start").then(scanTick).catch(function (e) { $("scan-status").textContent = t("scan_error"); handleError(e); });
+  api("POST", start.path, start.body).then(scanTick).catch(function (e) { $("scan-status").textContent = t("scan_error"); handleError(e); });
   if (!scanTimer) scanTimer = setInterval(scanTick, 400);
 }
-function scanLeave() {
+function scanLeave(stop) {
   if (scanTimer) { clearInterval(scanTimer); scanTimer = null; }
-  api("POST", "/scan/stop").catch(function () {});
+  if (stop !== false) api("POST", "/scan/stop").catch(function () {});
 }
 var lastScanStatus = null;
 function scanTick() {
@@ -750,8 +889,11 @@ function renderThumbs(n) {
 }
 $("scan-ok").onclick = function () { api("POST", "/scan/confirm").then(function (st) { $("scan-confirm").classList.add("hidden"); renderThumbs(st.pages); scanTick(); }).catch(handleError); };
 $("scan-retake").onclick = function () { api("POST", "/scan/retake").then(function () { $("scan-confirm").classList.add("hidden"); }).catch(handleError); };
-$("scan-done").onclick = function () { scanLeave(); pollState(); back(); setTimeout(renderNotice, 300); };
-$("scan-back").onclick = function () { scanLeave(); back(); };
+$("scan-done").onclick = function () {
+  if (S.supplyFor) { supplySubmit(); return; }
+  scanLeave(); pollState(); back(); setTimeout(renderNotice, 300);
+};
+$("scan-back").onclick = function () { S.supplyFor = null; scanLeave(); back(); };
 
 // ---------------------------------------------------------------- guides
 function openGuide(m) {
@@ -794,10 +936,13 @@ $("card-manual").onclick = function () { S.withIdentity = false; enterBrowse("ta
 $("code-ok").onclick = function () { if (codeDraft) checkIn({ code: codeDraft }); };
 $("pickup-take").onclick = function () { takePickup(); };
 $("go-pickup").onclick = pickupEnter;
+$("go-supply").onclick = function () { supplyEnter(false); };
+$("supply-go").onclick = function () { supplyEnter(false); };
+$("supply-find").onclick = supplyFind;
 $("pickup-find").onclick = pickupFind;
 $("pickup-found-take").onclick = function () { if (pickupWho) takePickup(pickupWho); };
 $("btn-issue").onclick = issue;
-$("btn-scan").onclick = scanEnter;
+$("btn-scan").onclick = function () { S.supplyFor = null; scanEnter(); };
 $("btn-guide-item").onclick = function () { if (S.matter) openGuide(S.matter); };
 $("guide-take").onclick = function () { if (S.matter) openNotice(S.matter); };
 $("btn-phone").onclick = function () { phoneDraft = S.phone || ""; $("phone-display").textContent = phoneDraft; show("phone"); };
@@ -836,6 +981,9 @@ var idleAttr = document.body.getAttribute("data-idle");
 if (idleAttr) S.idleMs = parseFloat(idleAttr) * 1000;
 buildLetterKeys(); $("letter-keys").classList.add("hidden");
 buildPickupKeys();
+buildNumberKeys("supply-keys", "supply-input", function () {
+  supplyWho = null; $("supply-msg").classList.add("hidden"); $("supply-list").innerHTML = "";
+});
 applyText();
 pollState();
 connectEvents();

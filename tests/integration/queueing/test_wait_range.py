@@ -73,3 +73,24 @@ def test_shared_windows_count_as_fractions_and_bookings_are_placed_at_their_slot
 def _call(s, w, clock):
     from hall_queue.queueing import calling
     calling.call_next(s, w, now=clock.now(), actor=SYSTEM)
+
+
+def test_the_server_reads_the_queues_own_calls_and_shares_the_benchmarks_arithmetic(db, clock, vault):
+    from hall_queue.domain.vocabulary import ESTIMATE_HISTORY_S
+    from hall_queue.queueing.wait_range import recent_pace, wait_estimate, wait_inputs
+
+    hall_id, _, item = _hall(db, clock)
+    ids = [_issue(db, clock, vault, hall_id, item).id for _ in range(8)]
+    clock.advance(seconds=120)
+    db.run_write(lambda s: [_call(s, w, clock) for w in s.scalars(select(Window).where(Window.hall_id == hall_id))])  # two called after waiting two minutes
+    with db.read() as s:
+        t = s.get(Ticket, ids[-1])
+        told = ticket_wait_range(s, t, now=clock.now(), default_s=600)
+        inputs = wait_inputs(s, hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
+                             priority_class=t.priority_class, now=clock.now(), default_s=600)
+    calls, busy = recent_pace(inputs.history, ESTIMATE_HISTORY_S)
+    assert calls == 2 and busy >= 120
+    assert inputs.ahead == 5 and told.position == 5
+    est = wait_estimate(inputs)
+    assert (told.low_s, told.high_s) == (round(est.low_s), round(est.high_s))
+    assert told.low_s < est.expected_s < told.high_s

@@ -1,0 +1,95 @@
+"""The hot paths' statements (issue 19), counted on both engines: a regression shows as a number.
+
+Issuing tells the wait range from one read after commit and the queue's cached pace; the clerk's 下一位
+writes the 即办 case, its step and its handover on prebuilt statements and answers without reading
+them back — and what it answers, and what it caches, is what the database holds.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from hall_queue.cases.views import cases_of_ticket
+from hall_queue.domain.models import Case, Hall, Ticket
+from hall_queue.queueing import estimates
+from tests.conftest import engines
+
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
+
+
+# Rows the server keeps a few seconds per process (tokens, hall and case settings, catalogue, names): on a
+# loaded machine a keep can lapse between two requests, so their re-reads are not counted (no timing in tests).
+KEPT = ("access_tokens", "staff", "halls", "case_settings", "holidays", "queues", "bundles", "service_items",
+        "queue_items", "appointment_settings", "appointment_capacities")
+_FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
+
+
+@contextmanager
+def counted(db):
+    """Count the statements sent to the database (``BEGIN`` and kept rows' re-reads not counted)."""
+    seen: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, *_a):
+        m = _FROM.search(statement) if statement.startswith("SELECT") else None
+        if not statement.startswith("BEGIN") and not (m and m.group(1) in KEPT):
+            seen.append(statement)
+    engines_ = {db.writer, db.reader}
+    for e in engines_:
+        event.listen(e, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        for e in engines_:
+            event.remove(e, "before_cursor_execute", on_execute)
+
+
+def test_an_issue_takes_ten_statements_and_still_tells_the_wait_range(api, db):
+    api.sign_in("clerk01", 1)
+    api.issue("SS001")  # warm: the slot's row, cached routes and settings
+    with counted(db) as seen:
+        t = api.issue("SS001")
+    # nine, and the wait range's read of the queue's last half hour (issue 17's estimator), after commit
+    assert len(seen) <= 10, seen
+    assert t["wait_position"] == 1 and "分钟" in t["wait_text"] and t["wait_low_s"] < t["wait_high_s"]
+
+
+def test_next_with_a_case_writes_it_in_few_statements_and_answers_what_was_written(api, db):
+    api.sign_in("clerk01", 1)
+    for _ in range(4):
+        api.issue("SS001")
+    url = f"/api/v1/windows/{api.windows[1]}/finish-and-call-next"
+    first = api.call("clerk01", 1)["ticket"]  # warm: the year's counter row, cached settings
+    r = api.post(url, {"outcome": "completed", "ticket_id": first["id"]}, token=api.token("clerk01"))
+    held = r.get_json()["ticket"]
+    with counted(db) as seen:
+        r = api.post(url, {"outcome": "completed", "ticket_id": held["id"]}, token=api.token("clerk01"))
+    assert r.status_code == 200, r.get_json()
+    # In the write transaction: the ticket, its finish and audit, the number, the case, its step and audit,
+    # the handover; the window, the claim and its audit. After commit: near-turn check and queue figures.
+    assert len(seen) <= 13 + (1 if db.url.startswith("postgresql") else 0), seen  # + PostgreSQL's FOR UPDATE
+    receipt = r.get_json()["finished"]["cases"]
+    with db.read() as s:
+        assert receipt == cases_of_ticket(s, held["id"])  # read back from the database: the same
+        case = s.scalar(select(Case).where(Case.ticket_id == held["id"]))
+        assert (case.state, case.decision, case.acceptance_no) == ("closed", "approved", receipt[0]["acceptance_no"])
+        assert s.get(Ticket, held["id"]).status == "done"
+
+
+def test_the_cached_pace_a_finish_updates_equals_a_fresh_read(api, db, clock):
+    api.sign_in("clerk01", 1)
+    for _ in range(8):
+        api.issue("SS001")
+    queue_id = api.issue("SS001")["queue_id"]  # the pace is now cached
+    for minutes in (3, 7, 4, 12, 5, 6):
+        t = api.call("clerk01", 1)["ticket"]
+        clock.advance(minutes=minutes)
+        api.act("clerk01", t["id"], "finish", {"outcome": "consultation"})
+    with db.read() as s:
+        default_s = s.get(Hall, api.hall_id).default_service_s
+        cached = estimates.queue_pace(s, queue_id, default_s)
+        estimates._paces.clear()
+        fresh = estimates.queue_pace(s, queue_id, default_s)
+    assert cached == fresh and len(fresh.durations) == 6 and fresh.durations[0] == 6 * 60

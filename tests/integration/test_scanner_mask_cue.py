@@ -1,0 +1,46 @@
+"""The page-mask network (devices/scanner/pagenet.onnx through cv2.dnn) inside the detector."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from devices.scanner import detect, pagenet
+from devices.scanner.geometry import jaccard
+from devices.scanner.synth import make_scene
+
+W, H = 960, 540
+
+
+def _scene():
+    return make_scene(np.random.default_rng(31), W, H, page_kind="A4", background="wood", occlusion="none",
+                      blur_sigma=0.6)
+
+
+def test_the_shipped_model_is_small_and_loads_without_torch():
+    assert pagenet.available() and 0 < __import__("os").path.getsize(pagenet.MODEL_PATH) <= 10 * 2**20
+    prob = pagenet.page_mask(np.zeros((270, 480, 3), np.uint8))
+    side = pagenet.INPUT + 2 * pagenet.PAD
+    assert prob.shape == (side, side) and np.all((prob >= 0) & (prob <= 1))
+
+
+def test_the_mask_covers_the_page_and_not_the_desk():
+    sc = _scene()
+    prob = pagenet.page_mask(sc.image)
+    side = prob.shape[0]
+    page = np.zeros((side, side), np.uint8)
+    cv2.fillPoly(page, [np.round(pagenet.to_net(sc.corners, W, H) * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    core = cv2.erode(page, np.ones((3, 3), np.uint8))
+    desk = cv2.dilate(page, np.ones((3, 3), np.uint8)) == 0
+    frame = np.zeros_like(page)
+    frame[pagenet.PAD:pagenet.PAD + pagenet.INPUT, pagenet.PAD:pagenet.PAD + pagenet.INPUT] = 1
+    assert prob[core > 0].mean() > 0.8
+    assert prob[desk & (frame > 0)].mean() < 0.2
+
+
+def test_without_the_model_the_line_and_region_cues_still_find_the_page(monkeypatch):
+    sc = _scene()
+    with_model = detect.detect_page(sc.image)
+    monkeypatch.setattr(pagenet, "MODEL_PATH", "/nonexistent/pagenet.onnx")
+    without = detect.detect_page(sc.image)
+    assert with_model is not None and without is not None
+    assert jaccard(sc.corners, with_model.corners) > 0.97 and jaccard(sc.corners, without.corners) > 0.97

@@ -1,0 +1,28 @@
+"""The page-mask network's input and coordinates (devices/scanner/pagenet.py), without the model."""
+from __future__ import annotations
+
+import numpy as np
+
+from devices.scanner import pagenet
+
+
+def test_frame_coordinates_round_trip_through_the_padded_square():
+    pts = np.array([[-120.0, -40.0], [0.0, 0.0], [1919.0, 1079.0], [2100.5, 530.25]])
+    back = pagenet.from_net(pagenet.to_net(pts, 1920, 1080), 1920, 1080)
+    assert np.allclose(back, pts)
+
+
+def test_the_frame_fills_the_middle_of_the_padded_square():
+    # The frame's outer pixel edges (-0.5 and size - 0.5) land on the padding's inner edges.
+    q = pagenet.to_net(np.array([[-0.5, -0.5], [1919.5, 1079.5]]), 1920, 1080)
+    assert np.allclose(q, [[pagenet.PAD - 0.5] * 2, [pagenet.PAD + pagenet.INPUT - 0.5] * 2])
+
+
+def test_the_input_marks_the_frame_and_leaves_the_padding_empty():
+    frame = np.full((1080, 1920, 3), 255, np.uint8)
+    x = pagenet.to_tensor(pagenet.net_input(frame))
+    side = pagenet.INPUT + 2 * pagenet.PAD
+    assert x.shape == (4, side, side) and x.dtype == np.float32
+    inner = (slice(pagenet.PAD, pagenet.PAD + pagenet.INPUT),) * 2
+    assert np.all(x[3][inner] == 1.0) and x[3].sum() == pagenet.INPUT ** 2
+    assert np.allclose(x[:3][(slice(None),) + inner], 0.5) and np.all(x[:3, :pagenet.PAD] == 0)
