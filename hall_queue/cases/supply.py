@@ -9,7 +9,6 @@ audited, one more trip, the clock run again if it stood waiting for them).
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +25,7 @@ from hall_queue.domain.errors import Forbidden, InvalidRequest, WrongState
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Case, CaseAttachment, DeferredMaterial, Hall
 from hall_queue.domain.vocabulary import CASE_FINAL_STATES, SUPPLY_MAX_PAGES
-from hall_queue.queueing.attachments import check_page
+from hall_queue.queueing.attachments import check_page, page_columns
 
 
 def _family(top: Case) -> list[Case]:
@@ -84,14 +83,13 @@ def attach_page(session: Session, material_id: int, *, data: bytes, content_type
                 now: datetime, actor: Actor, token_id: int | None) -> CaseAttachment:
     """Keep one scanned page of an owed material with its case, after the case's pages already kept."""
     m, case = owed_material(session, material_id, actor)
-    width, height, page_size_name = check_page(data, content_type, page_size_name)
+    checked = check_page(data, content_type, page_size_name)
     if _pages_of(session, m.id) >= SUPPLY_MAX_PAGES:
         raise WrongState(f"a material takes at most {SUPPLY_MAX_PAGES} pages", code="too_many_pages")
     last = session.scalar(select(func.max(CaseAttachment.position)).where(CaseAttachment.case_id == case.id))
-    page = CaseAttachment(hall_id=case.hall_id, case_id=case.id, material_id=m.id, position=(last or 0) + 1,
-                          content_type=content_type, width=width, height=height, page_size_name=page_size_name,
-                          size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
-                          uploaded_at=now, uploaded_by_token_id=token_id)
+    page = CaseAttachment(hall_id=case.hall_id, case_id=case.id, material_id=m.id,
+                          **page_columns(data, checked, content_type=content_type, last_position=last, now=now,
+                                         token_id=token_id))
     session.add(page)
     session.flush()
     audit.record(session, actor=actor, action="case.attach_page", at=now, hall_id=case.hall_id,

@@ -54,21 +54,30 @@ def check_page(data: bytes, content_type: str, page_size_name: str) -> tuple[int
     return width, height, page_size_name if page_size_name in PAGE_SIZE_NAMES else "custom"
 
 
+def page_columns(data: bytes, checked: tuple[int, int, str], *, content_type: str, last_position: int | None,
+                 now: datetime, token_id: int | None) -> dict:
+    """The columns of a stored scanned page, a ticket's or a case's: the image ``check_page`` passed as
+    ``checked``, its place after ``last_position``, its digest, and who uploaded it when."""
+    width, height, page_size_name = checked
+    return {"position": (last_position or 0) + 1, "content_type": content_type, "width": width, "height": height,
+            "page_size_name": page_size_name, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "data": data, "uploaded_at": now, "uploaded_by_token_id": token_id}
+
+
 def attach_page(session: Session, ticket: Ticket, *, data: bytes, content_type: str, page_size_name: str,
                 now: datetime, actor: Actor, token_id: int | None) -> TicketAttachment:
     """Store one scanned page with an open ticket, after the pages already attached."""
     if ticket.status not in OPEN_STATUSES:
         raise WrongState(f"ticket {ticket.number} is {ticket.status}; pages attach to open tickets only")
-    width, height, page_size_name = check_page(data, content_type, page_size_name)
+    checked = check_page(data, content_type, page_size_name)
     count = session.scalar(select(func.count()).select_from(TicketAttachment)
                            .where(TicketAttachment.ticket_id == ticket.id)) or 0
     if count >= MAX_PAGES_PER_TICKET:
         raise WrongState(f"a ticket takes at most {MAX_PAGES_PER_TICKET} pages", code="too_many_pages")
     last = session.scalar(select(func.max(TicketAttachment.position)).where(TicketAttachment.ticket_id == ticket.id))
-    page = TicketAttachment(hall_id=ticket.hall_id, ticket_id=ticket.id, position=(last or 0) + 1,
-                            content_type=content_type, width=width, height=height, page_size_name=page_size_name,
-                            size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
-                            uploaded_at=now, uploaded_by_token_id=token_id)
+    page = TicketAttachment(hall_id=ticket.hall_id, ticket_id=ticket.id,
+                            **page_columns(data, checked, content_type=content_type, last_position=last, now=now,
+                                           token_id=token_id))
     session.add(page)
     session.flush()
     audit.record(session, actor=actor, action="ticket.attach_page", at=now, hall_id=ticket.hall_id,
