@@ -57,16 +57,25 @@ def client_device() -> str:
     return K.device_hash(runtime().vault, device if isinstance(device, str) else None, client_ip() or "unknown")
 
 
-def file_public(hall_id: int, form: K.ComplaintForm) -> dict:
-    """File an online complaint from the public form or API; return number and look-up code."""
+def public_filing(hall_id: int, check_rate, file) -> dict:
+    """Write what a public form sent (a complaint, an online question): refuse a device or an address that sends
+    too often (``check_rate``), then ``file(session, hall, source, device)`` stores it and returns the answer."""
+    source, device = client_source(), client_device()
+
     def do(s: Session):
         hall = get_hall(s, hall_id)
-        source, device = client_source(), client_device()
-        K.check_rate(s, hall, source, now=now(), device=device)
+        check_rate(s, hall, source, now=now(), device=device)
+        return file(s, hall, source, device), []
+    return write(do)
+
+
+def file_public(hall_id: int, form: K.ComplaintForm) -> dict:
+    """File an online complaint from the public form or API; return number and look-up code."""
+    def file(s: Session, hall, source: str, device: str) -> dict:
         c, code = K.file_complaint(s, hall, form, channel="online", now=now(), vault=runtime().vault, actor=None,
                                    source=source, device=device)
-        return {"number": c.number, "lookup_code": code, "due_on": c.due_on.isoformat(), "status": c.status}, []
-    return write(do)
+        return {"number": c.number, "lookup_code": code, "due_on": c.due_on.isoformat(), "status": c.status}
+    return public_filing(hall_id, K.check_rate, file)
 
 
 @operation("/halls/<int:hall_id>/complaints", "POST", roles=("public",),

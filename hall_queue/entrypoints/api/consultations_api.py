@@ -10,7 +10,7 @@ from hall_queue.domain.models import Consultation, Hall
 from hall_queue.domain.vocabulary import CONSULTATION_STATUSES
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
-from hall_queue.entrypoints.api.complaints_api import client_device, client_source
+from hall_queue.entrypoints.api.complaints_api import public_filing
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.api.stats_api import over_period, parse_query
 from hall_queue.feedback import consultations as C
@@ -72,14 +72,10 @@ OPERATIONS[-1].query.update(PERIOD)
 
 def ask_online(hall_id: int, form: C.QuestionForm) -> dict:
     """Record a question from the public form or API; return its number and look-up code."""
-    source, device = client_source(), client_device()
-
-    def do(s: Session):
-        hall = get_hall(s, hall_id)
-        C.check_rate(s, hall, source, now=now(), device=device)
+    def file(s: Session, hall, source: str, device: str) -> dict:
         c, code = C.ask_online(s, hall, form, now=now(), vault=runtime().vault, source=source, device=device)
-        return {"number": C.number_of(c, hall), "lookup_code": code, "due_on": c.due_on.isoformat()}, []
-    return write(do)
+        return {"number": C.number_of(c, hall), "lookup_code": code, "due_on": c.due_on.isoformat()}
+    return public_filing(hall_id, C.check_rate, file)
 
 
 @operation("/halls/<int:hall_id>/consultations/ask", "POST", roles=("public",), body=C.QuestionForm, status=201,
