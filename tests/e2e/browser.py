@@ -119,6 +119,23 @@ def kiosk_ticket(srv: ServerProcess, body: dict) -> dict:
     return api_call(srv, "POST", f"/api/v1/halls/{srv.tokens['hall_id']}/tickets", srv.tokens["kiosk"], body)
 
 
+def staff_page(browser, srv: ServerProcess, username: str = "manager", *, size: tuple[int, int] = (1366, 768),
+               timeout_ms: float | None = None, errors: list[str] | None = None, **context):
+    """A fresh zh-CN browser context of ``size`` with ``username`` logged in on the dashboard; returns (context, page).
+
+    ``timeout_ms`` becomes the page's default timeout; ``errors`` collects the page's script errors from the start.
+    """
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN", **context)
+    page = ctx.new_page()
+    if timeout_ms is not None:
+        page.set_default_timeout(timeout_ms)
+    if errors is not None:
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, srv, username)
+    page.wait_for_url("**/admin/dashboard")
+    return ctx, page
+
+
 def take_window(page, srv: ServerProcess, username: str, window_id: int) -> None:
     """Log a clerk in, take window ``window_id`` on the console and wait for its desk."""
     login(page, srv, username)

@@ -13,6 +13,7 @@ from tests.e2e.browser import (
     login,
     require_chromium,
     shot,
+    staff_page,
     staff_token,
     take_window,
 )
@@ -95,10 +96,7 @@ def test_dashboard_shows_a_live_empty_post_alert_with_sound(server, browser):
     windows = hall_windows(server, clerk)
     api_call(server, "POST", f"/api/v1/windows/{windows[3]}/sign-in", clerk)
 
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    page = ctx.new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    ctx, page = staff_page(browser, server, size=(1440, 1000))
     page.wait_for_selector("#live-state:has-text('实时连接正常')")
     page.wait_for_selector(f"[data-window='{windows[3]}'][data-status=idle]")
     page.click("#sound-on")
@@ -212,11 +210,7 @@ def test_dashboard_empty_post_when_a_and_b_both_sign_out(server, browser):
     api_call(server, "POST", f"/api/v1/windows/{windows[9]}/sign-in", a)
     api_call(server, "POST", f"/api/v1/windows/{windows[10]}/sign-in", b)
 
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    page = ctx.new_page()
-    page.set_default_timeout(10000)
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    ctx, page = staff_page(browser, server, size=(1440, 1000), timeout_ms=10000)
     page.wait_for_selector("#live-state:has-text('实时连接正常')")
     page.click("#sound-on")
     page.wait_for_selector("body[data-sound-enabled='1']")
@@ -257,11 +251,7 @@ def test_manager_handles_a_low_rating_in_the_browser(server, browser):
     clerk02 = next(s["id"] for s in api_call(server, "GET", f"/api/v1/halls/{hall}/staff", manager)["items"]
                    if s["username"] == "clerk02")
 
-    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = ctx.new_page()
-    page.set_default_timeout(10000)
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    ctx, page = staff_page(browser, server, size=(1366, 900), timeout_ms=10000)
     page.goto(server.url + "/admin/ratings")
     row = page.locator(f"#cases tr[data-case='{case}']")
     row.locator("button").click()

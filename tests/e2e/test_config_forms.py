@@ -7,18 +7,16 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
 from tests.e2e.browser import (
-    ARGS,
-    CHROMIUM,
     demo_server,
     require_chromium,
     shot,
+    staff_page,
     staff_token,
 )
 
 require_chromium()
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -41,23 +39,14 @@ def _by(srv, what, key, value):
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1366, "height": 1000}, locale="zh-CN")
-        pg.set_default_timeout(10000)
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(server.url + "/admin/login")
-        pg.fill("#username", "manager")
-        pg.fill("#password", DEMO_PASSWORD)
-        pg.click("#login-submit")
-        pg.wait_for_url("**/admin/dashboard")
-        pg.goto(server.url + "/admin/config")
-        pg.wait_for_selector("#settings-form[data-loaded='1']")
-        yield pg
-        assert not errors, errors
-        browser.close()
+def page(server, browser):
+    errors: list[str] = []
+    ctx, pg = staff_page(browser, server, size=(1366, 1000), timeout_ms=10000, errors=errors)
+    pg.goto(server.url + "/admin/config")
+    pg.wait_for_selector("#settings-form[data-loaded='1']")
+    yield pg
+    assert not errors, errors
+    ctx.close()
 
 
 def _tab(pg, name):

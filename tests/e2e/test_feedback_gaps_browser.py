@@ -8,13 +8,12 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, demo_server, require_chromium, shot, staff_page, staff_token
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "device_scale_factor": 2}
-DESK = {"viewport": {"width": 1366, "height": 768}, "locale": "zh-CN"}
 ENGLISH = ("undefined", "null", "Error", "pending", "reached", "§", "complaint", "rectification", "NaN")
 
 
@@ -139,10 +138,7 @@ def test_call_back_results_on_the_statistics_page_and_a_withheld_measure(server,
              {"answer": "已核实并致歉。", "measures": "全员服务规范培训；高峰时段增设引导员。"})
     api_call(server, "POST", f"/api/v1/complaints/{filed['id']}/close", manager)
 
-    ctx = browser.new_context(**DESK)
-    page = ctx.new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    ctx, page = staff_page(browser, server)
     page.goto(server.url + "/admin/stats")
     page.wait_for_selector("body[data-loaded='1']")
     page.wait_for_selector("#callbacks-months tbody tr")

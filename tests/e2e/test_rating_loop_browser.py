@@ -13,9 +13,9 @@ from tests.e2e.browser import (
     demo_server,
     hall_windows,
     kiosk_ticket,
-    login,
     require_chromium,
     shot,
+    staff_page,
     staff_token,
 )
 
@@ -77,10 +77,7 @@ def test_phone_rates_once_and_staff_record_a_call_back(server, browser):
     _visit(server, clerk, windows[1], item, "13900000003")
     requests.put(server.url + f"/api/v1/halls/{hall}/rating-settings", json={"callback_rate_pct": 100},
                  headers={"Authorization": f"Bearer {manager}"}, timeout=10).raise_for_status()
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = ctx.new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    ctx, page = staff_page(browser, server)
     page.goto(server.url + "/admin/callbacks")
     page.click("#sample")
     page.wait_for_selector("#list tbody tr[data-callback]")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, demo_server, require_chromium, shot, staff_page, staff_token
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -39,17 +39,8 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def _manager_page(server, browser, size: tuple[int, int]):
-    """A manager logged in on a fresh browser context of ``size``."""
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
-    page = ctx.new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
-    return ctx, page
-
-
 def test_consultation_page_logs_answers_and_shows_the_rates(server, browser):
-    ctx, page = _manager_page(server, browser, (1366, 768))
+    ctx, page = staff_page(browser, server)
     page.click("nav a[data-nav='consultations']")
     page.wait_for_url("**/admin/consultations")
     # Walk-up, answered at once.
@@ -89,7 +80,7 @@ def test_consultation_page_logs_answers_and_shows_the_rates(server, browser):
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
 def test_audit_viewer_chain_violations_and_filters(server, browser, size):
-    ctx, page = _manager_page(server, browser, size)
+    ctx, page = staff_page(browser, server, size=size)
     page.goto(server.url + "/admin/audit")
     page.wait_for_selector("#chain.ok, #chain.bad")
     assert "操作记录完整" in page.inner_text("#chain")
@@ -124,7 +115,7 @@ def test_audit_viewer_chain_violations_and_filters(server, browser, size):
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
 def test_leadership_page_every_indicator_with_definition_and_trend(server, browser, size):
-    ctx, page = _manager_page(server, browser, size)
+    ctx, page = staff_page(browser, server, size=size)
     page.click("nav a[data-nav='leadership']")
     page.wait_for_url("**/admin/leadership")
     page.wait_for_selector(".lead-card")
