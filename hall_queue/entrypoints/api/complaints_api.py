@@ -69,6 +69,15 @@ def public_filing(hall_id: int, check_rate, file) -> dict:
     return write(do)
 
 
+def public_lookup(hall_id: int, lookup) -> dict:
+    """Look a public filing up by the ``number`` query argument; the ``code`` one also shows what is private."""
+    rt = runtime()
+    with rt.db.read() as s:
+        hall = get_hall(s, hall_id)
+        return lookup(s, hall, request.args.get("number", "")[:30], request.args.get("code"), vault=rt.vault,
+                      now=now())
+
+
 def file_public(hall_id: int, form: K.ComplaintForm) -> dict:
     """File an online complaint from the public form or API; return number and look-up code."""
     def file(s: Session, hall, source: str, device: str) -> dict:
@@ -88,11 +97,7 @@ def complaint_file(hall_id: int, body: K.ComplaintForm):
 @operation("/halls/<int:hall_id>/complaints/status", "GET", roles=("public",),
            summary="Look a complaint up by its number (000 §10.3)", tags=TAGS)
 def complaint_status(hall_id: int):
-    rt = runtime()
-    with rt.db.read() as s:
-        hall = get_hall(s, hall_id)
-        return K.lookup(s, hall, request.args.get("number", "")[:30], request.args.get("code"), vault=rt.vault,
-                        now=now())
+    return public_lookup(hall_id, K.lookup)
 
 
 OPERATIONS[-1].query.update({"number": {"type": "string"}, "code": {"type": "string"}})

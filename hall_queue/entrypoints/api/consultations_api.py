@@ -10,7 +10,7 @@ from hall_queue.domain.models import Consultation, Hall
 from hall_queue.domain.vocabulary import CONSULTATION_STATUSES
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
-from hall_queue.entrypoints.api.complaints_api import public_filing
+from hall_queue.entrypoints.api.complaints_api import public_filing, public_lookup
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.api.stats_api import over_period, parse_query
 from hall_queue.feedback import consultations as C
@@ -87,11 +87,7 @@ def consultation_ask(hall_id: int, body: C.QuestionForm):
 @operation("/halls/<int:hall_id>/consultations/status", "GET", roles=("public",), response=S.Out, tags=TAGS,
            summary="Look an online question up by its number; the look-up code also shows the answer")
 def consultation_status(hall_id: int):
-    rt = runtime()
-    with rt.db.read() as s:
-        hall = get_hall(s, hall_id)
-        return C.public_lookup(s, hall, request.args.get("number", "")[:30], request.args.get("code"), vault=rt.vault,
-                               now=now())
+    return public_lookup(hall_id, C.public_lookup)
 
 
 OPERATIONS[-1].query.update({"number": {"type": "string"}, "code": {"type": "string"}})
