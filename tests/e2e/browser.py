@@ -120,12 +120,16 @@ def kiosk_ticket(srv: ServerProcess, body: dict) -> dict:
 
 
 def staff_page(browser, srv: ServerProcess, username: str = "manager", *, size: tuple[int, int] = (1366, 768),
-               timeout_ms: float | None = None, errors: list[str] | None = None, **context):
-    """A fresh zh-CN browser context of ``size`` with ``username`` logged in on the dashboard; returns (context, page).
+               locale: str | None = "zh-CN", timeout_ms: float | None = None, errors: list[str] | None = None,
+               **context):
+    """A fresh browser context of ``size`` with ``username`` logged in on the dashboard; returns (context, page).
 
-    ``timeout_ms`` becomes the page's default timeout; ``errors`` collects the page's script errors from the start.
+    ``locale=None`` keeps chromium's own; ``timeout_ms`` becomes the page's default timeout; ``errors`` collects
+    the page's script errors from the start; ``context`` goes to ``browser.new_context``.
     """
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN", **context)
+    if locale is not None:
+        context["locale"] = locale
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, **context)
     page = ctx.new_page()
     if timeout_ms is not None:
         page.set_default_timeout(timeout_ms)

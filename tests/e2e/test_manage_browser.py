@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
 from tests.e2e.browser import (
     api_call,
     demo_server,
     require_chromium,
     shot,
+    staff_page,
     staff_token,
 )
 
@@ -45,14 +45,6 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def _login(page, srv, username):
-    page.goto(srv.url + "/admin/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_load_state()
-
-
 def _chart(page, box: str) -> dict:
     """What ECharts drew in ``box``: its series (name, type, data) as the chart holds them."""
     return page.evaluate("(id) => { const c = echarts.getInstanceByDom(document.getElementById(id));"
@@ -61,10 +53,8 @@ def _chart(page, box: str) -> dict:
 
 
 def test_statistics_page_draws_tiles_and_charts(server, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # wait_for_function evaluates strings
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    _login(page, server, "manager")
+    errors = []  # bypass_csp: wait_for_function evaluates strings
+    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, errors=errors, bypass_csp=True)
     page.goto(server.url + "/admin/stats")
     page.wait_for_selector("body[data-loaded='1']", timeout=15000)
     # The demo's 30 days of history fill the default range; today alone holds this test's three tickets.
@@ -91,14 +81,12 @@ def test_statistics_page_draws_tiles_and_charts(server, browser):
     page.click("#stats-form button[type=submit]")
     page.wait_for_function("document.querySelector('#table').innerText.includes('*')")
     assert not errors, errors
-    page.close()
+    ctx.close()
 
 
 def test_configuration_page_loads_and_saves(server, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # wait_for_function evaluates strings
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    _login(page, server, "manager")
+    errors = []  # bypass_csp: wait_for_function evaluates strings
+    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, errors=errors, bypass_csp=True)
     page.goto(server.url + "/admin/config")
     page.wait_for_function("document.querySelector('#name').value.length > 0")
     page.fill("#wait_alert_s", "1200")
@@ -120,7 +108,7 @@ def test_configuration_page_loads_and_saves(server, browser):
     assert "deactivate" in page.locator("#toast").inner_text() or "in use" in page.locator("#toast").inner_text() \
         or "used" in page.locator("#toast").inner_text()
     assert not errors, errors
-    page.close()
+    ctx.close()
 
 
 def test_public_complaint_flow(server, browser):
@@ -159,13 +147,12 @@ def test_public_complaint_flow(server, browser):
     assert "已约谈" in page.locator("#answer").inner_text()
     shot(page, "manage", "complaint-status")
     # The manager's list shows it masked.
-    staff = browser.new_page(viewport={"width": 1280, "height": 800})
-    _login(staff, server, "manager")
+    staff_ctx, staff = staff_page(browser, server, size=(1280, 800), locale=None)
     staff.goto(server.url + "/admin/complaints")
     row = staff.locator(f"tr[data-number='{number}']")
     assert "韩*梅" in row.inner_text() and "韩梅梅" not in staff.content()
     shot(staff, "manage", "complaints-list")
-    staff.close()
+    staff_ctx.close()
     ctx.close()
 
 
@@ -182,9 +169,7 @@ def test_manager_handles_a_complaint_in_the_browser(server, browser):
     number = public.locator("#complaint-number").inner_text()
     public.close()
 
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(10000)
-    _login(page, server, "manager")
+    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, timeout_ms=10000)
     page.goto(server.url + "/admin/complaints")
     page.click(f"tr[data-number='{number}'] a")
     page.wait_for_selector(f"#number:has-text('{number}')")
@@ -204,4 +189,4 @@ def test_manager_handles_a_complaint_in_the_browser(server, browser):
     c = next(c for c in api_call(server, "GET", f"/api/v1/halls/{hall}/complaints", staff_token(server, "manager"))["items"]
              if c["number"] == number)
     assert c["status"] == "closed"
-    page.close()
+    ctx.close()

@@ -10,13 +10,12 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, demo_server, require_chromium, shot, staff_page, staff_token
 
 require_chromium()
 
 from playwright.sync_api import expect
 
-DESK = {"width": 1366, "height": 768}
 AREA = "manager-moments"
 
 
@@ -41,9 +40,7 @@ def test_an_open_window_nobody_signed_into_is_an_empty_post(server, browser):
     clerk = staff_token(server, "clerk03")
     windows = {w["number"]: w["id"] for w in api_call(server, "GET", f"/api/v1/halls/{hall}/windows", clerk)["items"]}
     api_call(server, "POST", f"/api/v1/windows/{windows[3]}/sign-in", clerk)
-    page = browser.new_context(viewport=DESK, locale="zh-CN").new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    _ctx, page = staff_page(browser, server)
     alert5 = page.locator("#alerts [data-kind=empty_post]:has-text('5号窗口空岗')")
     expect(alert5).to_have_count(1, timeout=20_000)     # the post check runs every few seconds
     expect(alert5).to_contain_text("无人签到")
@@ -66,9 +63,7 @@ def test_an_open_window_nobody_signed_into_is_an_empty_post(server, browser):
 
 def test_notices_are_listed_with_their_end_and_withdrawn_from_the_page(server, browser):
     hall = server.tokens["hall_id"]
-    page = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    _ctx, page = staff_page(browser, server, timezone_id="Asia/Shanghai")
     expect(page.locator("#live-state")).to_have_text("实时连接正常")
     page.fill("#notice-text", "午间12:00-13:00部分窗口轮休")
     page.select_option("#notice-until", "d7")
@@ -97,9 +92,7 @@ def test_staff_pages_show_no_clause_numbers_or_letter_labels(server, browser):
         "channel": "phone", "kind": "attitude", "target_unit": "商事登记窗口",
         "content": "工作人员未一次性告知需要补充的材料，导致跑了两次。", "request": "希望改进告知方式",
         "complainant_name": "韩梅梅", "contact": "13700002222"})
-    page = browser.new_context(viewport=DESK, locale="zh-CN").new_page()
-    login(page, server, "manager")
-    page.wait_for_url("**/admin/dashboard")
+    _ctx, page = staff_page(browser, server)
     for path in ("/admin/complaints", f"/admin/complaints/{filed['id']}", "/admin/ratings", "/admin/stats",
                  "/admin/appointments/capacity", "/admin/appointments/no-shows"):
         page.goto(server.url + path)
