@@ -12,9 +12,9 @@ import requests
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
-from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
+from hall_queue.entrypoints.demo.loader import load_simple_hall
 from hall_queue.domain.models import Hall
-from tests.server import ServerProcess
+from tests.server import ServerProcess, serve_until_empty, staff_session
 
 
 def _prepare(tmp_path, windows: int):
@@ -60,25 +60,17 @@ def test_16_kiosks_2000_tickets_then_16_windows_call_each_exactly_once(tmp_path)
         assert seqs == list(range(1, 2001))                       # no gap, no duplicate
         assert "A1000" in numbers and "A999" in numbers            # display widens past 999
 
-        windows = [w for w in requests.get(f"{base}/api/v1/halls/{hall_id}/windows", headers={
-            "Authorization": f"Bearer {_login(base, 'load-c01')}"}, timeout=10).json()["items"]]
+        windows = staff_session(base, "load-c01").get(f"{base}/api/v1/halls/{hall_id}/windows",
+                                                      timeout=10).json()["items"]
         called: list[int] = []
 
         def clerk_worker(i: int) -> None:
-            s = requests.Session()
-            s.headers["Authorization"] = f"Bearer {_login(base, f'load-c{i + 1:02d}')}"
-            wid = windows[i]["id"]
-            assert s.post(f"{base}/api/v1/windows/{wid}/sign-in", timeout=30).status_code == 200
-            while True:
-                r = s.post(f"{base}/api/v1/windows/{wid}/call-next", timeout=60)
-                assert r.status_code == 200, r.text
-                t = r.json()["ticket"]
-                if t is None:
-                    return
-                with lock:
-                    called.append(t["id"])
-                f = s.post(f"{base}/api/v1/tickets/{t['id']}/finish", json={"outcome": "completed"}, timeout=60)
+            s = staff_session(base, f"load-c{i + 1:02d}")
+
+            def finish(ticket_id: int) -> None:
+                f = s.post(f"{base}/api/v1/tickets/{ticket_id}/finish", json={"outcome": "completed"}, timeout=60)
                 assert f.status_code == 200, f.text
+            serve_until_empty(s, base, windows[i]["id"], called=called, lock=lock, end=finish, timeout=60)
 
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(clerk_worker, range(16)))
@@ -86,12 +78,6 @@ def test_16_kiosks_2000_tickets_then_16_windows_call_each_exactly_once(tmp_path)
         assert dup == [] and len(called) == 2000
     finally:
         server.stop()
-
-
-def _login(base: str, username: str) -> str:
-    r = requests.post(f"{base}/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()["token"]
 
 
 def test_restart_keeps_every_ticket_and_the_queue_order(tmp_path):
@@ -111,21 +97,18 @@ def test_restart_keeps_every_ticket_and_the_queue_order(tmp_path):
     server.kill()                     # SIGKILL: no clean shutdown
     server.start()
     try:
-        tok = _login(server.url, "load-c01")
-        auth = {"Authorization": f"Bearer {tok}"}
+        s = staff_session(server.url, "load-c01")
         for t in issued:
-            r = requests.get(f"{server.url}/api/v1/tickets/{t['id']}", headers=auth, timeout=10).json()
+            r = s.get(f"{server.url}/api/v1/tickets/{t['id']}", timeout=10).json()
             assert (r["number"], r["status"]) == (t["number"], "waiting")
-        wid = requests.get(f"{server.url}/api/v1/halls/{hall_id}/windows", headers=auth, timeout=10).json()["items"][0]["id"]
-        assert requests.post(f"{server.url}/api/v1/windows/{wid}/sign-in", headers=auth, timeout=10).ok
-        order = []
-        while True:
-            c = requests.post(f"{server.url}/api/v1/windows/{wid}/call-next", headers=auth, timeout=10).json()
-            if c["ticket"] is None:
-                break
-            order.append(c["ticket"]["number"])
-            requests.post(f"{server.url}/api/v1/tickets/{c['ticket']['id']}/finish", json={"outcome": "completed"},
-                          headers=auth, timeout=10)
+        wid = s.get(f"{server.url}/api/v1/halls/{hall_id}/windows", timeout=10).json()["items"][0]["id"]
+        called: list[int] = []
+
+        def finish(ticket_id: int) -> None:
+            s.post(f"{server.url}/api/v1/tickets/{ticket_id}/finish", json={"outcome": "completed"}, timeout=10)
+        serve_until_empty(s, server.url, wid, called=called, lock=threading.Lock(), end=finish, timeout=10)
+        number = {t["id"]: t["number"] for t in issued}
+        order = [number[i] for i in called]
         green = [t["number"] for t in issued if t["priority_class"] == "green"]
         ordinary = [t["number"] for t in issued if t["priority_class"] == "ordinary"]
         # Same 1 green : 2 ordinary order as before the crash, each class in issue order.

@@ -13,13 +13,13 @@ import requests
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
-from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
+from hall_queue.entrypoints.demo.loader import load_simple_hall
 from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
 from hall_queue.access.audit import SYSTEM
 from hall_queue.access.identity import IdentityVault
 from hall_queue.domain.models import Hall
 from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
-from tests.server import ServerProcess
+from tests.server import ServerProcess, serve_until_empty, staff_session
 
 import os
 
@@ -98,33 +98,20 @@ def _race(db: Database, hall_id: int, kiosk: str, servers: list[ServerProcess], 
             issue_ticket(s, hall, IssueRequest(item_ids=[item]), now=SystemClock().now(), vault=vault, actor=SYSTEM)
     db.run_write(top_up)
 
-    tok = requests.post(f"{bases[0]}/api/v1/auth/login", json={"username": "race-c01", "password": DEMO_PASSWORD},
-                        timeout=30).json()["token"]
-    windows = requests.get(f"{bases[0]}/api/v1/halls/{hall_id}/windows", headers={"Authorization": f"Bearer {tok}"},
-                           timeout=30).json()["items"]
+    windows = staff_session(bases[0], "race-c01").get(f"{bases[0]}/api/v1/halls/{hall_id}/windows",
+                                                      timeout=30).json()["items"]
     called: list[int] = []
 
     def clerk(i: int) -> None:
         base = bases[i % 2]
-        s = requests.Session()
-        r = s.post(f"{base}/api/v1/auth/login", json={"username": f"race-c{i + 1:02d}", "password": DEMO_PASSWORD},
-                   timeout=60)
-        s.headers["Authorization"] = f"Bearer {r.json()['token']}"
-        wid = windows[i]["id"]
-        assert s.post(f"{base}/api/v1/windows/{wid}/sign-in", timeout=60).status_code == 200
-        while True:
-            r = s.post(f"{base}/api/v1/windows/{wid}/call-next", timeout=300)
-            assert r.status_code == 200, r.text
-            t = r.json()["ticket"]
-            if t is None:
-                return
-            with lock:
-                called.append(t["id"])
-            # Alternate the finishing process too: the other process must see the call.
-            other = bases[(i + 1) % 2]
-            assert s.post(f"{other}/api/v1/tickets/{t['id']}/recall", timeout=300).status_code == 200  # 过号 after a recall
-            f = s.post(f"{other}/api/v1/tickets/{t['id']}/no-show", timeout=300)
+        s = staff_session(base, f"race-c{i + 1:02d}", timeout=60)
+        other = bases[(i + 1) % 2]  # alternate the finishing process too: the other process must see the call
+
+        def no_show(ticket_id: int) -> None:
+            assert s.post(f"{other}/api/v1/tickets/{ticket_id}/recall", timeout=300).status_code == 200  # 过号 after a recall
+            f = s.post(f"{other}/api/v1/tickets/{ticket_id}/no-show", timeout=300)
             assert f.status_code == 200, f.text
+        serve_until_empty(s, base, windows[i]["id"], called=called, lock=lock, end=no_show, timeout=300)
 
     with ThreadPoolExecutor(CLERKS) as pool:
         list(pool.map(clerk, range(CLERKS)))
