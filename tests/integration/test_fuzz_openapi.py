@@ -35,10 +35,10 @@ from hall_queue.entrypoints.demo.loader import issue_demo_tokens, load_demo_hall
 from hall_queue.domain.models import Base, Staff, Window
 from tests.conftest import MONDAY_10AM
 
-# Examples per operation and generation mode (positive, negative): 109 operations × 2 × this.
-EXAMPLES = int(os.environ.get("ONEVISIT_FUZZ_EXAMPLES", "15"))
+# Examples per operation and generation mode (positive, negative): every operation × 2 × this.
+EXAMPLES = int(os.environ.get("ONEVISIT_FUZZ_EXAMPLES", "10"))
 # The operations are fuzzed in shards, each a work unit of its own for the xdist workers (tests/scheduling.py).
-SHARDS = 4
+SHARDS = 6
 # To explore locally: ONEVISIT_FUZZ_RANDOM=1 (a new seed each run), ONEVISIT_FUZZ_ONLY=<path part>.
 RANDOM = os.environ.get("ONEVISIT_FUZZ_RANDOM") == "1"
 ONLY = os.environ.get("ONEVISIT_FUZZ_ONLY", "")
