@@ -10,6 +10,7 @@ import http.client
 import json
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,7 @@ class UpstreamResponse:
         return f"HTTP {self.status}"
 
 
-class Upstream:
+class Upstream(ABC):
     """One interface over both transports: the kiosk's token goes with every request unless ``auth=False``."""
 
     token: str
@@ -66,9 +67,10 @@ class Upstream:
         return self._send(method, path, hdrs, json_body=json_body, data=data, content_type=content_type,
                           timeout=timeout)
 
+    @abstractmethod
     def _send(self, method: str, path: str, headers: dict[str, str], *, json_body: Any, data: bytes | None,
               content_type: str | None, timeout: float | None) -> UpstreamResponse:
-        raise NotImplementedError
+        """The transport: HTTP to a remote server, or the app's test client in one process."""
 
 
 def _parse(status: int, content: bytes, content_type: str) -> UpstreamResponse:
