@@ -9,6 +9,9 @@ const STATUS = {called: "已呼叫", serving: "办理中", waiting: "等候", do
 const PRIORITY = {ordinary: "普通", green: "绿色通道", appointment: "预约"};
 let windowId = null, view = null, items = {}, queueStats = {}, socket = null, busy = false;
 let lists = null, listsTimer = null, shownTicket = null;
+// Reads of the window are numbered: one that left before this desk's own action came back is older than
+// what the desk already knows, and rendering it would take the new ticket (and its message) off the screen.
+let viewSeq = 0, freshFrom = 0;
 
 async function boot() {
   const cat = await api("GET", `/api/v1/halls/${page.hall_id}/catalog`);
@@ -49,7 +52,8 @@ function openDesk() {
   if (socket) socket.disconnect();
   // The window's room for its own calls; the hall's room for the queue lengths.
   socket = live([{window: windowId}, {hall: page.hall_id}], {
-    snapshot: (snap) => { if (snap.window) { view = snap.window; render(); } },
+    // The join snapshot may predate the desk's own last action: read the window afresh instead.
+    snapshot: (snap) => { if (snap.window) refresh(); },
     ticket_called: refresh, ticket_recalled: refresh, ticket_started: refresh, ticket_finished: refresh,
     ticket_transferred: refresh, window_status: refresh, post_covered: refresh, post_uncovered: refresh,
     post_restored: refresh,
@@ -63,8 +67,11 @@ function openDesk() {
 
 async function refresh() {
   if (!windowId) return;
+  const seq = ++viewSeq;
   try {
-    view = await api("GET", `/api/v1/windows/${windowId}`);
+    const fresh = await api("GET", `/api/v1/windows/${windowId}`);
+    if (seq < freshFrom) return;  // left before this desk's last action ended: stale
+    view = fresh;
     render();
     loadQueues();
   } catch (e) { toast(e.message, "error"); }
@@ -348,11 +355,11 @@ async function act(fn) {
   if (busy) return;
   busy = true;
   clearToast();
-  try { await fn(); } catch (e) { toast(e.message, "error"); } finally { busy = false; refresh(); }
+  try { await fn(); } catch (e) { toast(e.message, "error"); } finally { freshFrom = viewSeq + 1; busy = false; refresh(); }
 }
 const ticket = () => view && view.ticket;
 // This desk's own action changed the ticket in hand: its toast speaks of the new state and stays.
-const settled = (t) => { shownTicket = t ? t.id : null; };
+const settled = (t) => { shownTicket = t ? t.id : null; freshFrom = viewSeq + 1; };
 
 const actions = {
   call: () => ticket() ? openFinish(true) : act(async () => {
