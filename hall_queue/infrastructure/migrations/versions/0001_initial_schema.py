@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
+
 
 revision = '0001'
 down_revision = None
@@ -45,9 +47,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'matter', 'day', 'time', name='uq_appointment_capacity')
     )
-    with op.batch_alter_table('appointment_capacities', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_appointment_capacities_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('appointment_capacities', 'hall_id')
     op.create_table('appointment_settings',
     sa.Column('hall_id', sa.Integer(), nullable=False),
     sa.Column('slot_minutes', sa.Integer(), nullable=False),
@@ -75,9 +75,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'matter', 'slot_start', name='uq_appointment_slot')
     )
-    with op.batch_alter_table('appointment_slots', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_appointment_slots_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('appointment_slots', 'hall_id')
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=True),
@@ -94,9 +92,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('chain_seq')
     )
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_events_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('audit_events', 'hall_id')
     op.create_table('holidays',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -108,9 +104,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'day', name='uq_holiday_day')
     )
-    with op.batch_alter_table('holidays', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_holidays_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('holidays', 'hall_id')
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -128,10 +122,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedup_key')
     )
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notifications_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('notifications', ('ix_notification_due', 'status', 'next_attempt_at'), 'hall_id')
     op.create_table('queues',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -143,9 +134,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'prefix')
     )
-    with op.batch_alter_table('queues', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_queues_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('queues', 'hall_id')
     op.create_table('service_categories',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -156,9 +145,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'code')
     )
-    with op.batch_alter_table('service_categories', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_service_categories_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('service_categories', 'hall_id')
     op.create_table('staff',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=True),
@@ -172,9 +159,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
-    with op.batch_alter_table('staff', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_staff_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('staff', 'hall_id')
     op.create_table('bundles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -188,9 +173,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'code')
     )
-    with op.batch_alter_table('bundles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_bundles_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('bundles', 'hall_id')
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
@@ -201,10 +184,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
-        batch_op.create_index('ix_login_ip_at', ['ip', 'at'], unique=False)
-        batch_op.create_index('ix_login_user_at', ['username', 'at'], unique=False)
-
+    create_indexes('login_attempts', ('ix_login_ip_at', 'ip', 'at'), ('ix_login_user_at', 'username', 'at'))
     op.create_table('notices',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -218,9 +198,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('notices', schema=None) as batch_op:
-        batch_op.create_index('ix_notice_active', ['hall_id', 'active'], unique=False)
-
+    create_indexes('notices', ('ix_notice_active', 'hall_id', 'active'))
     op.create_table('service_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -241,9 +219,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'code')
     )
-    with op.batch_alter_table('service_items', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_service_items_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('service_items', 'hall_id')
     op.create_table('ticket_counters',
     sa.Column('queue_id', sa.Integer(), nullable=False),
     sa.Column('service_day', sa.Date(), nullable=False),
@@ -279,9 +255,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'number')
     )
-    with op.batch_alter_table('windows', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_windows_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('windows', 'hall_id')
     op.create_table('access_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=True),
@@ -299,9 +273,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
     )
-    with op.batch_alter_table('access_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_access_tokens_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('access_tokens', 'hall_id')
     op.create_table('alerts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -315,9 +287,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_alerts_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('alerts', 'hall_id')
     op.create_table('bundle_items',
     sa.Column('bundle_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -370,11 +340,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('hall_id', 'filed_day', 'seq', name='uq_complaint_seq'),
     sa.UniqueConstraint('hall_id', 'number', name='uq_complaint_number')
     )
-    with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_complaints_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaints_number'), ['number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaints_source_hash'), ['source_hash'], unique=False)
-
+    create_indexes('complaints', 'hall_id', 'number', 'source_hash')
     op.create_table('post_intervals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -388,10 +354,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('post_intervals', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_post_intervals_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_post_intervals_window_id'), ['window_id'], unique=False)
-
+    create_indexes('post_intervals', 'hall_id', 'window_id')
     op.create_table('queue_items',
     sa.Column('queue_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -453,15 +416,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('hall_id', 'idempotency_key', name='uq_ticket_idempotency'),
     sa.UniqueConstraint('number_queue_id', 'service_day', 'seq', 'leg', name='uq_ticket_number')
     )
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_ticket_calling', ['queue_id', 'status', 'queue_key'], unique=False)
-        batch_op.create_index('ix_ticket_done', ['queue_id', 'status', 'finished_at'], unique=False)
-        batch_op.create_index('ix_ticket_head', ['queue_id', 'status', 'priority_class', 'queue_key', 'id'], unique=False)
-        batch_op.create_index('ix_ticket_slot', ['queue_id', 'status', 'priority_class', 'slot_start'], unique=False)
-        batch_op.create_index('ix_ticket_target', ['target_window_id', 'status'], unique=False)
-        batch_op.create_index('ix_ticket_window', ['window_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tickets_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tickets_id_hash'), ['id_hash'], unique=False)
+    create_indexes('tickets', ('ix_ticket_calling', 'queue_id', 'status', 'queue_key'),
+                   ('ix_ticket_done', 'queue_id', 'status', 'finished_at'),
+                   ('ix_ticket_head', 'queue_id', 'status', 'priority_class', 'queue_key', 'id'),
+                   ('ix_ticket_slot', 'queue_id', 'status', 'priority_class', 'slot_start'),
+                   ('ix_ticket_target', 'target_window_id', 'status'), ('ix_ticket_window', 'window_id', 'status'),
+                   'hall_id', 'id_hash')
 
     op.create_table('window_queues',
     sa.Column('window_id', sa.Integer(), nullable=False),
@@ -504,10 +464,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'code', name='uq_appointment_code')
     )
-    with op.batch_alter_table('appointments', schema=None) as batch_op:
-        batch_op.create_index('ix_appointment_person', ['hall_id', 'id_hash', 'status'], unique=False)
-        batch_op.create_index('ix_appointment_slot', ['hall_id', 'slot_start'], unique=False)
-        batch_op.create_index(batch_op.f('ix_appointments_hall_id'), ['hall_id'], unique=False)
+    create_indexes('appointments', ('ix_appointment_person', 'hall_id', 'id_hash', 'status'),
+                   ('ix_appointment_slot', 'hall_id', 'slot_start'), 'hall_id')
 
     op.create_table('device_statuses',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -524,9 +482,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_id', 'device', name='uq_device_status')
     )
-    with op.batch_alter_table('device_statuses', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_device_statuses_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('device_statuses', 'hall_id')
     op.create_table('ratings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -546,10 +502,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('ticket_id', name='uq_rating_ticket')
     )
-    with op.batch_alter_table('ratings', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ratings_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ratings_window_id'), ['window_id'], unique=False)
-
+    create_indexes('ratings', 'hall_id', 'window_id')
     op.create_table('ticket_attachments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -570,10 +523,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('ticket_id', 'position', name='uq_attachment_position')
     )
-    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ticket_attachments_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_attachments_ticket_id'), ['ticket_id'], unique=False)
-
+    create_indexes('ticket_attachments', 'hall_id', 'ticket_id')
     op.create_table('ticket_items',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -599,9 +549,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ),
     sa.PrimaryKeyConstraint('hall_id', 'item_id', 'id_hash')
     )
-    with op.batch_alter_table('appointment_claims', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_appointment_claims_appointment_id'), ['appointment_id'], unique=False)
-
+    create_indexes('appointment_claims', 'appointment_id')
     op.create_table('rectifications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -630,132 +578,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('rating_id', name='uq_rectification_rating')
     )
-    with op.batch_alter_table('rectifications', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_rectifications_hall_id'), ['hall_id'], unique=False)
+    create_indexes('rectifications', 'hall_id')
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('rectifications', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_rectifications_hall_id'))
-
-    op.drop_table('rectifications')
-    with op.batch_alter_table('appointment_claims', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_appointment_claims_appointment_id'))
-
-    op.drop_table('appointment_claims')
-    op.drop_table('walk_in_seats')
-    op.drop_table('ticket_items')
-    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ticket_attachments_ticket_id'))
-        batch_op.drop_index(batch_op.f('ix_ticket_attachments_hall_id'))
-
-    op.drop_table('ticket_attachments')
-    with op.batch_alter_table('ratings', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ratings_window_id'))
-        batch_op.drop_index(batch_op.f('ix_ratings_hall_id'))
-
-    op.drop_table('ratings')
-    with op.batch_alter_table('device_statuses', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_device_statuses_hall_id'))
-
-    op.drop_table('device_statuses')
-    with op.batch_alter_table('appointments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_appointments_hall_id'))
-        batch_op.drop_index('ix_appointment_slot')
-        batch_op.drop_index('ix_appointment_person')
-
-    op.drop_table('appointments')
-    op.drop_table('window_queues')
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tickets_id_hash'))
-        batch_op.drop_index(batch_op.f('ix_tickets_hall_id'))
-        batch_op.drop_index('ix_ticket_window')
-        batch_op.drop_index('ix_ticket_target')
-        batch_op.drop_index('ix_ticket_slot')
-        batch_op.drop_index('ix_ticket_head')
-        batch_op.drop_index('ix_ticket_done')
-        batch_op.drop_index('ix_ticket_calling')
-
-    op.drop_table('tickets')
-    op.drop_table('queue_items')
-    with op.batch_alter_table('post_intervals', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_post_intervals_window_id'))
-        batch_op.drop_index(batch_op.f('ix_post_intervals_hall_id'))
-
-    op.drop_table('post_intervals')
-    with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_complaints_source_hash'))
-        batch_op.drop_index(batch_op.f('ix_complaints_number'))
-        batch_op.drop_index(batch_op.f('ix_complaints_hall_id'))
-
-    op.drop_table('complaints')
-    op.drop_table('bundle_items')
-    with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_alerts_hall_id'))
-
-    op.drop_table('alerts')
-    with op.batch_alter_table('access_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_access_tokens_hall_id'))
-
-    op.drop_table('access_tokens')
-    with op.batch_alter_table('windows', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_windows_hall_id'))
-
-    op.drop_table('windows')
-    op.drop_table('ticket_counters')
-    with op.batch_alter_table('service_items', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_items_hall_id'))
-
-    op.drop_table('service_items')
-    with op.batch_alter_table('notices', schema=None) as batch_op:
-        batch_op.drop_index('ix_notice_active')
-
-    op.drop_table('notices')
-    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
-        batch_op.drop_index('ix_login_user_at')
-        batch_op.drop_index('ix_login_ip_at')
-
-    op.drop_table('login_attempts')
-    with op.batch_alter_table('bundles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_bundles_hall_id'))
-
-    op.drop_table('bundles')
-    with op.batch_alter_table('staff', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_staff_hall_id'))
-
-    op.drop_table('staff')
-    with op.batch_alter_table('service_categories', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_categories_hall_id'))
-
-    op.drop_table('service_categories')
-    with op.batch_alter_table('queues', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_queues_hall_id'))
-
-    op.drop_table('queues')
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notifications_hall_id'))
-        batch_op.drop_index('ix_notification_due')
-
-    op.drop_table('notifications')
-    with op.batch_alter_table('holidays', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_holidays_hall_id'))
-
-    op.drop_table('holidays')
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_events_hall_id'))
-
-    op.drop_table('audit_events')
-    with op.batch_alter_table('appointment_slots', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_appointment_slots_hall_id'))
-
-    op.drop_table('appointment_slots')
-    op.drop_table('appointment_settings')
-    with op.batch_alter_table('appointment_capacities', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_appointment_capacities_hall_id'))
-
-    op.drop_table('appointment_capacities')
-    op.drop_table('halls')
+    drop_tables('rectifications', 'appointment_claims', 'walk_in_seats', 'ticket_items', 'ticket_attachments',
+                'ratings', 'device_statuses', 'appointments', 'window_queues', 'tickets', 'queue_items',
+                'post_intervals', 'complaints', 'bundle_items', 'alerts', 'access_tokens', 'windows',
+                'ticket_counters', 'service_items', 'notices', 'login_attempts', 'bundles', 'staff',
+                'service_categories', 'queues', 'notifications', 'holidays', 'audit_events', 'appointment_slots',
+                'appointment_settings', 'appointment_capacities', 'halls')
     # ### end Alembic commands ###

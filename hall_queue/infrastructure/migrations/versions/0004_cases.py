@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
+
 
 revision = '0004_cases'
 down_revision = '0003_item_english_names'
@@ -42,9 +44,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'code', name='uq_department_code')
     )
-    with op.batch_alter_table('departments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_departments_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('departments', 'hall_id')
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -104,13 +104,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('hall_id', 'year', 'seq', 'part', name='uq_case_seq'),
     sa.UniqueConstraint('lookup_hash', name='uq_case_lookup')
     )
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index('ix_case_department', ['hall_id', 'department_id', 'state'], unique=False)
-        batch_op.create_index('ix_case_person', ['hall_id', 'id_hash'], unique=False)
-        batch_op.create_index('ix_case_state_due', ['hall_id', 'state', 'due_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_parent_id'), ['parent_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_pickup_ticket_id'), ['pickup_ticket_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_ticket_id'), ['ticket_id'], unique=False)
+    create_indexes('cases', ('ix_case_department', 'hall_id', 'department_id', 'state'),
+                   ('ix_case_person', 'hall_id', 'id_hash'), ('ix_case_state_due', 'hall_id', 'state', 'due_on'),
+                   'parent_id', 'pickup_ticket_id', 'ticket_id')
 
     op.create_table('idempotent_replies',
     sa.Column('token_id', sa.Integer(), nullable=False),
@@ -140,11 +136,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('hall_id', 'number', name='uq_case_document_number')
     )
-    with op.batch_alter_table('case_documents', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_case_documents_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_documents_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_documents_ticket_id'), ['ticket_id'], unique=False)
-
+    create_indexes('case_documents', 'case_id', 'hall_id', 'ticket_id')
     op.create_table('case_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -161,10 +153,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.create_index('ix_case_event_case', ['case_id', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_events_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('case_events', ('ix_case_event_case', 'case_id', 'id'), 'hall_id')
     op.create_table('case_handovers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -186,9 +175,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', name='uq_case_handover')
     )
-    with op.batch_alter_table('case_handovers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_case_handovers_hall_id'), ['hall_id'], unique=False)
-
+    create_indexes('case_handovers', 'hall_id')
     op.create_table('deferred_materials',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -206,10 +193,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('deferred_materials', schema=None) as batch_op:
-        batch_op.create_index('ix_deferred_due', ['hall_id', 'state', 'due_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deferred_materials_case_id'), ['case_id'], unique=False)
-
+    create_indexes('deferred_materials', ('ix_deferred_due', 'hall_id', 'state', 'due_on'), 'case_id')
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('hall_id', sa.Integer(), nullable=False),
@@ -229,9 +213,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('event_id')
     )
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_webhook_deliveries_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index('ix_webhook_due', ['status', 'next_attempt_at'], unique=False)
+    create_indexes('webhook_deliveries', 'hall_id', ('ix_webhook_due', 'status', 'next_attempt_at'))
 
     with op.batch_alter_table('bundle_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('blocking', sa.Boolean(), nullable=False, server_default=sa.true()))
@@ -263,44 +245,5 @@ def downgrade() -> None:
     with op.batch_alter_table('bundle_items', schema=None) as batch_op:
         batch_op.drop_column('blocking')
 
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_webhook_due')
-        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_hall_id'))
-
-    op.drop_table('webhook_deliveries')
-    with op.batch_alter_table('deferred_materials', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_deferred_materials_case_id'))
-        batch_op.drop_index('ix_deferred_due')
-
-    op.drop_table('deferred_materials')
-    with op.batch_alter_table('case_handovers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_handovers_hall_id'))
-
-    op.drop_table('case_handovers')
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_events_hall_id'))
-        batch_op.drop_index('ix_case_event_case')
-
-    op.drop_table('case_events')
-    with op.batch_alter_table('case_documents', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_documents_ticket_id'))
-        batch_op.drop_index(batch_op.f('ix_case_documents_hall_id'))
-        batch_op.drop_index(batch_op.f('ix_case_documents_case_id'))
-
-    op.drop_table('case_documents')
-    op.drop_table('idempotent_replies')
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_cases_ticket_id'))
-        batch_op.drop_index(batch_op.f('ix_cases_pickup_ticket_id'))
-        batch_op.drop_index(batch_op.f('ix_cases_parent_id'))
-        batch_op.drop_index('ix_case_state_due')
-        batch_op.drop_index('ix_case_person')
-        batch_op.drop_index('ix_case_department')
-
-    op.drop_table('cases')
-    with op.batch_alter_table('departments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_departments_hall_id'))
-
-    op.drop_table('departments')
-    op.drop_table('case_settings')
-    op.drop_table('case_counters')
+    drop_tables('webhook_deliveries', 'deferred_materials', 'case_handovers', 'case_events', 'case_documents',
+                'idempotent_replies', 'cases', 'departments', 'case_settings', 'case_counters')

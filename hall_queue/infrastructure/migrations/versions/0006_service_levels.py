@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
+
 revision = '0006_service_levels'
 down_revision = '0010_floor_staff'
 branch_labels = None
@@ -55,14 +57,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['clerk_id'], ['staff.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('idle_intervals') as batch:
-        batch.create_index('ix_idle_intervals_hall_id', ['hall_id'])
-        batch.create_index('ix_idle_window_open', ['window_id', 'ended_at'])
+    create_indexes('idle_intervals', 'hall_id', ('ix_idle_window_open', 'window_id', 'ended_at'))
 
 
 def downgrade() -> None:
-    op.drop_table('idle_intervals')
-    op.drop_table('id_ticket_counts')
+    drop_tables('idle_intervals', 'id_ticket_counts')
     with op.batch_alter_table('alerts') as batch:
         batch.drop_constraint('fk_alerts_acknowledged_by', type_='foreignkey')
         batch.drop_column('acknowledged_by_id')

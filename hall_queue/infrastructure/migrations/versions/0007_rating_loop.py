@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
+
 revision = '0007_rating_loop'
 down_revision = '0009_floor_visitor'
 branch_labels = None
@@ -50,8 +52,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('rating_id', name='uq_rating_appeal')
     )
-    with op.batch_alter_table('rating_appeals') as batch:
-        batch.create_index(batch.f('ix_rating_appeals_hall_id'), ['hall_id'], unique=False)
+    create_indexes('rating_appeals', 'hall_id')
     op.create_table('rating_settings',
     sa.Column('hall_id', sa.Integer(), nullable=False),
     sa.Column('rectify_working_days', sa.Integer(), nullable=False),
@@ -80,8 +81,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', name='uq_callback_case')
     )
-    with op.batch_alter_table('callbacks') as batch:
-        batch.create_index('ix_callback_due', ['hall_id', 'status', 'due_on'], unique=False)
+    create_indexes('callbacks', ('ix_callback_due', 'hall_id', 'status', 'due_on'))
     # One outbox for every channel: case events (the approval system) and ratings (the province).
     with op.batch_alter_table('webhook_deliveries') as batch:
         batch.add_column(sa.Column('channel', sa.String(length=12), nullable=False, server_default='case'))
@@ -104,13 +104,7 @@ def downgrade() -> None:
         batch.drop_column('message_id')
         batch.drop_column('ordering_key')
         batch.drop_column('channel')
-    with op.batch_alter_table('callbacks') as batch:
-        batch.drop_index('ix_callback_due')
-    op.drop_table('callbacks')
-    op.drop_table('rating_settings')
-    with op.batch_alter_table('rating_appeals') as batch:
-        batch.drop_index(batch.f('ix_rating_appeals_hall_id'))
-    op.drop_table('rating_appeals')
+    drop_tables('callbacks', 'rating_settings', 'rating_appeals')
     with op.batch_alter_table('rectifications') as batch:
         batch.drop_column('reopened')
         batch.drop_column('rater_answered_at')

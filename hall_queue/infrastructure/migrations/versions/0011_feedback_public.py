@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from hall_queue.infrastructure.migrations.schema_ops import create_indexes
+
 revision = '0011_feedback_public'
 down_revision = '0006_service_levels'
 branch_labels = None
@@ -36,13 +38,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source', 'source_id', name='uq_withheld_measure')
     )
-    with op.batch_alter_table('withheld_measures') as batch:
-        batch.create_index(batch.f('ix_withheld_measures_hall_id'), ['hall_id'], unique=False)
+    create_indexes('withheld_measures', 'hall_id')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('withheld_measures') as batch:
-        batch.drop_index(batch.f('ix_withheld_measures_hall_id'))
     op.drop_table('withheld_measures')
     with op.batch_alter_table('consultations') as batch:
         batch.drop_index(batch.f('ix_consultations_device_hash'))

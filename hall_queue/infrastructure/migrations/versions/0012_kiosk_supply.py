@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
+
 revision = '0012_kiosk_supply'
 down_revision = '0011_feedback_public'
 branch_labels = None
@@ -38,10 +40,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', 'position', name='uq_case_attachment_position')
     )
-    with op.batch_alter_table('case_attachments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_case_attachments_hall_id'), ['hall_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_attachments_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_attachments_material_id'), ['material_id'], unique=False)
+    create_indexes('case_attachments', 'hall_id', 'case_id', 'material_id')
     op.create_table('lookup_hits',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('scope', sa.String(length=10), nullable=False),
@@ -49,16 +48,8 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('lookup_hits', schema=None) as batch_op:
-        batch_op.create_index('ix_lookup_hit_key_at', ['scope', 'key', 'at'], unique=False)
+    create_indexes('lookup_hits', ('ix_lookup_hit_key_at', 'scope', 'key', 'at'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('lookup_hits', schema=None) as batch_op:
-        batch_op.drop_index('ix_lookup_hit_key_at')
-    op.drop_table('lookup_hits')
-    with op.batch_alter_table('case_attachments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_attachments_material_id'))
-        batch_op.drop_index(batch_op.f('ix_case_attachments_case_id'))
-        batch_op.drop_index(batch_op.f('ix_case_attachments_hall_id'))
-    op.drop_table('case_attachments')
+    drop_tables('lookup_hits', 'case_attachments')
