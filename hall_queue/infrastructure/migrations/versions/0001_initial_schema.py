@@ -11,7 +11,6 @@ from alembic import op
 
 from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None

@@ -11,7 +11,6 @@ from alembic import op
 
 from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
 
-
 revision = '0004_cases'
 down_revision = '0003_item_english_names'
 branch_labels = None
