@@ -145,6 +145,15 @@ def _after(session: Session, case: Case, action: str, *, actor: Actor, now: date
     return events
 
 
+def _sync_bundle(session: Session, case: Case, *, actor: Actor, now: datetime) -> list[DomainEvent]:
+    """Re-place the bundle ``case`` heads, or the bundle it belongs to; nothing for a lone case."""
+    if case.children:
+        return sync_parent(session, case, actor=actor, now=now)
+    if case.parent_id is not None:
+        return sync_parent(session, session.get(Case, case.parent_id), actor=actor, now=now)
+    return []
+
+
 def act(session: Session, case_id: int, action: str, *, actor: Actor, now: datetime, note: str = "",
         **kw: Any) -> tuple[Case, list[DomainEvent]]:
     """Take one named action on a case (the API's single door); return the case and the events."""
@@ -180,11 +189,7 @@ def dispatch(session: Session, case: Case, *, actor: Actor, now: datetime, note:
                                  code="department_required")
         _step(session, c, "dispatch", actor=actor, now=now, note=note, detail={"department_id": c.department_id})
         events.append(_changed(c, "dispatch"))
-    if case.children:
-        events += sync_parent(session, case, actor=actor, now=now)
-    elif case.parent_id is not None:
-        events += sync_parent(session, session.get(Case, case.parent_id), actor=actor, now=now)
-    return events
+    return events + _sync_bundle(session, case, actor=actor, now=now)
 
 
 def take(session: Session, case: Case, *, actor: Actor, now: datetime, note: str = "") -> list[DomainEvent]:
@@ -336,11 +341,7 @@ def hand_over(session: Session, case: Case, *, actor: Actor, now: datetime, note
         events.append(_changed(c, "hand_over"))
     if method == "pickup":  # one trip to collect, counted once on the case the applicant applied for
         case.visits += 1
-    if case.children:
-        events += sync_parent(session, case, actor=actor, now=now)
-    elif case.parent_id is not None:
-        events += sync_parent(session, session.get(Case, case.parent_id), actor=actor, now=now)
-    return events
+    return events + _sync_bundle(session, case, actor=actor, now=now)
 
 
 def close(session: Session, case: Case, *, actor: Actor, now: datetime, note: str = "") -> list[DomainEvent]:
@@ -354,11 +355,7 @@ def close(session: Session, case: Case, *, actor: Actor, now: datetime, note: st
         _step(session, c, "close", actor=actor, now=now, note=note)
         c.closed_at = now
         events.append(_changed(c, "close"))
-    if case.children:
-        events += sync_parent(session, case, actor=actor, now=now)
-    elif case.parent_id is not None:
-        events += sync_parent(session, session.get(Case, case.parent_id), actor=actor, now=now)
-    return events
+    return events + _sync_bundle(session, case, actor=actor, now=now)
 
 
 _ACTIONS = {"dispatch": dispatch, "take": take, "request_supplement": request_supplement,
