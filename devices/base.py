@@ -5,11 +5,13 @@ tickets or halls (STYLE rules 8-10, 13).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 HealthState = Literal["online", "offline", "fault"]
+T = TypeVar("T")
 
 
 class DeviceError(Exception):
@@ -68,15 +70,25 @@ class DeviceURL:
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         return cls(raw=url, scheme=parts.scheme.lower(), netloc=parts.netloc, path=parts.path, query=query)
 
-    def int_param(self, key: str, default: int) -> int:
-        """Read an integer query parameter.
+    def int_param(self, key: str, default: int, *, base: int = 10) -> int:
+        """Read an integer query parameter; ``base=0`` also takes ``0x82`` and ``0o17``.
 
         :raises UnsupportedDeviceURL: when the value is not an integer.
         """
+        return self._param(key, default, lambda value: int(value, base), "an integer")
+
+    def float_param(self, key: str, default: float) -> float:
+        """Read a number query parameter.
+
+        :raises UnsupportedDeviceURL: when the value is not a number.
+        """
+        return self._param(key, default, float, "a number")
+
+    def _param(self, key: str, default: T, parse: Callable[[str], T], what: str) -> T:
         value = self.query.get(key)
         if value in (None, ""):
             return default
         try:
-            return int(value)
+            return parse(value)
         except ValueError as e:
-            raise UnsupportedDeviceURL(f"{key}={value!r} is not an integer in {self.raw!r}") from e
+            raise UnsupportedDeviceURL(f"{key}={value!r} is not {what} in {self.raw!r}") from e

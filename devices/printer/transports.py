@@ -178,26 +178,6 @@ class FileTransport(EscposTransport):
         return None
 
 
-def _float_param(url: DeviceURL, key: str, default: float) -> float:
-    value = url.query.get(key)
-    if value in (None, ""):
-        return default
-    try:
-        return float(value)
-    except ValueError as e:
-        raise UnsupportedDeviceURL(f"{key}={value!r} is not a number in {url.raw!r}") from e
-
-
-def _int_any_base(url: DeviceURL, key: str, default: int) -> int:
-    value = url.query.get(key)
-    if value in (None, ""):
-        return default
-    try:
-        return int(value, 0)
-    except ValueError as e:
-        raise UnsupportedDeviceURL(f"{key}={value!r} is not an integer in {url.raw!r}") from e
-
-
 def _hex_id(text: str, url: DeviceURL) -> int:
     try:
         return int(text, 16)
@@ -212,8 +192,8 @@ def open_transport(url: DeviceURL) -> EscposTransport:
     :raises UnsupportedDeviceURL: for another scheme or malformed parameters.
     :raises PrinterUnavailable: when the device cannot be opened.
     """
-    status_timeout = _float_param(url, "status_timeout", DEFAULT_STATUS_TIMEOUT)
-    io_timeout = _float_param(url, "timeout", DEFAULT_IO_TIMEOUT)
+    status_timeout = url.float_param("status_timeout", DEFAULT_STATUS_TIMEOUT)
+    io_timeout = url.float_param("timeout", DEFAULT_IO_TIMEOUT)
     if url.scheme == "escpos-net":
         parts = urlsplit(url.raw)
         try:
@@ -254,8 +234,8 @@ def open_transport(url: DeviceURL) -> EscposTransport:
             raise PrinterUnavailable("escpos-usb needs the pyusb package (and libusb)")
         driver = Usb(idVendor=vendor, idProduct=product,
                      timeout=int(io_timeout * 1000),
-                     in_ep=_int_any_base(url, "in_ep", 0x82),
-                     out_ep=_int_any_base(url, "out_ep", 0x01))
+                     in_ep=url.int_param("in_ep", 0x82, base=0),
+                     out_ep=url.int_param("out_ep", 0x01, base=0))
         return UsbTransport(driver, f"usb {vid}:{pid}", status_timeout)
     if url.scheme == "escpos-file":
         from escpos.printer import File

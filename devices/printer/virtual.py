@@ -203,6 +203,13 @@ class _Interpreter:
     def _byte(self, what: str) -> int:
         return self._take(1, what)[0]
 
+    def _skip(self, prefix: str, cmd: int, lengths: dict[int, int]) -> None:
+        """Pass over a command that does not change the page (its parameter bytes too); warn on an unknown one."""
+        if cmd in lengths:
+            self._take(lengths[cmd], f"{prefix} {chr(cmd)}")
+        else:
+            self._warn(f"unknown command {prefix} 0x{cmd:02x}")
+
     def _warn(self, message: str) -> None:
         if len(self.out.warnings) < 100:  # a garbage stream must not grow an endless list
             self.out.warnings.append(f"byte {self.i}: {message}")
@@ -311,10 +318,8 @@ class _Interpreter:
             for _ in range(33):  # up to 32 tab stops, NUL-terminated
                 if self._byte("ESC D") == 0:
                     break
-        elif cmd in _ESC_SKIP:
-            self._take(_ESC_SKIP[cmd], f"ESC {chr(cmd)}")
         else:
-            self._warn(f"unknown command ESC 0x{cmd:02x}")
+            self._skip("ESC", cmd, _ESC_SKIP)
 
     def _gs(self) -> None:
         cmd = self._byte("GS command")
@@ -362,10 +367,8 @@ class _Interpreter:
             x, y = self._take(2, "GS *")
             self._take(x * y * 8, "GS * data")
             self._warn("downloaded bit image not rendered")
-        elif cmd in _GS_SKIP:
-            self._take(_GS_SKIP[cmd], f"GS {chr(cmd)}")
         else:
-            self._warn(f"unknown command GS 0x{cmd:02x}")
+            self._skip("GS", cmd, _GS_SKIP)
 
     def _fs(self) -> None:
         cmd = self._byte("FS command")
@@ -379,10 +382,8 @@ class _Interpreter:
         elif cmd == ord("p"):
             self._take(2, "FS p")
             self._warn("NV bit image not rendered")
-        elif cmd in _FS_SKIP:
-            self._take(_FS_SKIP[cmd], f"FS {chr(cmd)}")
         else:
-            self._warn(f"unknown command FS 0x{cmd:02x}")
+            self._skip("FS", cmd, _FS_SKIP)
 
     def _dle(self) -> None:
         nxt = self.data[self.i:self.i + 1]
