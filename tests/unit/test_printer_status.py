@@ -67,26 +67,19 @@ def test_cover_open_wins_over_paper_out():
     assert decode_status(answers(n2=b"\x36", n4=b"\x7e")).state == PrinterState.COVER_OPEN
 
 
-def test_query_stops_after_a_silent_first_query():
-    asked = []
+@pytest.mark.parametrize(("answer", "state", "asked"), [
+    (None, PrinterState.NO_ANSWER, [1]),  # a silent first query: the printer is not there, ask no more
+    (OK, PrinterState.ONLINE, [1, 2, 3, 4]),
+])
+def test_query_asks_until_silence(answer, state, asked):
+    queries = []
 
     def ask(n):
-        asked.append(n)
-        return None
+        queries.append(n)
+        return answer
 
-    assert query_status(ask).state == PrinterState.NO_ANSWER
-    assert asked == [1]
-
-
-def test_query_asks_all_four():
-    asked = []
-
-    def ask(n):
-        asked.append(n)
-        return OK
-
-    assert query_status(ask).state == PrinterState.ONLINE
-    assert asked == [1, 2, 3, 4]
+    assert query_status(ask).state == state
+    assert queries == asked
 
 
 @pytest.mark.parametrize(("given", "error"), [
