@@ -27,7 +27,6 @@ import multiprocessing as mp
 import os
 import queue
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 import requests
 import socketio
 
-from bench.harness import pg_admin
+from bench.harness import ServerProcess, free_port, pg_admin
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
@@ -54,54 +53,18 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def _free_port() -> int:
-    import socket as _socket
-
-    with _socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A real ``onevisit run`` process on its own instance directory."""
+class Server(ServerProcess):
+    """A real ``onevisit run`` process on its own instance directory, deaf to the caller's database and queue."""
 
     def __init__(self, instance: Path, port: int, env: dict[str, str] | None = None,
                  extra_args: tuple[str, ...] = ()) -> None:
-        self.instance, self.port, self.extra_args = instance, port, extra_args
-        self.env = {**os.environ, "ONEVISIT_INSTANCE": str(instance)}
-        self.env.pop("DATABASE_URL", None)
-        self.env.pop("SOCKETIO_MESSAGE_QUEUE", None)
-        self.env.update(env or {})
-        self.proc: subprocess.Popen | None = None
-        self.url = f"http://127.0.0.1:{port}"
+        super().__init__(instance, env=env, port=port, args=extra_args)
+        for key in ("DATABASE_URL", "SOCKETIO_MESSAGE_QUEUE"):
+            if key not in (env or {}):
+                self.env.pop(key, None)
 
-    def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", *args], env=self.env, check=True,
-                       capture_output=True, text=True, timeout=120)
-
-    def start(self) -> None:
-        with open(self.instance / f"server-{self.port}.log", "ab") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen([sys.executable, "-m", "hall_queue.entrypoints.cli", "run", "--port", str(self.port),
-                                          *self.extra_args],
-                                         env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + (self.instance / f"server-{self.port}.log").read_text()[-2000:])
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+    def start(self, timeout: float = 60.0) -> Server:
+        return super().start(timeout)
 
 
 def _prepare(server: Server, url: str | None = None) -> tuple[int, str, str]:
@@ -272,9 +235,9 @@ def run(clients: int, calls: int, procs: int, redis_url: str | None = None, dev:
         db_url = _pg_url() or f"sqlite:///{instance / 'onevisit.db'}"
         env = {"DATABASE_URL": db_url, "SOCKETIO_MESSAGE_QUEUE": redis_url,
                "SOCKETIO_CHANNEL": f"onevisit-fanout-{uuid.uuid4().hex[:8]}"}
-        servers = [Server(instance, _free_port(), env, extra), Server(instance, _free_port(), env, ("--no-duties",) + extra)]
+        servers = [Server(instance, free_port(), env, extra), Server(instance, free_port(), env, ("--no-duties",) + extra)]
     else:
-        servers = [Server(instance, _free_port(), extra_args=extra)]
+        servers = [Server(instance, free_port(), extra_args=extra)]
     server = servers[-1]  # the clerk and the kiosk talk to the last process
     hall_id, kiosk, screen = _prepare(server, db_url)
     for srv in servers:

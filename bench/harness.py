@@ -37,6 +37,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers_health(url: str) -> bool:
+    """Tell whether the server at ``url`` answers ``GET /healthz`` with success within a second."""
+    try:
+        return requests.get(url + "/healthz", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
 class ServerProcess:
     def __init__(self, instance: Path, *, env: dict[str, str] | None = None, port: int | None = None,
                  args: tuple[str, ...] = ()) -> None:
@@ -64,11 +72,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                time.sleep(0.1)
+            if answers_health(self.url):
+                return self
+            time.sleep(0.1)
         raise RuntimeError("server did not start in time")
 
     def kill(self) -> None:

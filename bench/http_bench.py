@@ -40,7 +40,7 @@ from pathlib import Path
 
 import requests
 
-from bench.harness import ServerProcess, pg_admin, postgres_available
+from bench.harness import ServerProcess, answers_health, pg_admin, postgres_available
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
@@ -212,12 +212,8 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
         bases = [f"http://127.0.0.1:{server.port + i}" for i in range(workers)]
         for b in bases[1:]:
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(b + "/healthz", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.2)
+            while time.monotonic() < deadline and not answers_health(b):
+                time.sleep(0.2)
         item = requests.get(f"{base}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"][0]["id"]
         for _ in range(20):  # warm up connections, caches and the SQLite page cache
             requests.get(base + "/healthz", timeout=10)
