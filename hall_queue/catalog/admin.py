@@ -295,6 +295,14 @@ def _refuse_when_used(session: Session, what: str, refs: dict[str, Any], advice:
         raise in_use(f"{what} is used by {parts}; {advice}")
 
 
+def _saved(session: Session, row: Any, kind: str, *, now: datetime, actor: Actor, **detail: Any) -> Any:
+    """Flush a created or changed configuration row and leave ``config.<kind>.save`` in the audit log; return it."""
+    session.flush()
+    audit.record(session, actor=actor, action=f"config.{kind}.save", at=now, hall_id=row.hall_id,
+                 **{f"{kind}_id": row.id}, **detail)
+    return row
+
+
 def _delete_recorded(session: Session, row: Any, kind: str, *, now: datetime, actor: Actor, **detail: Any) -> None:
     """Delete a configuration row, leaving ``config.<kind>.delete`` in the audit log (004 §8.4)."""
     audit.record(session, actor=actor, action=f"config.{kind}.delete", at=now, hall_id=row.hall_id,
@@ -363,10 +371,7 @@ def save_category(session: Session, hall: Hall, changes: dict[str, Any], *, cate
         category = ServiceCategory(hall_id=hall.id)
         session.add(category)
     category.code, category.name, category.sort = spec.code, spec.name, spec.sort
-    session.flush()
-    audit.record(session, actor=actor, action="config.category.save", at=now, hall_id=hall.id,
-                 category_id=category.id, code=spec.code)
-    return category
+    return _saved(session, category, "category", now=now, actor=actor, code=spec.code)
 
 
 def delete_category(session: Session, category: ServiceCategory, *, now: datetime, actor: Actor) -> None:
@@ -438,10 +443,7 @@ def save_item(session: Session, hall: Hall, changes: dict[str, Any], *, item: Se
         item = ServiceItem(hall_id=hall.id)
         session.add(item)
     _apply_item(session, hall, item, spec)
-    session.flush()
-    audit.record(session, actor=actor, action="config.item.save", at=now, hall_id=hall.id, item_id=item.id,
-                 code=item.code, fields=sorted(changes))
-    return item
+    return _saved(session, item, "item", now=now, actor=actor, code=item.code, fields=sorted(changes))
 
 
 def delete_item(session: Session, item: ServiceItem, *, now: datetime, actor: Actor) -> None:
@@ -480,9 +482,7 @@ def save_bundle(session: Session, hall: Hall, changes: dict[str, Any], *, bundle
         session.add(BundleItem(bundle_id=bundle.id, item_id=item.id, position=pos))
     session.flush()
     session.expire(bundle, ["items"])
-    audit.record(session, actor=actor, action="config.bundle.save", at=now, hall_id=hall.id, bundle_id=bundle.id,
-                 code=bundle.code, fields=sorted(changes))
-    return bundle
+    return _saved(session, bundle, "bundle", now=now, actor=actor, code=bundle.code, fields=sorted(changes))
 
 
 def delete_bundle(session: Session, bundle: Bundle, *, now: datetime, actor: Actor) -> None:
@@ -518,10 +518,7 @@ def save_queue(session: Session, hall: Hall, changes: dict[str, Any], *, queue: 
     for key in V.QUEUE_SERVICE_LEVEL_TARGETS:
         setattr(queue, key, getattr(spec, key))
     queue.items = items
-    session.flush()
-    audit.record(session, actor=actor, action="config.queue.save", at=now, hall_id=hall.id, queue_id=queue.id,
-                 prefix=queue.prefix, fields=sorted(changes))
-    return queue
+    return _saved(session, queue, "queue", now=now, actor=actor, prefix=queue.prefix, fields=sorted(changes))
 
 
 def delete_queue(session: Session, queue: Queue, *, now: datetime, actor: Actor) -> None:
