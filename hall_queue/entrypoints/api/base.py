@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.vocabulary import MANAGER_ROLES, STAFF_ROLES
@@ -17,7 +18,7 @@ from hall_queue.access.auth import (
 )
 from hall_queue.domain.errors import Forbidden, NotFound, Unauthorized
 from hall_queue.domain.events import DomainEvent
-from hall_queue.domain.models import Hall
+from hall_queue.domain.models import Hall, Ticket
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api.registry import OPERATIONS, Operation, not_json
 from hall_queue.entrypoints.web_session import SAFE_METHODS, csrf_matches, session_principal
@@ -110,6 +111,14 @@ def get_row(session: Session, model: type, ident: int, what: str, *, hall_of: Ca
     if row is None or (actor is not None and actor.hall_id is not None and hall_id != actor.hall_id):
         raise NotFound(f"{what} {ident} not found")
     return row
+
+
+def get_followed_ticket(session: Session, code: str) -> Ticket:
+    """The ticket whose slip carries this follow code (the QR's secret, at most 64 characters)."""
+    ticket = session.scalar(select(Ticket).where(Ticket.follow_code == code[:64])) if len(code) <= 64 else None
+    if ticket is None:
+        raise NotFound("no ticket with this code")
+    return ticket
 
 
 def get_hall(session: Session, hall_id: int) -> Hall:

@@ -36,6 +36,7 @@ from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import (
     MANAGERS,
     STAFF,
+    get_followed_ticket,
     get_hall,
     get_row,
     now,
@@ -133,13 +134,6 @@ def put_rating_settings(hall_id: int, body: RatingSettingsIn):
 
 # ---------------------------------------------------------------- the phone (slip's QR)
 
-def _slip_ticket(s: Session, code: str) -> Ticket:
-    t = s.scalar(select(Ticket).where(Ticket.follow_code == code[:64])) if len(code) <= 64 else None
-    if t is None:
-        raise NotFound("ticket not found")
-    return t
-
-
 def phone_rating_view(s: Session, slip: Ticket) -> dict:
     """What the phone's rating page shows: legs to rate, and answers awaiting the rater's view."""
     windows = {w.id: w.number for w in s.scalars(select(Window).where(Window.hall_id == slip.hall_id))}
@@ -168,7 +162,7 @@ def phone_rating_view(s: Session, slip: Ticket) -> dict:
            tags=("ratings",))
 def phone_rating(code: str):
     with runtime().db.read() as s:
-        return phone_rating_view(s, _slip_ticket(s, code))
+        return phone_rating_view(s, get_followed_ticket(s, code))
 
 
 @operation("/follow/<code>/rating", "POST", roles=("public",),
@@ -176,7 +170,7 @@ def phone_rating(code: str):
            response=S.Out, status=201, tags=("ratings",))
 def phone_rate(code: str, body: PhoneRatingIn):
     def do(s: Session):
-        rating, events = ratings.rate_from_phone(s, _slip_ticket(s, code), body.ticket_id, score=body.score,
+        rating, events = ratings.rate_from_phone(s, get_followed_ticket(s, code), body.ticket_id, score=body.score,
                                                  reasons=list(body.reasons), comment=body.comment, now=now())
         return ({"id": rating.id, "ticket_id": rating.ticket_id, "score": rating.score}, 201), events
     return write(do)
@@ -187,7 +181,7 @@ def phone_rate(code: str, body: PhoneRatingIn):
            body=PhoneAnswerIn, response=S.Out, tags=("ratings",))
 def phone_rater_answer(code: str, body: PhoneAnswerIn):
     def do(s: Session):
-        slip = _slip_ticket(s, code)
+        slip = get_followed_ticket(s, code)
         case = s.get(Rectification, body.rectification_id)
         if case is None or case.ticket_id not in {t.id for t in ratings.visit_legs(s, slip)}:
             raise NotFound(f"rectification {body.rectification_id} not found")

@@ -16,7 +16,6 @@ from hall_queue.queueing.wait_places import wait_places
 from hall_queue.access.auth import revoke_token
 from hall_queue.catalog.materials import bundle_view, item_view
 from hall_queue.cases.views import cases_of_ticket
-from hall_queue.domain.errors import NotFound
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import AuditEvent, Alert, Bundle, Hall, Queue, ServiceCategory, ServiceItem, Staff, Ticket, Window
 from hall_queue.queueing.presenters import iso, queue_view, ticket_view
@@ -26,8 +25,8 @@ from hall_queue.domain.vocabulary import ELDERLY_AGE
 from hall_queue.floor.snapshots import follow_view, hall_snapshot, newest_leg, window_full_view, window_snapshot
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.web_session import client_ip
-from hall_queue.entrypoints.api.base import (MANAGERS, STAFF, bp, get_hall, get_hall_settings, get_row, now, operation,
-                                             window_device_guard, write)
+from hall_queue.entrypoints.api.base import (MANAGERS, STAFF, bp, get_followed_ticket, get_hall, get_hall_settings,
+                                             get_row, now, operation, window_device_guard, write)
 from hall_queue.entrypoints.api.errors import error_response
 from hall_queue.entrypoints.api.registry import build_openapi
 
@@ -166,9 +165,7 @@ def get_ticket(ticket_id: int):
            response=S.FollowOut, tags=("tickets",))
 def follow(code: str):
     with runtime().db.read() as s:
-        t = s.scalar(select(Ticket).where(Ticket.follow_code == code[:64])) if len(code) <= 64 else None
-        if t is None:
-            raise NotFound("no ticket with this code")
+        t = get_followed_ticket(s, code)
         return follow_view(s, t, now=now())
 
 
@@ -177,9 +174,7 @@ def follow(code: str):
            tags=("tickets",))
 def follow_cancel(code: str):
     def do(s: Session):
-        t = s.scalar(select(Ticket).where(Ticket.follow_code == code[:64])) if len(code) <= 64 else None
-        if t is None:
-            raise NotFound("no ticket with this code")
+        t = get_followed_ticket(s, code)
         t = newest_leg(s, t)
         # The follow code is the slip's secret: holding it is what lets a visitor leave the line.
         events = ticketing.cancel_ticket(s, t, now=now(), actor=Actor(kind="visitor", hall_id=t.hall_id))
@@ -187,42 +182,26 @@ def follow_cancel(code: str):
     return write(do)
 
 
-def _ticket_action(ticket_id: int, fn: Callable[[Session, Ticket], list[DomainEvent]]):
-    def do(s: Session):
-        t = get_row(s, Ticket, ticket_id, "ticket")
-        events = fn(s, t)
-        return ticket_view(t), events
-    return write(do)
+def _ticket_action(endpoint: str, service: Callable[..., list[DomainEvent]]) -> Callable[[int], Any]:
+    """A view that has ``service`` act on one ticket as the signed-in actor, then answers the ticket."""
+    def act(ticket_id: int):
+        def do(s: Session):
+            t = get_row(s, Ticket, ticket_id, "ticket")
+            events = service(s, t, now=now(), actor=g.actor)
+            return ticket_view(t), events
+        return write(do)
+    act.__name__ = endpoint
+    return act
 
 
-@operation("/tickets/<int:ticket_id>/cancel", "POST", roles=("kiosk",) + MANAGERS, summary="Cancel a waiting ticket",
-           response=S.TicketOut, tags=("tickets",))
-def cancel(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: ticketing.cancel_ticket(s, t, now=now(), actor=g.actor))
-
-
-@operation("/tickets/<int:ticket_id>/recall", "POST", roles=STAFF, summary="Recall the ticket in hand",
-           response=S.TicketOut, tags=("calling",))
-def recall(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.recall(s, t, now=now(), actor=g.actor))
-
-
-@operation("/tickets/<int:ticket_id>/no-show", "POST", roles=STAFF, summary="Mark the called ticket no-show",
-           response=S.TicketOut, tags=("calling",))
-def no_show(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.mark_no_show(s, t, now=now(), actor=g.actor))
-
-
-@operation("/tickets/<int:ticket_id>/requeue", "POST", roles=STAFF, summary="Re-queue a late visitor's ticket",
-           response=S.TicketOut, tags=("calling",))
-def requeue(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.requeue_late(s, t, now=now(), actor=g.actor))
-
-
-@operation("/tickets/<int:ticket_id>/start", "POST", roles=STAFF, summary="Start serving the called ticket",
-           response=S.TicketOut, tags=("calling",))
-def start(ticket_id: int):
-    return _ticket_action(ticket_id, lambda s, t: calling.start(s, t, now=now(), actor=g.actor))
+for _verb, _roles, _tag, _summary, _service in (
+        ("cancel", ("kiosk",) + MANAGERS, "tickets", "Cancel a waiting ticket", ticketing.cancel_ticket),
+        ("recall", STAFF, "calling", "Recall the ticket in hand", calling.recall),
+        ("no-show", STAFF, "calling", "Mark the called ticket no-show", calling.mark_no_show),
+        ("requeue", STAFF, "calling", "Re-queue a late visitor's ticket", calling.requeue_late),
+        ("start", STAFF, "calling", "Start serving the called ticket", calling.start)):
+    operation(f"/tickets/<int:ticket_id>/{_verb}", "POST", roles=_roles, summary=_summary, response=S.TicketOut,
+              tags=(_tag,))(_ticket_action(_verb.replace("-", "_"), _service))
 
 
 def _finish_detail(body: S.FinishIn) -> dict[str, Any]:
