@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from devices.base import DeviceError
+from devices.base import DeviceError, DeviceHealth
 from devices.idcard import (
     CardPoller,
     CardPresented,
@@ -113,6 +114,11 @@ def masked_card(card: IdentityCard, today: date | None = None, elderly_age: int 
             "elderly_age": elderly_age}
 
 
+def _state_of(health: DeviceHealth) -> tuple[str, str | None]:
+    """A device's (state, reason) as the kiosk shows it: no reason while it is online."""
+    return health.state, health.reason if health.state != "online" else None
+
+
 def _database_down(resp: UpstreamResponse) -> bool:
     return resp.status == 503 and resp.error_code == "database_unavailable"
 
@@ -188,31 +194,37 @@ class KioskAgent:
         self._printer_worker.shutdown(wait=False)
         self._reporter.shutdown(wait=False)
 
-    def _open_reader(self) -> None:
-        if not self.config.idcard_url:
-            self.reader_state = ("offline", "not_configured")
-            return
+    def _opened(self, label: str, url: str, opener: Callable[[str], Any]) -> tuple[Any, str | None]:
+        """Open a configured device: ``(device, None)``, or ``(None, reason)`` when it has no URL or fails."""
+        if not url:
+            return None, "not_configured"
         try:
-            self.reader = open_reader(self.config.idcard_url)
+            return opener(url), None
         except DeviceError as e:
-            log.warning("ID-card reader %s cannot be opened: %s", self.config.idcard_url, e)
-            self.reader_state = ("offline", e.code)
+            log.warning("%s %s cannot be opened: %s", label, url, e)
+            return None, e.code
+
+    def _open_reader(self) -> None:
+        reader, reason = self._opened("ID-card reader", self.config.idcard_url, open_reader)
+        if reader is None:
+            self.reader_state = ("offline", reason)
             return
+        self.reader = reader
         self.poller = CardPoller(self.reader, on_event=self._on_card_event, interval=0.15)
         self.poller.start()
 
     def _open_printer(self) -> None:
         """Runs on the printer worker: it alone touches the printer."""
-        if not self.config.printer_url:
-            self.printer_state = ("offline", "not_configured")
+        def open_and_ask(url: str) -> tuple[Any, DeviceHealth]:
+            printer = open_printer(url)
+            return printer, printer.health()
+
+        opened, reason = self._opened("printer", self.config.printer_url, open_and_ask)
+        if opened is None:
+            self.printer, self.printer_state = None, ("offline", reason)
             return
-        try:
-            self.printer = open_printer(self.config.printer_url)
-            health = self.printer.health()
-            self.printer_state = (health.state, health.reason if health.state != "online" else None)
-        except DeviceError as e:
-            log.warning("printer %s cannot be opened: %s", self.config.printer_url, e)
-            self.printer, self.printer_state = None, ("offline", e.code)
+        self.printer, health = opened
+        self.printer_state = _state_of(health)
 
     # ------------------------------------------------------------ the ID card
 
@@ -715,8 +727,7 @@ class KioskAgent:
             if self.printer is None:
                 self._open_printer()
             if self.printer is not None:
-                h = self.printer.health()
-                self.printer_state = (h.state, h.reason if h.state != "online" else None)
+                self.printer_state = _state_of(self.printer.health())
 
         try:
             self._printer_worker.submit(job).result(timeout=PRINT_TIMEOUT_S)

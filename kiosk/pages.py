@@ -286,13 +286,6 @@ def qr_svg():
 
 # ---------------------------------------------------------------- scanning
 
-@bp.post("/agent/scan/start")
-def scan_start():
-    a = agent()
-    a.scanner.start()
-    return jsonify(a.scanner.state())
-
-
 @bp.get("/agent/scan/state")
 def scan_state():
     return jsonify(agent().scanner.state())
@@ -300,54 +293,40 @@ def scan_state():
 
 @bp.get("/agent/scan/preview.jpg")
 def scan_preview():
-    data = agent().scanner.preview_jpeg()
-    if not data:
-        return _error(404, "no_preview", "the camera has shown nothing yet")
-    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+    return _jpeg(agent().scanner.preview_jpeg() or None, "no_preview", "the camera has shown nothing yet")
 
 
 @bp.get("/agent/scan/pending.jpg")
 def scan_pending():
-    data = agent().scanner.pending_jpeg()
-    if data is None:
-        return _error(404, "nothing_pending", "no page is waiting for confirmation")
-    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+    return _jpeg(agent().scanner.pending_jpeg(), "nothing_pending", "no page is waiting for confirmation")
 
 
 @bp.get("/agent/scan/pages/<int:index>.jpg")
 def scan_page(index: int):
-    data = agent().scanner.page_jpeg(index)
+    return _jpeg(agent().scanner.page_jpeg(index), "not_found", "no such page")
+
+
+def _jpeg(data: bytes | None, code: str, message: str):
     if data is None:
-        return _error(404, "not_found", "no such page")
+        return _error(404, code, message)
     return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-@bp.post("/agent/scan/confirm")
-def scan_confirm():
-    a = agent()
-    a.scanner.confirm()
-    return jsonify(a.scanner.state())
+def _scanner_step(step: str):
+    """A view that takes one step of the scanner (with the URL's page index, if any) and answers its state."""
+    def view(**index: int):
+        scanner = agent().scanner
+        getattr(scanner, step)(*index.values())
+        return jsonify(scanner.state())
+    return view
 
 
-@bp.post("/agent/scan/retake")
-def scan_retake():
-    a = agent()
-    a.scanner.retake()
-    return jsonify(a.scanner.state())
-
-
-@bp.post("/agent/scan/pages/<int:index>/delete")
-def scan_delete(index: int):
-    a = agent()
-    a.scanner.remove(index)
-    return jsonify(a.scanner.state())
-
-
-@bp.post("/agent/scan/stop")
-def scan_stop():
-    a = agent()
-    a.scanner.stop()
-    return jsonify(a.scanner.state())
+for _endpoint, _rule, _step in (("scan_start", "/agent/scan/start", "start"),
+                                ("scan_confirm", "/agent/scan/confirm", "confirm"),
+                                ("scan_retake", "/agent/scan/retake", "retake"),
+                                ("scan_delete", "/agent/scan/pages/<int:index>/delete", "remove"),
+                                ("scan_stop", "/agent/scan/stop", "stop")):
+    bp.add_url_rule(_rule, _endpoint, _scanner_step(_step), methods=["POST"])
 
 
 # ---------------------------------------------------------------- demo drills: simulated devices only
@@ -364,10 +343,19 @@ def sim_swipe():
     return jsonify({"ok": True})
 
 
-@bp.post("/agent/sim/remove")
-def sim_remove():
-    agent().simulator().remove()
-    return jsonify({"ok": True})
+def _sim_step(step: Callable[[Any], None]):
+    """A view that does one thing to the simulated reader and answers ``{"ok": true}``."""
+    def view():
+        step(agent().simulator())
+        return jsonify({"ok": True})
+    return view
+
+
+# Take the card away; fall silent as an unplugged or dead module does; come back.
+for _endpoint, _rule, _sim in (("sim_remove", "/agent/sim/remove", lambda sim: sim.remove()),
+                               ("sim_unplug", "/agent/sim/unplug", lambda sim: sim.inject(Fault.NO_ANSWER, times=None)),
+                               ("sim_plug", "/agent/sim/plug", lambda sim: sim.clear_faults())):
+    bp.add_url_rule(_rule, _endpoint, _sim_step(_sim), methods=["POST"])
 
 
 @bp.post("/agent/sim/bad-read")
@@ -378,19 +366,6 @@ def sim_bad_read():
     time.sleep(0.4)  # let the poller see the reader empty, so the next card counts as new
     sim.inject(Fault.STATUS, sw3=sw3.READ_FAILED, command=(0x30, 0x01), times=None)
     sim.present("resident")
-    return jsonify({"ok": True})
-
-
-@bp.post("/agent/sim/unplug")
-def sim_unplug():
-    """Make the simulated reader fall silent, as an unplugged or dead module does."""
-    agent().simulator().inject(Fault.NO_ANSWER, times=None)
-    return jsonify({"ok": True})
-
-
-@bp.post("/agent/sim/plug")
-def sim_plug():
-    agent().simulator().clear_faults()
     return jsonify({"ok": True})
 
 
