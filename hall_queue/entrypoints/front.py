@@ -67,6 +67,13 @@ def page_lang() -> str:
     return kept if kept in LANGS else "zh"
 
 
+def bilingual(pairs: dict[str, tuple[str | None, str | None]]) -> dict[str, dict[str, str]]:
+    """A string table written one key a line, its Chinese and English side by side (``key: (zh, en)``), as
+    the {zh, en} table ``page_texts`` reads; ``None`` leaves a language out (English falls back to Chinese)."""
+    return {lang: {key: texts[i] for key, texts in pairs.items() if texts[i] is not None}
+            for i, lang in enumerate(("zh", "en"))}
+
+
 def page_texts(table: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Template globals for a page with a {zh, en} ``table``: ``lang``, ``t(key, default=None, **vars)``
     (a missing English string falls back to the Chinese one) and ``lang_url`` (this page in the other

@@ -15,6 +15,19 @@ export function pageLang({ fallback = "zh", browser = false, allowed = LANGS } =
   return fallback;
 }
 
+/**
+ * A string table written one key a line, its Chinese and English side by side ({key: [zh, en]}), as the
+ * {zh: {...}, en: {...}} tables createI18n reads; ``null`` leaves a language out (English falls back to Chinese).
+ */
+export function bilingual(pairs) {
+  const zh = {}, en = {};
+  for (const [key, [z, e]] of Object.entries(pairs)) {
+    if (z !== null) zh[key] = z;
+    if (e !== null) en[key] = e;
+  }
+  return { zh, en };
+}
+
 export function fill(s, vars) {
   let out = String(s);
   for (const [k, v] of Object.entries(vars || {})) out = out.split("{" + k + "}").join(String(v));

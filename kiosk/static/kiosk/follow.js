@@ -2,42 +2,50 @@
 // the matter and its materials, give up my place (with a confirmation), 好差评 once finished.
 import { api } from "/static/ov/api.js";
 import { $ } from "/static/ov/dom.js";
-import { createI18n, pageLang } from "/static/ov/i18n.js";
+import { bilingual, createI18n, pageLang } from "/static/ov/i18n.js";
 import { whereText } from "./places.js";
 import { withVisitorText } from "./visitor_text.js";
 
 var code = document.getElementById("follow").dataset.code, alerted = false;
 var NEAR = Number(document.getElementById("follow").dataset.nearTurn), audioCtx = null;
 // Every string the page shows, in Chinese and English (the phone's language decides).
-var STR = withVisitorText({
-  zh: {
-    title: "排队进度", now_calling: "本队列正在呼叫", matter: "办理事项",
-    materials: "请带齐以下材料", rate_note: "业务已办结，欢迎评价本次服务", rate: "好差评 · 评价本次服务",
-    cancel: "不办了，放弃排队", hall: "大厅信息", enable: "开启声音和振动提醒", enabled: "提醒已开启",
-    confirm_title: "确定放弃排队吗？", confirm_text: "放弃后这个号码作废，不能恢复；还要办理请重新取号。",
-    confirm_no: "继续排队", confirm_yes: "确定放弃", cancelled_msg: "已为您放弃排队。还要办理请重新取号。",
-    cancel_failed: "没能放弃排队，请到服务台咨询。", checking: "正在查询…",
-    waiting: "等候中", called: "请到窗口办理", serving: "正在办理", done: "已办结", no_show: "已过号",
-    cancelled: "已取消", transferred: "已转办", go_to: "请到 {w} 号窗口办理", next: "马上就到您了",
-    ahead_nobody: "前面还有 {n} 人，暂无窗口办理，请留意叫号", ahead: "前面还有 {n} 人，预计约 {m} 分钟", ahead_range: "前面还有 {n} 人，预计等待{w}",
-    now_line: "{n} 号 · 请到 {w} 号窗口", copies: " {n} 份", hours: "今日办公时间：{h}", closed_today: "今日不办公", updated: "更新于 {t}",
-    retrying: "网络不稳定，正在重试…"
-  },
-  en: {
-    title: "Queue progress", now_calling: "Now calling in this queue", matter: "Service",
-    materials: "Please bring", rate_note: "Your service is finished. Please rate it.", rate: "Rate this service",
-    cancel: "Give up my place", hall: "The hall", enable: "Turn on sound and vibration alerts", enabled: "Alerts on",
-    confirm_title: "Give up your place?", confirm_text: "Your number will be void and cannot be restored; take a new ticket to come back.",
-    confirm_no: "Keep my place", confirm_yes: "Give it up", cancelled_msg: "You have left the queue. Take a new ticket to come back.",
-    cancel_failed: "Could not leave the queue. Please ask at the service desk.", checking: "Checking…",
-    waiting: "Waiting", called: "Please go to the window", serving: "Being served", done: "Finished", no_show: "Missed",
-    cancelled: "Cancelled", transferred: "Transferred", go_to: "Please go to window {w}", next: "You are next",
-    ahead_nobody: "{n} ahead of you; no window serves this queue right now", ahead: "{n} ahead of you, about {m} min", ahead_range: "{n} ahead of you, expected wait {w}",
-    now_line: "{n} · window {w}", copies: ", {n} copies",
-    hours: "Open today: {h}", closed_today: "Closed today", updated: "Updated {t}",
-    retrying: "Network unstable, retrying…"
-  }
-});
+var STR = withVisitorText(bilingual({
+  title: ["排队进度", "Queue progress"],
+  now_calling: ["本队列正在呼叫", "Now calling in this queue"],
+  matter: ["办理事项", "Service"],
+  materials: ["请带齐以下材料", "Please bring"],
+  rate_note: ["业务已办结，欢迎评价本次服务", "Your service is finished. Please rate it."],
+  rate: ["好差评 · 评价本次服务", "Rate this service"],
+  cancel: ["不办了，放弃排队", "Give up my place"],
+  hall: ["大厅信息", "The hall"],
+  enable: ["开启声音和振动提醒", "Turn on sound and vibration alerts"],
+  enabled: ["提醒已开启", "Alerts on"],
+  confirm_title: ["确定放弃排队吗？", "Give up your place?"],
+  confirm_text: ["放弃后这个号码作废，不能恢复；还要办理请重新取号。", "Your number will be void and cannot be restored; take a new ticket to come back."],
+  confirm_no: ["继续排队", "Keep my place"],
+  confirm_yes: ["确定放弃", "Give it up"],
+  cancelled_msg: ["已为您放弃排队。还要办理请重新取号。", "You have left the queue. Take a new ticket to come back."],
+  cancel_failed: ["没能放弃排队，请到服务台咨询。", "Could not leave the queue. Please ask at the service desk."],
+  checking: ["正在查询…", "Checking…"],
+  waiting: ["等候中", "Waiting"],
+  called: ["请到窗口办理", "Please go to the window"],
+  serving: ["正在办理", "Being served"],
+  done: ["已办结", "Finished"],
+  no_show: ["已过号", "Missed"],
+  cancelled: ["已取消", "Cancelled"],
+  transferred: ["已转办", "Transferred"],
+  go_to: ["请到 {w} 号窗口办理", "Please go to window {w}"],
+  next: ["马上就到您了", "You are next"],
+  ahead_nobody: ["前面还有 {n} 人，暂无窗口办理，请留意叫号", "{n} ahead of you; no window serves this queue right now"],
+  ahead: ["前面还有 {n} 人，预计约 {m} 分钟", "{n} ahead of you, about {m} min"],
+  ahead_range: ["前面还有 {n} 人，预计等待{w}", "{n} ahead of you, expected wait {w}"],
+  now_line: ["{n} 号 · 请到 {w} 号窗口", "{n} · window {w}"],
+  copies: [" {n} 份", ", {n} copies"],
+  hours: ["今日办公时间：{h}", "Open today: {h}"],
+  closed_today: ["今日不办公", "Closed today"],
+  updated: ["更新于 {t}", "Updated {t}"],
+  retrying: ["网络不稳定，正在重试…", "Network unstable, retrying…"],
+}));
 // The phone's language decides (or ?lang=en|zh).
 var I18N = createI18n(STR, pageLang({ browser: true })), LANG = I18N.lang, t = I18N.t;
 I18N.apply();

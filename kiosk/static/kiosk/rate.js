@@ -2,38 +2,38 @@
 // hall's reply to a bad rating satisfies them (a "no" re-opens the rectification).
 import { api } from "/static/ov/api.js";
 import { $, el } from "/static/ov/dom.js";
-import { createI18n, pageLang } from "/static/ov/i18n.js";
+import { bilingual, createI18n, pageLang } from "/static/ov/i18n.js";
 
 const box = $("rate"), code = box.dataset.code, BAD_MAX = Number(box.dataset.badMax);
 const base = "/api/v1/follow/" + encodeURIComponent(code);
 // Every string the page shows, in Chinese and English; the phone's language decides (as on the follow page,
 // follow.js). Level and reason words come from the server in both languages.
-const STR = {
-  zh: {
-    title: "服务评价", intro: "号码 {n}。每个窗口的服务可评价一次，评价将报送政务服务“好差评”平台。",
-    window: "{w}号窗口", comment: "其他意见或建议（选填）", submit: "提交评价",
-    need_reason: "请选择不满意的原因，或写下您的意见。", thanks: "感谢您的评价！",
-    will_fix: "我们会在规定期限内整改并答复您。", welcome: "欢迎再次监督我们的工作。",
-    answer_title: "对差评整改的答复", answer_ask: "您对这个答复满意吗？", yes: "满意", no: "不满意",
-    answer_yes: "感谢您的认可！", answer_no: "已收到，我们将重新整改并再次答复您。",
-    already: "已评价过，或已超过评价期限。", failed: "提交没有成功，请检查网络后再试。",
-    unstable: "网络不稳定，请稍后再试。", not_found: "没有找到这张号票。",
-    not_finished: "办理结束后，可在这里评价本次服务。", rated: "您已评价，感谢您的监督！",
-    expired: "评价期限已过，感谢您的关注。", reload: "网络不稳定，请稍后刷新。", sep: "、"
-  },
-  en: {
-    title: "Rate our service", intro: "Ticket {n}. You can rate each window's service once; ratings go to the government service rating platform.",
-    window: "Window {w}", comment: "Other comments or suggestions (optional)", submit: "Send rating",
-    need_reason: "Please pick what went wrong, or write a comment.", thanks: "Thank you for your rating!",
-    will_fix: "We will put it right within the set time and reply to you.", welcome: "Thank you for helping us do better.",
-    answer_title: "Our reply to your rating", answer_ask: "Are you satisfied with this reply?", yes: "Satisfied", no: "Not satisfied",
-    answer_yes: "Thank you!", answer_no: "Received. We will look into it again and reply to you.",
-    already: "Already rated, or the time to rate has passed.", failed: "Could not send. Please check your network and try again.",
-    unstable: "Network unstable. Please try again later.", not_found: "Ticket not found.",
-    not_finished: "You can rate the service here once it is finished.", rated: "You have rated. Thank you!",
-    expired: "The time to rate has passed. Thank you.", reload: "Network unstable. Please refresh later.", sep: ", "
-  }
-};
+const STR = bilingual({
+  title: ["服务评价", "Rate our service"],
+  intro: ["号码 {n}。每个窗口的服务可评价一次，评价将报送政务服务“好差评”平台。", "Ticket {n}. You can rate each window's service once; ratings go to the government service rating platform."],
+  window: ["{w}号窗口", "Window {w}"],
+  comment: ["其他意见或建议（选填）", "Other comments or suggestions (optional)"],
+  submit: ["提交评价", "Send rating"],
+  need_reason: ["请选择不满意的原因，或写下您的意见。", "Please pick what went wrong, or write a comment."],
+  thanks: ["感谢您的评价！", "Thank you for your rating!"],
+  will_fix: ["我们会在规定期限内整改并答复您。", "We will put it right within the set time and reply to you."],
+  welcome: ["欢迎再次监督我们的工作。", "Thank you for helping us do better."],
+  answer_title: ["对差评整改的答复", "Our reply to your rating"],
+  answer_ask: ["您对这个答复满意吗？", "Are you satisfied with this reply?"],
+  yes: ["满意", "Satisfied"],
+  no: ["不满意", "Not satisfied"],
+  answer_yes: ["感谢您的认可！", "Thank you!"],
+  answer_no: ["已收到，我们将重新整改并再次答复您。", "Received. We will look into it again and reply to you."],
+  already: ["已评价过，或已超过评价期限。", "Already rated, or the time to rate has passed."],
+  failed: ["提交没有成功，请检查网络后再试。", "Could not send. Please check your network and try again."],
+  unstable: ["网络不稳定，请稍后再试。", "Network unstable. Please try again later."],
+  not_found: ["没有找到这张号票。", "Ticket not found."],
+  not_finished: ["办理结束后，可在这里评价本次服务。", "You can rate the service here once it is finished."],
+  rated: ["您已评价，感谢您的监督！", "You have rated. Thank you!"],
+  expired: ["评价期限已过，感谢您的关注。", "The time to rate has passed. Thank you."],
+  reload: ["网络不稳定，请稍后刷新。", "Network unstable. Please refresh later."],
+  sep: ["、", ", "],
+});
 const i18n = createI18n(STR, pageLang({ browser: true })), t = i18n.t;
 document.title = box.dataset.number + " · " + t("title");
 i18n.apply();
