@@ -93,6 +93,21 @@ def admin_nav() -> list[dict[str, str]]:
     return items
 
 
+def staff_page(*roles: str) -> Callable:
+    """``staff_required(*roles)`` for a page about one hall: the view is called with the staff member and
+    the hall it shows (``page_hall``)."""
+
+    def deco(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def with_hall(*args: Any, **kwargs: Any):
+            actor = current_staff()
+            return view(actor, page_hall(actor), *args, **kwargs)
+
+        return staff_required(*roles)(with_hall)
+
+    return deco
+
+
 def page_hall(actor: Actor) -> Hall:
     """The hall a page shows: the staff member's own, or for a hall-less admin ``?hall=`` / the first."""
     with runtime().db.read() as s:

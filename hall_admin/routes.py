@@ -31,13 +31,14 @@ from hall_queue.access.auth import (
     revoke_token,
 )
 from hall_queue.domain.errors import DomainError, Unauthorized
+from hall_queue.access.audit import Actor
 from hall_queue.domain.models import Hall, Queue, Staff, Ticket, Window
 from hall_queue.queueing.presenters import iso
 from hall_queue.feedback.ratings import LOW_REASONS, SCORE_LABELS
 from hall_queue.bootstrap import runtime
 
 from . import auth as staff_auth
-from .auth import current_staff, page_hall, safe_next, staff_required
+from .auth import current_staff, safe_next, staff_page, staff_required
 
 log = logging.getLogger("onevisit.admin")
 bp = Blueprint("hall_admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
@@ -131,11 +132,9 @@ def _queues(hall_id: int) -> list[dict[str, Any]]:
 
 
 @bp.get("/console")
-@staff_required(*STAFF)
-def console():
+@staff_page(*STAFF)
+def console(actor: Actor, hall: Hall):
     """窗口叫号终端: sign in at a window and serve tickets with one-key actions."""
-    actor = current_staff()
-    hall = page_hall(actor)
     page = {"hall_id": hall.id, "hall_name": hall.name, "staff_id": actor.id, "role": actor.role,
             "windows": _windows(hall.id), "queues": _queues(hall.id), "outcomes": OUTCOME_LABELS,
             # Times on the desk (the no-show list) are the hall's, whatever zone the clerk's PC is set to.
@@ -144,14 +143,12 @@ def console():
 
 
 @bp.get("/cases")
-@staff_required(*STAFF)
-def cases_page():
+@staff_page(*STAFF)
+def cases_page(actor: Actor, hall: Hall):
     """办件: a department's inbox and its transitions; managers see every department; the handover window hands over."""
     from hall_queue.domain.models import Department
     from hall_queue.domain.vocabulary import CASE_DECISION_LABELS, CASE_STATE_LABELS, HANDOVER_LABELS
 
-    actor = current_staff()
-    hall = page_hall(actor)
     with runtime().db.read() as s:
         depts = [{"id": d.id, "name": d.name} for d in
                  s.scalars(select(Department).where(Department.hall_id == hall.id).order_by(Department.id))]
@@ -163,11 +160,9 @@ def cases_page():
 
 
 @bp.get("/dashboard")
-@staff_required(*MANAGERS)
-def dashboard():
+@staff_page(*MANAGERS)
+def dashboard(actor: Actor, hall: Hall):
     """现场管理: every window and queue live, with alerts."""
-    actor = current_staff()
-    hall = page_hall(actor)
     page = {"hall_id": hall.id, "hall_name": hall.name, "wait_alert_s": hall.wait_alert_s,
             "queues": _queues(hall.id), "windows": _windows(hall.id),
             # The KPI strip reads today's statistics: the hall's service day, not the server's date.
@@ -177,11 +172,9 @@ def dashboard():
 
 
 @bp.get("/ratings", endpoint="ratings")
-@staff_required(*MANAGERS)
-def ratings_page():
+@staff_page(*MANAGERS)
+def ratings_page(actor: Actor, hall: Hall):
     """好差评 and 差评整改: the rating summary and the rectification cases."""
-    actor = current_staff()
-    hall = page_hall(actor)
     with runtime().db.read() as s:
         clerks = [{"id": p.id, "name": p.display_name, "employee_no": p.employee_no}
                   for p in s.scalars(select(Staff).where(Staff.hall_id == hall.id, Staff.active.is_(True))
@@ -193,11 +186,9 @@ def ratings_page():
 
 
 @bp.get("/callbacks", endpoint="callbacks")
-@staff_required(*STAFF)
-def callbacks_page():
+@staff_page(*STAFF)
+def callbacks_page(actor: Actor, hall: Hall):
     """回访 (002 §11.2.3): the sampled cases to call back within 3 working days, and the month's results."""
-    actor = current_staff()
-    hall = page_hall(actor)
     page = {"hall_id": hall.id, "scores": SCORE_LABELS, "manager": actor.role in MANAGERS,
             "month": calendar.local_time(hall, runtime().clock.now()).strftime("%Y-%m")}
     return render_template("admin/callbacks.html", page=page, hall=hall)

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, render_template, request, session
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from hall_queue.access.audit import Actor
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.errors import DomainError
 from hall_queue.entrypoints.api.consultations_api import ask_online
@@ -28,7 +29,7 @@ from hall_queue.feedback import measures
 from .complaint_text import COMPLAINT_TEXT
 from hall_queue.floor import leadership, supervision
 
-from .auth import current_staff, page_hall, staff_required
+from .auth import current_staff, page_hall, staff_page, staff_required
 from .manage import lookup_page, public_hall
 
 bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static/supervision",
@@ -42,11 +43,9 @@ def _today(hall: Hall) -> str:
 
 
 @bp.get("/admin/consultations")
-@staff_required(*STAFF_ROLES)
-def consultations_page():
+@staff_page(*STAFF_ROLES)
+def consultations_page(actor: Actor, hall: Hall):
     """咨询登记: log a question (answered at once or with a reply date), the pending list, the rates."""
-    actor = current_staff()
-    hall = page_hall(actor)
     with runtime().db.read() as s:
         items = [{"id": i.id, "label": i.name} for i in s.scalars(
             select(ServiceItem).where(ServiceItem.hall_id == hall.id, ServiceItem.active.is_(True))
