@@ -390,12 +390,7 @@ class KioskAgent:
                 body["name"] = card.name
             if card.id_number:
                 body["id_number"] = card.id_number
-        resp = self._send_with_retries("POST", f"/api/v1/halls/{hall['id']}/tickets",
-                                       key=self._key_for(request_id), body=body)
-        if not resp.ok:
-            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message,
-                             book_url=self.book_url() if resp.error_code in ("hall_closed", "daily_cap_reached")
-                             else None)
+        resp = self._issue(f"/api/v1/halls/{hall['id']}/tickets", request_id, body)
         return self._after_issue(resp.body, kind="ticket")
 
     def appointments_today(self) -> list[dict[str, Any]]:
@@ -432,12 +427,7 @@ class KioskAgent:
             body["id_number"] = card.id_number
         if appointment_id is not None:
             body["appointment_id"] = appointment_id
-        resp = self._send_with_retries("POST", f"/api/v1/halls/{hall['id']}/appointments/check-in",
-                                       key=self._key_for(request_id), body=body)
-        if not resp.ok:
-            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message,
-                             book_url=self.book_url() if resp.error_code in ("hall_closed", "daily_cap_reached")
-                             else None)
+        resp = self._issue(f"/api/v1/halls/{hall['id']}/appointments/check-in", request_id, body)
         answer = resp.body or {}
         ticket = answer.get("ticket") if isinstance(answer.get("ticket"), dict) else answer
         result = self._after_issue(ticket, kind="checkin" if not answer.get("late") else "ticket",
@@ -579,6 +569,16 @@ class KioskAgent:
         else:
             matter = "、".join(ticket.get("items") or [])
         return queue_name, matter, list(ticket.get("materials") or [])
+
+    def _issue(self, path: str, request_id: str, body: dict[str, Any]) -> UpstreamResponse:
+        """POST a ticket or a check-in; a refusal becomes an AgentError that offers the booking page when the
+        hall is closed or today's tickets are gone."""
+        resp = self._send_with_retries("POST", path, key=self._key_for(request_id), body=body)
+        if not resp.ok:
+            raise AgentError(resp.status, resp.error_code or "refused", resp.error_message,
+                             book_url=self.book_url() if resp.error_code in ("hall_closed", "daily_cap_reached")
+                             else None)
+        return resp
 
     def _after_issue(self, ticket: dict[str, Any], *, kind: str, booking: dict[str, Any] | None = None) -> dict[str, Any]:
         """Print the slip and upload scanned pages; a failure in either never undoes the ticket."""
