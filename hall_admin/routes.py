@@ -167,7 +167,8 @@ def dashboard(actor: Actor, hall: Hall):
             "queues": _queues(hall.id), "windows": _windows(hall.id),
             # The KPI strip reads today's statistics: the hall's service day, not the server's date.
             "today": service_day(hall, runtime().clock.now()).isoformat(),
-            "alert_kinds": ALERT_KIND_LABELS, "emergency_kind": EMERGENCY_ALERT_KIND}
+            "alert_kinds": ALERT_KIND_LABELS, "emergency_kind": EMERGENCY_ALERT_KIND,
+            "timezone": hall.timezone}  # a notice's end time in the hall's time, not the manager's PC's
     return render_template("admin/dashboard.html", page=page, hall=hall)
 
 

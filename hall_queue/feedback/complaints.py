@@ -138,7 +138,7 @@ def device_hash(vault: IdentityVault, device: str | None, address: str) -> str:
 
 def check_rate(session: Session, hall: Hall, source: str | None, *, now: datetime, device: str | None = None) -> None:
     """Refuse a public filing from a device, an address (or to a hall) that files too often."""
-    check_public_rate(session, hall, Complaint, Complaint.filed_at, source, now=now, device=device, noun="complaints")
+    check_public_rate(session, hall, Complaint, Complaint.filed_at, source, now=now, device=device, noun="投诉")
 
 
 def check_public_rate(session: Session, hall: Hall, model: Any, at: Any, source: str | None, *, now: datetime,
@@ -149,14 +149,14 @@ def check_public_rate(session: Session, hall: Hall, model: Any, at: Any, source:
     if device is not None:
         if count(now - timedelta(minutes=10), model.device_hash == device) >= PER_SOURCE_10_MIN or \
                 count(now - timedelta(days=1), model.device_hash == device) >= PER_SOURCE_DAY:
-            raise TooManyRequests(f"too many {noun} from this device; please try again later or call the hall")
+            raise TooManyRequests(f"本设备提交{noun}过于频繁，请稍后再试或致电大厅")
     if source is not None:
         limits = (PER_SOURCE_10_MIN, PER_SOURCE_DAY) if device is None else (PER_ADDRESS_10_MIN, PER_ADDRESS_DAY)
         if count(now - timedelta(minutes=10), model.source_hash == source) >= limits[0] or \
                 count(now - timedelta(days=1), model.source_hash == source) >= limits[1]:
-            raise TooManyRequests(f"too many {noun} from this address; please try again later or call the hall")
+            raise TooManyRequests(f"本网络地址提交{noun}过于频繁，请稍后再试或致电大厅")
     if count(now - timedelta(hours=1), model.hall_id == hall.id, model.channel == "online") >= PER_HALL_HOUR:
-        raise TooManyRequests(f"the {noun} form is busy; please try again later or call the hall")
+        raise TooManyRequests(f"{noun}提交繁忙，请稍后再试或致电大厅")
 
 
 def file_complaint(session: Session, hall: Hall, form: ComplaintForm, *, channel: str, now: datetime,

@@ -143,7 +143,7 @@ def _code_key(c_id: int, code: str) -> str:
 def check_rate(session: Session, hall: Hall, source: str | None, *, now: datetime, device: str | None) -> None:
     """The online form's limits: per device, per address and per hall, as for the complaint form."""
     check_public_rate(session, hall, Consultation, Consultation.received_at, source, now=now, device=device,
-                      noun="questions")
+                      noun="咨询")
 
 
 def ask_online(session: Session, hall: Hall, form: QuestionForm, *, now: datetime, vault: IdentityVault,

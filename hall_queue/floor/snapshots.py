@@ -108,4 +108,4 @@ def follow_view(session: Session, ticket: Ticket, *, now: datetime) -> dict[str,
             "window_number": window.number if window else None, "hall_name": hall.name,
             "now_calling": {"number": last[0], "window_number": last[1]} if last else None,
             "hours_today": [list(h) for h in hours], "hall_address": hall.address,
-            "wait_place": wait_places(session, hall.id).get(newest.queue_id, [])}
+            "hall_timezone": hall.timezone, "wait_place": wait_places(session, hall.id).get(newest.queue_id, [])}

@@ -132,10 +132,10 @@ def test_one_address_behind_nat_does_not_close_the_form_for_everyone(app, api):
     for _ in range(PER_SOURCE_10_MIN):
         assert first.post(url, json=FORM, environ_base=nat).status_code == 201
     r = first.post(url, json=FORM, environ_base=nat)
-    assert r.status_code == 429 and "device" in r.get_json()["error"]["message"]   # this device is done
+    assert r.status_code == 429 and "本设备" in r.get_json()["error"]["message"]   # this device is done
     for b in browsers[1:]:                                                       # its neighbours are not
         for _ in range(PER_SOURCE_10_MIN):
             assert b.post(url, json=FORM, environ_base=nat).status_code == 201
     r = browser().post(url, json=FORM, environ_base=nat)                          # the address as a whole is
-    assert r.status_code == 429 and "address" in r.get_json()["error"]["message"]
+    assert r.status_code == 429 and "网络地址" in r.get_json()["error"]["message"]
     assert browser().post(url, json=FORM, environ_base={"REMOTE_ADDR": "10.8.8.8"}).status_code == 201

@@ -137,3 +137,11 @@ def test_public_complaint_pages_and_manager_handling(app, api):
     assert r.status_code == 302
     status = public.get("/complaints/status", query_string={"number": number, "code": code}).get_data(as_text=True)
     assert "已答复" in status and "已核实并整改" in status and "增设巡查" in status
+    # Past the device's limit the page refuses in Chinese, with what was typed kept in the form.
+    from hall_queue.feedback.complaints import PER_SOURCE_10_MIN
+    for _ in range(PER_SOURCE_10_MIN - 1):
+        assert public.post("/complaints/new", data={**form, "csrf_token": csrf}).status_code == 201
+    r = public.post("/complaints/new", data={**form, "csrf_token": csrf})
+    refused = r.get_data(as_text=True)
+    assert r.status_code == 429 and "本设备提交投诉过于频繁" in refused and "too many" not in refused
+    assert "排队两小时无人叫号" in refused

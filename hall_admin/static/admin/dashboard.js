@@ -1,7 +1,7 @@
 /* 现场管理: live grid of windows and queues, alerts with a sound, manager actions over the JSON API. */
 import { api } from "/static/ov/api.js";
 import { $, el, pageData, toast } from "/static/ov/dom.js";
-import { since } from "/static/ov/time.js";
+import { hallDateTime, since } from "/static/ov/time.js";
 import { live } from "/static/ov/live.js";
 
 const page = pageData();
@@ -66,8 +66,9 @@ function render() { renderWindows(); renderQueues(); renderAlerts(); renderNotic
 
 // The notices now on the hall screens, each with its end time and a withdraw button.
 const hm = (iso) => {
-  const d = new Date(iso);
-  return `${d.getMonth() + 1}月${d.getDate()}日 ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  const [date, time] = hallDateTime(iso, page.timezone).split(" ");
+  const [, m, d] = date.split("/").map(Number);
+  return `${m}月${d}日 ${time}`;
 };
 function renderNotices() {
   const live = notices.filter((n) => !n.expires_at || Date.parse(n.expires_at) > Date.now());
@@ -170,12 +171,20 @@ $("v-submit").addEventListener("click", async () => {
     $("cover-dlg").close(); toast("已安排顶岗"); reload();
   } catch (e) { $("v-error").textContent = e.message; $("v-error").hidden = false; }
 });
+// Midnight ending the hall's day (its zone, not the manager's PC's): the hall's wall clock read as UTC,
+// less the hall's offset from UTC.
+function endOfHallDay(now) {
+  const [date, time] = hallDateTime(now.toISOString(), page.timezone).split(" ");
+  const [y, m, d] = date.split("/").map(Number), [hh, mm] = time.split(":").map(Number);
+  const offset = Date.UTC(y, m - 1, d, hh, mm) - Math.floor(now.getTime() / 60e3) * 60e3;
+  return Date.UTC(y, m - 1, d + 1) - offset;
+}
 $("notice-send").addEventListener("click", () => {
   const text = $("notice-text").value.trim();
   if (!text) return;
   const until = $("notice-until").value, at = new Date();
   const body = {text};
-  if (until === "today") at.setHours(24, 0, 0, 0);
+  if (until === "today") at.setTime(endOfHallDay(at));
   else if (until) at.setTime(at.getTime() + Number(until.slice(1)) * (until[0] === "h" ? 3600e3 : 864e5));
   if (until) body.expires_at = at.toISOString();
   run(async () => {

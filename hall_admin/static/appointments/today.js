@@ -1,6 +1,7 @@
 // Live: re-read the day's bookings from the API (session cookie) and update statuses in place.
 import { api } from "/static/ov/api.js";
 import { pageData } from "/static/ov/dom.js";
+import { hallClock } from "/static/ov/time.js";
 
 const LABELS = pageData("status-labels");
 const live = document.getElementById("live");
@@ -20,7 +21,7 @@ async function refresh() {
       tr.cells[6].textContent = b.ticket_number || "";
       if (b.status !== "booked") tr.cells[7].textContent = "";
     }
-    live.textContent = "已更新 " + new Date().toLocaleTimeString("zh-CN", {hour12: false});
+    live.textContent = "已更新 " + hallClock(new Date().toISOString(), live.dataset.timezone, {seconds: true});
   } catch (e) { live.textContent = "刷新失败，稍后重试"; }
 }
 setInterval(refresh, 5000);

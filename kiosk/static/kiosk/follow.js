@@ -2,6 +2,7 @@
 // the matter and its materials, give up my place (with a confirmation), 好差评 once finished.
 import { api } from "/static/ov/api.js";
 import { $ } from "/static/ov/dom.js";
+import { hallClock } from "/static/ov/time.js";
 import { bilingual, createI18n, pageLang } from "/static/ov/i18n.js";
 import { whereText } from "./places.js";
 import { withVisitorText } from "./visitor_text.js";
@@ -108,7 +109,9 @@ function render(d) {
   $("cancel-card").hidden = st !== "waiting" && !given;
   $("cancel").hidden = st !== "waiting";
   $("rate-card").hidden = st !== "done";
-  $("updated").textContent = t("updated", { t: new Date().toLocaleTimeString(LANG === "en" ? "en-GB" : "zh-CN", { hour12: false }) });
+  // The hall's time, whatever zone the phone is set to.
+  $("updated").textContent = t("updated", { t: hallClock(new Date().toISOString(), d.hall_timezone,
+                                                         { seconds: true, lang: LANG === "en" ? "en-GB" : "zh-CN" }) });
 }
 function poll() {
   api("GET", "/api/v1/follow/" + encodeURIComponent(code)).then(render)

@@ -2,6 +2,7 @@
    never sees a full name or ID number (the agent sends them masked). */
 import { api as callApi } from "/static/ov/api.js";
 import { $, esc } from "/static/ov/dom.js";
+import { hallClock } from "/static/ov/time.js";
 import { bilingual, createI18n } from "/static/ov/i18n.js";
 import { whereText } from "./places.js";
 import { withVisitorText } from "./visitor_text.js";
@@ -329,7 +330,7 @@ function setBanner(text, bad) {
 }
 function applyState(st) {
   S.state = st;
-  if (st.hall) $("hall-name").textContent = st.hall.name;
+  if (st.hall) { $("hall-name").textContent = st.hall.name; hallZone = st.hall.timezone; tickClock(); }
   if (!document.body.getAttribute("data-idle")) S.idleMs = (st.idle_s || 60) * 1000;
   $("sim-panel").classList.toggle("hidden", !st.sim);
   var d = st.devices || {};
@@ -1012,9 +1013,10 @@ $("sim-bad").onclick = function () { api("POST", "/sim/bad-read").catch(handleEr
 $("sim-paper").onclick = function () { api("POST", "/sim/printer", { fault: "paper_out" }).then(pollState).catch(handleError); };
 $("sim-paper-ok").onclick = function () { api("POST", "/sim/printer", { fault: null }).then(pollState).catch(handleError); };
 
+// The hall's time, whatever zone the kiosk's own system is set to.
+var hallZone = null;
 function tickClock() {
-  var d = new Date();
-  $("clock").textContent = ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  $("clock").textContent = hallClock(new Date().toISOString(), hallZone);
 }
 setInterval(tickClock, 10000); tickClock();
 
