@@ -19,11 +19,13 @@ ZMS rule (position × mean service ÷ open windows, printed as 0.8×–1.0×).
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import String, and_, bindparam, case, cast, exists, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hall_queue.domain.clock import epoch_seconds
@@ -184,20 +186,31 @@ def staffing_ahead(plan, horizon_s: float = 6 * 3600.0) -> list[tuple[float, flo
 
     Each window counts its share except while one of its planned absences runs; the list starts at 0.
     """
-    cuts = {0.0}
-    for _share, away in plan:
+    events = []  # (moment, +1 leaves / -1 comes back, window)
+    for k, (_share, away) in enumerate(plan):
         for a, b in away:
-            if a < horizon_s:
-                cuts.add(max(0.0, a))
+            a = max(0.0, a)
+            if a >= horizon_s or (b is not None and b <= a):
+                continue
+            events.append((a, 1, k))
             if b is not None and b < horizon_s:
-                cuts.add(max(0.0, b))
-    out = []
-    for t in sorted(cuts):
-        here = sum(share for share, away in plan
-                   if not any(a <= t and (b is None or t < b) for a, b in away))
-        if not out or here != out[-1][1]:
+                events.append((b, -1, k))
+    events.sort()
+    depth = [0] * len(plan)
+    here = sum(share for share, _away in plan)
+    out = [(0.0, here)]
+    for t, step, k in events:
+        depth[k] += step
+        if depth[k] == 1 and step == 1:
+            here -= plan[k][0]
+        elif depth[k] == 0:
+            here += plan[k][0]
+        here = round(here, 9)
+        if out[-1][0] == t:
+            out[-1] = (t, here)
+        else:
             out.append((t, here))
-    return out
+    return [(t, w) for i, (t, w) in enumerate(out) if i == 0 or w != out[i - 1][1]]
 
 
 def time_for_calls(calls: float, rate: float, staffing: list[tuple[float, float]]) -> float:
@@ -295,7 +308,10 @@ _SERVING_SHAPE = (
     select(WindowQueue.window_id, _other.queue_id, _other.role,
            exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(IN_HAND_STATUSES)),
            exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"),
-           Window.clerk_id, Window.paused_at, Window.covered_by_id, Window.break_plan, _away_since, Hall.timezone)
+           Window.clerk_id, Window.paused_at, Window.covered_by_id, cast(Window.break_plan, String),
+           # only a window whose clerk is gone or whose post is covered asks when it left (CASE skips the rest)
+           case((and_(Window.clerk_id.is_not(None), Window.covered_by_id.is_(None)), null()), else_=_away_since),
+           Hall.timezone)
     .select_from(WindowQueue)
     .join(Window, Window.id == WindowQueue.window_id)
     .join(Hall, Hall.id == Window.hall_id)
@@ -311,7 +327,7 @@ class _Served:
     helper: set
     here: bool
     away_since: datetime | None
-    plan: list
+    plan: tuple[tuple[int, int], ...]
     timezone: str
 
 
@@ -326,7 +342,7 @@ def _windows(session: Session, queue_id: int, now: datetime) -> tuple[float, int
         w = served.get(wid)
         if w is None:
             here = clerk is not None and paused is None and covered is None
-            w = served[wid] = _Served(set(), set(), here, paused or away_since, plan or [], tz)
+            w = served[wid] = _Served(set(), set(), here, paused or away_since, _stretches(plan), tz)
         (w.primary if role == "primary" else w.helper).add(qid)
         if holding:
             busy.add(wid)
@@ -349,25 +365,33 @@ def _windows(session: Session, queue_id: int, now: datetime) -> tuple[float, int
     serving = sum(1 for w in served.values() if w.here)
     plan: tuple = ()
     if any(w.plan for w, _ in shares):
-        plan = tuple(p for p in (_window_plan(w, share, now) for w, share in shares) if p is not None)
+        local = local_wall(shares[0][0].timezone, now)
+        day_s = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+        plan = tuple(p for p in (_window_plan(w, share, now, day_s) for w, share in shares) if p is not None)
     return total, idle, serving, plan
 
 
-def _window_plan(w: _Served, share: float, now: datetime):
+@lru_cache(maxsize=256)
+def _stretches(plan_text: str | None) -> tuple[tuple[int, int], ...]:
+    """A break plan as stored (JSON text) → ``((start, end) seconds after local midnight, …)``."""
+    out = []
+    for a, b in json.loads(plan_text or "[]") or []:
+        start, end = int(a[:2]) * 3600 + int(a[3:5]) * 60, int(b[:2]) * 3600 + int(b[3:5]) * 60
+        if end > start:
+            out.append((start, end))
+    return tuple(out)
+
+
+def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
     """One window's ``(share, away stretches in s from now)``; ``None`` for a window away with no plan for it.
 
-    A window here now is away during each planned stretch still ahead (one whose start has passed while its
-    clerk is still here — finishing a visitor — runs its full length from now). A window away now is due back
-    its planned length after it actually left (the plan's stretch nearest that moment), or in a minute if
-    that is past; away without a planned stretch near, it is not counted (as today: the pace holds).
+    ``day_s``: the hall's local time now, in seconds after midnight. A window here now is away during each
+    planned stretch still ahead (one whose start has passed while its clerk is still here — finishing a visitor
+    — runs its full length from now). A window away now is due back its planned length after it actually left
+    (the plan's stretch starting nearest that moment), or in ``BREAK_OVERRUN_S`` if that is past; away without
+    a planned stretch near, it is not counted (as before plans: the pace holds).
     """
-    local_now = local_wall(w.timezone, now)
-    stretches = []
-    for a, b in w.plan:
-        start = local_now.replace(hour=int(a[:2]), minute=int(a[3:5]), second=0, microsecond=0)
-        end = local_now.replace(hour=int(b[:2]), minute=int(b[3:5]), second=0, microsecond=0)
-        if end > start:
-            stretches.append(((start - local_now).total_seconds(), (end - start).total_seconds()))
+    stretches = [(a - day_s, b - a) for a, b in w.plan]
     away: list[tuple[float, float | None]] = []
     if w.here:
         for start, length in stretches:
