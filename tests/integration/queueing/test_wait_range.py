@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from hall_queue.domain.models import Hall, Queue, ServiceItem, Staff, Ticket, Window
@@ -10,7 +11,11 @@ from hall_queue.entrypoints.demo.loader import load_simple_hall
 from hall_queue.queueing import calling, posts
 from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
 from hall_queue.queueing.wait_range import ticket_wait_range
+from tests.conftest import engines
 from tests.integration.queueing.conftest import KIOSK, SYSTEM
+
+# Both engines: the windows' read casts the plan's JSON and the class order compares slots (issue 17).
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
 def _hall(db, clock):
