@@ -6,13 +6,15 @@ for the screens; this one is what a visitor is told. Two halves, so that any cal
 transaction, a read after commit, the benchmark) gets the same answer:
 
 * ``wait_inputs`` reads the database once: people ahead, the windows serving the queue (shared windows as
-  fractions, 001 §6.4), the mean of its last ``ESTIMATE_SAMPLE`` services, checked-in bookings behind, and
-  the queue's tickets of the last ``ESTIMATE_HISTORY_S`` (when each was issued and called);
+  fractions, 001 §6.4) with their break plans (``Window.break_plan``) and who is away since when, the mean
+  of its last ``ESTIMATE_SAMPLE`` services, checked-in bookings behind (for a green or booked ticket: its own
+  class ahead and its slot instead), and the queue's tickets of the last ``ESTIMATE_HISTORY_S``;
 * ``wait_estimate`` is pure arithmetic over those ``WaitInputs``: the pace is the queue's own call rate
   while visitors waited — which already holds helper windows, breaks, A/B covers and recalls — started
-  from the windows now serving it; green and booked arrivals that will be called first slow an ordinary
-  ticket; bookings behind whose slot begins before the expected call are placed ahead; the range is a
-  log-spread around the expected wait (see its docstring).
+  from the windows now serving it, and follows the staffing the break plans say lies ahead; bookings behind
+  whose slot begins before the expected call are placed ahead; a booking whose slot has begun counts only
+  the bookings before it, a green ticket the interleave's calls; the range is a Gamma spread around the
+  expected wait (see its docstring).
 
 ``bench/estimates_bench.py`` replays simulated hall days and measures it against today's figure and the
 ZMS rule (position × mean service ÷ open windows, printed as 0.8×–1.0×).
@@ -264,7 +266,9 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
     actually did as calls accumulate. (Taking green and booked arrivals, who are called first, off an
     ordinary ticket's pace over-estimated in the benchmark: the pace itself rises as the line grows and
     helper windows join, so it is not done.) n = position + 1 − idle windows calls must happen; the wait is
-    (n − ``head``) ÷ rate (the first call comes sooner: the windows are part-way through a service). The
+    the time (n − ``head``) calls take (the first call comes sooner: the windows are part-way through a
+    service), the rate following the windows' break plans (``time_for_calls``); a green or booked ticket
+    counts the calls the calling rules make before it (``_jump_ahead``). The
     range is the central band (± ``z``) of a Gamma spread around it whose squared coefficient of variation
     1/n + 1/calls + drift² adds the randomness of n calls, of the rate's estimate, and of staffing and mix
     changing while the visitor waits.
