@@ -1,11 +1,13 @@
-"""How honest is the wait a visitor is told? Three estimators replayed on simulated hall days (issue 17).
+"""How honest is the wait a visitor is told? Four estimators replayed on simulated hall days (issue 17).
 
 Each visitor's ticket is issued in the hall-day simulation (``bench.hall_day``: the real domain services
 on SQLite with a manual clock, breaks and the A/B lunch relay, appointments, recalls, transfers). At the
 moment of issue the inputs of the new estimator are read from the database as it then stands
 (``wait_range.wait_inputs``, the server's own reads) together with two older figures:
 
-* ``range`` — the new estimator (``wait_range.wait_estimate``, the pure function the server calls): low–high;
+* ``range`` — the new estimator (``wait_range.wait_estimate``, the pure function the server calls): low–high,
+  with the serving windows' break plans (``Window.break_plan``) and the calling order of green and booked tickets;
+* ``before`` — the same function over the same inputs without those two (the range as main printed it before);
 * ``today`` — the single figure the kiosk printed before (``estimates.estimated_wait_s``: rolling mean ×
   people ahead ÷ open windows); its "range" is the point itself;
 * ``zms`` — Munich ZMS's rule: people ahead × mean service time ÷ open windows, printed as 0.8×–1.0×.
@@ -14,9 +16,11 @@ When the day is over each is compared with the visitor's actual wait (issue → 
 error of the point (the range's midpoint), share of actual waits inside the printed range, median range
 width. Loads are set by the number of visitors and reported as the measured window utilisation.
 
-Two sets of days: ``standard`` (the hall day's morning-peak arrivals and field mix) and ``afternoon`` (a
-flat morning, the peak after lunch, more on-the-spot fields) — the estimator's constants were chosen on
-``standard`` seeds 1 and 2 only, so the other seeds and the other set are out of sample. Every day's
+Two sets of days, generated differently: ``standard`` (the hall day's morning-peak arrivals and field mix,
+15-minute breaks, a two-group lunch relay of an hour) and ``afternoon`` (a flat morning and the peak after
+lunch, more on-the-spot fields, 20-minute breaks, three 40-minute lunch groups, clerks back 3 min early to 8 min
+late) — the estimator's constants were chosen on ``standard`` seeds 1 and 2 only, so the other seeds and the
+other set are out of sample. Every day's
 inputs are kept (``--keep DIR``), so ``--replay DIR`` scores the estimator again without simulating.
 
 Prints one JSON object as its last line. Usage: ``python -m bench.estimates_bench [--quick]
@@ -31,7 +35,7 @@ import random
 import statistics
 import sys
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -54,9 +58,13 @@ from hall_queue.queueing.wait_range import (
 # Visitors per day giving about this utilisation of the simulated hall's 20 windows (546 measured 47 %).
 VISITORS_FOR_LOAD = {50: 580, 65: 760, 85: 990}
 TARGETS = {"mae_min": 5.0, "inside": 0.80, "median_width_min": 15.0}
-# Arrival patterns: (share of arrivals per hour from 08:30, share of the six fields) — None = hall_day's own.
-SETS = {"standard": (None, None),
-        "afternoon": ([0.07, 0.09, 0.10, 0.10, 0.08, 0.13, 0.17, 0.15, 0.11], [0.12, 0.12, 0.28, 0.12, 0.22, 0.14])}
+# Hall days: (share of arrivals per hour from 08:30, share of the six fields, break pattern) — None =
+# hall_day's own. ``afternoon`` differs in all three: a flat morning and the peak after lunch, more
+# on-the-spot fields, three 40-minute lunch groups and 20-minute breaks with clerks back early or late.
+SETS = {"standard": (None, None, "standard"),
+        "afternoon": ([0.07, 0.09, 0.10, 0.10, 0.08, 0.13, 0.17, 0.15, 0.11], [0.12, 0.12, 0.28, 0.12, 0.22, 0.14],
+                      "relay3")}
+ESTIMATORS = ("range", "before", "today", "zms")
 DEFAULT_PARAMS = EstimateParams()  # the server's constants
 RECORD_HISTORY_S = 3600  # the inputs keep an hour of history, so a replay may try a longer one than the server
 
@@ -100,17 +108,23 @@ def inputs_of(record: dict) -> WaitInputs:
     d = dict(record["inputs"])
     d["bookings"] = tuple(d["bookings"])
     d["history"] = tuple(tuple(h) for h in d["history"])
+    d["plan"] = tuple((share, tuple(tuple(a) for a in away)) for share, away in d.get("plan", ()))
     return WaitInputs(**d)
 
 
 def estimates(record: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict[str, tuple[float, float]]:
     """The three estimators' (low, high) seconds for one recorded ticket."""
     if record["at_once"]:
-        return {k: (0.0, 0.0) for k in ("range", "today", "zms")}
-    est = wait_estimate(inputs_of(record), params)
+        return {k: (0.0, 0.0) for k in ESTIMATORS}
+    inputs = inputs_of(record)
+    est = wait_estimate(inputs, params)
+    # The same estimator blind to the break plans and to the calling order of green and booked tickets: what
+    # the server printed before (main at 231e4d9).
+    before = wait_estimate(replace(inputs, plan=(), class_ahead=None, slot_s=None), params)
     # The server prints whole seconds (``WaitRange``), so the benchmark scores the same.
-    return {"range": (float(round(est.low_s)), float(round(est.high_s))), "today": (record["today"], record["today"]),
-            "zms": (0.8 * record["zms"], record["zms"])}
+    return {"range": (float(round(est.low_s)), float(round(est.high_s))),
+            "before": (float(round(before.low_s)), float(round(before.high_s))),
+            "today": (record["today"], record["today"]), "zms": (0.8 * record["zms"], record["zms"])}
 
 
 def score(pairs: list[tuple[tuple[float, float], float]]) -> dict:
@@ -128,9 +142,9 @@ def score(pairs: list[tuple[tuple[float, float], float]]) -> dict:
 
 def simulate_day(pattern: str, seed: int, visitors: int, work: Path) -> dict:
     """Run one hall day; return its figures and every ticket's record with the actual wait."""
-    hourly, fields = SETS[pattern]
+    hourly, fields, breaks = SETS[pattern]
     people = make_visitors(visitors, random.Random(seed), hourly=hourly, field_share=fields)
-    sim = EstimatingSimulation(people, silo=False, seed=seed, workdir=work)
+    sim = EstimatingSimulation(people, silo=False, seed=seed, workdir=work, breaks=breaks)
     report = sim.run()
     actual = sim.actual_waits()
     return {"set": pattern, "seed": seed, "visitors": len(people), "utilisation": report["window_utilisation"],
@@ -142,7 +156,7 @@ def score_day(day: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict:
     """Score the three estimators on one simulated day."""
     out = {k: day[k] for k in ("set", "seed", "visitors", "utilisation", "mean_wait_min")}
     rows = [(estimates(r, params), r["actual_s"], r["at_once"]) for r in day["records"]]
-    for name in ("range", "today", "zms"):
+    for name in ESTIMATORS:
         out[name] = score([(e[name], a) for e, a, _ in rows])
         # The same over the visitors who had to wait (an idle window called the others at once).
         out[name + "_waited"] = score([(e[name], a) for e, a, once in rows if not once])
@@ -156,7 +170,7 @@ def pooled(days: list[dict], name: str, params: EstimateParams = DEFAULT_PARAMS)
                   if not (waited and r["at_once"])])
 
 
-NAMES = ("range", "today", "zms", "range_waited", "today_waited", "zms_waited")
+NAMES = (*ESTIMATORS, *(f"{e}_waited" for e in ESTIMATORS))
 
 
 def summarise(raw: list[dict], scored: list[dict]) -> dict:
@@ -179,14 +193,15 @@ def fmt(x, spec: str) -> str:
 
 def markdown(sets: dict) -> str:
     """The README's table: every set and load, the three estimators, all visitors and those who waited."""
-    label = {"range": "**range** (new)", "today": "today", "zms": "ZMS 0.8–1.0×"}
+    label = {"range": "**range** (now)", "before": "range before (no plans, no class order)", "today": "today",
+             "zms": "ZMS 0.8–1.0×"}
     lines = [("| set, load (seeds; utilisation; mean wait) | estimator | MAE all / waited (min) | inside all / waited "
               "| median width all / waited (min) | bias waited (min) |"), "|---|---|---|---|---|---|"]
     for name, loads in sets.items():
         for load, v in sorted(loads.items(), key=lambda kv: int(kv[0])):
             head = (f"{name} {load} % (seeds {', '.join(map(str, v['seeds']))}; {v['utilisation']:.0%}; "
                     f"{v['mean_wait_min']} min)")
-            for est in ("range", "today", "zms"):
+            for est in ESTIMATORS:
                 a, w = v[est], v[est + "_waited"]
                 lines.append(f"| {head} | {label[est]} | {fmt(a['mae_min'], '.2f')} / {fmt(w['mae_min'], '.2f')} | "
                              f"{fmt(a['inside'], '.0%')} / {fmt(w['inside'], '.0%')} | "
@@ -228,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                     days.append(day)
                     print(json.dumps({"load": load, **score_day(day)}, ensure_ascii=False), file=sys.stderr)
     scored = [score_day(d) | {"load": d["load"]} for d in days]
-    result: dict = {"estimators": {"range": "issue 17 range (wait_range.wait_estimate)",
+    result: dict = {"estimators": {"range": "issue 17 range (wait_range.wait_estimate): break plans, class order",
+                                   "before": "the range as it was before (blind to break plans and to the calling "
+                                             "order of green and booked tickets)",
                                    "today": "rolling mean × ahead ÷ windows",
                                    "zms": "ahead × mean service ÷ open windows, 0.8×–1.0×"},
                     "params": asdict(EstimateParams()), "targets_at_65": TARGETS, "sets": summarise(days, scored)}

@@ -9,7 +9,9 @@ A discrete-event simulation drives ``issue_ticket``, ``call_next``, ``start``, `
   log-normal service times);
 * 20 windows: 11 general, 4 on-the-spot, 2 cross-region, 1 fallback, 1 handover, 1 general spare;
   every window has an A and a B clerk; clerks take two 15-minute breaks and the lunch hour is
-  relayed (half of the A clerks sign out at 11:45, the other half at 12:45; their B clerks cover);
+  relayed (half of the A clerks sign out at 11:45, the other half at 12:45; their B clerks cover) —
+  the ``standard`` break pattern; ``relay3`` (``BREAK_PATTERNS``) is another. The hall records each
+  window's planned breaks (``Window.break_plan``); the clerks keep to them as well as a visitor in hand allows;
 * appointments (15 % of visitors) with 10 % no-shows, recalls (4 % come only on the second call,
   2 % never), transfers (4 % of general tickets go on to a cross-region window).
 
@@ -59,6 +61,39 @@ OPEN_AT = (8, 30)
 DAY = datetime(2026, 3, 2)  # a Monday
 TZ_OFFSET = timedelta(hours=8)  # Asia/Shanghai, no DST
 TICK_S = 60
+
+
+# The clerks' planned breaks: window index → [(kind, local "HH:MM", minutes)], kind "pause" (a short break, the
+# post covered by its B clerk) or "sign_out" (lunch: the A clerk signs out and the B clerk covers). Each
+# hall writes its plan on its windows (``Window.break_plan``, read by the wait estimate); the clerks go when the
+# visitor in hand is done and come back the planned length after actually leaving (± the pattern's jitter).
+def _hm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def standard_breaks(i: int) -> list[tuple[str, str, int]]:
+    """Two 15-minute breaks staggered so partners do not leave together; lunch relayed at 11:45 / 12:45."""
+    return [("pause", _hm(600 + 7 * (i % 6)), 15), ("pause", _hm(900 + 7 * (i % 6)), 15),
+            ("sign_out", "11:45" if i % 2 == 0 else "12:45", 60)]
+
+
+def relay3_breaks(i: int) -> list[tuple[str, str, int]]:
+    """Three lunch groups of 40 minutes (11:30, 12:10, 12:50); 20-minute breaks from 09:40 and 14:30."""
+    return [("pause", _hm(580 + 6 * (i % 5)), 20), ("pause", _hm(870 + 6 * (i % 5)), 20),
+            ("sign_out", ("11:30", "12:10", "12:50")[i % 3], 40)]
+
+
+# pattern → (plan per window, minutes a clerk may come back early / late against the plan)
+BREAK_PATTERNS = {"standard": (standard_breaks, (0, 0)), "relay3": (relay3_breaks, (-3, 8))}
+
+
+def break_plan(pattern: str, i: int) -> list[list[str]]:
+    """Window ``i``'s planned breaks as the hall records them (``Window.break_plan``)."""
+    out = []
+    for _kind, at, minutes in BREAK_PATTERNS[pattern][0](i):
+        h, m = map(int, at.split(":"))
+        out.append([at, _hm(h * 60 + m + minutes)])
+    return out
 
 
 @dataclass(order=True)
@@ -114,7 +149,7 @@ def make_visitors(n: int, rng: random.Random, *, hourly: list[float] | None = No
     return out
 
 
-def build_hall(s, *, silo: bool) -> dict:
+def build_hall(s, *, silo: bool, breaks: str = "standard") -> dict:
     """Create the simulated hall; return ids of windows, items and queues."""
     hall = Hall(name="模拟政务服务中心", code="sim", timezone="Asia/Shanghai",
                 opening_hours={d: [["08:30", "17:30"]] for d in ("mon", "tue", "wed", "thu", "fri")},
@@ -194,6 +229,7 @@ def build_hall(s, *, silo: bool) -> dict:
     s.flush()
     # A and B: window i's B clerk is the A clerk of its neighbour in the same group.
     for i, w in enumerate(wins):
+        w.break_plan = break_plan(breaks, i)
         w.a_clerk_id = staff[i].id
         partner = i + 1 if i % 2 == 0 else i - 1
         w.b_clerk_id = staff[partner if partner < len(wins) else i - 1].id
@@ -211,7 +247,8 @@ def _window(s, hall, n, kind, served, staff) -> Window:
 
 
 class Simulation:
-    def __init__(self, visitors: list[Visitor], *, silo: bool, seed: int, workdir: Path) -> None:
+    def __init__(self, visitors: list[Visitor], *, silo: bool, seed: int, workdir: Path,
+                 breaks: str = "standard") -> None:
         self.visitors = [Visitor(**{k: getattr(v, k) for k in v.__dataclass_fields__ if k != "ticket_id"})
                          for v in visitors]
         self.silo = silo
@@ -220,7 +257,9 @@ class Simulation:
         Base.metadata.create_all(self.db.writer)
         self.clock = ManualClock(local(8, 0))
         self.vault = IdentityVault("simulation")
-        self.ids = self.db.run_write(lambda s: build_hall(s, silo=silo))
+        self.breaks = breaks
+        self.jitter_rng = random.Random(seed * 7 + 3)  # apart from ``rng``: the standard days stay as they were
+        self.ids = self.db.run_write(lambda s: build_hall(s, silo=silo, breaks=breaks))
         self.heap: list[Ev] = []
         self.seq = 0
         self.busy_s = 0.0
@@ -249,15 +288,18 @@ class Simulation:
     # -------------------------------------------------------------- the day's schedule
     def plan(self) -> None:
         wins, staff = self.ids["windows"], self.ids["staff"]
+        plans, (early, late) = BREAK_PATTERNS[self.breaks]
         for i, wid in enumerate(wins):
             self.at(local(8, 25), "sign_in", window=wid, staff=staff[i])
-            # Two 15-minute breaks, staggered so partners do not leave together.
-            self.at(local(10, 0) + timedelta(minutes=7 * (i % 6)), "pause", window=wid, minutes=15)
-            self.at(local(15, 0) + timedelta(minutes=7 * (i % 6)), "pause", window=wid, minutes=15)
-            # Lunch relay: even windows' clerks at 11:45, odd ones at 12:45, one hour each (from when they
-            # actually leave: a clerk with a visitor in hand finishes first).
-            lunch = local(11, 45) if i % 2 == 0 else local(12, 45)
-            self.at(lunch, "sign_out", window=wid, back_staff=staff[i])
+            # The planned breaks and the lunch relay; each lasts its length from when the clerk actually
+            # leaves (a clerk with a visitor in hand finishes first), give or take the pattern's jitter.
+            for kind, at, minutes in plans(i):
+                length = minutes + (self.jitter_rng.uniform(early, late) if late > early else 0)
+                h, m = map(int, at.split(":"))
+                if kind == "pause":
+                    self.at(local(h, m), "pause", window=wid, minutes=length)
+                else:
+                    self.at(local(h, m), "sign_out", window=wid, back_staff=staff[i], minutes=length)
         for v in self.visitors:
             if v.appointment and v.no_show_booking:
                 continue
@@ -379,7 +421,7 @@ class Simulation:
                                         actor=self.clerk(staff)))
         self.try_call(window)
 
-    def on_sign_out(self, window: int, back_staff: int | None = None) -> None:
+    def on_sign_out(self, window: int, back_staff: int | None = None, minutes: float = 60) -> None:
         now = self.clock.now()
 
         def do(s):
@@ -392,13 +434,13 @@ class Simulation:
             return "ok"
         outcome = self.tx(do)
         if outcome == "busy":  # finish the visitor in hand first, then go (``try_call`` does)
-            self.deferred[window] = ("sign_out", {"window": window, "back_staff": back_staff})
+            self.deferred[window] = ("sign_out", {"window": window, "back_staff": back_staff, "minutes": minutes})
         elif outcome == "ok" and back_staff is not None:
-            self.at(now + timedelta(hours=1), "sign_in", window=window, staff=back_staff)
+            self.at(now + timedelta(minutes=minutes), "sign_in", window=window, staff=back_staff)
         self.idle.discard(window)
         self.wake_all()
 
-    def on_pause(self, window: int, minutes: int) -> None:
+    def on_pause(self, window: int, minutes: float) -> None:
         now = self.clock.now()
 
         def do(s):

@@ -182,6 +182,9 @@ class WindowQueueSpec(Spec):
     role: V.QueueRole = "primary"
 
 
+ClockTime = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
 class WindowSpec(Spec):
     number: Annotated[int, Field(ge=1, le=999)]
     name: Short
@@ -191,6 +194,16 @@ class WindowSpec(Spec):
     queues: Annotated[list[WindowQueueSpec], Field(max_length=30)] = []
     a_clerk_id: Ident | None = None
     b_clerk_id: Ident | None = None
+    # Planned breaks (午休轮岗、工间休息), local "HH:MM" pairs; the wait estimate looks ahead with them (issue 17).
+    break_plan: Annotated[list[tuple[ClockTime, ClockTime]], Field(max_length=12)] = []
+
+    @field_validator("break_plan")
+    @classmethod
+    def _breaks(cls, v: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for start, end in v:
+            if end <= start:
+                raise ValueError(f"a break ends after it starts ({start}–{end})")
+        return sorted(v)
 
 
 class HallSettingsSpec(Spec):
@@ -546,7 +559,8 @@ def save_window(session: Session, hall: Hall, changes: dict[str, Any], *, window
     if window is not None:
         current = {"number": window.number, "name": window.name, "kind": window.kind, "area": window.area,
                    "queues": [{"queue_id": s.queue_id, "role": s.role} for s in window.served],
-                   "a_clerk_id": window.a_clerk_id, "b_clerk_id": window.b_clerk_id}
+                   "a_clerk_id": window.a_clerk_id, "b_clerk_id": window.b_clerk_id,
+                   "break_plan": [tuple(b) for b in window.break_plan or []]}
     spec: WindowSpec = _merged(current, changes, WindowSpec)
     _refuse_taken(session, hall, window, Window.number, spec.number,
                   f"window number {spec.number} is taken in this hall")
@@ -561,6 +575,7 @@ def save_window(session: Session, hall: Hall, changes: dict[str, Any], *, window
         session.add(window)
         session.flush()
     window.number, window.name, window.area = spec.number, spec.name, spec.area or None
+    window.break_plan = [[start, end] for start, end in spec.break_plan]
     # Clear first so configure_window's A≠B check sees the final pair.
     window.a_clerk_id = None
     window.b_clerk_id = None
@@ -574,7 +589,7 @@ def save_window(session: Session, hall: Hall, changes: dict[str, Any], *, window
 def window_admin_view(w: Window) -> dict[str, Any]:
     return {"id": w.id, "number": w.number, "name": w.name, "kind": w.kind, "area": w.area, "is_open": w.is_open,
             "queues": [{"queue_id": s.queue_id, "prefix": s.queue.prefix, "role": s.role} for s in w.served],
-            "a_clerk_id": w.a_clerk_id, "b_clerk_id": w.b_clerk_id}
+            "a_clerk_id": w.a_clerk_id, "b_clerk_id": w.b_clerk_id, "break_plan": w.break_plan or []}
 
 
 def delete_window(session: Session, window: Window, *, now: datetime, actor: Actor) -> None:

@@ -33,7 +33,12 @@ def _zone(name: str) -> ZoneInfo:
 
 def local_time(hall: Hall, now_utc: datetime) -> datetime:
     """Return ``now_utc`` (naive UTC) as the hall's local wall time (naive)."""
-    return now_utc.replace(tzinfo=timezone.utc).astimezone(_zone(hall.timezone)).replace(tzinfo=None)
+    return local_wall(hall.timezone, now_utc)
+
+
+def local_wall(timezone_name: str, now_utc: datetime) -> datetime:
+    """Return ``now_utc`` (naive UTC) as the wall time (naive) of the timezone ``timezone_name``."""
+    return now_utc.replace(tzinfo=timezone.utc).astimezone(_zone(timezone_name)).replace(tzinfo=None)
 
 
 def to_utc(hall: Hall, local: datetime) -> datetime:

@@ -232,6 +232,9 @@ class Window(Base):
     call_rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # Where this window is in its green:ordinary interleave pattern (kept across restarts).
     pattern_pos: Mapped[int] = mapped_column(Integer, default=0)
+    # The clerks' planned breaks at this window, local "HH:MM" stretches every service day (午休轮岗、工间休息):
+    # [["11:45", "12:45"], ["15:00", "15:15"]]. Only the wait estimate reads it (issue 17): the pace looks ahead.
+    break_plan: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     served: Mapped[list[WindowQueue]] = relationship(order_by="WindowQueue.rank", cascade="all, delete-orphan")
     a_clerk: Mapped[Optional[Staff]] = relationship(foreign_keys=[a_clerk_id])

@@ -338,6 +338,14 @@ ESTIMATE_MIN_WIDTH_S = 180
 ESTIMATE_SAMPLE = 40
 ESTIMATE_MIN_SAMPLE = 5
 ESTIMATE_LOOKBACK = timedelta(hours=4)
+# Break plans (``Window.break_plan``): a window away now is matched to the planned stretch that starts
+# within BREAK_MATCH_S of the moment it actually left, and is due back that stretch's length later —
+# or in BREAK_OVERRUN_S when that moment has passed.
+BREAK_MATCH_S = 3600
+# A green ticket is called when a window's interleave wants green: one call in 1 + this (the default rule's
+# "ordinary": 2); the estimate counts that many calls per green ticket before it.
+GREEN_INTERLEAVE_ORDINARY = 2
+BREAK_OVERRUN_S = 120
 
 # ---------------------------------------------------------------- patterns
 # A mainland mobile number (SMS reminders).

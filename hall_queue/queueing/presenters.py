@@ -83,6 +83,7 @@ def window_view(w: Window, *, in_hand: Ticket | None = None, covering: list[Wind
         "covering": [{"id": c.id, "number": c.number} for c in (covering or [])],
         "queues": [{"id": s.queue_id, "prefix": s.queue.prefix, "rank": s.rank, "role": s.role} for s in w.served],
         "call_rules": w.call_rules,
+        "break_plan": w.break_plan or [],
         "ticket": ticket_view(in_hand) if in_hand is not None else None,
     }
 

@@ -6,29 +6,36 @@ for the screens; this one is what a visitor is told. Two halves, so that any cal
 transaction, a read after commit, the benchmark) gets the same answer:
 
 * ``wait_inputs`` reads the database once: people ahead, the windows serving the queue (shared windows as
-  fractions, 001 §6.4), the mean of its last ``ESTIMATE_SAMPLE`` services, checked-in bookings behind, and
-  the queue's tickets of the last ``ESTIMATE_HISTORY_S`` (when each was issued and called);
+  fractions, 001 §6.4) with their break plans (``Window.break_plan``) and who is away since when, the mean
+  of its last ``ESTIMATE_SAMPLE`` services, checked-in bookings behind (for a green or booked ticket: its own
+  class ahead and its slot instead), and the queue's tickets of the last ``ESTIMATE_HISTORY_S``;
 * ``wait_estimate`` is pure arithmetic over those ``WaitInputs``: the pace is the queue's own call rate
   while visitors waited — which already holds helper windows, breaks, A/B covers and recalls — started
-  from the windows now serving it; green and booked arrivals that will be called first slow an ordinary
-  ticket; bookings behind whose slot begins before the expected call are placed ahead; the range is a
-  log-spread around the expected wait (see its docstring).
+  from the windows now serving it, and follows the staffing the break plans say lies ahead; bookings behind
+  whose slot begins before the expected call are placed ahead; a booking whose slot has begun counts only
+  the bookings before it, a green ticket the interleave's calls; the range is a Gamma spread around the
+  expected wait (see its docstring).
 
 ``bench/estimates_bench.py`` replays simulated hall days and measures it against today's figure and the
 ZMS rule (position × mean service ÷ open windows, printed as 0.8×–1.0×).
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import String, and_, bindparam, case, cast, exists, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hall_queue.domain.clock import epoch_seconds
-from hall_queue.domain.models import Ticket, Window, WindowQueue
+from hall_queue.domain.calendar import local_wall
+from hall_queue.domain.models import Hall, PostInterval, Ticket, Window, WindowQueue
 from hall_queue.domain.vocabulary import (
+    BREAK_MATCH_S,
+    BREAK_OVERRUN_S,
     ESTIMATE_DRIFT,
     ESTIMATE_HEAD_CALLS,
     ESTIMATE_HISTORY_S,
@@ -37,6 +44,7 @@ from hall_queue.domain.vocabulary import (
     ESTIMATE_MIN_WINDOWS,
     ESTIMATE_PRIOR_CALLS,
     ESTIMATE_RANGE_Z,
+    GREEN_INTERLEAVE_ORDINARY,
     IN_HAND_STATUSES,
     TICKET_STATUSES,
 )
@@ -101,6 +109,15 @@ class WaitInputs:
     samples: int = 0  # how many services gave ``mean_s``
     bookings: tuple[float, ...] = ()  # slot starts (s from now) of checked-in bookings behind this ticket
     history: tuple[tuple[float, float | None, bool, bool], ...] = ()
+    # The serving windows' staffing ahead, from their break plans (``Window.break_plan``): per window its
+    # share of the queue and the stretches (s from now, ``None`` = for good) it will be away. A window away
+    # now is listed as away from 0 until it is due back. Empty: no window has a plan (the pace holds).
+    plan: tuple[tuple[float, tuple[tuple[float, float | None], ...]], ...] = ()
+    # A green or booked ticket is called before the ordinary ones: ``class_ahead`` tickets of its own class
+    # come first (bookings in slot order, 000 §8.2; green ones in key order), and a booking is called so once
+    # its slot begins, ``slot_s`` seconds from now (≤ 0: it has begun). ``None``: an ordinary ticket.
+    class_ahead: int | None = None
+    slot_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +183,81 @@ def gamma_quantile(mean: float, cv2: float, z: float) -> float:
     return mean * max(0.0, 1 - c + z * math.sqrt(c)) ** 3
 
 
+def staffing_ahead(plan, horizon_s: float = 6 * 3600.0) -> list[tuple[float, float]]:
+    """Effective windows serving the queue from each moment on: ``[(from s, windows), …]`` (from the plans).
+
+    Each window counts its share except while one of its planned absences runs; the list starts at 0.
+    """
+    events = []  # (moment, +1 leaves / -1 comes back, window)
+    for k, (_share, away) in enumerate(plan):
+        for a, b in away:
+            a = max(0.0, a)
+            if a >= horizon_s or (b is not None and b <= a):
+                continue
+            events.append((a, 1, k))
+            if b is not None and b < horizon_s:
+                events.append((b, -1, k))
+    events.sort()
+    depth = [0] * len(plan)
+    here = sum(share for share, _away in plan)
+    out = [(0.0, here)]
+    for t, step, k in events:
+        depth[k] += step
+        if depth[k] == 1 and step == 1:
+            here -= plan[k][0]
+        elif depth[k] == 0:
+            here += plan[k][0]
+        here = round(here, 9)
+        if out[-1][0] == t:
+            out[-1] = (t, here)
+        else:
+            out.append((t, here))
+    return [(t, w) for i, (t, w) in enumerate(out) if i == 0 or w != out[i - 1][1]]
+
+
+def time_for_calls(calls: float, rate: float, staffing: list[tuple[float, float]]) -> float:
+    """Seconds until ``calls`` calls are made at ``rate`` now, the rate following the staffing ahead.
+
+    The queue's pace is measured on the windows here now; when the plan says some leave or come back, the
+    pace changes in proportion (a lunch relay halves it for its hour). With no staffing now the rate
+    is taken as the first staffed stretch's.
+    """
+    if calls <= 0:
+        return 0.0
+    base = staffing[0][1] or next((w for _t, w in staffing if w > 0), 0.0)
+    if base <= 0:
+        return calls / rate
+    done, t = 0.0, 0.0
+    for k, (start, windows) in enumerate(staffing):
+        end = staffing[k + 1][0] if k + 1 < len(staffing) else math.inf
+        r = rate * windows / base
+        if r > 0 and done + r * (end - start) >= calls:
+            return start + (calls - done) / r
+        done += r * (end - start) if r > 0 and end < math.inf else 0.0
+        t = end
+    return t if t < math.inf else calls / rate
+
+
+def _jump_ahead(inp: WaitInputs, params: EstimateParams, rate: float, staffing, position: int, n: int,
+                expected: float) -> tuple[int, int, float]:
+    """Position, calls and wait of a booked or green ticket, which the calling rules take before ordinary ones.
+
+    A booking whose slot has begun is called by the ``appointment`` rule first: only the bookings before it
+    count; one whose slot is ahead waits in line until then. A green ticket is taken when a window's
+    interleave wants green (one call in 1 + ``ordinary`` of each window's pattern): the green ones before it
+    and about that many calls for each — never more than its place in line.
+    """
+    if inp.slot_s is not None:
+        jump_n = inp.class_ahead + 1 - (inp.idle if inp.slot_s <= 0 else 0)
+        start = max(inp.slot_s, 0.0)
+        jump = start + time_for_calls(jump_n - params.head, rate, staffing)
+        if inp.slot_s <= 0 or jump < expected:
+            return inp.class_ahead, jump_n, jump
+        return position, n, expected
+    green_n = min(n, (inp.class_ahead + 1) * (1 + GREEN_INTERLEAVE_ORDINARY) - inp.idle)
+    return green_n - 1 + inp.idle, green_n, time_for_calls(green_n - params.head, rate, staffing)
+
+
 def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) -> WaitEstimate:
     """Estimate a waiting ticket's position and wait from ``inp`` (pure; the server and the benchmark share it).
 
@@ -174,7 +266,9 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
     actually did as calls accumulate. (Taking green and booked arrivals, who are called first, off an
     ordinary ticket's pace over-estimated in the benchmark: the pace itself rises as the line grows and
     helper windows join, so it is not done.) n = position + 1 − idle windows calls must happen; the wait is
-    (n − ``head``) ÷ rate (the first call comes sooner: the windows are part-way through a service). The
+    the time (n − ``head``) calls take (the first call comes sooner: the windows are part-way through a
+    service), the rate following the windows' break plans (``time_for_calls``); a green or booked ticket
+    counts the calls the calling rules make before it (``_jump_ahead``). The
     range is the central band (± ``z``) of a Gamma spread around it whose squared coefficient of variation
     1/n + 1/calls + drift² adds the randomness of n calls, of the rate's estimate, and of staffing and mix
     changing while the visitor waits.
@@ -187,11 +281,16 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
     n = inp.ahead + 1 - inp.idle
     if n <= 0:
         return WaitEstimate(inp.ahead, 0.0, 0.0, 0.0, inp.windows, rate * 3600)
-    expected = (n - params.head) / rate
+    staffing = staffing_ahead(inp.plan) if inp.plan else [(0.0, 1.0)]
+    expected = time_for_calls(n - params.head, rate, staffing)
     # Bookings behind in the list are called first once their slot begins (the ``appointment`` rule).
     position = inp.ahead + sum(1 for at in inp.bookings if at <= expected)
     n = position + 1 - inp.idle
-    expected = (n - params.head) / rate
+    expected = time_for_calls(n - params.head, rate, staffing)
+    if inp.class_ahead is not None:
+        position, n, expected = _jump_ahead(inp, params, rate, staffing, position, n, expected)
+        if n <= 0:
+            return WaitEstimate(position, 0.0, 0.0, 0.0, inp.windows, rate * 3600)
     cv2 = 1 / n + 1 / (calls + params.prior_calls) + params.drift ** 2
     low, high = gamma_quantile(expected, cv2, -params.z), gamma_quantile(expected, cv2, params.z)
     if high - low < params.min_width_s:
@@ -202,45 +301,119 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
 
 
 # ----------------------------------------------------------------------------------------------- the reads
-# The windows that serve a queue now, each with every queue it serves, whether that queue has visitors
-# waiting and whether the window holds a ticket: one statement (it was four) for ``_windows``.
+# The windows that serve a queue, each with every queue it serves, whether that queue has visitors waiting,
+# whether the window holds a ticket, whether it is staffed now, since when it is away (a pause, or its post
+# covered or empty since the clerk left) and its break plan: one statement for ``_windows``.
 _other = aliased(WindowQueue)
+_away_since = (select(func.max(PostInterval.started_at))
+               .where(PostInterval.window_id == WindowQueue.window_id, PostInterval.ended_at.is_(None))
+               .scalar_subquery())
 _SERVING_SHAPE = (
     select(WindowQueue.window_id, _other.queue_id, _other.role,
            exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(IN_HAND_STATUSES)),
-           exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"))
+           exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"),
+           Window.clerk_id, Window.paused_at, Window.covered_by_id, cast(Window.break_plan, String),
+           # only a window whose clerk is gone or whose post is covered asks when it left (CASE skips the rest)
+           case((and_(Window.clerk_id.is_not(None), Window.covered_by_id.is_(None)), null()), else_=_away_since),
+           Hall.timezone)
     .select_from(WindowQueue)
     .join(Window, Window.id == WindowQueue.window_id)
+    .join(Hall, Hall.id == Window.hall_id)
     .join(_other, _other.window_id == WindowQueue.window_id)
-    .where(WindowQueue.queue_id == bindparam("queue_id"), Window.is_open.is_(True), Window.clerk_id.is_not(None),
-           Window.paused_at.is_(None), Window.covered_by_id.is_(None))
+    .where(WindowQueue.queue_id == bindparam("queue_id"), Window.is_open.is_(True))
     .order_by(WindowQueue.window_id)
 )
 
 
-def _windows(session: Session, queue_id: int) -> tuple[float, int, int]:
-    """Windows serving the queue: effective (shared windows as fractions), how many stand idle, how many in all."""
-    served: dict[int, dict[str, set[int]]] = {}
+@dataclass
+class _Served:
+    primary: set
+    helper: set
+    here: bool
+    away_since: datetime | None
+    plan: tuple[tuple[int, int], ...]
+    timezone: str
+
+
+def _windows(session: Session, queue_id: int, now: datetime) -> tuple[float, int, int, tuple]:
+    """Windows serving the queue: effective now (shared windows as fractions), how many stand idle, how many
+    in all, and the staffing plan ahead (``WaitInputs.plan``; empty when no serving window has a break plan)."""
+    served: dict[int, _Served] = {}
     busy: set[int] = set()
     waiting_queues: set[int] = set()  # of the queues these windows serve: only those can share a window
-    for wid, qid, role, holding, waiting in core(session).execute(_SERVING_SHAPE, {"queue_id": queue_id}):
-        served.setdefault(wid, {"primary": set(), "helper": set()})["primary" if role == "primary" else "helper"].add(qid)
+    for (wid, qid, role, holding, waiting, clerk, paused, covered, plan, away_since,
+         tz) in core(session).execute(_SERVING_SHAPE, {"queue_id": queue_id}):
+        w = served.get(wid)
+        if w is None:
+            here = clerk is not None and paused is None and covered is None
+            w = served[wid] = _Served(set(), set(), here, paused or away_since, _stretches(plan), tz)
+        (w.primary if role == "primary" else w.helper).add(qid)
         if holding:
             busy.add(wid)
         if waiting:
             waiting_queues.add(qid)
-    total, idle = 0.0, 0
-    here = waiting_queues | {queue_id}
-    for wid, roles in served.items():
-        primary, helpers = roles["primary"], roles["helper"]
-        if queue_id in primary:
-            total += 1 / max(1, len(primary & here))
-        elif not (primary & waiting_queues):
-            total += 1 / max(1, len(helpers & here))
+    total, idle, serving = 0.0, 0, 0
+    shares: list[tuple[_Served, float]] = []
+    here_q = waiting_queues | {queue_id}
+    for wid, w in served.items():
+        if queue_id in w.primary:
+            share = 1 / max(1, len(w.primary & here_q))
+        elif not (w.primary & waiting_queues):
+            share = 1 / max(1, len(w.helper & here_q))
         else:
             continue
-        idle += wid not in busy
-    return total, idle, len(served)
+        shares.append((w, share))
+        if w.here:
+            total += share
+            idle += wid not in busy
+    serving = sum(1 for w in served.values() if w.here)
+    plan: tuple = ()
+    if any(w.plan for w, _ in shares):
+        local = local_wall(shares[0][0].timezone, now)
+        day_s = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+        plan = tuple(p for p in (_window_plan(w, share, now, day_s) for w, share in shares) if p is not None)
+    return total, idle, serving, plan
+
+
+@lru_cache(maxsize=256)
+def _stretches(plan_text: str | None) -> tuple[tuple[int, int], ...]:
+    """A break plan as stored (JSON text) → ``((start, end) seconds after local midnight, …)``."""
+    out = []
+    for a, b in json.loads(plan_text or "[]") or []:
+        start, end = int(a[:2]) * 3600 + int(a[3:5]) * 60, int(b[:2]) * 3600 + int(b[3:5]) * 60
+        if end > start:
+            out.append((start, end))
+    return tuple(out)
+
+
+def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
+    """One window's ``(share, away stretches in s from now)``; ``None`` for a window away with no plan for it.
+
+    ``day_s``: the hall's local time now, in seconds after midnight. A window here now is away during each
+    planned stretch still ahead (one whose start has passed while its clerk is still here — finishing a visitor
+    — runs its full length from now). A window away now is due back its planned length after it actually left
+    (the plan's stretch starting nearest that moment), or in ``BREAK_OVERRUN_S`` if that is past; away without
+    a planned stretch near, it is not counted (as before plans: the pace holds).
+    """
+    stretches = [(a - day_s, b - a) for a, b in w.plan]
+    away: list[tuple[float, float | None]] = []
+    if w.here:
+        for start, length in stretches:
+            if start + length > 0:
+                begin = max(start, 1.0)
+                away.append((begin, begin + length))
+        return share, tuple(away)
+    if w.away_since is None:
+        return None
+    left = -(now - w.away_since).total_seconds()  # s from now (negative)
+    near = [(abs(start - left), start, length) for start, length in stretches if abs(start - left) <= BREAK_MATCH_S]
+    if not near:
+        return None
+    _gap, start, length = min(near)
+    back = max(left + length, BREAK_OVERRUN_S)
+    away.append((0.0, back))
+    away += [(s, s + n) for s, n in stretches if s > start and s + n > back]
+    return share, tuple(away)
 
 
 def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float):
@@ -264,6 +437,24 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
     return tuple(out)
 
 
+# A green or booked ticket's own class waiting before it, in the order the calling rules take them (bookings by
+# slot, then key; green tickets by key), with the ticket's slot: one statement, in place of the bookings read.
+_me = aliased(Ticket)
+_CLASS_AHEAD = {
+    cls: select(select(_me.slot_start).where(_me.id == bindparam("id")).scalar_subquery(),
+                select(func.count()).select_from(Ticket).join(_me, _me.id == bindparam("id")).where(
+                    Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting",
+                    Ticket.priority_class == cls, Ticket.id != _me.id, *extra,
+                    or_(*before, and_(*same, or_(Ticket.queue_key < _me.queue_key,
+                                                 and_(Ticket.queue_key == _me.queue_key, Ticket.id < _me.id)))))
+                .scalar_subquery())
+    for cls, extra, before, same in (
+        ("appointment", (Ticket.slot_start.is_not(None),), (Ticket.slot_start < _me.slot_start,),
+         (Ticket.slot_start == _me.slot_start,)),
+        ("green", (), (), ()))
+}
+
+
 def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int, priority_class: str,
                 now: datetime, default_s: int, ahead: int | None = None, history_s: float = ESTIMATE_HISTORY_S,
                 last_in_line: bool = False) -> WaitInputs:
@@ -276,17 +467,25 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
     if ahead is None:
         ahead = session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", before)) or 0
-    windows, idle, serving = _windows(session, queue_id)
+    windows, idle, serving, plan = _windows(session, queue_id, now)
     if serving == 0:
         return WaitInputs(ahead, priority_class, 0, 0.0, 0, float(default_s))
     pace = queue_pace(session, queue_id, default_s)
     bookings: tuple[float, ...] = ()
-    if priority_class != "appointment" and not last_in_line:
+    class_ahead = slot_s = None
+    if priority_class in ("appointment", "green"):
+        # In place of the bookings behind (one read either way): its own class ahead, and a booking's slot.
+        slot, class_ahead = core(session).execute(_CLASS_AHEAD[priority_class], {
+            "id": ticket_id, "queue_id": queue_id}).one()
+        slot_s = None if slot is None else (slot - now).total_seconds()
+        if priority_class == "green":
+            slot_s = None
+    elif not last_in_line:
         bookings = tuple((slot - now).total_seconds() for slot in session.scalars(select(Ticket.slot_start).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.priority_class == "appointment",
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before)))
     return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
-                      _history(session, queue_id, ticket_id, now, history_s))
+                      _history(session, queue_id, ticket_id, now, history_s), plan, class_ahead, slot_s)
 
 
 def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, default_s: int,

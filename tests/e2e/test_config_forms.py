@@ -234,11 +234,13 @@ def test_window_and_staff_forms(server, page):
     page.wait_for_selector("#form-windows .form-error:not([hidden])")
     assert "different" in page.inner_text("#form-windows .form-error")
     page.select_option("#windows-b_clerk_id", str(clerk01["id"]))
+    page.fill("#windows-break_plan", "15:00-15:15，11:45-12:45")
     shot(page, "manage", "config-window-form")
     _save_ok(page, "windows")
     w = _by(server, "windows", "number", 13)
     z = _by(server, "queues", "prefix", "Z")
     assert (w["kind"], w["a_clerk_id"], w["b_clerk_id"], w["area"]) == ("on_the_spot", clerk["id"], clerk01["id"], "B区")
+    assert w["break_plan"] == [["11:45", "12:45"], ["15:00", "15:15"]]
     assert [(x["id"], x["role"]) for x in w["queues"]] == [(z["id"], "helper")]
     # Edit: serve A first, then Z; remove the B clerk.
     _row(page, "windows", "13").locator("button.edit").click()
@@ -247,6 +249,7 @@ def test_window_and_staff_forms(server, page):
     while page.locator(".window-queue-row").first.get_attribute("data-queue") != arow.get_attribute("data-queue"):
         arow.locator("[data-row=up]").click()
     page.select_option("#windows-b_clerk_id", "")
+    assert page.input_value("#windows-break_plan") == "11:45-12:45，15:00-15:15"
     _save_ok(page, "windows")
     w = _by(server, "windows", "number", 13)
     assert [x["prefix"] for x in w["queues"]] == ["A", "Z"] and w["b_clerk_id"] is None

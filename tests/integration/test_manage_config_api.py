@@ -123,6 +123,13 @@ def test_windows_via_configure_window_and_staff(api, db):
     _err(api.post(f"/api/v1/halls/{h}/windows", body, token=m), 409)                      # number taken
     _err(api.post(f"/api/v1/halls/{h}/windows", {**body, "number": 41, "b_clerk_id": new_clerk}, token=m), 422)
     _err(api.post(f"/api/v1/halls/{h}/windows", {**body, "number": 42, "kind": "vip"}, token=m), 422)
+    # Its planned breaks (the wait estimate reads them): kept in time order; a break must end after it starts.
+    r = _req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"break_plan": [["15:00", "15:15"], ["11:45", "12:45"]]}, m)
+    assert r.status_code == 200 and r.get_json()["break_plan"] == [["11:45", "12:45"], ["15:00", "15:15"]]
+    _err(_req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"break_plan": [["12:45", "11:45"]]}, m), 422)
+    _err(_req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"break_plan": [["25:00", "25:30"]]}, m), 422)
+    assert _req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"name": "新窗口"}, m).get_json()["break_plan"] == [
+        ["11:45", "12:45"], ["15:00", "15:15"]]  # a change elsewhere keeps the plan
     r = _req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"b_clerk_id": None, "name": "改名"}, m)
     assert r.status_code == 200 and r.get_json()["b_clerk_id"] is None and r.get_json()["a_clerk_id"] == new_clerk
     # The new clerk signs in at their window: the configuration is live.

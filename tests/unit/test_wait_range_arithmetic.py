@@ -1,18 +1,24 @@
 """The wait range's arithmetic (``wait_range.wait_estimate``, pure) and its one wording (issue 17)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from hall_queue.queueing.wait_range import (
     EstimateParams,
     WaitInputs,
     recent_pace,
+    staffing_ahead,
+    time_for_calls,
     wait_estimate,
     wait_range_text,
 )
 
 
-def _inputs(ahead=4, *, windows=2.0, mean=600.0, idle=0, priority="ordinary", history=(), bookings=()):
+def _inputs(ahead=4, *, windows=2.0, mean=600.0, idle=0, priority="ordinary", history=(), bookings=(), plan=()):
     return WaitInputs(ahead=ahead, priority_class=priority, serving=max(1, int(windows)), windows=windows, idle=idle,
-                      mean_s=mean, samples=40, bookings=bookings, history=history)
+                      mean_s=mean, samples=40, bookings=bookings, history=history, plan=plan)
 
 
 def _busy_queue(calls: int, every_s: float):
@@ -95,3 +101,57 @@ def test_text():
     assert wait_range_text(20, 600) == "10 分钟以内"  # never "约 0–10 分钟" with someone ahead
     assert wait_range_text(3000, 4500) == "约 50 分钟–1 小时 15 分钟"
     assert wait_range_text(0, 0, windows=0) == "暂无窗口办理，请留意叫号"
+
+
+def test_staffing_ahead_follows_the_windows_break_plans():
+    plan = ((1.0, ((600.0, 4200.0),)),     # here now, leaves for lunch in 10 min for an hour
+            (1.0, ()),                      # here all day
+            (0.5, ((0.0, 1200.0),)))        # away now (shared with another queue), due back in 20 min
+    assert staffing_ahead(plan) == [(0.0, 2.0), (600.0, 1.0), (1200.0, 1.5), (4200.0, 2.5)]
+    assert staffing_ahead(((1.0, ((0.0, None),)), (1.0, ()))) == [(0.0, 1.0)]  # away for good: not counted
+
+
+def test_time_for_calls_slows_while_windows_are_away_and_speeds_up_when_they_return():
+    rate = 2 / 600  # a call every 5 min with the windows here now
+    flat = [(0.0, 2.0)]
+    assert time_for_calls(6, rate, flat) == pytest.approx(1800)
+    lunch = [(0.0, 2.0), (600.0, 1.0), (4200.0, 2.0)]  # one leaves in 10 min for an hour
+    assert time_for_calls(2, rate, lunch) == pytest.approx(600)  # done before anyone leaves
+    assert time_for_calls(6, rate, lunch) == pytest.approx(600 + 4 * 600)  # the other four at half the pace
+    assert time_for_calls(20, rate, lunch) == pytest.approx(4200 + 12 * 300)  # 2 + 6 at lunch, 12 after it
+    back = [(0.0, 1.0), (600.0, 2.0)]  # one window here making that pace, another back in 10 min: it doubles
+    assert time_for_calls(6, rate, back) == pytest.approx(600 + 4 * 150)
+    assert time_for_calls(0, rate, lunch) == 0
+
+
+def test_a_planned_lunch_lengthens_the_wait_and_a_return_shortens_it():
+    base = wait_estimate(_inputs(10))
+    here_all_day = wait_estimate(_inputs(10, plan=((1.0, ()), (1.0, ()))))
+    assert here_all_day.expected_s == base.expected_s  # a plan without breaks changes nothing
+    leaving = wait_estimate(_inputs(10, plan=((1.0, ((300.0, 3900.0),)), (1.0, ()))))
+    assert leaving.expected_s > base.expected_s and leaving.high_s > base.high_s
+    returning = wait_estimate(_inputs(10, windows=1.0, plan=((1.0, ()), (1.0, ((0.0, 300.0),)))))
+    alone = wait_estimate(_inputs(10, windows=1.0))
+    assert returning.expected_s < alone.expected_s
+
+
+def test_a_booking_whose_slot_has_begun_waits_only_for_the_bookings_before_it():
+    line = wait_estimate(_inputs(12))
+    begun = wait_estimate(replace(_inputs(12, priority="appointment"), class_ahead=1, slot_s=-300.0))
+    assert begun.position == 1 and begun.expected_s < line.expected_s / 4
+    assert begun.expected_s == wait_estimate(_inputs(1)).expected_s  # as if only that booking stood ahead
+    # A slot far ahead: it waits in line as anyone would; a slot soon: it is called once the slot begins.
+    far = wait_estimate(replace(_inputs(12, priority="appointment"), class_ahead=0, slot_s=4 * 3600.0))
+    assert (far.position, far.expected_s) == (line.position, line.expected_s)
+    soon = wait_estimate(replace(_inputs(12, priority="appointment"), class_ahead=0, slot_s=600.0))
+    assert soon.position == 0 and 600 < soon.expected_s < line.expected_s
+
+
+def test_a_green_ticket_counts_the_interleave_calls_for_each_green_one_before_it():
+    line = wait_estimate(_inputs(20))
+    first = wait_estimate(replace(_inputs(20, priority="green"), class_ahead=0))
+    second = wait_estimate(replace(_inputs(20, priority="green"), class_ahead=1))
+    assert first.expected_s < second.expected_s < line.expected_s
+    assert first.position == 2 and second.position == 5  # two ordinary calls for each green one
+    near = wait_estimate(replace(_inputs(1, priority="green"), class_ahead=0))
+    assert near.expected_s == wait_estimate(_inputs(1)).expected_s  # never further than its place in line

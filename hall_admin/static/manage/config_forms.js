@@ -28,6 +28,11 @@ const CfgForms = (() => {
   const val = (form, name) => field(form, name).value;
   const setVal = (form, name, v) => { field(form, name).value = v ?? ""; };
   const checked = (form, name) => field(form, name).checked;
+  /** "11:45-12:45，15:00-15:15" → [["11:45", "12:45"], ["15:00", "15:15"]] (the server checks the times). */
+  const breakPlan = (text) => text.split(/[，,；;、\s]+/).filter(Boolean).map((piece) => {
+    const [a, b = ""] = piece.split(/[-–—~～至]/);
+    return [a.replace("：", ":"), b.replace("：", ":")];
+  });
 
   /** [value, label] options for a reference list; ``keep`` is kept even if it is no longer offered. */
   function options(ref, keep) {
@@ -164,6 +169,7 @@ const CfgForms = (() => {
       setVal(form, "area", r.area);
       fillSelect(field(form, "a_clerk_id"), r.a_clerk_id);
       fillSelect(field(form, "b_clerk_id"), r.b_clerk_id);
+      setVal(form, "break_plan", (r.break_plan || []).map(([a, b]) => `${a}-${b}`).join("，"));
       // Served queues first, in their calling order, then the others (unticked).
       const served = new Map(r.queues.map((q) => [q.id ?? q.queue_id, q.role]));
       const order = [...r.queues.map((q) => q.id ?? q.queue_id),
@@ -223,6 +229,7 @@ const CfgForms = (() => {
     windows: (form) => ({number: intOrNull(val(form, "number")), name: val(form, "name"), kind: val(form, "kind"),
                          area: val(form, "area"),
                          a_clerk_id: intOrNull(val(form, "a_clerk_id")), b_clerk_id: intOrNull(val(form, "b_clerk_id")),
+                         break_plan: breakPlan(val(form, "break_plan")),
                          queues: [...form.querySelectorAll(".window-queue-row")]
                            .filter((tr) => tr.querySelector("[name=wq_on]").checked)
                            .map((tr) => ({queue_id: Number(tr.dataset.queue), role: tr.querySelector("[name=wq_role]").value}))}),

@@ -1,14 +1,21 @@
 """Wait ranges on a real database (issue 17): shared windows count as fractions, bookings at their slot."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import select
 
 from hall_queue.domain.models import Hall, Queue, ServiceItem, Staff, Ticket, Window
 from hall_queue.entrypoints.demo.loader import load_simple_hall
-from hall_queue.queueing import posts
+from hall_queue.queueing import calling, posts
 from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
 from hall_queue.queueing.wait_range import ticket_wait_range
+from tests.conftest import engines
 from tests.integration.queueing.conftest import KIOSK, SYSTEM
+
+# Both engines: the windows' read casts the plan's JSON and the class order compares slots (issue 17).
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
 
 
 def _hall(db, clock):
@@ -67,11 +74,26 @@ def test_shared_windows_count_as_fractions_and_bookings_are_placed_at_their_slot
         assert s.get(Ticket, booked).queue_id == queues["A"]
     placed = _range(db, clock, mine)
     assert placed.position == shared.position + 1
-    assert _range(db, clock, booked).position == 2  # the booking itself: the two walk-ins ahead in the list
+    # The booking itself: the two walk-ins are ahead in the list, but the appointment rule calls it first —
+    # nobody is called before it, and the next window to call takes it.
+    assert _range(db, clock, booked).position == 0
+    db.run_write(lambda s: _finish_at(s, _window(s, hall_id, 1), clock))
+    called = db.run_write(lambda s: calling.call_next(s, _window(s, hall_id, 1), now=clock.now(), actor=SYSTEM)[0].id)
+    assert called == booked
+
+
+def _window(s, hall_id, number):
+    return s.scalar(select(Window).where(Window.hall_id == hall_id, Window.number == number))
+
+
+def _finish_at(s, window, clock):
+    """Serve and finish the visitor in hand at ``window`` (the window is then free to call)."""
+    held = calling.ticket_in_hand(s, window)
+    calling.start(s, held, now=clock.now(), actor=SYSTEM)
+    calling.finish(s, held, outcome="accepted", now=clock.now(), actor=SYSTEM)
 
 
 def _call(s, w, clock):
-    from hall_queue.queueing import calling
     calling.call_next(s, w, now=clock.now(), actor=SYSTEM)
 
 
@@ -94,3 +116,46 @@ def test_the_server_reads_the_queues_own_calls_and_shares_the_benchmarks_arithme
     est = wait_estimate(inputs)
     assert (told.low_s, told.high_s) == (round(est.low_s), round(est.high_s))
     assert told.low_s < est.expected_s < told.high_s
+
+
+def test_the_windows_break_plans_let_the_pace_look_ahead(db, clock, vault):
+    """A window leaving for its planned lunch slows the queue ahead; a window on its planned break comes back."""
+    from dataclasses import replace
+
+    from hall_queue.queueing.wait_range import wait_estimate, wait_inputs
+
+    hall_id, _, item = _hall(db, clock)  # 10:00 local: 02:00 UTC
+
+    def plan(s, number, stretches):
+        s.scalar(select(Window).where(Window.hall_id == hall_id, Window.number == number)).break_plan = stretches
+    ids = [_issue(db, clock, vault, hall_id, item).id for _ in range(8)]
+    db.run_write(lambda s: [_call(s, w, clock) for w in s.scalars(select(Window).where(Window.hall_id == hall_id))])
+    clock.set(clock.now().replace(second=0) + timedelta(minutes=1))  # on the minute: the plan's times are
+
+    def inputs():
+        with db.read() as s:
+            t = s.get(Ticket, ids[-1])
+            return wait_inputs(s, hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
+                               priority_class=t.priority_class, now=clock.now(), default_s=600)
+    assert inputs().plan == ()  # no window has a plan: the estimate is the pace's alone
+    now_local = clock.now() + timedelta(hours=8)
+    db.run_write(lambda s: plan(s, 1, [[(now_local + timedelta(minutes=10)).strftime("%H:%M"),
+                                        (now_local + timedelta(minutes=70)).strftime("%H:%M")]]))
+    ahead = inputs()
+    assert sorted(ahead.plan) == sorted([(1.0, ((600.0, 4200.0),)), (1.0, ())])
+    leaving, blind = wait_estimate(ahead), wait_estimate(replace(ahead, plan=()))
+    assert leaving.expected_s > blind.expected_s and leaving.high_s > blind.high_s
+
+    # Window 2 takes its planned 15-minute break now (it finishes its visitor first): away, due back in 15 min.
+    def take_break(s):
+        w = s.scalar(select(Window).where(Window.hall_id == hall_id, Window.number == 2))
+        w.break_plan = [[now_local.strftime("%H:%M"), (now_local + timedelta(minutes=15)).strftime("%H:%M")]]
+        _finish_at(s, w, clock)
+        posts.pause(s, w, reason="短暂休息", now=clock.now(), actor=SYSTEM)
+    db.run_write(take_break)
+    clock.advance(seconds=300)
+    away = inputs()
+    assert away.windows == 1.0 and sorted(away.plan) == sorted([(1.0, ((300.0, 3900.0),)), (1.0, ((0.0, 600.0),))])
+    # Unplanned, the same pause would not be counted on: the window stays out of the estimate.
+    db.run_write(lambda s: plan(s, 2, []))
+    assert inputs().plan == ((1.0, ((300.0, 3900.0),)),)
