@@ -183,6 +183,23 @@ def test_the_covering_clerk_signing_out_while_the_duty_covers_leaves_no_cover_by
     assert_posts_consistent(db, small_hall.id)
 
 
+def test_the_covering_window_pausing_while_the_duty_covers_leaves_no_cover_by_a_covered_window(
+        db, clock, clerks, small_hall, monkeypatch):
+    # Window 2 (A c2, B c3) pauses with the hall covering pauses at once: window 3 (c3) covers it. Meanwhile the
+    # duty round covers window 1 by window 2: a chain (1 by 2, 2 by 3) unless one waits for the other.
+    _window_1_empty_and_its_b_clerk_free(clerks)
+    clerks.sign_in(3, 3)
+    db.run_write(lambda s: setattr(s.get(Hall, small_hall.id), "pause_cover_after_s", 0))
+    duty = paused_duty(monkeypatch, db, small_hall.id, clock, at="cover_post")
+    pausing = Other(db, lambda s: posts.pause(s, s.get(Window, small_hall.window_ids[2]), reason="会议",
+                                              now=clock.now(), actor=clerks.actor(2))).start_and_wait()
+    duty.finish()
+    pausing.join()
+    assert clerks.window(2).covered_by_id == small_hall.window_ids[3]
+    assert clerks.window(1).covered_by_id is None
+    assert_posts_consistent(db, small_hall.id)
+
+
 def test_a_clerk_signing_in_while_the_duty_finds_the_window_never_staffed_leaves_no_empty_post(
         db, clock, clerks, small_hall, monkeypatch):
     # Window 3 has been open since the hall opened and nobody signed in: the round raises it as an empty post.
