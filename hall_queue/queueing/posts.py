@@ -6,13 +6,20 @@ the window's other post-holder (its B clerk when A leaves, its A clerk when B le
 cover: if they are signed in at another open, unpaused window that covers nobody else, that window
 serves both posts and screens show "X号窗口由Y号窗口顶岗". If no one can, the open window is an
 empty post: managers get an alert and the empty minutes are recorded.
+
+Concurrency: who covers whom is decided over several windows at once (a sign-in takes over empty posts, a
+sign-out hands its covered posts back, the duty round covers what it found empty), so every service here
+that changes a post first takes the hall's post lock (``_hold_posts``), then reads the windows. Under
+PostgreSQL's READ COMMITTED a clerk could otherwise sign in between the duty round's read and its cover,
+leaving the window signed in *and* covered (issue 19's ``window_covered``). SQLite's ``BEGIN IMMEDIATE``
+already runs these transactions one at a time; the same code runs on both.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.vocabulary import QUEUE_ROLES
@@ -27,6 +34,24 @@ from hall_queue.domain import calendar
 from hall_queue.infrastructure import hall_store
 from hall_queue.queueing.estimates import queue_stats_due
 from hall_queue.queueing.presenters import iso, window_status
+
+
+# One row per hall, so there is no lock order to get wrong. FOR NO KEY UPDATE: the foreign-key checks of rows
+# that reference the hall (tickets, audit events) take KEY SHARE, which this does not block.
+_HOLD_POSTS = select(Hall.id).where(Hall.id == bindparam("hall_id")).with_for_update(key_share=True)
+
+
+def _hold_posts(session: Session, hall_id: int) -> None:
+    """Take the hall's post lock until commit, and read again any window this transaction read before it.
+
+    Post changes of one hall then run one at a time on PostgreSQL, each on the windows as the previous one
+    left them; on SQLite the transaction already holds the writer lock and the statement is a plain read.
+    """
+    session.flush()
+    session.execute(_HOLD_POSTS, {"hall_id": hall_id})
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Window):
+            session.expire(obj)
 
 
 def _status_event(session: Session, window: Window) -> WindowStatusChanged:
@@ -178,6 +203,7 @@ def _require_self_or_manager(window: Window, actor: Actor) -> None:
 
 def sign_in(session: Session, window: Window, staff: Staff, *, now: datetime, actor: Actor) -> list[DomainEvent]:
     """Sign ``staff`` in at ``window`` as its A or B clerk."""
+    _hold_posts(session, window.hall_id)
     if not staff.active:
         raise Forbidden(f"staff account {staff.username} is disabled")
     if staff.role == "clerk" and staff.id not in (window.a_clerk_id, window.b_clerk_id):
@@ -215,6 +241,7 @@ def sign_in(session: Session, window: Window, staff: Staff, *, now: datetime, ac
 
 def sign_out(session: Session, window: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
     """Sign the window's clerk out; the post is covered by its backup or raised as empty."""
+    _hold_posts(session, window.hall_id)
     _require_self_or_manager(window, actor)
     if window.clerk_id is None:
         raise WrongState(f"no clerk is signed in at window {window.number}", code="not_signed_in")
@@ -244,6 +271,7 @@ def sign_out(session: Session, window: Window, *, now: datetime, actor: Actor) -
 
 def pause(session: Session, window: Window, *, reason: str, now: datetime, actor: Actor) -> list[DomainEvent]:
     """Pause service with a reason (暂停服务); a long pause is covered by the backup clerk."""
+    _hold_posts(session, window.hall_id)
     _require_self_or_manager(window, actor)
     reason = (reason or "").strip()
     if not reason:
@@ -270,6 +298,7 @@ def pause(session: Session, window: Window, *, reason: str, now: datetime, actor
 
 def resume(session: Session, window: Window, *, now: datetime, actor: Actor) -> list[DomainEvent]:
     """Resume service after a pause; any cover of this post ends."""
+    _hold_posts(session, window.hall_id)
     _require_self_or_manager(window, actor)
     if window.paused_at is None:
         raise WrongState(f"window {window.number} is not paused", code="not_paused")
@@ -286,6 +315,7 @@ def set_open(session: Session, window: Window, is_open: bool, *, now: datetime, 
     """Open or close a window for service (managers)."""
     if not (actor.is_manager or actor.is_system):
         raise Forbidden("only managers open and close windows")
+    _hold_posts(session, window.hall_id)
     if window.is_open == is_open:
         return []
     window.is_open = is_open
@@ -308,6 +338,7 @@ def force_cover(session: Session, window: Window, by: Window, *, now: datetime, 
     """A manager makes window ``by`` cover ``window`` (e.g. the B clerk is at an unusual window)."""
     if not actor.is_manager:
         raise Forbidden("only managers force a cover")
+    _hold_posts(session, window.hall_id)
     if window.covered_by_id is not None:
         raise WrongState(f"window {window.number} is already covered", code="already_covered")
     if window.clerk_id is not None and window.paused_at is None:
@@ -317,6 +348,7 @@ def force_cover(session: Session, window: Window, by: Window, *, now: datetime, 
 
 def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:
     """Periodic duty: cover long pauses and retry cover for empty posts (runs every few seconds)."""
+    _hold_posts(session, hall.id)
     events: list[DomainEvent] = []
     threshold = timedelta(seconds=hall.pause_cover_after_s)
     for w in session.scalars(select(Window).where(Window.hall_id == hall.id, Window.is_open.is_(True),
@@ -409,6 +441,7 @@ def configure_window(session: Session, window: Window, *, queues: list[dict[str,
     """Change what a window serves, how it calls, its kind or its A/B clerks (managers)."""
     if not actor.is_manager:
         raise Forbidden("only managers configure windows")
+    _hold_posts(session, window.hall_id)  # its A and B clerks are who covers it
     if kind is not None:
         if kind not in WINDOW_KINDS:
             raise InvalidRequest(f"kind must be one of {', '.join(WINDOW_KINDS)}")
