@@ -119,7 +119,7 @@ class _Tracebacks(logging.Handler):
 
 
 def _fuzz(operation, mode: GenerationMode, params: dict | None, app, headers: dict, cookies: dict,
-          statuses: dict[int, int]) -> str | None:
+          statuses: dict[int, int], outcomes: set[tuple[str, str, int]]) -> str | None:
     """Run one operation in one generation mode; return the failure report, if any."""
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=params or None)
 
@@ -132,6 +132,7 @@ def _fuzz(operation, mode: GenerationMode, params: dict | None, app, headers: di
             case.headers.pop("Authorization", None)
         response = case.call(app=app, headers=headers, cookies=cookies)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        outcomes.add((f"{operation.method} {operation.path}", mode.value, response.status_code))
         case.validate_response(response, checks=CHECKS)
 
     try:
@@ -151,6 +152,7 @@ def test_every_operation_survives_schemathesis(fuzzed, shard):
     app = copies.app
     assert len(operations) == sum(len(v) for v in document["paths"].values()) == len(OPERATIONS)
     statuses: dict[int, int] = {}
+    outcomes: set[tuple[str, str, int]] = set()  # distinct (operation, mode, status): what the examples reached
     failures: list[str] = []
     replayed: list[str] = []
     started = time.monotonic()
@@ -171,7 +173,7 @@ def test_every_operation_survives_schemathesis(fuzzed, shard):
                 copies.fresh(f"op{n}-{mode.value}-{attempt}")
                 headers, cookies = _auth(app, world["tokens"][caller], caller in ("manager", "clerk01", "admin")) \
                     if caller else ({}, {})
-                failure = _fuzz(operation, mode, params, app, headers, cookies, statuses)
+                failure = _fuzz(operation, mode, params, app, headers, cookies, statuses, outcomes)
                 copies.close()
                 if failure and attempt == 1 and any(w in failure for w in _STATEFUL_NOISE):
                     replayed.append(failure[:200])
@@ -182,6 +184,7 @@ def test_every_operation_survives_schemathesis(fuzzed, shard):
     logging.getLogger("onevisit.api").removeHandler(tracebacks)
     print(f"\nschemathesis shard {shard}: {sum(statuses.values())} requests over {mine} of {len(operations)} operations "
           f"in {time.monotonic() - started:.0f} s; answers by status: {dict(sorted(statuses.items()))}; "
+          f"distinct (operation, mode, status) answers: {len(outcomes)}; "
           f"replayed on a fresh database after an unreproducible failure: {replayed}")
     assert sum(statuses.values()) >= mine
     assert 500 not in statuses, tracebacks.seen[:3]
