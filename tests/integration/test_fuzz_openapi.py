@@ -1,7 +1,9 @@
 """schemathesis over the live app's own OpenAPI document: every operation, with the caller it declares.
 
 Each operation is fuzzed in-process (WSGI) against a fresh copy of a demo hall, so one operation's
-damage (a deactivated manager, a deleted queue, a logged-out token) cannot hide another's faults.
+damage (a deactivated manager, a deleted queue, a logged-out token) cannot hide another's faults. The app
+is built once per module and pointed at each copy (tests/integration/hall_copies.py): building it again
+per operation cost more than fuzzing the operation.
 Checks: never a 5xx, every answer matches the documented schema, and only documented status codes.
 The number of requests is printed (README figure); the example count is bounded to keep CI short.
 """
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 import traceback
 
@@ -26,14 +27,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hall_queue import create_app
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.access.auth import issue_token, start_session
-from hall_queue.domain.clock import ManualClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import issue_demo_tokens, load_demo_hall
 from hall_queue.domain.models import Base, Staff, Window
 from tests.conftest import MONDAY_10AM
+from tests.integration.hall_copies import HallCopies
 
 # Examples per operation and generation mode (positive, negative): every operation × 2 × this.
 EXAMPLES = int(os.environ.get("ONEVISIT_FUZZ_EXAMPLES", "10"))
@@ -70,8 +70,14 @@ def _template(tmp_path_factory) -> tuple[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return _template(tmp_path_factory)
+def fuzzed(tmp_path_factory):
+    """The template hall, the app over its copies, the OpenAPI document and its operations (once per module)."""
+    template_path, world = _template(tmp_path_factory)
+    copies = HallCopies(template_path, tmp_path_factory.mktemp("fuzz-copies"), MONDAY_10AM)
+    document = copies.app.test_client().get("/api/v1/openapi.json").get_json()
+    operations = [r.ok() for r in schemathesis.openapi.from_dict(document).get_all_operations()]
+    yield copies, world, document, operations
+    copies.close()
 
 
 def _caller(roles: list[str]) -> str | None:
@@ -113,7 +119,7 @@ class _Tracebacks(logging.Handler):
 
 
 def _fuzz(operation, mode: GenerationMode, params: dict | None, app, headers: dict, cookies: dict,
-          statuses: dict[int, int]) -> str | None:
+          statuses: dict[int, int], outcomes: set[tuple[str, str, int]]) -> str | None:
     """Run one operation in one generation mode; return the failure report, if any."""
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=params or None)
 
@@ -126,6 +132,7 @@ def _fuzz(operation, mode: GenerationMode, params: dict | None, app, headers: di
             case.headers.pop("Authorization", None)
         response = case.call(app=app, headers=headers, cookies=cookies)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        outcomes.add((f"{operation.method} {operation.path}", mode.value, response.status_code))
         case.validate_response(response, checks=CHECKS)
 
     try:
@@ -138,16 +145,14 @@ def _fuzz(operation, mode: GenerationMode, params: dict | None, app, headers: di
 
 
 @pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"shard-{n}")
-def test_every_operation_survives_schemathesis(template, tmp_path, shard):
+def test_every_operation_survives_schemathesis(fuzzed, shard):
     tracebacks = _Tracebacks()
     logging.getLogger("onevisit.api").addHandler(tracebacks)
-    template_path, world = template
-    doc_app = create_app({"DATABASE_URL": f"sqlite:///{template_path}", "DATA_KEY": "test-data-key",
-                          "TESTING": True, "CLOCK": ManualClock(MONDAY_10AM)})
-    document = doc_app.test_client().get("/api/v1/openapi.json").get_json()
-    operations = [r.ok() for r in schemathesis.openapi.from_dict(document).get_all_operations()]
+    copies, world, document, operations = fuzzed
+    app = copies.app
     assert len(operations) == sum(len(v) for v in document["paths"].values()) == len(OPERATIONS)
     statuses: dict[int, int] = {}
+    outcomes: set[tuple[str, str, int]] = set()  # distinct (operation, mode, status): what the examples reached
     failures: list[str] = []
     replayed: list[str] = []
     started = time.monotonic()
@@ -165,15 +170,11 @@ def test_every_operation_survives_schemathesis(template, tmp_path, shard):
                 # Each example changes the operation's database, so hypothesis, replaying a failing example
                 # to shrink it, may meet another state and give up ("inconsistent results"). Such a run is
                 # repeated once on a fresh copy: a real fault fails there again (and is reported).
-                path = tmp_path / f"op{n}-{mode.value}-{attempt}.db"
-                shutil.copy(template_path, path)
-                db = Database(f"sqlite:///{path}")
-                app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "DATA_KEY": "test-data-key",
-                                  "TESTING": True, "CLOCK": ManualClock(MONDAY_10AM)})
+                copies.fresh(f"op{n}-{mode.value}-{attempt}")
                 headers, cookies = _auth(app, world["tokens"][caller], caller in ("manager", "clerk01", "admin")) \
                     if caller else ({}, {})
-                failure = _fuzz(operation, mode, params, app, headers, cookies, statuses)
-                db.dispose()
+                failure = _fuzz(operation, mode, params, app, headers, cookies, statuses, outcomes)
+                copies.close()
                 if failure and attempt == 1 and any(w in failure for w in _STATEFUL_NOISE):
                     replayed.append(failure[:200])
                     continue
@@ -183,6 +184,7 @@ def test_every_operation_survives_schemathesis(template, tmp_path, shard):
     logging.getLogger("onevisit.api").removeHandler(tracebacks)
     print(f"\nschemathesis shard {shard}: {sum(statuses.values())} requests over {mine} of {len(operations)} operations "
           f"in {time.monotonic() - started:.0f} s; answers by status: {dict(sorted(statuses.items()))}; "
+          f"distinct (operation, mode, status) answers: {len(outcomes)}; "
           f"replayed on a fresh database after an unreproducible failure: {replayed}")
     assert sum(statuses.values()) >= mine
     assert 500 not in statuses, tracebacks.seen[:3]

@@ -4,13 +4,13 @@ Callers: anonymous, kiosk, screen, rating pad (of window 1, and at window 2), cl
 and acting on window 2 / a ticket held there), manager, admin. ``EXPECTED`` is the reviewed access table;
 the test enumerates Flask's url_map, so an endpoint added without a row here fails, and a row that no
 longer matches the operation's declared roles fails too. Each endpoint runs on its own copy of one
-prepared hall (real SQLite files), so one endpoint's writes cannot hide another's answers.
+prepared hall (real SQLite files), so one endpoint's writes cannot hide another's answers; one app per
+module is pointed at each copy (tests/integration/hall_copies.py) instead of being built per endpoint.
 """
 from __future__ import annotations
 
 import io
 import os
-import shutil
 
 import pytest
 from PIL import Image
@@ -22,6 +22,7 @@ from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_demo_hall
 from hall_queue.domain.models import Base
 from hall_queue.infrastructure.realtime import socketio
 from tests.conftest import MONDAY_10AM, Api
+from tests.integration.hall_copies import HallCopies
 from tests.integration.test_admin_desk import pad_token
 
 PUBLIC = frozenset({"public"})
@@ -228,6 +229,14 @@ def prepared(tmp_path_factory):
     return _prepare(tmp_path_factory)
 
 
+@pytest.fixture(scope="module")
+def copies(prepared, tmp_path_factory):
+    """The app over fresh copies of the prepared hall, built once for the module."""
+    copies = HallCopies(prepared[0], tmp_path_factory.mktemp("matrix-copies"), MONDAY_10AM)
+    yield copies
+    copies.close()
+
+
 def _api_endpoints(app) -> dict[str, list]:
     rules: dict[str, list] = {}
     for rule in app.url_map.iter_rules():
@@ -236,9 +245,8 @@ def _api_endpoints(app) -> dict[str, list]:
     return rules
 
 
-def test_every_endpoint_has_a_reviewed_row(prepared):
-    app = create_app({"DATABASE_URL": f"sqlite:///{prepared[0]}", "DATA_KEY": "k", "TESTING": True})
-    endpoints = _api_endpoints(app)
+def test_every_endpoint_has_a_reviewed_row(copies):
+    endpoints = _api_endpoints(copies.app)
     assert set(endpoints) == set(EXPECTED), "add the new endpoint to EXPECTED (and review who may call it)"
     declared = {op.endpoint: frozenset(op.roles) for op in OPERATIONS}
     for endpoint, allowed in EXPECTED.items():
@@ -288,21 +296,14 @@ SHARDS = 2
 
 
 @pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"shard-{n}")
-def test_api_role_matrix(prepared, tmp_path, shard):
-    template, tokens, ids = prepared
-    from hall_queue.domain.clock import ManualClock
-
+def test_api_role_matrix(prepared, copies, shard):
+    _template, tokens, ids = prepared
     problems, requests, not_done = [], 0, []
-    for n, (endpoint, rules) in enumerate(sorted(_api_endpoints(create_app(
-            {"DATABASE_URL": f"sqlite:///{template}", "DATA_KEY": "k", "TESTING": True})).items())):
+    for n, (endpoint, rules) in enumerate(sorted(_api_endpoints(copies.app).items())):
         if n % SHARDS != shard:
             continue
-        path = tmp_path / f"e{n}.db"
-        shutil.copy(template, path)
-        db = Database(f"sqlite:///{path}")
-        app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": ManualClock(MONDAY_10AM),
-                          "DATA_KEY": "test-data-key", "TESTING": True})
-        client = app.test_client()
+        copies.fresh(f"e{n}")
+        client = copies.app.test_client()
         for rule in rules:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 for caller in CALLERS:
@@ -316,7 +317,7 @@ def test_api_role_matrix(prepared, tmp_path, shard):
                     message = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
                     if (wrong := _expect(endpoint, caller, r.status_code, message)) is not None:
                         problems.append(f"{method} {rule.rule} [{endpoint}]: {wrong}")
-        db.dispose()
+        copies.close()
     print(f"\nrole matrix shard {shard}: {requests} requests over its share of {len(EXPECTED)} endpoints × "
           f"{len(CALLERS)} callers")
     assert requests > 0
@@ -327,16 +328,11 @@ def test_api_role_matrix(prepared, tmp_path, shard):
 
 # ---------------------------------------------------------------- Socket.IO
 
-def test_socketio_role_matrix(prepared, tmp_path):
+def test_socketio_role_matrix(prepared, copies):
     """connect needs a valid token; join {hall} / {window}: a window-bound pad joins its own window only."""
-    template, tokens, ids = prepared
-    path = tmp_path / "socket.db"
-    shutil.copy(template, path)
-    db = Database(f"sqlite:///{path}")
-    from hall_queue.domain.clock import ManualClock
-
-    app = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": ManualClock(MONDAY_10AM),
-                      "DATA_KEY": "test-data-key", "TESTING": True})
+    _template, tokens, ids = prepared
+    copies.fresh("socket")
+    app = copies.app
     hall, own, other = {"hall": ids["hall_id"]}, {"window": ids["window_id"]}, {"window": ids["other_window_id"]}
     # caller → (join hall, join own window, join other window) answers: "ok" or the error code.
     expected = {
@@ -364,4 +360,4 @@ def test_socketio_role_matrix(prepared, tmp_path):
     r = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {tokens['manager']}"})
     assert r.status_code == 200
     assert not socketio.test_client(app, auth={"token": tokens["manager"]}).is_connected()
-    db.dispose()
+    copies.close()
