@@ -27,7 +27,7 @@ from hall_queue.access import audit
 from hall_queue.access.audit import Actor
 from hall_queue.queueing.calling import ticket_in_hand, validate_rules
 from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
-from hall_queue.domain.events import (AlertRaised, DomainEvent, PostCovered, PostRestored, PostUncovered, WindowStatusChanged)
+from hall_queue.domain.events import (AlertCleared, AlertRaised, DomainEvent, PostCovered, PostRestored, PostUncovered, WindowStatusChanged)
 from hall_queue.domain.models import (Alert, AuditEvent, Hall, PostInterval, Queue, Staff, Window, WindowQueue,
                                       WINDOW_KINDS)
 from hall_queue.domain import calendar
@@ -349,7 +349,7 @@ def force_cover(session: Session, window: Window, by: Window, *, now: datetime, 
 def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:
     """Periodic duty: cover long pauses and retry cover for empty posts (runs every few seconds)."""
     _hold_posts(session, hall.id)
-    events: list[DomainEvent] = []
+    events: list[DomainEvent] = _end_empty_posts_at_closing(session, hall, now=now)
     threshold = timedelta(seconds=hall.pause_cover_after_s)
     for w in session.scalars(select(Window).where(Window.hall_id == hall.id, Window.is_open.is_(True),
                                                   Window.covered_by_id.is_(None)).order_by(Window.number)).all():
@@ -369,16 +369,43 @@ def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEv
     return _with_queue_figures(session, hall.id, events)
 
 
-def _opened_at(session: Session, hall: Hall, now: datetime) -> datetime | None:
-    """When the hall's current opening interval began (UTC), or None while the hall is closed."""
-    local = calendar.local_time(hall, now)
+def _opening_around(session: Session, hall: Hall, at: datetime) -> tuple[datetime, datetime] | None:
+    """The hall's opening interval (start, end; UTC) that ``at`` falls in, or None outside opening hours."""
+    local = calendar.local_time(hall, at)
     intervals, _ = hall_store.day_plan(session, hall, local.date())
     hm = local.strftime("%H:%M")
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     for start, end in intervals:
         if start <= hm < end:
-            h, m = (int(x) for x in start.split(":"))
-            return calendar.to_utc(hall, local.replace(hour=h, minute=m, second=0, microsecond=0))
+            (h0, m0), (h1, m1) = (int(x) for x in start.split(":")), (int(x) for x in end.split(":"))
+            return (calendar.to_utc(hall, midnight + timedelta(hours=h0, minutes=m0)),
+                    calendar.to_utc(hall, midnight + timedelta(hours=h1, minutes=m1)))  # "24:00" is next midnight
     return None
+
+
+def _opened_at(session: Session, hall: Hall, now: datetime) -> datetime | None:
+    """When the hall's current opening interval began (UTC), or None while the hall is closed."""
+    around = _opening_around(session, hall, now)
+    return around[0] if around else None
+
+
+def _end_empty_posts_at_closing(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:
+    """不得空岗 (002 §6.9) holds in opening hours: an empty post still open when the hall closed ends at the
+    closing time of the opening it began in (its alert goes with it), so the night is never counted as
+    empty-post minutes in the statistics. The next opening starts a new one if nobody signs in."""
+    events: list[DomainEvent] = []
+    for iv in session.scalars(select(PostInterval).where(PostInterval.hall_id == hall.id, PostInterval.kind == "empty",
+                                                         PostInterval.ended_at.is_(None))).all():
+        around = _opening_around(session, hall, iv.started_at)
+        closed_at = around[1] if around else iv.started_at
+        if closed_at > now:
+            continue
+        iv.ended_at = closed_at
+        for alert in session.scalars(select(Alert).where(Alert.window_id == iv.window_id, Alert.kind == "empty_post",
+                                                         Alert.cleared_at.is_(None))):
+            alert.cleared_at = closed_at
+            events.append(AlertCleared(hall.id, {"id": alert.id, "kind": alert.kind, "window_id": alert.window_id}))
+    return events
 
 
 def _never_staffed(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from hall_queue.domain.events import PostCovered, PostUncovered
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from hall_queue.domain import calendar
+from hall_queue.domain.events import AlertCleared, PostCovered, PostUncovered
+from hall_queue.domain.models import Alert, Hall, PostInterval
 from tests.conftest import engines
 
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
@@ -50,3 +56,38 @@ def test_ab_posts_cover_then_raise_the_empty_post(clerks):
     assert any(isinstance(e, PostCovered) for e in events)
     assert clerks.window(2).covered_by_id == clerks.window(3).id
     assert clerks.check_posts() == []  # nothing left for the duty round
+
+
+
+def test_an_empty_post_ends_when_the_hall_closes_not_the_next_morning(db, clerks, clock):
+    """不得空岗 (002 §6.9) counts in opening hours: a post left empty at 16:00 is empty until the 17:00 closing,
+    not through the night, and its alert goes at closing; the closed hall raises no new one."""
+    weekdays = {d: [["09:00", "12:00"], ["13:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    db.run_write(lambda s: setattr(s.get(Hall, clerks.hall.id), "opening_hours", weekdays))
+    clock.advance(hours=6)                          # Monday 16:00 in the hall (the clock starts at 10:00)
+    clerks.sign_in(1, 1)
+    clerks.sign_out(1, 1)                           # c1 leaves; B clerk c2 is not in: window 1's post is empty
+    clerks.check_posts()                            # windows 2 and 3, never staffed, are empty posts too
+    window1 = clerks.window(1).id
+
+    def window1_empties(s):
+        return s.scalars(select(PostInterval).where(PostInterval.kind == "empty",
+                                                    PostInterval.window_id == window1)).all()
+
+    def window1_alerts(s):
+        return s.scalars(select(Alert).where(Alert.kind == "empty_post", Alert.window_id == window1)).all()
+    assert [iv.ended_at for iv in db.run_write(window1_empties)] == [None]
+
+    clock.advance(hours=16)                         # Tuesday 08:00: the hall has been closed all night
+    events = clerks.check_posts()
+    assert sum(isinstance(e, AlertCleared) for e in events) == 3   # windows 1, 2 and 3
+    hall = db.run_write(lambda s: s.get(Hall, clerks.hall.id))
+    monday = calendar.local_time(hall, clock.now()).date() - timedelta(days=1)
+    closing = calendar.to_utc(hall, datetime(monday.year, monday.month, monday.day, 17))
+    intervals = db.run_write(window1_empties)
+    assert [iv.ended_at for iv in intervals] == [closing]
+    assert intervals[0].ended_at - intervals[0].started_at == timedelta(hours=1)
+    assert [a.cleared_at for a in db.run_write(window1_alerts)] == [closing]
+    still_open = db.run_write(lambda s: s.scalars(select(PostInterval).where(PostInterval.ended_at.is_(None))).all())
+    assert still_open == []
+    assert clerks.check_posts() == []               # closed: nothing new until the hall opens
