@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.browser import artifacts, demo_server, require_chromium
+from tests.e2e.browser import artifacts, demo_server, end_server, require_chromium
 from tests.e2e.test_display_screens import Hall
 
 require_chromium()
@@ -42,11 +42,13 @@ IDLE = """n => { const a = window.onevisitAnnouncer;
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory):
-    srv = demo_server(tmp_path_factory.mktemp("hall-moments"))
+    # A quicker voice (450 wpm, espeak-ng's fastest) keeps each announcement short; the queue's rules
+    # (hold, merge, say once) are the same at any speed. README "Time to say a burst": the default 175 wpm.
+    srv = demo_server(tmp_path_factory.mktemp("hall-moments"), env={"ONEVISIT_VOICE_SPEED": "450"})
     h = Hall(srv)
     h.load_windows()
     yield h
-    srv.stop()
+    end_server(srv)
 
 
 def _hall_page(browser, hall, **params):
