@@ -42,9 +42,7 @@ IDLE = """n => { const a = window.onevisitAnnouncer;
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory):
-    # A quicker voice (450 wpm, espeak-ng's fastest) keeps each announcement short; the queue's rules
-    # (hold, merge, say once) are the same at any speed. README "Time to say a burst": the default 175 wpm.
-    srv = demo_server(tmp_path_factory.mktemp("hall-moments"), env={"ONEVISIT_VOICE_SPEED": "450"})
+    srv = demo_server(tmp_path_factory.mktemp("hall-moments"))
     h = Hall(srv)
     h.load_windows()
     yield h

@@ -88,6 +88,8 @@ def test_floor_view_kpi_strip_is_live(server, browser):
     for size in SIZES:
         page, errors = _page(browser, server, size)   # on the dashboard
         page.wait_for_selector("body[data-kpis-loaded]")
+        # Live before the ticket is issued: an event sent before the page's connection is up never reaches it.
+        expect(page.locator("#live-state")).to_have_text("实时连接正常")
         issued = int(page.locator("#kpi-issued").inner_text())
         served = int(page.locator("#kpi-served").inner_text())
         assert issued < 100, "history counted as today"
