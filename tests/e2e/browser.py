@@ -57,14 +57,19 @@ def fresh_demo_instance(instance: Path) -> None:
 
 
 def demo_server(instance: Path, *, timeout: float = 90.0,
-                prepare: Callable[[Path], None] | None = None) -> ServerProcess:
+                prepare: Callable[[Path], None] | None = None, env: dict[str, str] | None = None) -> ServerProcess:
     """Start a real ``onevisit run`` on a fresh demo hall; ``srv.tokens`` holds the demo device tokens.
 
     ``prepare(instance)`` may change this module's copy of the demo database before the server starts;
-    ``timeout`` is how long the server may take to answer (a busy machine needs more than an idle one).
+    ``timeout`` is how long the server may take to answer (a busy machine needs more than an idle one);
+    ``env`` adds settings for the server (``ONEVISIT_VOICE_SPEED``…).
     """
     # Plain http on 127.0.0.1: the development setting that turns the Secure cookie flag off.
-    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0"})
+    # The simulated document camera at 960×540 (as tests/e2e/test_kiosk_browser.py has it) instead of the demo
+    # agent's 1280×720: about half the pixels to render, encode and find the page in, frame after frame; the
+    # kiosk's scan flow is the same.
+    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0",
+                                       "ONEVISIT_KIOSK_SCANNER": "sim://?width=960&height=540", **(env or {})})
     fresh_demo_instance(instance)
     if prepare is not None:
         prepare(instance)
@@ -75,6 +80,16 @@ def demo_server(instance: Path, *, timeout: float = 90.0,
         raise
     srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
     return srv
+
+
+def end_server(srv: ServerProcess) -> None:
+    """End a module's server at once (SIGKILL; its gunicorn worker dies with it).
+
+    Its instance is thrown away, so nothing needs a clean shutdown; a graceful stop (``srv.stop()``) waits out
+    gunicorn's graceful timeout for a worker that does not exit by itself (its arbiter SIGKILLs it in the end),
+    about 9 s a module on a loaded machine.
+    """
+    srv.kill()
 
 
 def staff_token(srv: ServerProcess, username: str) -> str:
@@ -119,24 +134,45 @@ def kiosk_ticket(srv: ServerProcess, body: dict) -> dict:
     return api_call(srv, "POST", f"/api/v1/halls/{srv.tokens['hall_id']}/tickets", srv.tokens["kiosk"], body)
 
 
+# A staff login checks the password (argon2, on purpose slow) and lands on the dashboard, a page with a live
+# connection: most tests go on to another page at once. The first staff_page of a user on a server drives the
+# real login form (as login() does everywhere else); its session cookie is kept, and the next contexts of that
+# user start logged in (Playwright's storage state) on the page the test wants.
+_sessions: dict[tuple[str, str, str], dict] = {}
+
+
 def staff_page(browser, srv: ServerProcess, username: str = "manager", *, size: tuple[int, int] = (1366, 768),
                locale: str | None = "zh-CN", timeout_ms: float | None = None, errors: list[str] | None = None,
-               **context):
-    """A fresh browser context of ``size`` with ``username`` logged in on the dashboard; returns (context, page).
+               start: str | None = None, **context):
+    """A fresh browser context of ``size`` with ``username`` logged in; returns (context, page).
 
-    ``locale=None`` keeps chromium's own; ``timeout_ms`` becomes the page's default timeout; ``errors`` collects
-    the page's script errors from the start; ``context`` goes to ``browser.new_context``.
+    The page is on the dashboard, or on ``start`` (a path such as ``/admin/stats``) when given: a test that
+    goes elsewhere first need not load the dashboard. ``locale=None`` keeps chromium's own; ``timeout_ms``
+    becomes the page's default timeout; ``errors`` collects the page's script errors from the start;
+    ``context`` goes to ``browser.new_context``.
     """
     if locale is not None:
         context["locale"] = locale
+    key = (srv.url, str(srv.instance), username)
+    state = _sessions.get(key)
+    if state is not None:
+        context["storage_state"] = state
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, **context)
     page = ctx.new_page()
     if timeout_ms is not None:
         page.set_default_timeout(timeout_ms)
     if errors is not None:
         page.on("pageerror", lambda e: errors.append(str(e)))
+    if state is not None:
+        page.goto(srv.url + (start or "/admin/dashboard"))
+        if "/admin/login" not in page.url:  # the session still holds (a test may have ended it)
+            return ctx, page
     login(page, srv, username)
     page.wait_for_url("**/admin/dashboard")
+    # Only the session cookie: whatever a page later keeps in localStorage stays with its own context.
+    _sessions[key] = {"cookies": ctx.storage_state()["cookies"], "origins": []}
+    if start is not None:
+        page.goto(srv.url + start)
     return ctx, page
 
 

@@ -251,8 +251,7 @@ def test_manager_handles_a_low_rating_in_the_browser(server, browser):
     clerk02 = next(s["id"] for s in api_call(server, "GET", f"/api/v1/halls/{hall}/staff", manager)["items"]
                    if s["username"] == "clerk02")
 
-    ctx, page = staff_page(browser, server, size=(1366, 900), timeout_ms=10000)
-    page.goto(server.url + "/admin/ratings")
+    ctx, page = staff_page(browser, server, size=(1366, 900), timeout_ms=10000, start="/admin/ratings")
     row = page.locator(f"#cases tr[data-case='{case}']")
     row.locator("button").click()
     page.wait_for_selector("#case-dlg[open]")

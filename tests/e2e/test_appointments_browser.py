@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from tests.e2e.browser import fresh_demo_instance
+from tests.e2e.browser import end_server, fresh_demo_instance
 from tests.server import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,7 +29,7 @@ if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"{CHROMIUM} is missing and ONEVISIT_REQUIRE_BROWSER=1")
     pytest.skip(f"{CHROMIUM} is not installed: browser tests need Debian's chromium", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -72,7 +72,7 @@ def _api(srv, method: str, path: str, token: str | None = None, body=None, expec
 
 
 @pytest.mark.browser
-def test_book_on_the_phone_check_in_at_the_kiosk_and_be_called_first(tmp_path):
+def test_book_on_the_phone_check_in_at_the_kiosk_and_be_called_first(tmp_path, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     srv, hall_id, slot_minutes = _prepare(tmp_path)
     srv.start()
@@ -86,63 +86,60 @@ def test_book_on_the_phone_check_in_at_the_kiosk_and_be_called_first(tmp_path):
         item = next(i["id"] for i in catalog["items"] if i["code"] == "SS001")
         walk_ins = [_api(srv, "POST", f"/api/v1/halls/{hall_id}/tickets", tokens["kiosk"], {"item_ids": [item]})
                     for _ in range(2)]
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"])
-            phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                        device_scale_factor=2, is_mobile=True, has_touch=True).new_page()
-            phone.goto(f"{srv.url}/book/{hall_id}")
-            phone.fill("#q", "qysl")
-            expect(phone.locator(".matter:visible")).to_have_count(1)
-            phone.screenshot(path=str(ARTIFACTS / "01-choose.png"), full_page=False)
-            phone.click(".matter:visible")
-            first = phone.locator("a.slot").first
-            expect(first).to_be_visible()
-            phone.screenshot(path=str(ARTIFACTS / "02-slots.png"))
-            first.click()
-            phone.fill("#name", "张晓三")
-            phone.fill("#id_number", SIM_CARD_ID)
-            phone.fill("#phone", "13800138000")
-            phone.check("input[name=consent]")
-            phone.screenshot(path=str(ARTIFACTS / "03-form.png"))
-            phone.click("button.primary")
-            expect(phone.locator(".success h1")).to_have_text("预约成功")
-            code = phone.locator("#code").inner_text()
-            assert len(code) == 8 and SIM_CARD_ID not in phone.content()
-            phone.screenshot(path=str(ARTIFACTS / "04-done.png"), full_page=True)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                    device_scale_factor=2, is_mobile=True, has_touch=True).new_page()
+        phone.goto(f"{srv.url}/book/{hall_id}")
+        phone.fill("#q", "qysl")
+        expect(phone.locator(".matter:visible")).to_have_count(1)
+        phone.screenshot(path=str(ARTIFACTS / "01-choose.png"), full_page=False)
+        phone.click(".matter:visible")
+        first = phone.locator("a.slot").first
+        expect(first).to_be_visible()
+        phone.screenshot(path=str(ARTIFACTS / "02-slots.png"))
+        first.click()
+        phone.fill("#name", "张晓三")
+        phone.fill("#id_number", SIM_CARD_ID)
+        phone.fill("#phone", "13800138000")
+        phone.check("input[name=consent]")
+        phone.screenshot(path=str(ARTIFACTS / "03-form.png"))
+        phone.click("button.primary")
+        expect(phone.locator(".success h1")).to_have_text("预约成功")
+        code = phone.locator("#code").inner_text()
+        assert len(code) == 8 and SIM_CARD_ID not in phone.content()
+        phone.screenshot(path=str(ARTIFACTS / "04-done.png"), full_page=True)
 
-            # The kiosk: swipe the (simulated) ID card, pick the booking, check in.
-            kiosk = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN").new_page()
-            kiosk.goto(f"{srv.url}/kiosk/")
-            kiosk.click("#go-card")
-            kiosk.click("#sim-swipe")
-            booking = kiosk.locator("#appt-list [data-appointment]")
-            expect(booking).to_have_count(1)
-            expect(booking).to_contain_text("企业设立登记")
-            # With a booking today, checking in is the big primary action; walking in is the plain one.
-            expect(booking).to_have_class(re.compile(r"\bprimary\b"))
-            expect(kiosk.locator("#card-walkin")).not_to_have_class(re.compile(r"\bprimary\b"))
-            kiosk.screenshot(path=str(ARTIFACTS / "05-kiosk-bookings.png"))
-            booking.click()
-            expect(kiosk.locator("#r-number")).not_to_be_empty()
-            number = kiosk.locator("#r-number").inner_text().strip()
-            kiosk.screenshot(path=str(ARTIFACTS / "06-kiosk-checked-in.png"))
-            assert SIM_CARD_ID not in kiosk.content()
+        # The kiosk: swipe the (simulated) ID card, pick the booking, check in.
+        kiosk = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN").new_page()
+        kiosk.goto(f"{srv.url}/kiosk/")
+        kiosk.click("#go-card")
+        kiosk.click("#sim-swipe")
+        booking = kiosk.locator("#appt-list [data-appointment]")
+        expect(booking).to_have_count(1)
+        expect(booking).to_contain_text("企业设立登记")
+        # With a booking today, checking in is the big primary action; walking in is the plain one.
+        expect(booking).to_have_class(re.compile(r"\bprimary\b"))
+        expect(kiosk.locator("#card-walkin")).not_to_have_class(re.compile(r"\bprimary\b"))
+        kiosk.screenshot(path=str(ARTIFACTS / "05-kiosk-bookings.png"))
+        booking.click()
+        expect(kiosk.locator("#r-number")).not_to_be_empty()
+        number = kiosk.locator("#r-number").inner_text().strip()
+        kiosk.screenshot(path=str(ARTIFACTS / "06-kiosk-checked-in.png"))
+        assert SIM_CARD_ID not in kiosk.content()
 
-            # Managers see the check-in on the live list.
-            admin = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
-            admin.goto(f"{srv.url}/admin/login")
-            admin.fill("#username", "manager")
-            admin.fill("#password", "onevisit-demo")
-            admin.click("#login-submit")
-            admin.goto(f"{srv.url}/admin/appointments")
-            expect(admin.locator("#bookings tbody tr[data-status=checked_in]")).to_have_count(1)
-            expect(admin.locator("#bookings")).to_contain_text(number)
-            admin.screenshot(path=str(ARTIFACTS / "07-manager-today.png"), full_page=True)
-            admin.goto(f"{srv.url}/admin/appointments/capacity")
-            admin.screenshot(path=str(ARTIFACTS / "08-manager-capacity.png"), full_page=True)
-            browser.close()
+        # Managers see the check-in on the live list.
+        admin = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+        admin.goto(f"{srv.url}/admin/login")
+        admin.fill("#username", "manager")
+        admin.fill("#password", "onevisit-demo")
+        admin.click("#login-submit")
+        admin.goto(f"{srv.url}/admin/appointments")
+        expect(admin.locator("#bookings tbody tr[data-status=checked_in]")).to_have_count(1)
+        expect(admin.locator("#bookings")).to_contain_text(number)
+        admin.screenshot(path=str(ARTIFACTS / "07-manager-today.png"), full_page=True)
+        admin.goto(f"{srv.url}/admin/appointments/capacity")
+        admin.screenshot(path=str(ARTIFACTS / "08-manager-capacity.png"), full_page=True)
+        for page in (phone, kiosk, admin):
+            page.context.close()
 
         # The clerk calls: the checked-in appointment (its slot has begun) before the earlier walk-ins.
         clerk = _api(srv, "POST", "/api/v1/auth/login", body={"username": "clerk01", "password": "onevisit-demo"})
@@ -158,4 +155,4 @@ def test_book_on_the_phone_check_in_at_the_kiosk_and_be_called_first(tmp_path):
         assert day["items"][0]["code"] == code and day["items"][0]["ticket_number"] == number
         assert SIM_CARD_ID not in (tmp_path / f"server-{srv.port}.log").read_text()
     finally:
-        srv.stop()
+        end_server(srv)

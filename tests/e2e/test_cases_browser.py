@@ -11,6 +11,7 @@ from tests.e2e.browser import (
     call_next,
     catalog_items,
     demo_server,
+    end_server,
     hall_windows,
     kiosk_ticket,
     login,
@@ -30,7 +31,7 @@ def server(tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp("cases-e2e"))
     srv.cli("demo-cases")  # what `make demo` adds: cases in every state
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def test_clerk_accepts_and_gets_the_receipt_department_works_the_inbox_applicant_follows_on_the_phone(server, browser):

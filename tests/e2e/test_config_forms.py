@@ -9,6 +9,7 @@ import requests
 
 from tests.e2e.browser import (
     demo_server,
+    end_server,
     require_chromium,
     shot,
     staff_page,
@@ -24,7 +25,7 @@ def server(tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp("config-forms-e2e"))
     srv.manager = staff_token(srv, "manager")
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def _get(srv, path):
@@ -41,8 +42,7 @@ def _by(srv, what, key, value):
 @pytest.fixture(scope="module")
 def page(server, browser):
     errors: list[str] = []
-    ctx, pg = staff_page(browser, server, size=(1366, 1000), timeout_ms=10000, errors=errors)
-    pg.goto(server.url + "/admin/config")
+    ctx, pg = staff_page(browser, server, size=(1366, 1000), timeout_ms=10000, errors=errors, start="/admin/config")
     pg.wait_for_selector("#settings-form[data-loaded='1']")
     yield pg
     assert not errors, errors

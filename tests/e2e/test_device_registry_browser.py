@@ -21,9 +21,8 @@ def _snapshot(srv, token):
 
 def test_register_token_once_listed_revoke(server, browser):
     errors: list[str] = []
-    ctx, page = staff_page(browser, server, timeout_ms=10000, errors=errors)
+    ctx, page = staff_page(browser, server, timeout_ms=10000, errors=errors, start="/admin/config")
     page.on("dialog", lambda d: d.accept())  # the 停用 confirmation
-    page.goto(server.url + "/admin/config")
     page.click(".tabs button[data-tab=devices]")
     page.wait_for_selector("#tab-devices[data-loaded='1']")
 

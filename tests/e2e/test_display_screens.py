@@ -21,6 +21,7 @@ from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
 from hall_queue.domain.models import Base, Window
+from tests.e2e.browser import end_server
 from tests.server import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -113,19 +114,16 @@ def hall(tmp_path_factory):
     h.starting = ThreadPoolExecutor(1).submit(server.start)
     yield h
     h.starting.result()
-    server.stop()
+    end_server(server)
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(_playwright):
+    """A chromium of its own (screens play sound without a click), from the worker's Playwright driver."""
     _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    b = _playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
     yield b
     b.close()
-    pw.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import api_call, demo_server, require_chromium, shot, staff_page, staff_token
+from tests.e2e.browser import api_call, demo_server, end_server, require_chromium, shot, staff_page, staff_token
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
@@ -21,7 +21,7 @@ ENGLISH = ("undefined", "null", "Error", "pending", "reached", "§", "complaint"
 def server(tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp("feedback-e2e"))
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def _no_english(text: str) -> None:
@@ -138,8 +138,7 @@ def test_call_back_results_on_the_statistics_page_and_a_withheld_measure(server,
              {"answer": "已核实并致歉。", "measures": "全员服务规范培训；高峰时段增设引导员。"})
     api_call(server, "POST", f"/api/v1/complaints/{filed['id']}/close", manager)
 
-    ctx, page = staff_page(browser, server)
-    page.goto(server.url + "/admin/stats")
+    ctx, page = staff_page(browser, server, start="/admin/stats")
     page.wait_for_selector("body[data-loaded='1']")
     page.wait_for_selector("#callbacks-months tbody tr")
     months = page.inner_text("#callbacks-months")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.browser import artifacts, demo_server, require_chromium
+from tests.e2e.browser import artifacts, demo_server, end_server, require_chromium
 from tests.e2e.test_display_screens import Hall
 
 require_chromium()
@@ -46,7 +46,7 @@ def hall(tmp_path_factory):
     h = Hall(srv)
     h.load_windows()
     yield h
-    srv.stop()
+    end_server(srv)
 
 
 def _hall_page(browser, hall, **params):

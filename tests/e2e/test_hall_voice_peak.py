@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from tests.e2e.browser import artifacts, require_chromium, fresh_demo_instance
+from tests.e2e.browser import artifacts, end_server, fresh_demo_instance, require_chromium
 from tests.e2e.test_hall_screen_moments import WATCH, _consistent
 from tests.server import ServerProcess
 
@@ -47,7 +47,7 @@ def screen(tmp_path_factory):
     srv.start()
     tokens = json.loads((instance / "demo-tokens.json").read_text())
     yield f"{srv.url}/display/hall/{tokens['hall_id']}?token={tokens['screen']}"
-    srv.stop()
+    end_server(srv)
 
 
 @pytest.fixture

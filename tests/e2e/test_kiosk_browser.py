@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.browser import fresh_demo_instance
+from tests.e2e.browser import end_server, fresh_demo_instance
 from tests.server import ServerProcess, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,7 +29,7 @@ if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"{CHROMIUM} is missing and ONEVISIT_REQUIRE_BROWSER=1")
     pytest.skip(f"{CHROMIUM} is not installed: browser tests need Debian's chromium", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 
 def _create_tables(instance: Path) -> None:
@@ -55,17 +55,7 @@ def server(tmp_path_factory):
     r = requests.post(srv.url + "/api/v1/auth/login", json={"username": "manager", "password": "onevisit-demo"})
     srv.manager = r.json()["token"]
     yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
+    end_server(srv)
 
 
 class Shots:

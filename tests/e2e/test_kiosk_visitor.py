@@ -8,7 +8,7 @@ import re
 
 import requests
 
-from tests.e2e.test_kiosk_browser import LANDSCAPE, PORTRAIT, _last_printout, _page, browser, server  # noqa: F401
+from tests.e2e.test_kiosk_browser import LANDSCAPE, PORTRAIT, _last_printout, _page, server  # noqa: F401
 
 from playwright.sync_api import expect
 

@@ -8,6 +8,7 @@ import requests
 from tests.e2e.browser import (
     api_call,
     demo_server,
+    end_server,
     require_chromium,
     shot,
     staff_page,
@@ -42,7 +43,7 @@ def server(tmp_path_factory):
     api_call(srv, "POST", f"/api/v1/tickets/{t}/recall", clerk)  # 过号 only after a recall
     api_call(srv, "POST", f"/api/v1/tickets/{t}/no-show", clerk)
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def _chart(page, box: str) -> dict:
@@ -54,8 +55,7 @@ def _chart(page, box: str) -> dict:
 
 def test_statistics_page_draws_tiles_and_charts(server, browser):
     errors = []  # bypass_csp: wait_for_function evaluates strings
-    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, errors=errors, bypass_csp=True)
-    page.goto(server.url + "/admin/stats")
+    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, errors=errors, bypass_csp=True, start="/admin/stats")
     page.wait_for_selector("body[data-loaded='1']", timeout=15000)
     # The demo's 30 days of history fill the default range; today alone holds this test's three tickets.
     today = page.input_value("#to")
@@ -86,8 +86,7 @@ def test_statistics_page_draws_tiles_and_charts(server, browser):
 
 def test_configuration_page_loads_and_saves(server, browser):
     errors = []  # bypass_csp: wait_for_function evaluates strings
-    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, errors=errors, bypass_csp=True)
-    page.goto(server.url + "/admin/config")
+    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, errors=errors, bypass_csp=True, start="/admin/config")
     page.wait_for_function("document.querySelector('#name').value.length > 0")
     page.fill("#wait_alert_s", "1200")
     page.click("#settings-form button[type=submit]")
@@ -147,8 +146,7 @@ def test_public_complaint_flow(server, browser):
     assert "已约谈" in page.locator("#answer").inner_text()
     shot(page, "manage", "complaint-status")
     # The manager's list shows it masked.
-    staff_ctx, staff = staff_page(browser, server, size=(1280, 800), locale=None)
-    staff.goto(server.url + "/admin/complaints")
+    staff_ctx, staff = staff_page(browser, server, size=(1280, 800), locale=None, start="/admin/complaints")
     row = staff.locator(f"tr[data-number='{number}']")
     assert "韩*梅" in row.inner_text() and "韩梅梅" not in staff.content()
     shot(staff, "manage", "complaints-list")
@@ -169,8 +167,7 @@ def test_manager_handles_a_complaint_in_the_browser(server, browser):
     number = public.locator("#complaint-number").inner_text()
     public.close()
 
-    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, timeout_ms=10000)
-    page.goto(server.url + "/admin/complaints")
+    ctx, page = staff_page(browser, server, size=(1280, 900), locale=None, timeout_ms=10000, start="/admin/complaints")
     page.click(f"tr[data-number='{number}'] a")
     page.wait_for_selector(f"#number:has-text('{number}')")
     assert page.inner_text("#status") == "已受理"

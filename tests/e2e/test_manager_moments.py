@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.e2e.browser import api_call, demo_server, require_chromium, shot, staff_page, staff_token
+from tests.e2e.browser import api_call, demo_server, end_server, require_chromium, shot, staff_page, staff_token
 
 require_chromium()
 
@@ -32,7 +32,7 @@ def server(tmp_path_factory):
     """The demo hall, open around the clock, so the post check runs whatever the hour of the test."""
     srv = demo_server(tmp_path_factory.mktemp("manager-moments"), prepare=_open_around_the_clock)
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def test_an_open_window_nobody_signed_into_is_an_empty_post(server, browser):

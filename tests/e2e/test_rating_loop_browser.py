@@ -11,6 +11,7 @@ from tests.e2e.browser import (
     assert_absent,
     catalog_items,
     demo_server,
+    end_server,
     hall_windows,
     kiosk_ticket,
     require_chromium,
@@ -28,7 +29,7 @@ ENGLISH = ("undefined", "null", "Error", "pending", "reached", "§", "qr", "pad"
 def server(tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp("ratings-e2e"))
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def _visit(server, clerk: str, window_id: int, item: int, phone: str) -> dict:
@@ -77,8 +78,7 @@ def test_phone_rates_once_and_staff_record_a_call_back(server, browser):
     _visit(server, clerk, windows[1], item, "13900000003")
     requests.put(server.url + f"/api/v1/halls/{hall}/rating-settings", json={"callback_rate_pct": 100},
                  headers={"Authorization": f"Bearer {manager}"}, timeout=10).raise_for_status()
-    ctx, page = staff_page(browser, server)
-    page.goto(server.url + "/admin/callbacks")
+    ctx, page = staff_page(browser, server, start="/admin/callbacks")
     page.click("#sample")
     page.wait_for_selector("#list tbody tr[data-callback]")
     assert page.locator("#list tbody tr").count() == 3

@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.browser import api_call, demo_server, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, demo_server, end_server, login, require_chromium, shot, staff_token
 
 require_chromium()
 
@@ -22,7 +22,7 @@ AREA = "service-levels"
 def server(tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp("service-levels"), timeout=180)  # more time on a busy machine
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def test_dashboard_shows_levels_red_and_green_and_the_emergency_alarm(server, browser):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import api_call, login, require_chromium, shot, staff_token
+from tests.e2e.browser import api_call, require_chromium, shot, staff_page, staff_token
 
 require_chromium()
 
@@ -17,13 +17,11 @@ SIZES = {"1920x1080": {"width": 1920, "height": 1080}, "1366x768": {"width": 136
 AREA = "staff-manager"
 
 
-def _page(browser, server, size, username="manager"):
-    ctx = browser.new_context(viewport=SIZES[size], locale="zh-CN", accept_downloads=True)
-    page = ctx.new_page()
-    page.set_default_timeout(15000)
+def _page(browser, server, size, username="manager", start=None):
+    """A logged-in page of ``size`` (the dashboard, or ``start``) and the list its script errors go to."""
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    login(page, server, username)
+    _ctx, page = staff_page(browser, server, username, size=(SIZES[size]["width"], SIZES[size]["height"]),
+                            timeout_ms=15000, errors=errors, start=start, accept_downloads=True)
     page.wait_for_load_state()
     return page, errors
 
@@ -36,8 +34,7 @@ _POINTS = "(id) => echarts.getInstanceByDom(document.getElementById(id)).getOpti
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_statistics_charts_by_echarts_over_thirty_days(server, browser, size):
-    page, errors = _page(browser, server, size)
-    page.goto(server.url + "/admin/stats")
+    page, errors = _page(browser, server, size, start="/admin/stats")
     page.wait_for_selector("body[data-loaded='1']")
     text = page.locator("main").inner_text()
     assert "§" not in text and not re.search(r"\b00\d\b", text), "clause numbers on the statistics page"
@@ -89,9 +86,10 @@ def test_floor_view_kpi_strip_is_live(server, browser):
     waiting_before = sum(q["waiting"] for q in before["queues"])
     pad = api_call(server, "POST", f"/api/v1/windows/{windows[3]}/pad-token", manager, {})["token"]
     for size in SIZES:
-        page, errors = _page(browser, server, size)
-        page.goto(server.url + "/admin/dashboard")
+        page, errors = _page(browser, server, size)   # on the dashboard
         page.wait_for_selector("body[data-kpis-loaded]")
+        # Live before the ticket is issued: an event sent before the page's connection is up never reaches it.
+        expect(page.locator("#live-state")).to_have_text("实时连接正常")
         issued = int(page.locator("#kpi-issued").inner_text())
         served = int(page.locator("#kpi-served").inner_text())
         assert issued < 100, "history counted as today"
@@ -115,8 +113,7 @@ def test_floor_view_kpi_strip_is_live(server, browser):
 
 
 def test_configuration_time_zone_select_and_24_hour_times(server, browser):
-    page, errors = _page(browser, server, "1366x768")
-    page.goto(server.url + "/admin/config")
+    page, errors = _page(browser, server, "1366x768", start="/admin/config")
     expect(page.locator("#timezone")).to_have_value("Asia/Shanghai")
     assert page.locator("#timezone").evaluate("(e) => e.tagName") == "SELECT"
     labels = page.locator("#timezone option").all_inner_texts()
@@ -201,8 +198,7 @@ def test_appointment_tabs_show_the_page_you_are_on(server, browser, size):
 
 
 def test_cases_filter_row_is_one_aligned_line(server, browser):
-    page, errors = _page(browser, server, "1366x768", username="manager")
-    page.goto(server.url + "/admin/cases")
+    page, errors = _page(browser, server, "1366x768", username="manager", start="/admin/cases")
     row = page.locator(".filter-row")
     expect(row).to_be_visible()
     boxes = [row.locator(sel).bounding_box() for sel in ("#dept", "#state-filter", "#find-no", "#find-btn")]

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import api_call, demo_server, require_chromium, shot, staff_page, staff_token
+from tests.e2e.browser import api_call, demo_server, end_server, require_chromium, shot, staff_page, staff_token
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -36,7 +36,7 @@ def server(tmp_path_factory):
     api_call(srv, "POST", f"/api/v1/complaints/{filed['id']}/close", m)
     srv.hall = hall
     yield srv
-    srv.stop()
+    end_server(srv)
 
 
 def test_consultation_page_logs_answers_and_shows_the_rates(server, browser):
@@ -80,8 +80,7 @@ def test_consultation_page_logs_answers_and_shows_the_rates(server, browser):
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
 def test_audit_viewer_chain_violations_and_filters(server, browser, size):
-    ctx, page = staff_page(browser, server, size=size)
-    page.goto(server.url + "/admin/audit")
+    ctx, page = staff_page(browser, server, size=size, start="/admin/audit")
     page.wait_for_selector("#chain.ok, #chain.bad")
     assert "操作记录完整" in page.inner_text("#chain")
     page.wait_for_selector(".vtile")
