@@ -26,6 +26,38 @@ REQUIRE_SERVICES = os.environ.get("ONEVISIT_REQUIRE_SERVICES") == "1"
 MONDAY_10AM = datetime(2026, 3, 2, 2, 0, 0)
 
 
+def _share_url_builders() -> None:
+    """Test-only: every app a test creates compiles the same ~270 URL rules, and Werkzeug generates two
+    Python builder functions per rule through ``compile()`` (most of create_app's ~0.09 s of CPU; a
+    test creates one app, ~700 tests). The function depends only on the rule's text, its parts and its
+    defaults' names (it reads converters through the rule it is bound to), so one compiled function
+    serves every app's copy of a rule; a rule whose default fills a URL part compiles its own.
+    tests/unit/test_url_builders_shared.py checks each shared builder against a fresh one.
+    """
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "shared_by_tests", False):
+        return
+    built: dict[tuple, object] = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        if any(is_dynamic and data in defaults for is_dynamic, data in self._trace):
+            return original(self, append_unknown)
+        key = (self.rule, append_unknown, tuple(self._trace), tuple(defaults))
+        if key not in built:
+            built[key] = original(self, append_unknown)
+        return built[key]
+
+    compile_builder.shared_by_tests = True
+    compile_builder.original = original
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(MONDAY_10AM)
