@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import update
 
 from bench.harness import pg_admin as _pg_admin
 from bench.harness import postgres_available
@@ -15,12 +18,44 @@ from hall_queue.domain.clock import ManualClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
 from hall_queue.access.identity import IdentityVault
-from hall_queue.domain.models import Base, Hall
+from hall_queue.domain.models import Base, Hall, Staff
 from tests import scheduling
 
 REQUIRE_SERVICES = os.environ.get("ONEVISIT_REQUIRE_SERVICES") == "1"
 # 2026-03-02 is a Monday; 10:00 in Shanghai is 02:00 UTC.
 MONDAY_10AM = datetime(2026, 3, 2, 2, 0, 0)
+
+
+def _share_url_builders() -> None:
+    """Test-only: every app a test creates compiles the same ~270 URL rules, and Werkzeug generates two
+    Python builder functions per rule through ``compile()`` (most of create_app's ~0.09 s of CPU; a
+    test creates one app, ~700 tests). The function depends only on the rule's text, its parts and its
+    defaults' names (it reads converters through the rule it is bound to), so one compiled function
+    serves every app's copy of a rule; a rule whose default fills a URL part compiles its own.
+    tests/unit/test_url_builders_shared.py checks each shared builder against a fresh one.
+    """
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "shared_by_tests", False):
+        return
+    built: dict[tuple, object] = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        if any(is_dynamic and data in defaults for is_dynamic, data in self._trace):
+            return original(self, append_unknown)
+        key = (self.rule, append_unknown, tuple(self._trace), tuple(defaults))
+        if key not in built:
+            built[key] = original(self, append_unknown)
+        return built[key]
+
+    compile_builder.shared_by_tests = True
+    compile_builder.original = original
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
 
 
 @pytest.fixture
@@ -30,35 +65,98 @@ def clock() -> ManualClock:
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 _pg_template: dict[str, str] = {}
+# Test-only: every worker's template holds the demo staff with a cheap argon2id hash of DEMO_PASSWORD, so a
+# login in a test costs a millisecond instead of the production KDF's ~0.2 s of CPU (several per test,
+# ~700 tests). Production hashing is unchanged (tests/unit/test_password_cost.py proves its cost), an
+# account created in a test gets the production hash, and ONEVISIT_TEST_FULL_KDF=1 keeps the demo
+# hall's production hashes in the templates too.
+CHEAP_TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-def new_postgres_database(*, empty: bool = False) -> str:
+def _load_template_demo_hall(session) -> int:
+    hall_id = load_demo_hall(session, now=MONDAY_10AM).id
+    if os.environ.get("ONEVISIT_TEST_FULL_KDF") != "1":
+        session.execute(update(Staff).values(password_hash=CHEAP_TEST_HASHER.hash(DEMO_PASSWORD)))
+    return hall_id
+
+
+def _pg_template_database(with_demo_hall: bool, admin) -> str:
+    """The worker's template database: the schema, and (the second one) the demo hall at MONDAY_10AM."""
+    import uuid
+
+    key = "demo" if with_demo_hall else "name"
+    if key not in _pg_template:
+        tmpl = f"ov_tmpl_{uuid.uuid4().hex[:8]}"
+        admin.execute(f"CREATE DATABASE {tmpl}")
+        engine = Database(PG_URL.format(name=tmpl))
+        Base.metadata.create_all(engine.writer)
+        if with_demo_hall:
+            _pg_template["demo_hall_id"] = str(engine.run_write(_load_template_demo_hall))
+        engine.dispose()
+        _pg_template[key] = tmpl
+    return _pg_template[key]
+
+
+def new_postgres_database(*, empty: bool = False, with_demo_hall: bool = False) -> str:
     """Create a fresh PostgreSQL database with the schema (copied from a template); return its URL.
 
-    ``empty=True`` leaves the schema out, for tests that run ``onevisit init`` (the migrations) on it.
+    ``empty=True`` leaves the schema out, for tests that run ``onevisit init`` (the migrations) on it;
+    ``with_demo_hall=True`` copies the demo hall loaded at MONDAY_10AM too (its id: ``pg_demo_hall_id()``).
     """
     import uuid
 
     with _pg_admin() as admin:
+        name = f"ov_test_{uuid.uuid4().hex[:10]}"
         if empty:
-            name = f"ov_test_{uuid.uuid4().hex[:10]}"
             admin.execute(f"CREATE DATABASE {name}")
             return PG_URL.format(name=name)
-        if "name" not in _pg_template:
-            tmpl = f"ov_tmpl_{uuid.uuid4().hex[:8]}"
-            admin.execute(f"CREATE DATABASE {tmpl}")
-            engine = Database(PG_URL.format(name=tmpl))
-            Base.metadata.create_all(engine.writer)
-            engine.dispose()
-            _pg_template["name"] = tmpl
-        name = f"ov_test_{uuid.uuid4().hex[:10]}"
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template['name']}")
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template_database(with_demo_hall, admin)}")
     return PG_URL.format(name=name)
+
+
+def pg_demo_hall_id() -> int:
+    return int(_pg_template["demo_hall_id"])
 
 
 def drop_postgres_database(url: str) -> None:
     with _pg_admin() as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+class _LaterDrops:
+    """Drop a test's PostgreSQL database on a background thread, so the next test need not wait for it.
+
+    DROP DATABASE waits for the server to release the files (seconds when the machine is busy) and the
+    test is over by then; the worker waits for the queue to empty before it ends (pytest_sessionfinish).
+    """
+
+    def __init__(self) -> None:
+        import queue
+
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def put(self, url: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="pg-drops", daemon=True)
+            self._thread.start()
+        self._queue.put(url)
+
+    def _run(self) -> None:
+        while (url := self._queue.get()) is not None:
+            try:
+                drop_postgres_database(url)
+            except Exception:  # noqa: BLE001 - a left-over test database is harmless; the next one goes on
+                pass
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+_later_drops = _LaterDrops()
 
 
 def engines() -> list:
@@ -80,24 +178,29 @@ def _sqlite_template(with_demo_hall: bool, tmp_path_factory) -> tuple[Path, int 
         path = tmp_path_factory.mktemp("db-template") / "hall.db"
         database = Database(f"sqlite:///{path}")
         Base.metadata.create_all(database.writer)
-        hall = database.run_write(lambda s: load_demo_hall(s, now=MONDAY_10AM).id) if with_demo_hall else None
+        hall = database.run_write(_load_template_demo_hall) if with_demo_hall else None
         database.dispose()
         _sqlite_templates[with_demo_hall] = (path, hall)
     return _sqlite_templates[with_demo_hall]
 
 
+def _wants_demo_template(request) -> bool:
+    """The demo hall comes in the copy when the test asks for it at the usual clock (hall_id below)."""
+    return "hall_id" in request.fixturenames and request.getfixturevalue("clock").now() == MONDAY_10AM
+
+
 @pytest.fixture
 def db(tmp_path, request, tmp_path_factory) -> Database:
     engine = getattr(request, "param", "sqlite")
+    with_demo_hall = _wants_demo_template(request)
     if engine == "postgresql":
-        url = new_postgres_database()
+        url = new_postgres_database(with_demo_hall=with_demo_hall)
         database = Database(url)
+        database.demo_hall_id = pg_demo_hall_id() if with_demo_hall else None
         yield database
         database.dispose()
-        drop_postgres_database(url)
+        _later_drops.put(url)
         return
-    # The demo hall comes in the copy when the test asks for it at the usual clock (hall_id below).
-    with_demo_hall = "hall_id" in request.fixturenames and request.getfixturevalue("clock").now() == MONDAY_10AM
     template, demo_hall_id = _sqlite_template(with_demo_hall, tmp_path_factory)
     shutil.copyfile(template, tmp_path / "hall.db")
     database = Database(f"sqlite:///{tmp_path / 'hall.db'}")
@@ -107,11 +210,13 @@ def db(tmp_path, request, tmp_path_factory) -> Database:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if "name" in _pg_template:
-        try:
-            drop_postgres_database(PG_URL.format(name=_pg_template["name"]))
-        except Exception:  # noqa: BLE001
-            pass
+    _later_drops.wait()
+    for key in ("name", "demo"):
+        if key in _pg_template:
+            try:
+                drop_postgres_database(PG_URL.format(name=_pg_template[key]))
+            except Exception:  # noqa: BLE001
+                pass
 
 
 @pytest.fixture

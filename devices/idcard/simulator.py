@@ -272,21 +272,29 @@ class SamSimulator:
                 return
             if not self._hears_right_speed():
                 continue  # a real SAM decodes a wrong speed as noise and answers nothing
-            parser.feed(data)
-            while True:
-                try:
-                    body = parser.next_frame()
-                except ChecksumError:
-                    self._send(encode_response(Response(0, 0, sw3.CHECKSUM_RECEIVED)))
-                    continue
-                except LengthError:
-                    self._send(encode_response(Response(0, 0, sw3.LENGTH_RECEIVED)))
-                    continue
-                if body is None:
-                    break
-                self._handle(command_from_body(body))
-            if parser.discarded > 4096:
-                parser.discarded = 0  # keep the counter bounded on a noisy line
+            self.receive(parser, data)
+
+    def receive(self, parser: FrameParser, data: bytes) -> None:
+        """Answer (through ``_send``) every complete command in ``data``; a partial one waits in ``parser``.
+
+        The pty loop calls it with what the line brought; a test may call it directly with another
+        ``_send`` to drive the same SAM in-process.
+        """
+        parser.feed(data)
+        while True:
+            try:
+                body = parser.next_frame()
+            except ChecksumError:
+                self._send(encode_response(Response(0, 0, sw3.CHECKSUM_RECEIVED)))
+                continue
+            except LengthError:
+                self._send(encode_response(Response(0, 0, sw3.LENGTH_RECEIVED)))
+                continue
+            if body is None:
+                break
+            self._handle(command_from_body(body))
+        if parser.discarded > 4096:
+            parser.discarded = 0  # keep the counter bounded on a noisy line
 
     def _hears_right_speed(self) -> bool:
         speed = _speed_constant(self.baudrate)

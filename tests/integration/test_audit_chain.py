@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ from sqlalchemy import delete, select, update
 
 from hall_queue.access import audit
 from hall_queue.domain.models import AuditEvent
+from hall_queue.entrypoints import cli
 
 KEY = audit.chain_key("test-data-key")
 
@@ -55,11 +57,19 @@ def test_deleted_event_and_wrong_key_are_detected(api, db):
     assert not r.ok and r.first_bad_seq == 4 and "missing" in r.problem
 
 
-def test_cli_audit_verify(tmp_path):
+def test_cli_audit_verify(tmp_path, monkeypatch, capsys):
+    """``onevisit demo`` and ``audit seal`` run through the CLI's main in this process (the same commands,
+    without two more interpreter start-ups); ``audit verify`` runs as the real command line."""
     env = {"ONEVISIT_INSTANCE": str(tmp_path), "ONEVISIT_DATA_KEY": "k", "PATH": "/usr/bin:/bin"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", *a], env=env, capture_output=True,
-                                    text=True, timeout=120)
-    assert run("demo").returncode == 0
-    sealed = json.loads(run("audit", "seal").stdout)["sealed"]
-    out = run("audit", "verify")
+    for name in list(os.environ):
+        if name.startswith(("ONEVISIT_", "SOCKETIO_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["demo"]) == 0
+    capsys.readouterr()
+    assert cli.main(["audit", "seal"]) == 0
+    sealed = json.loads(capsys.readouterr().out)["sealed"]
+    out = subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", "audit", "verify"], env=env,
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and json.loads(out.stdout)["sealed"] == sealed
