@@ -32,10 +32,12 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 _pg_template: dict[str, str] = {}
 
 
-def new_postgres_database(*, empty: bool = False) -> str:
+def new_postgres_database(*, empty: bool = False, migrated: bool = False) -> str:
     """Create a fresh PostgreSQL database with the schema (copied from a template); return its URL.
 
     ``empty=True`` leaves the schema out, for tests that run ``onevisit init`` (the migrations) on it.
+    ``migrated=True`` gives the database ``onevisit init`` would leave (the migrations run once per
+    process on a template, then copied), for tests that start a server on it.
     """
     import uuid
 
@@ -43,6 +45,17 @@ def new_postgres_database(*, empty: bool = False) -> str:
         if empty:
             name = f"ov_test_{uuid.uuid4().hex[:10]}"
             admin.execute(f"CREATE DATABASE {name}")
+            return PG_URL.format(name=name)
+        if migrated:
+            if "migrated" not in _pg_template:
+                from hall_queue.infrastructure.migrate import upgrade
+
+                tmpl = f"ov_tmig_{uuid.uuid4().hex[:8]}"
+                admin.execute(f"CREATE DATABASE {tmpl}")
+                upgrade(PG_URL.format(name=tmpl))
+                _pg_template["migrated"] = tmpl
+            name = f"ov_test_{uuid.uuid4().hex[:10]}"
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template['migrated']}")
             return PG_URL.format(name=name)
         if "name" not in _pg_template:
             tmpl = f"ov_tmpl_{uuid.uuid4().hex[:8]}"
@@ -107,9 +120,9 @@ def db(tmp_path, request, tmp_path_factory) -> Database:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if "name" in _pg_template:
+    for tmpl in _pg_template.values():
         try:
-            drop_postgres_database(PG_URL.format(name=_pg_template["name"]))
+            drop_postgres_database(PG_URL.format(name=tmpl))
         except Exception:  # noqa: BLE001
             pass
 

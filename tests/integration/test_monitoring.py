@@ -12,7 +12,7 @@ from hall_queue import create_app
 from hall_queue.domain.models import Hall
 from hall_queue.infrastructure.db import Database
 from hall_queue.infrastructure.migrate import upgrade
-from tests.server import ServerProcess
+from tests.server import ServerProcess, prepared_instance
 
 TICKETS_RULE = "/api/v1/halls/<int:hall_id>/tickets"
 
@@ -140,10 +140,9 @@ def _two_free_ports() -> int:
 @pytest.mark.skipif(not _redis_up(), reason="onevisit run --workers 2 needs Redis on 127.0.0.1:6379")
 def test_workers_each_serve_their_own_request_counters_and_the_same_floor(tmp_path):
     port = _two_free_ports()
-    server = ServerProcess(tmp_path, port=port, args=("--workers", "2"),
+    server = ServerProcess(prepared_instance(tmp_path, demo=True), port=port, args=("--workers", "2"),
                            env={"SOCKETIO_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
                                 "SOCKETIO_CHANNEL": f"onevisit-metrics-{port}"})
-    server.cli("demo")
     server.start(timeout=120)  # three interpreters start at once; slow on a busy machine
     try:
         bases = [f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"]
