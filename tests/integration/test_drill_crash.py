@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
 
 import pytest
 import requests
@@ -21,7 +20,7 @@ from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import load_simple_hall
-from hall_queue.domain.models import IN_HAND_STATUSES, AuditEvent, Staff, Ticket, Window
+from hall_queue.domain.models import IN_HAND_STATUSES, AuditEvent, Ticket, Window
 from hall_queue.queueing.recovery import find_stuck
 from tests.conftest import (
     REQUIRE_SERVICES,
@@ -29,7 +28,7 @@ from tests.conftest import (
     new_postgres_database,
     postgres_available,
 )
-from tests.server import ServerProcess
+from tests.server import ServerProcess, clerk_tokens, prepared_instance
 
 KIOSKS = 8
 CLERKS = 8
@@ -105,21 +104,22 @@ def _clerk(base: str, token: str, window_id: int, ready: threading.Barrier, stop
 def start_hall(tmp_path, url: str | None, *, code: str, clerks: int):
     """Start a real server on a plain hall with ``clerks`` clerks signed in at their windows.
 
-    Returns (server, db, hall_id, kiosk_token, clerk_tokens, item_id, windows).
+    ``url`` None: a SQLite file in ``tmp_path``, made as ``onevisit init`` would; else a migrated PostgreSQL
+    database (``new_postgres_database(migrated=True)``). Returns (server, db, hall_id, kiosk_token,
+    clerk_tokens, item_id, windows).
     """
     env = {"DATABASE_URL": url} if url else {}
+    if url is None:
+        prepared_instance(tmp_path)
     server = ServerProcess(tmp_path, env=env)
-    server.cli("init")
     db = Database(url or f"sqlite:///{tmp_path / 'onevisit.db'}")
     now = SystemClock().now()
 
     def build(s):
         hall = load_simple_hall(s, code=code, now=now, windows=clerks)
         # Staff sessions as a login would issue them (logging 8 clerks in costs 8 password hashes).
-        staff = [s.scalar(select(Staff.id).where(Staff.username == f"{code}-c{i + 1:02d}")) for i in range(clerks)]
         return (hall.id, issue_token(s, kind="kiosk", hall_id=hall.id, now=now),
-                [issue_token(s, kind="staff", hall_id=hall.id, staff_id=c, now=now, ttl=timedelta(hours=2))
-                 for c in staff])
+                clerk_tokens(s, hall.id, code, clerks, now=now))
 
     hall_id, kiosk_token, tokens = db.run_write(build)
     server.start()
@@ -255,7 +255,7 @@ def test_kill_9_under_load_on_sqlite_loses_nothing(tmp_path):
 
 @pytest.mark.skipif(not (REQUIRE_SERVICES or postgres_available()), reason="PostgreSQL not reachable on 127.0.0.1:5432")
 def test_kill_9_under_load_on_postgresql_loses_nothing(tmp_path):
-    url = new_postgres_database(empty=True)
+    url = new_postgres_database(migrated=True)  # as `onevisit init` leaves it
     try:
         figures = _drill(tmp_path, url)
         assert figures["recovered"] == 0
