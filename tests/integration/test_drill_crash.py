@@ -32,7 +32,9 @@ from tests.server import ServerProcess, clerk_tokens, prepared_instance
 
 KIOSKS = 8
 CLERKS = 8
-LOAD_S = 1.5  # seconds of load before the kill: enough for a hundred or more issues and calls
+# The kill comes once the load has acknowledged this much (not after a fixed time: the same drill on a fast
+# or a loaded machine), with every kiosk and clerk thread still sending: requests are in flight at the kill.
+LOAD_ISSUED, LOAD_FINISHED = 60, 15
 CALL_OUT = 40  # waiting tickets called after the restart to check their order (bounded for CI time)
 
 
@@ -166,10 +168,10 @@ def _drill(tmp_path, url: str | None) -> dict:
     stop = threading.Event()
     try:
         threads = start_load(server, hall_id, item, kiosk_token, tokens, windows, stop, ledger, kiosks=KIOSKS)
-        time.sleep(LOAD_S)
-        deadline = time.monotonic() + 20  # on a busy machine, give the load time to get going
-        while (len(ledger.issued) <= 20 or len(ledger.finished) <= 5) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        deadline = time.monotonic() + 60  # on a busy machine, give the load time to get going
+        while (len(ledger.issued) < LOAD_ISSUED or len(ledger.finished) < LOAD_FINISHED) and not ledger.errors \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
         kill_under_load(server, threads, stop, ledger)
         assert len(ledger.issued) > 20 and len(ledger.finished) > 5, "the load never got going"
 
