@@ -34,6 +34,7 @@ def _build_template(demo: bool) -> Path:
     if not demo:
         upgrade(f"sqlite:///{path / 'onevisit.db'}")
         return path
+    prepared_instance(path)  # the migrations once per process: `demo` then finds the schema at head
     saved = dict(os.environ)
     os.environ["ONEVISIT_INSTANCE"] = str(path)
     for name in ("DATABASE_URL", "ONEVISIT_ENV"):

@@ -157,6 +157,8 @@ def _backup_under_load(tmp_path: Path, url: str | None):
     live = tmp_path / "live"
     if url is None:
         prepared_instance(live)  # as `onevisit init`; a PostgreSQL ``url`` comes migrated
+    else:
+        live.mkdir()
     server = ServerProcess(live, env={"DATABASE_URL": url} if url else {})
     db_url = url or f"sqlite:///{live / 'onevisit.db'}"
     hall_id, kiosk, clerks = _hall(db_url)

@@ -11,7 +11,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from hall_queue import create_app
 from hall_queue.domain.models import Hall
 from hall_queue.infrastructure.db import Database
-from hall_queue.infrastructure.migrate import upgrade
 from tests.server import ServerProcess, prepared_instance
 
 TICKETS_RULE = "/api/v1/halls/<int:hall_id>/tickets"
@@ -85,8 +84,8 @@ def test_healthz_and_readyz(tmp_path, client):
     assert r.status_code == 503
     assert r.get_json()["checks"]["migrations"] == "behind" and r.get_json()["error"]["code"] == "not_ready"
 
-    url = f"sqlite:///{tmp_path / 'ready.db'}"
-    upgrade(url)
+    ready = prepared_instance(tmp_path / "ready") / "onevisit.db"  # migrated to head, as `onevisit init` leaves it
+    url = f"sqlite:///{ready}"
     db = Database(url)
     try:
         app = create_app({"DATABASE": db, "DATABASE_URL": url, "TESTING": True, "BACKUP_DIR": str(tmp_path / "b")})
@@ -104,7 +103,7 @@ def test_healthz_and_readyz(tmp_path, client):
         assert value(samples(c.get("/metrics").get_data(as_text=True)), "onevisit_redis_up") == 0
     finally:
         db.dispose()
-    (tmp_path / "ready.db").unlink()
+    ready.unlink()
     r = c.get("/readyz")  # the file is gone: SQLite makes an empty one, without a schema
     assert r.status_code == 503 and r.get_json()["checks"]["migrations"] != "ok"
 
