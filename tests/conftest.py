@@ -97,11 +97,13 @@ def _pg_template_database(with_demo_hall: bool, admin) -> str:
     return _pg_template[key]
 
 
-def new_postgres_database(*, empty: bool = False, with_demo_hall: bool = False) -> str:
+def new_postgres_database(*, empty: bool = False, with_demo_hall: bool = False, migrated: bool = False) -> str:
     """Create a fresh PostgreSQL database with the schema (copied from a template); return its URL.
 
     ``empty=True`` leaves the schema out, for tests that run ``onevisit init`` (the migrations) on it;
     ``with_demo_hall=True`` copies the demo hall loaded at MONDAY_10AM too (its id: ``pg_demo_hall_id()``).
+    ``migrated=True`` gives the database ``onevisit init`` would leave (the migrations run once per
+    process on a template, then copied), for tests that start a server on it.
     """
     import uuid
 
@@ -109,6 +111,16 @@ def new_postgres_database(*, empty: bool = False, with_demo_hall: bool = False) 
         name = f"ov_test_{uuid.uuid4().hex[:10]}"
         if empty:
             admin.execute(f"CREATE DATABASE {name}")
+            return PG_URL.format(name=name)
+        if migrated:
+            if "migrated" not in _pg_template:
+                from hall_queue.infrastructure.migrate import upgrade
+
+                tmpl = f"ov_tmig_{uuid.uuid4().hex[:8]}"
+                admin.execute(f"CREATE DATABASE {tmpl}")
+                upgrade(PG_URL.format(name=tmpl))
+                _pg_template["migrated"] = tmpl
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template['migrated']}")
             return PG_URL.format(name=name)
         admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template_database(with_demo_hall, admin)}")
     return PG_URL.format(name=name)
@@ -211,7 +223,7 @@ def db(tmp_path, request, tmp_path_factory) -> Database:
 
 def pytest_sessionfinish(session, exitstatus):
     _later_drops.wait()
-    for key in ("name", "demo"):
+    for key in ("name", "demo", "migrated"):
         if key in _pg_template:
             try:
                 drop_postgres_database(PG_URL.format(name=_pg_template[key]))

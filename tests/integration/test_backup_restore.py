@@ -11,7 +11,6 @@ import threading
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from sqlalchemy import create_engine, select, text
 
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
-from hall_queue.domain.models import AuditEvent, Staff
+from hall_queue.domain.models import AuditEvent
 from hall_queue.entrypoints import cli
 from hall_queue.entrypoints.demo.loader import load_simple_hall
 from hall_queue.infrastructure import backup
@@ -32,9 +31,10 @@ from tests.conftest import (
     new_postgres_database,
     postgres_available,
 )
-from tests.server import ServerProcess
+from tests.server import ServerProcess, clerk_tokens, prepared_instance
 
 KIOSKS = CLERKS = 8
+LOAD_BEFORE_BACKUP = 60  # tickets acknowledged before the first backup starts (the load goes on across it)
 
 
 @dataclass
@@ -134,10 +134,8 @@ def _hall(url: str) -> tuple[int, str, list[str]]:
 
     def build(s):
         hall = load_simple_hall(s, code="bk", now=now, windows=CLERKS)
-        clerks = [s.scalar(select(Staff.id).where(Staff.username == f"bk-c{i + 1:02d}")) for i in range(CLERKS)]
         return (hall.id, issue_token(s, kind="kiosk", hall_id=hall.id, now=now),
-                [issue_token(s, kind="staff", hall_id=hall.id, staff_id=c, now=now, ttl=timedelta(hours=1))
-                 for c in clerks])
+                clerk_tokens(s, hall.id, "bk", CLERKS, now=now))
 
     try:
         return db.run_write(build)
@@ -157,14 +155,17 @@ def _tickets(url: str) -> dict[int, tuple[str, str]]:
 def _backup_under_load(tmp_path: Path, url: str | None):
     """Run the load, take a backup in the middle of it and another after it; return what each must hold."""
     live = tmp_path / "live"
+    if url is None:
+        prepared_instance(live)  # as `onevisit init`; a PostgreSQL ``url`` comes migrated
+    else:
+        live.mkdir()
     server = ServerProcess(live, env={"DATABASE_URL": url} if url else {})
-    server.cli("init")
     db_url = url or f"sqlite:///{live / 'onevisit.db'}"
     hall_id, kiosk, clerks = _hall(db_url)
     server.start()
     load = Load(server.url, hall_id, kiosk, clerks).start()
     try:
-        while len(load.snapshot()[0]) < 150 and not load.errors:  # let the load get going
+        while len(load.snapshot()[0]) < LOAD_BEFORE_BACKUP and not load.errors:  # let the load get going
             time.sleep(0.1)
         before_issued, before_called = load.snapshot()
         mid = onevisit(live, "backup", "--to", str(tmp_path / "backups"), url=url)
@@ -222,7 +223,7 @@ def test_sqlite_backup_under_load_restored_into_a_fresh_instance_holds_every_ack
 @pytest.mark.skipif(shutil.which("pg_dump") is None or not (REQUIRE_SERVICES or postgres_available()),
                     reason="needs pg_dump on PATH and PostgreSQL on 127.0.0.1:5432")
 def test_postgresql_backup_under_load_restored_into_a_fresh_database(tmp_path):
-    url = new_postgres_database(empty=True)
+    url = new_postgres_database(migrated=True)  # as `onevisit init` leaves it
     fresh = new_postgres_database(empty=True)
     try:
         files, (before_issued, before_called), _ = _backup_under_load(tmp_path, url)
@@ -248,7 +249,7 @@ def _state(directory: Path) -> dict[str, str]:
 
 def test_damaged_or_truncated_backup_is_refused_and_changes_nothing(tmp_path):
     inst = tmp_path / "inst"
-    assert onevisit(inst, "demo").returncode == 0
+    prepared_instance(inst, demo=True)  # as `onevisit demo`
     r = onevisit(inst, "backup", "--to", str(tmp_path / "b"))
     assert r.returncode == 0, r.stderr
     good = _newest(tmp_path / "b")
@@ -279,7 +280,7 @@ def test_damaged_or_truncated_backup_is_refused_and_changes_nothing(tmp_path):
 
 def test_backup_keeps_the_newest_n_and_is_audited(tmp_path):
     inst = tmp_path / "inst"
-    assert onevisit(inst, "demo").returncode == 0
+    prepared_instance(inst, demo=True)  # as `onevisit demo`
     names = []
     for _ in range(3):
         r = onevisit(inst, "backup", "--to", str(tmp_path / "b"), "--keep", "2")

@@ -25,7 +25,7 @@ from tests.integration.test_drill_crash import Ledger, kill_under_load, start_ha
 
 KIOSKS = 4
 CLERKS = 6
-LOAD_S = 1.5
+LOAD_FINISHED = 16  # the kill comes once this many accepted finishes were acknowledged, the threads still sending
 
 
 class CaseLedger(Ledger):
@@ -56,10 +56,9 @@ def _drill(tmp_path, url: str | None) -> dict:
             ledger.numbers[ticket_id] = [c["acceptance_no"] for c in answer["cases"]]
         threads = start_load(server, hall_id, item, kiosk_token, tokens, windows, stop, ledger, kiosks=KIOSKS,
                              outcome="accepted", on_done=shown)
-        time.sleep(LOAD_S)
-        deadline = time.monotonic() + 30  # on a busy machine, give the load time to get going
-        while len(ledger.numbers) <= 15 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        deadline = time.monotonic() + 60  # on a busy machine, give the load time to get going
+        while len(ledger.numbers) < LOAD_FINISHED and not ledger.errors and time.monotonic() < deadline:
+            time.sleep(0.05)
         kill_under_load(server, threads, stop, ledger)  # with finishes in flight
         assert len(ledger.numbers) > 15, "the load never got going"
 
@@ -113,7 +112,7 @@ def test_kill_9_while_clerks_finish_keeps_acceptance_numbers_gap_free_on_sqlite(
 
 @pytest.mark.skipif(not (REQUIRE_SERVICES or postgres_available()), reason="PostgreSQL not reachable on 127.0.0.1:5432")
 def test_kill_9_while_clerks_finish_keeps_acceptance_numbers_gap_free_on_postgresql(tmp_path):
-    url = new_postgres_database(empty=True)
+    url = new_postgres_database(migrated=True)  # as `onevisit init` leaves it
     try:
         _drill(tmp_path, url)
     finally:

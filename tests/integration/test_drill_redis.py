@@ -24,7 +24,7 @@ from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
 from tests.conftest import REQUIRE_SERVICES
-from tests.server import ServerProcess, free_port
+from tests.server import ServerProcess, free_port, prepared_instance
 
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -114,8 +114,7 @@ def redis_server(tmp_path):
 
 def test_redis_outage_keeps_local_delivery_and_resyncs_screens(tmp_path, redis_server):
     env = {"SOCKETIO_MESSAGE_QUEUE": f"redis://127.0.0.1:{redis_server.port}/0", "SOCKETIO_CHANNEL": "drill"}
-    first = ServerProcess(tmp_path, env=env)
-    first.cli("init")
+    first = ServerProcess(prepared_instance(tmp_path), env=env)  # as `onevisit init`
     db = Database(f"sqlite:///{tmp_path / 'onevisit.db'}")
     now = SystemClock().now()
 

@@ -21,7 +21,7 @@ from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, issue_demo_tokens, load_demo_hall
 from hall_queue.domain.models import AccessToken, Staff
 from hall_queue.infrastructure.realtime import socketio as server_socketio
-from tests.server import ServerProcess
+from tests.server import ServerProcess, prepared_instance
 
 WAIT_S = 15.0
 SETTLE_S = 60.0  # upper bound for closed sessions' threads to end (Engine.IO ping interval 25 s)  # generous upper bound for the server's close to arrive; nothing asserts how fast
@@ -30,8 +30,7 @@ SETTLE_S = 60.0  # upper bound for closed sessions' threads to end (Engine.IO pi
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
-    server = ServerProcess(tmp, args=("--no-duties",))
-    server.cli("init")
+    server = ServerProcess(prepared_instance(tmp), args=("--no-duties",))  # as `onevisit init`
     db = Database(f"sqlite:///{tmp / 'onevisit.db'}")
     now = SystemClock().now()
 

@@ -11,8 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hall_queue import create_app
 from hall_queue.domain.models import Hall
 from hall_queue.infrastructure.db import Database
-from hall_queue.infrastructure.migrate import upgrade
-from tests.server import ServerProcess
+from tests.server import ServerProcess, prepared_instance
 
 TICKETS_RULE = "/api/v1/halls/<int:hall_id>/tickets"
 
@@ -85,8 +84,8 @@ def test_healthz_and_readyz(tmp_path, client):
     assert r.status_code == 503
     assert r.get_json()["checks"]["migrations"] == "behind" and r.get_json()["error"]["code"] == "not_ready"
 
-    url = f"sqlite:///{tmp_path / 'ready.db'}"
-    upgrade(url)
+    ready = prepared_instance(tmp_path / "ready") / "onevisit.db"  # migrated to head, as `onevisit init` leaves it
+    url = f"sqlite:///{ready}"
     db = Database(url)
     try:
         app = create_app({"DATABASE": db, "DATABASE_URL": url, "TESTING": True, "BACKUP_DIR": str(tmp_path / "b")})
@@ -104,7 +103,7 @@ def test_healthz_and_readyz(tmp_path, client):
         assert value(samples(c.get("/metrics").get_data(as_text=True)), "onevisit_redis_up") == 0
     finally:
         db.dispose()
-    (tmp_path / "ready.db").unlink()
+    ready.unlink()
     r = c.get("/readyz")  # the file is gone: SQLite makes an empty one, without a schema
     assert r.status_code == 503 and r.get_json()["checks"]["migrations"] != "ok"
 
@@ -140,10 +139,9 @@ def _two_free_ports() -> int:
 @pytest.mark.skipif(not _redis_up(), reason="onevisit run --workers 2 needs Redis on 127.0.0.1:6379")
 def test_workers_each_serve_their_own_request_counters_and_the_same_floor(tmp_path):
     port = _two_free_ports()
-    server = ServerProcess(tmp_path, port=port, args=("--workers", "2"),
+    server = ServerProcess(prepared_instance(tmp_path, demo=True), port=port, args=("--workers", "2"),
                            env={"SOCKETIO_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
                                 "SOCKETIO_CHANNEL": f"onevisit-metrics-{port}"})
-    server.cli("demo")
     server.start(timeout=120)  # three interpreters start at once; slow on a busy machine
     try:
         bases = [f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"]

@@ -9,16 +9,14 @@ import logging
 import requests
 
 from hall_queue.entrypoints.cli import RedactTokens
-from tests.server import ServerProcess
+from tests.server import ServerProcess, prepared_instance
 
 PROD_ENV = {"ONEVISIT_ENV": "production", "ONEVISIT_SECRET_KEY": "s" * 48, "ONEVISIT_DATA_KEY": "d" * 48,
             "ONEVISIT_PUBLIC_URL": "https://zwfw.example.gov.cn", "ONEVISIT_COOKIE_SECURE": "0"}
 
 
 def test_production_start_up_prints_no_token_and_has_no_open_agent(tmp_path):
-    dev = ServerProcess(tmp_path)
-    dev.cli("init")
-    dev.cli("demo")  # a development demo left its tokens behind in the instance folder
+    prepared_instance(tmp_path, demo=True)  # `init` + a development demo left its tokens behind in the instance folder
     tokens = json.loads((tmp_path / "demo-tokens.json").read_text())
     srv = ServerProcess(tmp_path, env=PROD_ENV, args=("--access-log",))
     srv.start()
@@ -40,9 +38,7 @@ def test_production_start_up_prints_no_token_and_has_no_open_agent(tmp_path):
 
 
 def test_development_start_up_still_lists_the_demo_pages(tmp_path):
-    srv = ServerProcess(tmp_path)
-    srv.cli("init")
-    srv.cli("demo")
+    srv = ServerProcess(prepared_instance(tmp_path, demo=True))  # as `onevisit init` + `onevisit demo`
     srv.start()
     srv.stop()
     assert "hall screen:" in srv.log.read_text()

@@ -19,25 +19,23 @@ from hall_queue.access.audit import SYSTEM
 from hall_queue.access.identity import IdentityVault
 from hall_queue.domain.models import Hall
 from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
-from tests.server import ServerProcess, serve_until_empty, staff_session
+from tests.server import ServerProcess, bearer_session, clerk_tokens, prepared_instance, serve_until_empty
 
 import os
 
 # 64 clerks race on a backlog; issue 8's drill used 5,000 tickets (15,000 calls over the two processes,
 # three minutes of this 2-core machine). What the race proves — no number twice, no ticket called twice —
-# comes from 64 clerks contending at once, not from the backlog's length, so `make test` runs 2,000
-# tickets on SQLite and 1,250 on PostgreSQL; ONEVISIT_RACE_SCALE=1 restores the full 5,000 on both.
+# comes from 64 clerks contending at once, not from the backlog's length: every clerk is signed in before
+# any calls (a barrier), so all 64 call, recall and mark no-show against each other from the first call to
+# the last. `make test` runs a 500-ticket backlog (80 of them issued by 16 kiosk threads racing over the two
+# processes) on each engine; ONEVISIT_RACE_SCALE=1 restores the full 5,000 (800 from kiosks) on both.
 CLERKS = 64
 KIOSK_THREADS = 16
 
 
-def _scale(engine: str) -> float:
-    default = "0.4" if engine == "sqlite" else "0.25"
-    return float(os.environ.get("ONEVISIT_RACE_SCALE", default))
-
-
-def _sizes(engine: str) -> tuple[int, int]:
-    scale = _scale(engine)
+def _sizes() -> tuple[int, int]:
+    """(backlog, tickets issued by the kiosk threads) at ``ONEVISIT_RACE_SCALE`` (default 0.1 of issue 8's drill)."""
+    scale = float(os.environ.get("ONEVISIT_RACE_SCALE", "0.1"))
     return int(5000 * scale), int(800 * scale) // KIOSK_THREADS * KIOSK_THREADS
 
 
@@ -52,32 +50,36 @@ def _redis_available() -> bool:
 
 
 def _setup(tmp_path, url: str, env: dict):
+    """Two servers on the database at ``url`` (SQLite: made here; PostgreSQL: already migrated) with the race hall."""
+    if url.startswith("sqlite"):
+        prepared_instance(tmp_path)  # as `onevisit init`
     first = ServerProcess(tmp_path, env=env, args=("--no-duties",))
-    first.cli("init")
     db = Database(url)
     now = SystemClock().now()
 
     def build(s):
         hall = load_simple_hall(s, code="race", now=now, windows=CLERKS)
         return (hall.id, issue_token(s, kind="kiosk", hall_id=hall.id, now=now),
-                issue_token(s, kind="screen", hall_id=hall.id, now=now))
+                issue_token(s, kind="screen", hall_id=hall.id, now=now),
+                clerk_tokens(s, hall.id, "race", CLERKS, now=now))
 
-    hall_id, kiosk, screen = db.run_write(build)
+    hall_id, kiosk, screen, clerks = db.run_write(build)
     second = ServerProcess(tmp_path, env=env, args=("--no-duties",))
-    return db, hall_id, kiosk, screen, [first.start(), second.start()]
+    return db, hall_id, kiosk, screen, clerks, [first.start(), second.start()]
 
 
-def _race(db: Database, hall_id: int, kiosk: str, servers: list[ServerProcess], first: int = 1,
-          engine: str = "sqlite") -> None:
-    BACKLOG, KIOSK_TICKETS = _sizes(engine)
+def _race(db: Database, hall_id: int, kiosk: str, clerks: list[str], servers: list[ServerProcess], first: int = 1
+          ) -> None:
+    BACKLOG, KIOSK_TICKETS = _sizes()
     bases = [s.url for s in servers]
     item = requests.get(f"{bases[0]}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"][0]["id"]
     numbers: list[str] = []
     lock = threading.Lock()
+    kiosks_ready = threading.Barrier(KIOSK_THREADS)
 
     def kiosk_worker(i: int) -> None:
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {kiosk}"
+        s = bearer_session(kiosk)
+        kiosks_ready.wait(timeout=60)  # all 16 start issuing at once
         for n in range(KIOSK_TICKETS // KIOSK_THREADS):
             base = bases[(i + n) % 2]  # alternate processes
             r = s.post(f"{base}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]}, timeout=60)
@@ -89,7 +91,7 @@ def _race(db: Database, hall_id: int, kiosk: str, servers: list[ServerProcess], 
         list(pool.map(kiosk_worker, range(KIOSK_THREADS)))
     assert sorted(int(n[1:]) for n in numbers) == list(range(first, first + KIOSK_TICKETS))
 
-    # Top the backlog up to 5,000 through the domain service (fast), then call it all over HTTP.
+    # Top the backlog up to BACKLOG through the domain service (fast), then call it all over HTTP.
     vault = IdentityVault("unused")
 
     def top_up(s):
@@ -98,20 +100,22 @@ def _race(db: Database, hall_id: int, kiosk: str, servers: list[ServerProcess], 
             issue_ticket(s, hall, IssueRequest(item_ids=[item]), now=SystemClock().now(), vault=vault, actor=SYSTEM)
     db.run_write(top_up)
 
-    windows = staff_session(bases[0], "race-c01").get(f"{bases[0]}/api/v1/halls/{hall_id}/windows",
-                                                      timeout=30).json()["items"]
+    windows = bearer_session(clerks[0]).get(f"{bases[0]}/api/v1/halls/{hall_id}/windows",
+                                            timeout=30).json()["items"]
     called: list[int] = []
+    signed_in = threading.Barrier(CLERKS)
 
     def clerk(i: int) -> None:
         base = bases[i % 2]
-        s = staff_session(base, f"race-c{i + 1:02d}", timeout=60)
+        s = bearer_session(clerks[i])
         other = bases[(i + 1) % 2]  # alternate the finishing process too: the other process must see the call
 
         def no_show(ticket_id: int) -> None:
             assert s.post(f"{other}/api/v1/tickets/{ticket_id}/recall", timeout=300).status_code == 200  # 过号 after a recall
             f = s.post(f"{other}/api/v1/tickets/{ticket_id}/no-show", timeout=300)
             assert f.status_code == 200, f.text
-        serve_until_empty(s, base, windows[i]["id"], called=called, lock=lock, end=no_show, timeout=300)
+        serve_until_empty(s, base, windows[i]["id"], called=called, lock=lock, end=no_show, timeout=300,
+                          ready=signed_in)
 
     with ThreadPoolExecutor(CLERKS) as pool:
         list(pool.map(clerk, range(CLERKS)))
@@ -121,9 +125,9 @@ def _race(db: Database, hall_id: int, kiosk: str, servers: list[ServerProcess], 
 
 @pytest.mark.timeout(900)
 def test_two_processes_on_one_sqlite_file(tmp_path):
-    db, hall_id, kiosk, _screen, servers = _setup(tmp_path, f"sqlite:///{tmp_path / 'onevisit.db'}", {})
+    db, hall_id, kiosk, _screen, clerks, servers = _setup(tmp_path, f"sqlite:///{tmp_path / 'onevisit.db'}", {})
     try:
-        _race(db, hall_id, kiosk, servers)
+        _race(db, hall_id, kiosk, clerks, servers)
     finally:
         for s in servers:
             s.stop()
@@ -136,7 +140,7 @@ def pg_redis():
         if REQUIRE_SERVICES:
             pytest.fail("PostgreSQL and Redis are required (ONEVISIT_REQUIRE_SERVICES=1)")
         pytest.skip("PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 are needed")
-    url = new_postgres_database(empty=True)
+    url = new_postgres_database(migrated=True)  # as `onevisit init` leaves it
     yield url, {"DATABASE_URL": url, "SOCKETIO_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
                 "SOCKETIO_CHANNEL": f"onevisit-test-{uuid.uuid4().hex[:8]}"}
     drop_postgres_database(url)
@@ -147,7 +151,7 @@ def test_two_processes_on_postgresql_with_redis(tmp_path, pg_redis):
     import socketio
 
     url, env = pg_redis
-    db, hall_id, kiosk, screen, servers = _setup(tmp_path, url, env)
+    db, hall_id, kiosk, screen, clerks, servers = _setup(tmp_path, url, env)
     try:
         # An event caused through process 2 reaches a screen connected to process 1.
         got: list[dict] = []
@@ -172,7 +176,7 @@ def test_two_processes_on_postgresql_with_redis(tmp_path, pg_redis):
         # The race then numbers from 2; the probe ticket is cancelled so the backlog count stays exact.
         requests.post(f"{servers[1].url}/api/v1/tickets/{r.json()['id']}/cancel",
                       headers={"Authorization": f"Bearer {kiosk}"}, timeout=30).raise_for_status()
-        _race(db, hall_id, kiosk, servers, first=2, engine="postgresql")
+        _race(db, hall_id, kiosk, clerks, servers, first=2)
     finally:
         for s in servers:
             s.stop()

@@ -10,14 +10,12 @@ import pytest
 import requests
 import socketio
 
-from bench.harness import ServerProcess
+from tests.server import ServerProcess, prepared_instance
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("server"))
-    srv.cli("init")
-    srv.cli("demo")
+    srv = ServerProcess(prepared_instance(tmp_path_factory.mktemp("server"), demo=True))  # as `init` + `demo`
     srv.tokens = json.loads((srv.instance / "demo-tokens.json").read_text())
     srv.start(timeout=60)
     yield srv
@@ -87,8 +85,7 @@ def _serving(url: str) -> bool:
 
 
 def test_the_worker_dies_with_onevisit_run(tmp_path):
-    srv = ServerProcess(tmp_path)
-    srv.cli("init")
+    srv = ServerProcess(prepared_instance(tmp_path))  # as `onevisit init`
     srv.start(timeout=60)
     srv.kill()  # SIGKILL to `onevisit run` (gunicorn's arbiter), as a power cut of the command would
     deadline = time.monotonic() + 30
@@ -98,8 +95,7 @@ def test_the_worker_dies_with_onevisit_run(tmp_path):
 
 
 def test_dev_server_still_serves(tmp_path):
-    srv = ServerProcess(tmp_path, args=("--dev",))
-    srv.cli("init")
+    srv = ServerProcess(prepared_instance(tmp_path), args=("--dev",))
     srv.start(timeout=60)
     try:
         assert requests.get(srv.url + "/healthz", timeout=10).json()["ok"] is True
