@@ -7,9 +7,9 @@ from tests.conftest import engines
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from hall_queue.domain.models import Hall, Ticket, Window
+from hall_queue.domain.models import Ticket
 
 # The same rules on both engines (issue 8): SQLite file and PostgreSQL.
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)

@@ -1,7 +1,6 @@
 """Socket.IO: a client that joins gets a snapshot first, then events published after commit."""
 from __future__ import annotations
 
-import pytest
 
 from hall_queue.infrastructure.realtime import socketio
 

@@ -133,7 +133,7 @@ def test_device_health_roles_and_validation(api):
     r = api.client.post(path, data="{not json", headers={"Authorization": f"Bearer {api.tokens['kiosk']}",
                                                          "Content-Type": "application/json"})
     assert r.status_code == 400
-    assert api.post(f"/api/v1/halls/999/device-health", body, token=api.tokens["kiosk"]).status_code == 404
+    assert api.post("/api/v1/halls/999/device-health", body, token=api.tokens["kiosk"]).status_code == 404
     assert api.get(path, token=api.tokens["kiosk"]).status_code == 403
 
 

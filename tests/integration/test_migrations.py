@@ -1,12 +1,11 @@
 """Alembic migrations build exactly the schema the models describe, from the first table on."""
 from __future__ import annotations
 
-import os
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from hall_queue.infrastructure.migrate import upgrade
 from hall_queue.domain.models import Base

@@ -5,7 +5,6 @@ import pytest
 
 from tests.conftest import engines
 
-from datetime import timedelta
 
 from sqlalchemy import select, update
 
