@@ -37,10 +37,19 @@ function apply(snap) {
   // The KPI strip (dashboard_kpis.js) follows every fresh snapshot.
   document.dispatchEvent(new CustomEvent("ov:hall-snapshot", {detail: snap}));
 }
+// Snapshot reads are numbered: one that left before this page's own action (or a notice change it was told of)
+// came back is older than what the page shows, and would take the new notice or window state off the screen.
+let snapSeq = 0, freshFrom = 0;
+const newerThanReadsInFlight = () => { freshFrom = snapSeq + 1; };
 function reload() {
   clearTimeout(timer);
   timer = setTimeout(async () => {
-    try { apply(await api("GET", `/api/v1/halls/${page.hall_id}/snapshot`)); } catch (e) { toast(e.message, "error"); }
+    const seq = ++snapSeq;
+    try {
+      const snap = await api("GET", `/api/v1/halls/${page.hall_id}/snapshot`);
+      if (seq < freshFrom) { reload(); return; }  // stale: read again
+      apply(snap);
+    } catch (e) { toast(e.message, "error"); }
   }, 200);
 }
 const handlers = {
@@ -51,7 +60,7 @@ const handlers = {
     renderQueues();
     document.dispatchEvent(new CustomEvent("ov:queue-stats", {detail: Object.values(queues)}));
   },
-  notice_changed: (ev) => { notices = ev.notices || []; renderNotices(); },
+  notice_changed: (ev) => { notices = ev.notices || []; newerThanReadsInFlight(); renderNotices(); },
   online: () => { $("live-state").textContent = "实时连接正常"; },
   offline: () => { $("live-state").textContent = "实时连接中断，正在重连…"; },
   error: (err) => toast(err.message, "error"),
@@ -129,7 +138,8 @@ function renderAlerts() {
 
 // ------------------------------------------------------------------ actions
 async function run(fn, okMsg) {
-  try { await fn(); if (okMsg) toast(okMsg); } catch (e) { toast(e.message, "error"); } finally { reload(); }
+  try { await fn(); if (okMsg) toast(okMsg); } catch (e) { toast(e.message, "error"); }
+  finally { newerThanReadsInFlight(); reload(); }
 }
 function openClose(w) {
   if (!confirm(`确定${w.is_open ? "关闭" : "开放"}${w.number}号窗口？`)) return;
@@ -154,7 +164,7 @@ $("c-submit").addEventListener("click", async () => {
   picked.sort((a, b) => (a.role === b.role ? 0 : a.role === "primary" ? -1 : 1));
   try {
     await api("PUT", `/api/v1/windows/${editing.id}/config`, {queues: picked});
-    $("config-dlg").close(); toast("已保存"); reload();
+    $("config-dlg").close(); toast("已保存"); newerThanReadsInFlight(); reload();
   } catch (e) { $("c-error").textContent = e.message; $("c-error").hidden = false; }
 });
 function openCover(w) {
@@ -168,7 +178,7 @@ function openCover(w) {
 $("v-submit").addEventListener("click", async () => {
   try {
     await api("POST", `/api/v1/windows/${editing.id}/cover`, {by_window_id: Number($("v-by").value)});
-    $("cover-dlg").close(); toast("已安排顶岗"); reload();
+    $("cover-dlg").close(); toast("已安排顶岗"); newerThanReadsInFlight(); reload();
   } catch (e) { $("v-error").textContent = e.message; $("v-error").hidden = false; }
 });
 // Midnight ending the hall's day (its zone, not the manager's PC's): the hall's wall clock read as UTC,
