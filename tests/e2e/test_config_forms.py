@@ -4,6 +4,8 @@ queues, A/B clerks) and staff through labelled forms; server validation errors a
 was typed stays. Each change is read back through the API. Screenshots go to test-artifacts/manage/."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -90,7 +92,11 @@ def test_settings_hours_as_rows(server, page):
     assert new.locator("[name=p_to]").input_value() == "08:00"
     new.locator("[data-row=remove-period]").click()
     page.click("#settings-form button[type=submit]")
-    page.wait_for_selector("#settings-error", state="hidden")
+    page.wait_for_selector("#settings-error", state="hidden")  # hidden as the save starts, not when it ends
+    deadline = time.monotonic() + 10
+    while len(_get(server, f"/api/v1/halls/{hall}/settings")["opening_hours"]["sat"]) != before \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(_get(server, f"/api/v1/halls/{hall}/settings")["opening_hours"]["sat"]) == before
 
 

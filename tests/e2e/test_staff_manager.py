@@ -130,8 +130,8 @@ def test_configuration_time_zone_select_and_24_hour_times(server, browser):
     page.click("#settings-form button[type=submit]")
     manager = staff_token(server, "manager")
     hall = server.tokens["hall_id"]
+    expect(page.locator("#toast")).to_have_text("大厅设置已保存")  # the save ended (the error hides as it starts)
     expect(page.locator("#settings-error")).to_be_hidden()
-    page.wait_for_timeout(500)
     settings = api_call(server, "GET", f"/api/v1/halls/{hall}/settings", manager)
     assert (settings["timezone"], settings["day_boundary"], settings["no_show_min_s"]) == ("Asia/Urumqi", "02:30", 90)
     assert (settings["address"], settings["elderly_age"]) == ("示例市人民路 1 号政务服务中心一楼", 65)
