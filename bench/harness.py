@@ -75,7 +75,8 @@ class ServerProcess:
             if answers_health(self.url):
                 return self
             time.sleep(0.1)
-        raise RuntimeError("server did not start in time")
+        self.stop()  # not left behind holding its port (and its database) for the rest of the run
+        raise RuntimeError(f"server did not start in {timeout:g} s: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
         """Stop the server the hard way (SIGKILL), as a power cut would."""
