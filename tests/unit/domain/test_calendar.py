@@ -4,7 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from hall_queue.domain.calendar import add_working_days, is_working_day, opening_around, working_days_between
+from hall_queue.domain.calendar import (
+    add_working_days,
+    is_working_day,
+    opening_around,
+    working_days_between,
+)
 from hall_queue.domain.models import Hall
 from hall_queue.domain.vocabulary import HOLIDAY, MAKEUP_WORKDAY
 
