@@ -42,6 +42,21 @@ def ref(column: str, table: str, ondelete: str | None = None) -> sa.ForeignKeyCo
     return sa.ForeignKeyConstraint([column], [f"{table}.id"], ondelete=ondelete)
 
 
+def delivery_columns(done_at: str) -> list[sa.Column]:
+    """The columns of a message sent with retries: its state, when it was made, its next try, the tries so far,
+    when it got through (``done_at``) and the last error (notifications in 0001, webhook_deliveries in 0004)."""
+    return [string('status', 10), timestamp('created_at'), timestamp('next_attempt_at'), integer('attempts'),
+            timestamp(done_at, null=True), string('last_error', 200, null=True)]
+
+
+def scanned_page_columns() -> list[sa.Column]:
+    """The columns of one stored scanned page, ``ScannedPage`` in the models (ticket_attachments in 0001,
+    case_attachments in 0012)."""
+    return [integer('position'), string('content_type', 20), integer('width'), integer('height'),
+            string('page_size_name', 20), integer('size_bytes'), string('sha256', 64), binary('data'),
+            timestamp('uploaded_at'), integer('uploaded_by_token_id', null=True)]
+
+
 def add_columns(table: str, *columns: sa.Column) -> None:
     """Add columns to an existing table in order, in one batch (SQLite copies the table only if it must)."""
     with op.batch_alter_table(table) as batch:

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from alembic import op
 
 from hall_queue.infrastructure.migrations.schema_ops import (
-    binary,
     create_indexes,
     drop_tables,
     integer,
     ref,
+    scanned_page_columns,
     string,
     timestamp,
 )
@@ -31,16 +31,7 @@ def upgrade() -> None:
     integer('hall_id'),
     integer('case_id'),
     integer('material_id'),
-    integer('position'),
-    string('content_type', 20),
-    integer('width'),
-    integer('height'),
-    string('page_size_name', 20),
-    integer('size_bytes'),
-    string('sha256', 64),
-    binary('data'),
-    timestamp('uploaded_at'),
-    integer('uploaded_by_token_id', null=True),
+    *scanned_page_columns(),
     ref('hall_id', 'halls'),
     ref('case_id', 'cases'),
     ref('material_id', 'deferred_materials'),
