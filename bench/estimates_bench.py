@@ -6,8 +6,9 @@ moment of issue the inputs of the new estimator are read from the database as it
 (``wait_range.wait_inputs``, the server's own reads) together with two older figures:
 
 * ``range`` — the new estimator (``wait_range.wait_estimate``, the pure function the server calls): low–high,
-  with the serving windows' break plans (``Window.break_plan``) and the calling order of green and booked tickets;
-* ``before`` — the same function over the same inputs without those two (the range as main printed it before);
+  with the serving windows' break plans (``Window.break_plan``), the calling order of green and booked tickets
+  and the helper windows' ``helper_overdue`` rule;
+* ``before`` — the same function over the same inputs without those three (the range as first printed);
 * ``today`` — the single figure the kiosk printed before (``estimates.estimated_wait_s``: rolling mean ×
   people ahead ÷ open windows); its "range" is the point itself;
 * ``zms`` — Munich ZMS's rule: people ahead × mean service time ÷ open windows, printed as 0.8×–1.0×.
@@ -239,7 +240,8 @@ def fmt(x, spec: str) -> str:
 
 def markdown(sets: dict) -> str:
     """The README's table: every set and load, the three estimators, all visitors and those who waited."""
-    label = {"range": "**range** (now)", "before": "range before (no plans, no class order)", "today": "today",
+    label = {"range": "**range** (now)", "before": "range before (no plans, class order, overdue bound)",
+             "today": "today",
              "zms": "ZMS 0.8–1.0×"}
     lines = [("| set, load (seeds; utilisation; mean wait) | estimator | MAE all / waited (min) | inside all / waited "
               "| median width all / waited (min) | bias waited (min) |"), "|---|---|---|---|---|---|"]
@@ -290,9 +292,10 @@ def main(argv: list[str] | None = None) -> int:
                     days.append(day)
                     print(json.dumps({"load": load, **score_day(day)}, ensure_ascii=False), file=sys.stderr)
     scored = [score_day(d) | {"load": d["load"]} for d in days]
-    result: dict = {"estimators": {"range": "issue 17 range (wait_range.wait_estimate): break plans, class order",
-                                   "before": "the range as it was before (blind to break plans and to the calling "
-                                             "order of green and booked tickets)",
+    result: dict = {"estimators": {"range": "issue 17 range (wait_range.wait_estimate): break plans, class order, "
+                                            "helpers' overdue rule",
+                                   "before": "the range as it was before (blind to break plans, to the calling "
+                                             "order of green and booked tickets and to the helpers' overdue rule)",
                                    "today": "rolling mean × ahead ÷ windows",
                                    "zms": "ahead × mean service ÷ open windows, 0.8×–1.0×"},
                     "params": asdict(EstimateParams()), "targets_at_65": TARGETS, "sets": summarise(days, scored)}

@@ -1,7 +1,7 @@
 """CPU per wait estimate (issue 17): ``estimate_wait_range`` on a hall-day database stopped at a busy moment.
 
 Runs the hall-day simulation (``bench.hall_day``, the standard set at 65 %) up to ``--at`` (local time), then
-times the server's ``estimate_wait_range`` for the general queue's last waiting ticket with ``time.process_time``,
+times the server's ``estimate_wait_range`` for a queue's last waiting ticket with ``time.process_time``,
 interleaved with another version of ``wait_range.py`` given by ``--other`` (e.g. main's checkout), so both run
 on the same database, caches and machine load. Prints one JSON object: ms of CPU per estimate, each round.
 Usage: ``python -m bench.wait_range_cpu [--other /work/main/hall_queue/queueing/wait_range.py] [--at 11:50]``.
@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bench.estimates_bench import VISITORS_FOR_LOAD
 from bench.hall_day import Simulation, local, make_visitors
-from hall_queue.domain.models import Hall, Ticket
+from hall_queue.domain.models import Hall, Queue, Ticket
 from hall_queue.queueing import wait_range
 
 
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--other", default=None, help="another wait_range.py to time against this one")
     p.add_argument("--at", default="11:50")
+    p.add_argument("--queue", default="A", help="the queue's prefix (A general, B–D on-the-spot)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--repeat", type=int, default=300)
@@ -59,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         now = sim.clock.now()
         with sim.db.read() as s:
             hall = s.get(Hall, sim.ids["hall_id"])
-            general = min(s.scalars(select(Ticket.queue_id).where(Ticket.hall_id == hall.id)))
-            t = s.scalars(select(Ticket).where(Ticket.queue_id == general, Ticket.status == "waiting")
+            queue = s.scalar(select(Queue.id).where(Queue.hall_id == hall.id, Queue.prefix == args.queue))
+            t = s.scalars(select(Ticket).where(Ticket.queue_id == queue, Ticket.status == "waiting")
                           .order_by(Ticket.queue_key.desc())).first()
             kw = {"hall_id": t.hall_id, "queue_id": t.queue_id, "key": t.queue_key, "ticket_id": t.id,
                   "priority_class": t.priority_class, "now": now, "default_s": hall.default_service_s}
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                     for _ in range(args.repeat):
                         m.estimate_wait_range(s, **kw)
                     ms[name].append((time.process_time() - start) / args.repeat * 1000)
-    print(json.dumps({"at": args.at, "ticket_position": told["this"].position,
+    print(json.dumps({"at": args.at, "queue": args.queue, "ticket_position": told["this"].position,
                       "told": {k: [v.low_s, v.high_s] for k, v in told.items()},
                       "ms_per_estimate": {k: round(statistics.median(v), 3) for k, v in ms.items()},
                       "rounds": {k: [round(x, 3) for x in v] for k, v in ms.items()}}, ensure_ascii=False))
