@@ -148,6 +148,8 @@ def estimates(record: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict[str
 
 # The range with parts switched off (``--parts``): where its gain over the range before comes from.
 PARTS = {"before": {"plan": (), "class_ahead": None, "slot_s": None, "overdue_in_s": None},
+         "break plans only": {"class_ahead": None, "slot_s": None, "overdue_in_s": None},
+         "class order only": {"plan": (), "overdue_in_s": None},
          "plans and class order (main before)": {"overdue_in_s": None},
          "overdue rule only": {"plan": (), "class_ahead": None, "slot_s": None},
          "all three (now)": {}}
