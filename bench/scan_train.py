@@ -29,25 +29,27 @@ from devices.scanner import pagenet
 SYNTH_SEED0 = 500_000
 SET2_SEED0 = 600_000
 GEN_W, GEN_H = 640, 360
+LR = 5e-3  # AdamW's peak learning rate, brought down along a cosine
 
 
-def _mask_target(corners: np.ndarray | None, w: int, h: int) -> np.ndarray:
-    """The document's mask on the padded network square (uint8 0/1)."""
-    side = pagenet.INPUT + 2 * pagenet.PAD
-    m = np.zeros((side, side), np.uint8)
+def _mask_target(corners: np.ndarray | None, w: int, h: int, size: int) -> np.ndarray:
+    """The document's mask on a padded ``size`` square (uint8 0/1; the padding keeps PAD's share)."""
+    pad = size * pagenet.PAD // pagenet.INPUT
+    m = np.zeros((size + 2 * pad, size + 2 * pad), np.uint8)
     if corners is None:
         return m
-    q = pagenet.to_net(np.asarray(corners, np.float64), w, h)
+    q = pagenet.to_net(np.asarray(corners, np.float64), w, h, size, pad)
     cv2.fillPoly(m, [np.round(q * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
     return m
 
 
-def _chunk(args: tuple[str, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Make ``n`` photos of one generator from one seed; return inputs, masks and a kind code."""
+def _chunk(args: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Make ``n`` photos of one generator from one seed, squashed to ``size``; return inputs,
+    masks, a kind code and the corners (as shares of the frame; NaN for no page)."""
     cv2.setNumThreads(1)
-    gen, seed, n = args
+    gen, seed, n, size = args
     rng = np.random.default_rng(seed)
-    xs, ys, kinds = [], [], []
+    xs, ys, kinds, quads = [], [], [], []
     for _ in range(n):
         try:
             if gen == "synth":
@@ -63,31 +65,37 @@ def _chunk(args: tuple[str, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarr
             # off by the frame's edge; that photo is skipped.
             continue
         h, w = img.shape[:2]
-        xs.append(pagenet.net_input(img))
-        ys.append(_mask_target(corners, w, h))
+        xs.append(pagenet.net_input(img, size))
+        ys.append(_mask_target(corners, w, h, size))
         kinds.append(0 if gen == "synth" else 1)
-    return np.stack(xs), np.stack(ys), np.array(kinds, np.uint8)
+        quads.append(np.full((4, 2), np.nan) if corners is None
+                     else (np.asarray(corners, np.float64) + 0.5) / np.array([w, h]))
+    return np.stack(xs), np.stack(ys), np.array(kinds, np.uint8), np.stack(quads).astype(np.float32)
 
 
-def make_data(out: str, n: int, workers: int, chunk: int = 25, start: int = 0) -> None:
+def make_data(out: str, n: int, workers: int, chunk: int = 25, start: int = 0, size: int = pagenet.INPUT) -> None:
     """Write ``n`` photos of each generator as ``data.npz`` under ``out``, from chunk ``start``
-    on (one seed per chunk of ``chunk`` photos)."""
+    on (one seed per chunk of ``chunk`` photos), squashed to ``size`` pixels square (a larger
+    size serves a smaller network too)."""
     os.makedirs(out, exist_ok=True)
-    jobs = [("synth", SYNTH_SEED0 + start + i, chunk) for i in range(n // chunk)]
-    jobs += [("set2", SET2_SEED0 + start + i, chunk) for i in range(n // chunk)]
+    jobs = [("synth", SYNTH_SEED0 + start + i, chunk, size) for i in range(n // chunk)]
+    jobs += [("set2", SET2_SEED0 + start + i, chunk, size) for i in range(n // chunk)]
     # Interleaved, so a run cut short still holds both generators.
     jobs = [j for pair in zip(jobs[: n // chunk], jobs[n // chunk:]) for j in pair]
-    xs, ys, ks = [], [], []
+    xs, ys, ks, cs = [], [], [], []
     t0 = time.time()
     with ProcessPoolExecutor(workers) as ex:
-        for i, (x, y, k) in enumerate(ex.map(_chunk, jobs)):
+        for i, (x, y, k, c) in enumerate(ex.map(_chunk, jobs)):
             xs.append(x)
             ys.append(y)
             ks.append(k)
+            cs.append(c)
             print(f"chunk {i + 1}/{len(jobs)} {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
             if (i + 1) % 4 == 0 or i + 1 == len(jobs):
-                np.savez(os.path.join(out, "data.npz"), x=np.concatenate(xs), y=np.concatenate(ys),
-                         kind=np.concatenate(ks))
+                # Written aside, then renamed: a trainer reading the set meanwhile sees the old file whole.
+                np.savez(os.path.join(out, "data.tmp.npz"), x=np.concatenate(xs), y=np.concatenate(ys),
+                         kind=np.concatenate(ks), corners=np.concatenate(cs))
+                os.replace(os.path.join(out, "data.tmp.npz"), os.path.join(out, "data.npz"))
 
 
 def _resize(a: np.ndarray, side: int) -> np.ndarray:
@@ -174,19 +182,30 @@ def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, m
     xt, yt, xv, yv = load()
     print(f"{len(xt)} training photos, {len(xv)} validation", file=sys.stderr)
     net = _build()
-    opt = torch.optim.AdamW(net.parameters(), lr=5e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=1e-4)
     t0 = time.time()
+
+    def lr_at(ep: int, i: int, n_batches: int) -> float:
+        # Cosine over whichever ends first, the epochs or the time budget, so that a run cut
+        # short by the budget still ends at a small learning rate (the last model is the best).
+        by_epoch = (ep + i / max(n_batches, 1)) / epochs
+        by_time = (time.time() - t0) / 60 / minutes
+        return LR * 0.5 * (1 + np.cos(np.pi * min(1.0, max(by_epoch, by_time))))
+
     for ep in range(epochs):
         if ep:
             try:
                 xt, yt, xv, yv = load()
-            except (OSError, ValueError, KeyError):
-                pass  # a file half written by the generator: the last epoch's photos again
+            except Exception as exc:  # noqa: BLE001 - zip, pickle or OS errors alike
+                # A file half written by an older generator: the last epoch's photos again.
+                print(f"photos not reloaded ({exc!r})", file=sys.stderr)
         net.train()
         order = rng.permutation(len(xt))
         tot = 0.0
-        for i in range(len(xt) // batch):
+        n_batches = len(xt) // batch
+        for i in range(n_batches):
+            for g in opt.param_groups:
+                g["lr"] = lr_at(ep, i, n_batches)
             idx = order[i * batch:(i + 1) * batch]
             xb, yb = _augment(xt[idx], yt[idx], rng)
             xb, yb = torch.from_numpy(xb), torch.from_numpy(yb)
@@ -209,12 +228,11 @@ def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, m
                 union = (p | t).sum((1, 2, 3))
                 ious.append(np.where(union > 0, inter / np.maximum(union, 1), 1.0))
             iou = np.concatenate(ious)
-        sched.step()
         print(f"epoch {ep + 1}/{epochs} ({len(xt)} photos) loss {tot / max(1, len(xt) // batch):.4f} val mask IoU mean "
               f"{iou.mean():.4f} below 0.9 {(iou < 0.9).mean():.3f} {time.time() - t0:.0f} s",
               file=sys.stderr, flush=True)
         export(net, out)
-        if (time.time() - t0) / 60 > minutes:
+        if (time.time() - t0) / 60 >= minutes:
             print("time budget reached", file=sys.stderr)
             break
 
@@ -238,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--n", type=int, default=2000, help="photos per generator")
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--start", type=int, default=0, help="first chunk (seed offset), to add to a set")
+    a.add_argument("--size", type=int, default=pagenet.INPUT, help="squash photos to this many pixels square")
     b = sub.add_parser("train")
     b.add_argument("--data", required=True, help="comma-separated folders holding data.npz")
     b.add_argument("--epochs", type=int, default=30)
@@ -246,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", default=pagenet.MODEL_PATH)
     args = ap.parse_args(argv)
     if args.cmd == "data":
-        make_data(args.out, args.n, args.workers, start=args.start)
+        make_data(args.out, args.n, args.workers, start=args.start, size=args.size)
     else:
         train(args.data, args.epochs, args.out, threads=args.threads, minutes=args.minutes)
     return 0

@@ -17,7 +17,7 @@ import numpy as np
 
 INPUT = 64  # the frame, squashed to this many pixels square
 PAD = 8  # margin on every side where the network may continue a page past the frame's edge
-WIDTHS = (12, 16, 24, 32)  # channels at 1/2, 1/4, 1/8, 1/16 of the padded square
+WIDTHS = (16, 24, 32, 48)  # channels at 1/2, 1/4, 1/8, 1/16 of the padded square
 MODEL_PATH = os.path.join(os.path.dirname(__file__), "pagenet.onnx")
 
 _local = threading.local()
@@ -37,13 +37,13 @@ def _net() -> cv2.dnn.Net:
     return net
 
 
-def net_input(bgr: np.ndarray) -> np.ndarray:
-    """Squash a BGR frame (uint8) to the network's ``INPUT`` x ``INPUT`` square."""
+def net_input(bgr: np.ndarray, size: int = INPUT) -> np.ndarray:
+    """Squash a BGR frame (uint8) to the network's ``size`` x ``size`` square."""
     src = bgr
     # Halvings first, as the detector's own downscale does: cheaper than one large INTER_AREA.
-    while src.shape[1] >= 4 * INPUT and src.shape[0] >= 4 * INPUT:
+    while src.shape[1] >= 4 * size and src.shape[0] >= 4 * size:
         src = cv2.resize(src, (src.shape[1] // 2, src.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    return cv2.resize(src, (INPUT, INPUT), interpolation=cv2.INTER_AREA)
+    return cv2.resize(src, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def to_tensor(small: np.ndarray) -> np.ndarray:
@@ -55,10 +55,10 @@ def to_tensor(small: np.ndarray) -> np.ndarray:
     return x
 
 
-def to_net(pts: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Frame pixel coordinates → padded-square coordinates."""
-    s = np.array([INPUT / w, INPUT / h])
-    return (np.asarray(pts, np.float64) + 0.5) * s - 0.5 + PAD
+def to_net(pts: np.ndarray, w: int, h: int, size: int = INPUT, pad: int = PAD) -> np.ndarray:
+    """Frame pixel coordinates → padded-square coordinates (of a ``size`` square padded by ``pad``)."""
+    s = np.array([size / w, size / h])
+    return (np.asarray(pts, np.float64) + 0.5) * s - 0.5 + pad
 
 
 def from_net(pts: np.ndarray, w: int, h: int) -> np.ndarray:

@@ -44,3 +44,31 @@ def test_without_the_model_the_line_and_region_cues_still_find_the_page(monkeypa
     without = detect.detect_page(sc.image)
     assert with_model is not None and without is not None
     assert jaccard(sc.corners, with_model.corners) > 0.97 and jaccard(sc.corners, without.corners) > 0.97
+
+
+def test_a_clear_page_is_found_on_the_fast_path_without_the_line_search(monkeypatch):
+    sc = _scene()
+
+    def no_full_search(*args, **kwargs):
+        raise AssertionError("the full search ran on a clear page")
+
+    monkeypatch.setattr(detect, "_full_search", no_full_search)
+    found = detect.detect_page(sc.image)
+    assert found is not None and jaccard(sc.corners, found.corners) > 0.97
+    assert found.confidence >= detect.FAST_SCORE
+
+
+def test_an_outline_the_edges_do_not_confirm_goes_to_the_full_search(monkeypatch):
+    sc = _scene()
+    calls = []
+    full = detect._full_search
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return full(*args, **kwargs)
+
+    monkeypatch.setattr(detect, "_full_search", spy)
+    monkeypatch.setattr(detect, "FAST_SCORE", 1.01)  # no edge score reaches this
+    found = detect.detect_page(sc.image)
+    assert calls == [1]
+    assert found is not None and jaccard(sc.corners, found.corners) > 0.97

@@ -26,3 +26,26 @@ def test_the_input_marks_the_frame_and_leaves_the_padding_empty():
     inner = (slice(pagenet.PAD, pagenet.PAD + pagenet.INPUT),) * 2
     assert np.all(x[3][inner] == 1.0) and x[3].sum() == pagenet.INPUT ** 2
     assert np.allclose(x[:3][(slice(None),) + inner], 0.5) and np.all(x[:3, :pagenet.PAD] == 0)
+
+
+def test_a_larger_square_keeps_the_same_coordinates_in_proportion():
+    pts = np.array([[0.0, 0.0], [1919.0, 1079.0], [-200.0, 500.0]])
+    small = pagenet.to_net(pts, 1920, 1080)
+    big = pagenet.to_net(pts, 1920, 1080, size=2 * pagenet.INPUT, pad=2 * pagenet.PAD)
+    # Pixel centres: (x + 0.5) scales, so the big square's centres are twice the small one's.
+    assert np.allclose(big + 0.5, 2 * (small + 0.5))
+    assert pagenet.net_input(np.zeros((1080, 1920, 3), np.uint8), 96).shape == (96, 96, 3)
+
+
+def test_training_masks_at_a_larger_size_keep_the_padding_share():
+    from bench.scan_train import _mask_target
+
+    frame = np.array([[-0.5, -0.5], [639.5, -0.5], [639.5, 359.5], [-0.5, 359.5]])
+    size = 2 * pagenet.INPUT
+    pad = 2 * pagenet.PAD
+    m = _mask_target(frame, 640, 360, size)
+    assert m.shape == (size + 2 * pad,) * 2
+    # The whole frame is the page: the middle square is set, the padding is not.
+    assert m[pad + 1:pad + size - 1, pad + 1:pad + size - 1].all()
+    assert not m[:pad - 1].any() and not m[:, pad + size + 1:].any()
+    assert _mask_target(None, 640, 360, size).sum() == 0
