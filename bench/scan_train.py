@@ -1,7 +1,7 @@
 """Train the page-mask network of the detector (``devices/scanner/pagenet.onnx``) on generated photos.
 
-    python -m bench.scan_train data --out /tmp/pagenet --n 2000 --workers 2   # labelled photos
-    python -m bench.scan_train train --data /tmp/pagenet --epochs 30           # needs torch (CPU)
+    python -m bench.scan_train data --out /tmp/pagenet --n 3000 --size 128 --workers 2   # labelled photos
+    python -m bench.scan_train train --data /tmp/pagenet --epochs 1000 --minutes 38 --threads 1  # torch (CPU)
 
 The network sees the frame squashed to ``pagenet.INPUT`` pixels square, padded by ``pagenet.PAD``
 on every side (a fourth channel marks what lies inside the frame), and answers, for each pixel of
