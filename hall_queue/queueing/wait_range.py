@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import String, and_, bindparam, case, cast, exists, func, null, or_, select
+from sqlalchemy import String, and_, bindparam, case, cast, exists, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from hall_queue.domain.clock import epoch_seconds
@@ -417,23 +417,31 @@ def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
 
 
 def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float):
-    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index)."""
+    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index).
+
+    Those still waiting are one row, the longest-waiting one's: each waits from its issue until now, so in
+    ``recent_pace`` their spans all end now and the longest holds the others, and none is a call. A line of
+    hundreds (a backlog, the benchmark's) costs one aggregate instead of a row each (issue 19).
+    """
     since = now - timedelta(seconds=history_s)
-    rows = session.execute(select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status,
-                                  Ticket.priority_class)
-                           .where(Ticket.queue_id == queue_id, Ticket.status.in_(TICKET_STATUSES),
-                                  Ticket.queue_key >= epoch_seconds(since - ESTIMATE_LOOKBACK),
-                                  Ticket.id != ticket_id,
-                                  or_(Ticket.status == "waiting", Ticket.issued_at >= since,
-                                      Ticket.called_at >= since, Ticket.closed_at >= since))).all()
+    recent = epoch_seconds(since - ESTIMATE_LOOKBACK)
+    waited = (select(func.min(Ticket.issued_at), null(), null(), literal("waiting"), null())
+              .where(Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.queue_key >= recent,
+                     Ticket.id != ticket_id))
+    gone = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
+            .where(Ticket.queue_id == queue_id, Ticket.status.in_(TICKET_STATUSES), Ticket.status != "waiting",
+                   Ticket.queue_key >= recent, Ticket.id != ticket_id,
+                   or_(Ticket.issued_at >= since, Ticket.called_at >= since, Ticket.closed_at >= since)))
     out = []
-    for issued, called, closed, status, prio in rows:
+    for issued, called, closed, status, prio in core(session).execute(union_all(gone, waited)):
+        if issued is None:  # nobody else waiting
+            continue
         ended = None if status == "waiting" else (called or closed)
         if status != "waiting" and ended is None:
             continue
         out.append((max(0.0, (now - issued).total_seconds()),
                     None if ended is None else max(0.0, (now - ended).total_seconds()),
-                    called is not None and status != "waiting", prio != "ordinary"))
+                    called is not None and status != "waiting", prio is not None and prio != "ordinary"))
     return tuple(out)
 
 
