@@ -251,11 +251,15 @@ DUTIES_THREAD = "onevisit-duties"
 
 
 def name_this_thread(name: str) -> None:
-    """Give the calling thread its kernel name (Linux ``PR_SET_NAME``); elsewhere, or if refused, nothing."""
+    """Give the calling thread its kernel name (Linux ``PR_SET_NAME``); elsewhere, or if refused, nothing.
+
+    Not on the main thread (a green thread of gevent runs there): that would rename the process itself.
+    """
     import ctypes
     import sys
+    import threading
 
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and threading.current_thread() is not threading.main_thread():
         try:
             ctypes.CDLL(None, use_errno=True).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
         except (OSError, AttributeError):
