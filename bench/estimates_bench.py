@@ -6,8 +6,9 @@ moment of issue the inputs of the new estimator are read from the database as it
 (``wait_range.wait_inputs``, the server's own reads) together with two older figures:
 
 * ``range`` — the new estimator (``wait_range.wait_estimate``, the pure function the server calls): low–high,
-  with the serving windows' break plans (``Window.break_plan``) and the calling order of green and booked tickets;
-* ``before`` — the same function over the same inputs without those two (the range as main printed it before);
+  with the serving windows' break plans (``Window.break_plan``), the calling order of green and booked tickets
+  and the helper windows' ``helper_overdue`` rule;
+* ``before`` — the same function over the same inputs without those three (the range as first printed);
 * ``today`` — the single figure the kiosk printed before (``estimates.estimated_wait_s``: rolling mean ×
   people ahead ÷ open windows); its "range" is the point itself;
 * ``zms`` — Munich ZMS's rule: people ahead × mean service time ÷ open windows, printed as 0.8×–1.0×.
@@ -40,8 +41,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.hall_day import Simulation, make_visitors
-from hall_queue.domain.models import Hall, Ticket
+from bench.hall_day import DAY, TZ_OFFSET, Simulation, make_visitors
+from hall_queue.domain.models import Hall, Queue, Ticket, Window
 from hall_queue.queueing.estimates import (
     estimated_wait_s,
     people_ahead,
@@ -94,13 +95,31 @@ class EstimatingSimulation(Simulation):
                                  ahead=ahead, history_s=RECORD_HISTORY_S)
             today = float(estimated_wait_s(s, t.queue_id, ahead, hall.default_service_s))
             zms = ahead * rolling_service_s(s, t.queue_id, hall.default_service_s) / max(serving_windows(s, t.queue_id), 1)
-        self.records[tid] = {"at_once": False, "inputs": asdict(inputs), "today": today, "zms": zms}
+            # For the analysis of where the error comes from (not read by any estimator): the hall's local
+            # time, the queue, and every waiting ticket of the hall (queue, seconds waited, class).
+            snap = [(q, round((now - i).total_seconds()), c) for q, i, c in s.execute(
+                select(Ticket.queue_id, Ticket.issued_at, Ticket.priority_class).where(Ticket.status == "waiting"))]
+        self.records[tid] = {"at_once": False, "inputs": asdict(inputs), "today": today, "zms": zms,
+                             "at_s": round(((now + TZ_OFFSET) - DAY).total_seconds()), "queue": t.queue_id,
+                             "snap": snap}
 
     def actual_waits(self) -> dict[int, float]:
         with self.db.read() as s:
             rows = s.execute(select(Ticket.id, Ticket.issued_at, Ticket.called_at)
                              .where(Ticket.id.in_(list(self.records)), Ticket.called_at.is_not(None))).all()
         return {tid: (called - issued).total_seconds() for tid, issued, called in rows}
+
+    def queues(self) -> list[Queue]:
+        with self.db.read() as s:
+            return list(s.scalars(select(Queue)))
+
+    def calls(self) -> dict[int, tuple[int, str, str]]:
+        """Who called each recorded ticket and why: (window, window kind, call reason) — for the analysis."""
+        with self.db.read() as s:
+            rows = s.execute(select(Ticket.id, Ticket.window_id, Window.kind, Ticket.call_reason)
+                             .join(Window, Window.id == Ticket.window_id)
+                             .where(Ticket.id.in_(list(self.records)))).all()
+        return {tid: (wid, kind, why or "") for tid, wid, kind, why in rows}
 
 
 def inputs_of(record: dict) -> WaitInputs:
@@ -120,11 +139,39 @@ def estimates(record: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict[str
     est = wait_estimate(inputs, params)
     # The same estimator blind to the break plans and to the calling order of green and booked tickets: what
     # the server printed before (main at 231e4d9).
-    before = wait_estimate(replace(inputs, plan=(), class_ahead=None, slot_s=None), params)
+    before = wait_estimate(replace(inputs, plan=(), class_ahead=None, slot_s=None, overdue_in_s=None), params)
     # The server prints whole seconds (``WaitRange``), so the benchmark scores the same.
     return {"range": (float(round(est.low_s)), float(round(est.high_s))),
             "before": (float(round(before.low_s)), float(round(before.high_s))),
             "today": (record["today"], record["today"]), "zms": (0.8 * record["zms"], record["zms"])}
+
+
+# The range with parts switched off (``--parts``): where its gain over the range before comes from.
+PARTS = {"before": {"plan": (), "class_ahead": None, "slot_s": None, "overdue_in_s": None},
+         "break plans only": {"class_ahead": None, "slot_s": None, "overdue_in_s": None},
+         "class order only": {"plan": (), "overdue_in_s": None},
+         "plans and class order (main before)": {"overdue_in_s": None},
+         "overdue rule only": {"plan": (), "class_ahead": None, "slot_s": None},
+         "all three (now)": {}}
+
+
+def parts_table(days: list[dict], params: EstimateParams = DEFAULT_PARAMS) -> str:
+    """MAE over all visitors (minutes) of each ``PARTS`` variant, per set and load, as a markdown table."""
+    lines = ["| days | " + " | ".join(PARTS) + " |", "|---|" + "---|" * len(PARTS)]
+    for key in sorted({(d["set"], d["load"]) for d in days}):
+        records = [r for d in days if (d["set"], d["load"]) == key for r in d["records"]]
+        row = []
+        for change in PARTS.values():
+            pairs = []
+            for r in records:
+                if r["at_once"]:
+                    pairs.append(((0.0, 0.0), r["actual_s"]))
+                    continue
+                est = wait_estimate(replace(inputs_of(r), **change), params)
+                pairs.append(((float(round(est.low_s)), float(round(est.high_s))), r["actual_s"]))
+            row.append(f"{score(pairs)['mae_min']:.2f}")
+        lines.append(f"| {key[0]} {key[1]} % | " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def score(pairs: list[tuple[tuple[float, float], float]]) -> dict:
@@ -146,10 +193,12 @@ def simulate_day(pattern: str, seed: int, visitors: int, work: Path) -> dict:
     people = make_visitors(visitors, random.Random(seed), hourly=hourly, field_share=fields)
     sim = EstimatingSimulation(people, silo=False, seed=seed, workdir=work, breaks=breaks)
     report = sim.run()
-    actual = sim.actual_waits()
+    actual, calls = sim.actual_waits(), sim.calls()
     return {"set": pattern, "seed": seed, "visitors": len(people), "utilisation": report["window_utilisation"],
             "mean_wait_min": round(report["mean_wait_s"] / 60, 2),
-            "records": [r | {"ticket": t, "actual_s": actual[t]} for t, r in sim.records.items() if t in actual]}
+            "queues": {q.prefix: q.id for q in sim.queues()},
+            "records": [r | {"ticket": t, "actual_s": actual[t], "called_by": calls.get(t)}
+                        for t, r in sim.records.items() if t in actual]}
 
 
 def score_day(day: dict, params: EstimateParams = DEFAULT_PARAMS) -> dict:
@@ -193,7 +242,8 @@ def fmt(x, spec: str) -> str:
 
 def markdown(sets: dict) -> str:
     """The README's table: every set and load, the three estimators, all visitors and those who waited."""
-    label = {"range": "**range** (now)", "before": "range before (no plans, no class order)", "today": "today",
+    label = {"range": "**range** (now)", "before": "range before (no plans, class order, overdue bound)",
+             "today": "today",
              "zms": "ZMS 0.8–1.0×"}
     lines = [("| set, load (seeds; utilisation; mean wait) | estimator | MAE all / waited (min) | inside all / waited "
               "| median width all / waited (min) | bias waited (min) |"), "|---|---|---|---|---|---|"]
@@ -222,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", default=None, help="save each simulated day's records in this folder")
     p.add_argument("--replay", default=None, help="score the days saved in this folder instead of simulating")
     p.add_argument("--markdown", action="store_true", help="also print the README's figures table")
+    p.add_argument("--parts", action="store_true", help="also print MAE with parts of the range switched off")
     args = p.parse_args(argv)
     sets, seeds, loads = (["standard"], [args.seeds[0]], [65]) if args.quick else (args.sets, args.seeds, args.loads)
     days: list[dict] = []
@@ -243,9 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                     days.append(day)
                     print(json.dumps({"load": load, **score_day(day)}, ensure_ascii=False), file=sys.stderr)
     scored = [score_day(d) | {"load": d["load"]} for d in days]
-    result: dict = {"estimators": {"range": "issue 17 range (wait_range.wait_estimate): break plans, class order",
-                                   "before": "the range as it was before (blind to break plans and to the calling "
-                                             "order of green and booked tickets)",
+    result: dict = {"estimators": {"range": "issue 17 range (wait_range.wait_estimate): break plans, class order, "
+                                            "helpers' overdue rule",
+                                   "before": "the range as it was before (blind to break plans, to the calling "
+                                             "order of green and booked tickets and to the helpers' overdue rule)",
                                    "today": "rolling mean × ahead ÷ windows",
                                    "zms": "ahead × mean service ÷ open windows, 0.8×–1.0×"},
                     "params": asdict(EstimateParams()), "targets_at_65": TARGETS, "sets": summarise(days, scored)}
@@ -256,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "width": at65["median_width_min"] <= TARGETS["median_width_min"]}
     if args.markdown:
         print(markdown(result["sets"]))
+    if args.parts:
+        print(parts_table(days))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))

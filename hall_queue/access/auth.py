@@ -161,9 +161,8 @@ MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_IP = 20
 
 
-class LockedOut(DomainError):
-    status = 429
-    code = "locked_out"
+class LockedOut(DomainError, status=429, code="locked_out"):
+    """Too many failed logins; the next try waits a few minutes (429)."""
 
 
 def _norm_user(username: str) -> str:

@@ -26,31 +26,24 @@ _HHMM = re.compile(HHMM_PATTERN)
 
 # ---------------------------------------------------------------- errors a visitor may see (zh-CN first)
 
-class SlotFull(DomainError):
-    status = 409
-    code = "slot_full"
+class SlotFull(DomainError, status=409, code="slot_full"):
+    """The chosen slot has no seat left."""
 
 
-class AlreadyBooked(DomainError):
+class AlreadyBooked(DomainError, status=409, code="already_booked"):
     """000 §8.2.3: the same ID number already holds an active booking for this item."""
 
-    status = 409
-    code = "already_booked"
+
+class BookingBlocked(DomainError, status=403, code="booking_blocked"):
+    """The ID number is barred from booking for a while after no-shows (000 §8.2.3)."""
 
 
-class BookingBlocked(DomainError):
-    status = 403
-    code = "booking_blocked"
+class SlotUnavailable(DomainError, status=409, code="slot_unavailable"):
+    """The chosen slot cannot be booked (past, closed, or outside the booking window)."""
 
 
-class SlotUnavailable(DomainError):
-    status = 409
-    code = "slot_unavailable"
-
-
-class TooEarly(DomainError):
-    status = 409
-    code = "too_early"
+class TooEarly(DomainError, status=409, code="too_early"):
+    """Check-in before the slot's early check-in window opens."""
 
 
 # ---------------------------------------------------------------- events (hall room; identity masked)

@@ -24,9 +24,8 @@ from hall_queue.domain.vocabulary import (
 )
 
 
-class TooManyLookups(DomainError):
-    status = 429
-    code = "too_many_lookups"
+class TooManyLookups(DomainError, status=429, code="too_many_lookups"):
+    """A device or address typed too many numbers to look up; it waits (429)."""
 
 
 def count_number_lookup(session: Session, *, device: str, address: str, now: datetime) -> None:

@@ -21,9 +21,8 @@ FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/f
 FONT_NAME = "OneVisitCJK"
 
 
-class FontMissing(DomainError):
-    status = 503
-    code = "cjk_font_missing"
+class FontMissing(DomainError, status=503, code="cjk_font_missing"):
+    """The CJK font the case papers need is not installed on the server."""
 
 
 @lru_cache(maxsize=1)

@@ -98,6 +98,22 @@ def is_open_at(hall: Hall, now_utc: datetime, lookup: Lookup) -> bool:
     return _within(local, day_plan(hall, local.date(), lookup)[0])
 
 
+def opening_around(hall: Hall, now_utc: datetime, lookup: Lookup) -> tuple[datetime, datetime] | None:
+    """Return the opening interval (start, end; naive UTC) that ``now_utc`` falls in, or None while closed.
+
+    An interval ending "24:00" ends at the next midnight.
+    """
+    local = local_time(hall, now_utc)
+    hm = (local.hour, local.minute)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    for start, end in day_plan(hall, local.date(), lookup)[0]:
+        (h0, m0), (h1, m1) = _hhmm(start), _hhmm(end)
+        if (h0, m0) <= hm < (h1, m1):
+            return (to_utc(hall, midnight + timedelta(hours=h0, minutes=m0)),
+                    to_utc(hall, midnight + timedelta(hours=h1, minutes=m1)))
+    return None
+
+
 def is_working_day(day: date, lookup: Lookup) -> bool:
     """Tell whether ``day`` is a working day (工作日): Monday–Friday unless a public holiday, or a make-up day.
 

@@ -14,6 +14,7 @@ periodic duties and the Redis watch start in the process that serves (``on_servi
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 # A thread per WebSocket (screens, consoles, pads) plus request threads; idle keep-alive
 # connections take no thread. worker_connections must exceed threads or keep-alive is off.
@@ -39,6 +41,22 @@ def _die_with_parent() -> None:
             pass
 
 
+class HallWorker(ThreadWorker):
+    """gunicorn's gthread worker that leaves at once when its graceful stop is over.
+
+    Why: after the last request is answered, a plain ``sys.exit`` tears the interpreter down — the
+    app's whole heap (SQLAlchemy, NumPy/OpenCV, the catalogue caches) collected object by object,
+    2–3 CPU-seconds on this machine, more under load. That outlasts ``graceful_timeout``, so every
+    ``systemctl stop`` or restart waited out the grace and ended with gunicorn's SIGKILL and its
+    "Perhaps out of memory?" line in the log. Nothing is lost by skipping the teardown: every
+    acknowledged ticket was committed before its answer left, and the logs are flushed here.
+    """
+
+    def run(self) -> None:
+        super().run()  # returns once the worker stopped accepting and its connections ended (or the grace did)
+        _leave(0)
+
+
 class GunicornServer(BaseApplication):
     """gunicorn run in-process by ``onevisit run``; ``build`` makes the WSGI app inside the worker."""
 
@@ -48,7 +66,7 @@ class GunicornServer(BaseApplication):
         self._options = {
             "bind": f"{host}:{port}",
             "workers": 1,
-            "worker_class": WORKER_CLASS,
+            "worker_class": HallWorker if WORKER_CLASS == "gthread" else WORKER_CLASS,
             "threads": threads,
             "worker_connections": threads + 2000,
             "keepalive": KEEPALIVE_S,
@@ -71,6 +89,17 @@ class GunicornServer(BaseApplication):
         return self._build()
 
 
+def _leave(code: object) -> None:
+    """End this process without the interpreter's teardown (see ``HallWorker``), logs flushed first."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+
+
 def serve(build: Callable[[], Any], *, host: str, port: int, access_log: bool = False) -> int:
-    GunicornServer(build, host=host, port=port, access_log=access_log).run()
+    try:
+        GunicornServer(build, host=host, port=port, access_log=access_log).run()
+    except SystemExit as halted:  # the arbiter halts by sys.exit once its worker is gone: leave as the worker does
+        _leave(halted.code)
     return 0

@@ -61,9 +61,8 @@ Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=100)]
 
 
-class TooManyRequests(DomainError):
-    status = 429
-    code = "too_many_requests"
+class TooManyRequests(DomainError, status=429, code="too_many_requests"):
+    """The public form was sent too often from one device, one address, or by everyone at once (429)."""
 
 
 class ComplaintForm(BaseModel):

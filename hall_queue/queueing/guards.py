@@ -22,11 +22,8 @@ from hall_queue.domain.models import IdTicketCount, Ticket, TicketItem
 from hall_queue.infrastructure.db import core
 
 
-class GuardRefused(DomainError):
+class GuardRefused(DomainError, status=409, code="guard_refused"):
     """A guard against abuse said no; the message is the Chinese text the kiosk shows."""
-
-    status = 409
-    code = "guard_refused"
 
 
 _BUMP = (update(IdTicketCount)

@@ -371,16 +371,7 @@ def check_posts(session: Session, hall: Hall, *, now: datetime) -> list[DomainEv
 
 def _opening_around(session: Session, hall: Hall, at: datetime) -> tuple[datetime, datetime] | None:
     """The hall's opening interval (start, end; UTC) that ``at`` falls in, or None outside opening hours."""
-    local = calendar.local_time(hall, at)
-    intervals, _ = hall_store.day_plan(session, hall, local.date())
-    hm = local.strftime("%H:%M")
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    for start, end in intervals:
-        if start <= hm < end:
-            (h0, m0), (h1, m1) = (int(x) for x in start.split(":")), (int(x) for x in end.split(":"))
-            return (calendar.to_utc(hall, midnight + timedelta(hours=h0, minutes=m0)),
-                    calendar.to_utc(hall, midnight + timedelta(hours=h1, minutes=m1)))  # "24:00" is next midnight
-    return None
+    return calendar.opening_around(hall, at, hall_store.calendar_lookup(session, hall.id))
 
 
 def _opened_at(session: Session, hall: Hall, now: datetime) -> datetime | None:

@@ -14,7 +14,8 @@ transaction, a read after commit, the benchmark) gets the same answer:
   from the windows now serving it, and follows the staffing the break plans say lies ahead; bookings behind
   whose slot begins before the expected call are placed ahead; a booking whose slot has begun counts only
   the bookings before it, a green ticket the interleave's calls; the range is a Gamma spread around the
-  expected wait (see its docstring).
+  expected wait (see its docstring); where helper windows take the queue's tickets that waited past their
+  ``helper_overdue`` limit and can keep up, that limit bounds the wait (``overdue_bound``).
 
 ``bench/estimates_bench.py`` replays simulated hall days and measures it against today's figure and the
 ZMS rule (position × mean service ÷ open windows, printed as 0.8×–1.0×).
@@ -27,15 +28,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import String, and_, bindparam, case, cast, exists, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
-from hall_queue.domain.clock import epoch_seconds
 from hall_queue.domain.calendar import local_wall
+from hall_queue.domain.clock import epoch_seconds
 from hall_queue.domain.models import Hall, PostInterval, Ticket, Window, WindowQueue
 from hall_queue.domain.vocabulary import (
     BREAK_MATCH_S,
     BREAK_OVERRUN_S,
+    DEFAULT_CALL_RULES,
     ESTIMATE_DRIFT,
     ESTIMATE_HEAD_CALLS,
     ESTIMATE_HISTORY_S,
@@ -50,6 +63,9 @@ from hall_queue.domain.vocabulary import (
 )
 from hall_queue.infrastructure.db import core
 from hall_queue.queueing.estimates import queue_pace
+
+# The rule's own default wait (``vocabulary.DEFAULT_CALL_RULES``), for a rule stored without ``after_s``.
+_DEFAULT_OVERDUE_S = next(r["after_s"] for r in DEFAULT_CALL_RULES if r["rule"] == "helper_overdue")
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,12 @@ class WaitInputs:
     # its slot begins, ``slot_s`` seconds from now (≤ 0: it has begun). ``None``: an ordinary ticket.
     class_ahead: int | None = None
     slot_s: float | None = None
+    # The ``helper_overdue`` rule (001 §6.4): windows serving this queue as a helper take its tickets that have
+    # waited past the rule's ``after_s`` before their own. ``overdue_in_s``: seconds from now until this ticket
+    # has waited that long (``None``: no window here now helps with the rule); ``overdue_helpers``: those windows.
+    overdue_in_s: float | None = None
+    overdue_after_s: float = 0.0
+    overdue_helpers: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +165,7 @@ class WaitEstimate:
     high_s: float
     windows: float
     rate_per_h: float = 0.0  # calls of this queue per hour the estimate assumes
+    overdue_bound: bool = False  # the helper windows' ``helper_overdue`` rule shortened the range
 
 
 def recent_pace(history, history_s: float) -> tuple[int, float]:
@@ -271,7 +294,8 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
     counts the calls the calling rules make before it (``_jump_ahead``). The
     range is the central band (± ``z``) of a Gamma spread around it whose squared coefficient of variation
     1/n + 1/calls + drift² adds the randomness of n calls, of the rate's estimate, and of staffing and mix
-    changing while the visitor waits.
+    changing while the visitor waits. The helper windows' ``helper_overdue`` rule may call the visitor sooner
+    (``overdue_bound``): the sooner of the two is told.
     """
     if inp.serving <= 0:
         return WaitEstimate(inp.ahead, 0.0, 0.0, 0.0, 0.0)
@@ -293,11 +317,45 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
             return WaitEstimate(position, 0.0, 0.0, 0.0, inp.windows, rate * 3600)
     cv2 = 1 / n + 1 / (calls + params.prior_calls) + params.drift ** 2
     low, high = gamma_quantile(expected, cv2, -params.z), gamma_quantile(expected, cv2, params.z)
+    bound = overdue_bound(inp, params)
+    overdue = bound is not None and bound[2] < high
+    if bound is not None:  # the sooner of two ways to be called: its own line's pace, or the rule
+        expected, low, high = min(expected, bound[0]), min(low, bound[1]), min(high, bound[2])
     if high - low < params.min_width_s:
         pad = (params.min_width_s - (high - low)) / 2
         low = max(0.0, low - pad)
         high = low + params.min_width_s
-    return WaitEstimate(position, expected, low, high, inp.windows, rate * 3600)
+    return WaitEstimate(position, expected, low, high, inp.windows, rate * 3600, overdue)
+
+
+def overdue_bound(inp: WaitInputs, params: EstimateParams) -> tuple[float, float, float] | None:
+    """The wait the helper windows' ``helper_overdue`` rule allows: (expected, low, high) seconds, or ``None``.
+
+    Helper windows take a ticket of this queue that has waited ``after_s`` before their own visitors (001 §6.4),
+    so once it has waited that long it is called when the first of them is free — if they can keep up: only
+    when the helpers could take every ticket the queue received in the last ``history_s`` (each at the queue's
+    mean service) does the rule bound the wait; otherwise the overdue tickets form a line of their own and the
+    pace decides, as before. The time past ``after_s`` is taken as exponential (the first of several busy windows
+    to finish), its mean from the queue's own recent tickets past ``after_s``: those called (their time past it)
+    and those still waiting (the time so far, a censored observation), with a prior of half a service among the
+    helpers counted as one ticket.
+    """
+    if inp.overdue_in_s is None or inp.overdue_helpers <= 0:
+        return None
+    after, horizon = inp.overdue_after_s, params.history_s
+    arrivals = sum(1 for issued, _ended, _called, _p in inp.history if issued < horizon)
+    if inp.overdue_helpers * horizon / max(inp.mean_s, 1.0) <= arrivals:
+        return None
+    past, taken = (1 - params.head) * inp.mean_s / inp.overdue_helpers, 1
+    for issued, ended, called, _p in inp.history:
+        if ended is None and issued > after:
+            past += issued - after
+        elif called and ended is not None and ended < horizon and issued - ended > after:
+            past += issued - ended - after
+            taken += 1
+    mean = past / taken
+    start = max(inp.overdue_in_s, 0.0)
+    return start + mean, start + gamma_quantile(mean, 1.0, -params.z), start + gamma_quantile(mean, 1.0, params.z)
 
 
 # ----------------------------------------------------------------------------------------------- the reads
@@ -313,6 +371,7 @@ _SERVING_SHAPE = (
            exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(IN_HAND_STATUSES)),
            exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"),
            Window.clerk_id, Window.paused_at, Window.covered_by_id, cast(Window.break_plan, String),
+           cast(Window.call_rules, String),
            # only a window whose clerk is gone or whose post is covered asks when it left (CASE skips the rest)
            case((and_(Window.clerk_id.is_not(None), Window.covered_by_id.is_(None)), null()), else_=_away_since),
            Hall.timezone)
@@ -333,20 +392,23 @@ class _Served:
     away_since: datetime | None
     plan: tuple[tuple[int, int], ...]
     timezone: str
+    overdue_after: int | None  # the window's ``helper_overdue`` rule's ``after_s`` (``None``: it has none)
 
 
-def _windows(session: Session, queue_id: int, now: datetime) -> tuple[float, int, int, tuple]:
+def _windows(session: Session, queue_id: int, now: datetime) -> tuple[float, int, int, tuple, int | None, int]:
     """Windows serving the queue: effective now (shared windows as fractions), how many stand idle, how many
-    in all, and the staffing plan ahead (``WaitInputs.plan``; empty when no serving window has a break plan)."""
+    in all, the staffing plan ahead (``WaitInputs.plan``; empty when no serving window has a break plan), and
+    the shortest ``helper_overdue`` wait of the helper windows here now with that rule and how many they are."""
     served: dict[int, _Served] = {}
     busy: set[int] = set()
     waiting_queues: set[int] = set()  # of the queues these windows serve: only those can share a window
-    for (wid, qid, role, holding, waiting, clerk, paused, covered, plan, away_since,
+    for (wid, qid, role, holding, waiting, clerk, paused, covered, plan, rules, away_since,
          tz) in core(session).execute(_SERVING_SHAPE, {"queue_id": queue_id}):
         w = served.get(wid)
         if w is None:
             here = clerk is not None and paused is None and covered is None
-            w = served[wid] = _Served(set(), set(), here, paused or away_since, _stretches(plan), tz)
+            w = served[wid] = _Served(set(), set(), here, paused or away_since, _stretches(plan), tz,
+                                      _overdue_after(rules))
         (w.primary if role == "primary" else w.helper).add(qid)
         if holding:
             busy.add(wid)
@@ -367,12 +429,25 @@ def _windows(session: Session, queue_id: int, now: datetime) -> tuple[float, int
             total += share
             idle += wid not in busy
     serving = sum(1 for w in served.values() if w.here)
+    helpers = [w.overdue_after for w in served.values()
+               if w.here and w.overdue_after is not None and queue_id in w.helper and queue_id not in w.primary]
     plan: tuple = ()
     if any(w.plan for w, _ in shares):
         local = local_wall(shares[0][0].timezone, now)
         day_s = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
         plan = tuple(p for p in (_window_plan(w, share, now, day_s) for w, share in shares) if p is not None)
-    return total, idle, serving, plan
+    return total, idle, serving, plan, min(helpers, default=None), len(helpers)
+
+
+@lru_cache(maxsize=256)
+def _overdue_after(rules_text: str | None) -> int | None:
+    """A window's calling rules as stored (JSON text) → its ``helper_overdue`` ``after_s``, ``None`` without one.
+
+    A window with no rules of its own calls by the default ones (``calling.call_next``)."""
+    for rule in json.loads(rules_text or "[]") or DEFAULT_CALL_RULES:
+        if rule.get("rule") == "helper_overdue":
+            return int(rule.get("after_s", _DEFAULT_OVERDUE_S))
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -419,30 +494,28 @@ def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
 def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float):
     """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index).
 
-    Those still waiting are one row, the longest-waiting one's: each waits from its issue until now, so in
-    ``recent_pace`` their spans all end now and the longest holds the others, and none is a call. A line of
-    hundreds (a backlog, the benchmark's) costs one aggregate instead of a row each (issue 19).
+    Every waiting ticket is a row (``overdue_bound`` counts them one by one); read as plain Core rows, not
+    through the ORM's result machinery, which cost more than the query on a long line (issue 19).
     """
     since = now - timedelta(seconds=history_s)
-    recent = epoch_seconds(since - ESTIMATE_LOOKBACK)
-    waited = (select(func.min(Ticket.issued_at), null(), null(), literal("waiting"), null())
-              .where(Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.queue_key >= recent,
-                     Ticket.id != ticket_id))
-    gone = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
-            .where(Ticket.queue_id == queue_id, Ticket.status.in_(TICKET_STATUSES), Ticket.status != "waiting",
-                   Ticket.queue_key >= recent, Ticket.id != ticket_id,
-                   or_(Ticket.issued_at >= since, Ticket.called_at >= since, Ticket.closed_at >= since)))
+    rows = core(session).execute(_HISTORY, {"queue_id": queue_id, "ticket_id": ticket_id, "since": since,
+                                            "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)})
     out = []
-    for issued, called, closed, status, prio in core(session).execute(union_all(gone, waited)):
-        if issued is None:  # nobody else waiting
-            continue
+    for issued, called, closed, status, prio in rows:
         ended = None if status == "waiting" else (called or closed)
         if status != "waiting" and ended is None:
             continue
         out.append((max(0.0, (now - issued).total_seconds()),
                     None if ended is None else max(0.0, (now - ended).total_seconds()),
-                    called is not None and status != "waiting", prio is not None and prio != "ordinary"))
+                    called is not None and status != "waiting", prio != "ordinary"))
     return tuple(out)
+
+
+_HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
+            .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status.in_(TICKET_STATUSES),
+                   Ticket.queue_key >= bindparam("recent"), Ticket.id != bindparam("ticket_id"),
+                   or_(Ticket.status == "waiting", Ticket.issued_at >= bindparam("since"),
+                       Ticket.called_at >= bindparam("since"), Ticket.closed_at >= bindparam("since"))))
 
 
 # A green or booked ticket's own class waiting before it, in the order the calling rules take them (bookings by
@@ -475,7 +548,7 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
     if ahead is None:
         ahead = session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", before)) or 0
-    windows, idle, serving, plan = _windows(session, queue_id, now)
+    windows, idle, serving, plan, overdue_after, helpers = _windows(session, queue_id, now)
     if serving == 0:
         return WaitInputs(ahead, priority_class, 0, 0.0, 0, float(default_s))
     pace = queue_pace(session, queue_id, default_s)
@@ -492,8 +565,11 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
         bookings = tuple((slot - now).total_seconds() for slot in session.scalars(select(Ticket.slot_start).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.priority_class == "appointment",
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before)))
+    # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
+    overdue_in = None if overdue_after is None else key + overdue_after - epoch_seconds(now)
     return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
-                      _history(session, queue_id, ticket_id, now, history_s), plan, class_ahead, slot_s)
+                      _history(session, queue_id, ticket_id, now, history_s), plan, class_ahead, slot_s,
+                      overdue_in, float(overdue_after or 0), helpers)
 
 
 def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, default_s: int,

@@ -5,16 +5,23 @@ import atexit
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 import requests
 
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
+from tests.conftest import CHEAP_TEST_HASHER
 from tests.server import ServerProcess
+from tests.server import (
+    _build_template as build_instance_template,  # a fresh one: this worker rebuilds when stale
+)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -36,8 +43,9 @@ def artifacts(area: str) -> Path:
     return Path(__file__).resolve().parents[2] / "test-artifacts" / area
 
 
-# `onevisit init` + `onevisit demo` cost two interpreter starts and ~3 s of CPU; a worker builds the demo
-# instance once and every module's server starts on its own copy of the files (fresh, as before).
+# `onevisit init` + `onevisit demo` as subprocesses cost two interpreter starts (~4.7 CPU-s); a worker builds the
+# demo instance once, in-process (tests/server.py, ~1.2 CPU-s, the same files), and every module's server starts on
+# its own copy of the files (fresh, as before).
 _DEMO_FILES = ("onevisit.db", "demo-tokens.json")
 _demo_built: dict[str, tuple[Path, float]] = {}
 DEMO_TEMPLATE_MAX_AGE_S = 1800  # the demo hall's bookings are for "today": rebuild a template older than this
@@ -46,14 +54,22 @@ DEMO_TEMPLATE_MAX_AGE_S = 1800  # the demo hall's bookings are for "today": rebu
 def fresh_demo_instance(instance: Path) -> None:
     built = _demo_built.get("template")
     if built is None or time.monotonic() - built[1] > DEMO_TEMPLATE_MAX_AGE_S:
-        template = Path(tempfile.mkdtemp(prefix="onevisit-demo-"))
-        atexit.register(shutil.rmtree, template, True)
-        maker = ServerProcess(template, env={"ONEVISIT_COOKIE_SECURE": "0"})
-        maker.cli("init")
-        maker.cli("demo")
+        template = build_instance_template(demo=True)
+        _cheap_demo_logins(template / "onevisit.db")
         _demo_built["template"] = built = (template, time.monotonic())
-    for name in _DEMO_FILES:  # the CLI exits with the WAL checkpointed: the .db file is the whole database
+    for name in _DEMO_FILES:  # built with the WAL checkpointed: the .db file is the whole database
         shutil.copy2(built[0] / name, instance / name)
+
+
+def _cheap_demo_logins(db: Path) -> None:
+    """The demo staff get tests/conftest.py's cheap argon2id hash of the demo password, as in the other tests'
+    templates: a server's login then costs it a millisecond instead of the production KDF's ~0.2 CPU-s (about a
+    hundred logins over the browser tests). The server still verifies a real argon2id hash; accounts a test
+    creates get the production hash; ONEVISIT_TEST_FULL_KDF=1 keeps the production hashes here too."""
+    if os.environ.get("ONEVISIT_TEST_FULL_KDF") == "1":
+        return
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE staff SET password_hash = ?", (CHEAP_TEST_HASHER.hash(DEMO_PASSWORD),))
 
 
 def demo_server(instance: Path, *, timeout: float = 90.0,
@@ -62,24 +78,86 @@ def demo_server(instance: Path, *, timeout: float = 90.0,
 
     ``prepare(instance)`` may change this module's copy of the demo database before the server starts;
     ``timeout`` is how long the server may take to answer (a busy machine needs more than an idle one);
-    ``env`` adds settings for the server (``ONEVISIT_VOICE_SPEED``…).
+    ``env`` adds settings for the server (``ONEVISIT_VOICE_SPEED``…). A plain demo server (no ``prepare``, no
+    ``env``) may be one started in the background while the previous module ran (``_spare``): then
+    ``srv.instance`` is that server's own fresh copy of the demo hall, not ``instance``.
     """
+    plain = prepare is None and not env
+    srv = _take_spare(timeout) if plain else None
+    if srv is None:
+        srv = _new_server(instance, env)
+        fresh_demo_instance(instance)
+        if prepare is not None:
+            prepare(instance)
+        try:
+            srv.start(timeout=timeout)
+        except RuntimeError:
+            srv.stop()
+            raise
+    srv.tokens = json.loads((srv.instance / "demo-tokens.json").read_text())
+    _start_spare()
+    return srv
+
+
+def _new_server(instance: Path, env: dict[str, str] | None) -> ServerProcess:
     # Plain http on 127.0.0.1: the development setting that turns the Secure cookie flag off.
     # The simulated document camera at 960×540 (as tests/e2e/test_kiosk_browser.py has it) instead of the demo
     # agent's 1280×720: about half the pixels to render, encode and find the page in, frame after frame; the
     # kiosk's scan flow is the same.
-    srv = ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0",
-                                       "ONEVISIT_KIOSK_SCANNER": "sim://?width=960&height=540", **(env or {})})
+    return ServerProcess(instance, env={"ONEVISIT_COOKIE_SECURE": "0",
+                                        "ONEVISIT_KIOSK_SCANNER": "sim://?width=960&height=540", **(env or {})})
+
+
+# A module's server costs a few CPU-seconds to start, but 5–8 s of wall time on a loaded machine, in which its
+# worker does nothing else. Under pytest-xdist (`make test`), while a module runs, the worker starts the next
+# module's plain demo server in the background, on its own fresh copy of the demo hall: the next module that
+# wants one gets it already answering. A spare that failed to start is dropped and a server started as before;
+# the worker's last spare is killed when its session ends (end_spare: one unused server start per worker). A spare made from a template
+# older than DEMO_TEMPLATE_MAX_AGE_S is dropped like the template.
+SPARE_START_TIMEOUT_S = 180.0
+_spare: list[tuple[ServerProcess, threading.Thread, list[BaseException], float]] = []
+
+
+def _start_spare() -> None:
+    if _spare or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    instance = Path(tempfile.mkdtemp(prefix="onevisit-e2e-spare-"))
+    atexit.register(shutil.rmtree, instance, True)
+    srv = _new_server(instance, None)
     fresh_demo_instance(instance)
-    if prepare is not None:
-        prepare(instance)
-    try:
-        srv.start(timeout=timeout)
-    except RuntimeError:
-        srv.stop()
-        raise
-    srv.tokens = json.loads((instance / "demo-tokens.json").read_text())
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            srv.start(timeout=SPARE_START_TIMEOUT_S)
+        except Exception as e:  # noqa: BLE001 - reported by _take_spare's fallback: a server started in place
+            failed.append(e)
+
+    thread = threading.Thread(target=start, name="spare-demo-server", daemon=True)
+    thread.start()
+    _spare.append((srv, thread, failed, _demo_built["template"][1]))
+
+
+def _take_spare(timeout: float) -> ServerProcess | None:
+    """The spare demo server once it answers (waiting at most ``timeout``), or None (then start one in place)."""
+    if not _spare:
+        return None
+    srv, thread, failed, built = _spare.pop()
+    thread.join(timeout)
+    stale = time.monotonic() - built > DEMO_TEMPLATE_MAX_AGE_S  # its "today" too old, as for the template
+    if stale or thread.is_alive() or failed or srv.proc is None or srv.proc.poll() is not None:
+        srv.kill()
+        return None
     return srv
+
+
+def end_spare() -> None:
+    """Kill the spare demo server, if any (at the end of the worker's session)."""
+    while _spare:
+        srv, thread, _, _ = _spare.pop()
+        srv.kill()
+        thread.join(5)
+        srv.kill()  # a start still under way when first killed has its process by now
 
 
 def end_server(srv: ServerProcess) -> None:

@@ -5,13 +5,21 @@ which takes precedence over this one. Playwright's driver and chromium cost a fe
 a worker starts them once (``_playwright``, ``_chromium``) and every module gets the same browser
 (``browser``), with the contexts and pages it opened closed at its end, so a module still starts from a
 browser without its predecessors' pages. A module that needs other chromium flags launches its own browser
-from ``_playwright`` (tests/e2e/test_display_screens.py).
+from ``_playwright`` (tests/e2e/test_display_screens.py). Under xdist the next module's plain demo server starts in
+the background while a module runs (``demo_server`` in tests/e2e/browser.py); ``_spare_server`` ends the last one.
 """
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import ARGS, CHROMIUM, demo_server, end_server, require_chromium
+from tests.e2e.browser import (
+    ARGS,
+    CHROMIUM,
+    demo_server,
+    end_server,
+    end_spare,
+    require_chromium,
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +28,13 @@ def server(request, tmp_path_factory):
     srv = demo_server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
     yield srv
     end_server(srv)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spare_server():
+    """The worker's spare demo server (tests/e2e/browser.py) ends with its session, not left running."""
+    yield
+    end_spare()
 
 
 @pytest.fixture(scope="session")

@@ -101,3 +101,32 @@ def test_dev_server_still_serves(tmp_path):
         assert requests.get(srv.url + "/healthz", timeout=10).json()["ok"] is True
     finally:
         srv.stop()
+
+
+def test_sigterm_stops_the_worker_itself_and_keeps_the_tickets(tmp_path):
+    """``systemctl stop``: the worker leaves on its own (no gunicorn SIGKILL after the grace, which logged
+    "Perhaps out of memory?"), even with a screen's WebSocket open, and an acknowledged ticket is on disk."""
+    import signal
+    import sqlite3
+
+    srv = ServerProcess(prepared_instance(tmp_path, demo=True))
+    tokens = json.loads((srv.instance / "demo-tokens.json").read_text())
+    srv.start(timeout=60)
+    sio = socketio.Client(reconnection=False)
+    try:
+        sio.connect(srv.url, transports=["websocket"], auth={"token": tokens["screen"]}, wait_timeout=20)
+        item = requests.get(f"{srv.url}/api/v1/halls/{tokens['hall_id']}/catalog", timeout=10).json()["items"][0]["id"]
+        issued = requests.post(f"{srv.url}/api/v1/halls/{tokens['hall_id']}/tickets", json={"item_ids": [item]},
+                               headers={"Authorization": f"Bearer {tokens['kiosk']}"}, timeout=10)
+        assert issued.status_code == 201, issued.text
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=60) == 0
+    finally:
+        srv.kill()
+        if sio.connected:
+            sio.disconnect()
+    log = srv.log.read_text()
+    assert "SIGKILL" not in log and "out of memory" not in log, log[-2000:]
+    with sqlite3.connect(srv.instance / "onevisit.db") as db:
+        assert db.execute("SELECT number FROM tickets WHERE id = ?", (issued.json()["id"],)).fetchone()[0] == \
+            issued.json()["number"]

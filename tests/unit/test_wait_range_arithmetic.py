@@ -155,3 +155,34 @@ def test_a_green_ticket_counts_the_interleave_calls_for_each_green_one_before_it
     assert first.position == 2 and second.position == 5  # two ordinary calls for each green one
     near = wait_estimate(replace(_inputs(1, priority="green"), class_ahead=0))
     assert near.expected_s == wait_estimate(_inputs(1)).expected_s  # never further than its place in line
+
+
+def _overdue(ahead=20, *, helpers=6, overdue_in=900.0, history=()):
+    """One slow window's long line (``ahead`` at 10 min each), with ``helpers`` helper windows by the rule."""
+    return replace(_inputs(ahead, windows=1.0, history=history), overdue_in_s=overdue_in, overdue_after_s=900.0,
+                   overdue_helpers=helpers)
+
+
+def test_helper_windows_overdue_rule_bounds_a_long_lines_wait_when_they_can_keep_up():
+    blind = wait_estimate(replace(_overdue(), overdue_in_s=None))
+    bound = wait_estimate(_overdue())
+    assert blind.expected_s > 3 * 3600 and not blind.overdue_bound
+    # Called by the first helper window to be free once it has waited 15 minutes: a range just past that (as
+    # narrow as a range may be, so reaching a little below it).
+    assert bound.overdue_bound and 900 < bound.expected_s < bound.high_s < 1200
+    assert bound.high_s - bound.low_s == pytest.approx(EstimateParams().min_width_s)
+    # A ticket that has already waited 10 minutes (the phone page's later read) crosses in 5.
+    later = wait_estimate(_overdue(overdue_in=300.0))
+    assert later.high_s == pytest.approx(bound.high_s - 600)
+    # Tickets of the queue still waiting past the limit say the helpers are slow to take them: later and wider.
+    stuck = tuple((900.0 + 240.0 + k, None, False, False) for k in range(3))
+    slow = wait_estimate(_overdue(history=stuck))
+    assert slow.high_s > bound.high_s and slow.high_s - slow.low_s > bound.high_s - bound.low_s
+    # Fewer helpers than it takes to take every ticket the queue received in the last half hour (six windows at
+    # 10 minutes take 18): the overdue tickets form a line of their own, the pace decides.
+    crowd = tuple((float(60 * k + 1), None, False, False) for k in range(19))
+    assert wait_estimate(_overdue(history=crowd)) == wait_estimate(replace(_overdue(history=crowd), overdue_in_s=None))
+    assert wait_estimate(_overdue(helpers=0)) == blind
+    # A line short enough to be called before the limit is left alone.
+    short = _overdue(ahead=0)
+    assert wait_estimate(short).high_s == wait_estimate(replace(short, overdue_in_s=None)).high_s

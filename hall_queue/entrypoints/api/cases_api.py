@@ -478,9 +478,8 @@ class PrintIn(S.In):
     window_id: S.Id
 
 
-class PrinterUnavailable(DomainError):
-    status = 503
-    code = "printer_unavailable"
+class PrinterUnavailable(DomainError, status=503, code="printer_unavailable"):
+    """The window's printer could not print the case papers."""
 
 
 # The short fields of the receipt (受理单, 002 §8.2.2) out of the acceptance notice's lines.

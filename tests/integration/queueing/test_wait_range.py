@@ -159,3 +159,50 @@ def test_the_windows_break_plans_let_the_pace_look_ahead(db, clock, vault):
     # Unplanned, the same pause would not be counted on: the window stays out of the estimate.
     db.run_write(lambda s: plan(s, 2, []))
     assert inputs().plan == ((1.0, ((300.0, 3900.0),)),)
+
+
+def test_the_helper_windows_overdue_rule_is_read_and_is_what_calls_the_visitor(db, clock, vault):
+    """A window helping queue A by the ``helper_overdue`` rule bounds A's wait; the rule then calls the visitor."""
+    from dataclasses import replace
+
+    from hall_queue.domain.models import WindowQueue
+    from hall_queue.queueing.wait_range import wait_estimate, wait_inputs
+
+    hall_id, queues, item = _hall(db, clock)
+
+    def helper_of_a(s):  # window 2 serves B, and A only as a helper (default rules: helper_overdue after 900 s)
+        role = s.scalar(select(WindowQueue).join(Window).where(Window.hall_id == hall_id, Window.number == 2,
+                                                               WindowQueue.queue_id == queues["A"]))
+        role.role = "helper"
+    db.run_write(helper_of_a)
+    # A: window 1 calls one, two wait — few enough for one helper to take them all (it could take 3 in the half hour)
+    ids = [_issue(db, clock, vault, hall_id, item).id for _ in range(3)]
+    for i in range(3):  # B keeps window 2 busy
+        b = _issue(db, clock, vault, hall_id, item).id
+        _move(db, b, queues["B"])
+    db.run_write(lambda s: [_call(s, w, clock) for w in s.scalars(select(Window).where(Window.hall_id == hall_id))])
+
+    def inputs():
+        with db.read() as s:
+            t = s.get(Ticket, ids[-1])
+            return wait_inputs(s, hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
+                               priority_class=t.priority_class, now=clock.now(), default_s=600)
+    got = inputs()
+    assert got.overdue_helpers == 1 and got.overdue_after_s == 900
+    with db.read() as s:
+        waited = (clock.now() - s.get(Ticket, ids[-1]).issued_at).total_seconds()
+    assert got.overdue_in_s == pytest.approx(900 - waited, abs=1)
+    est, blind = wait_estimate(got), wait_estimate(replace(got, overdue_in_s=None))
+    assert est.overdue_bound and est.high_s < blind.high_s and est.expected_s < blind.expected_s
+
+    # What the estimate counts on happens: once past the limit, window 2 takes the A ticket before its own B.
+    clock.advance(seconds=901)
+    db.run_write(lambda s: _finish_at(s, _window(s, hall_id, 2), clock))
+    called = db.run_write(lambda s: calling.call_next(s, _window(s, hall_id, 2), now=clock.now(), actor=SYSTEM)[0])
+    assert called.queue_id == queues["A"] and "协办" in called.call_reason
+
+    # Without the rule (or with the helper away) there is nothing to count on.
+    def rules(s, kept):
+        _window(s, hall_id, 2).call_rules = [r for r in calling.DEFAULT_RULES if r["rule"] in kept]
+    db.run_write(lambda s: rules(s, ("transferred", "appointment", "interleave", "helper")))
+    assert inputs().overdue_in_s is None and inputs().overdue_helpers == 0

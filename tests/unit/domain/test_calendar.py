@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from hall_queue.domain.calendar import add_working_days, is_working_day, working_days_between
+from hall_queue.domain.calendar import (
+    add_working_days,
+    is_working_day,
+    opening_around,
+    working_days_between,
+)
+from hall_queue.domain.models import Hall
 from hall_queue.domain.vocabulary import HOLIDAY, MAKEUP_WORKDAY
 
 
@@ -47,3 +53,17 @@ def test_zero_days_moves_to_a_working_day_and_counts_between():
     assert add_working_days(date(2026, 10, 9), 0, lookup) == date(2026, 10, 9)
     assert working_days_between(date(2026, 9, 30), date(2026, 10, 10), lookup) == 3
     assert working_days_between(date(2026, 10, 10), date(2026, 10, 1), lookup) == 0
+
+
+def test_opening_around_gives_the_interval_in_utc():
+    hall = Hall(name="h", code="h", timezone="Asia/Shanghai",
+                opening_hours={"thu": [["09:00", "12:00"], ["13:30", "24:00"]]})
+    # Thursday 8 October 2026 is an ordinary working day after 国庆; Beijing is UTC+8.
+    assert opening_around(hall, datetime(2026, 10, 8, 2, 0), lookup) == (datetime(2026, 10, 8, 1, 0),
+                                                                         datetime(2026, 10, 8, 4, 0))
+    # The lunch break is outside every interval; an end of "24:00" is the next local midnight.
+    assert opening_around(hall, datetime(2026, 10, 8, 4, 0), lookup) is None
+    assert opening_around(hall, datetime(2026, 10, 8, 15, 59), lookup) == (datetime(2026, 10, 8, 5, 30),
+                                                                           datetime(2026, 10, 8, 16, 0))
+    # Thursday 1 October is 国庆: closed all day.
+    assert opening_around(hall, datetime(2026, 10, 1, 2, 0), lookup) is None

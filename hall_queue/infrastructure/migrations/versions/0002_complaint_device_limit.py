@@ -6,8 +6,9 @@ Create Date: 2026-12-06 02:00:00
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from hall_queue.infrastructure.migrations.schema_ops import string
 
 revision = '0002_complaint_device'
 down_revision = '0001'
@@ -17,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('complaints') as batch:
-        batch.add_column(sa.Column('device_hash', sa.String(length=64), nullable=True))
+        batch.add_column(string('device_hash', 64, null=True))
         batch.create_index('ix_complaints_device_hash', ['device_hash'])
 
 

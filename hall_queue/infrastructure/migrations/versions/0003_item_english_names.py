@@ -6,8 +6,11 @@ Create Date: 2026-12-06 01:40:00
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+from hall_queue.infrastructure.migrations.schema_ops import (
+    add_columns,
+    drop_columns,
+    string,
+)
 
 revision = '0003_item_english_names'
 down_revision = '0002_complaint_device'
@@ -16,14 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('service_items') as batch:
-        batch.add_column(sa.Column('name_en', sa.String(length=200), nullable=True))
-    with op.batch_alter_table('bundles') as batch:
-        batch.add_column(sa.Column('name_en', sa.String(length=200), nullable=True))
+    add_columns('service_items', string('name_en', 200, null=True))
+    add_columns('bundles', string('name_en', 200, null=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('bundles') as batch:
-        batch.drop_column('name_en')
-    with op.batch_alter_table('service_items') as batch:
-        batch.drop_column('name_en')
+    drop_columns('bundles', 'name_en')
+    drop_columns('service_items', 'name_en')

@@ -9,7 +9,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
+from hall_queue.infrastructure.migrations.schema_ops import (
+    add_columns,
+    create_indexes,
+    date,
+    drop_columns,
+    drop_tables,
+    integer,
+    ref,
+    string,
+    timestamp,
+)
 
 revision = '0006_service_levels'
 down_revision = '0010_floor_staff'
@@ -21,40 +31,37 @@ _HALL_COLUMNS = (
     ('sl_max_wait_s', 0), ('sl_max_service_s', 1200), ('sl_max_idle_s', 180), ('sl_max_queue_len', 30),
     ('id_daily_ticket_cap', 0), ('cancelled_slot_hold_min', 0), ('recall_min_gap_s', 0),
 )
+# A queue's own service levels; NULL keeps the hall's.
+_QUEUE_COLUMNS = ('sl_max_wait_s', 'sl_max_service_s', 'sl_max_queue_len')
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('halls') as batch:
-        for name, default in _HALL_COLUMNS:
-            batch.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default=str(default)))
-    with op.batch_alter_table('queues') as batch:
-        for name in ('sl_max_wait_s', 'sl_max_service_s', 'sl_max_queue_len'):
-            batch.add_column(sa.Column(name, sa.Integer(), nullable=True))
-    with op.batch_alter_table('tickets') as batch:
-        batch.add_column(sa.Column('recalled_at', sa.DateTime(), nullable=True))
+    add_columns('halls', *(integer(name, server_default=str(default)) for name, default in _HALL_COLUMNS))
+    add_columns('queues', *(integer(name, null=True) for name in _QUEUE_COLUMNS))
+    add_columns('tickets', timestamp('recalled_at', null=True))
     with op.batch_alter_table('alerts') as batch:
-        batch.add_column(sa.Column('acknowledged_by_id', sa.Integer(), nullable=True))
+        batch.add_column(integer('acknowledged_by_id', null=True))
         batch.create_foreign_key('fk_alerts_acknowledged_by', 'staff', ['acknowledged_by_id'], ['id'])
     op.create_table('id_ticket_counts',
-    sa.Column('hall_id', sa.Integer(), nullable=False),
-    sa.Column('service_day', sa.Date(), nullable=False),
-    sa.Column('id_hash', sa.String(length=64), nullable=False),
-    sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('count', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ),
+    integer('hall_id'),
+    date('service_day'),
+    string('id_hash', 64),
+    integer('item_id'),
+    integer('count'),
+    ref('hall_id', 'halls'),
+    ref('item_id', 'service_items'),
     sa.PrimaryKeyConstraint('hall_id', 'service_day', 'id_hash', 'item_id')
     )
     op.create_table('idle_intervals',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hall_id', sa.Integer(), nullable=False),
-    sa.Column('window_id', sa.Integer(), nullable=False),
-    sa.Column('clerk_id', sa.Integer(), nullable=True),
-    sa.Column('started_at', sa.DateTime(), nullable=False),
-    sa.Column('ended_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.ForeignKeyConstraint(['window_id'], ['windows.id'], ),
-    sa.ForeignKeyConstraint(['clerk_id'], ['staff.id'], ),
+    integer('id'),
+    integer('hall_id'),
+    integer('window_id'),
+    integer('clerk_id', null=True),
+    timestamp('started_at'),
+    timestamp('ended_at', null=True),
+    ref('hall_id', 'halls'),
+    ref('window_id', 'windows'),
+    ref('clerk_id', 'staff'),
     sa.PrimaryKeyConstraint('id')
     )
     create_indexes('idle_intervals', 'hall_id', ('ix_idle_window_open', 'window_id', 'ended_at'))
@@ -65,11 +72,6 @@ def downgrade() -> None:
     with op.batch_alter_table('alerts') as batch:
         batch.drop_constraint('fk_alerts_acknowledged_by', type_='foreignkey')
         batch.drop_column('acknowledged_by_id')
-    with op.batch_alter_table('tickets') as batch:
-        batch.drop_column('recalled_at')
-    with op.batch_alter_table('queues') as batch:
-        for name in ('sl_max_wait_s', 'sl_max_service_s', 'sl_max_queue_len'):
-            batch.drop_column(name)
-    with op.batch_alter_table('halls') as batch:
-        for name, _ in reversed(_HALL_COLUMNS):
-            batch.drop_column(name)
+    drop_columns('tickets', 'recalled_at')
+    drop_columns('queues', *_QUEUE_COLUMNS)
+    drop_columns('halls', *(name for name, _ in reversed(_HALL_COLUMNS)))

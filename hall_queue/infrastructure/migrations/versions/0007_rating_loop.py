@@ -10,7 +10,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hall_queue.infrastructure.migrations.schema_ops import create_indexes, drop_tables
+from hall_queue.infrastructure.migrations.schema_ops import (
+    add_columns,
+    boolean,
+    create_indexes,
+    date,
+    drop_columns,
+    drop_tables,
+    integer,
+    ref,
+    string,
+    text,
+    timestamp,
+)
 
 revision = '0007_rating_loop'
 down_revision = '0009_floor_visitor'
@@ -19,74 +31,71 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('service_items') as batch:
-        batch.add_column(sa.Column('code_version', sa.String(length=20), nullable=False, server_default=''))
-        batch.add_column(sa.Column('implementation_code', sa.String(length=60), nullable=False, server_default=''))
+    add_columns('service_items', string('code_version', 20, server_default=''),
+                                 string('implementation_code', 60, server_default=''))
     with op.batch_alter_table('ratings') as batch:
-        batch.add_column(sa.Column('case_id', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('channel', sa.String(length=8), nullable=False, server_default='pad'))
-        batch.add_column(sa.Column('real_name', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column('excluded', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(integer('case_id', null=True))
+        batch.add_column(string('channel', 8, server_default='pad'))
+        batch.add_column(boolean('real_name', server_default=sa.false()))
+        batch.add_column(boolean('excluded', server_default=sa.false()))
         batch.create_foreign_key('fk_ratings_case_id', 'cases', ['case_id'], ['id'])
         batch.create_index(batch.f('ix_ratings_case_id'), ['case_id'], unique=False)
-    with op.batch_alter_table('rectifications') as batch:
-        batch.add_column(sa.Column('rater_answer', sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column('rater_answered_at', sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column('reopened', sa.Integer(), nullable=False, server_default='0'))
+    add_columns('rectifications', string('rater_answer', 16, null=True), timestamp('rater_answered_at', null=True),
+                                  integer('reopened', server_default='0'))
     op.create_table('rating_appeals',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hall_id', sa.Integer(), nullable=False),
-    sa.Column('rating_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=12), nullable=False),
-    sa.Column('reason', sa.String(length=1000), nullable=False),
-    sa.Column('filed_by_id', sa.Integer(), nullable=True),
-    sa.Column('filed_at', sa.DateTime(), nullable=False),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('decided_at', sa.DateTime(), nullable=True),
-    sa.Column('decision_reason', sa.String(length=1000), nullable=False),
-    sa.ForeignKeyConstraint(['decided_by_id'], ['staff.id'], ),
-    sa.ForeignKeyConstraint(['filed_by_id'], ['staff.id'], ),
-    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.ForeignKeyConstraint(['rating_id'], ['ratings.id'], ),
+    integer('id'),
+    integer('hall_id'),
+    integer('rating_id'),
+    string('kind', 12),
+    string('reason', 1000),
+    integer('filed_by_id', null=True),
+    timestamp('filed_at'),
+    string('status', 10),
+    integer('decided_by_id', null=True),
+    timestamp('decided_at', null=True),
+    string('decision_reason', 1000),
+    ref('decided_by_id', 'staff'),
+    ref('filed_by_id', 'staff'),
+    ref('hall_id', 'halls'),
+    ref('rating_id', 'ratings'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('rating_id', name='uq_rating_appeal')
     )
     create_indexes('rating_appeals', 'hall_id')
     op.create_table('rating_settings',
-    sa.Column('hall_id', sa.Integer(), nullable=False),
-    sa.Column('rectify_working_days', sa.Integer(), nullable=False),
-    sa.Column('callback_rate_pct', sa.Integer(), nullable=False),
-    sa.Column('region_code', sa.String(length=12), nullable=False),
-    sa.Column('province_url', sa.String(length=300), nullable=False),
-    sa.Column('province_secret_cipher', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
+    integer('hall_id'),
+    integer('rectify_working_days'),
+    integer('callback_rate_pct'),
+    string('region_code', 12),
+    string('province_url', 300),
+    text('province_secret_cipher', null=True),
+    ref('hall_id', 'halls'),
     sa.PrimaryKeyConstraint('hall_id')
     )
     op.create_table('callbacks',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hall_id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('completed_on', sa.Date(), nullable=False),
-    sa.Column('sampled_on', sa.Date(), nullable=False),
-    sa.Column('due_on', sa.Date(), nullable=False),
-    sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('satisfaction', sa.Integer(), nullable=True),
-    sa.Column('remarks', sa.String(length=1000), nullable=False),
-    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
-    sa.Column('recorded_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
-    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.ForeignKeyConstraint(['recorded_by_id'], ['staff.id'], ),
+    integer('id'),
+    integer('hall_id'),
+    integer('case_id'),
+    date('completed_on'),
+    date('sampled_on'),
+    date('due_on'),
+    string('status', 12),
+    integer('satisfaction', null=True),
+    string('remarks', 1000),
+    integer('recorded_by_id', null=True),
+    timestamp('recorded_at', null=True),
+    ref('case_id', 'cases'),
+    ref('hall_id', 'halls'),
+    ref('recorded_by_id', 'staff'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', name='uq_callback_case')
     )
     create_indexes('callbacks', ('ix_callback_due', 'hall_id', 'status', 'due_on'))
     # One outbox for every channel: case events (the approval system) and ratings (the province).
     with op.batch_alter_table('webhook_deliveries') as batch:
-        batch.add_column(sa.Column('channel', sa.String(length=12), nullable=False, server_default='case'))
-        batch.add_column(sa.Column('ordering_key', sa.String(length=40), nullable=False, server_default=''))
-        batch.add_column(sa.Column('message_id', sa.String(length=80), nullable=True))
+        batch.add_column(string('channel', 12, server_default='case'))
+        batch.add_column(string('ordering_key', 40, server_default=''))
+        batch.add_column(string('message_id', 80, null=True))
         batch.alter_column('case_id', existing_type=sa.Integer(), nullable=True)
         batch.alter_column('event_id', existing_type=sa.Integer(), nullable=True)
     op.execute("UPDATE webhook_deliveries SET ordering_key = 'case:' || CAST(case_id AS VARCHAR(20)), "
@@ -105,10 +114,7 @@ def downgrade() -> None:
         batch.drop_column('ordering_key')
         batch.drop_column('channel')
     drop_tables('callbacks', 'rating_settings', 'rating_appeals')
-    with op.batch_alter_table('rectifications') as batch:
-        batch.drop_column('reopened')
-        batch.drop_column('rater_answered_at')
-        batch.drop_column('rater_answer')
+    drop_columns('rectifications', 'reopened', 'rater_answered_at', 'rater_answer')
     with op.batch_alter_table('ratings') as batch:
         batch.drop_index(batch.f('ix_ratings_case_id'))
         batch.drop_constraint('fk_ratings_case_id', type_='foreignkey')
@@ -116,6 +122,4 @@ def downgrade() -> None:
         batch.drop_column('real_name')
         batch.drop_column('channel')
         batch.drop_column('case_id')
-    with op.batch_alter_table('service_items') as batch:
-        batch.drop_column('implementation_code')
-        batch.drop_column('code_version')
+    drop_columns('service_items', 'implementation_code', 'code_version')

@@ -9,6 +9,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from hall_queue.infrastructure.migrations.schema_ops import (
+    date,
+    integer,
+    ref,
+    string,
+    text,
+    timestamp,
+)
+
 revision = '0008_supervision'
 down_revision = '0004_cases'
 branch_labels = None
@@ -17,24 +26,24 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('consultations',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hall_id', sa.Integer(), nullable=False),
-    sa.Column('channel', sa.String(length=10), nullable=False),
-    sa.Column('item_id', sa.Integer(), nullable=True),
-    sa.Column('question', sa.Text(), nullable=False),
-    sa.Column('asker_masked', sa.String(length=64), nullable=False),
-    sa.Column('contact_cipher', sa.Text(), nullable=True),
-    sa.Column('contact_masked', sa.String(length=64), nullable=False),
-    sa.Column('received_at', sa.DateTime(), nullable=False),
-    sa.Column('received_by_id', sa.Integer(), nullable=True),
-    sa.Column('due_on', sa.Date(), nullable=False),
-    sa.Column('answer', sa.Text(), nullable=False),
-    sa.Column('answered_at', sa.DateTime(), nullable=True),
-    sa.Column('answered_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['answered_by_id'], ['staff.id'], ),
-    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.ForeignKeyConstraint(['item_id'], ['service_items.id'], ),
-    sa.ForeignKeyConstraint(['received_by_id'], ['staff.id'], ),
+    integer('id'),
+    integer('hall_id'),
+    string('channel', 10),
+    integer('item_id', null=True),
+    text('question'),
+    string('asker_masked', 64),
+    text('contact_cipher', null=True),
+    string('contact_masked', 64),
+    timestamp('received_at'),
+    integer('received_by_id', null=True),
+    date('due_on'),
+    text('answer'),
+    timestamp('answered_at', null=True),
+    integer('answered_by_id', null=True),
+    ref('answered_by_id', 'staff'),
+    ref('hall_id', 'halls'),
+    ref('item_id', 'service_items'),
+    ref('received_by_id', 'staff'),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_consultation_pending', 'consultations', ['hall_id', 'answered_at', 'due_on'], unique=False)

@@ -6,8 +6,12 @@ Create Date: 2026-12-06 04:40:00
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+from hall_queue.infrastructure.migrations.schema_ops import (
+    add_columns,
+    drop_columns,
+    integer,
+    string,
+)
 
 revision = '0009_floor_visitor'
 down_revision = '0008_supervision'
@@ -16,16 +20,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('halls') as batch:
-        batch.add_column(sa.Column('address', sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column('elderly_age', sa.Integer(), nullable=True))
-    with op.batch_alter_table('windows') as batch:
-        batch.add_column(sa.Column('area', sa.String(length=40), nullable=True))
+    add_columns('halls', string('address', 200, null=True), integer('elderly_age', null=True))
+    add_columns('windows', string('area', 40, null=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('windows') as batch:
-        batch.drop_column('area')
-    with op.batch_alter_table('halls') as batch:
-        batch.drop_column('elderly_age')
-        batch.drop_column('address')
+    drop_columns('windows', 'area')
+    drop_columns('halls', 'elderly_age', 'address')

@@ -6,8 +6,11 @@ Create Date: 2026-12-06 04:40:00
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+from hall_queue.infrastructure.migrations.schema_ops import (
+    add_columns,
+    drop_columns,
+    integer,
+)
 
 revision = '0010_floor_staff'
 down_revision = '0007_rating_loop'
@@ -16,10 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('halls') as batch:
-        batch.add_column(sa.Column('no_show_min_s', sa.Integer(), server_default='120', nullable=False))
+    add_columns('halls', integer('no_show_min_s', server_default='120'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('halls') as batch:
-        batch.drop_column('no_show_min_s')
+    drop_columns('halls', 'no_show_min_s')

@@ -10,7 +10,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hall_queue.infrastructure.migrations.schema_ops import create_indexes
+from hall_queue.infrastructure.migrations.schema_ops import (
+    create_indexes,
+    integer,
+    ref,
+    string,
+    timestamp,
+)
 
 revision = '0011_feedback_public'
 down_revision = '0006_service_levels'
@@ -20,21 +26,21 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('consultations') as batch:
-        batch.add_column(sa.Column('lookup_hash', sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column('source_hash', sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column('device_hash', sa.String(length=64), nullable=True))
+        batch.add_column(string('lookup_hash', 64, null=True))
+        batch.add_column(string('source_hash', 64, null=True))
+        batch.add_column(string('device_hash', 64, null=True))
         batch.create_index(batch.f('ix_consultations_source_hash'), ['source_hash'], unique=False)
         batch.create_index(batch.f('ix_consultations_device_hash'), ['device_hash'], unique=False)
     op.create_table('withheld_measures',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('hall_id', sa.Integer(), nullable=False),
-    sa.Column('source', sa.String(length=16), nullable=False),
-    sa.Column('source_id', sa.Integer(), nullable=False),
-    sa.Column('reason', sa.String(length=500), nullable=False),
-    sa.Column('withheld_by_id', sa.Integer(), nullable=True),
-    sa.Column('withheld_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.ForeignKeyConstraint(['withheld_by_id'], ['staff.id'], ),
+    integer('id'),
+    integer('hall_id'),
+    string('source', 16),
+    integer('source_id'),
+    string('reason', 500),
+    integer('withheld_by_id', null=True),
+    timestamp('withheld_at'),
+    ref('hall_id', 'halls'),
+    ref('withheld_by_id', 'staff'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source', 'source_id', name='uq_withheld_measure')
     )

@@ -6,8 +6,11 @@ Create Date: 2026-12-06 11:00:00
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+from hall_queue.infrastructure.migrations.schema_ops import (
+    add_columns,
+    drop_columns,
+    json,
+)
 
 revision = '0013_break_plan'
 down_revision = '0012_kiosk_supply'
@@ -16,10 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('windows') as batch:
-        batch.add_column(sa.Column('break_plan', sa.JSON(), nullable=False, server_default='[]'))
+    add_columns('windows', json('break_plan', server_default='[]'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('windows') as batch:
-        batch.drop_column('break_plan')
+    drop_columns('windows', 'break_plan')
