@@ -12,6 +12,7 @@ Usage: ``python -m bench.instructions [--url URL] [--line 150]`` (it starts valg
 from __future__ import annotations
 
 import argparse
+import gc
 import glob
 import json
 import os
@@ -77,6 +78,10 @@ def inner(url: str | None, line: int) -> None:
         fn = {"bare": bare, "issue": issue, "call1": call1}[name]
         for _ in range(5):  # warm: caches, compiled statements
             fn()
+        # A full collection of the heap so far, then that heap set aside: a phase is not charged with a
+        # collection that the previous phases' garbage happened to trigger inside it.
+        gc.collect()
+        gc.freeze()
         ctl("-z")
         ctl("-i", "on")
         for _ in range(n):
