@@ -17,7 +17,11 @@ after-commit handlers included, ``BEGIN`` not counted): ``statements_per_issue``
 
 Prints one JSON object as its last line: per engine ``bare_per_s``, ``issue_per_s``,
 ``call2_per_s``, ``call1_per_s`` with ``…_p50_ms``/``…_p99_ms``, ``issue_vs_bare``, ``call1_vs_bare``,
-``call1_vs_call2`` and the statement counts. ``call_per_s``/``call_p99_ms`` repeat the one-request cycle.
+``call1_vs_call2`` and the statement counts. ``server_cpu_ms_per_bare``, ``…_per_issue``, ``…_per_call2``,
+``…_per_call1`` (and ``…_per_call2_case``/``…_nocase`` with ``--cases``): the server processes' CPU time
+(user + system, ``/proc/<pid>/stat`` of ``onevisit run`` and every process under it) over the phase, per request
+or per cycle, without the periodic duties' thread (every 5 s whatever the load: its CPU over each phase is
+``duties_cpu_ms_during_*``) — load on a shared machine moves it far less than the rates. ``call_per_s``/``call_p99_ms`` repeat the one-request cycle.
 With ``--cases``: the two-request cycle finished as 受理 (``accepted``: the finish opens a case with its
 acceptance number and 受理通知书) and as 咨询 (``consultation``: no case), run in turns (ABBA) in the same
 run: ``call2_case_*``, ``call2_nocase_*``, ``case_cycle_ratio`` (no-case rate ÷ case rate; target ≤ 1.5)
@@ -43,9 +47,9 @@ import requests
 from bench.harness import ServerProcess, answers_health, pg_admin, postgres_available
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
-from hall_queue.infrastructure.db import Database
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD, load_simple_hall
-
+from hall_queue.entrypoints.duties import DUTIES_THREAD
+from hall_queue.infrastructure.db import Database
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -86,6 +90,75 @@ def _run_clients(n_clients: int, per_client: int, work) -> tuple[float, list[flo
 
 
 _BASES: list[str] = []  # the server processes; client i talks to _BASES[i % len(_BASES)]
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def server_cpu_s(root_pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) spent so far by ``root_pid`` and every live process under it (Linux ``/proc``):
+    (all but the periodic duties' thread, that thread) — the duties run every few seconds whatever the load."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # gone since the listing
+            continue
+        parent[int(entry)] = _stat_fields(stat)[1]
+        ticks[int(entry)] = _stat_ticks(stat)
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        for child, ppid in parent.items():
+            if ppid == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    duties = 0
+    for pid in tree:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    if f.read().strip() != DUTIES_THREAD:
+                        continue
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                    duties += _stat_ticks(f.read())
+            except OSError:
+                continue
+    total = sum(ticks.get(pid, 0) for pid in tree)
+    return (total - duties) / _CLK_TCK, duties / _CLK_TCK
+
+
+def _stat_fields(stat: bytes) -> list[int]:
+    # The fields after the command name, which may hold spaces: state(0) ppid(1) ... utime(11) stime(12).
+    return [int(x) if x.lstrip(b"-").isdigit() else 0 for x in stat[stat.rindex(b")") + 2:].split()[:13]]
+
+
+def _stat_ticks(stat: bytes) -> int:
+    fields = _stat_fields(stat)
+    return fields[11] + fields[12]
+
+
+_SERVER_PID: list[int] = []  # ``onevisit run`` of the engine being measured
+_CPU_MS: dict[str, float] = {}  # phase → server CPU ms per request (or per cycle), the duties' thread apart
+_DUTIES_MS: dict[str, float] = {}  # phase → CPU ms of the periodic duties' thread during the phase
+
+
+def _measured(phase: str, n_clients: int, per_client: int, work) -> tuple[float, list[float]]:
+    """``_run_clients`` with the server's CPU time over the phase recorded per request in ``_CPU_MS[phase]``
+    (the periodic duties' thread apart, in ``_DUTIES_MS[phase]``, ms over the whole phase)."""
+    before = server_cpu_s(_SERVER_PID[0]) if _SERVER_PID else (0.0, 0.0)
+    rate, lat = _run_clients(n_clients, per_client, work)
+    if _SERVER_PID:
+        after = server_cpu_s(_SERVER_PID[0])
+        _CPU_MS[phase] = _CPU_MS.get(phase, 0.0) + (after[0] - before[0]) * 1000 / len(lat)
+        _DUTIES_MS[phase] = _DUTIES_MS.get(phase, 0.0) + (after[1] - before[1]) * 1000
+    return rate, lat
 
 
 async def _timed(session, method: str, url: str, **kw) -> tuple[float, dict]:
@@ -219,17 +292,20 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
             requests.get(base + "/healthz", timeout=10)
 
         _BASES[:] = bases
+        _SERVER_PID[:] = [server.proc.pid]
+        _CPU_MS.clear()
+        _DUTIES_MS.clear()
 
         async def bare(i, sess):
             return (await _timed(sess, "GET", bases[i % workers] + "/healthz"))[0]
-        bare_rate, bare_lat = _run_clients(clients, requests_per_client, bare)
+        bare_rate, bare_lat = _measured("bare", clients, requests_per_client, bare)
 
         kiosk_h = {"Authorization": f"Bearer {kiosk}"}
 
         async def issue(i, sess):
             return (await _timed(sess, "POST", f"{bases[i % workers]}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]},
                                  headers=kiosk_h))[0]
-        issue_rate, issue_lat = _run_clients(clients, requests_per_client, issue)
+        issue_rate, issue_lat = _measured("issue", clients, requests_per_client, issue)
 
         tokens = []
         windows = None
@@ -264,7 +340,7 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
                 return (time.perf_counter() - t0) * 1000
             return cycle
 
-        call2_rate, call2_lat = _run_clients(clients, requests_per_client, call_two("completed"))
+        call2_rate, call2_lat = _measured("call2", clients, requests_per_client, call_two("completed"))
         case_figures: dict = {}
         if cases:
             # 办件 (issue 15): the same two-request cycle finished as 受理 (a case, its acceptance number and
@@ -274,7 +350,8 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
             rates: dict[str, list[float]] = {"consultation": [], "accepted": []}
             lats: dict[str, list[float]] = {"consultation": [], "accepted": []}
             for outcome in ("consultation", "accepted", "accepted", "consultation"):  # ABBA: drift cancels out
-                rate, lat = _run_clients(clients, half, call_two(outcome))
+                phase = "call2_case" if outcome == "accepted" else "call2_nocase"
+                rate, lat = _measured(phase, clients, half, call_two(outcome))
                 rates[outcome].append(rate)
                 lats[outcome] += lat
             plain, case = statistics.fmean(rates["consultation"]), statistics.fmean(rates["accepted"])
@@ -305,7 +382,7 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
             in_hand[i] = answer["ticket"]
             return ms
 
-        call1_rate, call1_lat = _run_clients(clients, requests_per_client, call_one)
+        call1_rate, call1_lat = _measured("call1", clients, requests_per_client, call_one)
         server.stop()
         os.environ["ONEVISIT_INSTANCE"] = str(tmp)  # the in-process app reads the server's settings
         statements = count_statements(url, hall_id, item, kiosk, tokens[0], windows[0]["id"], in_hand[0])
@@ -328,6 +405,10 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
             "call1_vs_bare": round(call1_rate / bare_rate, 3),
             "call1_vs_call2": round(call1_rate / call2_rate, 3),
             **case_figures,
+            # Two runs each of the case phases (ABBA): their per-cycle figures are averaged.
+            **{f"server_cpu_ms_per_{phase}": round(ms / (2 if phase.startswith("call2_") else 1), 3)
+               for phase, ms in _CPU_MS.items()},
+            **{f"duties_cpu_ms_during_{phase}": round(ms, 1) for phase, ms in _DUTIES_MS.items()},
             **statements,
         }
     finally:

@@ -19,6 +19,14 @@ __version__ = "0.1.0"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "media-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+# Sent with every answer unless the view set its own (see ``_security_headers``).
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "geolocation=(), microphone=(), camera=()"),
+)
 # Page blueprints: each module exposes ``bp`` (and optionally ``init_app(app)``).
 PAGE_MODULES = ("display.routes", "kiosk.routes", "kiosk.booking", "hall_admin.routes", "hall_admin.manage",
                 "hall_admin.appointments", "hall_admin.supervision")
@@ -50,6 +58,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_mod.check_production(app.config)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    from hall_queue.entrypoints.web_session import KeptSerializerSessions
+
+    app.session_interface = KeptSerializerSessions()
     app.wsgi_app = trusted_proxies.wrap(app.wsgi_app, app.config.get("TRUSTED_PROXIES"))  # client addresses
     request_limits.install(app)  # JSON depth and query integers limited for every endpoint
     app.json.ensure_ascii = False  # Chinese stays readable in answers
@@ -76,11 +87,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _security_headers(resp):
         # Pages load only their own scripts (no inline script), so a script injected through some
         # visitor-supplied text cannot run; frames are refused (a kiosk page cannot be framed).
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
+        # One pass over the answer's headers instead of a search per header (every request pays it, issue 19).
+        headers = resp.headers
+        present = {name.lower() for name in headers.keys()}
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
         return resp
 
     from hall_queue.entrypoints import front, monitoring

@@ -42,7 +42,12 @@ def local_wall(timezone_name: str, now_utc: datetime) -> datetime:
 
 
 def to_utc(hall: Hall, local: datetime) -> datetime:
-    return local.replace(tzinfo=_zone(hall.timezone)).astimezone(timezone.utc).replace(tzinfo=None)
+    return wall_to_utc(hall.timezone, local)
+
+
+def wall_to_utc(timezone_name: str, local: datetime) -> datetime:
+    """Return the wall time ``local`` (naive) of the timezone ``timezone_name`` as naive UTC."""
+    return local.replace(tzinfo=_zone(timezone_name)).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _hhmm(value: str) -> tuple[int, int]:

@@ -245,10 +245,32 @@ def nightly_backup(app: Flask) -> bool:
     return True
 
 
+# The duty thread's name as the kernel shows it (``top -H``, ``/proc/<pid>/task/*/comm``; at most 15 bytes):
+# ``bench.http_bench`` tells the periodic duties' CPU apart from the requests' by it.
+DUTIES_THREAD = "onevisit-duties"
+
+
+def name_this_thread(name: str) -> None:
+    """Give the calling thread its kernel name (Linux ``PR_SET_NAME``); elsewhere, or if refused, nothing.
+
+    Not on the main thread (a green thread of gevent runs there): that would rename the process itself.
+    """
+    import ctypes
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux") and threading.current_thread() is not threading.main_thread():
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+        except (OSError, AttributeError):
+            pass
+
+
 def start_duties(app: Flask) -> None:
     from hall_queue.infrastructure.realtime import socketio
 
     def loop() -> None:
+        name_this_thread(DUTIES_THREAD)
         while True:
             time.sleep(POST_CHECK_EVERY_S)
             run_duty_round(app)

@@ -9,6 +9,7 @@ import hmac
 import secrets
 
 from flask import request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from hall_queue.access.audit import Actor
 from hall_queue.access.auth import Principal, authenticate
@@ -20,6 +21,25 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # Staff browser sessions (hall_admin pages): the signed Flask session carries the staff token and a CSRF secret.
 SESSION_TOKEN = "staff_token"
 SESSION_CSRF = "csrf"
+
+
+class KeptSerializerSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, its serializer built once per key set instead of on every request.
+
+    Flask builds an ``itsdangerous`` serializer each time it opens or saves a session — every request,
+    the API's and ``/healthz`` included — a cost the hot paths paid for nothing (issue 19). The serializer
+    holds only the keys and settings, so one instance serves every thread; new keys build a new one.
+    """
+
+    _kept: tuple = (None, None)
+
+    def get_signing_serializer(self, app):  # noqa: ANN001, ANN201 - Flask's signature
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept_keys, serializer = self._kept
+        if kept_keys != keys:
+            serializer = super().get_signing_serializer(app)
+            self._kept = (keys, serializer)
+        return serializer
 
 
 def csrf_token() -> str:

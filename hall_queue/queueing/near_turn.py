@@ -57,16 +57,29 @@ def notify_near_turn(session: Session, queue_id: int, notifier: Notifier, *, now
     return queued
 
 
-def alert_near_turn(event: DomainEvent, rt: Any) -> None:
-    """Handler: after a queue moved, queue the SMS for visitors whose turn is near."""
+def _moved_queue(event: DomainEvent) -> int | None:
+    """The queue in which the event moved waiting visitors up, or None."""
     ticket = event.payload.get("ticket") or {}
     queue_id = ticket.get("queue_id")
     if not isinstance(queue_id, int):
-        return
+        return None
     if event.name == "ticket_finished" and ticket.get("status") != "cancelled":
-        return  # a ticket in hand ended (done, no-show): nobody waiting moved up
+        return None  # a ticket in hand ended (done, no-show): nobody waiting moved up
+    return queue_id
+
+
+def alert_near_turn(event: DomainEvent, rt: Any) -> None:
+    """Handler: after a queue moved, queue the SMS for visitors whose turn is near."""
+    queue_id = _moved_queue(event)
+    if queue_id is None:
+        return
     # Most calls concern nobody who left a phone: look first, take the write lock only when needed.
     with rt.db.read() as s:
         if not near_turn_due(s, queue_id):
             return
     rt.db.run_write(lambda s: notify_near_turn(s, queue_id, rt.notifier, now=rt.clock.now()))
+
+
+# The check reads the queue as it is now, whichever event asked: the publisher runs it once per queue and batch.
+alert_near_turn.batch_key = lambda event: (  # type: ignore[attr-defined]
+    None if (q := _moved_queue(event)) is None else ("near_turn", q))

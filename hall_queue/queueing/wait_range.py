@@ -492,15 +492,14 @@ def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
 
 
 def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float):
-    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index)."""
+    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index).
+
+    Every waiting ticket is a row (``overdue_bound`` counts them one by one); read as plain Core rows, not
+    through the ORM's result machinery, which cost more than the query on a long line (issue 19).
+    """
     since = now - timedelta(seconds=history_s)
-    rows = session.execute(select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status,
-                                  Ticket.priority_class)
-                           .where(Ticket.queue_id == queue_id, Ticket.status.in_(TICKET_STATUSES),
-                                  Ticket.queue_key >= epoch_seconds(since - ESTIMATE_LOOKBACK),
-                                  Ticket.id != ticket_id,
-                                  or_(Ticket.status == "waiting", Ticket.issued_at >= since,
-                                      Ticket.called_at >= since, Ticket.closed_at >= since))).all()
+    rows = core(session).execute(_HISTORY, {"queue_id": queue_id, "ticket_id": ticket_id, "since": since,
+                                            "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)})
     out = []
     for issued, called, closed, status, prio in rows:
         ended = None if status == "waiting" else (called or closed)
@@ -510,6 +509,13 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
                     None if ended is None else max(0.0, (now - ended).total_seconds()),
                     called is not None and status != "waiting", prio != "ordinary"))
     return tuple(out)
+
+
+_HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
+            .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status.in_(TICKET_STATUSES),
+                   Ticket.queue_key >= bindparam("recent"), Ticket.id != bindparam("ticket_id"),
+                   or_(Ticket.status == "waiting", Ticket.issued_at >= bindparam("since"),
+                       Ticket.called_at >= bindparam("since"), Ticket.closed_at >= bindparam("since"))))
 
 
 # A green or booked ticket's own class waiting before it, in the order the calling rules take them (bookings by

@@ -188,6 +188,44 @@ def test_near_turn_sms_is_queued_once_per_ticket(api, db):
     assert keys == sorted([f"near_turn:{tickets[3]['id']}", f"near_turn:{tickets[5]['id']}"])
 
 
+def test_the_publisher_checks_a_queue_for_near_turn_once_per_batch_and_still_sends(api, db, app):
+    from sqlalchemy import delete, event
+
+    from hall_queue.bootstrap import runtime
+
+    rt = runtime(app)
+    api.sign_in("clerk01", 1)
+    api.sign_in("clerk02", 2)
+    tickets = [api.issue("SS001", phone="13800138000" if n == 4 else None) for n in range(8)]
+    seen: list = []
+    rt.listeners.append(seen.append)
+    first = api.call("clerk01", 1)["ticket"]
+    api.call("clerk02", 2)
+    api.act("clerk01", first["id"], "finish", {"outcome": "completed"})
+    api.call("clerk01", 1)  # three calls of one queue: ticket 4 now has one ahead
+    rt.listeners.remove(seen.append)
+    db.run_write(lambda s: s.execute(delete(Notification)))  # as if the SMS were still to be queued
+    heads: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, *_a):
+        if "FROM tickets" in statement and "LIMIT" in statement and "phone_cipher IS NOT NULL" in statement:
+            heads.append(statement)
+    for e in {db.writer, db.reader}:
+        event.listen(e, "before_cursor_execute", on_execute)
+    try:
+        rt.publish_batch(seen)  # the calls, finishes and figures, queued up together as under load
+    finally:
+        for e in {db.writer, db.reader}:
+            event.remove(e, "before_cursor_execute", on_execute)
+    assert sum(1 for e in seen if e.name == "ticket_called") == 3
+    # One look at the queue's heads for the whole batch (not one per call), and its re-check under the writer
+    # lock before the SMS is queued.
+    assert len(heads) == 2, heads
+    with db.read() as s:
+        keys = [r.dedup_key for r in s.scalars(select(Notification))]
+    assert keys == [f"near_turn:{tickets[4]['id']}"]
+
+
 def test_hall_closed_and_daily_cap_answers_the_kiosk_shows(api, db):
     def close(s):
         s.get(Hall, api.hall_id).opening_hours = {}
