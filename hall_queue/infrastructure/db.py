@@ -144,7 +144,18 @@ def core(session: Session) -> Connection:
     """
     if session.new or session.dirty or session.deleted:
         session.flush()
-    return session.connection()
+    # The connection is kept for the session's transaction (issue 19): ``Session.connection()`` resolves the
+    # bind and the transaction's connection on every call, and the one-request call cycle asks 13 times.
+    kept = session.info.get(_CORE_CONNECTION)
+    txn = session.get_transaction()
+    if kept is not None and txn is not None and kept[0] is txn and txn.is_active and not kept[1].closed:
+        return kept[1]
+    conn = session.connection()
+    session.info[_CORE_CONNECTION] = (session.get_transaction(), conn)
+    return conn
+
+
+_CORE_CONNECTION = "onevisit.core_connection"
 
 
 def _is_busy(e: OperationalError) -> bool:

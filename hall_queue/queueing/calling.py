@@ -249,9 +249,13 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
     return session.get(Ticket, called.view["id"], populate_existing=True), events
 
 
+# Built once (issue 19): ``session.get`` with these options builds a statement and its cache key on every call.
+_LOAD_IN_HAND = select(Ticket).options(*IN_HAND_LOAD).where(Ticket.id == bindparam("ticket_id"))
+
+
 def load_ticket(session: Session, ticket_id: int) -> Ticket | None:
     """Load a ticket with what finishing it and its view need (``IN_HAND_LOAD``)."""
-    return session.get(Ticket, ticket_id, options=IN_HAND_LOAD)
+    return session.execute(_LOAD_IN_HAND, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
 
 
 def finish_and_call_next(session: Session, window_id: int, ticket: Ticket, *, outcome: str, note: str | None = None,

@@ -104,8 +104,8 @@ def now():
 
 
 def get_row(session: Session, model: type, ident: int, what: str, *, hall_of: Callable[[Any], int] | None = None,
-            options: tuple = ()):
-    row = session.get(model, ident, options=options)
+            options: tuple = (), load: Callable[[Session, int], Any] | None = None):
+    row = load(session, ident) if load is not None else session.get(model, ident, options=options)
     actor: Actor | None = g.get("actor")
     hall_id = hall_of(row) if (row is not None and hall_of) else getattr(row, "hall_id", None)
     if row is None or (actor is not None and actor.hall_id is not None and hall_id != actor.hall_id):

@@ -227,7 +227,7 @@ def finish(ticket_id: int, body: S.FinishIn):
     vault = runtime().vault
 
     def do(s: Session):
-        t = get_row(s, Ticket, ticket_id, "ticket", options=calling.IN_HAND_LOAD)
+        t = get_row(s, Ticket, ticket_id, "ticket", load=calling.load_ticket)
         events = calling.finish(s, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
                                 vault=vault)
         return {**ticket_view(t), "cases": cases_of_ticket(s, t.id)}, events
@@ -356,7 +356,7 @@ def finish_and_call_next(window_id: int, body: S.FinishAndCallIn):
     vault = runtime().vault
 
     def do(s: Session):
-        t = get_row(s, Ticket, body.ticket_id, "ticket", options=calling.IN_HAND_LOAD)
+        t = get_row(s, Ticket, body.ticket_id, "ticket", load=calling.load_ticket)
         finished, called, events = calling.finish_and_call_next(
             s, window_id, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
             vault=vault)
