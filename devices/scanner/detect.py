@@ -59,6 +59,7 @@ MASK_WEIGHT = 1.5  # how much agreement with the page-mask network moves a candi
 MASK_TURN = 10.0  # degrees a side of the mask's coarse outline may turn when snapped to an edge
 MASK_ONLY_IOU = 0.88  # a candidate the mask agrees with this well may win on weaker edge evidence ...
 MASK_ONLY_SCORE = 0.3  # ... down to this edge score (a white page on a white desk)
+RETRY_IOU_WITH_MASK = MASK_ONLY_IOU  # no second line search when the best outline agrees this well with the mask
 MASK_REJECT_IOU = 0.0  # with the mask at hand, a winner it agrees with less than this is no page
 FAST_PATH = True  # try the network's snapped outline first, the full search only when it is doubtful
 # Set on the tuning seeds (set2 11, synth 77; README): every outline there that passed all three
@@ -1108,10 +1109,13 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # edge (a page cut off) stays where the network put it.
         quads.extend(mask.snapped(small))
     pick = _choose(ycc_f, quads, contrast, regions, mask)
-    if pick is None or pick[1] < RETRY_SCORE:
+    if (pick is None or pick[1] < RETRY_SCORE) and not (
+            pick is not None and mask is not None and mask.iou(pick[0][None])[0] >= RETRY_IOU_WITH_MASK):
         # A faint border (white page on a light desk, in shadow) may give LSD too little
         # gradient even after the global stretch; a local equaliser lifts it, at the price of
         # lifting desk texture too, so it is only tried when the plain pass found nothing good.
+        # Not when the network's mask already agrees closely with the best outline: the page is
+        # then found and only its edge score is low (README, scan9).
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
         pick = _choose(ycc_f, quads, contrast, regions, mask)
     return pick

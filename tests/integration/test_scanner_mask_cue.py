@@ -72,3 +72,23 @@ def test_an_outline_the_edges_do_not_confirm_goes_to_the_full_search(monkeypatch
     found = detect.detect_page(sc.image)
     assert calls == [1]
     assert found is not None and jaccard(sc.corners, found.corners) > 0.97
+
+
+def test_no_second_line_search_when_the_mask_agrees_with_the_best_outline(monkeypatch):
+    sc = _scene()
+    clahe_calls = []
+    clahe = detect._clahe
+
+    def spy():
+        clahe_calls.append(1)
+        return clahe()
+
+    monkeypatch.setattr(detect, "_clahe", spy)
+    monkeypatch.setattr(detect, "FAST_SCORE", 1.01)  # the full search always runs
+    monkeypatch.setattr(detect, "RETRY_SCORE", 1.01)  # and its best outline always looks doubtful
+    found = detect.detect_page(sc.image)
+    assert found is not None and jaccard(sc.corners, found.corners) > 0.97
+    assert clahe_calls == []
+    monkeypatch.setattr(detect, "RETRY_IOU_WITH_MASK", 1.01)  # no agreement is enough: the retry runs
+    again = detect.detect_page(sc.image)
+    assert clahe_calls == [1] and again is not None and jaccard(sc.corners, again.corners) > 0.97
