@@ -99,18 +99,26 @@ def slots(hall_id: int):
         except DomainError:
             return redirect(url_for("booking.choose", hall_id=hall_id))
         st = A.settings_for(s, hall)
-        days = A.bookable_days(hall, st, _now())
+        now = _now()
+        days = A.bookable_days(hall, st, now)
         try:
             day = date.fromisoformat(request.args.get("date", ""))
         except ValueError:
-            day = days[0]
-        if day not in days:
-            day = days[0]
+            day = None
         tabs = []
         for d in days:
             _, hol = A.day_plan(s, hall, d)
             tabs.append({"date": d, "holiday": hol, "open": bool(A.slots_of_day(s, hall, st, d))})
-        cal = A.day_calendar(s, hall, matter, day, now=_now())
+        if day in days:
+            cal = A.day_calendar(s, hall, matter, day, now=now)
+        else:  # no day chosen yet: the first day with a seat left, not a today whose times have all passed
+            for d in days:
+                cal = A.day_calendar(s, hall, matter, d, now=now)
+                if any(slot["bookable"] for slot in cal["slots"]):
+                    break
+            else:
+                cal = A.day_calendar(s, hall, matter, days[0], now=now)
+            day = date.fromisoformat(cal["date"])
         return render_template("booking/slots.html", hall=hall, matter=matter, day=day, tabs=tabs, cal=cal)
 
 

@@ -146,13 +146,19 @@ def core(session: Session) -> Connection:
         session.flush()
     # The connection is kept for the session's transaction (issue 19): ``Session.connection()`` resolves the
     # bind and the transaction's connection on every call, and the one-request call cycle asks 13 times.
+    # Kept per *innermost* transaction: inside ``begin_nested()`` the SAVEPOINT is only emitted when
+    # ``Session.connection()`` is asked, so the root transaction's kept connection must not be handed out there.
     kept = session.info.get(_CORE_CONNECTION)
-    txn = session.get_transaction()
+    txn = _innermost(session)
     if kept is not None and txn is not None and kept[0] is txn and txn.is_active and not kept[1].closed:
         return kept[1]
     conn = session.connection()
-    session.info[_CORE_CONNECTION] = (session.get_transaction(), conn)
+    session.info[_CORE_CONNECTION] = (_innermost(session), conn)
     return conn
+
+
+def _innermost(session: Session):
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 _CORE_CONNECTION = "onevisit.core_connection"

@@ -86,3 +86,17 @@ def test_manager_pages_need_a_manager_and_show_identity_masked(api, app):
     assert r.status_code == 302
     assert "已取消" in manager.get("/admin/appointments?date=2026-03-02").get_data(as_text=True)
     assert manager.post("/admin/appointments/holidays", data={"day": "2026-03-09"}).status_code == 400   # CSRF
+
+
+def test_slots_page_opens_on_the_first_day_with_a_seat_left(api, app, clock):
+    """Late in the day (every time of today passed) the page opens on the next day with seats, not on an empty today."""
+    c = app.test_client()
+    h, item = api.hall_id, api.items["SS001"]
+    page = c.get(f"/book/{h}/slots?matter=i{item}").get_data(as_text=True)   # Monday 10:00: today still has times
+    assert 'class="day on" data-date="2026-03-02"' in page and 'class="slot" href=' in page
+    clock.advance(hours=13, minutes=50)                                      # 23:50 local: today is over
+    page = c.get(f"/book/{h}/slots?matter=i{item}").get_data(as_text=True)
+    assert 'data-date="2026-03-02"' in page and 'class="day on" data-date="2026-03-02"' not in page
+    assert 'class="day on" data-date="2026-03-03"' in page and 'class="slot" href=' in page
+    asked = c.get(f"/book/{h}/slots?matter=i{item}&date=2026-03-02").get_data(as_text=True)  # asked for: shown
+    assert 'class="day on" data-date="2026-03-02"' in asked and 'class="slot" href=' not in asked
