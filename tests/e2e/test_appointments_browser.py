@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,8 +33,8 @@ from playwright.sync_api import expect
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _local_now() -> datetime:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+def _local_now(tz: str = "Asia/Shanghai") -> datetime:
+    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None)
 
 
 def _prepare(instance: Path) -> tuple[ServerProcess, int, int]:
@@ -48,17 +47,18 @@ def _prepare(instance: Path) -> tuple[ServerProcess, int, int]:
     fresh_demo_instance(instance)
     engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
     Base.metadata.create_all(engine)      # tables newer than the migrations (the lead generates those)
-    now = _local_now()
-    left = 24 * 60 - (now.hour * 60 + now.minute)
-    if left < 8:                          # too close to midnight for a slot: wait for the new day
-        time.sleep(left * 60 - now.second + 5)
-        now = _local_now()
+    tz = "Asia/Shanghai"
+    now = _local_now(tz)
+    if 24 * 60 - (now.hour * 60 + now.minute) < 8:  # too close to midnight for a slot: the hall keeps Tokyo's
+        tz = "Asia/Tokyo"                               # clock, where the new day began an hour ago (no waiting)
+        now = _local_now(tz)
     start = now - timedelta(minutes=1)
     slot = min(30, 24 * 60 - (start.hour * 60 + start.minute))
     hours = {d: [["00:00", "24:00"]] for d in WEEKDAYS}
     hours[WEEKDAYS[start.weekday()]] = [[start.strftime("%H:%M"), "24:00"]]
     with engine.begin() as conn:
-        conn.execute(text("UPDATE halls SET opening_hours = :h WHERE code = 'demo'"), {"h": json.dumps(hours)})
+        conn.execute(text("UPDATE halls SET opening_hours = :h, timezone = :tz WHERE code = 'demo'"),
+                     {"h": json.dumps(hours), "tz": tz})
         hall_id = conn.execute(text("SELECT id FROM halls WHERE code = 'demo'")).scalar_one()
     engine.dispose()
     return srv, hall_id, slot
