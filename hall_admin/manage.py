@@ -22,7 +22,7 @@ from hall_queue.entrypoints.api.complaints_api import client_device, client_sour
 from hall_queue.entrypoints.web_session import DEVICE_KEY
 from hall_queue.entrypoints.api.errors import describe_validation
 from hall_queue.domain.errors import DomainError
-from hall_queue.domain.calendar import local_time
+from hall_queue.domain.calendar import service_day
 from hall_queue.config import public_url
 from hall_queue.domain.models import (
     Complaint,
@@ -83,7 +83,7 @@ def config_page():
 def stats_page():
     """统计: KPI tiles, trends, the weekday × hour heat map and per-window bars."""
     hall = _staff_hall()
-    today = local_time(hall, _now()).date()
+    today = service_day(hall, _now())  # the statistics count service days (a ticket at 00:30 is on the day before)
     page = {"hall_id": hall.id, "hall_name": hall.name, "today": today.isoformat(),
             "groups": list(stats.GROUPS), "dimensions": list(stats.DIMENSIONS),
             "halls": _halls() if current_staff().role == "admin" else []}

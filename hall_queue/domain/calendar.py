@@ -61,6 +61,11 @@ def service_day(hall: Hall, now_utc: datetime) -> date:
     return (local_time(hall, now_utc) - timedelta(hours=h, minutes=m)).date()
 
 
+def service_day_start(hall: Hall, now_utc: datetime) -> datetime:
+    """Return when (naive UTC) the service day ``now_utc`` belongs to began: its date at the day boundary."""
+    return _utc_at(hall, service_day(hall, now_utc), hall.day_boundary or "00:00")
+
+
 def opening_intervals(hall: Hall, day: date) -> list[tuple[str, str]]:
     hours = hall.opening_hours or {}
     return [(a, b) for a, b in hours.get(WEEKDAYS[day.weekday()], [])]
@@ -101,17 +106,34 @@ def is_open_at(hall: Hall, now_utc: datetime, lookup: Lookup) -> bool:
 def opening_around(hall: Hall, now_utc: datetime, lookup: Lookup) -> tuple[datetime, datetime] | None:
     """Return the opening interval (start, end; naive UTC) that ``now_utc`` falls in, or None while closed.
 
-    An interval ending "24:00" ends at the next midnight.
+    An interval ending "24:00" ends at the next midnight, unless the next day opens at "00:00": a hall open
+    round the clock (or past midnight) does not close and reopen at midnight, so its posts are not "just
+    opened" at 00:00 and an empty post is not ended there (002 §6.9). A run of such days is followed for at
+    most a week each way.
     """
     local = local_time(hall, now_utc)
     hm = (local.hour, local.minute)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    for start, end in day_plan(hall, local.date(), lookup)[0]:
-        (h0, m0), (h1, m1) = _hhmm(start), _hhmm(end)
-        if (h0, m0) <= hm < (h1, m1):
-            return (to_utc(hall, midnight + timedelta(hours=h0, minutes=m0)),
-                    to_utc(hall, midnight + timedelta(hours=h1, minutes=m1)))
+    day = local.date()
+    for start, end in day_plan(hall, day, lookup)[0]:
+        if _hhmm(start) <= hm < _hhmm(end):
+            first, last = (day, start), (day, end)
+            for _ in range(7):
+                before = day_plan(hall, first[0] - timedelta(days=1), lookup)[0]
+                if _hhmm(first[1]) != (0, 0) or not before or _hhmm(before[-1][1]) != (24, 0):
+                    break
+                first = (first[0] - timedelta(days=1), before[-1][0])
+            for _ in range(7):
+                after = day_plan(hall, last[0] + timedelta(days=1), lookup)[0]
+                if _hhmm(last[1]) != (24, 0) or not after or _hhmm(after[0][0]) != (0, 0):
+                    break
+                last = (last[0] + timedelta(days=1), after[0][1])
+            return _utc_at(hall, *first), _utc_at(hall, *last)
     return None
+
+
+def _utc_at(hall: Hall, day: date, hhmm: str) -> datetime:
+    h, m = _hhmm(hhmm)
+    return to_utc(hall, datetime.combine(day, datetime.min.time()) + timedelta(hours=h, minutes=m))
 
 
 def is_working_day(day: date, lookup: Lookup) -> bool:

@@ -2,7 +2,7 @@
 of the cases completed in the last ``CALLBACK_WORKING_DAYS`` working days goes on the call-back list; staff
 record reached / not reached, the applicant's satisfaction and remarks; the results are counted per month.
 
-Sampling is per completion day: the share ``callback_rate_pct`` of that day's completed cases (rounded up)
+Sampling is per completion day (the service day the case was decided on, as the statistics count days): the share ``callback_rate_pct`` of that day's completed cases (rounded up)
 is kept on the list, topped up each time the duty runs, so a day with no run (a holiday, a server off)
 is sampled on the next working day while it is still within the three working days. The choice among a
 day's cases is random but repeatable (seeded by hall and day). Only cases with a phone number can be called.
@@ -63,7 +63,9 @@ def sample_callbacks(session: Session, hall: Hall, *, now: datetime, any_day: bo
                                                                  Callback.case_id.in_([c.id for c in cases]))))
     by_day: dict[date, list[Case]] = {}
     for c in cases:
-        by_day.setdefault(halls.local_time(hall, c.decided_at).date(), []).append(c)
+        # The statistics count service days (a case decided at 01:00 belongs to the day before the hall's day
+        # boundary), so the call-backs of a day range are those of the tickets counted in it.
+        by_day.setdefault(halls.service_day(hall, c.decided_at), []).append(c)
     added = []
     for day, day_cases in sorted(by_day.items()):
         due = hall_store.add_working_days(session, hall.id, day, CALLBACK_WORKING_DAYS)

@@ -375,9 +375,13 @@ def _opening_around(session: Session, hall: Hall, at: datetime) -> tuple[datetim
 
 
 def _opened_at(session: Session, hall: Hall, now: datetime) -> datetime | None:
-    """When the hall's current opening interval began (UTC), or None while the hall is closed."""
+    """When the hall's current opening interval began (UTC), or None while the hall is closed.
+
+    Never before the current service day began: a hall open round the clock has been open for days, but
+    its posts are counted, and its clerks' sign-ins looked for, from the start of the day (its day boundary),
+    as in a hall that opens in the morning."""
     around = _opening_around(session, hall, now)
-    return around[0] if around else None
+    return max(around[0], calendar.service_day_start(hall, now)) if around else None
 
 
 def _end_empty_posts_at_closing(session: Session, hall: Hall, *, now: datetime) -> list[DomainEvent]:

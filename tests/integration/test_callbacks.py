@@ -150,3 +150,24 @@ def test_items_of_a_bundle_are_sampled_and_counted_per_department_on_the_statist
     assert (dept["callbacks_by"], dept["sampled"], dept["satisfied_rate"]) == \
         ("department", str(by_dept[first["department"]]["sampled"]), "1.0")
     assert table[-1][:4] == ["total", "", "all", str(len(kids) + 1)]
+
+
+def test_after_midnight_the_statistics_and_the_call_backs_count_the_same_service_day(api, db, clock):
+    """Between midnight and the hall's 03:00 day boundary a ticket belongs to the day before (000 §8.2 numbering
+    restarts at the boundary); the statistics' default range and the call-back list date it the same way, so the
+    day's tickets and its call-backs appear together."""
+    mgr = api.token("manager")
+    r = api.client.put(f"/api/v1/halls/{api.hall_id}/rating-settings", json={"callback_rate_pct": 100},
+                       headers={"Authorization": f"Bearer {mgr}"})
+    assert r.status_code == 200
+    clock._now = datetime(2026, 3, 3, 16, 30)  # Wed 4 March, 00:30 in Shanghai: service day Tue 3 March
+    api._staff_tokens.clear()
+    mgr = api.token("manager")
+    api.sign_in("clerk01", 1)
+    serve_visit(api)
+    assert api.post(f"/api/v1/halls/{api.hall_id}/callbacks/sample", token=mgr).get_json()["added"] == 1
+    [row] = sampled(db)
+    assert row[1:] == (date(2026, 3, 3), date(2026, 3, 6))  # completed on the service day; 3 working days on
+    stats = api.get(f"/api/v1/halls/{api.hall_id}/statistics", token=mgr).get_json()
+    assert stats["to"] == "2026-03-03"
+    assert stats["callbacks"]["totals"]["sampled"] == 1

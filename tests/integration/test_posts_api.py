@@ -85,6 +85,28 @@ def test_both_a_and_b_gone_raises_an_empty_post_alert(api, db, app):
     assert empty.ended_at - empty.started_at == timedelta(minutes=4)
 
 
+def test_a_hall_open_round_the_clock_keeps_its_empty_posts_over_midnight(api, db, clock):
+    """The demo hall is open 00:00–24:00 every day: midnight is neither a closing (which would end the empty
+    posts) nor an opening (which would give the clerks a new sign-in grace); posts count from the service day's
+    start at the 03:00 boundary, not from days ago (002 §6.9)."""
+    hall = lambda s: s.get(Hall, api.hall_id)  # noqa: E731
+    clock.advance(hours=13, minutes=50)  # Monday 23:50
+    db.run_write(lambda s: check_posts(s, hall(s), now=clock.now()))
+    with db.read() as s:
+        before = {iv.window_id: (iv.id, iv.started_at) for iv in s.scalars(select(PostInterval).where(
+            PostInterval.kind == "empty", PostInterval.ended_at.is_(None)))}
+    assert api.windows[5] in before
+    assert before[api.windows[5]][1] == clock.now().replace(hour=19, minute=0) - timedelta(days=1)  # Mon 03:00
+    clock.advance(minutes=20)  # Tuesday 00:10
+    db.run_write(lambda s: check_posts(s, hall(s), now=clock.now()))
+    with db.read() as s:
+        after = {iv.window_id: (iv.id, iv.started_at) for iv in s.scalars(select(PostInterval).where(
+            PostInterval.kind == "empty", PostInterval.ended_at.is_(None)))}
+    assert after == before
+    alerts = api.get(f"/api/v1/halls/{api.hall_id}/alerts", token=api.token("manager")).get_json()["items"]
+    assert "5号窗口空岗" in " ".join(a["message"] for a in alerts if a["kind"] == "empty_post")
+
+
 def test_a_long_pause_is_covered_and_resume_restores_the_post(api, db, clock, hall_id, app):
     api.sign_in("clerk01", 1)
     api.sign_in("clerk02", 2)

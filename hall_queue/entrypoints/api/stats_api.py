@@ -9,7 +9,7 @@ from hall_queue.infrastructure.csv_export import csv_text
 from hall_queue.feedback import callbacks
 from hall_queue.floor import statistics as stats
 from hall_queue.domain.errors import InvalidRequest
-from hall_queue.domain.calendar import local_time
+from hall_queue.domain.calendar import local_time, service_day
 from hall_queue.domain.models import Hall
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation
@@ -31,8 +31,7 @@ def parse_query(hall: Hall, args) -> stats.StatsQuery:
         except ValueError as e:
             raise InvalidRequest(f"{name} must be a date YYYY-MM-DD", code="validation_error") from e
 
-    today = local_time(hall, now()).date()
-    to = day("to", today)
+    to = day("to", service_day(hall, now()))  # the statistics count service days (00:30 is the day before)
     frm = day("from", to - timedelta(days=6))
     q = stats.StatsQuery(frm, to, args.get("group", "day"), args.get("by", "hall"))
     try:

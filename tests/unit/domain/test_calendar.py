@@ -67,3 +67,16 @@ def test_opening_around_gives_the_interval_in_utc():
                                                                            datetime(2026, 10, 8, 16, 0))
     # Thursday 1 October is 国庆: closed all day.
     assert opening_around(hall, datetime(2026, 10, 1, 2, 0), lookup) is None
+
+
+def test_a_hall_open_round_the_clock_does_not_reopen_at_midnight():
+    day = [["00:00", "24:00"]]
+    hall = Hall(name="h", code="h", timezone="Asia/Shanghai",
+                opening_hours={"mon": day, "tue": day, "wed": [["00:00", "12:00"]], "sun": [["20:00", "24:00"]]})
+    # Tuesday 13 October 2026, 00:05 in Beijing: open since Sunday 20:00, until Wednesday noon.
+    assert opening_around(hall, datetime(2026, 10, 12, 16, 5), lookup) == (datetime(2026, 10, 11, 12, 0),
+                                                                          datetime(2026, 10, 14, 4, 0))
+    # 国庆 (1–7 October) is closed: the run starting Thursday 8 October begins at its midnight (and is followed a week at most).
+    hall.opening_hours = {k: day for k in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    assert opening_around(hall, datetime(2026, 10, 7, 17, 0), lookup) == (datetime(2026, 10, 7, 16, 0),
+                                                                         datetime(2026, 10, 15, 16, 0))
