@@ -1,10 +1,11 @@
 """Audit log: every staff and device action that changes the hall (004 §8.4)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
