@@ -128,15 +128,17 @@ def _window_for_ticket(session: Session, ticket: Ticket, actor: Actor) -> Window
     return window
 
 
-def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor) -> tuple[Called | None, list[DomainEvent]]:
+def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor,
+               rows: list | None = None) -> tuple[Called | None, list[DomainEvent]]:
     """Call the next ticket to the window: the rule walk and the claim in one statement (``claiming``).
 
     Statements: the window's rows (fresh: open, clerk, pause, cover), the claim, the audit row. The
     window's queues and the names in the answer come from per-process caches; the queue figures of
     the ``QueueStatsChanged`` event and the near-turn check are one read after commit
     (``bootstrap.EVENT_HANDLERS``), outside the writer lock. Returns None (and no event) when nothing waits.
+    ``rows``: the window's rows (``_calling_window``) when the caller read them in this transaction.
     """
-    rows = _calling_window(session, window_id, actor)
+    rows = rows or _calling_window(session, window_id, actor)
     window = rows[0]
     rules = window.call_rules or DEFAULT_RULES
     target_ids = tuple(r.id for r in rows)
@@ -253,11 +255,20 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
 _LOAD_IN_HAND = select(Ticket).options(*IN_HAND_LOAD).where(Ticket.id == bindparam("ticket_id"))
 # PostgreSQL: the row locked by the load itself, so the finish needs no second read to lock it (``finish``).
 _LOAD_IN_HAND_LOCKED = _LOAD_IN_HAND.with_for_update(of=Ticket).execution_options(populate_existing=True)
+# The 下一位 reads its window's rows for the call anyway (``claiming.window_rows``): its ticket comes without them.
+_LOAD_FOR_NEXT = select(Ticket).options(*IN_HAND_LOAD[:3]).where(Ticket.id == bindparam("ticket_id"))
+_LOAD_FOR_NEXT_LOCKED = _LOAD_FOR_NEXT.with_for_update(of=Ticket).execution_options(populate_existing=True)
 
 
 def load_ticket(session: Session, ticket_id: int) -> Ticket | None:
     """Load a ticket with what finishing it and its view need (``IN_HAND_LOAD``); on PostgreSQL, lock its row."""
     stmt = _LOAD_IN_HAND if session.get_bind().dialect.name == "sqlite" else _LOAD_IN_HAND_LOCKED
+    return session.execute(stmt, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
+
+
+def load_ticket_for_next(session: Session, ticket_id: int) -> Ticket | None:
+    """``load_ticket`` for ``finish_and_call_next``, which reads the window itself."""
+    stmt = _LOAD_FOR_NEXT if session.get_bind().dialect.name == "sqlite" else _LOAD_FOR_NEXT_LOCKED
     return session.execute(stmt, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
 
 
@@ -274,10 +285,13 @@ def finish_and_call_next(session: Session, window_id: int, ticket: Ticket, *, ou
     """
     if ticket.window_id != window_id or ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is not in hand at this window", code="not_in_hand")
+    # The window's rows, read once (locked on PostgreSQL) for the finish's clerk check and the call: the finish
+    # does not change them, and a window that may not call refuses the whole 下一位 either way (one transaction).
+    rows = _calling_window(session, window_id, actor)
     with audit.batched(session):  # the finish's, the case's and the call's audit rows: one statement
         events = finish(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor, vault=vault,
-                        row_locked=row_locked)
-        called, more = claim_next(session, window_id, now=now, actor=actor)
+                        row_locked=row_locked, window=rows[0])
+        called, more = claim_next(session, window_id, now=now, actor=actor, rows=rows)
     finished = events[0].payload["ticket"]  # the TicketFinished event's view: the ticket is not changed after
     return finished, called, events + more
 
@@ -399,12 +413,13 @@ _FINISH = (update(Ticket).where(Ticket.id == bindparam("t_id"))
 
 def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None = None,
            detail: dict[str, Any] | None = None, now: datetime, actor: Actor,
-           vault: IdentityVault | None = None, row_locked: bool = False) -> list[DomainEvent]:
+           vault: IdentityVault | None = None, row_locked: bool = False, window: Any = None) -> list[DomainEvent]:
     """Finish the ticket in hand with an outcome (受理 / 办结 / 一次性告知 / 容缺受理 / 不予受理 / 咨询).
 
     The cases (办件) of the items decided open in this same transaction (``cases.intake``): a crash
     never leaves a finished ticket without its cases, nor a case without its finish. ``row_locked``: the
-    caller loaded ``ticket`` with ``load_ticket`` in this transaction (its row locked on PostgreSQL).
+    caller loaded ``ticket`` with ``load_ticket`` in this transaction (its row locked on PostgreSQL). ``window``:
+    the row of the ticket's window, its clerk already checked (``finish_and_call_next``).
     """
     detail = detail or {}
     # Lock the row and read it again (PostgreSQL: a second finish of the same ticket waits here, then sees it
@@ -417,7 +432,8 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
             session.refresh(ticket)
     if ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called or serving ticket can be finished")
-    window = _window_for_ticket(session, ticket, actor)
+    if window is None:
+        window = _window_for_ticket(session, ticket, actor)
     _check_outcome(outcome, note, detail)
     values = {"started_at": ticket.started_at or ticket.called_at or now, "status": "done", "finished_at": now,
               "closed_at": now, "outcome": outcome, "outcome_note": note, "outcome_detail": detail}
