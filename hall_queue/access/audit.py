@@ -61,20 +61,21 @@ _HELD = "onevisit.audit_held"
 
 
 @contextmanager
-def batched(session: Session) -> Iterator[None]:
-    """Hold the audit rows recorded inside, then write them, in the order recorded, in one statement.
+def batched(session: Session) -> Iterator[list[dict[str, Any]]]:
+    """Hold the audit rows recorded inside, then write them, in the order held, in one statement.
 
     The clerk's 下一位 records three (the finish, the 即办 case's step, the call): one statement instead of
     three under the writer lock (issue 19). Only for code that does not read the audit log back inside; a
-    batch inside a batch joins the outer one. On an error the rows are dropped, as the transaction is.
+    batch inside a batch joins the outer one. Yields the rows held so far (in the order they will be written).
+    On an error the rows are dropped, as the transaction is.
     """
     if _HELD in session.info:
-        yield
+        yield session.info[_HELD]
         return
     held: list[dict[str, Any]] = []
     session.info[_HELD] = held
     try:
-        yield
+        yield held
     finally:
         del session.info[_HELD]
     if held:  # a list is one executemany: one statement however many rows

@@ -285,15 +285,26 @@ def finish_and_call_next(session: Session, window_id: int, ticket: Ticket, *, ou
     """
     if ticket.window_id != window_id or ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is not in hand at this window", code="not_in_hand")
+    detail = detail or {}
     # The window's rows, read once (locked on PostgreSQL) for the finish's clerk check and the call: the finish
     # does not change them, and a window that may not call refuses the whole 下一位 either way (one transaction).
     rows = _calling_window(session, window_id, actor)
-    with audit.batched(session):  # the finish's, the case's and the call's audit rows: one statement
-        events = finish(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor, vault=vault,
-                        row_locked=row_locked, window=rows[0])
+    with audit.batched(session) as held:  # the finish's, the cases' and the call's audit rows: one statement
+        window = _close_ticket(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
+                               row_locked=row_locked, window=rows[0])
+        finished = ticket_view(ticket)
+        # The call before the cases: opening a case bumps the hall's acceptance-number counter, whose row lock
+        # (PostgreSQL) every case-opening finish of the hall waits on until commit; taken last, it is not held
+        # across the claim. The audit log keeps the order of a finish, then a call.
+        mark = len(held)
         called, more = claim_next(session, window_id, now=now, actor=actor, rows=rows)
-    finished = events[0].payload["ticket"]  # the TicketFinished event's view: the ticket is not changed after
-    return finished, called, events + more
+        call_rows = held[mark:]
+        del held[mark:]
+        _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
+                                    vault=vault)
+        held.extend(call_rows)
+    done = TicketFinished(ticket.hall_id, {"ticket": finished, "window": _window_brief(window)}, window_ids=(window.id,))
+    return finished, called, [done, *case_events, *more]
 
 
 def _window_brief(w: Window) -> dict[str, Any]:
@@ -422,6 +433,18 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
     the row of the ticket's window, its clerk already checked (``finish_and_call_next``).
     """
     detail = detail or {}
+    with audit.batched(session):  # the finish's audit row and its cases' in one statement
+        window = _close_ticket(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
+                               row_locked=row_locked, window=window)
+        _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now,
+                                    actor=actor, vault=vault)
+    return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
+                           window_ids=(window.id,)), *case_events]
+
+
+def _close_ticket(session: Session, ticket: Ticket, *, outcome: str, note: str | None, detail: dict[str, Any],
+                  now: datetime, actor: Actor, row_locked: bool, window: Any) -> Any:
+    """The finish up to its cases: check, write the ticket done with its audit row; return its window."""
     # Lock the row and read it again (PostgreSQL: a second finish of the same ticket waits here, then sees it
     # done): a ticket is finished once, so its cases (办件) are opened once. SQLite's writer lock does the same.
     # On SQLite the transaction began with the writer lock (BEGIN IMMEDIATE), so the row just loaded is current;
@@ -443,13 +466,9 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
     for key, value in values.items():
         set_committed_value(ticket, key, value)
     pace_changed(session, ticket.queue_id, values["started_at"], now)  # the queue's cached pace takes it in at commit
-    with audit.batched(session):  # the finish's audit row and its cases' in one statement
-        audit.record(session, actor=actor, action="ticket.finish", at=now, hall_id=ticket.hall_id,
-                     ticket_id=ticket.id, window_id=window.id, outcome=outcome)
-        _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now,
-                                    actor=actor, vault=vault)
-    return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
-                           window_ids=(window.id,)), *case_events]
+    audit.record(session, actor=actor, action="ticket.finish", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
+                 window_id=window.id, outcome=outcome)
+    return window
 
 
 def transfer(session: Session, ticket: Ticket, *, to_window: Window | None = None, to_queue: Queue | None = None,
