@@ -424,18 +424,17 @@ _FINISH = (update(Ticket).where(Ticket.id == bindparam("t_id"))
 
 def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None = None,
            detail: dict[str, Any] | None = None, now: datetime, actor: Actor,
-           vault: IdentityVault | None = None, row_locked: bool = False, window: Any = None) -> list[DomainEvent]:
+           vault: IdentityVault | None = None, row_locked: bool = False) -> list[DomainEvent]:
     """Finish the ticket in hand with an outcome (受理 / 办结 / 一次性告知 / 容缺受理 / 不予受理 / 咨询).
 
     The cases (办件) of the items decided open in this same transaction (``cases.intake``): a crash
     never leaves a finished ticket without its cases, nor a case without its finish. ``row_locked``: the
-    caller loaded ``ticket`` with ``load_ticket`` in this transaction (its row locked on PostgreSQL). ``window``:
-    the row of the ticket's window, its clerk already checked (``finish_and_call_next``).
+    caller loaded ``ticket`` with ``load_ticket`` in this transaction (its row locked on PostgreSQL).
     """
     detail = detail or {}
     with audit.batched(session):  # the finish's audit row and its cases' in one statement
         window = _close_ticket(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
-                               row_locked=row_locked, window=window)
+                               row_locked=row_locked, window=None)
         _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now,
                                     actor=actor, vault=vault)
     return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
@@ -444,7 +443,10 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
 
 def _close_ticket(session: Session, ticket: Ticket, *, outcome: str, note: str | None, detail: dict[str, Any],
                   now: datetime, actor: Actor, row_locked: bool, window: Any) -> Any:
-    """The finish up to its cases: check, write the ticket done with its audit row; return its window."""
+    """The finish up to its cases: check, write the ticket done with its audit row; return its window.
+
+    ``window``: the row of the ticket's window when the caller read it and checked its clerk, else None.
+    """
     # Lock the row and read it again (PostgreSQL: a second finish of the same ticket waits here, then sees it
     # done): a ticket is finished once, so its cases (办件) are opened once. SQLite's writer lock does the same.
     # On SQLite the transaction began with the writer lock (BEGIN IMMEDIATE), so the row just loaded is current;
