@@ -1,8 +1,9 @@
 """Composition root: the per-app runtime and the one table of what follows each domain event.
 
 Read ``EVENT_HANDLERS`` to know every side effect of a service: what happens after ``call_next``
-commits is the row of ``TicketCalled``. Every event also goes to its Socket.IO rooms (hall screens,
-window screens, consoles, dashboards) through the runtime's publisher, after the handlers.
+commits is the row of ``QueueStatsChanged`` (the queue's figures and the near-turn look). Every event
+also goes to its Socket.IO rooms (hall screens, window screens, consoles, dashboards) through the
+runtime's publisher, after the handlers.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from hall_queue.domain.events import (
     CaseResultReady,
     DomainEvent,
     QueueStatsChanged,
-    TicketCalled,
     TicketFinished,
     TicketGreenRevoked,
     TicketRequeued,
@@ -32,10 +32,10 @@ Handler = Callable[[DomainEvent, Runtime], None]
 
 # Event → side effects, run after commit in this order (screens are sent last, by the publisher).
 EVENT_HANDLERS: dict[type[DomainEvent], list[Handler]] = {
-    # A queue moved: visitors three or fewer from the head get the near-turn SMS (000 §8.3).
-    TicketCalled: [alert_near_turn],
-    # Calling sends its queue's figures to screens read after commit, outside the writer lock.
+    # Calling sends its queue's figures to screens read after commit, outside the writer lock; a call moved the
+    # queue, so the same read looks for visitors three or fewer from the head to get the near-turn SMS (000 §8.3).
     QueueStatsChanged: [fill_queue_stats],
+    # Other moves of a queue: the near-turn SMS's own look.
     TicketFinished: [alert_near_turn],
     TicketRequeued: [alert_near_turn],
     TicketTransferred: [alert_near_turn],

@@ -166,4 +166,5 @@ _CORE_CONNECTION = "onevisit.core_connection"
 
 def _is_busy(e: OperationalError) -> bool:
     text = str(e.orig).lower() if e.orig is not None else str(e).lower()
-    return "locked" in text or "busy" in text or "could not serialize" in text
+    # PostgreSQL rolls back one transaction of a lock cycle ("deadlock detected"); run again, it goes through.
+    return "locked" in text or "busy" in text or "could not serialize" in text or "deadlock detected" in text

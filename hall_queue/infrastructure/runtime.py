@@ -29,6 +29,10 @@ def superseded_figures_dropped(events: list[DomainEvent]) -> list[DomainEvent]:
             last[(e.hall_id, tuple(ids))] = i
     if len(last) == sum(1 for e in events if e.name == "queue_stats" and "queue_ids" in e.payload):
         return events
+    # A dropped one that came from a call asked for the near-turn look: the kept read does it instead.
+    for e in events:
+        if e.name == "queue_stats" and e.payload.get("near_turn") and "queue_ids" in e.payload:
+            events[last[(e.hall_id, tuple(e.payload["queue_ids"]))]].payload["near_turn"] = True
     return [e for i, e in enumerate(events)
             if not (e.name == "queue_stats" and "queue_ids" in e.payload
                     and last[(e.hall_id, tuple(e.payload["queue_ids"]))] != i)]

@@ -128,15 +128,17 @@ def _window_for_ticket(session: Session, ticket: Ticket, actor: Actor) -> Window
     return window
 
 
-def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor) -> tuple[Called | None, list[DomainEvent]]:
+def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor,
+               rows: list | None = None) -> tuple[Called | None, list[DomainEvent]]:
     """Call the next ticket to the window: the rule walk and the claim in one statement (``claiming``).
 
     Statements: the window's rows (fresh: open, clerk, pause, cover), the claim, the audit row. The
     window's queues and the names in the answer come from per-process caches; the queue figures of
-    the ``QueueStatsChanged`` event and the near-turn check run after commit (``bootstrap.EVENT_HANDLERS``),
-    outside the writer lock. Returns None (and no event) when nothing waits.
+    the ``QueueStatsChanged`` event and the near-turn check are one read after commit
+    (``bootstrap.EVENT_HANDLERS``), outside the writer lock. Returns None (and no event) when nothing waits.
+    ``rows``: the window's rows (``_calling_window``) when the caller read them in this transaction.
     """
-    rows = _calling_window(session, window_id, actor)
+    rows = rows or _calling_window(session, window_id, actor)
     window = rows[0]
     rules = window.call_rules or DEFAULT_RULES
     target_ids = tuple(r.id for r in rows)
@@ -195,7 +197,7 @@ def _called(session: Session, window: Any, target_ids: tuple[int, ...], row: Any
     brief = {"id": window.id, "number": window.number, "name": window.name}
     return Called(view, row.call_reason, brief), [
         TicketCalled(window.hall_id, {"ticket": view, "window": brief}, window_ids=target_ids),
-        queue_stats_due(window.hall_id, row.queue_id),
+        queue_stats_due(window.hall_id, row.queue_id, near_turn=True),  # its read also looks for the near-turn SMS
     ]
 
 
@@ -251,28 +253,58 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
 
 # Built once (issue 19): ``session.get`` with these options builds a statement and its cache key on every call.
 _LOAD_IN_HAND = select(Ticket).options(*IN_HAND_LOAD).where(Ticket.id == bindparam("ticket_id"))
+# PostgreSQL: the row locked by the load itself, so the finish needs no second read to lock it (``finish``).
+_LOAD_IN_HAND_LOCKED = _LOAD_IN_HAND.with_for_update(of=Ticket).execution_options(populate_existing=True)
+# The 下一位 reads its window's rows for the call anyway (``claiming.window_rows``): its ticket comes without them.
+_LOAD_FOR_NEXT = select(Ticket).options(*IN_HAND_LOAD[:3]).where(Ticket.id == bindparam("ticket_id"))
+_LOAD_FOR_NEXT_LOCKED = _LOAD_FOR_NEXT.with_for_update(of=Ticket).execution_options(populate_existing=True)
 
 
 def load_ticket(session: Session, ticket_id: int) -> Ticket | None:
-    """Load a ticket with what finishing it and its view need (``IN_HAND_LOAD``)."""
-    return session.execute(_LOAD_IN_HAND, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
+    """Load a ticket with what finishing it and its view need (``IN_HAND_LOAD``); on PostgreSQL, lock its row."""
+    stmt = _LOAD_IN_HAND if session.get_bind().dialect.name == "sqlite" else _LOAD_IN_HAND_LOCKED
+    return session.execute(stmt, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
+
+
+def load_ticket_for_next(session: Session, ticket_id: int) -> Ticket | None:
+    """``load_ticket`` for ``finish_and_call_next``, which reads the window itself."""
+    stmt = _LOAD_FOR_NEXT if session.get_bind().dialect.name == "sqlite" else _LOAD_FOR_NEXT_LOCKED
+    return session.execute(stmt, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
 
 
 def finish_and_call_next(session: Session, window_id: int, ticket: Ticket, *, outcome: str, note: str | None = None,
                          detail: dict[str, Any] | None = None, now: datetime, actor: Actor,
-                         vault: IdentityVault | None = None) -> tuple[dict[str, Any], Called | None, list[DomainEvent]]:
+                         vault: IdentityVault | None = None,
+                         row_locked: bool = False) -> tuple[dict[str, Any], Called | None, list[DomainEvent]]:
     """The clerk's 下一位 with a ticket in hand: finish it and call the next, in the caller's one transaction.
 
     ``ticket`` must be the ticket in hand at this window: a repeated press (double click, retry)
     names a ticket already finished and is refused, so it never finishes the visitor just called.
     Returns the finished ticket's view, the call (None when nothing waits) and the events of both.
+    ``row_locked`` as for ``finish``.
     """
     if ticket.window_id != window_id or ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is not in hand at this window", code="not_in_hand")
-    events = finish(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor, vault=vault)
-    finished = ticket_view(ticket)
-    called, more = claim_next(session, window_id, now=now, actor=actor)
-    return finished, called, events + more
+    detail = detail or {}
+    # The window's rows, read once (locked on PostgreSQL) for the finish's clerk check and the call: the finish
+    # does not change them, and a window that may not call refuses the whole 下一位 either way (one transaction).
+    rows = _calling_window(session, window_id, actor)
+    with audit.batched(session) as held:  # the finish's, the cases' and the call's audit rows: one statement
+        window = _close_ticket(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
+                               row_locked=row_locked, window=rows[0])
+        finished = ticket_view(ticket)
+        # The call before the cases: opening a case bumps the hall's acceptance-number counter, whose row lock
+        # (PostgreSQL) every case-opening finish of the hall waits on until commit; taken last, it is not held
+        # across the claim. The audit log keeps the order of a finish, then a call.
+        mark = len(held)
+        called, more = claim_next(session, window_id, now=now, actor=actor, rows=rows)
+        call_rows = held[mark:]
+        del held[mark:]
+        _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
+                                    vault=vault)
+        held.extend(call_rows)
+    done = TicketFinished(ticket.hall_id, {"ticket": finished, "window": _window_brief(window)}, window_ids=(window.id,))
+    return finished, called, [done, *case_events, *more]
 
 
 def _window_brief(w: Window) -> dict[str, Any]:
@@ -392,23 +424,41 @@ _FINISH = (update(Ticket).where(Ticket.id == bindparam("t_id"))
 
 def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None = None,
            detail: dict[str, Any] | None = None, now: datetime, actor: Actor,
-           vault: IdentityVault | None = None) -> list[DomainEvent]:
+           vault: IdentityVault | None = None, row_locked: bool = False) -> list[DomainEvent]:
     """Finish the ticket in hand with an outcome (受理 / 办结 / 一次性告知 / 容缺受理 / 不予受理 / 咨询).
 
     The cases (办件) of the items decided open in this same transaction (``cases.intake``): a crash
-    never leaves a finished ticket without its cases, nor a case without its finish.
+    never leaves a finished ticket without its cases, nor a case without its finish. ``row_locked``: the
+    caller loaded ``ticket`` with ``load_ticket`` in this transaction (its row locked on PostgreSQL).
     """
     detail = detail or {}
+    with audit.batched(session):  # the finish's audit row and its cases' in one statement
+        window = _close_ticket(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
+                               row_locked=row_locked, window=None)
+        _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now,
+                                    actor=actor, vault=vault)
+    return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
+                           window_ids=(window.id,)), *case_events]
+
+
+def _close_ticket(session: Session, ticket: Ticket, *, outcome: str, note: str | None, detail: dict[str, Any],
+                  now: datetime, actor: Actor, row_locked: bool, window: Any) -> Any:
+    """The finish up to its cases: check, write the ticket done with its audit row; return its window.
+
+    ``window``: the row of the ticket's window when the caller read it and checked its clerk, else None.
+    """
     # Lock the row and read it again (PostgreSQL: a second finish of the same ticket waits here, then sees it
     # done): a ticket is finished once, so its cases (办件) are opened once. SQLite's writer lock does the same.
-    # On SQLite the transaction began with the writer lock (BEGIN IMMEDIATE), so the row just loaded is current.
-    if session.get_bind().dialect.name != "sqlite":
+    # On SQLite the transaction began with the writer lock (BEGIN IMMEDIATE), so the row just loaded is current;
+    # a row ``load_ticket`` locked was read after the lock was granted, so it is current too.
+    if not row_locked and session.get_bind().dialect.name != "sqlite":
         locked = session.execute(select(Ticket.status).where(Ticket.id == ticket.id).with_for_update()).scalar_one()
         if locked != ticket.status:  # another finish (or call) committed meanwhile
             session.refresh(ticket)
     if ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is {ticket.status}; only a called or serving ticket can be finished")
-    window = _window_for_ticket(session, ticket, actor)
+    if window is None:
+        window = _window_for_ticket(session, ticket, actor)
     _check_outcome(outcome, note, detail)
     values = {"started_at": ticket.started_at or ticket.called_at or now, "status": "done", "finished_at": now,
               "closed_at": now, "outcome": outcome, "outcome_note": note, "outcome_detail": detail}
@@ -420,10 +470,7 @@ def finish(session: Session, ticket: Ticket, *, outcome: str, note: str | None =
     pace_changed(session, ticket.queue_id, values["started_at"], now)  # the queue's cached pace takes it in at commit
     audit.record(session, actor=actor, action="ticket.finish", at=now, hall_id=ticket.hall_id, ticket_id=ticket.id,
                  window_id=window.id, outcome=outcome)
-    _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
-                                vault=vault)
-    return [TicketFinished(ticket.hall_id, {"ticket": ticket_view(ticket), "window": _window_brief(window)},
-                           window_ids=(window.id,)), *case_events]
+    return window
 
 
 def transfer(session: Session, ticket: Ticket, *, to_window: Window | None = None, to_queue: Queue | None = None,

@@ -14,6 +14,7 @@ from hall_queue.domain.vocabulary import ESTIMATE_MIN_SAMPLE, ESTIMATE_SAMPLE
 from hall_queue.infrastructure.cache import MISSING, TtlCache
 from hall_queue.infrastructure.db import core
 from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
+from hall_queue.queueing.near_turn import PHONES_AT_HEAD, notify_after_look
 
 ROLLING_WINDOW = 20
 # A queue's pace changes only when one of its tickets is finished: a finish in this process drops the
@@ -46,6 +47,8 @@ _WAITING_AND_HEAD = select(
 
 # The figures of one queue after a call, in one statement: who waits, since when, how many windows serve.
 _FIGURES = select(*_WAITING_AND_HEAD.selected_columns, _SERVING_WINDOWS.scalar_subquery())
+# ... and, after a call, whether someone near the head left a phone (the near-turn SMS's look, same read).
+_FIGURES_AND_PHONES = select(*_FIGURES.selected_columns, PHONES_AT_HEAD)
 
 
 def _queue_id(queue) -> int:
@@ -158,33 +161,50 @@ def queue_stats(session: Session, hall: Hall, queue: Any, load: QueueLoad | None
             "oldest_issued_at": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
 
 
-def queue_stats_due(hall_id: int, *queue_ids: int) -> QueueStatsChanged:
+def queue_stats_due(hall_id: int, *queue_ids: int, near_turn: bool = False) -> QueueStatsChanged:
     """A ``QueueStatsChanged`` whose figures are read after commit by ``fill_queue_stats``.
 
-    Calling is the hall's hottest write: its figures (three reads) need not hold the writer lock.
+    Calling is the hall's hottest write: its figures (three reads) need not hold the writer lock. With
+    ``near_turn`` (a call moved the queue) the same read looks for a visitor to send the near-turn SMS.
     """
-    return QueueStatsChanged(hall_id, {"queue_ids": list(queue_ids)})
+    return QueueStatsChanged(hall_id, {"queue_ids": list(queue_ids), **({"near_turn": True} if near_turn else {})})
 
 
 def fill_queue_stats(event: DomainEvent, rt: Any) -> None:
-    """Handler: read the figures of a ``queue_stats_due`` event, after commit, before it goes to screens."""
+    """Handler: read the figures of a ``queue_stats_due`` event, after commit, before it goes to screens.
+
+    After a call (``near_turn``) the read also tells whether someone near the head left a phone; only then
+    is the near-turn SMS checked under the writer lock (``near_turn.notify_after_look``): one read after a
+    call instead of two (issue 19).
+    """
     ids = event.payload.get("queue_ids")
     if ids is None:
         return
     from hall_queue.infrastructure.hall_store import hall_settings
     from hall_queue.queueing.claiming import queue_names
 
-    queues = []
+    near = event.payload.pop("near_turn", False)
+    queues, phoned = [], []
     try:
         with rt.db.read() as s:
             hall = hall_settings(s, event.hall_id)
             for qid in ids:
                 names = queue_names(s, qid)
-                if names is not None and hall is not None:
-                    queues.append(queue_stats(s, hall, _QueueName(qid, *names)))
+                if names is None or hall is None:
+                    continue
+                load = None
+                if near:
+                    waiting, oldest, windows, phones = core(s).execute(_FIGURES_AND_PHONES, {"queue_id": qid}).first()
+                    load = QueueLoad(waiting=waiting or 0, windows=windows or 0, oldest_issued_at=oldest,
+                                     mean_service_s=rolling_service_s(s, qid, hall.default_service_s))
+                    if phones:
+                        phoned.append(qid)
+                queues.append(queue_stats(s, hall, _QueueName(qid, *names), load))
     finally:  # screens always get the event's usual shape, empty if the database could not be read
         event.payload["queues"] = queues
         del event.payload["queue_ids"]
+    for qid in phoned:
+        notify_after_look(rt, qid)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.events import DomainEvent
@@ -19,6 +19,14 @@ from hall_queue.infrastructure.sms import Notifier
 _NEAR_TURN_HEADS = (select(Ticket.id, Ticket.phone_cipher.is_not(None))
                     .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
                     .order_by(Ticket.queue_key, Ticket.id).limit(NEAR_TURN_AHEAD + 1))
+
+
+# The look that comes with a call's queue figures (``estimates.fill_queue_stats``, one read after commit): how many
+# of the queue's first NEAR_TURN_AHEAD + 1 waiting visitors left a phone. None: nobody is to be told.
+_HEAD_PHONES = (select(Ticket.phone_cipher).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
+                .order_by(Ticket.queue_key, Ticket.id).limit(NEAR_TURN_AHEAD + 1).subquery())
+PHONES_AT_HEAD = (select(func.count()).select_from(_HEAD_PHONES).where(_HEAD_PHONES.c.phone_cipher.is_not(None))
+                  .scalar_subquery())
 
 
 def _near_turn_key(ticket: Ticket) -> str:
@@ -77,6 +85,11 @@ def alert_near_turn(event: DomainEvent, rt: Any) -> None:
     with rt.db.read() as s:
         if not near_turn_due(s, queue_id):
             return
+    notify_after_look(rt, queue_id)
+
+
+def notify_after_look(rt: Any, queue_id: int) -> None:
+    """Queue the near-turn SMS of a queue a look found someone with a phone near the head of (checked again here)."""
     rt.db.run_write(lambda s: notify_near_turn(s, queue_id, rt.notifier, now=rt.clock.now()))
 
 

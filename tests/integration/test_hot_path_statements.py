@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, select
 
 from hall_queue.cases.views import cases_of_ticket
-from hall_queue.domain.models import Case, Hall, Ticket
+from hall_queue.domain.models import AuditEvent, Case, Hall, Ticket
 from hall_queue.queueing import estimates
 from tests.conftest import engines
 
@@ -67,15 +67,23 @@ def test_next_with_a_case_writes_it_in_few_statements_and_answers_what_was_writt
     with counted(db) as seen:
         r = api.post(url, {"outcome": "completed", "ticket_id": held["id"]}, token=api.token("clerk01"))
     assert r.status_code == 200, r.get_json()
-    # In the write transaction: the ticket, its finish and audit, the number, the case, its step and audit,
-    # the handover; the window, the claim and its audit. After commit: near-turn check and queue figures.
-    assert len(seen) <= 13 + (1 if db.url.startswith("postgresql") else 0), seen  # + PostgreSQL's FOR UPDATE
+    # In the write transaction: the ticket (PostgreSQL: locked by this read), its finish, the number, the case,
+    # its step, the handover; the window, the claim; the three audit rows in one statement. After commit: the
+    # queue figures with the near-turn look.
+    assert len(seen) <= 10, seen
+    assert sum(s.startswith("INSERT INTO audit_events") for s in seen) == 1, seen
     receipt = r.get_json()["finished"]["cases"]
     with db.read() as s:
         assert receipt == cases_of_ticket(s, held["id"])  # read back from the database: the same
         case = s.scalar(select(Case).where(Case.ticket_id == held["id"]))
         assert (case.state, case.decision, case.acceptance_no) == ("closed", "approved", receipt[0]["acceptance_no"])
         assert s.get(Ticket, held["id"]).status == "done"
+        # The audit rows written together are those written one by one before, in the same order.
+        trail = s.execute(select(AuditEvent.action, AuditEvent.ticket_id, AuditEvent.window_id)
+                          .order_by(AuditEvent.id.desc()).limit(3)).all()[::-1]
+        assert [tuple(t) for t in trail] == [("ticket.finish", held["id"], api.windows[1]),
+                                             ("case.complete", held["id"], None),
+                                             ("ticket.call", r.get_json()["ticket"]["id"], api.windows[1])]
 
 
 def test_the_cached_pace_a_finish_updates_equals_a_fresh_read(api, db, clock):

@@ -229,7 +229,7 @@ def finish(ticket_id: int, body: S.FinishIn):
     def do(s: Session):
         t = get_row(s, Ticket, ticket_id, "ticket", load=calling.load_ticket)
         events = calling.finish(s, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
-                                vault=vault)
+                                vault=vault, row_locked=True)
         return {**ticket_view(t), "cases": cases_of_ticket(s, t.id)}, events
     return write(do)
 
@@ -356,10 +356,10 @@ def finish_and_call_next(window_id: int, body: S.FinishAndCallIn):
     vault = runtime().vault
 
     def do(s: Session):
-        t = get_row(s, Ticket, body.ticket_id, "ticket", load=calling.load_ticket)
+        t = get_row(s, Ticket, body.ticket_id, "ticket", load=calling.load_ticket_for_next)
         finished, called, events = calling.finish_and_call_next(
             s, window_id, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
-            vault=vault)
+            vault=vault, row_locked=True)
         answer = called.answer() if called is not None else {"ticket": None, "reason": "no ticket waiting"}
         return {**answer, "finished": {**finished, "cases": cases_of_ticket(s, t.id)}}, events
     return write(do)
