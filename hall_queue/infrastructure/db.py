@@ -11,7 +11,6 @@ import fcntl
 import os
 import threading
 import time
-from collections import deque
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator, TypeVar
 
@@ -105,64 +104,17 @@ class Database:
             self.reader.dispose()
 
 
-class FairLock:
-    """A lock that waiting threads get in the order they asked for it (FIFO hand-off).
-
-    Why (issue 19): ``threading.Lock`` lets the releasing thread, or any newcomer holding the GIL, take
-    the lock again before the woken waiter runs; under eight clerks one request waited 0.4-1 s for the
-    writer lock while others went through it many times (the call cycle's p99). Here the releasing thread
-    hands the lock to the oldest waiter, so a writer waits for at most the writers queued before it.
-    """
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._waiters: deque[threading.Lock] = deque()
-        self._held = False
-
-    def acquire(self) -> None:
-        with self._mutex:
-            if not self._held:
-                self._held = True
-                return
-            turn = threading.Lock()
-            turn.acquire()
-            self._waiters.append(turn)
-        try:
-            turn.acquire()  # released by ``release`` of the thread before us: the lock is ours from then on
-        except BaseException:  # e.g. Ctrl-C in the main thread while it waited: leave the queue
-            with self._mutex:
-                handed = turn not in self._waiters
-                if not handed:
-                    self._waiters.remove(turn)
-            if handed:
-                self.release()
-            raise
-
-    def release(self) -> None:
-        with self._mutex:
-            if self._waiters:
-                self._waiters.popleft().release()  # still held: handed over
-            else:
-                self._held = False
-
-    def __enter__(self) -> None:
-        self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
 class _FileWriteLock:
     """Serialise SQLite writers: threads on a lock, processes on ``flock`` of a file beside the database.
 
     Waiting in the kernel wakes the next writer as soon as the lock is free, where SQLite's own
     busy handler polls with sleeps that grow to 100 ms; under many kiosks and clerks that polling,
-    not the work, would set the pace. The threads of one process queue in order (``FairLock``).
+    not the work, would set the pace.
     """
 
     def __init__(self, url: str) -> None:
         self._path = url.split("///", 1)[1].split("?", 1)[0] + ".writelock"
-        self._thread_lock = FairLock()
+        self._thread_lock = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
 
