@@ -122,8 +122,8 @@ def seal_pending(db, key: bytes, *, batch: int = SEAL_BATCH) -> int:
     """Seal every pending event, ``batch`` at a time: read and hashed outside the writer lock, written inside.
 
     Why (issue 19): eight clerks calling leave thousands of audit rows between two duty rounds; sealing them
-    through the ORM in one write transaction held SQLite's single writer lock for up to 266 ms of CPU (0.77 s
-    on the loaded test machine) and every clerk's 下一位 waited behind it — the call cycle's p99 spikes. Now
+    through the ORM in one write transaction held SQLite's single writer lock for 237-288 ms of CPU (up to
+    0.77 s on the loaded test machine) and every clerk's 下一位 waited behind it — the call cycle's p99 spikes. Now
     a batch's write is one executemany (≈ 7 ms CPU at most measured). The chain cannot fork: the head is
     checked again inside the write (locked on PostgreSQL), and ``chain_seq`` is unique.
     """
