@@ -291,7 +291,29 @@ def serving_app(*, duties: bool = True, port: int | None = None):
         except Exception as e:  # noqa: BLE001 - the database may be down; the duty round retries
             print(f"warning: stuck-ticket recovery at start-up failed: {type(e).__name__}", file=sys.stderr)
         start_duties(app)
+    settle_heap()
     return app
+
+
+# The cyclic GC's young-generation threshold of a serving process (CPython's default is 700 allocations).
+GC_GEN0_THRESHOLD = 2_000
+
+
+def settle_heap() -> None:
+    """Freeze the start-up heap out of the cyclic GC's reach; collect the young generation less often.
+
+    Why (issue 19): a full collection walked the whole heap the app holds from start-up (SQLAlchemy's
+    mappings, NumPy/OpenCV, the catalogue caches): 185-193 ms of CPU (0.2-0.6 s wall on the loaded test machine)
+    in the middle of the call cycle, every request thread stopped meanwhile — with the audit sealing, the cycle's
+    p99 spikes. Frozen objects are never collected (they live as long as the process anyway). A request allocates
+    thousands of containers that die by reference counting: with passes every 2,000 allocations instead of 700
+    the GC's CPU over 1,600 call cycles fell from ≈ 140 to ≈ 90 ms, each pass at most 3 ms.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _print_demo_urls(base: str) -> None:

@@ -51,8 +51,7 @@ def seal_audit(app: Flask) -> int:
     """Link new audit events onto the tamper-evident chain (``onevisit audit verify`` checks it)."""
     from hall_queue.access import audit
 
-    rt = runtime(app)
-    return rt.db.run_write(lambda s: audit.seal(s, audit.chain_key(app.config["DATA_KEY"])))
+    return audit.seal_pending(runtime(app).db, audit.chain_key(app.config["DATA_KEY"]))
 
 
 def run_case_duties(app: Flask) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import select
 import signal
 import sys
 from collections.abc import Callable
@@ -28,6 +29,9 @@ from gunicorn.workers.gthread import ThreadWorker
 # connections take no thread. worker_connections must exceed threads or keep-alive is off.
 DEFAULT_THREADS = int(os.environ.get("ONEVISIT_THREADS", "1200"))
 KEEPALIVE_S = 75  # nginx's own keepalive_timeout default: a proxy's pooled connection is not cut first
+# How long a request thread waits on its keep-alive connection for the next request before handing the
+# connection back to the worker's poller (see ``HallWorker.handle``).
+LINGER_S = 0.02
 # Only to compare servers in the benchmarks (README "Benchmarks"): e.g. "gevent" with gevent installed.
 WORKER_CLASS = os.environ.get("ONEVISIT_WORKER_CLASS", "gthread")
 
@@ -55,6 +59,29 @@ class HallWorker(ThreadWorker):
     def run(self) -> None:
         super().run()  # returns once the worker stopped accepting and its connections ended (or the grace did)
         _leave(0)
+
+    def handle(self, conn):  # noqa: ANN001 - gunicorn's TConn
+        """Serve the connection's requests while they come back to back, then hand it back to the poller.
+
+        Why (issue 19): gthread returns a kept-alive connection to its poller after every answer — two epoll
+        changes, a pipe write and read, a future and two thread hand-offs under the GIL per request, about a
+        third of a bare request's CPU. A busy client (a console, nginx's pooled connection under load) sends
+        its next request within a few milliseconds; it is read here by the same thread. A quiet one costs a
+        sleeping thread for ``LINGER_S`` (threads are plentiful: ``ONEVISIT_THREADS``), no CPU.
+        """
+        keep = super().handle(conn)
+        while keep is True and self.alive and _next_request_within(conn, LINGER_S):
+            keep = super().handle(conn)
+        return keep
+
+
+def _next_request_within(conn: Any, seconds: float) -> bool:
+    """Whether a kept-alive connection has its next request (or its end) within ``seconds``."""
+    if conn.parser.unreader.buf.getvalue():  # read ahead already (a pipelining client): not seen by a poll
+        return True
+    poller = select.poll()
+    poller.register(conn.sock, select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
 
 
 class GunicornServer(BaseApplication):

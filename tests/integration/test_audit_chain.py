@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 
-from sqlalchemy import delete, select, update
+import pytest
+from sqlalchemy import delete, func, select, update
 
 from hall_queue.access import audit
 from hall_queue.domain.models import AuditEvent
 from hall_queue.entrypoints import cli
+from tests.conftest import engines
 
 KEY = audit.chain_key("test-data-key")
 
@@ -73,3 +75,31 @@ def test_cli_audit_verify(tmp_path, monkeypatch, capsys):
     out = subprocess.run([sys.executable, "-m", "hall_queue.entrypoints.cli", "audit", "verify"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and json.loads(out.stdout)["sealed"] == sealed
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_the_duty_round_seals_in_batches_the_same_chain(api, db):
+    """``seal_pending`` (the duty round) writes the chain a batch per write transaction, link for link as one
+    ``seal`` would; a batch computed before another sealer moved the chain is not written."""
+    _make_events(api, 3)
+    with db.read() as s:
+        pending = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.chain_seq.is_(None)))
+    assert pending >= 10
+    assert audit.seal_pending(db, KEY, batch=4) == pending
+    with db.read() as s:
+        assert audit.verify(s, KEY).as_dict() == {"ok": True, "sealed": pending, "unsealed": 0,
+                                                  "first_bad_seq": None, "problem": None}
+        batched = s.execute(select(AuditEvent.chain_seq, AuditEvent.chain_hash).order_by(AuditEvent.id)).all()
+    # One transaction over the same events gives the same links (the chain does not depend on the batching).
+    db.run_write(lambda s: s.execute(update(AuditEvent).values(chain_seq=None, chain_hash=None)))
+    assert db.run_write(lambda s: audit.seal(s, KEY)) == pending
+    with db.read() as s:
+        assert s.execute(select(AuditEvent.chain_seq, AuditEvent.chain_hash).order_by(AuditEvent.id)).all() == batched
+
+    _make_events(api, 1)
+    with db.read() as s:
+        head, links = audit._next_links(s, KEY, 2)
+    db.run_write(lambda s: audit.seal(s, KEY))  # another sealer gets there first
+    assert links and db.run_write(lambda s: audit._write_links(s, head, links)) == 0
+    with db.read() as s:
+        assert audit.verify(s, KEY).ok

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 
 import pytest
 import requests
 import socketio
 
+from hall_queue.entrypoints.server import LINGER_S
 from tests.server import ServerProcess, prepared_instance
 
 
@@ -42,6 +44,41 @@ def test_keep_alive_is_honoured(server):
     headers, same_socket = _two_requests_on_one_connection(server.port)
     assert "close" not in [(h or "").lower() for h in headers]
     assert same_socket  # the second request went over the first one's TCP connection
+
+
+def _read_answers(sock: socket.socket, n: int) -> list[bytes]:
+    """Read ``n`` HTTP answers (with Content-Length) from ``sock``; return their status lines."""
+    data, statuses = b"", []
+    while len(statuses) < n:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = data[:head_end].decode("latin-1")
+            length = int(next(line.split(":", 1)[1] for line in head.split("\r\n")
+                              if line.lower().startswith("content-length:")))
+            if len(data) >= head_end + 4 + length:
+                statuses.append(head.split("\r\n", 1)[0].encode())
+                data = data[head_end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return statuses
+
+
+def test_a_connection_is_served_back_to_back_pipelined_and_after_a_pause(server):
+    """The request thread keeps a busy connection (``HallWorker.handle``); requests sent together, and one sent
+    after the thread gave the connection back to the poller (``LINGER_S``), are all answered on it."""
+    get = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(get)
+        assert _read_answers(sock, 1) == [b"HTTP/1.1 200 OK"]
+        sock.sendall(get)  # back to back: read by the same thread
+        assert _read_answers(sock, 1) == [b"HTTP/1.1 200 OK"]
+        sock.sendall(get * 3)  # pipelined: the later ones are read ahead with the first
+        assert _read_answers(sock, 3) == [b"HTTP/1.1 200 OK"] * 3
+        time.sleep(LINGER_S * 10)  # quiet: back in the worker's poller
+        sock.sendall(get)
+        assert _read_answers(sock, 1) == [b"HTTP/1.1 200 OK"]
 
 
 def test_a_call_reaches_a_screen_over_websocket(server):
