@@ -513,9 +513,11 @@ SURFACES = ("wood", "laminate", "cloth", "glass", "baseplate", "white")
 
 
 def make_photo(rng: np.random.Generator, width: int = 1920, height: int = 1080, *, kind: str | None = None,
-               view: str | None = None, surface: str | None = None) -> Photo:
+               view: str | None = None, surface: str | None = None, out: str | None = None) -> Photo:
     """Draw one labelled photo. ``width`` x ``height`` is the landscape frame; phone shots are
-    delivered in portrait (height x width), so every frame has the same number of pixels."""
+    delivered in portrait (height x width), so every frame has the same number of pixels.
+    ``out`` ("corner", "side" or "none") forces how much of the page lies outside the frame
+    (training on the hard cases); the random draws stay the same either way."""
     kind = kind or str(rng.choice(KINDS, p=KIND_WEIGHTS))
     view = view or ("doccam" if rng.random() < 0.5 else "phone")
     w, h = (width, height) if view == "doccam" else (height, width)
@@ -537,7 +539,10 @@ def make_photo(rng: np.random.Generator, width: int = 1920, height: int = 1080, 
     else:
         fill = rng.uniform(0.55, 0.97)
     r = rng.random()
-    out = "corner" if r < 0.12 else ("side" if r < 0.2 else None)
+    if out is None:
+        out = "corner" if r < 0.12 else ("side" if r < 0.2 else None)
+    elif out == "none":
+        out = None
     if out:
         fill = min(1.25, fill * rng.uniform(1.0, 1.3))
     # Render at about twice the imaged resolution, then warp down.

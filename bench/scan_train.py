@@ -2,6 +2,9 @@
 
     python -m bench.scan_train data --out /tmp/pagenet --n 3000 --size 128 --workers 2   # labelled photos
     python -m bench.scan_train train --data /tmp/pagenet --epochs 1000 --minutes 38 --threads 1  # torch (CPU)
+    python -m bench.scan_train data --out /tmp/hard --n 1250 --start 1000 --hard   # white desks, sides cut off
+    python -m bench.scan_train train --data /tmp/hard --init devices/scanner/pagenet.onnx --lr 5e-4 \
+        --minutes 30 --threads 1 --out /tmp/ft.onnx                                    # go on training a model
 
 The network sees the frame squashed to ``pagenet.INPUT`` pixels square, padded by ``pagenet.PAD``
 on every side (a fourth channel marks what lies inside the frame), and answers, for each pixel of
@@ -43,11 +46,11 @@ def _mask_target(corners: np.ndarray | None, w: int, h: int, size: int) -> np.nd
     return m
 
 
-def _chunk(args: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _chunk(args: tuple[str, int, int, int, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Make ``n`` photos of one generator from one seed, squashed to ``size``; return inputs,
     masks, a kind code and the corners (as shares of the frame; NaN for no page)."""
     cv2.setNumThreads(1)
-    gen, seed, n, size = args
+    gen, seed, n, size, hard = args
     rng = np.random.default_rng(seed)
     xs, ys, kinds, quads = [], [], [], []
     for _ in range(n):
@@ -58,7 +61,9 @@ def _chunk(args: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.
                 img, corners = sc.image, sc.corners
             else:
                 from bench.scan_set2 import make_photo
-                ph = make_photo(rng, GEN_W, GEN_H)
+                # The hard cases, more often: a white desk, a side cut off by the frame.
+                force = {} if not hard else ({"surface": "white"}, {"out": "side"}, {})[int(rng.integers(3))]
+                ph = make_photo(rng, GEN_W, GEN_H, **force)
                 img, corners = ph.image, ph.corners
         except ValueError:
             # At this small frame size set2's pose search can run out of room for a page cut
@@ -73,13 +78,15 @@ def _chunk(args: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.
     return np.stack(xs), np.stack(ys), np.array(kinds, np.uint8), np.stack(quads).astype(np.float32)
 
 
-def make_data(out: str, n: int, workers: int, chunk: int = 25, start: int = 0, size: int = pagenet.INPUT) -> None:
+def make_data(out: str, n: int, workers: int, chunk: int = 25, start: int = 0, size: int = pagenet.INPUT,
+              hard: bool = False) -> None:
     """Write ``n`` photos of each generator as ``data.npz`` under ``out``, from chunk ``start``
     on (one seed per chunk of ``chunk`` photos), squashed to ``size`` pixels square (a larger
-    size serves a smaller network too)."""
+    size serves a smaller network too); with ``hard``, two thirds of set2's photos lie on a white
+    desk or have a side cut off."""
     os.makedirs(out, exist_ok=True)
-    jobs = [("synth", SYNTH_SEED0 + start + i, chunk, size) for i in range(n // chunk)]
-    jobs += [("set2", SET2_SEED0 + start + i, chunk, size) for i in range(n // chunk)]
+    jobs = [("synth", SYNTH_SEED0 + start + i, chunk, size, hard) for i in range(n // chunk)]
+    jobs += [("set2", SET2_SEED0 + start + i, chunk, size, hard) for i in range(n // chunk)]
     # Interleaved, so a run cut short still holds both generators.
     jobs = [j for pair in zip(jobs[: n // chunk], jobs[n // chunk:]) for j in pair]
     xs, ys, ks, cs = [], [], [], []
@@ -103,11 +110,16 @@ def _resize(a: np.ndarray, side: int) -> np.ndarray:
     return a if a.shape[0] == side else cv2.resize(a, (side, side), interpolation=cv2.INTER_AREA)
 
 
-def _build():
+def _build(folded: bool = False):
+    """The network; ``folded``: without batch norm layers, as the exported ONNX holds it (each
+    norm folded into its convolution's weights and bias), to go on training a shipped model."""
     import torch
     from torch import nn
 
     def conv(cin, cout, stride=1, dilation=1):
+        if folded:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, dilation, dilation=dilation),
+                                 nn.ReLU(inplace=True))
         return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, dilation, dilation=dilation, bias=False),
                              nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
@@ -140,6 +152,25 @@ def _build():
     return PageNet()
 
 
+def _load_onnx(net, path: str) -> None:
+    """Copy an exported model's convolutions (in graph order, which is definition order) into
+    a ``folded`` network."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    graph = onnx.load(path).graph
+    init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    nodes = [n for n in graph.node if n.op_type == "Conv"]
+    if len(nodes) != len(convs):
+        raise ValueError(f"{path}: {len(nodes)} convolutions, the network has {len(convs)}")
+    with torch.no_grad():
+        for m, n in zip(convs, nodes):
+            m.weight.copy_(torch.from_numpy(init[n.input[1]].copy()))
+            m.bias.copy_(torch.from_numpy(init[n.input[2]].copy()))
+
+
 def _augment(x, y, rng: np.random.Generator):
     """Flips and a random brightness/contrast/colour cast, per sample (numpy, N C H W)."""
     if rng.random() < 0.5:
@@ -157,9 +188,10 @@ def _augment(x, y, rng: np.random.Generator):
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
-def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, minutes: float = 1e9) -> None:
+def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, minutes: float = 1e9,
+          init: str | None = None, lr: float = LR) -> None:
     """Train on ``data.npz`` of each folder in ``data`` (comma-separated); export ONNX to ``out``
-    after every epoch."""
+    after every epoch. With ``init`` (an exported model), go on training it (no batch norm)."""
     import torch
     import torch.nn.functional as F
 
@@ -181,8 +213,10 @@ def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, m
 
     xt, yt, xv, yv = load()
     print(f"{len(xt)} training photos, {len(xv)} validation", file=sys.stderr)
-    net = _build()
-    opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=1e-4)
+    net = _build(folded=init is not None)
+    if init:
+        _load_onnx(net, init)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     t0 = time.time()
 
     def lr_at(ep: int, i: int, n_batches: int) -> float:
@@ -190,7 +224,23 @@ def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, m
         # short by the budget still ends at a small learning rate (the last model is the best).
         by_epoch = (ep + i / max(n_batches, 1)) / epochs
         by_time = (time.time() - t0) / 60 / minutes
-        return LR * 0.5 * (1 + np.cos(np.pi * min(1.0, max(by_epoch, by_time))))
+        return lr * 0.5 * (1 + np.cos(np.pi * min(1.0, max(by_epoch, by_time))))
+
+    def validate() -> np.ndarray:
+        net.eval()
+        with torch.no_grad():
+            ious = []
+            for i in range(0, len(xv), 64):
+                p = torch.sigmoid(net(torch.from_numpy(xv[i:i + 64]))).numpy() > 0.5
+                t = yv[i:i + 64] > 0.5
+                inter = (p & t).sum((1, 2, 3))
+                union = (p | t).sum((1, 2, 3))
+                ious.append(np.where(union > 0, inter / np.maximum(union, 1), 1.0))
+        return np.concatenate(ious)
+
+    if init:
+        iou = validate()
+        print(f"start: val mask IoU mean {iou.mean():.4f} below 0.9 {(iou < 0.9).mean():.3f}", file=sys.stderr, flush=True)
 
     for ep in range(epochs):
         if ep:
@@ -218,16 +268,7 @@ def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, m
             loss.backward()
             opt.step()
             tot += float(loss.detach())
-        net.eval()
-        with torch.no_grad():
-            ious = []
-            for i in range(0, len(xv), 64):
-                p = torch.sigmoid(net(torch.from_numpy(xv[i:i + 64]))).numpy() > 0.5
-                t = yv[i:i + 64] > 0.5
-                inter = (p & t).sum((1, 2, 3))
-                union = (p | t).sum((1, 2, 3))
-                ious.append(np.where(union > 0, inter / np.maximum(union, 1), 1.0))
-            iou = np.concatenate(ious)
+        iou = validate()
         print(f"epoch {ep + 1}/{epochs} ({len(xt)} photos) loss {tot / max(1, len(xt) // batch):.4f} val mask IoU mean "
               f"{iou.mean():.4f} below 0.9 {(iou < 0.9).mean():.3f} {time.time() - t0:.0f} s",
               file=sys.stderr, flush=True)
@@ -257,17 +298,20 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--start", type=int, default=0, help="first chunk (seed offset), to add to a set")
     a.add_argument("--size", type=int, default=pagenet.INPUT, help="squash photos to this many pixels square")
+    a.add_argument("--hard", action="store_true", help="set2: a white desk or a side cut off, two photos in three")
     b = sub.add_parser("train")
     b.add_argument("--data", required=True, help="comma-separated folders holding data.npz")
     b.add_argument("--epochs", type=int, default=30)
     b.add_argument("--minutes", type=float, default=1e9, help="stop after this much wall time")
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--out", default=pagenet.MODEL_PATH)
+    b.add_argument("--init", default=None, help="go on training this exported model (.onnx)")
+    b.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     args = ap.parse_args(argv)
     if args.cmd == "data":
-        make_data(args.out, args.n, args.workers, start=args.start, size=args.size)
+        make_data(args.out, args.n, args.workers, start=args.start, size=args.size, hard=args.hard)
     else:
-        train(args.data, args.epochs, args.out, threads=args.threads, minutes=args.minutes)
+        train(args.data, args.epochs, args.out, threads=args.threads, minutes=args.minutes, init=args.init, lr=args.lr)
     return 0
 
 

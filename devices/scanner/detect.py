@@ -61,6 +61,15 @@ MASK_ONLY_IOU = 0.88  # a candidate the mask agrees with this well may win on we
 MASK_ONLY_SCORE = 0.3  # ... down to this edge score (a white page on a white desk)
 RETRY_IOU_WITH_MASK = MASK_ONLY_IOU  # no second line search when the best outline agrees this well with the mask
 MASK_REJECT_IOU = 0.0  # with the mask at hand, a winner it agrees with less than this is no page
+# The mask overrules the edges (set on the tuning seeds set2 11 and synth 77; README, scan10): a
+# white page on a white desk, a clip across a side or glare leave a side too little edge
+# evidence, and the search then takes a small inner block (a card's portrait, a column) or
+# nothing at all, while the network sees the whole page.
+MASK_RESCUE_IOU = 0.6  # with no outline good enough, the one the mask agrees with best, from this agreement
+MASK_SWITCH_IOU = 0.7  # ... and instead of the chosen outline, one the mask agrees with this well ...
+MASK_SWITCH_GAIN = 0.1  # ... and this much better than with the chosen one,
+MASK_SWITCH_GAIN_CLEAN = 0.3  # ... or this much when the chosen one shows a clean step nearly all round
+#                               (FAST_SCORE): a card's crisp edge in shadow against a doubtful mask
 FAST_PATH = True  # try the network's snapped outline first, the full search only when it is doubtful
 # Set on the tuning seeds (set2 11, synth 77; README): every outline there that passed all three
 # was within 1 % JI of the full search's answer.
@@ -1222,11 +1231,13 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     if mask is not None:
         # The network tells page from desk over the whole outline: a form's printed frame, a
         # card's photo or the base plate's printed A4 outline has the wrong inside.
-        look = score >= MASK_ONLY_SCORE
-        iou[look] = mask.iou(q[look])
-        ok = ok | (look & (iou >= MASK_ONLY_IOU))
+        iou = mask.iou(q)
+        ok = ok | ((score >= MASK_ONLY_SCORE) & (iou >= MASK_ONLY_IOU))
     if not ok.any():
-        return None
+        agree = int(np.argmax(iou))
+        if iou[agree] < MASK_RESCUE_IOU:
+            return None
+        return np.asarray(quads[agree], dtype=np.float64), float(score[agree])
     clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
     if regions is not None:
         # The contenders also get the region cue; the rest cannot catch up with them anyway.
@@ -1239,6 +1250,11 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     best = int(np.argmax(final))
     if mask is None or OUTERMOST_WITH_MASK and regions is not None:
         best = _outermost(clockwise, score, area, n_border, inside, outside, best, regions)
-    if mask is not None and iou[best] < MASK_REJECT_IOU:
-        return None
+    if mask is not None:
+        agree = int(np.argmax(iou))
+        gain = MASK_SWITCH_GAIN_CLEAN if score[best] >= FAST_SCORE else MASK_SWITCH_GAIN
+        if iou[agree] >= MASK_SWITCH_IOU and iou[agree] - iou[best] >= gain:
+            best = agree
+        if iou[best] < MASK_REJECT_IOU:
+            return None
     return np.asarray(quads[best], dtype=np.float64), float(score[best])
