@@ -216,12 +216,13 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     id_hash = vault.id_hash(req.id_number) if req.id_number else None
     count_id_ticket(session, hall_id=hall.id, cap=hall.id_daily_ticket_cap, day=day, id_hash=id_hash,
                     items=[(i.id, i.name) for i in items])
-    seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
+    # The ticket's values are made before its number is taken: on PostgreSQL the counter's row stays locked
+    # from the bump to commit, and the encryption and follow code need no number (issue 19).
     values = dict(
-        hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=seq, leg=0,
-        number=format_number(queue.prefix, seq), priority_class=req.priority_class, green_reason=req.green_reason,
+        hall_id=hall.id, queue_id=queue.id, number_queue_id=queue.id, service_day=day, seq=None, leg=0,
+        number=None, priority_class=req.priority_class, green_reason=req.green_reason,
         source=req.source, status="waiting", bundle_id=bundle.id if bundle else None, issued_at=now,
-        queue_key=key, slot_start=req.slot_start, recall_count=0, requeue_count=0,
+        queue_key=None, slot_start=req.slot_start, recall_count=0, requeue_count=0,
         follow_code=secrets.token_urlsafe(12), idempotency_key=req.idempotency_key, outcome_detail={},
         masked_name=mask_name(req.name) if req.name else None,
         masked_id=mask_id_number(req.id_number) if req.id_number else None,
@@ -229,6 +230,8 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         id_cipher=vault.encrypt(req.id_number.strip().upper()) if req.id_number else None,
         phone_cipher=vault.encrypt(req.phone.strip()) if req.phone else None,
     )
+    seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
+    values["seq"], values["number"], values["queue_key"] = seq, format_number(queue.prefix, seq), key
     conn = core(session)
     ticket_id = conn.execute(_INSERT_TICKET, values).scalar_one()
     conn.execute(_INSERT_TICKET_ITEMS, [{"ticket_id": ticket_id, "item_id": i.id} for i in items])

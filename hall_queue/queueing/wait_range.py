@@ -175,15 +175,20 @@ def recent_pace(history, history_s: float) -> tuple[int, float]:
     and covers included, breaks and recalls included; time with nobody waiting says nothing about that pace.
     """
     spans, calls = [], 0
+    append = spans.append
     for issued, ended, called, _priority in history:
-        end = 0.0 if ended is None else ended
+        if ended is None:  # still waiting (most rows on a long line): waited from its issue until now
+            if history_s > 0.0 and issued > 0.0:
+                append((0.0, issued if issued < history_s else history_s))
+            continue
+        end = ended
         if end >= history_s:
             continue
-        if called and ended is not None and issued - ended > 1.0:
+        if called and issued - ended > 1.0:
             calls += 1
         lo, hi = max(end, 0.0), min(issued, history_s)
         if hi > lo:
-            spans.append((lo, hi))
+            append((lo, hi))
     busy, reach = 0.0, None
     for lo, hi in sorted(spans):
         if reach is None or lo > reach:
@@ -495,19 +500,24 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
     """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index).
 
     Every waiting ticket is a row (``overdue_bound`` counts them one by one); read as plain Core rows, not
-    through the ORM's result machinery, which cost more than the query on a long line (issue 19).
+    through the ORM's result machinery, which cost more than the query on a long line (issue 19), and fetched
+    in one driver call (``all``) rather than one per row; a waiting ticket, most rows on a long line, is
+    written without the ended-ticket arithmetic it does not need.
     """
     since = now - timedelta(seconds=history_s)
     rows = core(session).execute(_HISTORY, {"queue_id": queue_id, "ticket_id": ticket_id, "since": since,
-                                            "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)})
+                                            "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)}).all()
     out = []
+    append = out.append
     for issued, called, closed, status, prio in rows:
-        ended = None if status == "waiting" else (called or closed)
-        if status != "waiting" and ended is None:
+        if status == "waiting":
+            append((max(0.0, (now - issued).total_seconds()), None, False, prio != "ordinary"))
             continue
-        out.append((max(0.0, (now - issued).total_seconds()),
-                    None if ended is None else max(0.0, (now - ended).total_seconds()),
-                    called is not None and status != "waiting", prio != "ordinary"))
+        ended = called or closed
+        if ended is None:
+            continue
+        append((max(0.0, (now - issued).total_seconds()), max(0.0, (now - ended).total_seconds()),
+                called is not None, prio != "ordinary"))
     return tuple(out)
 
 
@@ -544,10 +554,13 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
     ``last_in_line``: the ticket was just issued with the queue's highest key, so no booking waits behind it
     (the issue path saves that read). The queue's service pace comes from the per-process cache.
     """
-    before = or_(Ticket.queue_key < key, and_(Ticket.queue_key == key, Ticket.id < ticket_id))
+    # Built only when a read needs it: the issue path knows ``ahead`` and is last in line, and building this
+    # expression cost more than the arithmetic of the estimate (issue 19).
+    def before():
+        return or_(Ticket.queue_key < key, and_(Ticket.queue_key == key, Ticket.id < ticket_id))
     if ahead is None:
         ahead = session.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.queue_id == queue_id, Ticket.status == "waiting", before)) or 0
+            Ticket.queue_id == queue_id, Ticket.status == "waiting", before())) or 0
     windows, idle, serving, plan, overdue_after, helpers = _windows(session, queue_id, now)
     if serving == 0:
         return WaitInputs(ahead, priority_class, 0, 0.0, 0, float(default_s))
@@ -564,7 +577,7 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
     elif not last_in_line:
         bookings = tuple((slot - now).total_seconds() for slot in session.scalars(select(Ticket.slot_start).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.priority_class == "appointment",
-            Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before)))
+            Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before())))
     # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
     overdue_in = None if overdue_after is None else key + overdue_after - epoch_seconds(now)
     return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
