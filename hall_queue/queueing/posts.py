@@ -423,7 +423,10 @@ def _never_staffed(session: Session, hall: Hall, *, now: datetime) -> list[Domai
         since = max([opened] + [m for m in marks if m is not None])
         if now - since < timedelta(seconds=hall.pause_cover_after_s):
             continue
-        local = calendar.local_time(hall, since).strftime("%H:%M")
+        began = calendar.local_time(hall, since)
+        # Past midnight (a hall open round the clock) the start lies on the day before: say which day.
+        local = began.strftime("%H:%M") if began.date() == calendar.local_time(hall, now).date() \
+            else f"{began.month}月{began.day}日 {began:%H:%M}"
         events += _raise_empty(session, w, since=since, now=now, actor=audit.SYSTEM,
                                msg=f"{w.number}号窗口空岗：开放办理但无人签到（{local}起）")
     return events

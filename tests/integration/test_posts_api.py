@@ -107,6 +107,13 @@ def test_a_hall_open_round_the_clock_keeps_its_empty_posts_over_midnight(api, db
     assert "5号窗口空岗" in " ".join(a["message"] for a in alerts if a["kind"] == "empty_post")
 
 
+def test_an_empty_post_first_seen_after_midnight_says_the_day_it_began(api, db, clock):
+    clock.advance(hours=14, minutes=10)  # Tuesday 3 March, 00:10: still Monday's service day
+    db.run_write(lambda s: check_posts(s, s.get(Hall, api.hall_id), now=clock.now()))
+    alerts = api.get(f"/api/v1/halls/{api.hall_id}/alerts", token=api.token("manager")).get_json()["items"]
+    assert "5号窗口空岗：开放办理但无人签到（3月2日 03:00起）" in [a["message"] for a in alerts]
+
+
 def test_a_long_pause_is_covered_and_resume_restores_the_post(api, db, clock, hall_id, app):
     api.sign_in("clerk01", 1)
     api.sign_in("clerk02", 2)
