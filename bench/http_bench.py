@@ -21,7 +21,8 @@ Prints one JSON object as its last line: per engine ``bare_per_s``, ``issue_per_
 ``…_per_call1`` (and ``…_per_call2_case``/``…_nocase`` with ``--cases``): the server processes' CPU time
 (user + system, ``/proc/<pid>/stat`` of ``onevisit run`` and every process under it) over the phase, per request
 or per cycle, without the periodic duties' thread (every 5 s whatever the load: its CPU over each phase is
-``duties_cpu_ms_during_*``) — load on a shared machine moves it far less than the rates. ``call_per_s``/``call_p99_ms`` repeat the one-request cycle.
+``duties_cpu_ms_during_*``) — load on a shared machine moves it far less than the rates. On PostgreSQL also
+``database_cpu_ms_per_*``: the CPU of the machine's ``postgres`` processes over the phase, per request or cycle. ``call_per_s``/``call_p99_ms`` repeat the one-request cycle.
 With ``--cases``: the two-request cycle finished as 受理 (``accepted``: the finish opens a case with its
 acceptance number and 受理通知书) and as 咨询 (``consultation``: no case), run in turns (ABBA) in the same
 run: ``call2_case_*``, ``call2_nocase_*``, ``case_cycle_ratio`` (no-case rate ÷ case rate; target ≤ 1.5)
@@ -144,16 +145,38 @@ def _stat_ticks(stat: bytes) -> int:
     return fields[11] + fields[12]
 
 
+def database_cpu_s() -> float:
+    """CPU seconds spent so far by the machine's PostgreSQL processes (``postgres`` and its backends; 0 when none
+    run): the database's share of a request, which shares the cores with the server on one machine."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat[stat.index(b"(") + 1:stat.rindex(b")")] == b"postgres":
+            ticks += _stat_ticks(stat)
+    return ticks / _CLK_TCK
+
+
 _SERVER_PID: list[int] = []  # ``onevisit run`` of the engine being measured
+_MEASURE_DB: list[bool] = []  # [True] while PostgreSQL is the engine measured
 _CPU_MS: dict[str, float] = {}  # phase → server CPU ms per request (or per cycle), the duties' thread apart
 _DUTIES_MS: dict[str, float] = {}  # phase → CPU ms of the periodic duties' thread during the phase
+_DB_MS: dict[str, float] = {}  # phase → PostgreSQL's CPU ms per request (or per cycle)
 
 
 def _measured(phase: str, n_clients: int, per_client: int, work) -> tuple[float, list[float]]:
     """``_run_clients`` with the server's CPU time over the phase recorded per request in ``_CPU_MS[phase]``
     (the periodic duties' thread apart, in ``_DUTIES_MS[phase]``, ms over the whole phase)."""
     before = server_cpu_s(_SERVER_PID[0]) if _SERVER_PID else (0.0, 0.0)
+    db_before = database_cpu_s() if _MEASURE_DB else 0.0
     rate, lat = _run_clients(n_clients, per_client, work)
+    if _MEASURE_DB:
+        _DB_MS[phase] = _DB_MS.get(phase, 0.0) + (database_cpu_s() - db_before) * 1000 / len(lat)
     if _SERVER_PID:
         after = server_cpu_s(_SERVER_PID[0])
         _CPU_MS[phase] = _CPU_MS.get(phase, 0.0) + (after[0] - before[0]) * 1000 / len(lat)
@@ -295,6 +318,8 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
         _SERVER_PID[:] = [server.proc.pid]
         _CPU_MS.clear()
         _DUTIES_MS.clear()
+        _DB_MS.clear()
+        _MEASURE_DB[:] = [True] if engine == "postgresql" else []
 
         async def bare(i, sess):
             return (await _timed(sess, "GET", bases[i % workers] + "/healthz"))[0]
@@ -409,6 +434,8 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
             **{f"server_cpu_ms_per_{phase}": round(ms / (2 if phase.startswith("call2_") else 1), 3)
                for phase, ms in _CPU_MS.items()},
             **{f"duties_cpu_ms_during_{phase}": round(ms, 1) for phase, ms in _DUTIES_MS.items()},
+            **{f"database_cpu_ms_per_{phase}": round(ms / (2 if phase.startswith("call2_") else 1), 3)
+               for phase, ms in _DB_MS.items()},
             **statements,
         }
     finally:
