@@ -36,9 +36,11 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -114,6 +116,9 @@ class WaitInputs:
 
     ``history`` holds the queue's recent tickets as ``(issued s ago, ended s ago or None while still waiting,
     called, priority)``; "ended" is the first call, or the cancellation of a ticket that never was called.
+    The tickets still waiting may instead be given by the longest wait among them alone (``waited_s``): the
+    pace needs no more of them, only the ``helper_overdue`` bound counts them one by one (``wait_inputs``
+    lists them where that rule applies).
     """
 
     ahead: int  # waiting tickets before this one in calling order
@@ -140,6 +145,8 @@ class WaitInputs:
     overdue_in_s: float | None = None
     overdue_after_s: float = 0.0
     overdue_helpers: int = 0
+    # The longest wait (s) of the tickets still waiting when ``history`` does not list them (``None``: it does).
+    waited_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -168,14 +175,18 @@ class WaitEstimate:
     overdue_bound: bool = False  # the helper windows' ``helper_overdue`` rule shortened the range
 
 
-def recent_pace(history, history_s: float) -> tuple[int, float]:
+def recent_pace(history, history_s: float, waited_s: float | None = None) -> tuple[int, float]:
     """Calls made while someone waited and the time someone waited, in the last ``history_s`` seconds.
 
     A call made while the queue had visitors waiting shows what the windows serving it actually do — helpers
     and covers included, breaks and recalls included; time with nobody waiting says nothing about that pace.
+    ``waited_s``: the longest wait of the tickets still waiting, when ``history`` does not list them — each
+    waited from now back to its issue, so together they cover just the longest one's span.
     """
     spans, calls = [], 0
     append = spans.append
+    if waited_s is not None and history_s > 0.0 and waited_s > 0.0:
+        append((0.0, waited_s if waited_s < history_s else history_s))
     for issued, ended, called, _priority in history:
         if ended is None:  # still waiting (most rows on a long line): waited from its issue until now
             if history_s > 0.0 and issued > 0.0:
@@ -305,7 +316,7 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
     if inp.serving <= 0:
         return WaitEstimate(inp.ahead, 0.0, 0.0, 0.0, 0.0)
     structural = max(inp.windows, params.min_windows) / max(inp.mean_s, 1.0)
-    calls, busy = recent_pace(inp.history, params.history_s)
+    calls, busy = recent_pace(inp.history, params.history_s, inp.waited_s)
     rate = (calls + params.prior_calls) / (busy + params.prior_calls / structural)
     n = inp.ahead + 1 - inp.idle
     if n <= 0:
@@ -496,21 +507,29 @@ def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
     return share, tuple(away)
 
 
-def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float):
-    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index).
+def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float, *,
+             each_waiting: bool = True) -> tuple[tuple, float | None]:
+    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index),
+    and the longest wait of those still waiting when they are not listed (``WaitInputs.waited_s``).
 
-    Every waiting ticket is a row (``overdue_bound`` counts them one by one); read as plain Core rows, not
-    through the ORM's result machinery, which cost more than the query on a long line (issue 19), and fetched
-    in one driver call (``all``) rather than one per row; a waiting ticket, most rows on a long line, is
+    ``each_waiting``: list every waiting ticket (``overdue_bound`` counts them one by one); otherwise one
+    aggregate row stands for them — on a long line they were most of the rows, and fetching and converting
+    them cost a third of an issue (issue 19). Read as plain Core rows in one driver call; a waiting ticket is
     written without the ended-ticket arithmetic it does not need.
     """
     since = now - timedelta(seconds=history_s)
-    rows = core(session).execute(_HISTORY, {"queue_id": queue_id, "ticket_id": ticket_id, "since": since,
-                                            "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)}).all()
+    rows = core(session).execute(_HISTORY if each_waiting else _HISTORY_LONGEST_WAIT, {
+        "queue_id": queue_id, "ticket_id": ticket_id, "since": since,
+        "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)}).all()
     out = []
     append = out.append
+    waited_s = None if each_waiting else 0.0
     for issued, called, closed, status, prio in rows:
         if status == "waiting":
+            if not each_waiting:  # the aggregate row: the longest-waiting ticket's issue (None: nobody waits)
+                if issued is not None:
+                    waited_s = max(0.0, (now - issued).total_seconds())
+                continue
             append((max(0.0, (now - issued).total_seconds()), None, False, prio != "ordinary"))
             continue
         ended = called or closed
@@ -518,14 +537,22 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
             continue
         append((max(0.0, (now - issued).total_seconds()), max(0.0, (now - ended).total_seconds()),
                 called is not None, prio != "ordinary"))
-    return tuple(out)
+    return tuple(out), waited_s
 
 
+_HISTORY_WHERE = (Ticket.queue_id == bindparam("queue_id"), Ticket.queue_key >= bindparam("recent"),
+                  Ticket.id != bindparam("ticket_id"))
+_ENDED_SINCE = or_(Ticket.issued_at >= bindparam("since"), Ticket.called_at >= bindparam("since"),
+                   Ticket.closed_at >= bindparam("since"))
 _HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
-            .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status.in_(TICKET_STATUSES),
-                   Ticket.queue_key >= bindparam("recent"), Ticket.id != bindparam("ticket_id"),
-                   or_(Ticket.status == "waiting", Ticket.issued_at >= bindparam("since"),
-                       Ticket.called_at >= bindparam("since"), Ticket.closed_at >= bindparam("since"))))
+            .where(*_HISTORY_WHERE, Ticket.status.in_(TICKET_STATUSES),
+                   or_(Ticket.status == "waiting", _ENDED_SINCE)))
+# The same tickets with those still waiting as one row, the earliest issue among them (one statement).
+_HISTORY_LONGEST_WAIT = union_all(
+    select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
+    .where(*_HISTORY_WHERE, Ticket.status.in_([s for s in TICKET_STATUSES if s != "waiting"]), _ENDED_SINCE),
+    select(func.min(Ticket.issued_at), null(), null(), literal("waiting"), null())
+    .where(*_HISTORY_WHERE, Ticket.status == "waiting"))
 
 
 # A green or booked ticket's own class waiting before it, in the order the calling rules take them (bookings by
@@ -580,9 +607,10 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before())))
     # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
     overdue_in = None if overdue_after is None else key + overdue_after - epoch_seconds(now)
+    # Only helper windows with the ``helper_overdue`` rule need the waiting tickets one by one (``overdue_bound``).
+    history, waited_s = _history(session, queue_id, ticket_id, now, history_s, each_waiting=helpers > 0)
     return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
-                      _history(session, queue_id, ticket_id, now, history_s), plan, class_ahead, slot_s,
-                      overdue_in, float(overdue_after or 0), helpers)
+                      history, plan, class_ahead, slot_s, overdue_in, float(overdue_after or 0), helpers, waited_s)
 
 
 def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, default_s: int,

@@ -110,7 +110,7 @@ def test_the_server_reads_the_queues_own_calls_and_shares_the_benchmarks_arithme
         told = ticket_wait_range(s, t, now=clock.now(), default_s=600)
         inputs = wait_inputs(s, hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
                              priority_class=t.priority_class, now=clock.now(), default_s=600)
-    calls, busy = recent_pace(inputs.history, ESTIMATE_HISTORY_S)
+    calls, busy = recent_pace(inputs.history, ESTIMATE_HISTORY_S, inputs.waited_s)
     assert calls == 2 and busy >= 120
     assert inputs.ahead == 5 and told.position == 5
     est = wait_estimate(inputs)
