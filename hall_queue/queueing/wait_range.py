@@ -37,6 +37,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -375,6 +376,12 @@ def overdue_bound(inp: WaitInputs, params: EstimateParams) -> tuple[float, float
 
 
 # ----------------------------------------------------------------------------------------------- the reads
+def _written(statuses) -> list:
+    """The statuses written into the statement (``IN ('called', 'serving')``): a list of values would be
+    an expanding parameter, re-rendered on every execution at more cost than the read (issue 19)."""
+    return [literal_column(f"'{s}'") for s in statuses]
+
+
 # The windows that serve a queue, each with every queue it serves, whether that queue has visitors waiting,
 # whether the window holds a ticket, whether it is staffed now, since when it is away (a pause, or its post
 # covered or empty since the clerk left) and its break plan: one statement for ``_windows``.
@@ -384,7 +391,7 @@ _away_since = (select(func.max(PostInterval.started_at))
                .scalar_subquery())
 _SERVING_SHAPE = (
     select(WindowQueue.window_id, _other.queue_id, _other.role,
-           exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(IN_HAND_STATUSES)),
+           exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(_written(IN_HAND_STATUSES))),
            exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"),
            Window.clerk_id, Window.paused_at, Window.covered_by_id, cast(Window.break_plan, String),
            cast(Window.call_rules, String),
@@ -545,12 +552,12 @@ _HISTORY_WHERE = (Ticket.queue_id == bindparam("queue_id"), Ticket.queue_key >= 
 _ENDED_SINCE = or_(Ticket.issued_at >= bindparam("since"), Ticket.called_at >= bindparam("since"),
                    Ticket.closed_at >= bindparam("since"))
 _HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
-            .where(*_HISTORY_WHERE, Ticket.status.in_(TICKET_STATUSES),
+            .where(*_HISTORY_WHERE, Ticket.status.in_(_written(TICKET_STATUSES)),
                    or_(Ticket.status == "waiting", _ENDED_SINCE)))
 # The same tickets with those still waiting as one row, the earliest issue among them (one statement).
 _HISTORY_LONGEST_WAIT = union_all(
     select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
-    .where(*_HISTORY_WHERE, Ticket.status.in_([s for s in TICKET_STATUSES if s != "waiting"]), _ENDED_SINCE),
+    .where(*_HISTORY_WHERE, Ticket.status.in_(_written(s for s in TICKET_STATUSES if s != "waiting")), _ENDED_SINCE),
     select(func.min(Ticket.issued_at), null(), null(), literal("waiting"), null())
     .where(*_HISTORY_WHERE, Ticket.status == "waiting"))
 
