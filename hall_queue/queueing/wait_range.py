@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import (
+    BigInteger,
     String,
     and_,
     bindparam,
@@ -36,13 +37,14 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    literal,
     literal_column,
     null,
     or_,
     select,
-    union_all,
+    true,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session, aliased
 
 from hall_queue.domain.calendar import local_wall
@@ -117,9 +119,9 @@ class WaitInputs:
 
     ``history`` holds the queue's recent tickets as ``(issued s ago, ended s ago or None while still waiting,
     called, priority)``; "ended" is the first call, or the cancellation of a ticket that never was called.
-    The tickets still waiting may instead be given by the longest wait among them alone (``waited_s``): the
-    pace needs no more of them, only the ``helper_overdue`` bound counts them one by one (``wait_inputs``
-    lists them where that rule applies).
+    The server gives the tickets still waiting as a sum instead (``waited_s`` and the ``waiting_*`` figures):
+    all the pace and the ``helper_overdue`` bound take from them; a sum holds for the ``history_s`` it was
+    read for (the benchmark, which replays other ones, reads them one by one).
     """
 
     ahead: int  # waiting tickets before this one in calling order
@@ -146,8 +148,13 @@ class WaitInputs:
     overdue_in_s: float | None = None
     overdue_after_s: float = 0.0
     overdue_helpers: int = 0
-    # The longest wait (s) of the tickets still waiting when ``history`` does not list them (``None``: it does).
+    # The tickets still waiting, when ``history`` does not list them (``waited_s`` not ``None``): the longest
+    # wait among them (s), how many were issued within ``history_s``, and how many have waited past
+    # ``overdue_after_s`` with their waits past it summed (s).
     waited_s: float | None = None
+    waiting_recent: int = 0
+    waiting_overdue: int = 0
+    waiting_overdue_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -360,10 +367,10 @@ def overdue_bound(inp: WaitInputs, params: EstimateParams) -> tuple[float, float
     if inp.overdue_in_s is None or inp.overdue_helpers <= 0:
         return None
     after, horizon = inp.overdue_after_s, params.history_s
-    arrivals = sum(1 for issued, _ended, _called, _p in inp.history if issued < horizon)
+    arrivals = sum(1 for issued, _ended, _called, _p in inp.history if issued < horizon) + inp.waiting_recent
     if inp.overdue_helpers * horizon / max(inp.mean_s, 1.0) <= arrivals:
         return None
-    past, taken = (1 - params.head) * inp.mean_s / inp.overdue_helpers, 1
+    past, taken = (1 - params.head) * inp.mean_s / inp.overdue_helpers + inp.waiting_overdue_s, 1
     for issued, ended, called, _p in inp.history:
         if ended is None and issued > after:
             past += issued - after
@@ -515,36 +522,69 @@ def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
 
 
 def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float, *,
-             each_waiting: bool = True) -> tuple[tuple, float | None]:
-    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index),
-    and the longest wait of those still waiting when they are not listed (``WaitInputs.waited_s``).
+             overdue_after: float = 0.0, each_waiting: bool = False) -> tuple[tuple, dict]:
+    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index), and
+    the ``WaitInputs`` figures of those still waiting (``waited_s``, ``waiting_*``) unless each is listed.
 
-    ``each_waiting``: list every waiting ticket (``overdue_bound`` counts them one by one); otherwise one
-    aggregate row stands for them — on a long line they were most of the rows, and fetching and converting
-    them cost a third of an issue (issue 19). Read as plain Core rows in one driver call; a waiting ticket is
-    written without the ended-ticket arithmetic it does not need.
+    ``each_waiting``: list every waiting ticket as well (the benchmark replays other ``history_s``). Otherwise
+    one aggregate stands for them — on a long line they were most of the rows, and fetching and converting
+    them cost a third of an issue (issue 19): their earliest issue, how many were issued within ``history_s``,
+    and of those waiting past ``overdue_after`` how many and their issue times summed exactly (in µs).
     """
     since = now - timedelta(seconds=history_s)
-    rows = core(session).execute(_HISTORY if each_waiting else _HISTORY_LONGEST_WAIT, {
-        "queue_id": queue_id, "ticket_id": ticket_id, "since": since,
-        "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)}).all()
+    recent = epoch_seconds(since - ESTIMATE_LOOKBACK)
+    params = {"queue_id": queue_id, "ticket_id": ticket_id, "since": since, "recent": recent}
     out = []
     append = out.append
-    waited_s = None if each_waiting else 0.0
-    for issued, called, closed, status, prio in rows:
-        if status == "waiting":
-            if not each_waiting:  # the aggregate row: the longest-waiting ticket's issue (None: nobody waits)
-                if issued is not None:
-                    waited_s = max(0.0, (now - issued).total_seconds())
+    if each_waiting:
+        for issued, called, closed, status, prio in core(session).execute(_HISTORY, params).all():
+            if status == "waiting":
+                append((max(0.0, (now - issued).total_seconds()), None, False, prio != "ordinary"))
                 continue
-            append((max(0.0, (now - issued).total_seconds()), None, False, prio != "ordinary"))
-            continue
-        ended = called or closed
-        if ended is None:
-            continue
+            _ended_row(append, now, issued, called, closed, prio)
+        return tuple(out), {}
+    base_us = int(recent) * 1_000_000
+    rows = core(session).execute(_HISTORY_SUMMED, {**params, "base_us": base_us,
+                                                   "overdue_since": now - timedelta(seconds=overdue_after)}).all()
+    for _f, _r, _o, _s, issued, called, closed, prio in rows:
+        if issued is not None:  # no ended ticket: the one row the aggregate makes, the rest None
+            _ended_row(append, now, issued, called, closed, prio)
+    first, recent_n, overdue_n, offsets_us = rows[0][:4]
+    waited = 0.0 if first is None else max(0.0, (now - first).total_seconds())
+    overdue_s = 0.0
+    if overdue_n:  # their waits summed from the exact sum of issue times, less ``overdue_after`` each
+        now_us = (now - _EPOCH) // timedelta(microseconds=1)
+        overdue_s = (overdue_n * (now_us - base_us) - int(offsets_us)) / 1e6 - overdue_n * overdue_after
+    return tuple(out), {"waited_s": waited, "waiting_recent": recent_n or 0, "waiting_overdue": overdue_n or 0,
+                        "waiting_overdue_s": overdue_s}
+
+
+def _ended_row(append, now: datetime, issued, called, closed, prio) -> None:
+    ended = called or closed
+    if ended is not None:
         append((max(0.0, (now - issued).total_seconds()), max(0.0, (now - ended).total_seconds()),
                 called is not None, prio != "ordinary"))
-    return tuple(out), waited_s
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+class _epoch_us(FunctionElement):
+    """A stored (naive UTC) time as whole microseconds since 1970: exact, so sums of them are too."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_epoch_us, "sqlite")
+def _epoch_us_sqlite(element, compiler, **kw):  # stored as text 'YYYY-MM-DD HH:MM:SS.ffffff'
+    x = compiler.process(element.clauses, **kw)
+    return f"(CAST(strftime('%s', {x}) AS INTEGER) * 1000000 + CAST(substr({x}, 21, 6) AS INTEGER))"
+
+
+@compiles(_epoch_us)
+def _epoch_us_default(element, compiler, **kw):  # PostgreSQL: EXTRACT gives exact numeric seconds
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000000 AS BIGINT)"
 
 
 _HISTORY_WHERE = (Ticket.queue_id == bindparam("queue_id"), Ticket.queue_key >= bindparam("recent"),
@@ -554,12 +594,16 @@ _ENDED_SINCE = or_(Ticket.issued_at >= bindparam("since"), Ticket.called_at >= b
 _HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
             .where(*_HISTORY_WHERE, Ticket.status.in_(_written(TICKET_STATUSES)),
                    or_(Ticket.status == "waiting", _ENDED_SINCE)))
-# The same tickets with those still waiting as one row, the earliest issue among them (one statement).
-_HISTORY_LONGEST_WAIT = union_all(
-    select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
-    .where(*_HISTORY_WHERE, Ticket.status.in_(_written(s for s in TICKET_STATUSES if s != "waiting")), _ENDED_SINCE),
-    select(func.min(Ticket.issued_at), null(), null(), literal("waiting"), null())
-    .where(*_HISTORY_WHERE, Ticket.status == "waiting"))
+# The same tickets with those still waiting summed: one row of figures joined to each ended ticket (one statement).
+_overdue = Ticket.issued_at < bindparam("overdue_since")
+_WAITING_SUM = (select(func.min(Ticket.issued_at), func.count(case((Ticket.issued_at > bindparam("since"), 1))),
+                       func.count(case((_overdue, 1))),
+                       func.sum(case((_overdue, _epoch_us(Ticket.issued_at) - bindparam("base_us")))))
+                .where(*_HISTORY_WHERE, Ticket.status == "waiting").subquery())
+_ENDED = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.priority_class)
+          .where(*_HISTORY_WHERE, Ticket.status.in_(_written(s for s in TICKET_STATUSES if s != "waiting")),
+                 _ENDED_SINCE).subquery())
+_HISTORY_SUMMED = select(*_WAITING_SUM.c, *_ENDED.c).select_from(_WAITING_SUM.outerjoin(_ENDED, true()))
 
 
 # A green or booked ticket's own class waiting before it, in the order the calling rules take them (bookings by
@@ -582,11 +626,12 @@ _CLASS_AHEAD = {
 
 def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int, priority_class: str,
                 now: datetime, default_s: int, ahead: int | None = None, history_s: float = ESTIMATE_HISTORY_S,
-                last_in_line: bool = False) -> WaitInputs:
+                last_in_line: bool = False, each_waiting: bool = False) -> WaitInputs:
     """Read what ``wait_estimate`` needs for the waiting ticket ``ticket_id`` (calling key ``key``).
 
     ``last_in_line``: the ticket was just issued with the queue's highest key, so no booking waits behind it
     (the issue path saves that read). The queue's service pace comes from the per-process cache.
+    ``each_waiting``: list the waiting tickets in ``history`` one by one, not summed (``_history``).
     """
     # Built only when a read needs it: the issue path knows ``ahead`` and is last in line, and building this
     # expression cost more than the arithmetic of the estimate (issue 19).
@@ -614,10 +659,10 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before())))
     # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
     overdue_in = None if overdue_after is None else key + overdue_after - epoch_seconds(now)
-    # Only helper windows with the ``helper_overdue`` rule need the waiting tickets one by one (``overdue_bound``).
-    history, waited_s = _history(session, queue_id, ticket_id, now, history_s, each_waiting=helpers > 0)
+    history, waiting = _history(session, queue_id, ticket_id, now, history_s, overdue_after=float(overdue_after or 0),
+                                each_waiting=each_waiting)
     return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
-                      history, plan, class_ahead, slot_s, overdue_in, float(overdue_after or 0), helpers, waited_s)
+                      history, plan, class_ahead, slot_s, overdue_in, float(overdue_after or 0), helpers, **waiting)
 
 
 def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, default_s: int,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from hall_queue.domain.models import Hall, Queue, ServiceItem, Staff, Ticket, Window
 from hall_queue.entrypoints.demo.loader import load_simple_hall
 from hall_queue.queueing import calling, posts
-from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
+from hall_queue.queueing.ticketing import IssueRequest, cancel_ticket, issue_ticket
 from hall_queue.queueing.wait_range import ticket_wait_range
 from tests.conftest import engines
 from tests.integration.queueing.conftest import KIOSK, SYSTEM
@@ -206,3 +206,51 @@ def test_the_helper_windows_overdue_rule_is_read_and_is_what_calls_the_visitor(d
         _window(s, hall_id, 2).call_rules = [r for r in calling.DEFAULT_RULES if r["rule"] in kept]
     db.run_write(lambda s: rules(s, ("transferred", "appointment", "interleave", "helper")))
     assert inputs().overdue_in_s is None and inputs().overdue_helpers == 0
+
+
+def test_the_waiting_tickets_summed_give_the_estimate_they_give_one_by_one(db, clock, vault):
+    """The server reads the tickets still waiting as one row of sums (issue 19): the pace, the helpers'
+    ``helper_overdue`` bound and the range come out as from every waiting ticket read one by one."""
+    from dataclasses import replace
+
+    from hall_queue.domain.models import WindowQueue
+    from hall_queue.queueing.wait_range import wait_estimate, wait_inputs
+
+    hall_id, queues, item = _hall(db, clock)
+
+    def helper_of_a(s):  # window 2 helps A by the default rules (helper_overdue after 900 s)
+        s.scalar(select(WindowQueue).join(Window).where(Window.hall_id == hall_id, Window.number == 2,
+                                                        WindowQueue.queue_id == queues["A"])).role = "helper"
+    db.run_write(helper_of_a)
+    ids = []
+    for minute in range(40):  # a line building over 40 minutes; window 1 calls and serves, some leave
+        ids.append(_issue(db, clock, vault, hall_id, item).id)
+        ids.append(_issue(db, clock, vault, hall_id, item).id)
+        if minute % 5 == 4:
+            db.run_write(lambda s: _finish_at(s, _window(s, hall_id, 1), clock)
+                         if calling.ticket_in_hand(s, _window(s, hall_id, 1)) else None)
+            db.run_write(lambda s: _call(s, _window(s, hall_id, 1), clock))
+        if minute % 7 == 6:
+            db.run_write(lambda s: cancel_ticket(s, s.get(Ticket, ids[-3]), now=clock.now(), actor=SYSTEM)
+                         if s.get(Ticket, ids[-3]).status == "waiting" else None)
+        clock.advance(seconds=59)
+    seen_bound = 0
+    for tid in ids[::9]:
+        with db.read() as s:
+            t = s.get(Ticket, tid)
+            if t.status != "waiting":
+                continue
+            args = dict(hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
+                        priority_class=t.priority_class, now=clock.now(), default_s=600)
+            summed, each = wait_inputs(s, **args), wait_inputs(s, **args, each_waiting=True)
+        assert summed.waited_s is not None and each.waited_s is None
+        assert len(each.history) > len(summed.history) + 20  # the line, read one by one
+        assert summed.overdue_helpers == 1 and summed.waiting_overdue > 0
+        for inputs in (lambda x: x, lambda x: replace(x, overdue_in_s=None)):  # with and without the rule
+            a, b = wait_estimate(inputs(summed)), wait_estimate(inputs(each))
+            assert (a.position, a.overdue_bound, round(a.low_s), round(a.high_s)) == \
+                   (b.position, b.overdue_bound, round(b.low_s), round(b.high_s))
+            assert (a.expected_s, a.low_s, a.high_s, a.rate_per_h) == pytest.approx(
+                (b.expected_s, b.low_s, b.high_s, b.rate_per_h), rel=1e-12, abs=1e-9)
+        seen_bound += wait_estimate(summed).overdue_bound
+    assert seen_bound  # the rule's bound was exercised, not only the pace
