@@ -522,14 +522,15 @@ def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
 
 
 def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float, *,
-             overdue_after: float = 0.0, each_waiting: bool = False) -> tuple[tuple, dict]:
+             overdue_after: float | None = None, each_waiting: bool = False) -> tuple[tuple, dict]:
     """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index), and
     the ``WaitInputs`` figures of those still waiting (``waited_s``, ``waiting_*``) unless each is listed.
 
     ``each_waiting``: list every waiting ticket as well (the benchmark replays other ``history_s``). Otherwise
     one aggregate stands for them — on a long line they were most of the rows, and fetching and converting
     them cost a third of an issue (issue 19): their earliest issue, how many were issued within ``history_s``,
-    and of those waiting past ``overdue_after`` how many and their issue times summed exactly (in µs).
+    and of those waiting past ``overdue_after`` how many and their issue times summed exactly (in µs) — only
+    where a window here has the rule (``None``: the sums are not made).
     """
     since = now - timedelta(seconds=history_s)
     recent = epoch_seconds(since - ESTIMATE_LOOKBACK)
@@ -544,8 +545,8 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
             _ended_row(append, now, issued, called, closed, prio)
         return tuple(out), {}
     base_us = int(recent) * 1_000_000
-    rows = core(session).execute(_HISTORY_SUMMED, {**params, "base_us": base_us,
-                                                   "overdue_since": now - timedelta(seconds=overdue_after)}).all()
+    overdue_since = _NO_TIME if overdue_after is None else now - timedelta(seconds=overdue_after)
+    rows = core(session).execute(_HISTORY_SUMMED, {**params, "base_us": base_us, "overdue_since": overdue_since}).all()
     for _f, _r, _o, _s, issued, called, closed, prio in rows:
         if issued is not None:  # no ended ticket: the one row the aggregate makes, the rest None
             _ended_row(append, now, issued, called, closed, prio)
@@ -554,7 +555,7 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
     overdue_s = 0.0
     if overdue_n:  # their waits summed from the exact sum of issue times, less ``overdue_after`` each
         now_us = (now - _EPOCH) // timedelta(microseconds=1)
-        overdue_s = (overdue_n * (now_us - base_us) - int(offsets_us)) / 1e6 - overdue_n * overdue_after
+        overdue_s = (overdue_n * (now_us - base_us) - int(offsets_us)) / 1e6 - overdue_n * (overdue_after or 0.0)
     return tuple(out), {"waited_s": waited, "waiting_recent": recent_n or 0, "waiting_overdue": overdue_n or 0,
                         "waiting_overdue_s": overdue_s}
 
@@ -567,6 +568,7 @@ def _ended_row(append, now: datetime, issued, called, closed, prio) -> None:
 
 
 _EPOCH = datetime(1970, 1, 1)
+_NO_TIME = datetime(1, 1, 1)  # issued before it: nobody (no ``helper_overdue`` rule here, so no sums to make)
 
 
 class _epoch_us(FunctionElement):
@@ -659,8 +661,8 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before())))
     # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
     overdue_in = None if overdue_after is None else key + overdue_after - epoch_seconds(now)
-    history, waiting = _history(session, queue_id, ticket_id, now, history_s, overdue_after=float(overdue_after or 0),
-                                each_waiting=each_waiting)
+    history, waiting = _history(session, queue_id, ticket_id, now, history_s, each_waiting=each_waiting,
+                                overdue_after=None if overdue_after is None else float(overdue_after))
     return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
                       history, plan, class_ahead, slot_s, overdue_in, float(overdue_after or 0), helpers, **waiting)
 
