@@ -234,23 +234,29 @@ def test_the_waiting_tickets_summed_give_the_estimate_they_give_one_by_one(db, c
             db.run_write(lambda s: cancel_ticket(s, s.get(Ticket, ids[-3]), now=clock.now(), actor=SYSTEM)
                          if s.get(Ticket, ids[-3]).status == "waiting" else None)
         clock.advance(seconds=59)
-    seen_bound = 0
-    for tid in ids[::9]:
-        with db.read() as s:
-            t = s.get(Ticket, tid)
-            if t.status != "waiting":
-                continue
-            args = dict(hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
-                        priority_class=t.priority_class, now=clock.now(), default_s=600)
-            summed, each = wait_inputs(s, **args), wait_inputs(s, **args, each_waiting=True)
-        assert summed.waited_s is not None and each.waited_s is None
-        assert len(each.history) > len(summed.history) + 20  # the line, read one by one
-        assert summed.overdue_helpers == 1 and summed.waiting_overdue > 0
-        for inputs in (lambda x: x, lambda x: replace(x, overdue_in_s=None)):  # with and without the rule
-            a, b = wait_estimate(inputs(summed)), wait_estimate(inputs(each))
-            assert (a.position, a.overdue_bound, round(a.low_s), round(a.high_s)) == \
-                   (b.position, b.overdue_bound, round(b.low_s), round(b.high_s))
-            assert (a.expected_s, a.low_s, a.high_s, a.rate_per_h) == pytest.approx(
-                (b.expected_s, b.low_s, b.high_s, b.rate_per_h), rel=1e-12, abs=1e-9)
-        seen_bound += wait_estimate(summed).overdue_bound
-    assert seen_bound  # the rule's bound was exercised, not only the pace
+    def compared(helpers: int) -> int:
+        bounded = 0
+        for tid in ids[::9]:
+            with db.read() as s:
+                t = s.get(Ticket, tid)
+                if t.status != "waiting":
+                    continue
+                args = dict(hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
+                            priority_class=t.priority_class, now=clock.now(), default_s=600)
+                summed, each = wait_inputs(s, **args), wait_inputs(s, **args, each_waiting=True)
+            assert summed.waited_s is not None and each.waited_s is None
+            assert len(each.history) > len(summed.history) + 20  # the line, read one by one
+            assert summed.overdue_helpers == helpers and (summed.waiting_overdue > 0) == (helpers > 0)
+            for inputs in (lambda x: x, lambda x: replace(x, overdue_in_s=None)):  # with and without the rule
+                a, b = wait_estimate(inputs(summed)), wait_estimate(inputs(each))
+                assert (a.position, a.overdue_bound, round(a.low_s), round(a.high_s)) == \
+                       (b.position, b.overdue_bound, round(b.low_s), round(b.high_s))
+                assert (a.expected_s, a.low_s, a.high_s, a.rate_per_h) == pytest.approx(
+                    (b.expected_s, b.low_s, b.high_s, b.rate_per_h), rel=1e-12, abs=1e-9)
+            bounded += wait_estimate(summed).overdue_bound
+        return bounded
+    assert compared(helpers=1)  # the rule's bound was exercised, not only the pace
+    # Without the rule at window 2 no sums are made: the pace alone, as from every ticket.
+    db.run_write(lambda s: setattr(_window(s, hall_id, 2), "call_rules",
+                                   [r for r in calling.DEFAULT_RULES if r["rule"] != "helper_overdue"]))
+    assert compared(helpers=0) == 0
