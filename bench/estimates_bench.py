@@ -92,7 +92,7 @@ class EstimatingSimulation(Simulation):
             ahead = people_ahead(s, t)
             inputs = wait_inputs(s, hall_id=t.hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
                                  priority_class=t.priority_class, now=now, default_s=hall.default_service_s,
-                                 ahead=ahead, history_s=RECORD_HISTORY_S)
+                                 ahead=ahead, history_s=RECORD_HISTORY_S, each_waiting=True)
             today = float(estimated_wait_s(s, t.queue_id, ahead, hall.default_service_s))
             zms = ahead * rolling_service_s(s, t.queue_id, hall.default_service_s) / max(serving_windows(s, t.queue_id), 1)
             # For the analysis of where the error comes from (not read by any estimator): the hall's local

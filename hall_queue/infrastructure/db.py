@@ -40,9 +40,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # BEGIN sent on the driver's connection in the dialect's own begin step, where a failure still becomes
+    # SQLAlchemy's OperationalError (``run_write`` retries a busy one); the "begin" event's exec_driver_sql ran
+    # it through the whole statement machinery, twice a request (issue 19).
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    engine.dialect.do_begin = lambda conn: conn.dbapi_connection.execute(begin).close()
 
     return engine
 

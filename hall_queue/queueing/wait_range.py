@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import (
+    BigInteger,
     String,
     and_,
     bindparam,
@@ -36,10 +37,14 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal_column,
     null,
     or_,
     select,
+    true,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session, aliased
 
 from hall_queue.domain.calendar import local_wall
@@ -114,6 +119,9 @@ class WaitInputs:
 
     ``history`` holds the queue's recent tickets as ``(issued s ago, ended s ago or None while still waiting,
     called, priority)``; "ended" is the first call, or the cancellation of a ticket that never was called.
+    The server gives the tickets still waiting as a sum instead (``waited_s`` and the ``waiting_*`` figures):
+    all the pace and the ``helper_overdue`` bound take from them; a sum holds for the ``history_s`` it was
+    read for (the benchmark, which replays other ones, reads them one by one).
     """
 
     ahead: int  # waiting tickets before this one in calling order
@@ -140,6 +148,13 @@ class WaitInputs:
     overdue_in_s: float | None = None
     overdue_after_s: float = 0.0
     overdue_helpers: int = 0
+    # The tickets still waiting, when ``history`` does not list them (``waited_s`` not ``None``): the longest
+    # wait among them (s), how many were issued within ``history_s``, and how many have waited past
+    # ``overdue_after_s`` with their waits past it summed (s).
+    waited_s: float | None = None
+    waiting_recent: int = 0
+    waiting_overdue: int = 0
+    waiting_overdue_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -168,14 +183,18 @@ class WaitEstimate:
     overdue_bound: bool = False  # the helper windows' ``helper_overdue`` rule shortened the range
 
 
-def recent_pace(history, history_s: float) -> tuple[int, float]:
+def recent_pace(history, history_s: float, waited_s: float | None = None) -> tuple[int, float]:
     """Calls made while someone waited and the time someone waited, in the last ``history_s`` seconds.
 
     A call made while the queue had visitors waiting shows what the windows serving it actually do — helpers
     and covers included, breaks and recalls included; time with nobody waiting says nothing about that pace.
+    ``waited_s``: the longest wait of the tickets still waiting, when ``history`` does not list them — each
+    waited from now back to its issue, so together they cover just the longest one's span.
     """
     spans, calls = [], 0
     append = spans.append
+    if waited_s is not None and history_s > 0.0 and waited_s > 0.0:
+        append((0.0, waited_s if waited_s < history_s else history_s))
     for issued, ended, called, _priority in history:
         if ended is None:  # still waiting (most rows on a long line): waited from its issue until now
             if history_s > 0.0 and issued > 0.0:
@@ -305,7 +324,7 @@ def wait_estimate(inp: WaitInputs, params: EstimateParams = EstimateParams()) ->
     if inp.serving <= 0:
         return WaitEstimate(inp.ahead, 0.0, 0.0, 0.0, 0.0)
     structural = max(inp.windows, params.min_windows) / max(inp.mean_s, 1.0)
-    calls, busy = recent_pace(inp.history, params.history_s)
+    calls, busy = recent_pace(inp.history, params.history_s, inp.waited_s)
     rate = (calls + params.prior_calls) / (busy + params.prior_calls / structural)
     n = inp.ahead + 1 - inp.idle
     if n <= 0:
@@ -348,10 +367,10 @@ def overdue_bound(inp: WaitInputs, params: EstimateParams) -> tuple[float, float
     if inp.overdue_in_s is None or inp.overdue_helpers <= 0:
         return None
     after, horizon = inp.overdue_after_s, params.history_s
-    arrivals = sum(1 for issued, _ended, _called, _p in inp.history if issued < horizon)
+    arrivals = sum(1 for issued, _ended, _called, _p in inp.history if issued < horizon) + inp.waiting_recent
     if inp.overdue_helpers * horizon / max(inp.mean_s, 1.0) <= arrivals:
         return None
-    past, taken = (1 - params.head) * inp.mean_s / inp.overdue_helpers, 1
+    past, taken = (1 - params.head) * inp.mean_s / inp.overdue_helpers + inp.waiting_overdue_s, 1
     for issued, ended, called, _p in inp.history:
         if ended is None and issued > after:
             past += issued - after
@@ -364,6 +383,12 @@ def overdue_bound(inp: WaitInputs, params: EstimateParams) -> tuple[float, float
 
 
 # ----------------------------------------------------------------------------------------------- the reads
+def _written(statuses) -> list:
+    """The statuses written into the statement (``IN ('called', 'serving')``): a list of values would be
+    an expanding parameter, re-rendered on every execution at more cost than the read (issue 19)."""
+    return [literal_column(f"'{s}'") for s in statuses]
+
+
 # The windows that serve a queue, each with every queue it serves, whether that queue has visitors waiting,
 # whether the window holds a ticket, whether it is staffed now, since when it is away (a pause, or its post
 # covered or empty since the clerk left) and its break plan: one statement for ``_windows``.
@@ -373,7 +398,7 @@ _away_since = (select(func.max(PostInterval.started_at))
                .scalar_subquery())
 _SERVING_SHAPE = (
     select(WindowQueue.window_id, _other.queue_id, _other.role,
-           exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(IN_HAND_STATUSES)),
+           exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(_written(IN_HAND_STATUSES))),
            exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"),
            Window.clerk_id, Window.paused_at, Window.covered_by_id, cast(Window.break_plan, String),
            cast(Window.call_rules, String),
@@ -496,36 +521,91 @@ def _window_plan(w: _Served, share: float, now: datetime, day_s: float):
     return share, tuple(away)
 
 
-def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float):
-    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index).
+def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float, *,
+             overdue_after: float | None = None, each_waiting: bool = False) -> tuple[tuple, dict]:
+    """The queue's tickets that waited in the last ``history_s`` (issued within a few hours, for the index), and
+    the ``WaitInputs`` figures of those still waiting (``waited_s``, ``waiting_*``) unless each is listed.
 
-    Every waiting ticket is a row (``overdue_bound`` counts them one by one); read as plain Core rows, not
-    through the ORM's result machinery, which cost more than the query on a long line (issue 19), and fetched
-    in one driver call (``all``) rather than one per row; a waiting ticket, most rows on a long line, is
-    written without the ended-ticket arithmetic it does not need.
+    ``each_waiting``: list every waiting ticket as well (the benchmark replays other ``history_s``). Otherwise
+    one aggregate stands for them — on a long line they were most of the rows, and fetching and converting
+    them cost a third of an issue (issue 19): their earliest issue, how many were issued within ``history_s``,
+    and of those waiting past ``overdue_after`` how many and their issue times summed exactly (in µs) — only
+    where a window here has the rule (``None``: the sums are not made).
     """
     since = now - timedelta(seconds=history_s)
-    rows = core(session).execute(_HISTORY, {"queue_id": queue_id, "ticket_id": ticket_id, "since": since,
-                                            "recent": epoch_seconds(since - ESTIMATE_LOOKBACK)}).all()
+    recent = epoch_seconds(since - ESTIMATE_LOOKBACK)
+    params = {"queue_id": queue_id, "ticket_id": ticket_id, "since": since, "recent": recent}
     out = []
     append = out.append
-    for issued, called, closed, status, prio in rows:
-        if status == "waiting":
-            append((max(0.0, (now - issued).total_seconds()), None, False, prio != "ordinary"))
-            continue
-        ended = called or closed
-        if ended is None:
-            continue
+    if each_waiting:
+        for issued, called, closed, status, prio in core(session).execute(_HISTORY, params).all():
+            if status == "waiting":
+                append((max(0.0, (now - issued).total_seconds()), None, False, prio != "ordinary"))
+                continue
+            _ended_row(append, now, issued, called, closed, prio)
+        return tuple(out), {}
+    base_us = int(recent) * 1_000_000
+    overdue_since = _NO_TIME if overdue_after is None else now - timedelta(seconds=overdue_after)
+    rows = core(session).execute(_HISTORY_SUMMED, {**params, "base_us": base_us, "overdue_since": overdue_since}).all()
+    for _f, _r, _o, _s, issued, called, closed, prio in rows:
+        if issued is not None:  # no ended ticket: the one row the aggregate makes, the rest None
+            _ended_row(append, now, issued, called, closed, prio)
+    first, recent_n, overdue_n, offsets_us = rows[0][:4]
+    waited = 0.0 if first is None else max(0.0, (now - first).total_seconds())
+    overdue_s = 0.0
+    if overdue_n:  # their waits summed from the exact sum of issue times, less ``overdue_after`` each
+        now_us = (now - _EPOCH) // timedelta(microseconds=1)
+        overdue_s = (overdue_n * (now_us - base_us) - int(offsets_us)) / 1e6 - overdue_n * (overdue_after or 0.0)
+    return tuple(out), {"waited_s": waited, "waiting_recent": recent_n or 0, "waiting_overdue": overdue_n or 0,
+                        "waiting_overdue_s": overdue_s}
+
+
+def _ended_row(append, now: datetime, issued, called, closed, prio) -> None:
+    ended = called or closed
+    if ended is not None:
         append((max(0.0, (now - issued).total_seconds()), max(0.0, (now - ended).total_seconds()),
                 called is not None, prio != "ordinary"))
-    return tuple(out)
 
 
+_EPOCH = datetime(1970, 1, 1)
+_NO_TIME = datetime(1, 1, 1)  # issued before it: nobody (no ``helper_overdue`` rule here, so no sums to make)
+
+
+class _epoch_us(FunctionElement):
+    """A stored (naive UTC) time as whole microseconds since 1970: exact, so sums of them are too."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_epoch_us, "sqlite")
+def _epoch_us_sqlite(element, compiler, **kw):  # stored as text 'YYYY-MM-DD HH:MM:SS.ffffff'
+    x = compiler.process(element.clauses, **kw)
+    return f"(CAST(strftime('%s', {x}) AS INTEGER) * 1000000 + CAST(substr({x}, 21, 6) AS INTEGER))"
+
+
+@compiles(_epoch_us)
+def _epoch_us_default(element, compiler, **kw):  # PostgreSQL: EXTRACT gives exact numeric seconds
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000000 AS BIGINT)"
+
+
+_HISTORY_WHERE = (Ticket.queue_id == bindparam("queue_id"), Ticket.queue_key >= bindparam("recent"),
+                  Ticket.id != bindparam("ticket_id"))
+_ENDED_SINCE = or_(Ticket.issued_at >= bindparam("since"), Ticket.called_at >= bindparam("since"),
+                   Ticket.closed_at >= bindparam("since"))
 _HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
-            .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status.in_(TICKET_STATUSES),
-                   Ticket.queue_key >= bindparam("recent"), Ticket.id != bindparam("ticket_id"),
-                   or_(Ticket.status == "waiting", Ticket.issued_at >= bindparam("since"),
-                       Ticket.called_at >= bindparam("since"), Ticket.closed_at >= bindparam("since"))))
+            .where(*_HISTORY_WHERE, Ticket.status.in_(_written(TICKET_STATUSES)),
+                   or_(Ticket.status == "waiting", _ENDED_SINCE)))
+# The same tickets with those still waiting summed: one row of figures joined to each ended ticket (one statement).
+_overdue = Ticket.issued_at < bindparam("overdue_since")
+_WAITING_SUM = (select(func.min(Ticket.issued_at), func.count(case((Ticket.issued_at > bindparam("since"), 1))),
+                       func.count(case((_overdue, 1))),
+                       func.sum(case((_overdue, _epoch_us(Ticket.issued_at) - bindparam("base_us")))))
+                .where(*_HISTORY_WHERE, Ticket.status == "waiting").subquery())
+_ENDED = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.priority_class)
+          .where(*_HISTORY_WHERE, Ticket.status.in_(_written(s for s in TICKET_STATUSES if s != "waiting")),
+                 _ENDED_SINCE).subquery())
+_HISTORY_SUMMED = select(*_WAITING_SUM.c, *_ENDED.c).select_from(_WAITING_SUM.outerjoin(_ENDED, true()))
 
 
 # A green or booked ticket's own class waiting before it, in the order the calling rules take them (bookings by
@@ -548,11 +628,12 @@ _CLASS_AHEAD = {
 
 def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int, priority_class: str,
                 now: datetime, default_s: int, ahead: int | None = None, history_s: float = ESTIMATE_HISTORY_S,
-                last_in_line: bool = False) -> WaitInputs:
+                last_in_line: bool = False, each_waiting: bool = False) -> WaitInputs:
     """Read what ``wait_estimate`` needs for the waiting ticket ``ticket_id`` (calling key ``key``).
 
     ``last_in_line``: the ticket was just issued with the queue's highest key, so no booking waits behind it
     (the issue path saves that read). The queue's service pace comes from the per-process cache.
+    ``each_waiting``: list the waiting tickets in ``history`` one by one, not summed (``_history``).
     """
     # Built only when a read needs it: the issue path knows ``ahead`` and is last in line, and building this
     # expression cost more than the arithmetic of the estimate (issue 19).
@@ -580,9 +661,10 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before())))
     # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
     overdue_in = None if overdue_after is None else key + overdue_after - epoch_seconds(now)
+    history, waiting = _history(session, queue_id, ticket_id, now, history_s, each_waiting=each_waiting,
+                                overdue_after=None if overdue_after is None else float(overdue_after))
     return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
-                      _history(session, queue_id, ticket_id, now, history_s), plan, class_ahead, slot_s,
-                      overdue_in, float(overdue_after or 0), helpers)
+                      history, plan, class_ahead, slot_s, overdue_in, float(overdue_after or 0), helpers, **waiting)
 
 
 def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, default_s: int,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from hall_queue.domain.models import Hall, Queue, ServiceItem, Staff, Ticket, Window
 from hall_queue.entrypoints.demo.loader import load_simple_hall
 from hall_queue.queueing import calling, posts
-from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
+from hall_queue.queueing.ticketing import IssueRequest, cancel_ticket, issue_ticket
 from hall_queue.queueing.wait_range import ticket_wait_range
 from tests.conftest import engines
 from tests.integration.queueing.conftest import KIOSK, SYSTEM
@@ -110,7 +110,7 @@ def test_the_server_reads_the_queues_own_calls_and_shares_the_benchmarks_arithme
         told = ticket_wait_range(s, t, now=clock.now(), default_s=600)
         inputs = wait_inputs(s, hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
                              priority_class=t.priority_class, now=clock.now(), default_s=600)
-    calls, busy = recent_pace(inputs.history, ESTIMATE_HISTORY_S)
+    calls, busy = recent_pace(inputs.history, ESTIMATE_HISTORY_S, inputs.waited_s)
     assert calls == 2 and busy >= 120
     assert inputs.ahead == 5 and told.position == 5
     est = wait_estimate(inputs)
@@ -206,3 +206,57 @@ def test_the_helper_windows_overdue_rule_is_read_and_is_what_calls_the_visitor(d
         _window(s, hall_id, 2).call_rules = [r for r in calling.DEFAULT_RULES if r["rule"] in kept]
     db.run_write(lambda s: rules(s, ("transferred", "appointment", "interleave", "helper")))
     assert inputs().overdue_in_s is None and inputs().overdue_helpers == 0
+
+
+def test_the_waiting_tickets_summed_give_the_estimate_they_give_one_by_one(db, clock, vault):
+    """The server reads the tickets still waiting as one row of sums (issue 19): the pace, the helpers'
+    ``helper_overdue`` bound and the range come out as from every waiting ticket read one by one."""
+    from dataclasses import replace
+
+    from hall_queue.domain.models import WindowQueue
+    from hall_queue.queueing.wait_range import wait_estimate, wait_inputs
+
+    hall_id, queues, item = _hall(db, clock)
+
+    def helper_of_a(s):  # window 2 helps A by the default rules (helper_overdue after 900 s)
+        s.scalar(select(WindowQueue).join(Window).where(Window.hall_id == hall_id, Window.number == 2,
+                                                        WindowQueue.queue_id == queues["A"])).role = "helper"
+    db.run_write(helper_of_a)
+    ids = []
+    for minute in range(40):  # a line building over 40 minutes; window 1 calls and serves, some leave
+        ids.append(_issue(db, clock, vault, hall_id, item).id)
+        ids.append(_issue(db, clock, vault, hall_id, item).id)
+        if minute % 5 == 4:
+            db.run_write(lambda s: _finish_at(s, _window(s, hall_id, 1), clock)
+                         if calling.ticket_in_hand(s, _window(s, hall_id, 1)) else None)
+            db.run_write(lambda s: _call(s, _window(s, hall_id, 1), clock))
+        if minute % 7 == 6:
+            db.run_write(lambda s: cancel_ticket(s, s.get(Ticket, ids[-3]), now=clock.now(), actor=SYSTEM)
+                         if s.get(Ticket, ids[-3]).status == "waiting" else None)
+        clock.advance(seconds=59)
+    def compared(helpers: int) -> int:
+        bounded = 0
+        for tid in ids[::9]:
+            with db.read() as s:
+                t = s.get(Ticket, tid)
+                if t.status != "waiting":
+                    continue
+                args = dict(hall_id=hall_id, queue_id=t.queue_id, key=t.queue_key, ticket_id=t.id,
+                            priority_class=t.priority_class, now=clock.now(), default_s=600)
+                summed, each = wait_inputs(s, **args), wait_inputs(s, **args, each_waiting=True)
+            assert summed.waited_s is not None and each.waited_s is None
+            assert len(each.history) > len(summed.history) + 20  # the line, read one by one
+            assert summed.overdue_helpers == helpers and (summed.waiting_overdue > 0) == (helpers > 0)
+            for inputs in (lambda x: x, lambda x: replace(x, overdue_in_s=None)):  # with and without the rule
+                a, b = wait_estimate(inputs(summed)), wait_estimate(inputs(each))
+                assert (a.position, a.overdue_bound, round(a.low_s), round(a.high_s)) == \
+                       (b.position, b.overdue_bound, round(b.low_s), round(b.high_s))
+                assert (a.expected_s, a.low_s, a.high_s, a.rate_per_h) == pytest.approx(
+                    (b.expected_s, b.low_s, b.high_s, b.rate_per_h), rel=1e-12, abs=1e-9)
+            bounded += wait_estimate(summed).overdue_bound
+        return bounded
+    assert compared(helpers=1)  # the rule's bound was exercised, not only the pace
+    # Without the rule at window 2 no sums are made: the pace alone, as from every ticket.
+    db.run_write(lambda s: setattr(_window(s, hall_id, 2), "call_rules",
+                                   [r for r in calling.DEFAULT_RULES if r["rule"] != "helper_overdue"]))
+    assert compared(helpers=0) == 0
