@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from hall_queue.access.audit import Actor
@@ -39,6 +40,7 @@ from hall_queue.domain.models import (
 )
 from hall_queue.domain.vocabulary import CASE_OPENING_OUTCOMES, OUTCOMES
 from hall_queue.infrastructure import hall_store
+from hall_queue.infrastructure.cache import MISSING, TtlCache
 from hall_queue.infrastructure.db import core
 
 # A finish writes its cases on statements built once (issue 19): the ORM's flush per case cost more than
@@ -49,6 +51,45 @@ _INSERT_HANDOVER = insert(CaseHandover)
 _CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns if c.key != "id")
 _CASE_MANAGER = Case.__mapper__.class_manager  # builds a Case object without its constructor (``new_case``)
 _OPENED = "onevisit_opened_cases"  # session.info: ticket id → (cases, papers) the finish just wrote
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    """What opening a case (and the finished ticket's view) needs of a service item, read-only."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    promised_days: int | None
+    department_id: int | None
+    guide: dict[str, Any]
+    materials: list[Any]
+
+
+_CASE_ITEMS = (select(ServiceItem.id, ServiceItem.code, ServiceItem.name, ServiceItem.kind, ServiceItem.promised_days,
+                      ServiceItem.department_id, ServiceItem.guide, ServiceItem.materials)
+               .where(ServiceItem.id.in_(bindparam("ids", expanding=True))))
+# Kept a few seconds per process like the issue path's item routes (``routing._routes``), dropped when this
+# process commits a change to the catalogue: the clerk's 下一位 parses no item's guide and materials (issue 19).
+_case_items = TtlCache(5.0, {ServiceItem.__tablename__})
+
+
+def case_items(session: Session, item_ids: list[int]) -> list[CaseItem]:
+    """The items among ``item_ids`` that exist, in the order given (one statement for those not kept)."""
+    out: dict[int, CaseItem | None] = {}
+    missing = []
+    for iid in item_ids:
+        hit = _case_items.get(session, iid)
+        if hit is MISSING:
+            missing.append(iid)
+        else:
+            out[iid] = hit
+    if missing:
+        found = {row.id: CaseItem(*row) for row in core(session).execute(_CASE_ITEMS, {"ids": missing})}
+        for iid in missing:
+            out[iid] = _case_items.put(session, iid, found.get(iid))  # None: no such item (worth remembering)
+    return [item for iid in item_ids if (item := out[iid]) is not None]
 
 
 def lookup_hash(code: str) -> str:

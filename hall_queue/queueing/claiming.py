@@ -49,7 +49,7 @@ CLAIMED_COLUMNS = (Ticket.id, Ticket.hall_id, Ticket.number, Ticket.queue_id, Ti
 
 
 # The ticket's service items in the same statement: "3,7" (group_concat / string_agg).
-_ITEM_IDS = (select(func.aggregate_strings(cast(TicketItem.item_id, String), ","))
+ITEM_IDS = (select(func.aggregate_strings(cast(TicketItem.item_id, String), ","))
              .where(TicketItem.ticket_id == Ticket.id).correlate(Ticket).scalar_subquery().label("item_ids"))
 
 
@@ -119,11 +119,20 @@ def bundle_name(session: Session, bundle_id: int) -> str | None:
     return hit
 
 
+def item_ids(aggregated: str | None) -> list[int]:
+    """The ids of ``ITEM_IDS`` ("7,3"), in id order as ``Ticket.items``."""
+    return sorted(int(i) for i in aggregated.split(",")) if aggregated else []
+
+
 def claimed_view(session: Session, row: Any) -> dict[str, Any]:
     """``presenters.ticket_view`` of the claimed row, from the row and cached names (no ORM load)."""
-    item_ids = sorted(int(i) for i in row.item_ids.split(",")) if row.item_ids else []
-    routes = load_item_routes(session, item_ids)
-    items = [routes[i] for i in item_ids if i in routes]
+    ids = item_ids(row.item_ids)
+    routes = load_item_routes(session, ids)
+    return row_view(session, row, [routes[i] for i in ids if i in routes])
+
+
+def row_view(session: Session, row: Any, items: list[Any]) -> dict[str, Any]:
+    """``presenters.ticket_view`` of a ticket's row (``CLAIMED_COLUMNS``) and its items (id, code, name, materials)."""
     names = queue_names(session, row.queue_id)
     return {
         "id": row.id, "number": row.number, "queue_id": row.queue_id,
@@ -162,6 +171,13 @@ def window_rows(session: Session, window_id: int) -> list:
 
 
 # ---------------------------------------------------------------- the claim statement
+
+def in_hand(status) -> Any:
+    """``status IN ('called', 'serving')`` with one bound value each, not SQLAlchemy's expanding ``IN``: an
+    expanding list makes every execution render the statement's text again (``POSTCOMPILE``), for the
+    claim's long ``UNION ALL`` a regular expression over several kilobytes of SQL per call (issue 19)."""
+    return status.in_([literal(s) for s in IN_HAND_STATUSES])
+
 
 _claims: dict[Hashable, Any] = {}
 
@@ -254,10 +270,10 @@ def claim_statement(shape: WindowShape, want: str | None, dialect: str):
     held = aliased(Ticket)
     stmt = (update(Ticket)
             .where(Ticket.id == pick.c.id, Ticket.status == "waiting",
-                   ~exists().where(held.window_id == bindparam("c_window"), held.status.in_(IN_HAND_STATUSES)))
+                   ~exists().where(held.window_id == bindparam("c_window"), in_hand(held.status)))
             .values(status="called", called_at=bindparam("c_now"), window_id=bindparam("c_window"),
                     clerk_id=bindparam("c_clerk"), call_reason=pick.c.why)
-            .returning(*CLAIMED_COLUMNS, _ITEM_IDS))
+            .returning(*CLAIMED_COLUMNS, ITEM_IDS))
     _claims[key] = stmt
     return stmt
 
@@ -268,10 +284,10 @@ _held = aliased(Ticket)
 # the row lock, so of two windows naming the same ticket one gets no row.
 CALL_ONE = (update(Ticket)
             .where(Ticket.id == bindparam("c_ticket"), Ticket.status == "waiting",
-                   ~exists().where(_held.window_id == bindparam("c_window"), _held.status.in_(IN_HAND_STATUSES)))
+                   ~exists().where(_held.window_id == bindparam("c_window"), in_hand(_held.status)))
             .values(status="called", called_at=bindparam("c_now"), window_id=bindparam("c_window"),
                     clerk_id=bindparam("c_clerk"), call_reason=bindparam("c_why"))
-            .returning(*CLAIMED_COLUMNS, _ITEM_IDS))
+            .returning(*CLAIMED_COLUMNS, ITEM_IDS))
 
 
 def claim_params(shape: WindowShape, *, hall_id: int, clerk_id: int, now, now_epoch: float) -> dict[str, Any]:
