@@ -41,14 +41,16 @@ from hall_queue.domain.models import (
 from hall_queue.domain.vocabulary import CASE_OPENING_OUTCOMES, OUTCOMES
 from hall_queue.infrastructure import hall_store
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 
 # A finish writes its cases on statements built once (issue 19): the ORM's flush per case cost more than
 # the rest of the clerk's 下一位. A case written here is then attached to the session as persistent, so
 # the lifecycle code that follows (dispatch, a bundle's stop) changes it as any loaded case.
-_INSERT_CASE = insert(Case).returning(Case.id)
-_INSERT_HANDOVER = insert(CaseHandover)
 _CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns if c.key != "id")
+_INSERT_CASE = Prebuilt(insert(Case).returning(Case.id), keys=_CASE_COLUMNS)
+_HANDOVER_COLUMNS = ("hall_id", "case_id", "method", "at", "by_id", "window_id", "ticket_id", "id_checked",
+                     "signed_by_masked", "courier_company", "tracking_no")
+_INSERT_HANDOVER = Prebuilt(insert(CaseHandover), keys=_HANDOVER_COLUMNS)
 _CASE_MANAGER = Case.__mapper__.class_manager  # builds a Case object without its constructor (``new_case``)
 _OPENED = "onevisit_opened_cases"  # session.info: ticket id → (cases, papers) the finish just wrote
 
@@ -182,7 +184,7 @@ class _Opener:
             values.update(state="closed", decision="approved", decided_at=self.now, ready_at=self.now,
                           handed_over_at=self.now, closed_at=self.now)
         assert values.keys() == set(_CASE_COLUMNS), "every column of a case is written"
-        case_id = core(self.s).execute(_INSERT_CASE, values).scalar_one()
+        case_id = _INSERT_CASE.run(core(self.s), values)[0].id
         # The object is filled as a load fills it, not through ``Case(**values)`` (issue 19): the row is already
         # written, and the constructor's attribute events for some forty columns cost a tenth of the finish.
         case = _CASE_MANAGER.new_instance()
@@ -206,7 +208,7 @@ class _Opener:
             # would triple the statements of every clerk's 下一位 (issue 19) without telling anyone more.
             record(s, case, action="complete", from_state=None, to_state="closed", actor=actor, now=now, note=note,
                    detail={"outcome": outcome, "on_the_spot": True})
-            core(s).execute(_INSERT_HANDOVER, dict(
+            _INSERT_HANDOVER.run(core(s), dict(
                 hall_id=case.hall_id, case_id=case.id, method="on_the_spot", at=now, by_id=case.accepted_by_id,
                 window_id=case.window_id, ticket_id=case.ticket_id, id_checked=False,
                 signed_by_masked=case.masked_name or "", courier_company="", tracking_no=""))

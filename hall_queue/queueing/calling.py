@@ -32,7 +32,7 @@ from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault
 from hall_queue.cases.intake import case_items, open_cases
 from hall_queue.domain.clock import epoch_seconds
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
 from hall_queue.domain.events import (
     DomainEvent,
@@ -154,8 +154,9 @@ def claim_next(session: Session, window_id: int, *, now: datetime, actor: Actor,
     stmt = claiming.claim_statement(shape, want, conn.dialect.name)
     row = None
     if stmt is not None:
-        row = conn.execute(stmt, claiming.claim_params(shape, hall_id=window.hall_id, clerk_id=window.clerk_id,
-                                                       now=now, now_epoch=epoch_seconds(now))).first()
+        claimed = stmt.run(conn, claiming.claim_params(shape, hall_id=window.hall_id, clerk_id=window.clerk_id,
+                                                       now=now, now_epoch=epoch_seconds(now)))
+        row = claimed[0] if claimed else None
     if row is None:
         # Nothing claimed: either nothing waits, or the window still holds a ticket (the claim's guard).
         _refuse_if_holding(session, window)
@@ -263,7 +264,7 @@ _LOAD_FOR_NEXT = (select(*claiming.CLAIMED_COLUMNS, Ticket.id_hash, Ticket.id_ci
                          claiming.ITEM_IDS)
                   .where(Ticket.id == bindparam("ticket_id")))
 # PostgreSQL: the row locked by the load itself, so the finish needs no second read to lock it (``finish``).
-_LOAD_FOR_NEXT_LOCKED = _LOAD_FOR_NEXT.with_for_update(of=Ticket)
+_LOAD_FOR_NEXT_BY_LOCK = {False: Prebuilt(_LOAD_FOR_NEXT), True: Prebuilt(_LOAD_FOR_NEXT.with_for_update(of=Ticket))}
 
 
 class HeldTicket(SimpleNamespace):
@@ -280,11 +281,10 @@ def load_ticket(session: Session, ticket_id: int) -> Ticket | None:
 def load_ticket_for_next(session: Session, ticket_id: int) -> HeldTicket | None:
     """The ticket for ``finish_and_call_next`` as a ``HeldTicket``; on PostgreSQL, its row locked."""
     conn = core(session)
-    row = conn.execute(_LOAD_FOR_NEXT if conn.dialect.name == "sqlite" else _LOAD_FOR_NEXT_LOCKED,
-                       {"ticket_id": ticket_id}).first()
-    if row is None:
+    rows = _LOAD_FOR_NEXT_BY_LOCK[conn.dialect.name != "sqlite"].run(conn, {"ticket_id": ticket_id})
+    if not rows:
         return None
-    held = HeldTicket(**row._mapping)
+    held = HeldTicket(**rows[0]._asdict())
     held.items = case_items(session, claiming.item_ids(held.item_ids))
     return held
 
@@ -432,7 +432,7 @@ def _check_outcome(outcome: str, note: str | None, detail: dict[str, Any]) -> No
                              code="materials_required")
 
 
-_FINISH = (update(Ticket).where(Ticket.id == bindparam("t_id"))
+_FINISH = Prebuilt(update(Ticket).where(Ticket.id == bindparam("t_id"))
            .values(started_at=bindparam("t_started_at"), status=bindparam("t_status"),
                    finished_at=bindparam("t_finished_at"), closed_at=bindparam("t_closed_at"),
                    outcome=bindparam("t_outcome"), outcome_note=bindparam("t_outcome_note"),
@@ -481,7 +481,7 @@ def _close_ticket(session: Session, ticket: Ticket, *, outcome: str, note: str |
               "closed_at": now, "outcome": outcome, "outcome_note": note, "outcome_detail": detail}
     # A prebuilt Core update, its values then set on the loaded ticket as committed (issue 19): the ORM's
     # flush of this one row cost as much as the rest of the finish.
-    core(session).execute(_FINISH, {"t_id": ticket.id, **{f"t_{k}": v for k, v in values.items()}})
+    _FINISH.run(core(session), {"t_id": ticket.id, **{f"t_{k}": v for k, v in values.items()}})
     if isinstance(ticket, HeldTicket):
         ticket.__dict__.update(values)
     else:

@@ -35,7 +35,7 @@ from hall_queue.domain.clock import iso
 from hall_queue.domain.models import IN_HAND_STATUSES, Bundle, Queue, Ticket, TicketItem, Window, WindowQueue
 from hall_queue.domain.vocabulary import PRIORITY_CLASSES
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.queueing.routing import load_item_routes
 
 CLASS_GROUPS = {"green": ("green",), "ordinary": ("ordinary", "appointment")}
@@ -157,7 +157,7 @@ _WINDOW_COLUMNS = (Window.id, Window.hall_id, Window.number, Window.name, Window
 _WINDOW_ROWS_READ = (select(*_WINDOW_COLUMNS)
                      .where(or_(Window.id == bindparam("window_id"), Window.covered_by_id == bindparam("window_id")))
                      .order_by(Window.id != bindparam("window_id"), Window.number, Window.id))
-_WINDOW_ROWS = {False: _WINDOW_ROWS_READ, True: _WINDOW_ROWS_READ.with_for_update(of=Window)}
+_WINDOW_ROWS = {False: Prebuilt(_WINDOW_ROWS_READ), True: Prebuilt(_WINDOW_ROWS_READ.with_for_update(of=Window))}
 
 
 def window_rows(session: Session, window_id: int) -> list:
@@ -167,7 +167,7 @@ def window_rows(session: Session, window_id: int) -> list:
     both pass the "nothing in hand" check. SQLite: ``BEGIN IMMEDIATE`` already made this the only writer.
     """
     lock = session.get_bind().dialect.name != "sqlite"
-    return core(session).execute(_WINDOW_ROWS[lock], {"window_id": window_id}).all()
+    return _WINDOW_ROWS[lock].run(core(session), {"window_id": window_id})
 
 
 # ---------------------------------------------------------------- the claim statement
@@ -210,7 +210,7 @@ def interleave_reason(rule: dict[str, Any], want: str) -> str:
 
 
 def claim_statement(shape: WindowShape, want: str | None, dialect: str):
-    """Build (once per shape) the UPDATE … FROM (pick) … RETURNING that claims the next ticket."""
+    """Build (once per shape) the UPDATE … FROM (pick) … RETURNING that claims the next ticket (``Prebuilt``)."""
     key = shape.key(want, dialect)
     stmt = _claims.get(key)
     if stmt is not None:
@@ -274,8 +274,8 @@ def claim_statement(shape: WindowShape, want: str | None, dialect: str):
             .values(status="called", called_at=bindparam("c_now"), window_id=bindparam("c_window"),
                     clerk_id=bindparam("c_clerk"), call_reason=pick.c.why)
             .returning(*CLAIMED_COLUMNS, ITEM_IDS))
-    _claims[key] = stmt
-    return stmt
+    _claims[key] = Prebuilt(stmt)
+    return _claims[key]
 
 
 _held = aliased(Ticket)
