@@ -209,14 +209,14 @@ class Prebuilt:
         row_procs = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         row_type = _row_type(tuple(c.key for c in columns)) if columns else None
         prepared = (sql, names, fixed, procs, row_procs, row_type, compiled.positional)
-        self._by_dialect[dialect.name] = prepared
+        self._by_dialect[(dialect.name, dialect.driver)] = prepared
         return prepared
 
     def run(self, conn: Connection, params: dict | None = None) -> list:
         """Execute with ``params`` (by bind name); return the rows (plain named tuples), [] when none."""
         dialect = conn.dialect
         sql, names, fixed, procs, row_procs, row_type, positional = \
-            self._by_dialect.get(dialect.name) or self._prepare(dialect)
+            self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
         given = {**fixed, **params} if params else fixed
         values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
         args = tuple(values) if positional else dict(zip(names, values))
