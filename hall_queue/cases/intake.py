@@ -159,7 +159,9 @@ class _Opener:
 
     def new_case(self, *, seq: int, part: int, number: str, title: str, outcome: str, state: str,
                  item: ServiceItem | None, bundle_id: int | None, department_id: int | None, blocking: bool,
-                 parent: Case | None, detail: dict[str, Any]) -> Case:
+                 parent: Case | None, detail: dict[str, Any], attach: bool = True) -> Case:
+        """Write one case and return it as an object; ``attach``: join it to the session (persistent) so later
+        steps of this transaction can change it — a 即办 case outside a bundle is written whole and never is."""
         days = (item.promised_days or 0) if (item is not None and item.kind == "promised"
                                              and outcome != "completed") else 0
         code = new_lookup_code()
@@ -189,8 +191,9 @@ class _Opener:
         # written, and the constructor's attribute events for some forty columns cost a tenth of the finish.
         case = _CASE_MANAGER.new_instance()
         case.__dict__.update(values, id=case_id)
-        make_transient_to_detached(case)  # the row is written: the object joins the session as persistent
-        self.s.add(case)
+        if attach:
+            make_transient_to_detached(case)  # the row is written: the object joins the session as persistent
+            self.s.add(case)
         self.codes[case.id] = code
         self.cases.append(case)
         return case
@@ -282,7 +285,8 @@ def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | No
             seq, number = op.number()
             case = op.new_case(seq=seq, part=0, number=number, title=item.name, outcome=o,
                                state="refused" if o == "refused" else "accepted", item=item, bundle_id=None,
-                               department_id=item.department_id, blocking=True, parent=None, detail=detail)
+                               department_id=item.department_id, blocking=True, parent=None, detail=detail,
+                               attach=o != "completed")
             events += op.accept(case, o, n, deferred if o == "deferred" else [])
             op.papers(case, item, o, n, deferred if o == "deferred" else [], receipt=True)
             cases.append(case)
