@@ -298,7 +298,8 @@ def finish_and_call_next(session: Session, window_id: int, ticket: HeldTicket, *
     ``ticket`` must be the ticket in hand at this window: a repeated press (double click, retry)
     names a ticket already finished and is refused, so it never finishes the visitor just called.
     Returns the finished ticket's view, the call (None when nothing waits) and the events of both.
-    ``row_locked`` as for ``finish``.
+    ``ticket``: read by ``load_ticket_for_next`` in this transaction, which locks its row on PostgreSQL
+    (``row_locked=True``; a ``HeldTicket`` cannot be re-read by the finish).
     """
     if ticket.window_id != window_id or ticket.status not in IN_HAND_STATUSES:
         raise WrongState(f"ticket {ticket.number} is not in hand at this window", code="not_in_hand")
