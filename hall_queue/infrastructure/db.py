@@ -187,7 +187,7 @@ class Prebuilt:
     def __init__(self, stmt, keys: tuple[str, ...] | None = None) -> None:
         self.stmt = stmt
         self.keys = keys
-        self._by_dialect: dict[str, tuple] = {}
+        self._by_dialect: dict[tuple[str, str], tuple] = {}  # (dialect, driver) → the prepared SQL and converters
 
     def _prepare(self, dialect) -> tuple:
         compiled = self.stmt.compile(dialect=dialect, column_keys=list(self.keys) if self.keys is not None else None)
