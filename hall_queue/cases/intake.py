@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from hall_queue.access.audit import Actor
@@ -39,16 +40,58 @@ from hall_queue.domain.models import (
 )
 from hall_queue.domain.vocabulary import CASE_OPENING_OUTCOMES, OUTCOMES
 from hall_queue.infrastructure import hall_store
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.cache import MISSING, TtlCache
+from hall_queue.infrastructure.db import Prebuilt, core
 
 # A finish writes its cases on statements built once (issue 19): the ORM's flush per case cost more than
 # the rest of the clerk's 下一位. A case written here is then attached to the session as persistent, so
 # the lifecycle code that follows (dispatch, a bundle's stop) changes it as any loaded case.
-_INSERT_CASE = insert(Case).returning(Case.id)
-_INSERT_HANDOVER = insert(CaseHandover)
 _CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns if c.key != "id")
+_INSERT_CASE = Prebuilt(insert(Case).returning(Case.id), keys=_CASE_COLUMNS)
+_HANDOVER_COLUMNS = ("hall_id", "case_id", "method", "at", "by_id", "window_id", "ticket_id", "id_checked",
+                     "signed_by_masked", "courier_company", "tracking_no")
+_INSERT_HANDOVER = Prebuilt(insert(CaseHandover), keys=_HANDOVER_COLUMNS)
 _CASE_MANAGER = Case.__mapper__.class_manager  # builds a Case object without its constructor (``new_case``)
 _OPENED = "onevisit_opened_cases"  # session.info: ticket id → (cases, papers) the finish just wrote
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    """What opening a case (and the finished ticket's view) needs of a service item, read-only."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    promised_days: int | None
+    department_id: int | None
+    guide: dict[str, Any]
+    materials: list[Any]
+
+
+_CASE_ITEMS = (select(ServiceItem.id, ServiceItem.code, ServiceItem.name, ServiceItem.kind, ServiceItem.promised_days,
+                      ServiceItem.department_id, ServiceItem.guide, ServiceItem.materials)
+               .where(ServiceItem.id.in_(bindparam("ids", expanding=True))))
+# Kept a few seconds per process like the issue path's item routes (``routing._routes``), dropped when this
+# process commits a change to the catalogue: the clerk's 下一位 parses no item's guide and materials (issue 19).
+_case_items = TtlCache(5.0, {ServiceItem.__tablename__})
+
+
+def case_items(session: Session, item_ids: list[int]) -> list[CaseItem]:
+    """The items among ``item_ids`` that exist, in the order given (one statement for those not kept)."""
+    out: dict[int, CaseItem | None] = {}
+    missing = []
+    for iid in item_ids:
+        hit = _case_items.get(session, iid)
+        if hit is MISSING:
+            missing.append(iid)
+        else:
+            out[iid] = hit
+    if missing:
+        found = {row.id: CaseItem(*row) for row in core(session).execute(_CASE_ITEMS, {"ids": missing})}
+        for iid in missing:
+            out[iid] = _case_items.put(session, iid, found.get(iid))  # None: no such item (worth remembering)
+    return [item for iid in item_ids if (item := out[iid]) is not None]
 
 
 def lookup_hash(code: str) -> str:
@@ -116,7 +159,9 @@ class _Opener:
 
     def new_case(self, *, seq: int, part: int, number: str, title: str, outcome: str, state: str,
                  item: ServiceItem | None, bundle_id: int | None, department_id: int | None, blocking: bool,
-                 parent: Case | None, detail: dict[str, Any]) -> Case:
+                 parent: Case | None, detail: dict[str, Any], attach: bool = True) -> Case:
+        """Write one case and return it as an object; ``attach``: join it to the session (persistent) so later
+        steps of this transaction can change it — a 即办 case outside a bundle is written whole and never is."""
         days = (item.promised_days or 0) if (item is not None and item.kind == "promised"
                                              and outcome != "completed") else 0
         code = new_lookup_code()
@@ -141,13 +186,14 @@ class _Opener:
             values.update(state="closed", decision="approved", decided_at=self.now, ready_at=self.now,
                           handed_over_at=self.now, closed_at=self.now)
         assert values.keys() == set(_CASE_COLUMNS), "every column of a case is written"
-        case_id = core(self.s).execute(_INSERT_CASE, values).scalar_one()
+        case_id = _INSERT_CASE.run(core(self.s), values)[0].id
         # The object is filled as a load fills it, not through ``Case(**values)`` (issue 19): the row is already
         # written, and the constructor's attribute events for some forty columns cost a tenth of the finish.
         case = _CASE_MANAGER.new_instance()
         case.__dict__.update(values, id=case_id)
-        make_transient_to_detached(case)  # the row is written: the object joins the session as persistent
-        self.s.add(case)
+        if attach:
+            make_transient_to_detached(case)  # the row is written: the object joins the session as persistent
+            self.s.add(case)
         self.codes[case.id] = code
         self.cases.append(case)
         return case
@@ -165,7 +211,7 @@ class _Opener:
             # would triple the statements of every clerk's 下一位 (issue 19) without telling anyone more.
             record(s, case, action="complete", from_state=None, to_state="closed", actor=actor, now=now, note=note,
                    detail={"outcome": outcome, "on_the_spot": True})
-            core(s).execute(_INSERT_HANDOVER, dict(
+            _INSERT_HANDOVER.run(core(s), dict(
                 hall_id=case.hall_id, case_id=case.id, method="on_the_spot", at=now, by_id=case.accepted_by_id,
                 window_id=case.window_id, ticket_id=case.ticket_id, id_checked=False,
                 signed_by_masked=case.masked_name or "", courier_company="", tracking_no=""))
@@ -239,7 +285,8 @@ def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | No
             seq, number = op.number()
             case = op.new_case(seq=seq, part=0, number=number, title=item.name, outcome=o,
                                state="refused" if o == "refused" else "accepted", item=item, bundle_id=None,
-                               department_id=item.department_id, blocking=True, parent=None, detail=detail)
+                               department_id=item.department_id, blocking=True, parent=None, detail=detail,
+                               attach=o != "completed")
             events += op.accept(case, o, n, deferred if o == "deferred" else [])
             op.papers(case, item, o, n, deferred if o == "deferred" else [], receipt=True)
             cases.append(case)

@@ -27,12 +27,15 @@ from hall_queue.domain.vocabulary import (
 )
 from hall_queue.infrastructure import outbox
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 
 # The case settings every finish reads (acceptance format, webhook URL): kept a few seconds per process,
 # dropped at once when a change to them commits here (``cache.py``) — the clerk's 下一位 reads no row for them.
 _rules = TtlCache(5.0, {CaseSettings.__tablename__})
-_INSERT_EVENT = insert(CaseEvent).returning(CaseEvent.id)
+_EVENT_COLUMNS = ("hall_id", "case_id", "at", "action", "from_state", "to_state", "actor_kind", "actor_id", "note",
+                  "detail")
+_INSERT_EVENT = Prebuilt(insert(CaseEvent).returning(CaseEvent.id), keys=_EVENT_COLUMNS)
+_EVENT_MANAGER = CaseEvent.__mapper__.class_manager  # a CaseEvent filled without its constructor (``record``)
 
 
 def settings_of(session: Session, hall_id: int) -> CaseSettings:
@@ -91,7 +94,10 @@ def record(session: Session, case: Case, *, action: str, from_state: str | None,
     """
     values = dict(hall_id=case.hall_id, case_id=case.id, at=now, action=action, from_state=from_state,
                   to_state=to_state, actor_kind=actor.kind, actor_id=actor.id, note=note or "", detail=detail or {})
-    ev = CaseEvent(id=core(session).execute(_INSERT_EVENT, values).scalar_one(), **values)
+    # The returned step is filled as a load fills an object, not through ``CaseEvent(**values)``, whose attribute
+    # events would be paid for a step nobody changes (issue 19).
+    ev = _EVENT_MANAGER.new_instance()
+    ev.__dict__.update(values, id=_INSERT_EVENT.run(core(session), values)[0].id)
     audit.record(session, actor=actor, action=f"case.{action}", at=now, hall_id=case.hall_id,
                  ticket_id=case.ticket_id, case_id=case.id, acceptance_no=case.acceptance_no, to_state=to_state)
     settings = case_rules(session, case.hall_id)

@@ -35,7 +35,7 @@ from hall_queue.domain.clock import iso
 from hall_queue.domain.models import IN_HAND_STATUSES, Bundle, Queue, Ticket, TicketItem, Window, WindowQueue
 from hall_queue.domain.vocabulary import PRIORITY_CLASSES
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.queueing.routing import load_item_routes
 
 CLASS_GROUPS = {"green": ("green",), "ordinary": ("ordinary", "appointment")}
@@ -49,7 +49,7 @@ CLAIMED_COLUMNS = (Ticket.id, Ticket.hall_id, Ticket.number, Ticket.queue_id, Ti
 
 
 # The ticket's service items in the same statement: "3,7" (group_concat / string_agg).
-_ITEM_IDS = (select(func.aggregate_strings(cast(TicketItem.item_id, String), ","))
+ITEM_IDS = (select(func.aggregate_strings(cast(TicketItem.item_id, String), ","))
              .where(TicketItem.ticket_id == Ticket.id).correlate(Ticket).scalar_subquery().label("item_ids"))
 
 
@@ -119,11 +119,20 @@ def bundle_name(session: Session, bundle_id: int) -> str | None:
     return hit
 
 
+def item_ids(aggregated: str | None) -> list[int]:
+    """The ids of ``ITEM_IDS`` ("7,3"), in id order as ``Ticket.items``."""
+    return sorted(int(i) for i in aggregated.split(",")) if aggregated else []
+
+
 def claimed_view(session: Session, row: Any) -> dict[str, Any]:
     """``presenters.ticket_view`` of the claimed row, from the row and cached names (no ORM load)."""
-    item_ids = sorted(int(i) for i in row.item_ids.split(",")) if row.item_ids else []
-    routes = load_item_routes(session, item_ids)
-    items = [routes[i] for i in item_ids if i in routes]
+    ids = item_ids(row.item_ids)
+    routes = load_item_routes(session, ids)
+    return row_view(session, row, [routes[i] for i in ids if i in routes])
+
+
+def row_view(session: Session, row: Any, items: list[Any]) -> dict[str, Any]:
+    """``presenters.ticket_view`` of a ticket's row (``CLAIMED_COLUMNS``) and its items (id, code, name, materials)."""
     names = queue_names(session, row.queue_id)
     return {
         "id": row.id, "number": row.number, "queue_id": row.queue_id,
@@ -148,7 +157,7 @@ _WINDOW_COLUMNS = (Window.id, Window.hall_id, Window.number, Window.name, Window
 _WINDOW_ROWS_READ = (select(*_WINDOW_COLUMNS)
                      .where(or_(Window.id == bindparam("window_id"), Window.covered_by_id == bindparam("window_id")))
                      .order_by(Window.id != bindparam("window_id"), Window.number, Window.id))
-_WINDOW_ROWS = {False: _WINDOW_ROWS_READ, True: _WINDOW_ROWS_READ.with_for_update(of=Window)}
+_WINDOW_ROWS = {False: Prebuilt(_WINDOW_ROWS_READ), True: Prebuilt(_WINDOW_ROWS_READ.with_for_update(of=Window))}
 
 
 def window_rows(session: Session, window_id: int) -> list:
@@ -158,10 +167,17 @@ def window_rows(session: Session, window_id: int) -> list:
     both pass the "nothing in hand" check. SQLite: ``BEGIN IMMEDIATE`` already made this the only writer.
     """
     lock = session.get_bind().dialect.name != "sqlite"
-    return core(session).execute(_WINDOW_ROWS[lock], {"window_id": window_id}).all()
+    return _WINDOW_ROWS[lock].run(core(session), {"window_id": window_id})
 
 
 # ---------------------------------------------------------------- the claim statement
+
+def in_hand(status) -> Any:
+    """``status IN ('called', 'serving')`` with one bound value each, not SQLAlchemy's expanding ``IN``: an
+    expanding list makes every execution render the statement's text again (``POSTCOMPILE``), for the
+    claim's long ``UNION ALL`` a regular expression over several kilobytes of SQL per call (issue 19)."""
+    return status.in_([literal(s) for s in IN_HAND_STATUSES])
+
 
 _claims: dict[Hashable, Any] = {}
 
@@ -194,7 +210,7 @@ def interleave_reason(rule: dict[str, Any], want: str) -> str:
 
 
 def claim_statement(shape: WindowShape, want: str | None, dialect: str):
-    """Build (once per shape) the UPDATE … FROM (pick) … RETURNING that claims the next ticket."""
+    """Build (once per shape) the UPDATE … FROM (pick) … RETURNING that claims the next ticket (``Prebuilt``)."""
     key = shape.key(want, dialect)
     stmt = _claims.get(key)
     if stmt is not None:
@@ -254,12 +270,12 @@ def claim_statement(shape: WindowShape, want: str | None, dialect: str):
     held = aliased(Ticket)
     stmt = (update(Ticket)
             .where(Ticket.id == pick.c.id, Ticket.status == "waiting",
-                   ~exists().where(held.window_id == bindparam("c_window"), held.status.in_(IN_HAND_STATUSES)))
+                   ~exists().where(held.window_id == bindparam("c_window"), in_hand(held.status)))
             .values(status="called", called_at=bindparam("c_now"), window_id=bindparam("c_window"),
                     clerk_id=bindparam("c_clerk"), call_reason=pick.c.why)
-            .returning(*CLAIMED_COLUMNS, _ITEM_IDS))
-    _claims[key] = stmt
-    return stmt
+            .returning(*CLAIMED_COLUMNS, ITEM_IDS))
+    _claims[key] = Prebuilt(stmt)
+    return _claims[key]
 
 
 _held = aliased(Ticket)
@@ -268,10 +284,10 @@ _held = aliased(Ticket)
 # the row lock, so of two windows naming the same ticket one gets no row.
 CALL_ONE = (update(Ticket)
             .where(Ticket.id == bindparam("c_ticket"), Ticket.status == "waiting",
-                   ~exists().where(_held.window_id == bindparam("c_window"), _held.status.in_(IN_HAND_STATUSES)))
+                   ~exists().where(_held.window_id == bindparam("c_window"), in_hand(_held.status)))
             .values(status="called", called_at=bindparam("c_now"), window_id=bindparam("c_window"),
                     clerk_id=bindparam("c_clerk"), call_reason=bindparam("c_why"))
-            .returning(*CLAIMED_COLUMNS, _ITEM_IDS))
+            .returning(*CLAIMED_COLUMNS, ITEM_IDS))
 
 
 def claim_params(shape: WindowShape, *, hall_id: int, clerk_id: int, now, now_epoch: float) -> dict[str, Any]:

@@ -261,3 +261,44 @@ def test_when_the_call_part_is_refused_finish_and_call_next_finishes_nothing(api
     # ...and the one transaction rolled back: the ticket is still in hand, unfinished.
     assert api.get(f"/api/v1/tickets/{t}", token=api.token("clerk01")).get_json()["status"] == "called"
     assert api.act("clerk01", t, "finish", {"outcome": "completed"})["status"] == "done"
+
+
+_PERSON = {"name": "张三丰", "id_number": "220102199003071234", "phone": "13912345678"}
+
+
+def _without_ids(cases: list) -> list:
+    """A receipt's cases as the visitor reads them, without what differs between two tickets (ids, numbers)."""
+    def one(c):
+        return {k: v for k, v in c.items() if k not in ("id", "acceptance_no", "parent_id", "documents", "children")} | \
+            {"documents": sorted(d["kind"] for d in c.get("documents", [])),
+             "children": [one(k) for k in c.get("children", [])]}
+    return [one(c) for c in cases]
+
+
+@pytest.mark.parametrize("codes, bundle, body", [
+    (("SS001",), None, {"outcome": "accepted"}),
+    (("SS001",), None, {"outcome": "refused", "note": "名称不符合规定"}),
+    (("SS001",), None, {"outcome": "notice", "missing_materials": ["营业执照副本"]}),
+    ((), "B01", {"outcome": "accepted"}),
+    ((), "B01", {"outcome": "completed"}),
+], ids=["accepted", "refused", "notice", "bundle", "bundle-completed"])
+def test_next_opens_the_same_cases_as_a_finish(api, db, codes, bundle, body):
+    """The 下一位 reads its ticket as a plain record (``HeldTicket``): its cases are those a finish opens."""
+    api.sign_in("clerk01", 1)
+    kw = {**_PERSON, **({"bundle": bundle} if bundle else {})}
+    first, second = api.issue(*codes, **kw)["id"], api.issue(*codes, **kw)["id"]
+    assert api.call("clerk01", 1)["ticket"]["id"] == first
+    by_finish = api.act("clerk01", first, "finish", body)
+    assert api.call("clerk01", 1)["ticket"]["id"] == second
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/finish-and-call-next", {**body, "ticket_id": second},
+                 token=api.token("clerk01"))
+    assert r.status_code == 200, r.get_json()
+    by_next = r.get_json()["finished"]
+    assert _without_ids(by_next["cases"]) == _without_ids(by_finish["cases"])
+    assert {k: v for k, v in by_next.items() if k not in ("id", "number", "cases", "called_at", "finished_at",
+                                                          "started_at", "issued_at")} == \
+        {k: v for k, v in by_finish.items() if k not in ("id", "number", "cases", "called_at", "finished_at",
+                                                         "started_at", "issued_at")}
+    # What the answer says is what the database holds.
+    assert api.get(f"/api/v1/tickets/{second}", token=api.token("clerk01")).get_json() == \
+        {k: v for k, v in by_next.items() if k != "cases"}

@@ -1,0 +1,80 @@
+"""``db.Prebuilt``: a hot statement run through the driver gives what a Core execution of it gives.
+
+Same rows (dates, booleans and JSON converted by the columns' types), same stored values, driver errors
+raised as SQLAlchemy's — with nothing listening (the driver's cursor) and with a cursor listener attached
+(``exec_driver_sql``, which the listener sees), on both engines."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hall_queue.domain.models import AuditEvent, Ticket, Window
+from hall_queue.infrastructure.db import Prebuilt, core
+from hall_queue.queueing import claiming
+from tests.conftest import engines
+
+pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
+
+_AUDIT_COLUMNS = ("hall_id", "at", "actor_kind", "actor_id", "action", "ticket_id", "window_id", "detail")
+_ADD_AUDIT = insert(AuditEvent).returning(AuditEvent.id, AuditEvent.at, AuditEvent.detail)
+
+
+@contextmanager
+def listened(db, on: bool):
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_a):
+        seen.append(statement)
+    if on:
+        event.listen(db.writer, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        if on:
+            event.remove(db.writer, "before_cursor_execute", note)
+
+
+@pytest.mark.parametrize("listener", [False, True], ids=["driver", "listened"])
+def test_rows_and_writes_are_those_of_a_core_execution(db, api, listener):
+    api.sign_in("clerk01", 1)
+    ticket_id = api.issue("SS001")["id"]
+    window_id = api.windows[1]
+    read = select(*claiming.CLAIMED_COLUMNS, Ticket.id_hash, claiming.ITEM_IDS).where(Ticket.id == bindparam("t"))
+    rows_of = select(Window.id, Window.is_open, Window.paused_at, Window.call_rules).where(Window.id == bindparam("w"))
+    at = datetime(2026, 3, 2, 10, 15, 30, 123456)
+    with listened(db, listener) as seen, db.write() as s:
+        conn = core(s)
+        assert [tuple(r) for r in Prebuilt(read).run(conn, {"t": ticket_id})] == \
+            [tuple(r) for r in conn.execute(read, {"t": ticket_id})]
+        assert [tuple(r) for r in Prebuilt(rows_of).run(conn, {"w": window_id})] == \
+            [tuple(r) for r in conn.execute(rows_of, {"w": window_id})]
+        row = Prebuilt(read).run(conn, {"t": ticket_id})[0]
+        assert isinstance(row.issued_at, datetime) and row.item_ids and row.id == ticket_id
+        values = dict(hall_id=api.hall_id, at=at, actor_kind="system", actor_id=None, action="test.prebuilt",
+                      ticket_id=ticket_id, window_id=window_id, detail={"说明": "中文", "n": 1})
+        added = Prebuilt(_ADD_AUDIT, keys=_AUDIT_COLUMNS).run(conn, values)[0]
+        assert (added.at, added.detail) == (at, {"说明": "中文", "n": 1})
+        stored = conn.execute(select(AuditEvent.at, AuditEvent.detail, AuditEvent.action)
+                              .where(AuditEvent.id == added.id)).one()
+        assert tuple(stored) == (at, {"说明": "中文", "n": 1}, "test.prebuilt")
+        assert Prebuilt(update(Ticket).where(Ticket.id == bindparam("t")).values(outcome_note=bindparam("n"))) \
+            .run(conn, {"t": ticket_id, "n": "备注"}) == []
+        assert conn.execute(select(Ticket.outcome_note).where(Ticket.id == ticket_id)).scalar() == "备注"
+        s.rollback()
+    # A listener sees every statement, so statement counts stay true; without one, none is seen (none attached).
+    assert (len(seen) >= 5) is listener
+
+
+@pytest.mark.parametrize("listener", [False, True], ids=["driver", "listened"])
+def test_a_driver_error_is_sqlalchemys_and_the_transaction_rolls_back(db, api, listener):
+    values = dict(hall_id=api.hall_id + 1000, at=datetime(2026, 3, 2, 10), actor_kind="system", actor_id=None,
+                  action="test.prebuilt", ticket_id=None, window_id=None, detail={})
+    with listened(db, listener), pytest.raises(IntegrityError):  # no such hall: the foreign key refuses it
+        with db.write() as s:
+            Prebuilt(_ADD_AUDIT, keys=_AUDIT_COLUMNS).run(core(s), values)
+    with db.read() as s:
+        assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "test.prebuilt")) is None
