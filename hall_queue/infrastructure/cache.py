@@ -80,11 +80,19 @@ MISSING = _MISSING
 
 
 def _namespace(session: Session) -> str:
-    bind = session.get_bind()
-    ns = getattr(bind, "_onevisit_cache_ns", None)
+    # Kept in the session too: a session never changes its engine, and resolving the bind on each of the
+    # dozen lookups of a call cycle showed in its profile (issue 19).
+    ns = session.info.get(_NAMESPACE)
     if ns is None:
-        ns = bind._onevisit_cache_ns = secrets.token_hex(8)  # type: ignore[union-attr]
+        bind = session.get_bind()
+        ns = getattr(bind, "_onevisit_cache_ns", None)
+        if ns is None:
+            ns = bind._onevisit_cache_ns = secrets.token_hex(8)  # type: ignore[union-attr]
+        session.info[_NAMESPACE] = ns
     return ns
+
+
+_NAMESPACE = "onevisit_cache_namespace"
 
 
 def forget(*tables: str) -> None:

@@ -153,14 +153,17 @@ class Database:
             self.reader.dispose()
 
 
-# Group commit (issue 19). A PostgreSQL commit returns once its WAL is on disk (fdatasync: ≈ 4 ms on this
-# machine's disk, tens of ms at p99 under load), and a hot counter row — a queue's ticket numbers, a hall's
-# acceptance numbers — stays locked until then, so with a commit per write one queue could not number more
-# than ≈ 1/fsync tickets a second however many kiosks ask. Writes that arrive while one is running are run
-# together next: one transaction, each write in a SAVEPOINT of its own (a failure undoes only its part and
-# reaches only its caller), one commit for all — numbers stay gap-free and nothing is acknowledged before it
-# is on disk. ``ONEVISIT_GROUP_COMMIT=0`` turns it off (a commit per write).
-GROUP_COMMIT = os.environ.get("ONEVISIT_GROUP_COMMIT", "1") != "0"
+# Group commit (issue 19), opt-in: ``ONEVISIT_GROUP_COMMIT=1``. A PostgreSQL commit returns once its WAL is on
+# disk (fdatasync: ≈ 4 ms on the test machine's disk, tens of ms at p99 under load), and a hot counter row — a
+# queue's ticket numbers, a hall's acceptance numbers — stays locked until then, so with a commit per write one
+# queue cannot number more than ≈ 1/fsync tickets a second. Grouped, the writes that arrive while one is running
+# are run together next: one transaction, each write in a SAVEPOINT of its own (a failure undoes only its part
+# and reaches only its caller), one commit for all — numbers stay gap-free and nothing is acknowledged before it
+# is on disk. Off by default: the process's writes then run one group at a time, so a write waiting for a row
+# lock held elsewhere holds up every write of the process, and two processes' groups can lock two hot rows in
+# opposite orders (PostgreSQL breaks that deadlock after ``deadlock_timeout``, 1 s, and the group runs again).
+# For one server process on PostgreSQL; measured in the README (Benchmarks).
+GROUP_COMMIT = os.environ.get("ONEVISIT_GROUP_COMMIT", "0") == "1"
 GROUP_MAX = 16  # writes per shared transaction: bounds how long the first of them waits for the last
 
 

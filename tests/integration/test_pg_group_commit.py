@@ -1,4 +1,4 @@
-"""Group commit on PostgreSQL (issue 19): writes arriving together share a transaction and its commit, each in a
+"""Group commit on PostgreSQL (issue 19, ``ONEVISIT_GROUP_COMMIT=1``): writes arriving together share a transaction and its commit, each in a
 savepoint of its own — every caller gets its own answer or its own error, in its own request context, and a
 failing write leaves no trace (no gap in the numbers it took)."""
 from __future__ import annotations
@@ -44,8 +44,9 @@ def _take_number(s):
     return n, who
 
 
-def test_writes_arriving_together_share_commits_and_each_gets_its_own_answer(pg):
-    assert pg._group is not None, "PostgreSQL groups its writes by default"
+def test_writes_arriving_together_share_commits_and_each_gets_its_own_answer(pg, monkeypatch):
+    monkeypatch.setattr(db_module, "GROUP_COMMIT", True)  # ONEVISIT_GROUP_COMMIT=1
+    pg = db_module.Database(pg.url)
     commits = []
     event.listen(pg.writer, "commit", lambda conn: commits.append(1))
     answers: dict[str, object] = {}
@@ -76,14 +77,13 @@ def test_writes_arriving_together_share_commits_and_each_gets_its_own_answer(pg)
     assert sorted(rows) == list(range(1, 8 * 12 + 1)) and last == 8 * 12
     assert {rows[n]: n for n in rows} == {w: a[0] for w, a in good.items()}
     assert len(commits) < len(answers), f"{len(commits)} commits for {len(answers)} writes: nothing was grouped"
+    pg.dispose()
 
 
-def test_without_group_commit_every_write_commits_alone(pg, monkeypatch):
-    monkeypatch.setattr(db_module, "GROUP_COMMIT", False)
-    alone = db_module.Database(pg.url)
-    try:
-        assert alone._group is None
-        WHO.set("solo")
-        assert alone.run_write(_take_number) == (1, "solo")
-    finally:
-        alone.dispose()
+def test_by_default_every_write_commits_alone(pg):
+    assert pg._group is None  # ONEVISIT_GROUP_COMMIT unset
+    commits = []
+    event.listen(pg.writer, "commit", lambda conn: commits.append(1))
+    WHO.set("solo")
+    assert pg.run_write(_take_number) == (1, "solo")
+    assert len(commits) == 1
