@@ -99,16 +99,9 @@ def server_cpu_s(root_pid: int) -> tuple[float, float]:
     (all but the periodic duties' thread, that thread) — the duties run every few seconds whatever the load."""
     parent: dict[int, int] = {}
     ticks: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:  # gone since the listing
-            continue
-        parent[int(entry)] = _stat_fields(stat)[1]
-        ticks[int(entry)] = _stat_ticks(stat)
+    for pid, stat in _processes():
+        parent[pid] = _stat_fields(stat)[1]
+        ticks[pid] = _stat_ticks(stat)
     tree, frontier = {root_pid}, [root_pid]
     while frontier:
         pid = frontier.pop()
@@ -135,6 +128,18 @@ def server_cpu_s(root_pid: int) -> tuple[float, float]:
     return (total - duties) / _CLK_TCK, duties / _CLK_TCK
 
 
+def _processes():
+    """(pid, ``/proc/<pid>/stat``) of every live process."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                yield int(entry), f.read()
+        except OSError:  # gone since the listing
+            continue
+
+
 def _stat_fields(stat: bytes) -> list[int]:
     # The fields after the command name, which may hold spaces: state(0) ppid(1) ... utime(11) stime(12).
     return [int(x) if x.lstrip(b"-").isdigit() else 0 for x in stat[stat.rindex(b")") + 2:].split()[:13]]
@@ -149,14 +154,7 @@ def database_cpu_s() -> float:
     """CPU seconds spent so far by the machine's PostgreSQL processes (``postgres`` and its backends; 0 when none
     run): the database's share of a request, which shares the cores with the server on one machine."""
     ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
+    for _pid, stat in _processes():
         if stat[stat.index(b"(") + 1:stat.rindex(b")")] == b"postgres":
             ticks += _stat_ticks(stat)
     return ticks / _CLK_TCK

@@ -130,6 +130,14 @@ def pg_demo_hall_id() -> int:
     return int(_pg_template["demo_hall_id"])
 
 
+def require_postgres() -> None:
+    """Skip the test without PostgreSQL on 127.0.0.1:5432 — fail it instead where CI requires the services."""
+    if not postgres_available():
+        if REQUIRE_SERVICES:
+            pytest.fail("PostgreSQL is required (ONEVISIT_REQUIRE_SERVICES=1)")
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is needed")
+
+
 def drop_postgres_database(url: str) -> None:
     with _pg_admin() as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")

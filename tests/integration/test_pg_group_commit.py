@@ -10,17 +10,14 @@ import pytest
 from sqlalchemy import event, text
 
 from hall_queue.infrastructure import db as db_module
-from tests.conftest import REQUIRE_SERVICES, drop_postgres_database, new_postgres_database, postgres_available
+from tests.conftest import drop_postgres_database, new_postgres_database, require_postgres
 
 WHO = contextvars.ContextVar("who")
 
 
 @pytest.fixture
 def pg():
-    if not postgres_available():
-        if REQUIRE_SERVICES:
-            pytest.fail("PostgreSQL is required (ONEVISIT_REQUIRE_SERVICES=1)")
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is needed")
+    require_postgres()
     url = new_postgres_database(empty=True)
     database = db_module.Database(url)
     with database.writer.begin() as c:
