@@ -40,7 +40,7 @@ from hall_queue.domain.models import (
 )
 from hall_queue.domain.vocabulary import CASE_OPENING_OUTCOMES, OUTCOMES
 from hall_queue.infrastructure import hall_store
-from hall_queue.infrastructure.cache import MISSING, TtlCache
+from hall_queue.infrastructure.cache import TtlCache
 from hall_queue.infrastructure.db import Prebuilt, core
 
 # A finish writes its cases on statements built once (issue 19): the ORM's flush per case cost more than
@@ -48,8 +48,7 @@ from hall_queue.infrastructure.db import Prebuilt, core
 # the lifecycle code that follows (dispatch, a bundle's stop) changes it as any loaded case.
 _CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns if c.key != "id")
 _INSERT_CASE = Prebuilt(insert(Case).returning(Case.id), keys=_CASE_COLUMNS)
-_HANDOVER_COLUMNS = ("hall_id", "case_id", "method", "at", "by_id", "window_id", "ticket_id", "id_checked",
-                     "signed_by_masked", "courier_company", "tracking_no")
+_HANDOVER_COLUMNS = tuple(c.key for c in CaseHandover.__table__.columns if c.key != "id")
 _INSERT_HANDOVER = Prebuilt(insert(CaseHandover), keys=_HANDOVER_COLUMNS)
 _CASE_MANAGER = Case.__mapper__.class_manager  # builds a Case object without its constructor (``new_case``)
 _OPENED = "onevisit_opened_cases"  # session.info: ticket id → (cases, papers) the finish just wrote
@@ -79,19 +78,9 @@ _case_items = TtlCache(5.0, {ServiceItem.__tablename__})
 
 def case_items(session: Session, item_ids: list[int]) -> list[CaseItem]:
     """The items among ``item_ids`` that exist, in the order given (one statement for those not kept)."""
-    out: dict[int, CaseItem | None] = {}
-    missing = []
-    for iid in item_ids:
-        hit = _case_items.get(session, iid)
-        if hit is MISSING:
-            missing.append(iid)
-        else:
-            out[iid] = hit
-    if missing:
-        found = {row.id: CaseItem(*row) for row in core(session).execute(_CASE_ITEMS, {"ids": missing})}
-        for iid in missing:
-            out[iid] = _case_items.put(session, iid, found.get(iid))  # None: no such item (worth remembering)
-    return [item for iid in item_ids if (item := out[iid]) is not None]
+    found = _case_items.get_many(session, item_ids, lambda missing: {
+        row.id: CaseItem(*row) for row in core(session).execute(_CASE_ITEMS, {"ids": missing})})
+    return [found[iid] for iid in item_ids if iid in found]
 
 
 def lookup_hash(code: str) -> str:

@@ -32,8 +32,7 @@ from hall_queue.infrastructure.db import Prebuilt, core
 # The case settings every finish reads (acceptance format, webhook URL): kept a few seconds per process,
 # dropped at once when a change to them commits here (``cache.py``) — the clerk's 下一位 reads no row for them.
 _rules = TtlCache(5.0, {CaseSettings.__tablename__})
-_EVENT_COLUMNS = ("hall_id", "case_id", "at", "action", "from_state", "to_state", "actor_kind", "actor_id", "note",
-                  "detail")
+_EVENT_COLUMNS = tuple(c.key for c in CaseEvent.__table__.columns if c.key != "id")
 _INSERT_EVENT = Prebuilt(insert(CaseEvent).returning(CaseEvent.id), keys=_EVENT_COLUMNS)
 _EVENT_MANAGER = CaseEvent.__mapper__.class_manager  # a CaseEvent filled without its constructor (``record``)
 

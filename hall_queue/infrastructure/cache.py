@@ -49,6 +49,23 @@ class TtlCache:
             self._entries[(_namespace(session), key)] = (value, time.monotonic() + self.ttl_s)
         return value
 
+    def get_many(self, session: Session, keys: list, load: Any) -> dict:
+        """The values of ``keys`` that exist: kept ones, and the rest from ``load(missing keys)`` (a dict of those
+        found, read in one go) — a key ``load`` did not find is remembered as absent too."""
+        out, missing = {}, []
+        for key in keys:
+            hit = self.get(session, key)
+            if hit is MISSING:
+                missing.append(key)
+            elif hit is not None:
+                out[key] = hit
+        if missing:
+            found = load(missing)
+            for key in missing:
+                if (value := self.put(session, key, found.get(key))) is not None:
+                    out[key] = value
+        return out
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -15,9 +15,9 @@ from collections import namedtuple
 import threading
 import time
 from contextlib import contextmanager, nullcontext
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc, literal_column
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -128,7 +128,8 @@ class Database:
     def run_write(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
         """Run ``fn`` in a write transaction and commit; retry when SQLite reports the file busy.
 
-        On PostgreSQL writes that arrive together share one transaction and one commit (``_WriteGroup``)."""
+        With ``ONEVISIT_GROUP_COMMIT=1`` on PostgreSQL, writes that arrive together share one transaction and one
+        commit (``_WriteGroup``)."""
         if self._group is not None:
             return self._group.run(fn, retries)
         return self.run_write_alone(fn, retries=retries)
@@ -332,6 +333,16 @@ def _is_busy(e: OperationalError) -> bool:
     text = str(e.orig).lower() if e.orig is not None else str(e).lower()
     # PostgreSQL rolls back one transaction of a lock cycle ("deadlock detected"); run again, it goes through.
     return "locked" in text or "busy" in text or "could not serialize" in text or "deadlock detected" in text
+
+
+def one_of(column, values) -> Any:
+    """``column IN ('a', 'b')`` with the values written into the SQL — for the code's own fixed vocabularies
+    (statuses), never for input. A list of bound values would be SQLAlchemy's expanding ``IN``, whose SQL is
+    rendered again on every execution (for the claim's long ``UNION ALL``, a regular expression over kilobytes
+    of SQL per call; issue 19) and which ``Prebuilt`` cannot run."""
+    words = list(values)
+    assert all(w.isidentifier() for w in words), "fixed words of the code's vocabulary only"
+    return column.in_([literal_column(f"'{w}'") for w in words])
 
 
 class Prebuilt:

@@ -35,7 +35,7 @@ from hall_queue.domain.clock import iso
 from hall_queue.domain.models import IN_HAND_STATUSES, Bundle, Queue, Ticket, TicketItem, Window, WindowQueue
 from hall_queue.domain.vocabulary import PRIORITY_CLASSES
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import Prebuilt, core
+from hall_queue.infrastructure.db import Prebuilt, core, one_of
 from hall_queue.queueing.routing import load_item_routes
 
 CLASS_GROUPS = {"green": ("green",), "ordinary": ("ordinary", "appointment")}
@@ -173,10 +173,8 @@ def window_rows(session: Session, window_id: int) -> list:
 # ---------------------------------------------------------------- the claim statement
 
 def in_hand(status) -> Any:
-    """``status IN ('called', 'serving')`` with one bound value each, not SQLAlchemy's expanding ``IN``: an
-    expanding list makes every execution render the statement's text again (``POSTCOMPILE``), for the
-    claim's long ``UNION ALL`` a regular expression over several kilobytes of SQL per call (issue 19)."""
-    return status.in_([literal(s) for s in IN_HAND_STATUSES])
+    """``status`` is one of the in-hand statuses (``db.one_of``: no expanding ``IN`` in the claim)."""
+    return one_of(status, IN_HAND_STATUSES)
 
 
 _claims: dict[Hashable, Any] = {}

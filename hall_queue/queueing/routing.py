@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from hall_queue.infrastructure.cache import MISSING, TtlCache
+from hall_queue.infrastructure.cache import TtlCache
 from hall_queue.infrastructure.db import core
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import (
@@ -98,29 +98,20 @@ _routes = TtlCache(5.0, {ServiceItem.__tablename__, Queue.__tablename__, QueueIt
 
 def load_item_routes(session: Session, item_ids: list[int]) -> dict[int, ItemRoute]:
     """Return the items found among ``item_ids`` with their active queues (one statement for those not cached)."""
-    out: dict[int, ItemRoute] = {}
-    missing = []
-    for iid in item_ids:
-        hit = _routes.get(session, iid)
-        if hit is MISSING:
-            missing.append(iid)
-        elif hit is not None:
-            out[iid] = hit
-    if not missing:
-        return out
+    return _routes.get_many(session, item_ids, lambda missing: _read_item_routes(session, missing))
+
+
+def _read_item_routes(session: Session, item_ids: list[int]) -> dict[int, ItemRoute]:
     found: dict[int, ItemRoute] = {}
     for (iid, hall_id, code, name, active, spot, materials, qid, prefix, qname, cap, q_active) in \
-            core(session).execute(_ITEM_ROUTES, {"ids": missing}):
+            core(session).execute(_ITEM_ROUTES, {"ids": item_ids}):
         item = found.get(iid)
         if item is None:
             item = found[iid] = ItemRoute(iid, hall_id, code, name, bool(active), bool(spot),
                                           materials=list(materials or []))
         if qid is not None and q_active:
             item.queues[qid] = QueueRef(qid, prefix, qname, cap)
-    for iid in missing:
-        _routes.put(session, iid, found.get(iid))  # None: no such item (also worth remembering)
-    out.update(found)
-    return out
+    return found
 
 
 def load_bundle_route(session: Session, bundle_id: int) -> BundleRoute | None:

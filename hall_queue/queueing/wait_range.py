@@ -37,7 +37,6 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    literal_column,
     null,
     or_,
     select,
@@ -66,7 +65,7 @@ from hall_queue.domain.vocabulary import (
     IN_HAND_STATUSES,
     TICKET_STATUSES,
 )
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import core, one_of
 from hall_queue.queueing.estimates import queue_pace
 
 # The rule's own default wait (``vocabulary.DEFAULT_CALL_RULES``), for a rule stored without ``after_s``.
@@ -383,12 +382,6 @@ def overdue_bound(inp: WaitInputs, params: EstimateParams) -> tuple[float, float
 
 
 # ----------------------------------------------------------------------------------------------- the reads
-def _written(statuses) -> list:
-    """The statuses written into the statement (``IN ('called', 'serving')``): a list of values would be
-    an expanding parameter, re-rendered on every execution at more cost than the read (issue 19)."""
-    return [literal_column(f"'{s}'") for s in statuses]
-
-
 # The windows that serve a queue, each with every queue it serves, whether that queue has visitors waiting,
 # whether the window holds a ticket, whether it is staffed now, since when it is away (a pause, or its post
 # covered or empty since the clerk left) and its break plan: one statement for ``_windows``.
@@ -398,7 +391,7 @@ _away_since = (select(func.max(PostInterval.started_at))
                .scalar_subquery())
 _SERVING_SHAPE = (
     select(WindowQueue.window_id, _other.queue_id, _other.role,
-           exists().where(Ticket.window_id == WindowQueue.window_id, Ticket.status.in_(_written(IN_HAND_STATUSES))),
+           exists().where(Ticket.window_id == WindowQueue.window_id, one_of(Ticket.status, IN_HAND_STATUSES)),
            exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"),
            Window.clerk_id, Window.paused_at, Window.covered_by_id, cast(Window.break_plan, String),
            cast(Window.call_rules, String),
@@ -594,7 +587,7 @@ _HISTORY_WHERE = (Ticket.queue_id == bindparam("queue_id"), Ticket.queue_key >= 
 _ENDED_SINCE = or_(Ticket.issued_at >= bindparam("since"), Ticket.called_at >= bindparam("since"),
                    Ticket.closed_at >= bindparam("since"))
 _HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
-            .where(*_HISTORY_WHERE, Ticket.status.in_(_written(TICKET_STATUSES)),
+            .where(*_HISTORY_WHERE, one_of(Ticket.status, TICKET_STATUSES),
                    or_(Ticket.status == "waiting", _ENDED_SINCE)))
 # The same tickets with those still waiting summed: one row of figures joined to each ended ticket (one statement).
 _overdue = Ticket.issued_at < bindparam("overdue_since")
@@ -603,7 +596,7 @@ _WAITING_SUM = (select(func.min(Ticket.issued_at), func.count(case((Ticket.issue
                        func.sum(case((_overdue, _epoch_us(Ticket.issued_at) - bindparam("base_us")))))
                 .where(*_HISTORY_WHERE, Ticket.status == "waiting").subquery())
 _ENDED = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.priority_class)
-          .where(*_HISTORY_WHERE, Ticket.status.in_(_written(s for s in TICKET_STATUSES if s != "waiting")),
+          .where(*_HISTORY_WHERE, one_of(Ticket.status, (s for s in TICKET_STATUSES if s != "waiting")),
                  _ENDED_SINCE).subquery())
 _HISTORY_SUMMED = select(*_WAITING_SUM.c, *_ENDED.c).select_from(_WAITING_SUM.outerjoin(_ENDED, true()))
 
