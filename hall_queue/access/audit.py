@@ -11,10 +11,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.vocabulary import MANAGER_ROLES
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.domain.models import AuditEvent
 
-_INSERT = insert(AuditEvent)
+# Every staff action and every ticket writes one: through the driver (db.Prebuilt, issue 19).
+_INSERT = Prebuilt(insert(AuditEvent), keys=("hall_id", "at", "actor_kind", "actor_id", "action", "ticket_id",
+                                             "window_id", "detail"))
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def record(session: Session, *, actor: Actor, action: str, at: datetime, hall_id
     if held is not None:
         held.append(row)
     else:
-        core(session).execute(_INSERT, row)
+        _INSERT.run(core(session), row)
 
 
 _HELD = "onevisit.audit_held"
@@ -79,7 +81,7 @@ def batched(session: Session) -> Iterator[list[dict[str, Any]]]:
     finally:
         del session.info[_HELD]
     if held:  # a list is one executemany: one statement however many rows
-        core(session).execute(_INSERT, held if len(held) > 1 else held[0])
+        _INSERT.run_many(core(session), held)
 
 
 # ---------------------------------------------------------------- tamper-evident chain

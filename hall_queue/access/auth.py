@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -122,6 +123,16 @@ _TOKEN = (select(AccessToken.id, AccessToken.kind, AccessToken.hall_id, AccessTo
 # change committed in this process takes effect at once; one made by another process within the TTL.
 PRINCIPAL_TTL_S = 3.0
 _principals = TtlCache(PRINCIPAL_TTL_S, {AccessToken.__tablename__, Staff.__tablename__})
+
+
+def cached_principal(bind: Any, token: str, *, now: datetime) -> Principal | None:
+    """The principal of a token authenticated lately through ``bind`` (an engine), if still kept; else None.
+
+    Every kiosk and console request authenticates first: a kept token needs no session (issue 19)."""
+    hit = _principals.peek(bind, token_digest(token))
+    if hit is not MISSING and (hit[1] is None or hit[1] > now):
+        return hit[0]
+    return None
 
 
 def authenticate(session: Session, token: str, *, now: datetime) -> Principal:

@@ -31,7 +31,7 @@ from hall_queue.domain.models import (
     WalkInSeat,
 )
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.queueing.presenters import iso
 from hall_queue.queueing.ticketing import IssuedTicket, IssueRequest, issue_ticket
 
@@ -172,10 +172,10 @@ _SEATS = WalkInSeat.__table__
 _COUNT = (update(_SLOTS).where(_SLOTS.c.id == bindparam("slot_id"))
           .values(walk_ins=_SLOTS.c.walk_ins + 1).returning(_SLOTS.c.walk_ins, _SLOTS.c.booked))
 # The usual case, the slot's row already made: find and count in one statement (issue 19: the issue path's statements).
-_COUNT_AT = (update(_SLOTS).where(_SLOTS.c.hall_id == bindparam("b_hall"), _SLOTS.c.matter == bindparam("b_matter"),
+_COUNT_AT = Prebuilt(update(_SLOTS).where(_SLOTS.c.hall_id == bindparam("b_hall"), _SLOTS.c.matter == bindparam("b_matter"),
                                   _SLOTS.c.slot_start == bindparam("b_start"))
              .values(walk_ins=_SLOTS.c.walk_ins + 1).returning(_SLOTS.c.id, _SLOTS.c.walk_ins, _SLOTS.c.booked))
-_INSERT_SEAT = insert(_SEATS)
+_INSERT_SEAT = Prebuilt(insert(_SEATS), keys=("ticket_id", "slot_id", "within_share"))
 
 
 def _cached_settings(session: Session, hall: Any) -> SimpleNamespace:
@@ -221,13 +221,13 @@ def count_walk_in(session: Session, hall: Any, *, ticket_id: int, matters: list[
     conn = core(session)
     for matter in matters:
         cap = slot_capacity(_cached_rules(session, hall, matter), slot, st.default_capacity)
-        row = conn.execute(_COUNT_AT, {"b_hall": hall.id, "b_matter": matter, "b_start": slot.start}).first()
+        row = _COUNT_AT.first(conn, {"b_hall": hall.id, "b_matter": matter, "b_start": slot.start})
         if row is None:  # the slot's first seat or booking: make its row, then count
             slot_id = _slot_id(session, hall.id, matter, slot.start)
             walk_ins, booked = conn.execute(_COUNT, {"slot_id": slot_id}).one()
         else:
             slot_id, walk_ins, booked = row
-        conn.execute(_INSERT_SEAT, {"ticket_id": ticket_id, "slot_id": slot_id, "within_share": booked + walk_ins <= cap})
+        _INSERT_SEAT.run(conn, {"ticket_id": ticket_id, "slot_id": slot_id, "within_share": booked + walk_ins <= cap})
 
 
 def issue_walk_in(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,

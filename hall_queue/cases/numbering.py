@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import Case, CaseCounter
 from hall_queue.domain.vocabulary import DEFAULT_ACCEPTANCE_FORMAT
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 
 _BUMP = (update(CaseCounter)
          .where(CaseCounter.hall_id == bindparam("b_hall"), CaseCounter.year == bindparam("b_year"))
@@ -21,7 +21,8 @@ _BUMP = (update(CaseCounter)
          .returning(CaseCounter.last_seq))
 # The finish's first number, unless the ticket came to collect results (统一出件: it opens nothing): the
 # check rides on the bump, one statement instead of two on every clerk's finish (issue 19).
-_BUMP_UNLESS_PICKUP = _BUMP.where(~exists().where(Case.pickup_ticket_id == bindparam("b_ticket")))
+_BUMP_UNLESS_PICKUP = Prebuilt(_BUMP.where(~exists().where(Case.pickup_ticket_id == bindparam("b_ticket"))))
+_BUMP_RUN = Prebuilt(_BUMP)
 
 
 def format_acceptance_no(fmt: str, *, hall_code: str, year: int, seq: int) -> str:
@@ -45,7 +46,7 @@ def check_format(fmt: str) -> str:
 
 def first_seq_unless_pickup(session: Session, hall_id: int, year: int, ticket_id: int) -> int | None:
     """Take the next number of (hall, year) for the finish of ``ticket_id``; None if the ticket is a pickup ticket."""
-    row = core(session).execute(_BUMP_UNLESS_PICKUP, {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id}).first()
+    row = _BUMP_UNLESS_PICKUP.first(core(session), {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id})
     if row is not None:
         return row[0]
     if session.scalar(select(Case.id).where(Case.pickup_ticket_id == ticket_id).limit(1)) is not None:
@@ -55,7 +56,7 @@ def first_seq_unless_pickup(session: Session, hall_id: int, year: int, ticket_id
 
 def next_seq(session: Session, hall_id: int, year: int) -> int:
     """Take the next sequence number of (hall, year) in the caller's transaction."""
-    row = core(session).execute(_BUMP, {"b_hall": hall_id, "b_year": year}).first()
+    row = _BUMP_RUN.first(core(session), {"b_hall": hall_id, "b_year": year})
     if row is not None:
         return row[0]
     if session.scalar(select(CaseCounter.last_seq).where(CaseCounter.hall_id == hall_id,

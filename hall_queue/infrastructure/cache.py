@@ -42,6 +42,16 @@ class TtlCache:
             return _MISSING
         return hit[0]
 
+    def peek(self, bind: Any, key: Hashable) -> Any:
+        """``get`` by the engine a session would use, for a hit without opening a session (``MISSING`` otherwise)."""
+        ns = getattr(bind, "_onevisit_cache_ns", None)
+        if ns is None:
+            return _MISSING
+        hit = self._entries.get((ns, key))
+        if hit is None or hit[1] < time.monotonic():
+            return _MISSING
+        return hit[0]
+
     def put(self, session: Session, key: Hashable, value: Any) -> Any:
         with self._lock:
             if len(self._entries) >= self.max_entries:

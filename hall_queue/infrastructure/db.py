@@ -380,7 +380,7 @@ class Prebuilt:
         procs = {n: p for n, b in binds.items() if (p := b.type.dialect_impl(dialect).bind_processor(dialect))}
         columns = list(getattr(self.stmt, "exported_columns", ())) if self.stmt.is_dml else \
             list(self.stmt.selected_columns)
-        row_procs = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        row_procs = tuple(_result_processor(c.type.dialect_impl(dialect), dialect) for c in columns)
         row_type = _row_type(tuple(c.key for c in columns)) if columns else None
         prepared = (sql, names, fixed, procs, row_procs, row_type, compiled.positional)
         self._by_dialect[(dialect.name, dialect.driver)] = prepared
@@ -388,31 +388,84 @@ class Prebuilt:
 
     def run(self, conn: Connection, params: dict | None = None) -> list:
         """Execute with ``params`` (by bind name); return the rows (plain named tuples), [] when none."""
+        return self._execute(conn, [params], many=False)
+
+    def first(self, conn: Connection, params: dict | None = None):
+        """The first row, or None."""
+        rows = self._execute(conn, [params], many=False)
+        return rows[0] if rows else None
+
+    def scalar(self, conn: Connection, params: dict | None = None):
+        """The first column of the first row, or None."""
+        rows = self._execute(conn, [params], many=False)
+        return rows[0][0] if rows else None
+
+    def run_many(self, conn: Connection, params: list[dict]) -> None:
+        """Execute once per parameter set, as one ``executemany`` (no rows: not for ``RETURNING``)."""
+        if len(params) == 1:
+            self._execute(conn, params, many=False)
+        elif params:
+            self._execute(conn, params, many=True)
+
+    def _execute(self, conn: Connection, params_list: list, *, many: bool) -> list:
         dialect = conn.dialect
         sql, names, fixed, procs, row_procs, row_type, positional = \
             self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
-        given = {**fixed, **params} if params else fixed
-        values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
-        args = tuple(values) if positional else dict(zip(names, values))
+        sets = []
+        for params in params_list:
+            given = {**fixed, **params} if params else fixed
+            values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
+            sets.append(tuple(values) if positional else dict(zip(names, values)))
+        args = sets if many else sets[0]
         assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
+        description = None
         if conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute or conn.engine.echo:
             result = conn.exec_driver_sql(sql, args)
+            description = result.cursor.description if result.returns_rows else None
             rows = result.fetchall() if result.returns_rows else []
         else:
             cursor = conn.connection.dbapi_connection.cursor()
             try:
-                cursor.execute(sql, args)
-                rows = cursor.fetchall() if cursor.description is not None else []
+                if many:
+                    cursor.executemany(sql, args)
+                else:
+                    cursor.execute(sql, args)
+                description = None if many else cursor.description
+                rows = cursor.fetchall() if description is not None else []
             except dialect.loaded_dbapi.Error as e:
                 raise exc.DBAPIError.instance(sql, args, e, dialect.loaded_dbapi.Error, dialect=dialect) from e
             finally:
                 cursor.close()
-        if row_type is None:
+        if row_type is None or many:
             return []
+        if description is not None and any(type(p) is _ByColumnType for p in row_procs):
+            # A processor that depends on the driver's column type (psycopg's numerics), known from the first rows.
+            row_procs = tuple(p.impl.result_processor(dialect, d[1]) if type(p) is _ByColumnType else p
+                              for p, d in zip(row_procs, description))
+            self._by_dialect[(dialect.name, dialect.driver)] = \
+                (sql, names, fixed, procs, row_procs, row_type, positional)
         if any(row_procs):
             return [row_type(*[(p(v) if p else v) for p, v in zip(row_procs, r)]) for r in rows]
         return [row_type(*r) for r in rows]
 
 
+class _ByColumnType:
+    """A result processor to be chosen by the column type the driver reports (not known before a first execution)."""
+
+    def __init__(self, impl) -> None:
+        self.impl = impl
+
+    def __call__(self, value):  # only before the first rows came back; never reached with rows
+        raise AssertionError("a column-type processor used before it was chosen")
+
+
+def _result_processor(impl, dialect):
+    try:
+        return impl.result_processor(dialect, None)
+    except (TypeError, KeyError):  # psycopg's numerics choose by the column's type code
+        return _ByColumnType(impl)
+
+
 def _row_type(keys: tuple[str, ...]):
-    return namedtuple("PrebuiltRow", keys)
+    # rename: an unnamed column (a scalar subquery) or a repeated name gets a positional name (_2)
+    return namedtuple("PrebuiltRow", [k if isinstance(k, str) else "_" for k in keys], rename=True)

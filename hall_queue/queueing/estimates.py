@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hall_queue.domain.events import DomainEvent, QueueStatsChanged
 from hall_queue.domain.vocabulary import ESTIMATE_MIN_SAMPLE, ESTIMATE_SAMPLE
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
 from hall_queue.queueing.near_turn import PHONES_AT_HEAD, notify_after_look
 
@@ -49,6 +49,9 @@ _WAITING_AND_HEAD = select(
 _FIGURES = select(*_WAITING_AND_HEAD.selected_columns, _SERVING_WINDOWS.scalar_subquery())
 # ... and, after a call, whether someone near the head left a phone (the near-turn SMS's look, same read).
 _FIGURES_AND_PHONES = select(*_FIGURES.selected_columns, PHONES_AT_HEAD)
+# The issue path's reads, through the driver (db.Prebuilt, issue 19).
+_FIGURES_RUN, _WAITING_AND_HEAD_RUN = Prebuilt(_FIGURES), Prebuilt(_WAITING_AND_HEAD)
+_FIGURES_AND_PHONES_RUN = Prebuilt(_FIGURES_AND_PHONES)
 
 
 def _queue_id(queue) -> int:
@@ -144,9 +147,9 @@ class QueueLoad:
 def queue_load(session: Session, queue, default_s: int, *, windows: int | None = None) -> QueueLoad:
     qid = _queue_id(queue)
     if windows is None:
-        waiting, oldest, windows = core(session).execute(_FIGURES, {"queue_id": qid}).first()
+        waiting, oldest, windows = _FIGURES_RUN.first(core(session), {"queue_id": qid})
     else:
-        waiting, oldest = core(session).execute(_WAITING_AND_HEAD, {"queue_id": qid}).first()
+        waiting, oldest = _WAITING_AND_HEAD_RUN.first(core(session), {"queue_id": qid})
     return QueueLoad(waiting=waiting or 0, mean_service_s=rolling_service_s(session, qid, default_s),
                      windows=windows or 0, oldest_issued_at=oldest)
 
@@ -194,7 +197,7 @@ def fill_queue_stats(event: DomainEvent, rt: Any) -> None:
                     continue
                 load = None
                 if near:
-                    waiting, oldest, windows, phones = core(s).execute(_FIGURES_AND_PHONES, {"queue_id": qid}).first()
+                    waiting, oldest, windows, phones = _FIGURES_AND_PHONES_RUN.first(core(s), {"queue_id": qid})
                     load = QueueLoad(waiting=waiting or 0, windows=windows or 0, oldest_issued_at=oldest,
                                      mean_service_s=rolling_service_s(s, qid, hall.default_service_s))
                     if phones:

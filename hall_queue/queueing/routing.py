@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from hall_queue.infrastructure.cache import TtlCache
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import (
     Bundle,
@@ -83,7 +83,7 @@ _BUNDLE_ITEMS = (select(BundleItem.item_id).where(BundleItem.bundle_id == bindpa
                  .order_by(BundleItem.position, BundleItem.item_id))
 # One queue per statement: an expanding IN list is re-rendered on every execution, which cost more
 # than the query (most tickets have one candidate queue).
-_SERVING = (
+_SERVING = Prebuilt(
     select(WindowQueue.queue_id, WindowQueue.role, Window.kind, Window.is_open, Window.clerk_id, Window.covered_by_id)
     .join(Window, Window.id == WindowQueue.window_id)
     .where(WindowQueue.queue_id == bindparam("queue_id"))
@@ -134,7 +134,7 @@ def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]
     if not queue_ids:
         return configured, staffed, count
     conn = core(session)
-    rows = [row for qid in queue_ids for row in conn.execute(_SERVING, {"queue_id": qid})]
+    rows = [row for qid in queue_ids for row in _SERVING.run(conn, {"queue_id": qid})]
     for queue_id, role, kind, is_open, clerk_id, covered_by in rows:
         serving = bool(is_open) and (clerk_id is not None or covered_by is not None)
         count[queue_id] += int(serving)
@@ -152,7 +152,7 @@ _PRIMARY_LOAD = (
     .where(WindowQueue.queue_id == bindparam("queue_id"), WindowQueue.role == "primary", Window.is_open.is_(True),
            or_(Window.clerk_id.is_not(None), Window.covered_by_id.is_not(None))).scalar_subquery(),
 )
-_LOAD = select(*_PRIMARY_LOAD)  # waiting visitors, staffed primary windows
+_LOAD = Prebuilt(select(*_PRIMARY_LOAD))  # waiting visitors, staffed primary windows
 
 
 def _longer_per_window(session: Session, spot: int, general: int) -> bool:
@@ -161,8 +161,8 @@ def _longer_per_window(session: Session, spot: int, general: int) -> bool:
     A margin of one visitor per window keeps routing from flapping between the two on every ticket.
     """
     conn = core(session)
-    s_wait, s_win = conn.execute(_LOAD, {"queue_id": spot}).first()
-    g_wait, g_win = conn.execute(_LOAD, {"queue_id": general}).first()
+    s_wait, s_win = _LOAD.first(conn, {"queue_id": spot})
+    g_wait, g_win = _LOAD.first(conn, {"queue_id": general})
     return s_wait / max(s_win, 1) > g_wait / max(g_win, 1) + 1
 
 

@@ -19,7 +19,7 @@ from hall_queue.domain import calendar as halls
 from hall_queue.infrastructure import hall_store
 from hall_queue.access.audit import Actor
 from hall_queue.domain.clock import epoch_seconds
-from hall_queue.infrastructure.db import core
+from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.domain.errors import InvalidRequest, NotFound, QueueClosed, WrongState
 from hall_queue.queueing.estimates import (
     estimated_wait_s,
@@ -119,17 +119,23 @@ class IssuedTicket:
 
 # Issuing is the hall's busiest write: its statements are built once (see routing.py on why).
 _BUMP = {
-    capped: update(TicketCounter)
+    capped: Prebuilt(update(TicketCounter)
     .where(TicketCounter.queue_id == bindparam("b_queue"), TicketCounter.service_day == bindparam("b_day"),
            *((TicketCounter.last_seq < bindparam("b_cap"),) if capped else ()))
     .values(last_seq=TicketCounter.last_seq + 1,
             last_key=case((TicketCounter.last_key + 0.001 > bindparam("now_key"), TicketCounter.last_key + 0.001),
                           else_=bindparam("now_key")))
-    .returning(TicketCounter.last_seq, TicketCounter.last_key)
+    .returning(TicketCounter.last_seq, TicketCounter.last_key))
     for capped in (False, True)
 }
-_INSERT_TICKET = insert(Ticket).returning(Ticket.id)
-_INSERT_TICKET_ITEMS = insert(TicketItem)
+# The columns ``issue_ticket`` gives a new ticket (its ``values``); the others keep their NULL.
+_TICKET_VALUES = ("hall_id", "queue_id", "number_queue_id", "service_day", "seq", "leg", "number", "priority_class",
+                  "green_reason", "source", "status", "bundle_id", "issued_at", "queue_key", "slot_start",
+                  "recall_count", "requeue_count", "follow_code", "idempotency_key", "outcome_detail", "masked_name",
+                  "masked_id", "id_hash", "id_cipher", "phone_cipher")
+_TICKET_KEYS = frozenset(_TICKET_VALUES)
+_INSERT_TICKET = Prebuilt(insert(Ticket).returning(Ticket.id), keys=_TICKET_VALUES)
+_INSERT_TICKET_ITEMS = Prebuilt(insert(TicketItem), keys=("ticket_id", "item_id"))
 
 
 def _bump_counter(session: Session, hall_id: int, queue: QueueRef, day, now_key: float) -> tuple[int, float]:
@@ -141,7 +147,7 @@ def _bump_counter(session: Session, hall_id: int, queue: QueueRef, day, now_key:
     """
     capped = queue.daily_cap is not None
     params = {"b_queue": queue.id, "b_day": day, "now_key": now_key, **({"b_cap": queue.daily_cap} if capped else {})}
-    row = core(session).execute(_BUMP[capped], params).first()
+    row = _BUMP[capped].first(core(session), params)
     if row is not None:
         return row[0], row[1]
     last_seq = session.scalar(select(TicketCounter.last_seq).where(TicketCounter.queue_id == queue.id,
@@ -230,11 +236,12 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         id_cipher=vault.encrypt(req.id_number.strip().upper()) if req.id_number else None,
         phone_cipher=vault.encrypt(req.phone.strip()) if req.phone else None,
     )
+    assert values.keys() == _TICKET_KEYS, "the prebuilt insert names every value given"
     seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
     values["seq"], values["number"], values["queue_key"] = seq, format_number(queue.prefix, seq), key
     conn = core(session)
-    ticket_id = conn.execute(_INSERT_TICKET, values).scalar_one()
-    conn.execute(_INSERT_TICKET_ITEMS, [{"ticket_id": ticket_id, "item_id": i.id} for i in items])
+    ticket_id = _INSERT_TICKET.run(conn, values)[0].id
+    _INSERT_TICKET_ITEMS.run_many(conn, [{"ticket_id": ticket_id, "item_id": i.id} for i in items])
     audit.record(session, actor=actor, action="ticket.issue", at=now, hall_id=hall.id, ticket_id=ticket_id,
                  number=values["number"], queue=queue.prefix, source=req.source, priority=req.priority_class)
     view = issued_view(ticket_id, values, queue, items, bundle)

@@ -65,7 +65,7 @@ from hall_queue.domain.vocabulary import (
     IN_HAND_STATUSES,
     TICKET_STATUSES,
 )
-from hall_queue.infrastructure.db import core, one_of
+from hall_queue.infrastructure.db import Prebuilt, core, one_of
 from hall_queue.queueing.estimates import queue_pace
 
 # The rule's own default wait (``vocabulary.DEFAULT_CALL_RULES``), for a rule stored without ``after_s``.
@@ -389,7 +389,7 @@ _other = aliased(WindowQueue)
 _away_since = (select(func.max(PostInterval.started_at))
                .where(PostInterval.window_id == WindowQueue.window_id, PostInterval.ended_at.is_(None))
                .scalar_subquery())
-_SERVING_SHAPE = (
+_SERVING_SHAPE = Prebuilt(
     select(WindowQueue.window_id, _other.queue_id, _other.role,
            exists().where(Ticket.window_id == WindowQueue.window_id, one_of(Ticket.status, IN_HAND_STATUSES)),
            exists().where(Ticket.queue_id == _other.queue_id, Ticket.status == "waiting"),
@@ -426,7 +426,7 @@ def _windows(session: Session, queue_id: int, now: datetime) -> tuple[float, int
     busy: set[int] = set()
     waiting_queues: set[int] = set()  # of the queues these windows serve: only those can share a window
     for (wid, qid, role, holding, waiting, clerk, paused, covered, plan, rules, away_since,
-         tz) in core(session).execute(_SERVING_SHAPE, {"queue_id": queue_id}):
+         tz) in _SERVING_SHAPE.run(core(session), {"queue_id": queue_id}):
         w = served.get(wid)
         if w is None:
             here = clerk is not None and paused is None and covered is None
@@ -539,7 +539,7 @@ def _history(session: Session, queue_id: int, ticket_id: int, now: datetime, his
         return tuple(out), {}
     base_us = int(recent) * 1_000_000
     overdue_since = _NO_TIME if overdue_after is None else now - timedelta(seconds=overdue_after)
-    rows = core(session).execute(_HISTORY_SUMMED, {**params, "base_us": base_us, "overdue_since": overdue_since}).all()
+    rows = _HISTORY_SUMMED.run(core(session), {**params, "base_us": base_us, "overdue_since": overdue_since})
     for _f, _r, _o, _s, issued, called, closed, prio in rows:
         if issued is not None:  # no ended ticket: the one row the aggregate makes, the rest None
             _ended_row(append, now, issued, called, closed, prio)
@@ -598,7 +598,7 @@ _WAITING_SUM = (select(func.min(Ticket.issued_at), func.count(case((Ticket.issue
 _ENDED = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.priority_class)
           .where(*_HISTORY_WHERE, one_of(Ticket.status, (s for s in TICKET_STATUSES if s != "waiting")),
                  _ENDED_SINCE).subquery())
-_HISTORY_SUMMED = select(*_WAITING_SUM.c, *_ENDED.c).select_from(_WAITING_SUM.outerjoin(_ENDED, true()))
+_HISTORY_SUMMED = Prebuilt(select(*_WAITING_SUM.c, *_ENDED.c).select_from(_WAITING_SUM.outerjoin(_ENDED, true())))
 
 
 # A green or booked ticket's own class waiting before it, in the order the calling rules take them (bookings by

@@ -78,3 +78,32 @@ def test_a_driver_error_is_sqlalchemys_and_the_transaction_rolls_back(db, api, l
             Prebuilt(_ADD_AUDIT, keys=_AUDIT_COLUMNS).run(core(s), values)
     with db.read() as s:
         assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "test.prebuilt")) is None
+
+
+@pytest.mark.parametrize("listener", [False, True], ids=["driver", "listened"])
+def test_many_rows_in_one_executemany_and_numeric_columns_as_core_gives_them(db, api, listener):
+    """``run_many`` writes every row; ``first``/``scalar`` answer as Core's; a float column and a sum (numeric on
+    PostgreSQL, whose processor psycopg chooses by the column's type code) convert as a Core execution does."""
+    from sqlalchemy import func
+
+    from hall_queue.domain.models import TicketCounter
+    rows = [dict(hall_id=api.hall_id, at=datetime(2026, 3, 2, 10, i), actor_kind="system", actor_id=None,
+                 action="test.many", ticket_id=None, window_id=None, detail={"i": i}) for i in range(3)]
+    counted = select(func.count(), func.sum(AuditEvent.id), func.max(AuditEvent.at)).where(
+        AuditEvent.action == bindparam("a"))
+    keys = select(TicketCounter.last_key, TicketCounter.last_seq * 1.5).limit(1)
+    api.sign_in("clerk01", 1)
+    api.issue("SS001")  # a counter row
+    with listened(db, listener), db.write() as s:
+        conn = core(s)
+        Prebuilt(insert(AuditEvent), keys=_AUDIT_COLUMNS).run_many(conn, rows)
+        many = Prebuilt(counted)
+        for _ in range(2):  # the first run chooses the processors, the second uses them
+            assert tuple(many.first(conn, {"a": "test.many"})) == tuple(conn.execute(counted, {"a": "test.many"}).one())
+        assert many.scalar(conn, {"a": "test.many"}) == 3
+        assert Prebuilt(counted).first(conn, {"a": "none such"})[0] == 0
+        assert [r.detail for r in conn.execute(select(AuditEvent.detail).where(AuditEvent.action == "test.many")
+                                               .order_by(AuditEvent.at))] == [{"i": 0}, {"i": 1}, {"i": 2}]
+        counter = Prebuilt(keys).first(conn)
+        assert tuple(counter) == tuple(conn.execute(keys).one()) and isinstance(counter[0], float)
+        s.rollback()

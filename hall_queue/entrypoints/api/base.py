@@ -15,6 +15,7 @@ from hall_queue.access.audit import Actor
 from hall_queue.access.auth import (
     Principal,
     authenticate,
+    cached_principal,
 )
 from hall_queue.domain.errors import Forbidden, NotFound, Unauthorized
 from hall_queue.domain.events import DomainEvent
@@ -33,8 +34,12 @@ def _request_principal() -> Principal:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer ") and header[7:].strip():
         rt = runtime()
+        token, at = header[7:].strip(), rt.clock.now()
+        kept = cached_principal(rt.db.reader, token, now=at)
+        if kept is not None:
+            return kept
         with rt.db.read() as s:
-            return authenticate(s, header[7:].strip(), now=rt.clock.now())
+            return authenticate(s, token, now=at)
     principal = session_principal() if not header else None
     if principal is None:
         raise Unauthorized("send Authorization: Bearer <token> or log in", code="unauthorized")
