@@ -19,7 +19,9 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, literal_column
 from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 
 T = TypeVar("T")
 
@@ -469,3 +471,28 @@ def _result_processor(impl, dialect):
 def _row_type(keys: tuple[str, ...]):
     # rename: an unnamed column (a scalar subquery) or a repeated name gets a positional name (_2)
     return namedtuple("PrebuiltRow", [k if isinstance(k, str) else "_" for k in keys], rename=True)
+
+
+class compared_as_stored(FunctionElement):
+    """A stored time column in a comparison that runs per row, compared as stored: SQLite gives a ``DATETIME``
+    column numeric affinity, so comparing it with a bound time first tries to read that text as a number —
+    again for every row (``sqlite3AtoF`` was a tenth of the wait range's instructions, issue 19). ``+column``
+    has no affinity, so the texts compare as they are, with the same outcome (a time's text is never a number).
+    Not for a comparison an index should serve: ``+`` hides the column from the planner. Other engines: the column.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(compared_as_stored, "sqlite")
+def _compared_as_stored_sqlite(element, compiler, **kw):
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(compared_as_stored)
+def _compared_as_stored_default(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)

@@ -42,7 +42,9 @@ def json_depth(text: str) -> int:
 def loads_limited(data: str | bytes | bytearray, **kwargs: Any) -> Any:
     """``json.loads`` that refuses nesting deeper than MAX_JSON_DEPTH with :class:`TooDeep`."""
     text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
-    if json_depth(text) > MAX_JSON_DEPTH:
+    # Nesting never goes deeper than the brackets that open it: a body with few of them needs no scan (the
+    # scan's regular expressions over a ticket's Chinese text cost more than the parse, issue 19).
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and json_depth(text) > MAX_JSON_DEPTH:
         raise TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return json.loads(data, **kwargs)
 

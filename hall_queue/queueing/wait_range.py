@@ -65,7 +65,7 @@ from hall_queue.domain.vocabulary import (
     IN_HAND_STATUSES,
     TICKET_STATUSES,
 )
-from hall_queue.infrastructure.db import Prebuilt, core, one_of
+from hall_queue.infrastructure.db import Prebuilt, compared_as_stored, core, one_of
 from hall_queue.queueing.estimates import queue_pace
 
 # The rule's own default wait (``vocabulary.DEFAULT_CALL_RULES``), for a rule stored without ``after_s``.
@@ -584,14 +584,14 @@ def _epoch_us_default(element, compiler, **kw):  # PostgreSQL: EXTRACT gives exa
 
 _HISTORY_WHERE = (Ticket.queue_id == bindparam("queue_id"), Ticket.queue_key >= bindparam("recent"),
                   Ticket.id != bindparam("ticket_id"))
-_ENDED_SINCE = or_(Ticket.issued_at >= bindparam("since"), Ticket.called_at >= bindparam("since"),
-                   Ticket.closed_at >= bindparam("since"))
+_ENDED_SINCE = or_(*(compared_as_stored(c) >= bindparam("since")
+                     for c in (Ticket.issued_at, Ticket.called_at, Ticket.closed_at)))
 _HISTORY = (select(Ticket.issued_at, Ticket.called_at, Ticket.closed_at, Ticket.status, Ticket.priority_class)
             .where(*_HISTORY_WHERE, one_of(Ticket.status, TICKET_STATUSES),
                    or_(Ticket.status == "waiting", _ENDED_SINCE)))
 # The same tickets with those still waiting summed: one row of figures joined to each ended ticket (one statement).
-_overdue = Ticket.issued_at < bindparam("overdue_since")
-_WAITING_SUM = (select(func.min(Ticket.issued_at), func.count(case((Ticket.issued_at > bindparam("since"), 1))),
+_overdue = compared_as_stored(Ticket.issued_at) < bindparam("overdue_since")
+_WAITING_SUM = (select(func.min(Ticket.issued_at), func.count(case((compared_as_stored(Ticket.issued_at) > bindparam("since"), 1))),
                        func.count(case((_overdue, 1))),
                        func.sum(case((_overdue, _epoch_us(Ticket.issued_at) - bindparam("base_us")))))
                 .where(*_HISTORY_WHERE, Ticket.status == "waiting").subquery())
