@@ -107,3 +107,25 @@ def test_many_rows_in_one_executemany_and_numeric_columns_as_core_gives_them(db,
         counter = Prebuilt(keys).first(conn)
         assert tuple(counter) == tuple(conn.execute(keys).one()) and isinstance(counter[0], float)
         s.rollback()
+
+
+def test_a_time_compared_as_stored_selects_the_same_rows(db, api):
+    """``compared_as_stored``: SQLite compares the stored text without numeric affinity (``+column``), other
+    engines the column itself; either way the same tickets are found on both sides of a moment."""
+    from sqlalchemy import func
+
+    from hall_queue.infrastructure.db import compared_as_stored
+    api.sign_in("clerk01", 1)
+    issued = [api.issue("SS001")["issued_at"] for _ in range(3)]
+    with db.read() as s:
+        moments = [r[0] for r in s.execute(select(Ticket.issued_at).order_by(Ticket.id))]
+        sql = str(select(Ticket.id).where(compared_as_stored(Ticket.issued_at) > bindparam("t"))
+                  .compile(dialect=s.get_bind().dialect))
+        assert ("+tickets.issued_at" in sql) is (db.is_sqlite)
+        for at in moments + [datetime(2000, 1, 1), datetime(2100, 1, 1)]:
+            for op in ("__gt__", "__ge__", "__lt__"):
+                plain = s.scalar(select(func.count()).where(getattr(Ticket.issued_at, op)(at)))
+                stored = s.scalar(select(func.count()).select_from(Ticket)
+                                  .where(getattr(compared_as_stored(Ticket.issued_at), op)(at)))
+                assert plain == stored
+    assert len(moments) >= len(issued) == 3
