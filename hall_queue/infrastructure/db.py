@@ -420,11 +420,17 @@ class Prebuilt:
             sets.append(tuple(values) if positional else dict(zip(names, values)))
         args = sets if many else sets[0]
         assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
+        # Whether rows come back is the statement's own (a SELECT, a RETURNING), known when it was compiled: the
+        # cursor's ``description`` is asked only to choose a late processor, for psycopg builds it anew on each ask
+        # (a column object per column: 70 per 下一位, issue 19).
+        returns = row_type is not None and not many
+        late = returns and any(type(p) is _ByColumnType for p in row_procs)
         description = None
         if conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute or conn.engine.echo:
             result = conn.exec_driver_sql(sql, args)
-            description = result.cursor.description if result.returns_rows else None
-            rows = result.fetchall() if result.returns_rows else []
+            if late:
+                description = result.cursor.description
+            rows = result.fetchall() if returns else []
         else:
             cursor = conn.connection.dbapi_connection.cursor()
             try:
@@ -432,15 +438,16 @@ class Prebuilt:
                     cursor.executemany(sql, args)
                 else:
                     cursor.execute(sql, args)
-                description = None if many else cursor.description
-                rows = cursor.fetchall() if description is not None else []
+                if late:
+                    description = cursor.description
+                rows = cursor.fetchall() if returns else []
             except dialect.loaded_dbapi.Error as e:
                 raise exc.DBAPIError.instance(sql, args, e, dialect.loaded_dbapi.Error, dialect=dialect) from e
             finally:
                 cursor.close()
-        if row_type is None or many:
+        if not returns:
             return []
-        if description is not None and any(type(p) is _ByColumnType for p in row_procs):
+        if late:
             # A processor that depends on the driver's column type (psycopg's numerics), known from the first rows.
             row_procs = tuple(p.impl.result_processor(dialect, d[1]) if type(p) is _ByColumnType else p
                               for p, d in zip(row_procs, description))
