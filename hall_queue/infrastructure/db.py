@@ -58,8 +58,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 PING_AFTER_IDLE_S = 10.0
 
 
-def _pg_engine(url: str, *, pool_size: int) -> Engine:
-    engine = create_engine(url, pool_size=pool_size, max_overflow=4, pool_timeout=60)
+def _pg_engine(url: str, *, pool_size: int, lock_timeout_ms: int | None = None) -> Engine:
+    # ``lock_timeout_ms``: the engine of grouped writes (``_WriteGroup``) gives up a lock held elsewhere.
+    options = {"connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"}} if lock_timeout_ms else {}
+    engine = create_engine(url, pool_size=pool_size, max_overflow=4, pool_timeout=60, **options)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn, record):  # noqa: ANN001
@@ -100,7 +102,12 @@ class Database:
         # Other processes on the same file still wait through busy_timeout.
         self._write_lock = _FileWriteLock(url) if self.is_sqlite and ":memory:" not in url else nullcontext()
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
-        self._group = None if self.is_sqlite or not GROUP_COMMIT else _WriteGroup(self)
+        self._group: _WriteGroup | None = None
+        self.grouped_writer: Engine | None = None
+        if not self.is_sqlite and GROUP_COMMIT:
+            # One group runs at a time per process: a small pool of its own, whose connections give up locks.
+            self.grouped_writer = _pg_engine(url, pool_size=1, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS)
+            self._group = _WriteGroup(self, sessionmaker(self.grouped_writer, expire_on_commit=False))
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
         event.listen(self._read_sessions, "after_flush", _note_flush)
 
@@ -127,12 +134,12 @@ class Database:
             if not (session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted):
                 session.commit()
 
-    def run_write(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
+    def run_write(self, fn: Callable[[Session], T], *, retries: int = 5, grouped: bool = False) -> T:
         """Run ``fn`` in a write transaction and commit; retry when SQLite reports the file busy.
 
-        With ``ONEVISIT_GROUP_COMMIT=1`` on PostgreSQL, writes that arrive together share one transaction and one
-        commit (``_WriteGroup``)."""
-        if self._group is not None:
+        ``grouped`` (a request's write): on PostgreSQL, unless ``ONEVISIT_GROUP_COMMIT=0``, writes that arrive
+        together share one transaction and one commit (``_WriteGroup``)."""
+        if grouped and self._group is not None:
             return self._group.run(fn, retries)
         return self.run_write_alone(fn, retries=retries)
 
@@ -152,26 +159,30 @@ class Database:
 
     def dispose(self) -> None:
         self.writer.dispose()
+        if self.grouped_writer is not None:
+            self.grouped_writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
 
 
-# Group commit (issue 19), opt-in: ``ONEVISIT_GROUP_COMMIT=1``. A PostgreSQL commit returns once its WAL is on
-# disk (fdatasync: ≈ 4 ms on the test machine's disk, tens of ms at p99 under load), and a hot counter row — a
-# queue's ticket numbers, a hall's acceptance numbers — stays locked until then, so with a commit per write one
-# queue cannot number more than ≈ 1/fsync tickets a second. Grouped, the writes that arrive while one is running
-# are run together next: one transaction, each write in a SAVEPOINT of its own (a failure undoes only its part
-# and reaches only its caller), one commit for all — numbers stay gap-free and nothing is acknowledged before it
-# is on disk. Off by default: the process's writes then run one group at a time, so a write waiting for a row
-# lock held elsewhere holds up every write of the process, and two processes' groups can lock two hot rows in
-# opposite orders (PostgreSQL breaks that deadlock after ``deadlock_timeout``, 1 s, and the group runs again).
-# For one server process on PostgreSQL; measured in the README (Benchmarks).
-GROUP_COMMIT = os.environ.get("ONEVISIT_GROUP_COMMIT", "0") == "1"
+# Group commit (issue 19). A PostgreSQL commit returns once its WAL is on disk (fdatasync: ≈ 4 ms on the test
+# machine's disk, tens of ms at p99 under load), and a hot counter row — a queue's ticket numbers, a hall's
+# acceptance numbers — stays locked until then, so with a commit per write one queue cannot number more than
+# ≈ 1/fsync tickets a second. Grouped, the request writes that arrive while one is running are run together next:
+# one transaction, each write in a SAVEPOINT of its own (a failure undoes only its part and reaches only its
+# caller), one commit for all — numbers stay gap-free and nothing is acknowledged before it is on disk. A group
+# must not wait on a lock held elsewhere (another process's transaction, a duty round): it would hold up every
+# write of the process, and two processes' groups could lock two hot rows in opposite orders. So a group's
+# transaction gives up a lock after ``GROUP_LOCK_TIMEOUT_MS``: that write's savepoint is undone and it runs
+# again alone, after the group, waiting for the lock as any transaction does. Only request writes are grouped
+# (``run_write(grouped=True)``); duty rounds, the CLI and tools run alone. ``ONEVISIT_GROUP_COMMIT=0`` turns it off.
+GROUP_COMMIT = os.environ.get("ONEVISIT_GROUP_COMMIT", "1") != "0"
+GROUP_LOCK_TIMEOUT_MS = 100  # well under PostgreSQL's deadlock_timeout (1 s): a cycle between groups ends here
 GROUP_MAX = 16  # writes per shared transaction: bounds how long the first of them waits for the last
 
 
 class _Entry:
-    __slots__ = ("fn", "context", "result", "error", "done")
+    __slots__ = ("fn", "context", "result", "error", "done", "alone")
 
     def __init__(self, fn: Callable[[Session], object]) -> None:
         self.fn = fn
@@ -181,13 +192,15 @@ class _Entry:
         self.result: object = None
         self.error: BaseException | None = None
         self.done = False
+        self.alone = False  # gave up a lock inside the group: runs again in a transaction of its own
 
 
 class _WriteGroup:
     """Writes of this process on PostgreSQL, run one group at a time; the first waiting thread leads the next."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sessions: sessionmaker) -> None:
         self._db = db
+        self._sessions = sessions  # on ``Database.grouped_writer``
         self._pending: list[_Entry] = []
         self._changed = threading.Condition()
         self._leading = False
@@ -210,17 +223,15 @@ class _WriteGroup:
                     self._changed.acquire()
                     self._leading = False
                     self._changed.notify_all()
+        if entry.alone:
+            return self._db.run_write_alone(fn, retries=retries)
         if entry.error is not None:
             raise entry.error
         return entry.result  # type: ignore[return-value]
 
     def _run(self, group: list[_Entry], retries: int) -> None:
         try:
-            if len(group) == 1:
-                only = group[0]
-                only.result = only.context.run(self._db.run_write_alone, only.fn, retries=retries)
-            else:
-                self._run_together(group, retries)
+            self._run_together(group, retries)
         except BaseException as e:  # noqa: BLE001 - handed to every caller still waiting for an answer
             for entry in group:
                 if entry.error is None:
@@ -232,17 +243,34 @@ class _WriteGroup:
     def _run_together(self, group: list[_Entry], retries: int) -> None:
         for attempt in range(retries):
             for entry in group:
-                entry.result, entry.error = None, None
+                entry.result, entry.error, entry.alone = None, None, False
             try:
-                with self._db.write() as session:
-                    for entry in group:
-                        self._run_one(session, entry)
-                    session.commit()
+                with self._sessions() as session:
+                    if len(group) == 1:  # alone in its group: no savepoint needed
+                        self._run_only(session, group[0])
+                    else:
+                        for entry in group:
+                            self._run_one(session, entry)
+                        session.commit()
                 return
             except OperationalError as e:
                 if attempt + 1 == retries or not _is_busy(e):
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    @staticmethod
+    def _run_only(session: Session, entry: _Entry) -> None:
+        try:
+            entry.result = entry.context.run(entry.fn, session)
+            session.commit()
+        except OperationalError as e:
+            session.rollback()
+            if getattr(e.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise  # busy: retried by ``_run_together``; anything else: this caller's error
+            entry.alone = True
+        except BaseException:
+            session.rollback()
+            raise
 
     @staticmethod
     def _run_one(session: Session, entry: _Entry) -> None:
@@ -253,9 +281,12 @@ class _WriteGroup:
             with session.begin_nested():
                 entry.result = entry.context.run(entry.fn, session)
         except OperationalError as e:
-            if _is_busy(e):
+            if getattr(e.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                entry.alone = True  # a lock held elsewhere: not waited for here (see GROUP_LOCK_TIMEOUT_MS)
+            elif _is_busy(e):
                 raise  # a lock cycle or a lost race: the whole group runs again
-            entry.error = e
+            else:
+                entry.error = e
         except Exception as e:  # noqa: BLE001 - this write's own failure, raised again in its caller's thread
             entry.error = e
         else:
@@ -263,6 +294,8 @@ class _WriteGroup:
         session.info.clear()
         session.info.update(kept)
 
+
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out
 
 _FLUSHED = "onevisit.flushed"
 

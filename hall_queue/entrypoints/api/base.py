@@ -99,7 +99,7 @@ def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, b
 def write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]]) -> Any:
     """Run a domain change in one write transaction, commit, then publish its events."""
     rt = runtime()
-    result, events = rt.db.run_write(fn)
+    result, events = rt.db.run_write(fn, grouped=True)
     rt.publish(events)
     return result
 
