@@ -146,7 +146,7 @@ def issue(hall_id: int, body: S.IssueIn):
         issued, events = appointments.issue_walk_in(s, hall, req, now=now(), vault=runtime().vault, actor=g.actor,
                                                     range_after_commit=True)
         return issued, events
-    issued = write(do)
+    issued = write(do, grouped=True)
     if issued.range_due is not None:  # the wait range (issue 17) is read after commit, outside the writer lock
         with runtime().db.read() as s:
             ticketing.fill_wait_range(s, issued)
@@ -231,7 +231,7 @@ def finish(ticket_id: int, body: S.FinishIn):
         events = calling.finish(s, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
                                 vault=vault, row_locked=True)
         return {**ticket_view(t), "cases": cases_of_ticket(s, t.id)}, events
-    return write(do)
+    return write(do, grouped=True)
 
 
 @operation("/tickets/<int:ticket_id>/transfer", "POST", roles=STAFF, summary="Transfer the ticket in hand",
@@ -334,7 +334,7 @@ def call_next(window_id: int):
         if called is None:
             return {"ticket": None, "reason": "no ticket waiting"}, []
         return called.answer(), events
-    return write(do)
+    return write(do, grouped=True)
 
 
 @operation("/windows/<int:window_id>/call/<int:ticket_id>", "POST", roles=STAFF,
@@ -362,4 +362,4 @@ def finish_and_call_next(window_id: int, body: S.FinishAndCallIn):
             vault=vault, row_locked=True)
         answer = called.answer() if called is not None else {"ticket": None, "reason": "no ticket waiting"}
         return {**answer, "finished": {**finished, "cases": cases_of_ticket(s, t.id)}}, events
-    return write(do)
+    return write(do, grouped=True)
