@@ -205,26 +205,28 @@ def count_statements(url: str, hall_id: int, item: int, kiosk: str, token: str, 
     db = runtime(app).db
     counts = {"all": 0, "locked": 0}
     in_tx = {"on": False}
-    real_write = db.write
-
     from contextlib import contextmanager
 
-    @contextmanager
-    def counted_write():
-        with real_write() as s:
-            in_tx["on"] = True
-            try:
-                yield s
-            finally:
-                in_tx["on"] = False
-    db.write = counted_write  # type: ignore[method-assign]
+    def counted(real_write):
+        @contextmanager
+        def counted_write():
+            with real_write() as s:
+                in_tx["on"] = True
+                try:
+                    yield s
+                finally:
+                    in_tx["on"] = False
+        return counted_write
+    db.write = counted(db.write)  # type: ignore[method-assign]
+    if db._group is not None:  # PostgreSQL's grouped writes open their sessions on their own engine
+        db._group._sessions = counted(db._group._sessions)
 
     def on_execute(_conn, _cursor, statement, *_a):
         if statement.startswith("BEGIN"):
             return  # transaction control (SQLite BEGIN IMMEDIATE / a reader's BEGIN) is not counted
         counts["all"] += 1
         counts["locked"] += int(in_tx["on"])
-    engines = {db.writer, db.reader}
+    engines = db.engines
     for e in engines:
         event.listen(e, "before_cursor_execute", on_execute)
     c = app.test_client()

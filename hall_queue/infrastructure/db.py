@@ -11,6 +11,7 @@ import contextvars
 import copy
 import fcntl
 import os
+import re
 from collections import namedtuple
 import threading
 import time
@@ -110,6 +111,12 @@ class Database:
             self._group = _WriteGroup(self, sessionmaker(self.grouped_writer, expire_on_commit=False))
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
         event.listen(self._read_sessions, "after_flush", _note_flush)
+
+    @property
+    def engines(self) -> list[Engine]:
+        """Every engine of this database (writer, reader, grouped writer), once each: where a listener that must
+        see every statement or commit (a count, a log) is attached."""
+        return list(dict.fromkeys(e for e in (self.writer, self.reader, self.grouped_writer) if e is not None))
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -417,7 +424,8 @@ class Prebuilt:
             list(self.stmt.selected_columns)
         row_procs = tuple(_result_processor(c.type.dialect_impl(dialect), dialect) for c in columns)
         row_type = _row_type(tuple(c.key for c in columns)) if columns else None
-        prepared = (sql, names, fixed, procs, row_procs, row_type, compiled.positional)
+        raw = _native_placeholders(sql, names) if dialect.driver == "psycopg" and not compiled.positional else None
+        prepared = (sql, names, fixed, procs, row_procs, row_type, compiled.positional, raw)
         self._by_dialect[(dialect.name, dialect.driver)] = prepared
         return prepared
 
@@ -444,14 +452,12 @@ class Prebuilt:
 
     def _execute(self, conn: Connection, params_list: list, *, many: bool) -> list:
         dialect = conn.dialect
-        sql, names, fixed, procs, row_procs, row_type, positional = \
+        sql, names, fixed, procs, row_procs, row_type, positional, raw = \
             self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
-        sets = []
+        value_sets = []
         for params in params_list:
             given = {**fixed, **params} if params else fixed
-            values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
-            sets.append(tuple(values) if positional else dict(zip(names, values)))
-        args = sets if many else sets[0]
+            value_sets.append([(procs[n](given[n]) if n in procs else given[n]) for n in names])
         assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
         # Whether rows come back is the statement's own (a SELECT, a RETURNING), known when it was compiled: the
         # cursor's ``description`` is asked only to choose a late processor, for psycopg builds it anew on each ask
@@ -460,12 +466,21 @@ class Prebuilt:
         late = returns and any(type(p) is _ByColumnType for p in row_procs)
         description = None
         if conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute or conn.engine.echo:
-            result = conn.exec_driver_sql(sql, args)
+            sets = [tuple(v) if positional else dict(zip(names, v)) for v in value_sets]
+            result = conn.exec_driver_sql(sql, sets if many else sets[0])
             if late:
                 description = result.cursor.description
             rows = result.fetchall() if returns else []
         else:
-            cursor = conn.connection.dbapi_connection.cursor()
+            dbapi = conn.connection.dbapi_connection
+            if raw is not None:  # psycopg: $n placeholders as compiled, the query not parsed again per execution
+                sql, order = raw
+                cursor = _RawCursor(dbapi)
+                sets = [tuple(v[i] for i in order) for v in value_sets]
+            else:
+                cursor = dbapi.cursor()
+                sets = [tuple(v) if positional else dict(zip(names, v)) for v in value_sets]
+            args = sets if many else sets[0]
             try:
                 if many:
                     cursor.executemany(sql, args)
@@ -485,10 +500,40 @@ class Prebuilt:
             row_procs = tuple(p.impl.result_processor(dialect, d[1]) if type(p) is _ByColumnType else p
                               for p, d in zip(row_procs, description))
             self._by_dialect[(dialect.name, dialect.driver)] = \
-                (sql, names, fixed, procs, row_procs, row_type, positional)
+                (self._by_dialect[(dialect.name, dialect.driver)][0], names, fixed, procs, row_procs, row_type,
+                 positional, raw)
         if any(row_procs):
             return [row_type(*[(p(v) if p else v) for p, v in zip(row_procs, r)]) for r in rows]
         return [row_type(*r) for r in rows]
+
+
+try:  # the PostgreSQL driver's cursor for native placeholders; absent where only SQLite is installed
+    from psycopg import RawCursor as _RawCursor
+except ImportError:  # pragma: no cover
+    _RawCursor = None
+
+
+def _native_placeholders(sql: str, names: tuple[str, ...]) -> tuple[str, tuple[int, ...]] | None:
+    """psycopg's ``%(name)s`` SQL → PostgreSQL's own ``$1 …`` and, for each ``$k``, its value's place in ``names``.
+
+    psycopg parses a query for its placeholders on every execution of a statement longer than 4 kB (the claim of
+    下一位 is) and keeps parsed short ones in a cache it looks up each time; a ``RawCursor`` with ``$k`` sends the
+    SQL as it is (issue 19). ``None`` when the SQL holds a ``%`` that is not a placeholder (left to psycopg)."""
+    if _RawCursor is None:
+        return None
+    order: list[int] = []
+    slots: dict[str, int] = {}
+
+    def slot(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in slots:
+            slots[name] = len(order) + 1
+            order.append(names.index(name))
+        return f"${slots[name]}"
+    raw = re.sub(r"%\(([^)]+)\)s", slot, sql)
+    if "%" in raw or "$" in sql:
+        return None
+    return raw, tuple(order)
 
 
 class _ByColumnType:

@@ -36,7 +36,7 @@ def counted(db):
         m = _FROM.search(statement) if statement.startswith("SELECT") else None
         if not statement.startswith("BEGIN") and not (m and m.group(1) in KEPT):
             seen.append(statement)
-    engines_ = {db.writer, db.reader}
+    engines_ = db.engines
     for e in engines_:
         event.listen(e, "before_cursor_execute", on_execute)
     try:

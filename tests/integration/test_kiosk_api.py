@@ -213,12 +213,12 @@ def test_the_publisher_checks_a_queue_for_near_turn_once_per_batch_and_still_sen
     def on_execute(_conn, _cursor, statement, *_a):
         if "FROM tickets" in statement and "LIMIT" in statement and "phone_cipher IS NOT NULL" in statement:
             heads.append(statement)
-    for e in {db.writer, db.reader}:
+    for e in db.engines:
         event.listen(e, "before_cursor_execute", on_execute)
     try:
         rt.publish_batch(seen)  # the calls, finishes and figures, queued up together as under load
     finally:
-        for e in {db.writer, db.reader}:
+        for e in db.engines:
             event.remove(e, "before_cursor_execute", on_execute)
     assert sum(1 for e in seen if e.name == "ticket_called") == 3
     # One look at the queue's heads for the whole batch (not one per call), and its re-check under the writer

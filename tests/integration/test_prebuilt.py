@@ -30,12 +30,14 @@ def listened(db, on: bool):
     def note(_conn, _cursor, statement, *_a):
         seen.append(statement)
     if on:
-        event.listen(db.writer, "before_cursor_execute", note)
+        for engine in db.engines:
+            event.listen(engine, "before_cursor_execute", note)
     try:
         yield seen
     finally:
         if on:
-            event.remove(db.writer, "before_cursor_execute", note)
+            for engine in db.engines:
+                event.remove(engine, "before_cursor_execute", note)
 
 
 @pytest.mark.parametrize("listener", [False, True], ids=["driver", "listened"])
