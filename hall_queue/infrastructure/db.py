@@ -144,8 +144,9 @@ class Database:
     def run_write(self, fn: Callable[[Session], T], *, retries: int = 5, grouped: bool = False) -> T:
         """Run ``fn`` in a write transaction and commit; retry when SQLite reports the file busy.
 
-        ``grouped`` (a request's write): on PostgreSQL, unless ``ONEVISIT_GROUP_COMMIT=0``, writes that arrive
-        together share one transaction and one commit (``_WriteGroup``)."""
+        ``grouped`` (one of the hall's short hot writes: issue, call, finish): on PostgreSQL, unless
+        ``ONEVISIT_GROUP_COMMIT=0``, such writes that arrive together share one transaction and one commit
+        (``_WriteGroup``)."""
         if grouped and self._group is not None:
             return self._group.run(fn, retries)
         return self.run_write_alone(fn, retries=retries)
@@ -175,14 +176,15 @@ class Database:
 # Group commit (issue 19). A PostgreSQL commit returns once its WAL is on disk (fdatasync: ≈ 4 ms on the test
 # machine's disk, tens of ms at p99 under load), and a hot counter row — a queue's ticket numbers, a hall's
 # acceptance numbers — stays locked until then, so with a commit per write one queue cannot number more than
-# ≈ 1/fsync tickets a second. Grouped, the request writes that arrive while one is running are run together next:
+# ≈ 1/fsync tickets a second. Grouped, the hot writes that arrive while one is running are run together next:
 # one transaction, each write in a SAVEPOINT of its own (a failure undoes only its part and reaches only its
 # caller), one commit for all — numbers stay gap-free and nothing is acknowledged before it is on disk. A group
 # must not wait on a lock held elsewhere (another process's transaction, a duty round): it would hold up every
 # write of the process, and two processes' groups could lock two hot rows in opposite orders. So a group's
 # transaction gives up a lock after ``GROUP_LOCK_TIMEOUT_MS``: that write's savepoint is undone and it runs
-# again alone, after the group, waiting for the lock as any transaction does. Only request writes are grouped
-# (``run_write(grouped=True)``); duty rounds, the CLI and tools run alone. ``ONEVISIT_GROUP_COMMIT=0`` turns it off.
+# again alone, after the group, waiting for the lock as any transaction does. Only the hall's short hot writes are
+# grouped (issue, call, finish: ``run_write(grouped=True)``); imports, settings, duty rounds, the CLI and tools run
+# alone. ``ONEVISIT_GROUP_COMMIT=0`` turns it off.
 GROUP_COMMIT = os.environ.get("ONEVISIT_GROUP_COMMIT", "1") != "0"
 GROUP_LOCK_TIMEOUT_MS = 100  # well under PostgreSQL's deadlock_timeout (1 s): a cycle between groups ends here
 GROUP_MAX = 16  # writes per shared transaction: bounds how long the first of them waits for the last
@@ -203,7 +205,7 @@ class _Entry:
 
 
 class _WriteGroup:
-    """Writes of this process on PostgreSQL, run one group at a time; the first waiting thread leads the next."""
+    """Grouped writes of this process on PostgreSQL, one group at a time; the first waiting thread leads the next."""
 
     def __init__(self, db: Database, sessions: sessionmaker) -> None:
         self._db = db
