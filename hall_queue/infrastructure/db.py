@@ -59,10 +59,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 PING_AFTER_IDLE_S = 10.0
 
 
-def _pg_engine(url: str, *, pool_size: int, lock_timeout_ms: int | None = None) -> Engine:
+def _pg_engine(url: str, *, pool_size: int, max_overflow: int = 4, lock_timeout_ms: int | None = None) -> Engine:
     # ``lock_timeout_ms``: the engine of grouped writes (``_WriteGroup``) gives up a lock held elsewhere.
     options = {"connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"}} if lock_timeout_ms else {}
-    engine = create_engine(url, pool_size=pool_size, max_overflow=4, pool_timeout=60, **options)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=60, **options)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn, record):  # noqa: ANN001
@@ -106,8 +106,8 @@ class Database:
         self._group: _WriteGroup | None = None
         self.grouped_writer: Engine | None = None
         if not self.is_sqlite and GROUP_COMMIT:
-            # One group runs at a time per process: a small pool of its own, whose connections give up locks.
-            self.grouped_writer = _pg_engine(url, pool_size=1, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS)
+            # One group runs at a time per process: one connection of its own, which gives up locks.
+            self.grouped_writer = _pg_engine(url, pool_size=1, max_overflow=0, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS)
             self._group = _WriteGroup(self, sessionmaker(self.grouped_writer, expire_on_commit=False))
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
         event.listen(self._read_sessions, "after_flush", _note_flush)
