@@ -1,4 +1,4 @@
-"""Train the page-mask network of the detector (``devices/scanner/pagenet.onnx``) on generated photos.
+"""Train the page-mask network of the detector (``devices/scanner/pagenet128.onnx``) on generated photos.
 
     python -m bench.scan_train data --out /tmp/pagenet --n 3000 --size 128 --workers 2   # labelled photos
     python -m bench.scan_train train --data /tmp/pagenet --epochs 1000 --minutes 38 --threads 1  # torch (CPU)
@@ -8,7 +8,9 @@
 
 The network is fully convolutional: ``--init`` also starts a network of another ``pagenet.INPUT``
 from a shipped model's weights. The padded square's side must be a multiple of 16 (four
-halvings): 64 + 2 x 8 and 128 + 2 x 16 are, 96 + 2 x 12 is not.
+halvings): 64 + 2 x 8 and 128 + 2 x 16 are, 96 + 2 x 12 is not. Training runs at ``pagenet.INPUT``
+(128); the detector averages that network with the 64-pixel one (``pagenet.SMALL_MODEL_PATH``,
+trained with ``INPUT`` 64 and ``PAD`` 8).
 
 The network sees the frame squashed to ``pagenet.INPUT`` pixels square, padded by ``pagenet.PAD``
 on every side (a fourth channel marks what lies inside the frame), and answers, for each pixel of
