@@ -338,6 +338,10 @@ ESTIMATE_MIN_WIDTH_S = 180
 ESTIMATE_SAMPLE = 40
 ESTIMATE_MIN_SAMPLE = 5
 ESTIMATE_LOOKBACK = timedelta(hours=4)
+# A queue's windows and recent tickets, as read for one issue's wait range, serve the next issues of that queue
+# for up to this long (queueing/wait_range.py, "kept queue reads"); any other write of the same process ends
+# them at once, so only a change made by another process is seen this late.
+WAIT_READS_KEPT_S = 1.0
 # Break plans (``Window.break_plan``): a window away now is matched to the planned stretch that starts
 # within BREAK_MATCH_S of the moment it actually left, and is due back that stretch's length later —
 # or in BREAK_OVERRUN_S when that moment has passed.

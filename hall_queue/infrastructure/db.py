@@ -118,15 +118,33 @@ class Database:
         see every statement or commit (a count, a log) is attached."""
         return list(dict.fromkeys(e for e in (self.writer, self.reader, self.grouped_writer) if e is not None))
 
+    @property
+    def changes(self) -> int:
+        """How many write transactions of this process have ended on this database (``issues_only`` ones aside).
+
+        Taken before a read whose result is kept (the wait range's queue reads, issue 19): the result holds only
+        while this figure is unchanged. Shared by every ``Database`` of the same URL in the process."""
+        return _CHANGES.get(self.url, 0)
+
+    def _changed(self) -> None:
+        with _CHANGES_LOCK:
+            _CHANGES[self.url] = _CHANGES.get(self.url, 0) + 1
+
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """Open a write transaction; the caller commits, anything else rolls back."""
-        with self._write_lock, self._write_sessions() as session:
-            try:
-                yield session
-            except BaseException:
-                session.rollback()
-                raise
+    def write(self, *, issues_only: bool = False) -> Iterator[Session]:
+        """Open a write transaction; the caller commits, anything else rolls back.
+
+        ``issues_only``: the write only issues tickets (``changes`` is not moved by it; see there)."""
+        try:
+            with self._write_lock, self._write_sessions() as session:
+                try:
+                    yield session
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if not issues_only:
+                self._changed()  # after the commit: a read that began before it keeps nothing
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -141,21 +159,22 @@ class Database:
             if not (session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted):
                 session.commit()
 
-    def run_write(self, fn: Callable[[Session], T], *, retries: int = 5, grouped: bool = False) -> T:
+    def run_write(self, fn: Callable[[Session], T], *, retries: int = 5, grouped: bool = False,
+                  issues_only: bool = False) -> T:
         """Run ``fn`` in a write transaction and commit; retry when SQLite reports the file busy.
 
         ``grouped`` (one of the hall's short hot writes: issue, call, finish): on PostgreSQL, unless
         ``ONEVISIT_GROUP_COMMIT=0``, such writes that arrive together share one transaction and one commit
-        (``_WriteGroup``)."""
+        (``_WriteGroup``). ``issues_only``: ``fn`` only issues tickets (``changes``)."""
         if grouped and self._group is not None:
-            return self._group.run(fn, retries)
-        return self.run_write_alone(fn, retries=retries)
+            return self._group.run(fn, retries, issues_only)
+        return self.run_write_alone(fn, retries=retries, issues_only=issues_only)
 
-    def run_write_alone(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
+    def run_write_alone(self, fn: Callable[[Session], T], *, retries: int = 5, issues_only: bool = False) -> T:
         """``run_write`` in a transaction of its own."""
         for attempt in range(retries):
             try:
-                with self.write() as session:
+                with self.write(issues_only=issues_only) as session:
                     result = fn(session)
                     session.commit()
                     return result
@@ -191,10 +210,11 @@ GROUP_MAX = 16  # writes per shared transaction: bounds how long the first of th
 
 
 class _Entry:
-    __slots__ = ("fn", "context", "result", "error", "done", "alone")
+    __slots__ = ("fn", "context", "result", "error", "done", "alone", "issues_only")
 
-    def __init__(self, fn: Callable[[Session], object]) -> None:
+    def __init__(self, fn: Callable[[Session], object], issues_only: bool) -> None:
         self.fn = fn
+        self.issues_only = issues_only
         # The caller's context (Flask's request and ``g`` live in context variables): the write runs in the
         # thread that leads the group, but sees its own request.
         self.context = contextvars.copy_context()
@@ -214,8 +234,8 @@ class _WriteGroup:
         self._changed = threading.Condition()
         self._leading = False
 
-    def run(self, fn: Callable[[Session], T], retries: int) -> T:
-        entry = _Entry(fn)
+    def run(self, fn: Callable[[Session], T], retries: int, issues_only: bool = False) -> T:
+        entry = _Entry(fn, issues_only)
         with self._changed:
             self._pending.append(entry)
             while not entry.done:
@@ -233,7 +253,7 @@ class _WriteGroup:
                     self._leading = False
                     self._changed.notify_all()
         if entry.alone:
-            return self._db.run_write_alone(fn, retries=retries)
+            return self._db.run_write_alone(fn, retries=retries, issues_only=issues_only)
         if entry.error is not None:
             raise entry.error
         return entry.result  # type: ignore[return-value]
@@ -246,6 +266,8 @@ class _WriteGroup:
                 if entry.error is None:
                     entry.error = e
         finally:
+            if not all(entry.issues_only for entry in group):
+                self._db._changed()
             for entry in group:
                 entry.done = True
 
@@ -304,7 +326,11 @@ class _WriteGroup:
         session.info.update(kept)
 
 
-_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out
+_LOCK_NOT_AVAILABLE = "55P03"
+
+# ``Database.changes`` per URL: the databases of one file or server in this process count together.
+_CHANGES: dict[str, int] = {}
+_CHANGES_LOCK = threading.Lock()  # PostgreSQL: lock_timeout ran out
 
 _FLUSHED = "onevisit.flushed"
 

@@ -98,6 +98,12 @@ def queue_pace(session: Session, queue, default_s: int) -> Pace:
     return pace
 
 
+def kept_pace(bind, queue, default_s: int) -> Pace | None:
+    """``queue_pace`` if it is cached for the engine ``bind`` (no session needed), else ``None``."""
+    hit = _paces.peek(bind, _queue_id(queue))
+    return hit if hit is not MISSING and hit.default_s == default_s else None
+
+
 def pace_changed(session: Session, queue_id: int, started_at: datetime, finished_at: datetime) -> None:
     """Note a service of the queue ended in this transaction: its cached pace takes it in once this commits."""
     if finished_at >= started_at:

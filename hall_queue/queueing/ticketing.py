@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 from hall_queue.queueing.green_channel import check_priority
 from hall_queue.queueing.guards import count_id_ticket
-from hall_queue.queueing.wait_range import WaitRange, estimate_wait_range, ticket_wait_range
+from hall_queue.queueing.wait_range import WaitRange, estimate_wait_range, kept_wait_range, ticket_wait_range
 from hall_queue.catalog.materials import merged_materials
 from hall_queue.access import audit
 from hall_queue.domain import calendar as halls
 from hall_queue.infrastructure import hall_store
 from hall_queue.access.audit import Actor
 from hall_queue.domain.clock import epoch_seconds
-from hall_queue.infrastructure.db import Prebuilt, core
+from hall_queue.infrastructure.db import Database, Prebuilt, core
 from hall_queue.domain.errors import InvalidRequest, NotFound, QueueClosed, WrongState
 from hall_queue.queueing.estimates import (
     estimated_wait_s,
@@ -267,6 +267,20 @@ def fill_wait_range(session: Session, issued: IssuedTicket) -> IssuedTicket:
     if issued.range_due is not None:
         issued.wait = estimate_wait_range(session, **issued.range_due)
         issued.range_due = None
+    return issued
+
+
+def fill_wait_range_after_commit(db: Database, issued: IssuedTicket) -> IssuedTicket:
+    """Compute a just-issued ticket's wait range after its commit: from the queue's kept reads when they hold
+    (no read at all), else in a read whose queue reads are kept for the next tickets (``wait_range``, issue 19)."""
+    if issued.range_due is None:
+        return issued
+    keep = (db.url, db.changes)  # taken before the read: a write ending meanwhile leaves nothing kept
+    wait = kept_wait_range(keep, db.reader, **issued.range_due)
+    if wait is None:
+        with db.read() as session:
+            wait = estimate_wait_range(session, **issued.range_due, keep=keep)
+    issued.wait, issued.range_due = wait, None
     return issued
 
 

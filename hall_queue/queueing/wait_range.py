@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -64,9 +66,10 @@ from hall_queue.domain.vocabulary import (
     GREEN_INTERLEAVE_ORDINARY,
     IN_HAND_STATUSES,
     TICKET_STATUSES,
+    WAIT_READS_KEPT_S,
 )
 from hall_queue.infrastructure.db import Prebuilt, compared_as_stored, core, one_of
-from hall_queue.queueing.estimates import queue_pace
+from hall_queue.queueing.estimates import kept_pace, queue_pace
 
 # The rule's own default wait (``vocabulary.DEFAULT_CALL_RULES``), for a rule stored without ``after_s``.
 _DEFAULT_OVERDUE_S = next(r["after_s"] for r in DEFAULT_CALL_RULES if r["rule"] == "helper_overdue")
@@ -619,14 +622,118 @@ _CLASS_AHEAD = {
 }
 
 
+@dataclass(frozen=True)
+class QueueReads:
+    """What ``wait_inputs`` reads of the queue rather than of one ticket, as it stood at ``now``: its windows
+    (``_windows``) and its recent tickets (``_history``, the reading ticket left out)."""
+
+    now: datetime
+    windows: float
+    idle: int
+    serving: int
+    plan: tuple
+    overdue_after: int | None
+    helpers: int
+    history: tuple
+    waiting: dict
+
+    def aged(self, now: datetime) -> QueueReads:
+        """The same reads told from ``now`` (later): every "s ago" grows, every "s from now" shrinks by the gap."""
+        dt = (now - self.now).total_seconds()
+        if dt == 0:
+            return self
+        history = tuple((issued + dt, None if ended is None else ended + dt, called, prio)
+                        for issued, ended, called, prio in self.history)
+        plan = tuple((share, tuple((a - dt, None if b is None else b - dt) for a, b in away))
+                     for share, away in self.plan)
+        waiting = dict(self.waiting)
+        if waiting.get("waited_s") or waiting.get("waiting_recent"):  # someone waits: the longest wait grows
+            waiting["waited_s"] += dt
+        if waiting.get("waiting_overdue"):
+            waiting["waiting_overdue_s"] += waiting["waiting_overdue"] * dt
+        return QueueReads(now, self.windows, self.idle, self.serving, plan, self.overdue_after, self.helpers,
+                          history, waiting)
+
+    def joined(self) -> QueueReads:
+        """The same reads with one more ticket waiting, issued at ``now``: the one whose range was just told."""
+        if not self.waiting:  # nobody serves the queue: its tickets were not read
+            return self
+        waiting = dict(self.waiting)
+        waiting["waiting_recent"] += 1  # its wait so far (none) changes neither the longest wait nor the overdue
+        return QueueReads(self.now, self.windows, self.idle, self.serving, self.plan, self.overdue_after,
+                          self.helpers, self.history, waiting)
+
+
+def _queue_reads(session: Session, queue_id: int, ticket_id: int, now: datetime, history_s: float,
+                 each_waiting: bool) -> QueueReads:
+    windows, idle, serving, plan, overdue_after, helpers = _windows(session, queue_id, now)
+    history, waiting = ((), {}) if serving == 0 else _history(
+        session, queue_id, ticket_id, now, history_s, each_waiting=each_waiting,
+        overdue_after=None if overdue_after is None else float(overdue_after))
+    return QueueReads(now, windows, idle, serving, plan, overdue_after, helpers, history, waiting)
+
+
+# Kept queue reads (issue 19). Issuing a ticket reads the queue's windows and recent tickets for its wait range
+# (two statements and a read transaction: a third of an issue). Those reads change when a ticket is called,
+# finished or cancelled, or a window opens, pauses or changes hands — not when a ticket joins the end of the
+# line: the issue's own ``ahead`` counts it exactly, and each ticket told its range here is added to the kept
+# reads for the next (``QueueReads.joined``). So the reads are kept per queue for ``WAIT_READS_KEPT_S`` from the
+# read and used, aged to the moment, by the next issues of the queue, until any other write of this process ends
+# (``Database.changes``): at once. A change made by another process, or a ticket it issued, shows within that time.
+_kept: dict[tuple[str, int], tuple[QueueReads, int, float]] = {}
+_kept_lock = threading.Lock()
+_KEPT_MAX = 4096
+
+
+def _kept_reads(keep: tuple[str, int], queue_id: int, now: datetime) -> QueueReads | None:
+    """The queue's kept reads told from ``now``, if they still hold; ``None`` otherwise."""
+    hit = _kept.get((keep[0], queue_id))
+    if hit is None:
+        return None
+    reads, changes, until = hit
+    if changes != keep[1] or time.monotonic() > until or not (
+            0.0 <= (now - reads.now).total_seconds() <= WAIT_READS_KEPT_S):
+        return None
+    return reads.aged(now)
+
+
+def _join(keep: tuple[str, int], queue_id: int) -> None:
+    """The ticket just told its range from the kept reads joins them, for the next tickets."""
+    with _kept_lock:  # on the entry as it is now: joins of tickets told at once all count
+        hit = _kept.get((keep[0], queue_id))
+        if hit is not None:
+            _kept[(keep[0], queue_id)] = (hit[0].joined(), hit[1], hit[2])
+
+
+def _keep(keep: tuple[str, int], queue_id: int, reads: QueueReads) -> None:
+    """Keep a just-issued ticket's queue reads (it joins them) for the next tickets of the queue."""
+    with _kept_lock:
+        if len(_kept) >= _KEPT_MAX:
+            _kept.clear()
+        _kept[(keep[0], queue_id)] = (reads.joined(), keep[1], time.monotonic() + WAIT_READS_KEPT_S)
+
+
+def _inputs(reads: QueueReads, *, ahead: int, priority_class: str, key: float, now: datetime, mean_s: float,
+            samples: int, bookings: tuple[float, ...] = (), class_ahead: int | None = None,
+            slot_s: float | None = None) -> WaitInputs:
+    # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
+    overdue_in = None if reads.overdue_after is None else key + reads.overdue_after - epoch_seconds(now)
+    return WaitInputs(ahead, priority_class, reads.serving, reads.windows, reads.idle, mean_s, samples, bookings,
+                      reads.history, reads.plan, class_ahead, slot_s, overdue_in, float(reads.overdue_after or 0),
+                      reads.helpers, **reads.waiting)
+
+
 def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int, priority_class: str,
                 now: datetime, default_s: int, ahead: int | None = None, history_s: float = ESTIMATE_HISTORY_S,
-                last_in_line: bool = False, each_waiting: bool = False) -> WaitInputs:
+                last_in_line: bool = False, each_waiting: bool = False,
+                keep: tuple[str, int] | None = None) -> WaitInputs:
     """Read what ``wait_estimate`` needs for the waiting ticket ``ticket_id`` (calling key ``key``).
 
     ``last_in_line``: the ticket was just issued with the queue's highest key, so no booking waits behind it
     (the issue path saves that read). The queue's service pace comes from the per-process cache.
     ``each_waiting``: list the waiting tickets in ``history`` one by one, not summed (``_history``).
+    ``keep``: ``(database URL, Database.changes taken before this read began)`` — use the queue's kept reads
+    if they still hold, and keep these otherwise (a just-issued ticket: ``kept_wait_range``).
     """
     # Built only when a read needs it: the issue path knows ``ahead`` and is last in line, and building this
     # expression cost more than the arithmetic of the estimate (issue 19).
@@ -635,8 +742,15 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
     if ahead is None:
         ahead = session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", before())) or 0
-    windows, idle, serving, plan, overdue_after, helpers = _windows(session, queue_id, now)
-    if serving == 0:
+    keep = keep if history_s == ESTIMATE_HISTORY_S and not each_waiting else None
+    reads = None if keep is None else _kept_reads(keep, queue_id, now)
+    if reads is not None:
+        _join(keep, queue_id)
+    else:
+        reads = _queue_reads(session, queue_id, ticket_id, now, history_s, each_waiting)
+        if keep is not None:
+            _keep(keep, queue_id, reads)
+    if reads.serving == 0:
         return WaitInputs(ahead, priority_class, 0, 0.0, 0, float(default_s))
     pace = queue_pace(session, queue_id, default_s)
     bookings: tuple[float, ...] = ()
@@ -652,12 +766,32 @@ def wait_inputs(session: Session, *, hall_id: int, queue_id: int, key: float, ti
         bookings = tuple((slot - now).total_seconds() for slot in session.scalars(select(Ticket.slot_start).where(
             Ticket.queue_id == queue_id, Ticket.status == "waiting", Ticket.priority_class == "appointment",
             Ticket.slot_start.is_not(None), Ticket.id != ticket_id, ~before())))
-    # The ticket's calling key is its issue time in seconds (``ticketing``), which the rule's limit compares.
-    overdue_in = None if overdue_after is None else key + overdue_after - epoch_seconds(now)
-    history, waiting = _history(session, queue_id, ticket_id, now, history_s, each_waiting=each_waiting,
-                                overdue_after=None if overdue_after is None else float(overdue_after))
-    return WaitInputs(ahead, priority_class, serving, windows, idle, pace.mean_s, pace.samples, bookings,
-                      history, plan, class_ahead, slot_s, overdue_in, float(overdue_after or 0), helpers, **waiting)
+    return _inputs(reads, ahead=ahead, priority_class=priority_class, key=key, now=now, mean_s=pace.mean_s,
+                   samples=pace.samples, bookings=bookings, class_ahead=class_ahead, slot_s=slot_s)
+
+
+def kept_wait_range(keep: tuple[str, int], bind, *, hall_id: int, queue_id: int, key: float, ticket_id: int,
+                    priority_class: str, now: datetime, default_s: int, ahead: int | None = None,
+                    last_in_line: bool = False) -> WaitRange | None:
+    """A just-issued ticket's wait range from its queue's kept reads and cached pace, without a session; ``None``
+    when they are not kept (or the ticket needs a read of its own: a booking or green ticket's class ahead).
+
+    ``keep`` as for ``wait_inputs``; ``bind``: the engine a read would use (where the pace is cached)."""
+    if ahead is None or not last_in_line or priority_class in ("appointment", "green"):
+        return None
+    reads = _kept_reads(keep, queue_id, now)
+    if reads is None:
+        return None
+    if reads.serving == 0:
+        inputs = WaitInputs(ahead, priority_class, 0, 0.0, 0, float(default_s))
+    else:
+        pace = kept_pace(bind, queue_id, default_s)
+        if pace is None:
+            return None
+        inputs = _inputs(reads, ahead=ahead, priority_class=priority_class, key=key, now=now, mean_s=pace.mean_s,
+                         samples=pace.samples)
+    _join(keep, queue_id)
+    return _range(wait_estimate(inputs))
 
 
 def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, default_s: int,
@@ -672,9 +806,14 @@ def ticket_wait_range(session: Session, ticket: Ticket, *, now: datetime, defaul
 
 def estimate_wait_range(session: Session, *, hall_id: int, queue_id: int, key: float, ticket_id: int,
                         priority_class: str, now: datetime, default_s: int, ahead: int | None = None,
-                        last_in_line: bool = False) -> WaitRange:
-    """Return the position and wait range of the waiting ticket ``ticket_id`` (calling key ``key``)."""
-    est = wait_estimate(wait_inputs(session, hall_id=hall_id, queue_id=queue_id, key=key, ticket_id=ticket_id,
-                                    priority_class=priority_class, now=now, default_s=default_s, ahead=ahead,
-                                    last_in_line=last_in_line))
+                        last_in_line: bool = False, keep: tuple[str, int] | None = None) -> WaitRange:
+    """Return the position and wait range of the waiting ticket ``ticket_id`` (calling key ``key``).
+
+    ``keep``: a just-issued ticket's (``wait_inputs``)."""
+    return _range(wait_estimate(wait_inputs(session, hall_id=hall_id, queue_id=queue_id, key=key,
+                                            ticket_id=ticket_id, priority_class=priority_class, now=now,
+                                            default_s=default_s, ahead=ahead, last_in_line=last_in_line, keep=keep)))
+
+
+def _range(est: WaitEstimate) -> WaitRange:
     return WaitRange(est.position, int(round(est.low_s)), int(round(est.high_s)), est.windows)

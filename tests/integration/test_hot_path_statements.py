@@ -13,8 +13,11 @@ import pytest
 from sqlalchemy import event, select
 
 from hall_queue.cases.views import cases_of_ticket
-from hall_queue.domain.models import AuditEvent, Case, Hall, Ticket
+from hall_queue.domain.models import AuditEvent, Case, Hall, Ticket, Window
+from hall_queue.domain.vocabulary import WAIT_READS_KEPT_S
+from hall_queue.infrastructure.db import Database
 from hall_queue.queueing import estimates
+from hall_queue.queueing.wait_range import ticket_wait_range
 from tests.conftest import engines
 
 pytestmark = pytest.mark.parametrize("db", engines(), indirect=True)
@@ -101,3 +104,64 @@ def test_the_cached_pace_a_finish_updates_equals_a_fresh_read(api, db, clock):
         estimates._paces.clear()
         fresh = estimates.queue_pace(s, queue_id, default_s)
     assert cached == fresh and len(fresh.durations) == 6 and fresh.durations[0] == 6 * 60
+
+
+def _fresh_range(db, clock, ticket_id):
+    with db.read() as s:
+        t = s.get(Ticket, ticket_id)
+        return ticket_wait_range(s, t, now=clock.now(), default_s=s.get(Hall, t.hall_id).default_service_s).view()
+
+
+def _reads_windows(seen):  # the wait range's read of the windows serving the queue (``wait_range._SERVING_SHAPE``)
+    return any(s.startswith("SELECT window_queues.window_id") for s in seen)
+
+
+def _told(t):
+    return {k: t[k] for k in ("wait_low_s", "wait_high_s", "wait_position", "wait_text")}
+
+
+def test_issues_in_a_row_tell_the_wait_from_the_queue_reads_the_first_kept(api, db, clock):
+    api.sign_in("clerk01", 1)
+    api.issue("SS001")  # warm
+    api.issue("SS001")  # reads the queue's windows and recent tickets for its range, and keeps them
+    clock.advance(seconds=0.5)
+    with counted(db) as seen:
+        t = api.issue("SS001")
+    # No read after commit: the range comes from the kept reads, aged by the half second, and the cached pace.
+    assert not _reads_windows(seen), seen
+    assert len(seen) <= 8, seen
+    assert _told(t) == _fresh_range(db, clock, t["id"]) and t["wait_position"] == 2
+    # Any other write of the process (here a call, which changes who is idle and the queue's pace) ends them.
+    api.call("clerk01", 1)
+    with counted(db) as seen:
+        t = api.issue("SS001")
+    assert _reads_windows(seen), seen
+    assert _told(t) == _fresh_range(db, clock, t["id"]) and t["wait_position"] == 2
+    clock.advance(seconds=0.3)  # aged: the called ticket's wait and the waiting ones' grow alike
+    with counted(db) as seen:
+        t = api.issue("SS001")
+    assert not _reads_windows(seen), seen
+    assert _told(t) == _fresh_range(db, clock, t["id"]) and t["wait_position"] == 3
+    # And they last WAIT_READS_KEPT_S at most.
+    clock.advance(seconds=WAIT_READS_KEPT_S + 0.5)
+    with counted(db) as seen:
+        t = api.issue("SS001")
+    assert _reads_windows(seen), seen
+    assert _told(t) == _fresh_range(db, clock, t["id"])
+
+
+def test_a_write_through_another_database_object_of_the_same_file_ends_the_kept_reads(api, db, clock):
+    api.sign_in("clerk01", 1)
+    api.issue("SS001")
+    api.issue("SS001")  # keeps the reads
+    other = Database(db.url)  # a tool or a second app in the same process
+    try:
+        with other.write() as s:  # the window pauses: nobody serves the queue now
+            w = s.get(Window, api.windows[1])
+            w.paused_at = clock.now()
+            s.commit()
+    finally:
+        other.dispose()
+    t = api.issue("SS001")
+    assert _told(t) == _fresh_range(db, clock, t["id"])
+    assert t["wait_text"] == "暂无窗口办理，请留意叫号"

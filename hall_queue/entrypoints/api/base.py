@@ -96,14 +96,16 @@ def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, b
     return deco
 
 
-def write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]], *, grouped: bool = False) -> Any:
+def write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]], *, grouped: bool = False,
+          issues_only: bool = False) -> Any:
     """Run a domain change in one write transaction, commit, then publish its events.
 
     ``grouped``: one of the hall's short hot writes (a ticket issued, a call, a finish), which may share its
     commit with others arriving together (PostgreSQL group commit, ``db._WriteGroup``). A long write (an import,
-    a bulk change) stays alone: in a group it would hold up every kiosk and clerk of the process."""
+    a bulk change) stays alone: in a group it would hold up every kiosk and clerk of the process.
+    ``issues_only``: the write only issues tickets, which leaves the kept wait reads standing (``Database.changes``)."""
     rt = runtime()
-    result, events = rt.db.run_write(fn, grouped=grouped)
+    result, events = rt.db.run_write(fn, grouped=grouped, issues_only=issues_only)
     rt.publish(events)
     return result
 

@@ -146,10 +146,9 @@ def issue(hall_id: int, body: S.IssueIn):
         issued, events = appointments.issue_walk_in(s, hall, req, now=now(), vault=runtime().vault, actor=g.actor,
                                                     range_after_commit=True)
         return issued, events
-    issued = write(do, grouped=True)
-    if issued.range_due is not None:  # the wait range (issue 17) is read after commit, outside the writer lock
-        with runtime().db.read() as s:
-            ticketing.fill_wait_range(s, issued)
+    issued = write(do, grouped=True, issues_only=True)
+    # The wait range (issue 17) is read after commit, outside the writer lock, or taken from the queue's kept reads.
+    ticketing.fill_wait_range_after_commit(runtime().db, issued)
     return issued.view(), 200 if issued.replayed else 201
 
 

@@ -260,3 +260,46 @@ def test_the_waiting_tickets_summed_give_the_estimate_they_give_one_by_one(db, c
     db.run_write(lambda s: setattr(_window(s, hall_id, 2), "call_rules",
                                    [r for r in calling.DEFAULT_RULES if r["rule"] != "helper_overdue"]))
     assert compared(helpers=0) == 0
+
+
+def test_a_burst_of_issues_told_from_the_kept_queue_reads_gets_what_a_fresh_read_gives(db, clock, vault):
+    """Issues in a row take the queue's reads one of them made (issue 19): aged to their moment, with the tickets
+    issued since joined. Each range told equals the one a fresh read of the ticket gives: a line built over 40
+    minutes with calls, cancellations, a helper window under the ``helper_overdue`` rule and a break plan."""
+    from hall_queue.domain.models import WindowQueue
+    from hall_queue.queueing.ticketing import fill_wait_range_after_commit
+    from hall_queue.queueing.wait_range import _kept
+
+    hall_id, queues, item = _hall(db, clock)
+    now_local = clock.now() + timedelta(hours=8)
+
+    def setup(s):  # window 2 helps A (helper_overdue after 900 s) and has its lunch planned in 50 minutes
+        s.scalar(select(WindowQueue).join(Window).where(Window.hall_id == hall_id, Window.number == 2,
+                                                        WindowQueue.queue_id == queues["A"])).role = "helper"
+        _window(s, hall_id, 2).break_plan = [[(now_local + timedelta(minutes=50)).strftime("%H:%M"),
+                                              (now_local + timedelta(minutes=110)).strftime("%H:%M")]]
+    db.run_write(setup)
+
+    def issue_kept():
+        req = IssueRequest(item_ids=[item])
+        issued = db.run_write(lambda s: issue_ticket(s, s.get(Hall, hall_id), req, now=clock.now(), vault=vault,
+                                                     actor=KIOSK, range_after_commit=True)[0], issues_only=True)
+        return fill_wait_range_after_commit(db, issued)
+    told = kept = 0
+    for minute in range(40):
+        for k in range(4):  # a burst: the first reads (or finds the reads kept), the rest take them
+            hit = bool(_kept) and k > 0
+            issued = issue_kept()
+            assert issued.wait == _range(db, clock, issued.ticket_view["id"]), (minute, k)
+            told += 1
+            kept += hit
+            clock.advance(seconds=0.2)
+        if minute % 5 == 4:
+            db.run_write(lambda s: _finish_at(s, _window(s, hall_id, 1), clock)
+                         if calling.ticket_in_hand(s, _window(s, hall_id, 1)) else None)
+            db.run_write(lambda s: _call(s, _window(s, hall_id, 1), clock))
+        if minute % 7 == 6:
+            db.run_write(lambda s: cancel_ticket(s, s.get(Ticket, issued.ticket_view["id"] - 2), now=clock.now(),
+                                                 actor=SYSTEM))
+        clock.advance(seconds=59)
+    assert told == 160 and kept >= 100
