@@ -5,7 +5,8 @@ a 16-window hall in its database, then drives it with concurrent HTTP clients (o
 session per client thread):
 
 * ``bare``  – ``GET /healthz``: a bare Flask JSON endpoint, the ceiling of this server stack;
-* ``issue`` – ``POST /api/v1/halls/<id>/tickets`` from C kiosk clients;
+* ``issue`` – ``POST /api/v1/halls/<id>/tickets`` from C kiosk clients, each request with its own
+  ``Idempotency-Key`` as the kiosk agent sends it (``kiosk/agent.py``);
 * ``call2`` – C clerks at their own windows, each cycle two requests: ``call-next`` then ``finish``;
 * ``call1`` – the same cycle in one request: ``finish-and-call-next`` (the console's 下一位 with a
   ticket in hand). Both report completed cycles per second and the latency of the whole cycle.
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -209,8 +211,8 @@ def count_statements(url: str, hall_id: int, item: int, kiosk: str, token: str, 
 
     def counted(real_write):
         @contextmanager
-        def counted_write():
-            with real_write() as s:
+        def counted_write(**kwargs):
+            with real_write(**kwargs) as s:
                 in_tx["on"] = True
                 try:
                     yield s
@@ -245,8 +247,11 @@ def count_statements(url: str, hall_id: int, item: int, kiosk: str, token: str, 
             raise RuntimeError(f"{r.status_code}: {r.get_data()[:200]!r}")
         return r.get_json()
 
+    keys = itertools.count()
+
     def issue():
-        ok(c.post(f"/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]}, headers=kh))
+        ok(c.post(f"/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]},
+                  headers={**kh, "Idempotency-Key": f"count-{next(keys)}"}))
     in_hand: dict = {"t": held}  # the ticket the clerk holds at the end of the HTTP phases
 
     def two_requests(outcome: str = "completed"):
@@ -327,9 +332,11 @@ def bench_engine(engine: str, clients: int, requests_per_client: int, workers: i
 
         kiosk_h = {"Authorization": f"Bearer {kiosk}"}
 
-        async def issue(i, sess):
+        keys = itertools.count()
+
+        async def issue(i, sess):  # as a kiosk asks: an Idempotency-Key per visitor request (kiosk/agent.py)
             return (await _timed(sess, "POST", f"{bases[i % workers]}/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]},
-                                 headers=kiosk_h))[0]
+                                 headers={**kiosk_h, "Idempotency-Key": f"issue-{next(keys)}"}))[0]
         issue_rate, issue_lat = _measured("issue", clients, requests_per_client, issue)
 
         tokens = []

@@ -61,8 +61,11 @@ def inner(url: str | None, line: int) -> None:
     def bare():
         ok(c.get("/healthz"))
 
-    def issue():
-        ok(c.post(f"/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]}, headers=kh))
+    keys = iter(range(10**9))
+
+    def issue():  # as a kiosk asks: with an Idempotency-Key per visitor request (kiosk/agent.py)
+        ok(c.post(f"/api/v1/halls/{hall_id}/tickets", json={"item_ids": [item]},
+                  headers={**kh, "Idempotency-Key": f"issue-{next(keys)}"}))
 
     def call1():
         held["t"] = ok(c.post(f"/api/v1/windows/{win}/finish-and-call-next",

@@ -59,6 +59,22 @@ def test_an_issue_takes_ten_statements_and_still_tells_the_wait_range(api, db):
     assert t["wait_position"] == 1 and "分钟" in t["wait_text"] and t["wait_low_s"] < t["wait_high_s"]
 
 
+def test_a_kiosk_issue_with_its_idempotency_key_looks_for_the_replay_in_one_plain_statement(api, db):
+    api.sign_in("clerk01", 1)
+    api.issue("SS001")
+    body = {"item_ids": [api.items["SS001"]]}
+    url = f"/api/v1/halls/{api.hall_id}/tickets"
+    with counted(db) as seen:
+        r = api.post(url, body, token=api.tokens["kiosk"], headers={"Idempotency-Key": "visitor-42"})
+    assert r.status_code == 201, r.get_json()
+    assert len(seen) <= 9, seen  # the issue's, and the look for a replay: its id only, not the whole ticket
+    look = [s for s in seen if "idempotency_key =" in s]
+    assert len(look) == 1 and look[0].startswith("SELECT tickets.id \nFROM tickets"), look
+    again = api.post(url, body, token=api.tokens["kiosk"], headers={"Idempotency-Key": "visitor-42"})
+    assert again.status_code == 200 and again.get_json()["id"] == r.get_json()["id"]
+    assert again.get_json()["number"] == r.get_json()["number"]
+
+
 def test_next_with_a_case_writes_it_in_few_statements_and_answers_what_was_written(api, db):
     api.sign_in("clerk01", 1)
     for _ in range(4):
