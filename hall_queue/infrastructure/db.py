@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import datetime
 import fcntl
 import os
 import re
@@ -20,6 +21,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, literal_column
 from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.dialects.sqlite import DATETIME as _SQLITE_DATETIME
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -447,7 +449,7 @@ class Prebuilt:
         assert "__[POSTCOMPILE_" not in sql
         names = tuple(n for n in (compiled.positiontup if compiled.positional else binds) if n not in inline)
         fixed = {n: b.effective_value for n, b in binds.items() if not b.required}  # literals in the statement
-        procs = {n: p for n, b in binds.items() if (p := b.type.dialect_impl(dialect).bind_processor(dialect))}
+        procs = {n: p for n, b in binds.items() if (p := _bind_processor(b.type, dialect))}
         columns = list(getattr(self.stmt, "exported_columns", ())) if self.stmt.is_dml else \
             list(self.stmt.selected_columns)
         row_procs = tuple(_result_processor(c.type.dialect_impl(dialect), dialect) for c in columns)
@@ -533,6 +535,25 @@ class Prebuilt:
         if any(row_procs):
             return [row_type(*[(p(v) if p else v) for p, v in zip(row_procs, r)]) for r in rows]
         return [row_type(*r) for r in rows]
+
+
+def _bind_processor(type_, dialect):
+    """The statement's own conversion of a bound value, with SQLite's stored time written by ``isoformat``.
+
+    SQLAlchemy writes a SQLite ``DATETIME`` by filling a dict of seven fields into its format string; for the
+    default format, a naive ``datetime``'s ``isoformat(" ", "microseconds")`` is the same text at a fraction of the
+    cost (a call cycle binds fifteen times, issue 19). Anything else goes the statement type's own way."""
+    impl = type_.dialect_impl(dialect)
+    slow = impl.bind_processor(dialect)
+    if not (isinstance(impl, _SQLITE_DATETIME) and impl._storage_format == _SQLITE_DATETIME._storage_format):
+        return slow
+    whole = datetime.datetime
+
+    def fast(value):
+        if type(value) is whole and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return slow(value)
+    return fast
 
 
 try:  # the PostgreSQL driver's cursor for native placeholders; absent where only SQLite is installed
