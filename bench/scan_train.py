@@ -68,7 +68,7 @@ def base_plate(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     ink = np.clip(255 - plate + rng.normal(0, 30, 3), 0, 255) if rng.random() < 0.7 else \
         np.clip(plate + rng.choice([-1, 1]) * rng.uniform(25, 60), 0, 255)
     ink_t = tuple(float(v) for v in ink)
-    thick = max(1, int(round(rng.uniform(0.6, 2.2) * w / 640)))
+    thick = max(1, round(rng.uniform(0.6, 2.2) * w / 640))
     cx, cy = w / 2 + rng.normal(0, 0.04 * w), h / 2 + rng.normal(0, 0.04 * h)
     # Nested paper outlines (A3/A4/A5/B5/ID-1 in proportion), as printed lines or corner marks only.
     scale = rng.uniform(0.75, 1.15) * h / 297
