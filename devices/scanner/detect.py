@@ -1151,7 +1151,8 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # The network's outline, snapped the same way; a side it continues past the frame's
         # edge (a page cut off) stays where the network put it.
         quads.extend(mask.snapped(small))
-    pick = _choose(ycc_f, quads, contrast, regions, mask)
+    scores = _Scores(ycc_f, contrast, mask)
+    pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
     if (pick is None or pick[1] < RETRY_SCORE) and not (
             pick is not None and mask is not None and mask.iou(pick[0][None])[0] >= RETRY_IOU_WITH_MASK):
         # A faint border (white page on a light desk, in shadow) may give LSD too little
@@ -1160,7 +1161,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # Not when the network's mask already agrees closely with the best outline: the page is
         # then found and only its edge score is low (README, scan9).
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
-        pick = _choose(ycc_f, quads, contrast, regions, mask)
+        pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
     return pick
 
 
@@ -1248,24 +1249,45 @@ class _Mask:
         return [pagenet.from_net(q, self.w, self.h) for q in _hull_quads(hull.reshape(-1, 2).astype(np.float64))]
 
 
+class _Scores:
+    """Each candidate's edge evidence and mask agreement, worked out once: the second line pass
+    of the full search only adds candidates to the list, and each quad's figures are its own."""
+
+    def __init__(self, ycc_f: np.ndarray, contrast: float, mask: _Mask | None) -> None:
+        self.ycc_f, self.contrast, self.mask = ycc_f, contrast, mask
+        self.n = 0
+        self.parts: tuple[np.ndarray, ...] = ()
+
+    def of(self, quads: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Score, border sides, colours inside and outside (:func:`_score_quads`) and mask
+        agreement (zeros without a mask) of every quad in ``quads``, a list that only grows."""
+        new = quads[self.n:]
+        if new:
+            got = _score_quads(self.ycc_f, new, self.contrast)
+            iou = self.mask.iou(np.asarray(new, dtype=np.float64)) if self.mask is not None else np.zeros(len(new))
+            got = (*got, iou)
+            self.parts = tuple(np.concatenate([a, b]) for a, b in zip(self.parts, got)) if self.n else got
+            self.n = len(quads)
+        return self.parts
+
+
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
-            regions: _Regions | None, mask: _Mask | None) -> tuple[np.ndarray, float] | None:
+            regions: _Regions | None, mask: _Mask | None,
+            scores: _Scores | None = None) -> tuple[np.ndarray, float] | None:
     """Return the best-supported candidate and its score, or None when none is good enough."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
-    score, n_border, inside, outside = _score_quads(ycc_f, quads, contrast)
+    score, n_border, inside, outside, iou = (scores or _Scores(ycc_f, contrast, mask)).of(quads)
     q = np.asarray(quads, dtype=np.float64)
     signed = _signed_area(q)
     area = np.abs(signed) / (sw * sh)
     # Among near-equal evidence prefer the larger outline: a page over its own printed frame.
     final = score + 0.1 * np.sqrt(area)
     ok = score >= MIN_SCORE
-    iou = np.zeros(len(q))
     if mask is not None:
         # The network tells page from desk over the whole outline: a form's printed frame, a
         # card's photo or the base plate's printed A4 outline has the wrong inside.
-        iou = mask.iou(q)
         ok = ok | ((score >= MASK_ONLY_SCORE) & (iou >= MASK_ONLY_IOU))
     if not ok.any():
         agree = int(np.argmax(iou))
