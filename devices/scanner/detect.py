@@ -610,6 +610,14 @@ def _on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float = 1.5) -
     return left | right | top | bottom
 
 
+def _side_on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float) -> bool:
+    """:func:`_on_border` for one side, in plain floats (the refinement asks it side by side)."""
+    ax, ay, bx, by = float(a[0]), float(a[1]), float(b[0]), float(b[1])
+    r, btm = w - 0.5, h - 0.5
+    return ((abs(ax + 0.5) < tol and abs(bx + 0.5) < tol) or (abs(ax - r) < tol and abs(bx - r) < tol)
+            or (abs(ay + 0.5) < tol and abs(by + 0.5) < tol) or (abs(ay - btm) < tol and abs(by - btm) < tol))
+
+
 # --------------------------------------------------------------------------------------------
 # region cue: does the colour change across the outline, over a band, not just at a line?
 
@@ -861,7 +869,7 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     if nu < 2.0:
         return None
     p = prof @ (u / nu)
-    p = cv2.GaussianBlur(p.astype(np.float32), (0, 0), sigmaX=1.0, sigmaY=0.01)
+    p = cv2.GaussianBlur(p if p.dtype == np.float32 else p.astype(np.float32), (0, 0), sigmaX=1.0, sigmaY=0.01)
     der = p[:, 2:] - p[:, :-2]  # falls from inside to outside: the edge is the most negative
     idx = np.argmin(der, axis=1)
     peak = -der[np.arange(len(der)), idx]
@@ -922,7 +930,7 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
     lines, starts, stops = [], [], []
     for k in range(4):
         a, b = q[k], q[(k + 1) % 4]
-        border = bool(_on_border(a[None], b[None], w, h, tol=1.0 + 0.5 * scale)[0])
+        border = _side_on_border(a, b, w, h, 1.0 + 0.5 * scale)
         seg = _clip_segment(a, b, w, h, pad=radius + 2.0)
         if not fine:
             ln = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, max_turn=max_turn)
@@ -1215,8 +1223,9 @@ class _Mask:
         side = canvas.shape[0]
         for i, q in enumerate(quads):
             p = pagenet.to_net(q, self.w, self.h)
-            x0, y0 = np.clip(np.floor(p.min(0)).astype(int), 0, side)
-            x1, y1 = np.clip(np.ceil(p.max(0)).astype(int) + 1, 0, side)
+            lo, hi = p.min(0), p.max(0)
+            x0, y0 = (min(max(math.floor(v), 0), side) for v in lo)
+            x1, y1 = (min(max(math.ceil(v) + 1, 0), side) for v in hi)
             if x1 <= x0 or y1 <= y0:
                 continue
             canvas[y0:y1, x0:x1] = 0
