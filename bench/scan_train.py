@@ -5,6 +5,7 @@
     python -m bench.scan_train data --out /tmp/hard --n 1250 --start 1000 --hard   # white desks, sides cut off
     python -m bench.scan_train train --data /tmp/hard --init devices/scanner/pagenet.onnx --lr 5e-4 \
         --minutes 30 --threads 1 --out /tmp/ft.onnx                                    # go on training a model
+    python -m bench.scan_train data --out /tmp/plate --n 1000 --start 5000 --plate   # base plates, corners out
 
 The network is fully convolutional: ``--init`` also starts a network of another ``pagenet.INPUT``
 from a shipped model's weights. The padded square's side must be a multiple of 16 (four
@@ -52,23 +53,123 @@ def _mask_target(corners: np.ndarray | None, w: int, h: int, size: int) -> np.nd
     return m
 
 
-def _chunk(args: tuple[str, int, int, int, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def base_plate(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """A document camera's base plate seen from above (BGR uint8): a matt plate in one colour with
+    printed paper-size outlines, corner marks and ruler ticks, in a colour near or far from a
+    page's (this trainer's own drawing, not the benchmark generator's)."""
+    dark = rng.random() < 0.45
+    tone = rng.uniform(15, 70) if dark else rng.uniform(150, 235)
+    plate = np.clip(tone + rng.normal(0, 10, 3), 0, 255)
+    if rng.random() < 0.3:  # a coloured plate (green cutting mat, blue, grey-brown)
+        plate = np.clip(plate * rng.uniform(0.6, 1.3, 3), 0, 255)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = plate
+    img += rng.normal(0, rng.uniform(1, 4), (h, w, 1)).astype(np.float32)
+    ink = np.clip(255 - plate + rng.normal(0, 30, 3), 0, 255) if rng.random() < 0.7 else \
+        np.clip(plate + rng.choice([-1, 1]) * rng.uniform(25, 60), 0, 255)
+    ink_t = tuple(float(v) for v in ink)
+    thick = max(1, round(rng.uniform(0.6, 2.2) * w / 640))
+    cx, cy = w / 2 + rng.normal(0, 0.04 * w), h / 2 + rng.normal(0, 0.04 * h)
+    # Nested paper outlines (A3/A4/A5/B5/ID-1 in proportion), as printed lines or corner marks only.
+    scale = rng.uniform(0.75, 1.15) * h / 297
+    for wmm, hmm in [(297, 210), (210, 148), (250, 176), (148, 105), (85.6, 54)][: int(rng.integers(2, 6))]:
+        if rng.random() < 0.5:
+            wmm, hmm = hmm, wmm
+        x0, y0 = cx - wmm * scale / 2, cy - hmm * scale / 2
+        x1, y1 = cx + wmm * scale / 2, cy + hmm * scale / 2
+        if rng.random() < 0.6:
+            cv2.rectangle(img, (int(x0), int(y0)), (int(x1), int(y1)), ink_t, thick, cv2.LINE_AA)
+        else:
+            arm = int(rng.uniform(0.05, 0.15) * min(w, h))
+            for (px, py), (dx, dy) in zip(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), ((1, 1), (-1, 1), (-1, -1), (1, -1))):
+                p0 = (int(px), int(py))
+                cv2.line(img, p0, (int(px + dx * arm), int(py)), ink_t, thick, cv2.LINE_AA)
+                cv2.line(img, p0, (int(px), int(py + dy * arm)), ink_t, thick, cv2.LINE_AA)
+    # Ruler ticks along one or two edges, every "millimetre", longer every fifth and tenth.
+    step = max(2.0, scale * rng.uniform(2, 5))
+    for edge in rng.choice(4, int(rng.integers(1, 3)), replace=False):
+        n = int((w if edge < 2 else h) / step)
+        for k in range(n):
+            ln = (3 if k % 10 == 0 else 2 if k % 5 == 0 else 1) * 0.012 * min(w, h)
+            t = k * step
+            if edge == 0:
+                a, b = (t, 2), (t, 2 + ln)
+            elif edge == 1:
+                a, b = (t, h - 3), (t, h - 3 - ln)
+            elif edge == 2:
+                a, b = (2, t), (2 + ln, t)
+            else:
+                a, b = (w - 3, t), (w - 3 - ln, t)
+            cv2.line(img, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), ink_t, 1, cv2.LINE_AA)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def corner_out_quad(rng: np.random.Generator, w: int, h: int, aspect: float) -> np.ndarray:
+    """A page seen from above (TL, TR, BR, BL) with exactly one corner 2-12 % of the frame's long
+    side outside it; ``aspect`` = the page's height / width."""
+    for _ in range(50):
+        long_side = rng.uniform(0.55, 1.0) * min(w, h) * (1.3 if aspect > 1 else 1.0)
+        pw, ph = (long_side / aspect, long_side) if aspect > 1 else (long_side, long_side * aspect)
+        ang = rng.uniform(-0.35, 0.35)
+        rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+        rect = np.array([[-pw, -ph], [pw, -ph], [pw, ph], [-pw, ph]]) / 2 @ rot.T
+        k = int(rng.integers(4))
+        depth = rng.uniform(0.02, 0.12) * max(w, h)
+        # Put corner k that far beyond the frame edge it faces, the centre anywhere that allows.
+        c = rect[k]
+        target = np.array([-depth if c[0] < 0 else w - 1 + depth, -depth if c[1] < 0 else h - 1 + depth])
+        axis = int(rng.integers(2))
+        shift = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+        shift[axis] = target[axis] - c[axis]
+        q = rect + shift
+        inside = (q[:, 0] >= 0) & (q[:, 0] <= w - 1) & (q[:, 1] >= 0) & (q[:, 1] <= h - 1)
+        if inside.sum() == 3 and not inside[k]:
+            return q
+    return q
+
+
+def _plate_synth(rng: np.random.Generator):
+    """A first-generator page on this trainer's base plate, or with one corner outside the frame, or both."""
+    from devices.scanner.synth import make_scene, render_page
+
+    plate = rng.random() < 0.6
+    corner = rng.random() < (0.5 if plate else 1.0)
+    bg = base_plate(rng, GEN_W, GEN_H) if plate else None
+    if not corner:
+        return make_scene(rng, GEN_W, GEN_H, bg=bg, empty=bool(rng.random() < 0.03))
+    kind = str(rng.choice(["A4", "A4", "A5", "Letter", "ID-1"]))
+    page = render_page(rng, kind, long_px=int(rng.integers(500, 900)))
+    quad = corner_out_quad(rng, GEN_W, GEN_H, page.shape[0] / page.shape[1])
+    return make_scene(rng, GEN_W, GEN_H, bg=bg, page=page, quad=quad)
+
+
+def _chunk(args: tuple[str, int, int, int, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Make ``n`` photos of one generator from one seed, squashed to ``size``; return inputs,
-    masks, a kind code and the corners (as shares of the frame; NaN for no page)."""
+    masks, a kind code and the corners (as shares of the frame; NaN for no page). ``mode``:
+    "" all kinds, "hard" white desks and sides cut off, "plate" base plates and corners outside."""
     cv2.setNumThreads(1)
-    gen, seed, n, size, hard = args
+    gen, seed, n, size, mode = args
     rng = np.random.default_rng(seed)
     xs, ys, kinds, quads = [], [], [], []
     for _ in range(n):
         try:
-            if gen == "synth":
+            if gen == "synth" and mode == "plate":
+                sc = _plate_synth(rng)
+                img, corners = sc.image, sc.corners
+            elif gen == "synth":
                 from devices.scanner.synth import make_scene
                 sc = make_scene(rng, GEN_W, GEN_H, empty=bool(rng.random() < 0.04))
                 img, corners = sc.image, sc.corners
             else:
                 from bench.scan_set2 import make_photo
-                # The hard cases, more often: a white desk, a side cut off by the frame.
-                force = {} if not hard else ({"surface": "white"}, {"out": "side"}, {})[int(rng.integers(3))]
+                # The hard cases, more often: a white desk, a side cut off by the frame; or the
+                # document camera's base plate and a corner outside the frame.
+                force = {}
+                if mode == "hard":
+                    force = ({"surface": "white"}, {"out": "side"}, {})[int(rng.integers(3))]
+                elif mode == "plate":
+                    force = ({"surface": "baseplate", "view": "doccam"}, {"out": "corner"},
+                             {"surface": "baseplate", "view": "doccam", "out": "corner"}, {})[int(rng.integers(4))]
                 ph = make_photo(rng, GEN_W, GEN_H, **force)
                 img, corners = ph.image, ph.corners
         except ValueError:
@@ -85,14 +186,15 @@ def _chunk(args: tuple[str, int, int, int, bool]) -> tuple[np.ndarray, np.ndarra
 
 
 def make_data(out: str, n: int, workers: int, chunk: int = 25, start: int = 0, size: int = pagenet.INPUT,
-              hard: bool = False) -> None:
+              mode: str = "") -> None:
     """Write ``n`` photos of each generator as ``data.npz`` under ``out``, from chunk ``start``
     on (one seed per chunk of ``chunk`` photos), squashed to ``size`` pixels square (a larger
-    size serves a smaller network too); with ``hard``, two thirds of set2's photos lie on a white
-    desk or have a side cut off."""
+    size serves a smaller network too); ``mode`` "hard": two thirds of set2's photos lie on a
+    white desk or have a side cut off; "plate": base plates and corners outside the frame, three
+    photos in four of set2's and all of synth's (the plate drawn here, :func:`base_plate`)."""
     os.makedirs(out, exist_ok=True)
-    jobs = [("synth", SYNTH_SEED0 + start + i, chunk, size, hard) for i in range(n // chunk)]
-    jobs += [("set2", SET2_SEED0 + start + i, chunk, size, hard) for i in range(n // chunk)]
+    jobs = [("synth", SYNTH_SEED0 + start + i, chunk, size, mode) for i in range(n // chunk)]
+    jobs += [("set2", SET2_SEED0 + start + i, chunk, size, mode) for i in range(n // chunk)]
     # Interleaved, so a run cut short still holds both generators.
     jobs = [j for pair in zip(jobs[: n // chunk], jobs[n // chunk:]) for j in pair]
     xs, ys, ks, cs = [], [], [], []
@@ -195,9 +297,10 @@ def _augment(x, y, rng: np.random.Generator):
 
 
 def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, minutes: float = 1e9,
-          init: str | None = None, lr: float = LR) -> None:
+          init: str | None = None, lr: float = LR, keep: bool = False) -> None:
     """Train on ``data.npz`` of each folder in ``data`` (comma-separated); export ONNX to ``out``
-    after every epoch. With ``init`` (an exported model), go on training it (no batch norm)."""
+    after every epoch (with ``keep``, also to ``out``.epN, to choose one on held-out photos).
+    With ``init`` (an exported model), go on training it (no batch norm)."""
     import torch
     import torch.nn.functional as F
 
@@ -292,6 +395,8 @@ def train(data: str, epochs: int, out: str, batch: int = 64, threads: int = 2, m
               f"{iou.mean():.4f} below 0.9 {(iou < 0.9).mean():.3f} {time.time() - t0:.0f} s",
               file=sys.stderr, flush=True)
         export(net, out)
+        if keep:
+            export(net, f"{out}.ep{ep + 1}")
         if (time.time() - t0) / 60 >= minutes:
             print("time budget reached", file=sys.stderr)
             break
@@ -318,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--start", type=int, default=0, help="first chunk (seed offset), to add to a set")
     a.add_argument("--size", type=int, default=pagenet.INPUT, help="squash photos to this many pixels square")
     a.add_argument("--hard", action="store_true", help="set2: a white desk or a side cut off, two photos in three")
+    a.add_argument("--plate", action="store_true", help="base plates and corners outside the frame, mostly")
     b = sub.add_parser("train")
     b.add_argument("--data", required=True, help="comma-separated folders holding data.npz")
     b.add_argument("--epochs", type=int, default=30)
@@ -326,11 +432,14 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", default=pagenet.MODEL_PATH)
     b.add_argument("--init", default=None, help="go on training this exported model (.onnx)")
     b.add_argument("--lr", type=float, default=LR, help="peak learning rate")
+    b.add_argument("--keep", action="store_true", help="keep every epoch's model as OUT.epN")
     args = ap.parse_args(argv)
     if args.cmd == "data":
-        make_data(args.out, args.n, args.workers, start=args.start, size=args.size, hard=args.hard)
+        mode = "plate" if args.plate else ("hard" if args.hard else "")
+        make_data(args.out, args.n, args.workers, start=args.start, size=args.size, mode=mode)
     else:
-        train(args.data, args.epochs, args.out, threads=args.threads, minutes=args.minutes, init=args.init, lr=args.lr)
+        train(args.data, args.epochs, args.out, threads=args.threads, minutes=args.minutes, init=args.init, lr=args.lr,
+              keep=args.keep)
     return 0
 
 

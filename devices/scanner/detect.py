@@ -27,6 +27,8 @@ pixels either side of it.
 """
 from __future__ import annotations
 
+import functools
+import math
 import threading
 from dataclasses import dataclass
 
@@ -608,6 +610,14 @@ def _on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float = 1.5) -
     return left | right | top | bottom
 
 
+def _side_on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float) -> bool:
+    """:func:`_on_border` for one side, in plain floats (the refinement asks it side by side)."""
+    ax, ay, bx, by = float(a[0]), float(a[1]), float(b[0]), float(b[1])
+    r, btm = w - 0.5, h - 0.5
+    return ((abs(ax + 0.5) < tol and abs(bx + 0.5) < tol) or (abs(ax - r) < tol and abs(bx - r) < tol)
+            or (abs(ay + 0.5) < tol and abs(by + 0.5) < tol) or (abs(ay - btm) < tol and abs(by - btm) < tol))
+
+
 # --------------------------------------------------------------------------------------------
 # region cue: does the colour change across the outline, over a band, not just at a line?
 
@@ -810,22 +820,44 @@ def _line_through(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.array([p[1] - q[1], q[0] - p[0], p[0] * q[1] - p[1] * q[0]])
 
 
+@functools.lru_cache(maxsize=256)
+def _side_samples(k: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where a side is sampled (``k`` shares of its length) and the offsets across it: the same few
+    arrays over and over, made once (read-only)."""
+    t = np.linspace(0.06, 0.94, k)
+    steps = np.arange(-radius, radius + 0.01, 0.5)
+    t.flags.writeable = steps.flags.writeable = False
+    return t, steps
+
+
+def _median(v: np.ndarray):
+    """``np.median`` of a 1-D array without NaNs (the same value and type), at a fraction of its
+    overhead: the detector takes thousands of small medians per frame."""
+    n = len(v)
+    k = n // 2
+    if n % 2:
+        return np.partition(v, k)[k]
+    part = np.partition(v, (k - 1, k))
+    return (part[k - 1] + part[k]) / 2
+
+
 def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, border: bool,
                  ends: bool = False, max_turn: float = 4.0):
     """Re-locate side a→b (clockwise quad) at full resolution; returns its homogeneous line, or
     with ``ends`` (line, line through its first 40 %, line through its last 40 %), or None."""
-    length = float(np.linalg.norm(b - a))
-    if length < 8 or border:
+    if border:
         return None
-    d = (b - a) / length
+    d = b - a
+    length = math.sqrt(d[0] * d[0] + d[1] * d[1])
+    if length < 8:
+        return None
+    d = d / length
     n_out = np.array([d[1], -d[0]])
-    k = int(np.clip(length / 6, 12, 64))
-    t = np.linspace(0.06, 0.94, k)
+    k = int(min(max(length / 6, 12), 64))
+    t, steps = _side_samples(k, radius)
     pts = a[None, :] + (b - a)[None, :] * t[:, None]
-    steps = np.arange(-radius, radius + 0.01, 0.5)
-    grid = pts[:, None, :] + n_out[None, None, :] * steps[None, :, None]
-    mx = grid[..., 0].astype(np.float32)
-    my = grid[..., 1].astype(np.float32)
+    mx = (pts[:, 0, None] + n_out[0] * steps[None, :]).astype(np.float32)
+    my = (pts[:, 1, None] + n_out[1] * steps[None, :]).astype(np.float32)
     prof = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     if prof.ndim == 2:
         prof = prof[..., None]
@@ -833,26 +865,26 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     # side, whether it is brightness (white page, dark desk) or hue (white page, beige desk).
     q = max(2, len(steps) // 4)
     u = prof[:, :q].mean((0, 1)) - prof[:, -q:].mean((0, 1))
-    nu = float(np.linalg.norm(u))
+    nu = float(np.sqrt(u @ u))
     if nu < 2.0:
         return None
     p = prof @ (u / nu)
-    p = cv2.GaussianBlur(p.astype(np.float32), (0, 0), sigmaX=1.0, sigmaY=0.01)
+    p = cv2.GaussianBlur(p if p.dtype == np.float32 else p.astype(np.float32), (0, 0), sigmaX=1.0, sigmaY=0.01)
     der = p[:, 2:] - p[:, :-2]  # falls from inside to outside: the edge is the most negative
     idx = np.argmin(der, axis=1)
     peak = -der[np.arange(len(der)), idx]
-    valid = (idx > 0) & (idx < der.shape[1] - 1) & (peak > 0.25 * max(np.median(peak), 1e-6)) & (peak > 1.0)
-    if valid.sum() < 6:
-        return None
-    i = idx[valid]
+    valid = (idx > 0) & (idx < der.shape[1] - 1) & (peak > 0.25 * max(_median(peak), 1e-6)) & (peak > 1.0)
     rows = np.flatnonzero(valid)
+    if len(rows) < 6:
+        return None
+    i = idx[rows]
     y0, y1, y2 = der[rows, i - 1], der[rows, i], der[rows, i + 1]
     den = y0 - 2 * y1 + y2
     frac = np.where(np.abs(den) > 1e-9, 0.5 * (y0 - y2) / np.where(np.abs(den) > 1e-9, den, 1), 0.0)
     frac = np.clip(frac, -0.5, 0.5)
     off = steps[0] + (i + 1 + frac) * 0.5  # der[j] is centred on steps[j + 1]
     edge_pts = pts[rows] + n_out[None, :] * off[:, None]
-    wts = peak[valid]
+    wts = peak[rows]
     full = _fit_line(edge_pts, wts, d, max_turn)
     if not ends or full is None:
         return full
@@ -872,9 +904,10 @@ def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray, max_turn: fl
         dd = _principal_direction(edge_pts - c, wts)
         dn = np.array([-dd[1], dd[0]])  # normal of the best-fit line
         res = np.abs((edge_pts - c) @ dn)
-        thr = max(1.0, 2.5 * np.median(res))
+        thr = max(1.0, 2.5 * _median(res))
         keep = res <= thr
-        if keep.all() or keep.sum() < 6:
+        n_keep = int(np.count_nonzero(keep))
+        if n_keep == len(keep) or n_keep < 6:
             break
         edge_pts, wts = edge_pts[keep], wts[keep]
     if len(edge_pts) < 6:
@@ -897,7 +930,7 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
     lines, starts, stops = [], [], []
     for k in range(4):
         a, b = q[k], q[(k + 1) % 4]
-        border = bool(_on_border(a[None], b[None], w, h, tol=1.0 + 0.5 * scale)[0])
+        border = _side_on_border(a, b, w, h, 1.0 + 0.5 * scale)
         seg = _clip_segment(a, b, w, h, pad=radius + 2.0)
         if not fine:
             ln = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, max_turn=max_turn)
@@ -1087,8 +1120,17 @@ def detect_page(frame: object) -> PageDetection | None:
     gray = ycc8[..., 0]
     ycc_f = ycc8.astype(np.float32)
     contrast = _contrast_threshold(gray)
-    mask = _Mask(small) if pagenet.available() else None
-    pick = _fast_pick(small, ycc_f, contrast, mask) if mask is not None and FAST_PATH else None
+    mask, pick = None, None
+    if pagenet.available():
+        # The 64-pixel network first: when its mask alone gives the fast path's answer, the
+        # 128-pixel one (three times its CPU) is not needed; otherwise the two are averaged and
+        # everything is decided on that mask (scan14). A doubtful 64-pixel mask goes there at once.
+        first = pagenet.small_mask(small)
+        if FAST_PATH and pagenet.doubt(first) <= pagenet.GATE_DOUBT:
+            pick = _fast_pick(small, ycc_f, contrast, _Mask(small, pagenet.on_grid(first)))
+        if pick is None:
+            mask = _Mask(small, pagenet.page_mask(small, first))
+            pick = _fast_pick(small, ycc_f, contrast, mask) if FAST_PATH else None
     if pick is None:
         pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask)
     if pick is None:
@@ -1117,7 +1159,8 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # The network's outline, snapped the same way; a side it continues past the frame's
         # edge (a page cut off) stays where the network put it.
         quads.extend(mask.snapped(small))
-    pick = _choose(ycc_f, quads, contrast, regions, mask)
+    scores = _Scores(ycc_f, contrast, mask)
+    pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
     if (pick is None or pick[1] < RETRY_SCORE) and not (
             pick is not None and mask is not None and mask.iou(pick[0][None])[0] >= RETRY_IOU_WITH_MASK):
         # A faint border (white page on a light desk, in shadow) may give LSD too little
@@ -1126,7 +1169,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # Not when the network's mask already agrees closely with the best outline: the page is
         # then found and only its edge score is low (README, scan9).
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
-        pick = _choose(ycc_f, quads, contrast, regions, mask)
+        pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
     return pick
 
 
@@ -1158,8 +1201,8 @@ def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mas
 class _Mask:
     """The page-mask network's answer for one working image (:mod:`devices.scanner.pagenet`)."""
 
-    def __init__(self, small: np.ndarray) -> None:
-        self.prob = pagenet.page_mask(small)
+    def __init__(self, small: np.ndarray, prob: np.ndarray) -> None:
+        self.prob = prob  # pagenet.page_mask's grid
         self.h, self.w = small.shape[:2]
         self.scale = max(self.w, self.h) / pagenet.INPUT  # working pixels per network pixel
         self.total = float(self.prob.sum())
@@ -1180,8 +1223,9 @@ class _Mask:
         side = canvas.shape[0]
         for i, q in enumerate(quads):
             p = pagenet.to_net(q, self.w, self.h)
-            x0, y0 = np.clip(np.floor(p.min(0)).astype(int), 0, side)
-            x1, y1 = np.clip(np.ceil(p.max(0)).astype(int) + 1, 0, side)
+            lo, hi = p.min(0), p.max(0)
+            x0, y0 = (min(max(math.floor(v), 0), side) for v in lo)
+            x1, y1 = (min(max(math.ceil(v) + 1, 0), side) for v in hi)
             if x1 <= x0 or y1 <= y0:
                 continue
             canvas[y0:y1, x0:x1] = 0
@@ -1214,24 +1258,45 @@ class _Mask:
         return [pagenet.from_net(q, self.w, self.h) for q in _hull_quads(hull.reshape(-1, 2).astype(np.float64))]
 
 
+class _Scores:
+    """Each candidate's edge evidence and mask agreement, worked out once: the second line pass
+    of the full search only adds candidates to the list, and each quad's figures are its own."""
+
+    def __init__(self, ycc_f: np.ndarray, contrast: float, mask: _Mask | None) -> None:
+        self.ycc_f, self.contrast, self.mask = ycc_f, contrast, mask
+        self.n = 0
+        self.parts: tuple[np.ndarray, ...] = ()
+
+    def of(self, quads: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Score, border sides, colours inside and outside (:func:`_score_quads`) and mask
+        agreement (zeros without a mask) of every quad in ``quads``, a list that only grows."""
+        new = quads[self.n:]
+        if new:
+            got = _score_quads(self.ycc_f, new, self.contrast)
+            iou = self.mask.iou(np.asarray(new, dtype=np.float64)) if self.mask is not None else np.zeros(len(new))
+            got = (*got, iou)
+            self.parts = tuple(np.concatenate([a, b]) for a, b in zip(self.parts, got)) if self.n else got
+            self.n = len(quads)
+        return self.parts
+
+
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
-            regions: _Regions | None, mask: _Mask | None) -> tuple[np.ndarray, float] | None:
+            regions: _Regions | None, mask: _Mask | None,
+            scores: _Scores | None = None) -> tuple[np.ndarray, float] | None:
     """Return the best-supported candidate and its score, or None when none is good enough."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
-    score, n_border, inside, outside = _score_quads(ycc_f, quads, contrast)
+    score, n_border, inside, outside, iou = (scores or _Scores(ycc_f, contrast, mask)).of(quads)
     q = np.asarray(quads, dtype=np.float64)
     signed = _signed_area(q)
     area = np.abs(signed) / (sw * sh)
     # Among near-equal evidence prefer the larger outline: a page over its own printed frame.
     final = score + 0.1 * np.sqrt(area)
     ok = score >= MIN_SCORE
-    iou = np.zeros(len(q))
     if mask is not None:
         # The network tells page from desk over the whole outline: a form's printed frame, a
         # card's photo or the base plate's printed A4 outline has the wrong inside.
-        iou = mask.iou(q)
         ok = ok | ((score >= MASK_ONLY_SCORE) & (iou >= MASK_ONLY_IOU))
     if not ok.any():
         agree = int(np.argmax(iou))

@@ -7,11 +7,13 @@ what lies inside the frame, and it may extend a page into the padding (a side cu
 frame's edge). Coordinates follow the OpenCV pixel-centre convention, as everywhere in
 ``devices.scanner``.
 
-Two copies of the network run: one on a 64-pixel square, one on a 128-pixel square
-(fine-tuned from the first, scan12), and the mask is the average of their answers on the larger
-one's grid (scan13). The padding keeps the same share (8/64 = 16/128), so the grids cover the
-same square. Each alone misses where the other does not: the 128 one is better on white desks,
-the 64 one on a document camera's base plate.
+Two copies of the network: one on a 64-pixel square, one on a 128-pixel square (fine-tuned
+from the first, scan12). The padding keeps the same share (8/64 = 16/128), so the grids cover
+the same square. Each alone misses where the other does not: the 128 one is better on white
+desks, the 64 one on a document camera's base plate. The mask is the average of their answers on the
+larger one's grid (scan13). The 128 one costs about three times the 64 one's CPU, so the detector
+asks for it only when the 64 one's mask alone did not settle the frame (scan14, ``GATE_DOUBT``
+and ``devices.scanner.detect``).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ MODEL_PATH = os.path.join(os.path.dirname(__file__), "pagenet128.onnx")  # the n
 SMALL_INPUT = 64  # the first network's square (padded by 8: the same share)
 SMALL_MODEL_PATH = os.path.join(os.path.dirname(__file__), "pagenet.onnx")
 SMALL_WEIGHT = 0.5  # its share of the average (held-out seed 31337: 0.4 and 0.6 scored no better)
+GATE_DOUBT = 0.1  # a 64-px mask with more doubt() than this goes straight to the average (seed 31337)
 
 _local = threading.local()
 
@@ -81,23 +84,41 @@ def from_net(pts: np.ndarray, w: int, h: int) -> np.ndarray:
     return (np.asarray(pts, np.float64) - PAD + 0.5) / s - 0.5
 
 
-def page_mask(bgr: np.ndarray) -> np.ndarray:
+def _prob(bgr: np.ndarray, path: str, size: int) -> np.ndarray:
+    """One network's probabilities on its own padded square (``size`` + 2 x its padding)."""
+    net = _net(path)
+    net.setInput(to_tensor(net_input(bgr, size))[None])
+    logit = net.forward()[0, 0]
+    return 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
+
+
+def small_mask(bgr: np.ndarray) -> np.ndarray:
+    """The 64-pixel network's probabilities on its own padded square (``SMALL_INPUT`` + 2 x 8)."""
+    return _prob(bgr, SMALL_MODEL_PATH, SMALL_INPUT)
+
+
+def on_grid(prob: np.ndarray) -> np.ndarray:
+    """A mask of the padded square at another pixel size, brought to the ``INPUT`` + 2 ``PAD`` grid
+    (same square: pixel centres line up under cv2.resize)."""
+    side = INPUT + 2 * PAD
+    return prob if prob.shape[0] == side else cv2.resize(prob, (side, side), interpolation=cv2.INTER_LINEAR)
+
+
+def doubt(prob: np.ndarray) -> float:
+    """How unsure a mask is: its cells between 0.2 and 0.8 per cell it calls page (a clear page
+    on a desk has only its outline's cells there)."""
+    mid = np.count_nonzero((prob > 0.2) & (prob < 0.8))
+    return mid / max(np.count_nonzero(prob > 0.5), 1)
+
+
+def page_mask(bgr: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
     """Probability (S, S) float32 that each pixel of the padded square (``INPUT`` + 2 ``PAD``)
-    lies on the document: the two networks' answers, brought to that grid and averaged.
+    lies on the document: both networks' answers, averaged on that grid.
 
     :param bgr: a BGR uint8 frame, any size (the detector passes its working copy).
+    :param small: the 64-pixel network's answer for this frame (:func:`small_mask`), if at hand.
     :raises cv2.error: when a model file is missing or unreadable.
     """
-    side = INPUT + 2 * PAD
-    out = np.zeros((side, side), np.float32)
-    nets = ((SMALL_MODEL_PATH, SMALL_INPUT, SMALL_WEIGHT), (MODEL_PATH, INPUT, 1.0 - SMALL_WEIGHT))
-    for path, size, weight in nets:
-        net = _net(path)
-        net.setInput(to_tensor(net_input(bgr, size))[None])
-        logit = net.forward()[0, 0]
-        prob = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
-        if prob.shape[0] != side:
-            # Same square, other pixel size: pixel centres line up under cv2.resize.
-            prob = cv2.resize(prob, (side, side), interpolation=cv2.INTER_LINEAR)
-        out += weight * prob
-    return out
+    if small is None:
+        small = small_mask(bgr)
+    return SMALL_WEIGHT * on_grid(small) + (1.0 - SMALL_WEIGHT) * _prob(bgr, MODEL_PATH, INPUT)

@@ -92,3 +92,35 @@ def test_no_second_line_search_when_the_mask_agrees_with_the_best_outline(monkey
     monkeypatch.setattr(detect, "RETRY_IOU_WITH_MASK", 1.01)  # no agreement is enough: the retry runs
     again = detect.detect_page(sc.image)
     assert clahe_calls == [1] and again is not None and jaccard(sc.corners, again.corners) > 0.97
+
+
+def test_the_128_pixel_net_runs_only_when_the_64_pixel_mask_does_not_settle_the_frame(monkeypatch):
+    from bench.scan_set2 import make_photo
+
+    nets, fast_tries = [], []
+    prob, fast_pick = pagenet._prob, detect._fast_pick
+    monkeypatch.setattr(pagenet, "_prob", lambda bgr, path, size: nets.append(size) or prob(bgr, path, size))
+    monkeypatch.setattr(detect, "_fast_pick", lambda *a: fast_tries.append(1) or fast_pick(*a))
+
+    def detect_counting(image):
+        nets.clear()
+        fast_tries.clear()
+        return detect.detect_page(image)
+
+    # A page on wood: the 64-pixel mask is sure and its outline, snapped, is the answer.
+    sc = _scene()
+    found = detect_counting(sc.image)
+    assert nets == [pagenet.SMALL_INPUT] and len(fast_tries) == 1
+    assert found is not None and jaccard(sc.corners, found.corners) > 0.97
+    # A form on a white desk under glare: the 64-pixel mask looks sure, but its outline does not
+    # pass the fast path; the 128-pixel net is asked and the averaged mask decides.
+    ph = make_photo(np.random.default_rng(0), W, H, kind="form", surface="white")
+    assert pagenet.doubt(prob(ph.image, pagenet.SMALL_MODEL_PATH, pagenet.SMALL_INPUT)) <= pagenet.GATE_DOUBT
+    found = detect_counting(ph.image)
+    assert nets == [pagenet.SMALL_INPUT, pagenet.INPUT] and len(fast_tries) == 2
+    assert found is not None and jaccard(ph.corners, found.corners) > 0.97
+    # A form on a white desk the 64-pixel mask is unsure of: straight to the average.
+    ph = make_photo(np.random.default_rng(2), W, H, kind="form", surface="white")
+    found = detect_counting(ph.image)
+    assert nets == [pagenet.SMALL_INPUT, pagenet.INPUT] and len(fast_tries) == 1
+    assert found is not None and jaccard(ph.corners, found.corners) > 0.97
