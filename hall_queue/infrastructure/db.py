@@ -161,6 +161,18 @@ class Database:
             if not (session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted):
                 session.commit()
 
+    @contextmanager
+    def read_core(self) -> Iterator[CoreReader]:
+        """A read of prebuilt and Core statements only, without an ORM session: its transaction on a pooled
+        connection, ended by COMMIT (as ``read``). For the hot paths' reads after commit (the queue figures after a
+        call, a wait range): an ORM session's own work was as much as the read's (issue 19). What it offers is
+        what those reads use: ``core(reader)``, the per-process caches, ``execute``/``scalar``/``scalars`` of Core
+        statements — an ORM query (which would give rows, not objects) is refused."""
+        with self.reader.connect() as conn:
+            conn.begin()
+            yield CoreReader(conn)
+            conn.commit()
+
     def run_write(self, fn: Callable[[Session], T], *, retries: int = 5, grouped: bool = False,
                   issues_only: bool = False) -> T:
         """Run ``fn`` in a write transaction and commit; retry when SQLite reports the file busy.
@@ -373,12 +385,41 @@ class _FileWriteLock:
             self._thread_lock.release()
 
 
+class CoreReader:
+    """Stands for a read ``Session`` where only Core statements run (``Database.read_core``)."""
+
+    __slots__ = ("connection", "info")
+    new = dirty = deleted = ()
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.info: dict = {}
+
+    def get_bind(self) -> Engine:
+        return self.connection.engine
+
+    def execute(self, stmt, params=None):
+        if getattr(stmt, "is_select", False) and stmt._propagate_attrs.get("compile_state_plugin") == "orm" \
+                and any(getattr(d.get("entity"), "__mapper__", None) is not None and d.get("expr") is d.get("entity")
+                        for d in stmt.column_descriptions):
+            raise TypeError("an ORM query of whole objects needs a Session (Database.read)")
+        return self.connection.execute(stmt, params)
+
+    def scalar(self, stmt, params=None):
+        return self.execute(stmt, params).scalar()
+
+    def scalars(self, stmt, params=None):
+        return self.execute(stmt, params).scalars()
+
+
 def core(session: Session) -> Connection:
     """Return the session's connection for a prebuilt Core statement, flushing pending ORM changes first.
 
     Hot paths (issue, call) run statements built once at import through the connection: it skips
     the ORM's per-statement work. Core statements do not autoflush, so flush here.
     """
+    if type(session) is CoreReader:
+        return session.connection
     if session.new or session.dirty or session.deleted:
         session.flush()
     # The connection is kept for the session's transaction (issue 19): ``Session.connection()`` resolves the

@@ -195,7 +195,7 @@ def fill_queue_stats(event: DomainEvent, rt: Any) -> None:
     near = event.payload.pop("near_turn", False)
     queues, phoned = [], []
     try:
-        with rt.db.read() as s:
+        with rt.db.read_core() as s:
             hall = hall_settings(s, event.hall_id)
             for qid in ids:
                 names = queue_names(s, qid)

@@ -282,8 +282,8 @@ def fill_wait_range_after_commit(db: Database, issued: IssuedTicket) -> IssuedTi
     keep = (db.url, db.changes)  # taken before the read: a write ending meanwhile leaves nothing kept
     wait = kept_wait_range(keep, db.reader, **issued.range_due)
     if wait is None:
-        with db.read() as session:
-            wait = estimate_wait_range(session, **issued.range_due, keep=keep)
+        with db.read_core() as reader:
+            wait = estimate_wait_range(reader, **issued.range_due, keep=keep)
     issued.wait, issued.range_due = wait, None
     return issued
 

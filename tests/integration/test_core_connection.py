@@ -41,3 +41,24 @@ def test_a_savepoint_after_core_rolls_back_alone(db, hall_id):
     assert db.run_write(write) == ["i1"]  # i2 was undone with its savepoint
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(_SLOTS).where(_SLOTS.c.slot_start == start)) == 1
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_a_core_read_runs_core_statements_shares_the_caches_and_refuses_orm_objects(db, hall_id):
+    """``Database.read_core``: the hot paths' reads after commit without an ORM session (issue 19)."""
+    from hall_queue.domain.models import Hall, Ticket
+    from hall_queue.infrastructure import hall_store
+    from hall_queue.infrastructure.db import CoreReader
+
+    with db.read() as s:
+        settings = hall_store.hall_settings(s, hall_id)  # cached by a read session
+        name = s.get(Hall, hall_id).name
+    with db.read_core() as reader:
+        assert isinstance(reader, CoreReader) and core(reader) is reader.connection
+        assert reader.connection.in_transaction()
+        assert hall_store.hall_settings(reader, hall_id) is settings  # the same per-process cache entry
+        assert reader.scalar(select(Hall.name).where(Hall.id == hall_id)) == name
+        assert reader.scalars(select(Ticket.id).where(Ticket.hall_id == -1)).all() == []
+        with pytest.raises(TypeError, match="Session"):
+            reader.execute(select(Hall).where(Hall.id == hall_id))  # rows, not objects: refused
+    assert not reader.connection.in_transaction()  # ended (COMMIT) and returned to the pool
