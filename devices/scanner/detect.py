@@ -82,6 +82,8 @@ FAST_SCORE = 0.95  # least edge score of the snapped outline for the fast path
 FAST_IOU = 0.75  # ... and least agreement with the mask (Mask.iou)
 FAST_DOUBT = 0.25  # ... and most undecided mask (Mask.doubt)
 FAST_RESNAP = 3.0  # working pixels per "network pixel" for the second, tighter snap (radius 6.5 px)
+REGION_TIGHT = True
+RESNAP_TIGHT = False
 USE_REGIONS_WITH_MASK = True  # the k-means region cue as well as the mask (slower, more exact: README)
 OUTERMOST_WITH_MASK = True  # ... and the "enclosing outline wins" rule
 
@@ -176,18 +178,21 @@ class _Lines:
         ``nxt``, covered by segments brighter towards ``inner`` (returned first) and by
         segments darker towards it. ``at[i, j]`` is where line j meets line i, along line i."""
         nb = self.cum.shape[2]
-        ta, tb = at[side, prev], at[side, nxt]
+        # (Gathers from flat arrays: numpy's fancy indexing of a 2-D table costs several times more.)
+        m = at.shape[1]
+        at_flat = at.ravel()
+        ta, tb = at_flat.take(side * m + prev), at_flat.take(side * m + nxt)
         lo = np.clip(np.minimum(ta, tb), 0, nb - 1).astype(np.intp) + side * nb
         hi = np.clip(np.maximum(ta, tb), 0, nb - 1).astype(np.intp) + side * nb
         flat = self.cum.reshape(2, -1)
-        got_plus = flat[0][hi] - flat[0][lo]
-        got_minus = flat[1][hi] - flat[1][lo]
+        got_plus = flat[0].take(hi) - flat[0].take(lo)
+        got_minus = flat[1].take(hi) - flat[1].take(lo)
         # (A 2-D dot product written out: a reduction over an axis of two costs ten times more.)
-        c, n = self.c[side], self.n[side]
-        plus = (inner[..., 0] - c[..., 0]) * n[..., 0] + (inner[..., 1] - c[..., 1]) * n[..., 1] >= 0
+        cx, cy, nx, ny = (np.ascontiguousarray(v).take(side) for v in (self.c[:, 0], self.c[:, 1], self.n[:, 0], self.n[:, 1]))
+        plus = (inner[..., 0] - cx) * nx + (inner[..., 1] - cy) * ny >= 0
         # Only the part of a side inside the frame can show segments: a side that runs out of
         # the picture (a corner outside the frame) is judged on what is visible of it.
-        seen = (np.minimum(np.maximum(ta, tb), self.vis_hi[side]) - np.maximum(np.minimum(ta, tb), self.vis_lo[side]))
+        seen = (np.minimum(np.maximum(ta, tb), self.vis_hi.take(side)) - np.maximum(np.minimum(ta, tb), self.vis_lo.take(side)))
         span = np.maximum(seen, 1.0)
         unseen = seen < 0.2 * np.abs(tb - ta)
         a_cov = np.where(unseen, 0.3, np.where(plus, got_plus, got_minus) / span)
@@ -356,7 +361,9 @@ def _line_quads(lines: _Lines, shape: tuple[int, int], ycc: np.ndarray | None = 
     if len(a) == 0:
         return np.zeros((0, 4, 2))
     # Going round a, c, b, e visits the four sides in order.
-    corners = np.stack([X[a, c], X[c, b], X[b, e], X[e, a]], axis=1)
+    xf = X.reshape(-1, 2)
+    corners = np.stack([xf.take(a * m + c, axis=0), xf.take(c * m + b, axis=0), xf.take(b * m + e, axis=0),
+                        xf.take(e * m + a, axis=0)], axis=1)
     side_lines = np.stack([c, b, e, a], axis=1)  # line of the side leaving each corner
     edge = corners[:, [1, 2, 3, 0]] - corners
     nxt_edge = edge[:, [1, 2, 3, 0]]
@@ -940,7 +947,7 @@ def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray, max_turn: fl
 
 
 def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = True,
-            max_turn: float = 4.0) -> np.ndarray:
+            max_turn: float = 4.0, tight: bool = True) -> np.ndarray:
     """Refine corners found on the downscaled image (``scale`` = full / small) at full size;
     ``fine`` also fits each end of a side on its own (for a side bowed by the lens); a side may
     turn by up to ``max_turn`` degrees."""
@@ -960,7 +967,7 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
         else:
             got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
             ln, start, stop = got if got is not None else (None, None, None)
-        if ln is not None:
+        if ln is not None and tight:
             # A second pass with a tight window, centred on the first estimate.
             seg2 = _clip_segment(_project_onto(ln, a), _project_onto(ln, b), w, h, pad=4.5)
             ln2 = None if seg2 is None else _refine_side(img, seg2[0], seg2[1], 2.5, False)
@@ -1175,7 +1182,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         regions = _Regions(ycc8)
         # Region outlines are only as exact as the small copy; their sides are snapped to the
         # working image's edges before they compete with the line-built quads.
-        quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False)
+        quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False, tight=REGION_TIGHT)
                      for q in _dedupe(_region_quads(regions), 1.5 / regions.scale))
     if mask is not None:
         # The network's outline, snapped the same way; a side it continues past the frame's
@@ -1211,7 +1218,8 @@ def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mas
         return None
     # A second, tighter snap from the first: a side the coarse outline placed far off may only
     # reach its edge from there.
-    outlines = outlines + [_refine(small, q, FAST_RESNAP, fine=False, max_turn=MASK_TURN) for q in outlines]
+    outlines = outlines + [_refine(small, q, FAST_RESNAP, fine=False, max_turn=MASK_TURN, tight=RESNAP_TIGHT)
+                           for q in outlines]
     score, _, _, _ = _score_quads(ycc_f, outlines, contrast)
     iou = mask.iou(np.asarray(outlines))
     best = int(np.argmax(score + MASK_WEIGHT * iou))
