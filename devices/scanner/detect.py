@@ -456,6 +456,11 @@ def _sq3(v: np.ndarray) -> np.ndarray:
     return a * a + b * b + c * c
 
 
+def _norm3(v: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(v, axis=-1)`` of colours (last axis of 3), to the last bit."""
+    return np.sqrt(_sq3(v))
+
+
 def _in_frame(p: np.ndarray, w: int, h: int, pad: float = 0.5) -> np.ndarray:
     return (p[..., 0] >= pad) & (p[..., 0] <= w - 1 - pad) & (p[..., 1] >= pad) & (p[..., 1] <= h - 1 - pad)
 
@@ -551,19 +556,19 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # A line running on keeps the same step along the run-on; texture (checks, grain) gives
     # steps that change sign and colour, so they are averaged over each run-on first.
     ext_diff = ext_diff.reshape(nq, 4, 2, _N_EXT, 3)
-    ext_mag = np.linalg.norm(ext_diff.mean(3), axis=-1)  # (nq, 4, 2)
+    ext_mag = _norm3(ext_diff.mean(3))  # (nq, 4, 2)
     in_frame = in_frame.reshape(nq, 4, 2, _N_EXT).all(3)
     inside = (vals[0] + vals[1]) / 2
     outside = (vals[2] + vals[3]) / 2
     diff = inside - outside
-    mag = np.linalg.norm(diff, axis=-1)
+    mag = _norm3(diff)
     # Paper has a sharp edge; a shadow's edge is a soft ramp over many pixels. Across +-1 px a
     # sharp step (even defocused by ~1 working pixel) shows most of its height, a ramp little.
-    near = np.linalg.norm(vals[4] - vals[5], axis=-1)
+    near = _norm3(vals[4] - vals[5])
     sharp = near >= 0.4 * mag
     # A printed frame line (a form's border, the outlines on a document camera's base plate)
     # has the same colour on both sides a few pixels away; a page's edge does not.
-    persists = np.linalg.norm(vals[6] - vals[7], axis=-1) >= np.maximum(PERSIST * mag, 0.8 * contrast)
+    persists = _norm3(vals[6] - vals[7]) >= np.maximum(PERSIST * mag, 0.8 * contrast)
     vis = _in_frame(pts - n_out * FAR_OFFSET, w, h) & _in_frame(pts + n_out * FAR_OFFSET, w, h)
     nvis = vis.sum(-1)
     unseen = nvis < 0.2 * _N_SAMPLES  # a side (almost) wholly outside the frame
@@ -582,7 +587,7 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # Typical page colour: the inside of the observed steps on real (non-border) sides.
     real_support = support & ~on_border[..., None]
     ref = _masked_median(inside, real_support, np.inf)
-    like_page = np.linalg.norm(vals[0] - ref[:, None, None, :], axis=-1) < 14.0
+    like_page = _norm3(vals[0] - ref[:, None, None, :]) < 14.0
     support = np.where(on_border[..., None], like_page, support)
     side_support = np.where(on_border, support.mean(-1), (support & vis).sum(-1) / np.maximum(nvis, 1))
     side_len = np.linalg.norm(b - a, axis=2)
@@ -805,25 +810,34 @@ def _hull_quads(hull: np.ndarray) -> list[np.ndarray]:
 
 def _offset_quad(q: np.ndarray, dist: float) -> np.ndarray | None:
     """Move each side of a clockwise (on screen) quad ``dist`` outwards; None if it turns over."""
-    nxt, prv = [1, 2, 3, 0], [3, 0, 1, 2]
-    d = q[nxt] - q
-    length = np.sqrt((d * d).sum(1))
-    if length.min() < 1e-6:
-        return None
-    d = d / length[:, None]
-    p = q + np.stack([d[:, 1], -d[:, 0]], axis=1) * dist
+    # In plain floats, corner by corner (the same operations as on arrays, a tenth of the cost).
+    pts = [(float(x), float(y)) for x, y in q]
+    dirs, moved = [], []
+    for k in range(4):
+        (ax, ay), (bx, by) = pts[k], pts[(k + 1) % 4]
+        dx, dy = bx - ax, by - ay
+        length = math.sqrt(dx * dx + dy * dy)
+        if length < 1e-6:
+            return None
+        dx, dy = dx / length, dy / length
+        dirs.append((dx, dy))
+        moved.append((ax + dy * dist, ay + -dx * dist))
     # Corner k is where side k-1 meets side k.
-    pp, dp = p[prv], d[prv]
-    den = dp[:, 0] * d[:, 1] - dp[:, 1] * d[:, 0]
-    if np.abs(den).min() < 1e-9:
-        return None
-    t = ((p[:, 0] - pp[:, 0]) * d[:, 1] - (p[:, 1] - pp[:, 1]) * d[:, 0]) / den
-    r = pp + dp * t[:, None]
+    out = []
+    for k in range(4):
+        (px, py), (dx, dy) = moved[k], dirs[k]
+        (ppx, ppy), (dpx, dpy) = moved[k - 1], dirs[k - 1]
+        den = dpx * dy - dpy * dx
+        if abs(den) < 1e-9:
+            return None
+        t = ((px - ppx) * dy - (py - ppy) * dx) / den
+        out.append((ppx + dpx * t, ppy + dpy * t))
     # Still the same way round and not collapsed: its sides keep their directions.
-    e = r[nxt] - r
-    if ((e * d).sum(1) < 1.0).any():
-        return None
-    return r
+    for k in range(4):
+        (rx, ry), (sx, sy), (dx, dy) = out[k], out[(k + 1) % 4], dirs[k]
+        if (sx - rx) * dx + (sy - ry) * dy < 1.0:
+            return None
+    return np.array(out)
 
 
 # --------------------------------------------------------------------------------------------
