@@ -83,8 +83,8 @@ FAST_SCORE = 0.95  # least edge score of the snapped outline for the fast path
 FAST_IOU = 0.75  # ... and least agreement with the mask (Mask.iou)
 FAST_DOUBT = 0.25  # ... and most undecided mask (Mask.doubt)
 FAST_RESNAP = 3.0  # working pixels per "network pixel" for the second, tighter snap (radius 6.5 px)
-REGION_TIGHT = True
-RESNAP_TIGHT = False
+REGION_TIGHT = False  # the region outlines get one snap, not the tight second one (scan15)
+RESNAP_TIGHT = False  # nor does the fast path's re-snap: both are candidates, the winner is refined again
 USE_REGIONS_WITH_MASK = True  # the k-means region cue as well as the mask (slower, more exact: README)
 OUTERMOST_WITH_MASK = True  # ... and the "enclosing outline wins" rule
 
@@ -183,8 +183,9 @@ class _Lines:
         m = at.shape[1]
         at_flat = at.ravel()
         ta, tb = at_flat.take(side * m + prev), at_flat.take(side * m + nxt)
-        lo = np.clip(np.minimum(ta, tb), 0, nb - 1).astype(np.intp) + side * nb
-        hi = np.clip(np.maximum(ta, tb), 0, nb - 1).astype(np.intp) + side * nb
+        # (np.clip's own overhead is most of its cost on these arrays; the same figures.)
+        lo = np.minimum(np.maximum(np.minimum(ta, tb), 0), nb - 1).astype(np.intp) + side * nb
+        hi = np.minimum(np.maximum(np.maximum(ta, tb), 0), nb - 1).astype(np.intp) + side * nb
         flat = self.cum.reshape(2, -1)
         got_plus = flat[0].take(hi) - flat[0].take(lo)
         got_minus = flat[1].take(hi) - flat[1].take(lo)
@@ -625,7 +626,8 @@ def _masked_median(vals: np.ndarray, mask: np.ndarray, empty: float) -> np.ndarr
 
 def _signed_area(q: np.ndarray) -> np.ndarray:
     x, y = q[..., 0], q[..., 1]
-    return (x * np.roll(y, -1, axis=-1) - y * np.roll(x, -1, axis=-1)).sum(-1) / 2
+    nxt = [1, 2, 3, 0]  # np.roll(.., -1) of four corners, without its overhead
+    return (x * y[..., nxt] - y * x[..., nxt]).sum(-1) / 2
 
 
 def _on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float = 1.5) -> np.ndarray:
@@ -921,7 +923,7 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     den = y0 - 2 * y1 + y2
     safe = np.abs(den) > 1e-9
     frac = np.where(safe, 0.5 * (y0 - y2) / np.where(safe, den, 1), 0.0)
-    frac = np.clip(frac, -0.5, 0.5)
+    frac = np.minimum(np.maximum(frac, -0.5), 0.5)  # np.clip, without its overhead
     off = steps[0] + (i + 1 + frac) * 0.5  # der[j] is centred on steps[j + 1]
     edge_pts = pts[rows] + n_out[None, :] * off[:, None]
     wts = peak[rows]
