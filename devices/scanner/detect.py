@@ -68,10 +68,6 @@ MASK_REJECT_IOU = 0.0  # with the mask at hand, a winner it agrees with less tha
 # nothing at all, while the network sees the whole page.
 MASK_RESCUE_IOU = 0.6  # with no outline good enough, the one the mask agrees with best, from this agreement
 RETRY_IOU_WITH_MASK = MASK_ONLY_IOU  # no second line search when the best outline agrees this well with the mask
-# ... nor from this agreement when that outline won on its own edges (score >= MIN_SCORE, not a
-# rescue by the mask): scan15, on seed 31337 the retry then ran on 9 of 360 photos instead of
-# 23, the same number below 0.90 and a higher mean JI (there it mostly found desk texture).
-RETRY_IOU_EDGES = MASK_RESCUE_IOU
 MASK_SWITCH_IOU = 0.7  # ... and instead of the chosen outline, one the mask agrees with this well ...
 MASK_SWITCH_GAIN = 0.1  # ... and this much better than with the chosen one,
 MASK_SWITCH_GAIN_CLEAN = 0.3  # ... or this much when the chosen one shows a clean step nearly all round
@@ -441,7 +437,7 @@ def _step_support(ycc: np.ndarray, q: np.ndarray, border: np.ndarray, contrast: 
     strong = (mag2 > contrast * contrast) & (_sq3(far) > PERSIST * PERSIST * mag2)
     sign = diff[..., 0] > 0
     h, w = ycc.shape[:2]
-    vis = _in_frame(pts - FAR_OFFSET * n, w, h) & _in_frame(pts + FAR_OFFSET * n, w, h)
+    vis = _in_frame(probes[2], w, h) & _in_frame(probes[3], w, h)
     nvis = vis.sum(-1)
     seen = nvis >= 2
     best = None
@@ -574,7 +570,7 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # A printed frame line (a form's border, the outlines on a document camera's base plate)
     # has the same colour on both sides a few pixels away; a page's edge does not.
     persists = _norm3(vals[6] - vals[7]) >= np.maximum(PERSIST * mag, 0.8 * contrast)
-    vis = _in_frame(pts - n_out * FAR_OFFSET, w, h) & _in_frame(pts + n_out * FAR_OFFSET, w, h)
+    vis = _in_frame(probes[6], w, h) & _in_frame(probes[7], w, h)  # pts -+ n_out * FAR_OFFSET
     nvis = vis.sum(-1)
     unseen = nvis < 0.2 * _N_SAMPLES  # a side (almost) wholly outside the frame
     # Judged against the side's own step, so that wood grain beside a contrasty page is not
@@ -1210,7 +1206,8 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         quads.extend(mask.snapped(small))
     scores = _Scores(ycc_f, contrast, mask)
     pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
-    if (pick is None or pick[1] < RETRY_SCORE) and not (pick is not None and mask is not None and _found(pick, mask)):
+    if (pick is None or pick[1] < RETRY_SCORE) and not (
+            pick is not None and mask is not None and mask.iou(pick[0][None])[0] >= RETRY_IOU_WITH_MASK):
         # A faint border (white page on a light desk, in shadow) may give LSD too little
         # gradient even after the global stretch; a local equaliser lifts it, at the price of
         # lifting desk texture too, so it is only tried when the plain pass found nothing good.
@@ -1219,13 +1216,6 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
         pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
     return pick
-
-
-def _found(pick: tuple[np.ndarray, float], mask: _Mask) -> bool:
-    """Tell whether the full search's best outline is the page already, so that no second line
-    search is needed: the mask agrees with it closely, or well enough when it won on its edges."""
-    iou = mask.iou(pick[0][None])[0]
-    return iou >= RETRY_IOU_WITH_MASK or (pick[1] >= MIN_SCORE and iou >= RETRY_IOU_EDGES)
 
 
 def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mask) -> tuple[np.ndarray, float] | None:

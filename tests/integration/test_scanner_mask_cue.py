@@ -90,28 +90,8 @@ def test_no_second_line_search_when_the_mask_agrees_with_the_best_outline(monkey
     assert found is not None and jaccard(sc.corners, found.corners) > 0.97
     assert clahe_calls == []
     monkeypatch.setattr(detect, "RETRY_IOU_WITH_MASK", 1.01)  # no agreement is enough: the retry runs
-    monkeypatch.setattr(detect, "RETRY_IOU_EDGES", 1.01)
     again = detect.detect_page(sc.image)
     assert clahe_calls == [1] and again is not None and jaccard(sc.corners, again.corners) > 0.97
-
-
-def test_no_second_line_search_when_the_best_outline_won_on_its_edges_and_the_mask_agrees(monkeypatch):
-    # scan15: an outline with edge evidence (score >= MIN_SCORE) that the mask agrees with from
-    # RETRY_IOU_EDGES on needs no CLAHE pass, even below RETRY_IOU_WITH_MASK; one rescued by the
-    # mask on weak edges still gets it (the ID card in shadow of test_scanner_detect).
-    sc = _scene()
-    clahe_calls = []
-    clahe = detect._clahe
-    monkeypatch.setattr(detect, "_clahe", lambda: clahe_calls.append(1) or clahe())
-    monkeypatch.setattr(detect, "FAST_SCORE", 1.01)
-    monkeypatch.setattr(detect, "RETRY_SCORE", 1.01)
-    monkeypatch.setattr(detect, "RETRY_IOU_WITH_MASK", 1.01)  # only the new rule can skip the retry
-    found = detect.detect_page(sc.image)
-    assert clahe_calls == [] and found is not None and jaccard(sc.corners, found.corners) > 0.97
-    monkeypatch.setattr(detect, "MIN_SCORE", 1.01)  # as if the outline had not won on its edges
-    monkeypatch.setattr(detect, "MASK_ONLY_SCORE", -1.0)  # (it still stands, by the mask)
-    detect.detect_page(sc.image)
-    assert clahe_calls == [1]
 
 
 def test_the_128_pixel_net_runs_only_when_the_64_pixel_mask_does_not_settle_the_frame(monkeypatch):
