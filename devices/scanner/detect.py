@@ -919,13 +919,15 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     p = cv2.GaussianBlur(p if p.dtype == np.float32 else p.astype(np.float32), (0, 0), sigmaX=1.0, sigmaY=0.01)
     der = p[:, 2:] - p[:, :-2]  # falls from inside to outside: the edge is the most negative
     idx = np.argmin(der, axis=1)
-    peak = -der[np.arange(len(der)), idx]
+    peak = -der.min(axis=1)  # (the value at idx)
     valid = (idx > 0) & (idx < der.shape[1] - 1) & (peak > 0.25 * max(_median(peak), 1e-6)) & (peak > 1.0)
     rows = np.flatnonzero(valid)
     if len(rows) < 6:
         return None
     i = idx[rows]
-    y0, y1, y2 = der[rows, i - 1], der[rows, i], der[rows, i + 1]
+    at = rows * der.shape[1] + i  # flat gathers: fancy indexing of a 2-D array costs more
+    flat = der.ravel()
+    y0, y1, y2 = flat.take(at - 1), flat.take(at), flat.take(at + 1)
     den = y0 - 2 * y1 + y2
     safe = np.abs(den) > 1e-9
     frac = np.where(safe, 0.5 * (y0 - y2) / np.where(safe, den, 1), 0.0)
