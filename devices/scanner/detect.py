@@ -61,13 +61,13 @@ MASK_WEIGHT = 1.5  # how much agreement with the page-mask network moves a candi
 MASK_TURN = 10.0  # degrees a side of the mask's coarse outline may turn when snapped to an edge
 MASK_ONLY_IOU = 0.88  # a candidate the mask agrees with this well may win on weaker edge evidence ...
 MASK_ONLY_SCORE = 0.3  # ... down to this edge score (a white page on a white desk)
-RETRY_IOU_WITH_MASK = MASK_ONLY_IOU  # no second line search when the best outline agrees this well with the mask
 MASK_REJECT_IOU = 0.0  # with the mask at hand, a winner it agrees with less than this is no page
 # The mask overrules the edges (set on the tuning seeds set2 11 and synth 77; README, scan10): a
 # white page on a white desk, a clip across a side or glare leave a side too little edge
 # evidence, and the search then takes a small inner block (a card's portrait, a column) or
 # nothing at all, while the network sees the whole page.
 MASK_RESCUE_IOU = 0.6  # with no outline good enough, the one the mask agrees with best, from this agreement
+RETRY_IOU_WITH_MASK = MASK_ONLY_IOU  # no second line search when the best outline agrees this well with the mask
 MASK_SWITCH_IOU = 0.7  # ... and instead of the chosen outline, one the mask agrees with this well ...
 MASK_SWITCH_GAIN = 0.1  # ... and this much better than with the chosen one,
 MASK_SWITCH_GAIN_CLEAN = 0.3  # ... or this much when the chosen one shows a clean step nearly all round
@@ -79,6 +79,8 @@ FAST_SCORE = 0.95  # least edge score of the snapped outline for the fast path
 FAST_IOU = 0.75  # ... and least agreement with the mask (Mask.iou)
 FAST_DOUBT = 0.25  # ... and most undecided mask (Mask.doubt)
 FAST_RESNAP = 3.0  # working pixels per "network pixel" for the second, tighter snap (radius 6.5 px)
+REGION_TIGHT = False  # the region outlines get one snap, not the tight second one (scan15)
+RESNAP_TIGHT = False  # nor does the fast path's re-snap: both are candidates, the winner is refined again
 USE_REGIONS_WITH_MASK = True  # the k-means region cue as well as the mask (slower, more exact: README)
 OUTERMOST_WITH_MASK = True  # ... and the "enclosing outline wins" rule
 
@@ -173,16 +175,22 @@ class _Lines:
         ``nxt``, covered by segments brighter towards ``inner`` (returned first) and by
         segments darker towards it. ``at[i, j]`` is where line j meets line i, along line i."""
         nb = self.cum.shape[2]
-        ta, tb = at[side, prev], at[side, nxt]
-        lo = np.clip(np.minimum(ta, tb), 0, nb - 1).astype(np.intp) + side * nb
-        hi = np.clip(np.maximum(ta, tb), 0, nb - 1).astype(np.intp) + side * nb
+        # (Gathers from flat arrays: numpy's fancy indexing of a 2-D table costs several times more.)
+        m = at.shape[1]
+        at_flat = at.ravel()
+        ta, tb = at_flat.take(side * m + prev), at_flat.take(side * m + nxt)
+        # (np.clip's own overhead is most of its cost on these arrays; the same figures.)
+        lo = np.minimum(np.maximum(np.minimum(ta, tb), 0), nb - 1).astype(np.intp) + side * nb
+        hi = np.minimum(np.maximum(np.maximum(ta, tb), 0), nb - 1).astype(np.intp) + side * nb
         flat = self.cum.reshape(2, -1)
-        got_plus = flat[0][hi] - flat[0][lo]
-        got_minus = flat[1][hi] - flat[1][lo]
-        plus = ((inner - self.c[side]) * self.n[side]).sum(-1) >= 0
+        got_plus = flat[0].take(hi) - flat[0].take(lo)
+        got_minus = flat[1].take(hi) - flat[1].take(lo)
+        # (A 2-D dot product written out: a reduction over an axis of two costs ten times more.)
+        cx, cy, nx, ny = (np.ascontiguousarray(v).take(side) for v in (self.c[:, 0], self.c[:, 1], self.n[:, 0], self.n[:, 1]))
+        plus = (inner[..., 0] - cx) * nx + (inner[..., 1] - cy) * ny >= 0
         # Only the part of a side inside the frame can show segments: a side that runs out of
         # the picture (a corner outside the frame) is judged on what is visible of it.
-        seen = (np.minimum(np.maximum(ta, tb), self.vis_hi[side]) - np.maximum(np.minimum(ta, tb), self.vis_lo[side]))
+        seen = (np.minimum(np.maximum(ta, tb), self.vis_hi.take(side)) - np.maximum(np.minimum(ta, tb), self.vis_lo.take(side)))
         span = np.maximum(seen, 1.0)
         unseen = seen < 0.2 * np.abs(tb - ta)
         a_cov = np.where(unseen, 0.3, np.where(plus, got_plus, got_minus) / span)
@@ -227,8 +235,11 @@ def _merge_segments(segs: np.ndarray, shape: tuple[int, int], polarity: np.ndarr
     n = np.stack([-d[:, 1], d[:, 0]], axis=1)
     theta = np.arctan2(d[:, 1], d[:, 0]) % np.pi
     # Endpoint distances of every segment j to the line of every segment i.
-    r1 = np.abs(np.einsum("ik,ijk->ij", n, p1[None, :, :] - p1[:, None, :]))
-    r2 = np.abs(np.einsum("ik,ijk->ij", n, p2[None, :, :] - p1[:, None, :]))
+    # (Written out per coordinate: the same figures as einsum("ik,ijk->ij", ...), five times faster.)
+    nx, ny = n[:, 0, None], n[:, 1, None]
+    x1, y1, x2, y2 = p1[:, 0], p1[:, 1], p2[:, 0], p2[:, 1]
+    r1 = np.abs(nx * (x1[None, :] - x1[:, None]) + ny * (y1[None, :] - y1[:, None]))
+    r2 = np.abs(nx * (x2[None, :] - x1[:, None]) + ny * (y2[None, :] - y1[:, None]))
     dth = np.abs(theta[:, None] - theta[None, :])
     dth = np.minimum(dth, np.pi - dth)
     adj = (np.maximum(r1, r2) < 2.0) & (dth < np.radians(4.0))
@@ -238,7 +249,7 @@ def _merge_segments(segs: np.ndarray, shape: tuple[int, int], polarity: np.ndarr
     for i in order:
         if gid[i] >= 0:
             continue
-        gid[np.flatnonzero(adj[i] & (gid < 0))] = len(seeds)
+        gid[adj[i] & (gid < 0)] = len(seeds)
         seeds.append(int(i))
     lw = length * weight
     plus = polarity * (n * n[np.asarray(seeds)][gid]).sum(1) >= 0
@@ -247,8 +258,11 @@ def _merge_segments(segs: np.ndarray, shape: tuple[int, int], polarity: np.ndarr
     rough = np.maximum(sup_a, sup_b) + 0.3 * np.minimum(sup_a, sup_b)
     # Only the best-supported groups can become lines; the exact coverage is worked out for them.
     centres, dirs, covs, supports = [], [], [], []
-    for g in np.argsort(-rough)[:MAX_LINES + 10]:
-        i, members = seeds[g], np.flatnonzero(gid == g)
+    # Each group's members in index order, by one stable sort (not a scan of gid per group).
+    by_group = np.argsort(gid, kind="stable")
+    bounds = np.searchsorted(gid[by_group], np.arange(len(seeds) + 1)).tolist()
+    for g in np.argsort(-rough)[:MAX_LINES + 10].tolist():
+        i, members = seeds[g], by_group[bounds[g]:bounds[g + 1]]
         pts = np.concatenate([p1[members], p2[members]])
         wts = np.concatenate([length[members], length[members]])
         c = (pts * wts[:, None]).sum(0) / wts.sum()
@@ -350,18 +364,23 @@ def _line_quads(lines: _Lines, shape: tuple[int, int], ycc: np.ndarray | None = 
     a, b, c, e = pa[P], pb[P], pa[Q], pb[Q]
     if len(a) == 0:
         return np.zeros((0, 4, 2))
-    # Going round a, c, b, e visits the four sides in order.
-    corners = np.stack([X[a, c], X[c, b], X[b, e], X[e, a]], axis=1)
+    # Going round a, c, b, e visits the four sides in order. (x and y apart, and the convex
+    # ones kept before area and side lengths: tens of thousands of quads, the same figures.)
+    cx, cy = X[..., 0].ravel(), X[..., 1].ravel()
+    at_corner = [a * m + c, c * m + b, b * m + e, e * m + a]
+    xs = np.stack([cx.take(k) for k in at_corner], axis=1)
+    ys = np.stack([cy.take(k) for k in at_corner], axis=1)
     side_lines = np.stack([c, b, e, a], axis=1)  # line of the side leaving each corner
-    edge = corners[:, [1, 2, 3, 0]] - corners
-    nxt_edge = edge[:, [1, 2, 3, 0]]
-    turn = edge[..., 0] * nxt_edge[..., 1] - edge[..., 1] * nxt_edge[..., 0]
-    convex = np.all(turn > 0, axis=1) | np.all(turn < 0, axis=1)
-    x, y = corners[..., 0], corners[..., 1]
-    area = np.abs((x * y[:, [1, 2, 3, 0]] - y * x[:, [1, 2, 3, 0]]).sum(1)) / 2
-    side_len = np.sqrt((edge * edge).sum(2))
-    good = convex & (area > MIN_AREA_FRACTION * w * h) & (side_len.min(1) > min_side * 0.8)
-    corners, side_lines, side_len = corners[good], side_lines[good], side_len[good]
+    nxt = [1, 2, 3, 0]
+    ex, ey = xs[:, nxt] - xs, ys[:, nxt] - ys
+    turn = ex * ey[:, nxt] - ey * ex[:, nxt]
+    keep = np.flatnonzero(np.all(turn > 0, axis=1) | np.all(turn < 0, axis=1))
+    xs, ys, ex, ey, side_lines = xs[keep], ys[keep], ex[keep], ey[keep], side_lines[keep]
+    area = np.abs((xs * ys[:, nxt] - ys * xs[:, nxt]).sum(1)) / 2
+    side_len = np.sqrt(ex * ex + ey * ey)
+    good = (area > MIN_AREA_FRACTION * w * h) & (side_len.min(1) > min_side * 0.8)
+    corners = np.stack([xs[good], ys[good]], axis=-1)
+    side_lines, side_len, area = side_lines[good], side_len[good], area[good]
     if len(corners) == 0:
         return np.zeros((0, 4, 2))
     with np.errstate(invalid="ignore"):
@@ -376,7 +395,7 @@ def _line_quads(lines: _Lines, shape: tuple[int, int], ycc: np.ndarray | None = 
         quick = qk if quick is None else np.maximum(quick, qk)
     # Text columns and table cells make many small, well-covered quads inside a page whose own
     # faint border is only partly found; so the large outlines get their own places in the pool.
-    area_frac = area[good] / (w * h)
+    area_frac = area / (w * h)
     if ycc is not None:
         # Segment coverage alone misses a border that LSD found only in pieces (under a
         # shadow, beside a hand); a sparse look at the colour step across the sides of the
@@ -405,25 +424,26 @@ def _step_support(ycc: np.ndarray, q: np.ndarray, border: np.ndarray, contrast: 
     """Cheap evidence for many quads (nq, 4, 2): length-weighted share of a few points per side
     that show a colour step of one polarity all round; frame-border sides count half."""
     nq = len(q)
-    a, b = q, np.roll(q, -1, axis=1)
+    a, b = q, q[:, [1, 2, 3, 0]]  # (np.roll without its overhead)
     t = (np.arange(_N_PRE) + 0.5) / _N_PRE
     pts = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]
     side_len = np.linalg.norm(b - a, axis=2)
     d = (b - a) / np.maximum(side_len[..., None], 1e-9)
     n = np.stack([d[..., 1], -d[..., 0]], axis=-1)[:, :, None, :]
     inner = q.mean(1)[:, None, None, :]
-    n = np.where((((inner - pts) * n).sum(-1, keepdims=True) > 0), -n, n)  # make n point outwards
+    inward = (inner[..., 0] - pts[..., 0]) * n[..., 0] + (inner[..., 1] - pts[..., 1]) * n[..., 1] > 0
+    n = np.where(inward[..., None], -n, n)  # make n point outwards
     probes = [pts - 2.5 * n, pts + 2.5 * n, pts - FAR_OFFSET * n, pts + FAR_OFFSET * n]
     vals = _sample(ycc, np.concatenate([p.reshape(-1, 2) for p in probes])) * _CHROMA_WEIGHT
     vals = vals.reshape(4, nq, 4, _N_PRE, 3)
     diff = vals[0] - vals[1]
     far = vals[2] - vals[3]
-    mag2 = (diff * diff).sum(-1)
+    mag2 = _sq3(diff)
     # A step, not a printed line: the difference persists a few pixels further out.
-    strong = (mag2 > contrast * contrast) & ((far * far).sum(-1) > PERSIST * PERSIST * mag2)
+    strong = (mag2 > contrast * contrast) & (_sq3(far) > PERSIST * PERSIST * mag2)
     sign = diff[..., 0] > 0
     h, w = ycc.shape[:2]
-    vis = _in_frame(pts - FAR_OFFSET * n, w, h) & _in_frame(pts + FAR_OFFSET * n, w, h)
+    vis = _in_frame(probes[2], w, h) & _in_frame(probes[3], w, h)
     nvis = vis.sum(-1)
     seen = nvis >= 2
     best = None
@@ -434,6 +454,18 @@ def _step_support(ycc: np.ndarray, q: np.ndarray, border: np.ndarray, contrast: 
         sc = np.where(sup.min(1) < 0.15, sc * 0.5, sc)
         best = sc if best is None else np.maximum(best, sc)
     return best
+
+
+def _sq3(v: np.ndarray) -> np.ndarray:
+    """Squared length of each colour (last axis of 3): ``(v * v).sum(-1)`` to the last bit, at a
+    third of its cost."""
+    a, b, c = v[..., 0], v[..., 1], v[..., 2]
+    return a * a + b * b + c * c
+
+
+def _norm3(v: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(v, axis=-1)`` of colours (last axis of 3), to the last bit."""
+    return np.sqrt(_sq3(v))
 
 
 def _in_frame(p: np.ndarray, w: int, h: int, pad: float = 0.5) -> np.ndarray:
@@ -484,13 +516,15 @@ def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
 _CHROMA_WEIGHT = np.array([1.0, 2.5, 2.5], np.float32)
 _N_SAMPLES = 40
 _N_EXT = 6
+_T_SIDE = np.linspace(0.05, 0.95, _N_SAMPLES)  # where each side is sampled, and its run-ons past the corners
+_T_EXT = np.concatenate([np.linspace(1.04, 1.2, _N_EXT), np.linspace(-0.2, -0.04, _N_EXT)])
 
 def _contrast_threshold(y: np.ndarray) -> float:
     """Return the least colour step that counts as an edge, from the image's own noise."""
     # Median absolute Laplacian is dominated by flat areas, i.e. by noise (Immerkaer 1996 in
     # spirit); a clean, evenly lit desk then lets a faint white-on-white border count.
     lap = cv2.Laplacian(y, cv2.CV_32F)
-    sigma = 1.4826 * float(np.median(np.abs(lap[::2, ::2]))) / np.sqrt(20.0)
+    sigma = 1.4826 * float(_median(np.abs(lap[::2, ::2]).ravel())) / np.sqrt(20.0)
     return float(np.clip(6.0 * sigma, 3.0, 6.0))
 
 
@@ -506,8 +540,8 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     nq = len(q)
     q = np.where(_signed_area(q)[:, None, None] < 0, q[:, ::-1], q)  # make every quad clockwise
     a = q
-    b = np.roll(q, -1, axis=1)
-    t = np.linspace(0.05, 0.95, _N_SAMPLES)
+    b = q[:, [1, 2, 3, 0]]  # (np.roll without its overhead)
+    t = _T_SIDE
     pts = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]  # (nq, 4, S, 2)
     d = (b - a) / np.maximum(np.linalg.norm(b - a, axis=2, keepdims=True), 1e-9)
     n_out = np.stack([d[..., 1], -d[..., 0]], axis=-1)  # outward for clockwise on screen (y down)
@@ -515,7 +549,7 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     offsets = (2.0, 4.0)
     # Past each corner the side's line runs on over the desk for a fifth of its length: a page's
     # border stops at its corners, while checks, stripes and floorboards keep going.
-    te = np.concatenate([np.linspace(1.04, 1.2, _N_EXT), np.linspace(-0.2, -0.04, _N_EXT)])
+    te = _T_EXT
     ext = a[:, :, None, :] + (b - a)[:, :, None, :] * te[None, None, :, None]
     probes = [pts - n_out * o for o in offsets] + [pts + n_out * o for o in offsets]
     probes += [pts - n_out, pts + n_out]  # the step right at the line, for its sharpness
@@ -531,25 +565,27 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # A line running on keeps the same step along the run-on; texture (checks, grain) gives
     # steps that change sign and colour, so they are averaged over each run-on first.
     ext_diff = ext_diff.reshape(nq, 4, 2, _N_EXT, 3)
-    ext_mag = np.linalg.norm(ext_diff.mean(3), axis=-1)  # (nq, 4, 2)
+    ext_mag = _norm3(ext_diff.mean(3))  # (nq, 4, 2)
     in_frame = in_frame.reshape(nq, 4, 2, _N_EXT).all(3)
     inside = (vals[0] + vals[1]) / 2
     outside = (vals[2] + vals[3]) / 2
     diff = inside - outside
-    mag = np.linalg.norm(diff, axis=-1)
+    mag = _norm3(diff)
     # Paper has a sharp edge; a shadow's edge is a soft ramp over many pixels. Across +-1 px a
     # sharp step (even defocused by ~1 working pixel) shows most of its height, a ramp little.
-    near = np.linalg.norm(vals[4] - vals[5], axis=-1)
+    near = _norm3(vals[4] - vals[5])
     sharp = near >= 0.4 * mag
     # A printed frame line (a form's border, the outlines on a document camera's base plate)
     # has the same colour on both sides a few pixels away; a page's edge does not.
-    persists = np.linalg.norm(vals[6] - vals[7], axis=-1) >= np.maximum(PERSIST * mag, 0.8 * contrast)
-    vis = _in_frame(pts - n_out * FAR_OFFSET, w, h) & _in_frame(pts + n_out * FAR_OFFSET, w, h)
+    persists = _norm3(vals[6] - vals[7]) >= np.maximum(PERSIST * mag, 0.8 * contrast)
+    vis = _in_frame(probes[6], w, h) & _in_frame(probes[7], w, h)  # pts -+ n_out * FAR_OFFSET
     nvis = vis.sum(-1)
     unseen = nvis < 0.2 * _N_SAMPLES  # a side (almost) wholly outside the frame
     # Judged against the side's own step, so that wood grain beside a contrasty page is not
     # mistaken for the line running on.
-    side_mag = np.median(mag, axis=-1, keepdims=True)
+    # (np.median along the last axis, without its overhead: the mean of the two middle values.)
+    mid = np.partition(mag, (_N_SAMPLES // 2 - 1, _N_SAMPLES // 2), axis=-1)
+    side_mag = (mid[..., _N_SAMPLES // 2 - 1:_N_SAMPLES // 2] + mid[..., _N_SAMPLES // 2:_N_SAMPLES // 2 + 1]) / 2
     overshoot = ((ext_mag > np.maximum(contrast, 0.5 * side_mag)) & in_frame).mean(axis=(1, 2))
     sign = np.sign(diff[..., 0])
     # A side lying on the frame border has no outside; it counts where the strip just inside
@@ -562,7 +598,7 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # Typical page colour: the inside of the observed steps on real (non-border) sides.
     real_support = support & ~on_border[..., None]
     ref = _masked_median(inside, real_support, np.inf)
-    like_page = np.linalg.norm(vals[0] - ref[:, None, None, :], axis=-1) < 14.0
+    like_page = _norm3(vals[0] - ref[:, None, None, :]) < 14.0
     support = np.where(on_border[..., None], like_page, support)
     side_support = np.where(on_border, support.mean(-1), (support & vis).sum(-1) / np.maximum(nvis, 1))
     side_len = np.linalg.norm(b - a, axis=2)
@@ -596,7 +632,8 @@ def _masked_median(vals: np.ndarray, mask: np.ndarray, empty: float) -> np.ndarr
 
 def _signed_area(q: np.ndarray) -> np.ndarray:
     x, y = q[..., 0], q[..., 1]
-    return (x * np.roll(y, -1, axis=-1) - y * np.roll(x, -1, axis=-1)).sum(-1) / 2
+    nxt = [1, 2, 3, 0]  # np.roll(.., -1) of four corners, without its overhead
+    return (x * y[..., nxt] - y * x[..., nxt]).sum(-1) / 2
 
 
 def _on_border(a: np.ndarray, b: np.ndarray, w: int, h: int, tol: float = 1.5) -> np.ndarray:
@@ -785,25 +822,34 @@ def _hull_quads(hull: np.ndarray) -> list[np.ndarray]:
 
 def _offset_quad(q: np.ndarray, dist: float) -> np.ndarray | None:
     """Move each side of a clockwise (on screen) quad ``dist`` outwards; None if it turns over."""
-    nxt, prv = [1, 2, 3, 0], [3, 0, 1, 2]
-    d = q[nxt] - q
-    length = np.sqrt((d * d).sum(1))
-    if length.min() < 1e-6:
-        return None
-    d = d / length[:, None]
-    p = q + np.stack([d[:, 1], -d[:, 0]], axis=1) * dist
+    # In plain floats, corner by corner (the same operations as on arrays, a tenth of the cost).
+    pts = [(float(x), float(y)) for x, y in q]
+    dirs, moved = [], []
+    for k in range(4):
+        (ax, ay), (bx, by) = pts[k], pts[(k + 1) % 4]
+        dx, dy = bx - ax, by - ay
+        length = math.sqrt(dx * dx + dy * dy)
+        if length < 1e-6:
+            return None
+        dx, dy = dx / length, dy / length
+        dirs.append((dx, dy))
+        moved.append((ax + dy * dist, ay + -dx * dist))
     # Corner k is where side k-1 meets side k.
-    pp, dp = p[prv], d[prv]
-    den = dp[:, 0] * d[:, 1] - dp[:, 1] * d[:, 0]
-    if np.abs(den).min() < 1e-9:
-        return None
-    t = ((p[:, 0] - pp[:, 0]) * d[:, 1] - (p[:, 1] - pp[:, 1]) * d[:, 0]) / den
-    r = pp + dp * t[:, None]
+    out = []
+    for k in range(4):
+        (px, py), (dx, dy) = moved[k], dirs[k]
+        (ppx, ppy), (dpx, dpy) = moved[k - 1], dirs[k - 1]
+        den = dpx * dy - dpy * dx
+        if abs(den) < 1e-9:
+            return None
+        t = ((px - ppx) * dy - (py - ppy) * dx) / den
+        out.append((ppx + dpx * t, ppy + dpy * t))
     # Still the same way round and not collapsed: its sides keep their directions.
-    e = r[nxt] - r
-    if ((e * d).sum(1) < 1.0).any():
-        return None
-    return r
+    for k in range(4):
+        (rx, ry), (sx, sy), (dx, dy) = out[k], out[(k + 1) % 4], dirs[k]
+        if (sx - rx) * dx + (sy - ry) * dy < 1.0:
+            return None
+    return np.array(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -864,7 +910,8 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     # Project colours onto the inside-minus-outside direction: the strongest contrast for this
     # side, whether it is brightness (white page, dark desk) or hue (white page, beige desk).
     q = max(2, len(steps) // 4)
-    u = prof[:, :q].mean((0, 1)) - prof[:, -q:].mean((0, 1))
+    m = len(prof) * q  # (np.add.reduce / m is .mean() to the last bit, without its overhead)
+    u = np.add.reduce(prof[:, :q], axis=(0, 1)) / m - np.add.reduce(prof[:, -q:], axis=(0, 1)) / m
     nu = float(np.sqrt(u @ u))
     if nu < 2.0:
         return None
@@ -872,16 +919,19 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     p = cv2.GaussianBlur(p if p.dtype == np.float32 else p.astype(np.float32), (0, 0), sigmaX=1.0, sigmaY=0.01)
     der = p[:, 2:] - p[:, :-2]  # falls from inside to outside: the edge is the most negative
     idx = np.argmin(der, axis=1)
-    peak = -der[np.arange(len(der)), idx]
+    peak = -der.min(axis=1)  # (the value at idx)
     valid = (idx > 0) & (idx < der.shape[1] - 1) & (peak > 0.25 * max(_median(peak), 1e-6)) & (peak > 1.0)
     rows = np.flatnonzero(valid)
     if len(rows) < 6:
         return None
     i = idx[rows]
-    y0, y1, y2 = der[rows, i - 1], der[rows, i], der[rows, i + 1]
+    at = rows * der.shape[1] + i  # flat gathers: fancy indexing of a 2-D array costs more
+    flat = der.ravel()
+    y0, y1, y2 = flat.take(at - 1), flat.take(at), flat.take(at + 1)
     den = y0 - 2 * y1 + y2
-    frac = np.where(np.abs(den) > 1e-9, 0.5 * (y0 - y2) / np.where(np.abs(den) > 1e-9, den, 1), 0.0)
-    frac = np.clip(frac, -0.5, 0.5)
+    safe = np.abs(den) > 1e-9
+    frac = np.where(safe, 0.5 * (y0 - y2) / np.where(safe, den, 1), 0.0)
+    frac = np.minimum(np.maximum(frac, -0.5), 0.5)  # np.clip, without its overhead
     off = steps[0] + (i + 1 + frac) * 0.5  # der[j] is centred on steps[j + 1]
     edge_pts = pts[rows] + n_out[None, :] * off[:, None]
     wts = peak[rows]
@@ -899,26 +949,33 @@ def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray, max_turn: fl
     the line turns more than ``max_turn`` degrees from direction ``d``."""
     if len(edge_pts) < 6:
         return None
+    # The coordinates as two flat arrays and the sums as dot products: the detector fits
+    # thousands of these small lines per frame, and numpy's per-call overhead was most of it.
+    x, y = edge_pts[:, 0].copy(), edge_pts[:, 1].copy()
+    wts = wts.astype(np.float64)
     for _ in range(3):
-        c = (edge_pts * wts[:, None]).sum(0) / wts.sum()
-        dd = _principal_direction(edge_pts - c, wts)
-        dn = np.array([-dd[1], dd[0]])  # normal of the best-fit line
-        res = np.abs((edge_pts - c) @ dn)
-        thr = max(1.0, 2.5 * _median(res))
+        sw = float(wts.sum())
+        cx, cy = float(wts @ x) / sw, float(wts @ y) / sw
+        dx, dy = x - cx, y - cy
+        wdx = wts * dx
+        # The major axis of the weighted scatter (as _principal_direction).
+        ang = 0.5 * math.atan2(2.0 * float(wdx @ dy), float(wdx @ dx) - float((wts * dy) @ dy))
+        ux, uy = math.cos(ang), math.sin(ang)
+        res = np.abs(dy * ux - dx * uy)  # distance from the line
+        thr = max(1.0, 2.5 * float(_median(res)))
         keep = res <= thr
         n_keep = int(np.count_nonzero(keep))
         if n_keep == len(keep) or n_keep < 6:
             break
-        edge_pts, wts = edge_pts[keep], wts[keep]
-    if len(edge_pts) < 6:
+        x, y, wts = x[keep], y[keep], wts[keep]
+    if abs(ux * float(d[0]) + uy * float(d[1])) < math.cos(math.radians(max_turn)):
         return None
-    if abs(float(dd @ d)) < np.cos(np.radians(max_turn)):
-        return None
-    return _line_through(c, c + dd)
+    # The line through (cx, cy) and one step along it (_line_through written out).
+    return np.array([-uy, ux, cx * (cy + uy) - cy * (cx + ux)])
 
 
 def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = True,
-            max_turn: float = 4.0) -> np.ndarray:
+            max_turn: float = 4.0, tight: bool = True) -> np.ndarray:
     """Refine corners found on the downscaled image (``scale`` = full / small) at full size;
     ``fine`` also fits each end of a side on its own (for a side bowed by the lens); a side may
     turn by up to ``max_turn`` degrees."""
@@ -938,14 +995,15 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
         else:
             got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
             ln, start, stop = got if got is not None else (None, None, None)
-        if ln is not None:
+        if ln is not None and tight:
             # A second pass with a tight window, centred on the first estimate.
             seg2 = _clip_segment(_project_onto(ln, a), _project_onto(ln, b), w, h, pad=4.5)
             ln2 = None if seg2 is None else _refine_side(img, seg2[0], seg2[1], 2.5, False)
             ln = ln2 if ln2 is not None else ln
         # An end line only counts where that end of the side is seen (not clipped by the frame).
-        seen_a = seg is not None and np.linalg.norm(seg[0] - a) < 0.1 * np.linalg.norm(b - a)
-        seen_b = seg is not None and np.linalg.norm(seg[1] - b) < 0.1 * np.linalg.norm(b - a)
+        near = 0.1 * np.linalg.norm(b - a)
+        seen_a = seg is not None and np.linalg.norm(seg[0] - a) < near
+        seen_b = seg is not None and np.linalg.norm(seg[1] - b) < near
         lines.append(ln if ln is not None else _line_through(a, b))
         starts.append(start if seen_a else None)
         stops.append(stop if seen_b else None)
@@ -1153,7 +1211,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         regions = _Regions(ycc8)
         # Region outlines are only as exact as the small copy; their sides are snapped to the
         # working image's edges before they compete with the line-built quads.
-        quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False)
+        quads.extend(_refine(small, q, 1.0 / regions.scale, fine=False, tight=REGION_TIGHT)
                      for q in _dedupe(_region_quads(regions), 1.5 / regions.scale))
     if mask is not None:
         # The network's outline, snapped the same way; a side it continues past the frame's
@@ -1189,7 +1247,8 @@ def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mas
         return None
     # A second, tighter snap from the first: a side the coarse outline placed far off may only
     # reach its edge from there.
-    outlines = outlines + [_refine(small, q, FAST_RESNAP, fine=False, max_turn=MASK_TURN) for q in outlines]
+    outlines = outlines + [_refine(small, q, FAST_RESNAP, fine=False, max_turn=MASK_TURN, tight=RESNAP_TIGHT)
+                           for q in outlines]
     score, _, _, _ = _score_quads(ycc_f, outlines, contrast)
     iou = mask.iou(np.asarray(outlines))
     best = int(np.argmax(score + MASK_WEIGHT * iou))
@@ -1221,15 +1280,18 @@ class _Mask:
         out = np.zeros(len(quads))
         canvas = self._canvas
         side = canvas.shape[0]
-        for i, q in enumerate(quads):
-            p = pagenet.to_net(q, self.w, self.h)
-            lo, hi = p.min(0), p.max(0)
+        if not len(quads):
+            return out
+        # All quads at once where it is elementwise (the same figures as one by one).
+        nets = pagenet.to_net(quads, self.w, self.h)
+        fixed = np.round(nets * 16).astype(np.int32)
+        for i, (lo, hi) in enumerate(zip(nets.min(1).tolist(), nets.max(1).tolist())):
             x0, y0 = (min(max(math.floor(v), 0), side) for v in lo)
             x1, y1 = (min(max(math.ceil(v) + 1, 0), side) for v in hi)
             if x1 <= x0 or y1 <= y0:
                 continue
             canvas[y0:y1, x0:x1] = 0
-            cv2.fillPoly(canvas, [np.round(p * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+            cv2.fillPoly(canvas, [fixed[i]], 1, cv2.LINE_8, 4)
             inside = canvas[y0:y1, x0:x1]
             area = float(inside.sum())
             inter = float((self.prob[y0:y1, x0:x1] * inside).sum())

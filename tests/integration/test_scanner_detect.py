@@ -80,3 +80,20 @@ def test_full_resolution_refinement_beats_the_working_scale():
                     shadow=False, blur_sigma=0.6)
     q = find_page(sc.image)
     assert np.abs(q - sc.corners).max() < 2.0
+
+
+def test_a_candidate_gets_one_snap_and_the_final_outline_two(monkeypatch):
+    # scan15: region outlines and the fast path's re-snap are candidates (the winner is refined
+    # again), so they get one pass per side; the final outline also gets the tight second one.
+    from devices.scanner import detect
+
+    sc = scene(1, background="wood", shadow=False, occlusion="none", touch_edge=False)
+    calls = []
+    side = detect._refine_side
+    monkeypatch.setattr(detect, "_refine_side", lambda *a, **k: calls.append(1) or side(*a, **k))
+    rough = sc.corners + np.array([[3.0, -2.0], [-2.0, 3.0], [2.0, 2.0], [-3.0, -2.0]])
+    one = detect._refine(sc.image, rough, 4.0, fine=False, tight=False)
+    assert len(calls) == 4 and np.abs(one - sc.corners).max() < 2.0
+    calls.clear()
+    two = detect._refine(sc.image, rough, 4.0, fine=False)
+    assert len(calls) == 8 and np.abs(two - sc.corners).max() < 2.0
