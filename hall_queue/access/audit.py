@@ -56,7 +56,7 @@ def record(session: Session, *, actor: Actor, action: str, at: datetime, hall_id
     if held is not None:
         held.append(row)
     else:
-        _INSERT.run(core(session), row)
+        _INSERT.later(core(session), row)
 
 
 _HELD = "onevisit.audit_held"
@@ -81,7 +81,7 @@ def batched(session: Session) -> Iterator[list[dict[str, Any]]]:
     finally:
         del session.info[_HELD]
     if held:  # a list is one executemany: one statement however many rows
-        _INSERT.run_many(core(session), held)
+        _INSERT.later_many(core(session), held)
 
 
 # ---------------------------------------------------------------- tamper-evident chain

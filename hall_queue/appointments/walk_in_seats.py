@@ -7,7 +7,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -176,6 +177,17 @@ _COUNT_AT = Prebuilt(update(_SLOTS).where(_SLOTS.c.hall_id == bindparam("b_hall"
                                   _SLOTS.c.slot_start == bindparam("b_start"))
              .values(walk_ins=_SLOTS.c.walk_ins + 1).returning(_SLOTS.c.id, _SLOTS.c.walk_ins, _SLOTS.c.booked))
 _INSERT_SEAT = Prebuilt(insert(_SEATS), keys=("ticket_id", "slot_id", "within_share"))
+# PostgreSQL: the slot's row made or counted and the seat written in one statement (a data-modifying WITH), whose
+# result nobody waits for — sent ``later``, with the issue's next statement (issue 19: a round trip per issue in
+# the group's leading thread). SQLite has no DML in WITH, and no round trips to save: it keeps the two above.
+_COUNTED = (pg_insert(_SLOTS).values(hall_id=bindparam("b_hall"), matter=bindparam("b_matter"),
+                                     slot_start=bindparam("b_start"), booked=0, walk_ins=1)
+            .on_conflict_do_update(constraint="uq_appointment_slot", set_={"walk_ins": _SLOTS.c.walk_ins + 1})
+            .returning(_SLOTS.c.id, _SLOTS.c.walk_ins, _SLOTS.c.booked).cte("counted"))
+_COUNT_AND_SEAT = Prebuilt(insert(_SEATS).from_select(
+    ["ticket_id", "slot_id", "within_share"],
+    select(bindparam("b_ticket", type_=Integer), _COUNTED.c.id,
+           _COUNTED.c.booked + _COUNTED.c.walk_ins <= bindparam("b_cap", type_=Integer))))
 
 
 def _cached_settings(session: Session, hall: Any) -> SimpleNamespace:
@@ -221,13 +233,17 @@ def count_walk_in(session: Session, hall: Any, *, ticket_id: int, matters: list[
     conn = core(session)
     for matter in matters:
         cap = slot_capacity(_cached_rules(session, hall, matter), slot, st.default_capacity)
+        if conn.dialect.name == "postgresql":
+            _COUNT_AND_SEAT.later(conn, {"b_hall": hall.id, "b_matter": matter, "b_start": slot.start,
+                                         "b_ticket": ticket_id, "b_cap": cap})
+            continue
         row = _COUNT_AT.first(conn, {"b_hall": hall.id, "b_matter": matter, "b_start": slot.start})
         if row is None:  # the slot's first seat or booking: make its row, then count
             slot_id = _slot_id(session, hall.id, matter, slot.start)
             walk_ins, booked = conn.execute(_COUNT, {"slot_id": slot_id}).one()
         else:
             slot_id, walk_ins, booked = row
-        _INSERT_SEAT.run(conn, {"ticket_id": ticket_id, "slot_id": slot_id, "within_share": booked + walk_ins <= cap})
+        _INSERT_SEAT.later(conn, {"ticket_id": ticket_id, "slot_id": slot_id, "within_share": booked + walk_ins <= cap})
 
 
 def issue_walk_in(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,

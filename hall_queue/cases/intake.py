@@ -200,7 +200,7 @@ class _Opener:
             # would triple the statements of every clerk's 下一位 (issue 19) without telling anyone more.
             record(s, case, action="complete", from_state=None, to_state="closed", actor=actor, now=now, note=note,
                    detail={"outcome": outcome, "on_the_spot": True})
-            _INSERT_HANDOVER.run(core(s), dict(
+            _INSERT_HANDOVER.later(core(s), dict(
                 hall_id=case.hall_id, case_id=case.id, method="on_the_spot", at=now, by_id=case.accepted_by_id,
                 window_id=case.window_id, ticket_id=case.ticket_id, id_checked=False,
                 signed_by_masked=case.masked_name or "", courier_company="", tracking_no=""))

@@ -69,6 +69,9 @@ def _pg_engine(url: str, *, pool_size: int, max_overflow: int = 4, lock_timeout_
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn, record):  # noqa: ANN001
         record.info["idle_since"] = time.monotonic()
+        record.info.pop(_LATER, None)  # a transaction ended without commit or rollback events: nothing is carried
+
+    _watch_later(engine)
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn, record, _proxy):  # noqa: ANN001
@@ -137,16 +140,19 @@ class Database:
         """Open a write transaction; the caller commits, anything else rolls back.
 
         ``issues_only``: the write only issues tickets (``changes`` is not moved by it; see there)."""
-        try:
-            with self._write_lock, self._write_sessions() as session:
-                try:
-                    yield session
-                except BaseException:
-                    session.rollback()
-                    raise
-        finally:
-            if not issues_only:
-                self._changed()  # after the commit: a read that began before it keeps nothing
+        with self._write_lock, self._write_sessions() as session:
+            if issues_only:
+                session.info[_ISSUING] = (self.url, self.changes)
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                if not issues_only:
+                    # After the commit (a read that began before it keeps nothing) and before the next writer of
+                    # this process holds the lock (a write that only issues sees the change counted).
+                    self._changed()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -291,17 +297,59 @@ class _WriteGroup:
                 entry.result, entry.error, entry.alone = None, None, False
             try:
                 with self._sessions() as session:
+                    if group[0].issues_only:
+                        session.info[_ISSUING] = (self._db.url, self._db.changes)
                     if len(group) == 1:  # alone in its group: no savepoint needed
                         self._run_only(session, group[0])
-                    else:
+                        return
+                    kept = dict(session.info)
+                    failed = self._run_all(session, group)
+                    if failed is not None:
+                        # The failure undone with everything before it; the others run again, each in a savepoint.
+                        session.rollback()
+                        session.info.clear()
+                        session.info.update(kept)
                         for entry in group:
-                            self._run_one(session, entry)
-                        session.commit()
+                            if entry is not failed:
+                                entry.result = None
+                                if not entry.issues_only:
+                                    session.info.pop(_ISSUING, None)
+                                self._run_one(session, entry)
+                    session.commit()
                 return
             except OperationalError as e:
                 if attempt + 1 == retries or not _is_busy(e):
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    @staticmethod
+    def _run_all(session: Session, group: list[_Entry]) -> _Entry | None:
+        """Run the group's writes one after another without savepoints; the first that fails, with its failure
+        recorded (or marked to run alone), is returned and the rest are not run.
+
+        Why (issue 19): a savepoint per write cost two more round trips to PostgreSQL (``SAVEPOINT``, ``RELEASE``)
+        in the group's one leading thread, which every hot write of the process waits on — a seventh of a grouped
+        issue's time. The hot writes rarely fail, so their group runs as one transaction and pays for savepoints
+        only when one of them does: its answer is then its failure, as it was given the writes before it, and
+        ``_run_together`` runs the others again, each in a savepoint (the same order, so the same answers)."""
+        for entry in group:
+            if not entry.issues_only:
+                session.info.pop(_ISSUING, None)  # from here on the transaction does more than issue tickets
+            try:
+                entry.result = entry.context.run(entry.fn, session)
+                session.flush()  # a write's own rows fail in its own turn, not in the next write's autoflush
+            except OperationalError as e:
+                if getattr(e.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                    entry.alone = True  # a lock held elsewhere: not waited for here (see GROUP_LOCK_TIMEOUT_MS)
+                elif _is_busy(e):
+                    raise  # a lock cycle or a lost race: the whole group runs again
+                else:
+                    entry.error = e
+                return entry
+            except Exception as e:  # noqa: BLE001 - this write's own failure, raised again in its caller's thread
+                entry.error = e
+                return entry
+        return None
 
     @staticmethod
     def _run_only(session: Session, entry: _Entry) -> None:
@@ -341,6 +389,15 @@ class _WriteGroup:
 
 
 _LOCK_NOT_AVAILABLE = "55P03"
+
+_ISSUING = "onevisit.issuing"  # session.info of a write that so far only issued tickets: see ``issuing_only``
+
+
+def issuing_only(session: Session) -> tuple[str, int] | None:
+    """For a write transaction that so far only issues tickets: (its database's URL, ``Database.changes`` taken
+    when it began), the key under which a read that no issue changes may be kept for the next issues (which
+    windows serve a queue, issue 19); ``None`` for any other session — it may have changed what was read."""
+    return session.info.get(_ISSUING)
 
 # ``Database.changes`` per URL: the databases of one file or server in this process count together.
 _CHANGES: dict[str, int] = {}
@@ -521,6 +578,34 @@ class Prebuilt:
         elif params:
             self._execute(conn, params, many=True)
 
+    def later(self, conn: Connection, params: dict | None = None) -> None:
+        """Execute a write whose result nobody reads (an audit row, a ticket's items) without waiting for it.
+
+        On PostgreSQL it is sent with the transaction's next statement, savepoint or commit, all in one round trip
+        (psycopg's pipeline mode, ``_send_later``): each round trip costs the group's leading thread a wait and two
+        context switches, which every hot write of the process queues behind (issue 19). A failure surfaces at
+        that next step, inside the same transaction, which it then rolls back. On SQLite, where a statement is a
+        function call and not a message, and whenever a cursor listener watches, it runs now."""
+        self.later_many(conn, [params])
+
+    def later_many(self, conn: Connection, params: list[dict | None]) -> None:
+        """``later`` for several parameter sets (on SQLite one ``executemany``)."""
+        dialect = conn.dialect
+        sql, names, fixed, procs, _rp, _rt, _pos, raw = \
+            self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
+        if raw is None or conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute \
+                or conn.engine.echo:
+            if params:
+                self._execute(conn, params, many=len(params) > 1)
+            return
+        assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
+        raw_sql, order = raw
+        pending = conn.info.setdefault(_LATER, [])
+        for p in params:
+            given = {**fixed, **p} if p else fixed
+            values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
+            pending.append((raw_sql, tuple(values[i] for i in order)))
+
     def _execute(self, conn: Connection, params_list: list, *, many: bool) -> list:
         dialect = conn.dialect
         sql, names, fixed, procs, row_procs, row_type, positional, raw = \
@@ -554,7 +639,13 @@ class Prebuilt:
             args = sets if many else sets[0]
             try:
                 if many:
+                    if conn.info.get(_LATER):
+                        _send_later(conn)
                     cursor.executemany(sql, args)
+                elif conn.info.get(_LATER) or (raw is not None and dbapi.pgconn.transaction_status == _PG_IDLE):
+                    # The writes sent ``later`` go first, in the same round trip; so does the BEGIN psycopg sends
+                    # before a transaction's first statement (a round trip of its own otherwise).
+                    _send_later(conn, then=(cursor, sql, args))
                 else:
                     cursor.execute(sql, args)
                 if late:
@@ -601,6 +692,54 @@ try:  # the PostgreSQL driver's cursor for native placeholders; absent where onl
     from psycopg import RawCursor as _RawCursor
 except ImportError:  # pragma: no cover
     _RawCursor = None
+
+_LATER = "onevisit.later"  # a connection's writes sent with its next statement (``Prebuilt.later``)
+_PG_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open on the connection yet
+
+
+def _send_later(conn: Connection, *, then: tuple | None = None, commit: bool = False) -> None:
+    """Send the connection's pending writes (``Prebuilt.later``), then ``then`` (cursor, SQL, values) and/or
+    COMMIT, in one round trip: psycopg's pipeline mode, whose end waits for every result. ``then``'s rows are
+    read from its cursor afterwards. A failure is raised as SQLAlchemy's error, as any statement's."""
+    pending = conn.info.get(_LATER) or []
+    batch, pending[:] = list(pending), []
+    dbapi = conn.connection.dbapi_connection
+    cursor = _RawCursor(dbapi)
+    try:
+        with dbapi.pipeline():
+            for sql, args in batch:
+                cursor.execute(sql, args)
+            if then is not None:
+                then[0].execute(then[1], then[2])
+            if commit:
+                cursor.execute("COMMIT")  # psycopg sees the transaction ended: SQLAlchemy's own commit is a no-op
+    except conn.dialect.loaded_dbapi.Error as e:
+        sql = "; ".join([s for s, _ in batch] + ([then[1]] if then else []))
+        raise exc.DBAPIError.instance(sql, None, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from e
+    finally:
+        cursor.close()
+
+
+def _watch_later(engine: Engine) -> None:
+    """Where a PostgreSQL connection's pending writes must go out first: before any other statement (ORM, Core,
+    driver SQL), with the commit, at a savepoint's start and end; a rollback drops them (never sent)."""
+
+    def send(conn, *_args) -> None:  # noqa: ANN001
+        if conn.info.get(_LATER):
+            _send_later(conn)
+
+    def drop(conn, *_args) -> None:  # noqa: ANN001
+        conn.info.pop(_LATER, None)
+
+    def send_with_commit(conn) -> None:  # noqa: ANN001
+        if conn.info.get(_LATER):
+            _send_later(conn, commit=True)
+    event.listen(engine, "before_execute", send)
+    event.listen(engine, "savepoint", send)
+    event.listen(engine, "release_savepoint", send)
+    event.listen(engine, "commit", send_with_commit)
+    event.listen(engine, "rollback", drop)
+    event.listen(engine, "rollback_savepoint", drop)
 
 
 def _native_placeholders(sql: str, names: tuple[str, ...]) -> tuple[str, tuple[int, ...]] | None:

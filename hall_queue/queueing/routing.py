@@ -7,13 +7,15 @@ takes to run it; see ``bench/http_bench.py``) rather than loading ORM objects.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from hall_queue.infrastructure.cache import TtlCache
-from hall_queue.infrastructure.db import Prebuilt, core
+from hall_queue.infrastructure.db import Prebuilt, core, issuing_only
+from hall_queue.domain.vocabulary import WAIT_READS_KEPT_S
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import (
     Bundle,
@@ -126,6 +128,29 @@ def load_bundle_route(session: Session, bundle_id: int) -> BundleRoute | None:
                        [routes[i] for i in ids if i in routes])
 
 
+# Which windows serve a queue changes when a window opens, closes, changes hands or is configured, never when a
+# ticket is issued. So in a rush of issues the read is kept per queue, as the wait range's reads are
+# (``WAIT_READS_KEPT_S``), for transactions that only issue tickets (``issuing_only``): any other write of this
+# process ends it at once (``Database.changes``), another process's change shows within that time — as if the
+# visitor had pressed the button a moment earlier (issue 19: a statement and a PostgreSQL round trip per issue).
+_kept_serving: dict[tuple[str, int], tuple[list, int, float]] = {}
+_KEPT_SERVING_MAX = 4096
+
+
+def _serving_rows(session: Session, conn, queue_id: int) -> list:
+    keep = issuing_only(session)
+    if keep is not None:
+        hit = _kept_serving.get((keep[0], queue_id))
+        if hit is not None and hit[1] == keep[1] and hit[2] >= time.monotonic():
+            return hit[0]
+    rows = _SERVING.run(conn, {"queue_id": queue_id})
+    if keep is not None:
+        if len(_kept_serving) >= _KEPT_SERVING_MAX:
+            _kept_serving.clear()
+        _kept_serving[(keep[0], queue_id)] = (rows, keep[1], time.monotonic() + WAIT_READS_KEPT_S)
+    return rows
+
+
 def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[str]], dict[int, int]]:
     """For each queue: kinds of windows serving it as primary (configured / staffed), and staffed windows of any role."""
     configured: dict[int, set[str]] = {q: set() for q in queue_ids}
@@ -134,7 +159,7 @@ def _serving(session: Session, queue_ids: list[int]) -> tuple[dict[int, set[str]
     if not queue_ids:
         return configured, staffed, count
     conn = core(session)
-    rows = [row for qid in queue_ids for row in _SERVING.run(conn, {"queue_id": qid})]
+    rows = [row for qid in queue_ids for row in _serving_rows(session, conn, qid)]
     for queue_id, role, kind, is_open, clerk_id, covered_by in rows:
         serving = bool(is_open) and (clerk_id is not None or covered_by is not None)
         count[queue_id] += int(serving)

@@ -245,7 +245,7 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     values["seq"], values["number"], values["queue_key"] = seq, format_number(queue.prefix, seq), key
     conn = core(session)
     ticket_id = _INSERT_TICKET.run(conn, values)[0].id
-    _INSERT_TICKET_ITEMS.run_many(conn, [{"ticket_id": ticket_id, "item_id": i.id} for i in items])
+    _INSERT_TICKET_ITEMS.later_many(conn, [{"ticket_id": ticket_id, "item_id": i.id} for i in items])
     audit.record(session, actor=actor, action="ticket.issue", at=now, hall_id=hall.id, ticket_id=ticket_id,
                  number=values["number"], queue=queue.prefix, source=req.source, priority=req.priority_class)
     view = issued_view(ticket_id, values, queue, items, bundle)

@@ -181,3 +181,36 @@ def test_a_write_through_another_database_object_of_the_same_file_ends_the_kept_
     t = api.issue("SS001")
     assert _told(t) == _fresh_range(db, clock, t["id"])
     assert t["wait_text"] == "暂无窗口办理，请留意叫号"
+
+
+def _reads_serving(seen):  # routing's read of the windows serving a queue (``routing._SERVING``)
+    return any(s.startswith("SELECT window_queues.queue_id") for s in seen)
+
+
+def test_issues_in_a_row_route_by_the_serving_windows_the_first_read_and_a_window_change_ends_that(api, db,
+                                                                                                   monkeypatch):
+    from hall_queue.queueing import routing
+    api.sign_in("clerk01", 1)  # a write other than an issue: what was kept before it is not used
+    with counted(db) as seen:
+        first = api.issue("SS001")  # reads which windows serve the queue, and keeps that
+    with counted(db) as again:
+        second = api.issue("SS001")
+    assert _reads_serving(seen) and not _reads_serving(again), again
+    assert second["route_reason"] == first["route_reason"] and second["number"][0] == first["number"][0]
+    # Another write of the process (the clerk leaves the window) ends it: the next issue routes on the fresh read.
+    r = api.post(f"/api/v1/windows/{api.windows[1]}/sign-out", token=api.token("clerk01"))
+    assert r.status_code == 200, r.get_json()
+    with counted(db) as seen:
+        t = api.issue("SS001")
+    assert _reads_serving(seen), seen
+    assert t.get("serving_windows") == 0 and t["wait_text"] == "暂无窗口办理，请留意叫号", t
+    # A write that does more than issue never uses it (it may have changed the windows itself) …
+    with db.write() as s:
+        from hall_queue.infrastructure.db import issuing_only
+        assert issuing_only(s) is None
+    # … and it lasts WAIT_READS_KEPT_S at most.
+    monkeypatch.setattr(routing, "WAIT_READS_KEPT_S", 0.0)
+    api.issue("SS001")
+    with counted(db) as seen:
+        api.issue("SS001")
+    assert _reads_serving(seen), seen

@@ -133,3 +133,43 @@ def test_off_or_ungrouped_every_write_commits_alone(pg, monkeypatch):
     assert off.run_write(_take_number, grouped=True) == (2, "solo")
     assert len(commits) == 2
     off.dispose()
+
+
+def test_a_group_whose_writes_all_succeed_takes_no_savepoint(pg):
+    """Savepoints cost two round trips per write in the group's leading thread: a group runs without them and
+    only when one of its writes fails are the others run again, each in a savepoint (``_run_all``)."""
+    savepoints, commits = [], []
+    for engine in pg.engines:
+        event.listen(engine, "savepoint", lambda conn, name: savepoints.append(name))
+        event.listen(engine, "commit", lambda conn: commits.append(1))
+    answers: dict[str, object] = {}
+
+    def kiosk(k: int, fail_at: int | None) -> None:
+        for i in range(10):
+            who = f"k{k}-{i}" + ("!" if i == fail_at else "")
+            WHO.set(who)
+            try:
+                answers[who] = pg.run_write(_take_number, grouped=True)
+            except ValueError as e:
+                answers[who] = e
+    threads = [threading.Thread(target=kiosk, args=(k, None)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(commits) < 60, "nothing was grouped"
+    assert savepoints == []
+    assert sorted(a[0] for a in answers.values()) == list(range(1, 61))
+
+    # One write of one kiosk fails: its group is run again with savepoints, the others' answers are unchanged.
+    threads = [threading.Thread(target=kiosk, args=(k + 10, 5 if k == 0 else None)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(answers["k10-5!"], ValueError) and str(answers["k10-5!"]).startswith("k10-5!")
+    good = sorted(a[0] for w, a in answers.items() if not w.endswith("!"))
+    assert good == list(range(1, 60 + 59 + 1))  # gap-free across the failure
+    with pg.read() as s:
+        rows = dict(s.execute(text("SELECT n, who FROM numbered")).all())
+    assert {rows[n]: n for n in rows} == {w: a[0] for w, a in answers.items() if not w.endswith("!")}
