@@ -338,18 +338,21 @@ class _WriteGroup:
             try:
                 entry.result = entry.context.run(entry.fn, session)
                 session.flush()  # a write's own rows fail in its own turn, not in the next write's autoflush
-            except OperationalError as e:
-                if getattr(e.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-                    entry.alone = True  # a lock held elsewhere: not waited for here (see GROUP_LOCK_TIMEOUT_MS)
-                elif _is_busy(e):
-                    raise  # a lock cycle or a lost race: the whole group runs again
-                else:
-                    entry.error = e
-                return entry
             except Exception as e:  # noqa: BLE001 - this write's own failure, raised again in its caller's thread
-                entry.error = e
+                _WriteGroup._note_failure(entry, e)
                 return entry
         return None
+
+    @staticmethod
+    def _note_failure(entry: _Entry, e: Exception) -> None:
+        """Give a write its own failure; a busy database (a lock cycle, a lost race) is raised: the group runs again."""
+        if isinstance(e, OperationalError):
+            if getattr(e.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                entry.alone = True  # a lock held elsewhere: not waited for here (see GROUP_LOCK_TIMEOUT_MS)
+                return
+            if _is_busy(e):
+                raise e
+        entry.error = e
 
     @staticmethod
     def _run_only(session: Session, entry: _Entry) -> None:
@@ -373,15 +376,8 @@ class _WriteGroup:
         try:
             with session.begin_nested():
                 entry.result = entry.context.run(entry.fn, session)
-        except OperationalError as e:
-            if getattr(e.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-                entry.alone = True  # a lock held elsewhere: not waited for here (see GROUP_LOCK_TIMEOUT_MS)
-            elif _is_busy(e):
-                raise  # a lock cycle or a lost race: the whole group runs again
-            else:
-                entry.error = e
         except Exception as e:  # noqa: BLE001 - this write's own failure, raised again in its caller's thread
-            entry.error = e
+            _WriteGroup._note_failure(entry, e)
         else:
             return
         session.info.clear()
@@ -593,8 +589,10 @@ class Prebuilt:
         dialect = conn.dialect
         sql, names, fixed, procs, _rp, _rt, _pos, raw = \
             self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
-        if raw is None or conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute \
-                or conn.engine.echo:
+        # Inside a savepoint it runs now: its failure must be the savepoint's, raised where SQLAlchemy undoes it
+        # (sent at the savepoint's release, a failure would leave the whole transaction aborted).
+        if raw is None or conn.in_nested_transaction() or conn.dispatch.before_cursor_execute \
+                or conn.dispatch.after_cursor_execute or conn.engine.echo:
             if params:
                 self._execute(conn, params, many=len(params) > 1)
             return
@@ -722,7 +720,8 @@ def _send_later(conn: Connection, *, then: tuple | None = None, commit: bool = F
 
 def _watch_later(engine: Engine) -> None:
     """Where a PostgreSQL connection's pending writes must go out first: before any other statement (ORM, Core,
-    driver SQL), with the commit, at a savepoint's start and end; a rollback drops them (never sent)."""
+    driver SQL), before a savepoint (inside one nothing waits: ``later_many``), with the commit; a rollback drops
+    them (never sent)."""
 
     def send(conn, *_args) -> None:  # noqa: ANN001
         if conn.info.get(_LATER):
@@ -736,10 +735,8 @@ def _watch_later(engine: Engine) -> None:
             _send_later(conn, commit=True)
     event.listen(engine, "before_execute", send)
     event.listen(engine, "savepoint", send)
-    event.listen(engine, "release_savepoint", send)
     event.listen(engine, "commit", send_with_commit)
     event.listen(engine, "rollback", drop)
-    event.listen(engine, "rollback_savepoint", drop)
 
 
 def _native_placeholders(sql: str, names: tuple[str, ...]) -> tuple[str, tuple[int, ...]] | None:
