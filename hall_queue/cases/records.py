@@ -34,6 +34,7 @@ from hall_queue.infrastructure.db import Prebuilt, core
 _rules = TtlCache(5.0, {CaseSettings.__tablename__})
 _EVENT_COLUMNS = tuple(c.key for c in CaseEvent.__table__.columns if c.key != "id")
 _INSERT_EVENT = Prebuilt(insert(CaseEvent).returning(CaseEvent.id), keys=_EVENT_COLUMNS)
+_ADD_EVENT = Prebuilt(insert(CaseEvent), keys=_EVENT_COLUMNS)  # no id back (``record``)
 _EVENT_MANAGER = CaseEvent.__mapper__.class_manager  # a CaseEvent filled without its constructor (``record``)
 
 
@@ -85,24 +86,26 @@ def webhook_payload(session: Session, case: Case, ev: CaseEvent, *, state: str |
 
 
 def record(session: Session, case: Case, *, action: str, from_state: str | None, to_state: str, actor: Actor,
-           now: datetime, note: str = "", detail: dict[str, Any] | None = None) -> CaseEvent:
+           now: datetime, note: str = "", detail: dict[str, Any] | None = None) -> None:
     """Append one step of ``case`` (its state already set by the caller) with its audit and outbox rows.
 
     The step is a prebuilt Core insert, not ``session.add``: a finish records one per case it opens
-    and the ORM's flush cost more than the rest of the step (issue 19). Returns the step, not in the session.
+    and the ORM's flush cost more than the rest of the step (issue 19). Without a webhook nobody reads the
+    step's id, so it is written ``later`` (PostgreSQL: sent with the transaction's next statement, no round trip).
     """
     values = dict(hall_id=case.hall_id, case_id=case.id, at=now, action=action, from_state=from_state,
                   to_state=to_state, actor_kind=actor.kind, actor_id=actor.id, note=note or "", detail=detail or {})
-    # The returned step is filled as a load fills an object, not through ``CaseEvent(**values)``, whose attribute
-    # events would be paid for a step nobody changes (issue 19).
-    ev = _EVENT_MANAGER.new_instance()
-    ev.__dict__.update(values, id=_INSERT_EVENT.run(core(session), values)[0].id)
-    audit.record(session, actor=actor, action=f"case.{action}", at=now, hall_id=case.hall_id,
-                 ticket_id=case.ticket_id, case_id=case.id, acceptance_no=case.acceptance_no, to_state=to_state)
     settings = case_rules(session, case.hall_id)
-    if settings.webhook_url:
+    if not settings.webhook_url:
+        _ADD_EVENT.later(core(session), values)
+    else:
+        # The step the webhook tells is filled as a load fills an object, not through ``CaseEvent(**values)``,
+        # whose attribute events would be paid for a step nobody changes (issue 19).
+        ev = _EVENT_MANAGER.new_instance()
+        ev.__dict__.update(values, id=_INSERT_EVENT.run(core(session), values)[0].id)
         body = json.dumps(webhook_payload(session, case, ev), ensure_ascii=False, sort_keys=True)
         outbox.enqueue(session, hall_id=case.hall_id, channel="case", ordering_key=f"case:{case.id}",
                        message_id=str(ev.id), case_id=case.id, event_id=ev.id, url=settings.webhook_url, body=body,
                        now=now)
-    return ev
+    audit.record(session, actor=actor, action=f"case.{action}", at=now, hall_id=case.hall_id,
+                 ticket_id=case.ticket_id, case_id=case.id, acceptance_no=case.acceptance_no, to_state=to_state)

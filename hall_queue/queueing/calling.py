@@ -482,7 +482,8 @@ def _close_ticket(session: Session, ticket: Ticket, *, outcome: str, note: str |
               "closed_at": now, "outcome": outcome, "outcome_note": note, "outcome_detail": detail}
     # A prebuilt Core update, its values then set on the loaded ticket as committed (issue 19): the ORM's
     # flush of this one row cost as much as the rest of the finish.
-    _FINISH.run(core(session), {"t_id": ticket.id, **{f"t_{k}": v for k, v in values.items()}})
+    # Sent ``later``: on PostgreSQL with the next statement (the claim of 下一位, the case's number), no round trip.
+    _FINISH.later(core(session), {"t_id": ticket.id, **{f"t_{k}": v for k, v in values.items()}})
     if isinstance(ticket, HeldTicket):
         ticket.__dict__.update(values)
     else:
