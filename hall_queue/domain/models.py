@@ -299,7 +299,8 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    # No index of its own: ``uq_ticket_idempotency`` (hall_id, idempotency_key) serves a hall's tickets (migration 0014).
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
     number_queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
     service_day: Mapped[date] = mapped_column(Date)
@@ -388,7 +389,8 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_hall_at", "hall_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[Optional[int]] = mapped_column(ForeignKey("halls.id"), nullable=True, index=True)
+    # No index of its own: ``ix_audit_hall_at`` (hall_id, at) serves a hall's events (migration 0014).
+    hall_id: Mapped[Optional[int]] = mapped_column(ForeignKey("halls.id"), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime)
     actor_kind: Mapped[str] = mapped_column(String(10))  # staff | kiosk | screen | system
     actor_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
