@@ -57,6 +57,7 @@ OUTER_IOU_LOSS = 0.1  # ... and, with the mask, agrees with it at most this much
 # on the tuning seeds set2 31337 and 11). Full-resolution pixels and grey levels.
 SHADOW_DEPTH = 0.15  # share of the shorter side searched inwards for the paper's edge
 SHADOW_OUT = 5.0  # pixels outside a side where the desk is looked at
+SHADOW_BAND = 8  # pixels inside a side where the shadow's strip is looked for
 SHADOW_DARK = 8.0  # grey levels the shadow's strip is darker than both the desk and the paper
 SHADOW_HUE = 0.004  # most change of chromaticity (B, G, R shares) from the desk to the strip
 SHADOW_FIRST = 0.4  # the outermost rise at least this share of the steepest is the paper's edge
@@ -1042,7 +1043,9 @@ def _off_shadows(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     a step of the right polarity all round and often the stronger one, so the search and the
     refinement may take it for the card's edge. Across such a side the strip just inside is
     darker than the desk outside *and* than the card further in, and has the desk's hue; the
-    card's edge is then the first clear rise in brightness going inwards from that strip.
+    card's edge is then the first clear rise in brightness going inwards from that strip. (A
+    soft shadow's edge is a ramp many pixels wide, and the side may lie anywhere on it: the
+    strip is the darkest few pixels within ``SHADOW_BAND`` of it.)
     """
     h, w = img.shape[:2]
     q = corners.copy()
@@ -1050,12 +1053,12 @@ def _off_shadows(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
         q = q[::-1].copy()
     e = q[[1, 2, 3, 0]] - q
     lens = np.sqrt((e * e).sum(1))
-    depth = float(min(max(SHADOW_DEPTH * lens.min(), 8.0), 40.0))
+    depth = float(min(max(SHADOW_DEPTH * lens.min(), 12.0), 40.0))
     offs = np.arange(-math.floor(depth), SHADOW_OUT + 0.01, 1.0)
     i0 = len(offs) - 1 - int(SHADOW_OUT)  # offs[i0] == 0
     # First a cheap look at every side at once: the paper deep inside, the strip just inside, the
     # desk just outside (a few of the offsets looked at below).
-    look = np.concatenate([offs[:5:2], offs[i0 - 3:i0], offs[i0 + 2::2]])
+    look = np.concatenate([offs[:5:2], offs[i0 - SHADOW_BAND:i0], offs[i0 + 2::2]])
     sides = []
     for k in range(4):
         a, b = q[k], q[(k + 1) % 4]
@@ -1077,7 +1080,10 @@ def _off_shadows(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     nt = len(_SHADOW_T)
     lum = prof.sum(-1, dtype=np.float32).reshape(len(sides), nt, len(look)) / 3.0
     lum = np.partition(lum, nt // 2, axis=1)[:, nt // 2]  # the median along each side
-    deep, band, out = lum[:, :3].mean(1), lum[:, 3:6].mean(1), lum[:, 6:].mean(1)
+    nb = SHADOW_BAND
+    # The strip: the darkest three pixels in a row within SHADOW_BAND of the side.
+    run3 = (lum[:, 3:1 + nb] + lum[:, 4:2 + nb] + lum[:, 5:3 + nb]) / 3.0
+    deep, band, out = lum[:, :3].mean(1), run3.min(1), lum[:, 3 + nb:].mean(1)
     dark = (band < out - SHADOW_DARK) & (band < deep - SHADOW_DARK)
     if not dark.any():
         return corners

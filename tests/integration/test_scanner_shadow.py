@@ -24,17 +24,17 @@ def _rectangle(centre, size, angle_deg):
                      c - u * w / 2 + v * h / 2])
 
 
-def _card(shadow: float, header: str | None, seed: int = 3):
+def _card(shadow: float, header: str | None, blur: float = 3.0, seed: int = 3):
     """A card 620 x 390 px turned by 7 degrees on a light desk; optionally its soft drop shadow
-    (offset by SHIFT, darkening the desk by ``shadow``) and a band 15 % darker along its top or
-    bottom edge, as set2's cards have."""
+    (offset by SHIFT, darkening the desk by ``shadow``, blurred by ``blur`` px) and a band 15 %
+    darker along its top or bottom edge, as set2's cards have."""
     rng = np.random.default_rng(seed)
     card = _rectangle((900, 520), (620, 390), 7.0)
     img = np.full((H, W, 3), DESK, np.float32)
     if shadow:
         alpha = np.zeros((H, W), np.float32)
         cv2.fillConvexPoly(alpha, np.round((card + SHIFT) * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4)
-        alpha = cv2.GaussianBlur(alpha, (0, 0), 3.0)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), blur)
         img *= (1 - shadow * alpha)[..., None]
     body = np.zeros((H, W), np.uint8)
     cv2.fillConvexPoly(body, np.round(card * 16).astype(np.int32), 255, cv2.LINE_AA, 4)
@@ -70,6 +70,14 @@ def test_a_side_on_the_shadows_outer_edge_moves_onto_the_cards_edge():
     start = _on_shadow_edge(card)
     assert np.abs(start - card).max() > 10  # the sides start well outside the card
     moved = detect._off_shadows(img, start)
+    assert np.abs(moved - card).max() < 1.5
+
+
+def test_a_side_halfway_up_a_soft_shadows_ramp_moves_onto_the_cards_edge():
+    # A light shadow blurred by 10 px: its edge is a ramp some 40 px wide, and the side starts at
+    # its middle, where the few pixels just inside are only a little darker than the desk.
+    img, card = _card(shadow=0.2, header=None, blur=10.0)
+    moved = detect._off_shadows(img, _on_shadow_edge(card))
     assert np.abs(moved - card).max() < 1.5
 
 
