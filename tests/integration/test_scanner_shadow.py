@@ -1,5 +1,6 @@
-"""scan16: a card's own drop shadow is not its edge, and an outline the page-mask network calls
-partly desk does not win as "the outline around the page" (real OpenCV images, set2 photos)."""
+"""scan16: a card's own drop shadow is not its edge, nor is a form's printed frame the paper's, and
+an outline the page-mask network calls partly desk does not win as "the outline around the page"
+(real OpenCV images, set2 photos)."""
 from __future__ import annotations
 
 import cv2
@@ -69,7 +70,7 @@ def test_a_side_on_the_shadows_outer_edge_moves_onto_the_cards_edge():
     img, card = _card(shadow=0.4, header=None)
     start = _on_shadow_edge(card)
     assert np.abs(start - card).max() > 10  # the sides start well outside the card
-    moved = detect._off_shadows(img, start)
+    moved = detect._settle_sides(img, start)
     assert np.abs(moved - card).max() < 1.5
 
 
@@ -77,52 +78,71 @@ def test_a_side_halfway_up_a_soft_shadows_ramp_moves_onto_the_cards_edge():
     # A light shadow blurred by 10 px: its edge is a ramp some 40 px wide, and the side starts at
     # its middle, where the few pixels just inside are only a little darker than the desk.
     img, card = _card(shadow=0.2, header=None, blur=10.0)
-    moved = detect._off_shadows(img, _on_shadow_edge(card))
+    moved = detect._settle_sides(img, _on_shadow_edge(card))
     assert np.abs(moved - card).max() < 1.5
 
 
 def test_a_band_printed_along_the_cards_edge_is_not_a_shadow():
     # Darker than the desk and than the card further in, like a shadow, but in the card's hue.
     img, card = _card(shadow=0.0, header="top")
-    assert np.array_equal(detect._off_shadows(img, card), card)
+    assert np.array_equal(detect._settle_sides(img, card), card)
 
 
 def test_the_cards_own_edge_stays_where_it_is():
     img, card = _card(shadow=0.4, header="top")
-    assert np.abs(detect._off_shadows(img, card) - card).max() < 1e-9
+    assert np.abs(detect._settle_sides(img, card) - card).max() < 1e-9
 
 
 def test_inside_the_shadow_the_first_rise_is_the_cards_edge_not_its_printed_band():
     # A light shadow over the desk, then the card's darker band, then the card: two rises going
     # inwards, the outer one (the card's edge) the smaller.
     img, card = _card(shadow=0.25, header="bottom")
-    moved = detect._off_shadows(img, _on_shadow_edge(card))
+    moved = detect._settle_sides(img, _on_shadow_edge(card))
     assert np.abs(moved - card).max() < 1.5
 
 
-def test_a_printed_double_rule_is_not_a_shadow():
-    # A form's printed frame (two thin rules 16 px apart, 25 px inside the paper's edge) on a
-    # white desk, taken for the page: dark at the outline, paper further in and outside, a clear
-    # rise going inwards at the inner rule, but paper, not a dark strip, up to it.
+def _form(rules: int):
+    """A near-white form on a white desk with its printed frame: ``rules`` thin rules 16 px apart,
+    the outer one 25 px inside the paper's edge."""
     rng = np.random.default_rng(5)
     img = np.full((H, W, 3), 222, np.float32)
     paper = _rectangle((900, 540), (700, 900), 4.0)
     cv2.fillConvexPoly(img, np.round(paper * 16).astype(np.int32), (236, 238, 240), cv2.LINE_AA, 4)
-    outer_rule = _rectangle((900, 540), (650, 850), 4.0)
-    inner_rule = _rectangle((900, 540), (618, 818), 4.0)
-    for rule in (outer_rule, inner_rule):
+    frames = [_rectangle((900, 540), (650 - 32 * r, 850 - 32 * r), 4.0) for r in range(rules)]
+    for rule in frames:
         cv2.polylines(img, [np.round(rule * 16).astype(np.int32)], True, (110, 110, 110), 1, cv2.LINE_AA, 4)
     img = np.clip(cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
-    assert np.abs(detect._off_shadows(img, outer_rule) - outer_rule).max() < 1e-9
+    return img, paper, frames[0]
+
+
+def test_a_forms_printed_frame_moves_out_onto_the_papers_edge():
+    img, paper, frame = _form(rules=1)
+    assert np.abs(detect._settle_sides(img, frame) - paper).max() < 1.5
+
+
+def test_a_printed_double_rule_is_no_shadow():
+    # Dark at the outline, paper further in and beyond, and a clear rise going inwards at the
+    # inner rule, as across a shadow; but paper, not a dark strip, up to it: out, not in.
+    img, paper, frame = _form(rules=2)
+    assert np.abs(detect._settle_sides(img, frame) - paper).max() < 1.5
+
+
+def test_a_set2_form_on_a_white_desk(monkeypatch):
+    photo = make_photo(np.random.default_rng(7), W, H, kind="form", view="doccam", surface="white")
+    found = detect.detect_page(photo.image)
+    assert found is not None and jaccard(photo.corners, found.corners) > 0.99
+    monkeypatch.setattr(detect, "_settle_sides", lambda img, corners: corners)
+    before = detect.detect_page(photo.image)  # the outline on the printed frame, as before scan16
+    assert jaccard(photo.corners, before.corners) < 0.9
 
 
 def test_a_set2_card_in_its_shadow_on_a_white_desk(monkeypatch):
-    photo = make_photo(np.random.default_rng(31), W, H, kind="idcard", view="doccam", surface="white")
+    photo = make_photo(np.random.default_rng(14), W, H, kind="idcard", view="doccam", surface="white")
     found = detect.detect_page(photo.image)
-    assert found is not None and jaccard(photo.corners, found.corners) > 0.97
-    monkeypatch.setattr(detect, "_off_shadows", lambda img, corners: corners)
+    assert found is not None and jaccard(photo.corners, found.corners) > 0.98
+    monkeypatch.setattr(detect, "_settle_sides", lambda img, corners: corners)
     before = detect.detect_page(photo.image)  # the outline on the shadow's edge, as before scan16
-    assert jaccard(photo.corners, found.corners) > jaccard(photo.corners, before.corners) + 0.02
+    assert jaccard(photo.corners, before.corners) < 0.9
 
 
 def test_an_enclosing_outline_the_mask_calls_partly_desk_does_not_win():
