@@ -52,6 +52,21 @@ FAR_OFFSET = 7.0  # working pixels: a page's step persists this far, a printed l
 PERSIST = 0.3  # share of a side's step still seen FAR_OFFSET away for it to count as a step
 OUTER_DROP = 0.35  # an enclosing outline may score this much less than the best and still win
 OUTER_AREA = 1.6  # ... if it is at least this much larger (a card around its photo, a page around a column)
+OUTER_IOU_LOSS = 0.1  # ... and, with the mask, agrees with it at most this much less than the enclosed one
+# A side of the final outline on the page's own drop shadow or on a rule printed on it is moved
+# onto the paper's edge (scan16, _settle_sides; set on the tuning seeds set2 31337 and 11).
+# Full-resolution pixels and grey levels.
+SHADOW_DEPTH = 0.15  # share of the shorter side searched inwards for the paper's edge
+SHADOW_OUT = 5.0  # pixels outside a side where the desk is looked at
+SHADOW_BAND = 8  # pixels inside a side where the shadow's strip is looked for
+SHADOW_DARK = 8.0  # grey levels the shadow's strip is darker than both the desk and the paper
+SHADOW_HUE = 0.004  # most change of chromaticity (B, G, R shares) from the desk to the strip
+SHADOW_FIRST = 0.4  # the outermost rise at least this share of the steepest is the paper's edge
+_SHADOW_T = np.linspace(0.1, 0.9, 11)  # where along a side its profile is sampled (the median of these)
+PRINT_REACH = 0.12  # share of the shorter side searched outwards from a printed rule for the paper's edge
+PRINT_SAME = 6.0  # colour distance within which the two sides of a rule are one paper
+PRINT_DARK = 15.0  # grey levels a rule is darker than the paper on both sides
+PRINT_STEP = 4.0  # least colour step from the paper to the desk
 REGION_SIZE = 160  # long side of the small copy the region cue compares colour bands on
 REGION_TOP = 12  # best candidates (line evidence and size) that get the region cue
 REGION_WEIGHT = 0.3  # how much the region cue moves a candidate's rank
@@ -1025,6 +1040,148 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
     return out
 
 
+def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Move a side of the final outline that runs along the page's drop shadow or along a rule
+    printed on it onto the paper's edge (scan16).
+
+    * **Drop shadow.** A card a little darker than the desk casts a shadow darker than both: its
+      outer edge is then a step of the right polarity all round and often the stronger one, so
+      the search and the refinement may take it for the card's edge. Across such a side the
+      strip just inside is darker than the desk outside *and* than the card further in, and has
+      the desk's hue; the card's edge is the first clear rise in brightness going inwards from
+      it. (A soft shadow's edge is a ramp many pixels wide and the side may lie anywhere on it:
+      the strip is the darkest few pixels within ``SHADOW_BAND`` of the side.)
+    * **Printed rule.** On a white desk a form's printed frame is a far clearer outline than the
+      paper's own edge a few millimetres further out. Across such a side a thin dark line has
+      the same paper on both sides; the paper's edge is the first offset beyond it from which
+      the colour stays the desk's.
+    """
+    h, w = img.shape[:2]
+    q = corners.copy()
+    if _signed_area(q) < 0:
+        q = q[::-1].copy()
+    e = q[[1, 2, 3, 0]] - q
+    lens = np.sqrt((e * e).sum(1))
+    depth = int(min(max(SHADOW_DEPTH * float(lens.min()), 12.0), 40.0))
+    reach = int(min(max(PRINT_REACH * float(lens.min()), 12.0), 80.0))
+    sides = []
+    for k in range(4):
+        a, b = q[k], q[(k + 1) % 4]
+        if lens[k] < 16 or _side_on_border(a, b, w, h, 2.0):
+            continue
+        seg = _clip_segment(a, b, w, h, pad=depth + 2.0)
+        if seg is None or float(np.linalg.norm(seg[1] - seg[0])) < 0.4 * float(lens[k]):
+            continue
+        d = e[k] / lens[k]
+        n_out = np.array([d[1], -d[0]])
+        pts = seg[0][None, :] + (seg[1] - seg[0])[None, :] * _SHADOW_T[:, None]
+        sides.append((k, pts, n_out))
+    if not sides:
+        return corners
+    # First a cheap look at every side at once, in one row of samples (cv2.remap takes several
+    # times longer over a 2-D map of scattered points): the paper deep inside (3), the strip
+    # and the rule (-8 .. 1), the desk or the paper beyond a rule (2 .. 5).
+    look = np.array([-depth, -depth + 2, -depth + 4] + list(range(-SHADOW_BAND, 6)), np.float64)
+    z = 3 + SHADOW_BAND  # look[z] == 0
+    nt = len(_SHADOW_T)
+    mx = np.concatenate([(pts[:, 0, None] + n[0] * look[None, :]).ravel() for _, pts, n in sides])
+    my = np.concatenate([(pts[:, 1, None] + n[1] * look[None, :]).ravel() for _, pts, n in sides])
+    prof = cv2.remap(img, mx[None, :].astype(np.float32), my[None, :].astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(len(sides), nt, len(look), 3)
+    col = np.partition(prof.astype(np.float32), nt // 2, axis=1)[:, nt // 2]  # the median along each side
+    lum = col.mean(-1)
+    deep, out = lum[:, :3].mean(1), lum[:, z + 2:z + 6:2].mean(1)
+    nb = SHADOW_BAND
+    run3 = (lum[:, 3:1 + nb] + lum[:, 4:2 + nb] + lum[:, 5:3 + nb]) / 3.0  # the strip: the darkest three
+    band = run3.min(1)
+    shadow = (band < out - SHADOW_DARK) & (band < deep - SHADOW_DARK)
+    inside, beyond = col[:, z - 6:z - 2].mean(1), col[:, z + 3:z + 6].mean(1)
+    line = lum[:, z - 1:z + 2].min(1)
+    rule = (_norm3(inside - beyond) <= PRINT_SAME) & (line < np.minimum(inside.mean(-1), beyond.mean(-1)) - PRINT_DARK)
+    if not (shadow.any() or rule.any()):
+        return corners
+    lines = [_line_through(q[k], q[(k + 1) % 4]) for k in range(4)]
+    moved = False
+    for i, (k, pts, n_out) in enumerate(sides):
+        # (A rule's line is a dark strip too: the shadow's tests tell them apart.)
+        shift = _shadow_shift(img, pts, n_out, depth) if shadow[i] else None
+        if shift is None and rule[i] and np.all(_in_frame(pts + n_out * reach, w, h, pad=2.0)):  # desk seen
+            shift = _rule_shift(img, pts, n_out, reach, (inside[i] + beyond[i]) / 2)
+        if shift is None:
+            continue
+        a2, b2 = q[k] + n_out * shift, q[(k + 1) % 4] + n_out * shift
+        seg2 = _clip_segment(a2, b2, w, h, pad=4.5)
+        ln2 = None if seg2 is None else _refine_side(img, seg2[0], seg2[1], 2.5, False)
+        lines[k] = ln2 if ln2 is not None else _line_through(a2, b2)
+        moved = True
+    if not moved:
+        return corners
+    out_q = np.empty_like(q)
+    for k in range(4):
+        p = _meet(lines[(k - 1) % 4], lines[k])
+        out_q[k] = p[:2] / p[2] if abs(p[2]) > 1e-12 else q[k]
+    return out_q
+
+
+def _across(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    """Median colour (offsets, 3) across a side at ``offs`` along its outward normal."""
+    mx = (pts[:, 0, None] + n_out[0] * offs[None, :]).astype(np.float32).reshape(1, -1)
+    my = (pts[:, 1, None] + n_out[1] * offs[None, :]).astype(np.float32).reshape(1, -1)
+    prof = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    nt = len(pts)
+    return np.partition(prof.reshape(nt, len(offs), 3).astype(np.float32), nt // 2, axis=0)[nt // 2]
+
+
+def _shadow_shift(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, depth: int) -> float | None:
+    """How far outwards (negative: inwards) the paper's edge lies from a side on its drop
+    shadow's edge; None when the dark strip is no shadow (:func:`_settle_sides`)."""
+    offs = np.arange(-depth, SHADOW_OUT + 0.01, 1.0)
+    i0 = depth  # offs[i0] == 0
+    col = _across(img, pts, n_out, offs)
+    lum = col.mean(-1)
+    # A shadow darkens the desk and keeps its hue; a darker strip printed along a card's edge
+    # (its header band) has the card's own.
+    cb, co = col[i0 - 3:i0].mean(0), col[i0 + 2:].mean(0)
+    if float(np.abs(cb / max(float(cb.sum()), 1.0) - co / max(float(co.sum()), 1.0)).max()) > SHADOW_HUE:
+        return None
+    out, deep = float(lum[i0 + 2:].mean()), float(lum[:5].mean())
+    rise = lum[:-2] - lum[2:]  # brighter inwards, centred on offs[1:-1]
+    lo, hi = 3, i0 - 3  # between the deep part and the strip
+    if hi <= lo:
+        return None
+    # The first clear rise going inwards: past it may lie a darker band printed along the card's
+    # edge, then the card itself.
+    r = rise[lo - 1:hi - 1]
+    top = float(r.max())
+    if top < 0.5 * SHADOW_DARK:
+        return None
+    peak = (r >= SHADOW_FIRST * top) & (r >= np.concatenate([r[1:], [-np.inf]])) & (
+        r >= np.concatenate([[-np.inf], r[:-1]]))
+    j = lo + int(np.flatnonzero(peak)[-1])
+    # A shadow is dark all across; a printed rule (an outline that is a form's frame, not its
+    # edge) has paper beyond it, up to the next rule.
+    if float(_median(lum[j + 1:i0])) > min(out, deep) - 0.5 * SHADOW_DARK:
+        return None
+    return float(offs[j])
+
+
+def _rule_shift(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, reach: int,
+                paper: np.ndarray) -> float | None:
+    """How far outwards the paper's edge lies from a side on a rule printed on it; None when the
+    colour beyond never settles on something else (:func:`_settle_sides`)."""
+    offs = np.arange(3.0, reach + 0.01, 1.0)
+    col = _across(img, pts, n_out, offs)
+    u = col[-4:].mean(0) - paper  # towards the desk's colour, far beyond the rule
+    nu = float(np.sqrt(u @ u))
+    if nu < PRINT_STEP:
+        return None
+    past = (col - paper) @ (u / nu) > 0.5 * nu
+    stays = np.flip(np.logical_and.accumulate(np.flip(past)))  # the desk from here on
+    if not stays.any():
+        return None
+    return float(offs[int(np.flatnonzero(stays)[0])]) - 0.5
+
+
 def _clip_segment(a: np.ndarray, b: np.ndarray, w: int, h: int, pad: float) -> tuple[np.ndarray, np.ndarray] | None:
     """The part of segment a→b at least ``pad`` inside the frame (Liang-Barsky); None if none."""
     t0, t1 = 0.0, 1.0
@@ -1080,7 +1237,8 @@ def _aligned(outer: np.ndarray, inner: np.ndarray, tol_deg: float = 15.0) -> boo
 
 
 def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_border: np.ndarray,
-               inside: np.ndarray, outside: np.ndarray, best: int, regions: _Regions) -> int:
+               inside: np.ndarray, outside: np.ndarray, best: int, regions: _Regions,
+               iou: np.ndarray | None = None) -> int:
     # A card's photo, a form's boxed table or a figure is a well-supported rectangle in its own
     # right; when an almost as well supported outline encloses it, that outline is the page.
     inner = np.asarray(quads[best], dtype=np.float32)
@@ -1093,6 +1251,11 @@ def _outermost(quads: list[np.ndarray], score: np.ndarray, area: np.ndarray, n_b
         # (One side more on the frame border is allowed: a card pushed against the frame's edge
         # around its photo.)
         if area[k] < OUTER_AREA * area[choice] or n_border[k] > n_border[choice] + 1:
+            continue
+        # With the page-mask network at hand, the enclosing outline must not take in what the
+        # network calls desk: around a card's photo it agrees better with the card, while an
+        # outline running on over a white desk past a blank page agrees less (scan16).
+        if iou is not None and iou[k] < iou[choice] - OUTER_IOU_LOSS:
             continue
         # What surrounds the inner outline must be the outer one's own surface (the card around
         # its photo), not desk that a false outer quad happens to take in.
@@ -1195,7 +1358,7 @@ def detect_page(frame: object) -> PageDetection | None:
         return None
     small_q, score = pick
     full_q = (small_q + 0.5) / np.array([sx, sy]) - 0.5
-    refined = order_corners(_refine(img, full_q, 1.0 / min(sx, sy)))
+    refined = order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy))))
     outside = int((~_in_frame(refined, w, h, pad=-1.0)).sum())
     return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
 
@@ -1376,7 +1539,8 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     final = np.where(ok, final + MASK_WEIGHT * iou, -np.inf)
     best = int(np.argmax(final))
     if mask is None or OUTERMOST_WITH_MASK and regions is not None:
-        best = _outermost(clockwise, score, area, n_border, inside, outside, best, regions)
+        best = _outermost(clockwise, score, area, n_border, inside, outside, best, regions,
+                          None if mask is None else iou)
     if mask is not None:
         agree = int(np.argmax(iou))
         gain = MASK_SWITCH_GAIN_CLEAN if score[best] >= FAST_SCORE else MASK_SWITCH_GAIN
