@@ -291,6 +291,10 @@ def serving_app(*, duties: bool = True, port: int | None = None):
         except Exception as e:  # noqa: BLE001 - the database may be down; the duty round retries
             print(f"warning: stuck-ticket recovery at start-up failed: {type(e).__name__}", file=sys.stderr)
         start_duties(app)
+    try:
+        app.extensions["onevisit"].db.warm()  # the pools' connections opened before the first request
+    except Exception as e:  # noqa: BLE001 - the database may be down: requests open connections as they come
+        print(f"warning: opening the database connections at start-up failed: {type(e).__name__}", file=sys.stderr)
     settle_heap()
     return app
 
