@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from hall_queue.infrastructure import cache
 from hall_queue.infrastructure.cache import MISSING, TtlCache
 
@@ -13,12 +15,17 @@ def _session():
     return SimpleNamespace(info={}, get_bind=lambda: bind)
 
 
-def test_one_caller_reloads_a_lapsed_entry_the_others_keep_its_value_meanwhile(monkeypatch):
-    c = TtlCache(5.0, set())
-    s = _session()
-    clock = [1000.0]
+@pytest.fixture
+def kept(monkeypatch):
+    """A cache holding "v1" under "hall", its clock in the test's hands."""
+    c, s, clock = TtlCache(5.0, set()), _session(), [1000.0]
     monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
     c.put(s, "hall", "v1")
+    return c, s, clock
+
+
+def test_one_caller_reloads_a_lapsed_entry_the_others_keep_its_value_meanwhile(kept):
+    c, s, clock = kept
     assert c.get(s, "hall") == "v1"
     clock[0] += 5.1  # lapsed
     assert c.get(s, "hall") is MISSING  # the first caller reads it again …
@@ -27,12 +34,8 @@ def test_one_caller_reloads_a_lapsed_entry_the_others_keep_its_value_meanwhile(m
     assert c.get(s, "hall") == "v2"
 
 
-def test_a_reload_that_never_lands_leaves_the_entry_to_the_next_caller_after_the_grace(monkeypatch):
-    c = TtlCache(5.0, set())
-    s = _session()
-    clock = [1000.0]
-    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
-    c.put(s, "hall", "v1")
+def test_a_reload_that_never_lands_leaves_the_entry_to_the_next_caller_after_the_grace(kept):
+    c, s, clock = kept
     clock[0] += 5.1
     assert c.get(s, "hall") is MISSING  # this caller's read fails: nothing is put
     clock[0] += cache.RELOAD_GRACE_S - 0.1
