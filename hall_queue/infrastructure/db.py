@@ -206,13 +206,16 @@ class Database:
 
     def warm(self) -> None:
         """Before a serving process takes requests: compile the hot paths' prebuilt statements for this engine
-        (``Prebuilt.prepare_all``) and open every engine's pooled connections.
+        (``Prebuilt.prepare_all``) and, on PostgreSQL, open the pools' connections.
 
         Why (issue 19): both were done by the first requests after a start — a few milliseconds per statement
-        compiled and, on PostgreSQL, a server process started per connection — and the first kiosks and clerks to
-        arrive together waited for them (in the benchmark the first issue of each of eight kiosks took 80-110 ms,
-        three to four times the median)."""
+        compiled, and on PostgreSQL a server process started per connection — while the first kiosks and clerks
+        to arrive together waited. SQLite's connections are opened as needed (a file handle each; every pooled
+        connection keeps a page cache of its own that the others' writes make stale, so no more are opened than
+        the load asks for)."""
         Prebuilt.prepare_all(self.writer.dialect)
+        if self.is_sqlite:
+            return
         for engine in self.engines:
             opened = []
             try:
