@@ -642,7 +642,7 @@ class Prebuilt:
         for p in params:
             given = {**fixed, **p} if p else fixed
             values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
-            pending.append((raw_sql, tuple(values[i] for i in order)))
+            pending.append((raw_sql, tuple(values[i] for i in order), None))
 
     def _execute(self, conn: Connection, params_list: list, *, many: bool) -> list:
         dialect = conn.dialect
@@ -695,16 +695,61 @@ class Prebuilt:
                 cursor.close()
         if not returns:
             return []
-        if late:
+        return self._converted(dialect, rows, lambda: description)
+
+    def _converted(self, dialect, rows: list, describe) -> list:
+        """The driver's rows as named tuples, each value converted by its column's type (``describe()``: the cursor's
+        description, asked only for a processor that depends on the driver's column type)."""
+        _sql, names, fixed, procs, row_procs, row_type, positional, raw = self._by_dialect[(dialect.name, dialect.driver)]
+        if any(type(p) is _ByColumnType for p in row_procs):
             # A processor that depends on the driver's column type (psycopg's numerics), known from the first rows.
             row_procs = tuple(p.impl.result_processor(dialect, d[1]) if type(p) is _ByColumnType else p
-                              for p, d in zip(row_procs, description))
+                              for p, d in zip(row_procs, describe()))
             self._by_dialect[(dialect.name, dialect.driver)] = \
-                (self._by_dialect[(dialect.name, dialect.driver)][0], names, fixed, procs, row_procs, row_type,
-                 positional, raw)
+                (_sql, names, fixed, procs, row_procs, row_type, positional, raw)
         if any(row_procs):
             return [row_type(*[(p(v) if p else v) for p, v in zip(row_procs, r)]) for r in rows]
         return [row_type(*r) for r in rows]
+
+    def ahead(self, conn: Connection, params: dict | None = None) -> Ahead:
+        """Send a read whose rows are needed a step later, with the transaction's next statement (``Ahead.rows``).
+
+        On PostgreSQL the two go out in one round trip, in this order (so row locks are taken in it); on SQLite, and
+        whenever a cursor listener watches, it runs now. Not inside a savepoint (``later`` runs at once there)."""
+        dialect = conn.dialect
+        prepared = self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
+        raw = prepared[7]
+        if raw is None or conn.in_nested_transaction() or conn.dispatch.before_cursor_execute \
+                or conn.dispatch.after_cursor_execute or conn.engine.echo:
+            return Ahead(self, conn, None, self._execute(conn, [params], many=False))
+        assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
+        _sql, names, fixed, procs = prepared[:4]
+        given = {**fixed, **params} if params else fixed
+        values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
+        cursor = _RawCursor(conn.connection.dbapi_connection)
+        conn.info.setdefault(_LATER, []).append((raw[0], tuple(values[i] for i in raw[1]), cursor))
+        return Ahead(self, conn, cursor, None)
+
+
+class Ahead:
+    """A read sent ``ahead`` (``Prebuilt.ahead``); ``rows()`` gives its rows, sending it first if it is still waiting."""
+
+    __slots__ = ("_stmt", "_conn", "_cursor", "_rows")
+
+    def __init__(self, stmt: Prebuilt, conn: Connection, cursor, rows: list | None) -> None:
+        self._stmt, self._conn, self._cursor, self._rows = stmt, conn, cursor, rows
+
+    def rows(self) -> list:
+        if self._rows is None:
+            cursor = self._cursor
+            try:
+                if any(entry[-1] is cursor for entry in self._conn.info.get(_LATER) or ()):
+                    _send_later(self._conn)
+                raw = cursor.fetchall()
+                self._rows = self._stmt._converted(self._conn.dialect, raw, lambda: cursor.description)
+            finally:
+                cursor.close()
+        return self._rows
 
 
 def _bind_processor(type_, dialect):
@@ -745,14 +790,14 @@ def _send_later(conn: Connection, *, then: tuple | None = None, commit: bool = F
     cursor = _RawCursor(dbapi)
     try:
         with dbapi.pipeline():
-            for sql, args in batch:
-                cursor.execute(sql, args)
+            for sql, args, own in batch:  # ``own``: a read sent ``ahead``, its rows kept on its cursor
+                (own or cursor).execute(sql, args)
             if then is not None:
                 then[0].execute(then[1], then[2])
             if commit:
                 cursor.execute("COMMIT")  # psycopg sees the transaction ended: SQLAlchemy's own commit is a no-op
     except conn.dialect.loaded_dbapi.Error as e:
-        sql = "; ".join([s for s, _ in batch] + ([then[1]] if then else []))
+        sql = "; ".join([entry[0] for entry in batch] + ([then[1]] if then else []))
         raise exc.DBAPIError.instance(sql, None, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from e
     finally:
         cursor.close()

@@ -80,3 +80,19 @@ def test_a_failing_later_write_fails_its_transaction(db, hall_id):
                 _ADD.later(core(s), _row(hall_id, "kept"))
     db.run_write(in_savepoint)
     assert _matters(db) == ["kept"]
+
+
+def test_a_read_sent_ahead_goes_with_the_next_statement_and_sees_what_was_written_before_it(db, hall_id):
+    def write(s):
+        conn = core(s)
+        _ADD.later(conn, _row(hall_id, "a"))
+        ahead = _COUNT.ahead(conn)  # after "a", before "b"
+        _ADD.later(conn, _row(hall_id, "b"))
+        if not db.is_sqlite:
+            assert len(conn.info[_LATER]) == 3  # all three still waiting on the connection
+        now = _COUNT.scalar(conn)  # sends them, then itself: one round trip on PostgreSQL
+        assert not conn.info.get(_LATER)
+        return ahead.rows()[0][0], ahead.rows()[0][0], now
+    assert db.run_write(write) == (1, 1, 2)
+    # Asked before anything else was sent, it sends itself (and what waits before it).
+    assert db.run_write(lambda s: _COUNT.ahead(core(s)).rows()[0][0]) == 2

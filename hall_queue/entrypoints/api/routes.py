@@ -355,7 +355,8 @@ def finish_and_call_next(window_id: int, body: S.FinishAndCallIn):
     vault = runtime().vault
 
     def do(s: Session):
-        t = get_row(s, Ticket, body.ticket_id, "ticket", load=calling.load_ticket_for_next)
+        t = get_row(s, Ticket, body.ticket_id, "ticket",
+                    load=lambda s_, i: calling.load_ticket_for_next(s_, i, window_id=window_id))
         finished, called, events = calling.finish_and_call_next(
             s, window_id, t, outcome=body.outcome, note=body.note, detail=detail, now=now(), actor=g.actor,
             vault=vault, row_locked=True)
