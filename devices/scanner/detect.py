@@ -98,6 +98,13 @@ REGION_TIGHT = False  # the region outlines get one snap, not the tight second o
 RESNAP_TIGHT = False  # nor does the fast path's re-snap: both are candidates, the winner is refined again
 USE_REGIONS_WITH_MASK = True  # the k-means region cue as well as the mask (slower, more exact: README)
 OUTERMOST_WITH_MASK = True  # ... and the "enclosing outline wins" rule
+# A page with a side cut off by the frame (scan17): closed at a known document shape.
+DOC_ASPECTS = (math.sqrt(2.0), 1.0 / math.sqrt(2.0), 85.6 / 54.0, 54.0 / 85.6)  # A-series paper, ID-1 card
+CUT_TOL = 2.0  # working pixels: a corner this close to the frame's edge, or past it, is on it
+CUT_REACH = 0.3  # the page runs on past the frame by at most this share of its visible length
+CUT_CHANGE = 0.08  # the shape is used only when it moves the far side by this share of the length
+CUT_IOU_LOSS = 0.05  # ... and the mask agrees with it at most this much less than with the outline
+CUT_FOCALS = (0.75, 1.3)  # ... and the same shape follows with these focal lengths (x the diagonal)
 
 _local = threading.local()
 
@@ -1341,16 +1348,17 @@ def detect_page(frame: object) -> PageDetection | None:
     gray = ycc8[..., 0]
     ycc_f = ycc8.astype(np.float32)
     contrast = _contrast_threshold(gray)
-    mask, pick = None, None
+    mask, pick, seen = None, None, None
     if pagenet.available():
         # The 64-pixel network first: when its mask alone gives the fast path's answer, the
         # 128-pixel one (three times its CPU) is not needed; otherwise the two are averaged and
         # everything is decided on that mask (scan14). A doubtful 64-pixel mask goes there at once.
         first = pagenet.small_mask(small)
         if FAST_PATH and pagenet.doubt(first) <= pagenet.GATE_DOUBT:
-            pick = _fast_pick(small, ycc_f, contrast, _Mask(small, pagenet.on_grid(first)))
+            seen = _Mask(small, pagenet.on_grid(first))
+            pick = _fast_pick(small, ycc_f, contrast, seen)
         if pick is None:
-            mask = _Mask(small, pagenet.page_mask(small, first))
+            mask = seen = _Mask(small, pagenet.page_mask(small, first))
             pick = _fast_pick(small, ycc_f, contrast, mask) if FAST_PATH else None
     if pick is None:
         pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask)
@@ -1359,8 +1367,127 @@ def detect_page(frame: object) -> PageDetection | None:
     small_q, score = pick
     full_q = (small_q + 0.5) / np.array([sx, sy]) - 0.5
     refined = order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy))))
+    refined = _close_cut_page(refined, w, h, seen, (sx, sy))
     outside = int((~_in_frame(refined, w, h, pad=-1.0)).sum())
     return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
+
+
+def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
+                    scale: tuple[float, float]) -> np.ndarray:
+    """Close a page with one side cut off by the frame at a known document shape (scan17).
+
+    The outline of such a page ends on the frame's edge, or a little past it where the mask ran
+    on; its far side is unseen. The near side and the two sides running out of the frame fix the
+    page's plane (a pinhole camera, focal length about the frame's diagonal): the far side is
+    put at the shortest length that A-series paper (1 : sqrt 2) or an ID-1 card (85.6 x 54 mm),
+    either way round, gives past what the frame shows, when that is at most ``CUT_REACH`` further
+    out, differs from the outline's own length by ``CUT_CHANGE`` or more, is the same shape with
+    the focal lengths of ``CUT_FOCALS`` (a steep view hinges on the lens, which is not known), and
+    the network's mask agrees with it nearly as well. Receipts and other lengths keep the outline.
+    """
+    k = _cut_side(q, w, h, CUT_TOL / min(scale))
+    if k is None:
+        return q
+    diag = math.hypot(w, h)
+    got = _closed_at_shape(q, k, w, h, diag)
+    if got is None:
+        return q
+    for f in CUT_FOCALS:
+        other = _closed_at_shape(q, k, w, h, f * diag)
+        if other is None or other[0] != got[0]:
+            return q
+    out = q.copy()
+    out[k], out[(k + 1) % 4] = got[1]
+    if mask is not None:
+        s = np.array(scale)
+        iou = mask.iou(np.stack([(q + 0.5) * s - 0.5, (out + 0.5) * s - 0.5]))
+        if iou[1] < iou[0] - CUT_IOU_LOSS:
+            return q
+    return order_corners(out)
+
+
+def _closed_at_shape(q: np.ndarray, k: int, w: int, h: int,
+                     f: float) -> tuple[float, list[tuple[float, float]]] | None:
+    """For side k cut off: the document shape (an entry of ``DOC_ASPECTS``) and the two far
+    corners that close the page, with focal length ``f``; None when no shape applies."""
+    a2, b2, b, a = q[k], q[(k + 1) % 4], q[(k + 2) % 4], q[(k + 3) % 4]
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+
+    def ray(p: np.ndarray) -> np.ndarray:
+        return np.array([(p[0] - cx) / f, (p[1] - cy) / f, 1.0])
+
+    # The running sides meet at their vanishing point; its ray is their direction in space.
+    run = _meet(_line_through(a, a2), _line_through(b, b2))
+    if abs(run[2]) > 1e-9 * max(abs(run[0]), abs(run[1])):
+        d1 = ray(run[:2] / run[2])
+    else:
+        d1 = np.array([run[0] / f, run[1] / f, 0.0])
+    # The near side lies in the plane through the camera and its image line, square to d1.
+    d3 = _meet(_meet(ray(a), ray(b)), d1)
+    normal = _meet(d1, d3)
+    if not (np.all(np.isfinite(normal)) and normal @ normal > 1e-18):
+        return None
+    if normal @ ray(a) < 0:
+        normal = -normal
+
+    def back(p: np.ndarray) -> np.ndarray | None:
+        r = ray(p)
+        z = float(normal @ r)
+        return r / z if z > 1e-12 else None
+
+    xa, xb, xa2 = back(a), back(b), back(a2)
+    if xa is None or xb is None or xa2 is None:
+        return None
+    d1 = d1 / math.sqrt(float(d1 @ d1))
+    if (xa2 - xa) @ d1 < 0:
+        d1 = -d1
+    near = math.sqrt(float((xb - xa) @ (xb - xa)))
+    if near < 1e-12:
+        return None
+    # How far the frame shows the page (the farther of the two sides), and the outline's length.
+    shown = 0.0
+    for p, p2, x in ((a, a2, xa), (b, b2, xb)):
+        e = _frame_exit(p, p2, w, h)
+        xe = None if e is None else back(e)
+        if xe is None:
+            return None
+        shown = max(shown, math.sqrt(float((xe - x) @ (xe - x))) / near)
+    length = math.sqrt(float((xa2 - xa) @ (xa2 - xa))) / near
+    fits = [r for r in DOC_ASPECTS if shown <= r <= shown * (1.0 + CUT_REACH)]
+    if not fits:
+        return None
+    r = min(fits)
+    if abs(r / length - 1.0) < CUT_CHANGE:
+        return None
+    far = []
+    for x in (xa, xb):
+        p = x + r * near * d1
+        if p[2] <= 1e-12:
+            return None
+        far.append((f * p[0] / p[2] + cx, f * p[1] / p[2] + cy))
+    return r, far
+
+
+def _cut_side(q: np.ndarray, w: int, h: int, tol: float) -> int | None:
+    """The side q[k]→q[k+1] whose two corners lie on the frame's edge (within ``tol`` pixels) or
+    past it while the other two are inside (a page with one side cut off); None if there is no
+    such single side. (A side the detector put on the frame's border lies a working pixel in.)"""
+    inner = [min(p[0] + 0.5, w - 0.5 - p[0], p[1] + 0.5, h - 0.5 - p[1]) < tol for p in q.tolist()]
+    ks = [k for k in range(4) if inner[k] and inner[(k + 1) % 4] and not inner[(k + 2) % 4] and not inner[(k + 3) % 4]]
+    return ks[0] if len(ks) == 1 else None
+
+
+def _frame_exit(p: np.ndarray, p2: np.ndarray, w: int, h: int) -> np.ndarray | None:
+    """Where the ray from p (inside the frame) towards p2 leaves the frame."""
+    d = p2 - p
+    best = math.inf
+    for k, size in ((0, w), (1, h)):
+        if abs(d[k]) > 1e-12:
+            for edge in (-0.5, size - 0.5):
+                t = (edge - p[k]) / d[k]
+                if 0 < t < best:
+                    best = t
+    return None if best == math.inf else p + best * d
 
 
 def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: np.ndarray, contrast: float,
