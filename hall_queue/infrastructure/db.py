@@ -324,24 +324,37 @@ class _WriteGroup:
                         self._run_only(session, group[0])
                         return
                     kept = dict(session.info)
-                    failed = self._run_all(session, group)
-                    if failed is not None:
-                        # The failure undone with everything before it; the others run again, each in a savepoint.
-                        session.rollback()
-                        session.info.clear()
-                        session.info.update(kept)
-                        for entry in group:
-                            if entry is not failed:
-                                entry.result = None
-                                if not entry.issues_only:
-                                    session.info.pop(_ISSUING, None)
-                                self._run_one(session, entry)
+                    if self._run_all(session, group) is None and self._committed(session):
+                        return
+                    # Undone with everything before it; the whole group runs again, each write in a savepoint and
+                    # in the same order, so each failure reaches the write that caused it (in the first pass a
+                    # write sent ``later`` fails with the next write's statement, or with the commit).
+                    session.rollback()
+                    session.info.clear()
+                    session.info.update(kept)
+                    for entry in group:
+                        entry.result, entry.error, entry.alone = None, None, False
+                        if not entry.issues_only:
+                            session.info.pop(_ISSUING, None)
+                        self._run_one(session, entry)
                     session.commit()
                 return
             except OperationalError as e:
                 if attempt + 1 == retries or not _is_busy(e):
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    @staticmethod
+    def _committed(session: Session) -> bool:
+        """Commit the group's transaction; False when the commit failed on a write sent ``later`` (or any other
+        statement error): the group then runs again with savepoints. A busy database is raised (run again whole)."""
+        try:
+            session.commit()
+        except OperationalError:
+            raise
+        except exc.DBAPIError:
+            return False
+        return True
 
     @staticmethod
     def _run_all(session: Session, group: list[_Entry]) -> _Entry | None:
@@ -351,8 +364,8 @@ class _WriteGroup:
         Why (issue 19): a savepoint per write cost two more round trips to PostgreSQL (``SAVEPOINT``, ``RELEASE``)
         in the group's one leading thread, which every hot write of the process waits on — a seventh of a grouped
         issue's time. The hot writes rarely fail, so their group runs as one transaction and pays for savepoints
-        only when one of them does: its answer is then its failure, as it was given the writes before it, and
-        ``_run_together`` runs the others again, each in a savepoint (the same order, so the same answers)."""
+        only when one of them does: ``_run_together`` then runs the whole group again, each write in a savepoint (the
+        same order, so the same answers, and each failure its own write's)."""
         for entry in group:
             if not entry.issues_only:
                 session.info.pop(_ISSUING, None)  # from here on the transaction does more than issue tickets

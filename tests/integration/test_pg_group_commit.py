@@ -173,3 +173,41 @@ def test_a_group_whose_writes_all_succeed_takes_no_savepoint(pg):
     with pg.read() as s:
         rows = dict(s.execute(text("SELECT n, who FROM numbered")).all())
     assert {rows[n]: n for n in rows} == {w: a[0] for w, a in answers.items() if not w.endswith("!")}
+
+
+def test_a_write_sent_later_that_fails_is_its_own_writes_failure_not_the_next_ones(pg):
+    """A write's ``later`` rows go out with the next write's first statement: when they fail, the group runs again
+    with savepoints, so the failure reaches the write that sent them and the next write commits."""
+    from sqlalchemy import Column, Integer, MetaData, Table, Text, insert
+    from sqlalchemy.exc import IntegrityError
+
+    from hall_queue.infrastructure.db import Prebuilt, core
+
+    numbered = Table("numbered", MetaData(), Column("n", Integer, primary_key=True), Column("who", Text))
+    add = Prebuilt(insert(numbered), keys=("n", "who"))
+    with pg.writer.begin() as c:
+        c.execute(text("INSERT INTO numbered VALUES (0, 'taken')"))
+    answers: dict[str, object] = {}
+
+    def kiosk(k: int) -> None:
+        for i in range(6):
+            n = 0 if (k == 0 and i == 3) else 1 + k * 10 + i  # one write takes a number already taken
+
+            def write(s, n=n, who=f"k{k}-{i}"):
+                s.execute(text("SELECT pg_sleep(0.002)"))
+                add.later(core(s), {"n": n, "who": who})
+                return who
+            try:
+                answers[f"k{k}-{i}"] = pg.run_write(write, grouped=True)
+            except IntegrityError as e:
+                answers[f"k{k}-{i}"] = e
+    threads = [threading.Thread(target=kiosk, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(answers.pop("k0-3"), IntegrityError)
+    assert answers == {w: w for w in answers}  # every other write its own answer
+    with pg.read() as s:
+        rows = dict(s.execute(text("SELECT who, n FROM numbered WHERE n > 0")).all())
+    assert sorted(rows) == sorted(answers)
