@@ -639,23 +639,35 @@ class Prebuilt:
 
     def later_many(self, conn: Connection, params: list[dict | None]) -> None:
         """``later`` for several parameter sets (on SQLite one ``executemany``)."""
-        dialect = conn.dialect
-        sql, names, fixed, procs, _rp, _rt, _pos, raw = \
-            self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
-        # Inside a savepoint it runs now: its failure must be the savepoint's, raised where SQLAlchemy undoes it
-        # (sent at the savepoint's release, a failure would leave the whole transaction aborted).
-        if raw is None or conn.in_nested_transaction() or conn.dispatch.before_cursor_execute \
-                or conn.dispatch.after_cursor_execute or conn.engine.echo:
+        prepared = self._waiting(conn)
+        if prepared is None:
             if params:
                 self._execute(conn, params, many=len(params) > 1)
             return
-        assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
-        raw_sql, order = raw
         pending = conn.info.setdefault(_LATER, [])
         for p in params:
-            given = {**fixed, **p} if p else fixed
-            values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
-            pending.append((raw_sql, tuple(values[i] for i in order), None))
+            pending.append((prepared[7][0], self._raw_values(prepared, p), None))
+
+    def _waiting(self, conn: Connection) -> tuple | None:
+        """The statement as prepared for ``conn`` when it may wait on the connection (``later``, ``ahead``): on
+        PostgreSQL, outside a savepoint — inside one it runs now, so its failure is the savepoint's, raised where
+        SQLAlchemy undoes it (sent at the release, a failure left the whole transaction aborted) — and with no cursor
+        listener watching. None when it runs now."""
+        dialect = conn.dialect
+        prepared = self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
+        if prepared[7] is None or conn.in_nested_transaction() or conn.dispatch.before_cursor_execute \
+                or conn.dispatch.after_cursor_execute or conn.engine.echo:
+            return None
+        assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
+        return prepared
+
+    @staticmethod
+    def _raw_values(prepared: tuple, params: dict | None) -> tuple:
+        """``params`` converted by the statement's types, in the order of its ``$n`` placeholders."""
+        _sql, names, fixed, procs = prepared[:4]
+        given = {**fixed, **params} if params else fixed
+        values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
+        return tuple(values[i] for i in prepared[7][1])
 
     def _execute(self, conn: Connection, params_list: list, *, many: bool) -> list:
         dialect = conn.dialect
@@ -729,18 +741,11 @@ class Prebuilt:
 
         On PostgreSQL the two go out in one round trip, in this order (so row locks are taken in it); on SQLite, and
         whenever a cursor listener watches, it runs now. Not inside a savepoint (``later`` runs at once there)."""
-        dialect = conn.dialect
-        prepared = self._by_dialect.get((dialect.name, dialect.driver)) or self._prepare(dialect)
-        raw = prepared[7]
-        if raw is None or conn.in_nested_transaction() or conn.dispatch.before_cursor_execute \
-                or conn.dispatch.after_cursor_execute or conn.engine.echo:
+        prepared = self._waiting(conn)
+        if prepared is None:
             return Ahead(self, conn, None, self._execute(conn, [params], many=False))
-        assert conn.in_transaction(), "a prebuilt statement runs inside the session's transaction"
-        _sql, names, fixed, procs = prepared[:4]
-        given = {**fixed, **params} if params else fixed
-        values = [(procs[n](given[n]) if n in procs else given[n]) for n in names]
         cursor = _RawCursor(conn.connection.dbapi_connection)
-        conn.info.setdefault(_LATER, []).append((raw[0], tuple(values[i] for i in raw[1]), cursor))
+        conn.info.setdefault(_LATER, []).append((prepared[7][0], self._raw_values(prepared, params), cursor))
         return Ahead(self, conn, cursor, None)
 
 
