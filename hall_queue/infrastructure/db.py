@@ -720,13 +720,13 @@ class Prebuilt:
                 cursor.close()
         if not returns:
             return []
-        return self._converted(dialect, rows, lambda: description)
+        return self._converted(dialect, rows, (lambda: description) if late else None)
 
     def _converted(self, dialect, rows: list, describe) -> list:
         """The driver's rows as named tuples, each value converted by its column's type (``describe()``: the cursor's
-        description, asked only for a processor that depends on the driver's column type)."""
+        description, for a processor that depends on the driver's column type; None when none does, as known)."""
         _sql, names, fixed, procs, row_procs, row_type, positional, raw = self._by_dialect[(dialect.name, dialect.driver)]
-        if any(type(p) is _ByColumnType for p in row_procs):
+        if describe is not None and any(type(p) is _ByColumnType for p in row_procs):
             # A processor that depends on the driver's column type (psycopg's numerics), known from the first rows.
             row_procs = tuple(p.impl.result_processor(dialect, d[1]) if type(p) is _ByColumnType else p
                               for p, d in zip(row_procs, describe()))

@@ -169,6 +169,10 @@ def window_rows(session: Session, window_id: int) -> list:
     ahead = session.info.pop(_WINDOW_ROWS_AHEAD, None)
     if ahead is not None and ahead[0] == window_id:
         return ahead[1]
+    return _read_window_rows(session, window_id)
+
+
+def _read_window_rows(session: Session, window_id: int) -> list:
     lock = session.get_bind().dialect.name != "sqlite"
     return _WINDOW_ROWS[lock].run(core(session), {"window_id": window_id})
 
@@ -180,8 +184,7 @@ def read_window_rows_ahead(session: Session, window_id: int) -> None:
     """Read the window's rows now, for this transaction's next ``window_rows`` of it (the 下一位 reads them with the
     ticket in hand: one round trip on PostgreSQL, see ``calling.load_ticket_for_next``)."""
     session.info.pop(_WINDOW_ROWS_AHEAD, None)
-    lock = session.get_bind().dialect.name != "sqlite"
-    session.info[_WINDOW_ROWS_AHEAD] = (window_id, _WINDOW_ROWS[lock].run(core(session), {"window_id": window_id}))
+    session.info[_WINDOW_ROWS_AHEAD] = (window_id, _read_window_rows(session, window_id))
 
 
 # ---------------------------------------------------------------- the claim statement
