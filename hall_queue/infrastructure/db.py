@@ -261,7 +261,7 @@ GROUP_MAX = 16  # writes per shared transaction: bounds how long the first of th
 
 
 class _Entry:
-    __slots__ = ("fn", "context", "result", "error", "done", "alone", "issues_only")
+    __slots__ = ("fn", "context", "result", "error", "done", "alone", "issues_only", "wake")
 
     def __init__(self, fn: Callable[[Session], object], issues_only: bool) -> None:
         self.fn = fn
@@ -273,42 +273,60 @@ class _Entry:
         self.error: BaseException | None = None
         self.done = False
         self.alone = False  # gave up a lock inside the group: runs again in a transaction of its own
+        # Held from the start; released once by a leader: when this write's group is done, or when this thread is
+        # to lead the next group. A lock of its own, not a shared condition: a group's end wakes its own writes
+        # and the next leader only — notifying every waiting thread took a quarter of a grouped 下一位's CPU
+        # (issue 19: each woken thread contends for the GIL, to find it still waits).
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class _WriteGroup:
-    """Grouped writes of this process, one group at a time; the first waiting thread leads the next."""
+    """Grouped writes of this process, one group at a time; the oldest waiting write's thread leads the next.
+
+    While a group runs (``_leading``), arriving writes queue in ``_pending``; its leader then hands the lead to the
+    first of them, so ``_pending`` is empty whenever nobody leads, and a leader's own write is the first of its group.
+    """
 
     def __init__(self, db: Database, sessions: sessionmaker, lock: AbstractContextManager = nullcontext()) -> None:
         self._db = db
         self._sessions = sessions  # on ``Database.grouped_writer`` (PostgreSQL) or the writer (SQLite)
         self._lock = lock  # SQLite: the writer lock (``_FileWriteLock``), held for the whole group
         self._pending: list[_Entry] = []
-        self._changed = threading.Condition()
+        self._mutex = threading.Lock()  # guards ``_pending`` and ``_leading``
         self._leading = False
 
     def run(self, fn: Callable[[Session], T], retries: int, issues_only: bool = False) -> T:
         entry = _Entry(fn, issues_only)
-        with self._changed:
+        with self._mutex:
             self._pending.append(entry)
-            while not entry.done:
-                if self._leading:
-                    self._changed.wait()  # woken when a group ends: ours may be in it, or we lead the next
-                    continue
-                self._leading = True
-                group = self._pending[:GROUP_MAX]
-                del self._pending[:GROUP_MAX]
-                self._changed.release()
-                try:
-                    self._run(group, retries)
-                finally:
-                    self._changed.acquire()
-                    self._leading = False
-                    self._changed.notify_all()
+            leads = not self._leading
+            self._leading = True
+        if not leads:
+            entry.wake.acquire()  # its group is done, or it leads the next
+        if not entry.done:
+            self._lead(retries)
         if entry.alone:
             return self._db.run_write_alone(fn, retries=retries, issues_only=issues_only)
         if entry.error is not None:
             raise entry.error
         return entry.result  # type: ignore[return-value]
+
+    def _lead(self, retries: int) -> None:
+        with self._mutex:
+            group = self._pending[:GROUP_MAX]
+            del self._pending[:GROUP_MAX]
+        try:
+            self._run(group, retries)
+        finally:
+            with self._mutex:
+                following = self._pending[0] if self._pending else None
+                if following is None:
+                    self._leading = False
+            for entry in group[1:]:  # the first is the leader's own
+                entry.wake.release()
+            if following is not None:
+                following.wake.release()
 
     def _run(self, group: list[_Entry], retries: int) -> None:
         with self._lock:  # ``changes`` counted before the next writer of this process holds it (``Database.write``)
