@@ -24,7 +24,7 @@ from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault, mask_phone
 from hall_queue.cases import clock, documents
 from hall_queue.cases.lifecycle import _changed, _step, stop_bundle, sync_parent
-from hall_queue.cases.numbering import first_seq_unless_pickup, format_acceptance_no, next_seq
+from hall_queue.cases.numbering import first_seq_ahead, first_seq_unless_pickup, format_acceptance_no, next_seq
 from hall_queue.cases.records import case_rules, record
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.events import DomainEvent
@@ -41,7 +41,7 @@ from hall_queue.domain.models import (
 from hall_queue.domain.vocabulary import CASE_OPENING_OUTCOMES, OUTCOMES
 from hall_queue.infrastructure import hall_store
 from hall_queue.infrastructure.cache import TtlCache
-from hall_queue.infrastructure.db import Prebuilt, core
+from hall_queue.infrastructure.db import Ahead, Prebuilt, core
 
 # A finish writes its cases on statements built once (issue 19): the ORM's flush per case cost more than
 # the rest of the clerk's 下一位. A case written here is then attached to the session as persistent, so
@@ -243,9 +243,24 @@ class _Opener:
                                 next_step="不予受理；具备条件后可重新申请"))
 
 
+def number_ahead(session: Session, ticket: Ticket, *, outcome: str, note: str | None, detail: dict[str, Any],
+                 now: datetime) -> Ahead | None:
+    """For a finish whose cases open later in its transaction (the clerk's 下一位): the acceptance-number bump of its
+    first case, sent ahead with the transaction's next statement — on PostgreSQL in the call's round trip instead of
+    one of its own (issue 19); ``None`` when the finish opens no case. Passed to ``open_cases(…, bump=)``.
+    A refused decision (``_decisions``) is refused here, before anything is sent."""
+    if not any(o in CASE_OPENING_OUTCOMES for _, o, _ in _decisions(ticket, outcome, note, detail)):
+        return None
+    hall = hall_store.hall_settings(session, ticket.hall_id)
+    return first_seq_ahead(session, hall.id, clock.local_day(hall, now).year, ticket.id)
+
+
 def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | None, detail: dict[str, Any],
-               now: datetime, actor: Actor, vault: IdentityVault | None = None) -> tuple[list[Case], list[DomainEvent]]:
-    """Open the cases of a finished ticket (see the module doc); return the top-level cases and events."""
+               now: datetime, actor: Actor, vault: IdentityVault | None = None,
+               bump: Ahead | None = None) -> tuple[list[Case], list[DomainEvent]]:
+    """Open the cases of a finished ticket (see the module doc); return the top-level cases and events.
+
+    ``bump``: the first case's number bump sent by ``number_ahead`` for this finish, in this transaction."""
     decided = _decisions(ticket, outcome, note, detail)
     opening = [(i, o, n) for i, o, n in decided if o in CASE_OPENING_OUTCOMES]
     if not opening:
@@ -262,7 +277,7 @@ def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | No
         _remember(session, ticket.id, [])
         return [], []
     op = _Opener(session, ticket, now=now, actor=actor, vault=vault)
-    op.first_seq = first_seq_unless_pickup(session, op.hall.id, op.today.year, ticket.id)
+    op.first_seq = first_seq_unless_pickup(session, op.hall.id, op.today.year, ticket.id, sent=bump)
     if op.first_seq is None:
         _remember(session, ticket.id, [])
         return [], []  # a visit to collect results (统一出件) opens nothing new

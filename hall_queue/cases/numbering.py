@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import Case, CaseCounter
 from hall_queue.domain.vocabulary import DEFAULT_ACCEPTANCE_FORMAT
-from hall_queue.infrastructure.db import Prebuilt, core
+from hall_queue.infrastructure.db import Ahead, Prebuilt, core
 
 _BUMP = (update(CaseCounter)
          .where(CaseCounter.hall_id == bindparam("b_hall"), CaseCounter.year == bindparam("b_year"))
@@ -44,9 +44,22 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def first_seq_unless_pickup(session: Session, hall_id: int, year: int, ticket_id: int) -> int | None:
-    """Take the next number of (hall, year) for the finish of ``ticket_id``; None if the ticket is a pickup ticket."""
-    row = _BUMP_UNLESS_PICKUP.first(core(session), {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id})
+def first_seq_ahead(session: Session, hall_id: int, year: int, ticket_id: int) -> Ahead:
+    """``first_seq_unless_pickup``'s bump, sent ahead: with the transaction's next statement (PostgreSQL: one round
+    trip for both; SQLite: at once). Its answer is read by ``first_seq_unless_pickup(…, sent=)``."""
+    return _BUMP_UNLESS_PICKUP.ahead(core(session), {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id})
+
+
+def first_seq_unless_pickup(session: Session, hall_id: int, year: int, ticket_id: int, *,
+                            sent: Ahead | None = None) -> int | None:
+    """Take the next number of (hall, year) for the finish of ``ticket_id``; None if the ticket is a pickup ticket.
+
+    ``sent``: the bump sent by ``first_seq_ahead`` for the same hall, year and ticket."""
+    if sent is not None:
+        rows = sent.rows()
+        row = rows[0] if rows else None
+    else:
+        row = _BUMP_UNLESS_PICKUP.first(core(session), {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id})
     if row is not None:
         return row[0]
     if session.scalar(select(Case.id).where(Case.pickup_ticket_id == ticket_id).limit(1)) is not None:

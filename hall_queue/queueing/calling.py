@@ -30,7 +30,7 @@ from hall_queue.domain.vocabulary import CALL_RULES, CALL_SPECIFIC_REASON, DEFAU
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault
-from hall_queue.cases.intake import case_items, open_cases
+from hall_queue.cases.intake import case_items, number_ahead, open_cases
 from hall_queue.domain.clock import epoch_seconds
 from hall_queue.infrastructure.db import Prebuilt, core
 from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, WrongState
@@ -317,15 +317,18 @@ def finish_and_call_next(session: Session, window_id: int, ticket: HeldTicket, *
         window = _close_ticket(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
                                row_locked=row_locked, window=rows[0])
         finished = claiming.row_view(session, ticket, ticket.items)
-        # The call before the cases: opening a case bumps the hall's acceptance-number counter, whose row lock
-        # (PostgreSQL) every case-opening finish of the hall waits on until commit; taken last, it is not held
-        # across the claim. The audit log keeps the order of a finish, then a call.
+        # The call before the cases, but the first case's number bump sent ahead with the claim: on PostgreSQL one
+        # round trip for both (issue 19). The hall's acceptance-number counter's row lock, which every case-opening
+        # finish of the hall waits on until commit, is taken just before the claim runs, in the same trip, so it is
+        # not held across a round trip more than before (the claim skips locked rows: it waits on nothing).
+        # The audit log keeps the order of a finish, then a call.
+        bump = number_ahead(session, ticket, outcome=outcome, note=note, detail=detail, now=now)
         mark = len(held)
         called, more = claim_next(session, window_id, now=now, actor=actor, rows=rows)
         call_rows = held[mark:]
         del held[mark:]
         _, case_events = open_cases(session, ticket, outcome=outcome, note=note, detail=detail, now=now, actor=actor,
-                                    vault=vault)
+                                    vault=vault, bump=bump)
         held.extend(call_rows)
     done = TicketFinished(ticket.hall_id, {"ticket": finished, "window": _window_brief(window)}, window_ids=(window.id,))
     return finished, called, [done, *case_events, *more]
