@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -105,6 +106,11 @@ CUT_REACH = 0.3  # the page runs on past the frame by at most this share of its 
 CUT_CHANGE = 0.08  # the shape is used only when it moves the far side by this share of the length
 CUT_IOU_LOSS = 0.05  # ... and the mask agrees with it at most this much less than with the outline
 CUT_FOCALS = (0.75, 1.3)  # ... and the same shape follows with these focal lengths (x the diagonal)
+RULE_NEAR = 8  # full-frame pixels (at 1920 wide) from a side where a printed rule is looked for (scan18)
+RULE_FLANK = (4, 8)  # ... and the offsets either side of it where the surface is compared
+RULE_DARK = 20.0  # grey levels a rule differs from the surface around it, less the step across it
+RULE_STEP = 8.0  # most colour step from one side of the window to the other: one surface
+RULE_TRIES = 6  # outlines on printed rules set aside in turn before the choice stands
 
 _local = threading.local()
 
@@ -1361,7 +1367,7 @@ def detect_page(frame: object) -> PageDetection | None:
             mask = seen = _Mask(small, pagenet.page_mask(small, first))
             pick = _fast_pick(small, ycc_f, contrast, mask) if FAST_PATH else None
     if pick is None:
-        pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask)
+        pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask, img)
     if pick is None:
         return None
     small_q, score = pick
@@ -1491,9 +1497,16 @@ def _frame_exit(p: np.ndarray, p2: np.ndarray, w: int, h: int) -> np.ndarray | N
 
 
 def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: np.ndarray, contrast: float,
-                 mask: _Mask | None) -> tuple[np.ndarray, float] | None:
+                 mask: _Mask | None, img: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
     """The classical search (lines, contours, colour regions, the mask's outline), scored and
-    chosen; the best outline in working pixels and its score, or None."""
+    chosen; the best outline in working pixels and its score, or None. With the full frame
+    ``img`` and the mask, an outline on printed rules is not taken for the page (scan18)."""
+    printed = None
+    if img is not None and mask is not None:
+        fx, fy = img.shape[1] / small.shape[1], img.shape[0] / small.shape[0]
+
+        def printed(q: np.ndarray) -> bool:
+            return _on_printed_rules(img, (q + 0.5) * np.array([fx, fy]) - 0.5)
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
     regions = None
@@ -1508,7 +1521,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # edge (a page cut off) stays where the network put it.
         quads.extend(mask.snapped(small))
     scores = _Scores(ycc_f, contrast, mask)
-    pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
+    pick = _choose(ycc_f, quads, contrast, regions, mask, scores, printed)
     if (pick is None or pick[1] < RETRY_SCORE) and not (
             pick is not None and mask is not None and mask.iou(pick[0][None])[0] >= RETRY_IOU_WITH_MASK):
         # A faint border (white page on a light desk, in shadow) may give LSD too little
@@ -1517,7 +1530,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # Not when the network's mask already agrees closely with the best outline: the page is
         # then found and only its edge score is low (README, scan9).
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
-        pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
+        pick = _choose(ycc_f, quads, contrast, regions, mask, scores, printed)
     return pick
 
 
@@ -1634,8 +1647,12 @@ class _Scores:
 
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
             regions: _Regions | None, mask: _Mask | None,
-            scores: _Scores | None = None) -> tuple[np.ndarray, float] | None:
-    """Return the best-supported candidate and its score, or None when none is good enough."""
+            scores: _Scores | None = None,
+            printed: Callable[[np.ndarray], bool] | None = None) -> tuple[np.ndarray, float] | None:
+    """Return the best-supported candidate and its score, or None when none is good enough.
+
+    ``printed`` tells an outline that runs on printed rules (the base plate's A4/A5 outline, which
+    the mask may take for a page): such a pick is set aside and the choice made again (scan18)."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
@@ -1644,35 +1661,95 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     signed = _signed_area(q)
     area = np.abs(signed) / (sw * sh)
     # Among near-equal evidence prefer the larger outline: a page over its own printed frame.
-    final = score + 0.1 * np.sqrt(area)
+    base = score + 0.1 * np.sqrt(area)
     ok = score >= MIN_SCORE
     if mask is not None:
         # The network tells page from desk over the whole outline: a form's printed frame, a
         # card's photo or the base plate's printed A4 outline has the wrong inside.
         ok = ok | ((score >= MASK_ONLY_SCORE) & (iou >= MASK_ONLY_IOU))
-    if not ok.any():
-        agree = int(np.argmax(iou))
-        if iou[agree] < MASK_RESCUE_IOU:
-            return None
-        return np.asarray(quads[agree], dtype=np.float64), float(score[agree])
     clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
+    usable = np.ones(len(quads), bool)
+    for _ in range(RULE_TRIES + 1 if printed is not None else 1):
+        best = _choice(score, base, ok & usable, usable, iou, area, n_border, inside, outside, clockwise,
+                       regions, mask)
+        if best is None:
+            return None
+        if printed is None or not printed(q[best]):
+            break
+        usable[best] = False
+    else:
+        return None
+    return np.asarray(quads[best], dtype=np.float64), float(score[best])
+
+
+def _choice(score: np.ndarray, base: np.ndarray, ok: np.ndarray, usable: np.ndarray, iou: np.ndarray,
+            area: np.ndarray, n_border: np.ndarray, inside: np.ndarray, outside: np.ndarray,
+            clockwise: np.ndarray, regions: _Regions | None, mask: _Mask | None) -> int | None:
+    """:func:`_choose`'s pick among the ``usable`` candidates (``ok``: those with evidence enough)."""
+    if not ok.any():
+        agree = int(np.argmax(np.where(usable, iou, -1.0)))
+        if not usable[agree] or iou[agree] < MASK_RESCUE_IOU:
+            return None
+        return agree
+    final = base
     if regions is not None:
         # The contenders also get the region cue; the rest cannot catch up with them anyway.
         top = _top(np.where(ok, final, -np.inf), REGION_TOP)
         top = top[ok[top]]
-        sep = np.zeros(len(q))
+        sep = np.zeros(len(score))
         sep[top] = regions.separation(clockwise[top])
         final = final + REGION_WEIGHT * sep
     final = np.where(ok, final + MASK_WEIGHT * iou, -np.inf)
     best = int(np.argmax(final))
     if mask is None or OUTERMOST_WITH_MASK and regions is not None:
-        best = _outermost(clockwise, score, area, n_border, inside, outside, best, regions,
-                          None if mask is None else iou)
+        best = _outermost(clockwise, np.where(usable, score, -np.inf), area, n_border, inside, outside, best,
+                          regions, None if mask is None else iou)
     if mask is not None:
-        agree = int(np.argmax(iou))
+        agree = int(np.argmax(np.where(usable, iou, -1.0)))
         gain = MASK_SWITCH_GAIN_CLEAN if score[best] >= FAST_SCORE else MASK_SWITCH_GAIN
         if iou[agree] >= MASK_SWITCH_IOU and iou[agree] - iou[best] >= gain:
             best = agree
         if iou[best] < MASK_REJECT_IOU:
             return None
-    return np.asarray(quads[best], dtype=np.float64), float(score[best])
+    return best
+
+
+def _on_printed_rules(img: np.ndarray, q: np.ndarray) -> bool:
+    """Tell an outline (frame pixels) that runs along thin printed rules, not a page's edge (scan18).
+
+    A document camera's base plate has A4 and A5 outlines printed on it; the page-mask network may
+    take the plate inside one for a page, and the outline then wins on the network's word alone.
+    Across a printed rule the surface is the same on both sides and the rule is a thin line darker
+    (or lighter) than it; across a page's edge the surface changes. An outline with a side on such
+    a rule and at least as many of them as sides showing a step across it is no page.
+    """
+    h, w = img.shape[:2]
+    k = max(w, h) / 1920.0
+    near, (f0, f1) = RULE_NEAR, RULE_FLANK
+    offs = np.arange(-(near + f1), near + f1 + 0.5, 1.0)
+    z = near + f1  # offs[z] == 0
+    if _signed_area(q) < 0:
+        q = q[::-1]
+    n_rule = n_step = 0
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        length = math.hypot(float(b[0] - a[0]), float(b[1] - a[1]))
+        if length < 40 * k or _side_on_border(a, b, w, h, 4.0 * k):
+            continue
+        seg = _clip_segment(a, b, w, h, pad=(near + f1 + 2) * k)
+        if seg is None or math.hypot(*(seg[1] - seg[0]).tolist()) < 0.3 * length:
+            continue
+        d = (b - a) / length
+        pts = seg[0][None, :] + (seg[1] - seg[0])[None, :] * _SHADOW_T[:, None]
+        col = _across(img, pts, np.array([d[1], -d[0]]), offs * k)
+        lum = col.mean(-1)
+        step = col[:f1 - f0 + 1].mean(0) - col[-(f1 - f0 + 1):].mean(0)
+        if float(np.sqrt(step @ step)) >= RULE_STEP:
+            n_step += 1
+            continue
+        rule = -np.inf
+        for j in range(z - near, z + near + 1):
+            lo, hi = col[j - f1:j - f0 + 1].mean(0), col[j + f0:j + f1 + 1].mean(0)
+            rule = max(rule, abs(float(lum[j]) - float(lo.sum() + hi.sum()) / 6.0) - float(np.sqrt((lo - hi) @ (lo - hi))))
+        n_rule += rule >= RULE_DARK
+    return n_rule >= max(1, n_step)
