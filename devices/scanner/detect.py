@@ -1505,8 +1505,8 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
     if img is not None and mask is not None:
         fx, fy = img.shape[1] / small.shape[1], img.shape[0] / small.shape[0]
 
-        def printed(q: np.ndarray) -> bool:
-            return _on_printed_rules(img, (q + 0.5) * np.array([fx, fy]) - 0.5)
+        def printed(q: np.ndarray) -> tuple[int, int]:
+            return _rule_sides(img, (q + 0.5) * np.array([fx, fy]) - 0.5)
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
     regions = None
@@ -1648,11 +1648,14 @@ class _Scores:
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
             regions: _Regions | None, mask: _Mask | None,
             scores: _Scores | None = None,
-            printed: Callable[[np.ndarray], bool] | None = None) -> tuple[np.ndarray, float] | None:
+            printed: Callable[[np.ndarray], tuple[int, int]] | None = None) -> tuple[np.ndarray, float] | None:
     """Return the best-supported candidate and its score, or None when none is good enough.
 
-    ``printed`` tells an outline that runs on printed rules (the base plate's A4/A5 outline, which
-    the mask may take for a page): such a pick is set aside and the choice made again (scan18)."""
+    ``printed`` counts an outline's sides on printed rules and its sides showing a step
+    (:func:`_rule_sides`). A pick with at least as many sides on rules as steps (the base plate's
+    A4/A5 outline, which the mask may take for a page), or one the mask chose over the outline the
+    edges chose that has a side on a rule or no step at all (the mask fooled by the plate), is set
+    aside and the choice made again (scan18)."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
@@ -1670,11 +1673,15 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
     usable = np.ones(len(quads), bool)
     for _ in range(RULE_TRIES + 1 if printed is not None else 1):
-        best = _choice(score, base, ok & usable, usable, iou, area, n_border, inside, outside, clockwise,
-                       regions, mask)
-        if best is None:
+        got = _choice(score, base, ok & usable, usable, iou, area, n_border, inside, outside, clockwise,
+                      regions, mask)
+        if got is None:
             return None
-        if printed is None or not printed(q[best]):
+        best, switched = got
+        if printed is None:
+            break
+        n_rule, n_step = printed(q[best])
+        if not (n_rule >= max(1, n_step) or switched and (n_rule or not n_step)):
             break
         usable[best] = False
     else:
@@ -1684,13 +1691,14 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
 
 def _choice(score: np.ndarray, base: np.ndarray, ok: np.ndarray, usable: np.ndarray, iou: np.ndarray,
             area: np.ndarray, n_border: np.ndarray, inside: np.ndarray, outside: np.ndarray,
-            clockwise: np.ndarray, regions: _Regions | None, mask: _Mask | None) -> int | None:
-    """:func:`_choose`'s pick among the ``usable`` candidates (``ok``: those with evidence enough)."""
+            clockwise: np.ndarray, regions: _Regions | None, mask: _Mask | None) -> tuple[int, bool] | None:
+    """:func:`_choose`'s pick among the ``usable`` candidates (``ok``: those with evidence enough),
+    and whether the mask chose it over the outline the edges chose."""
     if not ok.any():
         agree = int(np.argmax(np.where(usable, iou, -1.0)))
         if not usable[agree] or iou[agree] < MASK_RESCUE_IOU:
             return None
-        return agree
+        return agree, False
     final = base
     if regions is not None:
         # The contenders also get the region cue; the rest cannot catch up with them anyway.
@@ -1708,20 +1716,21 @@ def _choice(score: np.ndarray, base: np.ndarray, ok: np.ndarray, usable: np.ndar
         agree = int(np.argmax(np.where(usable, iou, -1.0)))
         gain = MASK_SWITCH_GAIN_CLEAN if score[best] >= FAST_SCORE else MASK_SWITCH_GAIN
         if iou[agree] >= MASK_SWITCH_IOU and iou[agree] - iou[best] >= gain:
-            best = agree
+            return agree, True
         if iou[best] < MASK_REJECT_IOU:
             return None
-    return best
+    return best, False
 
 
-def _on_printed_rules(img: np.ndarray, q: np.ndarray) -> bool:
-    """Tell an outline (frame pixels) that runs along thin printed rules, not a page's edge (scan18).
+def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[int, int]:
+    """How many sides of an outline (frame pixels) run along a thin printed rule, and how many show
+    a step across them, as a page's edge does (scan18).
 
     A document camera's base plate has A4 and A5 outlines printed on it; the page-mask network may
     take the plate inside one for a page, and the outline then wins on the network's word alone.
     Across a printed rule the surface is the same on both sides and the rule is a thin line darker
-    (or lighter) than it; across a page's edge the surface changes. An outline with a side on such
-    a rule and at least as many of them as sides showing a step across it is no page.
+    (or lighter) than it; across a page's edge the surface changes (sides on the frame's border or
+    mostly outside it count as neither).
     """
     h, w = img.shape[:2]
     k = max(w, h) / 1920.0
@@ -1752,4 +1761,4 @@ def _on_printed_rules(img: np.ndarray, q: np.ndarray) -> bool:
             lo, hi = col[j - f1:j - f0 + 1].mean(0), col[j + f0:j + f1 + 1].mean(0)
             rule = max(rule, abs(float(lum[j]) - float(lo.sum() + hi.sum()) / 6.0) - float(np.sqrt((lo - hi) @ (lo - hi))))
         n_rule += rule >= RULE_DARK
-    return n_rule >= max(1, n_step)
+    return n_rule, n_step
