@@ -110,7 +110,8 @@ RULE_NEAR = 8  # full-frame pixels (at 1920 wide) from a side where a printed ru
 RULE_FLANK = (4, 8)  # ... and the offsets either side of it where the surface is compared
 RULE_DARK = 20.0  # grey levels a rule differs from the surface around it, less the step across it
 RULE_STEP = 8.0  # most colour step from one side of the window to the other: one surface
-RULE_TRIES = 6  # outlines on printed rules set aside in turn before the choice stands
+RULE_TRIES = 6  # picks on printed rules set aside in turn (each with its rule's other outlines)
+RULE_SAME_LINE = 2.0  # working pixels: a side this close to a rule at both ends runs along it
 
 _local = threading.local()
 
@@ -1505,7 +1506,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
     if img is not None and mask is not None:
         fx, fy = img.shape[1] / small.shape[1], img.shape[0] / small.shape[0]
 
-        def printed(q: np.ndarray) -> tuple[int, int]:
+        def printed(q: np.ndarray) -> tuple[list[int], int]:
             return _rule_sides(img, (q + 0.5) * np.array([fx, fy]) - 0.5)
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
@@ -1648,14 +1649,14 @@ class _Scores:
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
             regions: _Regions | None, mask: _Mask | None,
             scores: _Scores | None = None,
-            printed: Callable[[np.ndarray], tuple[int, int]] | None = None) -> tuple[np.ndarray, float] | None:
+            printed: Callable[[np.ndarray], tuple[list[int], int]] | None = None) -> tuple[np.ndarray, float] | None:
     """Return the best-supported candidate and its score, or None when none is good enough.
 
-    ``printed`` counts an outline's sides on printed rules and its sides showing a step
-    (:func:`_rule_sides`). A pick with at least as many sides on rules as steps (the base plate's
-    A4/A5 outline, which the mask may take for a page), or one the mask chose over the outline the
-    edges chose that has a side on a rule or no step at all (the mask fooled by the plate), is set
-    aside and the choice made again (scan18)."""
+    ``printed`` tells an outline's sides on printed rules and counts its sides showing a step
+    (:func:`_rule_sides`). A pick with a side on a rule (the base plate's A4/A5 outline, which the
+    mask may take for a page, or one side of it), or one the mask chose over the outline the edges
+    chose that shows no step at all, is set aside with every candidate that has a side on the same
+    rule, and the choice made again (scan18)."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
@@ -1680,10 +1681,16 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
         best, switched = got
         if printed is None:
             break
-        n_rule, n_step = printed(q[best])
-        if not (n_rule >= max(1, n_step) or switched and (n_rule or not n_step)):
+        rules, n_step = printed(q[best])
+        if not (rules or switched and not n_step):
             break
         usable[best] = False
+        for i in rules:
+            # Every outline with a side along this rule (both ends within RULE_SAME_LINE of it).
+            ln = _line_through(q[best, i], q[best, (i + 1) % 4])
+            dist = np.abs(q @ ln[:2] + ln[2]) / math.hypot(float(ln[0]), float(ln[1]))
+            near = dist < RULE_SAME_LINE
+            usable &= ~(near & np.roll(near, -1, axis=1)).any(1)
     else:
         return None
     return np.asarray(quads[best], dtype=np.float64), float(score[best])
@@ -1722,25 +1729,23 @@ def _choice(score: np.ndarray, base: np.ndarray, ok: np.ndarray, usable: np.ndar
     return best, False
 
 
-def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[int, int]:
-    """How many sides of an outline (frame pixels) run along a thin printed rule, and how many show
-    a step across them, as a page's edge does (scan18).
+def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
+    """Which sides of an outline (frame pixels; side i runs from q[i] to q[i + 1]) run along a thin
+    printed rule, and how many show a step across them, as a page's edge does (scan18).
 
     A document camera's base plate has A4 and A5 outlines printed on it; the page-mask network may
-    take the plate inside one for a page, and the outline then wins on the network's word alone.
-    Across a printed rule the surface is the same on both sides and the rule is a thin line darker
-    (or lighter) than it; across a page's edge the surface changes (sides on the frame's border or
-    mostly outside it count as neither).
+    take the plate inside one for a page, and an outline along them then wins on the network's word
+    alone, or a page's outline takes one side from them. Across a printed rule the surface is the
+    same on both sides and the rule is a thin line darker (or lighter) than it; across a page's edge
+    the surface changes. Sides on the frame's border or mostly outside it count as neither.
     """
     h, w = img.shape[:2]
     k = max(w, h) / 1920.0
     near, (f0, f1) = RULE_NEAR, RULE_FLANK
     offs = np.arange(-(near + f1), near + f1 + 0.5, 1.0)
     z = near + f1  # offs[z] == 0
-    if _signed_area(q) < 0:
-        q = q[::-1]
-    n_rule = n_step = 0
-    for i in range(4):
+    rules, n_step = [], 0
+    for i in range(4):  # (every measure below is the same either way round a side)
         a, b = q[i], q[(i + 1) % 4]
         length = math.hypot(float(b[0] - a[0]), float(b[1] - a[1]))
         if length < 40 * k or _side_on_border(a, b, w, h, 4.0 * k):
@@ -1751,14 +1756,15 @@ def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[int, int]:
         d = (b - a) / length
         pts = seg[0][None, :] + (seg[1] - seg[0])[None, :] * _SHADOW_T[:, None]
         col = _across(img, pts, np.array([d[1], -d[0]]), offs * k)
-        lum = col.mean(-1)
         step = col[:f1 - f0 + 1].mean(0) - col[-(f1 - f0 + 1):].mean(0)
         if float(np.sqrt(step @ step)) >= RULE_STEP:
             n_step += 1
             continue
+        lum = col.mean(-1)
         rule = -np.inf
         for j in range(z - near, z + near + 1):
             lo, hi = col[j - f1:j - f0 + 1].mean(0), col[j + f0:j + f1 + 1].mean(0)
             rule = max(rule, abs(float(lum[j]) - float(lo.sum() + hi.sum()) / 6.0) - float(np.sqrt((lo - hi) @ (lo - hi))))
-        n_rule += rule >= RULE_DARK
-    return n_rule, n_step
+        if rule >= RULE_DARK:
+            rules.append(i)
+    return rules, n_step
