@@ -1737,7 +1737,9 @@ def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
     take the plate inside one for a page, and an outline along them then wins on the network's word
     alone, or a page's outline takes one side from them. Across a printed rule the surface is the
     same on both sides and the rule is a thin line darker (or lighter) than it; across a page's edge
-    the surface changes. Sides on the frame's border or mostly outside it count as neither.
+    the surface changes. Sides on the frame's border or mostly outside it count as neither, and a
+    rule printed on the page itself is not listed: a form's frame, with the paper's edge a little
+    further out (:func:`_rule_shift`), where :func:`_settle_sides` will move the side.
     """
     h, w = img.shape[:2]
     k = max(w, h) / 1920.0
@@ -1745,7 +1747,10 @@ def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
     offs = np.arange(-(near + f1), near + f1 + 0.5, 1.0)
     z = near + f1  # offs[z] == 0
     rules, n_step = [], 0
-    for i in range(4):  # (every measure below is the same either way round a side)
+    e = q[[1, 2, 3, 0]] - q
+    reach = int(min(max(PRINT_REACH * float(np.sqrt((e * e).sum(1)).min()), 12.0), 80.0))
+    centre = q.mean(0)
+    for i in range(4):  # (every measure but the last is the same either way round a side)
         a, b = q[i], q[(i + 1) % 4]
         length = math.hypot(float(b[0] - a[0]), float(b[1] - a[1]))
         if length < 40 * k or _side_on_border(a, b, w, h, 4.0 * k):
@@ -1761,10 +1766,26 @@ def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
             n_step += 1
             continue
         lum = col.mean(-1)
-        rule = -np.inf
+        rule, at, surface = -np.inf, z, col[z]
         for j in range(z - near, z + near + 1):
             lo, hi = col[j - f1:j - f0 + 1].mean(0), col[j + f0:j + f1 + 1].mean(0)
-            rule = max(rule, abs(float(lum[j]) - float(lo.sum() + hi.sum()) / 6.0) - float(np.sqrt((lo - hi) @ (lo - hi))))
-        if rule >= RULE_DARK:
-            rules.append(i)
+            r = abs(float(lum[j]) - float(lo.sum() + hi.sum()) / 6.0) - float(np.sqrt((lo - hi) @ (lo - hi)))
+            if r > rule:
+                rule, at, surface = r, j, (lo + hi) / 2
+        if rule < RULE_DARK:
+            continue
+        n = np.array([d[1], -d[0]])
+        on_rule = pts + n * (offs[at] * k)
+        n_out = -n if float(n @ (centre - (a + b) / 2)) > 0 else n
+        if not np.all(_in_frame(on_rule + n_out * reach, w, h, pad=2.0)):
+            continue  # (what lies beyond is not seen: it may be the page's)
+        # A clear, sharp step beyond the rule to a colour that then stays: the paper's edge (a
+        # plate's uneven light passes for a faint, gradual step, a ruler's tick for one at the end).
+        shift = _rule_shift(img, on_rule, n_out, reach, surface)
+        if shift is not None and shift <= reach - 8:
+            c = _across(img, on_rule, n_out, np.array([shift - 4.0, shift + 4.0, reach - 1.0]))
+            jump, total = c[1] - c[0], c[2] - surface
+            if float(total @ total) >= RULE_STEP ** 2 and float(jump @ total) >= 0.5 * float(total @ total):
+                continue
+        rules.append(i)
     return rules, n_step
