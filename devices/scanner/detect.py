@@ -1505,9 +1505,13 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
     printed = None
     if img is not None and mask is not None:
         fx, fy = img.shape[1] / small.shape[1], img.shape[0] / small.shape[0]
+        seen: dict[bytes, tuple[list[int], int]] = {}  # the second choice often picks the first's outline
 
         def printed(q: np.ndarray) -> tuple[list[int], int]:
-            return _rule_sides(img, (q + 0.5) * np.array([fx, fy]) - 0.5)
+            key = q.tobytes()
+            if key not in seen:
+                seen[key] = _rule_sides(img, (q + 0.5) * np.array([fx, fy]) - 0.5)
+            return seen[key]
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
     regions = None
