@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -105,6 +106,12 @@ CUT_REACH = 0.3  # the page runs on past the frame by at most this share of its 
 CUT_CHANGE = 0.08  # the shape is used only when it moves the far side by this share of the length
 CUT_IOU_LOSS = 0.05  # ... and the mask agrees with it at most this much less than with the outline
 CUT_FOCALS = (0.75, 1.3)  # ... and the same shape follows with these focal lengths (x the diagonal)
+RULE_NEAR = 8  # full-frame pixels (at 1920 wide) from a side where a printed rule is looked for (scan18)
+RULE_FLANK = (4, 8)  # ... and the offsets either side of it where the surface is compared
+RULE_DARK = 20.0  # grey levels a rule differs from the surface around it, less the step across it
+RULE_STEP = 8.0  # most colour step from one side of the window to the other: one surface
+RULE_TRIES = 6  # picks on printed rules set aside in turn (each with its rule's other outlines)
+RULE_SAME_LINE = 2.0  # working pixels: a side this close to a rule at both ends runs along it
 
 _local = threading.local()
 
@@ -1361,7 +1368,7 @@ def detect_page(frame: object) -> PageDetection | None:
             mask = seen = _Mask(small, pagenet.page_mask(small, first))
             pick = _fast_pick(small, ycc_f, contrast, mask) if FAST_PATH else None
     if pick is None:
-        pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask)
+        pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask, img)
     if pick is None:
         return None
     small_q, score = pick
@@ -1491,9 +1498,20 @@ def _frame_exit(p: np.ndarray, p2: np.ndarray, w: int, h: int) -> np.ndarray | N
 
 
 def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: np.ndarray, contrast: float,
-                 mask: _Mask | None) -> tuple[np.ndarray, float] | None:
+                 mask: _Mask | None, img: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
     """The classical search (lines, contours, colour regions, the mask's outline), scored and
-    chosen; the best outline in working pixels and its score, or None."""
+    chosen; the best outline in working pixels and its score, or None. With the full frame
+    ``img`` and the mask, an outline on printed rules is not taken for the page (scan18)."""
+    printed = None
+    if img is not None and mask is not None:
+        fx, fy = img.shape[1] / small.shape[1], img.shape[0] / small.shape[0]
+        seen: dict[bytes, tuple[list[int], int]] = {}  # the second choice often picks the first's outline
+
+        def printed(q: np.ndarray) -> tuple[list[int], int]:
+            key = q.tobytes()
+            if key not in seen:
+                seen[key] = _rule_sides(img, (q + 0.5) * np.array([fx, fy]) - 0.5)
+            return seen[key]
     quads = _line_candidates(ycc_f, _stretch(gray), contrast)
     quads.extend(_contour_quads(gray))
     regions = None
@@ -1508,7 +1526,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # edge (a page cut off) stays where the network put it.
         quads.extend(mask.snapped(small))
     scores = _Scores(ycc_f, contrast, mask)
-    pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
+    pick = _choose(ycc_f, quads, contrast, regions, mask, scores, printed)
     if (pick is None or pick[1] < RETRY_SCORE) and not (
             pick is not None and mask is not None and mask.iou(pick[0][None])[0] >= RETRY_IOU_WITH_MASK):
         # A faint border (white page on a light desk, in shadow) may give LSD too little
@@ -1517,7 +1535,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # Not when the network's mask already agrees closely with the best outline: the page is
         # then found and only its edge score is low (README, scan9).
         quads.extend(_line_candidates(ycc_f, _clahe().apply(gray), contrast))
-        pick = _choose(ycc_f, quads, contrast, regions, mask, scores)
+        pick = _choose(ycc_f, quads, contrast, regions, mask, scores, printed)
     return pick
 
 
@@ -1634,8 +1652,15 @@ class _Scores:
 
 def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
             regions: _Regions | None, mask: _Mask | None,
-            scores: _Scores | None = None) -> tuple[np.ndarray, float] | None:
-    """Return the best-supported candidate and its score, or None when none is good enough."""
+            scores: _Scores | None = None,
+            printed: Callable[[np.ndarray], tuple[list[int], int]] | None = None) -> tuple[np.ndarray, float] | None:
+    """Return the best-supported candidate and its score, or None when none is good enough.
+
+    ``printed`` tells an outline's sides on printed rules and counts its sides showing a step
+    (:func:`_rule_sides`). A pick with a side on a rule (the base plate's A4/A5 outline, which the
+    mask may take for a page, or one side of it), or one the mask chose over the outline the edges
+    chose that shows no step at all, is set aside with every candidate that has a side on the same
+    rule, and the choice made again (scan18)."""
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
@@ -1644,35 +1669,127 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     signed = _signed_area(q)
     area = np.abs(signed) / (sw * sh)
     # Among near-equal evidence prefer the larger outline: a page over its own printed frame.
-    final = score + 0.1 * np.sqrt(area)
+    base = score + 0.1 * np.sqrt(area)
     ok = score >= MIN_SCORE
     if mask is not None:
         # The network tells page from desk over the whole outline: a form's printed frame, a
         # card's photo or the base plate's printed A4 outline has the wrong inside.
         ok = ok | ((score >= MASK_ONLY_SCORE) & (iou >= MASK_ONLY_IOU))
-    if not ok.any():
-        agree = int(np.argmax(iou))
-        if iou[agree] < MASK_RESCUE_IOU:
-            return None
-        return np.asarray(quads[agree], dtype=np.float64), float(score[agree])
     clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
+    usable = np.ones(len(quads), bool)
+    for _ in range(RULE_TRIES + 1 if printed is not None else 1):
+        got = _choice(score, base, ok & usable, usable, iou, area, n_border, inside, outside, clockwise,
+                      regions, mask)
+        if got is None:
+            return None
+        best, switched = got
+        if printed is None:
+            break
+        rules, n_step = printed(q[best])
+        if not (rules or switched and not n_step):
+            break
+        usable[best] = False
+        for i in rules:
+            # Every outline with a side along this rule (both ends within RULE_SAME_LINE of it).
+            ln = _line_through(q[best, i], q[best, (i + 1) % 4])
+            dist = np.abs(q @ ln[:2] + ln[2]) / math.hypot(float(ln[0]), float(ln[1]))
+            near = dist < RULE_SAME_LINE
+            usable &= ~(near & np.roll(near, -1, axis=1)).any(1)
+    else:
+        return None
+    return np.asarray(quads[best], dtype=np.float64), float(score[best])
+
+
+def _choice(score: np.ndarray, base: np.ndarray, ok: np.ndarray, usable: np.ndarray, iou: np.ndarray,
+            area: np.ndarray, n_border: np.ndarray, inside: np.ndarray, outside: np.ndarray,
+            clockwise: np.ndarray, regions: _Regions | None, mask: _Mask | None) -> tuple[int, bool] | None:
+    """:func:`_choose`'s pick among the ``usable`` candidates (``ok``: those with evidence enough),
+    and whether the mask chose it over the outline the edges chose."""
+    if not ok.any():
+        agree = int(np.argmax(np.where(usable, iou, -1.0)))
+        if not usable[agree] or iou[agree] < MASK_RESCUE_IOU:
+            return None
+        return agree, False
+    final = base
     if regions is not None:
         # The contenders also get the region cue; the rest cannot catch up with them anyway.
         top = _top(np.where(ok, final, -np.inf), REGION_TOP)
         top = top[ok[top]]
-        sep = np.zeros(len(q))
+        sep = np.zeros(len(score))
         sep[top] = regions.separation(clockwise[top])
         final = final + REGION_WEIGHT * sep
     final = np.where(ok, final + MASK_WEIGHT * iou, -np.inf)
     best = int(np.argmax(final))
     if mask is None or OUTERMOST_WITH_MASK and regions is not None:
-        best = _outermost(clockwise, score, area, n_border, inside, outside, best, regions,
-                          None if mask is None else iou)
+        best = _outermost(clockwise, np.where(usable, score, -np.inf), area, n_border, inside, outside, best,
+                          regions, None if mask is None else iou)
     if mask is not None:
-        agree = int(np.argmax(iou))
+        agree = int(np.argmax(np.where(usable, iou, -1.0)))
         gain = MASK_SWITCH_GAIN_CLEAN if score[best] >= FAST_SCORE else MASK_SWITCH_GAIN
         if iou[agree] >= MASK_SWITCH_IOU and iou[agree] - iou[best] >= gain:
-            best = agree
+            return agree, True
         if iou[best] < MASK_REJECT_IOU:
             return None
-    return np.asarray(quads[best], dtype=np.float64), float(score[best])
+    return best, False
+
+
+def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
+    """Which sides of an outline (frame pixels; side i runs from q[i] to q[i + 1]) run along a thin
+    printed rule, and how many show a step across them, as a page's edge does (scan18).
+
+    A document camera's base plate has A4 and A5 outlines printed on it; the page-mask network may
+    take the plate inside one for a page, and an outline along them then wins on the network's word
+    alone, or a page's outline takes one side from them. Across a printed rule the surface is the
+    same on both sides and the rule is a thin line darker (or lighter) than it; across a page's edge
+    the surface changes. Sides on the frame's border or mostly outside it count as neither, and a
+    rule printed on the page itself is not listed: a form's frame, with the paper's edge a little
+    further out (:func:`_rule_shift`), where :func:`_settle_sides` will move the side.
+    """
+    h, w = img.shape[:2]
+    k = max(w, h) / 1920.0
+    near, (f0, f1) = RULE_NEAR, RULE_FLANK
+    offs = np.arange(-(near + f1), near + f1 + 0.5, 1.0)
+    z = near + f1  # offs[z] == 0
+    rules, n_step = [], 0
+    e = q[[1, 2, 3, 0]] - q
+    reach = int(min(max(PRINT_REACH * float(np.sqrt((e * e).sum(1)).min()), 12.0), 80.0))
+    centre = q.mean(0)
+    for i in range(4):  # (every measure but the last is the same either way round a side)
+        a, b = q[i], q[(i + 1) % 4]
+        length = math.hypot(float(b[0] - a[0]), float(b[1] - a[1]))
+        if length < 40 * k or _side_on_border(a, b, w, h, 4.0 * k):
+            continue
+        seg = _clip_segment(a, b, w, h, pad=(near + f1 + 2) * k)
+        if seg is None or math.hypot(*(seg[1] - seg[0]).tolist()) < 0.3 * length:
+            continue
+        d = (b - a) / length
+        pts = seg[0][None, :] + (seg[1] - seg[0])[None, :] * _SHADOW_T[:, None]
+        col = _across(img, pts, np.array([d[1], -d[0]]), offs * k)
+        step = col[:f1 - f0 + 1].mean(0) - col[-(f1 - f0 + 1):].mean(0)
+        if float(np.sqrt(step @ step)) >= RULE_STEP:
+            n_step += 1
+            continue
+        lum = col.mean(-1)
+        rule, at, surface = -np.inf, z, col[z]
+        for j in range(z - near, z + near + 1):
+            lo, hi = col[j - f1:j - f0 + 1].mean(0), col[j + f0:j + f1 + 1].mean(0)
+            r = abs(float(lum[j]) - float(lo.sum() + hi.sum()) / 6.0) - float(np.sqrt((lo - hi) @ (lo - hi)))
+            if r > rule:
+                rule, at, surface = r, j, (lo + hi) / 2
+        if rule < RULE_DARK:
+            continue
+        n = np.array([d[1], -d[0]])
+        on_rule = pts + n * (offs[at] * k)
+        n_out = -n if float(n @ (centre - (a + b) / 2)) > 0 else n
+        if not np.all(_in_frame(on_rule + n_out * reach, w, h, pad=2.0)):
+            continue  # (what lies beyond is not seen: it may be the page's)
+        # A clear, sharp step beyond the rule to a colour that then stays: the paper's edge (a
+        # plate's uneven light passes for a faint, gradual step, a ruler's tick for one at the end).
+        shift = _rule_shift(img, on_rule, n_out, reach, surface)
+        if shift is not None and shift <= reach - 8:
+            c = _across(img, on_rule, n_out, np.array([shift - 4.0, shift + 4.0, reach - 1.0]))
+            jump, total = c[1] - c[0], c[2] - surface
+            if float(total @ total) >= RULE_STEP ** 2 and float(jump @ total) >= 0.5 * float(total @ total):
+                continue
+        rules.append(i)
+    return rules, n_step
