@@ -19,7 +19,7 @@ from hall_queue.domain import calendar as halls
 from hall_queue.infrastructure import hall_store
 from hall_queue.access.audit import Actor
 from hall_queue.domain.clock import epoch_seconds
-from hall_queue.infrastructure.db import Database, Prebuilt, core
+from hall_queue.infrastructure.db import Database, IdBlock, Prebuilt, core
 from hall_queue.domain.errors import InvalidRequest, NotFound, QueueClosed, WrongState
 from hall_queue.queueing.estimates import (
     estimated_wait_s,
@@ -135,6 +135,9 @@ _TICKET_VALUES = ("hall_id", "queue_id", "number_queue_id", "service_day", "seq"
                   "masked_id", "id_hash", "id_cipher", "phone_cipher")
 _TICKET_KEYS = frozenset(_TICKET_VALUES)
 _INSERT_TICKET = Prebuilt(insert(Ticket).returning(Ticket.id), keys=_TICKET_VALUES)
+# PostgreSQL: the id taken first (``IdBlock``), the insert sent ``later`` — one round trip fewer per issue.
+_INSERT_TICKET_WITH_ID = Prebuilt(insert(Ticket), keys=("id", *_TICKET_VALUES))
+_TICKET_IDS = IdBlock("tickets_id_seq")
 # Every kiosk request carries an Idempotency-Key (kiosk/agent.py), so every issue looks for its replay first; as an
 # ORM query of the whole ticket that look cost a fifth of the issue (issue 19). Found, the ticket is loaded.
 _REPLAYED_ID = Prebuilt(select(Ticket.id).where(Ticket.hall_id == bindparam("hall_id"),
@@ -175,6 +178,15 @@ def _bump_counter(session: Session, hall_id: int, queue: QueueRef, day, now_key:
     except IntegrityError:
         # Another process created the row first (PostgreSQL); take the next number from it.
         return _bump_counter(session, hall_id, queue, day, now_key)
+
+
+def _insert_ticket(conn, values: dict) -> int:
+    """Write the new ticket; return its id."""
+    if conn.dialect.name == "postgresql":
+        ticket_id = _TICKET_IDS.take(conn)
+        _INSERT_TICKET_WITH_ID.later(conn, {"id": ticket_id, **values})
+        return ticket_id
+    return _INSERT_TICKET.run(conn, values)[0].id
 
 
 def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[list[ItemRoute], BundleRoute | None]:
@@ -244,7 +256,7 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
     seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
     values["seq"], values["number"], values["queue_key"] = seq, format_number(queue.prefix, seq), key
     conn = core(session)
-    ticket_id = _INSERT_TICKET.run(conn, values)[0].id
+    ticket_id = _insert_ticket(conn, values)
     _INSERT_TICKET_ITEMS.later_many(conn, [{"ticket_id": ticket_id, "item_id": i.id} for i in items])
     audit.record(session, actor=actor, action="ticket.issue", at=now, hall_id=hall.id, ticket_id=ticket_id,
                  number=values["number"], queue=queue.prefix, source=req.source, priority=req.priority_class)
