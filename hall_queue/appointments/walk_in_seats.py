@@ -247,15 +247,17 @@ def count_walk_in(session: Session, hall: Any, *, ticket_id: int, matters: list[
 
 
 def issue_walk_in(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
-                  actor: Actor, range_after_commit: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
+                  actor: Actor, range_after_commit: bool = False,
+                  replay_ahead: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
     """Issue a walk-in ticket and count it on its matter's current slot, in one transaction.
 
     Walk-ins and online bookings share a slot's seats (号源, 004 §8.2): a walk-in is never refused,
     but once counted its seat is no longer bookable, so bookings plus walk-ins within the share never
     exceed the slot's capacity. A replayed ticket (same idempotency key) was counted the first time.
+    ``replay_ahead``: see ``issue_ticket`` (the caller handles ``ReplayedLate``).
     """
     issued, events = issue_ticket(session, hall, req, now=now, vault=vault, actor=actor,
-                                  range_after_commit=range_after_commit)
+                                  range_after_commit=range_after_commit, replay_ahead=replay_ahead)
     if not issued.replayed and req.source == "walk_in":
         view = issued.ticket_view
         matters = [f"b{view['bundle_id']}"] if view.get("bundle_id") else [f"i{i}" for i in view["item_ids"]]

@@ -816,6 +816,11 @@ class Ahead:
     def __init__(self, stmt: Prebuilt, conn: Connection, cursor, rows: list | None) -> None:
         self._stmt, self._conn, self._cursor, self._rows = stmt, conn, cursor, rows
 
+    @property
+    def answered(self) -> bool:
+        """Its rows are here already (it ran at once: SQLite, a savepoint, a cursor listener): ``rows()`` sends nothing."""
+        return self._rows is not None
+
     def rows(self) -> list:
         if self._rows is None:
             cursor = self._cursor

@@ -20,7 +20,7 @@ from hall_queue.infrastructure import hall_store
 from hall_queue.access.audit import Actor
 from hall_queue.domain.clock import epoch_seconds
 from hall_queue.infrastructure.db import Database, IdBlock, Prebuilt, core
-from hall_queue.domain.errors import InvalidRequest, NotFound, QueueClosed, WrongState
+from hall_queue.domain.errors import DomainError, InvalidRequest, NotFound, QueueClosed, WrongState
 from hall_queue.queueing.estimates import (
     estimated_wait_s,
     people_ahead,
@@ -208,15 +208,34 @@ def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[li
     return [by_id[i] for i in ids], None
 
 
+class ReplayedLate(Exception):
+    """A retried request's ticket, found by the look sent ahead (``issue_ticket(replay_ahead=True)``) only once this
+    write had begun to issue anew: the write is undone, and run again with the look first (``replay_ahead=False``)
+    — or, in a group, with the group's savepoints, inside which the look is answered at once."""
+
+
 def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
-                 actor: Actor, range_after_commit: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
+                 actor: Actor, range_after_commit: bool = False,
+                 replay_ahead: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
     """Issue a ticket; with an idempotency key, a retried request returns the same ticket.
 
     ``range_after_commit``: leave the wait range (issue 17) to ``fill_wait_range`` in a read after the
     commit, so its statement is not held under the writer lock (the kiosk's issue path, issue 19).
+    ``replay_ahead`` (the kiosk's issue path, whose caller handles ``ReplayedLate``): on PostgreSQL the look for a
+    replay goes out with the number's bump, in one round trip instead of one of its own (issue 19); a replay found
+    then (a kiosk's retry: rare) raises ``ReplayedLate``, which undoes everything this write did.
     """
+    late = None  # the replay look sent ahead, not answered yet
     if req.idempotency_key:
-        found = _REPLAYED_ID.scalar(core(session), {"hall_id": hall.id, "key": req.idempotency_key})
+        params = {"hall_id": hall.id, "key": req.idempotency_key}
+        if replay_ahead:
+            late = _REPLAYED_ID.ahead(core(session), params)
+            found = None
+            if late.answered:  # SQLite, a savepoint: it ran at once
+                rows, late = late.rows(), None
+                found = rows[0][0] if rows else None
+        else:
+            found = _REPLAYED_ID.scalar(core(session), params)
         existing = session.get(Ticket, found) if found is not None else None
         if existing is not None:
             ahead = people_ahead(session, existing)
@@ -225,19 +244,24 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
                                      "replayed", replayed=True)
             replay.wait = ticket_wait_range(session, existing, now=now, default_s=hall.default_service_s, ahead=ahead)
             return replay, []
-    check_priority(req.priority_class, req.green_reason)
-    if req.id_number is not None and not req.id_number.strip():
-        raise InvalidRequest("id_number is empty")
-    if not hall_store.is_open_now(session, hall, now):
-        # 004 §8.2 never refuses walk-ins for lack of a booking, but a ticket that cannot be served
-        # today helps nobody: the kiosk offers booking instead.
-        raise QueueClosed("the hall is closed now; please book an appointment", code="hall_closed")
-    items, bundle = _resolve_matter(session, hall, req)
-    queue, reason, windows = route_bundle(session, bundle) if bundle is not None else route_items(session, items)
-    day = halls.service_day(hall, now)
-    id_hash = vault.id_hash(req.id_number) if req.id_number else None
-    count_id_ticket(session, hall_id=hall.id, cap=hall.id_daily_ticket_cap, day=day, id_hash=id_hash,
-                    items=[(i.id, i.name) for i in items])
+    try:
+        check_priority(req.priority_class, req.green_reason)
+        if req.id_number is not None and not req.id_number.strip():
+            raise InvalidRequest("id_number is empty")
+        if not hall_store.is_open_now(session, hall, now):
+            # 004 §8.2 never refuses walk-ins for lack of a booking, but a ticket that cannot be served
+            # today helps nobody: the kiosk offers booking instead.
+            raise QueueClosed("the hall is closed now; please book an appointment", code="hall_closed")
+        items, bundle = _resolve_matter(session, hall, req)
+        queue, reason, windows = route_bundle(session, bundle) if bundle is not None else route_items(session, items)
+        day = halls.service_day(hall, now)
+        id_hash = vault.id_hash(req.id_number) if req.id_number else None
+        count_id_ticket(session, hall_id=hall.id, cap=hall.id_daily_ticket_cap, day=day, id_hash=id_hash,
+                        items=[(i.id, i.name) for i in items])
+    except DomainError as e:  # a retried request's ticket is its answer, whatever would refuse a new one now
+        if late is not None and late.rows():
+            raise ReplayedLate(req.idempotency_key) from e
+        raise
     # The ticket's values are made before its number is taken: on PostgreSQL the counter's row stays locked
     # from the bump to commit, and the encryption and follow code need no number (issue 19).
     values = dict(
@@ -253,7 +277,14 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         phone_cipher=vault.encrypt(req.phone.strip()) if req.phone else None,
     )
     assert values.keys() == _TICKET_KEYS, "the prebuilt insert names every value given"
-    seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
+    try:
+        seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
+    except DomainError as e:  # the daily cap: as above
+        if late is not None and late.rows():
+            raise ReplayedLate(req.idempotency_key) from e
+        raise
+    if late is not None and late.rows():  # answered in the bump's round trip
+        raise ReplayedLate(req.idempotency_key)
     values["seq"], values["number"], values["queue_key"] = seq, format_number(queue.prefix, seq), key
     conn = core(session)
     ticket_id = _insert_ticket(conn, values)

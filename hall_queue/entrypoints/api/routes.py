@@ -137,16 +137,19 @@ def issue(hall_id: int, body: S.IssueIn):
     if key is not None and not (1 <= len(key) <= 100):
         return error_response(422, "validation_error", "Idempotency-Key must be 1 to 100 characters")
 
-    def do(s: Session):
+    def do(s: Session, replay_ahead: bool = True):
         hall = get_hall_settings(s, hall_id)
         req = ticketing.IssueRequest(item_ids=list(body.item_ids), bundle_id=body.bundle_id,
                                      priority_class=body.priority_class, green_reason=body.green_reason,
                                      name=body.name, id_number=body.id_number, phone=body.phone,
                                      idempotency_key=key)
         issued, events = appointments.issue_walk_in(s, hall, req, now=now(), vault=runtime().vault, actor=g.actor,
-                                                    range_after_commit=True)
+                                                    range_after_commit=True, replay_ahead=replay_ahead)
         return issued, events
-    issued = write(do, grouped=True, issues_only=True)
+    try:
+        issued = write(do, grouped=True, issues_only=True)
+    except ticketing.ReplayedLate:  # a kiosk's retry, found late (PostgreSQL): undone, and again with the look first
+        issued = write(lambda s: do(s, replay_ahead=False), grouped=True, issues_only=True)
     # The wait range (issue 17) is read after commit, outside the writer lock, or taken from the queue's kept reads.
     ticketing.fill_wait_range_after_commit(runtime().db, issued)
     return issued.view(), 200 if issued.replayed else 201
