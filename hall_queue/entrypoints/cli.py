@@ -293,6 +293,7 @@ def serving_app(*, duties: bool = True, port: int | None = None):
         start_duties(app)
     try:
         app.extensions["onevisit"].db.warm()  # the pools' connections opened before the first request
+        app.extensions["onevisit"].db.start_checkpointer()  # SQLite: the WAL checkpointed outside the writer lock
     except Exception as e:  # noqa: BLE001 - the database may be down: requests open connections as they come
         print(f"warning: opening the database connections at start-up failed: {type(e).__name__}", file=sys.stderr)
     settle_heap()

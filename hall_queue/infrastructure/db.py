@@ -11,8 +11,10 @@ import contextvars
 import copy
 import datetime
 import fcntl
+import logging
 import os
 import re
+import sqlite3
 from collections import deque, namedtuple
 import threading
 import time
@@ -27,11 +29,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 
 T = TypeVar("T")
+log = logging.getLogger("onevisit")
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+# SQLite's own checkpoint runs in the commit that takes the WAL past 1,000 pages, inside the writer lock, and with
+# synchronous=NORMAL it syncs the WAL and then the database file to disk: every few hundred issues one request (and,
+# grouped, all its group) waited two disk flushes — 4 ms on this machine's disk at best, 40–70 ms at its p99, more
+# when other work writes to the disk — the SQLite p99's tail (issue 19). A serving process checkpoints instead from a
+# thread of its own (``Database.start_checkpointer``), every CHECKPOINT_EVERY_S, outside the writer lock: writers go
+# on appending to the WAL meanwhile (a PASSIVE checkpoint waits for nobody).
+CHECKPOINT_EVERY_S = 1.0
+# A WAL past this size (readers kept SQLite from starting it over) is checkpointed RESTART: writers wait for that one.
+WAL_RESTART_BYTES = 64 * 1024 * 1024
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pragmas: list[str] | None = None) -> Engine:
+    """``pragmas``: more ``PRAGMA`` settings for every connection opened from now on (shared, may grow later)."""
     # LIFO: the connection used last is handed out next. Each SQLite connection keeps a page cache of its own that
     # any other connection's commit makes stale; the one just used holds the latest pages (issue 19).
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
@@ -46,6 +61,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        for pragma in pragmas or ():
+            cur.execute(pragma)
         cur.close()
 
     # BEGIN sent on the driver's connection in the dialect's own begin step, where a failure still becomes
@@ -95,9 +112,11 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._pragmas: list[str] = []  # SQLite: set on each connection (see ``start_checkpointer``)
+        self._checkpointer: threading.Thread | None = None
         if self.is_sqlite:
-            self.writer = _sqlite_engine(url, immediate=True)
-            self.reader = _sqlite_engine(url, immediate=False)
+            self.writer = _sqlite_engine(url, immediate=True, pragmas=self._pragmas)
+            self.reader = _sqlite_engine(url, immediate=False, pragmas=self._pragmas)
         else:
             # A steady pool: with many request threads, overflow connections would be opened and
             # closed on every burst (a PostgreSQL backend fork each); waiting briefly for a pooled
@@ -230,6 +249,35 @@ class Database:
             finally:
                 for conn in opened:
                     conn.close()
+
+    def start_checkpointer(self, every_s: float = CHECKPOINT_EVERY_S) -> bool:
+        """A serving process on a SQLite file: checkpoint the WAL from a thread of this process every ``every_s``,
+        and no more in the commits (see CHECKPOINT_EVERY_S); False (nothing started) on PostgreSQL, in memory, or
+        when it runs already. Its connections are opened again with ``wal_autocheckpoint=0``. Other processes on the
+        file (the CLI, ``onevisit duties``) keep SQLite's own checkpoint; a checkpoint another one runs makes this
+        one wait for nobody and simply find less to do."""
+        if not self.is_sqlite or ":memory:" in self.url or self._checkpointer is not None:
+            return False
+        path = self.url.split("///", 1)[1].split("?", 1)[0]
+        self._pragmas.append("PRAGMA wal_autocheckpoint=0")
+        self.writer.dispose()  # idle pooled connections were opened with SQLite's checkpoint on
+        self.reader.dispose()
+
+        def loop() -> None:
+            conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
+            try:
+                while True:
+                    time.sleep(every_s)
+                    try:
+                        grown = os.path.exists(path + "-wal") and os.path.getsize(path + "-wal") > WAL_RESTART_BYTES
+                        conn.execute(f"PRAGMA wal_checkpoint({'RESTART' if grown else 'PASSIVE'})").fetchall()
+                    except (sqlite3.Error, OSError) as e:  # busy with another checkpoint, a disk error: the next round tries
+                        log.warning("WAL checkpoint failed: %s", e)
+            finally:
+                conn.close()
+        self._checkpointer = threading.Thread(target=loop, name="onevisit-checkpoint", daemon=True)
+        self._checkpointer.start()
+        return True
 
     def dispose(self) -> None:
         self.writer.dispose()

@@ -21,3 +21,48 @@ def test_warm_compiles_the_prebuilt_statements_and_opens_postgresql_pools(db):
         assert engine.pool.checkedout() == 0
     with db.read() as s:  # and the pooled connections serve as before
         assert s.connection().exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_a_serving_process_checkpoints_sqlites_wal_from_its_own_thread_not_in_commits(tmp_path):
+    """SQLite's own checkpoint ran in the commit that took the WAL past 1,000 pages, two disk flushes inside the
+    writer lock (issue 19: the SQLite p99's tail). ``start_checkpointer``: the commits leave the WAL alone and a
+    thread of the process moves it into the database file."""
+    import os
+    import time
+
+    from sqlalchemy import text
+
+    from hall_queue.infrastructure.db import Database
+
+    def fill(db: Database, n: int) -> None:  # about 2.5 MB of pages through the WAL, in many commits
+        for i in range(n):
+            db.run_write(lambda s, i=i: s.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"{i:06d}" * 700}))
+
+    path = tmp_path / "hall.db"
+    db = Database(f"sqlite:///{path}")
+    db.run_write(lambda s: s.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")))
+    fill(db, 10)  # SQLite's own checkpoint on: these pages may be in the file already
+    assert db.start_checkpointer(every_s=3600) and not db.start_checkpointer()  # once per process
+    with db.writer.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    before = os.path.getsize(path)
+    fill(db, 600)  # far past 1,000 pages: the commits did not checkpoint
+    assert os.path.getsize(path) == before and os.path.getsize(f"{path}-wal") > 2_000_000
+
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")  # a checkpointing thread at work
+    other.run_write(lambda s: s.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")))
+    assert other.start_checkpointer(every_s=0.05)
+    fill(other, 600)
+    deadline = time.monotonic() + 10
+    while os.path.getsize(tmp_path / "other.db") < 2_000_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.getsize(tmp_path / "other.db") > 2_000_000  # the rows' pages reached the database file
+    with other.read() as s:
+        assert s.execute(text("SELECT count(*) FROM t")).scalar() == 600
+    db.dispose()
+    other.dispose()
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_postgresql_has_no_checkpointer_of_ours(db):
+    assert db.start_checkpointer() is False
