@@ -115,7 +115,7 @@ RULE_SAME_LINE = 2.0  # working pixels: a side this close to a rule at both ends
 BAND_REACH = 0.2  # share of the shorter side searched outwards from a printed band for the paper's edge (scan19)
 BAND_SAME = 12.0  # colour distance within which the paper beyond a side is the paper inside another
 BAND_SHARP = 2.0  # px either side of the paper's edge beyond a band within which half its step lies
-SCAN19 = True
+SCAN19 = True  # the printed-band rule of _settle_sides (False: the detector before scan19, for tests and benches)
 
 _local = threading.local()
 
