@@ -112,6 +112,10 @@ RULE_DARK = 20.0  # grey levels a rule differs from the surface around it, less 
 RULE_STEP = 8.0  # most colour step from one side of the window to the other: one surface
 RULE_TRIES = 6  # picks on printed rules set aside in turn (each with its rule's other outlines)
 RULE_SAME_LINE = 2.0  # working pixels: a side this close to a rule at both ends runs along it
+BAND_REACH = 0.2  # share of the shorter side searched outwards from a printed band for the paper's edge (scan19)
+BAND_SAME = 12.0  # colour distance within which the paper beyond a side is the paper inside another
+BAND_SHARP = 2.0  # px either side of the paper's edge beyond a band within which half its step lies
+SCAN19 = True  # the printed-band rule of _settle_sides (False: the detector before scan19, for tests and benches)
 
 _local = threading.local()
 
@@ -1112,8 +1116,18 @@ def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     inside, beyond = col[:, z - 6:z - 2].mean(1), col[:, z + 3:z + 6].mean(1)
     line = lum[:, z - 1:z + 2].min(1)
     rule = (_norm3(inside - beyond) <= PRINT_SAME) & (line < np.minimum(inside.mean(-1), beyond.mean(-1)) - PRINT_DARK)
-    if not (shadow.any() or rule.any()):
+    # A printed band (a card's number line, its photo, a header) inside the side with the paper
+    # just beyond it: the same paper as just inside another side, lighter than the band (scan19).
+    band_in = np.zeros(len(sides), bool)
+    if SCAN19 and len(sides) > 1:
+        for i in range(len(sides)):
+            others = np.delete(inside, i, axis=0)
+            band_in[i] = (inside[i].mean() < beyond[i].mean() - PRINT_DARK
+                          and float(_norm3(others - beyond[i]).min()) <= BAND_SAME)
+    band_in &= ~rule
+    if not (shadow.any() or rule.any() or band_in.any()):
         return corners
+    band_reach = int(min(max(BAND_REACH * float(lens.min()), 12.0), 120.0))
     lines = [_line_through(q[k], q[(k + 1) % 4]) for k in range(4)]
     moved = False
     for i, (k, pts, n_out) in enumerate(sides):
@@ -1121,6 +1135,11 @@ def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
         shift = _shadow_shift(img, pts, n_out, depth) if shadow[i] else None
         if shift is None and rule[i] and np.all(_in_frame(pts + n_out * reach, w, h, pad=2.0)):  # desk seen
             shift = _rule_shift(img, pts, n_out, reach, (inside[i] + beyond[i]) / 2)
+        if shift is None and band_in[i] and np.all(_in_frame(pts + n_out * band_reach, w, h, pad=2.0)):
+            shift = _rule_shift(img, pts, n_out, band_reach, beyond[i])
+            if shift is not None and not _sharp_step(img, pts, n_out, band_reach, beyond[i], shift,
+                                                     BAND_SHARP, PRINT_DARK):
+                shift = None
         if shift is None:
             continue
         a2, b2 = q[k] + n_out * shift, q[(k + 1) % 4] + n_out * shift
@@ -1177,6 +1196,20 @@ def _shadow_shift(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, depth: in
     if float(_median(lum[j + 1:i0])) > min(out, deep) - 0.5 * SHADOW_DARK:
         return None
     return float(offs[j])
+
+
+def _sharp_step(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, reach: int, surface: np.ndarray,
+                shift: float, half: float = 4.0, least: float = RULE_STEP) -> bool:
+    """Whether the step ``shift`` px out from a side (:func:`_rule_shift`) is a paper's edge: a clear
+    step (``least`` or more) from ``surface`` to a colour that stays, at least half of it within
+    ``half`` px either side (a
+    plate's or desk's uneven light, or a soft shadow's ramp, passes for a faint, gradual step, a
+    ruler's tick for one at the end of the search)."""
+    if shift > reach - 8:
+        return False
+    c = _across(img, pts, n_out, np.array([shift - half, shift + half, reach - 1.0]))
+    jump, total = c[1] - c[0], c[2] - surface
+    return float(total @ total) >= least ** 2 and float(jump @ total) >= 0.5 * float(total @ total)
 
 
 def _rule_shift(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, reach: int,
@@ -1786,10 +1819,7 @@ def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
         # A clear, sharp step beyond the rule to a colour that then stays: the paper's edge (a
         # plate's uneven light passes for a faint, gradual step, a ruler's tick for one at the end).
         shift = _rule_shift(img, on_rule, n_out, reach, surface)
-        if shift is not None and shift <= reach - 8:
-            c = _across(img, on_rule, n_out, np.array([shift - 4.0, shift + 4.0, reach - 1.0]))
-            jump, total = c[1] - c[0], c[2] - surface
-            if float(total @ total) >= RULE_STEP ** 2 and float(jump @ total) >= 0.5 * float(total @ total):
-                continue
+        if shift is not None and _sharp_step(img, on_rule, n_out, reach, surface, shift):
+            continue
         rules.append(i)
     return rules, n_step
