@@ -13,7 +13,7 @@ from hall_queue.infrastructure import request_limits
 # Imported before any ``socketio.init_app``: handlers declared on the unbound extension are applied to
 # every app's server (one declared after ``init_app`` would reach only that first server).
 from hall_queue.entrypoints import socket_events  # declares the Socket.IO handlers
-from hall_queue.infrastructure.realtime import emit_to_room, socketio
+from hall_queue.infrastructure.realtime import emit_to_room, socket_paths_only, socketio
 
 __version__ = "0.1.0"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -73,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
                       channel=app.config.get("SOCKETIO_CHANNEL", "onevisit"),
                       logger=False, engineio_logger=False)
+    app.wsgi_app = socket_paths_only(app.wsgi_app)
     rt.emit = emit_to_room
     socket_events.harden_transport()
 

@@ -27,3 +27,20 @@ def emit_to_room(name: str, payload: dict, room: str) -> None:
 def message_queue_state() -> dict[str, Any]:
     """Return whether a message queue is configured and reachable, with outage and resync counts."""
     return dict(QUEUE_STATE)
+
+
+def socket_paths_only(middleware: Any) -> Any:
+    """The WSGI app Flask-SocketIO installed (``middleware``), entered only for the Socket.IO path; every other request
+    goes straight to the app behind it.
+
+    Why (issue 19): on every request served by gunicorn, the Engine.IO middleware copies the WSGI environ and defines
+    a class (a wrapper of the socket for eventlet's WebSocket module, which this server does not use) before it looks
+    at the path — about a twentieth of a bare request's CPU. Socket.IO's own requests (``/socket.io/…``: polling and
+    the WebSocket upgrade) still go through it unchanged."""
+    path = middleware.engineio_path
+
+    def dispatch(environ: dict, start_response: Any) -> Any:
+        if (environ.get("PATH_INFO") or "").startswith(path):
+            return middleware(environ, start_response)
+        return middleware.wsgi_app(environ, start_response)
+    return dispatch
