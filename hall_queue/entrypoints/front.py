@@ -96,6 +96,8 @@ def page_texts(table: dict[str, dict[str, str]]) -> dict[str, Any]:
 @bp.after_app_request
 def _keep_lang(resp):
     # A language chosen with ?lang= stays for the visitor's next pages (booking's steps, a complaint's pages).
+    if b"lang=" not in request.query_string:  # most requests: their query is not parsed for it (issue 19)
+        return resp
     asked = request.args.get("lang")
     if asked in LANGS and request.cookies.get(LANG_COOKIE) != asked:
         resp.set_cookie(LANG_COOKIE, asked, max_age=30 * 24 * 3600, samesite="Lax", httponly=True)

@@ -36,10 +36,17 @@ class RequestMetrics:
                                 registry=registry)
         self.latency = Histogram("onevisit_http_request_duration_seconds", "Time to answer an HTTP request",
                                  ("endpoint", "method"), buckets=LATENCY_BUCKETS, registry=registry)
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint, method).observe(seconds)
+        # The labelled series of an (endpoint, method, status), looked up once: ``labels()`` checks and locks on every
+        # call, a twentieth of a bare request (issue 19). The same series either way (prometheus keeps one per labels).
+        series = self._series.get((endpoint, method, status))
+        if series is None:
+            series = self._series[(endpoint, method, status)] = (
+                self.requests.labels(endpoint, method, str(status)), self.latency.labels(endpoint, method))
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 def database_state(db: Any) -> tuple[bool, bool]:
