@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +21,7 @@ from hall_queue.domain import calendar as halls
 from hall_queue.infrastructure import hall_store
 from hall_queue.access.audit import Actor
 from hall_queue.domain.clock import epoch_seconds
-from hall_queue.infrastructure.db import Database, IdBlock, Prebuilt, core
+from hall_queue.infrastructure.db import Ahead, Database, IdBlock, Prebuilt, core
 from hall_queue.domain.errors import DomainError, InvalidRequest, NotFound, QueueClosed, WrongState
 from hall_queue.queueing.estimates import (
     estimated_wait_s,
@@ -214,6 +216,18 @@ class ReplayedLate(Exception):
     — or, in a group, with the group's savepoints, inside which the look is answered at once."""
 
 
+@contextmanager
+def _retry_answered_first(late: Ahead | None, key: str | None) -> Iterator[None]:
+    """A refusal met while the replay look sent ahead is still unread: a retried request whose ticket exists gets
+    that ticket (``ReplayedLate``), whatever would refuse a new one now (the hall closed since, a cap reached)."""
+    try:
+        yield
+    except DomainError as e:
+        if late is not None and late.rows():
+            raise ReplayedLate(key) from e
+        raise
+
+
 def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
                  actor: Actor, range_after_commit: bool = False,
                  replay_ahead: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
@@ -244,7 +258,7 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
                                      "replayed", replayed=True)
             replay.wait = ticket_wait_range(session, existing, now=now, default_s=hall.default_service_s, ahead=ahead)
             return replay, []
-    try:
+    with _retry_answered_first(late, req.idempotency_key):
         check_priority(req.priority_class, req.green_reason)
         if req.id_number is not None and not req.id_number.strip():
             raise InvalidRequest("id_number is empty")
@@ -258,10 +272,6 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         id_hash = vault.id_hash(req.id_number) if req.id_number else None
         count_id_ticket(session, hall_id=hall.id, cap=hall.id_daily_ticket_cap, day=day, id_hash=id_hash,
                         items=[(i.id, i.name) for i in items])
-    except DomainError as e:  # a retried request's ticket is its answer, whatever would refuse a new one now
-        if late is not None and late.rows():
-            raise ReplayedLate(req.idempotency_key) from e
-        raise
     # The ticket's values are made before its number is taken: on PostgreSQL the counter's row stays locked
     # from the bump to commit, and the encryption and follow code need no number (issue 19).
     values = dict(
@@ -277,12 +287,8 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
         phone_cipher=vault.encrypt(req.phone.strip()) if req.phone else None,
     )
     assert values.keys() == _TICKET_KEYS, "the prebuilt insert names every value given"
-    try:
+    with _retry_answered_first(late, req.idempotency_key):  # the daily cap
         seq, key = _bump_counter(session, hall.id, queue, day, epoch_seconds(now))
-    except DomainError as e:  # the daily cap: as above
-        if late is not None and late.rows():
-            raise ReplayedLate(req.idempotency_key) from e
-        raise
     if late is not None and late.rows():  # answered in the bump's round trip
         raise ReplayedLate(req.idempotency_key)
     values["seq"], values["number"], values["queue_key"] = seq, format_number(queue.prefix, seq), key

@@ -101,3 +101,23 @@ def test_kiosk_retries_among_new_issues_get_their_own_tickets_and_leave_no_gap(a
     # PostgreSQL found retries late (with the bump) — not those run again in a group's savepoints for another's,
     # where the look is answered at once; SQLite's look always runs at once, before anything is written.
     assert len(found_late) == 0 if db.is_sqlite else 0 < len(found_late) <= 12
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_a_retry_gets_its_ticket_even_once_the_hall_has_closed(api, db):
+    """A refusal met while the replay look is still out (on PostgreSQL it goes with the bump) is not the retry's
+    answer: its ticket exists, so it gets that ticket; a new request is refused."""
+    from sqlalchemy import update
+
+    from hall_queue.domain.models import Hall
+
+    body = {"item_ids": [api.items["SS001"]]}
+    h = {"Idempotency-Key": "kiosk2-req-7"}
+    first = api.post(f"/api/v1/halls/{api.hall_id}/tickets", body, token=api.tokens["kiosk"], headers=h)
+    assert first.status_code == 201
+    db.run_write(lambda s: s.execute(update(Hall).values(opening_hours={"mon": [["08:30", "09:00"]]})))  # now 10:00
+    again = api.post(f"/api/v1/halls/{api.hall_id}/tickets", body, token=api.tokens["kiosk"], headers=h)
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"], again.get_json()
+    new = api.post(f"/api/v1/halls/{api.hall_id}/tickets", body, token=api.tokens["kiosk"],
+                   headers={"Idempotency-Key": "kiosk2-req-8"})
+    assert new.status_code == 409 and new.get_json()["error"]["code"] == "hall_closed"
