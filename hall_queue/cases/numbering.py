@@ -55,11 +55,8 @@ def first_seq_unless_pickup(session: Session, hall_id: int, year: int, ticket_id
     """Take the next number of (hall, year) for the finish of ``ticket_id``; None if the ticket is a pickup ticket.
 
     ``sent``: the bump sent by ``first_seq_ahead`` for the same hall, year and ticket."""
-    if sent is not None:
-        rows = sent.rows()
-        row = rows[0] if rows else None
-    else:
-        row = _BUMP_UNLESS_PICKUP.first(core(session), {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id})
+    row = sent.first() if sent is not None else \
+        _BUMP_UNLESS_PICKUP.first(core(session), {"b_hall": hall_id, "b_year": year, "b_ticket": ticket_id})
     if row is not None:
         return row[0]
     if session.scalar(select(Case.id).where(Case.pickup_ticket_id == ticket_id).limit(1)) is not None:

@@ -869,6 +869,11 @@ class Ahead:
         """Its rows are here already (it ran at once: SQLite, a savepoint, a cursor listener): ``rows()`` sends nothing."""
         return self._rows is not None
 
+    def first(self):
+        """Its first row, or None (``Prebuilt.first`` for a read sent ahead)."""
+        rows = self.rows()
+        return rows[0] if rows else None
+
     def rows(self) -> list:
         if self._rows is None:
             cursor = self._cursor

@@ -246,8 +246,8 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
             late = _REPLAYED_ID.ahead(core(session), params)
             found = None
             if late.answered:  # SQLite, a savepoint: it ran at once
-                rows, late = late.rows(), None
-                found = rows[0][0] if rows else None
+                row, late = late.first(), None
+                found = row[0] if row is not None else None
         else:
             found = _REPLAYED_ID.scalar(core(session), params)
         existing = session.get(Ticket, found) if found is not None else None
