@@ -11,6 +11,7 @@ from typing import Any, Optional
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy import false as sa_false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hall_queue.domain.vocabulary import (  # noqa: F401 - re-exported for the models' readers
@@ -289,11 +290,18 @@ class Ticket(Base):
         # Never duplicated: one number per issuing queue and day; each transfer leg is its own row.
         UniqueConstraint("number_queue_id", "service_day", "seq", "leg", name="uq_ticket_number"),
         UniqueConstraint("hall_id", "idempotency_key", name="uq_ticket_idempotency"),
-        Index("ix_ticket_calling", "queue_id", "status", "queue_key"),
+        # A queue's head and its line in calling order (queue_key, id): the id too, or PostgreSQL sorts the line.
+        Index("ix_ticket_calling", "queue_id", "status", "queue_key", "id"),
         # call_next seeks the head of each (queue, class) in one statement; see queueing/claiming.py.
         Index("ix_ticket_head", "queue_id", "status", "priority_class", "queue_key", "id"),
-        Index("ix_ticket_slot", "queue_id", "status", "priority_class", "slot_start"),
-        Index("ix_ticket_target", "target_window_id", "status"),
+        # Partial (issue 19): only appointments have a slot and only transfers a target window. A walk-in ticket
+        # writes no entry to either, and the head seeks of the claim (target window IS NULL) cannot be planned on
+        # them: with a fresh table's statistics PostgreSQL took ix_ticket_target for those seeks and sorted the
+        # hall's whole line, five times per 下一位.
+        Index("ix_ticket_slot", "queue_id", "status", "priority_class", "slot_start",
+              postgresql_where=sql_text("slot_start IS NOT NULL"), sqlite_where=sql_text("slot_start IS NOT NULL")),
+        Index("ix_ticket_target", "target_window_id", "status",
+              postgresql_where=sql_text("target_window_id IS NOT NULL"), sqlite_where=sql_text("target_window_id IS NOT NULL")),
         Index("ix_ticket_window", "window_id", "status"),
         Index("ix_ticket_done", "queue_id", "status", "finished_at"),
     )

@@ -151,6 +151,10 @@ def run_feedback_duties(app: Flask) -> int:
 
 def run_duty_round(app: Flask) -> None:
     """Run every periodic duty once; a failing duty is logged and does not stop the others."""
+    try:  # PostgreSQL: statistics of a young hot table (see Database.refresh_statistics)
+        runtime(app).db.refresh_statistics()
+    except Exception:
+        log.exception("refreshing the database's statistics failed")
     try:
         seal_audit(app)
     except Exception:

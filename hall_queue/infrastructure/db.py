@@ -74,16 +74,25 @@ def _sqlite_engine(url: str, *, immediate: bool, pragmas: list[str] | None = Non
     return engine
 
 
+# ``Database.refresh_statistics``: the hot tables PostgreSQL plans the queue's reads on, and how many rows must have
+# changed since the last ANALYZE (and more than half the table) before the duties analyze one again.
+ANALYZED_TABLES = ("tickets",)
+ANALYZE_MIN_CHANGES = 200
+
+
 # A pooled connection idle longer than this is pinged before it is handed out (a database restart or a
 # dropped link is found there, not by a visitor's request); a busy hall's connections are never idle that
 # long, so they skip the round trip SQLAlchemy's ``pool_pre_ping`` would spend on every checkout.
 PING_AFTER_IDLE_S = 10.0
 
 
-def _pg_engine(url: str, *, pool_size: int, max_overflow: int = 4, lock_timeout_ms: int | None = None) -> Engine:
+def _pg_engine(url: str, *, pool_size: int, max_overflow: int = 4, lock_timeout_ms: int | None = None,
+               begin_later: bool = False) -> Engine:
     # ``lock_timeout_ms``: the engine of grouped writes (``_WriteGroup``) gives up a lock held elsewhere.
     options = {"connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"}} if lock_timeout_ms else {}
     engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=60, **options)
+    if begin_later:
+        _begin_later(engine)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn, record):  # noqa: ANN001
@@ -137,10 +146,16 @@ class Database:
             self._group = _WriteGroup(self, self._write_sessions, lock=self._write_lock)
         elif GROUP_COMMIT:
             # One group runs at a time per process: one connection of its own, which gives up locks.
-            self.grouped_writer = _pg_engine(url, pool_size=1, max_overflow=0, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS)
+            self.grouped_writer = _pg_engine(url, pool_size=1, max_overflow=0, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS,
+                                             begin_later=True)
             self._group = _WriteGroup(self, sessionmaker(self.grouped_writer, expire_on_commit=False))
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
         event.listen(self._read_sessions, "after_flush", _note_flush)
+        # PostgreSQL: ``read_core``'s statements each run as a transaction of their own (autocommit, the reader's
+        # pool). A transaction around them bought nothing — under READ COMMITTED each statement reads its own
+        # snapshot anyway — and cost two round trips, BEGIN (psycopg waits for it) and COMMIT, around the one
+        # statement of the figures read after each call (issue 19).
+        self._core_reader = None if self.is_sqlite else self.reader.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def engines(self) -> list[Engine]:
@@ -199,9 +214,9 @@ class Database:
         call, a wait range): an ORM session's own work was as much as the read's (issue 19). What it offers is
         what those reads use: ``core(reader)``, the per-process caches, ``execute``/``scalar``/``scalars`` of Core
         statements — an ORM query (which would give rows, not objects) is refused."""
-        with self.reader.connect() as conn:
+        with (self._core_reader or self.reader).connect() as conn:
             conn.begin()
-            yield CoreReader(conn)
+            yield CoreReader(conn, self.reader)
             conn.commit()
 
     def run_write(self, fn: Callable[[Session], T], *, retries: int = 5, grouped: bool = False,
@@ -249,6 +264,30 @@ class Database:
             finally:
                 for conn in opened:
                     conn.close()
+
+    def refresh_statistics(self) -> list[str]:
+        """PostgreSQL: ``ANALYZE`` the hot tables whose statistics no longer describe them; return the ones analyzed.
+
+        Why (issue 19): PostgreSQL plans from a table's statistics, and a young table has none worth the name — a
+        new hall's first morning, a benchmark's fresh database. With none, each head seek of the claim is estimated
+        at one row on every index that matches it, and the planner took an index that does not give the calling
+        order and sorted the queue's whole line in each seek (0.5 ms per 下一位 at 2,000 waiting, growing with the
+        line). Autovacuum analyzes such a table only after its naptime (a minute) and only from thresholds meant for
+        big tables. So the duties look every round (one read of the statistics view) and analyze a hot table that has
+        changed by ``ANALYZE_MIN_CHANGES`` rows and by more than half its size since it was last analyzed — a table
+        that grows day by day is left to autovacuum. Nothing on SQLite, whose planner ranks indexes by their shape."""
+        if self.is_sqlite:
+            return []
+        with self.writer.connect() as conn:
+            stale = [row[0] for row in conn.exec_driver_sql(
+                "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%(tables)s)"
+                " AND n_mod_since_analyze >= %(least)s AND n_mod_since_analyze * 2 > n_live_tup",
+                {"tables": list(ANALYZED_TABLES), "least": ANALYZE_MIN_CHANGES})]
+            conn.commit()
+            for table in stale:
+                conn.exec_driver_sql(f"ANALYZE {table}")  # names from ANALYZED_TABLES only
+                conn.commit()
+        return stale
 
     def start_checkpointer(self, every_s: float = CHECKPOINT_EVERY_S) -> bool:
         """A serving process on a SQLite file: checkpoint the WAL from a thread of this process every ``every_s``,
@@ -553,15 +592,17 @@ class _FileWriteLock:
 class CoreReader:
     """Stands for a read ``Session`` where only Core statements run (``Database.read_core``)."""
 
-    __slots__ = ("connection", "info")
+    __slots__ = ("connection", "info", "_bind")
     new = dirty = deleted = ()
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, bind: Engine | None = None) -> None:
         self.connection = connection
         self.info: dict = {}
+        # The engine the per-process caches know this database by (the connection's may be an autocommit copy)
+        self._bind = bind or connection.engine
 
     def get_bind(self) -> Engine:
-        return self.connection.engine
+        return self._bind
 
     def execute(self, stmt, params=None):
         if getattr(stmt, "is_select", False) and stmt._propagate_attrs.get("compile_state_plugin") == "orm" \
@@ -621,6 +662,16 @@ def one_of(column, values) -> Any:
     words = list(values)
     assert all(w.isidentifier() for w in words), "fixed words of the code's vocabulary only"
     return column.in_([literal_column(f"'{w}'") for w in words])
+
+
+def fixed_limit(rows: int) -> Any:
+    """``LIMIT rows`` written into the SQL, not bound: for a hot statement's constant limit.
+
+    Why (issue 19): PostgreSQL plans a statement prepared by psycopg once for any values (a generic plan) after a
+    few executions; with the limit a parameter it could not know a head seek wants one row, and planned the claim's
+    pick to scan and hash the whole tickets table. With ``one_of`` for the fixed words (a status, a priority
+    class), the generic plan is the one the values would get."""
+    return literal_column(str(int(rows)))
 
 
 _ALL_PREBUILT: list[Prebuilt] = []  # every prebuilt statement, for ``Prebuilt.prepare_all``
@@ -783,7 +834,8 @@ class Prebuilt:
                     if conn.info.get(_LATER):
                         _send_later(conn)
                     cursor.executemany(sql, args)
-                elif conn.info.get(_LATER) or (raw is not None and dbapi.pgconn.transaction_status == _PG_IDLE):
+                elif conn.info.get(_LATER) or (raw is not None and dbapi.pgconn.transaction_status == _PG_IDLE
+                                                and not dbapi.autocommit):
                     # The writes sent ``later`` go first, in the same round trip; so does the BEGIN psycopg sends
                     # before a transaction's first statement (a round trip of its own otherwise).
                     _send_later(conn, then=(cursor, sql, args))
@@ -842,6 +894,16 @@ class IdBlock:
         self._sql = f"SELECT nextval('{sequence}') FROM generate_series(1, {int(size)})"
         self._free: dict[object, deque[int]] = {}  # database URL → ids taken and not yet used
         self._lock = threading.Lock()
+
+    def insert(self, conn: Connection, values: dict, *, with_id: Prebuilt, returning_id: Prebuilt) -> int:
+        """Write a new row of the table and return its id: on PostgreSQL the id taken here and ``with_id`` (an insert
+        of the id and ``values``) sent ``later``; on SQLite, where a statement waits for no message, ``returning_id``
+        (an insert of ``values`` ``RETURNING`` the id) runs now."""
+        if conn.dialect.name == "postgresql":
+            row_id = self.take(conn)
+            with_id.later(conn, {"id": row_id, **values})
+            return row_id
+        return returning_id.run(conn, values)[0].id
 
     def take(self, conn: Connection) -> int:
         url = conn.engine.url
@@ -936,6 +998,27 @@ def _send_later(conn: Connection, *, then: tuple | None = None, commit: bool = F
         raise exc.DBAPIError.instance(sql, None, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from e
     finally:
         cursor.close()
+
+
+def _begin_later(engine: Engine) -> None:
+    """A transaction's BEGIN sent with its first statement: psycopg's own BEGIN is a round trip of its own.
+
+    psycopg sends BEGIN before a transaction's first statement and, in pipeline mode, waits for its answer before
+    anything else goes out; the grouped writes' one connection paid that round trip per group, in the leading
+    thread that every hot write of the process waits on (issue 19). Here the driver connection is in autocommit
+    (psycopg sends no BEGIN) and the dialect's begin step puts ``BEGIN`` first among the connection's writes sent
+    ``later``, so it goes out with whatever the transaction sends first (``_watch_later`` sends it before any other
+    statement, savepoint or commit; a rollback before that drops it: nothing was begun). Once BEGIN has run, the
+    server's transaction is psycopg's as usual: its ``commit()`` and ``rollback()`` go by the transaction status
+    the server reports, not by the autocommit flag."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.autocommit = True
+
+    def do_begin(fairy) -> None:  # noqa: ANN001 - the pooled connection, whose ``info`` is the Connection's
+        fairy.info.setdefault(_LATER, []).insert(0, ("BEGIN", None, None))
+    engine.dialect.do_begin = do_begin
 
 
 def _watch_later(engine: Engine) -> None:

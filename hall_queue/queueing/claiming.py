@@ -35,7 +35,7 @@ from hall_queue.domain.clock import iso
 from hall_queue.domain.models import IN_HAND_STATUSES, Bundle, Queue, Ticket, TicketItem, Window, WindowQueue
 from hall_queue.domain.vocabulary import PRIORITY_CLASSES
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import Prebuilt, core, one_of
+from hall_queue.infrastructure.db import Prebuilt, core, fixed_limit, one_of
 from hall_queue.queueing.routing import load_item_routes
 
 CLASS_GROUPS = {"green": ("green",), "ordinary": ("ordinary", "appointment")}
@@ -206,13 +206,14 @@ def _branch(rank: int, pref: int, why, *conds, order: tuple, slot: bool = False,
     sel = (select(Ticket.id.label("id"), literal(rank, Integer).label("rank"), literal(pref, Integer).label("pref"),
                   (Ticket.slot_start if slot else cast(null(), DateTime)).label("slot"),
                   cast(key if key is not None else Ticket.queue_key, Float).label("k"), why.label("why"))
-           .where(Ticket.status == "waiting", *conds).order_by(*order).limit(1)
+           .where(one_of(Ticket.status, ["waiting"]), *conds).order_by(*order).limit(fixed_limit(1))
            .with_for_update(skip_locked=True, of=Ticket))
     return select(sel.subquery())
 
 
 def _head_conds(param: str, cls: str) -> list:
-    return [Ticket.queue_id == bindparam(param), Ticket.priority_class == cls, Ticket.target_window_id.is_(None)]
+    # The class written into the SQL (``one_of``): a generic plan knows which class's head it seeks (db.fixed_limit).
+    return [Ticket.queue_id == bindparam(param), one_of(Ticket.priority_class, [cls]), Ticket.target_window_id.is_(None)]
 
 
 _LABEL = {"green": "绿色通道", "ordinary": "普通号等候最久"}
@@ -281,10 +282,10 @@ def claim_statement(shape: WindowShape, want: str | None, dialect: str):
         return None
     cand = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("cand")
     pick = (select(cand.c.id, cand.c.why).order_by(cand.c.rank, cand.c.pref, cand.c.slot, cand.c.k, cand.c.id)
-            .limit(1).subquery("pick"))
+            .limit(fixed_limit(1)).subquery("pick"))
     held = aliased(Ticket)
     stmt = (update(Ticket)
-            .where(Ticket.id == pick.c.id, Ticket.status == "waiting",
+            .where(Ticket.id == pick.c.id, one_of(Ticket.status, ["waiting"]),
                    ~exists().where(held.window_id == bindparam("c_window"), in_hand(held.status)))
             .values(status="called", called_at=bindparam("c_now"), window_id=bindparam("c_window"),
                     clerk_id=bindparam("c_clerk"), call_reason=pick.c.why)

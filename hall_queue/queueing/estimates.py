@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hall_queue.domain.events import DomainEvent, QueueStatsChanged
 from hall_queue.domain.vocabulary import ESTIMATE_MIN_SAMPLE, ESTIMATE_SAMPLE
 from hall_queue.infrastructure.cache import MISSING, TtlCache
-from hall_queue.infrastructure.db import Prebuilt, core
+from hall_queue.infrastructure.db import Prebuilt, core, fixed_limit, one_of
 from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
 from hall_queue.queueing.near_turn import PHONES_AT_HEAD, notify_after_look
 
@@ -39,10 +39,10 @@ _AHEAD = select(func.count()).select_from(Ticket).where(
     or_(Ticket.queue_key < bindparam("key"), and_(Ticket.queue_key == bindparam("key"), Ticket.id < bindparam("id"))))
 _WAITING_AND_HEAD = select(
     select(func.count()).select_from(Ticket)
-    .where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting").scalar_subquery(),
-    # The head's issue time: the longest current wait.
-    select(Ticket.issued_at).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
-    .order_by(Ticket.queue_key, Ticket.id).limit(1).scalar_subquery(),
+    .where(Ticket.queue_id == bindparam("queue_id"), one_of(Ticket.status, ["waiting"])).scalar_subquery(),
+    # The head's issue time: the longest current wait. Status and limit in the SQL: see db.fixed_limit.
+    select(Ticket.issued_at).where(Ticket.queue_id == bindparam("queue_id"), one_of(Ticket.status, ["waiting"]))
+    .order_by(Ticket.queue_key, Ticket.id).limit(fixed_limit(1)).scalar_subquery(),
 )
 
 # The figures of one queue after a call, in one statement: who waits, since when, how many windows serve.

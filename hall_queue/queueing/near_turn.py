@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Hall, Notification, Ticket
 from hall_queue.domain.vocabulary import NEAR_TURN_AHEAD
+from hall_queue.infrastructure.db import fixed_limit, one_of
 from hall_queue.infrastructure.sms import Notifier
 
 _NEAR_TURN_HEADS = (select(Ticket.id, Ticket.phone_cipher.is_not(None))
@@ -23,8 +24,9 @@ _NEAR_TURN_HEADS = (select(Ticket.id, Ticket.phone_cipher.is_not(None))
 
 # The look that comes with a call's queue figures (``estimates.fill_queue_stats``, one read after commit): how many
 # of the queue's first NEAR_TURN_AHEAD + 1 waiting visitors left a phone. None: nobody is to be told.
-_HEAD_PHONES = (select(Ticket.phone_cipher).where(Ticket.queue_id == bindparam("queue_id"), Ticket.status == "waiting")
-                .order_by(Ticket.queue_key, Ticket.id).limit(NEAR_TURN_AHEAD + 1).subquery())
+_HEAD_PHONES = (select(Ticket.phone_cipher)
+                .where(Ticket.queue_id == bindparam("queue_id"), one_of(Ticket.status, ["waiting"]))
+                .order_by(Ticket.queue_key, Ticket.id).limit(fixed_limit(NEAR_TURN_AHEAD + 1)).subquery())
 PHONES_AT_HEAD = (select(func.count()).select_from(_HEAD_PHONES).where(_HEAD_PHONES.c.phone_cipher.is_not(None))
                   .scalar_subquery())
 

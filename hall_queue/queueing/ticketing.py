@@ -184,11 +184,7 @@ def _bump_counter(session: Session, hall_id: int, queue: QueueRef, day, now_key:
 
 def _insert_ticket(conn, values: dict) -> int:
     """Write the new ticket; return its id."""
-    if conn.dialect.name == "postgresql":
-        ticket_id = _TICKET_IDS.take(conn)
-        _INSERT_TICKET_WITH_ID.later(conn, {"id": ticket_id, **values})
-        return ticket_id
-    return _INSERT_TICKET.run(conn, values)[0].id
+    return _TICKET_IDS.insert(conn, values, with_id=_INSERT_TICKET_WITH_ID, returning_id=_INSERT_TICKET)
 
 
 def _resolve_matter(session: Session, hall: Hall, req: IssueRequest) -> tuple[list[ItemRoute], BundleRoute | None]:

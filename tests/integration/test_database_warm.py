@@ -66,3 +66,52 @@ def test_a_serving_process_checkpoints_sqlites_wal_from_its_own_thread_not_in_co
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_postgresql_has_no_checkpointer_of_ours(db):
     assert db.start_checkpointer() is False
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_the_duties_analyze_a_young_ticket_table_so_a_head_seek_reads_one_index_entry(db):
+    """PostgreSQL planned the claim's head seeks on a table it had no statistics of (a new hall's first morning, a
+    fresh benchmark database) as one row on every matching index, took an index that does not give the calling
+    order and sorted the whole line in each seek (issue 19). ``refresh_statistics`` (every duty round) analyzes a hot
+    table that changed by more than half since it was last analyzed; a seek for a class nobody waits in then reads
+    the head index (no rows), not the line. SQLite has no statistics to refresh."""
+    from sqlalchemy import select
+
+    from hall_queue.access.audit import SYSTEM
+    from hall_queue.access.identity import IdentityVault
+    from hall_queue.domain.clock import SystemClock
+    from hall_queue.domain.models import ServiceItem, Ticket
+    from hall_queue.entrypoints.demo.loader import load_simple_hall
+    from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
+
+    now, vault = SystemClock().now(), IdentityVault("k")
+
+    def build(s):
+        hall = load_simple_hall(s, code="stat", now=now, windows=2)
+        item_id = s.scalar(select(ServiceItem.id).where(ServiceItem.hall_id == hall.id))
+        for _ in range(300):
+            ticket_id = issue_ticket(s, hall, IssueRequest(item_ids=[item_id]), now=now, vault=vault,
+                                     actor=SYSTEM)[0].id
+        return s.get(Ticket, ticket_id).queue_id
+    queue_id = db.run_write(build)
+    if db.is_sqlite:
+        assert db.refresh_statistics() == []
+        return
+    seek = ("EXPLAIN (FORMAT JSON) SELECT id FROM tickets WHERE status = 'waiting' AND queue_id = %(q)s AND"
+            " priority_class = 'green' AND target_window_id IS NULL ORDER BY queue_key, id LIMIT 1 FOR UPDATE SKIP LOCKED")
+
+    def indexes(plan) -> set[str]:
+        found = {plan["Index Name"]} if "Index Name" in plan else set()
+        for sub in plan.get("Plans", ()):
+            found |= indexes(sub)
+        return found
+    import time
+    deadline = time.monotonic() + 10  # the statistics view counts a transaction's changes when it ends
+    while (analyzed := db.refresh_statistics()) == [] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert analyzed == ["tickets"]
+    assert db.refresh_statistics() == []  # analyzed now: nothing to do until it changes by half again
+    with db.writer.connect() as conn:
+        plan = conn.exec_driver_sql(seek, {"q": queue_id}).scalar()[0]["Plan"]
+        assert indexes(plan) == {"ix_ticket_head"}
+        assert "Sort" not in str(plan)
