@@ -12,7 +12,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy import event
@@ -122,6 +123,47 @@ class TtlCache:
 
 
 MISSING = _MISSING
+
+
+class SharedRead:
+    """One read for the callers that want the same rows at the same moment, each sure to see its own writes.
+
+    ``get`` joins a read of the same key that is in flight and began at or after the caller's ``floor`` — the
+    database's ``changes`` taken after the caller's own commit (``Database.changes``), so that read began after the
+    commit and sees it; otherwise the caller reads itself (and others may join it). Nothing is kept once a read ends:
+    this is not a cache, only a way for callers that arrive together to share one statement.
+
+    Why (issue 19): a group commit answers several clerks' 下一位 at one moment, and each then read its queue's figures
+    for the screens after commit — the same statement and, for windows on the same queue, the same answer, one
+    round trip and one scan of the queue's waiting tickets each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flying: dict[Hashable, tuple[int, Future]] = {}
+
+    def get(self, session: Session, key: Hashable, floor: int, read: Callable[[], Any]) -> Any:
+        full = (_namespace(session), key)
+        with self._lock:
+            flying = self._flying.get(full)
+            if flying is not None and flying[0] >= floor:
+                joined = flying[1]
+            else:
+                joined, mine = None, Future()
+                self._flying[full] = (floor, mine)
+        if joined is not None:
+            return joined.result()
+        try:
+            rows = read()
+        except BaseException as e:
+            mine.set_exception(e)
+            raise
+        else:
+            mine.set_result(rows)
+            return rows
+        finally:
+            with self._lock:
+                if self._flying.get(full, (0, None))[1] is mine:
+                    del self._flying[full]
 
 
 def _namespace(session: Session) -> str:

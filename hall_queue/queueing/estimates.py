@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hall_queue.domain.events import DomainEvent, QueueStatsChanged
 from hall_queue.domain.vocabulary import ESTIMATE_MIN_SAMPLE, ESTIMATE_SAMPLE
-from hall_queue.infrastructure.cache import MISSING, TtlCache
+from hall_queue.infrastructure.cache import MISSING, SharedRead, TtlCache
 from hall_queue.infrastructure.db import Prebuilt, core, fixed_limit, one_of
 from hall_queue.domain.models import Hall, Ticket, Window, WindowQueue
 from hall_queue.queueing.near_turn import PHONES_AT_HEAD, notify_after_look
@@ -52,6 +52,7 @@ _FIGURES_AND_PHONES = select(*_FIGURES.selected_columns, PHONES_AT_HEAD)
 # The issue path's reads, through the driver (db.Prebuilt, issue 19).
 _FIGURES_RUN, _WAITING_AND_HEAD_RUN = Prebuilt(_FIGURES), Prebuilt(_WAITING_AND_HEAD)
 _FIGURES_AND_PHONES_RUN = Prebuilt(_FIGURES_AND_PHONES)
+_AFTER_CALL = SharedRead()  # a queue's figures after calls committed together: one read (fill_queue_stats)
 
 
 def _queue_id(queue) -> int:
@@ -193,6 +194,7 @@ def fill_queue_stats(event: DomainEvent, rt: Any) -> None:
     from hall_queue.queueing.claiming import queue_names
 
     near = event.payload.pop("near_turn", False)
+    floor = rt.db.changes  # taken after this call's commit (a call moves ``changes``): see SharedRead
     queues, phoned = [], []
     try:
         with rt.db.read_core() as s:
@@ -202,8 +204,9 @@ def fill_queue_stats(event: DomainEvent, rt: Any) -> None:
                 if names is None or hall is None:
                     continue
                 load = None
-                if near:
-                    waiting, oldest, windows, phones = _FIGURES_AND_PHONES_RUN.first(core(s), {"queue_id": qid})
+                if near:  # the calls of one group commit read their queue's figures once
+                    waiting, oldest, windows, phones = _AFTER_CALL.get(
+                        s, qid, floor, lambda q=qid: _FIGURES_AND_PHONES_RUN.first(core(s), {"queue_id": q}))
                     load = QueueLoad(waiting=waiting or 0, windows=windows or 0, oldest_issued_at=oldest,
                                      mean_service_s=rolling_service_s(s, qid, hall.default_service_s))
                     if phones:
