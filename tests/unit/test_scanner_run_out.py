@@ -34,12 +34,23 @@ def _form(paper_ends: float | None) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+class Mask:
+    """The page-mask network's agreement with the outline before and after a run-out."""
+
+    def __init__(self, before: float, after: float) -> None:
+        self.before, self.after = before, after
+
+    def iou(self, quads):
+        return np.array([self.before, self.after])
+
+
+AGREES = Mask(0.85, 0.9)
 ON_RULE = np.array([[700.0, 300.0], [1260.0, 300.0], [1260.0, RULE_Y + 0.5], [700.0, RULE_Y + 0.5]])
 
 
 def test_a_side_on_a_rule_with_the_page_beyond_it_moves_out_onto_the_frames_edge():
     img = _form(paper_ends=None)
-    moved, ran = detect._run_out(img, ON_RULE, None, (0.25, 0.25))
+    moved, ran = detect._run_out(img, ON_RULE, AGREES, (0.25, 0.25))
     assert ran
     assert np.abs(moved[:2] - ON_RULE[:2]).max() < 1e-9  # the top side stays
     assert np.abs(moved[2:, 1] - (H - 0.5)).max() < 1e-6  # the bottom one lies on the frame's edge
@@ -50,7 +61,7 @@ def test_a_rule_with_the_paper_ending_before_the_frames_edge_stays():
     # The paper's edge 22 px past the rule and the desk beyond it: a step on the way, so the side
     # stays (the page ends in the picture, its edge is for _settle_sides to find).
     img = _form(paper_ends=RULE_Y + 22)
-    assert np.abs(detect._run_out(img, ON_RULE, None, (0.25, 0.25))[0] - ON_RULE).max() < 1e-9
+    assert np.abs(detect._run_out(img, ON_RULE, AGREES, (0.25, 0.25))[0] - ON_RULE).max() < 1e-9
 
 
 def test_a_pages_own_edge_near_the_frame_stays():
@@ -58,16 +69,14 @@ def test_a_pages_own_edge_near_the_frame_stays():
     img = _form(paper_ends=RULE_Y + 1)
     edge = ON_RULE.copy()
     edge[2:, 1] = RULE_Y + 0.5
-    assert np.abs(detect._run_out(img, edge, None, (0.25, 0.25))[0] - edge).max() < 1e-9
+    assert np.abs(detect._run_out(img, edge, AGREES, (0.25, 0.25))[0] - edge).max() < 1e-9
 
 
 def test_the_run_out_needs_the_mask_to_agree():
-    class Disagrees:  # a page-mask network that sees desk past the rule
-        def iou(self, quads):
-            return np.array([0.9, 0.8])
-
     img = _form(paper_ends=None)
-    assert np.abs(detect._run_out(img, ON_RULE, Disagrees(), (0.25, 0.25))[0] - ON_RULE).max() < 1e-9
+    disagrees = Mask(0.9, 0.8)  # the network sees desk past the rule
+    assert np.abs(detect._run_out(img, ON_RULE, disagrees, (0.25, 0.25))[0] - ON_RULE).max() < 1e-9
+    assert np.abs(detect._run_out(img, ON_RULE, None, (0.25, 0.25))[0] - ON_RULE).max() < 1e-9
 
 
 def test_a_form_cut_off_by_the_frame_runs_out_and_is_closed_at_a4(monkeypatch):
