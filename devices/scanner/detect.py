@@ -58,9 +58,11 @@ OUTER_IOU_LOSS = 0.1  # ... and, with the mask, agrees with it at most this much
 # onto the paper's edge (scan16, _settle_sides; set on the tuning seeds set2 31337 and 11).
 # Full-resolution pixels and grey levels.
 SHADOW_DEPTH = 0.15  # share of the shorter side searched inwards for the paper's edge
+SHADOW_WIDE = 0.25  # ... and for a shadow still dark that far in, as wide as this share (scan20) ...
 SHADOW_OUT = 5.0  # pixels outside a side where the desk is looked at
 SHADOW_BAND = 8  # pixels inside a side where the shadow's strip is looked for
 SHADOW_DARK = 8.0  # grey levels the shadow's strip is darker than both the desk and the paper
+SHADOW_WIDE_DARK = 2 * SHADOW_DARK  # ... if it is this much darker than the desk and the card (print is paler)
 SHADOW_HUE = 0.004  # most change of chromaticity (B, G, R shares) from the desk to the strip
 SHADOW_FIRST = 0.4  # the outermost rise at least this share of the steepest is the paper's edge
 _SHADOW_T = np.linspace(0.1, 0.9, 11)  # where along a side its profile is sampled (the median of these)
@@ -116,6 +118,12 @@ BAND_REACH = 0.2  # share of the shorter side searched outwards from a printed b
 BAND_SAME = 12.0  # colour distance within which the paper beyond a side is the paper inside another
 BAND_SHARP = 2.0  # px either side of the paper's edge beyond a band within which half its step lies
 SCAN19 = True  # the printed-band rule of _settle_sides (False: the detector before scan19, for tests and benches)
+RUNOUT_REACH = 0.2  # share of the shorter side within which the frame's edge lies beyond a printed line (scan20)
+RUNOUT_INK = 3  # pixels either side within which a place beyond the line counts its brightest colour
+RUNOUT_LINE = 5.0  # grey levels the printed line is darker than the paper on both sides of it
+RUNOUT_STEP = 8.0  # most colour change beyond the line, on the way to the frame's edge, ...
+RUNOUT_STEP_PX = 6  # ... within this many pixels (a page's edge is sharper, lighting drifts slower)
+SCAN20 = True  # the run-out and wide-shadow rules (False: the detector before scan20, for tests and benches)
 
 _local = threading.local()
 
@@ -1058,6 +1066,16 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
     return out
 
 
+def _one_way_round(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The outline with its corners in the order that puts each side's outward normal at
+    (dy, -dx), each side's vector (corner k to k + 1) and length."""
+    q = corners.copy()
+    if _signed_area(q) < 0:
+        q = q[::-1].copy()
+    e = q[[1, 2, 3, 0]] - q
+    return q, e, np.sqrt((e * e).sum(1))
+
+
 def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """Move a side of the final outline that runs along the page's drop shadow or along a rule
     printed on it onto the paper's edge (scan16).
@@ -1069,17 +1087,16 @@ def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
       the desk's hue; the card's edge is the first clear rise in brightness going inwards from
       it. (A soft shadow's edge is a ramp many pixels wide and the side may lie anywhere on it:
       the strip is the darkest few pixels within ``SHADOW_BAND`` of the side.)
+      A shadow still dark ``SHADOW_DEPTH`` in (a card lifted off the desk, a low light) is looked
+      through to ``SHADOW_WIDE`` when it is ``SHADOW_WIDE_DARK`` darker than the desk and than the
+      card there: a band printed along the card's edge is paler than that (scan20).
     * **Printed rule.** On a white desk a form's printed frame is a far clearer outline than the
       paper's own edge a few millimetres further out. Across such a side a thin dark line has
       the same paper on both sides; the paper's edge is the first offset beyond it from which
       the colour stays the desk's.
     """
     h, w = img.shape[:2]
-    q = corners.copy()
-    if _signed_area(q) < 0:
-        q = q[::-1].copy()
-    e = q[[1, 2, 3, 0]] - q
-    lens = np.sqrt((e * e).sum(1))
+    q, e, lens = _one_way_round(corners)
     depth = int(min(max(SHADOW_DEPTH * float(lens.min()), 12.0), 40.0))
     reach = int(min(max(PRINT_REACH * float(lens.min()), 12.0), 80.0))
     sides = []
@@ -1099,7 +1116,9 @@ def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     # First a cheap look at every side at once, in one row of samples (cv2.remap takes several
     # times longer over a 2-D map of scattered points): the paper deep inside (3), the strip
     # and the rule (-8 .. 1), the desk or the paper beyond a rule (2 .. 5).
-    look = np.array([-depth, -depth + 2, -depth + 4] + list(range(-SHADOW_BAND, 6)), np.float64)
+    wide = int(min(max(SHADOW_WIDE * float(lens.min()), 12.0), 64.0))
+    look = np.array([-depth, -depth + 2, -depth + 4] + list(range(-SHADOW_BAND, 6)) + [-wide, -wide + 2, -wide + 4],
+                    np.float64)
     z = 3 + SHADOW_BAND  # look[z] == 0
     nt = len(_SHADOW_T)
     mx = np.concatenate([(pts[:, 0, None] + n[0] * look[None, :]).ravel() for _, pts, n in sides])
@@ -1113,6 +1132,14 @@ def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     run3 = (lum[:, 3:1 + nb] + lum[:, 4:2 + nb] + lum[:, 5:3 + nb]) / 3.0  # the strip: the darkest three
     band = run3.min(1)
     shadow = (band < out - SHADOW_DARK) & (band < deep - SHADOW_DARK)
+    # A shadow wider than the search (a card lifted off the desk, low light): still dark at the
+    # search's depth, the card further in (scan20).
+    wide_shadow = np.zeros(len(sides), bool)
+    if SCAN20:
+        deep_w = lum[:, -3:].mean(1)
+        wide_shadow = ~shadow & (band < out - SHADOW_WIDE_DARK) & (deep < out - SHADOW_WIDE_DARK) & (
+            band < deep_w - SHADOW_WIDE_DARK)
+        shadow |= wide_shadow
     inside, beyond = col[:, z - 6:z - 2].mean(1), col[:, z + 3:z + 6].mean(1)
     line = lum[:, z - 1:z + 2].min(1)
     rule = (_norm3(inside - beyond) <= PRINT_SAME) & (line < np.minimum(inside.mean(-1), beyond.mean(-1)) - PRINT_DARK)
@@ -1132,7 +1159,7 @@ def _settle_sides(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
     moved = False
     for i, (k, pts, n_out) in enumerate(sides):
         # (A rule's line is a dark strip too: the shadow's tests tell them apart.)
-        shift = _shadow_shift(img, pts, n_out, depth) if shadow[i] else None
+        shift = _shadow_shift(img, pts, n_out, wide if wide_shadow[i] else depth) if shadow[i] else None
         if shift is None and rule[i] and np.all(_in_frame(pts + n_out * reach, w, h, pad=2.0)):  # desk seen
             shift = _rule_shift(img, pts, n_out, reach, (inside[i] + beyond[i]) / 2)
         if shift is None and band_in[i] and np.all(_in_frame(pts + n_out * band_reach, w, h, pad=2.0)):
@@ -1407,9 +1434,123 @@ def detect_page(frame: object) -> PageDetection | None:
     small_q, score = pick
     full_q = (small_q + 0.5) / np.array([sx, sy]) - 0.5
     refined = order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy))))
-    refined = _close_cut_page(refined, w, h, seen, (sx, sy))
+    ran_out = False
+    if SCAN20:
+        refined, ran_out = _run_out(img, refined, seen, (sx, sy))
+    # A page seen running on out of the frame is closed at a known shape on the edges' word: the
+    # network's mask (8 % of the frame past its edge) does not reach where its far side lies.
+    refined = _close_cut_page(refined, w, h, None if ran_out else seen, (sx, sy))
     outside = int((~_in_frame(refined, w, h, pad=-1.0)).sum())
     return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
+
+
+def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
+             scale: tuple[float, float]) -> tuple[np.ndarray, bool]:
+    """Move a side on a line printed across the page, with the page beyond it up to the frame's
+    edge, out onto that edge: the page runs out of the picture there (scan20).
+
+    A form or a table cut off by the frame shows no edge on that side, and the nearest straight
+    step to it is a printed rule a little inside the frame. Such a rule is a thin dark line with the
+    same paper on both sides; a page's edge has the desk beyond it. The side is moved when, across
+    it (11 samples along it), the line is ``RUNOUT_LINE`` darker than the paper either side, the
+    frame's edge lies within ``RUNOUT_REACH`` of the shorter side beyond it, just beyond the line
+    is the paper inside it (within ``PRINT_SAME``; ink looked through, :func:`_paper`), the colour
+    on the way to the frame's edge changes by no more than ``RUNOUT_STEP`` within
+    ``RUNOUT_STEP_PX`` (lighting drifts slowly, the paper's edge onto a desk is a step), and the
+    page-mask network agrees with the moved outline at least as well. Without the network nothing
+    moves: on the 1,200 photos of the dev seeds, with the mask's agreement loosened by
+    ``CUT_IOU_LOSS``, those tests also moved sides that were the page's own edge a few pixels
+    inside the frame.
+    :func:`_close_cut_page` may then close the page at a known shape. Returns the outline and
+    whether a side moved.
+    """
+    if mask is None:
+        return corners, False
+    h, w = img.shape[:2]
+    q, e, lens = _one_way_round(corners)
+    reach = RUNOUT_REACH * float(lens.min())
+    frame = [np.array([1.0, 0.0, 0.5]), np.array([1.0, 0.0, -(w - 0.5)]),
+             np.array([0.0, 1.0, 0.5]), np.array([0.0, 1.0, -(h - 0.5)])]  # left, right, top, bottom
+    out, ran = q, False
+    for k in range(4):
+        a, b = q[k], q[(k + 1) % 4]
+        if lens[k] < 16 or _side_on_border(a, b, w, h, 2.0):
+            continue
+        seg = _clip_segment(a, b, w, h, pad=4.0)
+        if seg is None or float(np.linalg.norm(seg[1] - seg[0])) < 0.3 * float(lens[k]):
+            continue
+        d = e[k] / lens[k]
+        n_out = np.array([d[1], -d[0]])
+        pts = seg[0][None, :] + (seg[1] - seg[0])[None, :] * _SHADOW_T[:, None]
+        # Where the normal through each sample leaves the frame, and by which edge.
+        with np.errstate(divide="ignore"):
+            tx = np.where(n_out[0] > 0, (w - 0.5 - pts[:, 0]) / n_out[0],
+                          np.where(n_out[0] < 0, (-0.5 - pts[:, 0]) / n_out[0], np.inf))
+            ty = np.where(n_out[1] > 0, (h - 0.5 - pts[:, 1]) / n_out[1],
+                          np.where(n_out[1] < 0, (-0.5 - pts[:, 1]) / n_out[1], np.inf))
+        exits = np.minimum(tx, ty)
+        by_x = tx <= ty
+        if not (by_x.all() or not by_x.any()) or float(exits.max()) > reach or float(exits.min()) < RUNOUT_STEP_PX:
+            continue
+        edge = (1 if n_out[0] > 0 else 0) if by_x[0] else (3 if n_out[1] > 0 else 2)
+        # Offsets -12 .. +16: the paper inside (-12 .. -5), the line (the darkest of -4 .. +4: the
+        # third darkest sample, a dashed rule's dashes are there) and the paper beyond it (3 .. 10 px
+        # past the line; a blurred line is wide).
+        near = np.broadcast_to(np.arange(-12.0, 16.5, 1.0), (len(pts), 29))
+        ink = _ranked(img, pts, n_out, near, 2).mean(-1)
+        lum = _paper(img, pts, n_out, near).mean(-1)
+        j = 8 + int(np.argmin(ink[8:17]))
+        if float(ink[j]) > min(float(lum[:8].max()), float(lum[j + 3:j + 11].max())) - RUNOUT_LINE:
+            continue
+        # The paper inside the line, and the way beyond it to the frame's edge (in the same share
+        # for every sample, a pixel a step where the frame's edge is furthest), looked at alike.
+        start = float(j - 12) + 4.0
+        t = np.linspace(0.0, 1.0, max(int(exits.max() - 2.0 - start), 2))
+        offs = np.concatenate([np.broadcast_to(np.arange(-12.0, -4.5, 1.0), (len(pts), 8)),
+                               start + (exits[:, None] - 2.0 - start) * t[None, :]], axis=1)
+        col = _paper(img, pts, n_out, offs)
+        paper, beyond = col[:8].mean(0), col[8:]
+        # Paper all the way: no step within RUNOUT_STEP_PX pixels (lighting drifts slowly, a page's
+        # edge is sharp), starting from the paper's colour just beyond the line.
+        g = RUNOUT_STEP_PX
+        step = _norm3(beyond[g:] - beyond[:-g]) if len(beyond) > g else np.zeros(1)
+        if not (_norm3(beyond[0] - paper) <= PRINT_SAME and float(step.max()) <= RUNOUT_STEP):
+            continue
+        moved = out.copy()
+        for c, other in ((k, (k - 1) % 4), ((k + 1) % 4, (k + 1) % 4)):
+            p = _meet(_line_through(q[other], q[(other + 1) % 4]), frame[edge])
+            if abs(p[2]) < 1e-12:
+                break
+            moved[c] = p[:2] / p[2]
+        else:
+            s = np.array(scale)
+            iou = mask.iou(np.stack([(out + 0.5) * s - 0.5, (moved + 0.5) * s - 0.5]))
+            if iou[1] < iou[0]:
+                continue
+            out, ran = moved, True
+    return (out, True) if ran else (corners, False)
+
+
+def _ranked(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, offs: np.ndarray, rank: int) -> np.ndarray:
+    """The ``rank``-th darkest colour (per channel; offsets, 3) of the samples across a side at
+    ``offs`` (one row per sample point) along its outward normal (:func:`_across` takes the median)."""
+    mx = (pts[:, 0, None] + n_out[0] * offs).astype(np.float32).reshape(1, -1)
+    my = (pts[:, 1, None] + n_out[1] * offs).astype(np.float32).reshape(1, -1)
+    prof = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    nt, m = offs.shape
+    return np.partition(prof.reshape(nt, m, 3).astype(np.float32), rank, axis=0)[rank]
+
+
+def _paper(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    """The paper's colour (offsets, 3) across a side, at ``offs`` (one row per sample point) along
+    its outward normal, where ink printed on it may cover half: the third brightest of the samples
+    at each offset (a row of text may cover half of them, the median would be ink), and of those
+    the brightest within ``RUNOUT_INK`` offsets (a printed rule, text, a table's lines)."""
+    col = _ranked(img, pts, n_out, offs, len(pts) - 3)
+    m = len(col)
+    win = np.lib.stride_tricks.sliding_window_view(np.pad(col.mean(-1), RUNOUT_INK, mode="edge"),
+                                                   2 * RUNOUT_INK + 1)
+    return col[np.clip(np.arange(m) - RUNOUT_INK + win.argmax(1), 0, m - 1)]
 
 
 def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
