@@ -371,7 +371,9 @@ const actions = {
   recall: () => ticket() && act(async () => {
     const t = ticket();
     const r = await api("POST", `/api/v1/tickets/${t.id}/recall`);
-    t.recall_count = r.recall_count;  // 过号 may follow at once, before the refresh lands
+    // 过号 may follow at once, before the refresh lands — on the ticket shown now too: a view read before the
+    // recall may have replaced the one this press began with while it was under way.
+    for (const shown of [t, ticket()]) if (shown && shown.id === t.id) shown.recall_count = r.recall_count;
     toast(`已重呼 ${t.number}`);
   }),
   noshow: () => ticket() && askNoShow(),
