@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -143,9 +144,15 @@ async def _screens(url: str, token: str, hall_id: int, n: int, done: mp.Queue, s
     except Exception as e:  # noqa: BLE001 - tell the coordinator instead of hanging it
         done.put(("failed", repr(e)))
         return
+    # No collection of this process's garbage while calls arrive: a full pass over hundreds of connected
+    # clients stalls the loop and would be measured as the server's fan-out latency (as in http_bench).
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     done.put(("ready", n))
     while not stop.is_set():
         await asyncio.sleep(0.05)
+    gc.enable()
     done.put(("arrivals", (index, dict(screens.arrivals))))
     await screens.close()
 
