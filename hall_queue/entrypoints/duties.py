@@ -39,9 +39,12 @@ def run_post_checks(app: Flask) -> int:
 
 def recover_tickets(app: Flask) -> int:
     """Put tickets stuck "called" at a window that no longer holds them back in their queue (recovery.py)."""
-    from hall_queue.queueing.recovery import recover_stuck_tickets
+    from hall_queue.queueing.recovery import find_stuck, recover_stuck_tickets
 
     rt = runtime(app)
+    with rt.db.read() as s:  # almost always none: no write transaction (SQLite: no writer lock) every round
+        if not find_stuck(s):
+            return 0
     events = rt.db.run_write(lambda s: recover_stuck_tickets(s, now=rt.clock.now()))
     rt.publish(events)
     return len(events)

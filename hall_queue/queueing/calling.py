@@ -256,7 +256,7 @@ def call_next(session: Session, window: Window, *, now: datetime, actor: Actor) 
 # Built once (issue 19): ``session.get`` with these options builds a statement and its cache key on every call.
 _LOAD_IN_HAND = select(Ticket).options(*IN_HAND_LOAD).where(Ticket.id == bindparam("ticket_id"))
 # PostgreSQL: the row locked by the load itself, so the finish needs no second read to lock it (``finish``).
-_LOAD_IN_HAND_LOCKED = _LOAD_IN_HAND.with_for_update(of=Ticket).execution_options(populate_existing=True)
+_LOAD_IN_HAND_LOCKED = _LOAD_IN_HAND.with_for_update(of=Ticket, key_share=True).execution_options(populate_existing=True)
 # The 下一位's ticket in hand: the claim's columns (its view) and what its cases copy, its items' ids in the same
 # row, as a plain record (``HeldTicket``) — no ORM load (issue 19: the load with queue, items and bundle cost a
 # fifth of the cycle). The window's rows are read for the call anyway (``claiming.window_rows``).
@@ -264,7 +264,7 @@ _LOAD_FOR_NEXT = (select(*claiming.CLAIMED_COLUMNS, Ticket.id_hash, Ticket.id_ci
                          claiming.ITEM_IDS)
                   .where(Ticket.id == bindparam("ticket_id")))
 # PostgreSQL: the row locked by the load itself, so the finish needs no second read to lock it (``finish``).
-_LOAD_FOR_NEXT_BY_LOCK = {False: Prebuilt(_LOAD_FOR_NEXT), True: Prebuilt(_LOAD_FOR_NEXT.with_for_update(of=Ticket))}
+_LOAD_FOR_NEXT_BY_LOCK = {False: Prebuilt(_LOAD_FOR_NEXT), True: Prebuilt(_LOAD_FOR_NEXT.with_for_update(of=Ticket, key_share=True))}
 
 
 class HeldTicket(SimpleNamespace):
@@ -479,7 +479,7 @@ def _close_ticket(session: Session, ticket: Ticket, *, outcome: str, note: str |
     # On SQLite the transaction began with the writer lock (BEGIN IMMEDIATE), so the row just loaded is current;
     # a row ``load_ticket`` locked was read after the lock was granted, so it is current too.
     if not row_locked and session.get_bind().dialect.name != "sqlite":
-        locked = session.execute(select(Ticket.status).where(Ticket.id == ticket.id).with_for_update()).scalar_one()
+        locked = session.execute(select(Ticket.status).where(Ticket.id == ticket.id).with_for_update(key_share=True)).scalar_one()
         if locked != ticket.status:  # another finish (or call) committed meanwhile
             session.refresh(ticket)
     if ticket.status not in IN_HAND_STATUSES:

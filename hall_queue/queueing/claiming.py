@@ -157,14 +157,16 @@ _WINDOW_COLUMNS = (Window.id, Window.hall_id, Window.number, Window.name, Window
 _WINDOW_ROWS_READ = (select(*_WINDOW_COLUMNS)
                      .where(or_(Window.id == bindparam("window_id"), Window.covered_by_id == bindparam("window_id")))
                      .order_by(Window.id != bindparam("window_id"), Window.number, Window.id))
-_WINDOW_ROWS = {False: Prebuilt(_WINDOW_ROWS_READ), True: Prebuilt(_WINDOW_ROWS_READ.with_for_update(of=Window))}
+_WINDOW_ROWS = {False: Prebuilt(_WINDOW_ROWS_READ), True: Prebuilt(_WINDOW_ROWS_READ.with_for_update(of=Window, key_share=True))}
 
 
 def window_rows(session: Session, window_id: int) -> list:
     """The window's row first, then the windows it covers: one statement, read fresh on every call.
 
-    PostgreSQL locks them (``FOR UPDATE``): two consoles of one window pressing at once must not
+    PostgreSQL locks them (``FOR NO KEY UPDATE``): two consoles of one window pressing at once must not
     both pass the "nothing in hand" check. SQLite: ``BEGIN IMMEDIATE`` already made this the only writer.
+    Not ``FOR UPDATE``: that also blocks the foreign-key checks (``KEY SHARE``) of rows inserted elsewhere that
+    name these windows — the duty round's idle intervals deadlocked with a group of 下一位 holding several windows.
     """
     ahead = session.info.pop(_WINDOW_ROWS_AHEAD, None)
     if ahead is not None and ahead[0] == window_id:
@@ -207,7 +209,7 @@ def _branch(rank: int, pref: int, why, *conds, order: tuple, slot: bool = False,
                   (Ticket.slot_start if slot else cast(null(), DateTime)).label("slot"),
                   cast(key if key is not None else Ticket.queue_key, Float).label("k"), why.label("why"))
            .where(one_of(Ticket.status, ["waiting"]), *conds).order_by(*order).limit(fixed_limit(1))
-           .with_for_update(skip_locked=True, of=Ticket))
+           .with_for_update(skip_locked=True, of=Ticket, key_share=True))
     return select(sel.subquery())
 
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from hall_queue.access import audit
 from hall_queue.domain.events import DomainEvent, QueueStatsChanged, TicketRequeued
@@ -44,38 +44,60 @@ class StuckTicket:
     reason: str  # no_window | window_gone | no_clerk | other_clerk | window_busy
 
 
-def why_stuck(session: Session, ticket: Ticket) -> str | None:
-    """Return why ``ticket`` (called or serving) is not held by its window, or None when it is held."""
-    if ticket.status not in IN_HAND_STATUSES:
+def _reason(status: str, window_id: int | None, window_exists: bool, window_clerk_id: int | None,
+            ticket_clerk_id: int | None, held_first: int | None, ticket_id: int) -> str | None:
+    """The recovery rule (see the module's docstring) over one ticket's figures; None when its window holds it."""
+    if status not in IN_HAND_STATUSES:
         return None
-    if ticket.window_id is None:
+    if window_id is None:
         return "no_window"
-    window = session.get(Window, ticket.window_id)
-    if window is None:
+    if not window_exists:
         return "window_gone"
-    if window.clerk_id is None:
+    if window_clerk_id is None:
         return "no_clerk"
-    if ticket.clerk_id is not None and ticket.clerk_id != window.clerk_id:
+    if ticket_clerk_id is not None and ticket_clerk_id != window_clerk_id:
         return "other_clerk"
     # ``calling.ticket_in_hand`` shows the oldest ticket in hand; any younger one is invisible to the clerk.
-    held_first = session.scalar(select(Ticket.id).where(Ticket.window_id == window.id,
-                                                        Ticket.status.in_(IN_HAND_STATUSES))
-                                .order_by(Ticket.id).limit(1))
-    if held_first != ticket.id:
+    if held_first != ticket_id:
         return "window_busy"
     return None
 
 
+def _held_first(window_id):
+    """The oldest ticket in hand at ``window_id`` (a scalar subquery)."""
+    held = aliased(Ticket)
+    return (select(func.min(held.id)).where(held.window_id == window_id, held.status.in_(IN_HAND_STATUSES))
+            .scalar_subquery())
+
+
+def why_stuck(session: Session, ticket: Ticket) -> str | None:
+    """Return why ``ticket`` (called or serving) is not held by its window, or None when it is held."""
+    if ticket.status not in IN_HAND_STATUSES:
+        return None
+    window = session.get(Window, ticket.window_id) if ticket.window_id is not None else None
+    held_first = session.scalar(select(_held_first(ticket.window_id))) if window is not None else None
+    return _reason(ticket.status, ticket.window_id, window is not None, window and window.clerk_id, ticket.clerk_id,
+                   held_first, ticket.id)
+
+
 def find_stuck(session: Session, hall_id: int | None = None) -> list[StuckTicket]:
-    """List every ticket in hand that its window does not hold (all halls, or one)."""
-    q = select(Ticket).where(Ticket.status.in_(IN_HAND_STATUSES)).order_by(Ticket.id)
+    """List every ticket in hand that its window does not hold (all halls, or one).
+
+    One statement, so one snapshot: read ticket by ticket under PostgreSQL's READ COMMITTED, a 下一位 committed
+    between the reads made a held ticket look "window_busy" every few rounds, and the recovery then locked
+    windows that a group of 下一位 held — deadlocks and stalls of every clerk in the group (issue 19).
+    """
+    q = (select(Ticket.id, Ticket.status, Ticket.window_id, Window.id.is_not(None), Window.clerk_id, Ticket.clerk_id,
+                _held_first(Ticket.window_id))
+         .outerjoin(Window, Window.id == Ticket.window_id)
+         .where(Ticket.status.in_(IN_HAND_STATUSES)).order_by(Ticket.id))
     if hall_id is not None:
         q = q.where(Ticket.hall_id == hall_id)
     out = []
-    for t in session.scalars(q).all():
-        reason = why_stuck(session, t)
+    for tid, status, window_id, exists, window_clerk, ticket_clerk, held_first in session.execute(q):
+        reason = _reason(status, window_id, bool(exists), window_clerk, ticket_clerk, held_first, tid)
         if reason is not None:
-            out.append(StuckTicket(t.id, t.window_id, reason))
+            out.append(StuckTicket(tid, window_id, reason))
     return out
 
 
@@ -86,10 +108,16 @@ def recover_stuck_tickets(session: Session, *, now: datetime, hall_id: int | Non
     for stuck in find_stuck(session, hall_id):
         # Re-read under lock: a clerk may have finished the ticket since the scan (PostgreSQL runs
         # this beside live requests; SQLite's BEGIN IMMEDIATE already excludes them).
-        if stuck.window_id is not None:
-            session.scalars(select(Window).where(Window.id == stuck.window_id).with_for_update()
-                            .execution_options(populate_existing=True)).first()
-        ticket = session.scalars(select(Ticket).where(Ticket.id == stuck.ticket_id).with_for_update()
+        # A row locked by someone else is being worked on right now (a call, a finish): not stuck, or not yet
+        # — left to the next round (SKIP LOCKED) rather than waited for while holding the rows locked before it.
+        if stuck.window_id is not None and stuck.reason != "window_gone":
+            window = session.scalars(select(Window).where(Window.id == stuck.window_id)
+                                     .with_for_update(skip_locked=True, key_share=True)
+                                     .execution_options(populate_existing=True)).first()
+            if window is None:
+                continue
+        ticket = session.scalars(select(Ticket).where(Ticket.id == stuck.ticket_id)
+                                 .with_for_update(skip_locked=True, key_share=True)
                                  .execution_options(populate_existing=True)).first()
         if ticket is None or why_stuck(session, ticket) is None:
             continue

@@ -12,7 +12,7 @@ from hall_queue.queueing import calling
 from hall_queue.queueing import posts
 from hall_queue.access.audit import Actor
 from hall_queue.entrypoints.demo.loader import load_simple_hall
-from hall_queue.domain.models import AuditEvent, Hall, Staff, Ticket, Window
+from hall_queue.domain.models import AuditEvent, Hall, IdleInterval, Staff, Ticket, Window
 from hall_queue.queueing.recovery import find_stuck, recover_stuck_tickets
 from hall_queue.queueing.ticketing import IssueRequest, issue_ticket
 from tests.conftest import engines
@@ -141,3 +141,27 @@ def test_the_duty_round_recovers_and_publishes(db, clock, vault):
     with db.read() as s:
         assert s.get(Ticket, held[1]).status == "waiting" and s.get(Ticket, held[2]).status == "called"
         assert s.get(Hall, hall_id) is not None
+
+
+def test_a_stuck_ticket_at_a_window_locked_elsewhere_waits_for_the_next_round(db, clock, vault):
+    """PostgreSQL: the recovery never waits on a window another transaction holds (a group of 下一位 holding several
+    windows deadlocked with it): it leaves that ticket to the next round, then recovers it."""
+    if db.writer.dialect.name == "sqlite":
+        pytest.skip("SQLite has no row locks: BEGIN IMMEDIATE already runs the recovery alone")
+    from hall_queue.queueing.claiming import window_rows
+
+    hall_id, _ids, held = _hall_with_calls(db, clock, vault, windows=2, tickets=4)
+    with db.read() as s:
+        win1 = s.scalar(select(Window.id).where(Window.hall_id == hall_id, Window.number == 1))
+    db.run_write(lambda s: setattr(s.get(Window, win1), "clerk_id", None))  # window 1's ticket is now stuck
+
+    with db.write() as other:  # another transaction holds window 1 as a 下一位 does, until it commits
+        assert [r.id for r in window_rows(other, win1)][0] == win1
+        with db.write() as s:  # and never makes the recovery wait (the lock timeout would fail it)
+            s.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            assert recover_stuck_tickets(s, now=clock.now()) == []
+            # A row naming the window (its foreign-key check takes KEY SHARE) is not blocked by the 下一位's lock.
+            s.add(IdleInterval(hall_id=hall_id, window_id=win1, clerk_id=None, started_at=clock.now()))
+            s.flush()
+    events = db.run_write(lambda s: recover_stuck_tickets(s, now=clock.now()))
+    assert [e.payload["ticket"]["id"] for e in events if e.name == "ticket_requeued"] == [held[1]]
