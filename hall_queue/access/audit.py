@@ -1,6 +1,7 @@
 """Audit log: every staff and device action that changes the hall (004 §8.4)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -163,17 +164,20 @@ def seal(session: Session, key: bytes, *, limit: int = 5000) -> int:
     return _write_links(session, head, links)
 
 
-def seal_pending(db, key: bytes, *, batch: int = SEAL_BATCH) -> int:
+def seal_pending(db, key: bytes, *, batch: int = SEAL_BATCH, pause_s: float = 0.0) -> int:
     """Seal every pending event, ``batch`` at a time: read and hashed outside the writer lock, written inside.
 
     Why (issue 19): eight clerks calling leave thousands of audit rows between two duty rounds; sealing them
     through the ORM in one write transaction held SQLite's single writer lock for 237-288 ms of CPU (up to
     0.77 s on the loaded test machine) and every clerk's 下一位 waited behind it — the call cycle's p99 spikes. Now
     a batch's write is one executemany (≈ 7 ms CPU at most measured). The chain cannot fork: the head is
-    checked again inside the write (locked on PostgreSQL), and ``chain_seq`` is unique.
+    checked again inside the write (locked on PostgreSQL), and ``chain_seq`` is unique. ``pause_s``: sleep between
+    two batches (the duty thread leaves the requests the GIL; ``duties.DUTY_GAP_S``).
     """
     sealed = 0
     while True:
+        if sealed and pause_s:
+            time.sleep(pause_s)
         with db.read() as s:
             head, links = _next_links(s, key, batch)
         if not links:

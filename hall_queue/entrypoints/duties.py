@@ -17,6 +17,12 @@ from hall_queue.bootstrap import runtime
 
 log = logging.getLogger("onevisit.duties")
 POST_CHECK_EVERY_S = 5.0
+# The duty thread's pause between two duties, and between two batches of audit links (``audit.seal_pending``), in
+# the server: a round's CPU (≈ 120 ms in a rush of 300 下一位/s, most of it sealing) taken in one stretch slowed
+# every request of those moments by its share of the GIL — the p99 of issues and calls (issue 19). Spread out in
+# pieces of a few milliseconds it costs each request little. Not in ``run_duty_round`` called alone (tests, CLI).
+DUTY_GAP_S = 0.01
+DUTY_SEAL_BATCH = 50  # audit links per write between two such pauses
 
 
 def run_post_checks(app: Flask) -> int:
@@ -50,11 +56,13 @@ def recover_tickets(app: Flask) -> int:
     return len(events)
 
 
-def seal_audit(app: Flask) -> int:
+def seal_audit(app: Flask, *, pause_s: float = 0.0) -> int:
     """Link new audit events onto the tamper-evident chain (``onevisit audit verify`` checks it)."""
     from hall_queue.access import audit
 
-    return audit.seal_pending(runtime(app).db, audit.chain_key(app.config["DATA_KEY"]))
+    # With pauses, in smaller batches: each holds the GIL a few milliseconds at most (a batch of 200 took 10-20 ms).
+    batch = DUTY_SEAL_BATCH if pause_s else audit.SEAL_BATCH
+    return audit.seal_pending(runtime(app).db, audit.chain_key(app.config["DATA_KEY"]), batch=batch, pause_s=pause_s)
 
 
 def run_case_duties(app: Flask) -> int:
@@ -152,36 +160,48 @@ def run_feedback_duties(app: Flask) -> int:
     return added
 
 
-def run_duty_round(app: Flask) -> None:
-    """Run every periodic duty once; a failing duty is logged and does not stop the others."""
+def run_duty_round(app: Flask, *, gap_s: float = 0.0) -> None:
+    """Run every periodic duty once; a failing duty is logged and does not stop the others.
+
+    ``gap_s``: sleep this long between two duties (and between two batches of audit links), see ``DUTY_GAP_S``."""
+    def gap() -> None:
+        if gap_s:
+            time.sleep(gap_s)
+
     try:  # PostgreSQL: statistics of a young hot table (see Database.refresh_statistics)
         runtime(app).db.refresh_statistics()
     except Exception:
         log.exception("refreshing the database's statistics failed")
     try:
-        seal_audit(app)
+        seal_audit(app, pause_s=gap_s)
     except Exception:
         log.exception("audit sealing failed")
+    gap()
     try:
         recover_tickets(app)
     except Exception:  # keep the duty alive through a database hiccup
         log.exception("stuck-ticket recovery failed")
+    gap()
     try:
         run_post_checks(app)
     except Exception:
         log.exception("post check failed")
+    gap()
     try:  # cases: alerts, 容缺 reminders (000 §9.3.6), webhooks (before the SMS outbox goes out below)
         run_case_duties(app)
     except Exception:
         log.exception("case duties failed")
+    gap()
     try:  # 好差评: call-back sample and the provincial platform's uploads
         run_feedback_duties(app)
     except Exception:
         log.exception("feedback duties failed")
+    gap()
     try:  # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
         sweep_appointments(app)
     except Exception:
         log.exception("appointment sweep failed")
+    gap()
     purge_personal_data(app)  # hourly purge of expired personal data and pages; logs its own failures
     try:
         nightly_backup(app)
@@ -279,6 +299,6 @@ def start_duties(app: Flask) -> None:
         name_this_thread(DUTIES_THREAD)
         while True:
             time.sleep(POST_CHECK_EVERY_S)
-            run_duty_round(app)
+            run_duty_round(app, gap_s=DUTY_GAP_S)
 
     socketio.start_background_task(loop)

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -78,14 +79,20 @@ def test_cli_audit_verify(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("db", engines(), indirect=True)
-def test_the_duty_round_seals_in_batches_the_same_chain(api, db):
+def test_the_duty_round_seals_in_batches_the_same_chain(api, db, monkeypatch):
     """``seal_pending`` (the duty round) writes the chain a batch per write transaction, link for link as one
     ``seal`` would; a batch computed before another sealer moved the chain is not written."""
     _make_events(api, 3)
     with db.read() as s:
         pending = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.chain_seq.is_(None)))
     assert pending >= 10
-    assert audit.seal_pending(db, KEY, batch=4) == pending
+    slept = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda s: (slept.append(s), real_sleep(s)))
+    # The server's duty thread pauses before each batch after the first (duties.DUTY_GAP_S).
+    assert audit.seal_pending(db, KEY, batch=4, pause_s=0.001) == pending
+    monkeypatch.undo()
+    assert slept.count(0.001) == pending // 4
     with db.read() as s:
         assert audit.verify(s, KEY).as_dict() == {"ok": True, "sealed": pending, "unsealed": 0,
                                                   "first_bad_seq": None, "problem": None}
