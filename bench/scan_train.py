@@ -7,12 +7,14 @@
         --minutes 30 --threads 1 --out /tmp/ft.onnx                                    # go on training a model
     python -m bench.scan_train data --out /tmp/plate --n 1000 --start 5000 --plate   # base plates, corners out
     python -m bench.scan_train data --out /tmp/fail --n 1500 --start 20000 --failures  # scan21's failure groups
+    python -m bench.scan_train train --small --data /tmp/fail --init devices/scanner/pagenet.onnx --lr 3e-4 \
+        --epochs 10 --threads 1 --out /tmp/ft64.onnx                                   # the 64-pixel network
 
 The network is fully convolutional: ``--init`` also starts a network of another ``pagenet.INPUT``
 from a shipped model's weights. The padded square's side must be a multiple of 16 (four
 halvings): 64 + 2 x 8 and 128 + 2 x 16 are, 96 + 2 x 12 is not. Training runs at ``pagenet.INPUT``
 (128); the detector averages that network with the 64-pixel one (``pagenet.SMALL_MODEL_PATH``,
-trained with ``INPUT`` 64 and ``PAD`` 8).
+trained with ``INPUT`` 64 and ``PAD`` 8: ``train --small``).
 
 The network sees the frame squashed to ``pagenet.INPUT`` pixels square, padded by ``pagenet.PAD``
 on every side (a fourth channel marks what lies inside the frame), and answers, for each pixel of
@@ -451,11 +453,19 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--init", default=None, help="go on training this exported model (.onnx)")
     b.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     b.add_argument("--keep", action="store_true", help="keep every epoch's model as OUT.epN")
+    b.add_argument("--small", action="store_true", help="train the 64-pixel network (pagenet.SMALL_INPUT)")
     args = ap.parse_args(argv)
     if args.cmd == "data":
         mode = "plate" if args.plate else ("hard" if args.hard else ("failures" if args.failures else ""))
         make_data(args.out, args.n, args.workers, start=args.start, size=args.size, mode=mode)
     else:
+        if args.small:
+            # The trainer and pagenet's helpers read the square's size from these two: the 64 net's
+            # padding keeps the same share of the square (8/64 = 16/128).
+            pagenet.PAD = pagenet.PAD * pagenet.SMALL_INPUT // pagenet.INPUT
+            pagenet.INPUT = pagenet.SMALL_INPUT
+            if args.out == pagenet.MODEL_PATH:  # never the 128 net's file by default
+                args.out = pagenet.SMALL_MODEL_PATH
         train(args.data, args.epochs, args.out, threads=args.threads, minutes=args.minutes, init=args.init, lr=args.lr,
               keep=args.keep)
     return 0
