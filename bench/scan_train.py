@@ -6,12 +6,15 @@
     python -m bench.scan_train train --data /tmp/hard --init devices/scanner/pagenet.onnx --lr 5e-4 \
         --minutes 30 --threads 1 --out /tmp/ft.onnx                                    # go on training a model
     python -m bench.scan_train data --out /tmp/plate --n 1000 --start 5000 --plate   # base plates, corners out
+    python -m bench.scan_train data --out /tmp/fail --n 1500 --start 20000 --failures  # scan21's failure groups
+    python -m bench.scan_train train --small --data /tmp/fail --init devices/scanner/pagenet.onnx --lr 3e-4 \
+        --epochs 10 --threads 1 --out /tmp/ft64.onnx                                   # the 64-pixel network
 
 The network is fully convolutional: ``--init`` also starts a network of another ``pagenet.INPUT``
 from a shipped model's weights. The padded square's side must be a multiple of 16 (four
 halvings): 64 + 2 x 8 and 128 + 2 x 16 are, 96 + 2 x 12 is not. Training runs at ``pagenet.INPUT``
 (128); the detector averages that network with the 64-pixel one (``pagenet.SMALL_MODEL_PATH``,
-trained with ``INPUT`` 64 and ``PAD`` 8).
+trained with ``INPUT`` 64 and ``PAD`` 8: ``train --small``).
 
 The network sees the frame squashed to ``pagenet.INPUT`` pixels square, padded by ``pagenet.PAD``
 on every side (a fourth channel marks what lies inside the frame), and answers, for each pixel of
@@ -40,6 +43,19 @@ SYNTH_SEED0 = 500_000
 SET2_SEED0 = 600_000
 GEN_W, GEN_H = 640, 360
 LR = 5e-3  # AdamW's peak learning rate, brought down along a cosine
+# What scan13-scan20 left failing on set2's dev seeds, one draw each (scan21): white paper on a white
+# desk with no visible edge, the mask running on past a page's end (receipts, blank pages), receipts
+# and steep phone views cut off by the frame, ID cards (glare comes with half of them). One draw in
+# seven is left free, so the network keeps seeing the ordinary photos it already gets right.
+FAILURE_DRAWS = (
+    {"surface": "white", "kind": "form"}, {"surface": "white", "kind": "blank"},
+    {"surface": "white", "kind": "idcard"}, {"surface": "white", "kind": "receipt"},
+    {"kind": "receipt", "out": "side"}, {"kind": "receipt", "view": "phone"},
+    {"view": "phone", "out": "side"}, {"view": "phone", "out": "corner"},
+    {"kind": "idcard"}, {"kind": "idcard", "view": "phone"},
+    {"surface": "white", "view": "phone", "out": "side"}, {"kind": "blank", "out": "side"},
+    {}, {},
+)
 
 
 def _mask_target(corners: np.ndarray | None, w: int, h: int, size: int) -> np.ndarray:
@@ -146,7 +162,8 @@ def _plate_synth(rng: np.random.Generator):
 def _chunk(args: tuple[str, int, int, int, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Make ``n`` photos of one generator from one seed, squashed to ``size``; return inputs,
     masks, a kind code and the corners (as shares of the frame; NaN for no page). ``mode``:
-    "" all kinds, "hard" white desks and sides cut off, "plate" base plates and corners outside."""
+    "" all kinds, "hard" white desks and sides cut off, "plate" base plates and corners outside,
+    "failures" the groups still failing after scan20 (:data:`FAILURE_DRAWS`)."""
     cv2.setNumThreads(1)
     gen, seed, n, size, mode = args
     rng = np.random.default_rng(seed)
@@ -170,6 +187,8 @@ def _chunk(args: tuple[str, int, int, int, str]) -> tuple[np.ndarray, np.ndarray
                 elif mode == "plate":
                     force = ({"surface": "baseplate", "view": "doccam"}, {"out": "corner"},
                              {"surface": "baseplate", "view": "doccam", "out": "corner"}, {})[int(rng.integers(4))]
+                elif mode == "failures":
+                    force = FAILURE_DRAWS[int(rng.integers(len(FAILURE_DRAWS)))]
                 ph = make_photo(rng, GEN_W, GEN_H, **force)
                 img, corners = ph.image, ph.corners
         except ValueError:
@@ -424,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--size", type=int, default=pagenet.INPUT, help="squash photos to this many pixels square")
     a.add_argument("--hard", action="store_true", help="set2: a white desk or a side cut off, two photos in three")
     a.add_argument("--plate", action="store_true", help="base plates and corners outside the frame, mostly")
+    a.add_argument("--failures", action="store_true", help="set2: white desks, receipts, cut-off phone views, ID cards")
     b = sub.add_parser("train")
     b.add_argument("--data", required=True, help="comma-separated folders holding data.npz")
     b.add_argument("--epochs", type=int, default=30)
@@ -433,11 +453,19 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--init", default=None, help="go on training this exported model (.onnx)")
     b.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     b.add_argument("--keep", action="store_true", help="keep every epoch's model as OUT.epN")
+    b.add_argument("--small", action="store_true", help="train the 64-pixel network (pagenet.SMALL_INPUT)")
     args = ap.parse_args(argv)
     if args.cmd == "data":
-        mode = "plate" if args.plate else ("hard" if args.hard else "")
+        mode = "plate" if args.plate else ("hard" if args.hard else ("failures" if args.failures else ""))
         make_data(args.out, args.n, args.workers, start=args.start, size=args.size, mode=mode)
     else:
+        if args.small:
+            # The trainer and pagenet's helpers read the square's size from these two: the 64 net's
+            # padding keeps the same share of the square (8/64 = 16/128).
+            pagenet.PAD = pagenet.PAD * pagenet.SMALL_INPUT // pagenet.INPUT
+            pagenet.INPUT = pagenet.SMALL_INPUT
+            if args.out == pagenet.MODEL_PATH:  # never the 128 net's file by default
+                args.out = pagenet.SMALL_MODEL_PATH
         train(args.data, args.epochs, args.out, threads=args.threads, minutes=args.minutes, init=args.init, lr=args.lr,
               keep=args.keep)
     return 0
