@@ -2,7 +2,7 @@
 
 A visitor lays a form under the camera and lets go; the kiosk should capture without a button,
 but only once the hand is away and the page has stopped moving, and only a page the detector is
-sure of and sees whole: a corner outside the frame or a doubtful outline gives "incomplete"
+sure of and sees whole: a corner outside the frame, a side along its edge or a doubtful outline gives "incomplete"
 (the kiosk asks the visitor to lay the page wholly inside the camera's view) rather than a bad
 crop. Each frame therefore gives a
 typed ``CaptureResult`` that the kiosk turns into a prompt ("hold still", "page blurred").
@@ -34,6 +34,25 @@ CaptureStatus = Literal["no_page", "incomplete", "moving", "blurry", "captured",
 # seed 11 (11 of those still off: mostly a page partly outside the frame with a border side, or
 # bowed by the lens).
 MIN_CONFIDENCE = 0.8
+# A side whose two ends lie within this many pixels of the same edge of the frame runs along that edge: the page
+# goes on beyond it, or may (a whole side cut off gives corners *on* the frame, not outside it, and the outline
+# then follows the border). Not whole in view, so not captured: the visitor is asked to move the page.
+BORDER_TOLERANCE_PX = 2.0
+
+
+def side_on_border(q: np.ndarray, width: int, height: int, tol: float = BORDER_TOLERANCE_PX) -> bool:
+    """True when a side of the outline ``q`` (4, 2; TL, TR, BR, BL) runs along an edge of a ``width`` x ``height``
+    frame."""
+    q = np.asarray(q, dtype=np.float64)
+    for a, b in zip(q, np.roll(q, -1, axis=0)):
+        if (max(a[0], b[0]) <= tol or min(a[0], b[0]) >= width - 1 - tol
+                or max(a[1], b[1]) <= tol or min(a[1], b[1]) >= height - 1 - tol):
+            return True
+    return False
+
+
+def _whole_in_view(found: PageDetection, width: int, height: int) -> bool:
+    return found.corners_outside == 0 and not side_on_border(found.corners, width, height)
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ class AutoCapture:
             width; a sharp printed page scores in the hundreds, a shaken one in single digits.
         :param mode: "color" or "document" for the captured page.
         :param min_confidence: least detector confidence for a capture; below it, or with a
-            corner outside the frame, the frame's status is "incomplete".
+            corner outside the frame or a side along its edge, the frame's status is "incomplete".
         """
         if steady_frames < 1:
             raise ScannerError("steady_frames must be at least 1", code="bad_config")
@@ -96,7 +115,7 @@ class AutoCapture:
         steady = self._still >= self.steady_frames
         _, name = page_aspect(q, img.shape)
         corners = corners_tuple(q)
-        conf, complete = found.confidence, found.corners_outside == 0
+        conf, complete = found.confidence, _whole_in_view(found, w, h)
         if self._captured_at is not None:
             # One capture per placement: wait until this page moves away or another is laid.
             if float(np.linalg.norm(q - self._captured_at, axis=1).max()) <= 4 * self.max_motion * diag:
@@ -106,7 +125,8 @@ class AutoCapture:
         if not complete or conf < self.min_confidence:
             # A corner outside the frame would be cut off; a doubtful outline would crop wrongly.
             self._still = 0
-            why = "a corner lies outside the frame" if not complete else f"outline uncertain ({conf:.2f})"
+            why = ("a corner lies outside the frame" if found.corners_outside else "a side lies on the frame's edge") \
+                if not complete else f"outline uncertain ({conf:.2f})"
             return CaptureResult("incomplete", f"page not wholly in view: {why}",
                                  PageObservation(corners, 0.0, False, name, conf, complete))
         if not steady:
@@ -136,7 +156,7 @@ def observe(frame: np.ndarray) -> PageObservation:
     q = found.corners
     _, name = page_aspect(q, img.shape)
     return PageObservation(corners_tuple(q), sharpness(img, q), False, name, found.confidence,
-                           found.corners_outside == 0)
+                           _whole_in_view(found, img.shape[1], img.shape[0]))
 
 
 def capture_page(camera: Camera, auto: AutoCapture | None = None, max_frames: int = 300,

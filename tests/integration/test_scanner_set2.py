@@ -80,6 +80,30 @@ def test_the_kiosk_asks_for_the_whole_page_instead_of_cropping_it():
     assert results[-1].observation.complete is False and results[-1].observation.corners is not None
 
 
+def test_a_page_whose_outline_runs_along_the_frame_edge_is_not_captured(monkeypatch):
+    """A whole side cut off by the frame gives corners *on* its edge, not outside it: however confident the
+    outline, the kiosk asks for the whole page (and a side clear of the edge by a few pixels is captured)."""
+    from devices.scanner import capture
+    from devices.scanner.capture import side_on_border
+    from devices.scanner.detect import PageDetection
+
+    sc = make_scene(np.random.default_rng(8), W, H, page_kind="A4", background="wood", occlusion="none",
+                    blur_sigma=0.6)
+    on_edge = np.array([[0.0, 60.0], [600.0, 70.0], [590.0, 480.0], [0.4, 470.0]])
+    clear = on_edge + [6.0, 0.0]
+    assert side_on_border(on_edge, W, H) and not side_on_border(clear, W, H)
+    assert side_on_border(np.array([[100.0, 40], [500, 42], [500, H - 1.0], [100, H - 2.0]]), W, H)
+    for quad, expected in ((on_edge, ["incomplete", "incomplete"]), (clear, ["moving", "captured"])):
+        monkeypatch.setattr(capture, "detect_page", lambda _img, q=quad: PageDetection(q, 0.97, 0))
+        auto = AutoCapture(steady_frames=2)
+        results = [auto.feed(sc.image) for _ in range(2)]
+        assert [r.status for r in results] == expected
+        assert results[-1].observation.complete is (expected[-1] == "captured")
+        assert observe(sc.image).complete is (expected[-1] == "captured")
+        if expected[-1] == "incomplete":
+            assert "a side lies on the frame's edge" in results[-1].message
+
+
 def test_a_clean_page_is_confident_and_complete():
     sc = make_scene(np.random.default_rng(8), W, H, page_kind="A4", background="wood", occlusion="none",
                     blur_sigma=0.6)
