@@ -164,49 +164,29 @@ def run_duty_round(app: Flask, *, gap_s: float = 0.0) -> None:
     """Run every periodic duty once; a failing duty is logged and does not stop the others.
 
     ``gap_s``: sleep this long between two duties (and between two batches of audit links), see ``DUTY_GAP_S``."""
-    def gap() -> None:
-        if gap_s:
+    duties = (  # (run it, what is logged when it fails), in this order
+        # PostgreSQL: statistics of a young hot table (see Database.refresh_statistics)
+        (lambda: runtime(app).db.refresh_statistics(), "refreshing the database's statistics failed"),
+        (lambda: seal_audit(app, pause_s=gap_s), "audit sealing failed"),
+        (lambda: recover_tickets(app), "stuck-ticket recovery failed"),
+        (lambda: run_post_checks(app), "post check failed"),
+        # cases: alerts, 容缺 reminders (000 §9.3.6), webhooks (before the SMS outbox goes out below)
+        (lambda: run_case_duties(app), "case duties failed"),
+        # 好差评: call-back sample and the provincial platform's uploads
+        (lambda: run_feedback_duties(app), "feedback duties failed"),
+        # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
+        (lambda: sweep_appointments(app), "appointment sweep failed"),
+        # hourly purge of expired personal data and pages (logs its own failures)
+        (lambda: purge_personal_data(app), "retention purge failed"),
+        (lambda: nightly_backup(app), "nightly backup failed"),
+    )
+    for i, (duty, failure) in enumerate(duties):
+        if i > 1 and gap_s:  # after the sealing, which pauses on its own between its batches
             time.sleep(gap_s)
-
-    try:  # PostgreSQL: statistics of a young hot table (see Database.refresh_statistics)
-        runtime(app).db.refresh_statistics()
-    except Exception:
-        log.exception("refreshing the database's statistics failed")
-    try:
-        seal_audit(app, pause_s=gap_s)
-    except Exception:
-        log.exception("audit sealing failed")
-    gap()
-    try:
-        recover_tickets(app)
-    except Exception:  # keep the duty alive through a database hiccup
-        log.exception("stuck-ticket recovery failed")
-    gap()
-    try:
-        run_post_checks(app)
-    except Exception:
-        log.exception("post check failed")
-    gap()
-    try:  # cases: alerts, 容缺 reminders (000 §9.3.6), webhooks (before the SMS outbox goes out below)
-        run_case_duties(app)
-    except Exception:
-        log.exception("case duties failed")
-    gap()
-    try:  # 好差评: call-back sample and the provincial platform's uploads
-        run_feedback_duties(app)
-    except Exception:
-        log.exception("feedback duties failed")
-    gap()
-    try:  # appointments: no-shows and reminders (000 §8.2.4), then the SMS outbox
-        sweep_appointments(app)
-    except Exception:
-        log.exception("appointment sweep failed")
-    gap()
-    purge_personal_data(app)  # hourly purge of expired personal data and pages; logs its own failures
-    try:
-        nightly_backup(app)
-    except Exception:
-        log.exception("nightly backup failed")
+        try:
+            duty()
+        except Exception:  # keep the duties alive through a database hiccup
+            log.exception(failure)
 
 
 BACKUP_RETRY_S = 600.0
