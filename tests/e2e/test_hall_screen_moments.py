@@ -158,7 +158,11 @@ def test_at_peak_every_call_is_seen_large_and_the_voice_keeps_up(hall, browser):
     said = [c["number"] for e in history for c in e["calls"]]
     assert sorted(said) == sorted(called)                # each call said, none twice, none skipped
     merged = [e for e in history if len(e["calls"]) > 1]
-    assert merged and all(e["spoken_times"] == 1 and len(e["said"]) == len(e["calls"]) for e in merged)
+    assert merged and all(len(e["said"]) == len(e["calls"]) for e in merged)
+    # A merge is said once; only one of two calls may be said again, and only when nothing waits behind it,
+    # which in this burst is the last announcement (announcer.js, a call alone is repeated the same way).
+    assert all(e["spoken_times"] == 1 or (e["spoken_times"] == 2 and len(e["calls"]) == 2 and e is history[-1])
+               for e in merged), [(len(e["calls"]), e["spoken_times"]) for e in merged]
     waits = [(e["started_at"] - c["queued_at"]) / 1000 for e in history for c in e["calls"]]
     lengths = [(e["ended_at"] - e["started_at"]) / 1000 for e in history]
     heard = [(t - c["queued_at"]) / 1000 for e in history for c, t in zip(e["calls"], e.get("clauses_at") or []) if t]
