@@ -16,7 +16,9 @@ all to the hall room, then a clerk calls tickets one after another through the H
 each call and client the latency is the time from the clerk's call-next request returning to
 that client receiving ``ticket_called`` (the server publishes before it answers, so an event
 may arrive first: that counts as 0 ms, and ``arrived_before_response`` says how often). The
-``*_from_request_ms`` figures measure from the request being sent instead.
+``*_from_request_ms`` figures measure from the request being sent instead. ``server_cpu_ms_per_cycle`` is the
+server processes' CPU per measured cycle (the call, its finish, and every copy of their events to every screen):
+it moves far less with the machine's load than the latencies do.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ import requests
 import socketio
 
 from bench.harness import ServerProcess, free_port, pg_admin
+from bench.http_bench import server_cpu_s
 from hall_queue.access.auth import issue_token
 from hall_queue.domain.clock import SystemClock
 from hall_queue.infrastructure.db import Database
@@ -274,6 +277,7 @@ def run(clients: int, calls: int, procs: int, redis_url: str | None = None, dev:
         clerk.post(f"{base}/api/v1/tickets/{warm['id']}/finish", json={"outcome": "completed"}, timeout=30)
 
         timing: dict[int, tuple[float, float]] = {}
+        cpu_before = sum(server_cpu_s(srv.proc.pid)[0] for srv in servers)
         for _ in range(calls - 1):
             sent = time.monotonic()
             r = clerk.post(f"{base}/api/v1/windows/{wid}/call-next", timeout=30)
@@ -285,6 +289,9 @@ def run(clients: int, calls: int, procs: int, redis_url: str | None = None, dev:
             pool.wait_call(ticket["id"], EVENT_TIMEOUT_S)
             clerk.post(f"{base}/api/v1/tickets/{ticket['id']}/finish", json={"outcome": "completed"}, timeout=30)
             time.sleep(0.05)
+        # Every server process's CPU over the measured cycles (call, finish and their copies to every screen),
+        # per cycle: the work behind the latencies, which moves far less with the machine's load than they do.
+        cpu_ms = (sum(server_cpu_s(srv.proc.pid)[0] for srv in servers) - cpu_before) * 1000 / max(1, len(timing))
         by_server = pool.finish()
         pool = None
         from_return: list[float] = []
@@ -315,6 +322,7 @@ def run(clients: int, calls: int, procs: int, redis_url: str | None = None, dev:
             "p99_from_request_ms": round(_percentile(from_request, 99), 1),
             "max_from_request_ms": round(max(from_request), 1),
             "mean_ms": round(statistics.fmean(from_return), 1),
+            "server_cpu_ms_per_cycle": round(cpu_ms, 1),
             "connect_s": round(connect_s, 1),
             "client_processes": procs,
             **({"server_processes": 2, "redis": redis_url, "database": db_url.split("://")[0],

@@ -8,7 +8,6 @@ processes during the outage is made good (see :func:`watch_message_queue`).
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy import or_, select
 
 from hall_queue.infrastructure.realtime import QUEUE_STATE as _queue
 from hall_queue.infrastructure.realtime import socketio
+from hall_queue.infrastructure import ws_transport
 from hall_queue.access.auth import authenticate
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.events import JOIN, SNAPSHOT
@@ -146,26 +146,10 @@ def _start_checker(app: Flask) -> None:
 
 
 def harden_transport() -> None:
-    """Make the server's close of a WebSocket end the TCP connection even if the client never answers.
-
-    simple-websocket sends a close frame and waits for the client's; a client holding sessions open
-    never answers, and each such socket kept its reader thread (300 sockets: 10 → 1,211 threads).
-    """
-    from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
-
-    class ClosingWebSocket(SimpleWebSocketWSGI):
-        def close(self):
-            super().close()
-            sock = getattr(getattr(self, "ws", None), "sock", None)
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked reader thread, which then ends
-                except OSError:
-                    pass
-
-    eio = socketio.server.eio
-    if eio._async.get("websocket") is SimpleWebSocketWSGI:  # threading mode (not gevent/eventlet)
-        eio._async = {**eio._async, "websocket": ClosingWebSocket}
+    """Engine.IO's WebSockets through ``infrastructure.ws_transport``: a server's close ends the TCP connection
+    even if the client never answers, messages go out uncompressed, and an event is written to every screen by
+    the thread that sends it rather than by a writer thread per screen (issue 19)."""
+    ws_transport.install(socketio.server.eio)
 
 
 def _eio_sid() -> str | None:

@@ -185,6 +185,64 @@ def test_unauthenticated_engineio_sessions_leave_the_thread_count_flat(live, sen
             s.close()
 
 
+def test_websocket_messages_go_out_uncompressed_even_when_the_browser_offers_deflate(live):
+    """Every browser offers permessage-deflate; compressing each screen's copy of every event separately cost more
+    than framing it (issue 19), so the server declines the offer and its frames carry no RSV1 (compressed) bit."""
+    import base64
+    import json
+    import os
+
+    server, *_ = live
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                   f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                   "Sec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            assert chunk, "server closed the upgrade"
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head[:100]
+        assert b"sec-websocket-extensions" not in head.lower(), head
+        while len(rest) < 2 or len(rest) < 2 + (rest[1] & 0x7F):
+            rest += s.recv(4096)
+        first, length = rest[0], rest[1] & 0x7F  # Engine.IO's OPEN packet: short, one text frame, unmasked
+        assert first == 0x81, hex(first)  # FIN + text, RSV1 (compressed) clear
+        opened = rest[2:2 + length].decode()
+        assert opened.startswith("0") and "sid" in json.loads(opened[1:])
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_a_screen_gets_every_event_once_and_in_order_whichever_transport(live, transport):
+    """WebSocket screens are written to by the sending thread (``ws_transport``), long-polling ones through
+    Engine.IO's queue: both see every ticket issued, once, in the order of issue."""
+    server, _db, hall_id, tokens = live
+    seen: list[str] = []
+    client = socketio.Client(reconnection=False)
+    client.on("ticket_issued", lambda data: seen.append(data["ticket"]["number"]))
+    client.connect(server.url, auth={"token": tokens["screen"]}, transports=[transport], wait_timeout=10)
+    try:
+        assert client.call("join", {"hall": hall_id}, timeout=10)["ok"] is True
+        kiosk = requests.Session()
+        kiosk.headers["Authorization"] = f"Bearer {tokens['kiosk']}"
+        catalog = kiosk.get(f"{server.url}/api/v1/halls/{hall_id}/catalog", timeout=10).json()["items"]
+        issued = []
+        for i in range(40):
+            r = kiosk.post(f"{server.url}/api/v1/halls/{hall_id}/tickets",
+                           json={"item_ids": [catalog[i % 3]["id"]]}, timeout=10)
+            assert r.status_code == 201, r.text
+            issued.append(r.json()["number"])
+        deadline = time.monotonic() + WAIT_S
+        while len(seen) < len(issued) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen == issued
+    finally:
+        client.disconnect()
+
+
 def test_join_rechecks_the_token(app, api):
     """In-process: a token revoked after connecting cannot join any room."""
     token = api.token("manager")
