@@ -1,6 +1,6 @@
 // What the hall and window screens say, in Chinese and English. ?lang=en on a screen's URL shows English;
-// ?lang=bi a bilingual hall (every line in Chinese, then English); without it (or ?lang=zh) the sentences
-// are Chinese and the headings carry their small English caption, as the markup has them.
+// ?lang=bi a bilingual hall (every line and heading in Chinese, then a smaller English line); without it (or
+// ?lang=zh) everything is Chinese — visitors of a Chinese screen see no English captions.
 import { createI18n, pageLang } from "/static/ov/i18n.js";
 
 const TEXT = {
@@ -40,8 +40,8 @@ document.body.classList.add(`lang-${lang}`);
 
 /** A sentence or value in the screen's language. */
 export const t = i18n.t;
-/** A heading: in Chinese mode with its English caption too (as the markup's headings are). */
-export const label = (key, vars) => (lang === "en" ? i18n.t(key, vars) : i18n.both(key, vars, lang === "bi" ? "\n" : " "));
+/** A heading: bilingual only on a ?lang=bi screen. */
+export const label = (key, vars) => (lang === "bi" ? i18n.both(key, vars, "\n") : i18n.t(key, vars));
 /** A queue's or item's name (English when it has one). */
 export const nameOf = i18n.nameOf;
 /** The locale for dates and times on the clock. */
@@ -60,6 +60,17 @@ export function show(node, text) {
   return node;
 }
 
+/** A bilingual heading: the Chinese, then its English as a small caption on the same line. */
+function caption(node, key) {
+  const [zh, en] = i18n.both(key, undefined, "\n").split("\n");
+  node.textContent = en ? `${zh} ` : zh;
+  if (en) {
+    const small = document.createElement("small");
+    small.textContent = en;
+    node.append(small);
+  }
+}
+
 /** Headings and fixed lines of the markup, for ?lang=en and ?lang=bi (Chinese mode keeps the markup). */
 export function applyMarkup() {
   if (lang === "zh") return;
@@ -67,6 +78,7 @@ export function applyMarkup() {
   document.querySelectorAll("[data-t]").forEach((n) => {
     const key = n.dataset.t;
     if (lang === "en") n.textContent = i18n.t(key);
-    else if (!n.querySelector("small")) show(n, i18n.both(key, undefined, "\n"));
+    else if (n.matches(".label, .missed-tag")) caption(n, key);
+    else show(n, i18n.both(key, undefined, "\n"));
   });
 }
