@@ -317,7 +317,7 @@ def make_photo(rng: np.random.Generator, width: int = 640, height: int = 360, *,
         off = rng.uniform(-0.3, 0.3) * max(w, h)
         d = (xx - w / 2) * np.cos(ang) + (yy - h / 2) * np.sin(ang) - off
         edge = rng.uniform(0.5, 6)
-        frame *= (1 - rng.uniform(0.25, 0.6) * (1 / (1 + np.exp(-d / edge))))[..., None]
+        frame *= (1 - rng.uniform(0.25, 0.6) / (1 + np.exp(np.clip(-d / edge, -50, 50))))[..., None]
         tags.append("cast_shadow")
     if rng.random() < 0.4:
         frame *= rng.uniform(0.7, 1.2, 3).astype(np.float32)
@@ -329,10 +329,11 @@ def make_photo(rng: np.random.Generator, width: int = 640, height: int = 360, *,
     frame *= rng.uniform(0.6, 1.3)
     img = np.clip(frame, 0, 255).astype(np.uint8)
     if rng.random() < 0.35:
-        img, lensed = _lens(rng, img, corners if corners is not None else np.zeros((4, 2)))
-        if corners is not None:
-            corners = lensed
-        tags.append("lens")
+        src = corners if corners is not None else np.zeros((4, 2))
+        img, lensed = _lens(rng, img, src)
+        if lensed is not src:
+            tags.append("lens")
+            corners = lensed if corners is not None else None
     # Camera: defocus, noise, JPEG.
     if rng.random() < 0.4:
         k = int(rng.integers(1, 4)) * 2 + 1
@@ -340,7 +341,7 @@ def make_photo(rng: np.random.Generator, width: int = 640, height: int = 360, *,
     noisy = img.astype(np.float32) + rng.normal(0, rng.uniform(1, 9), img.shape).astype(np.float32)
     img = np.clip(noisy, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 90))])
+        buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 90))])[1]
         img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if corners is not None:
         corners = _screen_corners(corners)

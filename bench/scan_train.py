@@ -10,6 +10,7 @@
     python -m bench.scan_train train --small --data /tmp/fail --init devices/scanner/pagenet.onnx --lr 3e-4 \
         --epochs 10 --threads 1 --out /tmp/ft64.onnx                                   # the 64-pixel network
     python -m bench.scan_train data --out /tmp/set3 --n 2000 --set3    # the third generator only
+    python -m bench.scan_train average devices/scanner/pagenet.onnx /tmp/ft64.onnx --share 0.3 --out /tmp/avg.onnx
 
 ``--set3`` draws from :mod:`bench.scan_set3`, a training-only generator that shares no drawing code
 with the two benchmark generators (scan22: more draws of those two raised their dev seeds, not
@@ -447,6 +448,25 @@ def export(net, out: str) -> None:
                       dynamo=False)
 
 
+def average(first: str, second: str, out: str, share: float) -> None:
+    """Write ``(1 - share) * first + share * second``, weight by weight, of two exported networks
+    of the same graph (a fine-tuned one and the one it started from: WiSE-FT's weight average,
+    which kept the shipped network's confidence, and so the 128 net's gate, where the fine-tuned
+    one alone ran the 128 net on twice as many frames, scan22)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model, other = onnx.load(first), onnx.load(second)
+    theirs = {t.name: numpy_helper.to_array(t) for t in other.graph.initializer}
+    if [n.op_type for n in model.graph.node] != [n.op_type for n in other.graph.node]:
+        raise ValueError(f"{first} and {second} are not the same network")
+    for t in model.graph.initializer:
+        mine = numpy_helper.to_array(t)
+        if mine.dtype.kind == "f":
+            t.CopyFrom(numpy_helper.from_array(((1 - share) * mine + share * theirs[t.name]).astype(mine.dtype), t.name))
+    onnx.save(model, out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -470,8 +490,15 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     b.add_argument("--keep", action="store_true", help="keep every epoch's model as OUT.epN")
     b.add_argument("--small", action="store_true", help="train the 64-pixel network (pagenet.SMALL_INPUT)")
+    c = sub.add_parser("average")
+    c.add_argument("first")
+    c.add_argument("second")
+    c.add_argument("--share", type=float, default=0.3, help="the second network's share")
+    c.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    if args.cmd == "data":
+    if args.cmd == "average":
+        average(args.first, args.second, args.out, args.share)
+    elif args.cmd == "data":
         mode = next((m for m in ("plate", "hard", "failures", "set3") if getattr(args, m)), "")
         make_data(args.out, args.n, args.workers, start=args.start, size=args.size, mode=mode)
     else:
