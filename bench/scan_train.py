@@ -9,6 +9,12 @@
     python -m bench.scan_train data --out /tmp/fail --n 1500 --start 20000 --failures  # scan21's failure groups
     python -m bench.scan_train train --small --data /tmp/fail --init devices/scanner/pagenet.onnx --lr 3e-4 \
         --epochs 10 --threads 1 --out /tmp/ft64.onnx                                   # the 64-pixel network
+    python -m bench.scan_train data --out /tmp/set3 --n 2000 --set3    # the third generator only
+    python -m bench.scan_train average devices/scanner/pagenet.onnx /tmp/ft64.onnx --share 0.3 --out /tmp/avg.onnx
+
+``--set3`` draws from :mod:`bench.scan_set3`, a training-only generator that shares no drawing code
+with the two benchmark generators (scan22: more draws of those two raised their dev seeds, not
+their held-out ones); mix it with an ordinary ``data`` folder in ``train --data A,B``.
 
 The network is fully convolutional: ``--init`` also starts a network of another ``pagenet.INPUT``
 from a shipped model's weights. The padded square's side must be a multiple of 16 (four
@@ -41,6 +47,7 @@ from devices.scanner import pagenet
 
 SYNTH_SEED0 = 500_000
 SET2_SEED0 = 600_000
+SET3_SEED0 = 700_000
 GEN_W, GEN_H = 640, 360
 LR = 5e-3  # AdamW's peak learning rate, brought down along a cosine
 # What scan13-scan20 left failing on set2's dev seeds, one draw each (scan21): white paper on a white
@@ -163,7 +170,8 @@ def _chunk(args: tuple[str, int, int, int, str]) -> tuple[np.ndarray, np.ndarray
     """Make ``n`` photos of one generator from one seed, squashed to ``size``; return inputs,
     masks, a kind code and the corners (as shares of the frame; NaN for no page). ``mode``:
     "" all kinds, "hard" white desks and sides cut off, "plate" base plates and corners outside,
-    "failures" the groups still failing after scan20 (:data:`FAILURE_DRAWS`)."""
+    "failures" the groups still failing after scan20 (:data:`FAILURE_DRAWS`); ``gen`` "set3" is
+    the third generator (:mod:`bench.scan_set3`), whatever the mode."""
     cv2.setNumThreads(1)
     gen, seed, n, size, mode = args
     rng = np.random.default_rng(seed)
@@ -173,6 +181,10 @@ def _chunk(args: tuple[str, int, int, int, str]) -> tuple[np.ndarray, np.ndarray
             if gen == "synth" and mode == "plate":
                 sc = _plate_synth(rng)
                 img, corners = sc.image, sc.corners
+            elif gen == "set3":
+                from bench.scan_set3 import make_photo as make_photo3
+                ph3 = make_photo3(rng, GEN_W, GEN_H)
+                img, corners = ph3.image, ph3.corners
             elif gen == "synth":
                 from devices.scanner.synth import make_scene
                 sc = make_scene(rng, GEN_W, GEN_H, empty=bool(rng.random() < 0.04))
@@ -198,7 +210,7 @@ def _chunk(args: tuple[str, int, int, int, str]) -> tuple[np.ndarray, np.ndarray
         h, w = img.shape[:2]
         xs.append(pagenet.net_input(img, size))
         ys.append(_mask_target(corners, w, h, size))
-        kinds.append(0 if gen == "synth" else 1)
+        kinds.append({"synth": 0, "set2": 1, "set3": 2}[gen])
         quads.append(np.full((4, 2), np.nan) if corners is None
                      else (np.asarray(corners, np.float64) + 0.5) / np.array([w, h]))
     return np.stack(xs), np.stack(ys), np.array(kinds, np.uint8), np.stack(quads).astype(np.float32)
@@ -210,12 +222,16 @@ def make_data(out: str, n: int, workers: int, chunk: int = 25, start: int = 0, s
     on (one seed per chunk of ``chunk`` photos), squashed to ``size`` pixels square (a larger
     size serves a smaller network too); ``mode`` "hard": two thirds of set2's photos lie on a
     white desk or have a side cut off; "plate": base plates and corners outside the frame, three
-    photos in four of set2's and all of synth's (the plate drawn here, :func:`base_plate`)."""
+    photos in four of set2's and all of synth's (the plate drawn here, :func:`base_plate`);
+    "set3": ``n`` photos of the third generator (:mod:`bench.scan_set3`) and none of the others."""
     os.makedirs(out, exist_ok=True)
-    jobs = [("synth", SYNTH_SEED0 + start + i, chunk, size, mode) for i in range(n // chunk)]
-    jobs += [("set2", SET2_SEED0 + start + i, chunk, size, mode) for i in range(n // chunk)]
-    # Interleaved, so a run cut short still holds both generators.
-    jobs = [j for pair in zip(jobs[: n // chunk], jobs[n // chunk:]) for j in pair]
+    if mode == "set3":
+        jobs = [("set3", SET3_SEED0 + start + i, chunk, size, mode) for i in range(n // chunk)]
+    else:
+        jobs = [("synth", SYNTH_SEED0 + start + i, chunk, size, mode) for i in range(n // chunk)]
+        jobs += [("set2", SET2_SEED0 + start + i, chunk, size, mode) for i in range(n // chunk)]
+        # Interleaved, so a run cut short still holds both generators.
+        jobs = [j for pair in zip(jobs[: n // chunk], jobs[n // chunk:]) for j in pair]
     xs, ys, ks, cs = [], [], [], []
     t0 = time.time()
     with ProcessPoolExecutor(workers) as ex:
@@ -432,6 +448,25 @@ def export(net, out: str) -> None:
                       dynamo=False)
 
 
+def average(first: str, second: str, out: str, share: float) -> None:
+    """Write ``(1 - share) * first + share * second``, weight by weight, of two exported networks
+    of the same graph (a fine-tuned one and the one it started from: WiSE-FT's weight average,
+    which kept the shipped network's confidence, and so the 128 net's gate, where the fine-tuned
+    one alone ran the 128 net on twice as many frames, scan22)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model, other = onnx.load(first), onnx.load(second)
+    theirs = {t.name: numpy_helper.to_array(t) for t in other.graph.initializer}
+    if [n.op_type for n in model.graph.node] != [n.op_type for n in other.graph.node]:
+        raise ValueError(f"{first} and {second} are not the same network")
+    for t in model.graph.initializer:
+        mine = numpy_helper.to_array(t)
+        if mine.dtype.kind == "f":
+            t.CopyFrom(numpy_helper.from_array(((1 - share) * mine + share * theirs[t.name]).astype(mine.dtype), t.name))
+    onnx.save(model, out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -444,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--hard", action="store_true", help="set2: a white desk or a side cut off, two photos in three")
     a.add_argument("--plate", action="store_true", help="base plates and corners outside the frame, mostly")
     a.add_argument("--failures", action="store_true", help="set2: white desks, receipts, cut-off phone views, ID cards")
+    a.add_argument("--set3", action="store_true", help="the third, training-only generator (bench.scan_set3) only")
     b = sub.add_parser("train")
     b.add_argument("--data", required=True, help="comma-separated folders holding data.npz")
     b.add_argument("--epochs", type=int, default=30)
@@ -454,9 +490,16 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     b.add_argument("--keep", action="store_true", help="keep every epoch's model as OUT.epN")
     b.add_argument("--small", action="store_true", help="train the 64-pixel network (pagenet.SMALL_INPUT)")
+    c = sub.add_parser("average")
+    c.add_argument("first")
+    c.add_argument("second")
+    c.add_argument("--share", type=float, default=0.3, help="the second network's share")
+    c.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    if args.cmd == "data":
-        mode = "plate" if args.plate else ("hard" if args.hard else ("failures" if args.failures else ""))
+    if args.cmd == "average":
+        average(args.first, args.second, args.out, args.share)
+    elif args.cmd == "data":
+        mode = next((m for m in ("plate", "hard", "failures", "set3") if getattr(args, m)), "")
         make_data(args.out, args.n, args.workers, start=args.start, size=args.size, mode=mode)
     else:
         if args.small:
