@@ -28,9 +28,9 @@ from hall_queue.domain.errors import DomainError, NotFound
 from hall_queue.domain.models import Appointment, Hall
 from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.bootstrap import runtime
+from hall_queue.entrypoints.front import shown
 
 from .auth import current_staff, staff_required
-from .refusals import shown
 
 bp = Blueprint("hall_admin_appointments", __name__, url_prefix="/admin/appointments", template_folder="templates")
 MANAGERS = MANAGER_ROLES

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, HALL_TIMEZONES, MANAGER_ROLES
 from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
-from hall_queue.entrypoints.front import page_lang, text_context
+from hall_queue.entrypoints.front import page_lang, shown, text_context
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.entrypoints.api.complaints_api import client_device, client_source
 from hall_queue.entrypoints.web_session import DEVICE_KEY
@@ -35,7 +35,7 @@ from hall_queue.infrastructure.sms import notifier_for
 
 from .auth import current_staff, page_hall, staff_required
 from .complaint_text import COMPLAINT_TEXT
-from .refusals import invalid_fields, shown
+from .refusals import invalid_fields
 
 bp = Blueprint("manage", __name__, template_folder="templates", static_folder="static/manage",
                static_url_path="/admin/manage/static")
