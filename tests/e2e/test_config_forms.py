@@ -88,7 +88,7 @@ def test_settings_hours_as_rows(server, page):
     new.locator("[name=p_to]").fill("08:00")
     page.click("#settings-form button[type=submit]")
     page.wait_for_selector("#settings-error:not([hidden])")
-    assert page.inner_text("#settings-error") == "填写的内容有误，请检查标出的项目"  # never the API's English
+    assert page.inner_text("#settings-error") == "填写的内容有误，请检查后重试"  # never the API's English
     assert page.locator("#hours .field-error").count() == 1
     assert page.inner_text("#hours .field-error") == "周六 09:00-08:00 不是有效的时段（结束须晚于开始）"
     assert new.locator("[name=p_to]").input_value() == "08:00"

@@ -20,7 +20,7 @@ const ZH = {
   not_your_queue: "该号票不属于本窗口办理的队列",
   not_found: "没有找到", rate_limited: "操作过于频繁，请稍后再试",
   conflict: "与已有记录冲突（编码、编号或用户名可能已被占用）", in_use: "仍在使用中，不能删除或修改",
-  validation_error: "填写的内容有误，请检查标出的项目", invalid: "填写的内容不符合要求，请检查后重试",
+  validation_error: "填写的内容有误，请检查后重试", invalid: "填写的内容不符合要求，请检查后重试",
 };
 // What a page says for a refusal it has no sentence for: never the server's English (kept in err.raw).
 const REFUSED = "操作未成功";
@@ -43,7 +43,8 @@ export function errorText(code, message, fallback = REFUSED) {
  * Call the JSON API. ``opts.token``: a bearer token; ``opts.headers``: more headers (the kiosk agent key);
  * ``opts.contentType``: send ``body`` as it is (a file, e.g. text/csv) instead of as JSON.
  * Resolves to the answer's JSON; rejects with an Error carrying ``status``, ``code``, ``raw`` (the
- * server's message, for technicians), ``detail`` (the whole error object) and a Chinese ``message``.
+ * server's message, for technicians), ``detail`` (the whole error object), a Chinese ``message`` and
+ * ``untranslated`` (true when that message is only the generic REFUSED).
  */
 export async function api(method, path, body, opts = {}) {
   const headers = { Accept: "application/json", ...(opts.headers || {}) };
@@ -64,6 +65,7 @@ export async function api(method, path, body, opts = {}) {
     const code = data.error?.code, raw = data.error?.message;
     const err = new Error(chinese(raw) ? raw : (ZH[code] || REFUSED));
     err.status = r.status; err.code = code; err.raw = raw; err.detail = data.error || {};
+    err.untranslated = !chinese(raw) && !ZH[code];  // the message is only REFUSED: a page may say more
     throw err;
   }
   return data;
