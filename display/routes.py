@@ -61,7 +61,10 @@ def _actor(token: str | None) -> Actor | None:
         return None
 
 
-def _problem(status: int, title: str, detail: str):
+def _problem(status: int, title: str, detail: str, en: str = ""):
+    """An error page for whoever installs the screen: Chinese, with the English line only on ?lang=en or bi."""
+    if en and request.args.get("lang") in ("en", "bi"):
+        detail = f"{detail} {en}"
     resp = current_app.make_response(render_template("display/problem.html", title=title, detail=detail))
     resp.status_code = status
     return _no_store(resp)
@@ -78,25 +81,25 @@ def _page_actor() -> tuple[Actor | None, Any]:
     """Return the actor of the page's ``?token=``, or an error page for a missing or invalid one."""
     token = request.args.get("token")
     if not token:
-        return None, _problem(401, "缺少屏幕令牌", "请在地址后加上 ?token=屏幕令牌（由管理员在配置中生成）。"
-                                                " Missing screen token: add ?token=… to the address.")
+        return None, _problem(401, "缺少屏幕令牌", "请在地址后加上 ?token=屏幕令牌（由管理员在配置中生成）。",
+                                 en="Missing screen token: add ?token=… to the address.")
     actor = _actor(token)
     if actor is None:
-        return None, _problem(401, "屏幕令牌无效", "令牌无效、已过期或已吊销，请联系大厅管理员重新配置本屏。"
-                                                " Invalid, expired or revoked screen token.")
+        return None, _problem(401, "屏幕令牌无效", "令牌无效、已过期或已吊销，请联系大厅管理员重新配置本屏。",
+                                 en="Invalid, expired or revoked screen token.")
     if actor.kind not in PAGE_KINDS:
-        return None, _problem(403, "此令牌不能用于显示屏", "该令牌属于取号机或评价器，不能打开显示屏。"
-                                                      " This token does not belong to a screen.")
+        return None, _problem(403, "此令牌不能用于显示屏", "该令牌属于取号机或评价器，不能打开显示屏。",
+                                 en="This token does not belong to a screen.")
     return actor, None
 
 
 def _out_of_scope(actor: Actor, hall_id: int, window_id: int | None = None) -> Any:
     """Return an error page when the token belongs to another hall or window, else ``None``."""
     if actor.hall_id is not None and actor.hall_id != hall_id:
-        return _problem(403, "令牌不属于本大厅", "该屏幕令牌属于其他大厅。 This token belongs to another hall.")
+        return _problem(403, "令牌不属于本大厅", "该屏幕令牌属于其他大厅。", en="This token belongs to another hall.")
     if actor.window_id is not None and actor.window_id != window_id:
-        return _problem(403, "令牌不属于本窗口", "该屏幕令牌只能显示它所属的窗口。"
-                                            " This screen token is bound to another window.")
+        return _problem(403, "令牌不属于本窗口", "该屏幕令牌只能显示它所属的窗口。",
+                                 en="This screen token is bound to another window.")
     return None
 
 
@@ -112,7 +115,7 @@ def hall_screen(hall_id: int):
     with runtime().db.read() as s:
         hall = s.get(Hall, hall_id) if 0 < hall_id < 2**62 else None
         if hall is None:
-            return _problem(404, "大厅不存在", f"没有编号为 {hall_id} 的大厅。 Hall not found.")
+            return _problem(404, "大厅不存在", f"没有编号为 {hall_id} 的大厅。", en="Hall not found.")
         name, tz = hall.name, hall.timezone
     voice = request.args.get("voice", "1") != "0"
     return _no_store(current_app.make_response(render_template(
@@ -128,7 +131,7 @@ def window_screen(window_id: int):
     with runtime().db.read() as s:
         window = s.get(Window, window_id) if 0 < window_id < 2**62 else None
         if window is None or (actor.hall_id is not None and actor.hall_id != window.hall_id):
-            return _problem(404, "窗口不存在", f"本大厅没有编号为 {window_id} 的窗口。 Window not found.")
+            return _problem(404, "窗口不存在", f"本大厅没有编号为 {window_id} 的窗口。", en="Window not found.")
         hall = s.get(Hall, window.hall_id)
         info = {"window_id": window.id, "window_number": window.number, "window_name": window.name,
                 "hall_id": hall.id, "hall_name": hall.name, "timezone": hall.timezone}
@@ -137,7 +140,7 @@ def window_screen(window_id: int):
         return refused
     layout = request.args.get("layout", "wide")
     if layout not in LAYOUTS:
-        return _problem(400, "布局参数无效", f"layout 只能是 {' 或 '.join(LAYOUTS)}。 layout must be small or wide.")
+        return _problem(400, "布局参数无效", f"layout 只能是 {' 或 '.join(LAYOUTS)}。", en="layout must be small or wide.")
     # A window screen is silent by default: the hall screen announces; ?voice=1 for a window with a speaker.
     voice = request.args.get("voice", "0") == "1"
     return _no_store(current_app.make_response(render_template("display/window.html", layout=layout, voice=voice,

@@ -6,6 +6,7 @@ with the same session cookie. Identity is shown masked only.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from flask import (
@@ -22,10 +23,12 @@ from sqlalchemy import select
 
 from hall_queue import appointments as A
 from hall_queue.domain.vocabulary import MANAGER_ROLES
+from hall_queue.floor.statistics import WEEKDAYS_ZH
 from hall_queue.domain.errors import DomainError, NotFound
 from hall_queue.domain.models import Appointment, Hall
 from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.bootstrap import runtime
+from hall_queue.entrypoints.front import shown
 
 from .auth import current_staff, staff_required
 
@@ -70,7 +73,7 @@ def _write(fn, ok: str, back: str, **args):
     try:
         events = rt.db.run_write(fn)
     except DomainError as e:
-        flash(e.message, "error")
+        flash(shown(e, "未保存：填写的内容不符合要求，请检查后重试"), "error")
     else:
         if isinstance(events, list):
             rt.publish(events)
@@ -112,6 +115,25 @@ def cancel(appointment_id: int):
                   date=request.form.get("date") or None)
 
 
+# A capacity rule's weekday as the page writes it (周一 … 周日) and as the rule keeps it (mon … sun).
+DAY_NAMES = dict(zip(A.WEEKDAYS, WEEKDAYS_ZH))
+DAY_KEYS = {v: k for k, v in DAY_NAMES.items()}
+
+
+def _capacity_problem(cap_raw: str, day: str, time_: str) -> str | None:
+    """What is wrong with a capacity rule's fields, in the page's words (the rules' own messages are English)."""
+    if cap_raw and not (cap_raw.isdigit() and int(cap_raw) <= 999):
+        return "号源数请填写 0 至 999 的整数"
+    if day != "*" and day not in A.WEEKDAYS:
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            return "日期或星期请填写 *（每天）、周一至周日，或 2026-05-01 这样的日期"
+    if time_ != "*" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time_):
+        return "时段开始请填写 *（全部时段）或 09:00 这样的时刻"
+    return None
+
+
 @bp.route("/capacity", methods=["GET", "POST"])
 @staff_required(*MANAGERS)
 def capacity():
@@ -141,14 +163,16 @@ def capacity():
                           "预约设置已保存", "hall_admin_appointments.capacity", hall_id=hall_id,
                           matter=form.get("matter") or None)
         cap_raw = form.get("capacity", "").strip()
-        try:
-            cap = None if cap_raw == "" else int(cap_raw)
-        except ValueError:
-            flash("号源数请填写整数", "error")
+        day = form.get("day", "*").strip() or "*"
+        day = DAY_KEYS.get(day, day)  # a manager writes 周一; the rule keeps the vocabulary's "mon"
+        time_ = form.get("time", "*").strip() or "*"
+        problem = _capacity_problem(cap_raw, day, time_)
+        if problem:
+            flash(problem, "error")
             return redirect(url_for(".capacity", hall_id=hall_id, matter=form.get("matter")))
+        cap = None if cap_raw == "" else int(cap_raw)
         return _write(lambda s: A.set_capacity(s, s.get(Hall, hall_id), matter=form.get("matter", ""),
-                                               day=form.get("day", "*").strip() or "*",
-                                               time_=form.get("time", "*").strip() or "*", capacity=cap,
+                                               day=day, time_=time_, capacity=cap,
                                                now=rt.clock.now(), actor=current_staff()) and None,
                       "号源规则已保存" if cap is not None else "号源规则已删除", "hall_admin_appointments.capacity",
                       hall_id=hall_id, matter=form.get("matter"), start=form.get("start") or None)
@@ -174,6 +198,7 @@ def capacity():
         grid = [{t: next((x for x in d["slots"] if x["start"] == t), None) for t in times} for d in days]
         rules = [r for r in A.capacity_rules(s, hall) if matter is None or r["matter"] == matter.key]
         return render_template("appointments/capacity.html", hall=hall, halls=_halls(), st=A.settings_view(st),
+                               day_names=DAY_NAMES,
                                labels=SETTING_LABELS, matters=matters, matter=matter, days=days, times=times,
                                grid=grid, rules=rules, start=start, prev=start - timedelta(days=7),
                                next=start + timedelta(days=7))

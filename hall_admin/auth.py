@@ -67,7 +67,7 @@ def staff_required(*roles: str) -> Callable:
             if actor is None:
                 return redirect(url_for("hall_admin.login", next=request.full_path.rstrip("?")))
             if roles and actor.role not in roles:
-                return render_template("admin/forbidden.html", roles=roles), 403
+                return render_template("admin/forbidden.html", roles=[ROLE_LABELS.get(r, r) for r in roles]), 403
             return view(*args, **kwargs)
 
         wrapped.staff_roles = roles  # type: ignore[attr-defined]  (read by the role-matrix tests)

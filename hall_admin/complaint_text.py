@@ -13,6 +13,8 @@ COMPLAINT_TEXT: dict[str, dict[str, str]] = {
         "target_person": "被投诉举报人姓名", "staff_no": "工号（工牌上的编号）", "occurred_at": "发生时间",
         "content": "投诉举报内容（事实经过）", "request": "您的要求", "your_name": "您的姓名", "contact": "联系电话或邮箱",
         "submit": "提交", "page_expired": "页面已过期，请刷新后重新提交。",
+        "invalid_form": "请检查表单：需选择类型，填写事实经过（至少5个字）、您的姓名和联系方式。",
+        "rate_limited": "本设备提交过于频繁，请稍后再试。",
         "filed_title": "已受理", "filed": "您的投诉举报已受理", "number": "受理编号", "lookup_code": "查询码",
         "keep_note": "请记下受理编号和查询码：凭受理编号可查询办理状态，凭查询码还可查看答复内容。答复期限：{due} 前。",
         "sms_sent": "已将受理编号和查询码发送到 {phone}。", "sms_label": "发送到手机，免得忘记", "sms_ph": "11位手机号码",

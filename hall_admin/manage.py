@@ -16,11 +16,10 @@ from sqlalchemy import select
 from hall_queue.domain.vocabulary import COMPLAINT_ANSWER_WORKING_DAYS, HALL_TIMEZONES, MANAGER_ROLES
 from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
-from hall_queue.entrypoints.front import page_lang, text_context
+from hall_queue.entrypoints.front import page_lang, shown, text_context
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.entrypoints.api.complaints_api import client_device, client_source
 from hall_queue.entrypoints.web_session import DEVICE_KEY
-from hall_queue.entrypoints.api.errors import describe_validation
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.calendar import service_day
 from hall_queue.config import public_url
@@ -36,6 +35,7 @@ from hall_queue.infrastructure.sms import notifier_for
 
 from .auth import current_staff, page_hall, staff_required
 from .complaint_text import COMPLAINT_TEXT
+from .refusals import invalid_fields
 
 bp = Blueprint("manage", __name__, template_folder="templates", static_folder="static/manage",
                static_url_path="/admin/manage/static")
@@ -86,7 +86,7 @@ def stats_page():
     today = service_day(hall, _now())  # the statistics count service days (a ticket at 00:30 is on the day before)
     page = {"hall_id": hall.id, "hall_name": hall.name, "today": today.isoformat(),
             "groups": list(stats.GROUPS), "dimensions": list(stats.DIMENSIONS),
-            "halls": _halls() if current_staff().role == "admin" else []}
+            "halls": _halls() if current_staff().role == "admin" else [], "timezones": HALL_TIMEZONES}
     return render_template("manage/stats.html", page=page, hall=hall)
 
 
@@ -129,6 +129,11 @@ def complaint_page(complaint_id: int):
                            window=window.number if window else None, item=item.name if item else None)
 
 
+# What a manager reads when the rules refuse an action on a complaint (their messages are the API's English).
+_ACTION_REFUSED = {"handle": "只有本大厅的大厅管理人员可以承办投诉", "answer": "答复内容需 5 至 4000 字（纠正措施至多 4000 字）",
+                   "close": "该投诉现在不能办结", "note": "备注未保存"}
+
+
 @bp.post("/admin/complaints/<int:complaint_id>/<action>")
 @staff_required(*MANAGERS)
 def complaint_action(complaint_id: int, action: str):
@@ -156,7 +161,7 @@ def complaint_action(complaint_id: int, action: str):
         number = runtime().db.run_write(do)
         flash(f"投诉 {number} 已更新", "info")
     except DomainError as e:
-        flash(e.message, "error")
+        flash(shown(e, _ACTION_REFUSED.get(action, "操作未成功")), "error")
     return redirect(url_for("manage.complaint_page", complaint_id=complaint_id))
 
 
@@ -185,6 +190,13 @@ def _form_choices(hall: Hall) -> dict[str, Any]:
     return {"windows": windows, "items": items, "kinds": K.KIND_LABELS}
 
 
+# The complaint form's fields as its Chinese page labels them (a refused form names them so).
+_FIELD_LABELS = {"kind": COMPLAINT_TEXT["zh"]["kind"], "target_unit": COMPLAINT_TEXT["zh"]["target_unit"],
+                 "window_id": COMPLAINT_TEXT["zh"]["window"], "item_id": COMPLAINT_TEXT["zh"]["item"],
+                 "target_person": COMPLAINT_TEXT["zh"]["target_person"], "target_staff_no": COMPLAINT_TEXT["zh"]["staff_no"],
+                 "content": COMPLAINT_TEXT["zh"]["content"], "request": COMPLAINT_TEXT["zh"]["request"],
+                 "occurred_at": COMPLAINT_TEXT["zh"]["occurred_at"], "complainant_name": COMPLAINT_TEXT["zh"]["your_name"],
+                 "contact": COMPLAINT_TEXT["zh"]["contact"]}
 _FORM_FIELDS = ("kind", "target_unit", "window_id", "item_id", "target_person", "target_staff_no", "content",
                 "request", "occurred_at", "complainant_name", "contact")
 
@@ -225,10 +237,11 @@ def complaint_new():
                 return render_template("manage/complaint_filed.html", hall=hall, filed=filed,
                                        csrf=csrf_token()), 201, PUBLIC_HEADERS
             except ValidationError as e:
-                errors.append(describe_validation(e) if page_lang() == "zh" else _say("invalid_form"))
+                errors.append(_say("invalid_form") + (invalid_fields(e, _FIELD_LABELS) if page_lang() == "zh" else ""))
             except DomainError as e:
-                # The rules' sentences are Chinese; an English page says the refusal by its code.
-                errors.append(e.message if page_lang() == "zh" else COMPLAINT_TEXT["en"].get(e.code, _say("invalid_form")))
+                # A rule's own plain Chinese sentence, else the page's for its code (an English page: always the page's).
+                said = COMPLAINT_TEXT[page_lang()].get(e.code, _say("invalid_form"))
+                errors.append(shown(e, said) if page_lang() == "zh" else said)
                 if e.status == 429:
                     return render_template("manage/complaint_new.html", hall=hall, v=values, errors=errors,
                                            csrf=csrf_token(), **_form_choices(hall)), 429, PUBLIC_HEADERS

@@ -206,7 +206,7 @@ def notice_print(ticket_id: int):
                 or t.outcome not in NOTICE_OUTCOMES:
             abort(404)
         if actor.role == "clerk" and t.clerk_id != actor.id:
-            return render_template("admin/forbidden.html", roles=("the clerk who served it", "manager")), 403
+            return render_template("admin/forbidden.html", roles=("办理该号的窗口人员", staff_auth.ROLE_LABELS["manager"])), 403
         hall = s.get(Hall, t.hall_id)
         window = s.get(Window, t.window_id) if t.window_id else None
         items = [{"name": i.name, "materials": i.materials} for i in t.items]

@@ -24,7 +24,7 @@ from flask import (
 from hall_queue import appointments as A
 from hall_queue.catalog.materials import merged_materials
 from hall_queue.domain.vocabulary import MATERIAL_FORM_LABELS as FORMS
-from hall_queue.entrypoints.front import page_lang, text_context
+from hall_queue.entrypoints.front import page_lang, shown, text_context
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.models import Appointment, Hall
@@ -40,9 +40,9 @@ bp.context_processor(text_context(BOOKING_TEXT))  # t(), lang and the language s
 
 
 def _said(e: DomainError) -> str:
-    """A booking rule's refusal in the page's language (the rule's own sentence is Chinese)."""
+    """A booking rule's refusal in the page's language (the rule's own sentence when it is plain Chinese)."""
     if page_lang() == "zh":
-        return e.message
+        return shown(e, BOOKING_TEXT["zh"]["code_other"])
     en = BOOKING_TEXT["en"]
     return en.get(f"code_{e.code}", en["code_other"])
 

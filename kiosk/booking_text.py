@@ -88,5 +88,5 @@ BOOKING_TEXT: dict[str, dict[str, str]] = bilingual({
     "code_appointment_not_found": (None, "No booking matches this code and ID number."),
     "code_slot_over": (None, "The booking time is over; it can no longer be cancelled."),
     "code_already_checked_in": (None, "You have checked in already; please tell the clerk if you no longer need the service."),
-    "code_other": (None, "That did not work; please check and try again, or ask at the hall."),
+    "code_other": ("未能办理，请核对后重试，或到大厅咨询。", "That did not work; please check and try again, or ask at the hall."),
 })

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -65,6 +66,20 @@ def page_lang() -> str:
         return asked
     kept = request.cookies.get(LANG_COOKIE)
     return kept if kept in LANGS else "zh"
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# An English phrase or a clause number: a message written for integrators (a product name like 税务UKey is not).
+_FOREIGN = re.compile(r"§|[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")
+
+
+def shown(e: Exception, fallback: str) -> str:
+    """The sentence a Chinese page shows for a refusal: the rule's own when it is plain Chinese, else ``fallback``.
+
+    The API keeps its codes and messages (a contract); some messages are English, for integrators.
+    """
+    message = str(e)
+    return message if _CJK.search(message) and not _FOREIGN.search(message) else fallback
 
 
 def bilingual(pairs: dict[str, tuple[str | None, str | None]]) -> dict[str, dict[str, str]]:

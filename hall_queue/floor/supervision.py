@@ -32,6 +32,7 @@ from hall_queue.domain.models import AuditEvent, Case, Department, Hall, PostInt
 from hall_queue.domain.vocabulary import (AUDIT_ACTION_LABELS, AUDIT_AREA_LABELS, CASE_STATE_LABELS,
                                           RESULT_HANDOVER_WORKING_DAYS, VIOLATION_KINDS)
 from hall_queue.infrastructure import hall_store
+from hall_queue.queueing.device_health import REASON_LABELS
 
 PAGE_SIZE = 50
 # The page checks this many of the newest chain links on each visit (a few seconds at most); 完整校验 walks all.
@@ -39,6 +40,12 @@ CHAIN_TAIL_LINKS = 5_000
 ACTOR_LABELS = {"kiosk": "自助取号机", "screen": "显示屏", "pad": "评价器", "system": "系统", "approval": "审批系统"}
 # Detail keys whose values are free text staff wrote; everything else in ``detail`` is codes and ids.
 DETAIL_TEXT = {"reason": "原因", "note": "备注", "text": "内容", "fix_plan": "整改要求", "fix": "整改情况"}
+# Actions whose "reason" is a code, not words: said in Chinese (an unknown code as 其他), never the code.
+CODED_REASONS = {
+    "device.fault": REASON_LABELS,
+    "ticket.recover": {"no_window": "号票未落到窗口", "window_gone": "窗口已删除", "no_clerk": "窗口无人在岗",
+                       "other_clerk": "窗口已换人", "window_busy": "窗口另有在办号票"},
+}
 VIOLATION_LABELS = {
     "empty_post": ("空岗", "开放办理的窗口 A、B 岗均无人在岗的时段（含开门后无人签到），按窗口列出，分钟数截至现在"),
     "overdue_case": ("逾期未办结", "当前仍在办理且已超过承诺办结日期的办件，以及期内超过承诺日期才作出决定的办件"),
@@ -113,8 +120,9 @@ def search(session: Session, hall: Hall, *, staff_id: int | None = None, window_
     for r in rows:
         who = staff.get(r.actor_id or 0, "已删除人员") if r.actor_kind == "staff" else ACTOR_LABELS.get(r.actor_kind, "设备")
         detail = r.detail if isinstance(r.detail, dict) else {}
-        notes = "；".join(f"{label}：{str(detail[k])[:200]}" for k, label in DETAIL_TEXT.items()
-                         if isinstance(detail.get(k), str) and detail[k].strip())
+        coded = CODED_REASONS.get(r.action, {})
+        notes = "；".join(f"{label}：{coded.get(detail[k], '其他') if coded and k == 'reason' else str(detail[k])[:200]}"
+                         for k, label in DETAIL_TEXT.items() if isinstance(detail.get(k), str) and detail[k].strip())
         items.append({"id": r.id, "at": iso(r.at), "local": local_time(hall, r.at).strftime("%Y-%m-%d %H:%M:%S"),
                       "actor": who, "actor_kind": r.actor_kind, "staff_id": r.actor_id if r.actor_kind == "staff" else None,
                       "action": r.action, "action_label": action_label(r.action),

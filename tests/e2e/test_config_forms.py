@@ -4,6 +4,7 @@ queues, A/B clerks) and staff through labelled forms; server validation errors a
 was typed stays. Each change is read back through the API. Screenshots go to test-artifacts/manage/."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -87,8 +88,9 @@ def test_settings_hours_as_rows(server, page):
     new.locator("[name=p_to]").fill("08:00")
     page.click("#settings-form button[type=submit]")
     page.wait_for_selector("#settings-error:not([hidden])")
-    assert "sat" in page.inner_text("#settings-error")
+    assert page.inner_text("#settings-error") == "填写的内容有误，请检查后重试"  # never the API's English
     assert page.locator("#hours .field-error").count() == 1
+    assert page.inner_text("#hours .field-error") == "周六 09:00-08:00 不是有效的时段（结束须晚于开始）"
     assert new.locator("[name=p_to]").input_value() == "08:00"
     new.locator("[data-row=remove-period]").click()
     page.click("#settings-form button[type=submit]")
@@ -147,13 +149,14 @@ def test_category_item_queue_bundle_forms(server, page):
     page.select_option("#items-category_id", str(cat["id"]))
     page.click("#form-items button.save")
     page.wait_for_selector("#form-items .form-error:not([hidden])")
-    assert "taken" in page.inner_text("#form-items .form-error")
+    assert page.inner_text("#form-items .form-error") == "编码 CFG001 已被占用"
     assert page.get_attribute("#items-code", "aria-invalid") == "true"
     assert page.input_value("#items-name") == "重复编码的事项"
     page.fill("#items-code", "CFG002")
     page.click("[data-add-row=material]")  # left empty
     page.click("#form-items button.save")
     page.wait_for_selector("#form-items .material-row .field-error")
+    assert page.inner_text("#form-items .material-row .field-error") == "必填"
     assert page.get_attribute(".material-row >> nth=1 >> [name=m_name]", "aria-invalid") == "true"
     page.locator(".material-row").nth(1).locator("[data-row=remove]").click()
     _save_ok(page, "items")
@@ -201,7 +204,8 @@ def test_category_item_queue_bundle_forms(server, page):
     page.once("dialog", lambda d: d.accept())
     _row(page, "queues", "Z").locator("button.danger").click()
     page.wait_for_selector("#toast.flash-error:not([hidden])")
-    assert "bundle" in page.inner_text("#toast")
+    refused = page.inner_text("#toast")
+    assert "1 个一件事" in refused and refused.startswith("仍被 ") and not re.search(r"[A-Za-z]{3,}", refused), refused
     _tab(page, "bundles")
     _row(page, "bundles", "CFGB").locator("button.edit").click()
     page.once("dialog", lambda d: d.accept())
@@ -238,7 +242,7 @@ def test_window_and_staff_forms(server, page):
     qrow.locator("[name=wq_role]").select_option("helper")
     page.click("#form-windows button.save")
     page.wait_for_selector("#form-windows .form-error:not([hidden])")
-    assert "different" in page.inner_text("#form-windows .form-error")
+    assert page.inner_text("#form-windows .form-error") == "A岗和B岗须为两位不同的人员"
     page.select_option("#windows-b_clerk_id", str(clerk01["id"]))
     page.fill("#windows-break_plan", "15:00-15:15，11:45-12:45")
     shot(page, "manage", "config-window-form")

@@ -97,6 +97,10 @@ def test_printer_fault_raises_one_alert_and_recovery_clears_it(api, db):
     alerts = api.get(f"/api/v1/halls/{api.hall_id}/alerts", token=api.token("manager")).get_json()["items"]
     device_alerts = [a for a in alerts if a["kind"] == "device_fault"]
     assert len(device_alerts) == 1 and "缺纸" in device_alerts[0]["message"]
+    # The audit log says the fault's reason in Chinese, never the device's code.
+    logged = api.get(f"/api/v1/halls/{api.hall_id}/audit-log?action=device.fault",
+                     token=api.token("manager")).get_json()["items"]
+    assert [i["notes"] for i in logged] == ["原因：缺纸"]
     listed = api.get(path, token=api.token("manager")).get_json()["items"]
     assert listed[0]["device"] == "printer" and listed[0]["state"] == "fault" and listed[0]["kiosk"] == "大厅1号取号机"
 

@@ -99,16 +99,63 @@ const CfgForms = (() => {
     holder.append(el("small", {class: "field-error"}, text));
   }
 
+  // The server refuses in English, for integrators; a manager reads these sentences instead (the code and the
+  // English stay in the browser's console for a technician). First match wins; "$1" is the matched value.
+  const REFUSALS = [
+    [/window number (\S+) is taken/, "窗口号 $1 已被占用"], [/username '?([^' ]+)'? is taken/, "用户名 $1 已被占用"],
+    [/code (\S+) is taken/, "编码 $1 已被占用"], [/prefix (\S+) is already used/, "队列前缀 $1 已被占用"],
+    [/two different people/, "A岗和B岗须为两位不同的人员"],
+    [/has issued tickets; its prefix cannot change/, "该队列已发过号，前缀不能修改（请新建队列）"],
+    [/signed in at window (\d+)/, "有人员在 $1 号窗口签到，请先签退"],
+    [/password must have/, "密码须为 8 至 200 个字符"], [/needs promised_days/, "承诺件须填写承诺办结天数"],
+    [/has no promised_days/, "即办件不填承诺办结天数"], [/listed twice/, "有重复的行"],
+    [/unknown timezone/, "时区无效"], [/a break ends after it starts/, "休息时段的结束须晚于开始"],
+  ];
+  const WEEKDAY = {mon: "周一", tue: "周二", wed: "周三", thu: "周四", fri: "周五", sat: "周六", sun: "周日"};
+  // pydantic's sentence about one field, as the field's note.
+  const FIELD_SAYS = [
+    [/(mon|tue|wed|thu|fri|sat|sun): interval (\S+) is not a valid time range/, "$1 $2 不是有效的时段（结束须晚于开始）"],
+    [/Field required|at least 1 character|must not be empty/, "必填"],
+    [/at least (\d+) characters?/, "至少 $1 个字"], [/at most (\d+) characters?/, "至多 $1 个字"],
+    [/greater than or equal to ([\d.]+)/, "不能小于 $1"], [/less than or equal to ([\d.]+)/, "不能大于 $1"],
+    [/greater than ([\d.]+)/, "须大于 $1"], [/less than ([\d.]+)/, "须小于 $1"],
+    [/valid integer|valid number/, "请填写数字"], [/match pattern|valid time|times are HH:MM/, "格式不对"],
+  ];
+  const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "");
+  // "queue Z is used by 3 ticket(s), 1 bundle(s); deactivate it instead": what still uses it, counted in Chinese.
+  const USED_BY = {"service item(s)": "个事项", "ticket(s)": "张号票", tickets: "张号票", "bundle(s)": "个一件事",
+                   "complaint(s)": "件投诉", complaints: "件投诉", "window(s)": "个窗口", "post records": "条在岗记录",
+                   alerts: "条告警", "covered windows": "个被顶岗窗口", "device tokens": "个设备令牌"};
+  function usedBy(english) {
+    const m = / is used by ([^;]+);\s*(.*)$/.exec(english);
+    if (!m) return null;
+    const parts = m[1].split(", ").map((p) => /^(\d+) (.+)$/.exec(p)).filter(Boolean)
+      .map(([, n, kind]) => `${n} ${USED_BY[kind] || "条记录"}`);
+    const instead = /deactivate/.test(m[2]) ? "，可改为停用" : /close it/.test(m[2]) ? "，可改为关闭" : "";
+    return `仍被 ${parts.join("、")} 使用，不能删除${instead}`;
+  }
+  function say(table, english, otherwise) {
+    const used = usedBy(english);
+    if (used) return used;
+    for (const [re, zh] of table) {
+      const m = re.exec(english);
+      if (m) return zh.replace(/\$(\d)/g, (_, n) => WEEKDAY[m[n]] || m[n] || "");
+    }
+    return otherwise;
+  }
+
   function showError(form, e, entity) {
     clearErrors(form);
     const box = form.querySelector(".form-error, .error");
-    box.textContent = e.message + (e.status ? `（${e.status} ${e.code || ""}）` : "");
+    const raw = String(e.raw || "");
+    if (e.status) console.info("refused", e.status, e.code, raw);  // for a technician
+    box.textContent = chinese(raw) ? e.message : say(REFUSALS, raw, e.message);
     box.hidden = false;
     let marked = 0;
-    for (const part of String(e.message).split("; ")) {
+    for (const part of raw.split("; ")) {
       const m = /^([A-Za-z_][\w.]*): (.+)$/.exec(part);
       const el = m && controlFor(form, m[1]);
-      if (el) { markField(el, m[2]); marked++; }
+      if (el) { markField(el, chinese(m[2]) ? m[2] : say(FIELD_SAYS, m[2], "此项填写有误")); marked++; }
     }
     if (!marked && e.code === "conflict" && entity && field(form, UNIQUE[entity])) {
       markField(field(form, UNIQUE[entity]), "已被占用");
@@ -292,7 +339,7 @@ const CfgForms = (() => {
       ctx.onSaved(entity);
     } catch (e) {
       if (form) showError(form, e, entity);
-      else toast(e.message, "error");
+      else toast(chinese(e.raw) ? e.message : say(REFUSALS, String(e.raw || ""), e.message), "error");
     }
   }
 

@@ -111,7 +111,7 @@ async function load() {
     const table = by === "hall" ? hall : by === "window" ? windows : await api("GET", `${base}?${query(by)}`);
     drawTiles(hall); drawTrends(hall); drawWindows(windows); drawTable(table); drawCallbacks(hall.callbacks);
     $("csv").href = `${base}.csv?${query(by)}`;
-    $("range").textContent = `${hall.from} 至 ${hall.to}（${hall.hall.timezone}，服务日以 ${hall.hall.day_boundary} 为界）`;
+    $("range").textContent = `${hall.from} 至 ${hall.to}（${page.timezones[hall.hall.timezone] || "时区 " + hall.hall.timezone}，服务日以 ${hall.hall.day_boundary} 为界）`;
     document.body.dataset.loaded = "1";
   } catch (e) {
     $("error").textContent = "统计加载失败：" + e.message;

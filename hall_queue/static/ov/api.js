@@ -19,10 +19,15 @@ const ZH = {
   no_show_too_soon: "请先重呼一次，或呼叫满规定时间后再标记过号", not_waiting: "该号票已不在等候中",
   not_your_queue: "该号票不属于本窗口办理的队列",
   not_found: "没有找到", rate_limited: "操作过于频繁，请稍后再试",
+  conflict: "与已有记录冲突（编码、编号或用户名可能已被占用）", in_use: "仍在使用中，不能删除或修改",
+  validation_error: "填写的内容有误，请检查后重试", invalid: "填写的内容不符合要求，请检查后重试",
 };
+// What a page says for a refusal it has no sentence for: never the server's English (kept in err.raw).
+const REFUSED = "操作未成功";
 const NETWORK = "网络连接中断，请稍后重试";
 
-const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "");
+// A plain Chinese sentence: an English phrase or a clause number in it marks a message for integrators.
+const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "") && !/§|[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}/.test(s);
 
 /** The CSRF token of a staff page (its <meta name="csrf-token">), or "". */
 export function csrfToken() {
@@ -30,7 +35,7 @@ export function csrfToken() {
 }
 
 /** The Chinese sentence for an error answer: the server's own when it is Chinese, else the code's. */
-export function errorText(code, message, fallback = "操作未成功") {
+export function errorText(code, message, fallback = REFUSED) {
   return chinese(message) ? message : (ZH[code] || fallback);
 }
 
@@ -38,7 +43,8 @@ export function errorText(code, message, fallback = "操作未成功") {
  * Call the JSON API. ``opts.token``: a bearer token; ``opts.headers``: more headers (the kiosk agent key);
  * ``opts.contentType``: send ``body`` as it is (a file, e.g. text/csv) instead of as JSON.
  * Resolves to the answer's JSON; rejects with an Error carrying ``status``, ``code``, ``raw`` (the
- * server's message, for technicians), ``detail`` (the whole error object) and a Chinese ``message``.
+ * server's message, for technicians), ``detail`` (the whole error object), a Chinese ``message`` and
+ * ``untranslated`` (true when that message is only the generic REFUSED).
  */
 export async function api(method, path, body, opts = {}) {
   const headers = { Accept: "application/json", ...(opts.headers || {}) };
@@ -57,8 +63,9 @@ export async function api(method, path, body, opts = {}) {
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {
     const code = data.error?.code, raw = data.error?.message;
-    const err = new Error(chinese(raw) ? raw : (ZH[code] || raw || r.statusText));
+    const err = new Error(chinese(raw) ? raw : (ZH[code] || REFUSED));
     err.status = r.status; err.code = code; err.raw = raw; err.detail = data.error || {};
+    err.untranslated = !chinese(raw) && !ZH[code];  // the message is only REFUSED: a page may say more
     throw err;
   }
   return data;

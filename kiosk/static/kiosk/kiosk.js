@@ -673,7 +673,7 @@ function handleError(e) {
   }
   if (e.code === "server_unreachable") { setBanner(t("server_down"), true); return; }
   // Stays until the visitor touches the screen again; a message not in the page's language is not shown raw.
-  var m = (S.lang === "zh" ? e.message : e.raw) || "";
+  var m = (S.lang === "zh" ? (e.untranslated ? "" : e.message) : e.raw) || "";
   var zh = /[\u4e00-\u9fff]/.test(m);
   S.error = t("error", { m: (S.lang === "zh") === zh && m ? m : t("try_again") });
   setBanner(S.error, true);
@@ -748,7 +748,7 @@ function pickupFind() {
 // Typed numbers are limited per kiosk (429): the visitor reads why, in the page's language, where they typed.
 function busyMessage(e, boxId) {
   if (e.status !== 429) return false;
-  var m = $(boxId), text = S.lang === "zh" && /[\u4e00-\u9fff]/.test(e.message || "") ? e.message : t("try_again");
+  var m = $(boxId), text = S.lang === "zh" && !e.untranslated && /[\u4e00-\u9fff]/.test(e.message || "") ? e.message : t("try_again");
   m.textContent = text; m.classList.remove("hidden"); speak(text);
   return true;
 }
