@@ -228,8 +228,11 @@ def send_directly(esock: Any, ws: Any, out: OrderedSocket) -> None:
     esock.queue = _HeldQueue()
 
     def send(pkt: Any) -> None:
-        if not esock.check_ping_timeout():  # as Engine.IO's own send: a silent client is closed, not written to
-            return
+        try:
+            if not esock.check_ping_timeout():  # as Engine.IO's own send: a silent client is closed, not written to
+                return
+        except Exception:  # noqa: BLE001 - closed meanwhile (SocketIsClosedError): one screen gone never cuts
+            return         # a broadcast short for the screens after it in the room
         if not ws.connected:
             return
         data = getattr(pkt, "_ws_frame", None)
