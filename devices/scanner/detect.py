@@ -124,6 +124,12 @@ RUNOUT_LINE = 5.0  # grey levels the printed line is darker than the paper on bo
 RUNOUT_STEP = 8.0  # most colour change beyond the line, on the way to the frame's edge, ...
 RUNOUT_STEP_PX = 6  # ... within this many pixels (a page's edge is sharper, lighting drifts slower)
 SCAN20 = True  # the run-out and wide-shadow rules (False: the detector before scan20, for tests and benches)
+# A side on a cast shadow's edge (scan23, _cast_shadow; set on set3 seeds 999 and 4242).
+SHADOW_LOG_RATIO = 0.2  # least |log| of the brightness ratio across a side for it to be a shadow's edge
+SHADOW_Y0 = 8.0  # grey levels added to both sides' brightness (dark desks, sensor offset)
+SHADOW_CHROMA = 10.0  # most weighted chroma not explained by one brightness factor
+SHADOW_SAME = 0.4  # the run-on's log ratio within this share of the side's
+SCAN23 = True  # the cast-shadow rule (False: the detector before scan23, for tests and benches)
 
 _local = threading.local()
 
@@ -555,6 +561,7 @@ def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
 # YCrCb is a cheap linear transform (Lab costs 30 times more); its chroma axes are compressed,
 # so they are weighted up to count about as much as a brightness step.
 _CHROMA_WEIGHT = np.array([1.0, 2.5, 2.5], np.float32)
+_CHROMA_ZERO = 128.0 * _CHROMA_WEIGHT[1:]  # weighted Cr, Cb of a grey
 _N_SAMPLES = 40
 _N_EXT = 6
 _T_SIDE = np.linspace(0.05, 0.95, _N_SAMPLES)  # where each side is sampled, and its run-ons past the corners
@@ -573,8 +580,8 @@ def _contrast_threshold(y: np.ndarray) -> float:
 def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0) -> tuple[np.ndarray, ...]:
     """Score each quad by the consistent colour step across its sides.
 
-    Returns the scores, the number of sides on the frame border, and the median colours just
-    inside and just outside the observed steps.
+    Returns the scores, the number of sides on the frame border, the median colours just
+    inside and just outside the observed steps, and whether a side lies on a cast shadow's edge.
     """
     h, w = ycc.shape[:2]
     q = np.asarray(quads, dtype=np.float64)
@@ -607,7 +614,9 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # steps that change sign and colour, so they are averaged over each run-on first.
     ext_diff = ext_diff.reshape(nq, 4, 2, _N_EXT, 3)
     ext_mag = _norm3(ext_diff.mean(3))  # (nq, 4, 2)
-    in_frame = in_frame.reshape(nq, 4, 2, _N_EXT).all(3)
+    in_frame = in_frame.reshape(nq, 4, 2, _N_EXT)
+    ext_seen = in_frame.sum(3) >= 2  # (a run-on leaving the frame: its samples there repeat the frame's edge)
+    in_frame = in_frame.all(3)
     inside = (vals[0] + vals[1]) / 2
     outside = (vals[2] + vals[3]) / 2
     diff = inside - outside
@@ -642,6 +651,12 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     like_page = _norm3(vals[0] - ref[:, None, None, :]) < 14.0
     support = np.where(on_border[..., None], like_page, support)
     side_support = np.where(on_border, support.mean(-1), (support & vis).sum(-1) / np.maximum(nvis, 1))
+    shadowed = np.zeros(nq, bool)
+    if SCAN23:
+        # A cast shadow's edge across the page is no side of it (scan23).
+        on_shadow = _cast_shadow(inside, outside, ext_vals, ext_seen) & ~on_border
+        side_support = np.where(on_shadow, 0.0, side_support)
+        shadowed = on_shadow.any(1)
     side_len = np.linalg.norm(b - a, axis=2)
     # Judged on what the frame shows of each side; a side outside the frame is left out.
     seen_len = side_len * np.where(on_border, 1.0, nvis / _N_SAMPLES)
@@ -654,7 +669,38 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     score = (score - 0.08 * on_border.sum(1) - 0.15 * unseen.sum(1) - 0.03 * corner_out.sum(1)
              - 0.4 * overshoot)
     out_ref = _masked_median(outside, real_support, -np.inf)
-    return score, on_border.sum(1), ref, out_ref
+    return score, on_border.sum(1), ref, out_ref, shadowed
+
+
+def _cast_shadow(inside: np.ndarray, outside: np.ndarray, ext_vals: np.ndarray, ext_seen: np.ndarray) -> np.ndarray:
+    """Which sides (nq, 4) lie on the edge of a cast shadow rather than on the page's (scan23).
+
+    A shadow scales the light and keeps the colour: across its edge the darker side is the lit
+    side's colour times one factor (Y and the chroma offsets of YCrCb alike), and the edge runs
+    on, straight, past the outline's corners with the same factor, over the page and the desk.
+    A page's own edge changes the colour, or, white on a grey desk, stops at its corners.
+    ``inside``/``outside``: (nq, 4, S, 3) weighted colours either side of each side;
+    ``ext_vals``: the four run-on probes (4, nq, 4, 2 * _N_EXT, 3); ``ext_seen``: (nq, 4, 2).
+    """
+    def ratio(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # log brightness ratio b / a and the chroma that one factor does not explain
+        k = (b[..., 0] + SHADOW_Y0) / (a[..., 0] + SHADOW_Y0)
+        ca, cb = a[..., 1:] - _CHROMA_ZERO, b[..., 1:] - _CHROMA_ZERO
+        return np.log(k), _norm2(cb - k[..., None] * ca)
+
+    lr, resid = ratio(np.median(inside, axis=2), np.median(outside, axis=2))  # (nq, 4)
+    nq = len(inside)
+    e_in = ((ext_vals[0] + ext_vals[1]) / 2).reshape(nq, 4, 2, _N_EXT, 3)
+    e_out = ((ext_vals[2] + ext_vals[3]) / 2).reshape(nq, 4, 2, _N_EXT, 3)
+    lr_e, resid_e = ratio(np.median(e_in, axis=3), np.median(e_out, axis=3))  # (nq, 4, 2)
+    scaled = (np.abs(lr) > SHADOW_LOG_RATIO) & (resid < SHADOW_CHROMA)
+    runs_on = (ext_seen & (np.abs(lr_e - lr[..., None]) < SHADOW_SAME * np.abs(lr[..., None]))
+               & (resid_e < SHADOW_CHROMA))
+    return scaled & runs_on.any(-1)
+
+
+def _norm2(v: np.ndarray) -> np.ndarray:
+    return np.sqrt(v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1])
 
 
 def _masked_median(vals: np.ndarray, mask: np.ndarray, empty: float) -> np.ndarray:
@@ -1731,7 +1777,7 @@ def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mas
     # reach its edge from there.
     outlines = outlines + [_refine(small, q, FAST_RESNAP, fine=False, max_turn=MASK_TURN, tight=RESNAP_TIGHT)
                            for q in outlines]
-    score, _, _, _ = _score_quads(ycc_f, outlines, contrast)
+    score = _score_quads(ycc_f, outlines, contrast)[0]
     iou = mask.iou(np.asarray(outlines))
     best = int(np.argmax(score + MASK_WEIGHT * iou))
     if score[best] < FAST_SCORE or iou[best] < FAST_IOU:
@@ -1812,8 +1858,8 @@ class _Scores:
         self.parts: tuple[np.ndarray, ...] = ()
 
     def of(self, quads: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-        """Score, border sides, colours inside and outside (:func:`_score_quads`) and mask
-        agreement (zeros without a mask) of every quad in ``quads``, a list that only grows."""
+        """Score, border sides, colours inside and outside, sides on a cast shadow's edge
+        (:func:`_score_quads`) and mask agreement (zeros without a mask) of every quad in ``quads``, a list that only grows."""
         new = quads[self.n:]
         if new:
             got = _score_quads(self.ycc_f, new, self.contrast)
@@ -1838,7 +1884,7 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
     if not quads:
         return None
     sh, sw = ycc_f.shape[:2]
-    score, n_border, inside, outside, iou = (scores or _Scores(ycc_f, contrast, mask)).of(quads)
+    score, n_border, inside, outside, shadowed, iou = (scores or _Scores(ycc_f, contrast, mask)).of(quads)
     q = np.asarray(quads, dtype=np.float64)
     signed = _signed_area(q)
     area = np.abs(signed) / (sw * sh)
@@ -1850,7 +1896,7 @@ def _choose(ycc_f: np.ndarray, quads: list[np.ndarray], contrast: float,
         # card's photo or the base plate's printed A4 outline has the wrong inside.
         ok = ok | ((score >= MASK_ONLY_SCORE) & (iou >= MASK_ONLY_IOU))
     clockwise = np.where(signed[:, None, None] < 0, q[:, ::-1], q)
-    usable = np.ones(len(quads), bool)
+    usable = ~shadowed  # (nor, on the mask's word, an outline with a side on a cast shadow's edge)
     for _ in range(RULE_TRIES + 1 if printed is not None else 1):
         got = _choice(score, base, ok & usable, usable, iou, area, n_border, inside, outside, clockwise,
                       regions, mask)
