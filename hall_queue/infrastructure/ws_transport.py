@@ -79,8 +79,6 @@ class OrderedSocket:
                     self._flusher.watch(self)
         return len(data)
 
-    sendall = send
-
     def _keep(self, rest: memoryview) -> None:
         self._backlog.append(rest)
         self._backlog_bytes += len(rest)
@@ -207,9 +205,6 @@ class _HeldQueue:
 
     def join(self) -> None:
         pass
-
-    def empty(self) -> bool:
-        return self._taken or not self._closed.is_set()
 
 
 def send_directly(esock: Any, ws: Any, out: OrderedSocket) -> None:
