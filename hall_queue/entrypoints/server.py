@@ -19,9 +19,11 @@ import os
 import select
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -116,6 +118,27 @@ class GunicornServer(BaseApplication):
         return self._build()
 
 
+_date_kept: tuple[int, str] = (-1, "")
+_http_date = gunicorn_util.http_date
+
+
+def _http_date_per_second(timestamp: float | None = None) -> str:
+    """gunicorn's ``Date`` header text, formatted once per second instead of once per answer.
+
+    Why (issue 19): ``email.utils.formatdate`` was a twentieth of a bare request's CPU; the header's
+    resolution is a whole second anyway (RFC 9110 §5.6.7). A date asked for another moment is formatted.
+    """
+    global _date_kept
+    if timestamp is not None:
+        return _http_date(timestamp)
+    now = int(time.time())
+    second, text = _date_kept  # one tuple read: a thread never pairs one second with another's text
+    if second != now:
+        text = _http_date(now)
+        _date_kept = (now, text)
+    return text
+
+
 def _leave(code: object) -> None:
     """End this process without the interpreter's teardown (see ``HallWorker``), logs flushed first."""
     logging.shutdown()
@@ -125,6 +148,7 @@ def _leave(code: object) -> None:
 
 
 def serve(build: Callable[[], Any], *, host: str, port: int, access_log: bool = False) -> int:
+    gunicorn_util.http_date = _http_date_per_second  # gunicorn's answers read it as util.http_date()
     try:
         GunicornServer(build, host=host, port=port, access_log=access_log).run()
     except SystemExit as halted:  # the arbiter halts by sys.exit once its worker is gone: leave as the worker does

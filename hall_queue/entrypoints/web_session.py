@@ -41,6 +41,20 @@ class KeptSerializerSessions(SecureCookieSessionInterface):
             self._kept = (keys, serializer)
         return serializer
 
+    def open_session(self, app, request):  # noqa: ANN001, ANN201 - Flask's signature
+        # Kiosks, screens and the consoles' API calls send no cookie at all: an empty session without
+        # reading the cookie jar (every request pays this, /healthz included; issue 19).
+        if "HTTP_COOKIE" not in request.environ:
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):  # noqa: ANN001, ANN201 - Flask's signature
+        # An empty session nobody looked at sets, deletes and varies nothing: skip reading seven
+        # cookie settings from the config.
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
+
 
 def csrf_token() -> str:
     """Return this browser session's CSRF secret, creating it on first use."""

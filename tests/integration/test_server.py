@@ -2,6 +2,7 @@
 Socket.IO over WebSocket, and its worker never outlives the command; ``--dev`` still serves (werkzeug)."""
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 import socket
@@ -44,6 +45,19 @@ def test_keep_alive_is_honoured(server):
     headers, same_socket = _two_requests_on_one_connection(server.port)
     assert "close" not in [(h or "").lower() for h in headers]
     assert same_socket  # the second request went over the first one's TCP connection
+
+
+def test_answers_carry_the_current_date_and_no_session_cookie_unasked(server):
+    """The Date header (formatted once per second, ``_http_date_per_second``) is the answer's own second, and
+    a request without a cookie gets no session cookie and no ``Vary: Cookie`` (the session's fast path)."""
+    before = time.time()
+    answer = requests.get(f"{server.url}/api/v1/halls/1/catalog", timeout=10)
+    after = time.time()
+    assert answer.status_code == 200
+    dated = email.utils.parsedate_to_datetime(answer.headers["Date"]).timestamp()
+    assert int(before) <= dated <= after
+    assert "Set-Cookie" not in answer.headers
+    assert "cookie" not in answer.headers.get("Vary", "").lower()
 
 
 def _read_answers(sock: socket.socket, n: int) -> list[bytes]:
