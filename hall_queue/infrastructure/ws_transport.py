@@ -13,7 +13,8 @@ that sends the event, frame built once per event for every screen:
   ``MAX_BACKLOG`` bytes behind (a frozen screen), is cut off — it reconnects and gets a fresh snapshot;
 * compression is declined (see :func:`install`), so a frame is the same bytes for every screen.
 
-A client that began with HTTP long-polling and upgraded keeps Engine.IO's own path (queue and writer thread).
+A client that began with HTTP long-polling and upgraded keeps Engine.IO's own path (queue and writer thread). A
+long-polling client gets at most ``PACKETS_PER_POLL`` packets per answer (see :func:`poll_at_most`).
 """
 from __future__ import annotations
 
@@ -25,9 +26,15 @@ import time
 from collections import deque
 from typing import Any
 
+from engineio import exceptions as engineio_exceptions
+
 MAX_BACKLOG = 4 * 1024 * 1024  # bytes one client may fall behind before it is cut off
 STALLED_S = 30.0  # a client whose window stays shut this long is gone (Engine.IO's own ping timeout is 20 s)
 FLUSH_POLL_MS = 50
+# python-engineio's client refuses a long-polling answer of more than 16 packets ("Unexpected packet from server",
+# and it drops the connection: ``engineio.payload.Payload.max_decode_packets``); a burst of issues (two events each)
+# between two polls of a slow client reached that. The rest waits in the queue for the client's next poll.
+PACKETS_PER_POLL = 16
 _NOT_NOW = (BlockingIOError, InterruptedError)
 
 
@@ -244,8 +251,37 @@ def send_directly(esock: Any, ws: Any, out: OrderedSocket) -> None:
         send(pkt)
 
 
+def poll_at_most(esock: Any) -> list:
+    """Engine.IO's ``Socket.poll`` answering at most ``PACKETS_PER_POLL`` packets: wait for the first, then take
+    what is queued behind it up to the limit; the close marker (``None``) stays queued for the next poll."""
+    empty = esock.server.get_queue_empty_exception()
+    try:
+        first = esock.queue.get(timeout=esock.server.ping_interval + esock.server.ping_timeout)
+        esock.queue.task_done()
+    except empty:
+        raise engineio_exceptions.QueueEmpty() from None
+    if first is None:
+        return []
+    packets = [first]
+    while len(packets) < PACKETS_PER_POLL:
+        try:
+            pkt = esock.queue.get(block=False)
+            esock.queue.task_done()
+        except empty:
+            break
+        if pkt is None:
+            esock.queue.put(None)
+            break
+        packets.append(pkt)
+    return packets
+
+
 def install(eio: Any) -> None:
-    """Use this transport for Engine.IO's WebSockets in threading mode (no-op for gevent/eventlet)."""
+    """Use this transport for Engine.IO's WebSockets in threading mode (no-op for gevent/eventlet), and answer
+    long-polling clients at most ``PACKETS_PER_POLL`` packets at a time."""
+    from engineio import socket as engineio_socket
+
+    engineio_socket.Socket.poll = poll_at_most
     import simple_websocket
     from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 

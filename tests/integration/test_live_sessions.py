@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import datetime
 
+import engineio
 import pytest
 import requests
 import socketio
@@ -215,10 +216,21 @@ def test_websocket_messages_go_out_uncompressed_even_when_the_browser_offers_def
         assert opened.startswith("0") and "sid" in json.loads(opened[1:])
 
 
-def test_a_websocket_screen_gets_every_event_once_and_in_order(live):
-    """WebSocket screens are written to by the sending thread (``ws_transport``): a screen sees every ticket
-    issued, once, in the order of issue."""
-    transport = "websocket"
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_a_screen_gets_every_event_once_and_in_order_whichever_transport(live, transport, monkeypatch):
+    """WebSocket screens are written to by the sending thread (``ws_transport``), long-polling ones through
+    Engine.IO's queue, at most ``PACKETS_PER_POLL`` packets per answer (python-engineio's client drops the
+    connection on more): both see every ticket issued, once, in the order of issue. The long-polling screen is
+    a slow one (each poll 0.2 s late), so the events of several issues wait for each of its polls."""
+    if transport == "polling":
+        send = engineio.Client._send_request
+
+        def late_poll(self, method, url, *args, **kwargs):
+            if method == "GET" and "sid=" in url:
+                time.sleep(0.2)
+            return send(self, method, url, *args, **kwargs)
+
+        monkeypatch.setattr(engineio.Client, "_send_request", late_poll)
     server, _db, hall_id, tokens = live
     seen: list[str] = []
     client = socketio.Client(reconnection=False)

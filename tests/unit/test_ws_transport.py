@@ -124,3 +124,30 @@ def test_a_client_whose_window_stays_shut_is_cut_off_by_the_flusher(monkeypatch)
     assert out.broken
     server.close()
     client.close()
+
+
+def test_a_long_poll_answers_at_most_the_packets_a_python_client_accepts():
+    """python-engineio's client drops the connection on a polling answer of more than 16 packets: the server answers
+    at most ``PACKETS_PER_POLL``, in order, and the rest on the next polls; the close marker stays queued."""
+    import engineio
+    from engineio import exceptions, packet, payload
+    from engineio.socket import Socket
+
+    server = engineio.Server(async_mode="threading", ping_interval=0.05, ping_timeout=0.05)
+    ws_transport.install(server)
+    esock = Socket(server, "sid-1")
+    for i in range(40):
+        esock.queue.put(packet.Packet(packet.MESSAGE, data=f"m{i}"))
+    esock.queue.put(None)  # a close after the 40th message
+    answers = []
+    while True:
+        got = esock.poll()
+        if not got:
+            break
+        assert len(got) <= ws_transport.PACKETS_PER_POLL
+        payload.Payload(encoded_payload=payload.Payload(packets=got).encode())  # the client accepts it
+        answers.append([p.data for p in got])
+    assert [len(a) for a in answers] == [16, 16, 8]
+    assert [m for a in answers for m in a] == [f"m{i}" for i in range(40)]
+    with pytest.raises(exceptions.QueueEmpty):
+        esock.poll()  # nothing queued: the poll times out as Engine.IO's own does
