@@ -25,6 +25,7 @@ from typing import Any
 
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
 # A thread per WebSocket (screens, consoles, pads) plus request threads; idle keep-alive
@@ -139,6 +140,26 @@ def _http_date_per_second(timestamp: float | None = None) -> str:
     return text
 
 
+class OneWriteResponse(gunicorn_wsgi.Response):
+    """gunicorn's answer, its head and a whole body of known length sent in one ``sendall`` instead of two.
+
+    Why (issue 19): nearly every answer of the API is one piece of known length; two writes cost two system calls and
+    two TCP segments, each woken for on the client's side. Anything else (chunked, streamed, a HEAD, a file) takes
+    gunicorn's own path.
+    """
+
+    def write(self, arg):  # noqa: ANN001 - gunicorn's signature
+        if (not self.headers_sent and type(arg) is bytes and self.response_length == len(arg) and not self.chunked
+                and not getattr(self, "_omits_body", False)):
+            head = self.default_headers()
+            head.extend(["%s: %s\r\n" % (k, v) for k, v in self.headers])
+            self.headers_sent = True
+            self.sent = len(arg)
+            gunicorn_util.write(self.sock, ("%s\r\n" % "".join(head)).encode("latin-1") + arg)
+            return
+        super().write(arg)
+
+
 def _leave(code: object) -> None:
     """End this process without the interpreter's teardown (see ``HallWorker``), logs flushed first."""
     logging.shutdown()
@@ -149,6 +170,7 @@ def _leave(code: object) -> None:
 
 def serve(build: Callable[[], Any], *, host: str, port: int, access_log: bool = False) -> int:
     gunicorn_util.http_date = _http_date_per_second  # gunicorn's answers read it as util.http_date()
+    gunicorn_wsgi.Response = OneWriteResponse  # ``wsgi.create`` makes every HTTP/1 answer from this name
     try:
         GunicornServer(build, host=host, port=port, access_log=access_log).run()
     except SystemExit as halted:  # the arbiter halts by sys.exit once its worker is gone: leave as the worker does

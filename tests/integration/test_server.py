@@ -60,6 +60,29 @@ def test_answers_carry_the_current_date_and_no_session_cookie_unasked(server):
     assert "cookie" not in answer.headers.get("Vary", "").lower()
 
 
+def test_answers_in_one_write_or_gunicorns_own_read_back_whole(server):
+    """``OneWriteResponse``: a body of known length goes out with its head in one write; a HEAD, a streamed
+    (chunked) answer and a page read back the same as ever, on one kept-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        bare = conn.getresponse()
+        body = bare.read()
+        assert bare.status == 200 and int(bare.getheader("Content-Length")) == len(body)
+        assert json.loads(body)["ok"] is True
+        conn.request("HEAD", "/healthz")
+        head = conn.getresponse()
+        assert head.status == 200 and head.read() == b""
+        conn.request("GET", "/metrics")  # Prometheus text
+        metrics = conn.getresponse()
+        assert metrics.status == 200 and b"onevisit_http_requests" in metrics.read()
+        conn.request("GET", "/api/v1/halls/1/catalog")
+        catalog = conn.getresponse()
+        assert catalog.status == 200 and json.loads(catalog.read())["items"]
+    finally:
+        conn.close()
+
+
 def _read_answers(sock: socket.socket, n: int) -> list[bytes]:
     """Read ``n`` HTTP answers (with Content-Length) from ``sock``; return their status lines."""
     data, statuses = b"", []
