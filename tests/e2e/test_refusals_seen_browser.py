@@ -1,0 +1,115 @@
+"""A second look at pages as their users see them: a refusal or a lost connection is said in Chinese where the
+user is looking, a double click does one thing, and nothing needed sits off screen. The visitor's rating page
+(390×844) and the rating pad (800×480), the case pages, consultations, the leadership page (1366×768), the
+booking pages on a phone and the clerk console after a few calls. Screenshots in test-artifacts/second-look/."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.browser import (
+    api_call,
+    assert_absent,
+    catalog_items,
+    demo_server,
+    end_server,
+    hall_windows,
+    kiosk_ticket,
+    require_chromium,
+    shot,
+    staff_token,
+)
+
+require_chromium()
+pytest.importorskip("playwright.sync_api")
+AREA = "second-look"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "device_scale_factor": 2}
+ENGLISH = ("undefined", "null", "Error", "validation", "§", "String should")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = demo_server(tmp_path_factory.mktemp("second-look-e2e"))
+    srv.cli("demo-cases")  # cases in every state, some past their promised date
+    yield srv
+    end_server(srv)
+
+
+def _served(server, clerk: str, window_id: int) -> dict:
+    """A ticket issued at the kiosk, called and finished at ``window_id`` (whatever waited before it first)."""
+    item = next(i["id"] for i in catalog_items(server) if i["code"] == "SB001")
+    issued = kiosk_ticket(server, {"item_ids": [item], "name": "张三丰", "id_number": "220102199001011234",
+                                   "phone": "13912345678"})
+    while True:
+        called = api_call(server, "POST", f"/api/v1/windows/{window_id}/call-next", clerk)["ticket"]
+        api_call(server, "POST", f"/api/v1/tickets/{called['id']}/finish", clerk, {"outcome": "completed"})
+        if called["id"] == issued["id"]:
+            return issued
+
+
+def test_the_phone_answer_to_a_rectification_survives_a_lost_connection(server, browser):
+    manager, clerk = staff_token(server, "manager"), staff_token(server, "clerk03")
+    window = hall_windows(server, manager)[3]
+    api_call(server, "POST", f"/api/v1/windows/{window}/sign-in", clerk)
+    slip = _served(server, clerk, window)
+    api_call(server, "POST", f"/api/v1/follow/{slip['follow_code']}/rating", None,
+             {"ticket_id": slip["id"], "score": 1, "reasons": ["attitude"], "comment": ""})
+    case = next(r for r in api_call(server, "GET", f"/api/v1/halls/{server.tokens['hall_id']}/rectifications",
+                                    manager)["items"] if r["ticket_id"] == slip["id"])
+    clerk_id = api_call(server, "GET", "/api/v1/auth/me", clerk)["staff"]["id"]
+    api_call(server, "POST", f"/api/v1/rectifications/{case['id']}/assign", manager,
+             {"responsible_clerk_id": clerk_id, "fix_plan": "窗口服务礼仪培训"})
+    api_call(server, "POST", f"/api/v1/rectifications/{case['id']}/fix", manager, {"fix": "已完成培训"})
+    api_call(server, "POST", f"/api/v1/rectifications/{case['id']}/feedback", manager, {"feedback": "已电话致歉并说明整改"})
+
+    ctx = browser.new_context(locale="zh-CN", **PHONE)
+    p = ctx.new_page()
+    p.goto(server.url + f"/r/{slip['follow_code']}")
+    p.wait_for_selector(".answer button.no")
+    ctx.set_offline(True)
+    p.click(".answer button.no")
+    # Said in red on the card, both answers still there to try again (not a green "done" line without buttons).
+    p.wait_for_selector(".answer .error:not([hidden])")
+    assert "网络" in p.inner_text(".answer .error")
+    assert p.locator(".answer .done").count() == 0
+    assert p.locator(".answer button:not([disabled])").count() == 2
+    shot(p, AREA, "rating-answer-offline-390x844")
+    ctx.set_offline(False)
+    p.click(".answer button.no")
+    p.wait_for_selector(".answer .done:has-text('重新整改')")
+    assert_absent(p.inner_text("body"), ENGLISH)
+    ctx.close()
+    reopened = next(r for r in api_call(server, "GET", f"/api/v1/halls/{server.tokens['hall_id']}/rectifications",
+                                        manager)["items"] if r["id"] == case["id"])
+    assert reopened["rater_answer"] is not None and reopened["reopened"] == 1
+
+
+def test_the_pad_says_a_refusal_on_the_screen_the_visitor_sees_and_keeps_submit_on_a_small_pad(server, browser):
+    manager, clerk = staff_token(server, "manager"), staff_token(server, "clerk04")
+    window = hall_windows(server, manager)[4]
+    api_call(server, "POST", f"/api/v1/windows/{window}/sign-in", clerk)
+    pad = api_call(server, "POST", f"/api/v1/windows/{window}/pad-token", manager)["token"]
+    ctx = browser.new_context(viewport={"width": 800, "height": 480}, locale="zh-CN")
+    p = ctx.new_page()
+    p.goto(server.url + f"/admin/pad/{window}?token={pad}")
+    p.wait_for_selector("body[data-state='idle']")
+    _served(server, clerk, window)
+    p.wait_for_selector("#ask:not([hidden])")
+    ctx.set_offline(True)
+    p.click("button[data-score='5']")  # a good score is sent from the faces: its failure is said there
+    p.wait_for_selector("#ask-error:not([hidden])")
+    assert "网络" in p.inner_text("#ask-error")
+    shot(p, AREA, "pad-offline-800x480")
+    ctx.set_offline(False)
+    p.click("button[data-score='1']")
+    p.wait_for_selector("#why:not([hidden])")
+    p.click("#why-submit")
+    assert p.inner_text("#why-error") == "请选择不满意的原因，或写下您的意见"
+    box = p.locator("#why-submit").bounding_box()
+    assert box["y"] + box["height"] <= 480, box  # on screen without scrolling, under eight reason tiles
+    api_call(server, "POST", f"/api/v1/windows/{window}/pad-token", manager)  # a new link: this pad's stops
+    p.click(".reason >> nth=0")
+    p.click("#why-submit")
+    p.wait_for_selector("#why-error:has-text('评价器链接已失效，请告知窗口工作人员')")
+    assert_absent(p.inner_text("body"), ENGLISH + ("登录",))
+    shot(p, AREA, "pad-revoked-800x480")
+    ctx.close()
