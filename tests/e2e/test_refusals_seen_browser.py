@@ -16,6 +16,7 @@ from tests.e2e.browser import (
     kiosk_ticket,
     require_chromium,
     shot,
+    staff_page,
     staff_token,
 )
 
@@ -112,4 +113,44 @@ def test_the_pad_says_a_refusal_on_the_screen_the_visitor_sees_and_keeps_submit_
     p.wait_for_selector("#why-error:has-text('评价器链接已失效，请告知窗口工作人员')")
     assert_absent(p.inner_text("body"), ENGLISH + ("登录",))
     shot(p, AREA, "pad-revoked-800x480")
+    ctx.close()
+
+
+def test_a_case_past_its_date_and_refused_steps_read_plainly(server, browser):
+    manager = staff_token(server, "manager")
+    listed = api_call(server, "GET", f"/api/v1/halls/{server.tokens['hall_id']}/cases?limit=200", manager)["items"]
+    cases = [api_call(server, "GET", f"/api/v1/cases/{c['id']}", manager) for c in listed
+             if c["state"] in ("dispatched", "in_review", "result_ready")]
+    single = [c for c in cases if not c.get("children")]
+    late = next(c for c in single if c["clock"]["running"] and c["clock"]["working_days_left"] < 0)
+    review = next(c for c in single if c["state"] == "in_review")
+    ready = next(c for c in single if c["state"] == "result_ready")
+    ctx, p = staff_page(browser, server, start="/admin/cases")
+
+    def find(case):
+        p.fill("#find-no", case["acceptance_no"])
+        p.click("#find-btn")
+        p.wait_for_selector(f"#d-no:text-is('{case['acceptance_no']}')")
+
+    def step(name, first, second=None):
+        p.click(f"button[data-step='{name}']")
+        p.fill("#d-input", first)
+        if second is not None:
+            p.fill("#d-input2", second)
+        p.click("#d-submit")
+        p.wait_for_selector("#d-error:not([hidden])")
+        said = p.inner_text("#d-error")
+        p.evaluate("document.getElementById('d-error').hidden = true")
+        return said
+
+    find(late)
+    assert "已超期" in p.inner_text("#d-clock") and "-" not in p.inner_text("#d-clock"), p.inner_text("#d-clock")
+    find(review)
+    assert step("special-procedure/start", "专家评审", "999") == "特别程序所需工作日请填写 1 至 365 的整数。"
+    find(ready)
+    assert step("hand-over:pickup", "") == "请刷领取人身份证。"
+    assert step("hand-over:pickup", "123") == "身份证号格式不正确，请刷卡或输入18位身份证号。"
+    assert step("hand-over:courier", "顺丰速运", "SF" + "1" * 70) == "运单号最多60字。"
+    assert_absent(p.inner_text("main"), ENGLISH + ("操作失败",))
+    shot(p, AREA, "case-refused-1366x768")
     ctx.close()
