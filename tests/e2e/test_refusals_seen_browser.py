@@ -154,3 +154,24 @@ def test_a_case_past_its_date_and_refused_steps_read_plainly(server, browser):
     assert_absent(p.inner_text("main"), ENGLISH + ("操作失败",))
     shot(p, AREA, "case-refused-1366x768")
     ctx.close()
+
+
+def test_a_double_click_logs_one_consultation_and_a_short_reply_is_said_to_be_short(server, browser):
+    manager = staff_token(server, "manager")
+    pending = f"/api/v1/halls/{server.tokens['hall_id']}/consultations?status=pending"
+    before = len(api_call(server, "GET", pending, manager)["items"])
+    ctx, p = staff_page(browser, server, start="/admin/consultations")
+    p.fill("#question", "个体工商户变更经营场所需要哪些材料")
+    p.check("[name=mode][value=later]")
+    p.dblclick("#ask-submit")
+    p.wait_for_selector("#pending tbody tr")
+    p.wait_for_function("() => !document.getElementById('ask-submit').disabled")
+    assert len(api_call(server, "GET", pending, manager)["items"]) == before + 1
+    p.locator("#pending tbody tr button").first.click()
+    p.wait_for_selector("#reply-dialog[open]")
+    p.fill("#reply-text", "好")
+    p.click("#reply-submit")
+    p.wait_for_selector("#reply-error:not([hidden])")
+    assert p.inner_text("#reply-error") == "请填写答复内容（至少2个字）。"
+    shot(p, AREA, "consultation-short-reply-1366x768")
+    ctx.close()
