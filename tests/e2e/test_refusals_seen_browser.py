@@ -175,3 +175,16 @@ def test_a_double_click_logs_one_consultation_and_a_short_reply_is_said_to_be_sh
     assert p.inner_text("#reply-error") == "请填写答复内容（至少2个字）。"
     shot(p, AREA, "consultation-short-reply-1366x768")
     ctx.close()
+
+
+def test_the_leadership_trend_lines_read_in_per_cent(server, browser):
+    ctx, p = staff_page(browser, server, start="/admin/leadership")
+    p.wait_for_selector(".lead-card .echart")
+    # The axis and the tooltip of a rate: 0–100 %, not 0–1 (the charts' "count" kind).
+    said = p.evaluate("""() => {
+      const chart = echarts.getInstanceByDom(document.querySelector('.lead-card .echart'));
+      const o = chart.getOption();
+      return [o.yAxis[0].max, o.yAxis[0].axisLabel.formatter(0.5), o.tooltip[0].valueFormatter(0.284)];
+    }""")
+    assert said == [1, "50%", "28.4%"], said
+    ctx.close()
