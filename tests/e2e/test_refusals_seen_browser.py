@@ -188,3 +188,25 @@ def test_the_leadership_trend_lines_read_in_per_cent(server, browser):
     }""")
     assert said == [1, "50%", "28.4%"], said
     ctx.close()
+
+
+def test_booking_on_a_phone_wraps_a_long_name_and_an_empty_cancel_says_what_to_fill(server, browser):
+    ctx = browser.new_context(locale="zh-CN", **PHONE)
+    p = ctx.new_page()
+    hall = server.tokens["hall_id"]
+    p.goto(server.url + f"/book/{hall}")
+    p.locator("a.matter").nth(3).click()
+    p.locator("a.slot").first.click()
+    p.fill("[name=name]", "王" * 50)  # the longest the form takes
+    p.fill("[name=id_number]", "110101199003075555")
+    p.fill("[name=phone]", "13912340000")
+    p.check("[name=consent]")
+    p.locator("button[type=submit]").first.click()
+    p.wait_for_selector("#code")
+    assert p.evaluate("document.documentElement.scrollWidth") <= 390  # the masked name wraps on the phone
+    shot(p, AREA, "booking-long-name-390x844")
+    p.goto(server.url + f"/book/{hall}/cancel")
+    p.locator("button[type=submit]").first.click()
+    p.wait_for_selector(".error")
+    assert p.inner_text(".error") == "请填写预约确认码和预约时填写的身份证号码。"
+    ctx.close()
