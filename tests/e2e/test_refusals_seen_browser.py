@@ -18,6 +18,7 @@ from tests.e2e.browser import (
     shot,
     staff_page,
     staff_token,
+    take_window,
 )
 
 require_chromium()
@@ -209,4 +210,29 @@ def test_booking_on_a_phone_wraps_a_long_name_and_an_empty_cancel_says_what_to_f
     p.locator("button[type=submit]").first.click()
     p.wait_for_selector(".error")
     assert p.inner_text(".error") == "请填写预约确认码和预约时填写的身份证号码。"
+    ctx.close()
+
+
+def test_finishing_a_ticket_takes_down_the_message_about_it(server, browser):
+    manager = staff_token(server, "manager")
+    window = hall_windows(server, manager)[5]
+    item = next(i["id"] for i in catalog_items(server) if i["code"] == "SB001")
+    for _ in range(2):
+        kiosk_ticket(server, {"item_ids": [item]})
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    p = ctx.new_page()
+    take_window(p, server, "clerk05", window)
+    p.keyboard.press("F1")
+    p.wait_for_selector("#ticket:not([hidden])")
+    for _ in range(6):  # up to the hall's recall limit, and once more
+        p.keyboard.press("F2")
+        p.wait_for_timeout(300)
+    p.wait_for_selector("#toast:has-text('重呼次数已达上限')")
+    p.keyboard.press("F5")
+    p.wait_for_selector("#finish-dlg[open]")
+    p.dblclick("#f-submit")
+    p.wait_for_selector("#last-finished:not([hidden])")
+    assert p.is_hidden("#toast"), p.inner_text("#toast")  # not 重呼次数已达上限 over an empty desk
+    assert p.is_hidden("#f-error")
+    shot(p, AREA, "console-finished-1366x768")
     ctx.close()

@@ -454,7 +454,13 @@ function syncOutcome() {
   $("f-deferred").hidden = o !== "deferred";
 }
 $("f-outcome").addEventListener("change", syncOutcome);
+let finishing = false;  // a double click on 确认办结 sends one finish
 $("f-submit").addEventListener("click", async () => {
+  if (finishing) return;
+  finishing = true;
+  try { await finish(); } finally { finishing = false; }
+});
+async function finish() {
   const t = ticket();
   const outcome = $("f-outcome").value;
   const body = {outcome};
@@ -477,7 +483,8 @@ $("f-submit").addEventListener("click", async () => {
       : await api("POST", `/api/v1/tickets/${t.id}/finish`, body);
     $("finish-dlg").close();
     settled(finishAndNext ? r.ticket : null);
-    if (finishAndNext) toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
+    // The line below says what was finished; a message about the finished ticket (重呼次数已达上限) goes.
+    if (finishAndNext) toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票"); else clearToast();
     const last = $("last-finished");
     last.hidden = false;
     last.replaceChildren(`${t.number} 已办结（${$("f-outcome").selectedOptions[0].textContent}）。`);
@@ -502,7 +509,7 @@ $("f-submit").addEventListener("click", async () => {
     }
     refresh(); loadOverdue();
   } catch (e) { $("f-error").textContent = e.message; $("f-error").hidden = false; }
-});
+}
 
 async function printReceipt(docId) {
   try {
