@@ -144,6 +144,9 @@ def test_a_case_past_its_date_and_refused_steps_read_plainly(server, browser):
         p.evaluate("document.getElementById('d-error').hidden = true")
         return said
 
+    p.fill("#find-no", "DEMO9999999999")
+    p.click("#find-btn")
+    p.wait_for_selector("#toast:has-text('未找到该受理号的办件')")  # the page had no toast box: said to nobody
     find(late)
     assert "已超期" in p.inner_text("#d-clock") and "-" not in p.inner_text("#d-clock"), p.inner_text("#d-clock")
     find(review)
