@@ -238,4 +238,30 @@ def test_finishing_a_ticket_takes_down_the_message_about_it(server, browser):
     assert p.is_hidden("#toast"), p.inner_text("#toast")  # not 重呼次数已达上限 over an empty desk
     assert p.is_hidden("#f-error")
     shot(p, AREA, "console-finished-1366x768")
+
+    # The next visitor: each dialog's refusal in the clerk's words, not the API's English or its generic line.
+    p.keyboard.press("F1")
+    p.wait_for_selector("#toast:has-text('已呼叫')")
+    p.keyboard.press("F5")
+    p.wait_for_selector("#finish-dlg[open]")
+    p.select_option("#f-outcome", "notice")
+    p.click("#f-submit")  # no missing material picked: the API's "a one-time notice (一次性告知) needs detail…"
+    p.wait_for_selector("#f-error:not([hidden])")
+    assert p.inner_text("#f-error") == "请选择缺少的材料"
+    p.keyboard.press("Escape")
+    p.keyboard.press("F6")
+    p.wait_for_selector("#transfer-dlg[open]")
+    p.click("#x-submit")
+    assert p.inner_text("#x-error") == "请选择转办到的窗口或队列"
+    p.keyboard.press("Escape")
+    p.keyboard.press("F5")
+    p.wait_for_selector("#finish-dlg[open]")
+    p.select_option("#f-outcome", "completed")
+    p.click("#f-submit")
+    p.wait_for_selector("#ticket-empty:not([hidden])")
+    p.keyboard.press("F7")
+    p.wait_for_selector("#pause-dlg[open]")
+    p.click("#p-submit")
+    assert p.inner_text("#p-error") == "请填写暂停原因"
+    assert_absent(p.inner_text("body"), ENGLISH + ("填写的内容",))
     ctx.close()

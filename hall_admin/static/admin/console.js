@@ -530,6 +530,13 @@ $("x-submit").addEventListener("click", async () => {
   const body = {};
   if ($("x-window").value) body.window_id = Number($("x-window").value);
   if ($("x-queue").value) body.queue_id = Number($("x-queue").value);
+  // The API takes exactly one of the two; its refusal would only say 填写的内容不符合要求.
+  const chosen = ("window_id" in body) + ("queue_id" in body);
+  if (chosen !== 1) {
+    $("x-error").textContent = chosen ? "请只选择一个：转到窗口，或转到队列" : "请选择转办到的窗口或队列";
+    $("x-error").hidden = false;
+    return;
+  }
   if ($("x-note").value.trim()) body.note = $("x-note").value.trim();
   try {
     await api("POST", `/api/v1/tickets/${ticket().id}/transfer`, body);
@@ -537,6 +544,9 @@ $("x-submit").addEventListener("click", async () => {
   } catch (e) { $("x-error").textContent = e.message; $("x-error").hidden = false; }
 });
 $("p-submit").addEventListener("click", async () => {
+  if (!$("p-reason").value.trim()) {  // not the API's 填写的内容有误
+    $("p-error").textContent = "请填写暂停原因"; $("p-error").hidden = false; return;
+  }
   try {
     await api("POST", `/api/v1/windows/${windowId}/pause`, {reason: $("p-reason").value});
     $("pause-dlg").close(); refresh();
