@@ -97,13 +97,21 @@ def test_the_pad_says_a_refusal_on_the_screen_the_visitor_sees_and_keeps_submit_
     _served(server, clerk, window)
     p.wait_for_selector("#ask:not([hidden])")
     ctx.set_offline(True)
+    p.wait_for_selector("#live-state:has-text('连接中断')")
     p.click("button[data-score='5']")  # a good score is sent from the faces: its failure is said there
     p.wait_for_selector("#ask-error:not([hidden])")
     assert "网络" in p.inner_text("#ask-error")
     shot(p, AREA, "pad-offline-800x480")
-    ctx.set_offline(False)
     p.click("button[data-score='1']")
     p.wait_for_selector("#why:not([hidden])")
+    p.click(".reason >> nth=2")
+    ctx.set_offline(False)
+    # The reconnect asks the server again: the visitor stays on the reasons with their tick, not back at the faces.
+    p.wait_for_function("() => document.getElementById('live-state').textContent === ''")
+    p.wait_for_timeout(500)  # the snapshot's rating prompt comes back after the reconnect
+    assert p.evaluate("document.body.dataset.state") == "why"
+    assert p.locator("input[name=reason]:checked").count() == 1
+    p.click(".reason >> nth=2")
     p.click("#why-submit")
     assert p.inner_text("#why-error") == "请选择不满意的原因，或写下您的意见"
     box = p.locator("#why-submit").bounding_box()
@@ -241,7 +249,7 @@ def test_finishing_a_ticket_takes_down_the_message_about_it(server, browser):
 
     # The next visitor: each dialog's refusal in the clerk's words, not the API's English or its generic line.
     p.keyboard.press("F1")
-    p.wait_for_selector("#toast:has-text('已呼叫')")
+    p.wait_for_selector("#ticket:not([hidden])")
     p.keyboard.press("F5")
     p.wait_for_selector("#finish-dlg[open]")
     p.select_option("#f-outcome", "notice")

@@ -30,7 +30,9 @@ function ask(ticket) {
 async function prompt() {
   try {
     const r = await api("GET", `/api/v1/windows/${page.window_id}/rating-prompt`, undefined, {token});
-    if (r.ticket) ask(r.ticket);
+    // A reconnect asks again: a visitor already rating this ticket keeps the reasons they ticked.
+    const rating = current && r.ticket && r.ticket.id === current.id && document.body.dataset.state !== "idle";
+    if (r.ticket && !rating) ask(r.ticket);
   } catch (e) { $("live-state").textContent = e.message; }
 }
 async function submit(reasons, comment) {
