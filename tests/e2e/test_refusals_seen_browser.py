@@ -14,6 +14,7 @@ from tests.e2e.browser import (
     end_server,
     hall_windows,
     kiosk_ticket,
+    login,
     require_chromium,
     shot,
     staff_page,
@@ -165,6 +166,17 @@ def test_a_case_past_its_date_and_refused_steps_read_plainly(server, browser):
     assert step("hand-over:courier", "顺丰速运", "SF" + "1" * 70) == "运单号最多60字。"
     assert_absent(p.inner_text("main"), ENGLISH + ("操作失败",))
     shot(p, AREA, "case-refused-1366x768")
+    ctx.close()
+
+    # The handover window's clerk has no department: no 部门 filter that names one and changes nothing.
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    p = ctx.new_page()
+    login(p, server, "clerk12")
+    p.wait_for_url("**/admin/console")
+    p.goto(server.url + "/admin/cases")
+    p.wait_for_selector("#inbox tbody tr")
+    assert p.is_hidden("#dept")
+    assert "结果待领取" in p.inner_text("#inbox")
     ctx.close()
 
 
