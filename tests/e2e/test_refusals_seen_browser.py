@@ -285,3 +285,36 @@ def test_finishing_a_ticket_takes_down_the_message_about_it(server, browser):
     assert p.inner_text("#p-error") == "请填写暂停原因"
     assert_absent(p.inner_text("body"), ENGLISH + ("填写的内容",))
     ctx.close()
+
+
+def test_the_rectification_dialog_says_which_field_in_its_own_words(server, browser):
+    manager, clerk = staff_token(server, "manager"), staff_token(server, "clerk06")
+    window = hall_windows(server, manager)[6]
+    api_call(server, "POST", f"/api/v1/windows/{window}/sign-in", clerk)
+    slip = _served(server, clerk, window)
+    api_call(server, "POST", f"/api/v1/follow/{slip['follow_code']}/rating", None,
+             {"ticket_id": slip["id"], "score": 2, "reasons": ["attitude"], "comment": ""})
+    case = next(r for r in api_call(server, "GET", f"/api/v1/halls/{server.tokens['hall_id']}/rectifications",
+                                    manager)["items"] if r["ticket_id"] == slip["id"])
+    ctx, p = staff_page(browser, server, start="/admin/ratings")
+    p.click(f"#cases tr[data-case='{case['id']}'] button")
+    p.wait_for_selector("#case-dlg[open]")
+
+    def refused(button):
+        p.click(button)
+        p.wait_for_selector("#d-error:not([hidden])")
+        said = p.inner_text("#d-error")
+        p.evaluate("document.getElementById('d-error').hidden = true")
+        return said
+
+    p.fill("#d-plan", "")
+    assert refused("#d-assign-btn") == "请填写整改要求。"  # not 填写的内容有误，请检查后重试
+    p.fill("#d-plan", "窗口服务礼仪培训")
+    p.fill("#d-deadline", "2020-01-01")
+    assert refused("#d-assign-btn") == "整改期限不能早于今天。"  # not 补正期限有误 (a case's 补正)
+    p.fill("#d-deadline", "")
+    p.click("#d-assign-btn")
+    p.wait_for_selector("#d-fix:not([hidden])")
+    assert refused("#d-fix-btn") == "请填写整改措施。"
+    shot(p, AREA, "rectification-refused-1366x768")
+    ctx.close()
