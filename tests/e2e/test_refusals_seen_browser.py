@@ -49,15 +49,22 @@ def _served(server, clerk: str, window_id: int) -> dict:
             return issued
 
 
-def test_the_phone_answer_to_a_rectification_survives_a_lost_connection(server, browser):
-    manager, clerk = staff_token(server, "manager"), staff_token(server, "clerk03")
-    window = hall_windows(server, manager)[3]
+def _rated_badly(server, clerk_name: str, window_number: int, score: int) -> tuple[dict, dict, str, str]:
+    """A visit served at ``window_number`` and rated ``score`` on the slip's QR: (slip, its rectification,
+    the manager's and the clerk's tokens)."""
+    manager, clerk = staff_token(server, "manager"), staff_token(server, clerk_name)
+    window = hall_windows(server, manager)[window_number]
     api_call(server, "POST", f"/api/v1/windows/{window}/sign-in", clerk)
     slip = _served(server, clerk, window)
     api_call(server, "POST", f"/api/v1/follow/{slip['follow_code']}/rating", None,
-             {"ticket_id": slip["id"], "score": 1, "reasons": ["attitude"], "comment": ""})
+             {"ticket_id": slip["id"], "score": score, "reasons": ["attitude"], "comment": ""})
     case = next(r for r in api_call(server, "GET", f"/api/v1/halls/{server.tokens['hall_id']}/rectifications",
                                     manager)["items"] if r["ticket_id"] == slip["id"])
+    return slip, case, manager, clerk
+
+
+def test_the_phone_answer_to_a_rectification_survives_a_lost_connection(server, browser):
+    slip, case, manager, clerk = _rated_badly(server, "clerk03", 3, score=1)
     clerk_id = api_call(server, "GET", "/api/v1/auth/me", clerk)["staff"]["id"]
     api_call(server, "POST", f"/api/v1/rectifications/{case['id']}/assign", manager,
              {"responsible_clerk_id": clerk_id, "fix_plan": "窗口服务礼仪培训"})
@@ -288,14 +295,7 @@ def test_finishing_a_ticket_takes_down_the_message_about_it(server, browser):
 
 
 def test_the_rectification_dialog_says_which_field_in_its_own_words(server, browser):
-    manager, clerk = staff_token(server, "manager"), staff_token(server, "clerk06")
-    window = hall_windows(server, manager)[6]
-    api_call(server, "POST", f"/api/v1/windows/{window}/sign-in", clerk)
-    slip = _served(server, clerk, window)
-    api_call(server, "POST", f"/api/v1/follow/{slip['follow_code']}/rating", None,
-             {"ticket_id": slip["id"], "score": 2, "reasons": ["attitude"], "comment": ""})
-    case = next(r for r in api_call(server, "GET", f"/api/v1/halls/{server.tokens['hall_id']}/rectifications",
-                                    manager)["items"] if r["ticket_id"] == slip["id"])
+    _, case, _, _ = _rated_badly(server, "clerk06", 6, score=2)
     ctx, p = staff_page(browser, server, start="/admin/ratings")
     p.click(f"#cases tr[data-case='{case['id']}'] button")
     p.wait_for_selector("#case-dlg[open]")
