@@ -303,6 +303,10 @@ def test_the_rectification_dialog_says_which_field_in_its_own_words(server, brow
     def refused(button):
         p.click(button)
         p.wait_for_selector("#d-error:not([hidden])")
+        # Said where the manager looks: inside the dialog's visible part, which scrolls on a 768-pixel screen.
+        p.wait_for_function("""() => { const d = document.getElementById('case-dlg').getBoundingClientRect();
+          const e = document.getElementById('d-error').getBoundingClientRect();
+          return e.top >= d.top && e.bottom <= d.bottom; }""", timeout=3000)
         said = p.inner_text("#d-error")
         p.evaluate("document.getElementById('d-error').hidden = true")
         return said

@@ -49,6 +49,12 @@ function said(what, e) {
   if (e.code === "bad_deadline") return "整改期限不能早于今天。";
   return INPUT_CODES.includes(e.code) ? EMPTY[what] : e.message;
 }
+// The dialog's error line sits under all its steps: on a 768-pixel screen an assigned case's dialog scrolls,
+// and a refusal of 指定整改 (at its top) would be said below what the manager sees.
+function refuse(text) {
+  $("d-error").textContent = text; $("d-error").hidden = false;
+  $("d-error").scrollIntoView({block: "nearest"});
+}
 async function step(path, body) {
   try {
     const k = await api("POST", `/api/v1/rectifications/${current.id}/${path}`, body);
@@ -56,7 +62,7 @@ async function step(path, body) {
     const fresh = cases.find((x) => x.id === k.id);
     if (fresh) openCase(fresh); else $("case-dlg").close();
     toast("已保存");
-  } catch (e) { $("d-error").textContent = said(path, e); $("d-error").hidden = false; }
+  } catch (e) { refuse(said(path, e)); }
 }
 $("d-assign-btn").addEventListener("click", () => step("assign", {responsible_clerk_id: Number($("d-clerk").value),
   deadline: $("d-deadline").value || null, fix_plan: $("d-plan").value}));
@@ -70,7 +76,7 @@ $("d-appeal-btn").addEventListener("click", async () => {
     await api("POST", `/api/v1/ratings/${current.rating.id}/appeal`, {kind: $("d-appeal-kind").value,
       reason: $("d-appeal-reason").value});
     $("case-dlg").close(); toast("申诉已提交，待复核"); await loadAppeals();
-  } catch (e) { $("d-error").textContent = said("appeal", e); $("d-error").hidden = false; }
+  } catch (e) { refuse(said("appeal", e)); }
 });
 
 // 申诉复核: pending appeals first; a decision needs its reason.
