@@ -205,7 +205,10 @@ def cancel(hall_id: int):
             appt, events = A.cancel(s, hall, code=code, id_number=id_number, now=_now(), vault=rt.vault,
                                     notifier=notifier)
             return A.appointment_view(appt, hall), events
-        cancelled, error = _attempt(do)
+        if code and id_number:
+            cancelled, error = _attempt(do)
+        else:  # an empty field is not "no booking matches": say what to fill in
+            error = BOOKING_TEXT[page_lang()]["cancel_fill"]
     with rt.db.read() as s:
         hall = _hall(s, hall_id)
     return render_template("booking/cancel.html", hall=hall, code=code, error=error, cancelled=cancelled,

@@ -73,6 +73,7 @@ BOOKING_TEXT: dict[str, dict[str, str]] = bilingual({
     "code": ("预约确认码", "Booking code"),
     "id_used": ("预约时填写的身份证号码", "ID card number used for the booking"),
     "confirm_cancel": ("确认取消", "Cancel the booking"),
+    "cancel_fill": ("请填写预约确认码和预约时填写的身份证号码。", "Please enter the booking code and the ID card number used for the booking."),
     "cancel_note": ("在预约时段开始前或时段内都可以取消；已签到取号的，请告知窗口工作人员。", "You can cancel before or during the booked time; if you have checked in, please tell the clerk."),
     # English only: in Chinese the page shows the form's or the booking rule's own message.
     "err_name": (None, "Please enter your name (up to 50 characters)"),

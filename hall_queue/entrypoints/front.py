@@ -69,8 +69,9 @@ def page_lang() -> str:
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-# An English phrase or a clause number: a message written for integrators (a product name like 税务UKey is not).
-_FOREIGN = re.compile(r"§|[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")
+# An English phrase, a field name (detail.missing_materials) or a clause number: a message written for integrators
+# (a product name like 税务UKey is not). The same rule as hall_queue/static/ov/api.js's chinese().
+_FOREIGN = re.compile(r"§|[A-Za-z]{2,}(?:[ ,-]+[A-Za-z]{2,}){2,}|[A-Za-z]+_[A-Za-z_]+")
 
 
 def shown(e: Exception, fallback: str) -> str:

@@ -13,7 +13,16 @@ const ERRORS = {
   id_required: "请刷领取人身份证。", bundle_parent: "一件事请对其中的各事项分别办理。", forbidden: "无权进行此操作。",
   not_found: "未找到该办件。", invalid: "填写的内容不正确。",
 };
-const say = (e) => ERRORS[e.code] || "操作失败，请稍后重试。";
+// A step the API refused field by field (422 validation_error, "field: why" in English): that field's sentence,
+// with the limits of cases_api.py's bodies.
+const FIELDS = {
+  id_number: "身份证号格式不正确，请刷卡或输入18位身份证号。", days: "特别程序所需工作日请填写 1 至 365 的整数。",
+  name: "特别程序名称最多100字。", courier_company: "快递公司最多60字。", tracking_no: "运单号最多60字。",
+  location: "存放位置最多60字。", note: "原因或说明最多1000字。", materials: "每项材料最多200字，最多50项。",
+};
+const fieldOf = (e) => (/^(\w+)[.:]/.exec(String(e.raw || "")) || [])[1];
+const say = (e) => ERRORS[e.code] || (e.code === "validation_error" && FIELDS[fieldOf(e)])
+  || (e.code === "network" ? e.message : "操作失败，请稍后重试。");
 let current = null;
 let pending = null;
 
@@ -36,7 +45,7 @@ async function loadInbox() {
     onclick: () => open(c.id)},
     el("td", {}, c.acceptance_no), el("td", {}, c.title), el("td", {}, c.masked_name || "—"),
     el("td", {}, page.states[c.state] || ""), el("td", {}, c.due_on),
-    el("td", {}, c.working_days_left === undefined || c.working_days_left === null ? "—" : c.overdue ? `已超期${-c.working_days_left}天` : String(c.working_days_left)))));
+    el("td", {}, c.working_days_left === undefined || c.working_days_left === null ? "—" : c.overdue ? `已超期${-c.working_days_left}个工作日` : String(c.working_days_left)))));
   $("inbox-empty").hidden = items.length > 0;
 }
 
@@ -88,7 +97,8 @@ async function open(id) {
   $("d-name").textContent = c.masked_name || "—";
   $("d-id").textContent = c.masked_id || "—";
   $("d-due").textContent = c.due_on;
-  $("d-clock").textContent = c.clock.running ? `（剩余${c.clock.working_days_left}个工作日）`
+  const left = c.clock.working_days_left;
+  $("d-clock").textContent = c.clock.running ? (left < 0 ? `（已超期${-left}个工作日）` : `（剩余${left}个工作日）`)
     : c.clock.stopped_since ? "（计时暂停中）" : "";
   const owed = c.deferred_materials.filter((m) => m.state === "owed");
   $("d-owed").replaceChildren(...(owed.length ? [el("p", {class: "banner"}, "容缺材料待补：",
@@ -118,7 +128,10 @@ function step(path, ask) {
   $("d-form").hidden = false; $("d-input").focus();
 }
 
+let sending = false;
 async function send(path, body) {
+  if (sending) return;  // a double click would send the step twice and show the second one's refusal
+  sending = true;
   const [p, arg] = path.split(":");
   if (p === "decide") body.decision = arg;
   if (p === "hand-over") body.method = arg;
@@ -127,6 +140,7 @@ async function send(path, body) {
     toast("已办理");
     await open(current.id); await loadInbox();
   } catch (e) { $("d-error").textContent = say(e); $("d-error").hidden = false; }
+  finally { sending = false; }
 }
 
 $("d-submit").addEventListener("click", () => {
@@ -136,7 +150,7 @@ $("d-submit").addEventListener("click", () => {
   if (ask === "materials") body.materials = a.split(/[;；]/).map((s) => s.trim()).filter(Boolean);
   if (ask === "reason") body.note = a;
   if (ask === "procedure") { body.name = a; body.days = Number(b) || 0; }
-  if (ask === "card") body.id_number = a;
+  if (ask === "card" && a) body.id_number = a;  // none swiped: the API's id_required, not a format error
   if (ask === "courier") { body.courier_company = a; body.tracking_no = b; }
   if (ask === "location") body.location = a;
   send(path, body);
@@ -151,8 +165,10 @@ async function supply(id) {
 $("find-btn").addEventListener("click", async () => {
   const no = $("find-no").value.trim();
   if (!no) return;
-  const items = (await api("GET", `/api/v1/halls/${page.hall_id}/cases?acceptance_no=${encodeURIComponent(no)}`)).items;
-  if (items.length) open(items[0].id); else toast("未找到该受理号的办件");
+  try {
+    const items = (await api("GET", `/api/v1/halls/${page.hall_id}/cases?acceptance_no=${encodeURIComponent(no)}`)).items;
+    if (items.length) await open(items[0].id); else toast("未找到该受理号的办件");
+  } catch (e) { toast(say(e), "error"); }
 });
 deptSel.addEventListener("change", loadInbox);
 $("state-filter").addEventListener("change", loadInbox);

@@ -454,7 +454,13 @@ function syncOutcome() {
   $("f-deferred").hidden = o !== "deferred";
 }
 $("f-outcome").addEventListener("change", syncOutcome);
+let finishing = false;  // a double click on 确认办结 sends one finish
 $("f-submit").addEventListener("click", async () => {
+  if (finishing) return;
+  finishing = true;
+  try { await finish(); } finally { finishing = false; }
+});
+async function finish() {
   const t = ticket();
   const outcome = $("f-outcome").value;
   const body = {outcome};
@@ -477,7 +483,8 @@ $("f-submit").addEventListener("click", async () => {
       : await api("POST", `/api/v1/tickets/${t.id}/finish`, body);
     $("finish-dlg").close();
     settled(finishAndNext ? r.ticket : null);
-    if (finishAndNext) toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票");
+    // The line below says what was finished; a message about the finished ticket (重呼次数已达上限) goes.
+    if (finishAndNext) toast(r.ticket ? `已呼叫 ${r.ticket.number}` : "当前没有等候的号票"); else clearToast();
     const last = $("last-finished");
     last.hidden = false;
     last.replaceChildren(`${t.number} 已办结（${$("f-outcome").selectedOptions[0].textContent}）。`);
@@ -502,7 +509,7 @@ $("f-submit").addEventListener("click", async () => {
     }
     refresh(); loadOverdue();
   } catch (e) { $("f-error").textContent = e.message; $("f-error").hidden = false; }
-});
+}
 
 async function printReceipt(docId) {
   try {
@@ -523,6 +530,13 @@ $("x-submit").addEventListener("click", async () => {
   const body = {};
   if ($("x-window").value) body.window_id = Number($("x-window").value);
   if ($("x-queue").value) body.queue_id = Number($("x-queue").value);
+  // The API takes exactly one of the two; its refusal would only say 填写的内容不符合要求.
+  const chosen = ("window_id" in body) + ("queue_id" in body);
+  if (chosen !== 1) {
+    $("x-error").textContent = chosen ? "请只选择一个：转到窗口，或转到队列" : "请选择转办到的窗口或队列";
+    $("x-error").hidden = false;
+    return;
+  }
   if ($("x-note").value.trim()) body.note = $("x-note").value.trim();
   try {
     await api("POST", `/api/v1/tickets/${ticket().id}/transfer`, body);
@@ -530,6 +544,9 @@ $("x-submit").addEventListener("click", async () => {
   } catch (e) { $("x-error").textContent = e.message; $("x-error").hidden = false; }
 });
 $("p-submit").addEventListener("click", async () => {
+  if (!$("p-reason").value.trim()) {  // not the API's 填写的内容有误
+    $("p-error").textContent = "请填写暂停原因"; $("p-error").hidden = false; return;
+  }
   try {
     await api("POST", `/api/v1/windows/${windowId}/pause`, {reason: $("p-reason").value});
     $("pause-dlg").close(); refresh();

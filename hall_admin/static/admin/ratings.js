@@ -41,6 +41,20 @@ function openCase(k) {
   $("d-error").hidden = true;
   if (!$("case-dlg").open) $("case-dlg").showModal();
 }
+// What an empty or wrong field of a step is, in this dialog's words: the API's own codes (fix_required,
+// bad_deadline) are shared with 补正 and would say 请填写需要补正的内容 / 补正期限有误 here.
+const EMPTY = {assign: "请填写整改要求。", fix: "请填写整改措施。", feedback: "请填写对办事人的反馈。", appeal: "请填写申诉理由。"};
+const INPUT_CODES = ["validation_error", "invalid", "fix_required", "feedback_required", "reason_required"];
+function said(what, e) {
+  if (e.code === "bad_deadline") return "整改期限不能早于今天。";
+  return INPUT_CODES.includes(e.code) ? EMPTY[what] : e.message;
+}
+// The dialog's error line sits under all its steps: on a 768-pixel screen an assigned case's dialog scrolls,
+// and a refusal of 指定整改 (at its top) would be said below what the manager sees.
+function refuse(text) {
+  $("d-error").textContent = text; $("d-error").hidden = false;
+  $("d-error").scrollIntoView({block: "nearest"});
+}
 async function step(path, body) {
   try {
     const k = await api("POST", `/api/v1/rectifications/${current.id}/${path}`, body);
@@ -48,7 +62,7 @@ async function step(path, body) {
     const fresh = cases.find((x) => x.id === k.id);
     if (fresh) openCase(fresh); else $("case-dlg").close();
     toast("已保存");
-  } catch (e) { $("d-error").textContent = e.message; $("d-error").hidden = false; }
+  } catch (e) { refuse(said(path, e)); }
 }
 $("d-assign-btn").addEventListener("click", () => step("assign", {responsible_clerk_id: Number($("d-clerk").value),
   deadline: $("d-deadline").value || null, fix_plan: $("d-plan").value}));
@@ -62,7 +76,7 @@ $("d-appeal-btn").addEventListener("click", async () => {
     await api("POST", `/api/v1/ratings/${current.rating.id}/appeal`, {kind: $("d-appeal-kind").value,
       reason: $("d-appeal-reason").value});
     $("case-dlg").close(); toast("申诉已提交，待复核"); await loadAppeals();
-  } catch (e) { $("d-error").textContent = e.message; $("d-error").hidden = false; }
+  } catch (e) { refuse(said("appeal", e)); }
 });
 
 // 申诉复核: pending appeals first; a decision needs its reason.

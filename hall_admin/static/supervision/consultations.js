@@ -7,6 +7,15 @@ const base = `/api/v1/halls/${page.hall_id}`;
 const ERRORS = {contact_required: "未当场答复的电话、信函咨询请填写联系方式。", bad_due_date: "承诺答复日期不能早于今天。",
                 already_answered: "该咨询已答复。", validation_error: "请填写咨询问题（至少2个字）。"};
 const say = (e) => ERRORS[e.code] || e.message || "保存失败，请稍后重试。";
+// The reply dialog's only field is the answer: its refusal is about the answer, not the question.
+const sayReply = (e) => (e.code === "validation_error" ? "请填写答复内容（至少2个字）。" : say(e));
+
+/** Run ``save`` with ``button`` greyed out: a double click must not log one question twice. */
+async function once(button, save) {
+  if (button.disabled) return;
+  button.disabled = true;
+  try { await save(); } finally { button.disabled = false; }
+}
 const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
 let replying = null;
 
@@ -18,8 +27,11 @@ form.addEventListener("change", () => {
 });
 $("due").min = page.today;
 
-form.addEventListener("submit", async (ev) => {
+form.addEventListener("submit", (ev) => {
   ev.preventDefault();
+  once($("ask-submit"), ask);
+});
+async function ask() {
   const body = {channel: form.channel.value, question: form.question.value.trim(),
                 asker: form.asker.value.trim(), contact: form.contact.value.trim()};
   if (form.item_id.value) body.item_id = Number(form.item_id.value);
@@ -34,7 +46,7 @@ form.addEventListener("submit", async (ev) => {
     toast(c.status === "answered" ? "已登记并答复" : `已登记，请于 ${c.due_on} 前答复`);
     refresh();
   } catch (e) { showError("ask-error", say(e)); }
-});
+}
 
 function showError(id, text) { $(id).textContent = text; $(id).hidden = false; }
 
@@ -76,14 +88,16 @@ function openReply(c) {
   $("reply-dialog").showModal();
 }
 $("reply-cancel").addEventListener("click", () => $("reply-dialog").close());
-$("reply-form").addEventListener("submit", async (ev) => {
+$("reply-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
-  try {
-    await api("POST", `/api/v1/consultations/${replying.id}/answer`, {answer: $("reply-text").value.trim()});
-    $("reply-dialog").close();
-    toast("已答复");
-    refresh();
-  } catch (e) { showError("reply-error", say(e)); }
+  once($("reply-submit"), async () => {
+    try {
+      await api("POST", `/api/v1/consultations/${replying.id}/answer`, {answer: $("reply-text").value.trim()});
+      $("reply-dialog").close();
+      toast("已答复");
+      refresh();
+    } catch (e) { showError("reply-error", sayReply(e)); }
+  });
 });
 
 async function loadRates() {

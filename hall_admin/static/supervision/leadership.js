@@ -22,7 +22,7 @@ function card(ind, months) {
   if (!ind.needs_platform) {
     // Placed first so the chart measures its real width.
     setTimeout(() => Trend.line(box, months.map(axisLabel), ind.values,
-                                {name: ind.label, fmt: (v) => `${Math.round(v * 1000) / 10}%`}), 0);
+                                {name: ind.label, kind: "rate"}), 0);
   }
   return c;
 }

@@ -26,8 +26,10 @@ const ZH = {
 const REFUSED = "操作未成功";
 const NETWORK = "网络连接中断，请稍后重试";
 
-// A plain Chinese sentence: an English phrase or a clause number in it marks a message for integrators.
-const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "") && !/§|[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}/.test(s);
+// A plain Chinese sentence: an English phrase, a field name (detail.missing_materials) or a clause number in it
+// marks a message for integrators. The same rule as hall_queue/entrypoints/front.py's _FOREIGN.
+const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "")
+  && !/§|[A-Za-z]{2,}(?:[ ,-]+[A-Za-z]{2,}){2,}|[A-Za-z]+_[A-Za-z_]+/.test(s);
 
 /** The CSRF token of a staff page (its <meta name="csrf-token">), or "". */
 export function csrfToken() {

@@ -25,6 +25,7 @@ const STR = bilingual({
   answer_yes: ["感谢您的认可！", "Thank you!"],
   answer_no: ["已收到，我们将重新整改并再次答复您。", "Received. We will look into it again and reply to you."],
   already: ["已评价过，或已超过评价期限。", "Already rated, or the time to rate has passed."],
+  answered: ["这个答复您已表态过，请刷新页面查看。", "You have already answered this reply. Please refresh the page."],
   failed: ["提交没有成功，请检查网络后再试。", "Could not send. Please check your network and try again."],
   unstable: ["网络不稳定，请稍后再试。", "Network unstable. Please try again later."],
   not_found: ["没有找到这张号票。", "Ticket not found."],
@@ -82,12 +83,22 @@ function legCard(leg, d) {
 function answerCard(a) {
   const card = el("section", { class: "card answer", "data-rectification": a.rectification_id },
     el("h2", {}, t("answer_title")), el("p", {}, a.feedback), el("p", { class: "sub" }, t("answer_ask")));
-  const send = (ok) => api("POST", base + "/rectification-answer", { rectification_id: a.rectification_id, satisfied: ok })
-    .then(() => t(ok ? "answer_yes" : "answer_no"), failed)
-    .then((text) => card.replaceChildren(el("p", { class: "done" }, text)));
+  const error = el("p", { class: "error", hidden: true });
+  // A second tap while the first answer is on its way would come back 409 and overwrite the thanks; a refusal
+  // or a lost connection is said in red, with both buttons back, so the visitor can answer again.
+  const send = (ok) => {
+    yes.disabled = no.disabled = true;
+    error.hidden = true;
+    api("POST", base + "/rectification-answer", { rectification_id: a.rectification_id, satisfied: ok }).then(
+      () => card.replaceChildren(el("p", { class: "done" }, t(ok ? "answer_yes" : "answer_no"))),
+      (e) => {
+        error.textContent = e.status === 409 ? t("answered") : failed(e); error.hidden = false;
+        yes.disabled = no.disabled = false;
+      });
+  };
   const yes = el("button", { type: "button", onclick: () => send(true) }, t("yes"));
   const no = el("button", { type: "button", class: "no", onclick: () => send(false) }, t("no"));
-  card.append(el("div", { class: "two" }, yes, no));
+  card.append(el("div", { class: "two" }, yes, no), error);
   return card;
 }
 
