@@ -17,7 +17,7 @@ from hall_queue.access.auth import (
     authenticate,
     cached_principal,
 )
-from hall_queue.domain.errors import Forbidden, NotFound, Unauthorized
+from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Hall, Ticket
 from hall_queue.bootstrap import runtime
@@ -112,6 +112,29 @@ def write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]], *, grouped: bo
 
 def now():
     return runtime().clock.now()
+
+
+def int_arg(name: str) -> int | None:
+    """The query argument ``name`` as a positive whole number (None when absent); anything else is a 422."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise InvalidRequest(f"{name} must be a whole number", code="validation_error") from e
+    if not 0 < value < 2**62:
+        raise InvalidRequest(f"{name} is out of range", code="validation_error")
+    return value
+
+
+def choice_arg(name: str, allowed: tuple[str, ...]) -> str | None:
+    """The query argument ``name``, one of ``allowed`` (None when absent or empty): a filter that would silently
+    list everything, or nothing, for a typo is a 422 instead."""
+    raw = request.args.get(name) or None
+    if raw is not None and raw not in allowed:
+        raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}", code="validation_error")
+    return raw
 
 
 def get_row(session: Session, model: type, ident: int, what: str, *, hall_of: Callable[[Any], int] | None = None,
