@@ -45,11 +45,10 @@ def test_unknown_ids_routes_methods_and_huge_ids(api):
 def test_list_filters_with_a_bad_value_are_422_not_everything(api):
     # A typo in a filter used to list every row (complaints, consultations) or none (appeals) with a 200.
     m, base = api.token("manager"), f"/api/v1/halls/{api.hall_id}"
-    for path in ("complaints?status=zzz", "consultations?status=open", "appeals?status=maybe", "ratings?days=abc",
-                 "ratings?days=-5", "deferred-overdue?window_id=abc"):
+    for path in ("complaints?status=zzz", "consultations?status=open", "appeals?status=maybe"):
         assert _is_error(api.get(f"{base}/{path}", token=m), 422) == "validation_error", path
     for path in ("complaints?status=received", "consultations?status=pending", "appeals?status=pending",
-                 "ratings?days=7", "complaints?status=", "deferred-overdue"):
+                 "complaints?status="):
         assert api.get(f"{base}/{path}", token=m).status_code == 200, path
 
 

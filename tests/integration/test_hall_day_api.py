@@ -304,6 +304,11 @@ def test_six_clerks_press_next_at_once_on_the_real_server(tmp_path):
         r = kiosk.post(f"{base}/halls/{hall}/tickets", data="{not json", timeout=30,
                        headers={"Content-Type": "application/json"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+        for r, status in ((requests.get(f"{base}/halls/{hall}/statistics?from={'9' * 5000}", timeout=30), 414),
+                          (requests.get(f"{base}/halls", headers={"X-Fuzz": "x" * 9000}, timeout=30), 431)):
+            # refused by gunicorn before the app, still in the API's error shape
+            assert r.status_code == status and r.headers["Content-Type"] == "application/json", r.text[:200]
+            assert r.json()["error"]["code"] and r.json()["error"]["message"]
         numbers = [kiosk.post(f"{base}/halls/{hall}/tickets", json={"item_ids": [item]}, timeout=30).json()["number"]
                    for _ in range(tickets)]
         assert len(set(numbers)) == tickets

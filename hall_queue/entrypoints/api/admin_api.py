@@ -25,7 +25,6 @@ from hall_queue.entrypoints.api.base import (
     STAFF,
     get_hall,
     get_row,
-    int_arg,
     now,
     operation,
     window_device_guard,
@@ -142,7 +141,7 @@ def reveal_identity(ticket_id: int):
            summary="List deferred materials (容缺受理) past their due date", response=S.ListOut, tags=("calling",),
            )
 def deferred_overdue(hall_id: int):
-    window_id = int_arg("window_id")
+    window_id = request.args.get("window_id", type=int)
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         if window_id is not None:
@@ -205,7 +204,7 @@ def rate(ticket_id: int, body: RatingIn):
 @operation("/halls/<int:hall_id>/ratings", "GET", roles=MANAGERS, summary="Summarise and list recent ratings",
            response=S.ListOut, tags=("ratings",))
 def list_ratings(hall_id: int):
-    days = min(int_arg("days") or 30, 366)
+    days = min(max(request.args.get("days", 30, type=int), 1), 366)
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         since = now() - timedelta(days=days)

@@ -114,20 +114,6 @@ def now():
     return runtime().clock.now()
 
 
-def int_arg(name: str) -> int | None:
-    """The query argument ``name`` as a positive whole number (None when absent); anything else is a 422."""
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"{name} must be a whole number", code="validation_error") from e
-    if not 0 < value < 2**62:
-        raise InvalidRequest(f"{name} is out of range", code="validation_error")
-    return value
-
-
 def choice_arg(name: str, allowed: tuple[str, ...]) -> str | None:
     """The query argument ``name``, one of ``allowed`` (None when absent or empty): a filter that would silently
     list everything, or nothing, for a typo is a 422 instead."""

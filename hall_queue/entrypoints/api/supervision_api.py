@@ -13,7 +13,7 @@ from hall_queue.access import audit
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, get_hall, int_arg, now, operation, write
+from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.api.stats_api import over_period
 from hall_queue.feedback import measures
@@ -22,6 +22,19 @@ from hall_queue.floor.statistics import StatsError
 
 TAGS = ("supervision",)
 PERIOD = {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}}
+
+
+def _int(name: str) -> int | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise InvalidRequest(f"{name} must be a whole number", code="validation_error") from e
+    if not 0 < value < 2**62:
+        raise InvalidRequest(f"{name} is out of range", code="validation_error")
+    return value
 
 
 def _date(name: str) -> date | None:
@@ -43,9 +56,9 @@ def audit_log(hall_id: int):
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         first, last = _date("from"), _date("to")
-        return supervision.search(s, hall, staff_id=int_arg("staff_id"), window_id=int_arg("window_id"),
+        return supervision.search(s, hall, staff_id=_int("staff_id"), window_id=_int("window_id"),
                                   action=(request.args.get("action") or "")[:40] or None, first=first, last=last,
-                                  before_id=int_arg("before"), limit=min(int_arg("limit") or supervision.PAGE_SIZE, 500))
+                                  before_id=_int("before"), limit=min(_int("limit") or supervision.PAGE_SIZE, 500))
 
 
 OPERATIONS[-1].query.update({"staff_id": {"type": "integer"}, "window_id": {"type": "integer"},
@@ -80,7 +93,7 @@ OPERATIONS[-1].query.update(PERIOD)
 @operation("/halls/<int:hall_id>/leadership", "GET", roles=MANAGERS, response=S.Out, tags=TAGS,
            summary="Read every efficiency indicator month by month, with definitions")
 def leadership_indicators(hall_id: int):
-    months = int_arg("months") or 12
+    months = _int("months") or 12
     raw = request.args.get("to")
     last_month = None
     if raw:
