@@ -1,6 +1,6 @@
 """A whole hall day over the public API only, as an outside reviewer plays it, with the invariants checked on the way.
 
-Part one drives the Flask test client through the documented URLs (kiosks, clerks, pad, phone, managers, a
+Part one (SQLite and PostgreSQL) drives the Flask test client through the documented URLs (kiosks, clerks, pad, phone, managers, a
 department, complaints, consultations, a case from acceptance to pickup, statistics and indicators in JSON and
 CSV, the audit chain); every error answer must be a 4xx with ``{"error": {"code", "message"}}``, and no answer may
 carry a visitor's full name or ID number. Part two runs the real server (`onevisit run`) and lets six clerks press
@@ -15,8 +15,10 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
+from tests.conftest import engines
 from tests.server import ServerProcess, bearer_session, prepared_instance, staff_session
 
 # Two visitors who show their ID cards; neither the full name nor the number may leave the server.
@@ -65,6 +67,7 @@ class Hall:
         return self.call("POST", path, who, body if body is not None else {}, **kw)
 
 
+@pytest.mark.parametrize("db", engines(), indirect=True)
 def test_a_whole_hall_day_over_the_public_api(api):
     h, items, win = Hall(api), api.items, api.windows
     issued: list[dict] = []
