@@ -1,8 +1,8 @@
 """A whole hall day over the public API only, as an outside reviewer plays it, with the invariants checked on the way.
 
-Part one (SQLite and PostgreSQL) drives the Flask test client through the documented URLs (kiosks, clerks, pad, phone, managers, a
-department, complaints, consultations, a case from acceptance to pickup, statistics and indicators in JSON and
-CSV, the audit chain); every error answer must be a 4xx with ``{"error": {"code", "message"}}``, and no answer may
+Part one (SQLite and PostgreSQL) drives the Flask test client through the documented URLs (kiosks, clerks, pad,
+phone, managers, a department, complaints, consultations, a case from acceptance to pickup, statistics and
+indicators in JSON and CSV, the audit chain); every error answer must be a 4xx with ``{"error": {"code", "message"}}``, and no answer may
 carry a visitor's full name or ID number. Part two runs the real server (`onevisit run`) and lets six clerks press
 下一位 at once: no ticket is called twice, none is lost, and the statistics count what the clerks did.
 """
