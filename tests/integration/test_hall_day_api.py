@@ -2,9 +2,10 @@
 
 Part one (SQLite and PostgreSQL) drives the Flask test client through the documented URLs (kiosks, clerks, pad,
 phone, managers, a department, complaints, consultations, a case from acceptance to pickup, statistics and
-indicators in JSON and CSV, the audit chain); every error answer must be a 4xx with ``{"error": {"code", "message"}}``, and no answer may
-carry a visitor's full name or ID number. Part two runs the real server (`onevisit run`) and lets six clerks press
-下一位 at once: no ticket is called twice, none is lost, and the statistics count what the clerks did.
+indicators in JSON and CSV, the audit chain); every error answer must be a 4xx with ``{"error": {"code",
+"message"}}``, and no answer may carry a visitor's full name or ID number. Part two runs the real server
+(`onevisit run`) and lets six clerks press 下一位 at once: no ticket is called twice, none is lost, and the
+statistics count what the clerks did.
 """
 from __future__ import annotations
 
