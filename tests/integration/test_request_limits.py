@@ -96,3 +96,15 @@ def test_nul_in_a_body_or_url_is_a_4xx_on_both_engines(api):
         if path.startswith("/api/"):
             assert _is_json_4xx(r), (path, r.get_data(as_text=True)[:200])
     assert api.post(f"/api/v1/windows/{api.windows[1]}/pause", {"reason": "午休"}, token=clerk).status_code == 200
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_names_longer_than_their_column_are_422_on_both_engines(api):
+    # A department's or an integration token's name is a String(100) column: PostgreSQL refused 200 characters
+    # (the schema's old limit) with a 500, SQLite stored them.
+    m, base = api.token("manager"), f"/api/v1/halls/{api.hall_id}"
+    for path, body in ((f"{base}/departments", {"code": "LONG", "name": "部" * 101}),
+                       (f"{base}/integration-tokens", {"name": "审" * 101})):
+        r = api.post(path, body, token=m)
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", (path, r.get_json())
+        assert api.post(path, {**body, "name": "部" * 100}, token=m).status_code == 201, path
