@@ -1,6 +1,8 @@
 """The case indicators of 000 §12.3.4 (办事效率) and 002 §11.3.4, each with the definition shown beside it.
 
-A period is a range of the hall's local dates ``from``–``to`` (inclusive). "Matter cases" are the cases of
+A period is a range of the hall's service days ``from``–``to`` (inclusive), as in the hall statistics: a
+case accepted after midnight but before the day boundary (03:00 in the demo) belongs to the day before, with
+the tickets of that visit. "Matter cases" are the cases of
 single matters: a case of its own or an item of a 一件事 (the bundle's parent only groups them).
 
 * 当场受理率 — matters accepted at the window (受理, 即办, 容缺) ÷ matters the window decided on (those plus
@@ -30,7 +32,6 @@ from sqlalchemy.orm import Session
 from hall_queue.cases import clock
 from hall_queue.cases.duties import overdue_by_department
 from hall_queue.domain import calendar
-from hall_queue.domain.calendar import to_utc
 from hall_queue.domain.models import Case, DeferredMaterial, Hall, Ticket, TicketItem
 from hall_queue.infrastructure import hall_store
 
@@ -50,16 +51,9 @@ def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def _span(hall: Hall, first: date, last: date) -> tuple[datetime, datetime]:
-    from datetime import timedelta
-
-    return to_utc(hall, datetime.combine(first, datetime.min.time())), \
-        to_utc(hall, datetime.combine(last + timedelta(days=1), datetime.min.time()))
-
-
 def compute(session: Session, hall: Hall, first: date, last: date, *, now: datetime) -> dict[str, Any]:
-    """The indicators of ``hall`` over local dates ``first``..``last``, each with its label and definition."""
-    lo, hi = _span(hall, first, last)
+    """The indicators of ``hall`` over service days ``first``..``last``, each with its label and definition."""
+    lo, hi = calendar.service_days_span(hall, first, last)
     today = clock.local_day(hall, now)
     lookup = hall_store.calendar_lookup(session, hall.id)
     day = lambda at: calendar.local_time(hall, at).date()  # noqa: E731

@@ -115,11 +115,14 @@ def _decisions(ticket: Ticket, outcome: str, note: str | None, detail: dict[str,
     return out
 
 
-def _deferred(session: Session, hall: Hall, detail: dict[str, Any]) -> list[dict[str, Any]]:
+def _deferred(session: Session, hall: Hall, detail: dict[str, Any], today: date) -> list[dict[str, Any]]:
     out = []
     for m in detail.get("deferred_materials") or []:
         due = m["due_date"]
         due = date.fromisoformat(due) if isinstance(due, str) else due
+        if due < today:  # 000 §9.3.6: the applicant promises to bring it later, not by a day already gone
+            raise InvalidRequest(f"the deferred material {m['name']} is due {due.isoformat()}, before today "
+                                 f"({today.isoformat()})", code="bad_due_date")
         # A deadline never lands on a closed day: moved to the next working day.
         due = hall_store.add_working_days(session, hall.id, due, 0)
         out.append({"name": m["name"], "due_on": due.isoformat(), "promise": m.get("promise", "")})
@@ -285,7 +288,7 @@ def open_cases(session: Session, ticket: Ticket, *, outcome: str, note: str | No
     if op.first_seq is None:
         _remember(session, ticket.id, [])
         return [], []  # a visit to collect results (统一出件) opens nothing new
-    deferred = _deferred(session, op.hall, detail)
+    deferred = _deferred(session, op.hall, detail, op.today)
     events: list[DomainEvent] = []
     if ticket.bundle_id is None:
         cases = []

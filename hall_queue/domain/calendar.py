@@ -66,6 +66,12 @@ def service_day_start(hall: Hall, now_utc: datetime) -> datetime:
     return _utc_at(hall, service_day(hall, now_utc), hall.day_boundary or "00:00")
 
 
+def service_days_span(hall: Hall, first: date, last: date) -> tuple[datetime, datetime]:
+    """Return the naive-UTC span of service days ``first``..``last`` (each begins at the hall's day boundary)."""
+    boundary = hall.day_boundary or "00:00"
+    return _utc_at(hall, first, boundary), _utc_at(hall, last + timedelta(days=1), boundary)
+
+
 def opening_intervals(hall: Hall, day: date) -> list[tuple[str, str]]:
     hours = hall.opening_hours or {}
     return [(a, b) for a, b in hours.get(WEEKDAYS[day.weekday()], [])]

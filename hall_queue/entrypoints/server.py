@@ -14,6 +14,7 @@ periodic duties and the Redis watch start in the process that serves (``on_servi
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 import select
@@ -160,6 +161,18 @@ class OneWriteResponse(gunicorn_wsgi.Response):
         super().write(arg)
 
 
+def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own refusals (a request line or headers too long, a malformed request) as the API's JSON error.
+
+    Why: they never reach Flask, and gunicorn wrote them as an HTML page — the one place a client of the API got
+    a 4xx without ``{"error": {"code", "message"}}`` (a URL over 4,094 bytes answered 414 in HTML).
+    """
+    body = json.dumps({"error": {"code": reason.lower().replace(" ", "_"), "message": mesg or reason}}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def _leave(code: object) -> None:
     """End this process without the interpreter's teardown (see ``HallWorker``), logs flushed first."""
     logging.shutdown()
@@ -170,6 +183,7 @@ def _leave(code: object) -> None:
 
 def serve(build: Callable[[], Any], *, host: str, port: int, access_log: bool = False) -> int:
     gunicorn_util.http_date = _http_date_per_second  # gunicorn's answers read it as util.http_date()
+    gunicorn_util.write_error = _write_json_error  # the worker's handle_error calls util.write_error()
     gunicorn_wsgi.Response = OneWriteResponse  # ``wsgi.create`` makes every HTTP/1 answer from this name
     try:
         GunicornServer(build, host=host, port=port, access_log=access_log).run()

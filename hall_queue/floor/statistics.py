@@ -49,7 +49,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_queue.domain.vocabulary import CONCLUDING_OUTCOMES, MATTER_OUTCOMES
-from hall_queue.domain.calendar import local_time, to_utc
+from hall_queue.domain.calendar import local_time, service_days_span
 from hall_queue.access.identity import mask_name
 from hall_queue.domain.models import Hall, PostInterval, Queue, Rating, ServiceItem, Staff, Ticket, TicketItem, Window
 
@@ -191,14 +191,6 @@ def periods(q: StatsQuery) -> list[tuple[date, date, date]]:
         out.append((start, max(start, q.date_from), min(nxt - timedelta(days=1), q.date_to)))
         start = nxt
     return out
-
-
-def day_span_utc(hall: Hall, first: date, last: date) -> tuple[datetime, datetime]:
-    """Return the naive-UTC span of service days ``first``..``last`` (each starts at the hall's day boundary)."""
-    h, m = (int(x) for x in (hall.day_boundary or "00:00").split(":"))
-    lo = datetime(first.year, first.month, first.day, h, m)
-    hi = datetime(last.year, last.month, last.day, h, m) + timedelta(days=1)
-    return to_utc(hall, lo), to_utc(hall, hi)
 
 
 # ---------------------------------------------------------------- the computation
@@ -364,9 +356,9 @@ def compute(session: Session, hall: Hall, q: StatsQuery, *, now: datetime) -> di
             acc.matters += 1
             acc.one_visit += count == 1
 
-    span_lo, span_hi = day_span_utc(hall, q.date_from, q.date_to)
+    span_lo, span_hi = service_days_span(hall, q.date_from, q.date_to)
     posts_apply = by in ("hall", "window")
-    bounds = {p: day_span_utc(hall, first, last) for p, first, last in plist}
+    bounds = {p: service_days_span(hall, first, last) for p, first, last in plist}
     for iv in session.scalars(select(PostInterval).where(PostInterval.hall_id == hall.id,
                                                          PostInterval.started_at < span_hi)):
         end = iv.ended_at or now

@@ -5,6 +5,9 @@
   answers its usual 400 ``malformed_json`` (``get_json(silent=True)``) or a JSON 400 (strict parsing).
 - Integer query parameters (``request.args.get(name, type=int)``) outside ±2⁶² answer 400 instead of
   overflowing the database driver (``?window_id=99999999999999999999`` was a 500).
+- A URL holding U+0000 (``%00`` in its path or query) answers 400: PostgreSQL's text cannot hold it, and a
+  follow code, an appointment code or a filter with one reached the driver as a 500 there (SQLite took it).
+  JSON bodies are checked by the API's ``operation`` (a 422 naming the rule).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
@@ -72,7 +75,14 @@ class LimitedRequest(Request):
     parameter_storage_class = LimitedArgs
 
 
+def refuse_nul_in_url() -> None:
+    """Refuse a URL whose path or query holds U+0000 (a ``before_request`` hook; cheap: no query parsing)."""
+    if "\x00" in request.path or b"%00" in request.query_string:
+        raise BadRequest("the URL may not contain the NUL character (%00)")
+
+
 def install(app: Flask) -> None:
     """Apply the limits to ``app`` (the queue server and the kiosk agent)."""
     app.json = LimitedJSONProvider(app)
     app.request_class = LimitedRequest
+    app.before_request(refuse_nul_in_url)

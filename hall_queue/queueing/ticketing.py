@@ -224,6 +224,17 @@ def _retry_answered_first(late: Ahead | None, key: str | None) -> Iterator[None]
         raise
 
 
+def _same_request(ticket: Ticket, req: IssueRequest, vault: IdentityVault) -> bool:
+    """Tell whether ``req`` asks for what ``ticket`` was issued for: only a retry gets the ticket again, never
+    another visitor (or another kiosk reusing a key) — that would hand out someone else's slip."""
+    matter = (ticket.bundle_id == req.bundle_id if req.bundle_id is not None
+              else ticket.bundle_id is None and {i.id for i in ticket.items} == set(req.item_ids))
+    person = (ticket.id_hash is None if not req.id_number
+              else ticket.id_hash is not None and vault.hash_matches(req.id_number, ticket.id_hash))
+    return (matter and person and ticket.source == req.source and ticket.priority_class == req.priority_class
+            and ticket.green_reason == req.green_reason)
+
+
 def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: datetime, vault: IdentityVault,
                  actor: Actor, range_after_commit: bool = False,
                  replay_ahead: bool = False) -> tuple[IssuedTicket, list[DomainEvent]]:
@@ -248,6 +259,9 @@ def issue_ticket(session: Session, hall: Hall, req: IssueRequest, *, now: dateti
             found = _REPLAYED_ID.scalar(core(session), params)
         existing = session.get(Ticket, found) if found is not None else None
         if existing is not None:
+            if not _same_request(existing, req, vault):
+                raise InvalidRequest("this Idempotency-Key was used for another ticket request",
+                                     code="idempotency_key_reused")
             ahead = people_ahead(session, existing)
             replay = IssuedTicket.of(existing, ahead,
                                      estimated_wait_s(session, existing.queue, ahead, hall.default_service_s),

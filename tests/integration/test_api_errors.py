@@ -42,6 +42,16 @@ def test_unknown_ids_routes_methods_and_huge_ids(api):
     assert _is_error(api.get("/api/v1/halls/77/catalog"), 404) == "not_found"
 
 
+def test_list_filters_with_a_bad_value_are_422_not_everything(api):
+    # A typo in a filter used to list every row (complaints, consultations) or none (appeals) with a 200.
+    m, base = api.token("manager"), f"/api/v1/halls/{api.hall_id}"
+    for path in ("complaints?status=zzz", "consultations?status=open", "appeals?status=maybe"):
+        assert _is_error(api.get(f"{base}/{path}", token=m), 422) == "validation_error", path
+    for path in ("complaints?status=received", "consultations?status=pending", "appeals?status=pending",
+                 "complaints?status="):
+        assert api.get(f"{base}/{path}", token=m).status_code == 200, path
+
+
 def test_oversize_bodies_are_refused_with_413(api):
     big = json.dumps({"item_ids": [1], "name": "x" * (2 * 1024 * 1024)})
     r = api.client.post(f"/api/v1/halls/{api.hall_id}/tickets", data=big, content_type="application/json",

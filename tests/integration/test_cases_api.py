@@ -120,6 +120,17 @@ def test_deferred_case_waits_for_its_materials_before_a_decision(api):
     assert step(api, "dept-ss", c["id"], "decide", {"decision": "approved"})["visits"] == 2
 
 
+def test_a_deferred_material_due_before_today_is_refused_and_costs_no_number(api):
+    t = api.issue("SS003", name="张三丰", id_number=ID)
+    api.sign_in("clerk01", 1)
+    assert api.call("clerk01", 1)["ticket"]["id"] == t["id"]
+    past = {"outcome": "deferred", "deferred_materials": [{"name": "清税证明", "due_date": "2026-03-01"}]}
+    assert api.act("clerk01", t["id"], "finish", past, expect=422)["error"]["code"] == "bad_due_date"  # Sun 1 Mar
+    today = {"outcome": "deferred", "deferred_materials": [{"name": "清税证明", "due_date": "2026-03-02"}]}
+    [c] = api.act("clerk01", t["id"], "finish", today)["cases"]                # still in hand: finished now
+    assert c["acceptance_no"] == "DEMO2026000001"                            # the refused finish took no number
+
+
 def test_bundle_blocking_refusal_stops_every_item(api, db):
     ss001 = api.items["SS001"]
     done = accept(api, bundle="B01", decisions=[{"item_id": ss001, "outcome": "refused", "note": "名称不符合规定"}])

@@ -177,3 +177,20 @@ def test_case_indicators_follow_their_definitions(api, db, app):
     text = r.data.decode("utf-8-sig")
     assert "当场受理率,0.6," in text and "按时办结率,0.5," in text and "口径说明" in text
     assert deferred["state"] == "dispatched"
+
+
+def test_case_indicators_count_service_days_like_the_statistics(api):
+    # Tue 3 Mar 01:30 local is still Monday's service day (the demo's boundary is 03:00): the statistics count the
+    # visit on Monday, and so must the case indicators, whose default range ends on the current service day.
+    later(api, hours=15, minutes=30)
+    accept(api, "SS003")
+    manager = api.token("manager")
+    base = f"/api/v1/halls/{api.hall_id}"
+    stats = api.get(f"{base}/statistics?from=2026-03-02&to=2026-03-02", token=manager).get_json()["totals"]
+    monday = api.get(f"{base}/case-indicators?from=2026-03-02&to=2026-03-02", token=manager).get_json()["counts"]
+    tuesday = api.get(f"{base}/case-indicators?from=2026-03-03&to=2026-03-03", token=manager).get_json()["counts"]
+    default = api.get(f"{base}/case-indicators", token=manager).get_json()
+    assert stats["finished_matters"] == 1
+    assert monday["matters_decided_at_window"] == monday["accepted"] == 1
+    assert tuesday["matters_decided_at_window"] == tuesday["accepted"] == 0
+    assert default["to"] == "2026-03-02" and default["counts"]["accepted"] == 1

@@ -10,6 +10,7 @@ from hall_queue.infrastructure.request_limits import (
     json_depth,
     loads_limited,
 )
+from tests.conftest import engines
 
 DEEP = "[" * 1000
 DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
@@ -72,3 +73,38 @@ def test_huge_query_integers_answer_400(api, value):
     ok = api.client.get(f"/api/v1/halls/{api.hall_id}/deferred-overdue", query_string={"window_id": "abc"},
                         headers={"Authorization": f"Bearer {clerk}"})
     assert ok.status_code == 200  # not a number: ignored as before
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_nul_in_a_body_or_url_is_a_4xx_on_both_engines(api):
+    # PostgreSQL's text cannot hold U+0000: these reached the driver and answered 500 there (SQLite took them).
+    clerk, manager, kiosk = api.token("clerk01"), api.token("manager"), api.tokens["kiosk"]
+    api.sign_in("clerk01", 1)
+    base = f"/api/v1/halls/{api.hall_id}"
+    for path, body, token in ((f"/api/v1/windows/{api.windows[1]}/pause", {"reason": "午\x00休"}, clerk),
+                              (f"{base}/consultations", {"channel": "walk_up", "question": "怎么\x00办",
+                                                         "answer": "这样办"}, clerk),
+                              (f"{base}/tickets", {"item_ids": [api.items["SS001"]], "name": "张\x00三"}, kiosk),
+                              (f"{base}/tickets", {"item_ids": [api.items["SS001"]], "\x00": 1}, kiosk)):
+        r = api.post(path, body, token=token)
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", (path, r.get_json())
+    for path, token in (("/api/v1/follow/a%00b", None), ("/api/v1/follow/a%00b/rating", None),
+                        (f"{base}/cases?acceptance_no=a%00b", manager), (f"{base}/appointments/today?code=A%00B", kiosk),
+                        (f"{base}/audit-log?action=a%00", manager), ("/t/a%00b", None)):
+        r = api.client.get(path, headers={"Authorization": f"Bearer {token}"} if token else {})
+        assert r.status_code == 400, (path, r.status_code)
+        if path.startswith("/api/"):
+            assert _is_json_4xx(r), (path, r.get_data(as_text=True)[:200])
+    assert api.post(f"/api/v1/windows/{api.windows[1]}/pause", {"reason": "午休"}, token=clerk).status_code == 200
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_names_longer_than_their_column_are_422_on_both_engines(api):
+    # A department's or an integration token's name is a String(100) column: PostgreSQL refused 200 characters
+    # (the schema's old limit) with a 500, SQLite stored them.
+    m, base = api.token("manager"), f"/api/v1/halls/{api.hall_id}"
+    for path, body in ((f"{base}/departments", {"code": "LONG", "name": "部" * 101}),
+                       (f"{base}/integration-tokens", {"name": "审" * 101})):
+        r = api.post(path, body, token=m)
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", (path, r.get_json())
+        assert api.post(path, {**body, "name": "部" * 100}, token=m).status_code == 201, path

@@ -115,6 +115,23 @@ def test_idempotency_key_returns_the_same_ticket(api):
     assert api.issue("SS001")["number"] == "A002"
 
 
+def test_an_idempotency_key_reused_for_another_request_is_refused(api):
+    url, kiosk = f"/api/v1/halls/{api.hall_id}/tickets", api.tokens["kiosk"]
+    h = {"Idempotency-Key": "kiosk1-req-43"}
+    first = {"item_ids": [api.items["SS001"]], "name": "张三丰", "id_number": "220102199003071234"}
+    assert api.post(url, first, token=kiosk, headers=h).status_code == 201
+    for other in ({**first, "item_ids": [api.items["SS002"]]},                  # another matter
+                  {**first, "id_number": "220102199107081235"},               # another visitor
+                  {"item_ids": [api.items["SS001"]]},                         # no card this time
+                  {**first, "priority_class": "green", "green_reason": "elderly"}):
+        r = api.post(url, other, token=kiosk, headers=h)
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "idempotency_key_reused", r.get_json()
+        assert "张*丰" not in r.get_data(as_text=True)                        # nobody else's slip
+    again = api.post(url, first, token=kiosk, headers=h)                       # the real retry still replays
+    assert again.status_code == 200 and again.get_json()["replayed"] is True and again.get_json()["number"] == "A001"
+    assert api.issue("SS001")["number"] == "A002"                              # the refusals took no number
+
+
 def test_identity_is_masked_hashed_and_encrypted(api, db):
     t = api.issue("SS001", name="张三丰", id_number="220102199003071234", phone="13800138000")
     assert t["masked_name"] == "张*丰" and t["masked_id"] == "220102********1234"

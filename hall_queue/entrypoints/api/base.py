@@ -17,7 +17,7 @@ from hall_queue.access.auth import (
     authenticate,
     cached_principal,
 )
-from hall_queue.domain.errors import Forbidden, NotFound, Unauthorized
+from hall_queue.domain.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from hall_queue.domain.events import DomainEvent
 from hall_queue.domain.models import Hall, Ticket
 from hall_queue.bootstrap import runtime
@@ -52,6 +52,21 @@ def role_of(actor: Actor) -> str:
     return actor.role if actor.kind == "staff" and actor.role else actor.kind
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether a JSON value holds U+0000 in a string (a key or a value, at any depth).
+
+    Why: PostgreSQL's text cannot store it — a pause reason or a consultation with one was a 500 there, while SQLite
+    took it; no field of the API has a use for it. (The depth is bounded by ``request_limits.MAX_JSON_DEPTH``.)
+    """
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, body: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, tags: tuple[str, ...] = (),
               headers: dict[str, dict[str, Any]] | None = None, errors: tuple[int, ...] = ()):
@@ -79,6 +94,8 @@ def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, b
                     data = {}
                 if not isinstance(data, dict):
                     return not_json()
+                if _holds_nul(data):
+                    raise InvalidRequest("text may not contain the NUL character (U+0000)", code="validation_error")
                 kwargs["body"] = body.model_validate(data)
             result = fn(**kwargs)
             if isinstance(result, Response):
@@ -112,6 +129,15 @@ def write(fn: Callable[[Session], tuple[Any, list[DomainEvent]]], *, grouped: bo
 
 def now():
     return runtime().clock.now()
+
+
+def choice_arg(name: str, allowed: tuple[str, ...]) -> str | None:
+    """The query argument ``name``, one of ``allowed`` (None when absent or empty): a filter that would silently
+    list everything, or nothing, for a typo is a 422 instead."""
+    raw = request.args.get(name) or None
+    if raw is not None and raw not in allowed:
+        raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}", code="validation_error")
+    return raw
 
 
 def get_row(session: Session, model: type, ident: int, what: str, *, hall_of: Callable[[Any], int] | None = None,

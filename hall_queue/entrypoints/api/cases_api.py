@@ -106,7 +106,7 @@ class CaseOut(S.Out):
 
 class DepartmentIn(S.In):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    name: S.ShortText
+    name: S.Name
     item_ids: Annotated[list[S.Id], Field(max_length=200)] = []
     staff_ids: Annotated[list[S.Id], Field(max_length=200)] = []
 
@@ -119,7 +119,7 @@ class CaseSettingsIn(S.In):
 
 
 class TokenIn(S.In):
-    name: S.ShortText
+    name: S.Name
 
 
 class SupplyIn(S.In):

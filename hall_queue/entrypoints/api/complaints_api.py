@@ -13,7 +13,7 @@ from hall_queue.domain.models import COMPLAINT_STATUSES, Complaint, Hall
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.web_session import client_ip
-from hall_queue.entrypoints.api.base import MANAGERS, get_hall, get_row, now, operation, write
+from hall_queue.entrypoints.api.base import MANAGERS, choice_arg, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.web_session import DEVICE_KEY
 
@@ -118,7 +118,7 @@ def complaint_record(hall_id: int, body: RecordIn):
 @operation("/halls/<int:hall_id>/complaints", "GET", roles=MANAGERS, summary="List the hall's complaints",
            response=S.ListOut, tags=TAGS)
 def complaint_list(hall_id: int):
-    status = request.args.get("status")
+    status = choice_arg("status", COMPLAINT_STATUSES)
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         return {"items": K.list_complaints(s, hall, status=status, now=now())}

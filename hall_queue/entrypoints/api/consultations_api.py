@@ -9,7 +9,7 @@ from hall_queue.bootstrap import runtime
 from hall_queue.domain.models import Consultation, Hall
 from hall_queue.domain.vocabulary import CONSULTATION_STATUSES
 from hall_queue.entrypoints.api import schemas as S
-from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
+from hall_queue.entrypoints.api.base import MANAGERS, STAFF, choice_arg, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.complaints_api import public_filing, public_lookup
 from hall_queue.entrypoints.api.registry import OPERATIONS
 from hall_queue.entrypoints.api.stats_api import over_period, parse_query
@@ -36,14 +36,14 @@ def consultation_log(hall_id: int, body: C.ConsultationIn):
 @operation("/halls/<int:hall_id>/consultations", "GET", roles=STAFF, response=S.ListOut, tags=TAGS,
            summary="List questions: pending ones by due date, or all / answered ones newest first")
 def consultation_list(hall_id: int):
-    status = request.args.get("status") or None
+    status = choice_arg("status", CONSULTATION_STATUSES)
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         first = last = None
         if request.args.get("from") or request.args.get("to"):
             q = parse_query(hall, request.args)
             first, last = q.date_from, q.date_to
-        return {"items": C.listing(s, hall, now=now(), status=status if status in CONSULTATION_STATUSES else None,
+        return {"items": C.listing(s, hall, now=now(), status=status,
                                    first=first, last=last)}
 
 

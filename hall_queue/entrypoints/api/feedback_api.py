@@ -27,6 +27,7 @@ from hall_queue.domain.models import (
 )
 from hall_queue.domain.vocabulary import (
     APPEAL_KINDS,
+    APPEAL_STATUSES,
     RATING_LABELS_EN,
     CALLBACK_STATUSES,
     RECTIFY_WORKING_DAYS_RANGE,
@@ -36,6 +37,7 @@ from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import (
     MANAGERS,
     STAFF,
+    choice_arg,
     get_followed_ticket,
     get_hall,
     get_row,
@@ -218,7 +220,7 @@ def appeal_rating(rating_id: int, body: AppealIn):
 @operation("/halls/<int:hall_id>/appeals", "GET", roles=MANAGERS, summary="List appeals of ratings",
            response=S.ListOut, tags=("ratings",))
 def list_appeals(hall_id: int):
-    status = request.args.get("status")
+    status = choice_arg("status", APPEAL_STATUSES)
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
         q = select(RatingAppeal).where(RatingAppeal.hall_id == hall.id)

@@ -11,6 +11,8 @@ from hall_queue.domain import vocabulary as V
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+# What a `name` column (String(100)) holds: PostgreSQL refuses more, with a 500, where SQLite took it.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=V.ID_NUMBER_PATTERN)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=V.PHONE_PATTERN)]
 Outcome = V.Outcome

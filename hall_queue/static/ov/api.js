@@ -13,6 +13,7 @@ const ZH = {
   forbidden: "您没有权限执行此操作", unauthorized: "登录已过期，请重新登录", csrf_failed: "页面已过期，请刷新后重试",
   bad_credentials: "用户名或密码错误", busy: "系统繁忙，请稍后重试", database_unavailable: "系统暂时不可用，请稍后重试",
   staff_disabled: "该人员已停用", bad_outcome: "请选择办理结果", bad_deadline: "补正期限有误",
+  bad_due_date: "容缺材料的补交期限不能早于今天",
   satisfaction_required: "已联系上的，请选择满意度", already_recorded: "该回访已记录",
   already_appealed: "该评价已申诉", already_decided: "该申诉已复核", not_bad: "只有差评可以申诉",
   no_feedback: "尚无待办事人确认的答复",
