@@ -12,6 +12,26 @@
     python -m bench.scan_train data --out /tmp/set3 --n 2000 --set3    # the third generator only
     python -m bench.scan_train average devices/scanner/pagenet.onnx /tmp/ft64.onnx --share 0.3 --out /tmp/avg.onnx
 
+The shipped pair (scan24): both networks trained on from the files shipped before, on 10,500 photos of all
+three generators, then each averaged half and half with the file it started from (the averages keep the old
+networks' confidence, on which the detector's gates rest). Training stops on wall time, so a machine paused
+or loaded otherwise ends after other epochs (here: 6 of the 128 net, 20 of the 64 net, one thread each)::
+
+    python -m bench.scan_train data --out /tmp/s24/set3 --n 2500 --start 10000 --set3
+    python -m bench.scan_train data --out /tmp/s24/fail --n 1250 --start 30000 --failures
+    python -m bench.scan_train data --out /tmp/s24/mix --n 1500 --start 40000
+    python -m bench.scan_train data --out /tmp/s24/hard --n 750 --start 50000 --hard
+    python -m bench.scan_train data --out /tmp/s24/plate --n 500 --start 60000 --plate
+    D=/tmp/s24/set3,/tmp/s24/fail,/tmp/s24/mix,/tmp/s24/hard,/tmp/s24/plate
+    python -m bench.scan_train train --data $D --init devices/scanner/pagenet128.onnx --lr 5e-4 \
+        --epochs 14 --minutes 36 --threads 1 --keep --out /tmp/s24/n128.onnx
+    python -m bench.scan_train train --small --data $D --init devices/scanner/pagenet.onnx --lr 1e-3 \
+        --epochs 30 --minutes 30 --threads 1 --keep --out /tmp/s24/n64.onnx
+    python -m bench.scan_train average devices/scanner/pagenet128.onnx /tmp/s24/n128.onnx --share 0.5 \
+        --out devices/scanner/pagenet128.onnx
+    python -m bench.scan_train average devices/scanner/pagenet.onnx /tmp/s24/n64.onnx --share 0.5 \
+        --out devices/scanner/pagenet.onnx
+
 ``--set3`` draws from :mod:`bench.scan_set3`, a training-only generator that shares no drawing code
 with the two benchmark generators (scan22: more draws of those two raised their dev seeds, not
 their held-out ones); mix it with an ordinary ``data`` folder in ``train --data A,B``.
