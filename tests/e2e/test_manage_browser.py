@@ -2,6 +2,8 @@
 complaint flow. Screenshots go to test-artifacts/manage/."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 import requests
 
@@ -36,7 +38,7 @@ def server(tmp_path_factory):
     for outcome in ("completed", "deferred"):
         t = api_call(srv, "POST", f"/api/v1/windows/{w1}/call-next", clerk)["ticket"]["id"]
         api_call(srv, "POST", f"/api/v1/tickets/{t}/start", clerk)
-        extra = {"deferred_materials": [{"name": "住所使用证明", "due_date": "2026-12-31", "promise": "按期补交"}]} \
+        extra = {"deferred_materials": [{"name": "住所使用证明", "due_date": (date.today() + timedelta(days=30)).isoformat(), "promise": "按期补交"}]} \
             if outcome == "deferred" else {}
         api_call(srv, "POST", f"/api/v1/tickets/{t}/finish", clerk, {"outcome": outcome, **extra})
     t = api_call(srv, "POST", f"/api/v1/windows/{w1}/call-next", clerk)["ticket"]["id"]
