@@ -93,6 +93,34 @@ def test_the_phone_answer_to_a_rectification_survives_a_lost_connection(server, 
     assert reopened["rater_answer"] is not None and reopened["reopened"] == 1
 
 
+def test_a_visitor_who_rates_too_often_is_told_so_not_to_check_the_network(server, browser):
+    """The rating API answers 429 ``rate_limited`` to a flood from one address: the phone page says 过于频繁, and
+    keeps the submit button for a later try (it said 请检查网络)."""
+    clerk = staff_token(server, "clerk04")
+    window = hall_windows(server, staff_token(server, "manager"))[4]
+    api_call(server, "POST", f"/api/v1/windows/{window}/sign-in", clerk)
+    slip = _served(server, clerk, window)
+    ctx = browser.new_context(locale="zh-CN", **PHONE)
+    p = ctx.new_page()
+    p.route("**/rating", lambda route: route.fulfill(
+        status=429, content_type="application/json",
+        body='{"error": {"code": "rate_limited", "message": "too many requests"}}')
+        if route.request.method == "POST" else route.continue_())
+    p.goto(server.url + f"/r/{slip['follow_code']}")
+    p.click(".card .scores button[data-score='1']")
+    assert p.is_visible(".card .reasons")  # a bad score asks why
+    p.click(".card .scores button[data-score='5']")
+    assert not p.is_visible(".card .reasons")  # a good one does not (the grid's display showed them anyway)
+    p.click(".card button.submit")
+    p.wait_for_selector(".card .error:not([hidden])")
+    said = p.inner_text(".card .error")
+    assert "频繁" in said and "网络" not in said
+    assert p.locator(".card button.submit:not([disabled])").count() == 1
+    assert_absent(p.inner_text("body"), ENGLISH)
+    shot(p, AREA, "rating-too-often-390x844")
+    ctx.close()
+
+
 def test_the_pad_says_a_refusal_on_the_screen_the_visitor_sees_and_keeps_submit_on_a_small_pad(server, browser):
     manager, clerk = staff_token(server, "manager"), staff_token(server, "clerk04")
     window = hall_windows(server, manager)[4]

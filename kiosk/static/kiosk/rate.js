@@ -27,6 +27,7 @@ const STR = bilingual({
   already: ["已评价过，或已超过评价期限。", "Already rated, or the time to rate has passed."],
   answered: ["这个答复您已表态过，请刷新页面查看。", "You have already answered this reply. Please refresh the page."],
   failed: ["提交没有成功，请检查网络后再试。", "Could not send. Please check your network and try again."],
+  too_often: ["提交过于频繁，请稍后再试。", "Too many tries. Please wait a moment and try again."],
   unstable: ["网络不稳定，请稍后再试。", "Network unstable. Please try again later."],
   not_found: ["没有找到这张号票。", "Ticket not found."],
   not_finished: ["办理结束后，可在这里评价本次服务。", "You can rate the service here once it is finished."],
@@ -40,7 +41,7 @@ document.title = box.dataset.number + " · " + t("title");
 i18n.apply();
 $("intro").textContent = t("intro", { n: box.dataset.number });
 
-const failed = (e) => t(e.status === 409 ? "already" : e.status ? "failed" : "unstable");
+const failed = (e) => t(e.status === 409 ? "already" : e.status === 429 ? "too_often" : e.status ? "failed" : "unstable");
 const words = (d, key) => (i18n.lang === "en" && d[key + "_en"] ? d[key + "_en"] : d[key]);
 
 function legCard(leg, d) {
