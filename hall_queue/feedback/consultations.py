@@ -6,7 +6,7 @@
   and either the answer at once or a promised reply date, then the answer, who gave it and when.
 - The reply date defaults to ``CONSULTATION_REPLY_WORKING_DAYS`` working days of the hall calendar; staff
   may promise another (not in the past).
-- Indicators over a range of the hall's local dates, by the day the question came in:
+- Indicators over a range of the hall's service days (as the statistics count them), by the day the question came in:
   咨询回复率 = questions answered (up to now) ÷ questions received;
   咨询及时率 = questions answered on or before their promised date ÷ questions received whose promised date
   has come (or that are already answered). Empty denominators give null, never 0.
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
 from hall_queue.access.identity import IdentityVault, mask_id_number, mask_name, mask_phone
-from hall_queue.domain.calendar import local_time, to_utc
+from hall_queue.domain.calendar import local_time, service_days_span
 from hall_queue.domain.clock import iso
 from hall_queue.domain.errors import InvalidRequest, NotFound, WrongState
 from hall_queue.domain.models import Consultation, Hall, ServiceItem, Staff
@@ -245,7 +245,7 @@ def listing(session: Session, hall: Hall, *, now: datetime, status: str | None =
             q = q.where(Consultation.answered_at.is_not(None))
         q = q.order_by(Consultation.id.desc())
     if first is not None and last is not None:
-        lo, hi = _span(hall, first, last)
+        lo, hi = service_days_span(hall, first, last)
         q = q.where(Consultation.received_at >= lo, Consultation.received_at < hi)
     rows = session.scalars(q.limit(limit)).all()
     names = _names(session, {r.received_by_id for r in rows} | {r.answered_by_id for r in rows})
@@ -256,20 +256,13 @@ def listing(session: Session, hall: Hall, *, now: datetime, status: str | None =
     return [view(r, hall, today=today, names=names, items=items) for r in rows]
 
 
-def _span(hall: Hall, first: date, last: date) -> tuple[datetime, datetime]:
-    from datetime import timedelta
-
-    return (to_utc(hall, datetime.combine(first, datetime.min.time())),
-            to_utc(hall, datetime.combine(last + timedelta(days=1), datetime.min.time())))
-
-
 def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
 def indicators(session: Session, hall: Hall, first: date, last: date, *, now: datetime) -> dict[str, Any]:
-    """咨询回复率 and 咨询及时率 over the hall's local dates ``first``..``last``, with their definitions."""
-    lo, hi = _span(hall, first, last)
+    """咨询回复率 and 咨询及时率 over the hall's service days ``first``..``last``, with their definitions."""
+    lo, hi = service_days_span(hall, first, last)
     today = local_time(hall, now).date()
     rows = session.execute(select(Consultation.due_on, Consultation.answered_at).where(
         Consultation.hall_id == hall.id, Consultation.received_at >= lo, Consultation.received_at < hi)).all()

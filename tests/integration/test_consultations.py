@@ -82,3 +82,20 @@ def test_refusals_are_4xx_with_chinese_messages(api):
     assert other_item["error"]["code"] == "not_found"
     assert api.post("/api/v1/consultations/424242/answer", {"answer": "答复内容"},
                     token=api.token("manager")).status_code == 404
+
+
+def test_indicators_count_service_days_like_the_statistics(api):
+    # Tue 3 Mar 01:30 local is still Monday's service day (the demo's day boundary is 03:00): a question taken then
+    # counts on Monday, as the statistics count a visit, and the default range (ending on the current service day)
+    # holds it.
+    api.clock.advance(hours=15, minutes=30)
+    api._staff_tokens.clear()  # staff logins last 12 hours
+    _log(api, channel="walk_up", question="夜间自助区可以打印社保证明吗？", answer="可以，在自助终端打印。")
+    base, manager = f"/api/v1/halls/{api.hall_id}", api.token("manager")
+    monday = api.get(f"{base}/consultation-indicators?from=2026-03-02&to=2026-03-02", token=manager).get_json()
+    tuesday = api.get(f"{base}/consultation-indicators?from=2026-03-03&to=2026-03-03", token=manager).get_json()
+    default = api.get(f"{base}/consultation-indicators", token=manager).get_json()
+    assert monday["counts"]["received"] == 1 and tuesday["counts"]["received"] == 0
+    assert default["to"] == "2026-03-02" and default["counts"]["received"] == 1
+    listed = api.get(f"{base}/consultations?from=2026-03-02&to=2026-03-02", token=manager).get_json()["items"]
+    assert len(listed) == 1
