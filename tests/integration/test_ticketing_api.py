@@ -68,6 +68,14 @@ def test_items_no_queue_shares_are_refused(api):
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "items_not_combinable"
 
 
+def test_true_or_false_is_no_item_id(api):
+    # pydantic would read JSON's true as 1 (some hall's first item): an id must be a number.
+    for wrong in ([True], [False], {"bundle_id": True}):
+        body = wrong if isinstance(wrong, dict) else {"item_ids": wrong}
+        r = api.post(f"/api/v1/halls/{api.hall_id}/tickets", body, token=api.tokens["kiosk"])
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", (wrong, r.get_json())
+
+
 def test_daily_cap_refuses_with_a_clear_error(api, db):
     db.run_write(lambda s: s.execute(update(Queue).where(Queue.prefix == "A").values(daily_cap=2)))
     api.issue("SS001")

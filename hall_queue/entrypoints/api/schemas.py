@@ -4,11 +4,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from hall_queue.domain import vocabulary as V
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+def _not_a_truth_value(value: Any) -> Any:
+    # JSON's true/false are no ids: pydantic would read true as 1 and take the first row's id.
+    if isinstance(value, bool):
+        raise ValueError("an id is a number, not true or false")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_not_a_truth_value), Field(ge=1, le=2**31 - 1)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 # What a `name` column (String(100)) holds: PostgreSQL refuses more, with a 500, where SQLite took it.
