@@ -19,6 +19,9 @@ const Charts = (() => {
   const toolbox = (name) => ({right: 8, top: 0, itemSize: 16, feature: {saveAsImage: {
     title: "保存为图片", name, type: "png", pixelRatio: 2, backgroundColor: "#fff"}}});
   const legend = {top: 0, left: 0, right: 40, textStyle: {color: INK, fontFamily: FONT}, itemWidth: 14, itemHeight: 8};
+  // The plot starts below the legend and the save icon (about 26 px with its padding): a value at the top of the
+  // axis (a rate of 100 %) is drawn clear of the icon.
+  const PLOT_TOP = 44;
   const axisText = {color: INK, fontFamily: FONT, fontSize: 12};
   // Ticks by kind: whole numbers for counts, minutes with a unit, rates as whole percents.
   const KINDS = {
@@ -36,7 +39,7 @@ const Charts = (() => {
     const kind = KINDS[opts.kind || "count"];
     chartIn(box, opts.file || "趋势").setOption({
       textStyle: {fontFamily: FONT}, color: series.map((s) => s.color), legend, toolbox: toolbox(opts.file || "趋势"),
-      grid: {left: 8, right: 16, top: 36, bottom: 8, containLabel: true},
+      grid: {left: 8, right: 16, top: PLOT_TOP, bottom: 8, containLabel: true},
       tooltip: {trigger: "axis", valueFormatter: valueFmt(kind.fmt)},
       xAxis: {type: "category", data: labels, boundaryGap: false,
               axisLabel: {...axisText, formatter: shortDay, hideOverlap: true}},
@@ -71,7 +74,7 @@ const Charts = (() => {
     const axisOf = (s) => (s.kind === "minutes" ? 1 : 0);
     chartIn(box, opts.file || "各窗口").setOption({
       textStyle: {fontFamily: FONT}, color: series.map((s) => s.color), legend, toolbox: toolbox(opts.file || "各窗口"),
-      grid: {left: 8, right: 8, top: 36, bottom: 8, containLabel: true},
+      grid: {left: 8, right: 8, top: PLOT_TOP, bottom: 8, containLabel: true},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
       xAxis: {type: "category", data: labels, axisLabel: {...axisText, interval: 0, rotate: labels.length > 8 ? 30 : 0}},
       // Units in the legend names and the tick labels ("12分"): axis names would sit under the legend.
