@@ -2,6 +2,8 @@
 // send a bearer token; the kiosk sends its agent key. An error answer {"error": {"code", "message"}} becomes
 // an Error whose message is Chinese (the code's sentence when the server's message is in English).
 
+import { FOREIGN_TEXT } from "/ov/vocabulary.js";
+
 const ZH = {
   ticket_in_hand: "手上还有在办号票，请先办结或转办", window_closed: "窗口已关闭", window_paused: "窗口暂停服务中",
   window_covered: "本窗口正由其他窗口顶岗", window_taken: "该窗口已有人签到", signed_in_elsewhere: "您已在其他窗口签到",
@@ -28,9 +30,9 @@ const REFUSED = "操作未成功";
 const NETWORK = "网络连接中断，请稍后重试";
 
 // A plain Chinese sentence: an English phrase, a field name (detail.missing_materials) or a clause number in it
-// marks a message for integrators. The same rule as hall_queue/entrypoints/front.py's _FOREIGN.
-const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "")
-  && !/§|[A-Za-z]{2,}(?:[ ,-]+[A-Za-z]{2,}){2,}|[A-Za-z]+_[A-Za-z_]+/.test(s);
+// marks a message for integrators — the server's own rule (front.py's _FOREIGN), from the vocabulary.
+const FOREIGN = new RegExp(FOREIGN_TEXT);
+const chinese = (s) => /[\u4e00-\u9fff]/.test(s || "") && !FOREIGN.test(s);
 
 /** The CSRF token of a staff page (its <meta name="csrf-token">), or "". */
 export function csrfToken() {
