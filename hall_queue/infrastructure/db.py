@@ -1031,7 +1031,10 @@ def _watch_later(engine: Engine) -> None:
             _send_later(conn)
 
     def drop(conn, *_args) -> None:  # noqa: ANN001
-        conn.info.pop(_LATER, None)
+        # A connection lost mid-transaction (the database cut off) is invalidated: what waited went with its DBAPI
+        # connection, and asking for ``info`` would raise PendingRollbackError over the real error (a 500, not a 503).
+        if not conn.invalidated:
+            conn.info.pop(_LATER, None)
 
     def send_with_commit(conn) -> None:  # noqa: ANN001
         if conn.info.get(_LATER):

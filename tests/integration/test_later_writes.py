@@ -63,6 +63,18 @@ def test_a_rollback_drops_later_writes_and_the_pooled_connection_carries_nothing
     assert _matters(db) == ["y"]
 
 
+def test_a_connection_lost_mid_transaction_is_rolled_back_without_a_new_error(db, hall_id):
+    # The database cut off under a transaction: the connection is invalidated; its rollback (a read's close, a
+    # write's failure) must leave the real error standing, not raise PendingRollbackError over it (a 500, not 503).
+    with db.writer.connect() as conn:
+        conn.execute(select(func.count()).select_from(_SLOTS))  # a transaction begun (autobegin)
+        conn.invalidate()
+        conn.rollback()
+        assert conn.invalidated
+    db.run_write(lambda s: _ADD.later(core(s), _row(hall_id, "next")))
+    assert _matters(db) == ["next"]
+
+
 def test_a_failing_later_write_fails_its_transaction(db, hall_id):
     def write(s):
         conn = core(s)
