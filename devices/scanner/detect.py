@@ -102,7 +102,13 @@ RESNAP_TIGHT = False  # nor does the fast path's re-snap: both are candidates, t
 USE_REGIONS_WITH_MASK = True  # the k-means region cue as well as the mask (slower, more exact: README)
 OUTERMOST_WITH_MASK = True  # ... and the "enclosing outline wins" rule
 # A page with a side cut off by the frame (scan17): closed at a known document shape.
-DOC_ASPECTS = (math.sqrt(2.0), 1.0 / math.sqrt(2.0), 85.6 / 54.0, 54.0 / 85.6)  # A-series paper, ID-1 card
+PAPER_ASPECTS = (math.sqrt(2.0), 1.0 / math.sqrt(2.0))  # A-series paper
+CARD_ASPECTS = (85.6 / 54.0, 54.0 / 85.6)  # an ID-1 card, 85.6 x 54 mm
+DOC_ASPECTS = PAPER_ASPECTS + CARD_ASPECTS
+CARD_RADIUS = 3.18  # mm: an ID-1 card's corners are rounded so; paper is cut square (scan25)
+CORNER_PROBE = 0.25  # share of a card's corner radius from the corner along its bisector that is off a card
+CORNER_SURE = 0.35  # share of the way from the desk's colour to the paper's within which the probe is either
+CORNER_CONTRAST = 30.0  # least colour distance of the paper from the desk for a corner to be looked at
 CUT_TOL = 2.0  # working pixels: a corner this close to the frame's edge, or past it, is on it
 CUT_REACH = 0.3  # the page runs on past the frame by at most this share of its visible length
 CUT_CHANGE = 0.08  # the shape is used only when it moves the far side by this share of the length
@@ -130,6 +136,15 @@ SHADOW_Y0 = 8.0  # grey levels added to both sides' brightness (dark desks, sens
 SHADOW_CHROMA = 10.0  # most weighted chroma not explained by one brightness factor
 SHADOW_SAME = 0.4  # the run-on's log ratio within this share of the side's
 SCAN23 = True  # the cast-shadow rule (False: the detector before scan23, for tests and benches)
+# The page's own print runs on to the frame's edge (scan25, _run_out; set on set2 seeds 3001, 4242, 11, 5151).
+RUNOUT_PRINT_DARK = 40.0  # grey levels below the paper that a pixel of print is (noise and a desk's grain are not)
+RUNOUT_PRINT_SHARE = 0.004  # least share of print in the strip beyond the side ...
+RUNOUT_PAPER_ROWS = 0.8  # ... on ways across it that are mostly paper along this share of the side
+RUNOUT_PRINT_INSIDE = 0.2  # ... and at least this share of the print in as wide a strip inside it
+RUNOUT_IOU_LOSS = 0.05  # most the network may agree less with the moved outline, the page seen beyond
+RUNOUT_MEDIAN = 9  # pixels of the way beyond the side in its running median ...
+RUNOUT_STEP_SOFT = 16.0  # ... which changes by no more than this within RUNOUT_STEP_PX (print seen beyond)
+SCAN25 = True  # the run-out on the page's print or colour (False: the detector before scan25, for tests and benches)
 
 _local = threading.local()
 
@@ -1485,7 +1500,7 @@ def detect_page(frame: object) -> PageDetection | None:
         refined, ran_out = _run_out(img, refined, seen, (sx, sy))
     # A page seen running on out of the frame is closed at a known shape on the edges' word: the
     # network's mask (8 % of the frame past its edge) does not reach where its far side lies.
-    refined = _close_cut_page(refined, w, h, None if ran_out else seen, (sx, sy))
+    refined = _close_cut_page(refined, w, h, None if ran_out else seen, (sx, sy), img)
     outside = int((~_in_frame(refined, w, h, pad=-1.0)).sum())
     return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
 
@@ -1507,6 +1522,13 @@ def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
     moves: on the 1,200 photos of the dev seeds, with the mask's agreement loosened by
     ``CUT_IOU_LOSS``, those tests also moved sides that were the page's own edge a few pixels
     inside the frame.
+
+    Since scan25 the page's own print also moves a side (:func:`_page_beyond`: text, figures or
+    rules beyond it running on to the frame's edge, on paper as bright as inside): where no line
+    is at the side (it lay on a column of text), where the frame's edge comes within
+    ``RUNOUT_STEP_PX`` at one end, where the way beyond dips for a row of print (its running
+    median changes by at most ``RUNOUT_STEP_SOFT``), or where the network agrees up to
+    ``RUNOUT_IOU_LOSS`` less (its mask fades near the frame's edge under glare).
     :func:`_close_cut_page` may then close the page at a known shape. Returns the outline and
     whether a side moved.
     """
@@ -1529,14 +1551,12 @@ def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
         n_out = np.array([d[1], -d[0]])
         pts = seg[0][None, :] + (seg[1] - seg[0])[None, :] * _SHADOW_T[:, None]
         # Where the normal through each sample leaves the frame, and by which edge.
-        with np.errstate(divide="ignore"):
-            tx = np.where(n_out[0] > 0, (w - 0.5 - pts[:, 0]) / n_out[0],
-                          np.where(n_out[0] < 0, (-0.5 - pts[:, 0]) / n_out[0], np.inf))
-            ty = np.where(n_out[1] > 0, (h - 0.5 - pts[:, 1]) / n_out[1],
-                          np.where(n_out[1] < 0, (-0.5 - pts[:, 1]) / n_out[1], np.inf))
+        tx, ty = _frame_exits(pts, n_out, w, h)
         exits = np.minimum(tx, ty)
         by_x = tx <= ty
-        if not (by_x.all() or not by_x.any()) or float(exits.max()) > reach or float(exits.min()) < RUNOUT_STEP_PX:
+        # (scan25: a side that meets the frame's edge at one end, the page's print or colour beyond it.)
+        if not (by_x.all() or not by_x.any()) or float(exits.max()) > reach or float(exits.min()) < (
+                -4.0 if SCAN25 else RUNOUT_STEP_PX):
             continue
         edge = (1 if n_out[0] > 0 else 0) if by_x[0] else (3 if n_out[1] > 0 else 2)
         # Offsets -12 .. +16: the paper inside (-12 .. -5), the line (the darkest of -4 .. +4: the
@@ -1546,11 +1566,13 @@ def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
         ink = _ranked(img, pts, n_out, near, 2).mean(-1)
         lum = _paper(img, pts, n_out, near).mean(-1)
         j = 8 + int(np.argmin(ink[8:17]))
-        if float(ink[j]) > min(float(lum[:8].max()), float(lum[j + 3:j + 11].max())) - RUNOUT_LINE:
+        lined = float(ink[j]) <= min(float(lum[:8].max()), float(lum[j + 3:j + 11].max())) - RUNOUT_LINE
+        if not (lined or SCAN25):
             continue
         # The paper inside the line, and the way beyond it to the frame's edge (in the same share
         # for every sample, a pixel a step where the frame's edge is furthest), looked at alike.
-        start = float(j - 12) + 4.0
+        # Without a line, the way starts just past the side.
+        start = float(j - 12) + 4.0 if lined else 2.0
         t = np.linspace(0.0, 1.0, max(int(exits.max() - 2.0 - start), 2))
         offs = np.concatenate([np.broadcast_to(np.arange(-12.0, -4.5, 1.0), (len(pts), 8)),
                                start + (exits[:, None] - 2.0 - start) * t[None, :]], axis=1)
@@ -1560,7 +1582,18 @@ def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
         # edge is sharp), starting from the paper's colour just beyond the line.
         g = RUNOUT_STEP_PX
         step = _norm3(beyond[g:] - beyond[:-g]) if len(beyond) > g else np.zeros(1)
-        if not (_norm3(beyond[0] - paper) <= PRINT_SAME and float(step.max()) <= RUNOUT_STEP):
+        smooth = float(step.max()) <= RUNOUT_STEP
+        if not smooth and SCAN25 and len(beyond) > g + RUNOUT_MEDIAN:
+            # scan25: a row of print the paper's colour is not looked through everywhere dips the
+            # way for a few pixels; a paper's edge onto the desk is a step that stays. So the way's
+            # running median, within RUNOUT_STEP_SOFT, with the page's print seen beyond (below).
+            half = RUNOUT_MEDIAN // 2
+            run = np.median(np.lib.stride_tricks.sliding_window_view(
+                np.pad(beyond, ((half, half), (0, 0)), mode="edge"), RUNOUT_MEDIAN, axis=0), axis=-1)
+            soft = float(_norm3(run[g:] - run[:-g]).max()) <= RUNOUT_STEP_SOFT
+        else:
+            soft = smooth
+        if not (_norm3(beyond[0] - paper) <= PRINT_SAME and soft):
             continue
         moved = out.copy()
         for c, other in ((k, (k - 1) % 4), ((k + 1) % 4, (k + 1) % 4)):
@@ -1571,10 +1604,73 @@ def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
         else:
             s = np.array(scale)
             iou = mask.iou(np.stack([(out + 0.5) * s - 0.5, (moved + 0.5) * s - 0.5]))
-            if iou[1] < iou[0]:
-                continue
+            plain = smooth and lined and float(exits.min()) >= RUNOUT_STEP_PX and iou[1] >= iou[0]
+            if not plain:
+                # scan25: past a side the network doubts, no line at the side, or the frame's
+                # edge reached at one end, the page itself must show beyond it: its print, as
+                # inside, or a paper colour unlike the desk beyond its seen sides.
+                if not SCAN25 or iou[1] < iou[0] - RUNOUT_IOU_LOSS:
+                    continue
+                if not _page_beyond(img, seg, n_out, start):
+                    continue
             out, ran = moved, True
     return (out, True) if ran else (corners, False)
+
+
+def _frame_exits(pts: np.ndarray, n_out: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """How far along ``n_out`` from each point the frame's left or right edge lies, and its top
+    or bottom edge (inf where the normal runs along them)."""
+    with np.errstate(divide="ignore"):
+        tx = np.where(n_out[0] > 0, (w - 0.5 - pts[:, 0]) / n_out[0],
+                      np.where(n_out[0] < 0, (-0.5 - pts[:, 0]) / n_out[0], np.inf))
+        ty = np.where(n_out[1] > 0, (h - 0.5 - pts[:, 1]) / n_out[1],
+                      np.where(n_out[1] < 0, (-0.5 - pts[:, 1]) / n_out[1], np.inf))
+    return tx, ty
+
+
+def _page_beyond(img: np.ndarray, seg: tuple[np.ndarray, np.ndarray], n_out: np.ndarray, start: float) -> bool:
+    """Whether the strip from ``start`` past a side to the frame's edge is the page itself: its
+    print runs on there as it does inside (scan25).
+
+    Looked at on 40 ways across the strip (12 samples each) and on as many across a strip as wide
+    inside the side. Along ``RUNOUT_PAPER_ROWS`` of the side a way beyond is mostly paper (its
+    median within half ``RUNOUT_PRINT_DARK`` of its second brightest sample) and as bright as the
+    way inside at the same place (glare and shading change along a side, not across it); and
+    ``RUNOUT_PRINT_SHARE`` of the samples beyond, on such ways, are print (``RUNOUT_PRINT_DARK``
+    darker than the paper beside them), at least ``RUNOUT_PRINT_INSIDE`` times the share inside.
+    Text, figures and rules running on to the frame's edge are the page's; a white desk has none
+    (its grain is a few grey levels), and a page's edge blurred into the desk is no print: a way
+    across it is mostly darker."""
+    h, w = img.shape[:2]
+    t = np.linspace(0.02, 0.98, 40)
+    pts = seg[0][None, :] + (seg[1] - seg[0])[None, :] * t[:, None]
+    width = np.minimum(*_frame_exits(pts, n_out, w, h)) - 1.5 - start
+    keep = width >= 2.0
+    if keep.sum() < 8:
+        return False
+    pts, width = pts[keep], width[keep]
+    u = np.linspace(0.0, 1.0, 12)
+    shares, mids, ons = [], [], []
+    half = RUNOUT_PRINT_DARK / 2
+    for sign in (1.0, -1.0):
+        offs = sign * (start + width[:, None] * u[None, :])
+        mx = (pts[:, 0, None] + n_out[0] * offs).astype(np.float32)
+        my = (pts[:, 1, None] + n_out[1] * offs).astype(np.float32)
+        g = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32).mean(-1)
+        srt = np.sort(g, axis=1)
+        top, mid = srt[:, -2], srt[:, g.shape[1] // 2]  # the second brightest across, the median
+        on_paper = mid >= top - half
+        ink = (g < top[:, None] - RUNOUT_PRINT_DARK) & on_paper[:, None]
+        # Beyond, the print counted is in the outer half of the way, towards the frame's edge: a
+        # page's own edge bowed by the lens bulges past a straight side with its printed border.
+        shares.append(float((ink[:, 6:] if sign > 0 else ink).mean()))
+        mids.append(mid)
+        ons.append(on_paper)
+    # The paper beyond as bright as inside at the same place along the side (glare and shading
+    # change along it): the desk past a page's edge is not.
+    if (ons[0] & (np.abs(mids[0] - mids[1]) <= half)).mean() < RUNOUT_PAPER_ROWS:
+        return False
+    return shares[0] >= RUNOUT_PRINT_SHARE and shares[0] >= RUNOUT_PRINT_INSIDE * shares[1]
 
 
 def _ranked(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, offs: np.ndarray, rank: int) -> np.ndarray:
@@ -1600,7 +1696,7 @@ def _paper(img: np.ndarray, pts: np.ndarray, n_out: np.ndarray, offs: np.ndarray
 
 
 def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
-                    scale: tuple[float, float]) -> np.ndarray:
+                    scale: tuple[float, float], img: np.ndarray | None = None) -> np.ndarray:
     """Close a page with one side cut off by the frame at a known document shape (scan17).
 
     The outline of such a page ends on the frame's edge, or a little past it where the mask ran
@@ -1611,16 +1707,25 @@ def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
     out, differs from the outline's own length by ``CUT_CHANGE`` or more, is the same shape with
     the focal lengths of ``CUT_FOCALS`` (a steep view hinges on the lens, which is not known), and
     the network's mask agrees with it nearly as well. Receipts and other lengths keep the outline.
+    Given the photo (scan25), the shape is guessed from the near corners first: rounded as a
+    card's, only ID-1; cut square, only paper (:func:`_rounded_corners`). The shortest shape was
+    a card's 54 : 85.6 for many an A4 page or a receipt cut off across.
     """
     k = _cut_side(q, w, h, CUT_TOL / min(scale))
     if k is None:
         return q
     diag = math.hypot(w, h)
-    got = _closed_at_shape(q, k, w, h, diag)
+    aspects = DOC_ASPECTS
+    if SCAN25 and img is not None:
+        # Which shape, where both could be: a card's corners are rounded, paper is cut square.
+        card = _rounded_corners(img, q, k)
+        if card is not None:
+            aspects = CARD_ASPECTS if card else PAPER_ASPECTS
+    got = _closed_at_shape(q, k, w, h, diag, aspects)
     if got is None:
         return q
     for f in CUT_FOCALS:
-        other = _closed_at_shape(q, k, w, h, f * diag)
+        other = _closed_at_shape(q, k, w, h, f * diag, aspects)
         if other is None or other[0] != got[0]:
             return q
     out = q.copy()
@@ -1633,8 +1738,57 @@ def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
     return order_corners(out)
 
 
-def _closed_at_shape(q: np.ndarray, k: int, w: int, h: int,
-                     f: float) -> tuple[float, list[tuple[float, float]]] | None:
+def _rounded_corners(img: np.ndarray, q: np.ndarray, k: int) -> bool | None:
+    """Whether the page's two corners opposite its cut side k are rounded as an ID-1 card's
+    (True), cut square as paper's (False), or the photo does not tell (None) (scan25).
+
+    A card's corner radius is ``CARD_RADIUS`` (3.7 % of its long side, 5.9 % of its short one);
+    along a corner's bisector the rounded edge lies 0.41 of the radius in. A probe
+    ``CORNER_PROBE`` of that radius in is off a card (the desk's colour) and on a page cut square
+    (the paper's, even with a corner worn round by 1.5 mm): it must be within ``CORNER_SURE`` of
+    the way from one colour to the other, the paper ``CORNER_CONTRAST`` from the desk, at every
+    corner looked at."""
+    h, w = img.shape[:2]
+    a, b = q[(k + 3) % 4], q[(k + 2) % 4]
+    near = float(np.linalg.norm(b - a))
+    rad = CARD_RADIUS / 85.6 * near  # (the near side taken as a card's long side: a short one's radius is larger)
+    if CORNER_PROBE * rad * math.sqrt(2.0) < 2.0:  # too small to see
+        return None
+    votes = []
+    for c, o1, o2 in ((a, b, q[k]), (b, a, q[(k + 1) % 4])):
+        u1, u2 = (o1 - c) / max(float(np.linalg.norm(o1 - c)), 1e-9), (o2 - c) / max(float(np.linalg.norm(o2 - c)), 1e-9)
+        bis = u1 + u2
+        nb = float(np.linalg.norm(bis))
+        if nb < 0.5:
+            continue
+        bis /= nb
+        # (distance along the bisector to where the rounded edge lies: the radius's 0.41)
+        # The probe; the desk out along the bisector, the paper in along it (medians of three
+        # and five: print, a shadow's edge may lie on one or two).
+        dist = np.array([CORNER_PROBE * math.sqrt(2.0), -0.7, -1.0, -1.3, 1.2, 1.6, 2.0, 2.4, 2.8]) * rad
+        pts = (c[None, :] + bis[None, :] * dist[:, None]).astype(np.float32)
+        if not np.all(_in_frame(pts.astype(np.float64), w, h, pad=-2.0)):
+            continue
+        col = cv2.remap(img, pts[:, 0][None, :], pts[:, 1][None, :], cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)[0].astype(np.float32)
+        probe, desk, paper = col[0], np.median(col[1:4], axis=0), np.median(col[4:], axis=0)
+        span = float(_norm3(paper - desk))
+        if span < CORNER_CONTRAST:
+            continue
+        t = float(np.dot(probe - desk, paper - desk)) / (span * span)
+        if abs(t) <= CORNER_SURE:
+            votes.append(True)
+        elif abs(t - 1.0) <= CORNER_SURE:
+            votes.append(False)
+        else:
+            return None
+    if not votes or len(set(votes)) > 1:
+        return None
+    return votes[0]
+
+
+def _closed_at_shape(q: np.ndarray, k: int, w: int, h: int, f: float,
+                     aspects: tuple[float, ...] = DOC_ASPECTS) -> tuple[float, list[tuple[float, float]]] | None:
     """For side k cut off: the document shape (an entry of ``DOC_ASPECTS``) and the two far
     corners that close the page, with focal length ``f``; None when no shape applies."""
     a2, b2, b, a = q[k], q[(k + 1) % 4], q[(k + 2) % 4], q[(k + 3) % 4]
@@ -1680,7 +1834,7 @@ def _closed_at_shape(q: np.ndarray, k: int, w: int, h: int,
             return None
         shown = max(shown, math.sqrt(float((xe - x) @ (xe - x))) / near)
     length = math.sqrt(float((xa2 - xa) @ (xa2 - xa))) / near
-    fits = [r for r in DOC_ASPECTS if shown <= r <= shown * (1.0 + CUT_REACH)]
+    fits = [r for r in aspects if shown <= r <= shown * (1.0 + CUT_REACH)]
     if not fits:
         return None
     r = min(fits)
@@ -2010,3 +2164,4 @@ def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
             continue
         rules.append(i)
     return rules, n_step
+
