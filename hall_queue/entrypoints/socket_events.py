@@ -150,6 +150,28 @@ def harden_transport() -> None:
     even if the client never answers, messages go out uncompressed, and an event is written to every screen by
     the thread that sends it rather than by a writer thread per screen (issue 19)."""
     ws_transport.install(socketio.server.eio)
+    _ignore_reserved_events(socketio.server)
+
+
+def _ignore_reserved_events(server: Any) -> None:
+    """Drop an event a client sends under a lifecycle name (``connect``, ``disconnect``).
+
+    python-socketio hands such an EVENT packet to the lifecycle handler: a client emitting ``disconnect``
+    ran :func:`on_disconnect` and lost its principal while still connected, and one emitting ``connect``
+    ran :func:`on_connect` again with whatever it sent as the auth. Only the real handshake may run them.
+    """
+    if getattr(server, "_onevisit_reserved_ignored", False):
+        return
+    handle = server._handle_event
+
+    def handle_event(eio_sid, namespace, id, data):  # noqa: ANN001, ANN202, A002 - python-socketio's signature
+        if isinstance(data, list) and data and data[0] in server.reserved_events:
+            log.info("dropped a client event named %r (a reserved name)", data[0])
+            return None
+        return handle(eio_sid, namespace, id, data)
+
+    server._handle_event = handle_event
+    server._onevisit_reserved_ignored = True
 
 
 def _eio_sid() -> str | None:
@@ -186,6 +208,19 @@ def on_disconnect(*_args):
     _principals.pop(request.sid, None)
 
 
+@socketio.on_error_default
+def on_error(e: Exception):
+    """Whatever a handler raised: logged once, and the sender's acknowledgement says so (as an HTTP 500 would).
+
+    A failed ``connect`` is refused (``False``): any other answer would let the client in without a principal.
+    """
+    event = (getattr(request, "event", None) or {}).get("message")
+    log.exception("unexpected error in Socket.IO event %r", event)
+    if event == "connect":
+        return False
+    return {"error": {"code": "internal", "message": "internal error; it has been logged"}}
+
+
 def _still_valid(live: LiveSession) -> bool:
     """Re-check a connection's token in the database (not the token cache): for every ``join``."""
     rt = runtime()
@@ -194,8 +229,12 @@ def _still_valid(live: LiveSession) -> bool:
 
 
 @socketio.on(JOIN)
-def on_join(data: Any):
-    """A client asks for ``{"hall": id}`` or ``{"window": id}``; it gets ``snapshot`` first, then events."""
+def on_join(data: Any = None, *_extra: Any):
+    """A client asks for ``{"hall": id}`` or ``{"window": id}``; it gets ``snapshot`` first, then events.
+
+    A ``join`` sent with no argument, or with several, gets the same ``invalid`` answer as a wrong one
+    (Flask-SocketIO calls the handler with the event's arguments as they came: it was a TypeError).
+    """
     live = _principals.get(request.sid)
     if live is None:
         return {"error": {"code": "unauthorized", "message": "connect with a token first"}}

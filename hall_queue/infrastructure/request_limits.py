@@ -8,6 +8,11 @@
 - A URL holding U+0000 (``%00`` in its path or query) answers 400: PostgreSQL's text cannot hold it, and a
   follow code, an appointment code or a filter with one reached the driver as a 500 there (SQLite took it).
   JSON bodies are checked by the API's ``operation`` (a 422 naming the rule).
+- An ``<int:…>`` id in a URL path is ASCII digits below 2⁶², or the route does not match (404): pages look
+  their ids up without the API's own range check, and ``/book/99999999999999999999`` overflowed the driver
+  (a 500); ``\\d`` also matched Arabic-Indic digits (``/tickets/١٢٣`` read ticket 123).
+- A body that cannot be read (a chunked body with a bad chunk size, a cut connection) answers 400: the
+  server's reader raised its own parse error from ``get_data`` and that was a 500.
 """
 from __future__ import annotations
 
@@ -19,6 +24,12 @@ from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter, ValidationError
+
+try:  # what gunicorn's body reader raises on a malformed chunked body (not an OSError)
+    from gunicorn.http.errors import ParseException as _ServerParseError
+except ImportError:  # the kiosk PC or the dev server without gunicorn
+    _ServerParseError = OSError
 
 MAX_JSON_DEPTH = 32
 MAX_QUERY_INT = 2**62
@@ -71,8 +82,35 @@ class LimitedArgs(ImmutableMultiDict):
         return super().get(key, default, _query_int if type is int else type)
 
 
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in routes: ASCII digits only, and an id a database column holds (below MAX_QUERY_INT)."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number >= MAX_QUERY_INT:
+            raise ValidationError()
+        return number
+
+
+_UNREADABLE = "the request body could not be read (a broken chunked encoding or a cut connection)"
+
+
 class LimitedRequest(Request):
     parameter_storage_class = LimitedArgs
+
+    def get_data(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().get_data(*args, **kwargs)
+        except (OSError, _ServerParseError) as e:
+            raise BadRequest(_UNREADABLE) from e
+
+    def _load_form_data(self) -> None:
+        try:
+            super()._load_form_data()
+        except (OSError, _ServerParseError) as e:
+            raise BadRequest(_UNREADABLE) from e
 
 
 def refuse_nul_in_url() -> None:
@@ -85,4 +123,5 @@ def install(app: Flask) -> None:
     """Apply the limits to ``app`` (the queue server and the kiosk agent)."""
     app.json = LimitedJSONProvider(app)
     app.request_class = LimitedRequest
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
     app.before_request(refuse_nul_in_url)
