@@ -32,7 +32,9 @@ def test_nested_json_on_login_complaints_and_tickets(api, body):
             assert _is_json_4xx(r), (path, r.status_code, r.data[:200])
 
 
-def test_nested_json_on_the_kiosk_agent(tmp_path):
+@pytest.fixture
+def kiosk_pc(tmp_path):
+    """The kiosk PC's own app (``onevisit kiosk``), its server unreachable."""
     from kiosk.agent import AgentConfig
     from kiosk.standalone import create_kiosk_app
 
@@ -42,14 +44,16 @@ def test_nested_json_on_the_kiosk_agent(tmp_path):
     app = create_kiosk_app(server=f"http://127.0.0.1:{port}", token="ovki_x",
                            config=AgentConfig(idcard_url=None, printer_url=f"virtual://?dir={tmp_path}",
                                               scanner_url=None, health_every_s=3600))
-    try:
-        c = app.test_client()
-        for path in ("/kiosk/agent/tickets", "/kiosk/agent/checkin"):
-            r = c.post(path, data=DEEP, content_type="application/json")
-            assert 400 <= r.status_code < 500 or r.status_code == 503, (path, r.status_code)
-            assert r.is_json and "error" in r.get_json()
-    finally:
-        app.extensions["kiosk_agent"].stop()
+    yield app
+    app.extensions["kiosk_agent"].stop()
+
+
+def test_nested_json_on_the_kiosk_agent(kiosk_pc):
+    c = kiosk_pc.test_client()
+    for path in ("/kiosk/agent/tickets", "/kiosk/agent/checkin"):
+        r = c.post(path, data=DEEP, content_type="application/json")
+        assert 400 <= r.status_code < 500 or r.status_code == 503, (path, r.status_code)
+        assert r.is_json and "error" in r.get_json()
 
 
 def test_depth_is_counted_outside_strings_only():
@@ -124,3 +128,16 @@ def test_path_ids_a_database_cannot_hold_or_not_ascii_are_404_on_every_page(api)
                 assert _is_json_4xx(r) and r.get_json()["error"]["code"] == "not_found", path[:60]
     assert api.client.get(f"/book/{api.hall_id}").status_code == 200  # an ordinary id still serves
     assert api.client.get(f"/api/v1/halls/{api.hall_id}/catalog").status_code == 200
+
+
+def test_the_kiosk_agent_refuses_in_json_on_the_server_and_on_the_kiosk_pc(client, kiosk_pc):
+    # werkzeug's own refusals (no such agent path, a wrong method, %00 in the URL) were HTML pages under
+    # /kiosk/agent/, whose callers are the touch page's scripts reading {"error": {"code", "message"}}.
+    for c in (client, kiosk_pc.test_client()):
+        for method, path, status, code in (("GET", "/kiosk/agent/nothing-here", 404, "not_found"),
+                                           ("DELETE", "/kiosk/agent/tickets", 405, "method_not_allowed"),
+                                           ("GET", "/kiosk/agent/state?x=%00", 400, "bad_request")):
+            r = c.open(path, method=method)
+            assert r.status_code == status and _is_json_4xx(r), (path, r.status_code, r.data[:100])
+            assert r.get_json()["error"]["code"] == code
+    assert "<html" in client.get("/kiosk/nothing-here").get_data(as_text=True)  # a person's page stays a page
