@@ -141,3 +141,19 @@ def test_the_kiosk_agent_refuses_in_json_on_the_server_and_on_the_kiosk_pc(clien
             assert r.status_code == status and _is_json_4xx(r), (path, r.status_code, r.data[:100])
             assert r.get_json()["error"]["code"] == code
     assert "<html" in client.get("/kiosk/nothing-here").get_data(as_text=True)  # a person's page stays a page
+
+
+def test_digits_in_phone_and_id_numbers_are_ascii(api, kiosk_pc):
+    # \d in a pattern takes any Unicode digit in Python's re and in pydantic: a ticket, a complaint or the kiosk
+    # agent took "1٣٨٠٠١٣٨٠٠٠" (Arabic-Indic) or fullwidth digits as a mobile number no SMS gateway can dial.
+    base = f"/api/v1/halls/{api.hall_id}"
+    for phone in ("1\u0663\u0668\u0660\u0660\u0661\u0663\u0668\u0660\u0660\u0660", "1" + "\uff11" * 10):
+        r = api.post(f"{base}/tickets", {"item_ids": [api.items["SS001"]], "phone": phone}, token=api.tokens["kiosk"])
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", r.get_json()
+        r = api.post(f"{base}/complaints", {"content": "窗口人员态度不好，请核查处理", "phone": phone, "name": "张三"})
+        assert r.status_code == 422, r.get_json()
+        r = kiosk_pc.test_client().post("/kiosk/agent/tickets", json={"request_id": "req-00000001", "item_ids": [1],
+                                                                       "phone": phone})
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", r.get_json()
+    ok = api.post(f"{base}/tickets", {"item_ids": [api.items["SS001"]], "phone": "13800138000"}, token=api.tokens["kiosk"])
+    assert ok.status_code == 201, ok.get_json()
