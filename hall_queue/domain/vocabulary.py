@@ -351,6 +351,10 @@ BREAK_MATCH_S = 3600
 GREEN_INTERLEAVE_ORDINARY = 2
 BREAK_OVERRUN_S = 120
 
+# The largest row id: ids are INTEGER columns (int4 on PostgreSQL). A larger number in a path, a query or a
+# Socket.IO join names no row and must never reach the driver: PostgreSQL refuses it ("integer out of range").
+MAX_ID = 2**31 - 1
+
 # ---------------------------------------------------------------- patterns
 # Digits are [0-9], never \d: Python's re and pydantic's regex both take \d for any Unicode digit, so
 # "1٣٨٠٠١٣٨٠٠٠" (Arabic-Indic) or fullwidth "１３８…" passed as a phone number the SMS gateway cannot dial.

@@ -24,6 +24,7 @@ from hall_queue.access.auth import authenticate
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.events import JOIN, SNAPSHOT
 from hall_queue.domain.models import AccessToken, Hall, Staff, Window
+from hall_queue.domain.vocabulary import MAX_ID
 from hall_queue.bootstrap import runtime
 from hall_queue.floor.snapshots import hall_snapshot, window_snapshot
 
@@ -248,7 +249,7 @@ def on_join(data: Any = None, *_extra: Any):
     now = rt.clock.now()
     with rt.db.read() as s:
         if isinstance(data.get("hall"), int) and not isinstance(data.get("hall"), bool):
-            hall = s.get(Hall, data["hall"]) if 0 < data["hall"] < 2**62 else None
+            hall = s.get(Hall, data["hall"]) if 0 < data["hall"] <= MAX_ID else None
             if hall is None or (actor.hall_id is not None and actor.hall_id != hall.id):
                 return {"error": {"code": "not_found", "message": "hall not found"}}
             if actor.window_id is not None:
@@ -258,7 +259,7 @@ def on_join(data: Any = None, *_extra: Any):
             join_room(room)
             snap = hall_snapshot(s, hall, now=now)
         elif isinstance(data.get("window"), int) and not isinstance(data.get("window"), bool):
-            window = s.get(Window, data["window"]) if 0 < data["window"] < 2**62 else None
+            window = s.get(Window, data["window"]) if 0 < data["window"] <= MAX_ID else None
             if window is None or (actor.hall_id is not None and actor.hall_id != window.hall_id):
                 return {"error": {"code": "not_found", "message": "window not found"}}
             if actor.window_id is not None and actor.window_id != window.id:
