@@ -335,7 +335,7 @@ for _endpoint, _rule, _step in (("scan_start", "/agent/scan/start", "start"),
 def sim_swipe():
     """模拟刷身份证: lay a sample card on the simulated reader."""
     card = _body().get("card", "resident")
-    if card not in SAMPLE_CARDS:
+    if not isinstance(card, str) or card not in SAMPLE_CARDS:  # a list or a dict is no card (TypeError, a 500)
         return _error(422, "validation_error", f"card must be one of {', '.join(sorted(SAMPLE_CARDS))}")
     sim = agent().simulator()
     sim.clear_faults()

@@ -156,6 +156,8 @@ def test_the_kiosk_agent_refuses_in_json_on_the_server_and_on_the_kiosk_pc(clien
             assert r.status_code == status and _is_json_4xx(r), (path, r.status_code, r.data[:100])
             assert r.get_json()["error"]["code"] == code
     assert "<html" in client.get("/kiosk/nothing-here").get_data(as_text=True)  # a person's page stays a page
+    r = client.post("/kiosk/agent/sim/swipe", json={"card": ["resident"]})  # unhashable: a TypeError, a 500
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error"
 
 
 def test_digits_in_phone_and_id_numbers_are_ascii(api, kiosk_pc):
