@@ -15,7 +15,8 @@ with its own CSRF token and hostile field values.
 
 The contract checked, on SQLite and on PostgreSQL: never a 5xx; an answer under ``/api/`` or ``/kiosk/agent/``
 that refuses is JSON ``{"error": {"code", "message"}}``; the worker survives (``/healthz``), and its log holds no
-traceback. The run is seeded (``ONEVISIT_FUZZ2_SEED``) and bounded in time (``ONEVISIT_FUZZ2_SECONDS`` for the
+traceback. The run is seeded (``ONEVISIT_FUZZ2_SEED``) and bounded (``ONEVISIT_FUZZ2_ROUNDS`` poisoned bodies per
+operation, twice that per form; ``ONEVISIT_FUZZ2_SECONDS`` for the
 URL-rule pass and the crawl; explore with a larger budget and other seeds).
 """
 from __future__ import annotations
@@ -38,8 +39,8 @@ from tests.server import ServerProcess, prepared_instance
 SEED = int(os.environ.get("ONEVISIT_FUZZ2_SEED", "20261207"))
 BUDGET_S = float(os.environ.get("ONEVISIT_FUZZ2_SECONDS", "8"))  # per engine, for the URL-rule pass
 TIMEOUT = 15
-ROUNDS = 4  # poisoned bodies per operation with a JSON body
-FORM_ROUNDS = 8  # poisoned posts per page form
+ROUNDS = int(os.environ.get("ONEVISIT_FUZZ2_ROUNDS", "4"))  # poisoned bodies per operation with a JSON body
+FORM_ROUNDS = 2 * ROUNDS  # poisoned posts per page form
 
 # ---------------------------------------------------------------- what goes in
 
