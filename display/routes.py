@@ -17,6 +17,7 @@ from hall_queue.access.audit import Actor
 from hall_queue.access.auth import authenticate
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.models import Hall, Window
+from hall_queue.domain.vocabulary import MAX_ID
 from hall_queue.bootstrap import runtime
 
 from .voice import (
@@ -113,7 +114,7 @@ def hall_screen(hall_id: int):
     if refused is not None:
         return refused
     with runtime().db.read() as s:
-        hall = s.get(Hall, hall_id) if 0 < hall_id < 2**62 else None
+        hall = s.get(Hall, hall_id) if 0 < hall_id <= MAX_ID else None
         if hall is None:
             return _problem(404, "大厅不存在", f"没有编号为 {hall_id} 的大厅。", en="Hall not found.")
         name, tz = hall.name, hall.timezone
@@ -129,7 +130,7 @@ def window_screen(window_id: int):
     if refused is not None:
         return refused
     with runtime().db.read() as s:
-        window = s.get(Window, window_id) if 0 < window_id < 2**62 else None
+        window = s.get(Window, window_id) if 0 < window_id <= MAX_ID else None
         if window is None or (actor.hall_id is not None and actor.hall_id != window.hall_id):
             return _problem(404, "窗口不存在", f"本大厅没有编号为 {window_id} 的窗口。", en="Window not found.")
         hall = s.get(Hall, window.hall_id)

@@ -22,7 +22,7 @@ from flask import (
 from sqlalchemy import select
 
 from hall_queue import appointments as A
-from hall_queue.domain.vocabulary import MANAGER_ROLES
+from hall_queue.domain.vocabulary import HHMM_PATTERN, MANAGER_ROLES
 from hall_queue.floor.statistics import WEEKDAYS_ZH
 from hall_queue.domain.errors import DomainError, NotFound
 from hall_queue.domain.models import Appointment, Hall
@@ -78,7 +78,18 @@ def _write(fn, ok: str, back: str, **args):
         if isinstance(events, list):
             rt.publish(events)
         flash(ok, "ok")
-    return redirect(url_for(back, **args))
+    return _back(back, **args)
+
+
+# The longest form value a redirect carries back to its page (a matter key, a date): longer ones name nothing,
+# and a 70,000-character ``matter`` went whole into the Location header, which clients and proxies refuse.
+ECHO_MAX = 40
+
+
+def _back(endpoint: str, **args):
+    """Redirect to a page of this blueprint, with the form's own choices (matter, date) kept when they are short."""
+    return redirect(url_for(endpoint, **{k: v for k, v in args.items()
+                                         if not (isinstance(v, str) and len(v) > ECHO_MAX)}))
 
 
 @bp.get("")
@@ -122,14 +133,14 @@ DAY_KEYS = {v: k for k, v in DAY_NAMES.items()}
 
 def _capacity_problem(cap_raw: str, day: str, time_: str) -> str | None:
     """What is wrong with a capacity rule's fields, in the page's words (the rules' own messages are English)."""
-    if cap_raw and not (cap_raw.isdigit() and int(cap_raw) <= 999):
+    if cap_raw and not (cap_raw.isascii() and cap_raw.isdigit() and len(cap_raw) <= 3):
         return "号源数请填写 0 至 999 的整数"
     if day != "*" and day not in A.WEEKDAYS:
         try:
             date.fromisoformat(day)
         except ValueError:
             return "日期或星期请填写 *（每天）、周一至周日，或 2026-05-01 这样的日期"
-    if time_ != "*" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time_):
+    if time_ != "*" and not re.fullmatch(HHMM_PATTERN, time_):
         return "时段开始请填写 *（全部时段）或 09:00 这样的时刻"
     return None
 
@@ -151,13 +162,13 @@ def capacity():
                         changes[key] = int(raw)
                     except ValueError:
                         flash(f"{label}：请填写整数", "error")
-                        return redirect(url_for(".capacity", hall_id=hall_id))
+                        return _back(".capacity", hall_id=hall_id)
             raw = form.get("reminder_minutes", "").replace("，", ",")
             try:
                 changes["reminder_minutes"] = [int(x) for x in raw.split(",") if x.strip()]
             except ValueError:
                 flash("提醒时间：用逗号分隔的分钟数，如 1440,60", "error")
-                return redirect(url_for(".capacity", hall_id=hall_id))
+                return _back(".capacity", hall_id=hall_id)
             return _write(lambda s: A.update_settings(s, s.get(Hall, hall_id), changes, now=rt.clock.now(),
                                                       actor=current_staff()) and None,
                           "预约设置已保存", "hall_admin_appointments.capacity", hall_id=hall_id,
@@ -169,7 +180,7 @@ def capacity():
         problem = _capacity_problem(cap_raw, day, time_)
         if problem:
             flash(problem, "error")
-            return redirect(url_for(".capacity", hall_id=hall_id, matter=form.get("matter")))
+            return _back(".capacity", hall_id=hall_id, matter=form.get("matter"))
         cap = None if cap_raw == "" else int(cap_raw)
         return _write(lambda s: A.set_capacity(s, s.get(Hall, hall_id), matter=form.get("matter", ""),
                                                day=day, time_=time_, capacity=cap,
@@ -220,7 +231,7 @@ def holidays():
             day = date.fromisoformat(form.get("day", ""))
         except ValueError:
             flash("请选择日期", "error")
-            return redirect(url_for(".holidays", hall_id=hall_id))
+            return _back(".holidays", hall_id=hall_id)
         hours = []
         for part in form.get("hours", "").replace("，", ",").split(","):
             if part.strip():

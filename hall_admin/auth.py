@@ -143,7 +143,7 @@ def check_csrf() -> None:
 
 def safe_next(target: str | None, default: str) -> str:
     """Keep a post-login redirect inside this site (no open redirect)."""
-    if not target:
+    if not target or len(target) > 2000:  # a form's next= is unbounded: it must not become a giant Location
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -85,7 +85,8 @@ def _ask_choices(hall: Hall) -> list[dict]:
 
 _ASK_FIELDS = ("question", "item_id", "asker", "contact")
 # The form's answers in the visitor's words: the API's messages are for technicians.
-_ASK_ERRORS = {"question": "请填写您要咨询的问题（5至2000字）。", "asker": "姓名不能含数字或特殊符号。",
+_ASK_ERRORS = {"question": "请填写您要咨询的问题（5至2000字）。", "item_id": "所选事项不存在，请重新选择。",
+               "asker": "姓名不能含数字或特殊符号。",
                "contact": "联系方式请填写手机号码、固定电话（如0431-88886666）或电子邮箱。"}
 
 

@@ -6,6 +6,7 @@ The same blueprint serves inside the queue server (demo: one process, simulated 
 from __future__ import annotations
 
 import io
+import re
 import time
 from typing import Any, Callable
 
@@ -16,7 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from devices.base import DeviceError
 from devices.idcard.simulator import SAMPLE_CARDS, Fault
 from devices.idcard import status as sw3
-from hall_queue.domain.vocabulary import ELDERLY_AGE, GREEN_REASONS
+from hall_queue.domain.vocabulary import ELDERLY_AGE, GREEN_REASONS, PHONE_PATTERN
 
 from .agent import AgentError, KioskAgent, valid_request_id
 from .guard import KEY_COOKIE, AgentGuard, Refused
@@ -182,8 +183,7 @@ def issue():
     if green is not None and green not in GREEN_REASONS:
         raise AgentError(422, "validation_error", f"green_reason must be one of {', '.join(GREEN_REASONS)}")
     phone = body.get("phone")
-    if phone is not None and (not isinstance(phone, str) or not (phone.isdigit() and len(phone) == 11
-                                                                   and phone.startswith("1"))):
+    if phone is not None and (not isinstance(phone, str) or not re.fullmatch(PHONE_PATTERN, phone)):
         raise AgentError(422, "validation_error", "phone must be an 11-digit mobile number")
     result = agent().issue(request_id, item_ids=item_ids, bundle_id=bundle_id,
                            priority_class="green" if green else "ordinary", green_reason=green, phone=phone or None,
@@ -335,7 +335,7 @@ for _endpoint, _rule, _step in (("scan_start", "/agent/scan/start", "start"),
 def sim_swipe():
     """模拟刷身份证: lay a sample card on the simulated reader."""
     card = _body().get("card", "resident")
-    if card not in SAMPLE_CARDS:
+    if not isinstance(card, str) or card not in SAMPLE_CARDS:  # a list or a dict is no card (TypeError, a 500)
         return _error(422, "validation_error", f"card must be one of {', '.join(sorted(SAMPLE_CARDS))}")
     sim = agent().simulator()
     sim.clear_faults()

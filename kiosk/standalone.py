@@ -4,9 +4,11 @@ from __future__ import annotations
 import atexit
 import logging
 
-from flask import Flask, jsonify, redirect
+from flask import Flask, jsonify, redirect, request
+from werkzeug.exceptions import HTTPException
 
 from hall_queue.entrypoints import front
+from hall_queue.entrypoints.http_errors import JSON_PATHS, http_error_json
 from hall_queue.infrastructure import request_limits
 
 from . import pages
@@ -36,6 +38,11 @@ def create_kiosk_app(*, server: str, token: str, config: AgentConfig, port: int 
     app.register_blueprint(pages.bp)
     front.init_app(app)  # the shared page modules and <head> macro the touch pages use
     pages.set_agent_provider(app, lambda: agent, guard=guard)
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        # The page's agent calls read JSON: a 404, 405 or 413 there is the API's error shape, not an HTML page.
+        return http_error_json(e) if request.path.startswith(JSON_PATHS) else e
 
     @app.get("/")
     def root():

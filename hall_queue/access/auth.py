@@ -37,7 +37,9 @@ def verify_password(stored: str, password: str) -> bool:
 
 
 def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: a token holding a lone surrogate (a Socket.IO auth payload may carry one) digests to
+    # what no stored token has, so it is refused as unknown instead of failing to encode.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def create_staff(session: Session, *, username: str, password: str, role: str, display_name: str,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hall_queue.domain.vocabulary import HHMM_PATTERN, ID_NUMBER_PATTERN, PHONE_PATTERN
+from hall_queue.domain.vocabulary import HHMM_PATTERN, ID_NUMBER_PATTERN, MAX_ID, PHONE_PATTERN
 from hall_queue.access import audit
 from hall_queue.access.audit import Actor
 from hall_queue.domain.errors import DomainError, InvalidRequest, NotFound
@@ -157,9 +157,9 @@ def matter_key(*, item_id: int | None = None, bundle_id: int | None = None) -> s
 
 def resolve_matter(session: Session, hall: Hall, key: str) -> Matter:
     """Find the active item or bundle a matter key names in this hall."""
-    m = re.fullmatch(r"([ib])(\d{1,10})", key or "")
-    if not m:
-        raise NotFound(f"matter {key!r} not found")
+    m = re.fullmatch(r"([ib])([0-9]{1,10})", key or "")  # ASCII: \d took any Unicode digit
+    if not m or int(m.group(2)) > MAX_ID:  # a larger id reached PostgreSQL's int4 column as a 500
+        raise NotFound(f"matter {(key or '')[:40]!r} not found")
     model = ServiceItem if m.group(1) == "i" else Bundle
     row = session.get(model, int(m.group(2)))
     if row is None or row.hall_id != hall.id or not row.active:

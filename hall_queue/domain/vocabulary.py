@@ -116,7 +116,7 @@ APPEAL_STATUSES = ("pending", "upheld", "rejected")
 RATER_ANSWERS = ("satisfied", "not_satisfied")
 # The provincial platform's message schema this adapter writes.
 PROVINCE_SCHEMA_VERSION = "1.0"
-REGION_CODE_PATTERN = r"^\d{12}$"
+REGION_CODE_PATTERN = r"^[0-9]{12}$"
 # 回访 (002 §11.2.3): cases completed within the last 3 working days are sampled at the hall's rate.
 CALLBACK_WORKING_DAYS = 3
 CALLBACK_RATE_PCT = 10
@@ -351,15 +351,21 @@ BREAK_MATCH_S = 3600
 GREEN_INTERLEAVE_ORDINARY = 2
 BREAK_OVERRUN_S = 120
 
+# The largest row id: ids are INTEGER columns (int4 on PostgreSQL). A larger number in a path, a query or a
+# Socket.IO join names no row and must never reach the driver: PostgreSQL refuses it ("integer out of range").
+MAX_ID = 2**31 - 1
+
 # ---------------------------------------------------------------- patterns
+# Digits are [0-9], never \d: Python's re and pydantic's regex both take \d for any Unicode digit, so
+# "1٣٨٠٠١٣٨٠٠٠" (Arabic-Indic) or fullwidth "１３８…" passed as a phone number the SMS gateway cannot dial.
 # A mainland mobile number (SMS reminders).
-PHONE_PATTERN = r"^1\d{10}$"
+PHONE_PATTERN = r"^1[0-9]{10}$"
 # Resident ID numbers: 18 digits (last may be X) or the old 15; other certificates 6–20 letters/digits.
-ID18_PATTERN = r"^\d{17}[\dXx]$"
-ID15_PATTERN = r"^\d{15}$"
-ID_NUMBER_PATTERN = r"^(\d{17}[\dXx]|\d{15}|[A-Za-z0-9]{6,20})$"
+ID18_PATTERN = r"^[0-9]{17}[0-9Xx]$"
+ID15_PATTERN = r"^[0-9]{15}$"
+ID_NUMBER_PATTERN = r"^([0-9]{17}[0-9Xx]|[0-9]{15}|[A-Za-z0-9]{6,20})$"
 # Times of day in the configuration (24-hour).
-HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 def client_vocabulary() -> dict[str, Any]:

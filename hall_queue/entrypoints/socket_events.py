@@ -24,6 +24,7 @@ from hall_queue.access.auth import authenticate
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.events import JOIN, SNAPSHOT
 from hall_queue.domain.models import AccessToken, Hall, Staff, Window
+from hall_queue.domain.vocabulary import MAX_ID
 from hall_queue.bootstrap import runtime
 from hall_queue.floor.snapshots import hall_snapshot, window_snapshot
 
@@ -150,6 +151,28 @@ def harden_transport() -> None:
     even if the client never answers, messages go out uncompressed, and an event is written to every screen by
     the thread that sends it rather than by a writer thread per screen (issue 19)."""
     ws_transport.install(socketio.server.eio)
+    _ignore_reserved_events(socketio.server)
+
+
+def _ignore_reserved_events(server: Any) -> None:
+    """Drop an event a client sends under a lifecycle name (``connect``, ``disconnect``).
+
+    python-socketio hands such an EVENT packet to the lifecycle handler: a client emitting ``disconnect``
+    ran :func:`on_disconnect` and lost its principal while still connected, and one emitting ``connect``
+    ran :func:`on_connect` again with whatever it sent as the auth. Only the real handshake may run them.
+    """
+    if getattr(server, "_onevisit_reserved_ignored", False):
+        return
+    handle = server._handle_event
+
+    def handle_event(eio_sid, namespace, id, data):  # noqa: ANN001, ANN202, A002 - python-socketio's signature
+        if isinstance(data, list) and data and data[0] in server.reserved_events:
+            log.info("dropped a client event named %r (a reserved name)", data[0])
+            return None
+        return handle(eio_sid, namespace, id, data)
+
+    server._handle_event = handle_event
+    server._onevisit_reserved_ignored = True
 
 
 def _eio_sid() -> str | None:
@@ -186,6 +209,19 @@ def on_disconnect(*_args):
     _principals.pop(request.sid, None)
 
 
+@socketio.on_error_default
+def on_error(e: Exception):
+    """Whatever a handler raised: logged once, and the sender's acknowledgement says so (as an HTTP 500 would).
+
+    A failed ``connect`` is refused (``False``): any other answer would let the client in without a principal.
+    """
+    event = (getattr(request, "event", None) or {}).get("message")
+    log.exception("unexpected error in Socket.IO event %r", event)
+    if event == "connect":
+        return False
+    return {"error": {"code": "internal", "message": "internal error; it has been logged"}}
+
+
 def _still_valid(live: LiveSession) -> bool:
     """Re-check a connection's token in the database (not the token cache): for every ``join``."""
     rt = runtime()
@@ -194,8 +230,12 @@ def _still_valid(live: LiveSession) -> bool:
 
 
 @socketio.on(JOIN)
-def on_join(data: Any):
-    """A client asks for ``{"hall": id}`` or ``{"window": id}``; it gets ``snapshot`` first, then events."""
+def on_join(data: Any = None, *_extra: Any):
+    """A client asks for ``{"hall": id}`` or ``{"window": id}``; it gets ``snapshot`` first, then events.
+
+    A ``join`` sent with no argument, or with several, gets the same ``invalid`` answer as a wrong one
+    (Flask-SocketIO calls the handler with the event's arguments as they came: it was a TypeError).
+    """
     live = _principals.get(request.sid)
     if live is None:
         return {"error": {"code": "unauthorized", "message": "connect with a token first"}}
@@ -209,7 +249,7 @@ def on_join(data: Any):
     now = rt.clock.now()
     with rt.db.read() as s:
         if isinstance(data.get("hall"), int) and not isinstance(data.get("hall"), bool):
-            hall = s.get(Hall, data["hall"]) if 0 < data["hall"] < 2**62 else None
+            hall = s.get(Hall, data["hall"]) if 0 < data["hall"] <= MAX_ID else None
             if hall is None or (actor.hall_id is not None and actor.hall_id != hall.id):
                 return {"error": {"code": "not_found", "message": "hall not found"}}
             if actor.window_id is not None:
@@ -219,7 +259,7 @@ def on_join(data: Any):
             join_room(room)
             snap = hall_snapshot(s, hall, now=now)
         elif isinstance(data.get("window"), int) and not isinstance(data.get("window"), bool):
-            window = s.get(Window, data["window"]) if 0 < data["window"] < 2**62 else None
+            window = s.get(Window, data["window"]) if 0 < data["window"] <= MAX_ID else None
             if window is None or (actor.hall_id is not None and actor.hall_id != window.hall_id):
                 return {"error": {"code": "not_found", "message": "window not found"}}
             if actor.window_id is not None and actor.window_id != window.id:

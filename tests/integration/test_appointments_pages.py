@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from hall_queue.entrypoints.demo.loader import DEMO_PASSWORD
+from tests.conftest import engines
 from tests.integration.test_appointments_booking import ID_A, ID_B, book
 
 
@@ -100,3 +103,31 @@ def test_slots_page_opens_on_the_first_day_with_a_seat_left(api, app, clock):
     assert 'class="day on" data-date="2026-03-03"' in page and 'class="slot" href=' in page
     asked = c.get(f"/book/{h}/slots?matter=i{item}&date=2026-03-02").get_data(as_text=True)  # asked for: shown
     assert 'class="day on" data-date="2026-03-02"' in asked and 'class="slot" href=' not in asked
+
+
+@pytest.mark.parametrize("db", engines(), indirect=True)
+def test_hostile_form_values_answer_the_pages_own_way(api, app):
+    """Found by test_fuzz_beyond_openapi: a 70,000-character matter went whole into the Location header (clients
+    refuse a header line over 64 KiB); a capacity of 5,000 digits, a matter key i9999999999 (PostgreSQL's int4)
+    and a next= of any length reached code that could not hold them."""
+    h, long = api.hall_id, "x" * 70000
+    c = app.test_client()
+    for matter in (long, "i9999999999", "i\u0661\u0662"):
+        r = c.post(f"/book/{h}/form", data={"matter": matter, "slot": "not-a-time"})
+        assert r.status_code == 302 and len(r.headers["Location"]) < 200, (matter[:20], r.status_code)
+        r = c.get(f"/book/{h}/slots?matter={matter[:5000]}")
+        assert r.status_code == 302, (matter[:20], r.status_code)
+    m = app.test_client()
+    _login(m, "manager")
+    csrf = _hidden_csrf(m.get("/admin/appointments/capacity").get_data(as_text=True))
+    for form in ({"matter": long, "capacity": "abc"}, {"matter": "i1", "capacity": "9" * 5000},
+                 {"matter": "i1", "capacity": "\u0661\u0662"}, {"matter": "i1", "capacity": "3", "time": "1\u0660:00"},
+                 {"action": "settings", "matter": long, "slot_minutes": "x"}):
+        r = m.post("/admin/appointments/capacity", data={**form, "csrf_token": csrf})
+        assert r.status_code == 302 and len(r.headers["Location"]) < 200, (str(form)[:60], r.status_code)
+    assert "号源数请填写" in m.get("/admin/appointments/capacity").get_data(as_text=True)
+    html = c.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    r = c.post("/admin/login", data={"username": "manager", "password": DEMO_PASSWORD, "csrf_token": token,
+                                      "next": "/admin/" + long})
+    assert r.status_code == 302 and len(r.headers["Location"]) < 200

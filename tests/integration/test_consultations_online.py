@@ -91,6 +91,9 @@ def test_the_phone_pages_ask_and_show_the_answer_in_chinese(app, api):
     assert r.status_code == 422 and "请填写您要咨询的问题" in html and "联系方式请填写手机号码" in html
     assert "String should" not in html and "validation" not in html  # no technicians' English on the page
     assert "短" in html  # what was typed is kept
+    for item in ("2026-02-30", "0", str(2**63)):  # not an item: the form's own words (a KeyError, a 500, before)
+        r = phone.post("/consult/new?hall=demo", data={"csrf_token": csrf, "question": QUESTION, "item_id": item})
+        assert r.status_code == 422 and "所选事项不存在" in r.get_data(as_text=True), item
     r = phone.post("/consult/new?hall=demo", data={"csrf_token": csrf, "question": QUESTION})
     html = r.get_data(as_text=True)
     assert r.status_code == 201 and "您的咨询已提交" in html

@@ -151,6 +151,45 @@ def test_a_call_reaches_a_screen_over_websocket(server):
         sio.disconnect()
 
 
+def test_a_broken_chunked_body_answers_400(server):
+    """gunicorn's reader raises its own parse error for a bad chunk size while the view reads the body: it was a
+    500 (found by test_fuzz_beyond_openapi); now the API's JSON 400 and, for a page's form, the page's 400."""
+    for path, ctype in (("/api/v1/auth/login", "application/json"),
+                        (f"/api/v1/halls/{server.tokens['hall_id']}/complaints", "application/json"),
+                        ("/complaints/new", "application/x-www-form-urlencoded")):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
+                      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n".encode())
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), (path, head[:80])
+        if path.startswith("/api/"):
+            assert json.loads(body)["error"]["code"] == "bad_request"
+    assert requests.get(f"{server.url}/healthz", timeout=10).ok
+
+
+def test_socketio_refuses_odd_auth_and_answers_odd_joins(server):
+    """Found by test_fuzz_beyond_openapi: a ``join`` with no argument raised TypeError in the worker (no answer);
+    a client emitting ``disconnect`` ran the lifecycle handler and lost its principal while still connected; a
+    lone surrogate in the auth token raised UnicodeEncodeError in the token digest."""
+    refused = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        refused.connect(server.url, transports=["websocket"], auth={"token": "\ud800"}, wait_timeout=10)
+    sio = socketio.Client(reconnection=False)
+    sio.connect(server.url, transports=["websocket"], auth={"token": server.tokens["screen"]}, wait_timeout=20)
+    try:
+        assert sio.call("join", timeout=10)["error"]["code"] == "invalid"
+        assert sio.call("join", ({"hall": server.tokens["hall_id"]}, "extra"), timeout=10)["ok"] is True
+        sio.emit("disconnect", {"hall": 1})
+        sio.emit("connect", {"token": "nope"})
+        assert sio.call("join", {"hall": server.tokens["hall_id"]}, timeout=10)["ok"] is True  # still itself
+    finally:
+        sio.disconnect()
+    assert "Traceback" not in server.log.read_text(errors="replace")
+
+
 def _serving(url: str) -> bool:
     try:
         return requests.get(url + "/healthz", timeout=1).ok

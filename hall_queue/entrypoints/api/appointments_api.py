@@ -133,7 +133,7 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= V.MAX_ID:
         raise InvalidRequest(f"{name} must be a positive whole number")
     return int(raw)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hall_queue.domain.vocabulary import MANAGER_ROLES, STAFF_ROLES
+from hall_queue.domain.vocabulary import MANAGER_ROLES, MAX_ID, STAFF_ROLES
 from hall_queue.access.audit import Actor
 from hall_queue.access.auth import (
     Principal,
@@ -28,7 +28,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 STAFF = STAFF_ROLES
 MANAGERS = MANAGER_ROLES
-MAX_ID = 2**62
 def _request_principal() -> Principal:
     """Authenticate by ``Authorization: Bearer`` or, for staff pages, the session cookie (+ X-CSRF-Token)."""
     header = request.headers.get("Authorization", "")
@@ -84,7 +83,7 @@ def operation(path: str, method: str, *, roles: tuple[str, ...], summary: str, b
             else:
                 g.actor = None
             for name, value in kwargs.items():
-                if isinstance(value, int) and not 0 < value < MAX_ID:
+                if isinstance(value, int) and not 0 < value <= MAX_ID:
                     raise NotFound(f"{name.removesuffix('_id')} {value} not found")
             if body is not None:
                 data = request.get_json(silent=True)

@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hall_queue.domain.errors import DomainError
+from hall_queue.entrypoints.http_errors import JSON_PATHS, error_response, http_error_json
+
+__all__ = ["FRIENDLY_PAGE", "FRIENDLY_PAGES", "describe_validation", "error_response", "register_error_handlers"]
 
 log = logging.getLogger("onevisit.api")
-
-
-def error_response(status: int, code: str, message: str):
-    resp = jsonify({"error": {"code": code, "message": message}})
-    resp.status_code = status
-    return resp
 
 
 def describe_validation(e: ValidationError) -> str:
@@ -25,11 +22,6 @@ def describe_validation(e: ValidationError) -> str:
         loc = ".".join(str(x) for x in err.get("loc", ())) or "body"
         parts.append(f"{loc}: {err.get('msg', 'invalid')}")
     return "; ".join(parts)
-
-
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-               429: "too_many_requests"}
 
 
 # Pages people open from a link or a QR code get these instead of the server's English error page.
@@ -64,16 +56,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
-        if not request.path.startswith("/api/"):
-            if request.path.startswith("/kiosk/agent/") or (e.code or 500) not in FRIENDLY_PAGES:
+        if not request.path.startswith(JSON_PATHS):
+            if (e.code or 500) not in FRIENDLY_PAGES:
                 return e
             # A person opened a link (an old slip's QR code, a guide link): a Chinese page fit for a phone.
             title, text = FRIENDLY_PAGES[e.code]
             if e.description and any("\u4e00" <= ch <= "\u9fff" for ch in e.description):
                 text = e.description  # the page's own Chinese explanation
             return render_template(FRIENDLY_PAGE, title=title, text=text), e.code
-        status = e.code or 500
-        return error_response(status, _HTTP_CODES.get(status, "http_error"), e.description or e.name)
+        return http_error_json(e)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):

@@ -16,7 +16,7 @@ def _not_a_truth_value(value: Any) -> Any:
     return value
 
 
-Id = Annotated[int, BeforeValidator(_not_a_truth_value), Field(ge=1, le=2**31 - 1)]
+Id = Annotated[int, BeforeValidator(_not_a_truth_value), Field(ge=1, le=V.MAX_ID)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 # What a `name` column (String(100)) holds: PostgreSQL refuses more, with a 500, where SQLite took it.

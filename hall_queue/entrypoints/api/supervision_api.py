@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hall_queue.access import audit
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.errors import InvalidRequest
+from hall_queue.domain.vocabulary import MAX_ID
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
@@ -32,7 +33,7 @@ def _int(name: str) -> int | None:
         value = int(raw)
     except ValueError as e:
         raise InvalidRequest(f"{name} must be a whole number", code="validation_error") from e
-    if not 0 < value < 2**62:
+    if not 0 < value <= MAX_ID:
         raise InvalidRequest(f"{name} is out of range", code="validation_error")
     return value
 
