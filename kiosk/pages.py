@@ -101,10 +101,17 @@ def _only_the_kiosk():
 
 # ---------------------------------------------------------------- pages
 
+def _seconds_arg(name: str, lo: float, hi: float) -> float | None:
+    """A drill's or a test's override of a page timer, in seconds; ignored unless a number from ``lo`` to ``hi``
+    (``nan`` or ``inf`` would reach the page's timers as they are)."""
+    value = request.args.get(name, type=float)
+    return value if value is not None and lo <= value <= hi else None
+
+
 @bp.get("/")
 def index():
     """The touch screen (one page, several screens), portrait 1080×1920 or landscape 1920×1080."""
-    idle = request.args.get("idle", type=float)
+    idle = _seconds_arg("idle", 1, 3600)
     guard: AgentGuard | None = current_app.extensions.get(GUARD_EXT)
     key = None
     if guard is not None and guard.require_key:
@@ -113,7 +120,7 @@ def index():
             key = guard.key
         except Refused:
             key = None
-    refresh = request.args.get("refresh", type=float)  # seconds between waiting-count refreshes (drills, tests)
+    refresh = _seconds_arg("refresh", 0.2, 600)  # seconds between waiting-count refreshes (drills, tests)
     resp = current_app.make_response(render_template("kiosk/index.html", idle_override=idle, kiosk_key=key,
                                                      refresh=refresh, elderly_age=ELDERLY_AGE))
     if key:

@@ -434,3 +434,14 @@ def test_slip_lists_the_servers_merged_materials(kiosk, api):
     seen = api.get(f"/api/v1/tickets/{out['ticket']['id']}", token=api.token("manager"))
     if seen.status_code == 200:
         assert seen.get_json()["materials"] == server
+
+
+@pytest.mark.parametrize("query, idle, refresh", [
+    ("?idle=2&refresh=1", "2.0", "1.0"),  # a drill's short timers
+    ("?idle=nan&refresh=inf", "", "15"),  # not numbers a timer can run on: the page's own defaults
+    ("?idle=-5&refresh=0", "", "15"),
+    ("?idle=1e9&refresh=86400", "", "15"),
+])
+def test_page_timer_overrides_are_bounded_numbers(kiosk, query, idle, refresh):
+    html = kiosk.get("/kiosk/" + query).get_data(as_text=True)
+    assert f'data-idle="{idle}"' in html and f'data-refresh="{refresh}"' in html
