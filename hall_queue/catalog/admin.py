@@ -182,7 +182,7 @@ class WindowQueueSpec(Spec):
     role: V.QueueRole = "primary"
 
 
-ClockTime = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+ClockTime = Annotated[str, StringConstraints(strip_whitespace=True, pattern=V.HHMM_PATTERN)]
 
 
 class WindowSpec(Spec):

@@ -47,7 +47,7 @@ PER_ADDRESS_10_MIN = 30
 PER_ADDRESS_DAY = 100
 PER_HALL_HOUR = 200
 _LOOKUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-_NUMBER = re.compile(r"^TS(\d{8})-(\d{4,9})$")
+_NUMBER = re.compile(r"^TS([0-9]{8})-([0-9]{4,9})$")
 
 KIND_LABELS = {"attitude": "服务态度", "efficiency": "办事效率", "discipline": "工作纪律（吃拿卡要、刁难）",
                "process": "办事流程与材料", "environment": "环境设施", "other": "其他"}
@@ -99,7 +99,7 @@ class ComplaintForm(BaseModel):
 
 def check_contact(v: str) -> str:
     """A contact the hall can answer at: a mobile number, a landline or an e-mail address."""
-    if re.fullmatch(r"1\d{10}", v) or re.fullmatch(r"0\d{2,3}-?\d{7,8}", v) or \
+    if re.fullmatch(r"1[0-9]{10}", v) or re.fullmatch(r"0[0-9]{2,3}-?[0-9]{7,8}", v) or \
             re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", v):
         return v
     raise ValueError("give a mobile number, a landline (e.g. 0431-88886666) or an e-mail address")

@@ -120,7 +120,7 @@ def log(session: Session, hall: Hall, form: ConsultationIn, *, now: datetime, ac
 
 
 STATUS_LABELS = {"pending": "待答复", "answered": "已答复"}
-_NUMBER = re.compile(r"^ZX(\d{8})-(\d{1,10})$")
+_NUMBER = re.compile(r"^ZX([0-9]{8})-([0-9]{1,10})$")
 _ID_IN_TEXT = re.compile(r"(?<![0-9])\d{17}[0-9Xx](?![0-9A-Za-z])")
 _MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1\d{10}(?![0-9])")
 

@@ -48,7 +48,7 @@ from hall_queue.queueing.routing import (
     route_items,
 )
 
-_NUMBER = re.compile(r"^([A-Z]{1,2})(\d{3,6})$")
+_NUMBER = re.compile(r"^([A-Z]{1,2})([0-9]{3,6})$")
 
 
 def format_number(prefix: str, seq: int) -> str:

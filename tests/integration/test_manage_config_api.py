@@ -128,6 +128,8 @@ def test_windows_via_configure_window_and_staff(api, db):
     assert r.status_code == 200 and r.get_json()["break_plan"] == [["11:45", "12:45"], ["15:00", "15:15"]]
     _err(_req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"break_plan": [["12:45", "11:45"]]}, m), 422)
     _err(_req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"break_plan": [["25:00", "25:30"]]}, m), 422)
+    # Digits are ASCII: "1٣:00" (Arabic-Indic) passed \d and reached time parsing.
+    _err(_req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"break_plan": [["1\u0663:00", "1\u0663:30"]]}, m), 422)
     assert _req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"name": "新窗口"}, m).get_json()["break_plan"] == [
         ["11:45", "12:45"], ["15:00", "15:15"]]  # a change elsewhere keeps the plan
     r = _req(api, "PATCH", f"/api/v1/windows/{w['id']}", {"b_clerk_id": None, "name": "改名"}, m)

@@ -167,10 +167,13 @@ def test_digits_in_phone_and_id_numbers_are_ascii(api, kiosk_pc):
     for phone in ("1\u0663\u0668\u0660\u0660\u0661\u0663\u0668\u0660\u0660\u0660", "1" + "\uff11" * 10):
         r = api.post(f"{base}/tickets", {"item_ids": [api.items["SS001"]], "phone": phone}, token=api.tokens["kiosk"])
         assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", r.get_json()
-        r = api.post(f"{base}/complaints", {"content": "窗口人员态度不好，请核查处理", "phone": phone, "name": "张三"})
-        assert r.status_code == 422, r.get_json()
+        complaint = {"kind": "attitude", "content": "窗口人员态度不好，请核查处理", "complainant_name": "张三"}
+        r = api.post(f"{base}/complaints", {**complaint, "contact": phone})
+        assert r.status_code == 422 and "contact" in str(r.get_json()["error"]), r.get_json()
         r = kiosk_pc.test_client().post("/kiosk/agent/tickets", json={"request_id": "req-00000001", "item_ids": [1],
                                                                        "phone": phone})
         assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_error", r.get_json()
     ok = api.post(f"{base}/tickets", {"item_ids": [api.items["SS001"]], "phone": "13800138000"}, token=api.tokens["kiosk"])
+    assert ok.status_code == 201, ok.get_json()
+    ok = api.post(f"{base}/complaints", {**complaint, "contact": "13800138000"})
     assert ok.status_code == 201, ok.get_json()

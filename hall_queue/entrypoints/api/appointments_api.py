@@ -19,7 +19,7 @@ from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, 
 from hall_queue.entrypoints.api.registry import OPERATIONS
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9]{4,12}$")]
-MatterKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[ib]\d{1,10}$")]
+MatterKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[ib][0-9]{1,10}$")]
 Minutes = Annotated[int, Field(ge=-240, le=10080)]
 
 

@@ -247,7 +247,7 @@ def decide_appeal(appeal_id: int, body: AppealDecisionIn):
 
 def _month(hall) -> tuple[date, date]:
     month = request.args.get("month") or halls.local_time(hall, now()).strftime("%Y-%m")
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
         raise InvalidRequest("month is YYYY-MM", code="bad_month")
     return rating_report.month_bounds(month)
 

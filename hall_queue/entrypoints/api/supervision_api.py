@@ -113,7 +113,7 @@ def leadership_indicators(hall_id: int):
 
 
 OPERATIONS[-1].query.update({"months": {"type": "integer", "minimum": 1, "maximum": leadership.MAX_MONTHS},
-                             "to": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}})
+                             "to": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$"}})
 
 
 @operation("/halls/<int:hall_id>/published-measures", "GET", roles=("public",), response=S.ListOut, tags=TAGS,
