@@ -44,3 +44,26 @@ def test_first_in_line_with_no_window_serving_is_not_told_it_is_next(server, bro
     assert "马上就到您了" not in phone.inner_text("body")
     shot(phone, AREA, "phone-first-no-window")
     ctx.close()
+
+
+def test_a_refused_booking_setting_is_said_in_red_with_its_limits(server, browser):
+    ctx, page = staff_page(browser, server, "manager", start="/admin/appointments/capacity")
+    page.fill("#slot_minutes", "0")
+    page.click("form:has(#reminder_minutes) button[type=submit]")
+    flash = page.locator(".flash").first
+    expect(flash).to_have_text("时段长度（分钟）：请填写 5 至 240 的整数")
+    expect(flash).to_have_attribute("role", "alert")
+    # Not the blue of "预约设置已保存": a refusal reads as one.
+    assert flash.evaluate("e => getComputedStyle(e).backgroundColor") == ERROR_RED
+    shot(page, AREA, "capacity-refused")
+    page.fill("#reminder_minutes", "-60")
+    page.click("form:has(#reminder_minutes) button[type=submit]")
+    expect(page.locator(".flash").first).to_have_text("提醒时间：最多 5 个 1 至 10080 的分钟数，用逗号分隔，如 1440,60")
+    page.goto(server.url + "/admin/appointments/holidays")
+    page.fill("#day", "2031-05-02")
+    page.select_option("#kind", "workday")
+    page.fill("#hours", "9点到12点")
+    page.click("form button:has-text('添加')")
+    expect(page.locator(".flash").first).to_contain_text("调休办公时间请写成 08:30-12:00,13:00-17:30")
+    assert_absent(page.inner_text("body"), ENGLISH)
+    ctx.close()
