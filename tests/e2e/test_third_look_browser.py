@@ -67,3 +67,21 @@ def test_a_refused_booking_setting_is_said_in_red_with_its_limits(server, browse
     expect(page.locator(".flash").first).to_contain_text("调休办公时间请写成 08:30-12:00,13:00-17:30")
     assert_absent(page.inner_text("body"), ENGLISH)
     ctx.close()
+
+
+def test_a_long_holiday_name_wraps_alone(server, browser):
+    """A name of a hundred characters (what the hall keeps) wraps in its own column; the date, the kind and the
+    row's 删除 stay on one line each."""
+    ctx, page = staff_page(browser, server, "manager", start="/admin/appointments/holidays")
+    expect(page.locator("#name")).to_have_attribute("maxlength", "100")
+    page.fill("#day", "2031-05-01")
+    page.fill("#name", "劳动节" * 34)
+    page.click("form button:has-text('添加')")
+    row = page.locator("#holidays tr:has-text('2031-05-01')")
+    expect(row).to_be_visible()
+    lines = row.evaluate("""tr => [tr.cells[0], tr.cells[1], tr.cells[4].querySelector('button')].map(e => {
+        const r = document.createRange(); r.selectNodeContents(e);
+        return new Set([...r.getClientRects()].map(q => Math.round(q.top))).size; })""")
+    assert lines == [1, 1, 1], lines
+    shot(page, AREA, "holiday-long-name")
+    ctx.close()
