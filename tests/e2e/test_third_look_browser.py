@@ -85,3 +85,15 @@ def test_a_long_holiday_name_wraps_alone(server, browser):
     assert lines == [1, 1, 1], lines
     shot(page, AREA, "holiday-long-name")
     ctx.close()
+
+
+def test_an_empty_required_field_of_a_config_form_says_it_is_required(server, browser):
+    ctx, page = staff_page(browser, server, "manager", start="/admin/config")
+    page.click("[data-tab=items]")
+    page.click("[data-new=items]")
+    dialog = page.locator("#dlg-items")
+    dialog.locator("button[type=submit]").first.click()
+    expect(dialog.locator(".field:has(#items-code) .field-error")).to_have_text("必填")
+    expect(dialog.locator(".field:has(#items-name) .field-error")).to_have_text("必填")
+    shot(page, AREA, "config-item-empty")
+    ctx.close()

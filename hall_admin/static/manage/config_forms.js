@@ -155,7 +155,9 @@ const CfgForms = (() => {
     for (const part of raw.split("; ")) {
       const m = /^([A-Za-z_][\w.]*): (.+)$/.exec(part);
       const el = m && controlFor(form, m[1]);
-      if (el) { markField(el, chinese(m[2]) ? m[2] : say(FIELD_SAYS, m[2], "此项填写有误")); marked++; }
+      // A required field left empty fails the server's pattern too: the manager is told it is required.
+      const empty = el && el.required && !String(el.value ?? "").trim();
+      if (el) { markField(el, chinese(m[2]) ? m[2] : empty ? "必填" : say(FIELD_SAYS, m[2], "此项填写有误")); marked++; }
     }
     if (!marked && e.code === "conflict" && entity && field(form, UNIQUE[entity])) {
       markField(field(form, UNIQUE[entity]), "已被占用");
