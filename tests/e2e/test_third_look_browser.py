@@ -97,3 +97,18 @@ def test_an_empty_required_field_of_a_config_form_says_it_is_required(server, br
     expect(dialog.locator(".field:has(#items-name) .field-error")).to_have_text("必填")
     shot(page, AREA, "config-item-empty")
     ctx.close()
+
+
+def test_a_field_refused_twice_shows_its_note_once(server, browser):
+    """A window's break plan that is no time range fails its start and its end: one 格式不对 beside the field."""
+    ctx, page = staff_page(browser, server, "manager", start="/admin/config")
+    page.click("[data-tab=windows]")
+    page.click("[data-new=windows]")
+    dialog = page.locator("#dlg-windows")
+    dialog.locator("[name=break_plan]").fill("午休")
+    dialog.locator("button[type=submit]").first.click()
+    notes = dialog.locator(".field:has([name=break_plan]) .field-error")
+    expect(notes.first).to_be_visible()
+    assert notes.all_inner_texts() == ["格式不对"], notes.all_inner_texts()
+    shot(page, AREA, "config-window-break-plan")
+    ctx.close()

@@ -96,6 +96,8 @@ const CfgForms = (() => {
   function markField(control, text) {
     control.setAttribute("aria-invalid", "true");
     const holder = control.closest(".field, fieldset, td, table") || control;
+    // Two refusals about one field (a time range's start and end) are one note, not the same words twice.
+    if ([...holder.querySelectorAll(".field-error")].some((n) => n.textContent === text)) return;
     holder.append(el("small", {class: "field-error"}, text));
   }
 
