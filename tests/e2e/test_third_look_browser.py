@@ -87,12 +87,20 @@ def test_a_long_holiday_name_wraps_alone(server, browser):
     ctx.close()
 
 
-def test_an_empty_required_field_of_a_config_form_says_it_is_required(server, browser):
+def _new_saved(browser, server, kind: str, fill: dict[str, str]):
+    """Open 配置's form for a new ``kind`` (items, windows…), fill it and press 保存: (context, page, dialog)."""
     ctx, page = staff_page(browser, server, "manager", start="/admin/config")
-    page.click("[data-tab=items]")
-    page.click("[data-new=items]")
-    dialog = page.locator("#dlg-items")
+    page.click(f"[data-tab={kind}]")
+    page.click(f"[data-new={kind}]")
+    dialog = page.locator(f"#dlg-{kind}")
+    for selector, value in fill.items():
+        dialog.locator(selector).fill(value)
     dialog.locator("button[type=submit]").first.click()
+    return ctx, page, dialog
+
+
+def test_an_empty_required_field_of_a_config_form_says_it_is_required(server, browser):
+    ctx, page, dialog = _new_saved(browser, server, "items", {})
     expect(dialog.locator(".field:has(#items-code) .field-error")).to_have_text("必填")
     expect(dialog.locator(".field:has(#items-name) .field-error")).to_have_text("必填")
     shot(page, AREA, "config-item-empty")
@@ -101,12 +109,7 @@ def test_an_empty_required_field_of_a_config_form_says_it_is_required(server, br
 
 def test_a_field_refused_twice_shows_its_note_once(server, browser):
     """A window's break plan that is no time range fails its start and its end: one 格式不对 beside the field."""
-    ctx, page = staff_page(browser, server, "manager", start="/admin/config")
-    page.click("[data-tab=windows]")
-    page.click("[data-new=windows]")
-    dialog = page.locator("#dlg-windows")
-    dialog.locator("[name=break_plan]").fill("午休")
-    dialog.locator("button[type=submit]").first.click()
+    ctx, page, dialog = _new_saved(browser, server, "windows", {"[name=break_plan]": "午休"})
     notes = dialog.locator(".field:has([name=break_plan]) .field-error")
     expect(notes.first).to_be_visible()
     assert notes.all_inner_texts() == ["格式不对"], notes.all_inner_texts()
