@@ -4,11 +4,20 @@ page (390×844) when a ticket is first in line but no window serves its queue; t
 empty required fields. Screenshots in test-artifacts/third-look/."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.browser import assert_absent, require_chromium, shot, staff_page
+from tests.e2e.browser import (
+    api_call,
+    assert_absent,
+    require_chromium,
+    shot,
+    staff_page,
+    staff_token,
+)
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
@@ -114,4 +123,19 @@ def test_a_field_refused_twice_shows_its_note_once(server, browser):
     expect(notes.first).to_be_visible()
     assert notes.all_inner_texts() == ["格式不对"], notes.all_inner_texts()
     shot(page, AREA, "config-window-break-plan")
+    ctx.close()
+
+
+def test_a_device_is_listed_with_the_halls_time_not_the_pcs(server, browser):
+    """The manager's PC may sit in another zone (here New York's): 登记时间 is the hall's (Beijing) time, as every
+    other page has it."""
+    hall = server.tokens["hall_id"]
+    device = api_call(server, "GET", f"/api/v1/halls/{hall}/devices", staff_token(server, "manager"))["items"][0]
+    created = datetime.fromisoformat(device["created_at"].removesuffix("Z")).replace(tzinfo=UTC)
+    expected = created.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y/%m/%d %H:%M")
+    ctx, page = staff_page(browser, server, "manager", start="/admin/config", timezone_id="America/New_York")
+    page.click("[data-tab=devices]")
+    row = page.locator("#device-table tr", has_text=device["name"]).first
+    expect(row).to_contain_text(expected)
+    shot(page, AREA, "devices-hall-time")
     ctx.close()
