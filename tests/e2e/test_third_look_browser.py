@@ -78,6 +78,12 @@ def test_a_refused_booking_setting_is_said_in_red_with_its_limits(server, browse
     ctx.close()
 
 
+def _lines(locator, pick: str) -> list[int]:
+    """How many lines the text of each element that ``pick`` (a JS function of the located element) names takes."""
+    return locator.evaluate(f"""e => ({pick})(e).map(x => {{ const r = document.createRange(); r.selectNodeContents(x);
+        return new Set([...r.getClientRects()].map(q => Math.round(q.top))).size; }})""")
+
+
 def test_a_long_holiday_name_wraps_alone(server, browser):
     """A name of a hundred characters (what the hall keeps) wraps in its own column; the date, the kind and the
     row's 删除 stay on one line each."""
@@ -88,9 +94,7 @@ def test_a_long_holiday_name_wraps_alone(server, browser):
     page.click("form button:has-text('添加')")
     row = page.locator("#holidays tr:has-text('2031-05-01')")
     expect(row).to_be_visible()
-    lines = row.evaluate("""tr => [tr.cells[0], tr.cells[1], tr.cells[4].querySelector('button')].map(e => {
-        const r = document.createRange(); r.selectNodeContents(e);
-        return new Set([...r.getClientRects()].map(q => Math.round(q.top))).size; })""")
+    lines = _lines(row, "tr => [tr.cells[0], tr.cells[1], tr.cells[4].querySelector('button')]")
     assert lines == [1, 1, 1], lines
     shot(page, AREA, "holiday-long-name")
     ctx.close()
@@ -138,4 +142,20 @@ def test_a_device_is_listed_with_the_halls_time_not_the_pcs(server, browser):
     row = page.locator("#device-table tr", has_text=device["name"]).first
     expect(row).to_contain_text(expected)
     shot(page, AREA, "devices-hall-time")
+    ctx.close()
+
+
+def test_a_long_device_name_wraps_alone(server, browser):
+    """Only the name of a device with a long name wraps: its kind, window, time, state and the heads stay whole."""
+    hall = server.tokens["hall_id"]
+    manager = staff_token(server, "manager")
+    api_call(server, "POST", f"/api/v1/halls/{hall}/devices", manager, {"role": "kiosk", "name": "东区自助取号机" * 14})
+    ctx, page = staff_page(browser, server, "manager", start="/admin/config")
+    page.click("[data-tab=devices]")
+    table = page.locator("#device-table")
+    expect(table).to_contain_text("东区自助取号机东区")
+    heads = _lines(table, "t => [...t.querySelectorAll('th')].filter(h => h.textContent)")
+    cells = _lines(table.locator("tr", has_text="东区自助取号机东区"), "tr => [...tr.cells].slice(1, 5)")
+    assert set(heads) == {1} and cells == [1, 1, 1, 1], (heads, cells)
+    shot(page, AREA, "devices-long-name")
     ctx.close()
