@@ -104,7 +104,8 @@ def _new_saved(browser, server, kind: str, fill: dict[str, str]):
     """Open 配置's form for a new ``kind`` (items, windows…), fill it and press 保存: (context, page, dialog)."""
     ctx, page = staff_page(browser, server, "manager", start="/admin/config")
     page.click(f"[data-tab={kind}]")
-    page.click(f"[data-new={kind}]")
+    expect(page.locator(f"#tab-{kind} .config-table tbody tr").first).to_be_visible()  # lists loaded: a new
+    page.click(f"[data-new={kind}]")                                                    # window's number is free
     dialog = page.locator(f"#dlg-{kind}")
     for selector, value in fill.items():
         dialog.locator(selector).fill(value)
@@ -158,4 +159,15 @@ def test_a_long_device_name_wraps_alone(server, browser):
     cells = _lines(table.locator("tr", has_text="东区自助取号机东区"), "tr => [...tr.cells].slice(1, 5)")
     assert set(heads) == {1} and cells == [1, 1, 1, 1], (heads, cells)
     shot(page, AREA, "devices-long-name")
+    ctx.close()
+
+
+def test_a_window_without_queues_says_so_on_the_floor_view(server, browser):
+    """A window saved with no queue ticked calls nobody: 现场管理 says so instead of a bare 队列：."""
+    ctx, page, dialog = _new_saved(browser, server, "windows", {"[name=name]": "临时窗口"})
+    expect(dialog).to_be_hidden()
+    page.goto(server.url + "/admin/dashboard")
+    card = page.locator("#windows .win", has_text="临时窗口")
+    expect(card).to_contain_text("队列：未设置，叫不到号")
+    shot(page, AREA, "floor-window-without-queues")
     ctx.close()
