@@ -163,11 +163,14 @@ def test_a_long_device_name_wraps_alone(server, browser):
 
 
 def test_a_window_without_queues_says_so_on_the_floor_view(server, browser):
-    """A window saved with no queue ticked calls nobody: 现场管理 says so instead of a bare 队列：."""
+    """A window saved with no queue ticked calls nobody: 配置 and 现场管理 say so instead of a bare 队列：; a helping
+    queue reads 协办 on both (as the window form has it)."""
     ctx, page, dialog = _new_saved(browser, server, "windows", {"[name=name]": "临时窗口"})
     expect(dialog).to_be_hidden()
+    expect(page.locator("#tab-windows tr", has_text="临时窗口")).to_contain_text("未设置")
     page.goto(server.url + "/admin/dashboard")
     card = page.locator("#windows .win", has_text="临时窗口")
     expect(card).to_contain_text("队列：未设置，叫不到号")
+    expect(page.locator("#windows .win", has_text="综合受理5")).to_contain_text("队列：A E（协办）")
     shot(page, AREA, "floor-window-without-queues")
     ctx.close()
