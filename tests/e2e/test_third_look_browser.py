@@ -174,3 +174,24 @@ def test_a_window_without_queues_says_so_on_the_floor_view(server, browser):
     expect(page.locator("#windows .win", has_text="综合受理5")).to_contain_text("队列：A E（协办）")
     shot(page, AREA, "floor-window-without-queues")
     ctx.close()
+
+
+def test_a_field_the_browser_refuses_is_said_in_chinese(server, browser):
+    """Staff forms the browser checks itself (好差评 settings, holidays) say why in Chinese whatever the browser's
+    language (headless chromium's is English)."""
+    ctx, page = staff_page(browser, server, "manager", start="/admin/ratings")
+    refused = "e => e.validationMessage"
+    page.fill("#s-days", "99")
+    page.click("#settings button[type=submit]")
+    assert page.locator("#s-days").evaluate(refused) == "不能大于 30"
+    page.fill("#s-days", "5")
+    page.fill("#s-region", "北京")
+    page.click("#settings button[type=submit]")
+    assert page.locator("#s-region").evaluate(refused) == "格式不对：12位数字"
+    page.fill("#s-region", "110101000000")  # corrected: the browser's check passes again
+    assert page.locator("#s-region").evaluate(refused) == ""
+    page.goto(server.url + "/admin/appointments/holidays")
+    page.click("form button:has-text('添加')")
+    assert page.locator("#day").evaluate(refused) == "请选择日期"
+    shot(page, AREA, "holiday-no-date")
+    ctx.close()
