@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.browser import (
     api_call,
     assert_absent,
+    hall_windows,
     require_chromium,
     shot,
     staff_page,
@@ -80,8 +81,13 @@ def test_a_refused_booking_setting_is_said_in_red_with_its_limits(server, browse
 
 def _lines(locator, pick: str) -> list[int]:
     """How many lines the text of each element that ``pick`` (a JS function of the located element) names takes."""
+    # A text box that starts below the bottom of every box before it starts a new line (mixed font sizes
+    # share a line without sharing a top).
     return locator.evaluate(f"""e => ({pick})(e).map(x => {{ const r = document.createRange(); r.selectNodeContents(x);
-        return new Set([...r.getClientRects()].map(q => Math.round(q.top))).size; }})""")
+        const boxes = [...r.getClientRects()].filter(q => q.width > 0).sort((a, b) => a.top - b.top);
+        let lines = 0, bottom = -Infinity;
+        for (const q of boxes) {{ if (q.top >= bottom - 1) lines++; bottom = Math.max(bottom, q.bottom); }}
+        return lines; }})""")
 
 
 def test_a_long_holiday_name_wraps_alone(server, browser):
@@ -194,4 +200,24 @@ def test_a_field_the_browser_refuses_is_said_in_chinese(server, browser):
     page.click("form button:has-text('添加')")
     assert page.locator("#day").evaluate(refused) == "请选择日期"
     shot(page, AREA, "holiday-no-date")
+    ctx.close()
+
+
+def test_a_long_window_name_keeps_the_counter_screen_whole(server, browser):
+    """On an 800×480 counter screen a long window name stays on one line: 7号窗口 is one piece and the clerk's
+    A岗 line is above the footer, not behind it."""
+    manager = staff_token(server, "manager")
+    window = hall_windows(server, manager)[7]
+    api_call(server, "PATCH", f"/api/v1/windows/{window}", manager, {"name": "社会保障卡申领补换及医保关系转移接续综合窗口"})
+    api_call(server, "POST", f"/api/v1/windows/{window}/sign-in", staff_token(server, "clerk07"))
+    ctx = browser.new_context(viewport={"width": 800, "height": 480}, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(f"{server.url}/display/window/{window}?token={server.tokens['screen']}&layout=small")
+    expect(page.locator(".clerk-post")).to_contain_text("A岗")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 800   # nothing pushed off the screen's side
+    assert page.locator(".win-number small").evaluate("e => e.getClientRects().length") == 1  # 号窗口 not broken
+    assert _lines(page.locator(".win-id"), "e => [e.querySelector('.win-name')]") == [1]
+    post, foot = (page.locator(s).bounding_box() for s in (".clerk-post", ".win-foot"))
+    assert post["y"] + post["height"] <= foot["y"] + 1, (post, foot)
+    shot(page, AREA, "window-screen-long-name")
     ctx.close()
