@@ -4,6 +4,7 @@ page (390×844) when a ticket is first in line but no window serves its queue; t
 empty required fields. Screenshots in test-artifacts/third-look/."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
@@ -220,4 +221,13 @@ def test_a_long_window_name_keeps_the_counter_screen_whole(server, browser):
     post, foot = (page.locator(s).bounding_box() for s in (".clerk-post", ".win-foot"))
     assert post["y"] + post["height"] <= foot["y"] + 1, (post, foot)
     shot(page, AREA, "window-screen-long-name")
+    ctx.close()
+
+
+def test_an_empty_rectification_list_says_so(server, browser):
+    """差评整改 with nothing to do says 暂无…, as every other list does, instead of a bare head row."""
+    ctx, page = staff_page(browser, server, "manager", start="/admin/ratings")
+    expect(page.locator("#cases tbody")).to_have_text("暂无待办的差评整改")
+    page.check("#show-closed")
+    expect(page.locator("#cases tbody")).to_contain_text(re.compile(r"暂无差评整改|#\d+"))
     ctx.close()
