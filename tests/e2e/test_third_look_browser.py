@@ -231,3 +231,20 @@ def test_an_empty_rectification_list_says_so(server, browser):
     page.check("#show-closed")
     expect(page.locator("#cases tbody")).to_contain_text(re.compile(r"暂无差评整改|#\d+"))
     ctx.close()
+
+
+@pytest.mark.parametrize("size", [PORTRAIT, {"width": 1920, "height": 1080}], ids=["portrait", "landscape"])
+def test_senior_mode_home_fits_above_the_footer(server, browser, size):
+    """适老模式's home entries are all on the screen, above the device footer: an older visitor does not scroll."""
+    ctx = browser.new_context(viewport=size, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(server.url + "/kiosk/")
+    page.click("#btn-elder")
+    expect(page.locator("body")).to_have_class(re.compile(r"\belder\b"))
+    cut = page.evaluate("""() => { const f = document.querySelector('footer');
+        const limit = f ? f.getBoundingClientRect().top : innerHeight;
+        return [...document.querySelectorAll('#s-home button.big')].filter(b => b.offsetParent)
+          .filter(b => b.getBoundingClientRect().bottom > limit + 1).map(b => b.id); }""")
+    assert cut == [], cut
+    shot(page, AREA, f"kiosk-senior-home-{size['width']}x{size['height']}")
+    ctx.close()
