@@ -22,6 +22,7 @@ from flask import (
 from sqlalchemy import select
 
 from hall_queue import appointments as A
+from hall_queue.appointments.settings import SETTING_LIMITS
 from hall_queue.domain.vocabulary import HHMM_PATTERN, MANAGER_ROLES
 from hall_queue.floor.statistics import WEEKDAYS_ZH
 from hall_queue.domain.errors import DomainError, NotFound
@@ -67,13 +68,13 @@ def _halls() -> list[Hall]:
         return list(s.scalars(q))
 
 
-def _write(fn, ok: str, back: str, **args):
+def _write(fn, ok: str, back: str, refused: str = "未保存：填写的内容不符合要求，请检查后重试", **args):
     """Run a change in one transaction; publish the events it returns after commit; flash the outcome."""
     rt = runtime()
     try:
         events = rt.db.run_write(fn)
     except DomainError as e:
-        flash(shown(e, "未保存：填写的内容不符合要求，请检查后重试"), "error")
+        flash(shown(e, refused), "error")
     else:
         if isinstance(events, list):
             rt.publish(events)
@@ -155,20 +156,23 @@ def capacity():
         form = request.form
         if form.get("action") == "settings":
             changes = {}
+            back = _back(".capacity", hall_id=hall_id, matter=form.get("matter") or None)
+            # Each refused value is named with its limits (the service's refusal is English, for integrators).
             for key, label in SETTING_LABELS.items():
                 raw = form.get(key, "").strip()
                 if raw:
-                    try:
-                        changes[key] = int(raw)
-                    except ValueError:
-                        flash(f"{label}：请填写整数", "error")
-                        return _back(".capacity", hall_id=hall_id)
+                    lo, hi = SETTING_LIMITS[key]
+                    value = int(raw) if re.fullmatch(r"-?[0-9]{1,6}", raw) else None
+                    if value is None or not lo <= value <= hi:
+                        flash(f"{label}：请填写 {lo} 至 {hi} 的整数", "error")
+                        return back
+                    changes[key] = value
             raw = form.get("reminder_minutes", "").replace("，", ",")
-            try:
-                changes["reminder_minutes"] = [int(x) for x in raw.split(",") if x.strip()]
-            except ValueError:
-                flash("提醒时间：用逗号分隔的分钟数，如 1440,60", "error")
-                return _back(".capacity", hall_id=hall_id)
+            parts = [x.strip() for x in raw.split(",") if x.strip()]
+            if len(parts) > 5 or not all(re.fullmatch(r"[0-9]{1,5}", x) and 1 <= int(x) <= 10080 for x in parts):
+                flash("提醒时间：最多 5 个 1 至 10080 的分钟数，用逗号分隔，如 1440,60", "error")
+                return back
+            changes["reminder_minutes"] = [int(x) for x in parts]
             return _write(lambda s: A.update_settings(s, s.get(Hall, hall_id), changes, now=rt.clock.now(),
                                                       actor=current_staff()) and None,
                           "预约设置已保存", "hall_admin_appointments.capacity", hall_id=hall_id,
@@ -243,7 +247,8 @@ def holidays():
                                         name=form.get("name", ""), hours=hours, now=rt.clock.now(),
                                         actor=current_staff())
             result["affected"] = affected
-        resp = _write(do, "已保存", "hall_admin_appointments.holidays", hall_id=hall_id)
+        resp = _write(do, "已保存", "hall_admin_appointments.holidays", hall_id=hall_id,
+                      refused="未保存：调休办公时间请写成 08:30-12:00,13:00-17:30 这样的时段（结束晚于开始）")
         if result.get("affected"):
             flash(f"注意：当天已有 {result['affected']} 个有效预约，预约仍然有效，请联系预约人或在预约列表中取消。",
                   "warning")

@@ -72,7 +72,7 @@ def config_page():
     page = {"hall_id": hall.id, "hall_name": hall.name, "role": actor.role, "staff_id": actor.id,
             "halls": _halls() if actor.role == "admin" else [], "window_kinds": list(WINDOW_KIND_LABELS.items()),
             "public_url": public_url(current_app.config),  # the address registered screens and pads open
-            "timezones": list(HALL_TIMEZONES.items())}
+            "timezones": list(HALL_TIMEZONES.items()), "timezone": hall.timezone}
     return render_template("manage/config.html", page=page, hall=hall)
 
 

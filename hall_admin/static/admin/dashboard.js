@@ -105,7 +105,8 @@ function renderWindows() {
       t ? el("div", {class: "row"}, `在办 ${t.number} · ${t.called_at ? since(t.called_at) : ""}`) : null,
       w.covered_by_number ? el("div", {class: "row"}, `由${w.covered_by_number}号窗口顶岗`) : null,
       (w.covering || []).length ? el("div", {class: "row"}, `正在为${w.covering.map((c) => c.number).join("、")}号顶岗`) : null,
-      el("div", {class: "row muted"}, "队列：" + (w.queues || []).map((q) => q.prefix + (q.role === "helper" ? "(辅)" : "")).join(" ")),
+      el("div", {class: "row muted"}, "队列：" + ((w.queues || []).map((q) => q.prefix + (q.role === "helper" ? "（协办）" : ""))
+        .join(" ") || "未设置，叫不到号")),
       el("div", {class: "actions"},
         el("button", {class: "secondary", "data-act": w.is_open ? "close" : "open",
                       onclick: () => openClose(w)}, w.is_open ? "关闭窗口" : "开放窗口"),

@@ -20,7 +20,9 @@ async function load() {
     el("td", {}, k.responsible_name || "—"),
     el("td", {class: k.overdue ? "overdue" : ""}, k.deadline.slice(0, 10) + (k.overdue ? "（已超期）" : "")),
     el("td", {"data-status": k.status}, STATUS[k.status]),
-    el("td", {}, el("button", {class: "secondary", onclick: () => openCase(k)}, "处理")))));
+    el("td", {}, el("button", {class: "secondary", onclick: () => openCase(k)}, "处理")))),
+    ...(cases.length ? [] : [el("tr", {}, el("td", {colspan: 7, class: "muted"},
+      $("show-closed").checked ? "暂无差评整改" : "暂无待办的差评整改"))]));
 }
 
 function openCase(k) {

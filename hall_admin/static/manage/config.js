@@ -34,7 +34,7 @@ const COLS = {
   queues: [["prefix", "字头"], ["name", "名称"], ["daily_cap", "每日上限", (v) => v ?? "不限"],
            ["item_ids", "事项数", (v) => v.length], ["active", "在用", yes]],
   windows: [["number", "窗口号"], ["name", "名称"], ["kind", "类型", (v) => KINDS[v] || v],
-            ["queues", "服务队列", (v) => v.map((q) => q.prefix + (q.role === "helper" ? "（协办）" : "")).join(" ")],
+            ["queues", "服务队列", (v) => v.map((q) => q.prefix + (q.role === "helper" ? "（协办）" : "")).join(" ") || "未设置"],
             ["a_clerk_id", "A岗", staffName], ["b_clerk_id", "B岗", staffName]],
   staff: [["username", "账号"], ["display_name", "姓名"], ["employee_no", "工号"], ["role", "角色", (v) => ROLES[v] || v],
           ["active", "启用", yes]],

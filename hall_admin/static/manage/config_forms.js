@@ -96,6 +96,8 @@ const CfgForms = (() => {
   function markField(control, text) {
     control.setAttribute("aria-invalid", "true");
     const holder = control.closest(".field, fieldset, td, table") || control;
+    // Two refusals about one field (a time range's start and end) are one note, not the same words twice.
+    if ([...holder.querySelectorAll(".field-error")].some((n) => n.textContent === text)) return;
     holder.append(el("small", {class: "field-error"}, text));
   }
 
@@ -155,7 +157,9 @@ const CfgForms = (() => {
     for (const part of raw.split("; ")) {
       const m = /^([A-Za-z_][\w.]*): (.+)$/.exec(part);
       const el = m && controlFor(form, m[1]);
-      if (el) { markField(el, chinese(m[2]) ? m[2] : say(FIELD_SAYS, m[2], "此项填写有误")); marked++; }
+      // A required field left empty fails the server's pattern too: the manager is told it is required.
+      const empty = el && el.required && !String(el.value ?? "").trim();
+      if (el) { markField(el, chinese(m[2]) ? m[2] : empty ? "必填" : say(FIELD_SAYS, m[2], "此项填写有误")); marked++; }
     }
     if (!marked && e.code === "conflict" && entity && field(form, UNIQUE[entity])) {
       markField(field(form, UNIQUE[entity]), "已被占用");

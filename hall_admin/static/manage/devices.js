@@ -3,6 +3,7 @@
    the list never has it (the server keeps only its hash). */
 import { api } from "/static/ov/api.js";
 import { $, el, pageData, toast } from "/static/ov/dom.js";
+import { hallDateTime } from "/static/ov/time.js";
 
 const CfgDevices = (() => {
   const page = pageData();
@@ -17,10 +18,8 @@ const CfgDevices = (() => {
   const say = (e) => ERRORS[e.code] || "操作未成功，请稍后重试。";
   let windows = [];
 
-  // The server keeps UTC without a zone suffix; shown in this PC's local time.
-  const fmt = (iso) => (iso ? new Date(/[Zz]|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z")
-    .toLocaleString("zh-CN", {hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-                              minute: "2-digit"}) : "");
+  // The server keeps UTC without a zone suffix; shown in the hall's time, as every page (not this PC's zone).
+  const fmt = (iso) => (iso ? hallDateTime(/[Zz]|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z", page.timezone) : "");
 
   function pageOf(d) {
     if (d.role === "hall_screen") return `${page.public_url}/display/hall/${H}`;

@@ -37,6 +37,7 @@ var STR = withVisitorText(bilingual({
   transferred: ["已转办", "Transferred"],
   go_to: ["请到 {w} 号窗口办理", "Please go to window {w}"],
   next: ["马上就到您了", "You are next"],
+  next_nobody: ["暂无窗口办理，请留意叫号", "No window serves this queue right now, please watch the screen"],
   ahead_nobody: ["前面还有 {n} 人，暂无窗口办理，请留意叫号", "{n} ahead of you; no window serves this queue right now"],
   ahead: ["前面还有 {n} 人，预计约 {m} 分钟", "{n} ahead of you, about {m} min"],
   ahead_range: ["前面还有 {n} 人，预计等待{w}", "{n} ahead of you, expected wait {w}"],
@@ -84,7 +85,7 @@ function render(d) {
   if (st === "waiting") {
     // Never "0 minutes" with people ahead; no number when no window serves the queue now.
     var mins = Math.max(1, Math.ceil((d.estimated_wait_s || 0) / 60));
-    $("ahead").textContent = d.people_ahead <= 0 ? t("next") : d.serving_windows === 0
+    $("ahead").textContent = d.people_ahead <= 0 ? t(d.serving_windows === 0 ? "next_nobody" : "next") : d.serving_windows === 0
       ? t("ahead_nobody", { n: d.people_ahead })
       : d.wait_text ? t("ahead_range", { n: d.people_ahead, w: d.wait_text }) : t("ahead", { n: d.people_ahead, m: mins });
     if (d.people_ahead <= NEAR) alertOnce();

@@ -107,6 +107,7 @@ var TEXT = withVisitorText(bilingual({
   ahead: ["前面还有 {n} 人，预计等待约 {m} 分钟", "{n} ahead of you, about {m} min"],
   ahead_range: ["前面还有 {n} 人，预计等待{w}", "{n} ahead of you, about {lo}–{hi} min"],
   ahead_now: ["马上就到您了", "You are next"],
+  now_no_window: ["暂无窗口办理，请留意叫号", "No window is serving this now, please watch the screen"],
   elder_offer: ["您已年满{n}周岁，可以走绿色通道优先办理。", "You are {n} or older: you may use the green channel for priority service."],
   elder_green: ["走绿色通道，优先办理", "Use the green channel"],
   elder_mode_on: ["切换为适老模式（大字、语音）", "Switch to senior mode (large text, voice)"],
@@ -636,7 +637,7 @@ function showResult(r) {
     ? t(tk.serving_windows === 0 ? "ahead_no_window" : ranged ? "ahead_range" : "ahead",
         { n: ranged ? tk.wait_position : tk.people_ahead, m: mins, w: tk.wait_text,
           lo: Math.floor((tk.wait_low_s || 0) / 60), hi: Math.ceil((tk.wait_high_s || 0) / 60) })
-    : t("ahead_now");
+    : t(tk.serving_windows === 0 ? "now_no_window" : "ahead_now");  // first in line, but nobody to call it yet
   var where = whereText(r.wait_place, t);
   $("r-where").textContent = where;
   $("r-where").classList.toggle("hidden", !where);
