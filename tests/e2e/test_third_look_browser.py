@@ -205,6 +205,31 @@ def test_a_field_the_browser_refuses_is_said_in_chinese(server, browser):
     ctx.close()
 
 
+def test_the_public_complaint_form_says_its_refusals_in_the_pages_language(server, browser):
+    """The complaint and consultation forms a visitor opens on a phone: an empty required field is said in Chinese
+    on the Chinese page (the browser's own words were English here), in the browser's words on the English one."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = ctx.new_page()
+    refused = "e => e.validationMessage"
+    page.goto(server.url + "/complaints/new?hall=demo")
+    page.fill("#content", "太慢")
+    page.click("#complaint-form button[type=submit]")
+    assert page.locator("#content").evaluate(refused) == "至少 5 个字"
+    page.fill("#content", "窗口人员态度不好")
+    page.click("#complaint-form button[type=submit]")
+    assert page.locator("#complainant_name").evaluate(refused) == "请填写此项"
+    assert page.url.endswith("/complaints/new?hall=demo")  # nothing was sent
+    page.goto(server.url + "/consult/new?hall=demo")
+    page.click("#consult-form button[type=submit]")
+    assert page.locator("#question").evaluate(refused) == "请填写此项"
+    page.click("#lang-switch")
+    page.wait_for_selector("html[lang=en]")
+    page.click("#consult-form button[type=submit]")
+    said = page.locator("#question").evaluate(refused)
+    assert said and not re.search(r"[\u4e00-\u9fff]", said), said
+    ctx.close()
+
+
 def test_a_long_window_name_keeps_the_counter_screen_whole(server, browser):
     """On an 800×480 counter screen a long window name stays on one line: 11号窗口 is one piece and the clerk's
     A岗 line is above the footer, not behind it. (Window 11 serves queue F only: the kiosk test above needs nobody
