@@ -300,6 +300,17 @@ def run_day(d: Day) -> None:  # noqa: C901 - one day, told in order
         assert (desk["avg_service_s"] is None) == (mean is None) and (mean is None or abs(desk["avg_service_s"] - mean) <= 0.5), (n, desk, mean)
     assert by_window[win[3]]["service_mean_s"] >= 1                          # 2.2 s and a transfer at once
     assert sum(g["empty_posts"] for g in by_window.values()) == tot["empty_posts"]
+    for n in (2, 3, 7, 12):                            # each window's mean wait: its first legs, issue → (last) call
+        mine = [(at(t["called_at"]) - at(t["issued_at"])).total_seconds() for t in legs.values()
+                if t["transferred_from_id"] is None and t["window_id"] == win[n] and t["called_at"]]
+        mean = by_window[win[n]]["wait_mean_s"]
+        assert (mean is None) == (not mine) and (not mine or abs(mean - sum(mine) / len(mine)) <= 1.0), (n, mean, mine)
+    a_clerk = {w["id"]: w["a_clerk_id"] for w in d.get("/{hall}/windows")["items"]}
+    by_clerk = d.get(f"/{{hall}}/statistics?{q}&by=clerk")["groups"]
+    assert {g["key"]: g["served"] for g in by_clerk if g["served"]} == {a_clerk[w]: n for w, n in served.items()}
+    assert all("*" in g["label"] for g in by_clerk)                          # employee number and masked name
+    # the desk's 过号 list: the one who never came back, not the one who did
+    assert [t["id"] for t in d.get(f"/windows/{win[2]}/desk-lists")["no_shows"]] == [plain[2]["id"]]
     assert by_window[win[1]]["covers"] == 1 == tot["covers"]
     # 不得空岗: while window 1's A clerk was away its B clerk covered; no empty-post alert after the sign-out
     assert not [a for a in d.get("/{hall}/alerts")["items"] if a["window_id"] == win[1] and a["kind"] == "empty_post"
