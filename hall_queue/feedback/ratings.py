@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,6 +83,25 @@ def rating_view(r: Rating) -> dict[str, Any]:
             "reason_labels": [LOW_REASONS.get(x, x) for x in (r.reasons or [])], "comment": r.comment,
             "rated_at": iso(r.rated_at), "case_id": r.case_id, "channel": r.channel, "real_name": r.real_name,
             "excluded": r.excluded}
+
+
+def summary(session: Session, hall: Hall, *, days: int, now: datetime) -> dict[str, Any]:
+    """Summarise and list the ratings of the last ``days`` service days (today is the first of them).
+
+    Days are the hall's service days, as in the statistics: ``days=1`` is today since the day boundary, not the
+    last 24 hours (which reach into yesterday's afternoon)."""
+    first = halls.service_day(hall, now) - timedelta(days=days - 1)
+    since, _ = halls.service_days_span(hall, first, first)
+    recent = (Rating.hall_id == hall.id, Rating.rated_at >= since)
+    # A rating taken out by an upheld appeal (申诉复核) is listed but not counted.
+    counts = dict(session.execute(select(Rating.score, func.count()).where(*recent, Rating.excluded.is_(False))
+                                  .group_by(Rating.score)).all())
+    rows = session.scalars(select(Rating).where(*recent).order_by(Rating.rated_at.desc(), Rating.id.desc()).limit(200))
+    total = sum(counts.values())
+    good = sum(n for score, n in counts.items() if score >= 4)
+    return {"items": [rating_view(r) for r in rows], "days": days, "since_day": first.isoformat(), "total": total,
+            "by_score": {str(k): counts.get(k, 0) for k in (5, 4, 3, 2, 1)},
+            "good_rate": round(good / total, 4) if total else None}
 
 
 def rectification_view(c: Rectification, *, now: datetime) -> dict[str, Any]:

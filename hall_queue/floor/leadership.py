@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hall_queue.cases import indicators as case_indicators
-from hall_queue.domain.calendar import local_time
+from hall_queue.domain.calendar import service_day
 from hall_queue.domain.models import Hall
 from hall_queue.feedback import consultations
 from hall_queue.floor import statistics as stats
@@ -58,7 +58,7 @@ def compute(session: Session, hall: Hall, *, now: datetime, months: int = 12,
             last_month: date | None = None) -> dict[str, Any]:
     """Each indicator with its definition and one value per month (null where there is nothing to count)."""
     months = max(1, min(months, MAX_MONTHS))
-    today = local_time(hall, now).date()
+    today = service_day(hall, now)  # 01:00 on the 1st still reports the month before, as the statistics do
     if last_month is not None and not stats.EARLIEST <= last_month <= stats.LATEST:
         raise stats.StatsError(f"months must lie between {stats.EARLIEST:%Y-%m} and {stats.LATEST:%Y-%m}")
     first, last = month_range(today, months, last_month)

@@ -107,11 +107,13 @@ def desk_lists(session: Session, hall: Hall, window: Window, *, now: datetime, a
         .where(Ticket.hall_id == hall.id, Ticket.status == "no_show", Ticket.service_day == day,
                or_(Ticket.window_id.in_(targets), Ticket.queue_id.in_(queues)))
         .order_by(Ticket.closed_at.desc(), Ticket.id.desc()).limit(WAITING_LIST_LIMIT)).unique().all()
-    served = session.execute(select(Ticket.called_at, Ticket.started_at, Ticket.finished_at)
-                             .where(Ticket.window_id == window.id, Ticket.status == "done",
-                                    Ticket.service_day == day)).all()
-    # Service time runs from the start of service (or the call, when 开始办理 was never pressed) to the finish.
-    spans = [(f - (s or c)).total_seconds() for c, s, f in served if f is not None and (s or c) is not None]
+    ended = session.execute(select(Ticket.status, Ticket.called_at, Ticket.started_at, Ticket.finished_at)
+                            .where(Ticket.window_id == window.id, Ticket.status.in_(("done", "transferred")),
+                                   Ticket.service_day == day)).all()
+    served = [row for row in ended if row.status == "done"]
+    # Service time runs from the start of service (or the call, when 开始办理 was never pressed) to the finish, for
+    # every leg that ended here, handed on included (the clerk served it too): the statistics' service_mean_s.
+    spans = [(f - (s or c)).total_seconds() for _, c, s, f in ended if f is not None and (s or c) is not None]
     return {"waiting": [_brief(t, now) for t in waiting],
             "no_shows": [{**_brief(t, now), "can_requeue": t.requeue_count < 1} for t in no_shows],
             "today": {"service_day": day.isoformat(), "served": len(served),

@@ -3,6 +3,8 @@ its chain check (004 §8.4), violation indicators (000 §12.3.5, 002 §11.3.5), 
 (000 §12.3.4, 002 §11.3.4)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import delete, select, update
 
@@ -184,6 +186,13 @@ def test_leadership_indicators_monthly_with_platform_rows(api):
     assert by["immediate_rate"]["values"][2] == two_years["indicators"][4]["values"][-1]
     older = api.get(f"/api/v1/halls/{api.hall_id}/leadership?months=2&to=2025-12", token=m).get_json()
     assert older["months"] == ["2025-11", "2025-12"] and older["to"] == "2025-12-31"
+
+
+def test_leadership_ends_on_the_service_day_not_the_calendar_date(api, clock):
+    # 01:30 in Shanghai on 1 April is still 31 March's service day (boundary 03:00), as in the statistics.
+    clock.set(datetime(2026, 3, 31, 17, 30))
+    got = api.get(f"/api/v1/halls/{api.hall_id}/leadership?months=2", token=_m(api)).get_json()
+    assert got["months"] == ["2026-02", "2026-03"] and got["to"] == "2026-03-31"
 
 
 def test_a_manager_withholds_and_republishes_a_published_measure_audited(api, db):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from flask import current_app, g, request, url_for
 from pydantic import Field, StringConstraints
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hall_queue.access import audit
@@ -17,7 +17,7 @@ from hall_queue.access.auth import issue_token
 from hall_queue.config import public_url
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.vocabulary import RECTIFICATION_STATUSES
-from hall_queue.domain.models import AccessToken, Rating, Rectification, Staff, Ticket, Window
+from hall_queue.domain.models import AccessToken, Rectification, Staff, Ticket, Window
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import (
@@ -206,20 +206,7 @@ def rate(ticket_id: int, body: RatingIn):
 def list_ratings(hall_id: int):
     days = min(max(request.args.get("days", 30, type=int), 1), 366)
     with runtime().db.read() as s:
-        hall = get_hall(s, hall_id)
-        since = now() - timedelta(days=days)
-        base = select(Rating).where(Rating.hall_id == hall.id, Rating.rated_at >= since)
-        # A rating taken out by an upheld appeal (申诉复核) is listed but not counted.
-        counts = dict(s.execute(select(Rating.score, func.count()).where(Rating.hall_id == hall.id,
-                                                                          Rating.rated_at >= since,
-                                                                          Rating.excluded.is_(False))
-                                .group_by(Rating.score)).all())
-        rows = s.scalars(base.order_by(Rating.rated_at.desc(), Rating.id.desc()).limit(200))
-        total = sum(counts.values())
-        good = sum(n for score, n in counts.items() if score >= 4)
-        return {"items": [ratings.rating_view(r) for r in rows], "days": days, "total": total,
-                "by_score": {str(k): counts.get(k, 0) for k in (5, 4, 3, 2, 1)},
-                "good_rate": round(good / total, 4) if total else None}
+        return ratings.summary(s, get_hall(s, hall_id), days=days, now=now())
 
 
 # ---------------------------------------------------------------- rectification (差评整改)

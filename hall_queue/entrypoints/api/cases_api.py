@@ -422,9 +422,10 @@ def pickup_issue(hall_id: int, body: PickupIn):
         hall = get_hall(s, hall_id)
         issued, cases, events = handover.issue_pickup(s, hall, vault=rt.vault, now=now(), actor=g.actor,
                                                       name=body.name, idempotency_key=key, **_pickup_args(body))
-        if _by_number_only(body):
-            return {**issued.view(), "cases": [{"id": c.id, "acceptance_no": c.acceptance_no} for c in cases]}, events
-        return {**issued.view(), "cases": [lifecycle.brief(c) for c in cases]}, events
+        briefs = ([{"id": c.id, "acceptance_no": c.acceptance_no} for c in cases] if _by_number_only(body)
+                  else [lifecycle.brief(c) for c in cases])
+        # A retried press replays its ticket with 200, as ticket issue does (and as the OpenAPI document says).
+        return ({**issued.view(), "cases": briefs}, 200 if issued.replayed else 201), events
     return write(do)
 
 
