@@ -18,7 +18,8 @@ from hall_queue.feedback import complaints as K
 from hall_queue.floor import statistics as stats
 from hall_queue.entrypoints.front import page_lang, shown, text_context
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
-from hall_queue.entrypoints.api.complaints_api import client_device, client_source
+from hall_queue.entrypoints.api.complaints_api import file_public
+from hall_queue.entrypoints.api.replays import form_key
 from hall_queue.entrypoints.web_session import DEVICE_KEY
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.calendar import service_day
@@ -201,19 +202,6 @@ _FORM_FIELDS = ("kind", "target_unit", "window_id", "item_id", "target_person", 
                 "request", "occurred_at", "complainant_name", "contact")
 
 
-def _file_online(hall_id: int, form: K.ComplaintForm) -> dict[str, Any]:
-    rt = runtime()
-    source, device = client_source(), client_device()
-
-    def do(s):
-        hall = s.get(Hall, hall_id)
-        K.check_rate(s, hall, source, now=_now(), device=device)
-        c, code = K.file_complaint(s, hall, form, channel="online", now=_now(), vault=rt.vault, actor=None,
-                                   source=source, device=device)
-        return {"number": c.number, "lookup_code": code, "due_on": c.due_on.isoformat()}
-    return rt.db.run_write(do)
-
-
 @bp.route("/complaints/new", methods=["GET", "POST"])
 def complaint_new():
     """投诉举报表 (000 §10.2): anyone may file; a number and look-up code are given at once."""
@@ -233,9 +221,11 @@ def complaint_new():
             data["is_report"] = values["is_report"] == "1"
             try:
                 form = K.ComplaintForm.model_validate(data)
-                filed = _file_online(hall.id, form)
+                # The form's one-use token keys the filing: a double click files once and both show its number.
+                filed, status = file_public(hall.id, form, form_key(request.form.get("submit_token", ""),
+                                                                    form.model_dump_json()))
                 return render_template("manage/complaint_filed.html", hall=hall, filed=filed,
-                                       csrf=csrf_token()), 201, PUBLIC_HEADERS
+                                       csrf=csrf_token()), status, PUBLIC_HEADERS
             except ValidationError as e:
                 errors.append(_say("invalid_form") + (invalid_fields(e, _FIELD_LABELS) if page_lang() == "zh" else ""))
             except DomainError as e:
@@ -244,10 +234,11 @@ def complaint_new():
                 errors.append(shown(e, said) if page_lang() == "zh" else said)
                 if e.status == 429:
                     return render_template("manage/complaint_new.html", hall=hall, v=values, errors=errors,
-                                           csrf=csrf_token(), **_form_choices(hall)), 429, PUBLIC_HEADERS
+                                           csrf=csrf_token(), submit_token=secrets.token_urlsafe(16),
+                                           **_form_choices(hall)), 429, PUBLIC_HEADERS
     status = 422 if errors else 200
     return render_template("manage/complaint_new.html", hall=hall, v=values, errors=errors, csrf=csrf_token(),
-                           **_form_choices(hall)), status, PUBLIC_HEADERS
+                           submit_token=secrets.token_urlsafe(16), **_form_choices(hall)), status, PUBLIC_HEADERS
 
 
 @bp.post("/complaints/sms")

@@ -191,7 +191,7 @@ def ratings_page(actor: Actor, hall: Hall):
 def callbacks_page(actor: Actor, hall: Hall):
     """回访 (002 §11.2.3): the sampled cases to call back within 3 working days, and the month's results."""
     page = {"hall_id": hall.id, "scores": SCORE_LABELS, "manager": actor.role in MANAGERS,
-            "month": calendar.local_time(hall, runtime().clock.now()).strftime("%Y-%m")}
+            "month": calendar.service_day(hall, runtime().clock.now()).strftime("%Y-%m")}
     return render_template("admin/callbacks.html", page=page, hall=hall)
 
 

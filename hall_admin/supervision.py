@@ -17,6 +17,7 @@ from hall_queue.access.audit import Actor
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.errors import DomainError
 from hall_queue.entrypoints.api.consultations_api import ask_online
+from hall_queue.entrypoints.api.replays import form_key
 from hall_queue.entrypoints.web_session import DEVICE_KEY, csrf_matches, csrf_token
 from hall_queue.feedback import consultations as C
 from hall_queue.entrypoints.front import text_context
@@ -106,8 +107,10 @@ def consult_new():
         else:
             try:
                 form = C.QuestionForm.model_validate({k: v for k, v in values.items() if v.strip()})
-                asked = ask_online(hall.id, form)
-                return render_template("supervision/consult_asked.html", hall=hall, asked=asked), 201, PUBLIC_HEADERS
+                # The form's one-use token keys the question: a double click asks once and both show its number.
+                asked, status = ask_online(hall.id, form, form_key(request.form.get("submit_token", ""),
+                                                                   form.model_dump_json()))
+                return render_template("supervision/consult_asked.html", hall=hall, asked=asked), status, PUBLIC_HEADERS
             except ValidationError as e:
                 fields = {str(err["loc"][0]) for err in e.errors() if err.get("loc")}
                 errors += [_ASK_ERRORS[f] for f in _ASK_FIELDS if f in fields] or ["请检查填写的内容。"]
@@ -117,7 +120,8 @@ def consult_new():
                               else "所选事项不存在，请重新选择。" if e.status == 404 else "提交没有成功，请稍后再试。")
         status = status if status != 200 else 422
     return render_template("supervision/consult_new.html", hall=hall, v=values, errors=errors, csrf=csrf_token(),
-                           items=_ask_choices(hall), reply_days=CONSULTATION_REPLY_WORKING_DAYS), status, PUBLIC_HEADERS
+                           submit_token=secrets.token_urlsafe(16), items=_ask_choices(hall),
+                           reply_days=CONSULTATION_REPLY_WORKING_DAYS), status, PUBLIC_HEADERS
 
 
 @bp.get("/consult/status")

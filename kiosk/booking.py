@@ -6,6 +6,8 @@ Views only translate forms into ``hall_queue.appointments`` calls (STYLE rule 6)
 """
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +30,8 @@ from hall_queue.entrypoints.front import page_lang, shown, text_context
 from hall_queue.entrypoints.web_session import csrf_matches, csrf_token
 from hall_queue.domain.errors import DomainError
 from hall_queue.domain.models import Appointment, Hall
+from hall_queue.entrypoints.api import replays
+from hall_queue.entrypoints.api.replays import form_key
 from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.bootstrap import runtime
 
@@ -161,7 +165,13 @@ def form(hall_id: int):
                                        bundle_id=m.bundle.id if m.bundle else None)
                 appt, events = A.book(s, hall, req, now=_now(), vault=rt.vault, notifier=notifier)
                 return appt.id, events
-            appt_id, error = _attempt(do)
+            # The form's one-use token keys the booking: a double click books once (not once and 已预约).
+            filled = json.dumps([matter_key, slot_text, values], ensure_ascii=False)
+            try:
+                appt_id, _ = replays.once(do, scope=f"booking-form:{hall_id}", payload=filled,
+                                          key=form_key(request.form.get("submit_token", ""), filled))
+            except DomainError as e:
+                error = _said(e)
             if error is None:
                 session[DONE_KEY] = appt_id
                 return redirect(url_for("booking.done", hall_id=hall_id))
@@ -176,7 +186,8 @@ def form(hall_id: int):
         if found is None:
             return redirect(url_for("booking.slots", hall_id=hall_id, matter=_echo(matter_key)))
         return render_template("booking/form.html", hall=hall, matter=matter, slot=found, values=values,
-                               error=error, errors=errors, csrf=csrf_token(), st=st), (422 if error else 200)
+                               error=error, errors=errors, csrf=csrf_token(), submit_token=secrets.token_urlsafe(16),
+                               st=st), (422 if error else 200)
 
 
 @bp.get("/<int:hall_id>/done")

@@ -177,8 +177,11 @@ def book(session: Session, hall: Hall, req: BookingRequest, *, now: datetime, va
     for other in held:
         events += settle(session, hall, other, now=now)
         if other.status in ACTIVE_APPOINTMENT_STATUSES:
-            raise AlreadyBooked(f"您已预约“{matter_of(other).name}”（{slot_text(hall, other)}），"
-                                "办理完成或取消后才能再次预约同一事项")
+            # Which booking, so a visitor whose first answer was lost knows it stands; never its code (with the
+            # ID number it cancels), only the phone masked as the booking's SMS went to it, and that the card
+            # checks in without the code.
+            raise AlreadyBooked(f"您已预约“{matter_of(other).name}”（{slot_text(hall, other)}，登记手机"
+                                f"{other.masked_phone}），到大厅刷身份证即可签到；办理完成或取消后才能再次预约同一事项")
     cap = slot_capacity(_rules(session, hall, matter.key), slot, st.default_capacity)
     bcap = booking_capacity(cap, st, matter)
     row = _slot_row(session, hall, matter.key, slot.start)

@@ -1089,6 +1089,20 @@ class IdempotentReply(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class PublicReply(Base):
+    """The first answer to a visitor's write (a complaint, a question, a booking) sent with an ``Idempotency-Key``
+    or from a form's one-use token: a retry within a day gets it again. The answer holds the look-up or
+    confirmation code, so it is kept encrypted."""
+
+    __tablename__ = "public_replies"
+
+    scope: Mapped[str] = mapped_column(String(60), primary_key=True)  # "complaint:3": the write and the hall
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    body_cipher: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 # ---------------------------------------------------------------- service levels and guards (issue 17)
 class IdTicketCount(Base):
     """Tickets one ID number took for one item on one service day: bumped atomically, capped (号贩子)."""

@@ -49,11 +49,11 @@ def sample_callbacks(session: Session, hall: Hall, *, now: datetime, any_day: bo
     The duty samples on working days only; a manager asking for it (``any_day``) samples on any day.
     """
     lookup = hall_store.calendar_lookup(session, hall.id)
-    today = halls.local_time(hall, now).date()
+    today = halls.service_day(hall, now)
     if not any_day and not halls.is_working_day(today, lookup):
         return []
     rate = settings_of(session, hall.id).callback_rate_pct
-    since = halls.to_utc(hall, datetime.combine(today - timedelta(days=LOOKBACK_DAYS), datetime.min.time()))
+    since = halls.service_days_span(hall, today - timedelta(days=LOOKBACK_DAYS), today)[0]
     matter = Case.parent_id.is_not(None) | Case.bundle_id.is_(None)  # a bundle's items, not the bundle itself
     cases = session.scalars(select(Case).where(Case.hall_id == hall.id, matter,
                                                Case.decided_at.is_not(None), Case.decided_at >= since,
@@ -124,7 +124,7 @@ def callback_view(session: Session, hall: Hall, row: Callback, *, today: date) -
 def _summary(hall: Hall, rows: list[Callback], today: date) -> dict[str, Any]:
     reached = [r for r in rows if r.status == "reached"]
     recorded = [r for r in rows if r.recorded_at is not None]
-    on_time = [r for r in recorded if halls.local_time(hall, r.recorded_at).date() <= r.due_on]
+    on_time = [r for r in recorded if halls.service_day(hall, r.recorded_at) <= r.due_on]
     scores = [r.satisfaction for r in reached if r.satisfaction]
     satisfied = [s for s in scores if s >= SATISFIED_MIN]
     return {"sampled": len(rows), "reached": len(reached),

@@ -4,7 +4,7 @@ fixed, and both by the rectification deadline; ratings taken out by appeals are 
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,8 +24,7 @@ def month_bounds(month: str) -> tuple[date, date]:
 
 def loop_month(session: Session, hall: Hall, *, first: date, last: date) -> dict[str, Any]:
     """Real-name bad ratings of the month: called back, fixed and answered on time, and the share of all three."""
-    lo = halls.to_utc(hall, datetime.combine(first, time.min))
-    hi = halls.to_utc(hall, datetime.combine(last + timedelta(days=1), time.min))
+    lo, hi = halls.service_days_span(hall, first, last)  # service days, as the statistics count them
     rows = session.execute(select(Rating, Rectification).join(Rectification, Rectification.rating_id == Rating.id)
                            .where(Rating.hall_id == hall.id, Rating.rated_at >= lo, Rating.rated_at < hi,
                                   Rating.score <= BAD_RATING_MAX, Rating.real_name.is_(True))).all()

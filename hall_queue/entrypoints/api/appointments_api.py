@@ -14,6 +14,7 @@ from hall_queue.domain.errors import InvalidRequest, NotFound
 from hall_queue.domain.models import Appointment, Bundle, Queue, ServiceItem, Ticket
 from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.bootstrap import runtime
+from hall_queue.entrypoints.api import replays
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, STAFF, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.registry import OPERATIONS
@@ -173,9 +174,11 @@ _query("appointment_slots", matter={"type": "string", "pattern": "^[ib][0-9]+$"}
 
 
 @operation("/halls/<int:hall_id>/appointments", "POST", roles=("public",), summary="Book an appointment",
-           body=BookIn, response=BookingOut, status=201, tags=("appointments",), errors=(403,))
+           body=BookIn, response=BookingOut, status=201, tags=("appointments",), errors=(403,),
+           headers=replays.IDEMPOTENCY)
 def appointment_book(hall_id: int, body: BookIn):
     rt = runtime()
+    key = replays.header_key()
     notifier = notifier_for(_app())
 
     def do(s: Session):
@@ -184,7 +187,9 @@ def appointment_book(hall_id: int, body: BookIn):
                                phone=body.phone, item_id=body.item_id, bundle_id=body.bundle_id)
         appt, events = A.book(s, hall, req, now=now(), vault=rt.vault, notifier=notifier)
         return A.appointment_view(appt, hall, with_code=True), events
-    return write(do)
+    # A retry whose first answer was lost gets the booking (and its code) again, not 409 already_booked.
+    answer, replayed = replays.once(do, scope=f"booking:{hall_id}", key=key, payload=body.model_dump_json())
+    return answer, 200 if replayed else 201
 
 
 @operation("/halls/<int:hall_id>/appointments/cancel", "POST", roles=("public",),

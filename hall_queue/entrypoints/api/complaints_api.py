@@ -11,6 +11,7 @@ from hall_queue.domain import vocabulary as V
 from hall_queue.feedback import complaints as K
 from hall_queue.domain.models import COMPLAINT_STATUSES, Complaint, Hall
 from hall_queue.bootstrap import runtime
+from hall_queue.entrypoints.api import replays
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.web_session import client_ip
 from hall_queue.entrypoints.api.base import MANAGERS, choice_arg, get_hall, get_row, now, operation, write
@@ -57,16 +58,19 @@ def client_device() -> str:
     return K.device_hash(runtime().vault, device if isinstance(device, str) else None, client_ip() or "unknown")
 
 
-def public_filing(hall_id: int, check_rate, file) -> dict:
+def public_filing(hall_id: int, check_rate, file, *, kind: str, form: BaseModel,
+                  key: str | None) -> tuple[dict, int]:
     """Write what a public form sent (a complaint, an online question): refuse a device or an address that sends
-    too often (``check_rate``), then ``file(session, hall, source, device)`` stores it and returns the answer."""
+    too often (``check_rate``), then ``file(session, hall, source, device)`` stores it and returns the answer.
+    A retry with the same ``key`` gets the first answer again with 200 (``replays.once``); the first is a 201."""
     source, device = client_source(), client_device()
 
     def do(s: Session):
         hall = get_hall(s, hall_id)
         check_rate(s, hall, source, now=now(), device=device)
         return file(s, hall, source, device), []
-    return write(do)
+    answer, replayed = replays.once(do, scope=f"{kind}:{hall_id}", key=key, payload=form.model_dump_json())
+    return answer, 200 if replayed else 201
 
 
 def public_lookup(hall_id: int, lookup) -> dict:
@@ -78,20 +82,20 @@ def public_lookup(hall_id: int, lookup) -> dict:
                       now=now())
 
 
-def file_public(hall_id: int, form: K.ComplaintForm) -> dict:
-    """File an online complaint from the public form or API; return number and look-up code."""
+def file_public(hall_id: int, form: K.ComplaintForm, key: str | None) -> tuple[dict, int]:
+    """File an online complaint from the public form or API; return number and look-up code, and the status."""
     def file(s: Session, hall, source: str, device: str) -> dict:
         c, code = K.file_complaint(s, hall, form, channel="online", now=now(), vault=runtime().vault, actor=None,
                                    source=source, device=device)
         return {"number": c.number, "lookup_code": code, "due_on": c.due_on.isoformat(), "status": c.status}
-    return public_filing(hall_id, K.check_rate, file)
+    return public_filing(hall_id, K.check_rate, file, kind="complaint", form=form, key=key)
 
 
 @operation("/halls/<int:hall_id>/complaints", "POST", roles=("public",),
            summary="File a complaint online (000 §10.2)", body=K.ComplaintForm, status=201, tags=TAGS,
-           errors=(429,))
+           errors=(429,), headers=replays.IDEMPOTENCY)
 def complaint_file(hall_id: int, body: K.ComplaintForm):
-    return file_public(hall_id, body), 201
+    return file_public(hall_id, body, replays.header_key())
 
 
 @operation("/halls/<int:hall_id>/complaints/status", "GET", roles=("public",),

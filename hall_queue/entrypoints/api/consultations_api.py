@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.models import Consultation, Hall
 from hall_queue.domain.vocabulary import CONSULTATION_STATUSES
+from hall_queue.entrypoints.api import replays
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import MANAGERS, STAFF, choice_arg, get_hall, get_row, now, operation, write
 from hall_queue.entrypoints.api.complaints_api import public_filing, public_lookup
@@ -70,18 +71,19 @@ def consultation_indicators(hall_id: int):
 OPERATIONS[-1].query.update(PERIOD)
 
 
-def ask_online(hall_id: int, form: C.QuestionForm) -> dict:
-    """Record a question from the public form or API; return its number and look-up code."""
+def ask_online(hall_id: int, form: C.QuestionForm, key: str | None) -> tuple[dict, int]:
+    """Record a question from the public form or API; return its number and look-up code, and the status."""
     def file(s: Session, hall, source: str, device: str) -> dict:
         c, code = C.ask_online(s, hall, form, now=now(), vault=runtime().vault, source=source, device=device)
         return {"number": C.number_of(c, hall), "lookup_code": code, "due_on": c.due_on.isoformat()}
-    return public_filing(hall_id, C.check_rate, file)
+    return public_filing(hall_id, C.check_rate, file, kind="question", form=form, key=key)
 
 
 @operation("/halls/<int:hall_id>/consultations/ask", "POST", roles=("public",), body=C.QuestionForm, status=201,
-           tags=TAGS, errors=(429,), summary="Ask a question online (000 §7.4); returns a number and a look-up code")
+           tags=TAGS, errors=(429,), summary="Ask a question online (000 §7.4); returns a number and a look-up code",
+           headers=replays.IDEMPOTENCY)
 def consultation_ask(hall_id: int, body: C.QuestionForm):
-    return ask_online(hall_id, body), 201
+    return ask_online(hall_id, body, replays.header_key())
 
 
 @operation("/halls/<int:hall_id>/consultations/status", "GET", roles=("public",), response=S.Out, tags=TAGS,

@@ -246,7 +246,7 @@ def decide_appeal(appeal_id: int, body: AppealDecisionIn):
 
 
 def _month(hall) -> tuple[date, date]:
-    month = request.args.get("month") or halls.local_time(hall, now()).strftime("%Y-%m")
+    month = request.args.get("month") or halls.service_day(hall, now()).strftime("%Y-%m")
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
         raise InvalidRequest("month is YYYY-MM", code="bad_month")
     return rating_report.month_bounds(month)
@@ -272,7 +272,7 @@ def list_callbacks(hall_id: int):
         raise InvalidRequest(f"status must be one of {', '.join(CALLBACK_STATUSES)}")
     with runtime().db.read() as s:
         hall = get_hall(s, hall_id)
-        today = halls.local_time(hall, now()).date()
+        today = halls.service_day(hall, now())
         q = select(Callback).where(Callback.hall_id == hall.id)
         if status:
             q = q.where(Callback.status == status)
@@ -302,7 +302,7 @@ def callback_result(callback_id: int, body: CallbackResultIn):
         events = callbacks.record_result(s, row, reached=body.reached, satisfaction=body.satisfaction,
                                          remarks=body.remarks, actor=g.actor, now=now())
         hall = get_hall(s, row.hall_id)
-        return callbacks.callback_view(s, hall, row, today=halls.local_time(hall, now()).date()), events
+        return callbacks.callback_view(s, hall, row, today=halls.service_day(hall, now())), events
     return write(do)
 
 
@@ -325,4 +325,4 @@ def callback_stats(hall_id: int):
         hall = get_hall(s, hall_id)
         first, last = _month(hall)
         return {"month": first.strftime("%Y-%m"),
-                **callbacks.statistics(s, hall, first=first, last=last, today=halls.local_time(hall, now()).date())}
+                **callbacks.statistics(s, hall, first=first, last=last, today=halls.service_day(hall, now()))}

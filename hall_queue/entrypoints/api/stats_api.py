@@ -9,7 +9,7 @@ from hall_queue.infrastructure.csv_export import csv_text
 from hall_queue.feedback import callbacks
 from hall_queue.floor import statistics as stats
 from hall_queue.domain.errors import InvalidRequest
-from hall_queue.domain.calendar import local_time, service_day
+from hall_queue.domain.calendar import service_day
 from hall_queue.domain.models import Hall
 from hall_queue.bootstrap import runtime
 from hall_queue.entrypoints.api.base import MANAGERS, get_hall, now, operation
@@ -56,7 +56,7 @@ def _compute(hall_id: int) -> dict:
         result = stats.compute(s, hall, q, now=now())
         # 回访 (002 §11.2.3) of the cases completed in the range, per month and per department.
         result["callbacks"] = callbacks.breakdown(s, hall, first=q.date_from, last=q.date_to,
-                                                  today=local_time(hall, now()).date())
+                                                  today=service_day(hall, now()))
         return result
 
 
