@@ -36,6 +36,7 @@ from hall_queue.domain.models import (
     AuditEvent,
     Complaint,
     Notification,
+    PublicReply,
     Ticket,
 )
 from hall_queue.access.retention import PSEUDONYM_PREFIX
@@ -180,5 +181,23 @@ def rotate(run_write: Callable[[Callable[[Session], Any]], Any], *, new_secret: 
             report.add(counts)
         if progress:
             progress(f"{model.__tablename__}: {report.rows.get(model.__tablename__, 0)} rows rewritten")
+    report.add(run_write(lambda s: _rotate_replies(s, new, old)))
     report.audit_links = run_write(lambda s: relink_audit_chain(s, old_secret, new_secret))
+    return report
+
+
+def _rotate_replies(session: Session, new: IdentityVault, old: IdentityVault) -> RotationReport:
+    """Re-encrypt the kept first answers to visitors' retried writes (``PublicReply``: a day's worth, keyed by
+    scope and key rather than an id, so one pass): after the rotation the new key alone must replay them."""
+    report = RotationReport()
+    for row in session.scalars(select(PublicReply).where(PublicReply.body_cipher != "")):
+        if new.is_current(row.body_cipher):
+            continue
+        try:
+            row.body_cipher = new.encrypt(old.decrypt(row.body_cipher))
+        except ValueError:
+            report.undecryptable += 1
+            continue
+        report.fields += 1
+        report.rows[PublicReply.__tablename__] = report.rows.get(PublicReply.__tablename__, 0) + 1
     return report

@@ -47,6 +47,7 @@ from hall_queue.domain.models import (
     Consultation,
     LoginAttempt,
     Notification,
+    PublicReply,
     Ticket,
     TicketAttachment,
 )
@@ -59,6 +60,7 @@ BATCH = 2000
 # Erased id_hash values start with this; a real keyed hash is 64 hex digits and never does.
 PSEUDONYM_PREFIX = "anon:"
 SYSTEM = Actor("system")
+PUBLIC_REPLY_KEPT = timedelta(hours=24)  # the first answer a retried public write replays (api/replays.py)
 
 
 def retention_days(environ: Any = None) -> int:
@@ -85,11 +87,12 @@ class PurgeReport:
     consultations: int = 0
     notifications: int = 0
     login_attempts: int = 0
+    replies: int = 0  # kept first answers to retried public writes, past PUBLIC_REPLY_KEPT
 
     @property
     def total(self) -> int:
         return (self.pages + self.tickets + self.appointments + self.complaints + self.consultations
-                + self.notifications + self.login_attempts)
+                + self.notifications + self.login_attempts + self.replies)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -192,6 +195,12 @@ def purge_expired(session: Session, now: datetime, *, days: int = DEFAULT_RETENT
     if attempt_ids and not dry_run:
         session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(attempt_ids)))
 
+    # A retry comes within seconds; a kept answer holds a look-up or booking code, so none outlives its day.
+    expired = PublicReply.created_at < now - PUBLIC_REPLY_KEPT  # a day's worth at most: one statement
+    report.replies = session.scalar(select(func.count()).select_from(PublicReply).where(expired)) or 0
+    if report.replies and not dry_run:
+        session.execute(delete(PublicReply).where(expired))
+
     if report.total and not dry_run:
         audit.record(session, actor=SYSTEM, action="retention.purge", at=now, hall_id=None, days=days,
                      **{k: v for k, v in report.as_dict().items()})
@@ -204,7 +213,7 @@ def purge_all(run_write: Any, now: datetime, *, days: int, dry_run: bool = False
     while True:
         r = run_write(lambda s: purge_expired(s, now, days=days, dry_run=dry_run, batch=batch))
         for name in ("pages", "tickets", "appointments", "complaints", "consultations", "notifications",
-                     "login_attempts"):
+                     "login_attempts", "replies"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         if dry_run or r.total == 0:
             return total

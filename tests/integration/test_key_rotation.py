@@ -28,10 +28,13 @@ def _ciphertexts(db) -> list[str]:
     return out
 
 
+BOOKING = {"slot": "2026-03-04T10:00", "name": "赵六", "id_number": ID_B, "phone": "13700137000"}
+RETRY = {"Idempotency-Key": "booking-retry-1"}
+
+
 def _book(api) -> dict:
-    body = {"slot": "2026-03-04T10:00", "name": "赵六", "id_number": ID_B, "phone": "13700137000",
-            "item_id": api.items["SS001"]}
-    r = api.post(f"/api/v1/halls/{api.hall_id}/appointments", body)
+    r = api.client.post(f"/api/v1/halls/{api.hall_id}/appointments", json={**BOOKING, "item_id": api.items["SS001"]},
+                        headers=RETRY)  # a visitor's phone that may send it again: its first answer is kept, encrypted
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
@@ -64,7 +67,8 @@ def test_rotation_reencrypts_rehashes_and_relinks(migrated, clock, monkeypatch, 
     monkeypatch.setenv("OLD_KEY", OLD)
     assert main(["keys", "rotate", "--old-key-env", "OLD_KEY", "--batch", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["fields"] == len(before) and report["undecryptable"] == 0
+    assert report["fields"] == len(before) + 1 and report["undecryptable"] == 0  # + the booking's kept answer
+    assert report["rows"]["public_replies"] == 1
     assert report["hashes"] == 5  # 3 tickets with an ID number (the one issued meanwhile is current) + 2 bookings
     assert report["cleared_source_hashes"] == 1 and report["audit_links"] > 0
 
@@ -90,6 +94,10 @@ def test_rotation_reencrypts_rehashes_and_relinks(migrated, clock, monkeypatch, 
     # After the rotation the new key alone serves: look-ups by ID number find the same person.
     done = create_app({"DATABASE": db, "DATABASE_URL": db.url, "CLOCK": clock, "DATA_KEY": NEW, "TESTING": True})
     visitor = Api(done.test_client(), db, api.hall_id, clock)
+    # The booking's retry, after the rotation: its kept first answer opens with the new key alone.
+    r = visitor.client.post(f"/api/v1/halls/{api.hall_id}/appointments",
+                            json={**BOOKING, "item_id": api.items["SS001"]}, headers=RETRY)
+    assert r.status_code == 200 and r.get_json()["code"] == booking["code"], r.get_json()
     r = visitor.post(f"/api/v1/halls/{api.hall_id}/appointments/cancel", {"code": booking["code"], "id_number": ID_B})
     assert r.status_code == 200, r.get_json()
     status = f"/api/v1/halls/{api.hall_id}/complaints/status"

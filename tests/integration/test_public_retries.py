@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from hall_queue.access.retention import purge_expired
 from hall_queue.domain import models
 from hall_queue.domain.models import Appointment, Complaint, Consultation, Hall
 from tests.conftest import engines
@@ -121,3 +122,16 @@ def test_the_same_key_sent_at_once_files_once(api, app, db):
         t.join(timeout=60)
     assert sorted(code for code, _ in answers) == [200, 200, 200, 201], answers
     assert len({number for _, number in answers}) == 1 and _count(db, Complaint) == 1
+
+
+def test_a_kept_answer_is_purged_after_its_day(api, db, clock):
+    """The kept answer holds the look-up code: the hourly purge removes it after a day, whatever the retention."""
+    assert _post(api, "complaints", FORM, "visitor-purge").status_code == 201
+    clock.advance(hours=23)
+    assert db.run_write(lambda s: purge_expired(s, clock.now(), days=180)).replies == 0
+    assert _post(api, "complaints", FORM, "visitor-purge").status_code == 200  # still a retry within the day
+    clock.advance(hours=2)
+    dry = db.run_write(lambda s: purge_expired(s, clock.now(), days=180, dry_run=True))
+    assert dry.replies == 1 and _count(db, models.PublicReply) == 1
+    report = db.run_write(lambda s: purge_expired(s, clock.now(), days=180))
+    assert report.replies == 1 and report.total == 1 and _count(db, models.PublicReply) == 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from typing import Any, Callable
 
 from flask import request
@@ -17,12 +16,12 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hall_queue.access.retention import PUBLIC_REPLY_KEPT
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import PublicReply
 from hall_queue.entrypoints.api.base import write
 
-KEPT = timedelta(hours=24)
 IDEMPOTENCY = {"Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 100,
                                    "description": "a retry with the same key and body replays the first answer "
                                                   "(200); the same key with another body is refused "
@@ -61,7 +60,7 @@ def once(do: Callable[[Session], tuple[Any, list]], *, scope: str, key: str | No
 
     def claim(s: Session):
         at = rt.clock.now()
-        s.execute(delete(PublicReply).where(PublicReply.scope == scope, PublicReply.created_at < at - KEPT))
+        s.execute(delete(PublicReply).where(PublicReply.scope == scope, PublicReply.created_at < at - PUBLIC_REPLY_KEPT))
         prev = s.get(PublicReply, (scope, key))
         if prev is None:
             try:
