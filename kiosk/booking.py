@@ -168,7 +168,7 @@ def form(hall_id: int):
             # The form's one-use token keys the booking: a double click books once (not once and 已预约).
             filled = json.dumps([matter_key, slot_text, values], ensure_ascii=False)
             try:
-                appt_id, _ = replays.once(do, scope=f"booking-form:{hall_id}", payload=filled,
+                appt_id, _ = replays.once(do, kept=replays.visitor(f"booking-form:{hall_id}"), payload=filled,
                                           key=form_key(request.form.get("submit_token", ""), filled))
             except DomainError as e:
                 error = _said(e)

@@ -192,6 +192,10 @@ def test_integration_token_is_idempotent_and_progress_page_learns_nothing_from_a
     assert a.status_code == b.status_code == 200 and a.get_json() == b.get_json()
     c = api.post(f"/api/v1/cases/{cid}/take", {"note": "x"}, token=tok, headers=h)
     assert c.status_code == 422 and c.get_json()["error"]["code"] == "idempotency_key_reused"
+    for bad in ("", "x" * 101):  # the one rule for the key (replays.header_key), as on ticket issue
+        r = api.post(f"/api/v1/cases/{cid}/take", {}, token=tok, headers={"Idempotency-Key": bad})
+        assert r.status_code == 422 and r.get_json()["error"] == {
+            "code": "validation_error", "message": "Idempotency-Key must be 1 to 100 characters"}
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "take")) == 1
         code_cipher = s.get(Case, cid).lookup_cipher

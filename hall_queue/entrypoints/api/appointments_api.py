@@ -188,7 +188,8 @@ def appointment_book(hall_id: int, body: BookIn):
         appt, events = A.book(s, hall, req, now=now(), vault=rt.vault, notifier=notifier)
         return A.appointment_view(appt, hall, with_code=True), events
     # A retry whose first answer was lost gets the booking (and its code) again, not 409 already_booked.
-    answer, replayed = replays.once(do, scope=f"booking:{hall_id}", key=key, payload=body.model_dump_json())
+    answer, replayed = replays.once(do, kept=replays.visitor(f"booking:{hall_id}"), key=key,
+                                    payload=body.model_dump_json())
     return answer, 200 if replayed else 201
 
 

@@ -2,18 +2,16 @@
 
 Thin adapters over ``hall_queue.cases``. Writes accept an ``Idempotency-Key`` header: the first answer
 is stored with the key (per token) in the same transaction and a retry gets it again, even when the
-two arrive at once (the key's row is inserted first, so a concurrent duplicate waits, then replays).
+two arrive at once (``replays.once``).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Annotated, Any, Optional
 
 from flask import Response, g, request
 from pydantic import Field, StringConstraints
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall_queue.access import audit
@@ -32,12 +30,12 @@ from hall_queue.domain.models import (
     CaseDocument,
     CaseSettings,
     Department,
-    IdempotentReply,
     ServiceItem,
     Staff,
     Ticket,
     Window,
 )
+from hall_queue.entrypoints.api import replays
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.api.base import (
     MANAGERS,
@@ -52,8 +50,6 @@ from hall_queue.entrypoints.api.registry import OPERATIONS
 
 APPROVAL = V.INTEGRATION_TOKEN_KIND
 READERS = STAFF + (APPROVAL,)
-IDEMPOTENCY = {"Idempotency-Key": {"type": "string", "maxLength": 100,
-                                   "description": "a retry with the same key replays the first answer"}}
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)]
 
@@ -133,37 +129,9 @@ class SupplyIn(S.In):
 
 def _idempotent(do):
     """Run ``do(session) -> (answer, events)`` once per (token, Idempotency-Key); replay the answer after."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        return write(do)
-    if len(key) > 100:
-        raise InvalidRequest("Idempotency-Key is at most 100 characters", code="bad_idempotency_key")
-    digest = hashlib.sha256(request.path.encode() + b"|" + request.get_data()).hexdigest()
-    token_id = g.get("token_id")
-    rt = runtime()
-
-    def claim(s: Session):
-        prev = s.get(IdempotentReply, (token_id, key))
-        if prev is None:
-            try:
-                with s.begin_nested():
-                    s.add(IdempotentReply(token_id=token_id, key=key, request_hash=digest, status=0, body={},
-                                          created_at=rt.clock.now()))
-            except IntegrityError:  # the same key, in flight: its row is committed now
-                prev = s.get(IdempotentReply, (token_id, key))
-        if prev is not None:
-            if prev.request_hash != digest:
-                raise InvalidRequest("this Idempotency-Key was used for another request", code="idempotency_key_reused")
-            return {"__replay__": prev.body}, []
-        answer, events = do(s)
-        row = s.get(IdempotentReply, (token_id, key))
-        row.status, row.body = 200, answer
-        return answer, events
-
-    result = write(claim)
-    if isinstance(result, dict) and "__replay__" in result:
-        return result["__replay__"]
-    return result
+    payload = request.path.encode() + b"|" + request.get_data()
+    return replays.once(do, kept=replays.integration(g.get("token_id")), key=replays.header_key(),
+                        payload=payload)[0]
 
 
 def _act(case_id: int, action: str, before=None, **kw: Any):
@@ -178,7 +146,7 @@ def _act(case_id: int, action: str, before=None, **kw: Any):
 
 def _op(path: str, summary: str, body: type | None = None, roles: tuple[str, ...] = READERS):
     return operation(f"/cases/<int:case_id>/{path}", "POST", roles=roles, summary=summary, body=body,
-                     response=CaseOut, tags=("cases",), headers=IDEMPOTENCY)
+                     response=CaseOut, tags=("cases",), headers=replays.IDEMPOTENCY)
 
 
 # ---------------------------------------------------------------- reading
@@ -403,11 +371,11 @@ def pickup_lookup(hall_id: int, body: PickupIn):
 
 
 @operation("/halls/<int:hall_id>/pickups", "POST", roles=("kiosk",) + STAFF, body=PickupIn, status=201,
-           response=S.Out, tags=("cases",), headers=IDEMPOTENCY, errors=(429,),
+           response=S.Out, tags=("cases",), headers=replays.IDEMPOTENCY, errors=(429,),
            summary="Issue a handover ticket for the visitor's ready results (routed to the handover window)")
 def pickup_issue(hall_id: int, body: PickupIn):
     rt = runtime()
-    key = request.headers.get("Idempotency-Key", "").strip()[:100] or None
+    key = replays.header_key()
 
     if _by_number_only(body):
         # Counted in its own transaction: a miss (404) must count too, and a retried press is not a new try.

@@ -69,7 +69,8 @@ def public_filing(hall_id: int, check_rate, file, *, kind: str, form: BaseModel,
         hall = get_hall(s, hall_id)
         check_rate(s, hall, source, now=now(), device=device)
         return file(s, hall, source, device), []
-    answer, replayed = replays.once(do, scope=f"{kind}:{hall_id}", key=key, payload=form.model_dump_json())
+    answer, replayed = replays.once(do, kept=replays.visitor(f"{kind}:{hall_id}"), key=key,
+                                    payload=form.model_dump_json())
     return answer, 200 if replayed else 201
 
 

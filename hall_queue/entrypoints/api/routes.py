@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,11 +23,11 @@ from hall_queue.bootstrap import runtime
 from hall_queue.access.audit import Actor
 from hall_queue.domain.vocabulary import ELDERLY_AGE
 from hall_queue.floor.snapshots import follow_view, hall_snapshot, newest_leg, window_full_view, window_snapshot
+from hall_queue.entrypoints.api import replays
 from hall_queue.entrypoints.api import schemas as S
 from hall_queue.entrypoints.web_session import client_ip
 from hall_queue.entrypoints.api.base import (MANAGERS, STAFF, bp, get_followed_ticket, get_hall, get_hall_settings,
                                              get_row, now, operation, window_device_guard, write)
-from hall_queue.entrypoints.api.errors import error_response
 from hall_queue.entrypoints.api.registry import build_openapi
 
 # ---------------------------------------------------------------- meta and auth
@@ -131,11 +131,9 @@ def hall_alerts(hall_id: int):
 
 @operation("/halls/<int:hall_id>/tickets", "POST", roles=("kiosk",) + MANAGERS, summary="Issue a ticket",
            body=S.IssueIn, response=S.IssuedOut, status=201, tags=("tickets",),
-           headers={"Idempotency-Key": {"type": "string", "maxLength": 100}})
+           headers=replays.IDEMPOTENCY)
 def issue(hall_id: int, body: S.IssueIn):
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (1 <= len(key) <= 100):
-        return error_response(422, "validation_error", "Idempotency-Key must be 1 to 100 characters")
+    key = replays.header_key()  # its replay is the ticket itself (ticketing.issue_ticket)
 
     def do(s: Session, replay_ahead: bool = True):
         hall = get_hall_settings(s, hall_id)
