@@ -45,6 +45,7 @@ from hall_queue.domain.models import (
     AppointmentClaim,
     Complaint,
     Consultation,
+    IdempotentReply,
     LoginAttempt,
     Notification,
     PublicReply,
@@ -61,6 +62,8 @@ BATCH = 2000
 PSEUDONYM_PREFIX = "anon:"
 SYSTEM = Actor("system")
 PUBLIC_REPLY_KEPT = timedelta(hours=24)  # the first answer a retried public write replays (api/replays.py)
+# An integration's outbox may retry for days (a weekend outage at the other end): its case writes' answers last a week.
+INTEGRATION_REPLY_KEPT = timedelta(days=7)
 
 
 def retention_days(environ: Any = None) -> int:
@@ -87,7 +90,7 @@ class PurgeReport:
     consultations: int = 0
     notifications: int = 0
     login_attempts: int = 0
-    replies: int = 0  # kept first answers to retried public writes, past PUBLIC_REPLY_KEPT
+    replies: int = 0  # kept first answers to retried writes, past PUBLIC_REPLY_KEPT or INTEGRATION_REPLY_KEPT
 
     @property
     def total(self) -> int:
@@ -196,10 +199,14 @@ def purge_expired(session: Session, now: datetime, *, days: int = DEFAULT_RETENT
         session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(attempt_ids)))
 
     # A retry comes within seconds; a kept answer holds a look-up or booking code, so none outlives its day.
-    expired = PublicReply.created_at < now - PUBLIC_REPLY_KEPT  # a day's worth at most: one statement
-    report.replies = session.scalar(select(func.count()).select_from(PublicReply).where(expired)) or 0
-    if report.replies and not dry_run:
-        session.execute(delete(PublicReply).where(expired))
+    # A kept answer replays a retry; a visitor's holds a look-up or booking code, so none outlives its term.
+    report.replies = 0
+    for model, term in ((PublicReply, PUBLIC_REPLY_KEPT), (IdempotentReply, INTEGRATION_REPLY_KEPT)):
+        expired = model.created_at < now - term  # a term's worth at most: one statement
+        n = session.scalar(select(func.count()).select_from(model).where(expired)) or 0
+        report.replies += n
+        if n and not dry_run:
+            session.execute(delete(model).where(expired))
 
     if report.total and not dry_run:
         audit.record(session, actor=SYSTEM, action="retention.purge", at=now, hall_id=None, days=days,

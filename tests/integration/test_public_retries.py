@@ -135,3 +135,19 @@ def test_a_kept_answer_is_purged_after_its_day(api, db, clock):
     assert dry.replies == 1 and _count(db, models.PublicReply) == 1
     report = db.run_write(lambda s: purge_expired(s, clock.now(), days=180))
     assert report.replies == 1 and report.total == 1 and _count(db, models.PublicReply) == 0
+
+
+def test_an_integrations_kept_answer_lasts_a_week(api, db, clock):
+    """Case writes' kept answers (``idempotent_replies``) grew for ever: they go after a week."""
+    with db.read() as s:
+        token_id = s.scalars(select(models.AccessToken.id)).first()
+
+    def keep(s):
+        s.add(models.IdempotentReply(token_id=token_id, key="case-retry-1", request_hash="0" * 64, status=200,
+                                     body={"id": 1}, created_at=clock.now()))
+    db.run_write(keep)
+    clock.advance(days=6)
+    assert db.run_write(lambda s: purge_expired(s, clock.now(), days=180)).replies == 0
+    clock.advance(days=2)
+    assert db.run_write(lambda s: purge_expired(s, clock.now(), days=180)).replies == 1
+    assert _count(db, models.IdempotentReply) == 0

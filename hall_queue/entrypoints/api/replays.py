@@ -24,7 +24,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hall_queue.access.retention import PUBLIC_REPLY_KEPT
+from hall_queue.access.retention import INTEGRATION_REPLY_KEPT, PUBLIC_REPLY_KEPT
 from hall_queue.bootstrap import runtime
 from hall_queue.domain.errors import InvalidRequest
 from hall_queue.domain.models import IdempotentReply, PublicReply
@@ -74,9 +74,9 @@ def visitor(scope: str) -> Kept:
 
 
 def integration(token_id: int) -> Kept:
-    """An integration token's writes, kept as they were answered."""
+    """An integration token's writes, kept as they were answered, for a week."""
     return Kept(IdempotentReply, {"token_id": token_id}, {"status": 0, "body": {}},
-                lambda answer: {"status": 200, "body": answer}, lambda row: row.body)
+                lambda answer: {"status": 200, "body": answer}, lambda row: row.body, lasts=INTEGRATION_REPLY_KEPT)
 
 
 def once(do: Callable[[Session], tuple[Any, list]], *, kept: Kept, key: str | None,
