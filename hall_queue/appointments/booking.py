@@ -55,13 +55,21 @@ def _release_claims(session: Session, appt: Appointment) -> None:
     session.execute(delete(AppointmentClaim).where(AppointmentClaim.appointment_id == appt.id))
 
 
+def ticket_chain_states(session: Session, ticket_ids: list[int]) -> dict[int, str]:
+    """Return each ticket's state in one query: ``open`` while any leg waits or is in hand, else ``done`` or ``closed``."""
+    legs: dict[int, set[str]] = {t: set() for t in ticket_ids}
+    if not legs:
+        return {}
+    for tid, origin, status in session.execute(select(Ticket.id, Ticket.origin_ticket_id, Ticket.status).where(
+            or_(Ticket.id.in_(legs), Ticket.origin_ticket_id.in_(legs)))):
+        for key in (tid, origin):
+            if key in legs:
+                legs[key].add(status)
+    return {t: "open" if s & set(OPEN_STATUSES) else "done" if "done" in s else "closed" for t, s in legs.items()}
+
+
 def _ticket_chain_state(session: Session, ticket_id: int) -> str:
-    """Return ``open`` while any leg of the ticket waits or is in hand, else ``done`` or ``closed``."""
-    statuses = set(session.scalars(select(Ticket.status).where(
-        or_(Ticket.id == ticket_id, Ticket.origin_ticket_id == ticket_id))))
-    if statuses & set(OPEN_STATUSES):
-        return "open"
-    return "done" if "done" in statuses else "closed"
+    return ticket_chain_states(session, [ticket_id])[ticket_id]
 
 
 def settle(session: Session, hall: Hall, appt: Appointment, *, now: datetime) -> list[DomainEvent]:

@@ -5,11 +5,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hall_queue.domain import calendar as halls
 from hall_queue.domain.models import Appointment, Bundle, Hall
 from hall_queue.queueing.presenters import iso
+from hall_queue.appointments.booking import ticket_chain_states
 from hall_queue.appointments.checkin import checkin_window
 from hall_queue.appointments.no_shows import block_until
 from hall_queue.appointments.settings import settings_for
@@ -20,9 +21,20 @@ from hall_queue.appointments.views import appointment_view
 def day_bookings(session: Session, hall: Hall, day: date, *, now: datetime) -> list[dict[str, Any]]:
     """Return a day's bookings with their check-in state, earliest slot first (manager page)."""
     st = settings_for(session, hall)
-    rows = session.scalars(select(Appointment).where(Appointment.hall_id == hall.id, Appointment.local_day == day)
+    rows = session.scalars(select(Appointment).options(selectinload(Appointment.ticket))
+                           .where(Appointment.hall_id == hall.id, Appointment.local_day == day)
                            .order_by(Appointment.slot_start, Appointment.id)).all()
-    return [{**appointment_view(a, hall, with_code=True), "checkin": checkin_window(st, a, now).view()} for a in rows]
+    # A checked-in booking whose ticket is finished reads as served (or closed) at once, as the duty sweep will
+    # record it a few seconds later: one query for all of them.
+    states = ticket_chain_states(session, [a.ticket_id for a in rows if a.status == "checked_in" and a.ticket_id])
+    out = []
+    for a in rows:
+        view = {**appointment_view(a, hall, with_code=True), "checkin": checkin_window(st, a, now).view()}
+        state = states.get(a.ticket_id, "open") if a.status == "checked_in" else "open"
+        if state != "open":
+            view["status"] = "served" if state == "done" else "closed"
+        out.append(view)
+    return out
 
 
 def day_summary(rows: list[dict[str, Any]]) -> dict[str, int]:

@@ -43,7 +43,8 @@ def _prepare(instance: Path) -> tuple[ServerProcess, int, int]:
 
     from hall_queue.domain.models import Base
 
-    srv = ServerProcess(instance, env={"ONEVISIT_KIOSK_HEALTH_S": "1"})
+    # No duty round: the manager's list must show a finished ticket's booking as served before any sweep records it.
+    srv = ServerProcess(instance, env={"ONEVISIT_KIOSK_HEALTH_S": "1"}, args=("--no-duties",))
     fresh_demo_instance(instance)
     engine = create_engine(f"sqlite:///{instance / 'onevisit.db'}")
     Base.metadata.create_all(engine)      # tables newer than the migrations (the lead generates those)
@@ -138,7 +139,7 @@ def test_book_on_the_phone_check_in_at_the_kiosk_and_be_called_first(tmp_path, b
         admin.screenshot(path=str(ARTIFACTS / "07-manager-today.png"), full_page=True)
         admin.goto(f"{srv.url}/admin/appointments/capacity")
         admin.screenshot(path=str(ARTIFACTS / "08-manager-capacity.png"), full_page=True)
-        for page in (phone, kiosk, admin):
+        for page in (phone, kiosk):
             page.context.close()
 
         # The clerk calls: the checked-in appointment (its slot has begun) before the earlier walk-ins.
@@ -149,6 +150,12 @@ def test_book_on_the_phone_check_in_at_the_kiosk_and_be_called_first(tmp_path, b
         called = _api(srv, "POST", f"/api/v1/windows/{window}/call-next", clerk["token"])
         assert called["ticket"]["number"] == number and called["ticket"]["priority_class"] == "appointment"
         _api(srv, "POST", f"/api/v1/tickets/{called['ticket']['id']}/finish", clerk["token"], {"outcome": "completed"})
+        # The booking reads 已办结 from its finished ticket at once, though no sweep has recorded it yet.
+        admin.goto(f"{srv.url}/admin/appointments")
+        expect(admin.locator("#bookings tbody tr[data-status=served]")).to_have_count(1)
+        expect(admin.locator("#bookings tbody tr[data-status=served]")).to_contain_text("已办结")
+        admin.screenshot(path=str(ARTIFACTS / "09-manager-today-served.png"), full_page=True)
+        admin.context.close()
         nxt = _api(srv, "POST", f"/api/v1/windows/{window}/call-next", clerk["token"])
         assert nxt["ticket"]["id"] == walk_ins[0]["id"]
         day = _api(srv, "GET", f"/api/v1/halls/{hall_id}/appointments", manager["token"])

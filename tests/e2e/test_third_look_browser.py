@@ -262,7 +262,8 @@ def test_an_empty_rectification_list_says_so(server, browser):
 
 @pytest.mark.parametrize("size", [PORTRAIT, {"width": 1920, "height": 1080}], ids=["portrait", "landscape"])
 def test_senior_mode_home_fits_above_the_footer(server, browser, size):
-    """适老模式's home entries are all on the screen, above the device footer: an older visitor does not scroll."""
+    """适老模式's home entries and the line under them (不需要预约也可以直接取号办理) are all on the screen, above the
+    device footer: an older visitor does not scroll."""
     ctx = browser.new_context(viewport=size, locale="zh-CN")
     page = ctx.new_page()
     page.goto(server.url + "/kiosk/")
@@ -270,8 +271,63 @@ def test_senior_mode_home_fits_above_the_footer(server, browser, size):
     expect(page.locator("body")).to_have_class(re.compile(r"\belder\b"))
     cut = page.evaluate("""() => { const f = document.querySelector('footer');
         const limit = f ? f.getBoundingClientRect().top : innerHeight;
-        return [...document.querySelectorAll('#s-home button.big')].filter(b => b.offsetParent)
-          .filter(b => b.getBoundingClientRect().bottom > limit + 1).map(b => b.id); }""")
-    assert cut == [], cut
+        return [...document.querySelectorAll('#s-home button.big, #s-home .hint')].filter(b => b.offsetParent)
+          .filter(b => b.getBoundingClientRect().bottom > limit + 1).map(b => b.id || b.textContent); }""")
+    assert cut == [], cut  # 不需要预约也可以直接取号办理 too: read without scrolling
     shot(page, AREA, f"kiosk-senior-home-{size['width']}x{size['height']}")
+    ctx.close()
+
+
+def _held(page, pattern: str) -> list:
+    """Hold the page's requests matching ``pattern`` until the test lets them go (``route.continue_()``)."""
+    held: list = []
+    page.route(pattern, lambda route: held.append(route) if route.request.method == "GET" else route.continue_())
+    return held
+
+
+def test_a_new_window_waits_for_the_list_before_choosing_its_number(server, browser):
+    """新建窗口 pressed while the window list is still on its way does not offer number 1 (taken in the demo hall):
+    the form opens with the next free number once the list is in, and that number is saved."""
+    ctx, page = staff_page(browser, server, "manager", start="/admin/config")
+    held = _held(page, "**/api/v1/halls/*/windows")
+    page.click("[data-tab=windows]")
+    expect(page.locator("#tab-windows")).to_have_attribute("data-loaded", "0")
+    page.click("[data-new=windows]")
+    number = page.locator("#dlg-windows [name=number]")
+    assert not page.locator("#dlg-windows").is_visible() or number.input_value() != "1"
+    while not held:
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/v1/halls/*/windows")
+    expect(page.locator("#dlg-windows")).to_be_visible()
+    taken = hall_windows(server, staff_token(server, "manager"))
+    expect(number).to_have_value(str(max(taken) + 1))
+    shot(page, AREA, "config-new-window-number")
+    page.locator("#dlg-windows button[type=submit]").first.click()
+    expect(page.locator("#dlg-windows")).to_be_hidden()
+    expect(page.locator("#tab-windows tr", has_text=f"综合窗口{max(taken) + 1}")).to_be_visible()
+    ctx.close()
+
+
+def test_rating_settings_typed_before_they_load_are_kept(server, browser):
+    """What the manager types into 好差评设置 before the saved settings arrive stays; untouched fields get the saved
+    values, and the form says 加载中… meanwhile."""
+    manager = staff_token(server, "manager")
+    saved = api_call(server, "GET", f"/api/v1/halls/{server.tokens['hall_id']}/rating-settings", manager)
+    ctx, page = staff_page(browser, server, "manager")
+    held = _held(page, "**/rating-settings")
+    page.goto(server.url + "/admin/ratings")
+    expect(page.locator("#s-secret-note")).to_have_text("加载中…")
+    typed = "7" if saved["rectify_working_days"] != 7 else "8"
+    page.fill("#s-days", typed)
+    while not held:
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+    page.unroute("**/rating-settings")
+    expect(page.locator("#s-secret-note")).to_contain_text("签名密钥")  # the saved settings are in
+    expect(page.locator("#s-days")).to_have_value(typed)
+    expect(page.locator("#s-rate")).to_have_value(str(saved["callback_rate_pct"]))
+    shot(page, AREA, "ratings-typed-before-load")
     ctx.close()

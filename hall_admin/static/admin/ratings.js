@@ -125,10 +125,17 @@ async function loadLoop() {
 $("loop-month").addEventListener("change", loadLoop);
 
 // 好差评设置: the rectification term, the call-back rate, the provincial platform.
-async function loadSettings() {
+// A field the manager typed in before the saved settings came keeps what was typed (the first reading is slow on a
+// busy server); after a save every field shows what was saved.
+const SETTING_FIELDS = {"s-days": "rectify_working_days", "s-rate": "callback_rate_pct", "s-region": "region_code",
+                        "s-url": "province_url"};
+for (const id of Object.keys(SETTING_FIELDS)) $(id).addEventListener("input", () => { $(id).dataset.typed = "1"; });
+async function loadSettings({all = false} = {}) {
   const r = await api("GET", `/api/v1/halls/${page.hall_id}/rating-settings`);
-  $("s-days").value = r.rectify_working_days; $("s-rate").value = r.callback_rate_pct;
-  $("s-region").value = r.region_code; $("s-url").value = r.province_url;
+  for (const [id, key] of Object.entries(SETTING_FIELDS)) {
+    if (all || !$(id).dataset.typed) $(id).value = r[key];
+    delete $(id).dataset.typed;
+  }
   $("s-secret-note").textContent = r.province_secret_set ? "已设置签名密钥；留空则保持不变。" : "尚未设置签名密钥。";
 }
 $("settings").addEventListener("submit", async (ev) => {
@@ -139,7 +146,7 @@ $("settings").addEventListener("submit", async (ev) => {
   if ($("s-secret").value) body.province_secret = $("s-secret").value;
   try {
     await api("PUT", `/api/v1/halls/${page.hall_id}/rating-settings`, body);
-    $("s-secret").value = ""; $("s-error").hidden = true; toast("设置已保存"); await loadSettings();
+    $("s-secret").value = ""; $("s-error").hidden = true; toast("设置已保存"); await loadSettings({all: true});
   } catch (e) {
     $("s-error").textContent = e.code === "province_incomplete" ? "上报平台需同时填写12位行政区划代码和签名密钥" : "设置有误，请检查后再保存";
     $("s-error").hidden = false;

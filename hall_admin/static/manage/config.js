@@ -42,10 +42,25 @@ const COLS = {
 
 let current = "settings";
 
-async function loadRefs() {
+// The latest reading of the lists, and whether one ever succeeded: a new window's number is the next free one only
+// once the windows are known (before, it was 1, which the server refuses as taken).
+let refsLoading = null;
+let refsKnown = false;
+function loadRefs() {
   const names = Object.keys(REF_URLS);
-  const lists = await Promise.all(names.map((n) => api("GET", "/api/v1" + REF_URLS[n])));
-  names.forEach((n, i) => { refs[n] = lists[i].items; });
+  refsLoading = Promise.all(names.map((n) => api("GET", "/api/v1" + REF_URLS[n]))).then((lists) => {
+    names.forEach((n, i) => { refs[n] = lists[i].items; });
+    refsKnown = true;
+  });
+  return refsLoading;
+}
+
+/** Open a new-entry form once the lists it pre-fills from are in (its button waits meanwhile). */
+async function openNew(button) {
+  button.disabled = true;
+  try { await (refsLoading || loadRefs()); } catch { /* said on the list; the form opens without a number */ }
+  finally { button.disabled = false; }
+  CfgForms.open(button.dataset.new, null);
 }
 
 async function loadTab(name) {
@@ -164,9 +179,9 @@ async function createHall(ev) {
 }
 
 // ------------------------------------------------------------ wiring
-CfgForms.init({hall: H, refs, onSaved: () => loadTab(current)});
+CfgForms.init({hall: H, refs, known: () => refsKnown, onSaved: () => loadTab(current)});
 for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => loadTab(b.dataset.tab));
-for (const b of document.querySelectorAll("[data-new]")) b.addEventListener("click", () => CfgForms.open(b.dataset.new, null));
+for (const b of document.querySelectorAll("[data-new]")) b.addEventListener("click", () => openNew(b));
 $("settings-form").addEventListener("submit", saveSettings);
 $("settings-form").addEventListener("click", (ev) => {
   const b = ev.target.closest("[data-row=remove-period]");

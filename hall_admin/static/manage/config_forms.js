@@ -214,8 +214,10 @@ const CfgForms = (() => {
       fillChecks(form.querySelector("[data-checks=items]"), r.item_ids);
     },
     windows(form, r) {
-      const next = Math.max(0, ...ctx.refs.windows.map((w) => w.number)) + 1;
-      r = r || {number: next, name: `综合窗口${next}`, kind: "general", queues: [], a_clerk_id: null, b_clerk_id: null};
+      // The next free number only once the windows are known: left empty otherwise (1 may well be taken).
+      const next = ctx.known() ? Math.max(0, ...ctx.refs.windows.map((w) => w.number)) + 1 : "";
+      r = r || {number: next, name: next ? `综合窗口${next}` : "", kind: "general", queues: [], a_clerk_id: null,
+                b_clerk_id: null};
       setVal(form, "number", r.number); setVal(form, "name", r.name); setVal(form, "kind", r.kind);
       setVal(form, "area", r.area);
       fillSelect(field(form, "a_clerk_id"), r.a_clerk_id);
