@@ -24,6 +24,7 @@ from sqlalchemy import select
 from hall_queue import appointments as A
 from hall_queue.appointments.settings import SETTING_LIMITS
 from hall_queue.domain.vocabulary import HHMM_PATTERN, MANAGER_ROLES
+from hall_queue.infrastructure.request_limits import echoed
 from hall_queue.floor.statistics import WEEKDAYS_ZH
 from hall_queue.domain.errors import DomainError, NotFound
 from hall_queue.domain.models import Appointment, Hall
@@ -82,15 +83,9 @@ def _write(fn, ok: str, back: str, refused: str = "未保存：填写的内容�
     return _back(back, **args)
 
 
-# The longest form value a redirect carries back to its page (a matter key, a date): longer ones name nothing,
-# and a 70,000-character ``matter`` went whole into the Location header, which clients and proxies refuse.
-ECHO_MAX = 40
-
-
 def _back(endpoint: str, **args):
     """Redirect to a page of this blueprint, with the form's own choices (matter, date) kept when they are short."""
-    return redirect(url_for(endpoint, **{k: v for k, v in args.items()
-                                         if not (isinstance(v, str) and len(v) > ECHO_MAX)}))
+    return redirect(url_for(endpoint, **{k: echoed(v) for k, v in args.items()}))
 
 
 @bp.get("")

@@ -32,6 +32,7 @@ from hall_queue.domain.errors import DomainError
 from hall_queue.domain.models import Appointment, Hall
 from hall_queue.entrypoints.api import replays
 from hall_queue.entrypoints.api.replays import form_key
+from hall_queue.infrastructure.request_limits import echoed
 from hall_queue.infrastructure.sms import notifier_for
 from hall_queue.bootstrap import runtime
 
@@ -126,12 +127,6 @@ def slots(hall_id: int):
         return render_template("booking/slots.html", hall=hall, matter=matter, day=day, tabs=tabs, cal=cal)
 
 
-def _echo(matter_key: str) -> str | None:
-    """The matter key a redirect carries back, when it could be one (``i12``): a form's 70,000-character value
-    went whole into the Location header, which phones' browsers and proxies refuse."""
-    return matter_key if len(matter_key) <= 40 else None
-
-
 @bp.route("/<int:hall_id>/form", methods=["GET", "POST"])
 def form(hall_id: int):
     """Step 3: who is coming; POST books and shows the success page."""
@@ -141,7 +136,7 @@ def form(hall_id: int):
     try:
         slot = datetime.fromisoformat(slot_text)
     except ValueError:
-        return redirect(url_for("booking.slots", hall_id=hall_id, matter=_echo(matter_key)))
+        return redirect(url_for("booking.slots", hall_id=hall_id, matter=echoed(matter_key)))
     values = {k: request.form.get(k, "").strip() for k in ("name", "id_number", "phone")}
     error = None
     errors: dict[str, str] = {}
@@ -184,7 +179,7 @@ def form(hall_id: int):
         st = A.settings_for(s, hall)
         found = A.find_slot(s, hall, st, slot)
         if found is None:
-            return redirect(url_for("booking.slots", hall_id=hall_id, matter=_echo(matter_key)))
+            return redirect(url_for("booking.slots", hall_id=hall_id, matter=echoed(matter_key)))
         return render_template("booking/form.html", hall=hall, matter=matter, slot=found, values=values,
                                error=error, errors=errors, csrf=csrf_token(), submit_token=secrets.token_urlsafe(16),
                                st=st), (422 if error else 200)

@@ -38,6 +38,14 @@ except ImportError:  # the kiosk PC or the dev server without gunicorn
 
 MAX_JSON_DEPTH = 32
 MAX_QUERY_INT = MAX_ID
+# The longest form value a redirect carries back to its page (a matter key, a date): longer ones name nothing,
+# and a 70,000-character ``matter`` went whole into the Location header, which clients and proxies refuse.
+ECHO_MAX = 40
+
+
+def echoed(value: str | None) -> str | None:
+    """A form's value fit to ride a redirect back to its page, or None when too long to name anything."""
+    return None if isinstance(value, str) and len(value) > ECHO_MAX else value
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
 
