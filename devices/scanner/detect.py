@@ -1572,7 +1572,7 @@ def _zoom(img: np.ndarray, q: np.ndarray, score: float) -> tuple[np.ndarray, flo
     itself one of the crop's candidates; ``q`` and ``score`` unchanged when there is no such crop
     or the crop's answer runs onto a side of the crop that is not the frame's edge."""
     h, w = img.shape[:2]
-    if score >= ZOOM_SCORE:
+    if score >= ZOOM_SCORE or max(h, w) <= WORK_SIZE:  # (a small frame is searched at full size already)
         return q, score
     box = _zoom_box(q, w, h)
     if box is None:

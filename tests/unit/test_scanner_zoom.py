@@ -69,3 +69,30 @@ def test_a_card_outline_short_of_its_bottom_is_completed_at_the_cards_shape():
     got = detect._card_completions(img, short)
     assert got
     assert max(jaccard(g, CARD) for g in got) > 0.97
+
+
+def test_a_frame_no_larger_than_the_working_copy_is_not_zoomed(monkeypatch):
+    # Its crop would be searched at the same resolution as the frame: nothing to gain.
+    img = cv2.resize(_drawn_card(), (480, 270), interpolation=cv2.INTER_AREA)
+    q = CARD / 4.0
+    calls = []
+    monkeypatch.setattr(detect, "_detect", lambda *a, **k: calls.append(a))
+    assert detect._zoom(img, q, 0.5) == (q, 0.5)
+    assert not calls
+
+
+def test_an_answer_on_a_side_of_the_crop_inside_the_frame_is_not_taken(monkeypatch):
+    # The crop's answer runs onto the crop's left side, which lies inside the frame: the page may go
+    # on beyond the crop, so the whole frame's outline stays.
+    img = _drawn_card()
+    x0, y0, cw, ch = detect._zoom_box(CARD, W, H)
+    assert x0 > 0
+    cut = CARD - [x0, y0]
+    cut[[0, 3], 0] = 0.0
+    monkeypatch.setattr(detect, "_detect", lambda crop, hint: (cut, 0.99))
+    got, score = detect._zoom(img, CARD, 0.6)
+    assert np.array_equal(got, CARD) and score == 0.6
+    inside = CARD - [x0, y0] + [5.0, 0.0]
+    monkeypatch.setattr(detect, "_detect", lambda crop, hint: (inside, 0.99))
+    got, score = detect._zoom(img, CARD, 0.6)
+    assert np.allclose(got, CARD + [5.0, 0.0]) and score == 0.99
