@@ -145,6 +145,23 @@ RUNOUT_IOU_LOSS = 0.05  # most the network may agree less with the moved outline
 RUNOUT_MEDIAN = 9  # pixels of the way beyond the side in its running median ...
 RUNOUT_STEP_SOFT = 16.0  # ... which changes by no more than this within RUNOUT_STEP_PX (print seen beyond)
 SCAN25 = True  # the run-out on the page's print or colour (False: the detector before scan25, for tests and benches)
+# A small document wholly in the frame (an ID card, a receipt) is searched again on a crop around it
+# (scan26, _zoom; set on set2 seeds 3001, 4242, 11, 5151): on the 480-px working copy and the
+# network's 128-px grid a card 500 px wide gets some 30 mask cells, and the search stops at its
+# printed band, photo or number row. On the crop (the frame's aspect, so the network sees what it
+# was trained on) the whole frame's outline is one candidate among the crop's own.
+ZOOM_MARGIN = 0.3  # share of the outline's larger extent added round it for the crop
+ZOOM_MAX_CROP = 0.6  # zoom only when the crop is at most this share of the frame's width
+ZOOM_INSET = -0.002  # share of the frame's long side the outline's corners keep inside it (a page cut off is not zoomed)
+ZOOM_SCORE = FAST_SCORE  # zoom only when the whole frame's edge score is below this (a doubtful outline)
+ZOOM_EDGE = 2.0  # working pixels of the crop: an answer's corner this close to a cut edge of the crop is cut
+ZOOM_MIX = True  # ... and the outlines that take each side from it or from one of the crop's mask outlines
+ZOOM_CARD = True  # the crop's candidates include the whole frame's outline completed to a card's shape
+ZOOM_CARD_TOL = 0.1  # ... when a side lies this share or more short of the shape's place
+ZOOM_CARD_REACH = 2.5  # ... and less than this many times as far out
+ZOOM_CARD_RADIUS = 0.1  # share of the completed side's distance within which its edge is looked for
+ZOOM_LIGHT = False  # True: the crop gets the network and the fast path's ranking only, not the full search (cheaper, weaker)
+SCAN26_ZOOM = True  # the zoomed second look (False: the detector before scan26, for tests and benches)
 
 _local = threading.local()
 
@@ -1458,6 +1475,20 @@ def detect_page(frame: object) -> PageDetection | None:
     img = as_bgr8(frame)
     if img is None:
         return None
+    found = _detect(img)
+    if found is None:
+        return None
+    refined, score = found
+    if SCAN26_ZOOM:
+        refined, score = _zoom(img, refined, score)
+    h, w = img.shape[:2]
+    outside = int((~_in_frame(refined, w, h, pad=-1.0)).sum())
+    return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
+
+
+def _working(img: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, np.ndarray, float]:
+    """The working copy of ``img`` (``WORK_SIZE`` on its long side), its scale (x, y), its blurred
+    YCrCb (8-bit), luma and float copies and its contrast threshold."""
     h, w = img.shape[:2]
     s = min(1.0, WORK_SIZE / max(h, w))
     if s < 1.0:
@@ -1476,20 +1507,32 @@ def detect_page(frame: object) -> PageDetection | None:
     gray = ycc8[..., 0]
     ycc_f = ycc8.astype(np.float32)
     contrast = _contrast_threshold(gray)
+    return small, sx, sy, ycc8, gray, ycc_f, contrast
+
+
+def _detect(img: np.ndarray, hint: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
+    """:func:`detect_page`'s search on one picture: the outline (frame pixels) and its edge score.
+    ``hint``, an outline in ``img``'s pixels, is one more candidate for both the fast path and the
+    full search (scan26: the whole frame's answer, ranked again on a zoomed crop)."""
+    h, w = img.shape[:2]
+    small, sx, sy, ycc8, gray, ycc_f, contrast = _working(img)
     mask, pick, seen = None, None, None
+    extra = [] if hint is None else [(hint + 0.5) * np.array([sx, sy]) - 0.5]
     if pagenet.available():
         # The 64-pixel network first: when its mask alone gives the fast path's answer, the
         # 128-pixel one (three times its CPU) is not needed; otherwise the two are averaged and
         # everything is decided on that mask (scan14). A doubtful 64-pixel mask goes there at once.
         first = pagenet.small_mask(small)
-        if FAST_PATH and pagenet.doubt(first) <= pagenet.GATE_DOUBT:
+        if FAST_PATH and hint is None and pagenet.doubt(first) <= pagenet.GATE_DOUBT:
             seen = _Mask(small, pagenet.on_grid(first))
             pick = _fast_pick(small, ycc_f, contrast, seen)
         if pick is None:
             mask = seen = _Mask(small, pagenet.page_mask(small, first))
-            pick = _fast_pick(small, ycc_f, contrast, mask) if FAST_PATH else None
+            if extra:
+                extra = _zoom_candidates(small, mask, extra[0])
+            pick = _fast_pick(small, ycc_f, contrast, mask, extra) if FAST_PATH else None
     if pick is None:
-        pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask, img)
+        pick = _full_search(small, ycc8, ycc_f, gray, contrast, mask, img, extra)
     if pick is None:
         return None
     small_q, score = pick
@@ -1501,8 +1544,138 @@ def detect_page(frame: object) -> PageDetection | None:
     # A page seen running on out of the frame is closed at a known shape on the edges' word: the
     # network's mask (8 % of the frame past its edge) does not reach where its far side lies.
     refined = _close_cut_page(refined, w, h, None if ran_out else seen, (sx, sy), img)
-    outside = int((~_in_frame(refined, w, h, pad=-1.0)).sum())
-    return PageDetection(refined, float(np.clip(score, 0.0, 1.0)), outside)
+    return refined, score
+
+
+def _zoom_box(q: np.ndarray, w: int, h: int) -> tuple[int, int, int, int] | None:
+    """The crop (x0, y0, width, height) of the frame's aspect round the outline ``q`` with
+    ``ZOOM_MARGIN`` to spare, or None when the outline is not wholly inside the frame or the crop
+    would not be much smaller than the frame."""
+    inset = ZOOM_INSET * max(w, h)
+    lo, hi = q.min(0), q.max(0)
+    if lo.min() < inset or hi[0] > w - 1 - inset or hi[1] > h - 1 - inset:
+        return None
+    ext = hi - lo
+    cw, ch = ext + 2.0 * ZOOM_MARGIN * float(ext.max())
+    cw = max(float(cw), float(ch) * w / h)
+    if cw > ZOOM_MAX_CROP * w:
+        return None
+    ch = cw * h / w
+    centre = (lo + hi) / 2.0
+    x0 = int(round(min(max(centre[0] - cw / 2.0, 0.0), w - cw)))
+    y0 = int(round(min(max(centre[1] - ch / 2.0, 0.0), h - ch)))
+    return x0, y0, int(round(cw)), int(round(ch))
+
+
+def _zoom(img: np.ndarray, q: np.ndarray, score: float) -> tuple[np.ndarray, float]:
+    """The outline of a small, doubtful page found again on a crop round it (scan26), with ``q``
+    itself one of the crop's candidates; ``q`` and ``score`` unchanged when there is no such crop
+    or the crop's answer runs onto a side of the crop that is not the frame's edge."""
+    h, w = img.shape[:2]
+    if score >= ZOOM_SCORE or max(h, w) <= WORK_SIZE:  # (a small frame is searched at full size already)
+        return q, score
+    box = _zoom_box(q, w, h)
+    if box is None:
+        return q, score
+    x0, y0, cw, ch = box
+    off = np.array([x0, y0], dtype=np.float64)
+    crop = img[y0:y0 + ch, x0:x0 + cw]
+    got = _zoom_pick(crop, q - off) if ZOOM_LIGHT else _detect(crop, q - off)
+    if got is None:
+        return q, score
+    zq, zscore = got
+    if zscore < MIN_SCORE:
+        return q, score  # (the crop's mask alone, against the edges)
+    tol = ZOOM_EDGE * max(cw, ch) / WORK_SIZE
+    cut = ((zq[:, 0] < tol) & (x0 > 0)) | ((zq[:, 0] > cw - 1 - tol) & (x0 + cw < w)) | \
+          ((zq[:, 1] < tol) & (y0 > 0)) | ((zq[:, 1] > ch - 1 - tol) & (y0 + ch < h))
+    if cut.any():
+        return q, score
+    return zq + off, zscore
+
+
+def _card_completions(small: np.ndarray, q: np.ndarray) -> list[np.ndarray]:
+    """Outlines of an ID-1 card (``CARD_ASPECTS``) that ``q`` would be with one side moved out,
+    along its neighbours, to where the card's shape puts it and snapped there to the working
+    image's edge (scan26): a card's pale band or the desk's colour beside it hides that side, and
+    the search stops at its photo, its number row or a coloured band."""
+    if _signed_area(q) < 0:
+        q = q[::-1]
+    lens = np.linalg.norm(np.roll(q, -1, axis=0) - q, axis=1)
+    out = []
+    for k in range(4):
+        along = 0.5 * (lens[k] + lens[(k + 2) % 4])
+        across = 0.5 * (lens[(k + 1) % 4] + lens[(k + 3) % 4])
+        for target in (along * CARD_ASPECTS[1], along * CARD_ASPECTS[0]):
+            if not (1.0 + ZOOM_CARD_TOL) * across < target < ZOOM_CARD_REACH * across:
+                continue
+            prev, a, b, nxt = q[(k - 1) % 4], q[k], q[(k + 1) % 4], q[(k + 2) % 4]
+            a2 = prev + (a - prev) * (target / max(lens[(k - 1) % 4], 1e-6))
+            b2 = nxt + (b - nxt) * (target / max(lens[(k + 1) % 4], 1e-6))
+            ln = _refine_side(small, a2, b2, ZOOM_CARD_RADIUS * target + 2.0, False, max_turn=MASK_TURN)
+            if ln is None:
+                continue
+            pa, pb = _meet(ln, _line_through(prev, a)), _meet(ln, _line_through(nxt, b))
+            if abs(pa[2]) < 1e-12 or abs(pb[2]) < 1e-12:
+                continue
+            c = q.copy()
+            c[k], c[(k + 1) % 4] = pa[:2] / pa[2], pb[:2] / pb[2]
+            out.append(c)
+    return out
+
+
+def _mixed(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """The outlines that take each side from one of two outlines of one page (corners matched
+    round the two), their corners where the chosen sides meet: the whole frame's outline may have
+    stopped short on two sides that the crop's mask outline finds, and that outline may be off on
+    another (scan26)."""
+    a = order_corners(a)
+    b = order_corners(b)
+    b = min((np.roll(b, -r, axis=0) for r in range(4)), key=lambda r: float(np.abs(r - a).sum()))
+    reach = 1.5 * float(np.linalg.norm(a - b, axis=1).max()) + 2.0
+    lines = [[_line_through(q[k], q[(k + 1) % 4]) for k in range(4)] for q in (a, b)]
+    out = []
+    for pick in range(1, 15):  # (neither outline as it is)
+        ln = [lines[(pick >> k) & 1][k] for k in range(4)]
+        c = np.empty((4, 2))
+        for k in range(4):
+            p = _meet(ln[(k - 1) % 4], ln[k])
+            if abs(p[2]) < 1e-12:
+                break
+            c[k] = p[:2] / p[2]
+        else:
+            if (np.minimum(np.linalg.norm(c - a, axis=1), np.linalg.norm(c - b, axis=1)) < reach).all():
+                out.append(c)
+    return out
+
+
+def _zoom_candidates(small: np.ndarray, mask: _Mask, hint: np.ndarray) -> list[np.ndarray]:
+    """The whole frame's outline ``hint`` (working pixels of the crop ``small``), last, after its
+    side-by-side mixtures with the crop's mask outlines and its completions to a card's shape."""
+    out = []
+    if ZOOM_MIX:
+        out += [c for o in _mask_outlines(small, mask) for c in _mixed(hint, o)]
+    if ZOOM_CARD:
+        out += _card_completions(small, hint)
+    return out + [hint]
+
+
+def _zoom_pick(img: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The zoomed crop's answer on the network alone (scan26): the mask's snapped outlines and
+    ``hint`` (the whole frame's outline) ranked as the fast path ranks them, by edge score and
+    agreement with the crop's mask; the winner refined at full size (``hint`` as it is)."""
+    if not pagenet.available():
+        return None
+    small, sx, sy, _, _, ycc_f, contrast = _working(img)
+    mask = _Mask(small, pagenet.page_mask(small, pagenet.small_mask(small)))
+    scale = np.array([sx, sy])
+    outlines = _mask_outlines(small, mask) + _zoom_candidates(small, mask, (hint + 0.5) * scale - 0.5)
+    score = _score_quads(ycc_f, outlines, contrast)[0]
+    best = int(np.argmax(score + MASK_WEIGHT * mask.iou(np.asarray(outlines))))
+    if best == len(outlines) - 1:
+        return hint, float(score[best])
+    full_q = (outlines[best] + 0.5) / scale - 0.5
+    return order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy)))), float(score[best])
 
 
 def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
@@ -1872,7 +2045,8 @@ def _frame_exit(p: np.ndarray, p2: np.ndarray, w: int, h: int) -> np.ndarray | N
 
 
 def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: np.ndarray, contrast: float,
-                 mask: _Mask | None, img: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
+                 mask: _Mask | None, img: np.ndarray | None = None,
+                 extra: list[np.ndarray] | None = None) -> tuple[np.ndarray, float] | None:
     """The classical search (lines, contours, colour regions, the mask's outline), scored and
     chosen; the best outline in working pixels and its score, or None. With the full frame
     ``img`` and the mask, an outline on printed rules is not taken for the page (scan18)."""
@@ -1899,6 +2073,7 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
         # The network's outline, snapped the same way; a side it continues past the frame's
         # edge (a page cut off) stays where the network put it.
         quads.extend(mask.snapped(small))
+    quads.extend(extra or [])
     scores = _Scores(ycc_f, contrast, mask)
     pick = _choose(ycc_f, quads, contrast, regions, mask, scores, printed)
     if (pick is None or pick[1] < RETRY_SCORE) and not (
@@ -1913,7 +2088,8 @@ def _full_search(small: np.ndarray, ycc8: np.ndarray, ycc_f: np.ndarray, gray: n
     return pick
 
 
-def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mask) -> tuple[np.ndarray, float] | None:
+def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mask,
+               extra: list[np.ndarray] | None = None) -> tuple[np.ndarray, float] | None:
     """The network's outline, snapped to the working image's edges, when the edges agree with it.
 
     Most frames show one page on a desk the network has no doubt about; its outline, snapped to
@@ -1924,19 +2100,24 @@ def _fast_pick(small: np.ndarray, ycc_f: np.ndarray, contrast: float, mask: _Mas
     """
     if mask.doubt() > FAST_DOUBT:
         return None
-    outlines = mask.snapped(small)
+    outlines = _mask_outlines(small, mask)
     if not outlines:
         return None
-    # A second, tighter snap from the first: a side the coarse outline placed far off may only
-    # reach its edge from there.
-    outlines = outlines + [_refine(small, q, FAST_RESNAP, fine=False, max_turn=MASK_TURN, tight=RESNAP_TIGHT)
-                           for q in outlines]
+    outlines += list(extra or [])
     score = _score_quads(ycc_f, outlines, contrast)[0]
     iou = mask.iou(np.asarray(outlines))
     best = int(np.argmax(score + MASK_WEIGHT * iou))
     if score[best] < FAST_SCORE or iou[best] < FAST_IOU:
         return None
     return np.asarray(outlines[best], dtype=np.float64), float(score[best])
+
+
+def _mask_outlines(small: np.ndarray, mask: _Mask) -> list[np.ndarray]:
+    """The mask's outlines snapped to the working image's edges, each also snapped a second time,
+    tighter: a side the coarse outline placed far off may only reach its edge from there."""
+    outlines = mask.snapped(small)
+    return outlines + [_refine(small, q, FAST_RESNAP, fine=False, max_turn=MASK_TURN, tight=RESNAP_TIGHT)
+                       for q in outlines]
 
 
 class _Mask:
