@@ -150,7 +150,12 @@ CUT_CARD_BACK = 1.1  # ... when the outline runs past the frame's edge by at mos
 CUT_CARD_CHANGE = 0.03  # least share of the length a card's far side is moved by
 CUT_MASK_SEEN = 0.5  # least agreement of the network with a page closed at paper's or an unknown shape
 CORNER_SIDE = 0.4  # scan26: the probe nearer the desk's colour than this share of the way to the paper's is off a card
-SCAN26_CUT = True  # cut-off cards closed at the nearest ID-1 shape (False: the detector before scan26, for tests and benches)
+# scan26: a cut-off card (rounded corners) is closed at the ID-1 shape nearest to what the frame shows, also
+# pulling back the mask's run past the frame; a corner probe darker than the desk votes "card"; no closing at a
+# guessed shape where the network hardly sees the page (a receipt closed as a card: 0.94 -> 0.75); the focal lengths
+# of CUT_FOCALS need the same shape, not the same size of move. Dev seeds 77 -> 72 below 0.90 of 1,200, no photo
+# worse by 0.005 or more. (False: the detector before scan26, for tests and benches.)
+SCAN26_CUT = True
 
 _local = threading.local()
 
@@ -1715,7 +1720,9 @@ def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
     the network's mask agrees with it nearly as well. Receipts and other lengths keep the outline.
     Given the photo (scan25), the shape is guessed from the near corners first: rounded as a
     card's, only ID-1; cut square, only paper (:func:`_rounded_corners`). The shortest shape was
-    a card's 54 : 85.6 for many an A4 page or a receipt cut off across.
+    a card's 54 : 85.6 for many an A4 page or a receipt cut off across. Since scan26 a card is closed
+    by :func:`_close_cut_card`, and a page at any other shape only where the network agrees with it
+    at least ``CUT_MASK_SEEN``.
     """
     k = _cut_side(q, w, h, CUT_TOL / min(scale))
     if k is None:
