@@ -162,6 +162,17 @@ ZOOM_CARD_REACH = 2.5  # ... and less than this many times as far out
 ZOOM_CARD_RADIUS = 0.1  # share of the completed side's distance within which its edge is looked for
 ZOOM_LIGHT = False  # True: the crop gets the network and the fast path's ranking only, not the full search (cheaper, weaker)
 SCAN26_ZOOM = True  # the zoomed second look (False: the detector before scan26, for tests and benches)
+CUT_CARD_SHORT = 1.25  # a card's shape may lie up to this factor short of where the frame shows it end (scan26) ...
+CUT_CARD_BACK = 1.1  # ... when the outline runs past the frame's edge by at most this factor (the mask's guess)
+CUT_CARD_CHANGE = 0.03  # least share of the length a card's far side is moved by
+CUT_MASK_SEEN = 0.5  # least agreement of the network with a page closed at paper's or an unknown shape
+CORNER_SIDE = 0.4  # scan26: the probe nearer the desk's colour than this share of the way to the paper's is off a card
+# scan26: a cut-off card (rounded corners) is closed at the ID-1 shape nearest to what the frame shows, also
+# pulling back the mask's run past the frame; a corner probe darker than the desk votes "card"; no closing at a
+# guessed shape where the network hardly sees the page (a receipt closed as a card: 0.94 -> 0.75); the focal lengths
+# of CUT_FOCALS need the same shape, not the same size of move. Dev seeds 77 -> 72 below 0.90 of 1,200, no photo
+# worse by 0.005 or more. (False: the detector before scan26, for tests and benches.)
+SCAN26_CUT = True
 
 _local = threading.local()
 
@@ -1882,7 +1893,9 @@ def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
     the network's mask agrees with it nearly as well. Receipts and other lengths keep the outline.
     Given the photo (scan25), the shape is guessed from the near corners first: rounded as a
     card's, only ID-1; cut square, only paper (:func:`_rounded_corners`). The shortest shape was
-    a card's 54 : 85.6 for many an A4 page or a receipt cut off across.
+    a card's 54 : 85.6 for many an A4 page or a receipt cut off across. Since scan26 a card is closed
+    by :func:`_close_cut_card`, and a page at any other shape only where the network agrees with it
+    at least ``CUT_MASK_SEEN``.
     """
     k = _cut_side(q, w, h, CUT_TOL / min(scale))
     if k is None:
@@ -1894,11 +1907,14 @@ def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
         card = _rounded_corners(img, q, k)
         if card is not None:
             aspects = CARD_ASPECTS if card else PAPER_ASPECTS
+        if SCAN26_CUT and card:
+            return _close_cut_card(q, k, w, h, mask, scale)
     got = _closed_at_shape(q, k, w, h, diag, aspects)
     if got is None:
         return q
     for f in CUT_FOCALS:
-        other = _closed_at_shape(q, k, w, h, f * diag, aspects)
+        # (scan26: the same shape at another focal length, however little it moves the side there)
+        other = _closed_at_shape(q, k, w, h, f * diag, aspects, 0.0 if SCAN26_CUT else CUT_CHANGE)
         if other is None or other[0] != got[0]:
             return q
     out = q.copy()
@@ -1908,6 +1924,8 @@ def _close_cut_page(q: np.ndarray, w: int, h: int, mask: _Mask | None,
         iou = mask.iou(np.stack([(q + 0.5) * s - 0.5, (out + 0.5) * s - 0.5]))
         if iou[1] < iou[0] - CUT_IOU_LOSS:
             return q
+        if SCAN26_CUT and iou[1] < CUT_MASK_SEEN:
+            return q  # scan26: a shape taken on the network's word only where it sees the page
     return order_corners(out)
 
 
@@ -1949,7 +1967,14 @@ def _rounded_corners(img: np.ndarray, q: np.ndarray, k: int) -> bool | None:
         if span < CORNER_CONTRAST:
             continue
         t = float(np.dot(probe - desk, paper - desk)) / (span * span)
-        if abs(t) <= CORNER_SURE:
+        if SCAN26_CUT:
+            # scan26: the probe on the desk's side of the way (a corner in shade is darker
+            # than the desk beside it) or on the paper's; not within CORNER_SIDE of the middle.
+            vote = _corner_vote(t)
+            if vote is None:
+                return None
+            votes.append(vote)
+        elif abs(t) <= CORNER_SURE:
             votes.append(True)
         elif abs(t - 1.0) <= CORNER_SURE:
             votes.append(False)
@@ -1960,10 +1985,82 @@ def _rounded_corners(img: np.ndarray, q: np.ndarray, k: int) -> bool | None:
     return votes[0]
 
 
-def _closed_at_shape(q: np.ndarray, k: int, w: int, h: int, f: float,
-                     aspects: tuple[float, ...] = DOC_ASPECTS) -> tuple[float, list[tuple[float, float]]] | None:
+def _corner_vote(t: float) -> bool | None:
+    """A corner probe's colour, as a share ``t`` of the way from the desk's to the paper's, read
+    as off a card (True), on square-cut paper (False) or neither (None) (scan26)."""
+    if -2.0 * CORNER_SIDE <= t <= CORNER_SIDE:
+        return True
+    if 1.0 - CORNER_SIDE <= t <= 1.0 + 2.0 * CORNER_SIDE:
+        return False
+    return None
+
+
+def _close_cut_card(q: np.ndarray, k: int, w: int, h: int, mask: _Mask | None,
+                    scale: tuple[float, float]) -> np.ndarray:
+    """Close a card (its near corners rounded) cut off at side k at the ID-1 shape nearest to
+    what the frame shows of it (scan26).
+
+    scan17's rule closed a page only at a shape past the frame's edge, by at most ``CUT_REACH``
+    and ``CUT_CHANGE`` away from the outline, and the same at every focal length of
+    ``CUT_FOCALS``. On the dev seeds that left cut-off cards as the frame or the mask had them:
+    the outline a few per cent short of the card's shape (no closing: the change too small at one
+    focal length), or the mask's run past the frame's edge overshooting the card by 6-8 % (a
+    shape short of the frame's edge never fits), or the card's short side seen longer than
+    54 : 85.6 of its long one where a lens bulges the frame's edges out. Here the side is put at
+    the ID-1 aspect (either way round) nearest to what the frame shows, from ``CUT_CARD_SHORT``
+    short of the frame's edge to ``CUT_REACH`` past it. A shape short of the outline replaces
+    it only where the outline runs past the frame's edge by at most ``CUT_CARD_BACK`` (the mask's
+    guess, not the card's own edge); the side moves by at least ``CUT_CARD_CHANGE`` and, with the
+    mask, the network agrees with the result nearly as well (``CUT_IOU_LOSS``)."""
+    plane = _cut_plane(q, k, w, h, math.hypot(w, h))
+    if plane is None:
+        return q
+    shown, length, close = plane
+    fits = [r for r in CARD_ASPECTS if shown / CUT_CARD_SHORT <= r <= shown * (1.0 + CUT_REACH)]
+    if not fits:
+        return q
+    r = min(fits, key=lambda v: abs(math.log(v / shown)))
+    if abs(r / length - 1.0) < CUT_CARD_CHANGE:
+        return q
+    if r < shown and (r < length <= shown or length > shown * CUT_CARD_BACK):
+        return q  # short of the frame's edge: not over the card's own edge, nor far past the frame's
+    far = close(r)
+    if far is None:
+        return q
+    out = q.copy()
+    out[k], out[(k + 1) % 4] = far
+    # (Short of the frame's edge the network, which sees the card up to it, always agrees less.)
+    if mask is not None and r >= shown:
+        s = np.array(scale)
+        iou = mask.iou(np.stack([(q + 0.5) * s - 0.5, (out + 0.5) * s - 0.5]))
+        if iou[1] < iou[0] - CUT_IOU_LOSS:
+            return q
+    return order_corners(out)
+
+
+def _closed_at_shape(q: np.ndarray, k: int, w: int, h: int, f: float, aspects: tuple[float, ...] = DOC_ASPECTS,
+                     change: float = CUT_CHANGE) -> tuple[float, list[tuple[float, float]]] | None:
     """For side k cut off: the document shape (an entry of ``DOC_ASPECTS``) and the two far
     corners that close the page, with focal length ``f``; None when no shape applies."""
+    plane = _cut_plane(q, k, w, h, f)
+    if plane is None:
+        return None
+    shown, length, close = plane
+    fits = [r for r in aspects if shown <= r <= shown * (1.0 + CUT_REACH)]
+    if not fits:
+        return None
+    r = min(fits)
+    if abs(r / length - 1.0) < change:
+        return None
+    far = close(r)
+    return None if far is None else (r, far)
+
+
+def _cut_plane(q: np.ndarray, k: int, w: int, h: int, f: float) -> tuple[
+        float, float, Callable[[float], list[tuple[float, float]] | None]] | None:
+    """For side k cut off, seen with focal length ``f``: how far the frame shows the page and how
+    long the outline makes it (both in lengths of the near side, on the page's plane), and the
+    far corners of the page closed at a given such length (None behind the camera)."""
     a2, b2, b, a = q[k], q[(k + 1) % 4], q[(k + 2) % 4], q[(k + 3) % 4]
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
 
@@ -2007,19 +2104,17 @@ def _closed_at_shape(q: np.ndarray, k: int, w: int, h: int, f: float,
             return None
         shown = max(shown, math.sqrt(float((xe - x) @ (xe - x))) / near)
     length = math.sqrt(float((xa2 - xa) @ (xa2 - xa))) / near
-    fits = [r for r in aspects if shown <= r <= shown * (1.0 + CUT_REACH)]
-    if not fits:
-        return None
-    r = min(fits)
-    if abs(r / length - 1.0) < CUT_CHANGE:
-        return None
-    far = []
-    for x in (xa, xb):
-        p = x + r * near * d1
-        if p[2] <= 1e-12:
-            return None
-        far.append((f * p[0] / p[2] + cx, f * p[1] / p[2] + cy))
-    return r, far
+
+    def close(r: float) -> list[tuple[float, float]] | None:
+        far = []
+        for x in (xa, xb):
+            p = x + r * near * d1
+            if p[2] <= 1e-12:
+                return None
+            far.append((f * p[0] / p[2] + cx, f * p[1] / p[2] + cy))
+        return far
+
+    return shown, length, close
 
 
 def _cut_side(q: np.ndarray, w: int, h: int, tol: float) -> int | None:
