@@ -173,6 +173,10 @@ CORNER_SIDE = 0.4  # scan26: the probe nearer the desk's colour than this share 
 # of CUT_FOCALS need the same shape, not the same size of move. Dev seeds 77 -> 72 below 0.90 of 1,200, no photo
 # worse by 0.005 or more. (False: the detector before scan26, for tests and benches.)
 SCAN26_CUT = True
+SWITCH_MIN_SCORE = 0.3  # the mask's favourite with less edge evidence than this ...
+SWITCH_KEEP_SCORE = 0.8  # ... does not replace a pick with at least this much (scan26)
+SWITCH_SAME_LINE = 3.0  # working pixels: a side this close to another's line at both ends runs along it
+SCAN26_REST = True  # scan26 rules for pages (not cards/receipts): see _switch_backed
 
 _local = threading.local()
 
@@ -2376,11 +2380,43 @@ def _choice(score: np.ndarray, base: np.ndarray, ok: np.ndarray, usable: np.ndar
     if mask is not None:
         agree = int(np.argmax(np.where(usable, iou, -1.0)))
         gain = MASK_SWITCH_GAIN_CLEAN if score[best] >= FAST_SCORE else MASK_SWITCH_GAIN
-        if iou[agree] >= MASK_SWITCH_IOU and iou[agree] - iou[best] >= gain:
+        if iou[agree] >= MASK_SWITCH_IOU and iou[agree] - iou[best] >= gain and _switch_backed(score, clockwise, best, agree):
             return agree, True
         if iou[best] < MASK_REJECT_IOU:
             return None
     return best, False
+
+
+def _switch_backed(score: np.ndarray, quads: np.ndarray, best: int, agree: int) -> bool:
+    """Whether the mask's favourite may replace the edges' pick (scan26). Not when the favourite
+    shows (next to) no edge evidence, the pick a clean step on most of its length, and the two
+    share a side: the network's blob ran on from the page over the desk (a base plate as pale as
+    the paper), and the shared side is the page's own edge. (A printed figure the edges picked on
+    a white page shares no side with the page the mask sees.)"""
+    if not SCAN26_REST or not (score[agree] < SWITCH_MIN_SCORE and score[best] >= SWITCH_KEEP_SCORE):
+        return True
+    return not _share_side(quads[best], quads[agree], SWITCH_SAME_LINE)
+
+
+def _share_side(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """Whether a side of quad ``a`` lies along a side of quad ``b`` (both its ends within ``tol``
+    of that side's line, and overlapping it by half its length)."""
+    for i in range(4):
+        p0, p1 = a[i], a[(i + 1) % 4]
+        la = float(np.linalg.norm(p1 - p0))
+        if la < 1e-6:
+            continue
+        for j in range(4):
+            q0, q1 = b[j], b[(j + 1) % 4]
+            ln = _line_through(q0, q1)
+            nrm = math.hypot(float(ln[0]), float(ln[1]))
+            if nrm < 1e-9 or max(abs(float(p0 @ ln[:2] + ln[2])), abs(float(p1 @ ln[:2] + ln[2]))) > tol * nrm:
+                continue
+            d = (q1 - q0) / float(np.linalg.norm(q1 - q0))
+            s0, s1 = sorted((float((p0 - q0) @ d), float((p1 - q0) @ d)))
+            if min(s1, float(np.linalg.norm(q1 - q0))) - max(s0, 0.0) >= 0.5 * la:
+                return True
+    return False
 
 
 def _rule_sides(img: np.ndarray, q: np.ndarray) -> tuple[list[int], int]:
