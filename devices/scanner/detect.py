@@ -176,6 +176,8 @@ SCAN26_CUT = True
 SWITCH_MIN_SCORE = 0.3  # the mask's favourite with less edge evidence than this ...
 SWITCH_KEEP_SCORE = 0.8  # ... does not replace a pick with at least this much (scan26)
 SWITCH_SAME_LINE = 3.0  # working pixels: a side this close to another's line at both ends runs along it
+DROP_SHADOW_DARK = 20.0  # grey levels a page's drop shadow is darker than the paper next to it ...
+DROP_SHADOW_KEEP = 0.5  # ... of which this share still 4 working pixels out (a printed rule is thinner)
 SCAN26_REST = True  # scan26 rules for pages (not cards/receipts): see _switch_backed
 
 _local = threading.local()
@@ -675,6 +677,8 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     # A printed frame line (a form's border, the outlines on a document camera's base plate)
     # has the same colour on both sides a few pixels away; a page's edge does not.
     persists = _norm3(vals[6] - vals[7]) >= np.maximum(PERSIST * mag, 0.8 * contrast)
+    if SCAN26_REST:
+        persists |= _drop_shadow(vals, mag)
     vis = _in_frame(probes[6], w, h) & _in_frame(probes[7], w, h)  # pts -+ n_out * FAR_OFFSET
     nvis = vis.sum(-1)
     unseen = nvis < 0.2 * _N_SAMPLES  # a side (almost) wholly outside the frame
@@ -717,6 +721,16 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
              - 0.4 * overshoot)
     out_ref = _masked_median(outside, real_support, -np.inf)
     return score, on_border.sum(1), ref, out_ref, shadowed
+
+
+def _drop_shadow(vals: np.ndarray, mag: np.ndarray) -> np.ndarray:
+    """Where a side's step is a white page's edge onto its own drop shadow on a pale desk (scan26):
+    the desk a few pixels further out is as bright as the paper again, so the step does not
+    persist as far as FAR_OFFSET, as a printed rule's does not; but the dark band outside is wide,
+    still most of the step's depth 4 pixels out, and only outside (the paper is the brighter side)."""
+    y_in, y_out2, y_out4 = vals[1][..., 0], vals[2][..., 0], vals[3][..., 0]
+    return ((y_in - y_out4 >= DROP_SHADOW_KEEP * (y_in - y_out2)) & (y_in - y_out2 >= DROP_SHADOW_DARK)
+            & (mag >= DROP_SHADOW_DARK))
 
 
 def _cast_shadow(inside: np.ndarray, outside: np.ndarray, ext_vals: np.ndarray, ext_seen: np.ndarray) -> np.ndarray:
