@@ -178,6 +178,7 @@ SWITCH_KEEP_SCORE = 0.8  # ... does not replace a pick with at least this much (
 SWITCH_SAME_LINE = 3.0  # working pixels: a side this close to another's line at both ends runs along it
 DROP_SHADOW_DARK = 20.0  # grey levels a page's drop shadow is darker than the paper next to it ...
 DROP_SHADOW_KEEP = 0.5  # ... of which this share still 4 working pixels out (a printed rule is thinner)
+MASK_OFF_IOU = 0.05  # a pick the mask agrees with less than this, not clean all round, gives way to its rescue
 SCAN26_REST = True  # scan26 rules for pages (not cards/receipts): see _switch_backed
 
 _local = threading.local()
@@ -2395,6 +2396,10 @@ def _choice(score: np.ndarray, base: np.ndarray, ok: np.ndarray, usable: np.ndar
         agree = int(np.argmax(np.where(usable, iou, -1.0)))
         gain = MASK_SWITCH_GAIN_CLEAN if score[best] >= FAST_SCORE else MASK_SWITCH_GAIN
         if iou[agree] >= MASK_SWITCH_IOU and iou[agree] - iou[best] >= gain and _switch_backed(score, clockwise, best, agree):
+            return agree, True
+        if SCAN26_REST and iou[best] < MASK_OFF_IOU and score[best] < FAST_SCORE and iou[agree] >= MASK_RESCUE_IOU:
+            # scan26: the edges' pick lies where the network sees no page at all, and it sees
+            # one elsewhere (a strip of desk between the frame's edge and a white page's side).
             return agree, True
         if iou[best] < MASK_REJECT_IOU:
             return None
