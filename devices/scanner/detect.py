@@ -179,6 +179,9 @@ SWITCH_SAME_LINE = 3.0  # working pixels: a side this close to another's line at
 DROP_SHADOW_DARK = 20.0  # grey levels a page's drop shadow is darker than the paper next to it ...
 DROP_SHADOW_KEEP = 0.5  # ... of which this share still 4 working pixels out (a printed rule is thinner)
 MASK_OFF_IOU = 0.05  # a pick the mask agrees with less than this, not clean all round, gives way to its rescue
+BORDER_LED_END = 0.2  # share of a side's visible samples next to a side on the frame's border ...
+BORDER_LED_SUPPORT = 0.3  # ... that must show its step for the border side to close a cut page
+BORDER_UNLED_PENALTY = 0.2  # score taken off per border side no side leads to
 SCAN26_REST = True  # scan26 rules for pages (not cards/receipts): see _switch_backed
 
 _local = threading.local()
@@ -720,8 +723,31 @@ def _score_quads(ycc: np.ndarray, quads: list[np.ndarray], contrast: float = 5.0
     corner_out = ~_in_frame(q, w, h, pad=-2.0)
     score = (score - 0.08 * on_border.sum(1) - 0.15 * unseen.sum(1) - 0.03 * corner_out.sum(1)
              - 0.4 * overshoot)
+    if SCAN26_REST:
+        score = score - BORDER_UNLED_PENALTY * _border_unled(support, vis, on_border).sum(1)
     out_ref = _masked_median(outside, real_support, -np.inf)
     return score, on_border.sum(1), ref, out_ref, shadowed
+
+
+def _border_unled(support: np.ndarray, vis: np.ndarray, on_border: np.ndarray) -> np.ndarray:
+    """Which sides (nq, 4) on the frame's border neither side meeting them leads to (scan26).
+
+    A page cut off by the frame shows its two sides running out of the picture, each with its
+    step up to the frame's edge. An outline closed by the frame's border round a page wholly
+    inside it (the pale desk between the page and the edge passes for paper) has sides whose step
+    stops at the page's corners, short of the border: judged on the last ``BORDER_LED_END`` of
+    each neighbour's visible samples towards the border side, which must show the step on at
+    least ``BORDER_LED_SUPPORT`` of them for one neighbour at least."""
+    n = vis.sum(-1, keepdims=True)
+    rank = np.cumsum(vis, axis=-1)
+    tail = vis & (rank > (1.0 - BORDER_LED_END) * n)
+    head = vis & (rank <= np.maximum(BORDER_LED_END * n, 1))
+    share_tail = (support & tail).sum(-1) / np.maximum(tail.sum(-1), 1)
+    share_head = (support & head).sum(-1) / np.maximum(head.sum(-1), 1)
+    # Side k's neighbours: side k - 1 ends where it starts, side k + 1 starts where it ends.
+    led_before = ~np.roll(on_border, 1, axis=1) & (np.roll(share_tail, 1, axis=1) >= BORDER_LED_SUPPORT)
+    led_after = ~np.roll(on_border, -1, axis=1) & (np.roll(share_head, -1, axis=1) >= BORDER_LED_SUPPORT)
+    return on_border & ~led_before & ~led_after
 
 
 def _drop_shadow(vals: np.ndarray, mag: np.ndarray) -> np.ndarray:
