@@ -115,3 +115,18 @@ def test_an_outline_the_mask_sees_no_page_in_gives_way(monkeypatch):
     assert _choice([0.55, -0.05], [0.0, 0.61], [strip, page]) == (1, True)
     monkeypatch.setattr(detect, "SCAN26_REST", False)
     assert _choice([0.55, -0.05], [0.0, 0.61], [strip, page]) == (0, False)
+
+
+def test_a_border_side_needs_a_neighbour_whose_step_runs_to_it():
+    # One outline, side 1 on the frame's border: sides 0 and 2 show their step (True) along their
+    # whole length, or only up to the page's corner short of the border.
+    n = detect._N_SAMPLES
+    vis = np.ones((2, 4, n), bool)
+    on_border = np.array([[False, True, False, False]] * 2)
+    support = np.ones((2, 4, n), bool)
+    short = np.arange(n) < int(0.7 * n)  # the step stops at 70 % of the side's length
+    support[1, 0] = short  # side 0 runs from corner 0 to corner 1 (the border side's start) ...
+    support[1, 2] = short[::-1]  # ... side 2 from corner 2 (the border side's end) to corner 3
+    got = detect._border_unled(support, vis, on_border)
+    assert not got[0].any()  # a page cut off by the frame: its sides run out of it
+    assert got[1].tolist() == [False, True, False, False]  # a page wholly inside, the desk closed by the border
