@@ -190,6 +190,20 @@ BORDER_LED_END = 0.2  # share of a side's visible samples next to a side on the 
 BORDER_LED_SUPPORT = 0.3  # ... that must show its step for the border side to close a cut page
 BORDER_UNLED_PENALTY = 0.2  # score taken off per border side no side leads to
 SCAN26_REST = True  # these four rules (False: the detector before them, for tests and benches)
+# A phone's lens bows a page's sides (barrel distortion) and the true corners are where the bowed
+# sides meet. The ends of a side were each fitted with a straight line through 40 % of it, whose
+# run-on to the corner misses the curve's, most for a corner outside the frame. When the sides'
+# bows fit one lens's distortion about the frame's centre, the corners are found by straightening
+# the sides' edge points with it, meeting straight lines and bowing the corners back
+# (scan26 corners, _lens_corners; figures in the README's set2 section).
+CURVE_SPAN = (0.1, 0.9)  # shares of a side fitted (a card's rounded corners stay out of the fit)
+CURVE_BOW = 2.0  # full-frame pixels the lens must bow some side by (its sagitta) to be used (1.0 let
+# noise through: two synth 77 pages with 1.2 px "bows" lost a little) ...
+CURVE_BOW_MAX = 0.03  # ... and no side bows more than this share of its length (more is no lens's doing)
+CURVE_AGREE_PX = 1.0  # pixels each side's bow may differ from one lens's fitted to all sides ...
+CURVE_AGREE = 0.35  # ... or this share of the largest bow the lens gives them
+CURVE_OUT_MOVE = 0.1  # share of the distance between its neighbours a corner outside the frame may move
+SCAN26_CORNERS = True  # the curved sides' corners (False: the straight end lines, as before)
 
 _local = threading.local()
 
@@ -1072,7 +1086,9 @@ def _median(v: np.ndarray):
 def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, border: bool,
                  ends: bool = False, max_turn: float = 4.0):
     """Re-locate side a→b (clockwise quad) at full resolution; returns its homogeneous line, or
-    with ``ends`` (line, line through its first 40 %, line through its last 40 %), or None."""
+    with ``ends`` (line, line through its first 40 %, line through its last 40 %, the side's bow
+    (:func:`_bow`), the segment's ends and its edge points, their weights and shares along it, or
+    None), or None."""
     if border:
         return None
     d = b - a
@@ -1123,7 +1139,143 @@ def _refine_side(img: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, b
     # Each end on its own: a lens's barrel distortion bows a long side, and its corners are where
     # the ends of the bowed sides meet, not where their average lines do.
     tv = t[rows]
-    return full, _fit_line(edge_pts[tv < 0.4], wts[tv < 0.4], d), _fit_line(edge_pts[tv > 0.6], wts[tv > 0.6], d)
+    curve = None
+    if SCAN26_CORNERS:
+        bow = _bow(edge_pts, wts, tv, a, d, length)
+        curve = None if bow is None else (bow, a, b, edge_pts, wts, tv)
+    return (full, _fit_line(edge_pts[tv < 0.4], wts[tv < 0.4], d), _fit_line(edge_pts[tv > 0.6], wts[tv > 0.6], d),
+            curve)
+
+
+def _bow(edge_pts: np.ndarray, wts: np.ndarray, tv: np.ndarray, a: np.ndarray, d: np.ndarray,
+         length: float) -> float | None:
+    """How far the middle of a parabola fitted across side ``a`` + s ``d`` (edge points at shares
+    ``tv`` of ``length``) bows out of its chord (pixels, outwards positive), or None when too few
+    points agree or it bows implausibly much (scan26 corners)."""
+    use = (tv >= CURVE_SPAN[0]) & (tv <= CURVE_SPAN[1])
+    if int(np.count_nonzero(use)) < 12 or not (tv[use] < 0.35).any() or not (tv[use] > 0.65).any():
+        return None
+    rel = edge_pts[use] - a[None, :]
+    u = (rel @ d) / length  # along the side, 0 .. 1
+    v = rel @ np.array([d[1], -d[0]])  # across it, outwards
+    w = wts[use].astype(np.float64)
+    for _ in range(3):
+        # Weighted least squares v = c0 + c1 u + c2 u^2 by its normal equations, written out (a
+        # general solver's overhead is most of the cost on three unknowns).
+        u2 = u * u
+        wu, wu2 = w * u, w * u2
+        s0, s1, s2, s3, s4 = float(w.sum()), float(wu.sum()), float(wu2.sum()), float(wu2 @ u), float(wu2 @ u2)
+        t0, t1, t2 = float(w @ v), float(wu @ v), float(wu2 @ v)
+        # (Cramer's rule on the symmetric 3 x 3 system)
+        m00, m01, m02 = s2 * s4 - s3 * s3, s2 * s3 - s1 * s4, s1 * s3 - s2 * s2
+        det = s0 * m00 + s1 * m01 + s2 * m02
+        if abs(det) < 1e-9 * max(s0, 1e-9) ** 3:
+            return None
+        c0 = (t0 * m00 + t1 * m01 + t2 * m02) / det
+        c1 = (t0 * m01 + t1 * (s0 * s4 - s2 * s2) + t2 * (s1 * s2 - s0 * s3)) / det
+        c2 = (t0 * m02 + t1 * (s1 * s2 - s0 * s3) + t2 * (s0 * s2 - s1 * s1)) / det
+        res = np.abs(c0 + c1 * u + c2 * u2 - v)
+        keep = res <= max(1.0, 2.5 * float(_median(res)))
+        if int(np.count_nonzero(keep)) < 12:
+            return None
+        if keep.all():
+            break
+        u, v, w = u[keep], v[keep], w[keep]
+    bow = -c2 / 4.0  # the sagitta: the parabola's middle off its chord, outwards
+    return None if abs(bow) > CURVE_BOW_MAX * length else bow
+
+
+def _lens_bow(a: np.ndarray, b: np.ndarray, c: np.ndarray, r2: float) -> float:
+    """How far segment a→b (clockwise round a page) would bow out of its chord (outwards
+    positive) under radial distortion p + (p - c) |p - c|^2 / r2 about the frame's centre ``c``:
+    the shape of a lens's bowing, its size (k) left to be fitted."""
+    f = [(p - c) * float((p - c) @ (p - c)) / r2 for p in (a, (a + b) / 2.0, b)]
+    e = b - a
+    n_out = np.array([e[1], -e[0]]) / max(float(np.hypot(e[0], e[1])), 1e-9)
+    return float((f[1] - (f[0] + f[2]) / 2.0) @ n_out)
+
+
+def _lens(curves: list, w: int, h: int) -> float | None:
+    """The barrel distortion k (p_d = c + (p - c)(1 + k |p - c|^2 / R^2), R the frame's half
+    diagonal) that bows the seen sides (:func:`_refine_side`'s curves) as they are, or None when
+    they bow too little or each in its own way (a finger, a clip or glare bends one side, a lens
+    bends them all, each as much as its place in the frame says)."""
+    seen = [cv for cv in curves if cv is not None]
+    if len(seen) < 2 or max(abs(cv[0]) for cv in seen) < 0.5 * CURVE_BOW:  # (no side bows: no lens)
+        return None
+    c = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    r2 = (w * w + h * h) / 4.0
+    g = np.array([_lens_bow(cv[1], cv[2], c, r2) for cv in seen])
+    b = np.array([cv[0] for cv in seen])
+    gg = float(g @ g)
+    if gg < 1e-12:
+        return None
+    k = float(g @ b) / gg
+    for _ in range(2):
+        # The bows' shape is the undistorted sides': a distorted side lies nearer the centre, where
+        # the lens bends less, and its shape alone overstates k (by some 15 % at k = -0.08).
+        if k >= 0:
+            break
+        ends = _undistort(np.array([p for cv in seen for p in (cv[1], cv[2])]), k, w, h)
+        g = np.array([_lens_bow(ends[2 * i], ends[2 * i + 1], c, r2) for i in range(len(seen))])
+        gg = float(g @ g)
+        if gg < 1e-12:
+            return None
+        k = float(g @ b) / gg
+    pred = k * g
+    if k >= 0 or float(np.abs(pred).max()) < CURVE_BOW:  # barrel only (a phone's, a document camera's wide lens)
+        return None
+    if float(np.abs(b - pred).max()) > max(CURVE_AGREE_PX, CURVE_AGREE * float(np.abs(pred).max())):
+        return None
+    return k
+
+
+def _undistort(p: np.ndarray, k: float, w: int, h: int) -> np.ndarray:
+    """Points (n, 2) of the frame as a lens without :func:`_lens`'s distortion ``k`` would show them."""
+    c = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    r2 = (w * w + h * h) / 4.0
+    rel = p - c
+    u = rel.copy()
+    for _ in range(4):
+        u = rel / (1.0 + k * (u * u).sum(-1, keepdims=True) / r2)
+    return c + u
+
+
+def _distort(p: np.ndarray, k: float, w: int, h: int) -> np.ndarray:
+    """Points (n, 2) as a lens with :func:`_lens`'s distortion ``k`` shows them (:func:`_undistort`'s inverse)."""
+    c = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    r2 = (w * w + h * h) / 4.0
+    rel = p - c
+    return c + rel * (1.0 + k * (rel * rel).sum(-1, keepdims=True) / r2)
+
+
+def _lens_corners(q: np.ndarray, curves: list, w: int, h: int) -> np.ndarray | None:
+    """Where the bowed sides of the clockwise outline ``q`` meet (nan where a side is not seen):
+    each side's edge points straightened by the lens's distortion (:func:`_lens`), a straight line
+    fitted through them, the lines met and the meeting point bowed back (scan26 corners); None
+    when no lens distortion is seen."""
+    k = _lens(curves, w, h)
+    if k is None:
+        return None
+    lines = []
+    for cv in curves:
+        if cv is None:
+            lines.append(None)
+            continue
+        _bw, a, b, pts, wts, tv = cv
+        use = (tv >= CURVE_SPAN[0]) & (tv <= CURVE_SPAN[1])
+        und = _undistort(np.concatenate([pts[use], np.stack([a, b])]), k, w, h)
+        d = und[-1] - und[-2]
+        lines.append(_fit_line(und[:-2], wts[use], d / max(float(np.hypot(d[0], d[1])), 1e-9)))
+    out = np.full_like(q, np.nan)
+    for j in range(4):
+        before, after = lines[(j - 1) % 4], lines[j]
+        if before is None or after is None:
+            continue
+        m = _meet(before, after)
+        if abs(m[2]) > 1e-12:
+            out[j] = _distort((m[:2] / m[2])[None, :], k, w, h)[0]
+    return out
 
 
 def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray, max_turn: float = 4.0) -> np.ndarray | None:
@@ -1157,16 +1309,17 @@ def _fit_line(edge_pts: np.ndarray, wts: np.ndarray, d: np.ndarray, max_turn: fl
 
 
 def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = True,
-            max_turn: float = 4.0, tight: bool = True) -> np.ndarray:
+            max_turn: float = 4.0, tight: bool = True, lens: bool = True) -> np.ndarray:
     """Refine corners found on the downscaled image (``scale`` = full / small) at full size;
     ``fine`` also fits each end of a side on its own (for a side bowed by the lens); a side may
-    turn by up to ``max_turn`` degrees."""
+    turn by up to ``max_turn`` degrees. ``lens`` lets the corners follow a lens's bow about
+    ``img``'s centre (False on a zoomed crop: the lens is centred on the frame, not the crop)."""
     h, w = img.shape[:2]
     q = corners.copy()
     if _signed_area(q) < 0:
         q = q[::-1].copy()
     radius = 1.5 * scale + 2.0
-    lines, starts, stops = [], [], []
+    lines, starts, stops, curves = [], [], [], []
     for k in range(4):
         a, b = q[k], q[(k + 1) % 4]
         border = _side_on_border(a, b, w, h, 1.0 + 0.5 * scale)
@@ -1176,7 +1329,8 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
             start = stop = None
         else:
             got = None if seg is None else _refine_side(img, seg[0], seg[1], radius, border, ends=True)
-            ln, start, stop = got if got is not None else (None, None, None)
+            ln, start, stop, curve = got if got is not None else (None, None, None, None)
+            curves.append(curve)
         if ln is not None and tight:
             # A second pass with a tight window, centred on the first estimate.
             seg2 = _clip_segment(_project_onto(ln, a), _project_onto(ln, b), w, h, pad=4.5)
@@ -1189,6 +1343,7 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
         lines.append(ln if ln is not None else _line_through(a, b))
         starts.append(start if seen_a else None)
         stops.append(stop if seen_b else None)
+    bowed = _lens_corners(q, curves, w, h) if fine and lens and SCAN26_CORNERS else None
     out = np.empty_like(q)
     for k in range(4):
         cands = []
@@ -1204,6 +1359,12 @@ def _refine(img: np.ndarray, corners: np.ndarray, scale: float, fine: bool = Tru
             if np.linalg.norm(cand - q[k]) < 3 * radius:
                 out[k] = cand
                 break
+        if bowed is not None and not np.isnan(bowed[k, 0]):
+            # (a corner outside the frame may move further: the lens bends its sides most there)
+            reach = 3 * radius if _in_frame(q[k:k + 1], w, h)[0] else CURVE_OUT_MOVE * float(
+                np.linalg.norm(q[(k + 1) % 4] - q[(k - 1) % 4]))
+            if np.linalg.norm(bowed[k] - out[k]) < reach:
+                out[k] = bowed[k]
     return out
 
 
@@ -1600,7 +1761,7 @@ def _detect(img: np.ndarray, hint: np.ndarray | None = None) -> tuple[np.ndarray
         return None
     small_q, score = pick
     full_q = (small_q + 0.5) / np.array([sx, sy]) - 0.5
-    refined = order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy))))
+    refined = order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy), lens=hint is None)))
     ran_out = False
     if SCAN20:
         refined, ran_out = _run_out(img, refined, seen, (sx, sy))
@@ -1738,7 +1899,7 @@ def _zoom_pick(img: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, float] | 
     if best == len(outlines) - 1:
         return hint, float(score[best])
     full_q = (outlines[best] + 0.5) / scale - 0.5
-    return order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy)))), float(score[best])
+    return order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy), lens=False))), float(score[best])
 
 
 def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
