@@ -1786,9 +1786,9 @@ def _zoom_box(q: np.ndarray, w: int, h: int) -> tuple[int, int, int, int] | None
         return None
     ch = cw * h / w
     centre = (lo + hi) / 2.0
-    x0 = int(round(min(max(centre[0] - cw / 2.0, 0.0), w - cw)))
-    y0 = int(round(min(max(centre[1] - ch / 2.0, 0.0), h - ch)))
-    return x0, y0, int(round(cw)), int(round(ch))
+    x0 = round(min(max(centre[0] - cw / 2.0, 0.0), w - cw))
+    y0 = round(min(max(centre[1] - ch / 2.0, 0.0), h - ch))
+    return x0, y0, round(cw), round(ch)
 
 
 def _zoom(img: np.ndarray, q: np.ndarray, score: float) -> tuple[np.ndarray, float]:

@@ -141,6 +141,6 @@ def test_cut_plane_agrees_with_closed_at_shape():
     f = math.hypot(W, H)
     got = detect._closed_at_shape(q, k, W, H, f)
     assert got is not None
-    shown, length, close = detect._cut_plane(q, k, W, H, f)
+    shown, _length, close = detect._cut_plane(q, k, W, H, f)
     assert shown <= got[0] <= shown * (1 + detect.CUT_REACH)
     assert np.allclose(close(got[0]), got[1])

@@ -85,7 +85,7 @@ def test_an_answer_on_a_side_of_the_crop_inside_the_frame_is_not_taken(monkeypat
     # The crop's answer runs onto the crop's left side, which lies inside the frame: the page may go
     # on beyond the crop, so the whole frame's outline stays.
     img = _drawn_card()
-    x0, y0, cw, ch = detect._zoom_box(CARD, W, H)
+    x0, y0, _cw, _ch = detect._zoom_box(CARD, W, H)
     assert x0 > 0
     cut = CARD - [x0, y0]
     cut[[0, 3], 0] = 0.0
