@@ -160,7 +160,6 @@ ZOOM_CARD = True  # the crop's candidates include the whole frame's outline comp
 ZOOM_CARD_TOL = 0.1  # ... when a side lies this share or more short of the shape's place
 ZOOM_CARD_REACH = 2.5  # ... and less than this many times as far out
 ZOOM_CARD_RADIUS = 0.1  # share of the completed side's distance within which its edge is looked for
-ZOOM_LIGHT = False  # True: the crop gets the network and the fast path's ranking only, not the full search (cheaper, weaker)
 SCAN26_ZOOM = True  # the zoomed second look (False: the detector before scan26, for tests and benches)
 CUT_CARD_SHORT = 1.25  # a card's shape may lie up to this factor short of where the frame shows it end (scan26) ...
 CUT_CARD_BACK = 1.1  # ... when the outline runs past the frame's edge by at most this factor (the mask's guess)
@@ -1804,7 +1803,7 @@ def _zoom(img: np.ndarray, q: np.ndarray, score: float) -> tuple[np.ndarray, flo
     x0, y0, cw, ch = box
     off = np.array([x0, y0], dtype=np.float64)
     crop = img[y0:y0 + ch, x0:x0 + cw]
-    got = _zoom_pick(crop, q - off) if ZOOM_LIGHT else _detect(crop, q - off)
+    got = _detect(crop, q - off)
     if got is None:
         return q, score
     zq, zscore = got
@@ -1882,24 +1881,6 @@ def _zoom_candidates(small: np.ndarray, mask: _Mask, hint: np.ndarray) -> list[n
     if ZOOM_CARD:
         out += _card_completions(small, hint)
     return out + [hint]
-
-
-def _zoom_pick(img: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The zoomed crop's answer on the network alone (scan26): the mask's snapped outlines and
-    ``hint`` (the whole frame's outline) ranked as the fast path ranks them, by edge score and
-    agreement with the crop's mask; the winner refined at full size (``hint`` as it is)."""
-    if not pagenet.available():
-        return None
-    small, sx, sy, _, _, ycc_f, contrast = _working(img)
-    mask = _Mask(small, pagenet.page_mask(small, pagenet.small_mask(small)))
-    scale = np.array([sx, sy])
-    outlines = _mask_outlines(small, mask) + _zoom_candidates(small, mask, (hint + 0.5) * scale - 0.5)
-    score = _score_quads(ycc_f, outlines, contrast)[0]
-    best = int(np.argmax(score + MASK_WEIGHT * mask.iou(np.asarray(outlines))))
-    if best == len(outlines) - 1:
-        return hint, float(score[best])
-    full_q = (outlines[best] + 0.5) / scale - 0.5
-    return order_corners(_settle_sides(img, _refine(img, full_q, 1.0 / min(sx, sy), lens=False))), float(score[best])
 
 
 def _run_out(img: np.ndarray, corners: np.ndarray, mask: _Mask | None,
